@@ -1,0 +1,8 @@
+/** Unit and integration tests; the container end-to-end suite has its own config (jest.e2e.config.js). */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+  testTimeout: 60000,
+};

@@ -1,0 +1,180 @@
+/**
+ * The container contract: what the constructs write into pod specs and the worker reads back.
+ *
+ * This is the one module that both sides import (the constructs import nothing else from
+ * `worker/`, the worker imports nothing from `constructs/`), so a rename cannot split them.
+ * It must stay dependency-free: no cdk8s, no broker client.
+ */
+
+/** Environment variables of the worker image. */
+export const Env = {
+  /** `amqp://user:pass@host:5672[/vhost]` or `redis://[:pass@]host:6379[/db]`; the scheme picks the broker. */
+  brokerUrl: 'BROKER_URL',
+  /** Queue (AMQP) or list (Redis) name. */
+  queue: 'QUEUE',
+  /** `single` (take one item, exit) or `drain` (loop until the queue and all leases are empty). */
+  workerMode: 'WORKER_MODE',
+  /** Path of a JSON array of strings for `seed`. */
+  itemsFile: 'ITEMS_FILE',
+  /** Optional shell command run once per item with the item's bytes on stdin. */
+  workCommand: 'WORK_COMMAND',
+  /** Seconds of simulated work of the built-in handler. */
+  workSeconds: 'WORK_SECONDS',
+  /** Lease length in seconds (Redis). */
+  leaseSeconds: 'LEASE_SECONDS',
+  /** Deliveries before an item is dead-lettered. */
+  maxAttempts: 'MAX_ATTEMPTS',
+  /** Broker user name, from a Secret; expanded into `BROKER_URL` as `$(BROKER_USERNAME)`. */
+  brokerUsername: 'BROKER_USERNAME',
+  /** Broker password, from a Secret; expanded into `BROKER_URL` as `$(BROKER_PASSWORD)`. */
+  brokerPassword: 'BROKER_PASSWORD',
+} as const;
+
+export type EnvName = (typeof Env)[keyof typeof Env];
+
+/** The worker image's subcommands. */
+export const Command = {
+  seed: 'seed',
+  work: 'work',
+  status: 'status',
+} as const;
+
+/** Values of `WORKER_MODE`. */
+export const WORKER_MODES = ['single', 'drain'] as const;
+export type WorkerMode = (typeof WORKER_MODES)[number];
+
+/** URL schemes of `BROKER_URL`, one per supported broker. */
+export const BROKER_SCHEMES = ['amqp', 'redis'] as const;
+export type BrokerScheme = (typeof BROKER_SCHEMES)[number];
+
+/** Defaults the worker applies when a variable is unset; the constructs document and emit the same. */
+export const Defaults = {
+  workerMode: 'single' as WorkerMode,
+  /** The tutorials simulate 10 seconds of work per item. */
+  workSeconds: 10,
+  leaseSeconds: 30,
+  maxAttempts: 5,
+  amqpPort: 5672,
+  redisPort: 6379,
+} as const;
+
+/** Process exit codes of `work-queue`. */
+export const ExitCode = {
+  ok: 0,
+  /** The handler failed or the run could not finish its work. */
+  failed: 1,
+  /** A variable, argument or items file is malformed; nothing was touched. */
+  badInput: 2,
+  /** The broker could not be reached; nothing was touched. */
+  brokerUnreachable: 3,
+} as const;
+
+/** Where the seeder's ConfigMap is mounted and which file holds the items. */
+export const ItemsMount = {
+  directory: '/etc/work-queue',
+  fileName: 'items.json',
+  get path(): string {
+    return `${this.directory}/${this.fileName}`;
+  },
+} as const;
+
+/** Where the restricted pods get a writable emptyDir (their root filesystem is read-only). */
+export const SCRATCH_DIRECTORY = '/tmp';
+
+/**
+ * Names derived from a queue name. Redis: the pending list is the queue name itself (so the
+ * tutorial's `rpush job2 ...` still feeds it); the other keys share the `{queue}` hash tag so a
+ * Lua script may touch them all, also on Redis Cluster.
+ */
+export function queueKeys(queue: string) {
+  const tag = `{${queue}}`;
+  return {
+    pending: queue,
+    processing: `${tag}:processing`,
+    leases: `${tag}:leases`,
+    attempts: `${tag}:attempts`,
+    done: `${tag}:done`,
+    seed: `${tag}:seed`,
+    dead: `${queue}.dead`,
+  };
+}
+
+/** Dead-letter queue (AMQP) or list (Redis) of a queue. */
+export function deadLetterQueue(queue: string): string {
+  return queueKeys(queue).dead;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation rules shared by construct props, stack config and the worker's start-up checks.
+// Each rule returns undefined when the value is fine, or the text of what is expected.
+// ---------------------------------------------------------------------------------------------
+
+export type Rule<T = unknown> = (value: T) => string | undefined;
+
+/** One place that words every validation failure: the field, the bad value, what is expected. */
+export function describeProblem(field: string, value: unknown, expected: string): string {
+  return `${field}: got ${showValue(value)}, expected ${expected}`;
+}
+
+function showValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') {
+    return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)` : JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return value.length > 5 ? `an array of ${value.length}` : JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Longest queue name: leaves room for suffixes such as `.dead` under AMQP's 255-byte limit. */
+export const MAX_QUEUE_NAME_LENGTH = 200;
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+/** A name both brokers accept unchanged: AMQP forbids the `amq.` prefix and names over 255 bytes. */
+export const queueNameRule: Rule = (value) => {
+  const expected = `a queue name of 1 to ${MAX_QUEUE_NAME_LENGTH} characters from A-Z a-z 0-9 . _ : - starting with a letter or digit, not beginning with "amq."`;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_QUEUE_NAME_LENGTH) return expected;
+  if (!QUEUE_NAME.test(value) || value.startsWith('amq.')) return expected;
+  return undefined;
+};
+
+/** Largest item: larger payloads belong in object storage, with their key as the item. */
+export const MAX_ITEM_BYTES = 512 * 1024;
+
+export const itemRule: Rule = (value) => {
+  if (typeof value !== 'string') return 'a string';
+  if (Buffer.byteLength(value, 'utf8') > MAX_ITEM_BYTES) return `a string of at most ${MAX_ITEM_BYTES} bytes (512 KiB) in UTF-8`;
+  return undefined;
+};
+
+/**
+ * Checks a list of items. Returns the field suffix (`[3]`) and what is expected for the first bad
+ * one, or undefined when all are fine.
+ */
+export function checkItems(items: unknown): { where: string; value: unknown; expected: string } | undefined {
+  if (!Array.isArray(items)) return { where: '', value: items, expected: 'a JSON array of strings' };
+  if (items.length === 0) return { where: '', value: items, expected: 'at least one item' };
+  for (let i = 0; i < items.length; i++) {
+    const expected = itemRule(items[i]);
+    if (expected) return { where: `[${i}]`, value: items[i], expected };
+  }
+  return undefined;
+}
+
+export const positiveIntegerRule: Rule = (value) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1';
+
+export const nonNegativeNumberRule: Rule = (value) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'a finite number of at least 0';
+
+export const positiveNumberRule: Rule = (value) =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0';
+
+/** Parses a numeric environment variable as the worker does; '' and unset give undefined. */
+export function parseNumber(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
+}
