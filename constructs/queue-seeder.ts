@@ -1,0 +1,98 @@
+import { createHash } from 'crypto';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { checkItems, Command, Env, ItemsMount, queueNameRule } from '../worker/contract';
+import { IWorkQueueBroker } from './broker';
+import { createClientJob } from './client-job';
+import { check, dnsLabelRule, fail, nonNegativeIntegerRule } from './validate';
+
+export interface QueueSeederProps {
+  /** The broker to fill. */
+  readonly broker: IWorkQueueBroker;
+  /** Queue (AMQP) or list (Redis) to fill. */
+  readonly queue: string;
+  /** The work items, opaque strings; duplicates are distinct items. */
+  readonly items: string[];
+  /** The worker image, which runs `work-queue seed`. */
+  readonly image: string;
+  /**
+   * Name of the seeding Job.
+   * @default - a name derived from the construct path
+   */
+  readonly name?: string;
+  /**
+   * Retries of a failed seeding pod. Seeding is idempotent, so a retry after a crash halfway
+   * leaves exactly the intended items.
+   * @default 4
+   */
+  readonly backoffLimit?: number;
+  /**
+   * Seconds a finished seeding Job is kept before Kubernetes deletes it.
+   * @default 86400 (one day)
+   */
+  readonly ttlSecondsAfterFinished?: number;
+  /**
+   * CPU and memory of the seeding container.
+   * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
+   */
+  readonly resources?: kplus.ContainerResources;
+}
+
+/** A ConfigMap's data may not exceed 1 MiB. */
+const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
+
+/** Pod annotation carrying the digest of the item list, so a changed list changes the Jobs' pod templates. */
+export const ITEMS_DIGEST_ANNOTATION = 'work-queue-stack.io/items-sha256';
+
+/**
+ * A Job that fills a queue with the items once, idempotently: the items travel in a ConfigMap
+ * mounted at `ITEMS_FILE`, and `work-queue seed` adds nothing when the same items are already seeded.
+ */
+export class QueueSeeder extends Construct {
+  /** Number of items the queue receives: the coarse worker Job's `completions`. */
+  public readonly itemCount: number;
+  /** SHA-256 of the item list as seeded. */
+  public readonly itemsDigest: string;
+  public readonly broker: IWorkQueueBroker;
+  public readonly queue: string;
+  public readonly job: kplus.Job;
+
+  constructor(scope: Construct, id: string, props: QueueSeederProps) {
+    super(scope, id);
+    check(this, 'queue', props.queue, queueNameRule);
+    check(this, 'name', props.name, dnsLabelRule);
+    check(this, 'backoffLimit', props.backoffLimit, nonNegativeIntegerRule);
+    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, nonNegativeIntegerRule);
+    const problem = checkItems(props.items);
+    if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
+    const itemsJson = JSON.stringify(props.items);
+    if (Buffer.byteLength(itemsJson) > MAX_CONFIG_MAP_BYTES) {
+      fail(this, 'items', props.items, `at most 1 MiB of items in all as JSON (a ConfigMap's limit), not ${Buffer.byteLength(itemsJson)} bytes`);
+    }
+
+    this.broker = props.broker;
+    this.queue = props.queue;
+    this.itemCount = props.items.length;
+    this.itemsDigest = createHash('sha256').update(itemsJson).digest('hex');
+
+    const configMap = new kplus.ConfigMap(this, 'Items', {
+      metadata: props.name ? { name: `${props.name}-items` } : undefined,
+      data: { [ItemsMount.fileName]: itemsJson },
+    });
+
+    this.job = createClientJob(this, 'Resource', {
+      name: props.name,
+      image: props.image,
+      subcommand: Command.seed,
+      component: 'seeder',
+      broker: props.broker,
+      queue: props.queue,
+      env: { [Env.itemsFile]: ItemsMount.path },
+      volumeMounts: [{ path: ItemsMount.directory, readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'ItemsVolume', configMap, { name: 'items' }) }],
+      podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest },
+      backoffLimit: props.backoffLimit ?? 4,
+      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+      resources: props.resources,
+    });
+  }
+}

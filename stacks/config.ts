@@ -1,0 +1,78 @@
+import { Construct } from 'constructs';
+import { WorkQueuePattern } from '../constructs';
+import { fail } from '../constructs/validate';
+import { Defaults } from '../worker/contract';
+
+/** The broker a stack deploys. */
+export type BrokerKind = 'rabbitmq' | 'redis';
+export const BROKER_KINDS: readonly BrokerKind[] = ['rabbitmq', 'redis'];
+
+/** Everything one work-queue stack (broker, seeder, worker Job) is built from. */
+export interface WorkQueueStackConfig {
+  /** Stack name: prefix of the chart names (`<name>-broker`, `<name>-seeder`, `<name>-job`). */
+  readonly name: string;
+  readonly broker: BrokerKind;
+  readonly pattern: WorkQueuePattern;
+  readonly queue: string;
+  readonly items: string[];
+  /** Name of the worker Job; the seeding Job is `<jobName>-seed`. */
+  readonly jobName: string;
+  /** The worker image reference, a tag or, better, a digest. */
+  readonly image: string;
+  /** @default 2 */
+  readonly parallelism?: number;
+  /** @default - derived from the items for `coarse`, unset for `fine` */
+  readonly completions?: number;
+  /** @default - the manifests carry no namespace: `kubectl apply -n` or the context decides */
+  readonly namespace?: string;
+  /** @default 10 */
+  readonly workSeconds?: number;
+  /** @default - the built-in handler */
+  readonly workCommand?: string;
+  /** @default 30 */
+  readonly leaseSeconds?: number;
+  /** @default 5 */
+  readonly maxAttempts?: number;
+  /** Broker password. @default - generated at synth time for RabbitMQ, none for Redis */
+  readonly brokerPassword?: string;
+  /** An existing Secret with the broker credentials. @default - none */
+  readonly brokerSecretName?: string;
+}
+
+const TUTORIAL_ITEMS = ['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon'];
+
+/** "Coarse Parallel Processing Using a Work Queue": RabbitMQ, one item per pod. */
+export const COARSE_TUTORIAL: Omit<WorkQueueStackConfig, 'image'> = {
+  name: 'coarse',
+  broker: 'rabbitmq',
+  pattern: 'coarse',
+  queue: 'job1',
+  items: TUTORIAL_ITEMS,
+  jobName: 'job-wq-1',
+  completions: 8,
+  parallelism: 2,
+  workSeconds: Defaults.workSeconds,
+};
+
+/** "Fine Parallel Processing Using a Work Queue": Redis, pods drain the list. */
+export const FINE_TUTORIAL: Omit<WorkQueueStackConfig, 'image'> = {
+  name: 'fine',
+  broker: 'redis',
+  pattern: 'fine',
+  queue: 'job2',
+  items: [...TUTORIAL_ITEMS, 'orange'],
+  jobName: 'job-wq-2',
+  parallelism: 2,
+  workSeconds: Defaults.workSeconds,
+};
+
+/**
+ * Checks what the constructs cannot see (which broker, the chart names); every other field is
+ * checked by the construct it reaches, with the same wording.
+ */
+export function validateStackConfig(scope: Construct, config: WorkQueueStackConfig): void {
+  if (!BROKER_KINDS.includes(config.broker)) fail(scope, 'broker', config.broker, `one of ${BROKER_KINDS.map((b) => `"${b}"`).join(', ')}`);
+  if (typeof config.image !== 'string' || config.image.trim() === '') {
+    fail(scope, 'image', config.image, 'a container image reference such as "registry.example.com/job-wq@sha256:..." or "job-wq:latest"');
+  }
+}

@@ -1,0 +1,18 @@
+import { App } from 'cdk8s';
+import { parseNumber } from '../worker/contract';
+import { COARSE_TUTORIAL, FINE_TUTORIAL } from './config';
+import { addWorkQueueStack } from './work-queue-stack';
+
+/**
+ * The cdk8s app of `npm run synth`: both tutorials, each as broker, seeder and worker Job files.
+ * WORKER_IMAGE picks the worker image (default `job-wq:latest`); WORK_SECONDS, if set, overrides
+ * the tutorials' 10 seconds of simulated work per item.
+ */
+const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
+const workSeconds = parseNumber(process.env.WORK_SECONDS);
+const overrides = { image, ...(workSeconds !== undefined ? { workSeconds } : {}) };
+
+const app = new App();
+addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides });
+addWorkQueueStack(app, { ...FINE_TUTORIAL, ...overrides });
+app.synth();

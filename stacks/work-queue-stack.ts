@@ -1,0 +1,51 @@
+import { App, Chart } from 'cdk8s';
+import { IWorkQueueBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob } from '../constructs';
+import { validateStackConfig, WorkQueueStackConfig } from './config';
+
+/** The three charts of a stack, in the order they must be applied and awaited. */
+export interface WorkQueueCharts {
+  readonly broker: Chart;
+  readonly seeder: Chart;
+  readonly job: Chart;
+}
+
+/**
+ * One work-queue stack as three charts (broker, seeder, worker Job), each written to its own file
+ * by `cdk8s synth` and applied as its own group by the Pulumi program.
+ */
+export function addWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQueueCharts {
+  const chartProps = { namespace: config.namespace, disableResourceNameHashes: true };
+  const brokerChart = new Chart(app, `${config.name}-broker`, chartProps);
+  validateStackConfig(brokerChart, config);
+  const seederChart = new Chart(app, `${config.name}-seeder`, chartProps);
+  const jobChart = new Chart(app, `${config.name}-job`, chartProps);
+
+  const credentials = { password: config.brokerPassword, existingSecretName: config.brokerSecretName };
+  const broker: IWorkQueueBroker =
+    config.broker === 'rabbitmq' ? new RabbitMQStatefulSet(brokerChart, 'rabbitmq', credentials) : new RedisPod(brokerChart, 'redis', credentials);
+
+  const seeder = new QueueSeeder(seederChart, 'seeder', {
+    broker,
+    queue: config.queue,
+    items: config.items,
+    image: config.image,
+    name: `${config.jobName}-seed`,
+  });
+
+  new WorkQueueJob(jobChart, 'job', {
+    broker,
+    seeder,
+    queue: config.queue,
+    image: config.image,
+    pattern: config.pattern,
+    name: config.jobName,
+    parallelism: config.parallelism,
+    completions: config.completions,
+    workSeconds: config.workSeconds,
+    workCommand: config.workCommand,
+    leaseSeconds: config.leaseSeconds,
+    maxAttempts: config.maxAttempts,
+  });
+
+  return { broker: brokerChart, seeder: seederChart, job: jobChart };
+}
