@@ -43,9 +43,6 @@ export class BrokerAccess extends Construct {
     if (props.existingSecretName !== undefined && (props.username !== undefined || props.password !== undefined)) {
       fail(owner, 'existingSecretName', props.existingSecretName, 'either existingSecretName or username/password, not both');
     }
-    if (!props.withUsername && props.username !== undefined) {
-      fail(owner, 'username', props.username, `no username: a ${props.scheme} broker authenticates with a password only`);
-    }
 
     this.secret = this.resolveSecret(props);
     this.clientEnv = this.buildClientEnv();

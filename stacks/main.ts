@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { parseNumber } from '../worker/contract';
+import { describeProblem, parseNumber } from '../worker/contract';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from './config';
 import { addWorkQueueStack } from './work-queue-stack';
 
@@ -8,11 +8,23 @@ import { addWorkQueueStack } from './work-queue-stack';
  * WORKER_IMAGE picks the worker image (default `job-wq:latest`); WORK_SECONDS, if set, overrides
  * the tutorials' 10 seconds of simulated work per item.
  */
-const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
-const workSeconds = parseNumber(process.env.WORK_SECONDS);
-const overrides = { image, ...(workSeconds !== undefined ? { workSeconds } : {}) };
+function main(): void {
+  const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
+  const workSecondsText = process.env.WORK_SECONDS;
+  const workSeconds = parseNumber(workSecondsText);
+  if (Number.isNaN(workSeconds)) throw new Error(describeProblem('WORK_SECONDS', workSecondsText, 'a number of seconds'));
+  const overrides = { image, ...(workSeconds !== undefined ? { workSeconds } : {}) };
 
-const app = new App();
-addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides });
-addWorkQueueStack(app, { ...FINE_TUTORIAL, ...overrides });
-app.synth();
+  const app = new App();
+  addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides });
+  addWorkQueueStack(app, { ...FINE_TUTORIAL, ...overrides });
+  app.synth();
+}
+
+try {
+  main();
+} catch (error) {
+  // A configuration error is the user's to fix: one line, no stack trace. Nothing has been written.
+  console.error(`synth failed: ${(error as Error).message}`);
+  process.exit(1);
+}

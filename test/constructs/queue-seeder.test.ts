@@ -1,0 +1,110 @@
+import { Chart } from 'cdk8s';
+import { QueueSeeder, RabbitMQStatefulSet, RedisPod } from '../../constructs';
+import { containerEnv, only, podSpec, synth } from '../manifests';
+
+const IMAGE = 'registry.local/job-wq@sha256:' + 'a'.repeat(64);
+
+function seeder(chart: Chart, props: Partial<ConstructorParameters<typeof QueueSeeder>[2]> = {}): QueueSeeder {
+  const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
+  return new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ['apple', 'banana', 'apple'], image: IMAGE, ...props });
+}
+
+describe('QueueSeeder', () => {
+  test('mounts the items as a JSON array at ITEMS_FILE and runs `seed`', () => {
+    let construct!: QueueSeeder;
+    const manifests = synth((chart) => (construct = seeder(chart, { name: 'fill' })));
+    expect(construct.itemCount).toBe(3);
+
+    const configMap = only(manifests, 'ConfigMap', 'fill-items');
+    expect(JSON.parse(configMap.data['items.json'])).toEqual(['apple', 'banana', 'apple']);
+
+    const job = only(manifests, 'Job', 'fill');
+    const pod = podSpec(job);
+    const container = pod.containers[0];
+    expect(container.image).toBe(IMAGE);
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+    expect(container.args).toEqual(['seed']);
+    expect(container.volumeMounts).toContainEqual({ name: 'items', mountPath: '/etc/work-queue', readOnly: true });
+    expect(pod.volumes).toContainEqual({ name: 'items', configMap: { name: 'fill-items' } });
+    const env = containerEnv(job);
+    expect(env.byName.ITEMS_FILE.value).toBe('/etc/work-queue/items.json');
+    expect(env.byName.QUEUE.value).toBe('job1');
+  });
+
+  test('builds BROKER_URL from the Secret, with the credentials defined before their use', () => {
+    const env = containerEnv(only(synth((chart) => seeder(chart)), 'Job'));
+    expect(env.names.slice(0, 3)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL']);
+    expect(env.byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
+    expect(env.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
+  });
+
+  test('retries a crashed seeder with new pods, but fails at once on bad input', () => {
+    const job = only(synth((chart) => seeder(chart)), 'Job');
+    expect(job.spec.backoffLimit).toBe(4);
+    expect(podSpec(job).restartPolicy).toBe('Never');
+    expect(job.spec.podFailurePolicy.rules[0]).toEqual({
+      action: 'FailJob',
+      onExitCodes: { containerName: 'work-queue', operator: 'In', values: [2] },
+    });
+  });
+
+  test('labels its pods as clients of the broker and comes after it', () => {
+    const manifests = synth((chart) => seeder(chart));
+    const job = only(manifests, 'Job');
+    expect(job.spec.template.metadata.labels['work-queue-stack.io/client-of']).toBe('rabbitmq-service');
+    const order = manifests.map((m) => m.kind);
+    expect(order.indexOf('Job')).toBeGreaterThan(order.indexOf('StatefulSet'));
+  });
+
+  test('records the digest of the items on the pod template', () => {
+    const digests = [['a'], ['a'], ['b']].map((items) => {
+      let construct!: QueueSeeder;
+      const job = only(synth((chart) => (construct = seeder(chart, { items }))), 'Job');
+      expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe(construct.itemsDigest);
+      return construct.itemsDigest;
+    });
+    expect(digests[0]).toBe(digests[1]);
+    expect(digests[0]).not.toBe(digests[2]);
+  });
+
+  test('works with a Redis broker without a password', () => {
+    const job = only(synth((chart) => new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'redis'), queue: 'job2', items: ['x'], image: IMAGE })), 'Job');
+    const env = containerEnv(job);
+    expect(env.names).not.toContain('BROKER_PASSWORD');
+    expect(env.byName.BROKER_URL.value).toBe('redis://redis:6379');
+  });
+
+  test('fails on empty items', () => {
+    expect(() => synth((chart) => seeder(chart, { items: [] }))).toThrow('test/seeder: items: got [], expected at least one item');
+  });
+
+  test('fails on an item that is not a string', () => {
+    expect(() => synth((chart) => seeder(chart, { items: ['a', 42 as any] }))).toThrow('test/seeder: items[1]: got 42, expected a string');
+  });
+
+  test('fails on an item over 512 KiB', () => {
+    const big = 'x'.repeat(512 * 1024 + 1);
+    expect(() => synth((chart) => seeder(chart, { items: ['a', big] }))).toThrow(
+      /test\/seeder: items\[1\]: got "x{80}"\.\.\. \(524289 characters\), expected a string of at most 524288 bytes/,
+    );
+  });
+
+  test('fails when the items exceed what a ConfigMap holds', () => {
+    const items = Array.from({ length: 3 }, () => 'y'.repeat(400 * 1024));
+    expect(() => synth((chart) => seeder(chart, { items }))).toThrow(/test\/seeder: items: got \[.*\], expected at most 1 MiB of items in all as JSON/);
+  });
+
+  test('fails on a queue name the broker rejects', () => {
+    for (const queue of ['', 'amq.job', 'job 1', 'x'.repeat(201)]) {
+      expect(() => synth((chart) => seeder(chart, { queue }))).toThrow(/test\/seeder: queue: got .*, expected a queue name of 1 to 200 characters/);
+    }
+  });
+
+  test('fails on a Job name that is not a DNS-1123 label', () => {
+    expect(() => synth((chart) => seeder(chart, { name: 'Seed.Job' }))).toThrow(/test\/seeder: name: got "Seed.Job", expected a DNS-1123 label/);
+  });
+
+  test('fails on a negative backoffLimit', () => {
+    expect(() => synth((chart) => seeder(chart, { backoffLimit: -1 }))).toThrow('test/seeder: backoffLimit: got -1, expected a whole number of at least 0');
+  });
+});

@@ -1,0 +1,109 @@
+import { RabbitMQStatefulSet } from '../../constructs';
+import { containerEnv, only, podSpec, synth } from '../manifests';
+
+describe('RabbitMQStatefulSet', () => {
+  test('synthesizes a working broker with no props', () => {
+    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq'));
+    const service = only(manifests, 'Service', 'rabbitmq-service');
+    expect(service.spec.ports).toEqual([{ name: 'amqp', port: 5672, targetPort: 5672 }]);
+
+    const statefulSet = only(manifests, 'StatefulSet', 'rabbitmq');
+    expect(statefulSet.spec.replicas).toBe(1);
+    expect(statefulSet.spec.serviceName).toBe('rabbitmq-service');
+    expect(service.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
+
+    const container = podSpec(statefulSet).containers[0];
+    expect(container.image).toMatch(/^rabbitmq:4\.\d+\.\d+$/);
+    expect(container.readinessProbe.tcpSocket.port).toBe(5672);
+    expect(container.livenessProbe.exec.command).toEqual(['rabbitmq-diagnostics', '-q', 'ping']);
+    expect(container.startupProbe).toBeDefined();
+    expect(container.resources.requests).toEqual({ cpu: '250m', memory: '512Mi' });
+    expect(container.resources.limits).toEqual({ cpu: '1', memory: '1024Mi' });
+    expect(container.volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/rabbitmq' }]);
+    expect(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
+  });
+
+  test('runs as the image user 999 without root, with fsGroup for the volume', () => {
+    const pod = podSpec(only(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')), 'StatefulSet'));
+    expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, fsGroup: 999, runAsNonRoot: true });
+    expect(pod.containers[0].securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  test('generates a random URL-safe password when none is given, and never guest:guest', () => {
+    const secrets = [1, 2].map(() => only(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')), 'Secret'));
+    const [first, second] = secrets.map((s) => s.stringData);
+    expect(first.username).toBe('work-queue');
+    expect(first.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(first.password).not.toBe(second.password);
+    expect(JSON.stringify(secrets)).not.toContain('guest');
+  });
+
+  test('passes the credentials to the broker and to clients from the Secret', () => {
+    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { username: 'app', password: 's3cret' }));
+    expect(only(manifests, 'Secret', 'rabbitmq-service-credentials').stringData).toEqual({ username: 'app', password: 's3cret' });
+    const env = containerEnv(only(manifests, 'StatefulSet'));
+    expect(env.byName.RABBITMQ_DEFAULT_USER.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'username' });
+    expect(env.byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
+    expect(JSON.stringify(only(manifests, 'StatefulSet'))).not.toContain('s3cret');
+  });
+
+  test('uses an existing Secret instead of creating one', () => {
+    let broker!: RabbitMQStatefulSet;
+    const manifests = synth((chart) => (broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'mq-creds' })));
+    expect(manifests.filter((m) => m.kind === 'Secret')).toHaveLength(0);
+    expect(containerEnv(only(manifests, 'StatefulSet')).byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef.name).toBe('mq-creds');
+    expect(broker.clientEnv.map((e) => e.name)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL']);
+    expect(broker.clientEnv[2].value.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
+  });
+
+  test('honours names, image, storage size and class', () => {
+    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'mq', {
+      serviceName: 'mq', name: 'mq-broker', image: 'rabbitmq:4.0.9', storageSize: '20Gi', storageClassName: 'fast', password: 'p',
+    }));
+    const statefulSet = only(manifests, 'StatefulSet', 'mq-broker');
+    expect(only(manifests, 'Service', 'mq')).toBeDefined();
+    expect(podSpec(statefulSet).containers[0].image).toBe('rabbitmq:4.0.9');
+    expect(statefulSet.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '20Gi' } } });
+  });
+
+  test('admits only registered client pods on the AMQP port', () => {
+    const policy = only(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')), 'NetworkPolicy');
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'rabbitmq-service' } } }],
+        ports: [{ port: 5672, protocol: 'TCP' }],
+      },
+    ]);
+  });
+
+  test('fails on a PVC size that is not a Kubernetes quantity', () => {
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storageSize: '1 gigabyte' }))).toThrow(
+      'test/rabbitmq: storageSize: got "1 gigabyte", expected a positive Kubernetes quantity such as "1Gi", "512Mi" or "10G"',
+    );
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storageSize: '0' }))).toThrow(/storageSize: got "0"/);
+  });
+
+  test('fails on a service name that is not a DNS-1123 label', () => {
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { serviceName: 'RabbitMQ_Service' }))).toThrow(
+      /test\/rabbitmq: serviceName: got "RabbitMQ_Service", expected a DNS-1123 label/,
+    );
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { name: 'x'.repeat(64) }))).toThrow(/name: got "x{64}", expected a DNS-1123 label/);
+  });
+
+  test('fails on credentials that cannot go into a URL unencoded', () => {
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p@ss:word' }))).toThrow(
+      'test/rabbitmq: password: got "p@ss:word", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)',
+    );
+  });
+
+  test('fails when both an existing Secret and credentials are given', () => {
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'x', password: 'p' }))).toThrow(
+      /existingSecretName: got "x", expected either existingSecretName or username\/password, not both/,
+    );
+  });
+});

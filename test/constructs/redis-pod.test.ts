@@ -1,0 +1,61 @@
+import { RedisPod } from '../../constructs';
+import { containerEnv, only, podSpec, synth } from '../manifests';
+
+describe('RedisPod', () => {
+  test('synthesizes a working broker with no props', () => {
+    let broker!: RedisPod;
+    const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis')));
+    const pod = only(manifests, 'Pod', 'redis-master');
+    const service = only(manifests, 'Service', 'redis');
+    expect(service.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 6379 }]);
+    for (const [key, value] of Object.entries(service.spec.selector)) expect(pod.metadata.labels[key]).toBe(value);
+
+    const container = podSpec(pod).containers[0];
+    expect(container.image).toMatch(/^redis:7\.\d+\.\d+$/);
+    expect(container.command).toEqual(['redis-server']);
+    expect(container.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--dir', '/data']));
+    expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(container.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli ping | grep -q PONG']);
+    expect(container.livenessProbe.exec).toBeDefined();
+    expect(container.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+    expect(manifests.filter((m) => m.kind === 'Secret')).toHaveLength(0);
+    expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([['BROKER_URL', 'redis://redis:6379']]);
+  });
+
+  test('never evicts queue data', () => {
+    const container = podSpec(only(synth((chart) => new RedisPod(chart, 'redis')), 'Pod')).containers[0];
+    const args: string[] = container.args;
+    expect(args[args.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+  });
+
+  test('runs non-root with a read-only root filesystem', () => {
+    const pod = podSpec(only(synth((chart) => new RedisPod(chart, 'redis')), 'Pod'));
+    expect(pod.securityContext).toMatchObject({ runAsUser: 999, fsGroup: 999, runAsNonRoot: true });
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  });
+
+  test('requires a password from a Secret when one is given, without putting it in the pod spec', () => {
+    let broker!: RedisPod;
+    const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis', { password: 'hunter2' })));
+    expect(only(manifests, 'Secret', 'redis-credentials').stringData).toEqual({ password: 'hunter2' });
+    const pod = only(manifests, 'Pod');
+    expect(JSON.stringify(pod)).not.toContain('hunter2');
+    const container = podSpec(pod).containers[0];
+    expect(container.command.join(' ')).toContain('requirepass');
+    const env = containerEnv(pod);
+    expect(env.byName.REDIS_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'redis-credentials', key: 'password' });
+    expect(env.byName.REDISCLI_AUTH.valueFrom.secretKeyRef).toEqual({ name: 'redis-credentials', key: 'password' });
+    expect(broker.clientEnv.map((e) => e.name)).toEqual(['BROKER_PASSWORD', 'BROKER_URL']);
+    expect(broker.clientEnv[1].value.value).toBe('redis://:$(BROKER_PASSWORD)@redis:6379');
+  });
+
+  test('admits only registered client pods on the Redis port', () => {
+    const policy = only(synth((chart) => new RedisPod(chart, 'redis')), 'NetworkPolicy');
+    expect(policy.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } }]);
+    expect(policy.spec.ingress[0].ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
+  });
+
+  test('fails on a pod name that is not a DNS-1123 label', () => {
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { podName: '-redis' }))).toThrow(/test\/redis: podName: got "-redis", expected a DNS-1123 label/);
+  });
+});

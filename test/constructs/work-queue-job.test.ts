@@ -1,0 +1,147 @@
+import { Chart } from 'cdk8s';
+import { QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { containerEnv, only, podSpec, synth } from '../manifests';
+
+const IMAGE = 'job-wq:latest';
+const ITEMS = ['apple', 'banana', 'cherry'];
+
+function coarse(chart: Chart, props: Partial<WorkQueueJobProps> = {}, withSeeder = true): WorkQueueJob {
+  const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
+  const seeder = withSeeder ? new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE }) : undefined;
+  return new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
+}
+
+function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJob {
+  const broker = new RedisPod(chart, 'redis');
+  const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job2', items: ITEMS, image: IMAGE });
+  return new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job2', image: IMAGE, pattern: 'fine', name: 'job-wq-2', ...props });
+}
+
+describe('WorkQueueJob', () => {
+  test('coarse: one item per pod, completions derived from the seeder', () => {
+    const job = only(synth((chart) => coarse(chart)), 'Job', 'job-wq-1');
+    expect(job.spec.completions).toBe(3);
+    expect(job.spec.parallelism).toBe(2);
+    const env = containerEnv(job);
+    expect(env.byName.WORKER_MODE.value).toBe('single');
+    expect(env.byName.QUEUE.value).toBe('job1');
+    expect(env.names).not.toContain('LEASE_SECONDS');
+    expect(podSpec(job).containers[0].args).toEqual(['work']);
+    expect(podSpec(job).containers[0].imagePullPolicy).toBe('Always');
+  });
+
+  test('coarse: explicit completions equal to the item count are accepted', () => {
+    expect(only(synth((chart) => coarse(chart, { completions: 3 })), 'Job', 'job-wq-1').spec.completions).toBe(3);
+  });
+
+  test('coarse: explicit completions without a seeder', () => {
+    expect(only(synth((chart) => coarse(chart, { completions: 5 }, false)), 'Job', 'job-wq-1').spec.completions).toBe(5);
+  });
+
+  test('fine: pods drain the list, completions unset, lease on', () => {
+    const job = only(synth((chart) => fine(chart, { leaseSeconds: 45 })), 'Job', 'job-wq-2');
+    expect(job.spec.completions).toBeUndefined();
+    expect(job.spec.parallelism).toBe(2);
+    const env = containerEnv(job);
+    expect(env.byName.WORKER_MODE.value).toBe('drain');
+    expect(env.byName.LEASE_SECONDS.value).toBe('45');
+  });
+
+  test('maps the handler settings to the container contract, with documented defaults', () => {
+    const defaults = containerEnv(only(synth((chart) => fine(chart)), 'Job', 'job-wq-2')).byName;
+    expect([defaults.WORK_SECONDS.value, defaults.MAX_ATTEMPTS.value, defaults.LEASE_SECONDS.value]).toEqual(['10', '5', '30']);
+    expect(defaults.WORK_COMMAND).toBeUndefined();
+
+    const set = containerEnv(only(synth((chart) => fine(chart, { workCommand: 'wc -c', workSeconds: 0.5, maxAttempts: 3 })), 'Job', 'job-wq-2')).byName;
+    expect([set.WORK_COMMAND.value, set.WORK_SECONDS.value, set.MAX_ATTEMPTS.value]).toEqual(['wc -c', '0.5', '3']);
+  });
+
+  test('Job lifecycle settings have defaults and can be set', () => {
+    const defaults = only(synth((chart) => coarse(chart)), 'Job', 'job-wq-1').spec;
+    expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([6, undefined, 86400]);
+    const set = only(synth((chart) => coarse(chart, { backoffLimit: 1, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 0 })), 'Job', 'job-wq-1').spec;
+    expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([1, 600, 0]);
+  });
+
+  test('comes after its seeder, which comes after the broker', () => {
+    const kinds = synth((chart) => coarse(chart)).map((m) => `${m.kind}/${m.metadata.name}`);
+    const seederJob = kinds.findIndex((k) => k.startsWith('Job/') && k !== 'Job/job-wq-1');
+    expect(kinds.indexOf('StatefulSet/rabbitmq')).toBeLessThan(seederJob);
+    expect(seederJob).toBeLessThan(kinds.indexOf('Job/job-wq-1'));
+  });
+
+  test('carries the items digest of its seeder, so a changed item list changes the Job', () => {
+    let built!: WorkQueueJob;
+    let seeder!: QueueSeeder;
+    const job = only(synth((chart) => {
+      built = coarse(chart);
+      seeder = chart.node.findChild('seeder') as QueueSeeder;
+    }), 'Job', 'job-wq-1');
+    expect(built.completions).toBe(3);
+    expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe(seeder.itemsDigest);
+  });
+
+  test('fails on parallelism below 1 or not a whole number', () => {
+    expect(() => synth((chart) => coarse(chart, { parallelism: 0 }))).toThrow('test/job: parallelism: got 0, expected a whole number of at least 1');
+    expect(() => synth((chart) => coarse(chart, { parallelism: 1.5 }))).toThrow('test/job: parallelism: got 1.5, expected a whole number of at least 1');
+  });
+
+  test('fails on coarse without a seeder and without completions', () => {
+    expect(() => synth((chart) => coarse(chart, {}, false))).toThrow(
+      'test/job: completions: got nothing, expected a completions count, or a seeder to derive it from: a coarse Job needs one successful pod per item',
+    );
+  });
+
+  test('fails on coarse completions different from the seeder item count', () => {
+    expect(() => synth((chart) => coarse(chart, { completions: 8 }))).toThrow(
+      /test\/job: completions: got 8, expected 3, the seeder's item count \(or leave completions unset to derive it\)/,
+    );
+  });
+
+  test('fails on fine with an AMQP broker, explaining why', () => {
+    expect(() => synth((chart) => coarse(chart, { pattern: 'fine' }))).toThrow(
+      /test\/job: pattern: got "fine", expected "coarse" on an amqp broker: .*AMQP cannot tell a finite queue is empty/,
+    );
+  });
+
+  test('fails on fine with completions', () => {
+    expect(() => synth((chart) => fine(chart, { completions: 3 }))).toThrow(/test\/job: completions: got 3, expected no completions for the fine pattern/);
+  });
+
+  test('fails on an unknown pattern', () => {
+    expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as any }))).toThrow('test/job: pattern: got "medium", expected "coarse" or "fine"');
+  });
+
+  test('fails on a seeder of another queue or broker', () => {
+    expect(() => synth((chart) => {
+      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
+      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'other', items: ITEMS, image: IMAGE });
+      new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse' });
+    })).toThrow('test/job: seeder: got "test/seeder", expected a seeder of queue "job1", not of "other"');
+    expect(() => synth((chart) => {
+      const seeder = new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'a'), queue: 'q', items: ITEMS, image: IMAGE });
+      new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'b', { serviceName: 'b', podName: 'b' }), seeder, queue: 'q', image: IMAGE, pattern: 'fine' });
+    })).toThrow('test/job: seeder: got "test/seeder", expected a seeder of the same broker as the Job (test/b)');
+  });
+
+  test('fails on negative durations and counts', () => {
+    const cases: Array<[Partial<WorkQueueJobProps>, string]> = [
+      [{ activeDeadlineSeconds: -5 }, 'activeDeadlineSeconds: got -5, expected a whole number of at least 1'],
+      [{ ttlSecondsAfterFinished: -1 }, 'ttlSecondsAfterFinished: got -1, expected a whole number of at least 0'],
+      [{ backoffLimit: -1 }, 'backoffLimit: got -1, expected a whole number of at least 0'],
+      [{ workSeconds: -1 }, 'workSeconds: got -1, expected a finite number of at least 0'],
+      [{ leaseSeconds: 0 }, 'leaseSeconds: got 0, expected a whole number of at least 1'],
+      [{ maxAttempts: 0 }, 'maxAttempts: got 0, expected a whole number of at least 1'],
+    ];
+    for (const [props, message] of cases) expect(() => synth((chart) => fine(chart, props))).toThrow(`test/job: ${message}`);
+  });
+
+  test('fails on an empty work command', () => {
+    expect(() => synth((chart) => fine(chart, { workCommand: ' ' }))).toThrow(/test\/job: workCommand: got " ", expected a non-empty shell command/);
+  });
+
+  test('fails on a bad queue name or Job name', () => {
+    expect(() => synth((chart) => coarse(chart, { queue: 'amq.gen' }, false))).toThrow(/test\/job: queue: got "amq.gen", expected a queue name/);
+    expect(() => synth((chart) => coarse(chart, { name: 'Job_1' }))).toThrow(/test\/job: name: got "Job_1", expected a DNS-1123 label/);
+  });
+});

@@ -1,0 +1,29 @@
+import { Chart, Testing } from 'cdk8s';
+
+/** A synthesized Kubernetes object, loosely typed for assertions. */
+export type Manifest = { apiVersion: string; kind: string; metadata: { name?: string; [key: string]: any }; [key: string]: any };
+
+/** Builds a chart with `build` and returns its synthesized objects. */
+export function synth(build: (chart: Chart) => void): Manifest[] {
+  const chart = new Chart(Testing.app(), 'test');
+  build(chart);
+  return Testing.synth(chart) as Manifest[];
+}
+
+/** The one object of `kind` (and `name`, when given); fails the test when there is not exactly one. */
+export function only(manifests: Manifest[], kind: string, name?: string): Manifest {
+  const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.metadata.name === name));
+  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` named ${name}` : ''}, found ${found.length}`);
+  return found[0];
+}
+
+/** The pod spec of a workload (Job, StatefulSet) or of a Pod. */
+export function podSpec(manifest: Manifest): any {
+  return manifest.kind === 'Pod' ? manifest.spec : manifest.spec.template.spec;
+}
+
+/** The container env of a workload as a name -> entry map, keeping the order in `names`. */
+export function containerEnv(manifest: Manifest, index = 0): { names: string[]; byName: Record<string, any> } {
+  const env: any[] = podSpec(manifest).containers[index].env ?? [];
+  return { names: env.map((e) => e.name), byName: Object.fromEntries(env.map((e) => [e.name, e])) };
+}

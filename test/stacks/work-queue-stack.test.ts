@@ -1,0 +1,48 @@
+import { App, Testing } from 'cdk8s';
+import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../../stacks/config';
+import { addWorkQueueStack } from '../../stacks/work-queue-stack';
+
+const coarse: WorkQueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1', brokerPassword: 'fixed-for-snapshot' };
+const fine: WorkQueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
+
+describe('addWorkQueueStack', () => {
+  test('returns the broker, seeder and job charts in apply order', () => {
+    const charts = addWorkQueueStack(Testing.app(), coarse);
+    expect([charts.broker, charts.seeder, charts.job].map((c) => c.node.id)).toEqual(['coarse-broker', 'coarse-seeder', 'coarse-job']);
+    expect(charts.seeder.toJson().map((m: any) => m.kind)).toEqual(['ConfigMap', 'Job']);
+    expect(charts.job.toJson().map((m: any) => m.kind)).toEqual(['Job']);
+  });
+
+  test('puts every object in the configured namespace', () => {
+    const charts = addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch' });
+    for (const chart of Object.values(charts)) for (const m of chart.toJson()) expect(m.metadata.namespace).toBe('batch');
+  });
+
+  test('uses an existing broker Secret when named', () => {
+    const charts = addWorkQueueStack(Testing.app(), { ...COARSE_TUTORIAL, image: 'i', brokerSecretName: 'mq' });
+    expect(charts.broker.toJson().filter((m: any) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test('matches the snapshot of both tutorials', () => {
+    const app: App = Testing.app();
+    const charts = [addWorkQueueStack(app, coarse), addWorkQueueStack(app, fine)];
+    expect(charts.map((c) => Object.values(c).map((chart) => chart.toJson()))).toMatchSnapshot();
+  });
+
+  test('fails on an unknown broker', () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as any })).toThrow(
+      'coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"',
+    );
+  });
+
+  test('fails on an empty image', () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, image: '' })).toThrow(/coarse-broker: image: got "", expected a container image reference/);
+  });
+
+  test('fails with the construct messages on bad fields', () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, completions: 9 })).toThrow(/coarse-job\/job: completions: got 9, expected 8, the seeder's item count/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, queue: 'job 1' })).toThrow(/coarse-seeder\/seeder: queue: got "job 1"/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, broker: 'rabbitmq' })).toThrow(/fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, jobName: 'Job1' })).toThrow(/coarse-seeder\/seeder: name: got "Job1-seed", expected a DNS-1123 label/);
+  });
+});
