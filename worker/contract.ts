@@ -67,6 +67,8 @@ export const ExitCode = {
   badInput: 2,
   /** The broker could not be reached; nothing was touched. */
   brokerUnreachable: 3,
+  /** Stopped by SIGTERM/SIGINT before the work was finished (128 + SIGTERM); what it held was handed back. */
+  interrupted: 143,
 } as const;
 
 /** Where the seeder's ConfigMap is mounted and which file holds the items. */
@@ -85,6 +87,11 @@ export const SCRATCH_DIRECTORY = '/tmp';
  * Names derived from a queue name. Redis: the pending list is the queue name itself (so the
  * tutorial's `rpush job2 ...` still feeds it); the other keys share the `{queue}` hash tag so a
  * Lua script may touch them all, also on Redis Cluster.
+ *
+ * A claimed item gets a unique token (from `sequence`), so two equal items are never confused:
+ * `processing` maps token -> item, `leases` is a sorted set token -> lease deadline (ms),
+ * `owners` maps token -> worker id, `attempts` token -> deliveries so far; `done` counts
+ * completed items and `seed` is the seeding marker (hash: id, total, pushed, seeded).
  */
 export function queueKeys(queue: string) {
   const tag = `{${queue}}`;
@@ -92,11 +99,18 @@ export function queueKeys(queue: string) {
     pending: queue,
     processing: `${tag}:processing`,
     leases: `${tag}:leases`,
+    owners: `${tag}:owners`,
     attempts: `${tag}:attempts`,
+    sequence: `${tag}:sequence`,
     done: `${tag}:done`,
     seed: `${tag}:seed`,
     dead: `${queue}.dead`,
   };
+}
+
+/** AMQP queue that holds the seeding marker of a queue (one message: the last one seeded). */
+export function seedMarkerQueue(queue: string): string {
+  return `${queue}.seed`;
 }
 
 /** Dead-letter queue (AMQP) or list (Redis) of a queue. */
