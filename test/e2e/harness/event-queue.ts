@@ -1,0 +1,32 @@
+/** A queue of events that a loop awaits one at a time, with a timeout. */
+export class EventQueue<T> {
+  private readonly pending: T[] = [];
+  private waiter?: (event: T | undefined) => void;
+
+  push(event: T): void {
+    if (this.waiter) {
+      const wake = this.waiter;
+      this.waiter = undefined;
+      wake(event);
+    } else {
+      this.pending.push(event);
+    }
+  }
+
+  /** The next event, or undefined when none arrives within `timeoutMs` (Infinity waits for ever). */
+  next(timeoutMs: number): Promise<T | undefined> {
+    if (this.pending.length > 0) return Promise.resolve(this.pending.shift());
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            this.waiter = undefined;
+            resolve(undefined);
+          }, Math.max(0, timeoutMs))
+        : undefined;
+      this.waiter = (event) => {
+        clearTimeout(timer);
+        resolve(event);
+      };
+    });
+  }
+}
