@@ -5,4 +5,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
   testTimeout: 60000,
+  // Bundles the worker CLI once; the worker tests spawn it as the image runs it.
+  globalSetup: '<rootDir>/test/worker/global-setup.js',
 };
