@@ -1,0 +1,143 @@
+import type { ChannelModel } from 'amqplib';
+import type { RedisClientType } from 'redis';
+import { ExitCode, queueKeys } from '../../worker/contract';
+import {
+  amqpCount,
+  amqpEnv,
+  amqpTakeAll,
+  connectAmqp,
+  connectRedis,
+  deleteAmqpQueue,
+  deleteRedisQueue,
+  killLeftovers,
+  redisEnv,
+  runCli,
+  startCli,
+  tempDir,
+  uniqueQueue,
+} from './helpers';
+
+/** What each broker needs from a test: how to reach it and how to read a queue back. */
+interface Broker {
+  name: string;
+  env: (queue: string, extra?: Record<string, string>) => Record<string, string>;
+  /** Items on the queue, in order (removed from it). */
+  takeAll: (queue: string) => Promise<string[]>;
+  count: (queue: string) => Promise<number>;
+  remove: (queue: string) => Promise<void>;
+  /** Items in the list used for the crash test: large enough that a kill lands mid-way. */
+  crashItems: number;
+}
+
+let redis: RedisClientType;
+let amqp: ChannelModel;
+const files = tempDir();
+
+beforeAll(async () => {
+  redis = await connectRedis();
+  amqp = await connectAmqp();
+});
+
+afterAll(async () => {
+  killLeftovers();
+  files.remove();
+  await redis.close();
+  await amqp.close();
+});
+
+const brokers: Broker[] = [
+  {
+    name: 'Redis',
+    env: redisEnv,
+    takeAll: async (queue) => {
+      const items = await redis.lRange(queueKeys(queue).pending, 0, -1);
+      await redis.del(queueKeys(queue).pending);
+      return items;
+    },
+    count: (queue) => redis.lLen(queueKeys(queue).pending),
+    remove: (queue) => deleteRedisQueue(redis, queue),
+    crashItems: 200_000,
+  },
+  {
+    name: 'RabbitMQ',
+    env: amqpEnv,
+    takeAll: (queue) => amqpTakeAll(amqp, queue),
+    count: (queue) => amqpCount(amqp, queue),
+    remove: (queue) => deleteAmqpQueue(amqp, queue),
+    crashItems: 20_000,
+  },
+];
+
+describe.each(brokers)('seed into $name', (broker) => {
+  const queues: string[] = [];
+  const newQueue = () => {
+    const queue = uniqueQueue(`seed-${broker.name.toLowerCase()}`);
+    queues.push(queue);
+    return queue;
+  };
+
+  afterAll(async () => {
+    for (const queue of queues) await broker.remove(queue);
+  });
+
+  test('a second run adds nothing; duplicates are distinct items', async () => {
+    const queue = newQueue();
+    const items = ['apple', 'banana', 'apple', 'cherry'];
+    const file = files.file(`${queue}.json`, JSON.stringify(items));
+    const first = await runCli(['seed'], broker.env(queue, { ITEMS_FILE: file }));
+    expect(first.code).toBe(ExitCode.ok);
+    expect(first.stdout).toMatch(/seeded 4 items onto queue .* items\/s/);
+    const second = await runCli(['seed'], broker.env(queue, { ITEMS_FILE: file }));
+    expect(second.code).toBe(ExitCode.ok);
+    expect(second.stdout).toMatch(/already holds this seed \(4 items, seed [0-9a-f]+\): nothing added/);
+    expect(await broker.takeAll(queue)).toEqual(items);
+  });
+
+  test('items given as arguments; --force seeds them again', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'x', 'y'], broker.env(queue))).code).toBe(ExitCode.ok);
+    expect((await runCli(['seed', 'x', 'y'], broker.env(queue))).code).toBe(ExitCode.ok);
+    const forced = await runCli(['seed', '--force', 'x', 'y'], broker.env(queue));
+    expect(forced.code).toBe(ExitCode.ok);
+    expect(forced.stdout).toMatch(/seeded 2 items/);
+    expect(await broker.takeAll(queue)).toEqual(['x', 'y', 'x', 'y']);
+  });
+
+  test('a new item list after a finished seed is a new seed', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'a'], broker.env(queue))).code).toBe(ExitCode.ok);
+    expect((await runCli(['seed', 'b', 'c'], broker.env(queue))).code).toBe(ExitCode.ok);
+    const status = await runCli(['status'], broker.env(queue));
+    expect(status.stdout).toMatch(/pending 3, .*\(seeded 3\)/);
+    expect(await broker.takeAll(queue)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a run killed halfway is finished by the next run with exactly the intended items', async () => {
+    const queue = newQueue();
+    const items = Array.from({ length: broker.crashItems }, (_, i) => `item-${i}`);
+    const file = files.file(`${queue}.json`, JSON.stringify(items));
+    const env = broker.env(queue, { ITEMS_FILE: file });
+
+    const seeder = startCli(['seed'], env);
+    await seeder.waitFor(/^seeding \d+\/\d+ items/m);
+    seeder.kill('SIGKILL');
+    const killed = await seeder.exited;
+    expect(killed.signal).toBe('SIGKILL');
+    const landed = await broker.count(queue);
+    expect(landed).toBeGreaterThan(0);
+    expect(landed).toBeLessThan(items.length); // the kill really landed mid-way
+
+    // Another list cannot be mixed into the unfinished seed without --force.
+    const other = await runCli(['seed', 'intruder'], broker.env(queue));
+    expect(other.code).toBe(ExitCode.failed);
+    expect(other.stderr).toMatch(/holds an unfinished seed of other items .*pass --force/);
+
+    const rerun = await runCli(['seed'], env);
+    expect(rerun.code).toBe(ExitCode.ok);
+    expect(rerun.stdout).toMatch(/resuming seed [0-9a-f]+ at item \d+ of \d+/);
+    expect((await runCli(['seed'], env)).stdout).toMatch(/nothing added/);
+    const onQueue = await broker.takeAll(queue);
+    expect(onQueue.length).toBe(items.length);
+    expect(onQueue).toEqual(items);
+  });
+});
