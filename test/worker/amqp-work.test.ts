@@ -1,0 +1,148 @@
+import type { ChannelModel } from 'amqplib';
+import { ExitCode, deadLetterQueue } from '../../worker/contract';
+import { amqpCount, amqpEnv, amqpTakeAll, connectAmqp, deleteAmqpQueue, killLeftovers, processed, runCli, sorted, startCli, uniqueQueue } from './helpers';
+
+const POISON_COMMAND = 'item=$(cat); echo "handled $item"; [ "$item" != poison ]';
+
+describe('work on RabbitMQ (coarse pattern)', () => {
+  let amqp: ChannelModel;
+  const queues: string[] = [];
+  const newQueue = () => {
+    const queue = uniqueQueue('work-amqp');
+    queues.push(queue);
+    return queue;
+  };
+
+  beforeAll(async () => {
+    amqp = await connectAmqp();
+  });
+
+  afterAll(async () => {
+    killLeftovers();
+    for (const queue of queues) await deleteAmqpQueue(amqp, queue);
+    await amqp.close();
+  });
+
+  test('tutorial: 8 items, one process per item, two at a time, each item processed exactly once', async () => {
+    const queue = newQueue();
+    const items = ['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon'];
+    expect((await runCli(['seed', ...items], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const env = amqpEnv(queue, { WORKER_MODE: 'single', WORK_SECONDS: '0.1' });
+    const seen: string[] = [];
+    for (let i = 0; i < items.length; i += 2) {
+      const pair = await Promise.all([runCli(['work'], env), runCli(['work'], env)]);
+      for (const result of pair) {
+        expect(result.code).toBe(ExitCode.ok);
+        expect(processed(result.stdout)).toHaveLength(1);
+        seen.push(...processed(result.stdout));
+      }
+    }
+    expect(sorted(seen)).toEqual(sorted(items));
+    expect(await amqpCount(amqp, queue)).toBe(0);
+    const status = await runCli(['status'], amqpEnv(queue));
+    expect(status.stdout).toMatch(new RegExp(`^queue ${queue}: pending 0, in progress or done 8, dead 0 \\(seeded 8\\)$`, 'm'));
+    expect(status.stdout).toMatch(/^note: AMQP does not report unacknowledged messages/m);
+  });
+
+  test('an empty queue: single exits 0 after a short wait, drain at once', async () => {
+    const queue = newQueue();
+    const single = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
+    expect(single.code).toBe(ExitCode.ok);
+    expect(single.stderr).toMatch(/stayed empty for \d+ s: nothing to do/);
+    const drain = await runCli(['work'], amqpEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0' }));
+    expect(drain.code).toBe(ExitCode.ok);
+    expect(drain.stderr).toMatch(/is drained/);
+  });
+
+  test('duplicates are two items; drain mode works through them all', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'apple', 'apple', 'kiwi'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const result = await runCli(['work'], amqpEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0' }));
+    expect(result.code).toBe(ExitCode.ok);
+    expect(processed(result.stdout)).toEqual(['apple', 'apple', 'kiwi']);
+  });
+
+  test('a worker killed mid-item: the broker hands the item to the next worker', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'precious'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const victim = startCli(['work'], amqpEnv(queue, { WORK_SECONDS: '60' }));
+    await victim.waitFor(/Processing precious/);
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const next = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
+    expect(next.code).toBe(ExitCode.ok);
+    expect(processed(next.stdout)).toEqual(['precious']);
+    expect(await amqpCount(amqp, queue)).toBe(0);
+  });
+
+  test('a poison item is dead-lettered after MAX_ATTEMPTS while the rest complete', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'a', 'poison', 'b'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const env = amqpEnv(queue, { WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '2' });
+    const codes: (number | null)[] = [];
+    let output = '';
+    for (let run = 0; run < 10 && (await amqpCount(amqp, queue)) > 0; run++) {
+      const result = await runCli(['work'], env);
+      codes.push(result.code);
+      output += result.stdout + result.stderr;
+    }
+    // a, b: success. poison: a failed attempt (exit 1, handed back), then dead-lettered (exit 0).
+    expect(sorted(codes.map(String))).toEqual(['0', '0', '0', '1']);
+    expect(output).toMatch(/"poison" failed \(attempt 1 of 2\): handed back for another attempt/);
+    expect(output).toMatch(/"poison" failed \(attempt 2 of 2\): moved to dead-letter queue .*\.dead/);
+    expect(sorted([...output.matchAll(/^handled (.*)$/gm)].map((m) => m[1]))).toEqual(['a', 'b', 'poison', 'poison']);
+    expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
+    const status = await runCli(['status'], amqpEnv(queue));
+    expect(status.stdout).toMatch(/pending 0, in progress or done 2, dead 1 \(seeded 3\)/);
+    expect(await amqpTakeAll(amqp, deadLetterQueue(queue))).toEqual(['poison']);
+  });
+
+  test('a crash loop ends in the dead-letter queue: the quorum queue counts the deliveries', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'crasher'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const env = amqpEnv(queue, { WORK_SECONDS: '60', MAX_ATTEMPTS: '2' });
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const victim = startCli(['work'], env);
+      await victim.waitFor(/Processing crasher/);
+      victim.kill('SIGKILL');
+      await victim.exited;
+    }
+    const last = await runCli(['work'], { ...env, WORK_SECONDS: '0' });
+    expect(last.code).toBe(ExitCode.ok);
+    expect(processed(last.stdout)).toEqual([]);
+    expect(last.stderr).toMatch(/"crasher" was delivered 2 times without an answer: moved to dead-letter queue/);
+    expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
+  });
+
+  test('SIGTERM while waiting for an item exits at once without taking one', async () => {
+    const queue = newQueue();
+    const worker = startCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    worker.kill('SIGTERM');
+    const result = await worker.exited;
+    expect(result.code).toBe(ExitCode.interrupted);
+    expect(processed(result.stdout)).toEqual([]);
+  });
+
+  test('SIGTERM mid-item lets it finish and acknowledges it', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'finish-me', 'later'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const worker = startCli(['work'], amqpEnv(queue, { WORK_SECONDS: '1' }));
+    await worker.waitFor(/Processing finish-me/);
+    worker.kill('SIGTERM');
+    const result = await worker.exited;
+    expect(result.code).toBe(ExitCode.ok);
+    expect(await amqpTakeAll(amqp, queue)).toEqual(['later']);
+  });
+});
+
+/** Dead-lettering is asynchronous in the broker: wait briefly for the count to arrive. */
+async function waitForCount(amqp: ChannelModel, name: string, expected: number): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < 50; i++) {
+    count = await amqpCount(amqp, name);
+    if (count >= expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return count;
+}
