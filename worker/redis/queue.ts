@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type RedisClientType, createClient } from 'redis';
+import { RedisClient, type RedisClientType } from 'redis';
 import type { BrokerConfig } from '../config';
 import { queueKeys } from '../contract';
 import type { Claimed, Delivery, FailOutcome, QueueOptions, QueueStatus, SeedOptions, SeedStart, WorkQueue } from '../queue';
@@ -18,7 +18,9 @@ const SEED_CHUNK_BYTES = 1024 * 1024;
 const SEED_WINDOW = 4;
 
 export async function openRedisQueue(broker: BrokerConfig, queue: string, options: QueueOptions): Promise<WorkQueue> {
-  const client = createClient({
+  // The plain client: `redis`'s createClient would also attach the commands of every Redis
+  // module (search, JSON, ...), which costs a one-item pod tens of milliseconds at start-up.
+  const client = RedisClient.create({
     socket: { host: broker.hostname, port: broker.port, connectTimeout: 5000, reconnectStrategy: false, noDelay: true },
     username: broker.username,
     password: broker.password,
