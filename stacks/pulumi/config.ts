@@ -1,0 +1,144 @@
+import * as pulumi from '@pulumi/pulumi';
+import { describeProblem, positiveIntegerRule, Rule } from '../../worker/contract';
+import { credentialRule } from '../../constructs/validate';
+import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../config';
+
+/** The tutorial a stack starts from; every other key overrides one of its fields. */
+export const TUTORIALS = { coarse: COARSE_TUTORIAL, fine: FINE_TUTORIAL } as const;
+export type TutorialName = keyof typeof TUTORIALS;
+
+/** The stack config minus what the program supplies itself: the image (built here) and the password (a secret). */
+export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'brokerPassword'>;
+
+/** Where the worker image is pushed. */
+export interface RegistryConfig {
+  /** Registry host, with a port when not the default: `localhost:5001`, `ghcr.io`. */
+  readonly server: string;
+  /** Repository below the server. @default 'work-queue' */
+  readonly repository: string;
+  /** @default - no login (a local registry) */
+  readonly username?: string;
+  /** A Pulumi secret. @default - no login */
+  readonly password?: pulumi.Output<string>;
+}
+
+/** Everything the Pulumi program is run with, read and checked from the stack's config. */
+export interface WorkQueueProgramConfig {
+  readonly stack: StackFields;
+  /** The broker password as a Pulumi secret. @default - generated once and kept in the state for RabbitMQ; none for Redis */
+  readonly brokerPassword?: pulumi.Output<string>;
+  readonly registry: RegistryConfig;
+  /** Path or contents of a kubeconfig, a secret. @default - the ambient kubeconfig ($KUBECONFIG or ~/.kube/config) */
+  readonly kubeconfig?: pulumi.Output<string>;
+  /** @default - the kubeconfig's current context */
+  readonly context?: string;
+  /** Seconds `pulumi up` waits for the worker Job to complete. @default 3600 */
+  readonly jobTimeoutSeconds: number;
+  /** Return once the worker Job is created instead of waiting for it to complete. @default false */
+  readonly skipJobAwait: boolean;
+}
+
+/** A local registry as kind's guide sets one up, so a kind cluster works with no config at all. */
+export const DEFAULT_REGISTRY = { server: 'localhost:5001', repository: 'work-queue' } as const;
+/** Generous: the tutorials finish in about a minute, real work lists may take long. */
+export const DEFAULT_JOB_TIMEOUT_SECONDS = 3600;
+
+const REGISTRY_SERVER = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
+const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+const registryServerRule: Rule = (value) =>
+  typeof value === 'string' && REGISTRY_SERVER.test(value) ? undefined : 'a registry host with an optional port, such as "localhost:5001" or "ghcr.io", without scheme or path';
+const repositoryRule: Rule = (value) =>
+  typeof value === 'string' && REPOSITORY.test(value) ? undefined : 'a repository path of lowercase a-z, 0-9 and . _ - separated by "/", such as "work-queue" or "my-org/work-queue"';
+const optionalStringRule: Rule = (value) => (value === undefined || (typeof value === 'string' && value !== '') ? undefined : 'a non-empty string');
+
+/**
+ * Reads the stack's config with typed getters. Fields of the work-queue stack are only read here;
+ * the constructs check them when the program builds the charts, so their rules and messages exist
+ * once. The keys only the program has (registry, timeouts, cluster access) are checked here, in the
+ * same `<key>: got <value>, expected <what>` form.
+ */
+export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): WorkQueueProgramConfig {
+  const key = (name: string) => `${config.name}:${name}`;
+  const problem = (name: string, value: unknown, expected: string) => new pulumi.RunError(describeProblem(key(name), value, expected));
+  /** Pulumi's getters throw their own wording on a value of the wrong type; this gives ours. */
+  const typed = <T>(name: string, expected: string, read: () => T): T => {
+    try {
+      return read();
+    } catch {
+      throw problem(name, config.get(name), expected);
+    }
+  };
+  const ensure = (name: string, value: unknown, rule: Rule) => {
+    const expected = rule(value);
+    if (expected !== undefined) throw problem(name, value, expected);
+  };
+  /** As `ensure`, but a secret's value never goes into the message. */
+  const ensureSecret = (name: string, value: unknown, rule: Rule) => {
+    const expected = rule(value);
+    if (expected !== undefined) throw problem(name, '[secret]', expected);
+  };
+
+  const tutorialName = config.get('tutorial') ?? 'coarse';
+  if (!(tutorialName in TUTORIALS)) throw problem('tutorial', tutorialName, '"coarse" or "fine"');
+  // The coarse Job's completions is derived from the items (the tutorial's 8 are its 8 items), so
+  // a stack that changes the items does not have to change completions too.
+  const { completions: _derived, ...tutorial } = TUTORIALS[tutorialName as TutorialName];
+
+  const stack: StackFields = {
+    ...tutorial,
+    ...defined({
+      name: config.get('name'),
+      broker: config.get('broker') as StackFields['broker'] | undefined,
+      pattern: config.get('pattern') as StackFields['pattern'] | undefined,
+      queue: config.get('queue'),
+      items: typed('items', 'a JSON array of strings', () => config.getObject<string[]>('items')),
+      jobName: config.get('jobName'),
+      parallelism: typed('parallelism', 'a number', () => config.getNumber('parallelism')),
+      completions: typed('completions', 'a number', () => config.getNumber('completions')),
+      namespace: config.get('namespace'),
+      workSeconds: typed('workSeconds', 'a number', () => config.getNumber('workSeconds')),
+      workCommand: config.get('workCommand'),
+      leaseSeconds: typed('leaseSeconds', 'a number', () => config.getNumber('leaseSeconds')),
+      maxAttempts: typed('maxAttempts', 'a number', () => config.getNumber('maxAttempts')),
+      brokerSecretName: config.get('brokerSecretName'),
+    }),
+  };
+
+  const registry = typed('registry', 'a JSON object', () => config.getObject<Record<string, unknown>>('registry')) ?? {};
+  if (typeof registry !== 'object' || Array.isArray(registry) || registry === null) throw problem('registry', registry, 'an object with "server" and optionally "repository", "username", "password"');
+  const server = registry.server ?? DEFAULT_REGISTRY.server;
+  const repository = registry.repository ?? DEFAULT_REGISTRY.repository;
+  ensure('registry.server', server, registryServerRule);
+  ensure('registry.repository', repository, repositoryRule);
+  ensure('registry.username', registry.username, optionalStringRule);
+  ensureSecret('registry.password', registry.password, optionalStringRule);
+  // The construct checks the password with this same rule, but its message would show the secret.
+  ensureSecret('brokerPassword', config.get('brokerPassword'), (value) => (value === undefined ? undefined : credentialRule(value)));
+
+  const jobTimeoutSeconds = typed('jobTimeoutSeconds', 'a number', () => config.getNumber('jobTimeoutSeconds')) ?? DEFAULT_JOB_TIMEOUT_SECONDS;
+  ensure('jobTimeoutSeconds', jobTimeoutSeconds, positiveIntegerRule);
+  const context = config.get('context');
+  ensure('context', context, optionalStringRule);
+
+  return {
+    stack,
+    brokerPassword: config.getSecret('brokerPassword'),
+    registry: {
+      server: server as string,
+      repository: repository as string,
+      username: registry.username as string | undefined,
+      // The whole `registry` key is a secret once a nested value is; the password alone stays one here.
+      password: registry.password === undefined ? undefined : pulumi.secret(registry.password as string),
+    },
+    kubeconfig: config.getSecret('kubeconfig'),
+    context,
+    jobTimeoutSeconds,
+    skipJobAwait: typed('skipJobAwait', 'true or false', () => config.getBoolean('skipJobAwait')) ?? false,
+  };
+}
+
+/** Drops the keys whose value is undefined, so they do not override the tutorial's. */
+function defined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
