@@ -10,7 +10,6 @@ export interface RunResult {
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  input?: string;
   /** Stream the child's output to ours as well (long builds). */
   echo?: boolean;
 }
@@ -18,7 +17,7 @@ export interface RunOptions {
 /** Runs a program without a shell; resolves with its exit code and output, never rejects on a non-zero exit. */
 export function runProgram(program: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' });
+    const child = spawn(program, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -31,7 +30,6 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     });
     child.on('error', (error) => reject(new Error(`cannot start ${program}: ${error.message}`)));
     child.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr }));
-    child.stdin.end(options.input ?? '');
   });
 }
 

@@ -1,0 +1,20 @@
+/**
+ * The container end-to-end suite (`npm run test:e2e`): the harness's own unit tests, then the
+ * scenarios, which build the worker image, push it to 127.0.0.1:5000 and run the synthesized Jobs'
+ * pods with Docker against the local brokers.
+ */
+const common = { preset: 'ts-jest', testEnvironment: 'node', roots: ['<rootDir>/test/e2e'] };
+
+module.exports = {
+  testTimeout: 15 * 60 * 1000,
+  projects: [
+    { ...common, displayName: 'harness', testMatch: ['<rootDir>/test/e2e/harness/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'containers',
+      testMatch: ['<rootDir>/test/e2e/*.e2e.test.ts'],
+      globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+      globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
+    },
+  ],
+};

@@ -1,0 +1,40 @@
+/**
+ * The coarse tutorial end to end: the synthesized seeding Job and worker Job of the `coarse` stack,
+ * run from the pushed image against the local RabbitMQ with the credentials of the synthesized Secret.
+ */
+import { COARSE_TUTORIAL } from '../../stacks/config';
+import { acceptAmqpCredentials, amqpLeftovers, removeAmqpUser, requireBrokers, resetAmqpQueue } from './harness/brokers';
+import { processedItems, sorted, StackScenario } from './harness/scenario';
+import { readState } from './harness/state';
+
+const scenario = new StackScenario(readState(), COARSE_TUTORIAL.name);
+const queue = COARSE_TUTORIAL.queue;
+let user: string;
+
+beforeAll(async () => {
+  await requireBrokers();
+  user = await acceptAmqpCredentials(scenario.brokerUrl());
+  await resetAmqpQueue(queue);
+});
+
+afterAll(async () => {
+  if (user) await removeAmqpUser(user);
+});
+
+test('coarse: the seeder fills job1 with the 8 items, then 8 one-item pods, 2 at a time, process each item once', async () => {
+  const items = scenario.items();
+  expect(sorted(items)).toEqual(sorted(COARSE_TUTORIAL.items));
+  expect(items).toHaveLength(8);
+
+  const seeding = await scenario.run('seeder');
+  expect(seeding).toMatchObject({ condition: 'Complete', succeeded: 1, failed: 0 });
+  expect(await amqpLeftovers(queue)).toEqual({ pending: 8 });
+
+  const work = await scenario.run('job');
+  expect(work).toMatchObject({ condition: 'Complete', succeeded: 8, failed: 0 });
+  expect(work.pods).toHaveLength(8);
+  for (const pod of work.pods) expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({ pod: pod.name, phase: 'Succeeded', items: 1 });
+  expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
+  expect(await amqpLeftovers(queue)).toEqual({});
+  console.log(`coarse: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`);
+});

@@ -1,0 +1,35 @@
+/**
+ * The fine tutorial end to end: the synthesized seeding Job and worker Job of the `fine` stack,
+ * run from the pushed image against the local Redis.
+ */
+import { FINE_TUTORIAL } from '../../stacks/config';
+import { redisLeftovers, requireBrokers, resetRedisQueue } from './harness/brokers';
+import { processedItems, sorted, StackScenario } from './harness/scenario';
+import { readState } from './harness/state';
+
+const scenario = new StackScenario(readState(), FINE_TUTORIAL.name);
+const queue = FINE_TUTORIAL.queue;
+
+beforeAll(async () => {
+  await requireBrokers();
+  await resetRedisQueue(queue);
+});
+
+test('fine: the seeder fills job2 with the 9 items, then 2 pods drain it, each item processed once, both exiting 0', async () => {
+  const items = scenario.items();
+  expect(sorted(items)).toEqual(sorted(FINE_TUTORIAL.items));
+  expect(items).toHaveLength(9);
+
+  const seeding = await scenario.run('seeder');
+  expect(seeding).toMatchObject({ condition: 'Complete', succeeded: 1, failed: 0 });
+  expect(await redisLeftovers(queue)).toEqual({ pending: 9 });
+
+  const work = await scenario.run('job');
+  // No completions: the Job is complete once a pod succeeded and all have finished.
+  expect(work).toMatchObject({ condition: 'Complete', succeeded: 2, failed: 0 });
+  expect(work.pods.map((pod) => pod.phase)).toEqual(['Succeeded', 'Succeeded']);
+  expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
+  expect(work.pods.every((pod) => processedItems(pod).length > 0)).toBe(true);
+  expect(await redisLeftovers(queue)).toEqual({});
+  console.log(`fine: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`);
+});

@@ -1,0 +1,50 @@
+import { join } from 'path';
+import { imageExists, mustDocker } from './docker';
+
+export const REGISTRY = '127.0.0.1:5000';
+const REPOSITORY_PATH = 'work-queue-stack/worker';
+export const REPOSITORY = `${REGISTRY}/${REPOSITORY_PATH}`;
+/** The build's local name; the registry's name of the image is only ever got by pushing or pulling. */
+const LOCAL_TAG = `${REPOSITORY_PATH}:e2e`;
+const PUSH_TAG = `${REPOSITORY}:e2e`;
+
+export async function requireRegistry(): Promise<void> {
+  const response = await fetch(`http://${REGISTRY}/v2/`).catch((error: Error) => error);
+  if (response instanceof Error || response.status !== 200) {
+    const why = response instanceof Error ? response.message : `HTTP ${response.status}`;
+    throw new Error(`The e2e tests need an image registry on ${REGISTRY} (${why}). Run \`bash .ci/start-docker\` (as root).`);
+  }
+}
+
+/** Builds worker/Dockerfile with the repository root as context; the engine's cache makes a rebuild quick. */
+export async function buildWorkerImage(root: string): Promise<void> {
+  await mustDocker(['build', '--network', 'host', '--file', join(root, 'worker', 'Dockerfile'), '--tag', LOCAL_TAG, root], { echo: true });
+}
+
+/**
+ * Pushes the built image and returns its digest reference. The local registry-named references are
+ * dropped afterwards, so the first pod that runs the reference pulls its manifest from the registry.
+ */
+export async function pushWorkerImage(): Promise<string> {
+  await mustDocker(['tag', LOCAL_TAG, PUSH_TAG]);
+  const output = await mustDocker(['push', PUSH_TAG]);
+  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
+  if (!digest) throw new Error(`docker push ${PUSH_TAG} reported no digest:\n${output}`);
+  await requireManifest(digest, (await mustDocker(['image', 'inspect', '--format', '{{.Id}}', LOCAL_TAG])).trim());
+  await mustDocker(['rmi', PUSH_TAG]);
+  const reference = `${REPOSITORY}@${digest}`;
+  if (await imageExists(reference)) throw new Error(`${reference} is still present locally after untagging; the pods would not pull it`);
+  return reference;
+}
+
+/** Checks, through the registry's HTTP API, that it serves the manifest and that it describes the image built. */
+async function requireManifest(digest: string, imageId: string): Promise<void> {
+  const response = await fetch(`http://${REGISTRY}/v2/${REPOSITORY_PATH}/manifests/${digest}`, {
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (response.status !== 200) throw new Error(`the registry does not serve ${REPOSITORY}@${digest}: HTTP ${response.status}`);
+  const manifest = (await response.json()) as { config?: { digest?: string } };
+  if (manifest.config?.digest !== imageId) {
+    throw new Error(`the registry's ${REPOSITORY}@${digest} describes image ${manifest.config?.digest}, not the one built (${imageId})`);
+  }
+}
