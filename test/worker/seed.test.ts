@@ -56,7 +56,7 @@ const brokers: Broker[] = [
     },
     count: (queue) => redis.lLen(queueKeys(queue).pending),
     remove: (queue) => deleteRedisQueue(redis, queue),
-    crashItems: 200_000,
+    crashItems: 400_000,
   },
   {
     name: 'RabbitMQ',

@@ -102,7 +102,7 @@ class RedisWorkQueue implements WorkQueue {
       deliveries,
       deadLettered: dead,
       settled: pending === 0 && leases === 0,
-      retryInMs: nextExpiry < 0 ? 200 : Math.min(Math.max(nextExpiry + 5, 20), 500),
+      retryInMs: nextExpiry < 0 ? 100 : Math.min(Math.max(nextExpiry + 5, 20), 100),
     };
   }
 

@@ -31,12 +31,14 @@ end
  * ARGV: owner max leaseMs maxAttempts
  * Reclaims expired or released tokens first (dead-lettering those whose attempts ran out), then
  * pops new items. Returns { {token, item, attempt, ...}, {deadItem, ...}, pendingLength, leaseCount, msUntilNextExpiry }.
+ * Each structure is written with one call per batch, not per item: that is what makes batches cheap.
  */
 export const CLAIM = `
 local KEYS_PROCESSING, KEYS_LEASES, KEYS_OWNERS, KEYS_ATTEMPTS = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 ${NOW}${FORGET}
 local owner, max, deadline, maxAttempts = ARGV[1], tonumber(ARGV[2]), now + tonumber(ARGV[3]), tonumber(ARGV[4])
 local claimed, dead = {}, {}
+local owners, leases, attempts, processing = {}, {}, {}, {}
 local count = 0
 local expired = redis.call('ZRANGEBYSCORE', KEYS_LEASES, '-inf', now, 'LIMIT', 0, max)
 for _, token in ipairs(expired) do
@@ -47,8 +49,10 @@ for _, token in ipairs(expired) do
     forget(token)
     dead[#dead + 1] = item
   else
-    redis.call('HSET', KEYS_OWNERS, token, owner)
-    redis.call('ZADD', KEYS_LEASES, deadline, token)
+    owners[#owners + 1] = token
+    owners[#owners + 1] = owner
+    leases[#leases + 1] = deadline
+    leases[#leases + 1] = token
     claimed[#claimed + 1] = token
     claimed[#claimed + 1] = item
     claimed[#claimed + 1] = attempt
@@ -61,15 +65,27 @@ if count < max then
     local last = redis.call('INCRBY', KEYS[7], #items)
     for i, item in ipairs(items) do
       local token = tostring(last - #items + i)
-      redis.call('HSET', KEYS_PROCESSING, token, item)
-      redis.call('HSET', KEYS_OWNERS, token, owner)
-      redis.call('HSET', KEYS_ATTEMPTS, token, 1)
-      redis.call('ZADD', KEYS_LEASES, deadline, token)
+      processing[#processing + 1] = token
+      processing[#processing + 1] = item
+      attempts[#attempts + 1] = token
+      attempts[#attempts + 1] = 1
+      owners[#owners + 1] = token
+      owners[#owners + 1] = owner
+      leases[#leases + 1] = deadline
+      leases[#leases + 1] = token
       claimed[#claimed + 1] = token
       claimed[#claimed + 1] = item
       claimed[#claimed + 1] = 1
     end
   end
+end
+if #processing > 0 then
+  redis.call('HSET', KEYS_PROCESSING, unpack(processing))
+  redis.call('HSET', KEYS_ATTEMPTS, unpack(attempts))
+end
+if #owners > 0 then
+  redis.call('HSET', KEYS_OWNERS, unpack(owners))
+  redis.call('ZADD', KEYS_LEASES, unpack(leases))
 end
 local nextExpiry = -1
 local first = redis.call('ZRANGE', KEYS_LEASES, 0, 0, 'WITHSCORES')
@@ -83,19 +99,19 @@ return { claimed, dead, redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS_LE
  * Completes the tokens this worker still owns. Returns the tokens it no longer owned.
  */
 export const COMPLETE = `
-local KEYS_PROCESSING, KEYS_LEASES, KEYS_OWNERS, KEYS_ATTEMPTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-${FORGET}
-local completed, lost = 0, {}
-for i = 2, #ARGV do
-  local token = ARGV[i]
-  if redis.call('HGET', KEYS_OWNERS, token) == ARGV[1] then
-    forget(token)
-    completed = completed + 1
-  else
-    lost[#lost + 1] = token
-  end
+local tokens = { unpack(ARGV, 2) }
+local owners = redis.call('HMGET', KEYS[3], unpack(tokens))
+local mine, lost = {}, {}
+for i, token in ipairs(tokens) do
+  if owners[i] == ARGV[1] then mine[#mine + 1] = token else lost[#lost + 1] = token end
 end
-if completed > 0 then redis.call('INCRBY', KEYS[5], completed) end
+if #mine > 0 then
+  redis.call('HDEL', KEYS[1], unpack(mine))
+  redis.call('HDEL', KEYS[3], unpack(mine))
+  redis.call('HDEL', KEYS[4], unpack(mine))
+  redis.call('ZREM', KEYS[2], unpack(mine))
+  redis.call('INCRBY', KEYS[5], #mine)
+end
 return lost
 `;
 
@@ -107,15 +123,18 @@ return lost
 export const RENEW = `
 ${NOW}
 local deadline = now + tonumber(ARGV[2])
-local lost = {}
-for i = 3, #ARGV do
-  local token = ARGV[i]
-  if redis.call('HGET', KEYS[2], token) == ARGV[1] then
-    redis.call('ZADD', KEYS[1], 'XX', deadline, token)
+local tokens = { unpack(ARGV, 3) }
+local owners = redis.call('HMGET', KEYS[2], unpack(tokens))
+local leases, lost = {}, {}
+for i, token in ipairs(tokens) do
+  if owners[i] == ARGV[1] then
+    leases[#leases + 1] = deadline
+    leases[#leases + 1] = token
   else
     lost[#lost + 1] = token
   end
 end
+if #leases > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(leases)) end
 return lost
 `;
 
