@@ -1,5 +1,5 @@
 import { connect as amqpConnect } from 'amqplib';
-import { createClient } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import { deadLetterQueue, queueKeys, seedMarkerQueue } from '../worker/contract';
 
 export const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -35,8 +35,8 @@ export async function declareClassicQueue(queue: string): Promise<void> {
 }
 
 /** Runs `use` with a Redis client, closing it afterwards. */
-export async function withRedis<T>(use: (client: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
-  const client = createClient({ url: REDIS_URL });
+export async function withRedis<T>(use: (client: RedisClientType) => Promise<T>): Promise<T> {
+  const client = createClient({ url: REDIS_URL }) as RedisClientType;
   await client.connect();
   try {
     return await use(client);
