@@ -7,8 +7,13 @@ import type { Shutdown } from './shutdown';
 /** How long `single` waits for an item to appear before it concludes there is nothing to do. */
 export const EMPTY_WAIT_MS = 3000;
 
-/** Batch size bounds for `drain`: one call claims up to this many, each with its own lease. */
-const MAX_BATCH = 256;
+/**
+ * Batch size bound for `drain`: one call claims up to this many, each with its own lease. Above
+ * Redis' listpack thresholds (128 entries) the per-token hashes and the lease set become hash
+ * tables and skip lists, which costs the server more per item: two workers at 64 stay under them
+ * (measured: 133 ms of script time for 20,000 items at 64, 300 ms at 256).
+ */
+const MAX_BATCH = 64;
 /** A batch that finishes faster than this grows; one slower than SLOW_BATCH_MS shrinks. */
 const FAST_BATCH_MS = 50;
 const SLOW_BATCH_MS = 500;
