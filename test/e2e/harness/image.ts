@@ -16,9 +16,14 @@ export async function requireRegistry(): Promise<void> {
   }
 }
 
-/** Builds worker/Dockerfile with the repository root as context; the engine's cache makes a rebuild quick. */
+/**
+ * Builds worker/Dockerfile with the repository root as context, with BuildKit (the default builder
+ * of current Docker releases; on the vfs storage driver it is also several times faster than the
+ * legacy builder). Its cache makes a rebuild quick.
+ */
 export async function buildWorkerImage(root: string): Promise<void> {
-  await mustDocker(['build', '--network', 'host', '--file', join(root, 'worker', 'Dockerfile'), '--tag', LOCAL_TAG, root], { echo: true });
+  const args = ['build', '--network', 'host', '--progress', 'plain', '--file', join(root, 'worker', 'Dockerfile'), '--tag', LOCAL_TAG, root];
+  await mustDocker(args, { echo: true, env: { ...process.env, DOCKER_BUILDKIT: '1' } });
 }
 
 /**
