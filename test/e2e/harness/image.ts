@@ -1,5 +1,5 @@
 import { join } from 'path';
-import { imageExists, mustDocker } from './docker';
+import { docker, imageExists, mustDocker } from './docker';
 
 export const REGISTRY = '127.0.0.1:5000';
 const REPOSITORY_PATH = 'work-queue-stack/worker';
@@ -36,10 +36,27 @@ export async function pushWorkerImage(): Promise<string> {
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
   if (!digest) throw new Error(`docker push ${PUSH_TAG} reported no digest:\n${output}`);
   await requireManifest(digest, (await mustDocker(['image', 'inspect', '--format', '{{.Id}}', LOCAL_TAG])).trim());
-  await mustDocker(['rmi', PUSH_TAG]);
+  await dropRegistryReferences();
   const reference = `${REPOSITORY}@${digest}`;
   if (await imageExists(reference)) throw new Error(`${reference} is still present locally after untagging; the pods would not pull it`);
   return reference;
+}
+
+/** Removes every local reference to the registry's repository, this run's and those earlier runs left. */
+async function dropRegistryReferences(): Promise<void> {
+  const listing = await mustDocker(['images', '--digests', '--format', '{{.Tag}} {{.Digest}}', REPOSITORY]);
+  const references = listing
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [tag, digest] = line.split(' ');
+      return [...(tag !== '<none>' ? [`${REPOSITORY}:${tag}`] : []), ...(digest !== '<none>' ? [`${REPOSITORY}@${digest}`] : [])];
+    });
+  for (const reference of references) {
+    // Untagging an image's last tag in a repository drops its digest references there too.
+    const result = await docker(['rmi', reference]);
+    if (result.code !== 0 && !/No such image/.test(result.stderr)) throw new Error(`docker rmi ${reference}: ${result.stderr.trim()}`);
+  }
 }
 
 /** Checks, through the registry's HTTP API, that it serves the manifest and that it describes the image built. */
