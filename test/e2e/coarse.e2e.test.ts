@@ -4,6 +4,8 @@
  */
 import { COARSE_TUTORIAL } from '../../stacks/config';
 import { acceptAmqpCredentials, amqpLeftovers, removeAmqpUser, requireBrokers, resetAmqpQueue } from './harness/brokers';
+import { maxConcurrentPods } from './harness/job-controller';
+import { onlyJob } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
@@ -30,9 +32,14 @@ test('coarse: the seeder fills job1 with the 8 items, then 8 one-item pods, 2 at
   expect(seeding).toMatchObject({ condition: 'Complete', succeeded: 1, failed: 0 });
   expect(await amqpLeftovers(queue)).toEqual({ pending: 8 });
 
+  // The tutorial's hand-kept rule, now derived: completions equals the number of items.
+  const spec = onlyJob(scenario.manifests.job).spec!;
+  expect(spec).toMatchObject({ completions: items.length, parallelism: 2 });
+
   const work = await scenario.run('job');
-  expect(work).toMatchObject({ condition: 'Complete', succeeded: 8, failed: 0 });
+  expect(work).toMatchObject({ condition: 'Complete', succeeded: spec.completions, failed: 0 });
   expect(work.pods).toHaveLength(8);
+  expect(maxConcurrentPods(work.pods)).toBe(spec.parallelism);
   for (const pod of work.pods) expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({ pod: pod.name, phase: 'Succeeded', items: 1 });
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
   expect(await amqpLeftovers(queue)).toEqual({});

@@ -4,6 +4,8 @@
  */
 import { FINE_TUTORIAL } from '../../stacks/config';
 import { redisLeftovers, requireBrokers, resetRedisQueue } from './harness/brokers';
+import { maxConcurrentPods } from './harness/job-controller';
+import { onlyJob } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
@@ -24,10 +26,15 @@ test('fine: the seeder fills job2 with the 9 items, then 2 pods drain it, each i
   expect(seeding).toMatchObject({ condition: 'Complete', succeeded: 1, failed: 0 });
   expect(await redisLeftovers(queue)).toEqual({ pending: 9 });
 
+  const spec = onlyJob(scenario.manifests.job).spec!;
+  expect(spec.completions).toBeUndefined();
+  expect(spec.parallelism).toBe(2);
+
   const work = await scenario.run('job');
   // No completions: the Job is complete once a pod succeeded and all have finished.
   expect(work).toMatchObject({ condition: 'Complete', succeeded: 2, failed: 0 });
   expect(work.pods.map((pod) => pod.phase)).toEqual(['Succeeded', 'Succeeded']);
+  expect(maxConcurrentPods(work.pods)).toBe(2);
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
   expect(work.pods.every((pod) => processedItems(pod).length > 0)).toBe(true);
   expect(await redisLeftovers(queue)).toEqual({});

@@ -1,6 +1,6 @@
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
-import { runJob } from './job-controller';
+import { maxConcurrentPods, runJob } from './job-controller';
 import { Pod } from './pod';
 
 /** A run of a fake container: it exits with `code` after `ms`, unless stopped or killed first. */
@@ -72,6 +72,7 @@ describe('runJob with completions (coarse)', () => {
     expect(run).toMatchObject({ condition: 'Complete', succeeded: 8, failed: 0 });
     expect(run.pods).toHaveLength(8);
     expect(cluster.maxRunning).toBe(2);
+    expect(maxConcurrentPods(run.pods)).toBe(2);
     expect(run.pods.every((pod) => pod.phase === 'Succeeded' && pod.logs === `log of ${pod.name}`)).toBe(true);
     expect(run.pods[0].name).toMatch(/^job-wq-1-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   });

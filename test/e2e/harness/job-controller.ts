@@ -17,6 +17,9 @@ export interface PodRecord {
   /** Exit code of every run of the container, restarts included. */
   readonly exitCodes: number[];
   logs: string;
+  /** When the pod started and when it ended (ms since the epoch; 0 while it runs). */
+  readonly startedAt: number;
+  finishedAt: number;
 }
 
 export interface JobRun {
@@ -93,6 +96,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
     for (const entry of active) {
       clearTimeout(entry.restartTimer);
       entry.record.phase = 'Deleted';
+      entry.record.finishedAt = Date.now();
     }
     await Promise.all([...active].map((entry) => entry.pod.stop()));
     await collect(pods, records);
@@ -113,7 +117,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
       if (active.size < wanted && Date.now() >= readyAt) {
         const names = Array.from({ length: wanted - active.size }, () => podName(name));
         for (const pod of await Promise.all(names.map((podName) => options.startPod(podName)))) {
-          const record: PodRecord = { name: pod.name, phase: 'Running', exitCodes: [], logs: '' };
+          const record: PodRecord = { name: pod.name, phase: 'Running', exitCodes: [], logs: '', startedAt: Date.now(), finishedAt: 0 };
           const entry: ActivePod = { pod, record, restarts: 0 };
           pods.push(pod);
           records.push(record);
@@ -131,6 +135,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
 
       const { pod: entry, code } = event;
       entry.record.exitCodes.push(code);
+      entry.record.finishedAt = Date.now();
       if (code === 0) {
         entry.record.phase = 'Succeeded';
         active.delete(entry);
@@ -193,4 +198,17 @@ async function collect(pods: Pod[], records: PodRecord[]): Promise<void> {
       await pod.remove();
     }),
   );
+}
+
+/** The largest number of the pods that ran at the same time. */
+export function maxConcurrentPods(pods: PodRecord[]): number {
+  const events = pods.flatMap((pod) => [
+    { at: pod.startedAt, change: 1 },
+    { at: pod.finishedAt, change: -1 },
+  ]);
+  events.sort((a, b) => a.at - b.at || a.change - b.change); // an end before a start at the same instant
+  let running = 0;
+  let most = 0;
+  for (const event of events) most = Math.max(most, (running += event.change));
+  return most;
 }
