@@ -18,10 +18,10 @@ const ROOT = resolve(__dirname, '..', '..');
 const WORK_SECONDS = 3;
 
 export default async function globalSetup(): Promise<void> {
+  await requireBrokers();
   await timed('Docker engine and registry', () => mustRun('bash', [join(ROOT, '.ci', 'start-docker')], { echo: true }));
   await requireEngine();
   await requireRegistry();
-  await requireBrokers();
   await removeLeftoverContainers();
 
   const standIns = await timed('base images', () => ensureBaseImages(join(ROOT, 'worker', 'Dockerfile')));
