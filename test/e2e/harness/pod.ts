@@ -35,7 +35,7 @@ export interface Pod {
 }
 
 /** The Docker label that names the Job of a container. */
-export const JOB_LABEL = `${HARNESS_LABEL}.job`;
+const JOB_LABEL = `${HARNESS_LABEL}.job`;
 
 export async function startPod(context: PodContext, name: string): Promise<Pod> {
   const spec = context.template.spec;
