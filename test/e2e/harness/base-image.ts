@@ -9,7 +9,7 @@ import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { baseImages, nodeMajor } from './dockerfile';
 import { imageExists, mustDocker } from './docker';
-import { mustRun } from './run';
+import { mustRun, runProgram } from './run';
 
 export const STAND_IN_LABEL = 'work-queue-stack.stand-in';
 
@@ -45,9 +45,10 @@ async function buildStandIn(tag: string, major: number): Promise<void> {
     copyInto(root, '/usr/local/bin/node', join(node, 'bin/node'));
     link(root, '/usr/local/bin/npm', '../lib/node_modules/npm/bin/npm-cli.js');
     link(root, '/usr/local/bin/npx', '../lib/node_modules/npm/bin/npx-cli.js');
-    for (const library of await sharedLibraries(join(node, 'bin/node'))) copyInto(root, library, library);
-
     copyInto(root, BUSYBOX, BUSYBOX);
+    for (const binary of [join(node, 'bin/node'), BUSYBOX]) {
+      for (const library of await sharedLibraries(binary)) copyInto(root, library, library);
+    }
     for (const applet of (await mustRun(BUSYBOX, ['--list'])).stdout.split('\n').filter(Boolean)) {
       if (applet !== 'busybox') link(root, `/bin/${applet}`, 'busybox');
     }
@@ -89,9 +90,12 @@ async function unpackNpmPackage(spec: string, work: string, destination: string)
   return destination;
 }
 
-/** The absolute paths of the shared libraries and the loader a binary needs, as `ldd` reports them. */
+/** The absolute paths of the shared libraries and the loader a binary needs, as `ldd` reports them; none for a static one. */
 async function sharedLibraries(binary: string): Promise<string[]> {
-  const paths = (await mustRun('ldd', [binary])).stdout.match(/\/\S+/g) ?? [];
+  const result = await runProgram('ldd', [binary]);
+  if (/not a dynamic executable/.test(result.stdout + result.stderr)) return [];
+  if (result.code !== 0) throw new Error(`ldd ${binary} exited with ${result.code}: ${result.stderr.trim()}`);
+  const paths = result.stdout.match(/\/\S+/g) ?? [];
   return [...new Set(paths)];
 }
 
