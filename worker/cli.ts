@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 import { type Environment, readTarget, readWork } from './config';
 import { Command, Defaults, Env, ExitCode, describeProblem } from './contract';
-import { CliError, badInput } from './errors';
+import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './items';
 import { type WorkQueue, openQueue } from './queue';
@@ -116,18 +115,4 @@ function splitFlags(args: readonly string[], known: string[], restAllowed = true
     } else rest.push(arg);
   }
   return { flags, rest };
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2), process.env).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      if (error instanceof CliError) {
-        for (const line of error.message.split('\n')) process.stderr.write(`work-queue: ${line}\n`);
-        process.exit(error.exitCode);
-      }
-      process.stderr.write(`work-queue: ${(error as Error)?.stack ?? String(error)}\n`);
-      process.exit(ExitCode.failed);
-    },
-  );
 }
