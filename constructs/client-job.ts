@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { Env, ExitCode, SCRATCH_DIRECTORY } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { appLabels } from './labels';
+import { hardenedContainer } from './security';
 
 /** The worker image's non-root user (`node` in the official Node.js images). */
 export const WORKER_UID = 1000;
@@ -62,16 +63,7 @@ export function createClientJob(scope: Construct, id: string, options: ClientJob
       cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
       memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
     },
-    securityContext: {
-      user: WORKER_UID,
-      group: WORKER_UID,
-      ensureNonRoot: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: [kplus.Capability.ALL] },
-      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-    },
+    securityContext: hardenedContainer(WORKER_UID),
     volumeMounts: [
       { path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') },
       ...(options.volumeMounts ?? []),

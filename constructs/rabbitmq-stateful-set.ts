@@ -5,6 +5,7 @@ import { Defaults } from '../worker/contract';
 import { IWorkQueueBroker, ClientEnvVar } from './broker';
 import { BrokerAccess, SecretKeys } from './broker-access';
 import { appLabels } from './labels';
+import { hardenedContainer } from './security';
 import { check, dnsLabelRule, storageQuantityRule } from './validate';
 
 export interface RabbitMQStatefulSetProps {
@@ -129,17 +130,8 @@ export class RabbitMQStatefulSet extends Construct implements IWorkQueueBroker {
         cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(512), limit: Size.gibibytes(1) },
       },
-      securityContext: {
-        user: RABBITMQ_UID,
-        group: RABBITMQ_UID,
-        ensureNonRoot: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        // Erlang writes below $HOME (the data volume) and to a few paths of the image at start.
-        readOnlyRootFilesystem: false,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-      },
+      // Erlang writes below $HOME (the data volume) and to a few paths of the image at start.
+      securityContext: hardenedContainer(RABBITMQ_UID, false),
     });
 
     // cdk8s-plus has no volumeClaimTemplates yet: the claim is patched in, mounted at the data directory.

@@ -5,6 +5,7 @@ import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
 import { ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerAccess, SecretKeys } from './broker-access';
 import { appLabels } from './labels';
+import { hardenedContainer } from './security';
 import { check, dnsLabelRule } from './validate';
 
 export interface RedisPodProps {
@@ -119,16 +120,7 @@ export class RedisPod extends Construct implements IWorkQueueBroker {
         cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) },
       },
-      securityContext: {
-        user: REDIS_UID,
-        group: REDIS_UID,
-        ensureNonRoot: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-      },
+      securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
         { path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') },
         { path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Scratch', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }) },
