@@ -7,6 +7,7 @@ const common = { preset: 'ts-jest', testEnvironment: 'node', roots: ['<rootDir>/
 
 module.exports = {
   testTimeout: 15 * 60 * 1000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'harness', testMatch: ['<rootDir>/test/e2e/harness/**/*.test.ts'] },
     {
