@@ -88,10 +88,10 @@ export const SCRATCH_DIRECTORY = '/tmp';
  * tutorial's `rpush job2 ...` still feeds it); the other keys share the `{queue}` hash tag so a
  * Lua script may touch them all, also on Redis Cluster.
  *
- * A claimed item gets a unique token (from `sequence`), so two equal items are never confused:
- * `processing` maps token -> item, `leases` is a sorted set token -> lease deadline (ms),
- * `owners` maps token -> worker id, `attempts` token -> deliveries so far; `done` counts
- * completed items and `seed` is the seeding marker (hash: id, total, pushed, seeded).
+ * A claimed item gets a unique token `<worker>#<n>` (n from `sequence`), so two equal items are
+ * never confused: `processing` maps token -> "<deliveries so far>|<item>", `leases` is a sorted
+ * set token -> lease deadline (ms); `done` counts completed items and `seed` is the seeding marker
+ * (hash: id, total, pushed, seeded).
  */
 export function queueKeys(queue: string) {
   const tag = `{${queue}}`;
@@ -99,8 +99,6 @@ export function queueKeys(queue: string) {
     pending: queue,
     processing: `${tag}:processing`,
     leases: `${tag}:leases`,
-    owners: `${tag}:owners`,
-    attempts: `${tag}:attempts`,
     sequence: `${tag}:sequence`,
     done: `${tag}:done`,
     seed: `${tag}:seed`,

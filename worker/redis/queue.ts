@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { RedisClient } from '@redis/client';
 import type { RedisClientType } from 'redis';
 import type { BrokerConfig } from '../config';
@@ -43,7 +43,8 @@ export async function openRedisQueue(broker: BrokerConfig, queue: string, option
 class RedisWorkQueue implements WorkQueue {
   private readonly keys: ReturnType<typeof queueKeys>;
   private readonly scripts: ScriptRunner;
-  private readonly owner = `${process.env.HOSTNAME ?? 'worker'}:${process.pid}:${randomUUID()}`;
+  /** Names this worker in its tokens (`<owner>#<n>`): the pod's host name, the pid and a random part. */
+  private readonly owner = `${process.env.HOSTNAME ?? 'worker'}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly leaseMs: number;
   /** Tokens this worker holds, renewed together while it works. */
   private readonly held = new Map<string, RedisDelivery>();
@@ -89,7 +90,7 @@ class RedisWorkQueue implements WorkQueue {
     const k = this.keys;
     const [claimed, dead, pending, leases, nextExpiry] = (await this.scripts.run(
       CLAIM,
-      [k.pending, k.processing, k.leases, k.owners, k.attempts, k.dead, k.sequence],
+      [k.pending, k.processing, k.leases, k.dead, k.sequence],
       [this.owner, max, this.leaseMs, this.options.maxAttempts],
     )) as [string[] | number[], string[], number, number, number];
     const deliveries: RedisDelivery[] = [];
@@ -111,7 +112,7 @@ class RedisWorkQueue implements WorkQueue {
     if (deliveries.length === 0) return;
     const tokens = this.forget(deliveries);
     const k = this.keys;
-    const lost = (await this.scripts.run(COMPLETE, [k.processing, k.leases, k.owners, k.attempts, k.done], [this.owner, ...tokens])) as string[];
+    const lost = (await this.scripts.run(COMPLETE, [k.processing, k.leases, k.done], tokens)) as string[];
     for (const token of lost) {
       const item = deliveries.find((d) => (d as RedisDelivery).token === token)?.item ?? token;
       this.options.onLeaseLost?.(item);
@@ -121,13 +122,13 @@ class RedisWorkQueue implements WorkQueue {
   async fail(delivery: Delivery): Promise<FailOutcome> {
     const [token] = this.forget([delivery]);
     const k = this.keys;
-    return (await this.scripts.run(FAIL, [k.processing, k.leases, k.owners, k.attempts, k.dead], [this.owner, this.options.maxAttempts, token])) as FailOutcome;
+    return (await this.scripts.run(FAIL, [k.processing, k.leases, k.dead], [this.options.maxAttempts, token])) as FailOutcome;
   }
 
   async release(deliveries: readonly Delivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     const tokens = this.forget(deliveries);
-    await this.scripts.run(RELEASE, [this.keys.leases, this.keys.owners, this.keys.attempts], [this.owner, ...tokens]);
+    await this.scripts.run(RELEASE, [this.keys.processing, this.keys.leases], tokens);
   }
 
   async status(): Promise<QueueStatus> {
@@ -171,7 +172,7 @@ class RedisWorkQueue implements WorkQueue {
     if (this.held.size === 0 || !this.client.isReady) return;
     const tokens = [...this.held.keys()];
     try {
-      const lost = (await this.scripts.run(RENEW, [this.keys.leases, this.keys.owners], [this.owner, this.leaseMs, ...tokens])) as string[];
+      const lost = (await this.scripts.run(RENEW, [this.keys.leases], [this.leaseMs, ...tokens])) as string[];
       for (const token of lost) {
         const delivery = this.held.get(token);
         if (delivery) this.options.onLeaseLost?.(delivery.item);

@@ -3,11 +3,13 @@
  * and leased, and a crash between two calls leaves a consistent state.
  *
  * Keys (see queueKeys in ../contract.ts): the pending list holds plain items (so `RPUSH job2
- * apple` by hand is an item too). Claiming pops items and gives each a unique token: two equal
- * items are two tokens. A token lives in `processing` (token -> item), `leases` (token -> lease
- * deadline in ms, Redis server time), `owners` (token -> worker id) and `attempts` (token ->
- * deliveries so far) until it is completed or dead-lettered. An expired lease, or a score of 0
- * (failed or released), makes the token claimable again, with its attempt count kept.
+ * apple` by hand is an item too). Claiming pops items and gives each a token `<owner>#<n>`, unique
+ * (`sequence`) and naming the worker that holds it: two equal items are two tokens. A token lives
+ * in `processing` (token -> "<attempt>|<item>") and `leases` (token -> lease deadline in ms, Redis
+ * server time) until it is completed or dead-lettered. An expired lease, or a score of 0 (failed
+ * or released), makes the item claimable again: the claiming worker replaces the token with one of
+ * its own, attempt count kept, so a token that is gone from `processing` is one its worker lost.
+ * One hash field and one sorted-set member per item keep the server's work per item small.
  */
 
 /** Milliseconds of Redis server time, so that worker clocks never matter. */
@@ -16,118 +18,98 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 `;
 
-/** Removes a token from every structure (KEYS: processing leases owners attempts). */
-const FORGET = `
-local function forget(token)
-  redis.call('HDEL', KEYS_PROCESSING, token)
-  redis.call('HDEL', KEYS_OWNERS, token)
-  redis.call('HDEL', KEYS_ATTEMPTS, token)
-  redis.call('ZREM', KEYS_LEASES, token)
+/** Splits a `processing` value into its attempt count and item. */
+const ENTRY = `
+local function entry(value)
+  local bar = string.find(value, '|', 1, true)
+  return tonumber(string.sub(value, 1, bar - 1)), string.sub(value, bar + 1)
 end
 `;
 
 /**
- * KEYS: pending processing leases owners attempts dead sequence
+ * KEYS: pending processing leases dead sequence
  * ARGV: owner max leaseMs maxAttempts
- * Reclaims expired or released tokens first (dead-lettering those whose attempts ran out), then
+ * Takes over expired or released tokens first (dead-lettering those whose attempts ran out), then
  * pops new items. Returns { {token, item, attempt, ...}, {deadItem, ...}, pendingLength, leaseCount, msUntilNextExpiry }.
  * Each structure is written with one call per batch, not per item: that is what makes batches cheap.
  */
 export const CLAIM = `
-local KEYS_PROCESSING, KEYS_LEASES, KEYS_OWNERS, KEYS_ATTEMPTS = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-${NOW}${FORGET}
+${NOW}${ENTRY}
 local owner, max, deadline, maxAttempts = ARGV[1], tonumber(ARGV[2]), now + tonumber(ARGV[3]), tonumber(ARGV[4])
-local claimed, dead = {}, {}
-local owners, leases, attempts, processing = {}, {}, {}, {}
-local count = 0
-local expired = redis.call('ZRANGEBYSCORE', KEYS_LEASES, '-inf', now, 'LIMIT', 0, max)
-for _, token in ipairs(expired) do
-  local attempt = redis.call('HINCRBY', KEYS_ATTEMPTS, token, 1)
-  local item = redis.call('HGET', KEYS_PROCESSING, token)
-  if attempt > maxAttempts then
-    redis.call('RPUSH', KEYS[6], item)
-    forget(token)
-    dead[#dead + 1] = item
-  else
-    owners[#owners + 1] = token
-    owners[#owners + 1] = owner
+local claimed, dead, entries, leases = {}, {}, {}, {}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, max)
+local reclaim = {}
+if #expired > 0 then
+  local values = redis.call('HMGET', KEYS[2], unpack(expired))
+  redis.call('HDEL', KEYS[2], unpack(expired))
+  redis.call('ZREM', KEYS[3], unpack(expired))
+  for i = 1, #expired do
+    local attempt, item = entry(values[i])
+    attempt = attempt + 1
+    if attempt > maxAttempts then
+      redis.call('RPUSH', KEYS[4], item)
+      dead[#dead + 1] = item
+    else
+      reclaim[#reclaim + 1] = { item, attempt }
+    end
+  end
+end
+local fresh = {}
+if #reclaim < max then fresh = redis.call('LPOP', KEYS[1], max - #reclaim) or {} end
+local count = #reclaim + #fresh
+if count > 0 then
+  local last = redis.call('INCRBY', KEYS[5], count)
+  local function take(n, item, attempt)
+    local token = owner .. '#' .. (last - count + n)
+    entries[#entries + 1] = token
+    entries[#entries + 1] = attempt .. '|' .. item
     leases[#leases + 1] = deadline
     leases[#leases + 1] = token
     claimed[#claimed + 1] = token
     claimed[#claimed + 1] = item
     claimed[#claimed + 1] = attempt
-    count = count + 1
   end
-end
-if count < max then
-  local items = redis.call('LPOP', KEYS[1], max - count)
-  if items then
-    local last = redis.call('INCRBY', KEYS[7], #items)
-    for i, item in ipairs(items) do
-      local token = tostring(last - #items + i)
-      processing[#processing + 1] = token
-      processing[#processing + 1] = item
-      attempts[#attempts + 1] = token
-      attempts[#attempts + 1] = 1
-      owners[#owners + 1] = token
-      owners[#owners + 1] = owner
-      leases[#leases + 1] = deadline
-      leases[#leases + 1] = token
-      claimed[#claimed + 1] = token
-      claimed[#claimed + 1] = item
-      claimed[#claimed + 1] = 1
-    end
-  end
-end
-if #processing > 0 then
-  redis.call('HSET', KEYS_PROCESSING, unpack(processing))
-  redis.call('HSET', KEYS_ATTEMPTS, unpack(attempts))
-end
-if #owners > 0 then
-  redis.call('HSET', KEYS_OWNERS, unpack(owners))
-  redis.call('ZADD', KEYS_LEASES, unpack(leases))
+  for n, taken in ipairs(reclaim) do take(n, taken[1], taken[2]) end
+  for n, item in ipairs(fresh) do take(#reclaim + n, item, 1) end
+  redis.call('HSET', KEYS[2], unpack(entries))
+  redis.call('ZADD', KEYS[3], unpack(leases))
 end
 local nextExpiry = -1
-local first = redis.call('ZRANGE', KEYS_LEASES, 0, 0, 'WITHSCORES')
+local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 if first[2] then nextExpiry = math.max(0, tonumber(first[2]) - now) end
-return { claimed, dead, redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS_LEASES), nextExpiry }
+return { claimed, dead, redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS[3]), nextExpiry }
 `;
 
 /**
- * KEYS: processing leases owners attempts done
- * ARGV: owner token...
- * Completes the tokens this worker still owns. Returns the tokens it no longer owned.
+ * KEYS: processing leases done
+ * ARGV: token...
+ * Completes the tokens this worker still holds. Returns the tokens it no longer held.
  */
 export const COMPLETE = `
-local tokens = { unpack(ARGV, 2) }
-local owners = redis.call('HMGET', KEYS[3], unpack(tokens))
 local mine, lost = {}, {}
-for i, token in ipairs(tokens) do
-  if owners[i] == ARGV[1] then mine[#mine + 1] = token else lost[#lost + 1] = token end
+for _, token in ipairs(ARGV) do
+  if redis.call('HDEL', KEYS[1], token) == 1 then mine[#mine + 1] = token else lost[#lost + 1] = token end
 end
 if #mine > 0 then
-  redis.call('HDEL', KEYS[1], unpack(mine))
-  redis.call('HDEL', KEYS[3], unpack(mine))
-  redis.call('HDEL', KEYS[4], unpack(mine))
   redis.call('ZREM', KEYS[2], unpack(mine))
-  redis.call('INCRBY', KEYS[5], #mine)
+  redis.call('INCRBY', KEYS[3], #mine)
 end
 return lost
 `;
 
 /**
- * KEYS: leases owners
- * ARGV: owner leaseMs token...
- * Extends the leases this worker still owns. Returns the tokens it no longer owned.
+ * KEYS: leases
+ * ARGV: leaseMs token...
+ * Extends the leases this worker still holds. Returns the tokens it no longer held.
  */
 export const RENEW = `
 ${NOW}
-local deadline = now + tonumber(ARGV[2])
-local tokens = { unpack(ARGV, 3) }
-local owners = redis.call('HMGET', KEYS[2], unpack(tokens))
+local deadline = now + tonumber(ARGV[1])
+local tokens = { unpack(ARGV, 2) }
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(tokens))
 local leases, lost = {}, {}
 for i, token in ipairs(tokens) do
-  if owners[i] == ARGV[1] then
+  if scores[i] then
     leases[#leases + 1] = deadline
     leases[#leases + 1] = token
   else
@@ -139,38 +121,40 @@ return lost
 `;
 
 /**
- * KEYS: processing leases owners attempts dead
- * ARGV: owner maxAttempts token
+ * KEYS: processing leases dead
+ * ARGV: maxAttempts token
  * The handler failed: dead-letters the item when its attempts are used up, else makes it
  * claimable again at once. Returns 'dead', 'retry' or 'lost' (no longer ours).
  */
 export const FAIL = `
-local KEYS_PROCESSING, KEYS_LEASES, KEYS_OWNERS, KEYS_ATTEMPTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-${FORGET}
-local token = ARGV[3]
-if redis.call('HGET', KEYS_OWNERS, token) ~= ARGV[1] then return 'lost' end
-if tonumber(redis.call('HGET', KEYS_ATTEMPTS, token)) >= tonumber(ARGV[2]) then
-  redis.call('RPUSH', KEYS[5], redis.call('HGET', KEYS_PROCESSING, token))
-  forget(token)
+${ENTRY}
+local token = ARGV[2]
+local value = redis.call('HGET', KEYS[1], token)
+if not value then return 'lost' end
+local attempt, item = entry(value)
+if attempt >= tonumber(ARGV[1]) then
+  redis.call('RPUSH', KEYS[3], item)
+  redis.call('HDEL', KEYS[1], token)
+  redis.call('ZREM', KEYS[2], token)
   return 'dead'
 end
-redis.call('HDEL', KEYS_OWNERS, token)
-redis.call('ZADD', KEYS_LEASES, 0, token)
+redis.call('ZADD', KEYS[2], 0, token)
 return 'retry'
 `;
 
 /**
- * KEYS: leases owners attempts
- * ARGV: owner token...
+ * KEYS: processing leases
+ * ARGV: token...
  * Hands tokens back untouched: claimable at once, and the delivery does not count as an attempt.
  */
 export const RELEASE = `
-for i = 2, #ARGV do
-  local token = ARGV[i]
-  if redis.call('HGET', KEYS[2], token) == ARGV[1] then
-    redis.call('HDEL', KEYS[2], token)
-    redis.call('HINCRBY', KEYS[3], token, -1)
-    redis.call('ZADD', KEYS[1], 0, token)
+${ENTRY}
+for _, token in ipairs(ARGV) do
+  local value = redis.call('HGET', KEYS[1], token)
+  if value then
+    local attempt, item = entry(value)
+    redis.call('HSET', KEYS[1], token, (attempt - 1) .. '|' .. item)
+    redis.call('ZADD', KEYS[2], 0, token)
   end
 end
 return 0
