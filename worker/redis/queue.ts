@@ -112,7 +112,7 @@ class RedisWorkQueue implements WorkQueue {
     if (deliveries.length === 0) return;
     const tokens = this.forget(deliveries);
     const k = this.keys;
-    const lost = (await this.scripts.run(COMPLETE, [k.processing, k.leases, k.done], tokens)) as string[];
+    const lost = (await this.scripts.run(COMPLETE, [k.processing, k.leases, k.done], [tokens.join('\n')])) as string[];
     for (const token of lost) {
       const item = deliveries.find((d) => (d as RedisDelivery).token === token)?.item ?? token;
       this.options.onLeaseLost?.(item);
@@ -128,7 +128,7 @@ class RedisWorkQueue implements WorkQueue {
   async release(deliveries: readonly Delivery[]): Promise<void> {
     if (deliveries.length === 0) return;
     const tokens = this.forget(deliveries);
-    await this.scripts.run(RELEASE, [this.keys.processing, this.keys.leases], tokens);
+    await this.scripts.run(RELEASE, [this.keys.processing, this.keys.leases], [tokens.join('\n')]);
   }
 
   async status(): Promise<QueueStatus> {
@@ -172,7 +172,7 @@ class RedisWorkQueue implements WorkQueue {
     if (this.held.size === 0 || !this.client.isReady) return;
     const tokens = [...this.held.keys()];
     try {
-      const lost = (await this.scripts.run(RENEW, [this.keys.leases], [this.leaseMs, ...tokens])) as string[];
+      const lost = (await this.scripts.run(RENEW, [this.keys.leases], [this.leaseMs, tokens.join('\n')])) as string[];
       for (const token of lost) {
         const delivery = this.held.get(token);
         if (delivery) this.options.onLeaseLost?.(delivery.item);

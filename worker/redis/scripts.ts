@@ -81,13 +81,26 @@ return { claimed, dead, redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS[3]
 `;
 
 /**
+ * Tokens travel as one newline-separated argument: a batch is then one short command for the
+ * client to encode and write, not one argument per item.
+ */
+const TOKENS = `
+local function tokens(list)
+  local result = {}
+  for token in string.gmatch(list, '[^\\n]+') do result[#result + 1] = token end
+  return result
+end
+`;
+
+/**
  * KEYS: processing leases done
- * ARGV: token...
+ * ARGV: tokens (newline-separated)
  * Completes the tokens this worker still holds. Returns the tokens it no longer held.
  */
 export const COMPLETE = `
+${TOKENS}
 local mine, lost = {}, {}
-for _, token in ipairs(ARGV) do
+for _, token in ipairs(tokens(ARGV[1])) do
   if redis.call('HDEL', KEYS[1], token) == 1 then mine[#mine + 1] = token else lost[#lost + 1] = token end
 end
 if #mine > 0 then
@@ -99,16 +112,16 @@ return lost
 
 /**
  * KEYS: leases
- * ARGV: leaseMs token...
+ * ARGV: leaseMs tokens (newline-separated)
  * Extends the leases this worker still holds. Returns the tokens it no longer held.
  */
 export const RENEW = `
-${NOW}
+${NOW}${TOKENS}
 local deadline = now + tonumber(ARGV[1])
-local tokens = { unpack(ARGV, 2) }
-local scores = redis.call('ZMSCORE', KEYS[1], unpack(tokens))
+local held = tokens(ARGV[2])
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(held))
 local leases, lost = {}, {}
-for i, token in ipairs(tokens) do
+for i, token in ipairs(held) do
   if scores[i] then
     leases[#leases + 1] = deadline
     leases[#leases + 1] = token
@@ -144,12 +157,12 @@ return 'retry'
 
 /**
  * KEYS: processing leases
- * ARGV: token...
+ * ARGV: tokens (newline-separated)
  * Hands tokens back untouched: claimable at once, and the delivery does not count as an attempt.
  */
 export const RELEASE = `
-${ENTRY}
-for _, token in ipairs(ARGV) do
+${ENTRY}${TOKENS}
+for _, token in ipairs(tokens(ARGV[1])) do
   local value = redis.call('HGET', KEYS[1], token)
   if value then
     local attempt, item = entry(value)
