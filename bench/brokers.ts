@@ -1,6 +1,6 @@
 import { connect as amqpConnect } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
-import { deadLetterQueue, queueKeys, seedMarkerQueue } from '../worker/contract';
+import { amqpQueueNames, queueKeys } from '../worker/contract';
 
 export const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -15,7 +15,7 @@ export async function deleteAmqpQueues(queue: string): Promise<void> {
   const connection = await amqpConnect(AMQP_URL);
   try {
     const channel = await connection.createChannel();
-    for (const name of [queue, deadLetterQueue(queue), seedMarkerQueue(queue)]) await channel.deleteQueue(name);
+    for (const name of Object.values(amqpQueueNames(queue))) await channel.deleteQueue(name);
     await channel.close();
   } finally {
     await connection.close();

@@ -116,6 +116,11 @@ export function deadLetterQueue(queue: string): string {
   return queueKeys(queue).dead;
 }
 
+/** Every AMQP queue that belongs to a work queue: the queue itself, its dead letters, its seed marker. */
+export function amqpQueueNames(queue: string) {
+  return { work: queue, dead: deadLetterQueue(queue), marker: seedMarkerQueue(queue) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation rules shared by construct props, stack config and the worker's start-up checks.
 // Each rule returns undefined when the value is fine, or the text of what is expected.

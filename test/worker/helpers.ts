@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChannelModel, connect as amqpConnect } from 'amqplib';
 import { type RedisClientType, createClient } from 'redis';
-import { deadLetterQueue, queueKeys, seedMarkerQueue } from '../../worker/contract';
+import { amqpQueueNames, queueKeys } from '../../worker/contract';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const CLI: string = require('../../worker/build').outfile;
@@ -147,7 +147,7 @@ export async function connectAmqp(): Promise<ChannelModel> {
 
 export async function deleteAmqpQueue(model: ChannelModel, queue: string): Promise<void> {
   const ch = await model.createChannel();
-  for (const name of [queue, deadLetterQueue(queue), seedMarkerQueue(queue)]) await ch.deleteQueue(name);
+  for (const name of Object.values(amqpQueueNames(queue))) await ch.deleteQueue(name);
   await ch.close();
 }
 

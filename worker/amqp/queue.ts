@@ -1,10 +1,10 @@
 import { type ChannelModel, type ConfirmChannel, type GetMessage, type MessagePropertyHeaders, connect } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { Env, ExitCode, describeProblem } from '../contract';
+import { Env, ExitCode, amqpQueueNames, describeProblem } from '../contract';
 import { CliError } from '../errors';
 import type { Claimed, Delivery, FailOutcome, QueueOptions, QueueStatus, SeedOptions, SeedStart, WorkQueue } from '../queue';
 import { connectError } from '../unreachable';
-import { deadLetterQueueOptions, queueNames, seedMarkerQueueOptions, workQueueOptions } from './topology';
+import { deadLetterQueueOptions, seedMarkerQueueOptions, workQueueOptions } from './topology';
 
 interface AmqpDelivery extends Delivery {
   readonly message: GetMessage;
@@ -61,7 +61,7 @@ interface MarkerState {
 }
 
 class AmqpWorkQueue implements WorkQueue {
-  private readonly names: ReturnType<typeof queueNames>;
+  private readonly names: ReturnType<typeof amqpQueueNames>;
   private declared = false;
   private seededBefore = 0;
 
@@ -71,7 +71,7 @@ class AmqpWorkQueue implements WorkQueue {
     private readonly queue: string,
     private readonly options: QueueOptions,
   ) {
-    this.names = queueNames(queue);
+    this.names = amqpQueueNames(queue);
   }
 
   async beginSeed(items: readonly string[], options: SeedOptions): Promise<SeedStart> {

@@ -1,5 +1,5 @@
 import type { Options } from 'amqplib';
-import { deadLetterQueue, seedMarkerQueue } from '../contract';
+import { deadLetterQueue } from '../contract';
 
 /**
  * Safety net above MAX_ATTEMPTS: the worker dead-letters an item itself after MAX_ATTEMPTS
@@ -40,7 +40,3 @@ export const seedMarkerQueueOptions: Options.AssertQueue = {
   durable: true,
   arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
 };
-
-export function queueNames(queue: string) {
-  return { work: queue, dead: deadLetterQueue(queue), marker: seedMarkerQueue(queue) };
-}

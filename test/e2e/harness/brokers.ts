@@ -5,7 +5,7 @@
 import { connect as connectTcp } from 'net';
 import { type Channel, connect as connectAmqp } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
-import { deadLetterQueue, Defaults, queueKeys, seedMarkerQueue } from '../../../worker/contract';
+import { amqpQueueNames, deadLetterQueue, Defaults, queueKeys } from '../../../worker/contract';
 import { mustRun, runProgram } from './run';
 
 const HOST = '127.0.0.1';
@@ -77,7 +77,7 @@ async function withAmqp<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
 /** Deletes the work, dead-letter and seed-marker queues, so the seeder starts afresh. */
 export function resetAmqpQueue(queue: string): Promise<void> {
   return withAmqp(async (channel) => {
-    for (const name of [queue, deadLetterQueue(queue), seedMarkerQueue(queue)]) await channel.deleteQueue(name);
+    for (const name of Object.values(amqpQueueNames(queue))) await channel.deleteQueue(name);
   });
 }
 
