@@ -1,19 +1,42 @@
-import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Env, ExitCode, SCRATCH_DIRECTORY } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { appLabels } from './labels';
+import { containerResources } from './resources';
 import { hardenedContainer } from './security';
+import { ensureUniqueNames } from './unique-names';
 
 /** The worker image's non-root user (`node` in the official Node.js images). */
 export const WORKER_UID = 1000;
 
-/** Options of a Job that runs the worker image against a broker: the seeding Job and the worker Job. */
-export interface ClientJobOptions {
-  readonly name?: string;
+/** What the seeding Job and the worker Job both take: the Jobs that run the worker image. */
+export interface ClientJobProps {
+  /** The worker image, a tag or, better, a digest reference. */
   readonly image: string;
+  /**
+   * Name of the Job, a DNS-1123 label (it becomes its pods' `job-name` label).
+   * @default - a name derived from the construct path, as cdk8s names objects (with a hash unless
+   *   the chart disables resource name hashes)
+   */
+  readonly name?: string;
+  /**
+   * Seconds a finished Job is kept (with its pods' logs) before Kubernetes deletes it.
+   * @default 86400 (one day)
+   */
+  readonly ttlSecondsAfterFinished?: number;
+  /**
+   * CPU and memory of the container.
+   * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
+   */
+  readonly resources?: kplus.ContainerResources;
+}
+
+/** Everything `createClientJob` builds a Job from, defaults resolved by the construct. */
+export interface ClientJobSettings extends ClientJobProps {
   readonly subcommand: string;
+  /** `app.kubernetes.io/component` of the Job and its pods. */
   readonly component: string;
   readonly broker: IWorkQueueBroker;
   readonly queue: string;
@@ -25,48 +48,49 @@ export interface ClientJobOptions {
   readonly completions?: number;
   readonly backoffLimit: number;
   readonly activeDeadlineSeconds?: number;
-  readonly ttlSecondsAfterFinished: number;
-  readonly resources?: kplus.ContainerResources;
 }
+
+export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 86400;
 
 /**
  * A Job whose pods run the worker image and meet the Pod Security Standards "restricted" profile:
  * non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp and a
- * read-only root filesystem with an emptyDir for /tmp.
+ * read-only root filesystem with an emptyDir for /tmp. Its broker admits it and orders it after itself.
  */
-export function createClientJob(scope: Construct, id: string, options: ClientJobOptions): kplus.Job {
-  const labels = appLabels('work-queue', options.name ?? scope.node.id, options.component);
+export function createClientJob(scope: Construct, id: string, settings: ClientJobSettings): kplus.Job {
   const job = new kplus.Job(scope, id, {
-    metadata: { name: options.name, labels },
-    podMetadata: { labels, annotations: options.podAnnotations },
-    backoffLimit: options.backoffLimit,
-    activeDeadline: options.activeDeadlineSeconds === undefined ? undefined : Duration.seconds(options.activeDeadlineSeconds),
-    ttlAfterFinished: Duration.seconds(options.ttlSecondsAfterFinished),
+    // Without a name cdk8s derives one from the construct path; an explicit `undefined` would hide it.
+    metadata: settings.name !== undefined ? { name: settings.name } : undefined,
+    podMetadata: { annotations: settings.podAnnotations },
+    backoffLimit: settings.backoffLimit,
+    activeDeadline: settings.activeDeadlineSeconds === undefined ? undefined : Duration.seconds(settings.activeDeadlineSeconds),
+    ttlAfterFinished: Duration.seconds(settings.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED),
     restartPolicy: kplus.RestartPolicy.NEVER,
     automountServiceAccountToken: false,
     securityContext: { user: WORKER_UID, group: WORKER_UID, ensureNonRoot: true },
   });
+  for (const [key, value] of Object.entries(appLabels('work-queue', job.name, settings.component))) {
+    job.metadata.addLabel(key, value);
+    job.podMetadata.addLabel(key, value);
+  }
 
   const envVariables: Record<string, kplus.EnvValue> = {};
-  for (const { name, value } of options.broker.clientEnv) envVariables[name] = value;
-  envVariables[Env.queue] = kplus.EnvValue.fromValue(options.queue);
-  for (const [name, value] of Object.entries(options.env)) envVariables[name] = kplus.EnvValue.fromValue(value);
+  for (const { name, value } of settings.broker.clientEnv) envVariables[name] = value;
+  envVariables[Env.queue] = kplus.EnvValue.fromValue(settings.queue);
+  for (const [name, value] of Object.entries(settings.env)) envVariables[name] = kplus.EnvValue.fromValue(value);
 
   job.addContainer({
     name: 'work-queue',
-    image: options.image,
+    image: settings.image,
     // A digest never changes, so a node may reuse it; a tag may have been pushed again.
-    imagePullPolicy: options.image.includes('@sha256:') ? kplus.ImagePullPolicy.IF_NOT_PRESENT : kplus.ImagePullPolicy.ALWAYS,
-    args: [options.subcommand],
+    imagePullPolicy: settings.image.includes('@sha256:') ? kplus.ImagePullPolicy.IF_NOT_PRESENT : kplus.ImagePullPolicy.ALWAYS,
+    args: [settings.subcommand],
     envVariables,
-    resources: options.resources ?? {
-      cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
-      memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
-    },
+    resources: settings.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: 512 } }),
     securityContext: hardenedContainer(WORKER_UID),
     volumeMounts: [
       { path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') },
-      ...(options.volumeMounts ?? []),
+      ...(settings.volumeMounts ?? []),
     ],
   });
 
@@ -82,9 +106,10 @@ export function createClientJob(scope: Construct, id: string, options: ClientJob
     }),
     JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }),
   );
-  if (options.parallelism !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/parallelism', options.parallelism));
-  if (options.completions !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/completions', options.completions));
+  if (settings.parallelism !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/parallelism', settings.parallelism));
+  if (settings.completions !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/completions', settings.completions));
 
-  options.broker.admitClient(job);
+  settings.broker.admitClient(job);
+  ensureUniqueNames(job);
   return job;
 }

@@ -1,7 +1,9 @@
 export * from './broker';
+export * from './work-queue-broker';
 export * from './rabbitmq-stateful-set';
 export * from './redis-pod';
+export * from './external-broker';
+export type { ClientJobProps } from './client-job';
 export * from './queue-seeder';
 export * from './work-queue-job';
-export { CLIENT_OF_LABEL } from './broker-access';
 export * as contract from '../worker/contract';

@@ -1,41 +1,36 @@
 import { createHash } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { checkItems, Command, Env, ItemsMount, queueNameRule } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
-import { createClientJob } from './client-job';
-import { check, dnsLabelRule, fail, nonNegativeIntegerRule } from './validate';
+import { ClientJobProps, createClientJob } from './client-job';
+import { check, checkRequired, dnsLabelRule, fail, imageRule, nonNegativeIntegerRule } from './validate';
 
-export interface QueueSeederProps {
+/** A construct that fills a queue with a known list of items; a `WorkQueueJob` runs after it. */
+export interface IQueueSeeder extends IConstruct {
+  /** The broker it fills. */
+  readonly broker: IWorkQueueBroker;
+  /** The queue (AMQP) or list (Redis) it fills. */
+  readonly queue: string;
+  /** Number of items the queue receives: a coarse worker Job's `completions`. */
+  readonly itemCount: number;
+  /** SHA-256 of the item list, carried by the Jobs' pod templates so a changed list changes them. */
+  readonly itemsDigest: string;
+}
+
+export interface QueueSeederProps extends ClientJobProps {
   /** The broker to fill. */
   readonly broker: IWorkQueueBroker;
   /** Queue (AMQP) or list (Redis) to fill. */
   readonly queue: string;
   /** The work items, opaque strings; duplicates are distinct items. */
   readonly items: string[];
-  /** The worker image, which runs `work-queue seed`. */
-  readonly image: string;
-  /**
-   * Name of the seeding Job.
-   * @default - a name derived from the construct path
-   */
-  readonly name?: string;
   /**
    * Retries of a failed seeding pod. Seeding is idempotent, so a retry after a crash halfway
    * leaves exactly the intended items.
    * @default 4
    */
   readonly backoffLimit?: number;
-  /**
-   * Seconds a finished seeding Job is kept before Kubernetes deletes it.
-   * @default 86400 (one day)
-   */
-  readonly ttlSecondsAfterFinished?: number;
-  /**
-   * CPU and memory of the seeding container.
-   * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
-   */
-  readonly resources?: kplus.ContainerResources;
 }
 
 /** A ConfigMap's data may not exceed 1 MiB. */
@@ -48,7 +43,7 @@ export const ITEMS_DIGEST_ANNOTATION = 'work-queue-stack.io/items-sha256';
  * A Job that fills a queue with the items once, idempotently: the items travel in a ConfigMap
  * mounted at `ITEMS_FILE`, and `work-queue seed` adds nothing when the same items are already seeded.
  */
-export class QueueSeeder extends Construct {
+export class QueueSeeder extends Construct implements IQueueSeeder {
   /** Number of items the queue receives: the coarse worker Job's `completions`. */
   public readonly itemCount: number;
   /** SHA-256 of the item list as seeded. */
@@ -60,6 +55,7 @@ export class QueueSeeder extends Construct {
   constructor(scope: Construct, id: string, props: QueueSeederProps) {
     super(scope, id);
     check(this, 'queue', props.queue, queueNameRule);
+    checkRequired(this, 'image', props.image, imageRule);
     check(this, 'name', props.name, dnsLabelRule);
     check(this, 'backoffLimit', props.backoffLimit, nonNegativeIntegerRule);
     check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, nonNegativeIntegerRule);
@@ -91,7 +87,7 @@ export class QueueSeeder extends Construct {
       volumeMounts: [{ path: ItemsMount.directory, readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'ItemsVolume', configMap, { name: 'items' }) }],
       podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest },
       backoffLimit: props.backoffLimit ?? 4,
-      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
       resources: props.resources,
     });
   }

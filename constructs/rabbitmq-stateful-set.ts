@@ -1,29 +1,18 @@
-import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults } from '../worker/contract';
-import { IWorkQueueBroker, ClientEnvVar } from './broker';
-import { BrokerAccess, SecretKeys } from './broker-access';
-import { appLabels } from './labels';
+import { SecretKeys } from './broker-credentials';
 import { hardenedContainer } from './security';
 import { check, dnsLabelRule, storageQuantityRule } from './validate';
+import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
-export interface RabbitMQStatefulSetProps {
-  /**
-   * Name of the client Service, the host in `BROKER_URL`.
-   * @default 'rabbitmq-service' (as in the tutorial)
-   */
-  readonly serviceName?: string;
+export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
   /**
    * Name of the StatefulSet; its single pod is `<name>-0`.
    * @default 'rabbitmq'
    */
   readonly name?: string;
-  /**
-   * RabbitMQ image, pinned. Must be an image of the official `rabbitmq` family (4.x).
-   * @default 'rabbitmq:4.1.4'
-   */
-  readonly image?: string;
   /**
    * Size of the PersistentVolumeClaim for `/var/lib/rabbitmq`, a Kubernetes quantity.
    * @default '1Gi'
@@ -36,24 +25,9 @@ export interface RabbitMQStatefulSetProps {
   readonly storageClassName?: string;
   /**
    * User the broker creates on first boot; the clients use it.
-   * @default 'work-queue' (ignored when `existingSecretName` is given)
+   * @default 'work-queue' (not with `existingSecretName`, whose Secret names the user)
    */
   readonly username?: string;
-  /**
-   * Password of `username`. URL-unreserved characters only, since it is expanded into `BROKER_URL`.
-   * @default - a random password generated at synth time
-   */
-  readonly password?: string;
-  /**
-   * An existing Secret with the keys `username` and `password` to use instead of creating one.
-   * @default - a Secret `<serviceName>-credentials` is created
-   */
-  readonly existingSecretName?: string;
-  /**
-   * CPU and memory of the broker container.
-   * @default - requests 250m CPU and 512Mi memory; limits 1 CPU and 1Gi memory
-   */
-  readonly resources?: kplus.ContainerResources;
 }
 
 /** The official image runs RabbitMQ as this user; running as it from the start needs no root step. */
@@ -64,24 +38,27 @@ const DATA_DIRECTORY = '/var/lib/rabbitmq';
  * A single-node RabbitMQ broker: a StatefulSet with a persistent volume, its client Service, a
  * credentials Secret and a NetworkPolicy that admits only the registered client workloads.
  */
-export class RabbitMQStatefulSet extends Construct implements IWorkQueueBroker {
-  public readonly scheme = 'amqp' as const;
-  public readonly host: string;
-  public readonly port = Defaults.amqpPort;
+export class RabbitMQStatefulSet extends WorkQueueBroker {
   public readonly statefulSet: kplus.StatefulSet;
   public readonly service: kplus.Service;
-  private readonly access: BrokerAccess;
 
   constructor(scope: Construct, id: string, props: RabbitMQStatefulSetProps = {}) {
-    super(scope, id);
-    this.host = props.serviceName ?? 'rabbitmq-service';
     const name = props.name ?? 'rabbitmq';
+    super(scope, id, props, {
+      scheme: 'amqp',
+      port: Defaults.amqpPort,
+      defaultServiceName: 'rabbitmq-service',
+      defaultImage: 'rabbitmq:4.1.4',
+      defaultResources: { cpuMillis: { request: 250, limit: 1000 }, memoryMiB: { request: 512, limit: 1024 } },
+      workloadName: name,
+      authentication: 'user-and-password',
+      username: props.username,
+    });
     const storageSize = props.storageSize ?? '1Gi';
-    check(this, 'serviceName', this.host, dnsLabelRule);
     check(this, 'name', name, dnsLabelRule);
     check(this, 'storageSize', storageSize, storageQuantityRule);
 
-    const labels = appLabels('rabbitmq', name, 'broker');
+    const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name: this.host, labels },
       ports: [{ name: 'amqp', port: this.port, targetPort: this.port }],
@@ -96,23 +73,11 @@ export class RabbitMQStatefulSet extends Construct implements IWorkQueueBroker {
       terminationGracePeriod: Duration.seconds(120),
       securityContext: { user: RABBITMQ_UID, group: RABBITMQ_UID, fsGroup: RABBITMQ_UID, ensureNonRoot: true },
     });
-
-    this.access = new BrokerAccess(this, 'Access', {
-      scheme: this.scheme,
-      host: this.host,
-      port: this.port,
-      brokerPods: this.statefulSet,
-      username: props.username,
-      password: props.password,
-      existingSecretName: props.existingSecretName,
-      generatePassword: true,
-      withUsername: true,
-    });
-    const secret = this.access.secret!;
+    const secret = this.secret!;
 
     this.statefulSet.addContainer({
       name: 'rabbitmq',
-      image: props.image ?? 'rabbitmq:4.1.4',
+      image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [{ name: 'amqp', number: this.port }],
       envVariables: {
@@ -126,10 +91,7 @@ export class RabbitMQStatefulSet extends Construct implements IWorkQueueBroker {
         timeoutSeconds: Duration.seconds(15),
         failureThreshold: 3,
       }),
-      resources: props.resources ?? {
-        cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.units(1) },
-        memory: { request: Size.mebibytes(512), limit: Size.gibibytes(1) },
-      },
+      resources: this.resources,
       // Erlang writes below $HOME (the data volume) and to a few paths of the image at start.
       securityContext: hardenedContainer(RABBITMQ_UID, false),
     });
@@ -148,13 +110,5 @@ export class RabbitMQStatefulSet extends Construct implements IWorkQueueBroker {
       JsonPatch.add('/spec/volumeClaimTemplates', [claim]),
       JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [{ name: 'data', mountPath: DATA_DIRECTORY }]),
     );
-  }
-
-  public get clientEnv(): ClientEnvVar[] {
-    return this.access.clientEnv;
-  }
-
-  public admitClient(client: kplus.Workload): void {
-    this.access.admit(client);
   }
 }

@@ -2,44 +2,17 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
-import { ClientEnvVar, IWorkQueueBroker } from './broker';
-import { BrokerAccess, SecretKeys } from './broker-access';
-import { appLabels } from './labels';
+import { SecretKeys } from './broker-credentials';
 import { hardenedContainer } from './security';
 import { check, dnsLabelRule } from './validate';
+import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
-export interface RedisPodProps {
-  /**
-   * Name of the client Service, the host in `BROKER_URL`.
-   * @default 'redis' (as in the tutorial)
-   */
-  readonly serviceName?: string;
+export interface RedisPodProps extends WorkQueueBrokerProps {
   /**
    * Name of the Pod.
    * @default 'redis-master' (as in the tutorial)
    */
   readonly podName?: string;
-  /**
-   * Redis image, pinned. Must be an image of the official `redis` family (7.x).
-   * @default 'redis:7.4.5'
-   */
-  readonly image?: string;
-  /**
-   * Password clients must give (`requirepass`). URL-unreserved characters only, since it is
-   * expanded into `BROKER_URL`.
-   * @default - no password: only the NetworkPolicy restricts access
-   */
-  readonly password?: string;
-  /**
-   * An existing Secret with the key `password` to use instead of `password`.
-   * @default - none
-   */
-  readonly existingSecretName?: string;
-  /**
-   * CPU and memory of the Redis container. Redis holds the whole queue in memory.
-   * @default - requests 100m CPU and 256Mi memory; limits 1 CPU and 1Gi memory
-   */
-  readonly resources?: kplus.ContainerResources;
 }
 
 /** The official image's `redis` user. */
@@ -51,22 +24,24 @@ const DATA_DIRECTORY = '/data';
  * pod volume so a container restart keeps the queue, probes, resources, a non-root read-only
  * container, optional password, and a NetworkPolicy that admits only the registered clients.
  */
-export class RedisPod extends Construct implements IWorkQueueBroker {
-  public readonly scheme = 'redis' as const;
-  public readonly host: string;
-  public readonly port = Defaults.redisPort;
+export class RedisPod extends WorkQueueBroker {
   public readonly pod: kplus.Pod;
   public readonly service: kplus.Service;
-  private readonly access: BrokerAccess;
 
   constructor(scope: Construct, id: string, props: RedisPodProps = {}) {
-    super(scope, id);
-    this.host = props.serviceName ?? 'redis';
     const podName = props.podName ?? 'redis-master';
-    check(this, 'serviceName', this.host, dnsLabelRule);
+    super(scope, id, props, {
+      scheme: 'redis',
+      port: Defaults.redisPort,
+      defaultServiceName: 'redis',
+      defaultImage: 'redis:7.4.5',
+      defaultResources: { cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 256, limit: 1024 } },
+      workloadName: podName,
+      authentication: 'password',
+    });
     check(this, 'podName', podName, dnsLabelRule);
 
-    const labels = appLabels('redis', podName, 'broker');
+    const labels = this.labels;
     this.pod = new kplus.Pod(this, 'Resource', {
       metadata: { name: podName, labels },
       automountServiceAccountToken: false,
@@ -77,18 +52,8 @@ export class RedisPod extends Construct implements IWorkQueueBroker {
       selector: this.pod,
       ports: [{ name: 'redis', port: this.port, targetPort: this.port }],
     });
-    this.access = new BrokerAccess(this, 'Access', {
-      scheme: this.scheme,
-      host: this.host,
-      port: this.port,
-      brokerPods: this.pod,
-      password: props.password,
-      existingSecretName: props.existingSecretName,
-      generatePassword: false,
-      withUsername: false,
-    });
 
-    const secret = this.access.secret;
+    const secret = this.secret;
     const serverArgs = ['--appendonly', 'yes', '--dir', DATA_DIRECTORY, '--maxmemory-policy', 'noeviction'];
     // With a password, it goes through a config file in the scratch volume so it never shows in the
     // pod spec or the process list; redis-cli in the probes reads it from REDISCLI_AUTH.
@@ -110,29 +75,18 @@ export class RedisPod extends Construct implements IWorkQueueBroker {
     });
     this.pod.addContainer({
       name: 'redis',
-      image: props.image ?? 'redis:7.4.5',
+      image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [{ name: 'redis', number: this.port }],
       ...startup,
       readiness: ping(),
       liveness: ping(),
-      resources: props.resources ?? {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
-        memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) },
-      },
+      resources: this.resources,
       securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
         { path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') },
         { path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Scratch', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }) },
       ],
     });
-  }
-
-  public get clientEnv(): ClientEnvVar[] {
-    return this.access.clientEnv;
-  }
-
-  public admitClient(client: kplus.Workload): void {
-    this.access.admit(client);
   }
 }

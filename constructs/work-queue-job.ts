@@ -10,9 +10,9 @@ import {
   WorkerMode,
 } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
-import { createClientJob } from './client-job';
-import { ITEMS_DIGEST_ANNOTATION, QueueSeeder } from './queue-seeder';
-import { check, dnsLabelRule, fail, nonNegativeIntegerRule } from './validate';
+import { ClientJobProps, createClientJob } from './client-job';
+import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
+import { check, checkRequired, dnsLabelRule, fail, imageRule, nonNegativeIntegerRule } from './validate';
 
 /**
  * `coarse`: every pod takes exactly one item and exits (`completions` = number of items).
@@ -22,21 +22,26 @@ export type WorkQueuePattern = 'coarse' | 'fine';
 
 const WORKER_MODE: Record<WorkQueuePattern, WorkerMode> = { coarse: 'single', fine: 'drain' };
 
-export interface WorkQueueJobProps {
-  /** The broker the workers take items from. */
-  readonly broker: IWorkQueueBroker;
-  /** Queue (AMQP) or list (Redis) to work off. */
-  readonly queue: string;
-  /** The worker image, which runs `work-queue work`. */
-  readonly image: string;
+export interface WorkQueueJobProps extends ClientJobProps {
   /** One item per pod (`coarse`) or pods that drain the queue (`fine`). */
   readonly pattern: WorkQueuePattern;
   /**
-   * The seeder that fills the queue. The Job then runs after it, and for `coarse` its
-   * `completions` is the seeder's item count.
-   * @default - none: the queue is filled some other way, and `coarse` needs `completions`
+   * The seeder that fills the queue. The Job then runs after it, takes its broker and queue, and
+   * for `coarse` its `completions` is the seeder's item count.
+   * @default - none: the queue is filled some other way; `broker`, `queue` and, for `coarse`,
+   *   `completions` are then required
    */
-  readonly seeder?: QueueSeeder;
+  readonly seeder?: IQueueSeeder;
+  /**
+   * The broker the workers take items from.
+   * @default - the seeder's broker (required without a seeder)
+   */
+  readonly broker?: IWorkQueueBroker;
+  /**
+   * Queue (AMQP) or list (Redis) to work off.
+   * @default - the seeder's queue (required without a seeder)
+   */
+  readonly queue?: string;
   /**
    * Successful pods the Job needs (`coarse` only). With a seeder it must equal its item count.
    * @default - the seeder's `itemCount` for `coarse`; unset for `fine`
@@ -48,11 +53,6 @@ export interface WorkQueueJobProps {
    */
   readonly parallelism?: number;
   /**
-   * Name of the Job.
-   * @default - a name derived from the construct path
-   */
-  readonly name?: string;
-  /**
    * Failed pods before the Job fails. A failing item is retried by the queue (up to
    * `maxAttempts`), not by pod restarts, so this only bounds crashes.
    * @default 6
@@ -63,11 +63,6 @@ export interface WorkQueueJobProps {
    * @default - no deadline: the workers end the Job when the queue is done
    */
   readonly activeDeadlineSeconds?: number;
-  /**
-   * Seconds a finished Job is kept (with its pods' logs) before Kubernetes deletes it.
-   * @default 86400 (one day)
-   */
-  readonly ttlSecondsAfterFinished?: number;
   /**
    * Shell command run once per item with the item on stdin (`WORK_COMMAND`); exit 0 means done.
    * @default - the built-in handler: logs `Processing <item>` and sleeps `workSeconds`
@@ -89,33 +84,29 @@ export interface WorkQueueJobProps {
    * @default 5
    */
   readonly maxAttempts?: number;
-  /**
-   * CPU and memory of a worker container.
-   * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
-   */
-  readonly resources?: kplus.ContainerResources;
 }
 
 /** The worker Job of either pattern, wired to the broker's Secret and ordered after its seeder. */
 export class WorkQueueJob extends Construct {
   public readonly job: kplus.Job;
+  public readonly broker: IWorkQueueBroker;
+  public readonly queue: string;
   /** `completions` of the Job; undefined for `fine`. */
   public readonly completions?: number;
   public readonly parallelism: number;
 
   constructor(scope: Construct, id: string, props: WorkQueueJobProps) {
     super(scope, id);
+    this.broker = this.resolveBroker(props);
+    this.queue = this.resolveQueue(props);
     this.parallelism = props.parallelism ?? 2;
     this.completions = this.validate(props);
 
-    const workSeconds = props.workSeconds ?? Defaults.workSeconds;
-    const maxAttempts = props.maxAttempts ?? Defaults.maxAttempts;
-    const leaseSeconds = props.leaseSeconds ?? Defaults.leaseSeconds;
     const env: Record<string, string> = {
       [Env.workerMode]: WORKER_MODE[props.pattern],
-      [Env.workSeconds]: String(workSeconds),
-      [Env.maxAttempts]: String(maxAttempts),
-      ...(props.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(leaseSeconds) } : {}),
+      [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
+      [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
+      ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
       ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
     };
 
@@ -124,24 +115,49 @@ export class WorkQueueJob extends Construct {
       image: props.image,
       subcommand: Command.work,
       component: 'worker',
-      broker: props.broker,
-      queue: props.queue,
+      broker: this.broker,
+      queue: this.queue,
       env,
       podAnnotations: props.seeder ? { [ITEMS_DIGEST_ANNOTATION]: props.seeder.itemsDigest } : undefined,
       parallelism: this.parallelism,
       completions: this.completions,
       backoffLimit: props.backoffLimit ?? 6,
       activeDeadlineSeconds: props.activeDeadlineSeconds,
-      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
       resources: props.resources,
     });
     if (props.seeder) this.job.node.addDependency(props.seeder);
   }
 
-  /** Checks every prop and returns the Job's `completions`. */
+  /** The given broker, else the seeder's; a given one must be the seeder's. */
+  private resolveBroker({ broker, seeder }: WorkQueueJobProps): IWorkQueueBroker {
+    if (broker === undefined) {
+      if (seeder === undefined) fail(this, 'broker', undefined, 'a broker, or a seeder to take it from');
+      return seeder.broker;
+    }
+    if (seeder !== undefined && seeder.broker !== broker) {
+      fail(this, 'broker', broker.node.path, `the seeder's broker ${seeder.broker.node.path} (or leave broker unset to take it from the seeder)`);
+    }
+    return broker;
+  }
+
+  /** The given queue, else the seeder's; a given one must be the seeder's. */
+  private resolveQueue({ queue, seeder }: WorkQueueJobProps): string {
+    if (queue === undefined) {
+      if (seeder === undefined) fail(this, 'queue', undefined, 'a queue name, or a seeder to take it from');
+      return seeder.queue;
+    }
+    check(this, 'queue', queue, queueNameRule);
+    if (seeder !== undefined && seeder.queue !== queue) {
+      fail(this, 'queue', queue, `"${seeder.queue}", the seeder's queue (or leave queue unset to take it from the seeder)`);
+    }
+    return queue;
+  }
+
+  /** Checks the remaining props and returns the Job's `completions`. */
   private validate(props: WorkQueueJobProps): number | undefined {
     if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
-    check(this, 'queue', props.queue, queueNameRule);
+    checkRequired(this, 'image', props.image, imageRule);
     check(this, 'name', props.name, dnsLabelRule);
     check(this, 'parallelism', this.parallelism, positiveIntegerRule);
     check(this, 'completions', props.completions, positiveIntegerRule);
@@ -156,17 +172,10 @@ export class WorkQueueJob extends Construct {
     }
 
     const { seeder } = props;
-    if (seeder && seeder.broker !== props.broker) {
-      fail(this, 'seeder', seeder.node.path, `a seeder of the same broker as the Job (${props.broker.node.path})`);
-    }
-    if (seeder && seeder.queue !== props.queue) {
-      fail(this, 'seeder', seeder.node.path, `a seeder of queue "${props.queue}", not of "${seeder.queue}"`);
-    }
-
     if (props.pattern === 'fine') {
-      if (props.broker.scheme !== 'redis') {
+      if (this.broker.scheme !== 'redis') {
         fail(this, 'pattern', props.pattern,
-          `"coarse" on an ${props.broker.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
+          `"coarse" on an ${this.broker.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
           'tell a finite queue is empty from one that is being refilled, which is why the fine pattern needs Redis');
       }
       if (props.completions !== undefined) {

@@ -3,10 +3,12 @@ import { Chart, Testing } from 'cdk8s';
 /** A synthesized Kubernetes object, loosely typed for assertions. */
 export type Manifest = { apiVersion: string; kind: string; metadata: { name?: string; [key: string]: any }; [key: string]: any };
 
-/** Builds a chart with `build` and returns its synthesized objects. */
+/** Builds a chart with `build`, runs the chart's validations as `app.synth()` does, and returns its objects. */
 export function synth(build: (chart: Chart) => void): Manifest[] {
   const chart = new Chart(Testing.app(), 'test');
   build(chart);
+  const errors = chart.node.validate();
+  if (errors.length > 0) throw new Error(errors.join('\n'));
   return Testing.synth(chart) as Manifest[];
 }
 

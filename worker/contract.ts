@@ -43,9 +43,23 @@ export const Command = {
 export const WORKER_MODES = ['single', 'drain'] as const;
 export type WorkerMode = (typeof WORKER_MODES)[number];
 
-/** URL schemes of `BROKER_URL`, one per supported broker. */
+/** The supported brokers, named by their plain `BROKER_URL` scheme. */
 export const BROKER_SCHEMES = ['amqp', 'redis'] as const;
 export type BrokerScheme = (typeof BROKER_SCHEMES)[number];
+
+/** The `BROKER_URL` scheme of each broker over TLS (`amqps://`, `rediss://`). */
+export const TLS_SCHEMES: Record<BrokerScheme, string> = { amqp: 'amqps', redis: 'rediss' };
+
+/** The `BROKER_URL` scheme for a broker, with or without TLS. */
+export function brokerUrlScheme(scheme: BrokerScheme, tls: boolean): string {
+  return tls ? TLS_SCHEMES[scheme] : scheme;
+}
+
+/** The client port of a broker when `BROKER_URL` names none: AMQP's IANA ports, Redis' one port for both. */
+export function defaultBrokerPort(scheme: BrokerScheme, tls: boolean): number {
+  if (scheme === 'amqp') return tls ? Defaults.amqpsPort : Defaults.amqpPort;
+  return Defaults.redisPort;
+}
 
 /** Defaults the worker applies when a variable is unset; the constructs document and emit the same. */
 export const Defaults = {
@@ -55,6 +69,7 @@ export const Defaults = {
   leaseSeconds: 30,
   maxAttempts: 5,
   amqpPort: 5672,
+  amqpsPort: 5671,
   redisPort: 6379,
 } as const;
 

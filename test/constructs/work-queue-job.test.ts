@@ -112,16 +112,16 @@ describe('WorkQueueJob', () => {
     expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as any }))).toThrow('test/job: pattern: got "medium", expected "coarse" or "fine"');
   });
 
-  test('fails on a seeder of another queue or broker', () => {
+  test('fails on a queue or broker other than the seeder\'s', () => {
     expect(() => synth((chart) => {
       const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
       const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'other', items: ITEMS, image: IMAGE });
       new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse' });
-    })).toThrow('test/job: seeder: got "test/seeder", expected a seeder of queue "job1", not of "other"');
+    })).toThrow('test/job: queue: got "job1", expected "other", the seeder\'s queue (or leave queue unset to take it from the seeder)');
     expect(() => synth((chart) => {
       const seeder = new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'a'), queue: 'q', items: ITEMS, image: IMAGE });
       new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'b', { serviceName: 'b', podName: 'b' }), seeder, queue: 'q', image: IMAGE, pattern: 'fine' });
-    })).toThrow('test/job: seeder: got "test/seeder", expected a seeder of the same broker as the Job (test/b)');
+    })).toThrow('test/job: broker: got "test/b", expected the seeder\'s broker test/a (or leave broker unset to take it from the seeder)');
   });
 
   test('fails on negative durations and counts', () => {

@@ -1,0 +1,82 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { brokerUrlScheme, BrokerScheme, Env } from '../worker/contract';
+import { ClientEnvVar } from './broker';
+
+/** Keys of a credentials Secret that this library creates. */
+export const SecretKeys = { username: 'username', password: 'password' } as const;
+
+/** Credentials written into a new Secret. */
+export interface NewSecretCredentials {
+  readonly secretName: string;
+  /** @default - none: the broker takes a password only (Redis `requirepass`) */
+  readonly username?: string;
+  readonly password: string;
+}
+
+/** Credentials in a Secret that exists already. */
+export interface ExistingSecretCredentials {
+  readonly existingSecretName: string;
+  /** @default - none: the broker takes a password only */
+  readonly usernameKey?: string;
+  readonly passwordKey: string;
+}
+
+export interface BrokerCredentialsProps {
+  readonly scheme: BrokerScheme;
+  /** @default false */
+  readonly tls?: boolean;
+  readonly host: string;
+  readonly port: number;
+  /**
+   * URL path after the port, encoded: `/<vhost>` (AMQP) or `/<db>` (Redis).
+   * @default '' (the default virtual host or database 0)
+   */
+  readonly path?: string;
+  /** @default - no credentials: `BROKER_URL` carries no user-info */
+  readonly credentials?: NewSecretCredentials | ExistingSecretCredentials;
+}
+
+/**
+ * How clients reach a broker: the credentials Secret (created here or named by the user) and the
+ * client environment that builds `BROKER_URL` from it by Kubernetes' `$(VAR)` expansion, so no
+ * credential is ever a literal in a pod spec.
+ */
+export class BrokerCredentials extends Construct {
+  /** The Secret holding the credentials, or undefined when the broker needs none. */
+  public readonly secret?: kplus.ISecret;
+  /** Credential variables from the Secret, then `BROKER_URL`. */
+  public readonly clientEnv: ClientEnvVar[];
+
+  constructor(scope: Construct, id: string, props: BrokerCredentialsProps) {
+    super(scope, id);
+    const { credentials } = props;
+    let keys: { readonly username?: string; readonly password: string } | undefined;
+    if (credentials && 'existingSecretName' in credentials) {
+      this.secret = kplus.Secret.fromSecretName(this, 'ExistingSecret', credentials.existingSecretName);
+      keys = { username: credentials.usernameKey, password: credentials.passwordKey };
+    } else if (credentials) {
+      this.secret = new kplus.Secret(this, 'Secret', {
+        metadata: { name: credentials.secretName },
+        stringData: {
+          ...(credentials.username !== undefined ? { [SecretKeys.username]: credentials.username } : {}),
+          [SecretKeys.password]: credentials.password,
+        },
+      });
+      keys = { username: credentials.username !== undefined ? SecretKeys.username : undefined, password: SecretKeys.password };
+    }
+
+    const env: ClientEnvVar[] = [];
+    let userInfo = '';
+    if (this.secret && keys) {
+      const secret = this.secret;
+      const fromSecret = (key: string) => kplus.EnvValue.fromSecretValue({ secret, key });
+      if (keys.username !== undefined) env.push({ name: Env.brokerUsername, value: fromSecret(keys.username) });
+      env.push({ name: Env.brokerPassword, value: fromSecret(keys.password) });
+      userInfo = `${keys.username !== undefined ? `$(${Env.brokerUsername})` : ''}:$(${Env.brokerPassword})@`;
+    }
+    const scheme = brokerUrlScheme(props.scheme, props.tls ?? false);
+    env.push({ name: Env.brokerUrl, value: kplus.EnvValue.fromValue(`${scheme}://${userInfo}${props.host}:${props.port}${props.path ?? ''}`) });
+    this.clientEnv = env;
+  }
+}

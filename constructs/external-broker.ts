@@ -1,0 +1,119 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort } from '../worker/contract';
+import { ClientEnvVar, IWorkQueueBroker } from './broker';
+import { BrokerCredentials, SecretKeys } from './broker-credentials';
+import { check, dnsSubdomainRule, fail, hostRule, nonNegativeIntegerRule, portRule, secretKeyRule } from './validate';
+
+export interface ExternalBrokerProps {
+  /** The broker's protocol: `amqp` (RabbitMQ) or `redis`. */
+  readonly scheme: BrokerScheme;
+  /** DNS name or IPv4 address clients connect to, e.g. `rabbitmq.messaging.svc.cluster.local`. */
+  readonly host: string;
+  /**
+   * Client port.
+   * @default 5672 for AMQP, 5671 for AMQP over TLS, 6379 for Redis
+   */
+  readonly port?: number;
+  /**
+   * Connect over TLS (`amqps://`, `rediss://`). The worker verifies the broker's certificate
+   * against Node.js' CA store and the file named by `NODE_EXTRA_CA_CERTS`.
+   * @default false
+   */
+  readonly tls?: boolean;
+  /**
+   * An existing Secret in the clients' namespace with the broker credentials.
+   * @default - no credentials: `BROKER_URL` carries no user-info (a Redis without a password)
+   */
+  readonly existingSecretName?: string;
+  /**
+   * Key of the user name in `existingSecretName`.
+   * @default 'username' for AMQP; none for Redis (password only, as `requirepass` asks)
+   */
+  readonly usernameKey?: string;
+  /**
+   * Key of the password in `existingSecretName`.
+   * @default 'password'
+   */
+  readonly passwordKey?: string;
+  /**
+   * AMQP virtual host (AMQP only).
+   * @default '/' (the broker's default virtual host)
+   */
+  readonly vhost?: string;
+  /**
+   * Redis database number (Redis only).
+   * @default 0
+   */
+  readonly db?: number;
+}
+
+/**
+ * A broker that is not in the chart: a managed RabbitMQ or Redis, or one run by an operator. It
+ * creates no objects; seeders and Jobs get `BROKER_URL` from it exactly as from the brokers this
+ * library runs, with the credentials read from `existingSecretName`. The broker's own network
+ * rules decide who may connect.
+ */
+export class ExternalBroker extends Construct implements IWorkQueueBroker {
+  public readonly scheme: BrokerScheme;
+  public readonly host: string;
+  public readonly port: number;
+  public readonly tls: boolean;
+  /** The Secret the credentials are read from, if any. */
+  public readonly secret?: kplus.ISecret;
+  public readonly clientEnv: ClientEnvVar[];
+
+  constructor(scope: Construct, id: string, props: ExternalBrokerProps) {
+    super(scope, id);
+    if (!(BROKER_SCHEMES as readonly unknown[]).includes(props.scheme)) {
+      fail(this, 'scheme', props.scheme, BROKER_SCHEMES.map((s) => `"${s}"`).join(' or '));
+    }
+    this.scheme = props.scheme;
+    this.tls = props.tls ?? false;
+    this.host = props.host;
+    this.port = props.port ?? defaultBrokerPort(this.scheme, this.tls);
+    check(this, 'host', props.host, hostRule);
+    check(this, 'port', this.port, portRule);
+    check(this, 'existingSecretName', props.existingSecretName, dnsSubdomainRule);
+    check(this, 'usernameKey', props.usernameKey, secretKeyRule);
+    check(this, 'passwordKey', props.passwordKey, secretKeyRule);
+    if (props.existingSecretName === undefined) {
+      for (const field of ['usernameKey', 'passwordKey'] as const) {
+        if (props[field] !== undefined) fail(this, field, props[field], `no ${field} without existingSecretName, the Secret it names a key of`);
+      }
+    }
+
+    const credentials = new BrokerCredentials(this, 'Credentials', {
+      scheme: this.scheme,
+      tls: this.tls,
+      host: this.host,
+      port: this.port,
+      path: this.urlPath(props),
+      credentials: props.existingSecretName === undefined ? undefined : {
+        existingSecretName: props.existingSecretName,
+        usernameKey: props.usernameKey ?? (this.scheme === 'amqp' ? SecretKeys.username : undefined),
+        passwordKey: props.passwordKey ?? SecretKeys.password,
+      },
+    });
+    this.secret = credentials.secret;
+    this.clientEnv = credentials.clientEnv;
+  }
+
+  /** The broker is not in the chart: only orders the client after this construct. */
+  public admitClient(client: kplus.Workload): void {
+    client.node.addDependency(this);
+  }
+
+  /** `/<vhost>` or `/<db>`, checked against the scheme. */
+  private urlPath(props: ExternalBrokerProps): string {
+    if (this.scheme === 'amqp') {
+      if (props.db !== undefined) fail(this, 'db', props.db, 'no db for an AMQP broker (a Redis setting; AMQP has vhost)');
+      if (props.vhost === undefined || props.vhost === '/') return '';
+      if (typeof props.vhost !== 'string' || props.vhost === '') fail(this, 'vhost', props.vhost, 'a non-empty virtual host name');
+      return `/${encodeURIComponent(props.vhost)}`;
+    }
+    if (props.vhost !== undefined) fail(this, 'vhost', props.vhost, 'no vhost for a Redis broker (an AMQP setting; Redis has db)');
+    check(this, 'db', props.db, nonNegativeIntegerRule);
+    return props.db === undefined ? '' : `/${props.db}`;
+  }
+}

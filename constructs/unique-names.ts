@@ -1,0 +1,35 @@
+import { ApiObject, Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { describeProblem } from '../worker/contract';
+
+const checkedCharts = new WeakSet<Chart>();
+
+/**
+ * Makes the chart of `scope` refuse, at synth, two objects of one kind with the same namespace and
+ * name: the API server would keep only the one applied last. Registered once per chart by every
+ * construct of this library; it checks all objects of the chart, ours or not.
+ */
+export function ensureUniqueNames(scope: IConstruct): void {
+  const chart = Chart.of(scope);
+  if (checkedCharts.has(chart)) return;
+  checkedCharts.add(chart);
+  chart.node.addValidation({ validate: () => duplicateNames(chart) });
+}
+
+function duplicateNames(chart: Chart): string[] {
+  const first = new Map<string, ApiObject>();
+  const errors: string[] = [];
+  for (const construct of chart.node.findAll()) {
+    if (!ApiObject.isApiObject(construct) || Chart.of(construct) !== chart) continue;
+    const object = construct as ApiObject;
+    const key = [object.apiGroup, object.kind, object.metadata.namespace ?? '', object.name].join('/');
+    const earlier = first.get(key);
+    if (earlier === undefined) {
+      first.set(key, object);
+      continue;
+    }
+    errors.push(`${object.node.path}: ${describeProblem('name', object.name,
+      `a ${object.kind} name not already taken in chart "${chart.node.path}", but ${earlier.node.path} has it too; give one of them another name`)}`);
+  }
+  return errors;
+}
