@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   BROKER_SCHEMES,
   type BrokerScheme,
@@ -5,6 +6,8 @@ import {
   Env,
   WORKER_MODES,
   type WorkerMode,
+  brokerUrlScheme,
+  defaultBrokerPort,
   describeProblem,
   nonNegativeNumberRule,
   parseNumber,
@@ -19,7 +22,10 @@ export type Environment = Record<string, string | undefined>;
 
 /** Where the broker is, with credentials already URL-decoded. */
 export interface BrokerConfig {
+  /** The broker's protocol; `amqps://` and `rediss://` name the same protocols over TLS. */
   readonly scheme: BrokerScheme;
+  /** Connect over TLS, verifying the broker's certificate against Node.js's CA store plus NODE_EXTRA_CA_CERTS. */
+  readonly tls: boolean;
   readonly hostname: string;
   readonly port: number;
   readonly username?: string;
@@ -49,21 +55,11 @@ class Problems {
   }
 }
 
-const BROKER_URL_EXPECTED = `a URL such as amqp://user:password@host:${Defaults.amqpPort}/vhost or redis://:password@host:${Defaults.redisPort}/0 (scheme ${BROKER_SCHEMES.join(' or ')})`;
+/** Every accepted `BROKER_URL` scheme, each broker plain and over TLS: amqp, amqps, redis, rediss. */
+const URL_SCHEMES = BROKER_SCHEMES.flatMap((scheme) => [false, true].map((tls) => ({ scheme, tls, name: brokerUrlScheme(scheme, tls) })));
+const URL_SCHEME_LIST = listOr(URL_SCHEMES.map(({ name }) => `${name}://`));
 
-export function readBroker(env: Environment): BrokerConfig {
-  const problems = new Problems();
-  const broker = parseBroker(env, problems);
-  problems.throwIfAny();
-  return broker!;
-}
-
-export function readQueue(env: Environment): string {
-  const problems = new Problems();
-  const queue = parseQueue(env, problems);
-  problems.throwIfAny();
-  return queue!;
-}
+const BROKER_URL_EXPECTED = `a URL such as amqp://user:password@host:${Defaults.amqpPort}/vhost or redis://:password@host:${Defaults.redisPort}/0 (scheme ${URL_SCHEME_LIST})`;
 
 /** Reads everything `work` needs, reporting every problem before anything is touched. */
 export function readWork(env: Environment): { broker: BrokerConfig; queue: string; work: WorkConfig } {
@@ -121,17 +117,17 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
     problems.add(Env.brokerUrl, maskUrlText(raw), BROKER_URL_EXPECTED);
     return undefined;
   }
-  const scheme = url.protocol.replace(/:$/, '');
-  if (!(BROKER_SCHEMES as readonly string[]).includes(scheme)) {
-    problems.add(Env.brokerUrl, maskUrl(url), `a URL whose scheme is ${BROKER_SCHEMES.map((s) => `${s}://`).join(' or ')}`);
+  const urlScheme = URL_SCHEMES.find(({ name }) => `${name}:` === url.protocol);
+  if (!urlScheme) {
+    problems.add(Env.brokerUrl, maskUrl(url), `a URL whose scheme is ${URL_SCHEME_LIST}`);
     return undefined;
   }
   if (!url.hostname) {
     problems.add(Env.brokerUrl, maskUrl(url), `a URL with a host name, ${BROKER_URL_EXPECTED}`);
     return undefined;
   }
-  const brokerScheme = scheme as BrokerScheme;
-  const port = url.port ? Number(url.port) : brokerScheme === 'amqp' ? Defaults.amqpPort : Defaults.redisPort;
+  const { scheme: brokerScheme, tls } = urlScheme;
+  const port = url.port ? Number(url.port) : defaultBrokerPort(brokerScheme, tls);
   let path: string;
   try {
     path = decodeURIComponent(url.pathname.replace(/^\//, ''));
@@ -144,12 +140,13 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
   } else {
     path = path === '' ? '0' : path;
     if (!/^\d+$/.test(path)) {
-      problems.add(Env.brokerUrl, maskUrl(url), 'a Redis URL whose path is a database number, such as redis://host:6379/0');
+      problems.add(Env.brokerUrl, maskUrl(url), `a Redis URL whose path is a database number, such as ${urlScheme.name}://host:${Defaults.redisPort}/0`);
       return undefined;
     }
   }
   return {
     scheme: brokerScheme,
+    tls,
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
     username: url.username ? decodeURIComponent(url.username) : undefined,
@@ -184,4 +181,18 @@ function maskUrl(url: URL): string {
 
 function maskUrlText(raw: string): string {
   return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+/**
+ * The name a TLS client sends (SNI) and checks the certificate against: the URL's host name. An IP
+ * address is not sent (RFC 6066 forbids it, Node.js warns); the certificate is then checked
+ * against the address itself.
+ */
+export function tlsServerName(broker: BrokerConfig): string | undefined {
+  return isIP(broker.hostname) ? undefined : broker.hostname;
+}
+
+/** `a, b, c or d` */
+function listOr(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
 }

@@ -60,7 +60,7 @@ describe('work-queue start-up errors', () => {
   test('fails with an unknown scheme', async () => {
     const result = await runCli(['status'], { BROKER_URL: 'kafka://127.0.0.1:9092', QUEUE: queue });
     expect(result.code).toBe(ExitCode.badInput);
-    expectOneLineProblem(result.stderr, /BROKER_URL: got "kafka:\/\/127.0.0.1:9092", expected a URL whose scheme is amqp:\/\/ or redis:\/\//);
+    expectOneLineProblem(result.stderr, /BROKER_URL: got "kafka:\/\/127.0.0.1:9092", expected a URL whose scheme is amqp:\/\/, amqps:\/\/, redis:\/\/ or rediss:\/\/$/);
   });
 
   test('fails with a Redis URL whose path is not a database number', async () => {

@@ -1,0 +1,69 @@
+import { readTarget, tlsServerName } from '../../worker/config';
+import { ExitCode } from '../../worker/contract';
+import { CliError } from '../../worker/errors';
+
+const QUEUE = 'jobs';
+
+/** The problem lines a bad environment is reported with (a CliError with exit 2). */
+function problems(env: Record<string, string>): string[] {
+  try {
+    readTarget(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(ExitCode.badInput);
+    return (error as CliError).message.split('\n');
+  }
+  throw new Error(`no problem reported for ${JSON.stringify(env)}`);
+}
+
+describe('BROKER_URL parsing', () => {
+  test.each([
+    ['amqp://guest:guest@rabbit', 'amqp', false, 5672, '/'],
+    ['amqps://guest:guest@rabbit', 'amqp', true, 5671, '/'],
+    ['redis://redis', 'redis', false, 6379, '0'],
+    ['rediss://redis', 'redis', true, 6379, '0'],
+  ])('%s: scheme %s, tls %s, default port %d', (url, scheme, tls, port, path) => {
+    const { broker } = readTarget({ BROKER_URL: url, QUEUE });
+    expect(broker).toMatchObject({ scheme, tls, port, path });
+  });
+
+  test.each([
+    ['amqps://user:p%40ss@rabbit.example:15671/batch', { scheme: 'amqp', tls: true, hostname: 'rabbit.example', port: 15671, username: 'user', password: 'p@ss', path: 'batch' }],
+    ['rediss://:secret@redis.example:6380/2', { scheme: 'redis', tls: true, hostname: 'redis.example', port: 6380, password: 'secret', path: '2' }],
+  ])('%s: port, credentials and path as given', (url, expected) => {
+    expect(readTarget({ BROKER_URL: url, QUEUE }).broker).toMatchObject(expected);
+  });
+
+  test('masks the password of a TLS URL in its display form', () => {
+    const { broker } = readTarget({ BROKER_URL: 'rediss://:secret@redis.example:6380/2', QUEUE });
+    expect(broker.display).toBe('rediss://:***@redis.example:6380/2');
+  });
+
+  test('sends the host name as the TLS server name, and none for an IP address', () => {
+    expect(tlsServerName(readTarget({ BROKER_URL: 'rediss://redis.example', QUEUE }).broker)).toBe('redis.example');
+    expect(tlsServerName(readTarget({ BROKER_URL: 'amqps://10.0.0.7', QUEUE }).broker)).toBeUndefined();
+    expect(tlsServerName(readTarget({ BROKER_URL: 'amqps://[::1]:5671', QUEUE }).broker)).toBeUndefined();
+  });
+
+  test('fails with an unknown scheme, listing all four', () => {
+    expect(problems({ BROKER_URL: 'https://user:secret@broker:443', QUEUE })).toEqual([
+      'BROKER_URL: got "https://user:***@broker/", expected a URL whose scheme is amqp://, amqps://, redis:// or rediss://',
+    ]);
+  });
+
+  test('fails without BROKER_URL, naming the four schemes', () => {
+    expect(problems({ QUEUE })).toEqual([
+      'BROKER_URL: got nothing, expected a URL such as amqp://user:password@host:5672/vhost or redis://:password@host:6379/0 (scheme amqp://, amqps://, redis:// or rediss://)',
+    ]);
+  });
+
+  test('fails with a rediss:// URL whose path is not a database number, in its own scheme', () => {
+    expect(problems({ BROKER_URL: 'rediss://:secret@redis:6380/jobs', QUEUE })).toEqual([
+      'BROKER_URL: got "rediss://:***@redis:6380/jobs", expected a Redis URL whose path is a database number, such as rediss://host:6379/0',
+    ]);
+  });
+
+  test('fails with a TLS URL without a host name', () => {
+    expect(problems({ BROKER_URL: 'amqps:///vhost', QUEUE })).toEqual([expect.stringMatching(/^BROKER_URL: got "amqps:\/\/\/vhost", expected a URL with a host name, /)]);
+  });
+});
