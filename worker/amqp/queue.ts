@@ -1,5 +1,5 @@
 import { type ChannelModel, type ConfirmChannel, type GetMessage, type MessagePropertyHeaders, connect } from 'amqplib';
-import type { BrokerConfig } from '../config';
+import { type BrokerConfig, tlsServerName } from '../config';
 import { Env, ExitCode, amqpQueueNames, describeProblem } from '../contract';
 import { CliError } from '../errors';
 import type { Claimed, Delivery, FailOutcome, QueueOptions, QueueStatus, SeedOptions, SeedStart, WorkQueue } from '../queue';
@@ -28,7 +28,7 @@ export async function openAmqpQueue(broker: BrokerConfig, queue: string, options
   try {
     model = await connect(
       {
-        protocol: 'amqp',
+        protocol: broker.tls ? 'amqps' : 'amqp',
         hostname: broker.hostname,
         port: broker.port,
         username: broker.username ?? 'guest',
@@ -37,7 +37,8 @@ export async function openAmqpQueue(broker: BrokerConfig, queue: string, options
         heartbeat: 30,
       },
       // Nagle plus delayed ACKs would stall each small frame; the pod's one item must not wait.
-      { noDelay: true, timeout: 5000 },
+      // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+      { noDelay: true, timeout: 5000, ...(broker.tls && { servername: tlsServerName(broker), rejectUnauthorized: true }) },
     );
   } catch (error) {
     throw connectError(broker, error);

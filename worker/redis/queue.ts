@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RedisClient } from '@redis/client';
 import type { RedisClientType } from 'redis';
-import type { BrokerConfig } from '../config';
+import { type BrokerConfig, tlsServerName } from '../config';
 import { queueKeys } from '../contract';
 import type { Claimed, Delivery, FailOutcome, QueueOptions, QueueStatus, SeedOptions, SeedStart, WorkQueue } from '../queue';
 import { connectError } from '../unreachable';
@@ -21,8 +21,10 @@ const SEED_WINDOW = 4;
 export async function openRedisQueue(broker: BrokerConfig, queue: string, options: QueueOptions): Promise<WorkQueue> {
   // The core client of node-redis: `redis`'s createClient would also attach (and the bundle would
   // carry) the commands of every Redis module (search, JSON, ...), which costs start-up time.
+  const socket = { host: broker.hostname, port: broker.port, connectTimeout: 5000, reconnectStrategy: false, noDelay: true } as const;
   const client = RedisClient.create({
-    socket: { host: broker.hostname, port: broker.port, connectTimeout: 5000, reconnectStrategy: false, noDelay: true },
+    // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+    socket: broker.tls ? { ...socket, tls: true, servername: tlsServerName(broker), rejectUnauthorized: true } : socket,
     username: broker.username,
     password: broker.password,
     database: Number(broker.path),
