@@ -1,5 +1,5 @@
 import { type Environment, readTarget, readWork } from './config';
-import { Command, Defaults, Env, ExitCode, describeProblem } from './contract';
+import { Command, Defaults, Env, ExitCode, TLS_SCHEMES, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './items';
@@ -21,8 +21,11 @@ const USAGE = `usage: work-queue <command>
                              nothing is pending or in progress
   status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
 
-environment: ${Env.brokerUrl} (amqp://user:pass@host:${Defaults.amqpPort}/vhost or redis://:pass@host:${Defaults.redisPort}/db), ${Env.queue},
-  ${Env.workerMode} (single), ${Env.workSeconds} (${Defaults.workSeconds}), ${Env.leaseSeconds} (${Defaults.leaseSeconds}), ${Env.maxAttempts} (${Defaults.maxAttempts}), ${Env.workCommand}, ${Env.itemsFile}
+environment: ${Env.brokerUrl} (amqp://user:pass@host:${Defaults.amqpPort}/vhost or redis://:pass@host:${Defaults.redisPort}/db; ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and
+  ${TLS_SCHEMES.redis}://...:${Defaults.redisPort} connect over TLS), ${Env.queue}, ${Env.workerMode} (single), ${Env.workSeconds} (${Defaults.workSeconds}), ${Env.leaseSeconds} (${Defaults.leaseSeconds}),
+  ${Env.maxAttempts} (${Defaults.maxAttempts}), ${Env.workCommand}, ${Env.itemsFile}
+  NODE_EXTRA_CA_CERTS: a PEM file of CA certificates trusted besides Node.js's own (read at start-up);
+  a TLS broker's certificate is always verified against them and its host name
 `;
 
 const log = (line: string) => process.stderr.write(`work-queue: ${line}\n`);
