@@ -28,8 +28,15 @@ function duplicateNames(chart: Chart): string[] {
       first.set(key, object);
       continue;
     }
-    errors.push(`${object.node.path}: ${describeProblem('name', object.name,
-      `a ${object.kind} name not already taken in chart "${chart.node.path}", but ${earlier.node.path} has it too; give one of them another name`)}`);
+    errors.push(`${ownerPath(object)}: ${describeProblem('name', object.name,
+      `a ${object.kind} name not already taken in chart "${chart.node.path}", but ${ownerPath(earlier)} has it too; give one of them another name`)}`);
   }
   return errors;
+}
+
+/** The path of the construct an object belongs to: its own path less the `Resource` ids of the main children. */
+function ownerPath(object: IConstruct): string {
+  const parts = object.node.path.split('/');
+  while (parts.length > 1 && parts[parts.length - 1] === 'Resource') parts.pop();
+  return parts.join('/');
 }

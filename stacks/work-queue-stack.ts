@@ -33,9 +33,7 @@ export function addWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQ
   });
 
   new WorkQueueJob(jobChart, 'job', {
-    broker,
     seeder,
-    queue: config.queue,
     image: config.image,
     pattern: config.pattern,
     name: config.jobName,

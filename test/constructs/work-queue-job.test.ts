@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
-import { QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { Construct } from 'constructs';
+import { IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
 import { containerEnv, only, podSpec, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
@@ -110,6 +111,41 @@ describe('WorkQueueJob', () => {
 
   test('fails on an unknown pattern', () => {
     expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as any }))).toThrow('test/job: pattern: got "medium", expected "coarse" or "fine"');
+  });
+
+  test('takes broker and queue from the seeder when they are omitted', () => {
+    let job!: WorkQueueJob;
+    let broker!: RedisPod;
+    const manifests = synth((chart) => {
+      broker = new RedisPod(chart, 'redis');
+      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job2', items: ITEMS, image: IMAGE });
+      job = new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name: 'job-wq-2' });
+    });
+    expect(job.broker).toBe(broker);
+    expect(job.queue).toBe('job2');
+    const env = containerEnv(only(manifests, 'Job', 'job-wq-2'));
+    expect(env.byName.QUEUE.value).toBe('job2');
+    expect(env.byName.BROKER_URL.value).toBe('redis://redis:6379');
+  });
+
+  test('accepts any IQueueSeeder, not only QueueSeeder: completions, digest and order come from it', () => {
+    const manifests = synth((chart) => {
+      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
+      // A team's own seeder, e.g. a CronJob or a Helm release that fills the queue.
+      const seeder: IQueueSeeder = Object.assign(new Construct(chart, 'upstream'), { broker, queue: 'uploads', itemCount: 12, itemsDigest: 'f'.repeat(64) });
+      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'uploads' });
+    });
+    const job = only(manifests, 'Job', 'uploads');
+    expect(job.spec.completions).toBe(12);
+    expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe('f'.repeat(64));
+    expect(containerEnv(job).byName.QUEUE.value).toBe('uploads');
+  });
+
+  test('fails without a broker or a queue when there is no seeder to take them from', () => {
+    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { queue: 'q', image: IMAGE, pattern: 'coarse', completions: 1 })))
+      .toThrow('test/job: broker: got nothing, expected a broker, or a seeder to take it from');
+    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'redis'), image: IMAGE, pattern: 'fine' })))
+      .toThrow('test/job: queue: got nothing, expected a queue name, or a seeder to take it from');
   });
 
   test('fails on a queue or broker other than the seeder\'s', () => {
