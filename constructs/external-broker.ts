@@ -5,6 +5,11 @@ import { ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { check, dnsSubdomainRule, fail, hostRule, nonNegativeIntegerRule, portRule, secretKeyRule } from './validate';
 
+/** Where a client pod finds the broker's CA certificate, and the Node.js variable that makes the worker trust it. */
+const CA_DIRECTORY = '/etc/work-queue-broker-ca';
+const CA_FILE_NAME = 'ca.crt';
+const NODE_EXTRA_CA_CERTS = 'NODE_EXTRA_CA_CERTS';
+
 export interface ExternalBrokerProps {
   /** The broker's protocol: `amqp` (RabbitMQ) or `redis`. */
   readonly scheme: BrokerScheme;
@@ -21,6 +26,18 @@ export interface ExternalBrokerProps {
    * @default false
    */
   readonly tls?: boolean;
+  /**
+   * A Secret holding the PEM certificate of the CA that signed the broker's certificate, for a
+   * broker whose certificate a public CA did not sign (one run by an operator with cert-manager,
+   * say). It is mounted into the client pods and named by `NODE_EXTRA_CA_CERTS`. Needs `tls`.
+   * @default - the broker's certificate is checked against Node.js' own CA store only
+   */
+  readonly caSecretName?: string;
+  /**
+   * Key of the CA certificate in `caSecretName`.
+   * @default 'ca.crt' (as cert-manager writes it)
+   */
+  readonly caKey?: string;
   /**
    * An existing Secret in the clients' namespace with the broker credentials.
    * @default - no credentials: `BROKER_URL` carries no user-info (a Redis without a password)
@@ -62,6 +79,8 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   /** The Secret the credentials are read from, if any. */
   public readonly secret?: kplus.ISecret;
   public readonly clientEnv: ClientEnvVar[];
+  private readonly caSecret?: kplus.ISecret;
+  private readonly caKey: string;
 
   constructor(scope: Construct, id: string, props: ExternalBrokerProps) {
     super(scope, id);
@@ -77,6 +96,12 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     check(this, 'existingSecretName', props.existingSecretName, dnsSubdomainRule);
     check(this, 'usernameKey', props.usernameKey, secretKeyRule);
     check(this, 'passwordKey', props.passwordKey, secretKeyRule);
+    check(this, 'caSecretName', props.caSecretName, dnsSubdomainRule);
+    check(this, 'caKey', props.caKey, secretKeyRule);
+    if (props.caSecretName !== undefined && !this.tls) fail(this, 'caSecretName', props.caSecretName, 'no CA certificate without tls: true, as only TLS connections check it');
+    if (props.caKey !== undefined && props.caSecretName === undefined) fail(this, 'caKey', props.caKey, 'no caKey without caSecretName, the Secret it names a key of');
+    this.caSecret = props.caSecretName === undefined ? undefined : kplus.Secret.fromSecretName(this, 'CaSecret', props.caSecretName);
+    this.caKey = props.caKey ?? 'ca.crt';
     if (props.existingSecretName === undefined) {
       for (const field of ['usernameKey', 'passwordKey'] as const) {
         if (props[field] !== undefined) fail(this, field, props[field], `no ${field} without existingSecretName, the Secret it names a key of`);
@@ -99,9 +124,18 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     this.clientEnv = credentials.clientEnv;
   }
 
-  /** The broker is not in the chart: only orders the client after this construct. */
+  /**
+   * Orders the client after this construct and gives its containers the CA certificate, if any.
+   * The broker is not in the chart, so there is no NetworkPolicy to admit the client through.
+   */
   public admitClient(client: kplus.Workload): void {
     client.node.addDependency(this);
+    if (this.caSecret === undefined) return;
+    const volume = kplus.Volume.fromSecret(client, 'BrokerCa', this.caSecret, { name: 'broker-ca', items: { [this.caKey]: { path: CA_FILE_NAME } } });
+    for (const container of client.containers) {
+      container.mount(CA_DIRECTORY, volume, { readOnly: true });
+      container.env.addVariable(NODE_EXTRA_CA_CERTS, kplus.EnvValue.fromValue(`${CA_DIRECTORY}/${CA_FILE_NAME}`));
+    }
   }
 
   /** `/<vhost>` or `/<db>`, checked against the scheme. */

@@ -8,7 +8,7 @@
 
 /** Environment variables of the worker image. */
 export const Env = {
-  /** `amqp://user:pass@host:5672[/vhost]` or `redis://[:pass@]host:6379[/db]`; the scheme picks the broker. */
+  /** `amqp[s]://user:pass@host:5672[/vhost]` or `redis[s]://[:pass@]host:6379[/db]`; the scheme picks the broker and TLS. */
   brokerUrl: 'BROKER_URL',
   /** Queue (AMQP) or list (Redis) name. */
   queue: 'QUEUE',

@@ -66,6 +66,23 @@ describe('ExternalBroker', () => {
     for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
   });
 
+  test('a private CA: its Secret mounted into every client pod and named by NODE_EXTRA_CA_CERTS', () => {
+    const manifests = synth((chart) => {
+      const broker = new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit.messaging.svc', tls: true, existingSecretName: 'rabbit', caSecretName: 'rabbit-tls' });
+      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE, name: 'fill' });
+      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'work' });
+    });
+    for (const name of ['fill', 'work']) {
+      const job = only(manifests, 'Job', name);
+      const pod = job.spec.template.spec;
+      expect(pod.volumes).toContainEqual({ name: 'broker-ca', secret: { secretName: 'rabbit-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'broker-ca', mountPath: '/etc/work-queue-broker-ca', readOnly: true });
+      expect(containerEnv(job).byName.NODE_EXTRA_CA_CERTS.value).toBe('/etc/work-queue-broker-ca/ca.crt');
+      expect(restrictedViolations(pod)).toEqual([]);
+      expect(schemaError(job)).toBeUndefined();
+    }
+  });
+
   const fails: Array<[string, Partial<ExternalBrokerProps>, string]> = [
     ['an unknown scheme', { scheme: 'kafka' as any }, 'scheme: got "kafka", expected "amqp" or "redis"'],
     ['a host with a scheme', { host: 'amqp://rabbit' }, 'host: got "amqp://rabbit", expected a DNS name'],
@@ -74,6 +91,8 @@ describe('ExternalBroker', () => {
     ['a key without a Secret', { usernameKey: 'user' }, 'usernameKey: got "user", expected no usernameKey without existingSecretName'],
     ['a bad Secret key', { existingSecretName: 's', passwordKey: 'pass word' }, 'passwordKey: got "pass word", expected a Secret key'],
     ['a database number on AMQP', { db: 1 }, 'db: got 1, expected no db for an AMQP broker'],
+    ['a CA without TLS', { caSecretName: 'ca' }, 'caSecretName: got "ca", expected no CA certificate without tls: true'],
+    ['a CA key without a CA Secret', { tls: true, caKey: 'tls.crt' }, 'caKey: got "tls.crt", expected no caKey without caSecretName'],
   ];
   for (const [what, props, message] of fails) {
     test(`fails on ${what}`, () => {
