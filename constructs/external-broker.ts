@@ -1,9 +1,9 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort } from '../worker/contract';
+import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, Rules } from '../worker/contract';
 import { ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
-import { check, dnsSubdomainRule, fail, hostRule, nonNegativeIntegerRule, portRule, secretKeyRule } from './validate';
+import { check, fail, PropRules } from './validate';
 
 /** Where a client pod finds the broker's CA certificate, and the Node.js variable that makes the worker trust it. */
 const CA_DIRECTORY = '/etc/work-queue-broker-ca';
@@ -91,13 +91,13 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     this.tls = props.tls ?? false;
     this.host = props.host;
     this.port = props.port ?? defaultBrokerPort(this.scheme, this.tls);
-    check(this, 'host', props.host, hostRule);
-    check(this, 'port', this.port, portRule);
-    check(this, 'existingSecretName', props.existingSecretName, dnsSubdomainRule);
-    check(this, 'usernameKey', props.usernameKey, secretKeyRule);
-    check(this, 'passwordKey', props.passwordKey, secretKeyRule);
-    check(this, 'caSecretName', props.caSecretName, dnsSubdomainRule);
-    check(this, 'caKey', props.caKey, secretKeyRule);
+    check(this, 'host', props.host, PropRules.host);
+    check(this, 'port', this.port, PropRules.port);
+    check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
+    check(this, 'usernameKey', props.usernameKey, PropRules.secretKey);
+    check(this, 'passwordKey', props.passwordKey, PropRules.secretKey);
+    check(this, 'caSecretName', props.caSecretName, PropRules.dnsSubdomain);
+    check(this, 'caKey', props.caKey, PropRules.secretKey);
     if (props.caSecretName !== undefined && !this.tls) fail(this, 'caSecretName', props.caSecretName, 'no CA certificate without tls: true, as only TLS connections check it');
     if (props.caKey !== undefined && props.caSecretName === undefined) fail(this, 'caKey', props.caKey, 'no caKey without caSecretName, the Secret it names a key of');
     this.caSecret = props.caSecretName === undefined ? undefined : kplus.Secret.fromSecretName(this, 'CaSecret', props.caSecretName);
@@ -147,7 +147,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
       return `/${encodeURIComponent(props.vhost)}`;
     }
     if (props.vhost !== undefined) fail(this, 'vhost', props.vhost, 'no vhost for a Redis broker (an AMQP setting; Redis has db)');
-    check(this, 'db', props.db, nonNegativeIntegerRule);
+    check(this, 'db', props.db, Rules.nonNegativeInteger);
     return props.db === undefined ? '' : `/${props.db}`;
   }
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { checkItems, Command, Env, ItemsMount, queueNameRule } from '../worker/contract';
+import { checkItems, Command, Env, ItemsMount, Rules } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { ClientJobProps, createClientJob } from './client-job';
-import { check, checkRequired, dnsLabelRule, fail, imageRule, nonNegativeIntegerRule } from './validate';
+import { check, checkRequired, fail, PropRules } from './validate';
 
 /** A construct that fills a queue with a known list of items; a `WorkQueueJob` runs after it. */
 export interface IQueueSeeder extends IConstruct {
@@ -54,11 +54,11 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
 
   constructor(scope: Construct, id: string, props: QueueSeederProps) {
     super(scope, id);
-    check(this, 'queue', props.queue, queueNameRule);
-    checkRequired(this, 'image', props.image, imageRule);
-    check(this, 'name', props.name, dnsLabelRule);
-    check(this, 'backoffLimit', props.backoffLimit, nonNegativeIntegerRule);
-    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, nonNegativeIntegerRule);
+    check(this, 'queue', props.queue, Rules.queueName);
+    checkRequired(this, 'image', props.image, PropRules.image);
+    check(this, 'name', props.name, PropRules.dnsLabel);
+    check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
+    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
     const problem = checkItems(props.items);
     if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
     const itemsJson = JSON.stringify(props.items);

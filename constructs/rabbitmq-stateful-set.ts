@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Defaults } from '../worker/contract';
 import { SecretKeys } from './broker-credentials';
 import { hardenedContainer } from './security';
-import { check, dnsLabelRule, storageQuantityRule } from './validate';
+import { check, PropRules } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
@@ -55,8 +55,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       username: props.username,
     });
     const storageSize = props.storageSize ?? '1Gi';
-    check(this, 'name', name, dnsLabelRule);
-    check(this, 'storageSize', storageSize, storageQuantityRule);
+    check(this, 'name', name, PropRules.dnsLabel);
+    check(this, 'storageSize', storageSize, PropRules.storageQuantity);
 
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {

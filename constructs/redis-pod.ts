@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
 import { SecretKeys } from './broker-credentials';
 import { hardenedContainer } from './security';
-import { check, dnsLabelRule } from './validate';
+import { check, PropRules } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RedisPodProps extends WorkQueueBrokerProps {
@@ -39,7 +39,7 @@ export class RedisPod extends WorkQueueBroker {
       workloadName: podName,
       authentication: 'password',
     });
-    check(this, 'podName', podName, dnsLabelRule);
+    check(this, 'podName', podName, PropRules.dnsLabel);
 
     const labels = this.labels;
     this.pod = new kplus.Pod(this, 'Resource', {

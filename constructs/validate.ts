@@ -22,7 +22,7 @@ export function checkRequired(scope: IConstruct, field: string, value: unknown, 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A Kubernetes object name that must be a DNS-1123 label (Services, and Jobs whose name becomes a pod label). */
-export const dnsLabelRule: Rule = (value) =>
+const dnsLabelRule: Rule = (value) =>
   typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value)
     ? undefined
     : 'a DNS-1123 label: at most 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit';
@@ -30,7 +30,7 @@ export const dnsLabelRule: Rule = (value) =>
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** A Kubernetes object name that must be a DNS-1123 subdomain (Secrets, ConfigMaps). */
-export const dnsSubdomainRule: Rule = (value) =>
+const dnsSubdomainRule: Rule = (value) =>
   typeof value === 'string' && value.length <= 253 && DNS_SUBDOMAIN.test(value)
     ? undefined
     : 'a DNS-1123 subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit';
@@ -38,30 +38,27 @@ export const dnsSubdomainRule: Rule = (value) =>
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** A host clients connect to: a DNS name (any case) or an IPv4 address. */
-export const hostRule: Rule = (value) =>
+const hostRule: Rule = (value) =>
   typeof value === 'string' && (IPV4.test(value) || (value.length <= 253 && DNS_SUBDOMAIN.test(value.toLowerCase())))
     ? undefined
     : 'a DNS name such as "rabbitmq.messaging.svc.cluster.local" or an IPv4 address, without scheme, port or path';
 
-export const portRule: Rule = (value) =>
+const portRule: Rule = (value) =>
   typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? undefined : 'a port number from 1 to 65535';
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** A key of a Secret's data. */
-export const secretKeyRule: Rule = (value) =>
+const secretKeyRule: Rule = (value) =>
   typeof value === 'string' && value.length <= 253 && SECRET_KEY.test(value) ? undefined : 'a Secret key of A-Z a-z 0-9 - _ .';
 
 const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
 /** A Kubernetes resource quantity that is a positive size, such as `1Gi` or `500M`. */
-export const storageQuantityRule: Rule = (value) =>
+const storageQuantityRule: Rule = (value) =>
   typeof value === 'string' && QUANTITY.test(value) && !value.startsWith('-') && parseFloat(value) > 0
     ? undefined
     : 'a positive Kubernetes quantity such as "1Gi", "512Mi" or "10G"';
-
-export const nonNegativeIntegerRule: Rule = (value) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : 'a whole number of at least 0';
 
 const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
 
@@ -69,13 +66,25 @@ const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
  * Broker credentials are expanded into `BROKER_URL` by Kubernetes as they are, without URL-encoding,
  * so they must consist of URL-unreserved characters.
  */
-export const credentialRule: Rule = (value) =>
+const credentialRule: Rule = (value) =>
   typeof value === 'string' && URL_SAFE.test(value)
     ? undefined
     : 'a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)';
 
 /** A container image reference: a tag or a digest reference, no whitespace. */
-export const imageRule: Rule = (value) =>
+const imageRule: Rule = (value) =>
   typeof value === 'string' && value !== '' && !/\s/.test(value)
     ? undefined
     : 'a container image reference such as "registry.example.com/job-wq@sha256:..." or "job-wq:latest"';
+
+/** The rules only construct props and stack config have, beside the shared `Rules` of the contract. */
+export const PropRules = {
+  dnsLabel: dnsLabelRule,
+  dnsSubdomain: dnsSubdomainRule,
+  host: hostRule,
+  port: portRule,
+  secretKey: secretKeyRule,
+  storageQuantity: storageQuantityRule,
+  credential: credentialRule,
+  image: imageRule,
+} as const satisfies Record<string, Rule>;

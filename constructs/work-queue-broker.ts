@@ -7,7 +7,7 @@ import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { appLabels } from './labels';
 import { containerResources, ResourceBudget } from './resources';
 import { ensureUniqueNames } from './unique-names';
-import { check, credentialRule, dnsLabelRule, dnsSubdomainRule, fail } from './validate';
+import { check, fail, PropRules } from './validate';
 
 /** Label that admits a pod through a broker's NetworkPolicy; its value is the broker's Service name. */
 export const CLIENT_OF_LABEL = 'work-queue-stack.io/client-of';
@@ -88,13 +88,13 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     this.image = props.image ?? traits.defaultImage;
     this.resources = props.resources ?? containerResources(traits.defaultResources);
     this.labels = appLabels(traits.scheme === 'amqp' ? 'rabbitmq' : 'redis', traits.workloadName, 'broker');
-    check(this, 'serviceName', this.host, dnsLabelRule);
-    check(this, 'username', traits.username, credentialRule);
-    check(this, 'password', props.password, credentialRule);
+    check(this, 'serviceName', this.host, PropRules.dnsLabel);
+    check(this, 'username', traits.username, PropRules.credential);
+    check(this, 'password', props.password, PropRules.credential);
     if (props.existingSecretName !== undefined && (traits.username !== undefined || props.password !== undefined)) {
       fail(this, 'existingSecretName', props.existingSecretName, 'either existingSecretName or username/password, not both');
     }
-    check(this, 'existingSecretName', props.existingSecretName, dnsSubdomainRule);
+    check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
 
     const withUsername = traits.authentication === 'user-and-password';
     const password = props.password ?? (withUsername ? randomBytes(24).toString('base64url') : undefined);

@@ -1,18 +1,10 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  Command,
-  Defaults,
-  Env,
-  nonNegativeNumberRule,
-  positiveIntegerRule,
-  queueNameRule,
-  WorkerMode,
-} from '../worker/contract';
+import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { ClientJobProps, createClientJob } from './client-job';
 import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
-import { check, checkRequired, dnsLabelRule, fail, imageRule, nonNegativeIntegerRule } from './validate';
+import { check, checkRequired, fail, PropRules } from './validate';
 
 /**
  * `coarse`: every pod takes exactly one item and exits (`completions` = number of items).
@@ -147,7 +139,7 @@ export class WorkQueueJob extends Construct {
       if (seeder === undefined) fail(this, 'queue', undefined, 'a queue name, or a seeder to take it from');
       return seeder.queue;
     }
-    check(this, 'queue', queue, queueNameRule);
+    check(this, 'queue', queue, Rules.queueName);
     if (seeder !== undefined && seeder.queue !== queue) {
       fail(this, 'queue', queue, `"${seeder.queue}", the seeder's queue (or leave queue unset to take it from the seeder)`);
     }
@@ -157,16 +149,16 @@ export class WorkQueueJob extends Construct {
   /** Checks the remaining props and returns the Job's `completions`. */
   private validate(props: WorkQueueJobProps): number | undefined {
     if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
-    checkRequired(this, 'image', props.image, imageRule);
-    check(this, 'name', props.name, dnsLabelRule);
-    check(this, 'parallelism', this.parallelism, positiveIntegerRule);
-    check(this, 'completions', props.completions, positiveIntegerRule);
-    check(this, 'backoffLimit', props.backoffLimit, nonNegativeIntegerRule);
-    check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, positiveIntegerRule);
-    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, nonNegativeIntegerRule);
-    check(this, 'workSeconds', props.workSeconds, nonNegativeNumberRule);
-    check(this, 'leaseSeconds', props.leaseSeconds, positiveIntegerRule);
-    check(this, 'maxAttempts', props.maxAttempts, positiveIntegerRule);
+    checkRequired(this, 'image', props.image, PropRules.image);
+    check(this, 'name', props.name, PropRules.dnsLabel);
+    check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
+    check(this, 'completions', props.completions, Rules.positiveInteger);
+    check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
+    check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
+    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+    check(this, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
+    check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
+    check(this, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
     if (props.workCommand !== undefined && props.workCommand.trim() === '') {
       fail(this, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
     }

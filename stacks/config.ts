@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { WorkQueuePattern } from '../constructs';
-import { checkRequired, fail, imageRule } from '../constructs/validate';
+import { checkRequired, fail, PropRules } from '../constructs/validate';
 import { Defaults } from '../worker/contract';
 
 /** The broker a stack deploys. */
@@ -72,5 +72,5 @@ export const FINE_TUTORIAL: Omit<WorkQueueStackConfig, 'image'> = {
  */
 export function validateStackConfig(scope: Construct, config: WorkQueueStackConfig): void {
   if (!BROKER_KINDS.includes(config.broker)) fail(scope, 'broker', config.broker, `one of ${BROKER_KINDS.map((b) => `"${b}"`).join(', ')}`);
-  checkRequired(scope, 'image', config.image, imageRule);
+  checkRequired(scope, 'image', config.image, PropRules.image);
 }

@@ -2,19 +2,16 @@ import { isIP } from 'node:net';
 import {
   BROKER_SCHEMES,
   type BrokerScheme,
-  Defaults,
-  Env,
-  WORKER_MODES,
-  type WorkerMode,
   brokerUrlScheme,
   defaultBrokerPort,
+  Defaults,
   describeProblem,
-  nonNegativeNumberRule,
+  Env,
   parseNumber,
-  positiveIntegerRule,
-  positiveNumberRule,
-  queueNameRule,
   type Rule,
+  Rules,
+  WORKER_MODES,
+  type WorkerMode,
 } from './contract';
 import { badInput } from './errors';
 
@@ -68,9 +65,9 @@ export function readWork(env: Environment): { broker: BrokerConfig; queue: strin
   const queue = parseQueue(env, problems);
   const modeText = env[Env.workerMode]?.trim() || Defaults.workerMode;
   if (!(WORKER_MODES as readonly string[]).includes(modeText)) problems.add(Env.workerMode, env[Env.workerMode], `one of ${WORKER_MODES.join(', ')}`);
-  const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, nonNegativeNumberRule, problems);
-  const leaseSeconds = parseNumberVariable(env, Env.leaseSeconds, Defaults.leaseSeconds, positiveNumberRule, problems);
-  const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, positiveIntegerRule, problems);
+  const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
+  const leaseSeconds = parseNumberVariable(env, Env.leaseSeconds, Defaults.leaseSeconds, Rules.positiveNumber, problems);
+  const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, Rules.positiveInteger, problems);
   problems.throwIfAny();
   const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
   return { broker: broker!, queue: queue!, work: { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workCommand } };
@@ -96,7 +93,7 @@ function parseNumberVariable(env: Environment, name: string, fallback: number, r
 
 function parseQueue(env: Environment, problems: Problems): string | undefined {
   const queue = env[Env.queue];
-  const expected = queueNameRule(queue);
+  const expected = Rules.queueName(queue);
   if (expected) {
     problems.add(Env.queue, queue, expected);
     return undefined;

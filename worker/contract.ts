@@ -166,7 +166,7 @@ export const MAX_QUEUE_NAME_LENGTH = 200;
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 
 /** A name both brokers accept unchanged: AMQP forbids the `amq.` prefix and names over 255 bytes. */
-export const queueNameRule: Rule = (value) => {
+const queueNameRule: Rule = (value) => {
   const expected = `a queue name of 1 to ${MAX_QUEUE_NAME_LENGTH} characters from A-Z a-z 0-9 . _ : - starting with a letter or digit, not beginning with "amq."`;
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_QUEUE_NAME_LENGTH) return expected;
   if (!QUEUE_NAME.test(value) || value.startsWith('amq.')) return expected;
@@ -176,7 +176,7 @@ export const queueNameRule: Rule = (value) => {
 /** Largest item: larger payloads belong in object storage, with their key as the item. */
 export const MAX_ITEM_BYTES = 512 * 1024;
 
-export const itemRule: Rule = (value) => {
+const itemRule: Rule = (value) => {
   if (typeof value !== 'string') return 'a string';
   if (Buffer.byteLength(value, 'utf8') > MAX_ITEM_BYTES) return `a string of at most ${MAX_ITEM_BYTES} bytes (512 KiB) in UTF-8`;
   return undefined;
@@ -196,14 +196,30 @@ export function checkItems(items: unknown): { where: string; value: unknown; exp
   return undefined;
 }
 
-export const positiveIntegerRule: Rule = (value) =>
+const nonNegativeIntegerRule: Rule = (value) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : 'a whole number of at least 0';
+
+const positiveIntegerRule: Rule = (value) =>
   typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1';
 
-export const nonNegativeNumberRule: Rule = (value) =>
+const nonNegativeNumberRule: Rule = (value) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'a finite number of at least 0';
 
-export const positiveNumberRule: Rule = (value) =>
+const positiveNumberRule: Rule = (value) =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0';
+
+/**
+ * The rules that construct props, stack config and the worker's start-up checks share; the rules
+ * only props have are `PropRules` in `constructs/validate.ts`.
+ */
+export const Rules = {
+  queueName: queueNameRule,
+  item: itemRule,
+  positiveInteger: positiveIntegerRule,
+  nonNegativeInteger: nonNegativeIntegerRule,
+  positiveNumber: positiveNumberRule,
+  nonNegativeNumber: nonNegativeNumberRule,
+} as const satisfies Record<string, Rule>;
 
 /** Parses a numeric environment variable as the worker does; '' and unset give undefined. */
 export function parseNumber(text: string | undefined): number | undefined {

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
-import { describeProblem, positiveIntegerRule, Rule } from '../../worker/contract';
-import { credentialRule } from '../../constructs/validate';
+import { describeProblem, Rule, Rules } from '../../worker/contract';
+import { PropRules } from '../../constructs/validate';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../config';
 
 /** The tutorial a stack starts from; every other key overrides one of its fields. */
@@ -114,10 +114,10 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   ensure('registry.username', registry.username, optionalStringRule);
   ensureSecret('registry.password', registry.password, optionalStringRule);
   // The construct checks the password with this same rule, but its message would show the secret.
-  ensureSecret('brokerPassword', config.get('brokerPassword'), (value) => (value === undefined ? undefined : credentialRule(value)));
+  ensureSecret('brokerPassword', config.get('brokerPassword'), (value) => (value === undefined ? undefined : PropRules.credential(value)));
 
   const jobTimeoutSeconds = typed('jobTimeoutSeconds', 'a number', () => config.getNumber('jobTimeoutSeconds')) ?? DEFAULT_JOB_TIMEOUT_SECONDS;
-  ensure('jobTimeoutSeconds', jobTimeoutSeconds, positiveIntegerRule);
+  ensure('jobTimeoutSeconds', jobTimeoutSeconds, Rules.positiveInteger);
   const context = config.get('context');
   ensure('context', context, optionalStringRule);
 
