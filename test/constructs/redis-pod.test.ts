@@ -1,4 +1,5 @@
 import { RedisPod } from '../../constructs';
+import { schemaError } from '../k8s-schema';
 import { containerEnv, only, podSpec, synth } from '../manifests';
 
 describe('RedisPod', () => {
@@ -20,6 +21,25 @@ describe('RedisPod', () => {
     expect(container.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
     expect(manifests.filter((m) => m.kind === 'Secret')).toHaveLength(0);
     expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([['BROKER_URL', 'redis://redis:6379']]);
+  });
+
+  test('keeps the append-only file on a claim of its own with storageSize, so the queue survives the Pod', () => {
+    const manifests = synth((chart) => new RedisPod(chart, 'redis', { storageSize: '2Gi', storageClassName: 'fast-ssd' }));
+    const claim = only(manifests, 'PersistentVolumeClaim', 'redis-master-data');
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } }, storageClassName: 'fast-ssd' });
+    const pod = podSpec(only(manifests, 'Pod', 'redis-master'));
+    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'redis-master-data', readOnly: false } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
+
+    const withoutClaim = synth((chart) => new RedisPod(chart, 'redis'));
+    expect(withoutClaim.filter((m) => m.kind === 'PersistentVolumeClaim')).toHaveLength(0);
+    expect(podSpec(only(withoutClaim, 'Pod')).volumes).toContainEqual({ name: 'data', emptyDir: {} });
+  });
+
+  test('fails on a bad storageSize, and on a storageClassName without storageSize', () => {
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageSize: 'big' }))).toThrow('test/redis: storageSize: got "big", expected a positive Kubernetes quantity');
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageClassName: 'ssd' }))).toThrow('test/redis: storageClassName: got "ssd", expected no storageClassName without storageSize');
   });
 
   test('never evicts queue data', () => {
