@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { checkItems, Command, Env, ItemsMount, Rules } from '../worker/contract';
@@ -36,6 +37,9 @@ export interface QueueSeederProps extends ClientJobProps {
 /** A ConfigMap's data may not exceed 1 MiB. */
 const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
 
+/** Hex digits of the items' digest in the ConfigMap's name, as many as kustomize uses. */
+const ITEMS_HASH_LENGTH = 10;
+
 /** Pod annotation carrying the digest of the item list, so a changed list changes the Jobs' pod templates. */
 export const ITEMS_DIGEST_ANNOTATION = 'work-queue-stack.io/items-sha256';
 
@@ -71,9 +75,13 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     this.itemCount = props.items.length;
     this.itemsDigest = createHash('sha256').update(itemsJson).digest('hex');
 
+    // Named by its content, as kustomize's configMapGenerator does, and immutable: a changed list is
+    // a new ConfigMap beside the old one, so a seeder pod never mounts a list that is being replaced.
+    const itemsHash = this.itemsDigest.slice(0, ITEMS_HASH_LENGTH);
     const configMap = new kplus.ConfigMap(this, 'Items', {
-      metadata: props.name ? { name: `${props.name}-items` } : undefined,
+      metadata: { name: `${props.name ?? Names.toDnsLabel(this, { includeHash: false, maxLen: 52 })}-items-${itemsHash}` },
       data: { [ItemsMount.fileName]: itemsJson },
+      immutable: true,
     });
 
     this.job = createClientJob(this, 'Resource', {

@@ -92,7 +92,7 @@ export class WorkQueueJob extends Construct {
     this.broker = this.resolveBroker(props);
     this.queue = this.resolveQueue(props);
     this.parallelism = props.parallelism ?? 2;
-    this.completions = this.validate(props);
+    this.completions = this.checkProps(props);
 
     const env: Record<string, string> = {
       [Env.workerMode]: WORKER_MODE[props.pattern],
@@ -147,7 +147,7 @@ export class WorkQueueJob extends Construct {
   }
 
   /** Checks the remaining props and returns the Job's `completions`. */
-  private validate(props: WorkQueueJobProps): number | undefined {
+  private checkProps(props: WorkQueueJobProps): number | undefined {
     if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
     checkRequired(this, 'image', props.image, PropRules.image);
     check(this, 'name', props.name, PropRules.dnsLabel);

@@ -15,8 +15,10 @@ describe('QueueSeeder', () => {
     const manifests = synth((chart) => (construct = seeder(chart, { name: 'fill' })));
     expect(construct.itemCount).toBe(3);
 
-    const configMap = only(manifests, 'ConfigMap', 'fill-items');
+    const configMap = only(manifests, 'ConfigMap');
     expect(JSON.parse(configMap.data['items.json'])).toEqual(['apple', 'banana', 'apple']);
+    expect(configMap.metadata.name).toBe(`fill-items-${construct.itemsDigest.slice(0, 10)}`);
+    expect(configMap.immutable).toBe(true);
 
     const job = only(manifests, 'Job', 'fill');
     const pod = podSpec(job);
@@ -25,7 +27,7 @@ describe('QueueSeeder', () => {
     expect(container.imagePullPolicy).toBe('IfNotPresent');
     expect(container.args).toEqual(['seed']);
     expect(container.volumeMounts).toContainEqual({ name: 'items', mountPath: '/etc/work-queue', readOnly: true });
-    expect(pod.volumes).toContainEqual({ name: 'items', configMap: { name: 'fill-items' } });
+    expect(pod.volumes).toContainEqual({ name: 'items', configMap: { name: configMap.metadata.name } });
     const env = containerEnv(job);
     expect(env.byName.ITEMS_FILE.value).toBe('/etc/work-queue/items.json');
     expect(env.byName.QUEUE.value).toBe('job1');
@@ -72,6 +74,14 @@ describe('QueueSeeder', () => {
     const env = containerEnv(job);
     expect(env.names).not.toContain('BROKER_PASSWORD');
     expect(env.byName.BROKER_URL.value).toBe('redis://redis:6379');
+  });
+
+  test('names the items ConfigMap by its content: a changed list is a new ConfigMap, the same list the same one', () => {
+    const configMapName = (items: string[], name?: string): string => only(synth((chart) => seeder(chart, { items, name })), 'ConfigMap').metadata.name!;
+    expect(configMapName(['a', 'b'])).toBe(configMapName(['a', 'b']));
+    expect(configMapName(['a', 'b'])).not.toBe(configMapName(['a', 'c']));
+    expect(configMapName(['a'])).toMatch(/^test-seeder-items-[0-9a-f]{10}$/);
+    expect(configMapName(['a'], 'x'.repeat(63)).length).toBeLessThanOrEqual(253);
   });
 
   test('fails on empty items', () => {
