@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { brokerUrlScheme, BrokerScheme, Env } from '../worker/contract';
-import { ClientEnvVar } from './broker';
+import { BrokerConnection, ClientEnvVar } from './broker';
 
 /** Keys of a credentials Secret that this library creates. */
 export const SecretKeys = { username: 'username', password: 'password' } as const;
@@ -45,6 +45,8 @@ export interface BrokerCredentialsProps {
 export class BrokerCredentials extends Construct {
   /** The Secret holding the credentials, or undefined when the broker needs none. */
   public readonly secret?: kplus.ISecret;
+  /** How clients connect, credentials by reference. */
+  public readonly connection: BrokerConnection;
   /** Credential variables from the Secret, then `BROKER_URL`. */
   public readonly clientEnv: ClientEnvVar[];
 
@@ -66,17 +68,30 @@ export class BrokerCredentials extends Construct {
       keys = { username: credentials.username !== undefined ? SecretKeys.username : undefined, password: SecretKeys.password };
     }
 
+    this.connection = {
+      scheme: props.scheme,
+      tls: props.tls ?? false,
+      host: props.host,
+      port: props.port,
+      path: props.path ?? '',
+      credentials: this.secret && keys ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password } : undefined,
+    };
+    this.clientEnv = this.buildClientEnv();
+  }
+
+  /** Credential variables from the Secret, then `BROKER_URL` built from them by `$(VAR)` expansion. */
+  private buildClientEnv(): ClientEnvVar[] {
+    const { scheme, tls, host, port, path, credentials } = this.connection;
     const env: ClientEnvVar[] = [];
     let userInfo = '';
-    if (this.secret && keys) {
+    if (this.secret && credentials) {
       const secret = this.secret;
       const fromSecret = (key: string) => kplus.EnvValue.fromSecretValue({ secret, key });
-      if (keys.username !== undefined) env.push({ name: Env.brokerUsername, value: fromSecret(keys.username) });
-      env.push({ name: Env.brokerPassword, value: fromSecret(keys.password) });
-      userInfo = `${keys.username !== undefined ? `$(${Env.brokerUsername})` : ''}:$(${Env.brokerPassword})@`;
+      if (credentials.usernameKey !== undefined) env.push({ name: Env.brokerUsername, value: fromSecret(credentials.usernameKey) });
+      env.push({ name: Env.brokerPassword, value: fromSecret(credentials.passwordKey) });
+      userInfo = `${credentials.usernameKey !== undefined ? `$(${Env.brokerUsername})` : ''}:$(${Env.brokerPassword})@`;
     }
-    const scheme = brokerUrlScheme(props.scheme, props.tls ?? false);
-    env.push({ name: Env.brokerUrl, value: kplus.EnvValue.fromValue(`${scheme}://${userInfo}${props.host}:${props.port}${props.path ?? ''}`) });
-    this.clientEnv = env;
+    env.push({ name: Env.brokerUrl, value: kplus.EnvValue.fromValue(`${brokerUrlScheme(scheme, tls)}://${userInfo}${host}:${port}${path}`) });
+    return env;
   }
 }

@@ -8,9 +8,29 @@ export interface ClientEnvVar {
   readonly value: kplus.EnvValue;
 }
 
+/** Where clients find the credentials of a broker: a Secret and its keys. */
+export interface BrokerSecretRef {
+  readonly secretName: string;
+  /** @default - none: the broker takes a password only (Redis `requirepass`) */
+  readonly usernameKey?: string;
+  readonly passwordKey: string;
+}
+
+/** Everything a client needs to reach a broker; `BROKER_URL` and KEDA's triggers are both built from it. */
+export interface BrokerConnection {
+  readonly scheme: BrokerScheme;
+  readonly tls: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** URL path after the port, encoded: '' (the default virtual host or database 0), `/<vhost>` or `/<db>`. */
+  readonly path: string;
+  /** @default - no credentials */
+  readonly credentials?: BrokerSecretRef;
+}
+
 /**
- * A broker that seeder and worker pods connect to, whichever broker it is.
- * Implemented by `RabbitMQStatefulSet` (AMQP) and `RedisPod` (Redis).
+ * A broker that seeder and worker pods connect to, whichever broker it is. Implemented by
+ * `RabbitMQStatefulSet` (AMQP), `RedisPod` (Redis) and `ExternalBroker` (either, outside the chart).
  */
 export interface IWorkQueueBroker extends IConstruct {
   /** The `BROKER_URL` scheme, which also tells the pattern it can serve (`fine` needs `redis`). */
@@ -19,6 +39,8 @@ export interface IWorkQueueBroker extends IConstruct {
   readonly host: string;
   /** Client port of the Service. */
   readonly port: number;
+  /** How clients connect, credentials by reference. */
+  readonly connection: BrokerConnection;
   /** Credential variables from the broker's Secret, then `BROKER_URL` built from them with `$(VAR)` expansion. */
   readonly clientEnv: ClientEnvVar[];
   /**

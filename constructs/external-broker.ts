@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, Rules } from '../worker/contract';
-import { ClientEnvVar, IWorkQueueBroker } from './broker';
+import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { check, fail, PropRules } from './validate';
 
@@ -78,6 +78,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   public readonly tls: boolean;
   /** The Secret the credentials are read from, if any. */
   public readonly secret?: kplus.ISecret;
+  public readonly connection: BrokerConnection;
   public readonly clientEnv: ClientEnvVar[];
   private readonly caSecret?: kplus.ISecret;
   private readonly caKey: string;
@@ -121,6 +122,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
       },
     });
     this.secret = credentials.secret;
+    this.connection = credentials.connection;
     this.clientEnv = credentials.clientEnv;
   }
 

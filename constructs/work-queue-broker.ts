@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BrokerScheme } from '../worker/contract';
-import { ClientEnvVar, IWorkQueueBroker } from './broker';
+import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { appLabels } from './labels';
 import { containerResources, ResourceBudget } from './resources';
@@ -74,6 +74,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   public readonly port: number;
   /** The credentials Secret, or undefined for a broker without a password. */
   public readonly secret?: kplus.ISecret;
+  public readonly connection: BrokerConnection;
   public readonly clientEnv: ClientEnvVar[];
   protected readonly image: string;
   protected readonly resources: kplus.ContainerResources;
@@ -109,6 +110,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
           : undefined,
     });
     this.secret = credentials.secret;
+    this.connection = credentials.connection;
     this.clientEnv = credentials.clientEnv;
 
     new kplus.NetworkPolicy(this, 'NetworkPolicy', {
