@@ -5,5 +5,6 @@ export * from './redis-pod';
 export * from './external-broker';
 export type { ClientJobProps } from './client-job';
 export * from './queue-seeder';
+export * from './worker-job';
 export * from './work-queue-job';
 export * as contract from '../worker/contract';

@@ -1,0 +1,158 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
+import { IWorkQueueBroker } from './broker';
+import { ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
+import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
+import { check, checkRequired, fail, PropRules } from './validate';
+
+/**
+ * `coarse`: every pod takes exactly one item and exits (`completions` = number of items).
+ * `fine`: every pod drains the queue and exits 0 when it is empty (`completions` unset; needs Redis).
+ */
+export type WorkQueuePattern = 'coarse' | 'fine';
+
+const WORKER_MODE: Record<WorkQueuePattern, WorkerMode> = { coarse: 'single', fine: 'drain' };
+
+/** What the worker Jobs of `WorkQueueJob` and `ScaledWorkQueueJob` are built from. */
+export interface WorkerJobProps extends ClientJobProps {
+  /** One item per pod (`coarse`) or pods that drain the queue (`fine`). */
+  readonly pattern: WorkQueuePattern;
+  /**
+   * The seeder that fills the queue: the Jobs take its broker and queue, and run after it.
+   * @default - none: the queue is filled some other way; `broker`, `queue` and, for `coarse`,
+   *   `completions` are then required
+   */
+  readonly seeder?: IQueueSeeder;
+  /**
+   * The broker the workers take items from.
+   * @default - the seeder's broker (required without a seeder)
+   */
+  readonly broker?: IWorkQueueBroker;
+  /**
+   * Queue (AMQP) or list (Redis) to work off.
+   * @default - the seeder's queue (required without a seeder)
+   */
+  readonly queue?: string;
+  /**
+   * Failed pods before a Job fails. A failing item is retried by the queue (up to
+   * `maxAttempts`), not by pod restarts, so this only bounds crashes.
+   * @default 6
+   */
+  readonly backoffLimit?: number;
+  /**
+   * Seconds a Job may run before Kubernetes stops it.
+   * @default - no deadline: the workers end the Job when the queue is done
+   */
+  readonly activeDeadlineSeconds?: number;
+  /**
+   * Shell command run once per item with the item on stdin (`WORK_COMMAND`); exit 0 means done.
+   * @default - the built-in handler: logs `Processing <item>` and sleeps `workSeconds`
+   */
+  readonly workCommand?: string;
+  /**
+   * Simulated work of the built-in handler, in seconds (`WORK_SECONDS`).
+   * @default 10 (as in the tutorials)
+   */
+  readonly workSeconds?: number;
+  /**
+   * Lease length in seconds on Redis (`LEASE_SECONDS`): a worker renews it while it works; others
+   * reclaim the item after it expires. Not used on AMQP, whose broker redelivers unacked items.
+   * @default 30
+   */
+  readonly leaseSeconds?: number;
+  /**
+   * Deliveries of an item before it goes to the dead-letter queue/list (`MAX_ATTEMPTS`).
+   * @default 5
+   */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * The base of the constructs whose Jobs run `work-queue work`: resolves broker and queue (from the
+ * seeder unless given), checks the worker settings, and builds the worker Job from them, so a
+ * `WorkQueueJob` and the Jobs of a `ScaledWorkQueueJob` come from one pod template.
+ */
+export abstract class WorkerJobBase extends Construct {
+  public readonly broker: IWorkQueueBroker;
+  public readonly queue: string;
+  public readonly pattern: WorkQueuePattern;
+
+  protected constructor(scope: Construct, id: string, protected readonly props: WorkerJobProps) {
+    super(scope, id);
+    if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
+    this.pattern = props.pattern;
+    this.broker = this.resolveBroker(props);
+    this.queue = this.resolveQueue(props);
+    this.checkWorkerProps(props);
+  }
+
+  /** The worker Job of `props` with the Job-level settings the subclass decides. */
+  protected createWorkerJob(scope: Construct, id: string, jobSettings: Pick<ClientJobSettings, 'name' | 'parallelism' | 'completions'>): kplus.Job {
+    const { props } = this;
+    return createClientJob(scope, id, {
+      ...jobSettings,
+      image: props.image,
+      subcommand: Command.work,
+      component: 'worker',
+      broker: this.broker,
+      queue: this.queue,
+      env: {
+        [Env.workerMode]: WORKER_MODE[props.pattern],
+        [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
+        [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
+        ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
+        ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
+      },
+      podAnnotations: props.seeder ? { [ITEMS_DIGEST_ANNOTATION]: props.seeder.itemsDigest } : undefined,
+      backoffLimit: props.backoffLimit ?? 6,
+      activeDeadlineSeconds: props.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
+      resources: props.resources,
+    });
+  }
+
+  /** The given broker, else the seeder's; a given one must be the seeder's. */
+  private resolveBroker({ broker, seeder }: WorkerJobProps): IWorkQueueBroker {
+    if (broker === undefined) {
+      if (seeder === undefined) fail(this, 'broker', undefined, 'a broker, or a seeder to take it from');
+      return seeder.broker;
+    }
+    if (seeder !== undefined && seeder.broker !== broker) {
+      fail(this, 'broker', broker.node.path, `the seeder's broker ${seeder.broker.node.path} (or leave broker unset to take it from the seeder)`);
+    }
+    return broker;
+  }
+
+  /** The given queue, else the seeder's; a given one must be the seeder's. */
+  private resolveQueue({ queue, seeder }: WorkerJobProps): string {
+    if (queue === undefined) {
+      if (seeder === undefined) fail(this, 'queue', undefined, 'a queue name, or a seeder to take it from');
+      return seeder.queue;
+    }
+    check(this, 'queue', queue, Rules.queueName);
+    if (seeder !== undefined && seeder.queue !== queue) {
+      fail(this, 'queue', queue, `"${seeder.queue}", the seeder's queue (or leave queue unset to take it from the seeder)`);
+    }
+    return queue;
+  }
+
+  private checkWorkerProps(props: WorkerJobProps): void {
+    checkRequired(this, 'image', props.image, PropRules.image);
+    check(this, 'name', props.name, PropRules.dnsLabel);
+    check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
+    check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
+    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+    check(this, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
+    check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
+    check(this, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
+    if (props.workCommand !== undefined && props.workCommand.trim() === '') {
+      fail(this, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
+    }
+    if (props.pattern === 'fine' && this.broker.scheme !== 'redis') {
+      fail(this, 'pattern', props.pattern,
+        `"coarse" on an ${this.broker.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
+        'tell a finite queue is empty from one that is being refilled, which is why the fine pattern needs Redis');
+    }
+  }
+}
