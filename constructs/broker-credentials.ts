@@ -35,6 +35,8 @@ export interface BrokerCredentialsProps {
   readonly path?: string;
   /** @default - no credentials: `BROKER_URL` carries no user-info */
   readonly credentials?: NewSecretCredentials | ExistingSecretCredentials;
+  /** @default - none: the broker's certificate is signed by a public CA */
+  readonly tlsCa?: BrokerConnection['tlsCa'];
 }
 
 /**
@@ -75,6 +77,7 @@ export class BrokerCredentials extends Construct {
       port: props.port,
       path: props.path ?? '',
       credentials: this.secret && keys ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password } : undefined,
+      tlsCa: props.tlsCa,
     };
     this.clientEnv = this.buildClientEnv();
   }

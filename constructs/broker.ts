@@ -26,6 +26,8 @@ export interface BrokerConnection {
   readonly path: string;
   /** @default - no credentials */
   readonly credentials?: BrokerSecretRef;
+  /** The CA of the broker's certificate, when no public CA signed it. @default - none */
+  readonly tlsCa?: { readonly secretName: string; readonly key: string };
 }
 
 /**

@@ -115,6 +115,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
       host: this.host,
       port: this.port,
       path: this.urlPath(props),
+      tlsCa: props.caSecretName === undefined ? undefined : { secretName: props.caSecretName, key: this.caKey },
       credentials: props.existingSecretName === undefined ? undefined : {
         existingSecretName: props.existingSecretName,
         usernameKey: props.usernameKey ?? (this.scheme === 'amqp' ? SecretKeys.username : undefined),

@@ -7,4 +7,5 @@ export type { ClientJobProps } from './client-job';
 export * from './queue-seeder';
 export * from './worker-job';
 export * from './work-queue-job';
+export * from './scaled-work-queue-job';
 export * as contract from '../worker/contract';

@@ -1,0 +1,216 @@
+import { ApiObject, Lazy, Names } from 'cdk8s';
+import { Construct } from 'constructs';
+import { brokerUrlScheme, Rules } from '../worker/contract';
+import { BrokerConnection } from './broker';
+import { check, fail } from './validate';
+import { WorkerJobBase, WorkerJobProps } from './worker-job';
+
+/**
+ * How KEDA turns the queue length into new Jobs each polling interval (its `scalingStrategy`):
+ * `default` creates `ceil(queueLength / itemsPerJob) - runningJobs`, `accurate` deducts only
+ * Jobs still pending, `custom` deducts what `customScaling*` say.
+ */
+export type KedaScalingStrategy = 'default' | 'custom' | 'accurate';
+
+export interface ScaledWorkQueueJobProps extends WorkerJobProps {
+  /** Most Jobs at once (KEDA's `maxReplicaCount`). */
+  readonly maxJobs: number;
+  /**
+   * Seconds between two looks at the queue (KEDA's `pollingInterval`).
+   * @default 30
+   */
+  readonly pollingIntervalSeconds?: number;
+  /**
+   * KEDA's scaling strategy.
+   * @default - `accurate` for `coarse`: KEDA reads a RabbitMQ queue's length over AMQP (a passive
+   *   declare) and a Redis list's with LLEN, and neither counts the items running Jobs hold (unacked
+   *   messages, leased items), so running Jobs must not be deducted again. `default` for `fine`:
+   *   a running Job drains the list on, so the list's length is deducted the running Jobs' share.
+   */
+  readonly scalingStrategy?: KedaScalingStrategy;
+  /**
+   * With `scalingStrategy: 'custom'`: items taken off the queue length before dividing.
+   * @default 0
+   */
+  readonly customScalingQueueLengthDeduction?: number;
+  /**
+   * With `scalingStrategy: 'custom'`: the share of running Jobs deducted, from 0 to 1.
+   * @default 1 (KEDA's `default` strategy)
+   */
+  readonly customScalingRunningJobPercentage?: number;
+  /**
+   * Queue length one Job is for (`fine` only; a `coarse` Job takes one item): KEDA's `listLength`.
+   * @default 10
+   */
+  readonly itemsPerJob?: number;
+  /**
+   * Queue length at or below which no Job is created (KEDA's `activationValue` / `activationListLength`).
+   * @default 0
+   */
+  readonly activationQueueLength?: number;
+  /**
+   * Pods of one Job (`fine` only; a `coarse` Job runs one pod for its one item).
+   * @default 1
+   */
+  readonly parallelism?: number;
+  /**
+   * Finished Jobs KEDA keeps.
+   * @default 100 (KEDA's)
+   */
+  readonly successfulJobsHistoryLimit?: number;
+  /**
+   * Failed Jobs KEDA keeps.
+   * @default 100 (KEDA's)
+   */
+  readonly failedJobsHistoryLimit?: number;
+}
+
+/** KEDA names a ScaledJob's Jobs `<name>-<5 characters>`, and a Job's name becomes its pods' label (63 at most). */
+const MAX_SCALED_JOB_NAME_LENGTH = 57;
+
+/**
+ * A KEDA ScaledJob that creates worker Jobs while the queue has items, up to `maxJobs` at once,
+ * and lets each Job finish: a `coarse` Job takes one item, a `fine` Job drains the list. The Jobs
+ * are exactly `WorkQueueJob`'s (the same hardened pod template, worker settings and failure policy),
+ * and the trigger reads the broker's credentials from its Secret through a TriggerAuthentication.
+ * Needs KEDA 2.16 or later in the cluster.
+ */
+export class ScaledWorkQueueJob extends WorkerJobBase {
+  /** Name of the ScaledJob; its Jobs are `<name>-<suffix>`. */
+  public readonly name: string;
+  public readonly maxJobs: number;
+  public readonly scaledJob: ApiObject;
+  /** Reads the broker's credentials (and CA) for KEDA; undefined for a broker without either. */
+  public readonly triggerAuthentication?: ApiObject;
+
+  constructor(scope: Construct, id: string, props: ScaledWorkQueueJobProps) {
+    super(scope, id, props);
+    this.maxJobs = props.maxJobs;
+    this.name = props.name ?? Names.toDnsLabel(this, { maxLen: MAX_SCALED_JOB_NAME_LENGTH });
+    this.checkScalingProps(props);
+    const connection = this.broker.connection;
+    if (connection.scheme === 'amqp' && connection.tls) {
+      fail(this, 'broker', this.broker.node.path,
+        'an AMQP broker without TLS: KEDA\'s rabbitmq scaler takes its TLS switch and CA from a Secret of its own, which this construct does not create');
+    }
+
+    // The Jobs' spec comes from the worker Job that WorkQueueJob would synthesize, built here and
+    // then taken out of the tree: only its spec is synthesized, as the ScaledJob's jobTargetRef.
+    const coarse = props.pattern === 'coarse';
+    const template = this.createWorkerJob(this, 'JobTemplate', {
+      name: this.name,
+      parallelism: coarse ? 1 : props.parallelism ?? 1,
+      completions: coarse ? 1 : undefined,
+    });
+    this.node.tryRemoveChild(template.node.id);
+    const templateObject = ApiObject.of(template);
+
+    const { credentials, tlsCa } = connection;
+    if (credentials || tlsCa) {
+      this.triggerAuthentication = new ApiObject(this, 'TriggerAuthentication', {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'TriggerAuthentication',
+        metadata: { name: `${this.name}-broker`, labels: templateObject.metadata.toJson().labels },
+        spec: {
+          secretTargetRef: [
+            ...(credentials?.usernameKey !== undefined ? [{ parameter: 'username', name: credentials.secretName, key: credentials.usernameKey }] : []),
+            ...(credentials ? [{ parameter: 'password', name: credentials.secretName, key: credentials.passwordKey }] : []),
+            ...(tlsCa ? [{ parameter: 'ca', name: tlsCa.secretName, key: tlsCa.key }] : []),
+          ],
+        },
+      });
+    }
+
+    const strategy = props.scalingStrategy ?? (coarse ? 'accurate' : 'default');
+    this.scaledJob = new ApiObject(this, 'Resource', {
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledJob',
+      metadata: { name: this.name, labels: templateObject.metadata.toJson().labels },
+      spec: {
+        jobTargetRef: Lazy.any({ produce: () => templateObject.toJson().spec }),
+        pollingInterval: props.pollingIntervalSeconds ?? 30,
+        maxReplicaCount: props.maxJobs,
+        successfulJobsHistoryLimit: props.successfulJobsHistoryLimit ?? 100,
+        failedJobsHistoryLimit: props.failedJobsHistoryLimit ?? 100,
+        // An update of the ScaledJob leaves running Jobs to finish instead of deleting them.
+        rollout: { strategy: 'gradual' },
+        scalingStrategy: {
+          strategy,
+          ...(strategy === 'custom' ? {
+            customScalingQueueLengthDeduction: props.customScalingQueueLengthDeduction ?? 0,
+            customScalingRunningJobPercentage: String(props.customScalingRunningJobPercentage ?? 1),
+          } : {}),
+        },
+        triggers: [{
+          ...this.trigger(connection, coarse ? 1 : props.itemsPerJob ?? 10, props.activationQueueLength ?? 0),
+          ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}),
+        }],
+      },
+    });
+    this.node.addDependency(this.broker);
+    if (props.seeder) this.node.addDependency(props.seeder);
+  }
+
+  /** The scaler of the broker, on the work queue itself: KEDA's `rabbitmq` or `redis` trigger. */
+  private trigger(connection: BrokerConnection, itemsPerJob: number, activation: number): { type: string; metadata: Record<string, string> } {
+    if (connection.scheme === 'amqp') {
+      return {
+        type: 'rabbitmq',
+        metadata: {
+          protocol: 'amqp',
+          host: `${brokerUrlScheme(connection.scheme, connection.tls)}://${connection.host}:${connection.port}${connection.path || '/'}`,
+          queueName: this.queue,
+          mode: 'QueueLength',
+          value: String(itemsPerJob),
+          activationValue: String(activation),
+        },
+      };
+    }
+    return {
+      type: 'redis',
+      metadata: {
+        address: `${connection.host}:${connection.port}`,
+        // Our pending list is the queue's own name, so its length is exactly the items waiting.
+        listName: this.queue,
+        listLength: String(itemsPerJob),
+        activationListLength: String(activation),
+        databaseIndex: connection.path.replace(/^\//, '') || '0',
+        enableTLS: String(connection.tls),
+      },
+    };
+  }
+
+  private checkScalingProps(props: ScaledWorkQueueJobProps): void {
+    if (props.maxJobs === undefined) fail(this, 'maxJobs', undefined, 'a whole number of at least 1, the most Jobs KEDA runs at once');
+    check(this, 'maxJobs', props.maxJobs, Rules.positiveInteger);
+    if (props.name !== undefined && props.name.length > MAX_SCALED_JOB_NAME_LENGTH) {
+      fail(this, 'name', props.name, `at most ${MAX_SCALED_JOB_NAME_LENGTH} characters: KEDA appends 6 characters to name each Job, and a Job's name must fit a 63-character label`);
+    }
+    check(this, 'pollingIntervalSeconds', props.pollingIntervalSeconds, Rules.positiveInteger);
+    check(this, 'itemsPerJob', props.itemsPerJob, Rules.positiveInteger);
+    check(this, 'activationQueueLength', props.activationQueueLength, Rules.nonNegativeInteger);
+    check(this, 'parallelism', props.parallelism, Rules.positiveInteger);
+    check(this, 'successfulJobsHistoryLimit', props.successfulJobsHistoryLimit, Rules.nonNegativeInteger);
+    check(this, 'failedJobsHistoryLimit', props.failedJobsHistoryLimit, Rules.nonNegativeInteger);
+    const completions = (props as { completions?: unknown }).completions;
+    if (completions !== undefined) {
+      fail(this, 'completions', completions, 'no completions: each Job KEDA creates takes one item (coarse) or drains the list (fine)');
+    }
+    if (props.pattern === 'coarse') {
+      if (props.parallelism !== undefined) fail(this, 'parallelism', props.parallelism, 'no parallelism for the coarse pattern: each Job takes one item with one pod');
+      if (props.itemsPerJob !== undefined) fail(this, 'itemsPerJob', props.itemsPerJob, 'no itemsPerJob for the coarse pattern: each Job takes one item');
+    }
+    const strategies: readonly KedaScalingStrategy[] = ['default', 'custom', 'accurate'];
+    if (props.scalingStrategy !== undefined && !strategies.includes(props.scalingStrategy)) {
+      fail(this, 'scalingStrategy', props.scalingStrategy, strategies.map((s) => `"${s}"`).join(', ').replace(/, ([^,]*)$/, ' or $1'));
+    }
+    for (const field of ['customScalingQueueLengthDeduction', 'customScalingRunningJobPercentage'] as const) {
+      if (props[field] !== undefined && props.scalingStrategy !== 'custom') fail(this, field, props[field], `no ${field} without scalingStrategy: "custom"`);
+    }
+    check(this, 'customScalingQueueLengthDeduction', props.customScalingQueueLengthDeduction, Rules.nonNegativeInteger);
+    const percentage = props.customScalingRunningJobPercentage;
+    if (percentage !== undefined && !(typeof percentage === 'number' && percentage >= 0 && percentage <= 1)) {
+      fail(this, 'customScalingRunningJobPercentage', percentage, 'a number from 0 to 1');
+    }
+  }
+}
