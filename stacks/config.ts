@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { WorkQueuePattern } from '../constructs';
+import { ScaledWorkQueueJobProps, WorkQueuePattern } from '../constructs';
 import { checkRequired, fail, PropRules } from '../constructs/validate';
 import { Defaults } from '../worker/contract';
 
@@ -37,7 +37,17 @@ export interface WorkQueueStackConfig {
   readonly brokerPassword?: string;
   /** An existing Secret with the broker credentials. @default - none */
   readonly brokerSecretName?: string;
+  /**
+   * Let KEDA create worker Jobs while the queue has items (`ScaledWorkQueueJob`) instead of one
+   * worker Job. `completions` then does not apply, nor `parallelism` for `coarse` (each Job takes one item).
+   * @default - one worker Job (`WorkQueueJob`)
+   */
+  readonly autoscale?: AutoscaleConfig;
 }
+
+/** The KEDA settings of an autoscaled stack; see `ScaledWorkQueueJobProps`. */
+export type AutoscaleConfig = Pick<ScaledWorkQueueJobProps,
+  'maxJobs' | 'pollingIntervalSeconds' | 'scalingStrategy' | 'itemsPerJob' | 'activationQueueLength' | 'successfulJobsHistoryLimit' | 'failedJobsHistoryLimit'>;
 
 const TUTORIAL_ITEMS = ['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon'];
 

@@ -6,14 +6,22 @@ import { addWorkQueueStack } from './work-queue-stack';
 /**
  * The cdk8s app of `npm run synth`: both tutorials, each as broker, seeder and worker Job files.
  * WORKER_IMAGE picks the worker image (default `job-wq:latest`); WORK_SECONDS, if set, overrides
- * the tutorials' 10 seconds of simulated work per item.
+ * the tutorials' 10 seconds of simulated work per item; AUTOSCALE_MAX_JOBS, if set, replaces each
+ * worker Job by a KEDA ScaledJob of at most that many Jobs.
  */
 function main(): void {
   const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
   const workSecondsText = process.env.WORK_SECONDS;
   const workSeconds = parseNumber(workSecondsText);
   if (Number.isNaN(workSeconds)) throw new Error(describeProblem('WORK_SECONDS', workSecondsText, 'a number of seconds'));
-  const overrides = { image, ...(workSeconds !== undefined ? { workSeconds } : {}) };
+  const maxJobsText = process.env.AUTOSCALE_MAX_JOBS;
+  const maxJobs = parseNumber(maxJobsText);
+  if (Number.isNaN(maxJobs)) throw new Error(describeProblem('AUTOSCALE_MAX_JOBS', maxJobsText, 'a whole number of Jobs'));
+  const overrides = {
+    image,
+    ...(workSeconds !== undefined ? { workSeconds } : {}),
+    ...(maxJobs !== undefined ? { autoscale: { maxJobs } } : {}),
+  };
 
   const app = new App();
   addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides });

@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { IWorkQueueBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob } from '../constructs';
+import { IWorkQueueBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, WorkQueueJob } from '../constructs';
 import { validateStackConfig, WorkQueueStackConfig } from './config';
 
 /** The three charts of a stack, in the order they must be applied and awaited. */
@@ -10,7 +10,8 @@ export interface WorkQueueCharts {
 }
 
 /**
- * One work-queue stack as three charts (broker, seeder, worker Job), each written to its own file
+ * One work-queue stack as three charts (broker, seeder, worker Job or, with `autoscale`, a KEDA
+ * ScaledJob), each written to its own file
  * by `cdk8s synth` and applied as its own group by the Pulumi program.
  */
 export function addWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQueueCharts {
@@ -32,18 +33,22 @@ export function addWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQ
     name: `${config.jobName}-seed`,
   });
 
-  new WorkQueueJob(jobChart, 'job', {
+  const worker = {
     seeder,
     image: config.image,
     pattern: config.pattern,
     name: config.jobName,
-    parallelism: config.parallelism,
-    completions: config.completions,
     workSeconds: config.workSeconds,
     workCommand: config.workCommand,
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
-  });
+  };
+  if (config.autoscale) {
+    const parallelism = config.pattern === 'fine' ? config.parallelism : undefined;
+    new ScaledWorkQueueJob(jobChart, 'job', { ...worker, ...config.autoscale, parallelism });
+  } else {
+    new WorkQueueJob(jobChart, 'job', { ...worker, parallelism: config.parallelism, completions: config.completions });
+  }
 
   return { broker: brokerChart, seeder: seederChart, job: jobChart };
 }

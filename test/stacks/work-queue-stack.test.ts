@@ -1,6 +1,7 @@
 import { App, Testing } from 'cdk8s';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../../stacks/config';
 import { addWorkQueueStack } from '../../stacks/work-queue-stack';
+import { kedaSchemaErrors } from '../keda-schema';
 
 const coarse: WorkQueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1', brokerPassword: 'fixed-for-snapshot' };
 const fine: WorkQueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
@@ -21,6 +22,21 @@ describe('addWorkQueueStack', () => {
   test('uses an existing broker Secret when named', () => {
     const charts = addWorkQueueStack(Testing.app(), { ...COARSE_TUTORIAL, image: 'i', brokerSecretName: 'mq' });
     expect(charts.broker.toJson().filter((m: any) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test('autoscale: the job chart holds a KEDA ScaledJob instead of the worker Job, for both tutorials', () => {
+    const coarseJob = addWorkQueueStack(Testing.app(), { ...coarse, autoscale: { maxJobs: 4 } }).job.toJson();
+    expect(coarseJob.map((m: any) => m.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
+    const scaledJob = coarseJob[1];
+    expect(scaledJob.metadata.name).toBe('job-wq-1');
+    expect(scaledJob.spec.maxReplicaCount).toBe(4);
+    expect(scaledJob.spec.jobTargetRef).toMatchObject({ completions: 1, parallelism: 1 });
+
+    const fineJob = addWorkQueueStack(Testing.app(), { ...fine, autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job.toJson();
+    expect(fineJob.map((m: any) => m.kind)).toEqual(['ScaledJob']);
+    expect(fineJob[0].spec.jobTargetRef.parallelism).toBe(2);
+    expect(fineJob[0].spec.triggers[0].metadata.listLength).toBe('5');
+    expect(kedaSchemaErrors([...coarseJob, ...fineJob])).toEqual([undefined, undefined, undefined]);
   });
 
   test('matches the snapshot of both tutorials', () => {
