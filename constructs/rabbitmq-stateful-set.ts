@@ -1,25 +1,40 @@
+import { randomBytes } from 'crypto';
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults } from '../worker/contract';
 import { SecretKeys } from './broker-credentials';
+import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { check, PropRules } from './validate';
+import { check, fail, PropRules } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
   /**
-   * Name of the StatefulSet; its single pod is `<name>-0`.
+   * Name of the StatefulSet; its pods are `<name>-0`, `<name>-1`, ...
    * @default 'rabbitmq'
    */
   readonly name?: string;
   /**
-   * Size of the PersistentVolumeClaim for `/var/lib/rabbitmq`, a Kubernetes quantity.
+   * RabbitMQ nodes: 1, or an odd number of at least 3 that form one cluster. Quorum queues then
+   * keep a replica on every node and go on while a majority of them is up.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * The Erlang cookie the nodes of a cluster share (replicas of 3 or more), kept in a Secret
+   * `<serviceName>-erlang-cookie`. Give a fixed one (Pulumi keeps a generated one in its state):
+   * nodes with different cookies cannot talk.
+   * @default - a random cookie generated at synth time
+   */
+  readonly erlangCookie?: string;
+  /**
+   * Size of each node's PersistentVolumeClaim for `/var/lib/rabbitmq`, a Kubernetes quantity.
    * @default '1Gi'
    */
   readonly storageSize?: string;
   /**
-   * StorageClass of the PersistentVolumeClaim.
+   * StorageClass of the PersistentVolumeClaims.
    * @default - the cluster's default StorageClass
    */
   readonly storageClassName?: string;
@@ -33,17 +48,30 @@ export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
 /** The official image runs RabbitMQ as this user; running as it from the start needs no root step. */
 const RABBITMQ_UID = 999;
 const DATA_DIRECTORY = '/var/lib/rabbitmq';
+/** Erlang's port mapper and the inter-node distribution port of the official image. */
+const EPMD_PORT = 4369;
+const DISTRIBUTION_PORT = 25672;
+const CLUSTER_CONFIG_FILE = '20-cluster.conf';
+const COOKIE_KEY = 'cookie';
 
 /**
- * A single-node RabbitMQ broker: a StatefulSet with a persistent volume, its client Service, a
- * credentials Secret and a NetworkPolicy that admits only the registered client workloads.
+ * A RabbitMQ broker: a StatefulSet with a persistent volume per node, its client Service, a
+ * credentials Secret and a NetworkPolicy that admits only the registered client workloads. With
+ * `replicas` of 3 or more the nodes form one cluster (classic peer discovery over a headless
+ * Service, a shared Erlang cookie, `pause_minority`), spread over nodes and zones, with a
+ * PodDisruptionBudget that lets one node go at a time.
  */
 export class RabbitMQStatefulSet extends WorkQueueBroker {
   public readonly statefulSet: kplus.StatefulSet;
   public readonly service: kplus.Service;
+  /** Nodes of the broker. */
+  public readonly replicas: number;
+  /** The headless Service that gives each node a stable DNS name; only for a cluster. */
+  public readonly nodesService?: kplus.Service;
 
   constructor(scope: Construct, id: string, props: RabbitMQStatefulSetProps = {}) {
     const name = props.name ?? 'rabbitmq';
+    const replicas = props.replicas ?? 1;
     super(scope, id, props, {
       scheme: 'amqp',
       port: Defaults.amqpPort,
@@ -54,37 +82,71 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       authentication: 'user-and-password',
       username: props.username,
     });
+    this.replicas = replicas;
     const storageSize = props.storageSize ?? '1Gi';
     check(this, 'name', name, PropRules.dnsLabel);
     check(this, 'storageSize', storageSize, PropRules.storageQuantity);
+    if (!(replicas === 1 || (Number.isInteger(replicas) && replicas >= 3 && replicas % 2 === 1))) {
+      fail(this, 'replicas', replicas,
+        '1, or an odd number of at least 3: a cluster writes to a quorum queue while a majority of its nodes is up, ' +
+        'so 2 nodes stop when one is lost and an even count survives no more losses than the odd count below it');
+    }
+    const clustered = replicas > 1;
+    if (props.erlangCookie !== undefined && !clustered) fail(this, 'erlangCookie', '[secret]', 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
+    check(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
 
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name: this.host, labels },
       ports: [{ name: 'amqp', port: this.port, targetPort: this.port }],
     });
+    // A node's DNS name (<pod>.<name>-nodes) must resolve before it is ready, so that the nodes can
+    // find each other while they form the cluster.
+    this.nodesService = clustered ? new kplus.Service(this, 'NodesService', {
+      metadata: { name: `${name}-nodes`, labels },
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      ports: [
+        { name: 'amqp', port: this.port, targetPort: this.port },
+        { name: 'epmd', port: EPMD_PORT, targetPort: EPMD_PORT },
+        { name: 'distribution', port: DISTRIBUTION_PORT, targetPort: DISTRIBUTION_PORT },
+      ],
+    }) : undefined;
 
     this.statefulSet = new kplus.StatefulSet(this, 'Resource', {
       metadata: { name, labels },
       podMetadata: { labels },
-      service: this.service,
-      replicas: 1,
+      service: this.nodesService ?? this.service,
+      replicas,
+      podManagementPolicy: clustered ? kplus.PodManagementPolicy.PARALLEL : kplus.PodManagementPolicy.ORDERED_READY,
       automountServiceAccountToken: false,
       terminationGracePeriod: Duration.seconds(120),
       securityContext: { user: RABBITMQ_UID, group: RABBITMQ_UID, fsGroup: RABBITMQ_UID, ensureNonRoot: true },
     });
+    if (clustered) this.service.select(this.statefulSet);
     const secret = this.secret!;
 
-    this.statefulSet.addContainer({
+    const clusterEnv: Record<string, kplus.EnvValue> = clustered ? {
+      POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+      RABBITMQ_USE_LONGNAME: kplus.EnvValue.fromValue('true'),
+      RABBITMQ_NODENAME: kplus.EnvValue.fromValue(`rabbit@$(POD_NAME).${name}-nodes`),
+    } : {};
+    const container = this.statefulSet.addContainer({
       name: 'rabbitmq',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      ports: [{ name: 'amqp', number: this.port }],
+      ports: [
+        { name: 'amqp', number: this.port },
+        ...(clustered ? [{ name: 'epmd', number: EPMD_PORT }, { name: 'distribution', number: DISTRIBUTION_PORT }] : []),
+      ],
       envVariables: {
         RABBITMQ_DEFAULT_USER: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.username }),
         RABBITMQ_DEFAULT_PASS: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
+        ...clusterEnv,
       },
       startup: kplus.Probe.fromTcpSocket({ port: this.port, periodSeconds: Duration.seconds(10), failureThreshold: 30 }),
+      // Ready when this node serves clients, not when the whole cluster is complete: a cluster
+      // that lost a node keeps its other nodes in the Service.
       readiness: kplus.Probe.fromTcpSocket({ port: this.port, periodSeconds: Duration.seconds(10) }),
       liveness: kplus.Probe.fromCommand(['rabbitmq-diagnostics', '-q', 'ping'], {
         periodSeconds: Duration.seconds(60),
@@ -106,9 +168,67 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
         ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
       },
     };
+    const dataMount = { name: 'data', mountPath: DATA_DIRECTORY };
+    ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [claim]));
+    if (clustered) {
+      this.formCluster(name, replicas, container, dataMount, props.erlangCookie);
+    } else {
+      ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [dataMount]));
+    }
+  }
+
+  /**
+   * The parts of a cluster: peer discovery listing every node, the shared Erlang cookie, the
+   * partition policy, inter-node traffic through the NetworkPolicy, spreading and a disruption budget.
+   */
+  private formCluster(name: string, replicas: number, container: kplus.Container, dataMount: object, erlangCookie: string | undefined): void {
+    const nodes = Array.from({ length: replicas }, (_, index) => `rabbit@${name}-${index}.${name}-nodes`);
+    const config = new kplus.ConfigMap(this, 'ClusterConfig', {
+      metadata: { name: `${name}-cluster`, labels: this.labels },
+      data: {
+        [CLUSTER_CONFIG_FILE]: [
+          'cluster_formation.peer_discovery_backend = classic_config',
+          ...nodes.map((node, index) => `cluster_formation.classic_config.nodes.${index + 1} = ${node}`),
+          // A node cut off from the majority stops serving instead of accepting writes it may lose.
+          'cluster_partition_handling = pause_minority',
+          '',
+        ].join('\n'),
+      },
+    });
+    container.mount(`/etc/rabbitmq/conf.d/${CLUSTER_CONFIG_FILE}`,
+      kplus.Volume.fromConfigMap(this, 'ClusterConfigVolume', config, { name: 'cluster-config' }), { subPath: CLUSTER_CONFIG_FILE, readOnly: true });
+
+    // Erlang reads the cookie from $HOME/.erlang.cookie and refuses a file others may read, which a
+    // mounted Secret is; an init container copies it onto the data volume with mode 0400.
+    const cookie = new kplus.Secret(this, 'ErlangCookie', {
+      metadata: { name: `${this.host}-erlang-cookie`, labels: this.labels },
+      stringData: { [COOKIE_KEY]: erlangCookie ?? randomBytes(32).toString('base64url') },
+    });
+    this.statefulSet.addInitContainer({
+      name: 'erlang-cookie',
+      image: this.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['sh', '-c', `rm -f ${DATA_DIRECTORY}/.erlang.cookie && install -m 0400 /etc/rabbitmq-cookie/${COOKIE_KEY} ${DATA_DIRECTORY}/.erlang.cookie`],
+      volumeMounts: [{ path: '/etc/rabbitmq-cookie', readOnly: true, volume: kplus.Volume.fromSecret(this, 'ErlangCookieVolume', cookie, { name: 'erlang-cookie' }) }],
+      resources: containerResources({ cpuMillis: { request: 10, limit: 100 }, memoryMiB: { request: 16, limit: 64 } }),
+      securityContext: hardenedContainer(RABBITMQ_UID),
+    });
     ApiObject.of(this.statefulSet).addJsonPatch(
-      JsonPatch.add('/spec/volumeClaimTemplates', [claim]),
-      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [{ name: 'data', mountPath: DATA_DIRECTORY }]),
+      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount),
+      JsonPatch.add('/spec/template/spec/initContainers/0/volumeMounts/-', dataMount),
+      // One node per Kubernetes node, and over zones where the cluster has them.
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey, index) => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: index === 0 ? 'DoNotSchedule' : 'ScheduleAnyway',
+        labelSelector: { matchLabels: this.labels },
+      }))),
     );
+
+    this.networkPolicy.addIngressRule(this.pods, [kplus.NetworkPolicyPort.tcp(EPMD_PORT), kplus.NetworkPolicyPort.tcp(DISTRIBUTION_PORT)]);
+    new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+      metadata: { name, labels: this.labels },
+      spec: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.labels } },
+    });
   }
 }

@@ -80,6 +80,10 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   protected readonly resources: kplus.ContainerResources;
   /** Labels of the broker's objects and pods; the NetworkPolicy selects the pods by them. */
   protected readonly labels: Record<string, string>;
+  /** Admits the registered clients to the broker's port; a subclass may admit more (its own nodes). */
+  protected readonly networkPolicy: kplus.NetworkPolicy;
+  /** The broker's pods, selected by `labels`. */
+  protected readonly pods: kplus.Pods;
 
   protected constructor(scope: Construct, id: string, props: WorkQueueBrokerProps, traits: BrokerTraits) {
     super(scope, id);
@@ -113,9 +117,10 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     this.connection = credentials.connection;
     this.clientEnv = credentials.clientEnv;
 
-    new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+    this.pods = kplus.Pods.select(this, 'BrokerPods', { labels: this.labels });
+    this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: `${this.host}-clients`, labels: this.labels },
-      selector: kplus.Pods.select(this, 'BrokerPods', { labels: this.labels }),
+      selector: this.pods,
       ingress: {
         default: kplus.NetworkPolicyTrafficDefault.DENY,
         rules: [

@@ -2,6 +2,7 @@ import { ConfigMap, PersistentVolumeClaim, Pod, Secret, Service } from 'kubernet
 import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Manifest } from './manifests';
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -13,6 +14,7 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
 };
 
 /** Validates an object against the Kubernetes OpenAPI schema (offline); returns the error, or undefined. */

@@ -1,5 +1,7 @@
 import { RabbitMQStatefulSet } from '../../constructs';
-import { containerEnv, only, podSpec, synth } from '../manifests';
+import { schemaError } from '../k8s-schema';
+import { containerEnv, Manifest, only, podSpec, synth } from '../manifests';
+import { baselineViolations, restrictedViolations } from '../pod-security';
 
 describe('RabbitMQStatefulSet', () => {
   test('synthesizes a working broker with no props', () => {
@@ -104,6 +106,98 @@ describe('RabbitMQStatefulSet', () => {
   test('fails when both an existing Secret and credentials are given', () => {
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'x', password: 'p' }))).toThrow(
       /existingSecretName: got "x", expected either existingSecretName or username\/password, not both/,
+    );
+  });
+
+  describe('replicas: 3, a cluster', () => {
+    let manifests: Manifest[];
+    beforeAll(() => {
+      manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', erlangCookie: 'shared-cookie' }));
+    });
+
+    test('every object is valid, the pods meet "baseline"', () => {
+      for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
+      const pod = podSpec(only(manifests, 'StatefulSet'));
+      expect(baselineViolations(pod)).toEqual([]);
+      expect(restrictedViolations({ ...pod, containers: pod.initContainers })).toEqual([]);
+    });
+
+    test('three nodes started in parallel behind a headless Service that names them before they are ready', () => {
+      const statefulSet = only(manifests, 'StatefulSet', 'rabbitmq');
+      expect(statefulSet.spec.replicas).toBe(3);
+      expect(statefulSet.spec.podManagementPolicy).toBe('Parallel');
+      expect(statefulSet.spec.serviceName).toBe('rabbitmq-nodes');
+      const nodes = only(manifests, 'Service', 'rabbitmq-nodes');
+      expect(nodes.spec.clusterIP).toBe('None');
+      expect(nodes.spec.publishNotReadyAddresses).toBe(true);
+      expect(nodes.spec.ports.map((p: any) => p.port)).toEqual([5672, 4369, 25672]);
+      const client = only(manifests, 'Service', 'rabbitmq-service');
+      expect(client.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
+      expect(client.spec.clusterIP).toBeUndefined();
+    });
+
+    test('long node names from the pod name, classic peer discovery listing every node, pause_minority', () => {
+      const statefulSet = only(manifests, 'StatefulSet');
+      const env = containerEnv(statefulSet).byName;
+      expect(env.POD_NAME.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+      expect(env.RABBITMQ_USE_LONGNAME.value).toBe('true');
+      expect(env.RABBITMQ_NODENAME.value).toBe('rabbit@$(POD_NAME).rabbitmq-nodes');
+      const config = only(manifests, 'ConfigMap', 'rabbitmq-cluster').data['20-cluster.conf'];
+      expect(config.split('\n')).toEqual([
+        'cluster_formation.peer_discovery_backend = classic_config',
+        'cluster_formation.classic_config.nodes.1 = rabbit@rabbitmq-0.rabbitmq-nodes',
+        'cluster_formation.classic_config.nodes.2 = rabbit@rabbitmq-1.rabbitmq-nodes',
+        'cluster_formation.classic_config.nodes.3 = rabbit@rabbitmq-2.rabbitmq-nodes',
+        'cluster_partition_handling = pause_minority',
+        '',
+      ]);
+      expect(podSpec(statefulSet).containers[0].volumeMounts).toEqual([
+        { name: 'cluster-config', mountPath: '/etc/rabbitmq/conf.d/20-cluster.conf', subPath: '20-cluster.conf', readOnly: true },
+        { name: 'data', mountPath: '/var/lib/rabbitmq' },
+      ]);
+    });
+
+    test('the Erlang cookie from a Secret, copied owner-only onto the data volume before the node starts', () => {
+      expect(only(manifests, 'Secret', 'rabbitmq-service-erlang-cookie').stringData).toEqual({ cookie: 'shared-cookie' });
+      const [init] = podSpec(only(manifests, 'StatefulSet')).initContainers;
+      expect(init.command.join(' ')).toContain('install -m 0400 /etc/rabbitmq-cookie/cookie /var/lib/rabbitmq/.erlang.cookie');
+      expect(init.volumeMounts).toEqual([
+        { name: 'erlang-cookie', mountPath: '/etc/rabbitmq-cookie', readOnly: true },
+        { name: 'data', mountPath: '/var/lib/rabbitmq' },
+      ]);
+      const generated = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3 }));
+      expect(only(generated, 'Secret', 'rabbitmq-service-erlang-cookie').stringData.cookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    test('one node down at a time, spread over nodes and zones, inter-node traffic between the broker pods only', () => {
+      const budget = only(manifests, 'PodDisruptionBudget', 'rabbitmq');
+      expect(budget.spec.maxUnavailable).toBe(1);
+      const labels = only(manifests, 'StatefulSet').spec.template.metadata.labels;
+      for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) expect(labels[key]).toBe(value);
+      const spread = podSpec(only(manifests, 'StatefulSet')).topologySpreadConstraints;
+      expect(spread.map((c: any) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([['kubernetes.io/hostname', 'DoNotSchedule'], ['topology.kubernetes.io/zone', 'ScheduleAnyway']]);
+      const policy = only(manifests, 'NetworkPolicy');
+      expect(policy.spec.ingress).toEqual([
+        { from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'rabbitmq-service' } } }], ports: [{ port: 5672, protocol: 'TCP' }] },
+        { from: [{ podSelector: { matchLabels: budget.spec.selector.matchLabels } }], ports: [{ port: 4369, protocol: 'TCP' }, { port: 25672, protocol: 'TCP' }] },
+      ]);
+    });
+  });
+
+  test('a single node has none of the cluster parts', () => {
+    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq'));
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
+    expect(podSpec(only(manifests, 'StatefulSet')).initContainers).toBeUndefined();
+  });
+
+  test('fails on 2 or 0 replicas, saying why, and on an Erlang cookie for a single node', () => {
+    for (const replicas of [2, 0, 4, 1.5]) {
+      expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas }))).toThrow(
+        `test/rabbitmq: replicas: got ${replicas}, expected 1, or an odd number of at least 3: a cluster writes to a quorum queue while a majority of its nodes is up`,
+      );
+    }
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { erlangCookie: 'c' }))).toThrow(
+      'test/rabbitmq: erlangCookie: got "[secret]", expected no erlangCookie for a single node',
     );
   });
 });
