@@ -4,7 +4,7 @@
  */
 import { COARSE_TUTORIAL } from '../../stacks/config';
 import { acceptAmqpCredentials, amqpLeftovers, removeAmqpUser, requireBrokers, resetAmqpQueue } from './harness/brokers';
-import { maxConcurrentPods } from './harness/job-controller';
+import { maxConcurrent } from './harness/job-controller';
 import { onlyJob } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
@@ -39,7 +39,7 @@ test('coarse: the seeder fills job1 with the 8 items, then 8 one-item pods, 2 at
   const work = await scenario.run('job');
   expect(work).toMatchObject({ condition: 'Complete', succeeded: spec.completions, failed: 0 });
   expect(work.pods).toHaveLength(8);
-  expect(maxConcurrentPods(work.pods)).toBe(spec.parallelism);
+  expect(maxConcurrent(work.pods)).toBe(spec.parallelism);
   for (const pod of work.pods) expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({ pod: pod.name, phase: 'Succeeded', items: 1 });
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
   expect(await amqpLeftovers(queue)).toEqual({});

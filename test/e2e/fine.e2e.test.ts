@@ -4,7 +4,7 @@
  */
 import { FINE_TUTORIAL } from '../../stacks/config';
 import { redisLeftovers, requireBrokers, resetRedisQueue } from './harness/brokers';
-import { maxConcurrentPods } from './harness/job-controller';
+import { maxConcurrent } from './harness/job-controller';
 import { onlyJob } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
@@ -34,7 +34,7 @@ test('fine: the seeder fills job2 with the 9 items, then 2 pods drain it, each i
   // No completions: the Job is complete once a pod succeeded and all have finished.
   expect(work).toMatchObject({ condition: 'Complete', succeeded: 2, failed: 0 });
   expect(work.pods.map((pod) => pod.phase)).toEqual(['Succeeded', 'Succeeded']);
-  expect(maxConcurrentPods(work.pods)).toBe(2);
+  expect(maxConcurrent(work.pods)).toBe(2);
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
   expect(work.pods.every((pod) => processedItems(pod).length > 0)).toBe(true);
   expect(await redisLeftovers(queue)).toEqual({});

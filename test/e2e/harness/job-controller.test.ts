@@ -1,6 +1,6 @@
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
-import { maxConcurrentPods, runJob } from './job-controller';
+import { maxConcurrent, runJob } from './job-controller';
 import { Pod } from './pod';
 
 /** A run of a fake container: it exits with `code` after `ms`, unless stopped or killed first. */
@@ -72,16 +72,23 @@ describe('runJob with completions (coarse)', () => {
     expect(run).toMatchObject({ condition: 'Complete', succeeded: 8, failed: 0 });
     expect(run.pods).toHaveLength(8);
     expect(cluster.maxRunning).toBe(2);
-    expect(maxConcurrentPods(run.pods)).toBe(2);
+    expect(maxConcurrent(run.pods)).toBe(2);
     expect(run.pods.every((pod) => pod.phase === 'Succeeded' && pod.logs === `log of ${pod.name}`)).toBe(true);
     expect(run.pods[0].name).toMatch(/^job-wq-1-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   });
 
   test('replaces a failed pod and still completes', async () => {
     const cluster = new FakeCluster((pod) => (pod === 1 ? { code: 137, ms: 5 } : ok()));
-    const run = await runJob(job({ completions: 3, parallelism: 2 }), options(cluster));
+    const events: string[] = [];
+    const run = await runJob(job({ completions: 3, parallelism: 2 }), {
+      ...options(cluster),
+      onPodExited: (pod) => events.push(`${pod.name} ${pod.phase}`),
+      onFinished: (condition) => events.push(condition),
+    });
     expect(run).toMatchObject({ condition: 'Complete', succeeded: 3, failed: 1 });
     expect(run.pods.map((pod) => pod.phase)).toEqual(['Succeeded', 'Failed', 'Succeeded', 'Succeeded']);
+    expect(events.pop()).toBe('Complete');
+    expect(events.sort()).toEqual(run.pods.map((pod) => `${pod.name} ${pod.phase}`).sort());
   });
 
   test('fails with BackoffLimitExceeded after backoffLimit + 1 failures, waiting longer before each replacement', async () => {

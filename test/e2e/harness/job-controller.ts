@@ -36,6 +36,10 @@ export interface JobControllerOptions {
   startPod(name: string): Promise<Pod>;
   /** Called with every pod once started (the fault scenario picks its victim here). */
   onPodStarted?(pod: Pod): void;
+  /** Called with a pod's record once its phase is Succeeded or Failed. */
+  onPodExited?(pod: PodRecord): void;
+  /** Called once the Job has its Complete or Failed condition, before its pods are deleted and their logs collected. */
+  onFinished?(condition: JobRun['condition']): void;
   /**
    * First delay before replacing a failed pod (Never) or restarting a failed container (OnFailure);
    * it doubles with each further failure.
@@ -46,7 +50,7 @@ export interface JobControllerOptions {
 
 const MAX_POD_BACKOFF_MS = 10 * 60_000; // the Job controller's cap
 const MAX_RESTART_BACKOFF_MS = 5 * 60_000; // the kubelet's CrashLoopBackOff cap
-const POD_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // what Kubernetes' generateName uses
+const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // what Kubernetes' generateName uses
 
 type Event = { kind: 'exit'; pod: ActivePod; code: number } | { kind: 'error'; error: Error };
 
@@ -93,6 +97,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
     );
 
   const finish = async (condition: JobRun['condition'], reason?: JobRun['reason']): Promise<JobRun> => {
+    options.onFinished?.(condition);
     for (const entry of active) {
       clearTimeout(entry.restartTimer);
       entry.record.phase = 'Deleted';
@@ -115,7 +120,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
       const wanted = completions === undefined ? (succeeded > 0 ? 0 : parallelism) : Math.min(parallelism, completions - succeeded);
       const readyAt = failuresSinceSuccess > 0 ? lastFailureAt + Math.min(backoffBase * 2 ** (failuresSinceSuccess - 1), MAX_POD_BACKOFF_MS) : 0;
       if (active.size < wanted && Date.now() >= readyAt) {
-        const names = Array.from({ length: wanted - active.size }, () => podName(name));
+        const names = Array.from({ length: wanted - active.size }, () => generatedName(name));
         for (const pod of await Promise.all(names.map((podName) => options.startPod(podName)))) {
           const record: PodRecord = { name: pod.name, phase: 'Running', exitCodes: [], logs: '', startedAt: Date.now(), finishedAt: 0 };
           const entry: ActivePod = { pod, record, restarts: 0 };
@@ -141,6 +146,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
         active.delete(entry);
         succeeded++;
         failuresSinceSuccess = 0;
+        options.onPodExited?.(entry.record);
       } else if (restartPolicy === 'OnFailure') {
         failed++; // each restart counts against backoffLimit
         const delay = Math.min(backoffBase * 2 ** entry.restarts, MAX_RESTART_BACKOFF_MS);
@@ -151,6 +157,7 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
       } else {
         entry.record.phase = 'Failed';
         active.delete(entry);
+        options.onPodExited?.(entry.record);
         const action = failurePolicyAction(spec.podFailurePolicy?.rules ?? [], spec.template.spec!.containers[0].name, code);
         if (action === 'FailJob') failedByPolicy = true;
         if (action === 'Count') {
@@ -185,10 +192,11 @@ export function failurePolicyAction(rules: IPodFailurePolicyRule[], containerNam
   return 'Count';
 }
 
-function podName(jobName: string): string {
+/** `<base>-<5 characters>`, as Kubernetes' generateName names a Job's pods (and KEDA a ScaledJob's Jobs). */
+export function generatedName(base: string): string {
   let suffix = '';
-  for (let i = 0; i < 5; i++) suffix += POD_NAME_ALPHABET[Math.floor(Math.random() * POD_NAME_ALPHABET.length)];
-  return `${jobName}-${suffix}`;
+  for (let i = 0; i < 5; i++) suffix += NAME_SUFFIX_ALPHABET[Math.floor(Math.random() * NAME_SUFFIX_ALPHABET.length)];
+  return `${base}-${suffix}`;
 }
 
 async function collect(pods: Pod[], records: PodRecord[]): Promise<void> {
@@ -200,11 +208,11 @@ async function collect(pods: Pod[], records: PodRecord[]): Promise<void> {
   );
 }
 
-/** The largest number of the pods that ran at the same time. */
-export function maxConcurrentPods(pods: PodRecord[]): number {
-  const events = pods.flatMap((pod) => [
-    { at: pod.startedAt, change: 1 },
-    { at: pod.finishedAt, change: -1 },
+/** The largest number of pods (or Jobs) that ran at the same time; each must have finished. */
+export function maxConcurrent(runs: readonly { startedAt: number; finishedAt: number }[]): number {
+  const events = runs.flatMap((run) => [
+    { at: run.startedAt, change: 1 },
+    { at: run.finishedAt, change: -1 },
   ]);
   events.sort((a, b) => a.at - b.at || a.change - b.change); // an end before a start at the same instant
   let running = 0;
