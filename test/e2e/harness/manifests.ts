@@ -48,9 +48,14 @@ export function allObjects(manifests: StackManifests): KubeObject[] {
 
 /** The single Job of a chart. */
 export function onlyJob(objects: KubeObject[]): IJob {
-  const jobs = objects.filter((object) => object.kind === 'Job');
-  if (jobs.length !== 1) throw new Error(`expected one Job, found ${jobs.length}`);
-  return jobs[0] as unknown as IJob;
+  return onlyObject(objects, 'Job') as unknown as IJob;
+}
+
+/** The single object of a kind in a chart. */
+export function onlyObject(objects: KubeObject[], kind: string): KubeObject {
+  const matches = objects.filter((object) => object.kind === kind);
+  if (matches.length !== 1) throw new Error(`expected one ${kind}, found ${matches.length}`);
+  return matches[0];
 }
 
 export function services(objects: KubeObject[]): IService[] {
@@ -58,9 +63,28 @@ export function services(objects: KubeObject[]): IService[] {
 }
 
 export function objectSource(objects: KubeObject[]): ObjectSource {
-  const find = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata?.name === name);
   return {
-    secret: (name) => find('Secret', name) as ISecret | undefined,
-    configMap: (name) => find('ConfigMap', name) as IConfigMap | undefined,
+    secret: (name) => findObject(objects, 'Secret', name) as ISecret | undefined,
+    configMap: (name) => findObject(objects, 'ConfigMap', name) as IConfigMap | undefined,
   };
+}
+
+export function findObject(objects: KubeObject[], kind: string, name: string): KubeObject | undefined {
+  return objects.find((object) => object.kind === kind && object.metadata?.name === name);
+}
+
+/** A key of a Secret, decoded; undefined when the Secret or the key is absent. */
+export function secretValue(objects: ObjectSource, name: string, key: string): string | undefined {
+  const secret = objects.secret(name);
+  return secret?.stringData?.[key] ?? decodeBase64(secret?.data?.[key]);
+}
+
+/** A key of a ConfigMap, binary data decoded; undefined when the ConfigMap or the key is absent. */
+export function configMapValue(objects: ObjectSource, name: string, key: string): string | undefined {
+  const configMap = objects.configMap(name);
+  return configMap?.data?.[key] ?? decodeBase64(configMap?.binaryData?.[key]);
+}
+
+function decodeBase64(data: string | undefined): string | undefined {
+  return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
 }

@@ -1,7 +1,7 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVarSource } from 'kubernetes-models/v1/EnvVarSource';
 import { expand } from './expansion';
-import { ObjectSource } from './manifests';
+import { configMapValue, ObjectSource, secretValue } from './manifests';
 
 /**
  * The environment the kubelet gives a container: variables in spec order, each `value` expanded
@@ -36,25 +36,19 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
   const where = `container ${container}, variable ${variable}`;
   if (source.secretKeyRef) {
     const { name, key, optional } = source.secretKeyRef;
-    const secret = objects.secret(name ?? '');
-    const value = secret?.stringData?.[key] ?? decodeBase64(secret?.data?.[key]);
+    const value = secretValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      throw new Error(`${where}: ${secret ? `Secret ${name} has no key ${key}` : `Secret ${name} is not in the synthesized manifests`}`);
+      throw new Error(`${where}: ${objects.secret(name ?? '') ? `Secret ${name} has no key ${key}` : `Secret ${name} is not in the synthesized manifests`}`);
     }
     return value;
   }
   if (source.configMapKeyRef) {
     const { name, key, optional } = source.configMapKeyRef;
-    const configMap = objects.configMap(name ?? '');
-    const value = configMap?.data?.[key] ?? decodeBase64(configMap?.binaryData?.[key]);
+    const value = configMapValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      throw new Error(`${where}: ${configMap ? `ConfigMap ${name} has no key ${key}` : `ConfigMap ${name} is not in the synthesized manifests`}`);
+      throw new Error(`${where}: ${objects.configMap(name ?? '') ? `ConfigMap ${name} has no key ${key}` : `ConfigMap ${name} is not in the synthesized manifests`}`);
     }
     return value;
   }
   throw new Error(`${where}: only secretKeyRef and configMapKeyRef are supported by the e2e harness, got ${JSON.stringify(source)}`);
-}
-
-function decodeBase64(data: string | undefined): string | undefined {
-  return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
 }
