@@ -65,6 +65,13 @@ export function redisLeftovers(queue: string): Promise<Record<string, number>> {
   });
 }
 
+/** Appends items to the queue's list with RPUSH, as any producer feeds the fine pattern (the tutorial's `rpush job2 ...`). */
+export function pushRedisItems(queue: string, items: string[]): Promise<void> {
+  return withRedis(async (client) => {
+    await client.rPush(queueKeys(queue).pending, items);
+  });
+}
+
 async function withAmqp<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
   const connection = await connectAmqp(AMQP_ADMIN_URL);
   try {
@@ -79,6 +86,18 @@ export function resetAmqpQueue(queue: string): Promise<void> {
   return withAmqp(async (channel) => {
     for (const name of Object.values(amqpQueueNames(queue))) await channel.deleteQueue(name);
   });
+}
+
+/** Publishes items to the queue as any producer feeds the coarse pattern: persistent, by the default exchange, confirmed by the broker. */
+export async function publishAmqpItems(queue: string, items: string[]): Promise<void> {
+  const connection = await connectAmqp(AMQP_ADMIN_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    for (const item of items) channel.sendToQueue(queue, Buffer.from(item, 'utf8'), { persistent: true });
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Messages left on the work and dead-letter queues, by role; empty when the queue is fully drained. */

@@ -1,6 +1,13 @@
 import { mustRun } from './run';
 
+export interface SynthEnv {
+  WORKER_IMAGE: string;
+  WORK_SECONDS: string;
+  /** Set: a KEDA ScaledJob of at most that many Jobs in place of each worker Job. */
+  AUTOSCALE_MAX_JOBS?: string;
+}
+
 /** Runs the product's own `npm run synth` (the cdk8s app of both tutorials) into `outdir`. */
-export async function synthesize(root: string, outdir: string, env: { WORKER_IMAGE: string; WORK_SECONDS: string }): Promise<void> {
+export async function synthesize(root: string, outdir: string, env: SynthEnv): Promise<void> {
   await mustRun('npm', ['run', '--silent', 'synth', '--', '--output', outdir], { cwd: root, env: { ...process.env, ...env } });
 }
