@@ -138,8 +138,8 @@ export class KedaEmulator {
     }
   }
 
-  /** KEDA's order: the scaler's metrics first, then the Jobs are counted. */
-  private async poll(at: number): Promise<void> {
+  /** One look at the queue, and the Jobs it creates. KEDA's order: the scaler's metrics first, then the Jobs are counted. */
+  async poll(at = Date.now()): Promise<void> {
     const queueLength = await this.options.scaler.queueLength();
     const unfinished = this.jobs.filter((job) => job.finishedAt === 0);
     const counts = { runningJobCount: unfinished.length, pendingJobCount: unfinished.filter((job) => job.podsUp === 0).length };
