@@ -1,0 +1,228 @@
+/**
+ * The autoscaled stacks end to end. `AUTOSCALE_MAX_JOBS=3 npm run synth` puts a KEDA ScaledJob in
+ * place of each worker Job. KEDA itself does not run here: an emulation of KEDA's documented
+ * ScaledJob formula (harness/keda-emulator.ts) reads the queue as KEDA's scaler for the broker reads
+ * it, every second instead of every `pollingInterval` (30 s), and starts Jobs from the ScaledJob's
+ * `jobTargetRef` with the harness's Job controller. Meanwhile the test feeds the queue: the seeding
+ * Job, a burst from the broker's own client while the first Jobs run, and another once every Job
+ * has finished and the queue has stayed empty (scaling to zero, then from zero).
+ */
+import { dirname, join, resolve } from 'path';
+import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
+import {
+  acceptAmqpCredentials,
+  amqpLeftovers,
+  publishAmqpItems,
+  pushRedisItems,
+  redisLeftovers,
+  removeAmqpUser,
+  requireBrokers,
+  resetAmqpQueue,
+  resetRedisQueue,
+} from './harness/brokers';
+import { maxConcurrent } from './harness/job-controller';
+import { KedaEmulator, ScaledJobRun } from './harness/keda-emulator';
+import { openScaler, triggerHost } from './harness/keda-scalers';
+import { allObjects } from './harness/manifests';
+import { processedItems, sorted, StackScenario } from './harness/scenario';
+import { readState } from './harness/state';
+import { synthesize } from './harness/synth';
+
+const ROOT = resolve(__dirname, '..', '..');
+const MAX_JOBS = 3;
+/** The emulator's polling interval, in place of the ScaledJob's 30 s. */
+const POLLING_INTERVAL_MS = 1000;
+/** Polls the emulator makes of the drained queue, the last after every Job has finished, before the next burst and at the end. */
+const QUIET_POLLS = 3;
+/**
+ * Where KEDA's operator runs in the emulation: the stack's namespace. The triggers name the broker
+ * by its bare Service name, which resolves only there (see the test on KEDA's usual namespace).
+ */
+const OPERATOR_NAMESPACE = 'default';
+
+const state = readState();
+const outdir = join(dirname(state.outdir), 'dist-autoscale');
+
+beforeAll(async () => {
+  await requireBrokers();
+  const started = Date.now();
+  await synthesize(ROOT, outdir, { WORKER_IMAGE: state.image, WORK_SECONDS: String(state.workSeconds), AUTOSCALE_MAX_JOBS: String(MAX_JOBS) });
+  console.log(`autoscale: npm run synth with AUTOSCALE_MAX_JOBS=${MAX_JOBS}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+/** The queue as the test sees it, beside the emulator, and how a producer feeds it. */
+interface Feed {
+  waiting(): Promise<number>;
+  push(items: string[]): Promise<void>;
+}
+
+/** One burst: when it was pushed, when the test saw the queue empty after it, when the quiet time after it ended. */
+interface Phase {
+  readonly burstAt: number;
+  readonly emptyAt: number;
+  readonly quietUntil: number;
+}
+
+interface Autoscaled {
+  readonly emulator: KedaEmulator;
+  readonly phases: Phase[];
+  readonly seconds: number;
+}
+
+/**
+ * Emulates KEDA for the stack's ScaledJob while the queue gets `bursts`: the first once the first
+ * Jobs for the seeded items are created, each later one after the queue drained, every Job
+ * finished and the emulator looked at the empty queue QUIET_POLLS times.
+ */
+async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]): Promise<Autoscaled> {
+  const started = Date.now();
+  const scaledJob = scenario.scaledJob();
+  const hosts = scenario.serviceHostNames(OPERATOR_NAMESPACE);
+  const scaler = await openScaler(scaledJob.spec.triggers[0], {
+    objects: allObjects(scenario.manifests),
+    resolveHost: (host) => {
+      if (!hosts.includes(host)) throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
+      return '127.0.0.1';
+    },
+  });
+  const emulator = new KedaEmulator(scaledJob, { pollingIntervalMs: POLLING_INTERVAL_MS, scaler, runJob: (job, hooks) => scenario.runJob(job, hooks) });
+  const phases: Phase[] = [];
+  emulator.start();
+  try {
+    await until(emulator, async () => emulator.jobs.length > 0, 'the first Jobs are created');
+    for (const burst of bursts) {
+      const burstAt = Date.now();
+      await feed.push(burst);
+      await until(emulator, async () => (await feed.waiting()) === 0, `the queue is drained after burst ${phases.length + 1}`);
+      const emptyAt = Date.now();
+      await until(emulator, async () => emulator.unfinishedJobs() === 0, `every Job has finished after burst ${phases.length + 1}`);
+      const finishedAt = Date.now();
+      const quiet = () => emulator.polls.filter((poll) => poll.at >= emptyAt + POLLING_INTERVAL_MS);
+      await until(emulator, async () => quiet().length >= QUIET_POLLS && quiet().some((poll) => poll.at > finishedAt), 'the emulator looks at the empty queue');
+      phases.push({ burstAt, emptyAt, quietUntil: Date.now() });
+    }
+  } finally {
+    await emulator.stop();
+  }
+  return { emulator, phases, seconds: (Date.now() - started) / 1000 };
+}
+
+/** What holds whatever the broker and strategy: each item processed once, the cap kept, no Job for an empty queue. */
+function expectScaledByTheFormula({ emulator, phases }: Autoscaled, items: string[]): void {
+  const { jobs, polls } = emulator;
+  for (const job of jobs) expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
+  expect(sorted(jobs.flatMap(podsOf).flatMap(processedItems))).toEqual(sorted(items));
+  // Reached, never exceeded: the bursts are large enough for the formula to hit maxReplicaCount.
+  expect(maxConcurrent(jobs)).toBe(MAX_JOBS);
+  for (const [index, phase] of phases.entries()) {
+    // The last look that may still have seen an item is at most one polling interval before the test saw none.
+    const quiet = (at: number) => at >= phase.emptyAt + POLLING_INTERVAL_MS && at <= phase.quietUntil;
+    expect({ burst: index + 1, jobsCreatedWhileEmpty: jobs.filter((job) => quiet(job.startedAt)).map((job) => job.name) }).toEqual({ burst: index + 1, jobsCreatedWhileEmpty: [] });
+    expect(polls.filter((poll) => quiet(poll.at)).length).toBeGreaterThanOrEqual(QUIET_POLLS);
+  }
+  // Scaled from zero: the last burst came after every Job had finished, and got Jobs of its own.
+  expect(jobs.some((job) => job.startedAt > phases[phases.length - 1].burstAt)).toBe(true);
+}
+
+function podsOf(job: ScaledJobRun) {
+  return job.run!.pods;
+}
+
+function describeRun({ emulator, seconds }: Autoscaled): string {
+  const items = emulator.jobs.map((job) => podsOf(job).flatMap(processedItems).length);
+  return `${emulator.jobs.length} Jobs (items per Job: ${items.join(' ')}), ${emulator.polls.length} polls, ${seconds.toFixed(1)} s`;
+}
+
+describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on the synthesized ScaledJobs", () => {
+  test('coarse, autoscaled: one-item Jobs, at most 3 unfinished, follow job1 (RabbitMQ) through the seed and two bursts, each item processed once', async () => {
+    const scenario = new StackScenario(state, COARSE_TUTORIAL.name, outdir);
+    const queue = COARSE_TUTORIAL.queue;
+    const { spec } = scenario.scaledJob();
+    expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' }, jobTargetRef: { completions: 1, parallelism: 1 } });
+    expect(spec.triggers[0]).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue, mode: 'QueueLength', value: '1' } });
+
+    const user = await acceptAmqpCredentials(scenario.brokerUrl());
+    try {
+      await resetAmqpQueue(queue);
+      expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
+      const seeded = scenario.items();
+      // 8 + 1: three rounds of three Jobs; then three more from zero (a second apple is a second item).
+      const bursts = [['kiwi'], ['mango', 'papaya', 'apple']];
+      const autoscaled = await autoscale(
+        scenario,
+        { waiting: async () => (await amqpLeftovers(queue)).pending ?? 0, push: (items) => publishAmqpItems(queue, items) },
+        bursts,
+      );
+
+      expectScaledByTheFormula(autoscaled, [...seeded, ...bursts.flat()]);
+      const { jobs, polls } = autoscaled.emulator;
+      expect(polls.find((poll) => poll.created > 0)).toMatchObject({ queueLength: seeded.length, runningJobCount: 0, created: MAX_JOBS });
+      // One pod per Job, and one item at most: a Job created for an item that a pod just started was
+      // about to take (the formula counts a Running pod as no longer pending) finds the queue empty and ends.
+      for (const job of jobs) {
+        const pods = podsOf(job);
+        expect({ job: job.name, pods: pods.length, upToOneItem: processedItems(pods[0]).length <= 1 }).toEqual({ job: job.name, pods: 1, upToOneItem: true });
+      }
+      expect(await amqpLeftovers(queue)).toEqual({});
+      console.log(`coarse autoscaled: ${describeRun(autoscaled)}`);
+    } finally {
+      await removeAmqpUser(user);
+    }
+  });
+
+  test('fine, autoscaled: draining Jobs, one per 10 items and at most 3 unfinished, follow job2 (Redis) through the seed and two bursts, each item processed once', async () => {
+    const scenario = new StackScenario(state, FINE_TUTORIAL.name, outdir);
+    const queue = FINE_TUTORIAL.queue;
+    const { spec } = scenario.scaledJob();
+    expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'default' } });
+    expect(spec.jobTargetRef.completions).toBeUndefined();
+    expect(spec.triggers[0]).toMatchObject({ type: 'redis', metadata: { listName: queue, listLength: '10', activationListLength: '0' } });
+
+    await resetRedisQueue(queue);
+    expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
+    const seeded = scenario.items();
+    // 24 more while the first Job starts, about 33 in all: ceil(33 / 10) = 4 Jobs wanted, 3 allowed, 1 running: 2 created.
+    const bursts = [Array.from({ length: 24 }, (_, index) => `crate-${index + 1}`), ['pear', 'apple']];
+    const autoscaled = await autoscale(
+      scenario,
+      { waiting: async () => (await redisLeftovers(queue)).pending ?? 0, push: (items) => pushRedisItems(queue, items) },
+      bursts,
+    );
+
+    expectScaledByTheFormula(autoscaled, [...seeded, ...bursts.flat()]);
+    const { jobs, polls } = autoscaled.emulator;
+    const [firstBurst] = autoscaled.phases;
+    expect(polls.find((poll) => poll.created > 0)).toMatchObject({ queueLength: seeded.length, runningJobCount: 0, created: 1 });
+    expect(polls.find((poll) => poll.at > firstBurst.burstAt && poll.created > 0)).toMatchObject({ runningJobCount: 1, created: MAX_JOBS - 1 });
+    for (const job of jobs) {
+      // The work-queue rule: parallelism pods, all exiting 0 once nothing is pending or leased.
+      expect({ job: job.name, phases: podsOf(job).map((pod) => pod.phase) }).toEqual({ job: job.name, phases: Array(spec.jobTargetRef.parallelism ?? 1).fill('Succeeded') });
+    }
+    expect(await redisLeftovers(queue)).toEqual({});
+    console.log(`fine autoscaled: ${describeRun(autoscaled)}`);
+  });
+});
+
+// Known problem of the synthesized triggers: KEDA's operator, which runs the scalers, lives in its
+// own namespace (`keda` by default), where the bare Service names of the triggers do not resolve.
+// When the triggers name the broker so that it does, this test fails: make it a plain `test`.
+test.failing("the triggers name their broker by a host KEDA's operator resolves from its usual namespace, keda", () => {
+  for (const stack of [COARSE_TUTORIAL, FINE_TUTORIAL]) {
+    const scenario = new StackScenario(state, stack.name, outdir);
+    expect(scenario.serviceHostNames('keda')).toContain(triggerHost(scenario.scaledJob().spec.triggers[0]));
+  }
+});
+
+async function until(emulator: KedaEmulator, condition: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    emulator.check();
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s in vain until ${what}`);
+    await sleep(250);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
