@@ -27,6 +27,8 @@ export interface BrokerCredentialsProps {
   /** @default false */
   readonly tls?: boolean;
   readonly host: string;
+  /** @default false */
+  readonly serviceOfChart?: boolean;
   readonly port: number;
   /**
    * URL path after the port, encoded: `/<vhost>` (AMQP) or `/<db>` (Redis).
@@ -74,6 +76,7 @@ export class BrokerCredentials extends Construct {
       scheme: props.scheme,
       tls: props.tls ?? false,
       host: props.host,
+      serviceOfChart: props.serviceOfChart ?? false,
       port: props.port,
       path: props.path ?? '',
       credentials: this.secret && keys ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password } : undefined,

@@ -20,7 +20,10 @@ export interface BrokerSecretRef {
 export interface BrokerConnection {
   readonly scheme: BrokerScheme;
   readonly tls: boolean;
+  /** A Service name of the broker's chart (`serviceOfChart`), or a host as the user gave it. */
   readonly host: string;
+  /** Whether `host` is a Service of the broker's chart, which only its namespace resolves by that bare name. */
+  readonly serviceOfChart: boolean;
   readonly port: number;
   /** URL path after the port, encoded: '' (the default virtual host or database 0), `/<vhost>` or `/<db>`. */
   readonly path: string;

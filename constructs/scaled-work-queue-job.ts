@@ -1,8 +1,8 @@
-import { ApiObject, Lazy, Names } from 'cdk8s';
+import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { Construct } from 'constructs';
 import { brokerUrlScheme, Rules } from '../worker/contract';
 import { BrokerConnection } from './broker';
-import { check, fail } from './validate';
+import { check, fail, PropRules } from './validate';
 import { WorkerJobBase, WorkerJobProps } from './worker-job';
 
 /**
@@ -54,6 +54,13 @@ export interface ScaledWorkQueueJobProps extends WorkerJobProps {
    */
   readonly parallelism?: number;
   /**
+   * Namespace of the broker's Service, for the trigger's host: KEDA's operator runs the scalers in
+   * its own namespace, where the Service's bare name does not resolve (an `ExternalBroker`'s host
+   * is used as given).
+   * @default - the namespace of the broker's chart
+   */
+  readonly brokerNamespace?: string;
+  /**
    * Finished Jobs KEDA keeps.
    * @default 100 (KEDA's)
    */
@@ -89,6 +96,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     this.name = props.name ?? Names.toDnsLabel(this, { maxLen: MAX_SCALED_JOB_NAME_LENGTH });
     this.checkScalingProps(props);
     const connection = this.broker.connection;
+    const host = this.triggerHost(connection, props.brokerNamespace);
     if (connection.scheme === 'amqp' && connection.tls) {
       fail(this, 'broker', this.broker.node.path,
         'an AMQP broker without TLS: KEDA\'s rabbitmq scaler takes its TLS switch and CA from a Secret of its own, which this construct does not create');
@@ -142,7 +150,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
           } : {}),
         },
         triggers: [{
-          ...this.trigger(connection, coarse ? 1 : props.itemsPerJob ?? 10, props.activationQueueLength ?? 0),
+          ...this.trigger(connection, host, coarse ? 1 : props.itemsPerJob ?? 10, props.activationQueueLength ?? 0),
           ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}),
         }],
       },
@@ -152,13 +160,13 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
   }
 
   /** The scaler of the broker, on the work queue itself: KEDA's `rabbitmq` or `redis` trigger. */
-  private trigger(connection: BrokerConnection, itemsPerJob: number, activation: number): { type: string; metadata: Record<string, string> } {
+  private trigger(connection: BrokerConnection, host: string, itemsPerJob: number, activation: number): { type: string; metadata: Record<string, string> } {
     if (connection.scheme === 'amqp') {
       return {
         type: 'rabbitmq',
         metadata: {
           protocol: 'amqp',
-          host: `${brokerUrlScheme(connection.scheme, connection.tls)}://${connection.host}:${connection.port}${connection.path || '/'}`,
+          host: `${brokerUrlScheme(connection.scheme, connection.tls)}://${host}:${connection.port}${connection.path || '/'}`,
           queueName: this.queue,
           mode: 'QueueLength',
           value: String(itemsPerJob),
@@ -169,7 +177,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     return {
       type: 'redis',
       metadata: {
-        address: `${connection.host}:${connection.port}`,
+        address: `${host}:${connection.port}`,
         // Our pending list is the queue's own name, so its length is exactly the items waiting.
         listName: this.queue,
         listLength: String(itemsPerJob),
@@ -178,6 +186,21 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         enableTLS: String(connection.tls),
       },
     };
+  }
+
+  /** The broker's host as KEDA's operator resolves it from its own namespace: `<service>.<namespace>.svc` for a Service of a chart. */
+  private triggerHost(connection: BrokerConnection, brokerNamespace: string | undefined): string {
+    if (!connection.serviceOfChart) {
+      if (brokerNamespace !== undefined) fail(this, 'brokerNamespace', brokerNamespace, 'no brokerNamespace for an ExternalBroker, whose host is used as given');
+      return connection.host;
+    }
+    const namespace = brokerNamespace ?? Chart.of(this.broker).namespace;
+    if (namespace === undefined) {
+      fail(this, 'brokerNamespace', undefined,
+        `the namespace of the broker's Service "${connection.host}" (or a chart namespace): KEDA's operator reads the queue from its own namespace, where the bare Service name does not resolve`);
+    }
+    check(this, 'brokerNamespace', namespace, PropRules.dnsLabel);
+    return `${connection.host}.${namespace}.svc`;
   }
 
   private checkScalingProps(props: ScaledWorkQueueJobProps): void {

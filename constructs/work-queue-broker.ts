@@ -106,6 +106,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     const credentials = new BrokerCredentials(this, 'Credentials', {
       scheme: this.scheme,
       host: this.host,
+      serviceOfChart: true,
       port: this.port,
       credentials: props.existingSecretName !== undefined
         ? { existingSecretName: props.existingSecretName, usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password }

@@ -7,7 +7,8 @@ import { addWorkQueueStack } from './work-queue-stack';
  * The cdk8s app of `npm run synth`: both tutorials, each as broker, seeder and worker Job files.
  * WORKER_IMAGE picks the worker image (default `job-wq:latest`); WORK_SECONDS, if set, overrides
  * the tutorials' 10 seconds of simulated work per item; AUTOSCALE_MAX_JOBS, if set, replaces each
- * worker Job by a KEDA ScaledJob of at most that many Jobs.
+ * worker Job by a KEDA ScaledJob of at most that many Jobs (which needs NAMESPACE, the namespace of
+ * every object, so that KEDA's operator can name the broker).
  */
 function main(): void {
   const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
@@ -17,8 +18,10 @@ function main(): void {
   const maxJobsText = process.env.AUTOSCALE_MAX_JOBS;
   const maxJobs = parseNumber(maxJobsText);
   if (Number.isNaN(maxJobs)) throw new Error(describeProblem('AUTOSCALE_MAX_JOBS', maxJobsText, 'a whole number of Jobs'));
+  const namespace = process.env.NAMESPACE?.trim() || undefined;
   const overrides = {
     image,
+    ...(namespace !== undefined ? { namespace } : {}),
     ...(workSeconds !== undefined ? { workSeconds } : {}),
     ...(maxJobs !== undefined ? { autoscale: { maxJobs } } : {}),
   };

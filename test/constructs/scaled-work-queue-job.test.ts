@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import {
   ExternalBroker, IWorkQueueBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, ScaledWorkQueueJobProps, WorkQueueJob,
 } from '../../constructs';
@@ -24,7 +24,8 @@ function scaled(kind: BrokerKind, props: Partial<ScaledWorkQueueJobProps> = {}):
   return synth((chart) => {
     const b = broker(chart, kind);
     const pattern = kind.endsWith('redis') ? 'fine' : 'coarse';
-    new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'uploads', image: IMAGE, pattern, maxJobs: 5, name: 'uploads', ...props });
+    const brokerNamespace = kind.startsWith('external') ? undefined : 'batch';
+    new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'uploads', image: IMAGE, pattern, maxJobs: 5, name: 'uploads', brokerNamespace, ...props });
   });
 }
 
@@ -47,7 +48,7 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.spec.rollout).toEqual({ strategy: 'gradual' });
     expect(scaledJob.spec.triggers).toEqual([{
       type: 'rabbitmq',
-      metadata: { protocol: 'amqp', host: 'amqp://rabbitmq-service:5672/', queueName: 'uploads', mode: 'QueueLength', value: '1', activationValue: '0' },
+      metadata: { protocol: 'amqp', host: 'amqp://rabbitmq-service.batch.svc:5672/', queueName: 'uploads', mode: 'QueueLength', value: '1', activationValue: '0' },
       authenticationRef: { name: 'uploads-broker' },
     }]);
     expect(scaledJob.spec.jobTargetRef).toMatchObject({ completions: 1, parallelism: 1 });
@@ -67,7 +68,7 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.spec.scalingStrategy).toEqual({ strategy: 'default' });
     expect(scaledJob.spec.triggers).toEqual([{
       type: 'redis',
-      metadata: { address: 'redis:6379', listName: 'uploads', listLength: '50', activationListLength: '3', databaseIndex: '0', enableTLS: 'false' },
+      metadata: { address: 'redis.batch.svc:6379', listName: 'uploads', listLength: '50', activationListLength: '3', databaseIndex: '0', enableTLS: 'false' },
     }]);
     expect(scaledJob.spec.jobTargetRef.completions).toBeUndefined();
     expect(scaledJob.spec.jobTargetRef.parallelism).toBe(2);
@@ -112,7 +113,7 @@ describe('ScaledWorkQueueJob', () => {
     const manifests = synth((chart) => {
       const b = broker(chart, 'rabbitmq');
       const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'backlog', items: ['a', 'b'], image: IMAGE });
-      new ScaledWorkQueueJob(chart, 'workers', { seeder, image: IMAGE, pattern: 'coarse', maxJobs: 3 });
+      new ScaledWorkQueueJob(chart, 'workers', { seeder, image: IMAGE, pattern: 'coarse', maxJobs: 3, brokerNamespace: 'batch' });
     });
     const kinds = manifests.map((m) => m.kind);
     expect(kinds.indexOf('ScaledJob')).toBeGreaterThan(kinds.indexOf('StatefulSet'));
@@ -121,6 +122,16 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.metadata.name).toMatch(/^test-workers-[0-9a-f]{8}$/);
     expect(scaledJob.spec.triggers[0].metadata.queueName).toBe('backlog');
     expect(manifests.filter((m) => m.kind === 'Job')).toHaveLength(1); // the seeder's; the template is not synthesized
+  });
+
+  test('names an in-chart broker by <service>.<namespace>.svc, which resolves from KEDA\'s own namespace too', () => {
+    const namespaced = new Chart(Testing.app(), 'ns', { namespace: 'jobs' });
+    new ScaledWorkQueueJob(namespaced, 'w', { broker: new RedisPod(namespaced, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
+    expect(only(Testing.synth(namespaced), 'ScaledJob').spec.triggers[0].metadata.address).toBe('redis.jobs.svc:6379');
+    expect(() => synth((chart) => {
+      new ScaledWorkQueueJob(chart, 'w', { broker: new RedisPod(chart, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
+    })).toThrow('test/w: brokerNamespace: got nothing, expected the namespace of the broker\'s Service "redis" (or a chart namespace)');
+    expect(() => scaled('external-redis', { brokerNamespace: 'x' })).toThrow('test/uploads: brokerNamespace: got "x", expected no brokerNamespace for an ExternalBroker');
   });
 
   test('a custom scaling strategy with its parameters', () => {
@@ -151,7 +162,7 @@ describe('ScaledWorkQueueJob', () => {
     expect(() => synth((chart) => {
       const b = broker(chart, 'redis');
       const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'a', items: ['x'], image: IMAGE });
-      new ScaledWorkQueueJob(chart, 'uploads', { seeder, queue: 'b', image: IMAGE, pattern: 'fine', maxJobs: 2 });
+      new ScaledWorkQueueJob(chart, 'uploads', { seeder, queue: 'b', image: IMAGE, pattern: 'fine', maxJobs: 2, brokerNamespace: 'batch' });
     })).toThrow('test/uploads: queue: got "b", expected "a", the seeder\'s queue');
     expect(() => synth((chart) => {
       const b = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example.com', tls: true });

@@ -25,14 +25,14 @@ describe('addWorkQueueStack', () => {
   });
 
   test('autoscale: the job chart holds a KEDA ScaledJob instead of the worker Job, for both tutorials', () => {
-    const coarseJob = addWorkQueueStack(Testing.app(), { ...coarse, autoscale: { maxJobs: 4 } }).job.toJson();
+    const coarseJob = addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', autoscale: { maxJobs: 4 } }).job.toJson();
     expect(coarseJob.map((m: any) => m.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
     const scaledJob = coarseJob[1];
     expect(scaledJob.metadata.name).toBe('job-wq-1');
     expect(scaledJob.spec.maxReplicaCount).toBe(4);
     expect(scaledJob.spec.jobTargetRef).toMatchObject({ completions: 1, parallelism: 1 });
 
-    const fineJob = addWorkQueueStack(Testing.app(), { ...fine, autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job.toJson();
+    const fineJob = addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job.toJson();
     expect(fineJob.map((m: any) => m.kind)).toEqual(['ScaledJob']);
     expect(fineJob[0].spec.jobTargetRef.parallelism).toBe(2);
     expect(fineJob[0].spec.triggers[0].metadata.listLength).toBe('5');
