@@ -11,10 +11,11 @@ const root = path.resolve(__dirname, '..');
 const outdir = path.join(root, 'lib', 'worker-bundle');
 const outfile = path.join(outdir, 'work-queue.mjs');
 
-async function buildWorker() {
+/** Bundles into `into` (lib/worker-bundle by default); returns the entry's path. */
+async function buildWorker(into = outdir) {
   await esbuild.build({
     entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') },
-    outdir,
+    outdir: into,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     splitting: true,
@@ -27,7 +28,7 @@ async function buildWorker() {
     legalComments: 'linked',
     logLevel: 'warning',
   });
-  return outfile;
+  return path.join(into, path.basename(outfile));
 }
 
 module.exports = { buildWorker, outdir, outfile };

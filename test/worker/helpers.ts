@@ -8,8 +8,11 @@ import { type ChannelModel, connect as amqpConnect } from 'amqplib';
 import { type RedisClientType, createClient } from 'redis';
 import { amqpQueueNames, queueKeys } from '../../worker/contract';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const CLI: string = require('../../worker/build').outfile;
+/** The bundled CLI that global-setup.js built for this run (lib/worker-bundle when run without it). */
+export function cliPath(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return process.env.WORK_QUEUE_TEST_CLI ?? require('../../worker/build').outfile;
+}
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -82,7 +85,7 @@ export class CliProcess {
 
 /** Starts `work-queue ARGS` with exactly the given environment (plus PATH). */
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [cliPath(), ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
