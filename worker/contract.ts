@@ -28,6 +28,8 @@ export const Env = {
   brokerUsername: 'BROKER_USERNAME',
   /** Broker password, from a Secret; expanded into `BROKER_URL` as `$(BROKER_PASSWORD)`. */
   brokerPassword: 'BROKER_PASSWORD',
+  /** Seconds a lost broker connection is retried (with backoff) before the CLI gives up with exit code 3. */
+  brokerRetrySeconds: 'BROKER_RETRY_SECONDS',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];
@@ -68,6 +70,8 @@ export const Defaults = {
   workSeconds: 10,
   leaseSeconds: 30,
   maxAttempts: 5,
+  /** Long enough to ride out a broker restart or a pod being rescheduled. */
+  brokerRetrySeconds: 60,
   amqpPort: 5672,
   amqpsPort: 5671,
   redisPort: 6379,
@@ -176,8 +180,16 @@ const queueNameRule: Rule = (value) => {
 /** Largest item: larger payloads belong in object storage, with their key as the item. */
 export const MAX_ITEM_BYTES = 512 * 1024;
 
+/** A UTF-16 surrogate without its partner: what invalid UTF-8 becomes once read into a string (see `items.ts`). */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * An item is any string that is valid UTF-8, the empty string included (items are opaque: the
+ * broker carries it, the command gets empty input), of at most MAX_ITEM_BYTES.
+ */
 const itemRule: Rule = (value) => {
   if (typeof value !== 'string') return 'a string';
+  if (UNPAIRED_SURROGATE.test(value)) return 'valid UTF-8 text (it holds bytes that are not UTF-8, or an unpaired UTF-16 surrogate)';
   if (Buffer.byteLength(value, 'utf8') > MAX_ITEM_BYTES) return `a string of at most ${MAX_ITEM_BYTES} bytes (512 KiB) in UTF-8`;
   return undefined;
 };

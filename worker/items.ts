@@ -13,15 +13,15 @@ export function readItems(args: readonly string[], env: Environment): string[] {
   if (file === undefined) {
     throw badInput([describeProblem(Env.itemsFile, env[Env.itemsFile], 'the path of a JSON array of strings, or items as arguments to seed')]);
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     throw badInput([describeProblem(Env.itemsFile, file, `a readable file holding a JSON array of strings (${(error as NodeJS.ErrnoException).code ?? String(error)})`)]);
   }
   let items: unknown;
   try {
-    items = JSON.parse(text);
+    items = JSON.parse(decodeKeepingInvalidBytes(bytes));
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
     throw badInput([describeProblem(Env.itemsFile, file, `a file holding a JSON array of strings, but it is not JSON (${reason})`)]);
@@ -31,6 +31,66 @@ export function readItems(args: readonly string[], env: Environment): string[] {
 
 function check(field: string, items: unknown): string[] {
   const problem = checkItems(items);
-  if (problem) throw badInput([describeProblem(`${field}${problem.where}`, problem.value, problem.expected)]);
-  return items as string[];
+  if (!problem) return items as string[];
+  const { where, value, expected } = problem;
+  if (typeof value === 'string' && ESCAPED_BYTE.test(value)) {
+    // Shown as a reader of the file sees it, with the offending bytes named.
+    const bytes = [...value.matchAll(ESCAPED_BYTES)].map(([escaped]) => (escaped.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0'));
+    throw badInput([describeProblem(`${field}${where}`, value.replace(ESCAPED_BYTES, '\ufffd'), `valid UTF-8 text, but the file holds bytes there that are not UTF-8 (${bytes.join(' ')})`)]);
+  }
+  throw badInput([describeProblem(`${field}${where}`, value, expected)]);
+}
+
+/**
+ * A byte that is not part of valid UTF-8 becomes the unpaired surrogate U+DC00 + byte (Python's
+ * "surrogateescape"), which no valid UTF-8 decodes to: the item rule then rejects that very item,
+ * where plain decoding would have turned the byte into U+FFFD silently.
+ */
+const ESCAPE_BASE = 0xdc00;
+const ESCAPED_BYTE = /[\udc80-\udcff]/;
+const ESCAPED_BYTES = /[\udc80-\udcff]/g;
+
+export function decodeKeepingInvalidBytes(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    // Decoded piecewise below.
+  }
+  let text = '';
+  let runStart = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const length = utf8SequenceLength(bytes, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    text += bytes.toString('utf8', runStart, i) + String.fromCharCode(ESCAPE_BASE + bytes[i]);
+    i += 1;
+    runStart = i;
+  }
+  return text + bytes.toString('utf8', runStart, i);
+}
+
+/** Length of the valid UTF-8 sequence at `i` (RFC 3629: no overlongs, no surrogates, at most U+10FFFF), or 0. */
+function utf8SequenceLength(bytes: Buffer, i: number): number {
+  const lead = bytes[i];
+  if (lead < 0x80) return 1;
+  let length: number;
+  let low = 0x80;
+  let high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead === 0xe0) low = 0xa0;
+    if (lead === 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead === 0xf0) low = 0x90;
+    if (lead === 0xf4) high = 0x8f;
+  } else return 0;
+  if (i + length > bytes.length) return 0;
+  if (bytes[i + 1] < low || bytes[i + 1] > high) return 0;
+  for (let k = 2; k < length; k++) if (bytes[k + i] < 0x80 || bytes[k + i] > 0xbf) return 0;
+  return length;
 }

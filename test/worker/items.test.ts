@@ -1,0 +1,109 @@
+import { writeFileSync } from 'node:fs';
+import type { ChannelModel } from 'amqplib';
+import type { RedisClientType } from 'redis';
+import { ExitCode, checkItems } from '../../worker/contract';
+import { decodeKeepingInvalidBytes } from '../../worker/items';
+import {
+  amqpEnv,
+  amqpTakeAll,
+  connectAmqp,
+  connectRedis,
+  deleteAmqpQueue,
+  deleteRedisQueue,
+  killLeftovers,
+  redisEnv,
+  runCli,
+  tempDir,
+  uniqueQueue,
+} from './helpers';
+
+describe('the item rule (shared by the constructs and the seeder)', () => {
+  test('an item is any valid UTF-8 string, the empty one included', () => {
+    expect(checkItems(['', 'apple', 'apple', 'caf\u00e9', '\u{1F34E}'])).toBeUndefined();
+  });
+
+  test.each([
+    ['a lone high surrogate', '\ud800'],
+    ['a lone low surrogate', 'x\udc00'],
+    ['surrogates in the wrong order', '\udc00\ud800'],
+  ])('fails for an item with %s, naming its index', (_what, bad) => {
+    expect(checkItems(['fine', bad])).toEqual({ where: '[1]', value: bad, expected: expect.stringMatching(/^valid UTF-8 text/) });
+  });
+});
+
+describe('reading ITEMS_FILE bytes', () => {
+  test('valid UTF-8 is decoded as it is', () => {
+    const text = '["caf\u00e9", "\u{1F34E}"]';
+    expect(decodeKeepingInvalidBytes(Buffer.from(text, 'utf8'))).toBe(text);
+  });
+
+  test.each([
+    ['a Latin-1 byte', [0x61, 0xe9, 0x62], 'a\udce9b'],
+    ['a stray continuation byte', [0x80], '\udc80'],
+    ['an overlong encoding', [0xc0, 0xaf], '\udcc0\udcaf'],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80], '\udced\udca0\udc80'],
+    ['a truncated sequence at the end', [0x61, 0xe2, 0x82], 'a\udce2\udc82'],
+  ])('%s becomes one unpaired surrogate per byte, which the item rule rejects', (_what, bytes, expected) => {
+    const text = decodeKeepingInvalidBytes(Buffer.from(bytes));
+    expect(text).toBe(expected);
+    expect(checkItems([text])?.expected).toMatch(/^valid UTF-8 text/);
+  });
+});
+
+describe('items on the queue', () => {
+  let redis: RedisClientType;
+  let amqp: ChannelModel;
+  const files = tempDir();
+  const redisQueues: string[] = [];
+  const amqpQueues: string[] = [];
+  const newQueue = (list: string[]) => {
+    const queue = uniqueQueue('items');
+    list.push(queue);
+    return queue;
+  };
+
+  beforeAll(async () => {
+    redis = await connectRedis();
+    amqp = await connectAmqp();
+  });
+
+  afterAll(async () => {
+    killLeftovers();
+    files.remove();
+    for (const queue of redisQueues) await deleteRedisQueue(redis, queue);
+    for (const queue of amqpQueues) await deleteAmqpQueue(amqp, queue);
+    await redis.close();
+    await amqp.close();
+  });
+
+  test('fails for an ITEMS_FILE holding bytes that are not UTF-8, naming the item', async () => {
+    const file = `${files.dir}/latin1.json`;
+    writeFileSync(file, Buffer.concat([Buffer.from('["fine", "caf'), Buffer.from([0xe9]), Buffer.from('", "\u00e9t\u00e9"]')]));
+    const queue = newQueue(redisQueues);
+    const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: file }));
+    expect(result.code).toBe(ExitCode.badInput);
+    expect(result.stderr).toBe('work-queue: ITEMS_FILE[1]: got "caf\ufffd", expected valid UTF-8 text, but the file holds bytes there that are not UTF-8 (e9)\n');
+    expect(await redis.exists(queue)).toBe(0);
+  });
+
+  test('fails for an item with an unpaired surrogate, as the constructs do', async () => {
+    const file = files.file('surrogate.json', '["a", "b", "\\ud800x"]');
+    const result = await runCli(['seed'], amqpEnv(newQueue(amqpQueues), { ITEMS_FILE: file }));
+    expect(result.code).toBe(ExitCode.badInput);
+    expect(result.stderr).toMatch(/^work-queue: ITEMS_FILE\[2\]: got "\\ud800x", expected valid UTF-8 text/);
+  });
+
+  test.each([
+    ['Redis', redisEnv, redisQueues],
+    ['RabbitMQ', amqpEnv, amqpQueues],
+  ] as const)('the empty string is an item on %s: seeded, delivered and given to the command as empty input', async (_name, env, list) => {
+    const queue = newQueue(list);
+    const file = files.file(`${queue}.json`, '["", "x", ""]');
+    expect((await runCli(['seed'], env(queue, { ITEMS_FILE: file }))).code).toBe(ExitCode.ok);
+    const result = await runCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: 'printf "[%s]\\n" "$(cat)"' }));
+    expect(result.code).toBe(ExitCode.ok);
+    expect(result.stdout.split('\n').filter(Boolean).sort()).toEqual(['[]', '[]', '[x]']);
+    if (list === amqpQueues) expect(await amqpTakeAll(amqp, queue)).toEqual([]);
+    else expect(await redis.lLen(queue)).toBe(0);
+  });
+});
