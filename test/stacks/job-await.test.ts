@@ -1,0 +1,186 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { DynamicProviderHost, serializedProvider } from './job-await/dynamic-provider-host';
+import { FakeJob, FakeKubernetesApi, FakePod } from './job-await/fake-kubernetes-api';
+import { JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await/provider';
+
+/**
+ * JobAwait's provider, serialized as `pulumi up` serializes it and run in Pulumi's own dynamic
+ * provider host, driven over gRPC as the engine drives it, against a fake Kubernetes API that
+ * serves scripted Jobs. The Jobs are read every 50 ms here (every 2 s under `pulumi up`).
+ */
+const api = new FakeKubernetesApi();
+let host: DynamicProviderHost;
+let provider: string;
+let kubeconfigFile: string;
+
+/** The type token of JobAwait; the dynamic provider host takes it only as part of the URN. */
+const JOB_AWAIT_TYPE = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
+const INTERVAL_SECONDS = 0.05;
+const NAMESPACE = 'batch';
+const RUNNING = { active: 2, ready: 2, succeeded: 0 };
+const complete = (succeeded: number) => ({ succeeded, conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }] });
+const failed = (reason: string, message: string) => ({ active: 0, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason, message }] });
+const logOf = (count: number) => Array.from({ length: count }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+
+beforeAll(async () => {
+  await api.start();
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'job-await-'));
+  kubeconfigFile = path.join(directory, 'config');
+  fs.writeFileSync(kubeconfigFile, api.kubeconfig());
+  // The ambient kubeconfig of the host, for a provider configured with none: current context `fake`.
+  const ambient = path.join(directory, 'ambient');
+  fs.writeFileSync(ambient, api.kubeconfig({ currentContext: 'fake' }));
+  [provider, host] = await Promise.all([serializedProvider(), DynamicProviderHost.start({ KUBECONFIG: ambient })]);
+}, 60_000);
+
+afterAll(async () => {
+  host?.stop();
+  await api.stop();
+  if (kubeconfigFile) fs.rmSync(path.dirname(kubeconfigFile), { recursive: true, force: true });
+});
+
+/** Scripts the Job and awaits it through the provider host: the fake's `fake` context, timeout 10 s unless given. */
+async function awaitScripted(job: Omit<FakeJob, 'namespace' | 'uid'>, inputs: Record<string, unknown> = {}) {
+  const uid = `uid-${job.name}`;
+  api.script({ namespace: NAMESPACE, uid, ...job });
+  return host.create(JOB_AWAIT_TYPE, `${job.name}-await`, {
+    __provider: provider,
+    namespace: NAMESPACE,
+    name: job.name,
+    uid,
+    timeoutSeconds: 10,
+    intervalSeconds: INTERVAL_SECONDS,
+    kubeconfig: api.kubeconfig(),
+    context: 'fake',
+    ...inputs,
+  });
+}
+
+const failedPod = (name: string, exitCode: number, finishedAt: string, log?: string): FakePod => ({ name, phase: 'Failed', exitCode, finishedAt, log });
+
+describe('job await', () => {
+  test('job await returns once the Job is complete, reporting completions as they change', async () => {
+    const steps = [RUNNING, RUNNING, { active: 2, ready: 2, succeeded: 1 }, { active: 1, ready: 1, succeeded: 2 }, complete(3)];
+    // The kubeconfig as a file path, as pulumi-kubernetes takes it too; the context picked by name.
+    const result = await awaitScripted({ name: 'complete', completions: 3, steps }, { kubeconfig: kubeconfigFile });
+
+    expect(result.id).toBe('uid-complete');
+    expect(result.outputs).toMatchObject({ namespace: NAMESPACE, name: 'complete', uid: 'uid-complete', succeeded: 3 });
+    expect(result.outputs).not.toHaveProperty('kubeconfig');
+    expect(api.readsOf(NAMESPACE, 'complete')).toBe(steps.length);
+    expect(host.printed(`Job ${NAMESPACE}/complete`)).toEqual([
+      `Job ${NAMESPACE}/complete: 0/3 succeeded, 2 running`,
+      `Job ${NAMESPACE}/complete: 1/3 succeeded, 2 running`,
+      `Job ${NAMESPACE}/complete: 2/3 succeeded, 1 running`,
+    ]);
+    expect(api.requests.filter((r) => r.url.includes('/jobs/complete')).every((r) => r.authorization === 'Bearer fake-token')).toBe(true);
+  });
+
+  test('job await takes the ambient kubeconfig ($KUBECONFIG) when the provider has none', async () => {
+    const result = await awaitScripted({ name: 'ambient', steps: [complete(1)] }, { kubeconfig: null, context: null });
+    expect(result.outputs).toMatchObject({ name: 'ambient', succeeded: 1 });
+  });
+
+  test('job await fails at once on a Job failed by its podFailurePolicy, with the last 20 lines of the failed pod\'s log', async () => {
+    const reason = 'Container work-queue for pod batch/policy-x1 failed with exit code 2 matching FailJob rule at index 0';
+    const pods = [
+      { name: 'policy-ok', phase: 'Succeeded', exitCode: 0, finishedAt: '2025-01-01T00:00:05Z', log: 'done\n' } as FakePod,
+      failedPod('policy-x1', 2, '2025-01-01T00:00:09Z', logOf(30)),
+    ];
+    const attempt = awaitScripted({ name: 'policy', completions: 8, steps: [RUNNING, failed('PodFailurePolicy', reason), RUNNING], pods });
+
+    await expect(attempt).rejects.toThrow(
+      `Job ${NAMESPACE}/policy failed (PodFailurePolicy): ${reason}\n` +
+      'last lines of pod policy-x1, container work-queue, exit code 2:\n' +
+      Array.from({ length: 20 }, (_, i) => `  line ${i + 11}`).join('\n'),
+    );
+    // The first read that shows the failure ends the await.
+    expect(api.readsOf(NAMESPACE, 'policy')).toBe(2);
+  });
+
+  test('job await fails on BackoffLimitExceeded, showing the pod that failed last', async () => {
+    const pods = [
+      failedPod('backoff-a', 1, '2025-01-01T00:00:10Z', 'first crash\n'),
+      failedPod('backoff-c', 3, '2025-01-01T00:00:30Z', 'Error: broker unreachable after 60 s\n'),
+      failedPod('backoff-b', 1, '2025-01-01T00:00:20Z', 'second crash\n'),
+    ];
+    await expect(awaitScripted({ name: 'backoff', steps: [failed('BackoffLimitExceeded', 'Job has reached the specified backoff limit')], pods })).rejects.toThrow(
+      `Job ${NAMESPACE}/backoff failed (BackoffLimitExceeded): Job has reached the specified backoff limit\n` +
+      'last lines of pod backoff-c, container work-queue, exit code 3:\n  Error: broker unreachable after 60 s',
+    );
+  });
+
+  test('job await fails on DeadlineExceeded (and FailureTarget, which Kubernetes 1.31+ sets first), saying when the log cannot be read', async () => {
+    const failureTarget = { active: 2, conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }] };
+    const pods = [failedPod('deadline-a', 137, '2025-01-01T00:01:00Z')];
+    await expect(awaitScripted({ name: 'deadline', steps: [RUNNING, failureTarget], pods })).rejects.toThrow(
+      `Job ${NAMESPACE}/deadline failed (DeadlineExceeded): Job was active longer than specified deadline\n` +
+      '(pod deadline-a, container work-queue, exit code 137: its log could not be read: HTTP 400: container "work-queue" in pod "deadline-a" is waiting to start',
+    );
+  });
+
+  test('job await fails when the Job is deleted while it waits', async () => {
+    await expect(awaitScripted({ name: 'deleted', steps: [RUNNING, RUNNING, 'deleted'] })).rejects.toThrow(
+      `Job ${NAMESPACE}/deleted was deleted while pulumi waited for it to complete`,
+    );
+  });
+
+  test('job await fails when another Job of the same name took its place', async () => {
+    api.script({ namespace: NAMESPACE, name: 'replaced', uid: 'uid-newer', steps: [RUNNING] });
+    const attempt = host.create(JOB_AWAIT_TYPE, 'replaced-await', {
+      __provider: provider, namespace: NAMESPACE, name: 'replaced', uid: 'uid-older', timeoutSeconds: 10, intervalSeconds: INTERVAL_SECONDS, kubeconfig: api.kubeconfig(), context: 'fake',
+    });
+    await expect(attempt).rejects.toThrow(`Job ${NAMESPACE}/replaced was replaced by another Job of the same name (uid uid-newer, expected uid-older)`);
+  });
+
+  test('job await fails after timeoutSeconds, with the progress and why pods are waiting', async () => {
+    const pending: FakePod[] = [
+      { name: 'slow-a', phase: 'Pending', waitingReason: 'ImagePullBackOff' },
+      { name: 'slow-b', phase: 'Pending', waitingReason: 'ImagePullBackOff' },
+    ];
+    const started = Date.now();
+    const attempt = awaitScripted({ name: 'slow', completions: 3, steps: [{ active: 2, ready: 0, succeeded: 0 }], pods: pending }, { timeoutSeconds: 1 });
+    await expect(attempt).rejects.toThrow(
+      `Job ${NAMESPACE}/slow did not complete within 1 s (0/3 succeeded, 2 running, waiting: ImagePullBackOff (2)); it goes on running in the cluster`,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(host.printed(`Job ${NAMESPACE}/slow`)).toEqual([`Job ${NAMESPACE}/slow: 0/3 succeeded, 2 running, waiting: ImagePullBackOff (2)`]);
+  });
+
+  test('job await fails when the Kubernetes API cannot be reached, naming the server', async () => {
+    // The kubeconfig's current context, `elsewhere`, points at a port nobody listens on.
+    const attempt = awaitScripted({ name: 'unreachable', steps: [RUNNING] }, { context: undefined, timeoutSeconds: 1 });
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`^Job ${NAMESPACE}/unreachable: the Kubernetes API at http://127\\.0\\.0\\.1:9 has not answered for 1 s: .*ECONNREFUSED`),
+    );
+  });
+
+  test('job await fails at once when the API refuses the kubeconfig\'s credentials', async () => {
+    const attempt = awaitScripted({ name: 'refused', steps: [RUNNING] }, { kubeconfig: api.kubeconfig({ token: 'expired' }) });
+    await expect(attempt).rejects.toThrow(`Job ${NAMESPACE}/refused: cannot be read from ${api.url}: HTTP 401: Unauthorized`);
+    expect(api.readsOf(NAMESPACE, 'refused')).toBe(0);
+  });
+
+  test('job await fails on a context the kubeconfig does not have', async () => {
+    const attempt = awaitScripted({ name: 'nocontext', steps: [RUNNING] }, { context: 'kind-work' });
+    await expect(attempt).rejects.toThrow(`Job ${NAMESPACE}/nocontext cannot be awaited: context: got "kind-work", expected one of the kubeconfig's contexts ("fake", "elsewhere")`);
+  });
+});
+
+describe('job await across updates', () => {
+  const state: JobAwaitOutputs = { namespace: NAMESPACE, name: 'job-wq-1', uid: 'uid-1', timeoutSeconds: 3600, intervalSeconds: 2, succeeded: 8 };
+  const inputs = { namespace: NAMESPACE, name: 'job-wq-1', uid: 'uid-1', timeoutSeconds: 3600, intervalSeconds: 2 };
+
+  test('job await runs again for a new Job (a new uid replaces it) and not for an unchanged one', async () => {
+    expect(await jobAwaitProvider.diff!('uid-1', state, { ...inputs, uid: 'uid-2' })).toEqual({ changes: true, replaces: ['uid'], deleteBeforeReplace: false });
+    expect(await jobAwaitProvider.diff!('uid-1', state, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+
+  test('job await keeps a changed timeout or kubeconfig without waiting again', async () => {
+    const changed = { ...inputs, timeoutSeconds: 600, kubeconfig: 'apiVersion: v1' };
+    expect(await jobAwaitProvider.diff!('uid-1', state, changed)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(await jobAwaitProvider.update!('uid-1', state, changed)).toEqual({ outs: { ...inputs, timeoutSeconds: 600, succeeded: 8 } });
+  });
+});

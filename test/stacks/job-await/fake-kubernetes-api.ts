@@ -1,0 +1,169 @@
+import * as http from 'http';
+import { AddressInfo } from 'net';
+
+/** A Job's status as the API returns it, or 'deleted': from that read on, the Job is gone (HTTP 404). */
+export type JobStep = Record<string, unknown> | 'deleted';
+
+/** A pod of a scripted Job, as the API lists it, with its log. */
+export interface FakePod {
+  readonly name: string;
+  readonly phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  readonly exitCode?: number;
+  readonly waitingReason?: string;
+  /** ISO time its container ended; later pods are the ones a failure reports. */
+  readonly finishedAt?: string;
+  /** Its whole log; the API serves the last `tailLines` of it. Without it, reading the log fails with HTTP 400. */
+  readonly log?: string;
+}
+
+export interface FakeJob {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly completions?: number;
+  /** The status on successive reads of the Job; the last one is kept. */
+  readonly steps: readonly JobStep[];
+  readonly pods?: readonly FakePod[];
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization?: string;
+}
+
+const CONTAINER = 'work-queue';
+/** The bearer token the fake API accepts; any other gets HTTP 401. */
+export const FAKE_TOKEN = 'fake-token';
+
+/**
+ * A Kubernetes API server on 127.0.0.1 that serves scripted Jobs: GET of a Job (each read takes
+ * the next step of its script), the list of pods by `job-name` label, and a pod's log with
+ * `tailLines`, in the shapes and status codes of the real API. Anything else is a 404 Status.
+ */
+export class FakeKubernetesApi {
+  public readonly requests: RecordedRequest[] = [];
+  private readonly jobs = new Map<string, { job: FakeJob; reads: number }>();
+  private server?: http.Server;
+
+  public get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  public async start(): Promise<void> {
+    this.server = http.createServer((request, response) => this.handle(request, response));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  public async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  public script(job: FakeJob): void {
+    this.jobs.set(`${job.namespace}/${job.name}`, { job, reads: 0 });
+  }
+
+  /**
+   * A kubeconfig whose context `fake` reaches this server with the accepted token (or `token`), and
+   * whose current context is `elsewhere`, a cluster nobody listens at, unless `currentContext` says otherwise.
+   */
+  public kubeconfig(options: { token?: string; currentContext?: string; server?: string } = {}): string {
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: fake\n  cluster: { server: "${options.server ?? this.url}", insecure-skip-tls-verify: true }`,
+      '- name: elsewhere\n  cluster: { server: "http://127.0.0.1:9", insecure-skip-tls-verify: true }',
+      'users:',
+      `- name: tester\n  user: { token: ${options.token ?? FAKE_TOKEN} }`,
+      'contexts:',
+      '- name: fake\n  context: { cluster: fake, user: tester }',
+      '- name: elsewhere\n  context: { cluster: elsewhere, user: tester }',
+      `current-context: ${options.currentContext ?? 'elsewhere'}`,
+      '',
+    ].join('\n');
+  }
+
+  /** How often a Job was read. */
+  public readsOf(namespace: string, name: string): number {
+    return this.jobs.get(`${namespace}/${name}`)?.reads ?? 0;
+  }
+
+  private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
+    this.requests.push({ method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization });
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const jobPath = url.pathname.match(/^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/);
+    const podsPath = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods$/);
+    const logPath = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/);
+    if (request.headers.authorization !== `Bearer ${FAKE_TOKEN}`) return status(response, 401, 'Unauthorized', 'Unauthorized');
+    if (request.method !== 'GET') return status(response, 405, 'MethodNotAllowed', `${request.method} is not served`);
+    if (jobPath) return this.readJob(response, jobPath[1], jobPath[2]);
+    if (podsPath) return this.listPods(response, podsPath[1], url.searchParams.get('labelSelector') ?? '');
+    if (logPath) return this.readLog(response, logPath[1], logPath[2], url.searchParams);
+    return status(response, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+  }
+
+  private readJob(response: http.ServerResponse, namespace: string, name: string): void {
+    const entry = this.jobs.get(`${namespace}/${name}`);
+    if (!entry) return status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
+    const step = entry.job.steps[Math.min(entry.reads, entry.job.steps.length - 1)];
+    entry.reads += 1;
+    if (step === 'deleted') return status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
+    const { job } = entry;
+    json(response, 200, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: job.name, namespace: job.namespace, uid: job.uid },
+      spec: { ...(job.completions !== undefined ? { completions: job.completions } : {}), parallelism: 2 },
+      status: step,
+    });
+  }
+
+  private listPods(response: http.ServerResponse, namespace: string, labelSelector: string): void {
+    const jobName = labelSelector.match(/^job-name=(.+)$/)?.[1];
+    const job = [...this.jobs.values()].map((entry) => entry.job).find((j) => j.namespace === namespace && j.name === jobName);
+    json(response, 200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: (job?.pods ?? []).map((pod) => podObject(job!, pod)) });
+  }
+
+  private readLog(response: http.ServerResponse, namespace: string, podName: string, query: URLSearchParams): void {
+    const pod = [...this.jobs.values()].filter((e) => e.job.namespace === namespace).flatMap((e) => e.job.pods ?? []).find((p) => p.name === podName);
+    if (!pod) return status(response, 404, 'NotFound', `pods "${podName}" not found`);
+    if (query.get('container') !== CONTAINER) return status(response, 400, 'BadRequest', `container ${query.get('container')} is not valid for pod ${podName}`);
+    if (pod.log === undefined) return status(response, 400, 'BadRequest', `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`);
+    const lines = pod.log.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    const tail = query.has('tailLines') ? lines.slice(-Number(query.get('tailLines'))) : lines;
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.end(tail.map((line) => `${line}\n`).join(''));
+  }
+}
+
+function podObject(job: FakeJob, pod: FakePod): Record<string, unknown> {
+  const state = pod.waitingReason
+    ? { waiting: { reason: pod.waitingReason } }
+    : pod.exitCode !== undefined
+      ? { terminated: { exitCode: pod.exitCode, reason: pod.exitCode === 0 ? 'Completed' : 'Error', finishedAt: pod.finishedAt ?? '2025-01-01T00:00:00Z' } }
+      : { running: { startedAt: '2025-01-01T00:00:00Z' } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: pod.name,
+      namespace: job.namespace,
+      labels: { 'job-name': job.name, 'batch.kubernetes.io/job-name': job.name, 'controller-uid': job.uid },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.name, uid: job.uid, controller: true }],
+    },
+    spec: { containers: [{ name: CONTAINER, image: 'registry.example.com/work-queue@sha256:0' }] },
+    status: { phase: pod.phase, containerStatuses: [{ name: CONTAINER, ready: pod.phase === 'Running', restartCount: 0, image: '', imageID: '', state }] },
+  };
+}
+
+function json(response: http.ServerResponse, code: number, body: unknown): void {
+  response.writeHead(code, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function status(response: http.ServerResponse, code: number, reason: string, message: string): void {
+  json(response, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+}
