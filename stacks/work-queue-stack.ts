@@ -9,12 +9,26 @@ export interface WorkQueueCharts {
   readonly job: Chart;
 }
 
+/** A stack's charts and the constructs in them that a deployment reads: the broker's host, the Jobs. */
+export interface WorkQueueStackTree {
+  readonly charts: WorkQueueCharts;
+  readonly broker: IWorkQueueBroker;
+  readonly seeder: QueueSeeder;
+  /** The worker Job, or with `autoscale` the KEDA ScaledJob that creates worker Jobs. */
+  readonly job: WorkQueueJob | ScaledWorkQueueJob;
+}
+
 /**
  * One work-queue stack as three charts (broker, seeder, worker Job or, with `autoscale`, a KEDA
- * ScaledJob), each written to its own file
- * by `cdk8s synth` and applied as its own group by the Pulumi program.
+ * ScaledJob), each written to its own file by `cdk8s synth` and applied in that order by the
+ * Pulumi program.
  */
 export function addWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQueueCharts {
+  return buildWorkQueueStack(app, config).charts;
+}
+
+/** As `addWorkQueueStack`, returning the constructs too. */
+export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQueueStackTree {
   const chartProps = { namespace: config.namespace, disableResourceNameHashes: true };
   const brokerChart = new Chart(app, `${config.name}-broker`, chartProps);
   validateStackConfig(brokerChart, config);
@@ -43,12 +57,13 @@ export function addWorkQueueStack(app: App, config: WorkQueueStackConfig): WorkQ
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
   };
+  let job: WorkQueueJob | ScaledWorkQueueJob;
   if (config.autoscale) {
     const parallelism = config.pattern === 'fine' ? config.parallelism : undefined;
-    new ScaledWorkQueueJob(jobChart, 'job', { ...worker, ...config.autoscale, parallelism });
+    job = new ScaledWorkQueueJob(jobChart, 'job', { ...worker, ...config.autoscale, parallelism });
   } else {
-    new WorkQueueJob(jobChart, 'job', { ...worker, parallelism: config.parallelism, completions: config.completions });
+    job = new WorkQueueJob(jobChart, 'job', { ...worker, parallelism: config.parallelism, completions: config.completions });
   }
 
-  return { broker: brokerChart, seeder: seederChart, job: jobChart };
+  return { charts: { broker: brokerChart, seeder: seederChart, job: jobChart }, broker, seeder, job };
 }
