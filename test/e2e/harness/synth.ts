@@ -5,6 +5,8 @@ export interface SynthEnv {
   WORK_SECONDS: string;
   /** Set: a KEDA ScaledJob of at most that many Jobs in place of each worker Job. */
   AUTOSCALE_MAX_JOBS?: string;
+  /** The namespace of every object (the autoscaled stacks name their broker with it). */
+  NAMESPACE?: string;
 }
 
 /** Runs the product's own `npm run synth` (the cdk8s app of both tutorials) into `outdir`. */
