@@ -1,18 +1,36 @@
 #!/usr/bin/env node
-// The entry point of the worker image and of the `work-queue` command: runs the CLI and turns its
-// result into the process exit code.
+// The entry point of the worker image and of the `work-queue` command: runs the CLI, turns its
+// result into the process exit code, and ends what WORK_COMMAND left running. Every error is one
+// line; an unexpected one shows its stack trace only with WORK_QUEUE_DEBUG=1.
 import { main } from './cli';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
+import { endCommandGroups } from './process-group';
 
-main(process.argv.slice(2), process.env).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof CliError) {
-      for (const line of error.message.split('\n')) process.stderr.write(`work-queue: ${line}\n`);
-      process.exit(error.exitCode);
-    }
-    process.stderr.write(`work-queue: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(ExitCode.failed);
-  },
-);
+const DEBUG = 'WORK_QUEUE_DEBUG';
+
+let exiting = false;
+
+async function exit(code: number): Promise<never> {
+  if (!exiting) {
+    exiting = true;
+    await endCommandGroups();
+  }
+  process.exit(code);
+}
+
+function fail(error: unknown): Promise<never> {
+  if (error instanceof CliError) {
+    for (const line of error.message.split('\n')) process.stderr.write(`work-queue: ${line}\n`);
+    return exit(error.exitCode);
+  }
+  const debug = process.env[DEBUG] && process.env[DEBUG] !== '0';
+  const text = debug ? ((error as Error)?.stack ?? String(error)) : `${String((error as Error)?.message ?? error).split('\n')[0]} (${DEBUG}=1 shows the stack trace)`;
+  process.stderr.write(`work-queue: unexpected error: ${text}\n`);
+  return exit(ExitCode.failed);
+}
+
+process.on('uncaughtException', (error) => void fail(error));
+process.on('unhandledRejection', (error) => void fail(error));
+
+main(process.argv.slice(2), process.env).then(exit, fail);

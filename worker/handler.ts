@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
 import type { WorkConfig } from './config';
+import { endCommandGroup, forgetCommandGroup, spawnCommandGroup } from './process-group';
+import { sleep } from './sleep';
 
-/** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by shutdown. */
+/** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
 export type HandlerResult = 'done' | 'failed' | 'aborted';
 
 export type Handler = (item: string, signal: AbortSignal) => Promise<HandlerResult>;
@@ -13,21 +14,30 @@ export function makeHandler(work: WorkConfig): Handler {
 
 function builtInHandler(workSeconds: number): Handler {
   return async (item, signal) => {
+    if (signal.aborted) return 'aborted';
     process.stdout.write(`Processing ${item}\n`);
     if (workSeconds === 0) return 'done';
     return (await sleep(workSeconds * 1000, signal)) ? 'done' : 'aborted';
   };
 }
 
+/**
+ * Runs the command in a process group of its own; an abort ends the whole group (TERM, then KILL)
+ * and resolves only once it is stopped, so an item handed back is no longer being worked on.
+ */
 function commandHandler(command: string): Handler {
   return (item, signal) =>
     new Promise((resolve) => {
-      const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'inherit', 'inherit'] });
-      const abort = () => child.kill('SIGTERM');
+      if (signal.aborted) return resolve('aborted');
+      const child = spawnCommandGroup(command);
+      let stopping: Promise<void> | undefined;
+      const abort = () => {
+        if (child.pid !== undefined) stopping = endCommandGroup(child.pid);
+      };
       signal.addEventListener('abort', abort, { once: true });
       // A command that does not read its input closes the pipe early; that is not a failure.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(item, 'utf8');
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(item, 'utf8');
       child.on('error', (error) => {
         signal.removeEventListener('abort', abort);
         process.stderr.write(`work-queue: could not start WORK_COMMAND: ${error.message}\n`);
@@ -35,23 +45,12 @@ function commandHandler(command: string): Handler {
       });
       child.on('close', (code) => {
         signal.removeEventListener('abort', abort);
-        resolve(signal.aborted ? 'aborted' : code === 0 ? 'done' : 'failed');
+        if (signal.aborted) {
+          void (stopping ?? Promise.resolve()).then(() => resolve('aborted'));
+          return;
+        }
+        if (child.pid !== undefined) forgetCommandGroup(child.pid);
+        resolve(code === 0 ? 'done' : 'failed');
       });
     });
-}
-
-/** Resolves true after `ms`, or false as soon as the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,5 +1,5 @@
-import { sleep } from './handler';
 import type { QueueStatus, WorkQueue } from './queue';
+import { sleep } from './sleep';
 
 const WATCH_INTERVAL_MS = 500;
 const BAR_WIDTH = 30;

@@ -1,8 +1,9 @@
 import type { WorkConfig } from './config';
 import { ExitCode, deadLetterQueue } from './contract';
-import { type Handler, sleep } from './handler';
+import type { Handler } from './handler';
 import type { Claimed, Delivery, WorkQueue } from './queue';
 import type { Shutdown } from './shutdown';
+import { sleep } from './sleep';
 
 /** How long `single` waits for an item to appear before it concludes there is nothing to do. */
 export const EMPTY_WAIT_MS = 3000;

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -198,6 +198,15 @@ export function amqpEnv(queue: string, extra: Record<string, string> = {}): Reco
 /** The items a run of the built-in handler printed, in order. */
 export function processed(output: string): string[] {
   return [...output.matchAll(/^Processing (.*)$/gm)].map((m) => m[1]);
+}
+
+/** Whether a process has ended: gone, or a zombie waiting for its parent (or init) to reap it. */
+export function processGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').startsWith('Z');
+  } catch {
+    return true;
+  }
 }
 
 export function sorted(items: string[]): string[] {

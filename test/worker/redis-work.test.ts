@@ -1,6 +1,7 @@
 import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../worker/contract';
-import { connectRedis, deleteRedisQueue, killLeftovers, processed, redisEnv, runCli, sorted, startCli, uniqueQueue } from './helpers';
+import { existsSync, readFileSync } from 'node:fs';
+import { connectRedis, deleteRedisQueue, killLeftovers, processGone, processed, redisEnv, runCli, sorted, startCli, tempDir, uniqueQueue } from './helpers';
 
 /** Fails the item "poison" and succeeds on everything else, reading the item from stdin. */
 const POISON_COMMAND = 'item=$(cat); echo "handled $item"; [ "$item" != poison ]';
@@ -18,8 +19,11 @@ describe('work on Redis (fine pattern)', () => {
     redis = await connectRedis();
   });
 
+  const files = tempDir();
+
   afterAll(async () => {
     killLeftovers();
+    files.remove();
     for (const queue of queues) await deleteRedisQueue(redis, queue);
     await redis.close();
   });
@@ -138,6 +142,30 @@ describe('work on Redis (fine pattern)', () => {
     expect(await redis.lLen(queueKeys(queue).dead)).toBe(0);
   });
 
+  test("a second SIGTERM ends the whole process group of WORK_COMMAND, its children included", async () => {
+    const queue = newQueue();
+    await redis.rPush(queue, ['grouped']);
+    const pidFile = `${files.dir}/${queue}.pid`;
+    const worker = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 & echo $! > ${pidFile}; wait` }));
+    const child = await readPid(pidFile);
+    worker.kill('SIGTERM');
+    await worker.waitFor(/SIGTERM: taking no more items/);
+    worker.kill('SIGTERM');
+    const result = await worker.exited;
+    expect(result.code).toBe(ExitCode.interrupted);
+    expect(result.stderr).toMatch(/gave "grouped" back to the queue unfinished/);
+    expect(processGone(child)).toBe(true);
+  });
+
+  test("the worker's exit ends what WORK_COMMAND left running", async () => {
+    const queue = newQueue();
+    await redis.rPush(queue, ['leaves-a-child']);
+    const pidFile = `${files.dir}/${queue}.pid`;
+    const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 >/dev/null 2>&1 & echo $! > ${pidFile}` }));
+    expect(result.code).toBe(ExitCode.ok);
+    expect(processGone(await readPid(pidFile))).toBe(true);
+  });
+
   test('status --watch prints plain lines until the queue is drained', async () => {
     const queue = newQueue();
     await redis.rPush(queue, ['w1', 'w2', 'w3']);
@@ -153,3 +181,15 @@ describe('work on Redis (fine pattern)', () => {
     expect(result.stdout).not.toContain('\r');
   });
 });
+
+/** The pid a WORK_COMMAND wrote into a file, once it is there. */
+async function readPid(file: string): Promise<number> {
+  for (let i = 0; i < 400; i++) {
+    if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8').trim();
+      if (text) return Number(text);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no pid in ${file} within 20 s`);
+}
