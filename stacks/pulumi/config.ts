@@ -1,47 +1,38 @@
+import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, Rule, Rules } from '../../worker/contract';
 import { PropRules } from '../../constructs/validate';
-import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../config';
+import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../config';
+import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
 
 /** The tutorial a stack starts from; every other key overrides one of its fields. */
 export const TUTORIALS = { coarse: COARSE_TUTORIAL, fine: FINE_TUTORIAL } as const;
 export type TutorialName = keyof typeof TUTORIALS;
 
-/** The stack config minus what the program supplies itself: the image (built here) and the password (a secret). */
-export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'brokerPassword'>;
+/**
+ * The project root, where Pulumi.yaml is. `pulumi up` runs the program in the directory of its
+ * `main` (stacks/pulumi), so paths in the config are resolved against this, not the working directory.
+ */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Where the worker image is pushed. */
-export interface RegistryConfig {
-  /** Registry host, with a port when not the default: `localhost:5001`, `ghcr.io`. */
-  readonly server: string;
-  /** Repository below the server. @default 'work-queue' */
-  readonly repository: string;
-  /** @default - no login (a local registry) */
-  readonly username?: string;
-  /** A Pulumi secret. @default - no login */
-  readonly password?: pulumi.Output<string>;
+/** How the program's Kubernetes provider reaches the cluster. */
+export interface ClusterConfig {
+  /** A kubeconfig's contents, or its path made absolute, a secret. @default - the ambient kubeconfig ($KUBECONFIG or ~/.kube/config) */
+  readonly kubeconfig?: pulumi.Output<string>;
+  /** @default - the kubeconfig's current context */
+  readonly context?: string;
+  /** Take over objects that exist already (pulumi-kubernetes' `upsertExistingObjects`) instead of failing with AlreadyExists. */
+  readonly adoptExisting: boolean;
 }
 
 /** Everything the Pulumi program is run with, read and checked from the stack's config. */
 export interface WorkQueueProgramConfig {
-  readonly stack: StackFields;
-  /** The broker password as a Pulumi secret. @default - generated once and kept in the state for RabbitMQ; none for Redis */
-  readonly brokerPassword?: pulumi.Output<string>;
-  readonly registry: RegistryConfig;
-  /** Path or contents of a kubeconfig, a secret. @default - the ambient kubeconfig ($KUBECONFIG or ~/.kube/config) */
-  readonly kubeconfig?: pulumi.Output<string>;
-  /** @default - the kubeconfig's current context */
-  readonly context?: string;
-  /** Seconds `pulumi up` waits for the worker Job to complete. @default 3600 */
-  readonly jobTimeoutSeconds: number;
-  /** Return once the worker Job is created instead of waiting for it to complete. @default false */
-  readonly skipJobAwait: boolean;
+  readonly component: WorkQueueStackArgs;
+  readonly cluster: ClusterConfig;
 }
 
 /** A local registry as kind's guide sets one up, so a kind cluster works with no config at all. */
 export const DEFAULT_REGISTRY = { server: 'localhost:5001', repository: 'work-queue' } as const;
-/** Generous: the tutorials finish in about a minute, real work lists may take long. */
-export const DEFAULT_JOB_TIMEOUT_SECONDS = 3600;
 
 const REGISTRY_SERVER = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
@@ -54,9 +45,9 @@ const optionalStringRule: Rule = (value) => (value === undefined || (typeof valu
 
 /**
  * Reads the stack's config with typed getters. Fields of the work-queue stack are only read here;
- * the constructs check them when the program builds the charts, so their rules and messages exist
- * once. The keys only the program has (registry, timeouts, cluster access) are checked here, in the
- * same `<key>: got <value>, expected <what>` form.
+ * the constructs check them when the component builds the charts, so their rules and messages exist
+ * once. The keys only the program has (image and registry, cluster access, timeouts) are checked
+ * here, in the same `<key>: got <value>, expected <what>` form.
  */
 export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): WorkQueueProgramConfig {
   const key = (name: string) => `${config.name}:${name}`;
@@ -105,6 +96,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
     }),
   };
 
+  const image = config.get('image');
+  ensure('image', image, optionalStringRule);
   const registry = typed('registry', 'a JSON object', () => config.getObject<Record<string, unknown>>('registry')) ?? {};
   if (typeof registry !== 'object' || Array.isArray(registry) || registry === null) throw problem('registry', registry, 'an object with "server" and optionally "repository", "username", "password"');
   const server = registry.server ?? DEFAULT_REGISTRY.server;
@@ -116,26 +109,48 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   // The construct checks the password with this same rule, but its message would show the secret.
   ensureSecret('brokerPassword', config.get('brokerPassword'), (value) => (value === undefined ? undefined : PropRules.credential(value)));
 
-  const jobTimeoutSeconds = typed('jobTimeoutSeconds', 'a number', () => config.getNumber('jobTimeoutSeconds')) ?? DEFAULT_JOB_TIMEOUT_SECONDS;
-  ensure('jobTimeoutSeconds', jobTimeoutSeconds, Rules.positiveInteger);
+  const jobTimeoutSeconds = typed('jobTimeoutSeconds', 'a number', () => config.getNumber('jobTimeoutSeconds'));
+  if (jobTimeoutSeconds !== undefined) ensure('jobTimeoutSeconds', jobTimeoutSeconds, Rules.positiveInteger);
+  const createNamespace = typed('createNamespace', 'true or false', () => config.getBoolean('createNamespace'));
+  if (createNamespace && stack.namespace === undefined) throw problem('createNamespace', true, `false or nothing without ${key('namespace')}`);
   const context = config.get('context');
   ensure('context', context, optionalStringRule);
 
-  return {
-    stack,
-    brokerPassword: config.getSecret('brokerPassword'),
-    registry: {
-      server: server as string,
-      repository: repository as string,
-      username: registry.username as string | undefined,
-      // The whole `registry` key is a secret once a nested value is; the password alone stays one here.
-      password: registry.password === undefined ? undefined : pulumi.secret(registry.password as string),
-    },
-    kubeconfig: config.getSecret('kubeconfig'),
-    context,
-    jobTimeoutSeconds,
-    skipJobAwait: typed('skipJobAwait', 'true or false', () => config.getBoolean('skipJobAwait')) ?? false,
+  const registryConfig: RegistryConfig = {
+    server: server as string,
+    repository: repository as string,
+    username: registry.username as string | undefined,
+    // The whole `registry` key is a secret once a nested value is; the password alone stays one here.
+    password: registry.password === undefined ? undefined : pulumi.secret(registry.password as string),
   };
+  return {
+    component: {
+      stack,
+      image,
+      // With an image nothing is pushed: the registry is left out, so that no part of it can matter.
+      registry: image === undefined ? registryConfig : undefined,
+      brokerPassword: config.getSecret('brokerPassword'),
+      createNamespace,
+      jobTimeoutSeconds,
+      skipJobAwait: typed('skipJobAwait', 'true or false', () => config.getBoolean('skipJobAwait')),
+    },
+    cluster: {
+      kubeconfig: config.getSecret('kubeconfig')?.apply(resolveKubeconfig),
+      context,
+      adoptExisting: typed('adoptExisting', 'true or false', () => config.getBoolean('adoptExisting')) ?? false,
+    },
+  };
+}
+
+/**
+ * A kubeconfig path made absolute against the project root; contents (several lines, or JSON) as
+ * they are. pulumi-kubernetes would resolve a relative path against its working directory, the
+ * directory of `main`; `~` it expands itself.
+ */
+export function resolveKubeconfig(pathOrContents: string): string {
+  const isContents = pathOrContents.includes('\n') || pathOrContents.trimStart().startsWith('{');
+  if (isContents || pathOrContents.startsWith('~') || path.isAbsolute(pathOrContents)) return pathOrContents;
+  return path.resolve(PROJECT_ROOT, pathOrContents);
 }
 
 /** Drops the keys whose value is undefined, so they do not override the tutorial's. */

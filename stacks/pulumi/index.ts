@@ -1,16 +1,23 @@
 /**
- * The Pulumi program (`main` of Pulumi.yaml): builds and pushes the worker image, then applies the
- * broker, the seeding Job and the worker Job of one work-queue stack, each awaited before the next.
- * With no config at all it deploys the coarse tutorial; Pulumi.coarse.yaml and Pulumi.fine.yaml
- * configure the two tutorials.
+ * The Pulumi program (`main` of Pulumi.yaml): one WorkQueueStack on the cluster of the stack's
+ * `kubeconfig` and `context`. The worker image is built and pushed unless `image` is configured;
+ * then the Namespace (when `namespace` is set), the broker, the seeding Job and the worker Job are
+ * applied in order, each awaited. With no config at all it deploys the coarse tutorial;
+ * Pulumi.coarse.yaml and Pulumi.fine.yaml configure the two tutorials.
  */
+import * as k8s from '@pulumi/kubernetes';
 import { readProgramConfig } from './config';
 import { WorkQueueStack } from './work-queue-stack-component';
 
-const config = readProgramConfig();
-const stack = new WorkQueueStack(config.stack.name, config);
+const { component, cluster } = readProgramConfig();
+const provider = new k8s.Provider(`${component.stack.name}-cluster`, {
+  kubeconfig: cluster.kubeconfig,
+  context: cluster.context,
+  upsertExistingObjects: cluster.adoptExisting,
+});
+const stack = new WorkQueueStack(component.stack.name, component, { providers: [provider] });
 
-export const imageDigest = stack.imageDigest;
+export const image = stack.image;
 export const brokerHost = stack.brokerHost;
 export const queue = stack.queue;
 export const jobName = stack.jobName;

@@ -1,87 +1,96 @@
 import * as path from 'path';
-import * as docker from '@pulumi/docker';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import * as random from '@pulumi/random';
-import { WorkQueueProgramConfig } from './config';
-import { brokerHost, renderManifests, withJobAwait } from './manifests';
+import { describeProblem, Rules } from '../../worker/contract';
+import { ClusterAccessArgs, clusterAccessOf, JobAwait } from './job-await/job-await';
+import { KubernetesObject, renderStack, StackObjects } from './stack-objects';
+import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
 
-/** The repository root: the image's build context, since the worker imports the shared contract module. */
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export * from './work-queue-stack-args';
+
+/** The checkout this module is loaded from: the default build context, with worker/Dockerfile. */
+const CHECKOUT_ROOT = path.resolve(__dirname, '..', '..');
 
 /**
- * Stand-ins for the digest and the password where their values do not matter: when the program
- * checks the config at start (so a bad value fails `pulumi preview` before any image is built), for
- * the broker chart (which holds no worker image), and for the seeder and worker Job charts (which
- * read the password through a secretKeyRef and never contain it). Neither reaches a cluster.
+ * Stand-ins for the image and the password where their values do not matter: when the constructs
+ * check the config (before anything is built), for the broker chart (which holds no worker image),
+ * and for the seeder and worker Job (which read the password through a secretKeyRef and never
+ * contain it). Neither reaches a cluster.
  */
 const PLACEHOLDER_IMAGE = `placeholder.invalid/work-queue@sha256:${'0'.repeat(64)}`;
 const PLACEHOLDER_PASSWORD = 'placeholder-password';
+const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
 
 /**
- * One work-queue stack on a cluster: the worker image built and pushed, then the broker, the
- * seeding Job and the worker Job applied as three `yaml.v2.ConfigGroup`s, each awaited before the
- * next starts.
+ * One work-queue stack on a cluster, applied in order and each step awaited: the Namespace (when
+ * `stack.namespace` is set), the broker (pulumi-kubernetes awaits its StatefulSet or Pod until
+ * ready; its Service passes after a 10 s settle, endpoints or not), the seeding Job, the worker
+ * Job; and the worker image, built and pushed unless `image` is given. Each Job is awaited by a
+ * JobAwait, which fails `pulumi up` as soon as the Job fails.
+ *
+ * The Kubernetes provider comes from the resource options (`provider` or `providers`), else the
+ * default one; the awaits reach the cluster with its `kubeconfig` and `context`. Children are named
+ * `<name>-<part>`.
  */
 export class WorkQueueStack extends pulumi.ComponentResource {
-  /** `<registry>/<repository>@sha256:...`, the reference both Jobs run. */
-  public readonly imageDigest: pulumi.Output<string>;
+  /** The image reference both Jobs run: the given `image`, or the pushed `<registry>/<repository>@sha256:...`. */
+  public readonly image: pulumi.Output<string>;
   /** The broker's client Service, the host in `BROKER_URL`. */
   public readonly brokerHost: string;
   public readonly queue: string;
   public readonly jobName: string;
   /** A `kubectl` command that follows the worker pods' logs. */
-  public readonly followJob: string;
-  /** The three groups, in the order they are applied. */
-  public readonly groups: { readonly broker: k8s.yaml.v2.ConfigGroup; readonly seeder: k8s.yaml.v2.ConfigGroup; readonly job: k8s.yaml.v2.ConfigGroup };
+  public readonly followJob: pulumi.Output<string>;
 
-  constructor(name: string, args: WorkQueueProgramConfig, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: WorkQueueStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const { stack } = args;
-    const passwordKind = brokerPasswordKind(args);
-    const render = (image: string) => renderManifests(passwordKind === 'none' ? { ...stack, image } : { ...stack, image, brokerPassword: PLACEHOLDER_PASSWORD });
-    // The constructs check every field now, with the same messages as `cdk8s synth`.
-    const checked = render(PLACEHOLDER_IMAGE);
+    const password = passwordSource(args);
+    const render = (image: string, brokerPassword?: string) => renderStack({ ...stack, image, ...(brokerPassword === undefined ? {} : { brokerPassword }) });
+    const clientPassword = password === 'none' ? undefined : PLACEHOLDER_PASSWORD;
+    // Everything is checked before anything is registered, with the messages of `cdk8s synth`.
+    const checked = render(args.image ?? PLACEHOLDER_IMAGE, clientPassword);
+    checkArgs(args);
 
     super('work-queue:index:WorkQueueStack', name, {}, opts);
-    this.brokerHost = brokerHost(checked);
+    if (args.image !== undefined && !DIGEST_REFERENCE.test(args.image)) {
+      pulumi.log.warn(describeProblem('image', args.image, 'a digest reference (<repository>@sha256:...): with a tag the Jobs run ' +
+        'whatever it names when their pods start, and pushing it again re-runs nothing'), this);
+    }
+    this.brokerHost = checked.brokerHost;
     this.queue = stack.queue;
     this.jobName = stack.jobName;
-    this.followJob = followJobCommand(stack, args.context);
 
-    const image = new docker.Image(`${name}-worker`, {
-      imageName: `${args.registry.server}/${args.registry.repository}:${pulumi.getStack()}`,
-      build: buildContext(),
-      registry: { server: args.registry.server, username: args.registry.username, password: args.registry.password },
-    }, { parent: this });
-    this.imageDigest = image.repoDigest;
+    const image = args.image !== undefined ? pulumi.output(args.image) : this.builtImage(name, args);
+    this.image = image;
+    // With a given image the checked objects are the ones applied; a built one is known once pushed.
+    const clients = image.apply((reference): StackObjects => (args.image !== undefined ? checked : render(reference, clientPassword)));
+    // The broker's Secret holds the password: that group is rendered inside an apply on the secret.
+    const brokerPassword = password === 'config' ? pulumi.secret(args.brokerPassword!) : password === 'generated' ? this.generatedPassword(name) : undefined;
+    const brokerObjects = brokerPassword ? brokerPassword.apply((secret) => render(PLACEHOLDER_IMAGE, secret).broker) : checked.broker;
 
-    // The Job templates change only when the digest or the items do, so an unchanged re-run leaves
-    // both Jobs alone. The password must be as stable: RabbitMQ creates its user on first boot only.
-    const password = passwordKind === 'config' ? args.brokerPassword : passwordKind === 'generated' ? this.generatedPassword(name) : undefined;
-    // The broker's Secret is rendered inside an apply on the password: the whole group is a secret.
-    const brokerObjects = password ? password.apply((secret) => renderManifests({ ...stack, image: PLACEHOLDER_IMAGE, brokerPassword: secret }).broker) : checked.broker;
-    const jobAwait = { timeoutSeconds: args.jobTimeoutSeconds, skip: args.skipJobAwait };
-    const clients = image.repoDigest.apply((digest) => {
-      const manifests = render(digest);
-      return { seeder: manifests.seeder, job: withJobAwait(manifests.job, stack.jobName, jobAwait) };
-    });
+    const namespace = (args.createNamespace ?? stack.namespace !== undefined)
+      ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: stack.namespace } }, { parent: this })]
+      : [];
+    const broker = new k8s.yaml.v2.ConfigGroup(`${name}-broker`, { objs: brokerObjects }, { parent: this, dependsOn: namespace });
+    const seeder = new k8s.yaml.v2.ConfigGroup(`${name}-seeder`, { objs: clients.seeder }, { parent: this, dependsOn: [broker] });
+    const cluster = clusterAccessOf(this.getProvider('kubernetes:batch/v1:Job'));
 
-    const provider = new k8s.Provider(`${name}-cluster`, {
-      kubeconfig: args.kubeconfig,
-      context: args.context,
-      namespace: stack.namespace,
-    }, { parent: this });
-
-    // Depending on a remote component such as a v2 ConfigGroup waits for all of its children, each
-    // awaited by pulumi-kubernetes: the broker's StatefulSet or Pod until ready, then the seeding
-    // Job until complete, then the worker Job until complete (or its timeout annotation runs out).
-    const broker = new k8s.yaml.v2.ConfigGroup(`${stack.name}-broker`, { objs: brokerObjects }, { parent: this, provider });
-    const seeder = new k8s.yaml.v2.ConfigGroup(`${stack.name}-seeder`, { objs: clients.seeder }, { parent: this, provider, dependsOn: [broker] });
-    const job = new k8s.yaml.v2.ConfigGroup(`${stack.name}-job`, { objs: clients.job }, { parent: this, provider, dependsOn: [seeder] });
-    this.groups = { broker, seeder, job };
+    const seedJob = new k8s.batch.v1.Job(`${name}-seed-job`, jobArgs(clients.seedJob), { parent: this, dependsOn: [seeder] });
+    const seeded = new JobAwait(`${name}-seed-job-await`, { job: seedJob, timeoutSeconds: SEED_TIMEOUT_SECONDS, cluster }, { parent: this });
+    if (checked.workerJob) {
+      const workerJob = new k8s.batch.v1.Job(`${name}-job`, jobArgs(clients.apply((objects) => objects.workerJob!)), { parent: this, dependsOn: [seeded] });
+      if (!args.skipJobAwait) {
+        new JobAwait(`${name}-job-await`, { job: workerJob, timeoutSeconds: args.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS, cluster }, { parent: this });
+      }
+    }
+    if (checked.workers.length > 0) {
+      // With autoscale: KEDA's ScaledJob, which creates worker Jobs while the queue has items.
+      new k8s.yaml.v2.ConfigGroup(`${name}-workers`, { objs: clients.workers }, { parent: this, dependsOn: [seeded] });
+    }
+    this.followJob = followJobCommand(stack, cluster);
 
     this.registerOutputs({
-      imageDigest: this.imageDigest,
+      image: this.image,
       brokerHost: this.brokerHost,
       queue: this.queue,
       jobName: this.jobName,
@@ -89,30 +98,54 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     });
   }
 
+  private builtImage(name: string, args: WorkQueueStackArgs): pulumi.Output<string> {
+    // Loaded only to build: with a given image, @pulumi/docker need not be installed.
+    const { buildWorkerImage } = require('./worker-image') as typeof import('./worker-image');
+    return buildWorkerImage(name, args.registry!, args.buildContext ?? CHECKOUT_ROOT, this);
+  }
+
   private generatedPassword(name: string): pulumi.Output<string> {
-    // Generated once, then kept in the state: stable across runs. URL-unreserved characters only,
-    // since it is expanded into BROKER_URL as it is.
-    const generated = new random.RandomPassword(`${name}-broker-password`, { length: 32, special: false }, { parent: this });
-    return pulumi.secret(generated.result);
+    // Loaded only to generate: with a configured password or Redis, @pulumi/random need not be installed.
+    const { generatedBrokerPassword } = require('./broker-password') as typeof import('./broker-password');
+    return generatedBrokerPassword(name, this);
   }
 }
 
-type PasswordKind = 'config' | 'generated' | 'none';
+type PasswordSource = 'config' | 'generated' | 'none';
 
-/** Where the broker password comes from: the config, a generated one (RabbitMQ needs one), or none. */
-function brokerPasswordKind(args: WorkQueueProgramConfig): PasswordKind {
+/** Where the broker password comes from: the args, a generated one (RabbitMQ needs one), or none. */
+function passwordSource(args: WorkQueueStackArgs): PasswordSource {
   if (args.brokerPassword !== undefined) return 'config';
   if (args.stack.broker === 'rabbitmq' && args.stack.brokerSecretName === undefined) return 'generated';
   return 'none';
 }
 
-/** The build context and Dockerfile, relative to the working directory (the project root under `pulumi up`) so the state is the same on every machine. */
-function buildContext(): docker.types.input.DockerBuild {
-  const context = path.relative(process.cwd(), REPO_ROOT) || '.';
-  return { context, dockerfile: path.join(context, 'worker', 'Dockerfile') };
+/** Checks the args the constructs do not see. */
+function checkArgs(args: WorkQueueStackArgs): void {
+  const problem = (field: string, value: unknown, expected: string) => new pulumi.RunError(describeProblem(field, value, expected));
+  if (args.image === undefined) {
+    if (args.registry === undefined) throw problem('registry', undefined, 'where to push the built image ({ server, repository }), or an image');
+    const { checkBuildContext } = require('./worker-image') as typeof import('./worker-image');
+    checkBuildContext(args.buildContext ?? CHECKOUT_ROOT);
+  }
+  const timeout = Rules.positiveInteger(args.jobTimeoutSeconds);
+  if (args.jobTimeoutSeconds !== undefined && timeout !== undefined) throw problem('jobTimeoutSeconds', args.jobTimeoutSeconds, timeout);
+  if (args.createNamespace && args.stack.namespace === undefined) {
+    throw problem('createNamespace', true, 'false or nothing when there is no namespace (set stack.namespace to the one to create)');
+  }
 }
 
-function followJobCommand(stack: WorkQueueProgramConfig['stack'], context: string | undefined): string {
-  const target = [...(context ? ['--context', context] : []), ...(stack.namespace ? ['--namespace', stack.namespace] : [])];
-  return ['kubectl', ...target, 'logs', '--follow', '--prefix', '--selector', `job-name=${stack.jobName}`, '--max-log-requests', String(stack.parallelism ?? 2)].join(' ');
+/** A Job's args from its synthesized object. */
+function jobArgs(job: pulumi.Output<KubernetesObject>): k8s.batch.v1.JobArgs {
+  return {
+    metadata: job.apply((object) => object.metadata),
+    spec: job.apply((object) => object.spec as k8s.types.input.batch.v1.JobSpec),
+  };
+}
+
+function followJobCommand(stack: StackFields, cluster: ClusterAccessArgs): pulumi.Output<string> {
+  return pulumi.output(cluster.context).apply((context) => {
+    const target = [...(context ? ['--context', context] : []), ...(stack.namespace ? ['--namespace', stack.namespace] : [])];
+    return ['kubectl', ...target, 'logs', '--follow', '--prefix', '--selector', `job-name=${stack.jobName}`, '--max-log-requests', String(stack.parallelism ?? 2)].join(' ');
+  });
 }

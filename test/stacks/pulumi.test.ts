@@ -2,109 +2,17 @@ import { readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { containerEnv, Manifest, only, podSpec } from '../manifests';
+import { resolveKubeconfig } from '../../stacks/pulumi/config';
+import { containerEnv, only, podSpec } from '../manifests';
+import {
+  DIGEST, GENERATED_PASSWORD, PROJECT, ROOT, Run,
+  dependsOn, group, isSecretValue, job, programFailure, projectConfig, resource, reveal, runProgram, stackFileConfig, useMocks,
+} from './pulumi-mocks';
 
-const ROOT = join(__dirname, '..', '..');
-const PROJECT = 'work-queue-stack';
-const DIGEST = `sha256:${'4f'.repeat(32)}`;
-const GENERATED_PASSWORD = 'GeneratedByRandomPassword0123456';
+const JOB_AWAIT = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
+const GIVEN_IMAGE = `registry.example.com/team/work-queue@sha256:${'a1'.repeat(32)}`;
 
-/** One resource as the program registered it, with its inputs as the engine would receive them. */
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-
-/** A program run: what was registered, the resource options as the program passed them, the stack outputs. */
-interface Run {
-  resources: Registered[];
-  options: Map<string, { opts: pulumi.ResourceOptions; resource: pulumi.Resource }>;
-  outputs: Record<string, any>;
-}
-
-let registered: Registered[] = [];
-
-/**
- * Each run loads the program's own modules afresh (so its top level runs again with the new config)
- * but shares these libraries with the test: loading them again per run would cost seconds each.
- */
-const SHARED_LIBRARIES = ['@pulumi/pulumi', '@pulumi/kubernetes', '@pulumi/docker', '@pulumi/random', 'cdk8s', 'cdk8s-plus-28', 'constructs'];
-for (const name of SHARED_LIBRARIES) {
-  const library = jest.requireActual(name);
-  jest.doMock(name, () => library);
-}
-
-/** Secret inputs reach the engine wrapped in this signature; the mock sees exactly that. */
-function isSecretValue(value: unknown): value is { value: any } {
-  return typeof value === 'object' && value !== null && (value as any)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
-}
-
-function reveal(value: unknown): any {
-  return isSecretValue(value) ? value.value : value;
-}
-
-function resource(run: Run, type: string, name?: string): Registered {
-  const found = run.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
-  if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ''}, found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(', ')}`);
-  return found[0];
-}
-
-function group(run: Run, name: string): Manifest[] {
-  return reveal(resource(run, 'kubernetes:yaml/v2:ConfigGroup', name).inputs.objs);
-}
-
-/** The config of a stack file, as the Pulumi CLI hands it to the program: object values as JSON. */
-function stackFileConfig(file: string): Record<string, string> {
-  const config: Record<string, unknown> = parse(readFileSync(join(ROOT, file), 'utf8')).config;
-  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
-}
-
-function projectConfig(values: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [`${PROJECT}:${key}`, typeof value === 'string' ? value : JSON.stringify(value)]));
-}
-
-/** Runs the program once, fresh, with this config; the options each resource got are captured by a stack transformation (the mocks drop them). */
-async function runProgram(config: Record<string, string> = {}, secretKeys: string[] = []): Promise<Run> {
-  registered = [];
-  pulumi.runtime.setAllConfig(config, secretKeys);
-  const options: Run['options'] = new Map();
-  let outputs: Record<string, any> = {};
-  await jest.isolateModulesAsync(async () => {
-    outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation((args) => {
-        options.set(args.name, { opts: args.opts, resource: args.resource });
-        return undefined;
-      });
-      return { ...(await import('../../stacks/pulumi')) };
-    })) ?? {};
-  });
-  // Registrations wait on outputs (the digest, the password): let them all reach the mocks. waitForRPCs
-  // is the runtime's own wait (what `disconnect` uses), present at run time though not in its typings.
-  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-  return { resources: registered, options, outputs };
-}
-
-beforeAll(() => {
-  pulumi.runtime.setMocks(
-    {
-      newResource(args: pulumi.runtime.MockResourceArgs) {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === 'docker:index/image:Image') {
-          const name: string = args.inputs.imageName;
-          state.repoDigest = `${name.slice(0, name.lastIndexOf(':'))}@${DIGEST}`;
-        }
-        if (args.type === 'random:index/randomPassword:RandomPassword') state.result = GENERATED_PASSWORD;
-        return { id: `${args.name}-id`, state };
-      },
-      call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
-    },
-    PROJECT,
-    'coarse',
-    false,
-  );
-});
+beforeAll(() => useMocks());
 
 describe('Pulumi program', () => {
   describe('with no config at all', () => {
@@ -114,7 +22,7 @@ describe('Pulumi program', () => {
     });
 
     test('builds worker/Dockerfile from the repository root and pushes it to the default local registry', () => {
-      const image = resource(run, 'docker:index/image:Image');
+      const image = resource(run, 'docker:index/image:Image', 'coarse-worker-image');
       expect(resolve(image.inputs.build.context)).toBe(resolve(ROOT));
       expect(resolve(image.inputs.build.dockerfile)).toBe(join(resolve(ROOT), 'worker', 'Dockerfile'));
       expect(image.inputs.imageName).toBe('localhost:5001/work-queue:coarse');
@@ -123,10 +31,10 @@ describe('Pulumi program', () => {
 
     test('runs both Jobs from the pushed repoDigest, never a tag', () => {
       const digest = `localhost:5001/work-queue@${DIGEST}`;
-      expect(run.outputs.imageDigest).toBe(digest);
-      for (const job of [only(group(run, 'coarse-seeder'), 'Job'), only(group(run, 'coarse-job'), 'Job')]) {
-        expect(podSpec(job).containers[0].image).toBe(digest);
-        expect(podSpec(job).containers[0].imagePullPolicy).toBe('IfNotPresent');
+      expect(run.outputs.image).toBe(digest);
+      for (const name of ['coarse-seed-job', 'coarse-job']) {
+        expect(podSpec(job(run, name)).containers[0].image).toBe(digest);
+        expect(podSpec(job(run, name)).containers[0].imagePullPolicy).toBe('IfNotPresent');
       }
     });
 
@@ -134,32 +42,59 @@ describe('Pulumi program', () => {
       expect(only(group(run, 'coarse-broker'), 'StatefulSet').metadata.name).toBe('rabbitmq');
       const items = JSON.parse(only(group(run, 'coarse-seeder'), 'ConfigMap').data['items.json']);
       expect(items).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
-      const job = only(group(run, 'coarse-job'), 'Job', 'job-wq-1');
-      expect(job.spec.completions).toBe(8);
-      expect(job.spec.parallelism).toBe(2);
-      expect(containerEnv(job).byName.QUEUE.value).toBe('job1');
+      expect(job(run, 'coarse-seed-job').metadata.name).toBe('job-wq-1-seed');
+      const worker = job(run, 'coarse-job');
+      expect(worker.metadata.name).toBe('job-wq-1');
+      expect(worker.spec.completions).toBe(8);
+      expect(worker.spec.parallelism).toBe(2);
+      expect(containerEnv(worker).byName.QUEUE.value).toBe('job1');
     });
 
-    test('chains the groups: the seeder depends on the broker, the worker Job on the seeder', () => {
-      const dependsOn = (name: string) => run.options.get(name)!.opts.dependsOn;
-      expect(dependsOn('coarse-broker')).toBeUndefined();
-      expect(dependsOn('coarse-seeder')).toEqual([run.options.get('coarse-broker')!.resource]);
-      expect(dependsOn('coarse-job')).toEqual([run.options.get('coarse-seeder')!.resource]);
+    test('applies in order, each step awaited: broker, items, seeding Job and its await, worker Job and its await', async () => {
+      const urnOf = async (name: string) => new Promise<string>((done) => run.options.get(name)!.resource.urn.apply(done));
+      expect(await dependsOn(run, 'coarse-broker')).toEqual([]);
+      expect(await dependsOn(run, 'coarse-seeder')).toEqual([await urnOf('coarse-broker')]);
+      expect(await dependsOn(run, 'coarse-seed-job')).toEqual([await urnOf('coarse-seeder')]);
+      expect(await dependsOn(run, 'coarse-job')).toEqual([await urnOf('coarse-seed-job-await')]);
+      // Each await takes its Job's namespace and uid from the Job resource's outputs, so it runs after it.
+      expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({ namespace: 'default', name: 'job-wq-1-seed', uid: 'uid-coarse-seed-job' });
+      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({ namespace: 'default', name: 'job-wq-1', uid: 'uid-coarse-job' });
     });
 
-    test('parents every resource to a work-queue:index:WorkQueueStack component', () => {
+    test('awaits the seeding Job for 10 minutes and the worker Job for an hour, reading them every 2 s', () => {
+      expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({ timeoutSeconds: 600, intervalSeconds: 2 });
+      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({ timeoutSeconds: 3600, intervalSeconds: 2 });
+      // The provider travels serialized with the resource, as `pulumi up` runs it (see job-await.test.ts).
+      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.__provider).toContain('exports.handler');
+    });
+
+    test('leaves the Jobs\' await to the JobAwaits, and has pulumi-kubernetes delete a replaced Job in the background', () => {
+      for (const name of ['coarse-seed-job', 'coarse-job']) {
+        expect(job(run, name).metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/deletionPropagationPolicy': 'background' });
+      }
+    });
+
+    test('parents every resource to a work-queue:index:WorkQueueStack component and names it from the component', () => {
       const component = run.options.get('coarse')!.resource;
       expect(resource(run, 'work-queue:index:WorkQueueStack', 'coarse')).toBeDefined();
-      const children = ['coarse-worker', 'coarse-broker-password', 'coarse-cluster', 'coarse-broker', 'coarse-seeder', 'coarse-job'];
-      for (const name of children) expect(run.options.get(name)!.opts.parent).toBe(component);
+      const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
+      expect(children.map((r) => r.name).sort()).toEqual([
+        'coarse-broker', 'coarse-broker-password', 'coarse-job', 'coarse-job-await', 'coarse-seed-job', 'coarse-seed-job-await', 'coarse-seeder', 'coarse-worker-image',
+      ]);
+      for (const { name } of children) expect(run.options.get(name)!.opts.parent).toBe(component);
     });
 
-    test('uses the ambient kubeconfig through one provider shared by the three groups', () => {
-      const provider = resource(run, 'pulumi:providers:kubernetes');
+    test('applies every Kubernetes object through the program\'s provider, on the ambient kubeconfig, failing on objects that exist', () => {
+      const provider = resource(run, 'pulumi:providers:kubernetes', 'coarse-cluster');
       expect(provider.inputs.kubeconfig).toBeUndefined();
       expect(provider.inputs.context).toBeUndefined();
-      for (const name of ['coarse-broker', 'coarse-seeder', 'coarse-job']) {
-        expect(run.options.get(name)!.opts.provider).toBe(run.options.get('coarse-cluster')!.resource);
+      expect(provider.inputs.upsertExistingObjects).toBe('false');
+      const kubernetes = run.resources.filter((r) => r.type.startsWith('kubernetes:'));
+      expect(kubernetes).toHaveLength(4);
+      for (const r of kubernetes) expect(r.provider).toMatch(/\$pulumi:providers:kubernetes::coarse-cluster::coarse-cluster-id$/);
+      for (const name of ['coarse-seed-job-await', 'coarse-job-await']) {
+        expect(reveal(resource(run, JOB_AWAIT, name).inputs.kubeconfig) ?? undefined).toBeUndefined();
+        expect(resource(run, JOB_AWAIT, name).inputs.context ?? undefined).toBeUndefined();
       }
     });
 
@@ -167,25 +102,19 @@ describe('Pulumi program', () => {
       const broker = resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker');
       expect(isSecretValue(broker.inputs.objs)).toBe(true);
       expect(only(group(run, 'coarse-broker'), 'Secret').stringData.password).toBe(GENERATED_PASSWORD);
-      for (const name of ['coarse-seeder', 'coarse-job']) {
-        const inputs = resource(run, 'kubernetes:yaml/v2:ConfigGroup', name).inputs;
-        expect(isSecretValue(inputs.objs)).toBe(false);
-        expect(JSON.stringify(inputs.objs)).not.toContain(GENERATED_PASSWORD);
-      }
+      const others = [resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'), ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job')];
+      for (const { inputs } of others) expect(JSON.stringify(inputs)).not.toContain(GENERATED_PASSWORD);
       // Generated once and kept in the state, URL-safe since it goes into BROKER_URL as it is.
       expect(resource(run, 'random:index/randomPassword:RandomPassword').inputs).toMatchObject({ length: 32, special: false });
     });
 
-    test('awaits the worker Job for an hour through the annotation pulumi-kubernetes reads on ConfigGroup children', () => {
-      const job = only(group(run, 'coarse-job'), 'Job');
-      expect(job.metadata.annotations).toEqual({ 'pulumi.com/timeoutSeconds': '3600' });
-      expect(only(group(run, 'coarse-seeder'), 'Job').metadata.annotations).toBeUndefined();
-      expect(resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-job').inputs.skipAwait).toBeUndefined();
+    test('creates no Namespace without a namespace', () => {
+      expect(run.resources.filter((r) => r.type === 'kubernetes:core/v1:Namespace')).toEqual([]);
     });
 
-    test('exports the digest, broker host, queue, Job name and a kubectl command to follow the Job', () => {
+    test('exports the image, broker host, queue, Job name and a kubectl command to follow the Job', () => {
       expect(run.outputs).toEqual({
-        imageDigest: `localhost:5001/work-queue@${DIGEST}`,
+        image: `localhost:5001/work-queue@${DIGEST}`,
         brokerHost: 'rabbitmq-service',
         queue: 'job1',
         jobName: 'job-wq-1',
@@ -196,52 +125,108 @@ describe('Pulumi program', () => {
 
   test('Pulumi.coarse.yaml applies the coarse tutorial', async () => {
     const run = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
-    const job = only(group(run, 'coarse-job'), 'Job', 'job-wq-1');
-    expect(job.spec.completions).toBe(8);
-    expect(job.spec.parallelism).toBe(2);
-    expect(containerEnv(job).byName.QUEUE.value).toBe('job1');
-    expect(containerEnv(job).byName.WORKER_MODE.value).toBe('single');
-    expect(containerEnv(job).byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
+    const worker = job(run, 'coarse-job');
+    expect(worker.spec.completions).toBe(8);
+    expect(worker.spec.parallelism).toBe(2);
+    expect(containerEnv(worker).byName.QUEUE.value).toBe('job1');
+    expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('single');
+    expect(containerEnv(worker).byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
     expect(JSON.parse(only(group(run, 'coarse-seeder'), 'ConfigMap').data['items.json'])).toHaveLength(8);
   });
 
   test('Pulumi.fine.yaml applies the fine tutorial: Redis, list job2 with 9 items, no completions, parallelism 2', async () => {
     const run = await runProgram(stackFileConfig('Pulumi.fine.yaml'));
     expect(only(group(run, 'fine-broker'), 'Pod').metadata.name).toBe('redis-master');
-    const job = only(group(run, 'fine-job'), 'Job', 'job-wq-2');
-    expect(job.spec.completions).toBeUndefined();
-    expect(job.spec.parallelism).toBe(2);
-    expect(containerEnv(job).byName.QUEUE.value).toBe('job2');
-    expect(containerEnv(job).byName.WORKER_MODE.value).toBe('drain');
+    const worker = job(run, 'fine-job');
+    expect(worker.metadata.name).toBe('job-wq-2');
+    expect(worker.spec.completions).toBeUndefined();
+    expect(worker.spec.parallelism).toBe(2);
+    expect(containerEnv(worker).byName.QUEUE.value).toBe('job2');
+    expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('drain');
     expect(JSON.parse(only(group(run, 'fine-seeder'), 'ConfigMap').data['items.json'])).toContain('orange');
     // Redis runs without a password unless one is configured: nothing to generate, nothing secret.
     expect(run.resources.filter((r) => r.type.startsWith('random:'))).toEqual([]);
+    expect(run.loaded.has('@pulumi/random')).toBe(false);
     expect(isSecretValue(resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'fine-broker').inputs.objs)).toBe(false);
     expect(run.outputs.brokerHost).toBe('redis');
   });
 
-  test('changed items change both Jobs\' pod templates and nothing else; an unchanged config renders the same objects', async () => {
+  test('changed items: a new immutable items ConfigMap and new Job templates, nothing else; an unchanged config renders the same objects', async () => {
     const first = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
     const again = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
-    for (const name of ['coarse-broker', 'coarse-seeder', 'coarse-job']) expect(group(again, name)).toEqual(group(first, name));
+    for (const name of ['coarse-broker', 'coarse-seeder']) expect(group(again, name)).toEqual(group(first, name));
+    for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(again, name)).toEqual(job(first, name));
 
     const changed = await runProgram({ ...stackFileConfig('Pulumi.coarse.yaml'), ...projectConfig({ items: ['kiwi', 'lime', 'mango'] }) });
     expect(group(changed, 'coarse-broker')).toEqual(group(first, 'coarse-broker'));
-    const digestOf = (run: Run, name: string) => only(group(run, name), 'Job').spec.template.metadata.annotations['work-queue-stack.io/items-sha256'];
-    for (const name of ['coarse-seeder', 'coarse-job']) expect(digestOf(changed, name)).not.toBe(digestOf(first, name));
-    expect(only(group(changed, 'coarse-job'), 'Job').spec.completions).toBe(3);
+    const items = (run: Run) => only(group(run, 'coarse-seeder'), 'ConfigMap');
+    expect(items(first).immutable).toBe(true);
+    expect(items(changed).immutable).toBe(true);
+    expect(items(first).metadata.name).toMatch(/^job-wq-1-seed-items-[0-9a-f]{10}$/);
+    expect(items(changed).metadata.name).toMatch(/^job-wq-1-seed-items-[0-9a-f]{10}$/);
+    expect(items(changed).metadata.name).not.toBe(items(first).metadata.name);
+    const digestOf = (run: Run, name: string) => job(run, name).spec.template.metadata.annotations['work-queue-stack.io/items-sha256'];
+    for (const name of ['coarse-seed-job', 'coarse-job']) expect(digestOf(changed, name)).not.toBe(digestOf(first, name));
+    expect(job(changed, 'coarse-job').spec.completions).toBe(3);
   });
 
-  test('takes registry, cluster access, namespace and await settings from the config, secrets kept secret', async () => {
+  describe('with a given image', () => {
+    let run: Run;
+    let warn: jest.SpyInstance;
+    beforeAll(async () => {
+      warn = jest.spyOn(pulumi.log, 'warn').mockResolvedValue();
+      run = await runProgram(projectConfig({ image: GIVEN_IMAGE, registry: { server: 'ignored.example.com' } }));
+    });
+    afterAll(() => warn.mockRestore());
+
+    test('builds nothing, and does not even load @pulumi/docker', () => {
+      expect(run.resources.filter((r) => r.type.startsWith('docker:'))).toEqual([]);
+      expect(run.loaded.has('@pulumi/docker')).toBe(false);
+    });
+
+    test('runs it in both Jobs', () => {
+      for (const name of ['coarse-seed-job', 'coarse-job']) expect(podSpec(job(run, name)).containers[0].image).toBe(GIVEN_IMAGE);
+      expect(run.outputs.image).toBe(GIVEN_IMAGE);
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    test('warns on a tag, which the Jobs then pull on every start', async () => {
+      const tagged = await runProgram(projectConfig({ image: 'registry.example.com/work-queue:v1' }));
+      expect(podSpec(job(tagged, 'coarse-job')).containers[0]).toMatchObject({ image: 'registry.example.com/work-queue:v1', imagePullPolicy: 'Always' });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^image: got "registry.example.com\/work-queue:v1", expected a digest reference/), expect.anything());
+    });
+  });
+
+  describe('with a namespace', () => {
+    test('applies the Namespace first, and every object into it', async () => {
+      const run = await runProgram(projectConfig({ namespace: 'batch' }));
+      const namespace = resource(run, 'kubernetes:core/v1:Namespace', 'coarse-namespace');
+      expect(namespace.inputs.metadata).toEqual({ name: 'batch' });
+      const namespaceUrn = await new Promise<string>((done) => run.options.get('coarse-namespace')!.resource.urn.apply(done));
+      expect(await dependsOn(run, 'coarse-broker')).toEqual([namespaceUrn]);
+      for (const name of ['coarse-broker', 'coarse-seeder']) for (const object of group(run, name)) expect(object.metadata.namespace).toBe('batch');
+      for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(run, name).metadata.namespace).toBe('batch');
+      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.namespace).toBe('batch');
+      expect(run.outputs.followJob).toBe('kubectl --namespace batch logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
+    });
+
+    test('leaves an existing namespace alone with createNamespace false', async () => {
+      const run = await runProgram(projectConfig({ namespace: 'batch', createNamespace: false }));
+      expect(run.resources.filter((r) => r.type === 'kubernetes:core/v1:Namespace')).toEqual([]);
+      expect(await dependsOn(run, 'coarse-broker')).toEqual([]);
+      expect(job(run, 'coarse-job').metadata.namespace).toBe('batch');
+    });
+  });
+
+  test('takes registry, cluster access, await settings and adoption from the config, secrets kept secret', async () => {
     const run = await runProgram(
       projectConfig({
         registry: { server: 'registry.example.com:5000', repository: 'team/work-queue', username: 'ci', password: 'registry-pass' },
         brokerPassword: 'broker-pass',
         kubeconfig: '/home/me/.kube/other',
         context: 'kind-work',
-        namespace: 'batch',
         jobTimeoutSeconds: 600,
-        skipJobAwait: true,
+        adoptExisting: true,
       }),
       [`${PROJECT}:registry`, `${PROJECT}:brokerPassword`, `${PROJECT}:kubeconfig`],
     );
@@ -253,33 +238,65 @@ describe('Pulumi program', () => {
     const provider = resource(run, 'pulumi:providers:kubernetes');
     expect(isSecretValue(provider.inputs.kubeconfig)).toBe(true);
     expect(reveal(provider.inputs.kubeconfig)).toBe('/home/me/.kube/other');
-    expect(provider.inputs).toMatchObject({ context: 'kind-work', namespace: 'batch' });
+    expect(provider.inputs).toMatchObject({ context: 'kind-work', upsertExistingObjects: 'true' });
+    // The awaits reach the cluster as the provider does.
+    for (const name of ['coarse-seed-job-await', 'coarse-job-await']) {
+      const { inputs } = resource(run, JOB_AWAIT, name);
+      expect(isSecretValue(inputs.kubeconfig)).toBe(true);
+      expect(reveal(inputs.kubeconfig)).toBe('/home/me/.kube/other');
+      expect(inputs.context).toBe('kind-work');
+    }
+    expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.timeoutSeconds).toBe(600);
 
     expect(run.resources.filter((r) => r.type.startsWith('random:'))).toEqual([]);
-    expect(isSecretValue(resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker').inputs.objs)).toBe(true);
     expect(only(group(run, 'coarse-broker'), 'Secret').stringData.password).toBe('broker-pass');
+    expect(podSpec(job(run, 'coarse-job')).containers[0].image).toBe(`registry.example.com:5000/team/work-queue@${DIGEST}`);
+    expect(run.outputs.followJob).toBe('kubectl --context kind-work logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
+  });
 
-    const job = only(group(run, 'coarse-job'), 'Job');
-    expect(job.metadata.namespace).toBe('batch');
-    expect(job.metadata.annotations).toEqual({ 'pulumi.com/timeoutSeconds': '600', 'pulumi.com/skipAwait': 'true' });
-    expect(podSpec(job).containers[0].image).toBe(`registry.example.com:5000/team/work-queue@${DIGEST}`);
-    expect(run.outputs.followJob).toBe('kubectl --context kind-work --namespace batch logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
+  test('with skipJobAwait, returns once the worker Job is created; the seeding Job is awaited all the same', async () => {
+    const run = await runProgram(projectConfig({ skipJobAwait: true }));
+    expect(run.resources.filter((r) => r.type === JOB_AWAIT).map((r) => r.name)).toEqual(['coarse-seed-job-await']);
+    expect(job(run, 'coarse-job').metadata.name).toBe('job-wq-1');
+  });
+
+  describe('independent of the working directory', () => {
+    test('Pulumi.yaml points ts-node, which runs in the directory of main, at the project\'s tsconfig.json', () => {
+      const project = parse(readFileSync(join(ROOT, 'Pulumi.yaml'), 'utf8'));
+      // The language host sets PULUMI_NODEJS_TSCONFIG_PATH from the option; @pulumi/pulumi's run
+      // script resolves it after changing into the directory of `main`.
+      const mainDirectory = join(ROOT, project.main, '..');
+      expect(resolve(mainDirectory, project.runtime.options.tsconfig)).toBe(join(ROOT, 'tsconfig.json'));
+    });
+
+    test('run from the directory of main, as pulumi up runs it: builds from the repository root, takes a relative kubeconfig from the project root', async () => {
+      const before = process.cwd();
+      process.chdir(join(ROOT, 'stacks', 'pulumi'));
+      try {
+        const run = await runProgram(projectConfig({ kubeconfig: 'clusters/kind.yaml' }), [`${PROJECT}:kubeconfig`]);
+        const image = resource(run, 'docker:index/image:Image');
+        expect(image.inputs.build.context).toBe(join('..', '..'));
+        expect(resolve(image.inputs.build.dockerfile)).toBe(join(ROOT, 'worker', 'Dockerfile'));
+        expect(reveal(resource(run, 'pulumi:providers:kubernetes').inputs.kubeconfig)).toBe(join(ROOT, 'clusters', 'kind.yaml'));
+        expect(reveal(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.kubeconfig)).toBe(join(ROOT, 'clusters', 'kind.yaml'));
+      } finally {
+        process.chdir(before);
+      }
+    });
+
+    test('keeps kubeconfig contents, absolute paths and ~ (which pulumi-kubernetes expands) as they are', () => {
+      for (const kubeconfig of ['apiVersion: v1\nkind: Config\n', '{"apiVersion":"v1"}', '/etc/kube/config', '~/.kube/other']) {
+        expect(resolveKubeconfig(kubeconfig)).toBe(kubeconfig);
+      }
+      expect(resolveKubeconfig('clusters/kind.yaml')).toBe(join(ROOT, 'clusters', 'kind.yaml'));
+    });
   });
 
   describe('fails before deploying anything', () => {
-    /**
-     * The checks run while the program module loads, before any resource is registered, so the
-     * import alone shows them (inside a stack, the runtime would re-raise the error unhandled).
-     */
+    /** The message a config fails with; nothing but the cluster's provider is registered first. */
     const failure = async (values: Record<string, unknown>) => {
-      registered = [];
-      pulumi.runtime.setAllConfig(projectConfig(values), []);
-      let error: Error | undefined;
-      await jest.isolateModulesAsync(async () => {
-        error = await import('../../stacks/pulumi').then(() => undefined, (e: Error) => e);
-      });
-      await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-      expect(registered).toEqual([]);
+      const { error, registered } = await programFailure(projectConfig(values));
+      expect(registered.filter((r) => r.type !== 'pulumi:providers:kubernetes')).toEqual([]);
       expect(error).toBeInstanceOf(pulumi.RunError);
       return error!.message;
     };
@@ -291,6 +308,7 @@ describe('Pulumi program', () => {
       expect(await failure({ tutorial: 'fine', broker: 'rabbitmq' })).toMatch(/^fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/);
       expect(await failure({ parallelism: 0 })).toBe('coarse-job/job: parallelism: got 0, expected a whole number of at least 1');
       expect(await failure({ broker: 'kafka' })).toBe('coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"');
+      expect(await failure({ image: 'job wq' })).toMatch(/^coarse-broker: image: got "job wq", expected a container image reference/);
     });
 
     test('fails in the same form on bad program keys and on values of the wrong type', async () => {
@@ -298,6 +316,8 @@ describe('Pulumi program', () => {
       expect(await failure({ parallelism: 'two' })).toBe('work-queue-stack:parallelism: got "two", expected a number');
       expect(await failure({ jobTimeoutSeconds: 0 })).toBe('work-queue-stack:jobTimeoutSeconds: got 0, expected a whole number of at least 1');
       expect(await failure({ skipJobAwait: 'maybe' })).toBe('work-queue-stack:skipJobAwait: got "maybe", expected true or false');
+      expect(await failure({ adoptExisting: 'yes' })).toBe('work-queue-stack:adoptExisting: got "yes", expected true or false');
+      expect(await failure({ createNamespace: true })).toBe('work-queue-stack:createNamespace: got true, expected false or nothing without work-queue-stack:namespace');
       expect(await failure({ registry: { server: 'https://registry.example.com' } })).toMatch(/^work-queue-stack:registry.server: got "https:\/\/registry.example.com", expected a registry host/);
     });
 

@@ -1,0 +1,70 @@
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import * as pulumi from '@pulumi/pulumi';
+import { WorkQueueJob } from '../../constructs';
+import { WorkQueueStackConfig } from '../config';
+import { buildWorkQueueStack } from '../work-queue-stack';
+
+/** A synthesized Kubernetes object, as `cdk8s synth` writes it. */
+export type KubernetesObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; [key: string]: unknown };
+
+/**
+ * Annotations of pulumi-kubernetes (provider/pkg/metadata/annotations.go) that the component puts
+ * on both Jobs. Object metadata: changing them updates a Job in place.
+ */
+const JOB_ANNOTATIONS: Readonly<Record<string, string>> = {
+  // A JobAwait awaits the Job; pulumi-kubernetes returns once it is created.
+  'pulumi.com/skipAwait': 'true',
+  // skipAwait also skips awaiting a Job's deletion (allowsSkipAwaitWithDelete, metadata/overrides.go),
+  // and a Job deleted in the foreground outlives the call until its pods are gone: its replacement,
+  // of the same name, would be refused with AlreadyExists. Deleted in the background, it is gone at once.
+  'pulumi.com/deletionPropagationPolicy': 'background',
+};
+
+/** A stack's objects as the component applies them, in this order. */
+export interface StackObjects {
+  /** The broker's client Service, the host in `BROKER_URL`. */
+  readonly brokerHost: string;
+  readonly broker: KubernetesObject[];
+  /** The seeder chart less its Job: the items ConfigMap. */
+  readonly seeder: KubernetesObject[];
+  readonly seedJob: KubernetesObject;
+  /** The worker Job; none with `autoscale`. */
+  readonly workerJob?: KubernetesObject;
+  /** The job chart less the worker Job: with `autoscale`, KEDA's ScaledJob and TriggerAuthentication. */
+  readonly workers: KubernetesObject[];
+}
+
+/**
+ * Builds the same charts as `cdk8s synth` (`buildWorkQueueStack`) and returns their objects,
+ * reading from the constructs which object is which. A config the constructs reject fails here
+ * with their message, as a Pulumi RunError (one line, no stack trace).
+ */
+export function renderStack(config: WorkQueueStackConfig): StackObjects {
+  try {
+    const tree = buildWorkQueueStack(new App(), config);
+    const workerJob = tree.job instanceof WorkQueueJob ? tree.job.job : undefined;
+    for (const job of [tree.seeder.job, workerJob]) {
+      for (const [key, value] of Object.entries(JOB_ANNOTATIONS)) job?.metadata.addAnnotation(key, value);
+    }
+    const seeder = splitOff(tree.charts.seeder, tree.seeder.job);
+    const workers = splitOff(tree.charts.job, workerJob);
+    return {
+      brokerHost: tree.broker.host,
+      broker: tree.charts.broker.toJson(),
+      seeder: seeder.others,
+      seedJob: seeder.job!,
+      workerJob: workers.job,
+      workers: workers.others,
+    };
+  } catch (error) {
+    throw new pulumi.RunError((error as Error).message);
+  }
+}
+
+/** A chart's objects, with the one `job` synthesizes apart (a chart's names are unique). */
+function splitOff(chart: Chart, job: kplus.Job | undefined): { job?: KubernetesObject; others: KubernetesObject[] } {
+  const objects = chart.toJson() as KubernetesObject[];
+  const isJob = (object: KubernetesObject) => job !== undefined && object.kind === 'Job' && object.metadata.name === job.name;
+  return { job: objects.find(isJob), others: objects.filter((object) => !isJob(object)) };
+}
