@@ -1,12 +1,14 @@
-import { type Environment, readTarget, readWork } from './config';
+import { type Environment, type Target, readTarget, readWork } from './config';
 import { Command, Defaults, Env, ExitCode, TLS_SCHEMES, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './items';
-import { type WorkQueue, openQueue } from './queue';
+import { openConsumer, openSeeder, openStatusReader } from './open-queue';
+import type { ConnectOptions } from './queue';
 import { seed } from './seed';
 import { Shutdown } from './shutdown';
 import { status } from './status';
+import { brokerAt } from './unreachable';
 import { work } from './work';
 
 /** How long an item may keep running after SIGTERM (Kubernetes' default grace period is 30 s). */
@@ -23,7 +25,7 @@ const USAGE = `usage: work-queue <command>
 
 environment: ${Env.brokerUrl} (amqp://user:pass@host:${Defaults.amqpPort}/vhost or redis://:pass@host:${Defaults.redisPort}/db; ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and
   ${TLS_SCHEMES.redis}://...:${Defaults.redisPort} connect over TLS), ${Env.queue}, ${Env.workerMode} (single), ${Env.workSeconds} (${Defaults.workSeconds}), ${Env.leaseSeconds} (${Defaults.leaseSeconds}),
-  ${Env.maxAttempts} (${Defaults.maxAttempts}), ${Env.workCommand}, ${Env.itemsFile}
+  ${Env.maxAttempts} (${Defaults.maxAttempts}), ${Env.workCommand}, ${Env.itemsFile}, ${Env.brokerRetrySeconds} (${Defaults.brokerRetrySeconds})
   NODE_EXTRA_CA_CERTS: a PEM file of CA certificates trusted besides Node.js's own (read at start-up);
   a TLS broker's certificate is always verified against them and its host name
 `;
@@ -50,25 +52,40 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
   }
 }
 
+function connectOptions(target: Target, clientName: string, signal?: AbortSignal): ConnectOptions {
+  return { retrySeconds: target.brokerRetrySeconds, clientName, signal, log };
+}
+
 async function runSeed(args: readonly string[], env: Environment): Promise<number> {
   const { flags, rest } = splitFlags(args, ['--force']);
   const target = readTarget(env);
   const items = readItems(rest, env);
-  return withQueue(target, (queue) =>
-    seed({ queue, queueName: target.queue, items, force: flags.has('--force'), print: (line) => process.stdout.write(`${line}\n`) }),
-  );
+  const seeder = await openSeeder(target.broker, target.queue, connectOptions(target, Command.seed));
+  try {
+    return await seed({ seeder, queueName: target.queue, items, force: flags.has('--force'), print: (line) => process.stdout.write(`${line}\n`) });
+  } finally {
+    await seeder.close();
+  }
 }
 
 async function runWork(args: readonly string[], env: Environment): Promise<number> {
   splitFlags(args, [], false);
-  const { broker, queue: queueName, work: config } = readWork(env);
+  const target = readWork(env);
+  const { work: config } = target;
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
   try {
-    return await withQueue({ broker, queue: queueName }, (queue) =>
-      work({ queue, queueName, config, handler: makeHandler(config), shutdown, log }),
-      { leaseSeconds: config.leaseSeconds, maxAttempts: config.maxAttempts },
-    );
+    const consumer = await openConsumer(target.broker, target.queue, {
+      ...connectOptions(target, Command.work, shutdown.handlerSignal),
+      leaseSeconds: config.leaseSeconds,
+      maxAttempts: config.maxAttempts,
+      onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
+    });
+    try {
+      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log });
+    } finally {
+      await consumer.close();
+    }
   } finally {
     shutdown.dispose();
   }
@@ -80,25 +97,12 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
-  return withQueue(target, async (queue) => {
-    await status({ queue, queueName: target.queue, watch: flags.has('--watch'), signal: stop.signal, out: process.stdout });
-    return ExitCode.ok;
-  });
-}
-
-async function withQueue(
-  target: ReturnType<typeof readTarget>,
-  use: (queue: WorkQueue) => Promise<number>,
-  options: { leaseSeconds: number; maxAttempts: number } = { leaseSeconds: Defaults.leaseSeconds, maxAttempts: Defaults.maxAttempts },
-): Promise<number> {
-  const queue = await openQueue(target.broker, target.queue, {
-    ...options,
-    onLeaseLost: (item) => log(`the lease on ${JSON.stringify(item)} expired and another worker took it over: it may be processed twice`),
-  });
+  const reader = await openStatusReader(target.broker, target.queue, connectOptions(target, Command.status, stop.signal));
   try {
-    return await use(queue);
+    await status({ reader, queueName: target.queue, brokerName: brokerAt(target.broker), watch: flags.has('--watch'), signal: stop.signal, out: process.stdout });
+    return ExitCode.ok;
   } finally {
-    await queue.close();
+    await reader.close();
   }
 }
 

@@ -58,11 +58,19 @@ const URL_SCHEME_LIST = listOr(URL_SCHEMES.map(({ name }) => `${name}://`));
 
 const BROKER_URL_EXPECTED = `a URL such as amqp://user:password@host:${Defaults.amqpPort}/vhost or redis://:password@host:${Defaults.redisPort}/0 (scheme ${URL_SCHEME_LIST})`;
 
+/** Where the queue is: the broker, the queue's name, and how long a lost connection is retried. */
+export interface Target {
+  readonly broker: BrokerConfig;
+  readonly queue: string;
+  readonly brokerRetrySeconds: number;
+}
+
 /** Reads everything `work` needs, reporting every problem before anything is touched. */
-export function readWork(env: Environment): { broker: BrokerConfig; queue: string; work: WorkConfig } {
+export function readWork(env: Environment): Target & { work: WorkConfig } {
   const problems = new Problems();
   const broker = parseBroker(env, problems);
   const queue = parseQueue(env, problems);
+  const brokerRetrySeconds = parseBrokerRetrySeconds(env, problems);
   const modeText = env[Env.workerMode]?.trim() || Defaults.workerMode;
   if (!(WORKER_MODES as readonly string[]).includes(modeText)) problems.add(Env.workerMode, env[Env.workerMode], `one of ${WORKER_MODES.join(', ')}`);
   const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
@@ -70,16 +78,21 @@ export function readWork(env: Environment): { broker: BrokerConfig; queue: strin
   const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, Rules.positiveInteger, problems);
   problems.throwIfAny();
   const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
-  return { broker: broker!, queue: queue!, work: { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workCommand } };
+  return { broker: broker!, queue: queue!, brokerRetrySeconds, work: { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workCommand } };
 }
 
-/** Reads BROKER_URL and QUEUE together (seed, status). */
-export function readTarget(env: Environment): { broker: BrokerConfig; queue: string } {
+/** Reads BROKER_URL, QUEUE and BROKER_RETRY_SECONDS together (seed, status). */
+export function readTarget(env: Environment): Target {
   const problems = new Problems();
   const broker = parseBroker(env, problems);
   const queue = parseQueue(env, problems);
+  const brokerRetrySeconds = parseBrokerRetrySeconds(env, problems);
   problems.throwIfAny();
-  return { broker: broker!, queue: queue! };
+  return { broker: broker!, queue: queue!, brokerRetrySeconds };
+}
+
+function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
+  return parseNumberVariable(env, Env.brokerRetrySeconds, Defaults.brokerRetrySeconds, Rules.nonNegativeNumber, problems);
 }
 
 function parseNumberVariable(env: Environment, name: string, fallback: number, rule: Rule, problems: Problems): number {

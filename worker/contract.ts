@@ -84,7 +84,11 @@ export const ExitCode = {
   failed: 1,
   /** A variable, argument or items file is malformed; nothing was touched. */
   badInput: 2,
-  /** The broker could not be reached; nothing was touched. */
+  /**
+   * The broker could not be reached at start-up (nothing was touched), or a lost connection could
+   * not be re-established within `BROKER_RETRY_SECONDS` (what the worker held goes back to the
+   * queue: Redis leases expire, RabbitMQ redelivers unacknowledged messages).
+   */
   brokerUnreachable: 3,
   /** Stopped by SIGTERM/SIGINT before the work was finished (128 + SIGTERM); what it held was handed back. */
   interrupted: 143,
@@ -107,8 +111,8 @@ export const SCRATCH_DIRECTORY = '/tmp';
  * tutorial's `rpush job2 ...` still feeds it); the other keys share the `{queue}` hash tag so a
  * Lua script may touch them all, also on Redis Cluster.
  *
- * A claimed item gets a unique token `<worker>#<n>` (n from `sequence`), so two equal items are
- * never confused: `processing` maps token -> "<deliveries so far>|<item>", `leases` is a sorted
+ * A claimed item gets a unique token `<worker>#<n>` (n counted by the worker), so two equal items
+ * are never confused: `processing` maps token -> "<deliveries so far>|<item>", `leases` is a sorted
  * set token -> lease deadline (ms); `done` counts completed items and `seed` is the seeding marker
  * (hash: id, total, pushed, seeded).
  */
@@ -118,11 +122,23 @@ export function queueKeys(queue: string) {
     pending: queue,
     processing: `${tag}:processing`,
     leases: `${tag}:leases`,
-    sequence: `${tag}:sequence`,
     done: `${tag}:done`,
     seed: `${tag}:seed`,
     dead: `${queue}.dead`,
   };
+}
+
+/**
+ * Redis key where a worker's last settling call (complete, fail, release) records its reply, so
+ * that the call, repeated after a lost connection, is not applied twice. Expires on its own.
+ */
+export function redisReplyKey(queue: string, worker: string): string {
+  return `{${queue}}:reply:${worker}`;
+}
+
+/** Redis key that counts the items one seed run added (another seeder of the same list adds the rest). Expires on its own. */
+export function redisSeedRunKey(queue: string, run: string): string {
+  return `{${queue}}:seed-run:${run}`;
 }
 
 /** AMQP queue that holds the seeding marker of a queue (one message: the last one seeded). */
@@ -135,9 +151,12 @@ export function deadLetterQueue(queue: string): string {
   return queueKeys(queue).dead;
 }
 
-/** Every AMQP queue that belongs to a work queue: the queue itself, its dead letters, its seed marker. */
+/**
+ * Every AMQP queue that belongs to a work queue: the queue itself, its dead letters, its seed
+ * marker, and the exclusive queue a seeder holds while it seeds (so two seeders take turns).
+ */
 export function amqpQueueNames(queue: string) {
-  return { work: queue, dead: deadLetterQueue(queue), marker: seedMarkerQueue(queue) };
+  return { work: queue, dead: deadLetterQueue(queue), marker: seedMarkerQueue(queue), seedLock: `${queue}.seed-lock` };
 }
 
 // ---------------------------------------------------------------------------------------------

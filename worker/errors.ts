@@ -15,3 +15,14 @@ export class CliError extends Error {
 export function badInput(problems: string[]): CliError {
   return new CliError(problems.join('\n'), ExitCode.badInput);
 }
+
+/**
+ * The broker no longer has a queue this process saw (restarted without persistence, or the keys or
+ * queues were deleted): the items not done yet are gone, which must never pass for "drained".
+ */
+export function queueDataLost(queue: string, broker: string, evidence: string): CliError {
+  return new CliError(
+    `queue ${queue}: ${broker} lost the queue's data (${evidence}): it restarted without persistence, or the queue was deleted; items not yet done are lost, seed the queue again`,
+    ExitCode.failed,
+  );
+}

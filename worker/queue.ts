@@ -1,10 +1,18 @@
-import type { BrokerConfig } from './config';
+/**
+ * The broker-neutral interfaces that `seed`, `work` and `status` are written against. The
+ * implementations (`redis/`, `amqp/`) import this module; `open-queue.ts` loads them.
+ */
 
 /** One delivery of an item to this worker. Each broker adds what it needs to settle it. */
 export interface Delivery {
   readonly item: string;
   /** 1 for the first delivery, counting redeliveries after failures and crashes. */
   readonly attempt: number;
+  /**
+   * Aborts when this delivery can no longer be settled by this worker (the broker takes it back),
+   * with a `CliError` (exit code 3) as its reason: the item's command is then stopped.
+   */
+  readonly lost: AbortSignal;
 }
 
 export interface Claimed {
@@ -19,20 +27,17 @@ export interface Claimed {
 
 export type FailOutcome = 'retry' | 'dead' | 'lost';
 
-/** What a queue knows about its items. `undefined` means the broker cannot tell. */
-export interface QueueStatus {
-  readonly pending: number;
-  readonly inProgress?: number;
-  readonly done?: number;
-  /** In progress and done together, when the broker cannot tell them apart. */
-  readonly taken?: number;
-  readonly dead: number;
-  /** Items put on the queue by `seed`, over all seed runs. */
-  readonly seeded?: number;
-  /** The seeding in progress or last finished. */
-  readonly seed?: { readonly id: string; readonly total: number; readonly pushed: number };
-  /** What the broker cannot tell, in words. */
-  readonly note?: string;
+/** Takes items and settles them: the `work` side. */
+export interface Consumer {
+  /** Takes up to `max` items, each leased to this worker until completed, failed or released. */
+  claim(max: number): Promise<Claimed>;
+  /** Marks the items done; those this worker no longer held are reported through `onLost`. */
+  complete(deliveries: readonly Delivery[]): Promise<void>;
+  /** The handler failed: retry later, or dead-letter when the attempts are used up. */
+  fail(delivery: Delivery): Promise<FailOutcome>;
+  /** Hands items back untouched (shutdown), without counting an attempt where the broker allows. */
+  release(deliveries: readonly Delivery[]): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface SeedMarker {
@@ -51,40 +56,61 @@ export type SeedStart =
 export interface SeedOptions {
   readonly id: string;
   readonly force: boolean;
-  /** Called whenever more items are confirmed on the queue, with the count of this run so far. */
+  /** Called whenever more items are confirmed on the queue, with the seed's count so far. */
   readonly onProgress: (pushed: number) => void;
 }
 
-/** The broker-neutral queue that `seed`, `work` and `status` are written against. */
-export interface WorkQueue {
+/** Puts items on the queue exactly once per item list: the `seed` side. */
+export interface Seeder {
   /** Declares what the queue needs; reads the marker and decides where seeding starts. */
-  beginSeed(items: readonly string[], options: SeedOptions): Promise<SeedStart>;
-  /** Appends `items[from..]` crash-safely, so that a rerun resumes exactly where this one stopped. */
-  seed(items: readonly string[], from: number, options: SeedOptions): Promise<void>;
-  /** Takes up to `max` items, each leased to this worker until completed, failed or released. */
-  claim(max: number): Promise<Claimed>;
-  complete(deliveries: readonly Delivery[]): Promise<void>;
-  /** The handler failed: retry later, or dead-letter when the attempts are used up. */
-  fail(delivery: Delivery): Promise<FailOutcome>;
-  /** Hands items back untouched (shutdown), without counting an attempt where the broker allows. */
-  release(deliveries: readonly Delivery[]): Promise<void>;
-  status(): Promise<QueueStatus>;
+  begin(items: readonly string[], options: SeedOptions): Promise<SeedStart>;
+  /**
+   * Appends `items[from..]` crash-safely, so that a rerun resumes exactly where this one stopped;
+   * a lost connection is resumed the same way. Returns how many items this run added (another
+   * seeder of the same list at the same time adds the others).
+   */
+  seed(items: readonly string[], from: number, options: SeedOptions): Promise<number>;
   close(): Promise<void>;
 }
 
-export interface QueueOptions {
-  readonly leaseSeconds: number;
-  readonly maxAttempts: number;
-  /** Called when a lease could not be renewed because another worker took the item over. */
-  readonly onLeaseLost?: (item: string) => void;
+/** What a queue knows about its items. `undefined` means the broker cannot tell. */
+export interface QueueStatus {
+  readonly pending: number;
+  readonly inProgress?: number;
+  readonly done?: number;
+  /** In progress and done together, when the broker cannot tell them apart. */
+  readonly taken?: number;
+  readonly dead: number;
+  /** Items put on the queue by `seed`, over all seed runs. */
+  readonly seeded?: number;
+  /** The seeding in progress or last finished. */
+  readonly seed?: { readonly id: string; readonly total: number; readonly pushed: number };
+  /** What the broker cannot tell, in words. */
+  readonly note?: string;
 }
 
-/** Connects to the broker named by the URL's scheme, loading only that broker's client. */
-export async function openQueue(broker: BrokerConfig, queue: string, options: QueueOptions): Promise<WorkQueue> {
-  if (broker.scheme === 'redis') {
-    const { openRedisQueue } = await import('./redis/queue');
-    return openRedisQueue(broker, queue, options);
-  }
-  const { openAmqpQueue } = await import('./amqp/queue');
-  return openAmqpQueue(broker, queue, options);
+/** Reads a queue's counts: the `status` side. */
+export interface StatusReader {
+  /** The counts, or undefined when the queue does not exist (was never seeded nor worked on). */
+  status(): Promise<QueueStatus | undefined>;
+  close(): Promise<void>;
+}
+
+/** How every client treats its connection. */
+export interface ConnectOptions {
+  /** Seconds a lost connection is retried before giving up with exit code 3. */
+  readonly retrySeconds: number;
+  /** Which CLI process this is, for the broker's list of connections (`seed`, `work`, `status`). */
+  readonly clientName: string;
+  /** Stops waiting for a reconnection (the second SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** Where reconnection notices go. */
+  readonly log: (line: string) => void;
+}
+
+export interface ConsumerOptions extends ConnectOptions {
+  readonly leaseSeconds: number;
+  readonly maxAttempts: number;
+  /** Called for an item this worker finished but could not complete, with the reason in words. */
+  readonly onLost: (item: string, reason: string) => void;
 }

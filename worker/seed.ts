@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
-import type { WorkQueue } from './queue';
+import type { Seeder } from './queue';
 
 /** The seed id: a content hash of the item list, so the same list is recognised on a rerun. */
 export function seedId(items: readonly string[]): string {
@@ -9,7 +9,7 @@ export function seedId(items: readonly string[]): string {
 }
 
 export interface SeedContext {
-  readonly queue: WorkQueue;
+  readonly seeder: Seeder;
   readonly queueName: string;
   readonly items: readonly string[];
   readonly force: boolean;
@@ -17,13 +17,13 @@ export interface SeedContext {
 }
 
 /** Seeds the items exactly once per item list (crash-safe, resumable), or again with --force. */
-export async function seed({ queue, queueName, items, force, print }: SeedContext): Promise<number> {
+export async function seed({ seeder, queueName, items, force, print }: SeedContext): Promise<number> {
   const id = seedId(items);
   const total = items.length;
   const startedAt = Date.now();
   const progress = new ProgressPrinter(total, print);
   const options = { id, force, onProgress: (pushed: number) => progress.update(pushed) };
-  const start = await queue.beginSeed(items, options);
+  const start = await seeder.begin(items, options);
   if (start.kind === 'conflict') {
     const { marker } = start;
     throw new CliError(
@@ -37,10 +37,12 @@ export async function seed({ queue, queueName, items, force, print }: SeedContex
   }
   if (start.kind === 'resume') print(`resuming seed ${id} at item ${start.from + 1} of ${total}: an earlier run stopped after ${start.from}`);
   progress.begin(start.from);
-  await queue.seed(items, start.from, options);
+  const added = await seeder.seed(items, start.from, options);
   const seconds = (Date.now() - startedAt) / 1000;
-  const added = total - start.from;
-  print(`seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (seed ${id})`);
+  // Another seeder of the same list at the same time adds the items this one does not.
+  const others = total - start.from - added;
+  const byOthers = others > 0 ? `; another seeder added the other ${others}` : '';
+  print(`seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (seed ${id})${byOthers}`);
   return ExitCode.ok;
 }
 

@@ -4,12 +4,28 @@ import { CliError } from './errors';
 
 const BROKER_NAMES = { amqp: 'RabbitMQ (AMQP)', redis: 'Redis' } as const;
 
-/** The one-line error for a broker that refused or never answered the connection, or failed its TLS handshake. */
-export function connectError(broker: BrokerConfig, error: unknown): CliError {
-  const reason = describeCause(error);
+/** `Redis at host:port`, for messages. */
+export function brokerAt(broker: BrokerConfig): string {
+  return `${BROKER_NAMES[broker.scheme]} at ${broker.hostname}:${broker.port}`;
+}
+
+/**
+ * The one-line error for a broker that refused or never answered the connection, or failed its
+ * TLS handshake; `triedSeconds` when it was waited for that long.
+ */
+export function connectError(broker: BrokerConfig, error: unknown, triedSeconds?: number): CliError {
+  const reason = triedSeconds === undefined ? describeCause(error) : `not reachable for ${triedSeconds} s, ${Env.brokerRetrySeconds}; ${describeCause(error)}`;
   const tls = broker.tls ? ` that speaks TLS with a certificate for ${broker.hostname} trusted by Node.js (its CA store or NODE_EXTRA_CA_CERTS) and` : ' that';
   return new CliError(
     describeProblem(Env.brokerUrl, broker.display, `a reachable ${BROKER_NAMES[broker.scheme]} broker at ${broker.hostname}:${broker.port}${tls} accepts these credentials (${reason})`),
+    ExitCode.brokerUnreachable,
+  );
+}
+
+/** The one-line error for a connection that was lost and not regained within BROKER_RETRY_SECONDS. */
+export function connectionLostError(broker: BrokerConfig, retrySeconds: number, error: unknown): CliError {
+  return new CliError(
+    `lost the connection to ${brokerAt(broker)} and could not reconnect within ${retrySeconds} s (${Env.brokerRetrySeconds}): ${describeCause(error)}`,
     ExitCode.brokerUnreachable,
   );
 }
@@ -20,9 +36,10 @@ interface OpenSslError extends NodeJS.ErrnoException {
   readonly reason?: string;
 }
 
-function describeCause(error: unknown): string {
+/** The first line of an error's message, with its code (ECONNREFUSED) when the message lacks it. */
+export function describeCause(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describeCause(error.errors[0]);
   const e = error as OpenSslError | undefined;
   const text = e?.library && e.reason ? e.reason : e?.message ? e.message.split('\n')[0] : String(error);
-  return e?.code && !text.includes(e.code) ? `${e.code}: ${text}` : text;
+  return e?.code && typeof e.code === 'string' && !text.includes(e.code) ? `${e.code}: ${text}` : text;
 }

@@ -1,7 +1,7 @@
 import type { WorkConfig } from './config';
 import { ExitCode, deadLetterQueue } from './contract';
 import type { Handler } from './handler';
-import type { Claimed, Delivery, WorkQueue } from './queue';
+import type { Claimed, Consumer, Delivery } from './queue';
 import type { Shutdown } from './shutdown';
 import { sleep } from './sleep';
 
@@ -14,13 +14,13 @@ export const EMPTY_WAIT_MS = 3000;
  * tables and skip lists, which costs the server more per item: two workers at 64 stay under them
  * (measured: 133 ms of script time for 20,000 items at 64, 300 ms at 256).
  */
-const MAX_BATCH = 64;
+const MAX_BATCH_SIZE = 64;
 /** A batch that finishes faster than this grows; one slower than SLOW_BATCH_MS shrinks. */
 const FAST_BATCH_MS = 50;
 const SLOW_BATCH_MS = 500;
 
 export interface WorkContext {
-  readonly queue: WorkQueue;
+  readonly consumer: Consumer;
   readonly queueName: string;
   readonly config: WorkConfig;
   readonly handler: Handler;
@@ -35,15 +35,17 @@ export function work(context: WorkContext): Promise<number> {
 
 /** Coarse pattern: one item, then exit. */
 async function single(context: WorkContext): Promise<number> {
-  const { queue, shutdown, log } = context;
+  const { consumer, shutdown, log } = context;
   const deadline = Date.now() + EMPTY_WAIT_MS;
   for (;;) {
     if (shutdown.stopping) return ExitCode.interrupted;
-    const claimed = await queue.claim(1);
+    const claimed = await consumer.claim(1);
     reportDeadLettered(context, claimed);
     const [delivery] = claimed.deliveries;
     if (delivery) {
       const outcome = await processOne(context, delivery);
+      // The item cannot be settled any more (the broker takes it back): exit code 3, one line.
+      if (outcome === 'disconnected') throw delivery.lost.reason;
       return outcome === 'done' || outcome === 'dead' ? ExitCode.ok : outcome === 'aborted' ? ExitCode.interrupted : ExitCode.failed;
     }
     const left = deadline - Date.now();
@@ -57,10 +59,10 @@ async function single(context: WorkContext): Promise<number> {
 
 /** Fine pattern: claim in adaptive batches until nothing is pending or leased. */
 async function drain(context: WorkContext): Promise<number> {
-  const { queue, shutdown, log } = context;
-  let batch = 1;
+  const { consumer, shutdown, log } = context;
+  let batchSize = 1;
   let processed = 0;
-  let claimed = await queue.claim(batch);
+  let claimed = await consumer.claim(batchSize);
   for (;;) {
     reportDeadLettered(context, claimed);
     if (claimed.deliveries.length === 0) {
@@ -71,58 +73,65 @@ async function drain(context: WorkContext): Promise<number> {
       if (shutdown.stopping) return ExitCode.interrupted;
       await sleep(claimed.retryInMs, shutdown.signal);
       if (shutdown.stopping) return ExitCode.interrupted;
-      claimed = await queue.claim(batch);
+      claimed = await consumer.claim(batchSize);
       continue;
     }
     const started = Date.now();
-    const done: Delivery[] = [];
-    const deliveries = claimed.deliveries;
-    for (let i = 0; i < deliveries.length; i++) {
+    const finished: Delivery[] = [];
+    const batch = claimed.deliveries;
+    for (let i = 0; i < batch.length; i++) {
       if (shutdown.stopping) {
-        await queue.release(deliveries.slice(i));
+        await consumer.release(batch.slice(i));
         break;
       }
-      const outcome = await processOne(context, deliveries[i], done);
+      const outcome = await processOne(context, batch[i], finished);
       if (outcome === 'aborted') {
-        await queue.release(deliveries.slice(i + 1));
+        await consumer.release(batch.slice(i + 1));
         break;
       }
+      // The rest of the batch came on the same connection: the broker takes all of it back.
+      if (outcome === 'disconnected') break;
       processed++;
     }
     if (shutdown.stopping) {
-      await queue.complete(done);
+      await consumer.complete(finished);
       return ExitCode.interrupted;
     }
-    batch = nextBatchSize(batch, deliveries.length, Date.now() - started);
+    batchSize = nextBatchSize(batchSize, batch.length, Date.now() - started);
     // Completing this batch and claiming the next go out together: one round trip.
-    [, claimed] = await Promise.all([queue.complete(done), queue.claim(batch)]);
+    [, claimed] = await Promise.all([consumer.complete(finished), consumer.claim(batchSize)]);
   }
 }
 
-type Outcome = 'done' | 'retry' | 'dead' | 'lost' | 'aborted';
+type Outcome = 'done' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
 
 /**
- * Runs the handler on one item and settles it. With `batch`, a finished item is added to it for
- * a later joint completion; without, it is completed at once.
+ * Runs the handler on one item and settles it. With `finished`, a processed item is added to it
+ * for a later joint completion; without, it is completed at once. The handler stops when shutdown
+ * gives the item up, or when the delivery can no longer be settled (`disconnected`).
  */
-async function processOne(context: WorkContext, delivery: Delivery, batch?: Delivery[]): Promise<Outcome> {
-  const { queue, handler, shutdown, log, config } = context;
-  const result = await handler(delivery.item, shutdown.handlerSignal);
+async function processOne(context: WorkContext, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
+  const { consumer, handler, shutdown, log, config } = context;
+  const result = await handler(delivery.item, AbortSignal.any([shutdown.handlerSignal, delivery.lost]));
+  if (delivery.lost.aborted) {
+    if (finished) log(`${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`);
+    return 'disconnected';
+  }
   if (result === 'done') {
-    if (batch) batch.push(delivery);
-    else await queue.complete([delivery]);
+    if (finished) finished.push(delivery);
+    else await consumer.complete([delivery]);
     return 'done';
   }
   if (result === 'aborted') {
-    await queue.release([delivery]);
+    await consumer.release([delivery]);
     log(`gave ${JSON.stringify(delivery.item)} back to the queue unfinished`);
     return 'aborted';
   }
-  const outcome = await queue.fail(delivery);
+  const outcome = await consumer.fail(delivery);
   const which = `${JSON.stringify(delivery.item)} failed (attempt ${delivery.attempt} of ${config.maxAttempts})`;
   if (outcome === 'dead') log(`${which}: moved to dead-letter queue ${deadLetterQueue(context.queueName)}`);
   else if (outcome === 'retry') log(`${which}: handed back for another attempt`);
-  else log(`${which}: its lease had already passed to another worker`);
+  else log(`${which}: it was no longer this worker's to settle (its lease passed to another worker, or its connection closed)`);
   return outcome;
 }
 
@@ -135,9 +144,9 @@ function reportDeadLettered(context: WorkContext, claimed: Claimed): void {
 }
 
 /** Grows the batch while items finish fast, shrinks it when they are slow, so slow items spread over workers. */
-export function nextBatchSize(batch: number, size: number, elapsedMs: number): number {
-  if (size < batch) return batch;
-  if (elapsedMs < FAST_BATCH_MS) return Math.min(MAX_BATCH, batch * 2);
-  if (elapsedMs > SLOW_BATCH_MS) return Math.max(1, Math.floor(batch / 2));
-  return batch;
+export function nextBatchSize(batchSize: number, claimedCount: number, elapsedMs: number): number {
+  if (claimedCount < batchSize) return batchSize;
+  if (elapsedMs < FAST_BATCH_MS) return Math.min(MAX_BATCH_SIZE, batchSize * 2);
+  if (elapsedMs > SLOW_BATCH_MS) return Math.max(1, Math.floor(batchSize / 2));
+  return batchSize;
 }

@@ -86,6 +86,7 @@ describe('work-queue start-up errors', () => {
     ['WORK_SECONDS', '-1', /WORK_SECONDS: got "-1", expected a finite number of at least 0/],
     ['WORK_SECONDS', '10s', /WORK_SECONDS: got "10s", expected a finite number of at least 0/],
     ['WORKER_MODE', 'batch', /WORKER_MODE: got "batch", expected one of single, drain/],
+    ['BROKER_RETRY_SECONDS', '1m', /BROKER_RETRY_SECONDS: got "1m", expected a finite number of at least 0/],
   ])('fails with %s=%s', async (name, value, message) => {
     const result = await runCli(['work'], redisEnv(queue, { [name]: value }));
     expect(result.code).toBe(ExitCode.badInput);
@@ -154,16 +155,26 @@ describe('work-queue start-up errors', () => {
   describe('unreachable broker', () => {
     test('fails for Redis on a closed port', async () => {
       const port = await closedPort();
-      const result = await runCli(['work'], { BROKER_URL: `redis://:pw@127.0.0.1:${port}`, QUEUE: queue });
+      const result = await runCli(['work'], { BROKER_URL: `redis://:pw@127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '0' });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expectOneLineProblem(result.stderr, new RegExp(`BROKER_URL: got "redis://:\\*\\*\\*@127.0.0.1:${port}", expected a reachable Redis broker .*ECONNREFUSED`));
     });
 
     test('fails for RabbitMQ on a closed port', async () => {
       const port = await closedPort();
-      const result = await runCli(['seed', 'a'], { BROKER_URL: `amqp://guest:guest@127.0.0.1:${port}`, QUEUE: queue });
+      const result = await runCli(['seed', 'a'], { BROKER_URL: `amqp://guest:guest@127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '0' });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expectOneLineProblem(result.stderr, new RegExp(`BROKER_URL: got "amqp://guest:\\*\\*\\*@127.0.0.1:${port}", expected a reachable RabbitMQ \\(AMQP\\) broker .*ECONNREFUSED`));
+    });
+
+    test('fails after waiting BROKER_RETRY_SECONDS for a broker that is not reachable yet', async () => {
+      const port = await closedPort();
+      const result = await runCli(['status'], { BROKER_URL: `redis://127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '1' });
+      expect(result.code).toBe(ExitCode.brokerUnreachable);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^work-queue: cannot reach Redis at 127\\.0\\.0\\.1:${port} yet \\(.*ECONNREFUSED.*\\); retrying for up to 1 s$`)),
+        expect.stringMatching(/^work-queue: BROKER_URL: got .*, expected a reachable Redis broker .* \(not reachable for 1 s, BROKER_RETRY_SECONDS; .*ECONNREFUSED.*\)$/),
+      ]);
     });
 
     test('fails for RabbitMQ with wrong credentials', async () => {

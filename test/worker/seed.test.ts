@@ -27,6 +27,8 @@ interface Broker {
   remove: (queue: string) => Promise<void>;
   /** Items in the list used for the crash test: large enough that a kill lands mid-way. */
   crashItems: number;
+  /** Items in the list two seeders seed at once. */
+  concurrentItems: number;
 }
 
 let redis: RedisClientType;
@@ -57,6 +59,7 @@ const brokers: Broker[] = [
     count: (queue) => redis.lLen(queueKeys(queue).pending),
     remove: (queue) => deleteRedisQueue(redis, queue),
     crashItems: 400_000,
+    concurrentItems: 200_000,
   },
   {
     name: 'RabbitMQ',
@@ -65,6 +68,7 @@ const brokers: Broker[] = [
     count: (queue) => amqpCount(amqp, queue),
     remove: (queue) => deleteAmqpQueue(amqp, queue),
     crashItems: 20_000,
+    concurrentItems: 5_000,
   },
 ];
 
@@ -110,6 +114,19 @@ describe.each(brokers)('seed into $name', (broker) => {
     const status = await runCli(['status'], broker.env(queue));
     expect(status.stdout).toMatch(/pending 3, .*\(seeded 3\)/);
     expect(await broker.takeAll(queue)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('two seeders of the same list at once: the queue holds it once, and what each reports adding sums to it', async () => {
+    const queue = newQueue();
+    const items = Array.from({ length: broker.concurrentItems }, (_, i) => `item-${i}`);
+    const env = broker.env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(items)) });
+    const results = await Promise.all([runCli(['seed'], env), runCli(['seed'], env)]);
+    for (const result of results) expect(result.code).toBe(ExitCode.ok);
+    const added = results.map((r) => Number(/^seeded (\d+) items/m.exec(r.stdout)?.[1] ?? (/nothing added/.test(r.stdout) ? 0 : NaN)));
+    expect(added[0] + added[1]).toBe(items.length);
+    const onQueue = await broker.takeAll(queue);
+    expect(onQueue.length).toBe(items.length);
+    expect(onQueue).toEqual(items);
   });
 
   test('a run killed halfway is finished by the next run with exactly the intended items', async () => {

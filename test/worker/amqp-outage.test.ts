@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import type { ChannelModel } from 'amqplib';
+import { ExitCode } from '../../worker/contract';
+import { amqpCount, amqpEnv, amqpTakeAll, connectAmqp, deleteAmqpQueue, killLeftovers, processGone, processed, runCli, startCli, tempDir, uniqueQueue } from './helpers';
+import { closeConnectionOf } from './rabbitmq-connections';
+
+/** A stack trace line, which no error path of the CLI may print. */
+const STACK_LINE = /^\s+at /m;
+
+describe('RabbitMQ connection loss (one connection closed by the broker: rabbitmqctl close_connection)', () => {
+  let amqp: ChannelModel;
+  const files = tempDir();
+  const queues: string[] = [];
+  const newQueue = () => {
+    const queue = uniqueQueue('outage-amqp');
+    queues.push(queue);
+    return queue;
+  };
+
+  beforeAll(async () => {
+    amqp = await connectAmqp();
+  });
+
+  afterAll(async () => {
+    killLeftovers();
+    files.remove();
+    for (const queue of queues) await deleteAmqpQueue(amqp, queue);
+    await amqp.close();
+  });
+
+  test('the seeder whose connection is closed resumes on a new one and leaves exactly the items, in order', async () => {
+    const queue = newQueue();
+    const items = Array.from({ length: 30_000 }, (_, i) => `item-${i}`);
+    const file = files.file(`${queue}.json`, JSON.stringify(items));
+    const seeder = startCli(['seed'], amqpEnv(queue, { ITEMS_FILE: file }));
+    await closeConnectionOf(seeder.child.pid!);
+    const result = await seeder.exited;
+    expect(result.stderr).not.toMatch(STACK_LINE);
+    expect(result.stderr).toMatch(/lost the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 \(.*CONNECTION_FORCED.*\); reconnecting/);
+    expect(result.stderr).toMatch(/reconnected to RabbitMQ/);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(await amqpTakeAll(amqp, queue)).toEqual(items);
+  });
+
+  test('a single worker whose connection closes mid-item stops its command and exits 3 with one line; the next worker gets the item', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'precious'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const pidFile = `${files.dir}/${queue}.pid`;
+    const worker = startCli(['work'], amqpEnv(queue, { WORK_COMMAND: `cat; sleep 60 & echo $! > ${pidFile}; wait` }));
+    await worker.waitFor(/precious/);
+    await closeConnectionOf(worker.child.pid!);
+    const result = await worker.exited;
+    expect(result.code).toBe(ExitCode.brokerUnreachable);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^work-queue: the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 closed while an item was in progress \(.*CONNECTION_FORCED.*\): it was not acknowledged, so the broker delivers it again$/),
+    ]);
+
+    expect(processGone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
+
+    const next = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
+    expect(next.code).toBe(ExitCode.ok);
+    expect(processed(next.stdout)).toEqual(['precious']);
+    expect(await amqpCount(amqp, queue)).toBe(0);
+  });
+
+  test('status --watch rides out its connection being closed and ends when the queue is drained', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'watched'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const watch = startCli(['status', '--watch'], amqpEnv(queue));
+    await watch.waitFor(/pending 1/);
+    await closeConnectionOf(watch.child.pid!);
+    await watch.waitFor(/reconnected to RabbitMQ/);
+    expect((await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }))).code).toBe(ExitCode.ok);
+    const result = await watch.exited;
+    expect(result.stderr).not.toMatch(STACK_LINE);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(result.stdout.trim().split('\n').pop()).toBe(`queue ${queue}: pending 0, in progress or done 1, dead 0 (seeded 1)`);
+  });
+});

@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type RedisClientType, createClient } from 'redis';
+import { closedPort } from './helpers';
+
+/**
+ * A redis-server of the test's own, on a free port, that the test may kill and restart: the
+ * shared Redis on 6379 is never touched. With `persistent` it keeps an append-only file in a
+ * temporary directory (appendfsync everysec, as RedisPod runs it), so a restart finds the data;
+ * without, a restart comes back empty.
+ */
+export class OwnRedis {
+  private process?: ChildProcess;
+
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+    private readonly persistent: boolean,
+  ) {}
+
+  static async start(options: { persistent: boolean }): Promise<OwnRedis> {
+    const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+    if (found.status !== 0) throw new Error(`redis-server is not installed (${found.error?.message ?? found.stderr}): the outage tests start their own`);
+    const redis = new OwnRedis(await closedPort(), mkdtempSync(path.join(tmpdir(), 'work-queue-redis-')), options.persistent);
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (again, on the same port and directory) and waits until it answers. */
+  async restart(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+    args.push('--appendonly', this.persistent ? 'yes' : 'no', '--appendfsync', 'everysec');
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    this.process = child;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}: ${stderr}`);
+      if (await this.answers()) return;
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer within 20 s: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** SIGKILL: no shutdown, no final write, as an OOM kill or a node failure. */
+  async kill(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async client(): Promise<RedisClientType> {
+    const client = createClient({ url: this.url, socket: { reconnectStrategy: false } }) as RedisClientType;
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  }
+
+  /** PONG, not LOADING: the data set is in memory. */
+  private async answers(): Promise<boolean> {
+    const client = createClient({ url: this.url, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      if (client.isOpen) client.destroy();
+    }
+  }
+}

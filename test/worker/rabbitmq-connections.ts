@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** rabbitmqctl of the shared RabbitMQ; a clear failure when it cannot be used. */
+async function rabbitmqctl(args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+    return stdout;
+  } catch (error) {
+    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${String(error)}): the RabbitMQ outage tests close one connection with it`);
+  }
+}
+
+/**
+ * Closes, from the broker's side, the one connection a process opened: the worker names its
+ * connections `work-queue <command> on <host> pid <pid>`. Waits until that connection shows up.
+ */
+export async function closeConnectionOf(pid: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = (await rabbitmqctl(['list_connections', 'pid', 'client_properties'])).split('\n').find((l) => l.includes(` pid ${pid}"`));
+    if (line) {
+      await rabbitmqctl(['close_connection', line.split('\t')[0], 'closed by the outage test']);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`no RabbitMQ connection of pid ${pid} within ${timeoutMs} ms`);
+  }
+}

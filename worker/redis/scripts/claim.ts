@@ -1,0 +1,83 @@
+import { luaScript } from '../script';
+import { ENTRY, NOW, STATE } from './fragments';
+
+/**
+ * Takes over expired or released tokens first (dead-lettering those whose attempts ran out), then
+ * pops new items; the tokens are `<owner>#<first>`, `<owner>#<first + 1>`, ... With recover = 1
+ * (the same call repeated after a lost connection) it first looks for those tokens: if the first
+ * run took effect, they are this worker's already and are returned again, leases renewed.
+ * Returns { {token, item, attempt, ...}, {deadItem, ...}, pendingLength, leaseCount,
+ * msUntilNextExpiry, markerExists, keysExisting }. Each structure is written with one call per
+ * batch, not per item: that is what makes batches cheap.
+ */
+export const CLAIM = luaScript({
+  keys: ['pending', 'processing', 'leases', 'dead', 'done', 'seed'],
+  args: ['owner', 'first', 'max', 'leaseMs', 'maxAttempts', 'recover'],
+  body: `${NOW}${ENTRY}${STATE}
+local next, limit, deadline, attempts = tonumber(first), tonumber(max), now + tonumber(leaseMs), tonumber(maxAttempts)
+local claimed, deadItems, entries, deadlines = {}, {}, {}, {}
+local function reply()
+  local nextExpiry = -1
+  local soonest = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
+  if soonest[2] then nextExpiry = math.max(0, tonumber(soonest[2]) - now) end
+  local state = queueState()
+  return { claimed, deadItems, redis.call('LLEN', pending), redis.call('ZCARD', leases), nextExpiry, state[1], state[2] }
+end
+if recover == '1' then
+  local mine = {}
+  for n = next, next + limit - 1 do mine[#mine + 1] = owner .. '#' .. n end
+  local values = redis.call('HMGET', processing, unpack(mine))
+  for i = 1, #mine do
+    if values[i] then
+      local attempt, item = entry(values[i])
+      deadlines[#deadlines + 1] = deadline
+      deadlines[#deadlines + 1] = mine[i]
+      claimed[#claimed + 1] = mine[i]
+      claimed[#claimed + 1] = item
+      claimed[#claimed + 1] = attempt
+    end
+  end
+  if #claimed > 0 then
+    redis.call('ZADD', leases, unpack(deadlines))
+    return reply()
+  end
+end
+local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
+local reclaim = {}
+if #expired > 0 then
+  local values = redis.call('HMGET', processing, unpack(expired))
+  redis.call('HDEL', processing, unpack(expired))
+  redis.call('ZREM', leases, unpack(expired))
+  for i = 1, #expired do
+    local attempt, item = entry(values[i])
+    attempt = attempt + 1
+    if attempt > attempts then
+      redis.call('RPUSH', dead, item)
+      deadItems[#deadItems + 1] = item
+    else
+      reclaim[#reclaim + 1] = { item, attempt }
+    end
+  end
+end
+local fresh = {}
+if #reclaim < limit then fresh = redis.call('LPOP', pending, limit - #reclaim) or {} end
+local function take(item, attempt)
+  local token = owner .. '#' .. next
+  next = next + 1
+  entries[#entries + 1] = token
+  entries[#entries + 1] = attempt .. '|' .. item
+  deadlines[#deadlines + 1] = deadline
+  deadlines[#deadlines + 1] = token
+  claimed[#claimed + 1] = token
+  claimed[#claimed + 1] = item
+  claimed[#claimed + 1] = attempt
+end
+for _, taken in ipairs(reclaim) do take(taken[1], taken[2]) end
+for _, item in ipairs(fresh) do take(item, 1) end
+if #entries > 0 then
+  redis.call('HSET', processing, unpack(entries))
+  redis.call('ZADD', leases, unpack(deadlines))
+end
+return reply()
+`,
+});

@@ -1,0 +1,26 @@
+import { luaScript } from '../script';
+import { ENTRY, REPLY } from './fragments';
+
+/**
+ * The handler failed: dead-letters the item when its attempts are used up, else makes it
+ * claimable again at once. Returns 'dead', 'retry' or 'lost' (no longer this worker's).
+ */
+export const FAIL = luaScript({
+  keys: ['processing', 'leases', 'dead', 'reply'],
+  args: ['call', 'retry', 'replyTtl', 'maxAttempts', 'token'],
+  body: `${ENTRY}${REPLY}
+local outcome = replayed()
+if outcome then return outcome end
+local value = redis.call('HGET', processing, token)
+if not value then return recorded('lost') end
+local attempt, item = entry(value)
+if attempt >= tonumber(maxAttempts) then
+  redis.call('RPUSH', dead, item)
+  redis.call('HDEL', processing, token)
+  redis.call('ZREM', leases, token)
+  return recorded('dead')
+end
+redis.call('ZADD', leases, 0, token)
+return recorded('retry')
+`,
+});

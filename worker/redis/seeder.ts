@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import type { BrokerConfig } from '../config';
+import { ExitCode, queueKeys, redisSeedRunKey } from '../contract';
+import { CliError, queueDataLost } from '../errors';
+import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
+import { brokerAt } from '../unreachable';
+import { RedisConnection } from './connection';
+import { evalScript } from './script';
+import { SEED_BEGIN } from './scripts/seed-begin';
+import { SEED_CHUNK } from './scripts/seed-chunk';
+
+/** Items per seeding chunk, and bytes, whichever is reached first. */
+const SEED_CHUNK_ITEMS = 1000;
+const SEED_CHUNK_BYTES = 1024 * 1024;
+/** Chunks sent before the first reply is awaited. */
+const SEED_WINDOW = 4;
+
+export async function openRedisSeeder(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<Seeder> {
+  return new RedisSeeder(await RedisConnection.open(broker, options), broker, queue, options);
+}
+
+/**
+ * The Redis side of `seed`: the marker `{QUEUE}:seed` counts the items of the seed on the queue,
+ * and each chunk is appended only at exactly that count, so a rerun, a second seeder or a window
+ * repeated after a lost connection never adds a chunk twice.
+ */
+class RedisSeeder implements Seeder {
+  private readonly keys: ReturnType<typeof queueKeys>;
+  private readonly runKey: string;
+  private readonly runTtlMs: number;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly broker: BrokerConfig,
+    private readonly queue: string,
+    options: ConnectOptions,
+  ) {
+    this.keys = queueKeys(queue);
+    this.runKey = redisSeedRunKey(queue, randomBytes(8).toString('hex'));
+    this.runTtlMs = Math.round(options.retrySeconds * 1000) + 600_000;
+  }
+
+  async begin(items: readonly string[], options: SeedOptions): Promise<SeedStart> {
+    const reply = (await this.connection.run(SEED_BEGIN, {
+      keys: { seed: this.keys.seed },
+      args: { id: options.id, total: items.length, force: options.force ? 1 : 0 },
+    })) as string[];
+    if (reply[0] === 'fresh') return { kind: 'fresh', from: 0 };
+    if (reply[0] === 'resume') return { kind: 'resume', from: Number(reply[1]) };
+    return { kind: 'conflict', marker: { id: reply[1], total: Number(reply[2]), pushed: Number(reply[3]) } };
+  }
+
+  async seed(items: readonly string[], from: number, options: SeedOptions): Promise<number> {
+    let next = from;
+    while (next < items.length) {
+      // A window of chunks in flight: each checks the marker's count, so order and exactness hold.
+      const start = next;
+      const replies = await this.connection.use((client) => {
+        const sends: Promise<unknown>[] = [];
+        for (let offset = start, w = 0; w < SEED_WINDOW && offset < items.length; w++) {
+          const end = chunkEnd(items, offset);
+          sends.push(
+            evalScript(client, SEED_CHUNK, {
+              keys: { pending: this.keys.pending, seed: this.keys.seed, run: this.runKey },
+              args: { id: options.id, offset, runTtl: this.runTtlMs },
+              rest: items.slice(offset, end),
+            }),
+          );
+          offset = end;
+        }
+        return Promise.all(sends) as Promise<number[]>;
+      });
+      for (const pushed of replies) {
+        if (pushed === -2) throw queueDataLost(this.queue, brokerAt(this.broker), `its seed marker ${this.keys.seed}, written by this seeder, is gone`);
+        if (pushed === -1) {
+          throw new CliError(`queue ${this.queue}: another seed run (seed --force, or other items) replaced this one's marker ${this.keys.seed}; this run stopped adding items`, ExitCode.failed);
+        }
+        next = Math.max(next, pushed);
+      }
+      options.onProgress(next);
+    }
+    return Number((await this.connection.use((client) => client.get(this.runKey))) ?? 0);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
+
+function chunkEnd(items: readonly string[], start: number): number {
+  let bytes = 0;
+  let end = start;
+  while (end < items.length && end - start < SEED_CHUNK_ITEMS) {
+    bytes += Buffer.byteLength(items[end], 'utf8');
+    if (bytes > SEED_CHUNK_BYTES && end > start) break;
+    end++;
+  }
+  return end;
+}
