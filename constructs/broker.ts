@@ -53,4 +53,9 @@ export interface IWorkQueueBroker extends IConstruct {
    * broker in the synthesized output.
    */
   admitClient(client: kplus.Workload): void;
+  /**
+   * Lets other pods reach the broker's client port, such as KEDA's operator, which reads the queue
+   * length from its own namespace. A broker outside the chart has no NetworkPolicy to open.
+   */
+  admitPeer(peer: kplus.INetworkPolicyPeer): void;
 }

@@ -141,6 +141,9 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     }
   }
 
+  /** The broker's own network rules decide who may connect. */
+  public admitPeer(_peer: kplus.INetworkPolicyPeer): void {}
+
   /** `/<vhost>` or `/<db>`, checked against the scheme. */
   private urlPath(props: ExternalBrokerProps): string {
     if (this.scheme === 'amqp') {

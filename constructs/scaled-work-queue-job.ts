@@ -1,4 +1,5 @@
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { brokerUrlScheme, Rules } from '../worker/contract';
 import { BrokerConnection } from './broker';
@@ -60,6 +61,16 @@ export interface ScaledWorkQueueJobProps extends WorkerJobProps {
    * @default - the namespace of the broker's chart
    */
   readonly brokerNamespace?: string;
+  /**
+   * Namespace of KEDA's operator, which the broker's NetworkPolicy admits to the client port.
+   * @default 'keda' (where KEDA's Helm chart and manifests install it)
+   */
+  readonly kedaNamespace?: string;
+  /**
+   * Labels of KEDA's operator pods, which the broker's NetworkPolicy admits.
+   * @default { 'app.kubernetes.io/name': 'keda-operator' } (as KEDA's Helm chart and manifests label them)
+   */
+  readonly kedaOperatorLabels?: Record<string, string>;
   /**
    * Finished Jobs KEDA keeps.
    * @default 100 (KEDA's)
@@ -155,6 +166,13 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         }],
       },
     });
+    // KEDA's operator reads the queue length itself, from its own namespace.
+    const kedaNamespace = props.kedaNamespace ?? 'keda';
+    check(this, 'kedaNamespace', kedaNamespace, PropRules.dnsLabel);
+    this.broker.admitPeer(kplus.Pods.select(this, 'KedaOperator', {
+      labels: props.kedaOperatorLabels ?? { 'app.kubernetes.io/name': 'keda-operator' },
+      namespaces: kplus.Namespaces.select(this, 'KedaNamespace', { names: [kedaNamespace] }),
+    }));
     this.node.addDependency(this.broker);
     if (props.seeder) this.node.addDependency(props.seeder);
   }

@@ -135,6 +135,10 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     ensureUniqueNames(this);
   }
 
+  public admitPeer(peer: kplus.INetworkPolicyPeer): void {
+    this.networkPolicy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(this.port)]);
+  }
+
   /** Labels a client workload's pods for the NetworkPolicy and orders the workload after the broker. */
   public admitClient(client: kplus.Workload): void {
     client.podMetadata.addLabel(CLIENT_OF_LABEL, this.host);

@@ -134,6 +134,17 @@ describe('ScaledWorkQueueJob', () => {
     expect(() => scaled('external-redis', { brokerNamespace: 'x' })).toThrow('test/uploads: brokerNamespace: got "x", expected no brokerNamespace for an ExternalBroker');
   });
 
+  test('the broker\'s NetworkPolicy admits KEDA\'s operator, which reads the queue from its own namespace', () => {
+    const ingress = (manifests: Manifest[]) => only(manifests, 'NetworkPolicy').spec.ingress;
+    expect(ingress(scaled('rabbitmq'))[1]).toEqual({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keda-operator' } } }],
+      ports: [{ port: 5672, protocol: 'TCP' }],
+    });
+    const aks = ingress(scaled('redis', { kedaNamespace: 'kube-system', kedaOperatorLabels: { app: 'keda-operator' } }))[1];
+    expect(aks.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { app: 'keda-operator' } } }]);
+    expect(aks.ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
+  });
+
   test('a custom scaling strategy with its parameters', () => {
     const manifests = scaled('rabbitmq', { scalingStrategy: 'custom', customScalingQueueLengthDeduction: 1, customScalingRunningJobPercentage: 0.5, pollingIntervalSeconds: 5 });
     expectValid(manifests);
