@@ -1,5 +1,5 @@
 import { type Environment, type Target, readTarget, readWork } from './config';
-import { Command, Defaults, Env, ExitCode, TLS_SCHEMES, describeProblem } from './contract';
+import { Command, ExitCode, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './items';
@@ -9,26 +9,11 @@ import { seed } from './seed';
 import { Shutdown } from './shutdown';
 import { status } from './status';
 import { brokerAt } from './unreachable';
+import { USAGE, asksForHelp } from './usage';
 import { work } from './work';
 
 /** How long an item may keep running after SIGTERM (Kubernetes' default grace period is 30 s). */
 const SHUTDOWN_GRACE_MS = 25_000;
-
-const USAGE = `usage: work-queue <command>
-
-  seed [--force] [ITEM...]   put the items (arguments, or the JSON array of strings in ${Env.itemsFile})
-                             on the queue, once: a rerun adds nothing, a rerun after a crash
-                             finishes the job; --force seeds them again
-  work                       process items: ${Env.workerMode}=single takes one, drain loops until
-                             nothing is pending or in progress
-  status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
-
-environment: ${Env.brokerUrl} (amqp://user:pass@host:${Defaults.amqpPort}/vhost or redis://:pass@host:${Defaults.redisPort}/db; ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and
-  ${TLS_SCHEMES.redis}://...:${Defaults.redisPort} connect over TLS), ${Env.queue}, ${Env.workerMode} (single), ${Env.workSeconds} (${Defaults.workSeconds}), ${Env.leaseSeconds} (${Defaults.leaseSeconds}),
-  ${Env.maxAttempts} (${Defaults.maxAttempts}), ${Env.workCommand}, ${Env.itemsFile}, ${Env.brokerRetrySeconds} (${Defaults.brokerRetrySeconds})
-  NODE_EXTRA_CA_CERTS: a PEM file of CA certificates trusted besides Node.js's own (read at start-up);
-  a TLS broker's certificate is always verified against them and its host name
-`;
 
 const log = (line: string) => process.stderr.write(`work-queue: ${line}\n`);
 
@@ -36,16 +21,18 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
   const [command, ...args] = argv;
   switch (command) {
     case Command.seed:
-      return runSeed(args, env);
     case Command.work:
-      return runWork(args, env);
     case Command.status:
-      return runStatus(args, env);
+      if (asksForHelp(args)) {
+        process.stdout.write(USAGE[command]);
+        return ExitCode.ok;
+      }
+      return command === Command.seed ? runSeed(args, env) : command === Command.work ? runWork(args, env) : runStatus(args, env);
     case undefined:
     case 'help':
     case '-h':
     case '--help':
-      process.stdout.write(USAGE);
+      process.stdout.write(USAGE.main);
       return command === undefined ? ExitCode.badInput : ExitCode.ok;
     default:
       throw badInput([describeProblem('command', command, `one of ${Object.values(Command).join(', ')} (work-queue --help)`)]);

@@ -19,6 +19,20 @@ describe('work-queue CLI', () => {
     await redis.close();
   });
 
+  test.each([
+    ['seed', /^usage: work-queue seed \[--force\] \[ITEM\.\.\.\]$/m],
+    ['work', /^usage: work-queue work$/m],
+    ['status', /^usage: work-queue status \[--watch\]$/m],
+  ])('%s --help prints that command\'s usage and exits 0, whatever the environment', async (command, usage) => {
+    for (const flag of ['--help', '-h']) {
+      const result = await runCli([command, flag], {});
+      expect(result.code).toBe(ExitCode.ok);
+      expect(result.stdout).toMatch(usage);
+      expect(result.stdout).toMatch(/BROKER_RETRY_SECONDS/);
+      expect(result.stderr).toBe('');
+    }
+  });
+
   test('fails for status of a queue that never existed, with the same line on both brokers', async () => {
     const queue = uniqueQueue('never');
     const expected = `work-queue: QUEUE: got "${queue}", expected an existing queue; seed it or start a worker first\n`;

@@ -1,0 +1,87 @@
+import { Command, Defaults, Env, ExitCode, MAX_ITEM_BYTES, TLS_SCHEMES, WORKER_MODES } from './contract';
+
+/** What each environment variable means, as the usage texts show it (default in parentheses). */
+const VARIABLES: Record<string, string> = {
+  [Env.brokerUrl]: `amqp://user:pass@host:${Defaults.amqpPort}/vhost or redis://:pass@host:${Defaults.redisPort}/db (required);
+${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:${Defaults.redisPort} connect over TLS`,
+  [Env.queue]: 'queue (RabbitMQ) or list (Redis) name (required)',
+  [Env.brokerRetrySeconds]: `seconds a lost broker connection is retried before exit ${ExitCode.brokerUnreachable} (${Defaults.brokerRetrySeconds})`,
+  [Env.itemsFile]: 'path of a JSON array of strings, when no items are given as arguments',
+  [Env.workerMode]: `${WORKER_MODES.join(' or ')} (${Defaults.workerMode}): single takes one item, drain loops until nothing is pending or in progress`,
+  [Env.workCommand]: "shell command run once per item, the item's bytes on stdin, exit 0 = done (default: print the item, sleep)",
+  [Env.workSeconds]: `the default handler's simulated work in seconds (${Defaults.workSeconds})`,
+  [Env.leaseSeconds]: `Redis: lease per item, renewed while it runs; another worker takes it over after expiry (${Defaults.leaseSeconds})`,
+  [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts})`,
+  NODE_EXTRA_CA_CERTS: "PEM file of CA certificates trusted besides Node.js's own; a TLS broker's certificate is always verified",
+  WORK_QUEUE_DEBUG: 'set to 1 to print the stack trace of an unexpected error',
+};
+
+const COMMON = [Env.brokerUrl, Env.queue, Env.brokerRetrySeconds];
+
+const EXIT_CODES = `exit codes: ${ExitCode.ok} ok, ${ExitCode.failed} failed, ${ExitCode.badInput} bad input (nothing touched), ${ExitCode.brokerUnreachable} broker unreachable (at start, or lost for longer than ${Env.brokerRetrySeconds}), ${ExitCode.interrupted} stopped by SIGTERM`;
+
+function environment(names: readonly string[]): string {
+  const width = Math.max(...names.map((name) => name.length)) + 2;
+  const lines = names.map((name) => {
+    const [first, ...rest] = VARIABLES[name].split('\n');
+    return [`  ${name.padEnd(width)}${first}`, ...rest.map((line) => `  ${' '.repeat(width)}${line}`)].join('\n');
+  });
+  return `environment:\n${lines.join('\n')}\n`;
+}
+
+export const USAGE: Record<'main' | keyof typeof Command, string> = {
+  main: `usage: work-queue <command> [--help]
+
+  seed [--force] [ITEM...]   put the items (arguments, or the JSON array of strings in ${Env.itemsFile})
+                             on the queue, once: a rerun adds nothing, a rerun after a crash
+                             finishes the job; --force seeds them again
+  work                       process items: ${Env.workerMode}=single takes one, drain loops until
+                             nothing is pending or in progress
+  status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
+
+work-queue <command> --help describes one command.
+
+${environment([...COMMON, 'NODE_EXTRA_CA_CERTS', 'WORK_QUEUE_DEBUG'])}
+${EXIT_CODES}
+`,
+  seed: `usage: work-queue seed [--force] [ITEM...]
+
+Puts the items on the queue once: the arguments, or else the JSON array of strings in ${Env.itemsFile}.
+Rerun with the same items, it adds nothing; after a crash or a lost connection it adds exactly
+what is missing. An item is any valid UTF-8 string of at most ${MAX_ITEM_BYTES / 1024} KiB, the empty string included;
+equal items are separate items.
+
+  --force   seed the items again, even onto a queue that holds them or an unfinished seed
+
+${environment([...COMMON, Env.itemsFile, 'NODE_EXTRA_CA_CERTS'])}
+${EXIT_CODES}
+`,
+  work: `usage: work-queue work
+
+Processes items: ${Env.workerMode}=single takes one item and exits (one Job completion per item),
+drain claims items until nothing is pending or in progress and exits 0. A lost broker connection
+is retried for ${Env.brokerRetrySeconds}; a broker that lost the queue's data fails with exit 1.
+
+${environment([...COMMON, Env.workerMode, Env.workCommand, Env.workSeconds, Env.leaseSeconds, Env.maxAttempts, 'NODE_EXTRA_CA_CERTS', 'WORK_QUEUE_DEBUG'])}
+SIGTERM: no more items are taken; the current one may finish for 25 s, then its command's process
+group is ended and the item handed back. A second SIGTERM hands it back at once.
+
+${EXIT_CODES}
+`,
+  status: `usage: work-queue status [--watch]
+
+Prints the queue's counts: pending, in progress, done, dead (RabbitMQ counts in progress and done
+together). A queue that was never seeded nor worked on is an error (exit 1).
+
+  --watch   redraw until nothing is pending or in progress (a line per change when not on a terminal)
+
+${environment([...COMMON, 'NODE_EXTRA_CA_CERTS'])}
+${EXIT_CODES}
+`,
+};
+
+/** `--help` and `-h` ask for a command's usage. */
+export function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
