@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { DynamicProviderHost, serializedProvider } from './job-await/dynamic-provider-host';
@@ -12,7 +13,10 @@ import { JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await
  */
 const api = new FakeKubernetesApi();
 let host: DynamicProviderHost;
+/** Serialized from this checkout, and from a package installed in a consumer's project. */
 let provider: string;
+let installedProvider: string;
+let directory: string;
 let kubeconfigFile: string;
 
 /** The type token of JobAwait; the dynamic provider host takes it only as part of the URN. */
@@ -26,19 +30,23 @@ const logOf = (count: number) => Array.from({ length: count }, (_, i) => `line $
 
 beforeAll(async () => {
   await api.start();
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'job-await-'));
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'job-await-'));
   kubeconfigFile = path.join(directory, 'config');
   fs.writeFileSync(kubeconfigFile, api.kubeconfig());
   // The ambient kubeconfig of the host, for a provider configured with none: current context `fake`.
   const ambient = path.join(directory, 'ambient');
   fs.writeFileSync(ambient, api.kubeconfig({ currentContext: 'fake' }));
-  [provider, host] = await Promise.all([serializedProvider(), DynamicProviderHost.start({ KUBECONFIG: ambient })]);
+  [provider, installedProvider, host] = await Promise.all([
+    serializedProvider(),
+    serializedProvider(path.join(directory, 'consumer')),
+    DynamicProviderHost.start({ KUBECONFIG: ambient }),
+  ]);
 }, 60_000);
 
 afterAll(async () => {
   host?.stop();
   await api.stop();
-  if (kubeconfigFile) fs.rmSync(path.dirname(kubeconfigFile), { recursive: true, force: true });
+  if (directory) fs.rmSync(directory, { recursive: true, force: true });
 });
 
 /** Scripts the Job and awaits it through the provider host: the fake's `fake` context, timeout 10 s unless given. */
@@ -60,7 +68,23 @@ async function awaitScripted(job: Omit<FakeJob, 'namespace' | 'uid'>, inputs: Re
 
 const failedPod = (name: string, exitCode: number, finishedAt: string, log?: string): FakePod => ({ name, phase: 'Failed', exitCode, finishedAt, log });
 
+/** The modules a serialized provider requires when the host loads it. */
+const requiredBy = (serialized: string) => [...serialized.matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1]);
+
 describe('job await', () => {
+  test('job await serializes to a provider that requires nothing but Node.js built-ins, from a checkout and from an installed package', async () => {
+    // A module reached through another module's exports would be required by its path, which an installed package's `exports` map refuses.
+    for (const serialized of [provider, installedProvider]) {
+      expect(requiredBy(serialized).filter((name) => !builtinModules.includes(name.replace(/^node:/, '').split('/')[0]))).toEqual([]);
+    }
+    const scripted = { namespace: NAMESPACE, name: 'installed', uid: 'uid-installed', steps: [RUNNING, complete(2)] };
+    api.script(scripted);
+    const result = await host.create(JOB_AWAIT_TYPE, 'installed-await', {
+      __provider: installedProvider, namespace: NAMESPACE, name: 'installed', uid: 'uid-installed', timeoutSeconds: 10, intervalSeconds: INTERVAL_SECONDS, kubeconfig: api.kubeconfig(), context: 'fake',
+    });
+    expect(result.outputs).toMatchObject({ name: 'installed', succeeded: 2 });
+  });
+
   test('job await returns once the Job is complete, reporting completions as they change', async () => {
     const steps = [RUNNING, RUNNING, { active: 2, ready: 2, succeeded: 1 }, { active: 1, ready: 1, succeeded: 2 }, complete(3)];
     // The kubeconfig as a file path, as pulumi-kubernetes takes it too; the context picked by name.

@@ -1,7 +1,21 @@
+/**
+ * The dynamic provider of JobAwait: everything that runs in Pulumi's dynamic provider process.
+ *
+ * Pulumi serializes the provider object with every function and value it reaches and runs the
+ * text in a Node.js process of its own, in the program's working directory. A value reached
+ * through another module's exports is written as `require(<its path>)`: from an installed package
+ * that is a path its `exports` map does not export, and the process fails to load the provider.
+ * So this module imports nothing at run time but Node.js built-ins (types are erased), its
+ * functions call each other by their module-local names, and @kubernetes/client-node is imported
+ * when the provider runs. test/stacks/job-await.test.ts checks all three on the serialized text.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
 import type * as pulumi from '@pulumi/pulumi';
-import { awaitJob } from './await-job';
-import { describeJob } from './job-objects';
-import { connectToCluster } from './kubernetes-client';
+import type { ClusterError, ClusterReader } from './cluster-reader';
+import type { ContainerStatus, Job, JobCondition, JobTarget, Pod } from './job-objects';
 
 /** The inputs of a JobAwait as its provider receives them: plain values, null where unset. */
 export interface JobAwaitInputs {
@@ -11,7 +25,9 @@ export interface JobAwaitInputs {
   readonly uid: string;
   readonly timeoutSeconds: number;
   readonly intervalSeconds: number;
+  /** Path or contents of a kubeconfig, as pulumi-kubernetes takes it. @default - the ambient kubeconfig */
   readonly kubeconfig?: string | null;
+  /** @default - the kubeconfig's current context */
   readonly context?: string | null;
 }
 
@@ -20,42 +36,300 @@ export interface JobAwaitOutputs extends Omit<JobAwaitInputs, 'kubeconfig'> {
   readonly succeeded: number;
 }
 
-/** Changing one of these awaits nothing: the Job's run is the same. */
-const STATE_KEYS = ['namespace', 'name', 'timeoutSeconds', 'intervalSeconds', 'context'] as const;
-
 /**
- * The dynamic provider of JobAwait. Pulumi serializes this object with everything it reaches and
- * runs it in its own Node.js process, in the program's working directory: it may capture only
- * functions and plain values, and loads @kubernetes/client-node when it runs.
- *
  * Create awaits the Job; a new Job uid replaces the resource, so a replaced Job is awaited again;
  * any other change is stored without waiting. Delete is left out: the Job is pulumi-kubernetes'.
  */
 export const jobAwaitProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: JobAwaitInputs) {
-    const cluster = await connectToCluster({ kubeconfig: inputs.kubeconfig, context: inputs.context }).catch((error: Error) => {
+    const cluster = await connectToCluster(inputs.kubeconfig, inputs.context).catch((error: Error) => {
       throw new Error(`${describeJob(inputs)} cannot be awaited: ${error.message}`);
     });
-    const { succeeded } = await awaitJob(cluster, inputs, {
-      timeoutSeconds: inputs.timeoutSeconds,
-      intervalSeconds: inputs.intervalSeconds,
-      report: (line) => console.log(line),
-    });
-    return { id: inputs.uid, outs: outputsOf(inputs, succeeded) };
+    const succeeded = await awaitJob(cluster, inputs, inputs.timeoutSeconds, inputs.intervalSeconds, (line) => console.log(line));
+    const { kubeconfig: _secret, ...kept } = inputs;
+    return { id: inputs.uid, outs: { ...kept, succeeded } };
   },
 
   async diff(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
     const replaces = olds.uid === news.uid ? [] : ['uid'];
-    const changes = replaces.length > 0 || STATE_KEYS.some((key) => olds[key] !== news[key]);
-    return { changes, replaces, deleteBeforeReplace: false };
+    // Changing these awaits nothing: the Job's run is the same.
+    const changed = (['namespace', 'name', 'timeoutSeconds', 'intervalSeconds', 'context'] as const).some((key) => olds[key] !== news[key]);
+    return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
   },
 
   async update(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
-    return { outs: outputsOf(news, olds.succeeded) };
+    const { kubeconfig: _secret, ...kept } = news;
+    return { outs: { ...kept, succeeded: olds.succeeded } };
   },
 };
 
-function outputsOf(inputs: JobAwaitInputs, succeeded: number): JobAwaitOutputs {
-  const { kubeconfig: _secret, ...kept } = inputs;
-  return { ...kept, succeeded };
+// ---------------------------------------------------------------------------------------------
+// Awaiting
+
+/** How long the API may fail to answer before the await gives up (or less, when the timeout comes first). */
+const UNREACHABLE_SECONDS = 30;
+/** Log lines of the failed pod that go into the message. */
+const LOG_TAIL_LINES = 20;
+
+/**
+ * Reads the Job every `intervalSeconds` until it completes (resolves with its succeeded pods) or
+ * fails, is deleted or replaced, outlasts `timeoutSeconds`, or the API cannot be read (rejects with
+ * one message that says which, naming the Job; for a failed Job also the reason and the failed
+ * pod's last log lines). `report` gets a line whenever the progress changes.
+ */
+async function awaitJob(cluster: ClusterReader, target: JobTarget, timeoutSeconds: number, intervalSeconds: number, report: (line: string) => void): Promise<number> {
+  const job = describeJob(target);
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(intervalSeconds * 1000, deadline - Date.now()))));
+  let failingSince: number | undefined;
+  let lastProgress: string | undefined;
+
+  for (;;) {
+    let current: Job | undefined;
+    try {
+      current = await cluster.readJob(target.namespace, target.name);
+      failingSince = undefined;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (!(isClusterError(error) && error.transient)) throw new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`);
+      failingSince ??= Date.now();
+      if (Date.now() - failingSince >= UNREACHABLE_SECONDS * 1000 || Date.now() >= deadline) {
+        const seconds = Math.round((Date.now() - failingSince) / 1000);
+        throw new Error(`${job}: the Kubernetes API at ${cluster.server} has not answered for ${seconds} s: ${reason}`);
+      }
+      await pause();
+      continue;
+    }
+
+    if (current === undefined) throw new Error(`${job} was deleted while pulumi waited for it to complete`);
+    if (current.metadata?.uid !== target.uid) {
+      throw new Error(`${job} was replaced by another Job of the same name (uid ${current.metadata?.uid}, expected ${target.uid}) while pulumi waited for it`);
+    }
+    const failed = failure(current);
+    if (failed) throw new Error(await failureReport(cluster, target, failed));
+    if (trueCondition(current, 'Complete')) return current.status?.succeeded ?? 0;
+
+    const progress = progressOf(current, hasUnreadyPods(current) ? await podsIfReadable(cluster, target) : []);
+    if (progress !== lastProgress) report(`${job}: ${progress}`);
+    lastProgress = progress;
+    if (Date.now() >= deadline) {
+      throw new Error(`${job} did not complete within ${timeoutSeconds} s (${progress}); it goes on running in the cluster`);
+    }
+    await pause();
+  }
+}
+
+function describeJob(target: JobTarget): string {
+  return `Job ${target.namespace}/${target.name}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a Job and its pods say
+
+function trueCondition(job: Job, type: string): JobCondition | undefined {
+  return job.status?.conditions?.find((condition) => condition.type === type && condition.status === 'True');
+}
+
+/**
+ * The condition that says the Job has failed, whatever the reason (BackoffLimitExceeded,
+ * DeadlineExceeded, PodFailurePolicy, MaxFailedIndexesExceeded, ...). Since Kubernetes 1.31 the
+ * controller first adds FailureTarget and adds Failed once the pods are gone; either is final.
+ */
+function failure(job: Job): JobCondition | undefined {
+  return trueCondition(job, 'Failed') ?? trueCondition(job, 'FailureTarget');
+}
+
+/** Whether some of the Job's running pods are not ready yet (pending, pulling their image, ...). */
+function hasUnreadyPods(job: Job): boolean {
+  const { active = 0, ready } = job.status ?? {};
+  return ready !== undefined && active > ready;
+}
+
+/** `3/8 succeeded, 2 running, 1 failed, waiting: ImagePullBackOff (2)`; without `completions` (the fine pattern), the count alone. */
+function progressOf(job: Job, pods: readonly Pod[]): string {
+  const { active = 0, succeeded = 0, failed = 0 } = job.status ?? {};
+  const completions = job.spec?.completions;
+  const parts = [completions ? `${succeeded}/${completions} succeeded` : `${succeeded} succeeded`, `${active} running`];
+  if (failed > 0) parts.push(`${failed} failed`);
+  const waiting = new Map<string, number>();
+  for (const status of pods.flatMap((pod) => pod.status?.containerStatuses ?? [])) {
+    const reason = status.state?.waiting?.reason;
+    if (reason) waiting.set(reason, (waiting.get(reason) ?? 0) + 1);
+  }
+  if (waiting.size > 0) parts.push(`waiting: ${[...waiting].map(([reason, count]) => (count > 1 ? `${reason} (${count})` : reason)).join(', ')}`);
+  return parts.join(', ');
+}
+
+/** The pods of this Job instance: a Job of the same name created later has another uid. */
+async function podsOf(cluster: ClusterReader, target: JobTarget): Promise<Pod[]> {
+  const pods = await cluster.listPods(target.namespace, `job-name=${target.name}`);
+  return pods.filter((pod) => pod.metadata?.ownerReferences?.some((owner) => owner.uid === target.uid));
+}
+
+/** The Job's pods for the progress line; a failed read only leaves the waiting reasons out. */
+async function podsIfReadable(cluster: ClusterReader, target: JobTarget): Promise<Pod[]> {
+  return podsOf(cluster, target).catch(() => []);
+}
+
+/** The container of a failed pod that ended last, and when, or undefined for a pod that has not failed. */
+function failedContainer(pod: Pod): { status: ContainerStatus; finishedAt: number } | undefined {
+  if (pod.status?.phase !== 'Failed') return undefined;
+  const ended = (pod.status.containerStatuses ?? [])
+    .map((status) => ({ status, finishedAt: new Date(status.state?.terminated?.finishedAt ?? 0).getTime() }))
+    .filter(({ status }) => status.state?.terminated);
+  return ended.sort((a, b) => b.finishedAt - a.finishedAt)[0];
+}
+
+/**
+ * One message for a failed Job: the Job, the condition's reason and message, and the last log lines
+ * of the pod that failed last (or why they could not be read).
+ */
+async function failureReport(cluster: ClusterReader, target: JobTarget, failed: JobCondition): Promise<string> {
+  const headline = `${describeJob(target)} failed (${failed.reason ?? 'no reason given'})${failed.message ? `: ${failed.message}` : ''}`;
+  let pods: Pod[];
+  try {
+    pods = await podsOf(cluster, target);
+  } catch (error) {
+    return `${headline}\n(its pods could not be listed: ${(error as Error).message})`;
+  }
+  const last = pods
+    .map((pod) => ({ pod, container: failedContainer(pod) }))
+    .filter((entry) => entry.container !== undefined)
+    .sort((a, b) => b.container!.finishedAt - a.container!.finishedAt)[0];
+  if (!last) return headline;
+
+  const podName = last.pod.metadata?.name ?? '(unnamed)';
+  const { status } = last.container!;
+  const exitCode = status.state?.terminated?.exitCode;
+  const about = `pod ${podName}, container ${status.name}${exitCode === undefined ? '' : `, exit code ${exitCode}`}`;
+  try {
+    const log = (await cluster.readLog(target.namespace, podName, status.name, LOG_TAIL_LINES)).trimEnd();
+    if (log === '') return `${headline}\n(${about}: its log is empty)`;
+    return `${headline}\nlast lines of ${about}:\n${log.split('\n').map((line) => `  ${line}`).join('\n')}`;
+  } catch (error) {
+    return `${headline}\n(${about}: its log could not be read: ${(error as Error).message})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Kubernetes API, through @kubernetes/client-node
+
+type ClientNode = typeof import('@kubernetes/client-node');
+
+/** Seconds one request may take before it counts as a transient failure. */
+const REQUEST_SECONDS = 10;
+
+/** A ClusterReader over @kubernetes/client-node, configured as pulumi-kubernetes configures its client. */
+async function connectToCluster(kubeconfig: string | null | undefined, context: string | null | undefined): Promise<ClusterReader> {
+  const k8s = await importClientNode();
+  const config = new k8s.KubeConfig();
+  try {
+    loadKubeconfig(config, kubeconfig);
+  } catch (error) {
+    throw clusterError(`the kubeconfig cannot be loaded: ${(error as Error).message}`, false);
+  }
+  if (context) {
+    if (!config.getContextObject(context)) {
+      const names = config.getContexts().map((known) => JSON.stringify(known.name)).join(', ');
+      throw clusterError(`context: got ${JSON.stringify(context)}, expected one of the kubeconfig's contexts (${names || 'none'})`, false);
+    }
+    config.setCurrentContext(context);
+  }
+  const server = config.getCurrentCluster()?.server;
+  if (!server) throw clusterError(`the kubeconfig's context ${JSON.stringify(config.getCurrentContext())} names no cluster`, false);
+
+  const batch = config.makeApiClient(k8s.BatchV1Api);
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const request = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await withinSeconds(REQUEST_SECONDS, call());
+    } catch (error) {
+      throw asClusterError(error);
+    }
+  };
+  return {
+    server,
+    readJob: async (namespace, name) => {
+      try {
+        return await request(() => batch.readNamespacedJob({ namespace, name }));
+      } catch (error) {
+        if (isClusterError(error) && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+    listPods: async (namespace, labelSelector) => (await request(() => core.listNamespacedPod({ namespace, labelSelector }))).items,
+    readLog: (namespace, pod, container, tailLines) => request(() => core.readNamespacedPodLog({ namespace, name: pod, container, tailLines })),
+  };
+}
+
+/**
+ * As pulumi-kubernetes reads its `kubeconfig` (parseKubeconfigString in provider/pkg/provider/util.go):
+ * `~` expanded, an existing file read, anything else taken as the contents; unset, the ambient one.
+ */
+function loadKubeconfig(config: InstanceType<ClientNode['KubeConfig']>, pathOrContents: string | null | undefined): void {
+  if (!pathOrContents) {
+    config.loadFromDefault();
+    return;
+  }
+  const file = pathOrContents === '~' ? os.homedir() : pathOrContents.startsWith('~/') ? path.join(os.homedir(), pathOrContents.slice(2)) : pathOrContents;
+  if (fs.existsSync(file)) config.loadFromFile(file);
+  else config.loadFromString(pathOrContents);
+}
+
+/**
+ * @kubernetes/client-node is an ES module. It is imported rather than required so that this runs
+ * from CommonJS on every Node.js 20 (TypeScript would compile a literal `import()` to `require`),
+ * and resolved from the working directory's node_modules, where the dynamic provider runs.
+ */
+async function importClientNode(): Promise<ClientNode> {
+  const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<ClientNode>;
+  try {
+    return await importModule(pathToFileURL(require.resolve('@kubernetes/client-node')).href);
+  } catch (error) {
+    throw clusterError(`@kubernetes/client-node cannot be loaded, install it beside @pulumi/kubernetes: ${(error as Error).message}`, false);
+  }
+}
+
+function clusterError(message: string, transient: boolean, status?: number): ClusterError {
+  return Object.assign(new Error(message), { transient, status });
+}
+
+function isClusterError(error: unknown): error is ClusterError {
+  return typeof (error as ClusterError | undefined)?.transient === 'boolean';
+}
+
+/** The promise's value, or a transient failure after `seconds`: a hung connection must not hold the await past its timeout. */
+function withinSeconds<T>(seconds: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(clusterError(`no answer within ${seconds} s`, true)), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** HTTP 429 and 5xx, and failures without an HTTP status (no connection, a timeout), are worth another try. */
+function asClusterError(error: unknown): ClusterError {
+  if (isClusterError(error)) return error;
+  const { code, body, message } = error as { code?: unknown; body?: unknown; message?: string };
+  if (typeof code !== 'number') return clusterError(message ?? String(error), true);
+  return clusterError(`HTTP ${code}: ${statusMessage(body) ?? clientMessage(message) ?? 'no message'}`, code === 429 || code >= 500, code);
+}
+
+/** The `message` of the Kubernetes Status in a response body. */
+function statusMessage(body: unknown): string | undefined {
+  try {
+    const status = typeof body === 'string' ? JSON.parse(body) : body;
+    return typeof status?.message === 'string' ? status.message : undefined;
+  } catch {
+    return typeof body === 'string' && body !== '' ? body.slice(0, 200) : undefined;
+  }
+}
+
+/**
+ * What client-node says of a response whose body it did not keep: its ApiException message has a
+ * `Message:` line, the API's description of the status code (HTTP 401: `Unauthorized`).
+ */
+function clientMessage(message: string | undefined): string | undefined {
+  const line = message?.match(/^Message: (.*)$/m)?.[1];
+  return line && line !== 'Unknown API Status Code!' ? line : undefined;
 }

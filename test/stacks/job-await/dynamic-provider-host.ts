@@ -14,9 +14,13 @@ const providerRpc = pulumiRequire('./proto/provider_grpc_pb');
 const providerProto = pulumiRequire('./proto/provider_pb');
 const { Struct } = pulumiRequire('google-protobuf/google/protobuf/struct_pb');
 
-/** JobAwait's provider as the `__provider` input carries it, serialized in a Node.js process of its own. */
-export async function serializedProvider(): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-r', 'ts-node/register', path.join(__dirname, 'serialize-provider.ts')], {
+/**
+ * JobAwait's provider as the `__provider` input carries it, serialized in a Node.js process of its
+ * own: loaded from this checkout, or, given a directory, from a package installed there.
+ */
+export async function serializedProvider(installedIn?: string): Promise<string> {
+  const args = ['-r', 'ts-node/register', path.join(__dirname, 'serialize-provider.ts'), ...(installedIn ? ['--installed', installedIn] : [])];
+  const { stdout } = await promisify(execFile)(process.execPath, args, {
     cwd: PROGRAM_DIRECTORY,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
     maxBuffer: 16 * 1024 * 1024,

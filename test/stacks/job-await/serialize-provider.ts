@@ -1,12 +1,36 @@
 /**
  * Prints JobAwait's provider serialized as `pulumi.dynamic.Resource` serializes it (the
- * `__provider` input), run in a plain Node.js process as the Pulumi language host runs a program:
+ * `__provider` input), in a plain Node.js process as the Pulumi language host runs a program:
  * function serialization reads the loaded modules, which it cannot do inside jest's module registry.
+ *
+ * With `--installed <directory>`, the provider is loaded as a consumer's program loads it: compiled
+ * to CommonJS (as `npm run build` compiles it) into <directory>/node_modules/work-queue-stack, with
+ * this repository's package.json and its `exports` map, the program running in <directory>.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { jobAwaitProvider } from '../../../stacks/pulumi/job-await/provider';
+import * as ts from 'typescript';
 
-pulumi.runtime.serializeFunction(() => jobAwaitProvider, { allowSecrets: true }).then(
+const ROOT = path.join(__dirname, '..', '..', '..');
+const SOURCE = path.join(ROOT, 'stacks', 'pulumi', 'job-await', 'provider.ts');
+
+function installedProvider(directory: string): unknown {
+  const pkg = path.join(directory, 'node_modules', 'work-queue-stack');
+  const compiled = path.join(pkg, 'lib', path.relative(ROOT, SOURCE)).replace(/\.ts$/, '.js');
+  fs.mkdirSync(path.dirname(compiled), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+  const { config } = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+  const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, ROOT);
+  fs.writeFileSync(compiled, ts.transpileModule(fs.readFileSync(SOURCE, 'utf8'), { compilerOptions: options, fileName: SOURCE }).outputText);
+  process.chdir(directory);
+  return require(compiled).jobAwaitProvider;
+}
+
+const installed = process.argv[2] === '--installed' ? process.argv[3] : undefined;
+const provider = installed ? installedProvider(installed) : require(SOURCE).jobAwaitProvider;
+
+pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then(
   (serialized) => process.stdout.write(serialized.text),
   (error: Error) => {
     process.stderr.write(`${error.message}\n`);
