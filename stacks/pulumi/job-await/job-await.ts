@@ -2,10 +2,6 @@ import type * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { jobAwaitProvider } from './provider';
 
-const MODULE = 'work-queue';
-const TYPE = 'JobAwait';
-/** Its type token, as `pulumi.dynamic.Resource` builds it from the module and type. */
-export const JOB_AWAIT_TYPE = `pulumi-nodejs:dynamic/${MODULE}:${TYPE}`;
 /** Seconds between two reads of the Job: a failed Job fails `pulumi up` within about this long. */
 export const DEFAULT_INTERVAL_SECONDS = 2;
 
@@ -46,7 +42,7 @@ export class JobAwait extends pulumi.dynamic.Resource {
       kubeconfig: args.cluster.kubeconfig === undefined ? undefined : pulumi.secret(args.cluster.kubeconfig),
       context: args.cluster.context,
       succeeded: undefined,
-    }, opts, MODULE, TYPE);
+    }, opts, 'work-queue', 'JobAwait'); // type token: pulumi-nodejs:dynamic/work-queue:JobAwait
   }
 }
 
