@@ -2,7 +2,7 @@ import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, Rule, Rules } from '../../worker/contract';
 import { PropRules } from '../../constructs/validate';
-import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../config';
+import { AutoscaleConfig, COARSE_TUTORIAL, FINE_TUTORIAL } from '../config';
 import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
 
 /** The tutorial a stack starts from; every other key overrides one of its fields. */
@@ -93,6 +93,7 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       leaseSeconds: typed('leaseSeconds', 'a number', () => config.getNumber('leaseSeconds')),
       maxAttempts: typed('maxAttempts', 'a number', () => config.getNumber('maxAttempts')),
       brokerSecretName: config.get('brokerSecretName'),
+      autoscale: typed('autoscale', 'a JSON object such as {"maxJobs": 5}', () => config.getObject<AutoscaleConfig>('autoscale')),
     }),
   };
 

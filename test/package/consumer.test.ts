@@ -39,7 +39,7 @@ const MAX_ADDED_BYTES = 20 * MB;
 const README_SECTION = 'Use as a library';
 const PEERS = ['cdk8s', 'cdk8s-plus-28', 'constructs'];
 /** The optional Pulumi peers and the worker's broker clients (bundled into the CLI) must stay out. */
-const MUST_NOT_BE_INSTALLED = /^(@pulumi\/.+|amqplib|redis|@redis\/.+)$/;
+const MUST_NOT_BE_INSTALLED = /^(@pulumi\/.+|@kubernetes\/client-node|amqplib|redis|@redis\/.+)$/;
 
 // tsc takes moduleResolution node16 only with module node16, which emits CommonJS in a package
 // without "type": "module" such as the consumer's.

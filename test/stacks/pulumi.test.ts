@@ -254,6 +254,16 @@ describe('Pulumi program', () => {
     expect(run.outputs.followJob).toBe('kubectl --context kind-work logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
   });
 
+  test('with autoscale, applies KEDA\'s ScaledJob after the seeding Job and awaits no worker Job', async () => {
+    const run = await runProgram(projectConfig({ namespace: 'batch', autoscale: { maxJobs: 4, pollingIntervalSeconds: 10 } }));
+    expect(run.resources.filter((r) => r.type === JOB_AWAIT).map((r) => r.name)).toEqual(['coarse-seed-job-await']);
+    expect(run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job').map((r) => r.name)).toEqual(['coarse-seed-job']);
+    const workers = group(run, 'coarse-workers');
+    expect(workers.map((object) => object.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
+    expect(only(workers, 'ScaledJob').spec).toMatchObject({ maxReplicaCount: 4, pollingInterval: 10 });
+    expect(await dependsOn(run, 'coarse-workers')).toHaveLength(1);
+  });
+
   test('with skipJobAwait, returns once the worker Job is created; the seeding Job is awaited all the same', async () => {
     const run = await runProgram(projectConfig({ skipJobAwait: true }));
     expect(run.resources.filter((r) => r.type === JOB_AWAIT).map((r) => r.name)).toEqual(['coarse-seed-job-await']);
