@@ -38,6 +38,17 @@ export interface WorkQueueStackConfig {
   /** An existing Secret with the broker credentials. @default - none */
   readonly brokerSecretName?: string;
   /**
+   * RabbitMQ nodes: 1, or an odd number of at least 3 that form one cluster with quorum queues
+   * (`RabbitMQStatefulSet`'s `replicas`). Redis runs one pod: only 1 is accepted with it.
+   * @default 1
+   */
+  readonly brokerReplicas?: number;
+  /**
+   * The Erlang cookie the RabbitMQ nodes of a cluster share (`brokerReplicas` of 3 or more).
+   * @default - generated at synth time (the Pulumi component generates one and keeps it in its state)
+   */
+  readonly erlangCookie?: string;
+  /**
    * Let KEDA create worker Jobs while the queue has items (`ScaledWorkQueueJob`) instead of one
    * worker Job. `completions` then does not apply, nor `parallelism` for `coarse` (each Job takes one item).
    * @default - one worker Job (`WorkQueueJob`)
@@ -83,4 +94,7 @@ export const FINE_TUTORIAL: Omit<WorkQueueStackConfig, 'image'> = {
 export function validateStackConfig(scope: Construct, config: WorkQueueStackConfig): void {
   if (!BROKER_KINDS.includes(config.broker)) fail(scope, 'broker', config.broker, `one of ${BROKER_KINDS.map((b) => `"${b}"`).join(', ')}`);
   checkRequired(scope, 'image', config.image, PropRules.image);
+  if (config.broker === 'redis' && config.brokerReplicas !== undefined && config.brokerReplicas !== 1) {
+    fail(scope, 'brokerReplicas', config.brokerReplicas, '1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
+  }
 }

@@ -10,3 +10,12 @@ export function generatedBrokerPassword(name: string, parent: pulumi.Resource): 
   const generated = new random.RandomPassword(`${name}-broker-password`, { length: 32, special: false }, { parent });
   return pulumi.secret(generated.result);
 }
+
+/**
+ * The Erlang cookie of a RabbitMQ cluster, generated once and kept in the state: a node restarted
+ * with another cookie could not rejoin the others.
+ */
+export function generatedErlangCookie(name: string, parent: pulumi.Resource): pulumi.Output<string> {
+  const generated = new random.RandomPassword(`${name}-erlang-cookie`, { length: 48, special: false }, { parent });
+  return pulumi.secret(generated.result);
+}

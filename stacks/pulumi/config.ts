@@ -93,6 +93,7 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       leaseSeconds: typed('leaseSeconds', 'a number', () => config.getNumber('leaseSeconds')),
       maxAttempts: typed('maxAttempts', 'a number', () => config.getNumber('maxAttempts')),
       brokerSecretName: config.get('brokerSecretName'),
+      brokerReplicas: typed('brokerReplicas', 'a number', () => config.getNumber('brokerReplicas')),
       autoscale: typed('autoscale', 'a JSON object such as {"maxJobs": 5}', () => config.getObject<AutoscaleConfig>('autoscale')),
     }),
   };

@@ -1,8 +1,8 @@
 import * as pulumi from '@pulumi/pulumi';
 import { WorkQueueStackConfig } from '../config';
 
-/** The stack config less what the component supplies itself: the image and the broker password. */
-export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'brokerPassword'>;
+/** The stack config less what the component supplies itself: the image and the broker's secrets. */
+export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'brokerPassword' | 'erlangCookie'>;
 
 /** Where a built worker image is pushed. */
 export interface RegistryConfig {
@@ -43,6 +43,11 @@ export interface WorkQueueStackArgs {
    * @default - RabbitMQ: generated once and kept in the state; Redis: none
    */
   readonly brokerPassword?: pulumi.Input<string>;
+  /**
+   * The Erlang cookie of a RabbitMQ cluster (`stack.brokerReplicas` of 3 or more), best a secret.
+   * @default - generated once and kept in the state
+   */
+  readonly erlangCookie?: pulumi.Input<string>;
   /**
    * Apply a Namespace named `stack.namespace` before the broker. `false` for a namespace that exists already.
    * @default - true when `stack.namespace` is set

@@ -12,7 +12,7 @@ export * from './work-queue-stack-args';
 const CHECKOUT_ROOT = path.resolve(__dirname, '..', '..');
 
 /**
- * Stand-ins for the image and the password where their values do not matter: when the constructs
+ * Stand-ins for the image and the secrets (password, Erlang cookie) where their values do not matter: when the constructs
  * check the config (before anything is built), for the broker chart (which holds no worker image),
  * and for the seeder and worker Job (which read the password through a secretKeyRef and never
  * contain it). Neither reaches a cluster.
@@ -45,10 +45,11 @@ export class WorkQueueStack extends pulumi.ComponentResource {
   constructor(name: string, args: WorkQueueStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const { stack } = args;
     const password = passwordSource(args);
-    const render = (image: string, brokerPassword?: string) => renderStack({ ...stack, image, ...(brokerPassword === undefined ? {} : { brokerPassword }) });
+    const render = (image: string, brokerPassword?: string, erlangCookie?: string) =>
+      renderStack({ ...stack, image, ...(brokerPassword === undefined ? {} : { brokerPassword }), ...(erlangCookie === undefined ? {} : { erlangCookie }) });
     const clientPassword = password === 'none' ? undefined : PLACEHOLDER_PASSWORD;
     // Everything is checked before anything is registered, with the messages of `cdk8s synth`.
-    const checked = render(args.image ?? PLACEHOLDER_IMAGE, clientPassword);
+    const checked = render(args.image ?? PLACEHOLDER_IMAGE, clientPassword, args.erlangCookie === undefined ? undefined : PLACEHOLDER_PASSWORD);
     checkArgs(args);
 
     super('work-queue:index:WorkQueueStack', name, {}, opts);
@@ -64,9 +65,13 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     this.image = image;
     // With a given image the checked objects are the ones applied; a built one is known once pushed.
     const clients = image.apply((reference): StackObjects => (args.image !== undefined ? checked : render(reference, clientPassword)));
-    // The broker's Secret holds the password: that group is rendered inside an apply on the secret.
+    // The broker's Secrets hold the password and a cluster's Erlang cookie: that group is rendered
+    // inside an apply on the secrets.
     const brokerPassword = password === 'config' ? pulumi.secret(args.brokerPassword!) : password === 'generated' ? this.generatedPassword(name) : undefined;
-    const brokerObjects = brokerPassword ? brokerPassword.apply((secret) => render(PLACEHOLDER_IMAGE, secret).broker) : checked.broker;
+    const erlangCookie = args.erlangCookie !== undefined ? pulumi.secret(args.erlangCookie) : isCluster(stack) ? this.generatedCookie(name) : undefined;
+    const brokerObjects = brokerPassword || erlangCookie
+      ? pulumi.all([brokerPassword, erlangCookie]).apply(([secret, cookie]) => render(PLACEHOLDER_IMAGE, secret, cookie).broker)
+      : checked.broker;
 
     const namespace = (args.createNamespace ?? stack.namespace !== undefined)
       ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: stack.namespace } }, { parent: this })]
@@ -109,6 +114,16 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     const { generatedBrokerPassword } = require('./broker-password') as typeof import('./broker-password');
     return generatedBrokerPassword(name, this);
   }
+
+  private generatedCookie(name: string): pulumi.Output<string> {
+    const { generatedErlangCookie } = require('./broker-password') as typeof import('./broker-password');
+    return generatedErlangCookie(name, this);
+  }
+}
+
+/** A RabbitMQ cluster, whose nodes share an Erlang cookie. */
+function isCluster(stack: StackFields): boolean {
+  return stack.broker === 'rabbitmq' && (stack.brokerReplicas ?? 1) > 1;
 }
 
 type PasswordSource = 'config' | 'generated' | 'none';

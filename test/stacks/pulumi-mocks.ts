@@ -13,6 +13,8 @@ export const ROOT = join(__dirname, '..', '..');
 export const PROJECT = 'work-queue-stack';
 export const DIGEST = `sha256:${'4f'.repeat(32)}`;
 export const GENERATED_PASSWORD = 'GeneratedByRandomPassword0123456';
+/** What a RandomPassword named `<stack>-erlang-cookie` answers with. */
+export const GENERATED_COOKIE = 'GeneratedErlangCookieByRandomPassword0123456789ab';
 
 /** One resource as the engine received it: inputs as sent, and the provider reference (`<urn>::<id>`) it was given. */
 export interface Registered {
@@ -75,7 +77,7 @@ export function useMocks(stack = 'coarse'): void {
           const name: string = args.inputs.imageName;
           state.repoDigest = `${name.slice(0, name.lastIndexOf(':'))}@${DIGEST}`;
         }
-        if (args.type === 'random:index/randomPassword:RandomPassword') state.result = GENERATED_PASSWORD;
+        if (args.type === 'random:index/randomPassword:RandomPassword') state.result = args.name.endsWith('-erlang-cookie') ? GENERATED_COOKIE : GENERATED_PASSWORD;
         // pulumi-kubernetes answers with the object as created: in the provider's default namespace unless it names one, with a uid.
         if (args.type === 'kubernetes:batch/v1:Job') state.metadata = { namespace: 'default', ...args.inputs.metadata, uid: `uid-${args.name}` };
         return { id: `${args.name}-id`, state };

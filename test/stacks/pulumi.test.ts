@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { resolveKubeconfig } from '../../stacks/pulumi/config';
 import { containerEnv, only, podSpec } from '../manifests';
 import {
-  DIGEST, GENERATED_PASSWORD, PROJECT, ROOT, Run,
+  DIGEST, GENERATED_COOKIE, GENERATED_PASSWORD, PROJECT, ROOT, Run,
   dependsOn, group, isSecretValue, job, programFailure, projectConfig, resource, reveal, runProgram, stackFileConfig, useMocks,
 } from './pulumi-mocks';
 
@@ -270,6 +270,50 @@ describe('Pulumi program', () => {
     expect(job(run, 'coarse-job').metadata.name).toBe('job-wq-1');
   });
 
+  describe('with brokerReplicas 3', () => {
+    let run: Run;
+    beforeAll(async () => {
+      run = await runProgram(projectConfig({ brokerReplicas: 3 }));
+    });
+
+    test('applies a RabbitMQ cluster: a StatefulSet of 3, the headless Service, the cluster config, a PodDisruptionBudget', () => {
+      const broker = group(run, 'coarse-broker');
+      const statefulSet = only(broker, 'StatefulSet');
+      expect(statefulSet.spec.replicas).toBe(3);
+      expect(statefulSet.spec.podManagementPolicy).toBe('Parallel');
+      expect(broker.filter((object) => object.kind === 'Service').map((object) => object.metadata.name).sort()).toEqual(['rabbitmq-nodes', 'rabbitmq-service']);
+      expect(only(broker, 'ConfigMap').data['20-cluster.conf']).toContain('cluster_formation.classic_config.nodes.3 = rabbit@rabbitmq-2.rabbitmq-nodes');
+      expect(only(broker, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    });
+
+    test('takes the Erlang cookie from a RandomPassword, generated once and kept secret like the password', () => {
+      const cookie = resource(run, 'random:index/randomPassword:RandomPassword', 'coarse-erlang-cookie');
+      expect(cookie.inputs).toMatchObject({ length: 48, special: false });
+      expect(run.options.get('coarse-erlang-cookie')!.opts.parent).toBe(run.options.get('coarse')!.resource);
+      const broker = resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker');
+      expect(isSecretValue(broker.inputs.objs)).toBe(true);
+      const secrets = group(run, 'coarse-broker').filter((object) => object.kind === 'Secret');
+      expect(secrets.find((secret) => secret.metadata.name === 'rabbitmq-service-erlang-cookie')!.stringData.cookie).toBe(GENERATED_COOKIE);
+      expect(secrets.find((secret) => secret.stringData.password !== undefined)!.stringData.password).toBe(GENERATED_PASSWORD);
+      const others = [resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'), ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job')];
+      for (const { inputs } of others) expect(JSON.stringify(inputs)).not.toContain(GENERATED_COOKIE);
+    });
+
+    test('renders the same broker objects on every run: the cookie is the state\'s, not a synth-time one', async () => {
+      const again = await runProgram(projectConfig({ brokerReplicas: 3 }));
+      expect(group(again, 'coarse-broker')).toEqual(group(run, 'coarse-broker'));
+    });
+
+    test('generates a cookie with an existing broker Secret too, and none for a single node', async () => {
+      const existing = await runProgram(projectConfig({ brokerReplicas: 3, brokerSecretName: 'mq' }));
+      expect(existing.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual(['coarse-erlang-cookie']);
+      expect(isSecretValue(resource(existing, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker').inputs.objs)).toBe(true);
+      const single = await runProgram(projectConfig({ brokerReplicas: 1 }));
+      expect(single.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual(['coarse-broker-password']);
+      expect(only(group(single, 'coarse-broker'), 'StatefulSet').spec.replicas).toBe(1);
+    });
+  });
+
   describe('independent of the working directory', () => {
     test('Pulumi.yaml points ts-node, which runs in the directory of main, at the project\'s tsconfig.json', () => {
       const project = parse(readFileSync(join(ROOT, 'Pulumi.yaml'), 'utf8'));
@@ -329,6 +373,13 @@ describe('Pulumi program', () => {
       expect(await failure({ adoptExisting: 'yes' })).toBe('work-queue-stack:adoptExisting: got "yes", expected true or false');
       expect(await failure({ createNamespace: true })).toBe('work-queue-stack:createNamespace: got true, expected false or nothing without work-queue-stack:namespace');
       expect(await failure({ registry: { server: 'https://registry.example.com' } })).toMatch(/^work-queue-stack:registry.server: got "https:\/\/registry.example.com", expected a registry host/);
+    });
+
+    test('fails on a broker replica count the broker cannot run', async () => {
+      expect(await failure({ brokerReplicas: 2 })).toMatch(/^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/);
+      expect(await failure({ brokerReplicas: 0 })).toMatch(/^coarse-broker\/rabbitmq: replicas: got 0, expected 1, or an odd number of at least 3/);
+      expect(await failure({ brokerReplicas: 'three' })).toBe('work-queue-stack:brokerReplicas: got "three", expected a number');
+      expect(await failure({ tutorial: 'fine', brokerReplicas: 3 })).toBe('fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
     });
 
     test('fails on a bad broker password without showing it', async () => {

@@ -45,6 +45,21 @@ describe('addWorkQueueStack', () => {
     expect(charts.map((c) => Object.values(c).map((chart) => chart.toJson()))).toMatchSnapshot();
   });
 
+  test('brokerReplicas: a RabbitMQ cluster of that many nodes with the given Erlang cookie', () => {
+    const broker = addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 3, erlangCookie: 'fixed-cookie' }).broker.toJson();
+    expect(broker.find((m: any) => m.kind === 'StatefulSet').spec.replicas).toBe(3);
+    expect(broker.find((m: any) => m.metadata.name === 'rabbitmq-service-erlang-cookie').stringData.cookie).toBe('fixed-cookie');
+    expect(broker.map((m: any) => m.kind)).toContain('PodDisruptionBudget');
+  });
+
+  test('fails on brokerReplicas the broker cannot run', () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 2 })).toThrow(/^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 3 })).toThrow(
+      'fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")',
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 1 })).not.toThrow();
+  });
+
   test('fails on an unknown broker', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as any })).toThrow(
       'coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"',
