@@ -6,17 +6,17 @@
  *
  * Redis: 2,000 items, 3 drain workers kept running as a Job with parallelism 3 would (a killed
  * worker is replaced), 20 worker SIGKILLs and 3 SIGKILLs of the test's own redis-server (append-
- * only file, restarted 2 s later). RabbitMQ: 300 items seeded while the seeder's connection is
- * closed once, then single workers 3 at a time, with 20 SIGKILLs and 10 connections closed by the
- * broker (rabbitmqctl close_connection). Prints what was lost and what was done twice.
+ * only file, restarted 2 s later). RabbitMQ: 20,000 items seeded while the seeder's connection is
+ * closed once; then 90 items for single workers (3 s each) 3 at a time, with 20 SIGKILLs and 10 connections
+ * closed by the broker (rabbitmqctl close_connection). Prints what was lost and what was done twice.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { queueKeys } from '../../worker/contract';
-import { AMQP_URL, type CliProcess, amqpCount, connectAmqp, deleteAmqpQueue, processed, runCli, startCli, tempDir, uniqueQueue } from './helpers';
+import { AMQP_URL, type CliProcess, amqpCount, amqpTakeAll, connectAmqp, deleteAmqpQueue, processed, runCli, startCli, tempDir, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
-import { closeConnectionOf } from './rabbitmq-connections';
+import { closeConnectionOf, closeOneConnectionOf } from './rabbitmq-connections';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)];
@@ -98,26 +98,37 @@ async function redisRun(): Promise<Figures> {
 }
 
 async function amqpRun(): Promise<Figures> {
-  const queue = uniqueQueue('fault-amqp');
-  const items = Array.from({ length: 300 }, (_, i) => `item-${i}`);
-  const env = { BROKER_URL: AMQP_URL, QUEUE: queue };
+  const amqp = await connectAmqp();
   const files = tempDir();
-  const seeder = startCli(['seed'], { ...env, ITEMS_FILE: files.file('items.json', JSON.stringify(items)) });
+
+  // The seeder's connection closed mid-seed: it must still leave exactly the items, in order.
+  const seedQueue = uniqueQueue('fault-amqp-seed');
+  const seedItems = Array.from({ length: 20_000 }, (_, i) => `seed-${i}`);
+  const seeder = startCli(['seed'], { BROKER_URL: AMQP_URL, QUEUE: seedQueue, ITEMS_FILE: files.file('seed.json', JSON.stringify(seedItems)) });
   await closeConnectionOf(seeder.child.pid!);
-  const seeded = await seeder.exited;
+  const seededRun = await seeder.exited;
+  if (seededRun.code !== 0) throw new Error(`seed failed: ${seededRun.stderr}`);
+  const onQueue = await amqpTakeAll(amqp, seedQueue);
+  const seedExact = onQueue.length === seedItems.length && onQueue.every((item, i) => item === seedItems[i]);
+  await deleteAmqpQueue(amqp, seedQueue);
+
+  const queue = uniqueQueue('fault-amqp');
+  const items = Array.from({ length: 90 }, (_, i) => `item-${i}`);
+  const env = { BROKER_URL: AMQP_URL, QUEUE: queue };
+  const seeded = await runCli(['seed'], { ...env, ITEMS_FILE: files.file('items.json', JSON.stringify(items)) });
   if (seeded.code !== 0) throw new Error(`seed failed: ${seeded.stderr}`);
 
-  const amqp = await connectAmqp();
-  const job = new Job({ ...env, WORKER_MODE: 'single', WORK_SECONDS: '0.3' }, 3, false, async () => (await amqpCount(amqp, queue)) > 0);
+  const job = new Job({ ...env, WORKER_MODE: 'single', WORK_SECONDS: '3' }, 3, false, async () => (await amqpCount(amqp, queue)) > 0);
   const running = job.run();
   let kills = 0;
   let closes = 0;
-  for (let step = 0; step < 30; step++) {
-    await sleep(400);
+  while (kills < 20 || closes < 10) {
+    await sleep(1000);
     const victims = [...job.running];
     if (victims.length === 0) break;
-    if (step % 3 === 2) {
-      await closeConnectionOf(pick(victims).child.pid!, 5000).then(() => closes++, () => undefined);
+    if (closes < 10 && (kills >= 20 || (kills + closes) % 3 === 2)) {
+      // The newest worker: its item still has a while to run when the close lands (rabbitmqctl is slow).
+      if ((await closeOneConnectionOf(victims.reverse().map((v) => v.child.pid!))) !== undefined) closes++;
     } else {
       pick(victims).kill('SIGKILL');
       kills++;
@@ -132,7 +143,12 @@ async function amqpRun(): Promise<Figures> {
   await deleteAmqpQueue(amqp, queue);
   await amqp.close();
   files.remove();
-  return summary('RabbitMQ', items, job.finished, { 'seeder connections closed': 1, 'worker SIGKILLs': kills, 'worker connections closed': closes, ...left });
+  return summary('RabbitMQ', items, job.finished, {
+    'seeder connections closed': `1 (20,000 items, ${seedExact ? 'exactly the items, in order' : 'NOT the items'})`,
+    'worker SIGKILLs': kills,
+    'worker connections closed': closes,
+    ...left,
+  });
 }
 
 function summary(broker: string, items: string[], runs: Job['finished'], extra: Figures): Figures {
@@ -150,8 +166,10 @@ function summary(broker: string, items: string[], runs: Job['finished'], extra: 
     ...extra,
     'never processed (lost)': items.filter((item) => !startedOnce.has(item)).length,
     'started more than once': started.length - startedOnce.size,
-    'completed twice by workers that exited 0': finishedItems.length - new Set(finishedItems).size,
+    'processed by two workers that exited 0': finishedItems.length - new Set(finishedItems).size,
+    'reported "processed but not completed"': runs.reduce((n, r) => n + (r.stderr.match(/was processed but not completed/g)?.length ?? 0), 0),
     'worker exits': JSON.stringify(codes),
+    'runs that reconnected': runs.filter((r) => /reconnected to /.test(r.stderr)).length,
     'stack traces': runs.filter((r) => STACK_LINE.test(r.stderr)).length,
   };
 }

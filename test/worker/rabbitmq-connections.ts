@@ -19,12 +19,20 @@ async function rabbitmqctl(args: string[]): Promise<string> {
  */
 export async function closeConnectionOf(pid: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = (await rabbitmqctl(['list_connections', 'pid', 'client_properties'])).split('\n').find((l) => l.includes(` pid ${pid}"`));
-    if (line) {
-      await rabbitmqctl(['close_connection', line.split('\t')[0], 'closed by the outage test']);
-      return;
-    }
+  while ((await closeOneConnectionOf([pid])) === undefined) {
     if (Date.now() > deadline) throw new Error(`no RabbitMQ connection of pid ${pid} within ${timeoutMs} ms`);
   }
+}
+
+/** Closes the connection of the first of these processes that has one now; returns its pid. */
+export async function closeOneConnectionOf(pids: number[]): Promise<number | undefined> {
+  const lines = (await rabbitmqctl(['list_connections', 'pid', 'client_properties'])).split('\n');
+  for (const pid of pids) {
+    const line = lines.find((l) => l.includes(` pid ${pid}"`));
+    if (line) {
+      await rabbitmqctl(['close_connection', line.split('\t')[0], 'closed by the outage test']);
+      return pid;
+    }
+  }
+  return undefined;
 }
