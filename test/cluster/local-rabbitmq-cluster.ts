@@ -1,0 +1,209 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Chart, Testing } from 'cdk8s';
+import { RabbitMQStatefulSet } from '../../constructs';
+
+const run = promisify(execFile);
+
+/**
+ * The RabbitMQ scripts themselves: the Debian wrappers in /usr/sbin switch to the rabbitmq user and
+ * drop the environment, which holds each node's name, ports and directories.
+ */
+const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+
+/** What a synthesized cluster gives its nodes: the cluster-formation config and the Erlang cookie. */
+export interface SynthesizedCluster {
+  /** The StatefulSet's name: nodes are `rabbit@<name>-N.<name>-nodes`. */
+  readonly name: string;
+  readonly replicas: number;
+  /** `20-cluster.conf` of the ConfigMap `<name>-cluster`, as the pods mount it. */
+  readonly clusterConf: string;
+  /** The cookie of the Secret `<service>-erlang-cookie`. */
+  readonly cookie: string;
+}
+
+/** Synthesizes `new RabbitMQStatefulSet(chart, id, { name, replicas })` and reads what its nodes are formed from. */
+export function synthesizeCluster(name: string, replicas: number): SynthesizedCluster {
+  const chart = new Chart(Testing.app(), 'broker');
+  new RabbitMQStatefulSet(chart, name, { name, replicas });
+  const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string> }[];
+  const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-cluster`);
+  const cookie = objects.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-erlang-cookie'));
+  if (!config?.data?.['20-cluster.conf'] || !cookie?.stringData?.cookie) {
+    throw new Error(`the synthesized broker has no ConfigMap ${name}-cluster with 20-cluster.conf or no Erlang cookie Secret: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
+  }
+  return { name, replicas, clusterConf: config.data['20-cluster.conf'], cookie: cookie.stringData.cookie };
+}
+
+/**
+ * The synthesized config with every node name mapped to a local one. Each `rabbit@<name>-N.<name>-nodes`
+ * must occur and is replaced; anything left naming a pod would make the node look for a host that
+ * does not exist here.
+ */
+export function localClusterConf(cluster: SynthesizedCluster, localName: (index: number) => string): string {
+  let conf = cluster.clusterConf;
+  for (let index = 0; index < cluster.replicas; index++) {
+    const podNode = `rabbit@${cluster.name}-${index}.${cluster.name}-nodes`;
+    if (!conf.includes(podNode)) throw new Error(`20-cluster.conf does not name ${podNode}:\n${conf}`);
+    conf = conf.split(podNode).join(localName(index));
+  }
+  if (conf.includes(`${cluster.name}-nodes`)) throw new Error(`20-cluster.conf names a node left unmapped:\n${conf}`);
+  return conf;
+}
+
+/** One local RabbitMQ node, in a directory of its own, started from the rabbitmq scripts. */
+export class LocalNode {
+  readonly nodeName: string;
+  readonly amqpPort: number;
+  private process?: ChildProcess;
+  private output = '';
+
+  /** `nodeName` is short, `<prefix>N@localhost`: epmd keys nodes by the prefix, which must differ from the system broker's `rabbit`. */
+  constructor(nodeName: string, amqpPort: number, private readonly env: Record<string, string>) {
+    this.nodeName = nodeName;
+    this.amqpPort = amqpPort;
+  }
+
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.amqpPort}`;
+  }
+
+  /** Starts the node (its data kept from an earlier start) and waits until it serves clients. */
+  async start(timeoutSeconds = 60): Promise<void> {
+    this.output = '';
+    // A process group of its own, so that kill() ends the Erlang VM and its helpers, not only the script.
+    const child = spawn(path.join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: this.env, cwd: this.env.HOME, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.process = child;
+    try {
+      // `wait` waits for the pid file, then for the node to have started (await_startup alone
+      // fails at once on a node that has not registered with epmd yet).
+      await Promise.race([
+        this.ctl(['wait', this.env.RABBITMQ_PID_FILE, '--timeout', String(timeoutSeconds)], (timeoutSeconds + 10) * 1000),
+        new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server exited (${signal ?? code})`)))),
+      ]);
+    } catch (error) {
+      throw new Error(`RabbitMQ node ${this.nodeName} (amqp ${this.amqpPort}) did not start: ${(error as Error).message}\nserver output:\n${this.output.slice(-3000)}`);
+    }
+  }
+
+  /** `kill -9` of the whole node: the Erlang VM gets no chance to tell the others. */
+  kill(): void {
+    if (this.process?.pid !== undefined && this.process.exitCode === null && this.process.signalCode === null) {
+      try {
+        process.kill(-this.process.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  /** Waits until the killed node's process has ended. */
+  async exited(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /** rabbitmqctl against this node, with the cookie and the environment the node runs with. */
+  async ctl(args: string[], timeoutMs = 30000): Promise<string> {
+    return this.tool('rabbitmqctl', args, timeoutMs);
+  }
+
+  async tool(tool: 'rabbitmqctl' | 'rabbitmq-queues' | 'rabbitmq-diagnostics', args: string[], timeoutMs = 30000): Promise<string> {
+    const { stdout } = await run(path.join(RABBITMQ_BIN, tool), ['-n', this.nodeName, ...args], { env: this.env, cwd: this.env.HOME, timeout: timeoutMs });
+    return stdout;
+  }
+}
+
+export interface LocalClusterOptions {
+  /** Node names are `<prefix>N@localhost`. */
+  readonly prefix: string;
+  readonly firstAmqpPort: number;
+  readonly firstDistPort: number;
+  /**
+   * rabbitmq.conf lines added for the local run only (the synthesized ones come first).
+   * @default - none
+   */
+  readonly extraConf?: string[];
+}
+
+/**
+ * Three (or `replicas`) local RabbitMQ nodes formed from a synthesized cluster's config: never the
+ * system broker (its own name, its port 5672, its data and its rabbitmq-env.conf stay untouched).
+ */
+export class LocalCluster {
+  readonly nodes: LocalNode[];
+  readonly dir: string;
+  readonly conf: string;
+
+  constructor(cluster: SynthesizedCluster, options: LocalClusterOptions) {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'work-queue-cluster-'));
+    const nodeName = (index: number) => `${options.prefix}${index}@localhost`;
+    this.conf = [
+      localClusterConf(cluster, nodeName),
+      'loopback_users.guest = true',
+      ...(options.extraConf ?? []),
+      '',
+    ].join('\n');
+    const configFile = path.join(this.dir, 'rabbitmq.conf');
+    writeFileSync(configFile, this.conf);
+    const pluginsFile = path.join(this.dir, 'enabled_plugins');
+    writeFileSync(pluginsFile, '[].\n');
+    // The system's /etc/rabbitmq/rabbitmq-env.conf names the system node; this one names nothing.
+    const envFile = path.join(this.dir, 'rabbitmq-env.conf');
+    writeFileSync(envFile, '');
+    const home = path.join(this.dir, 'home');
+    mkdirSync(home);
+    const cookieFile = path.join(home, '.erlang.cookie');
+    writeFileSync(cookieFile, cluster.cookie);
+    chmodSync(cookieFile, 0o400);
+
+    this.nodes = Array.from({ length: cluster.replicas }, (_, index) => {
+      const nodeDir = path.join(this.dir, `node${index}`);
+      mkdirSync(path.join(nodeDir, 'log'), { recursive: true });
+      const name = nodeName(index);
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: home,
+        LANG: 'C.UTF-8',
+        RABBITMQ_CONF_ENV_FILE: envFile,
+        RABBITMQ_NODENAME: name,
+        RABBITMQ_USE_LONGNAME: 'false',
+        RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+        RABBITMQ_NODE_PORT: String(options.firstAmqpPort + index),
+        RABBITMQ_DIST_PORT: String(options.firstDistPort + index),
+        ERL_EPMD_ADDRESS: '127.0.0.1',
+        RABBITMQ_SERVER_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+        RABBITMQ_CONFIG_FILE: configFile,
+        RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile,
+        RABBITMQ_MNESIA_BASE: path.join(nodeDir, 'mnesia'),
+        RABBITMQ_LOG_BASE: path.join(nodeDir, 'log'),
+        RABBITMQ_PID_FILE: path.join(nodeDir, 'pid'),
+      };
+      return new LocalNode(name, options.firstAmqpPort + index, env);
+    });
+  }
+
+  /** Starts every node at once, as `podManagementPolicy: Parallel` does. */
+  async start(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.start()));
+  }
+
+  /** Kills every node and removes the directory; safe to call twice and after a failed start. */
+  async stop(): Promise<void> {
+    for (const node of this.nodes) node.kill();
+    await Promise.all(this.nodes.map((node) => node.exited()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The running nodes as `node`'s cluster_status reports them. */
+  async runningNodes(node: LocalNode): Promise<string[]> {
+    const status = JSON.parse(await node.ctl(['cluster_status', '--formatter', 'json']));
+    return [...status.running_nodes].sort();
+  }
+}
