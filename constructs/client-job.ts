@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Env, ExitCode, SCRATCH_DIRECTORY } from '../worker/contract';
+import { Defaults, Env, ExitCode, SCRATCH_DIRECTORY } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
@@ -31,6 +31,12 @@ export interface ClientJobProps {
    * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
    */
   readonly resources?: kplus.ContainerResources;
+  /**
+   * Seconds a lost broker connection (a restart, a failover) is retried before the container gives
+   * up with exit code 3 (`BROKER_RETRY_SECONDS`); 0 gives up at once.
+   * @default 60
+   */
+  readonly brokerRetrySeconds?: number;
 }
 
 /** Everything `createClientJob` builds a Job from, defaults resolved by the construct. */
@@ -77,6 +83,7 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
   const envVariables: Record<string, kplus.EnvValue> = {};
   for (const { name, value } of settings.broker.clientEnv) envVariables[name] = value;
   envVariables[Env.queue] = kplus.EnvValue.fromValue(settings.queue);
+  envVariables[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(String(settings.brokerRetrySeconds ?? Defaults.brokerRetrySeconds));
   for (const [name, value] of Object.entries(settings.env)) envVariables[name] = kplus.EnvValue.fromValue(value);
 
   job.addContainer({

@@ -63,6 +63,7 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     check(this, 'name', props.name, PropRules.dnsLabel);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
     check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+    check(this, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
     const problem = checkItems(props.items);
     if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
     const itemsJson = JSON.stringify(props.items);
@@ -97,6 +98,7 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
       backoffLimit: props.backoffLimit ?? 4,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
       resources: props.resources,
+      brokerRetrySeconds: props.brokerRetrySeconds,
     });
   }
 }

@@ -109,6 +109,7 @@ export abstract class WorkerJobBase extends Construct {
       activeDeadlineSeconds: props.activeDeadlineSeconds,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
       resources: props.resources,
+      brokerRetrySeconds: props.brokerRetrySeconds,
     });
   }
 
@@ -143,6 +144,7 @@ export abstract class WorkerJobBase extends Construct {
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
     check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
     check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+    check(this, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
     check(this, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
     check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
     check(this, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);

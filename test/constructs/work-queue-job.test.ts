@@ -113,6 +113,17 @@ describe('WorkQueueJob', () => {
     expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as any }))).toThrow('test/job: pattern: got "medium", expected "coarse" or "fine"');
   });
 
+  test('seeder and worker retry a lost broker connection for brokerRetrySeconds (BROKER_RETRY_SECONDS)', () => {
+    const retry = (manifests: ReturnType<typeof synth>) => manifests.filter((m) => m.kind === 'Job').map((job) => containerEnv(job).byName.BROKER_RETRY_SECONDS.value);
+    expect(retry(synth((chart) => coarse(chart)))).toEqual(['60', '60']);
+    expect(retry(synth((chart) => {
+      const broker = new RedisPod(chart, 'redis');
+      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ITEMS, image: IMAGE, brokerRetrySeconds: 300 });
+      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', brokerRetrySeconds: 0 });
+    }))).toEqual(['300', '0']);
+    expect(() => synth((chart) => coarse(chart, { brokerRetrySeconds: -1 }))).toThrow('test/job: brokerRetrySeconds: got -1, expected a finite number of at least 0');
+  });
+
   test('takes broker and queue from the seeder when they are omitted', () => {
     let job!: WorkQueueJob;
     let broker!: RedisPod;
