@@ -63,7 +63,7 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
   shutdown.install();
   try {
     const consumer = await openConsumer(target.broker, target.queue, {
-      ...connectOptions(target, Command.work, shutdown.handlerSignal),
+      ...connectOptions(target, Command.work, shutdown.signal),
       leaseSeconds: config.leaseSeconds,
       maxAttempts: config.maxAttempts,
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),

@@ -102,7 +102,10 @@ export interface ConnectOptions {
   readonly retrySeconds: number;
   /** Which CLI process this is, for the broker's list of connections (`seed`, `work`, `status`). */
   readonly clientName: string;
-  /** Stops waiting for a reconnection (the second SIGTERM). */
+  /**
+   * Stops waiting for the broker (SIGTERM): what the process holds goes back to the queue as
+   * leases expire or the broker redelivers, and it exits 143.
+   */
   readonly signal?: AbortSignal;
   /** Where reconnection notices go. */
   readonly log: (line: string) => void;

@@ -117,6 +117,18 @@ describe('Redis outages (a redis-server of the test, killed with SIGKILL and res
     expect(result.stderr).toMatch(/connected to Redis at .* after \d+\.\d s/);
   });
 
+  test('SIGTERM stops a worker that waits for Redis: exit 143', async () => {
+    const server = await own(false);
+    await server.kill();
+    const worker = startCli(['work'], { BROKER_URL: server.url, QUEUE: uniqueQueue('outage-term'), WORKER_MODE: 'drain' });
+    await worker.waitFor(/cannot reach Redis at .* yet/);
+    worker.kill('SIGTERM');
+    const result = await worker.exited;
+    expect(result.code).toBe(ExitCode.interrupted);
+    expect(result.stderr).not.toMatch(STACK_LINE);
+    expect(result.stderr.trim().split('\n').pop()).toBe('work-queue: stopped while waiting for the broker');
+  });
+
   test('gives up after BROKER_RETRY_SECONDS with exit 3 and one line', async () => {
     const server = await own(true);
     const queue = uniqueQueue('outage-gone');
