@@ -1,6 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { type ChannelModel, connect } from 'amqplib';
 import { amqpQueueNames } from '../../worker/contract';
-import { processed, runCli, uniqueQueue } from '../worker/helpers';
+import { processed, runCli, startCli, uniqueQueue } from '../worker/helpers';
 import { LocalCluster, LocalNode, synthesizeCluster } from './local-rabbitmq-cluster';
 
 /**
@@ -12,6 +14,9 @@ import { LocalCluster, LocalNode, synthesizeCluster } from './local-rabbitmq-clu
 const ITEMS = Array.from({ length: 300 }, (_, index) => `item-${String(index).padStart(3, '0')}`);
 /** Workers running at once, spread round-robin over the nodes. */
 const SLOTS = 6;
+/** Enough items that the seed is still under way when its node is killed. */
+const SEED_ITEMS = 20000;
+const SEED_KILL_AFTER_MS = 400;
 
 let cluster: LocalCluster;
 
@@ -52,6 +57,8 @@ test('kill -9 of the queue leader mid-run: every item processed at least once, n
   const { leader, members } = await queueLeader(first, queue);
   const leaderNode = cluster.nodes.find((node) => node.nodeName === leader)!;
   expect(leaderNode).toBeDefined();
+  // The worker declares no x-quorum-initial-group-size: RabbitMQ puts a member on every node.
+  expect(members.sort()).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
 
   // Single workers, SLOTS at a time over the three nodes' ports; a slot stops when its worker
   // finds the queue empty.
@@ -78,10 +85,10 @@ test('kill -9 of the queue leader mid-run: every item processed at least once, n
     await leaderNode.exited();
     const survivor = cluster.nodes.find((node) => node !== leaderNode)!;
     for (;;) {
-      const now = await queueLeader(survivor, queue).catch(() => undefined);
-      if (now && now.leader !== leader && now.leader !== '') {
+      const now = await raLeader(survivor, queue).catch(() => undefined);
+      if (now !== undefined && now !== leader) {
         killed.elected = Date.now() - killed.at;
-        killed.newLeader = now.leader;
+        killed.newLeader = now;
         break;
       }
       if (Date.now() - killed.at > 20000) throw new Error(`no new leader of ${queue} 20 s after killing ${leader}`);
@@ -104,7 +111,7 @@ test('kill -9 of the queue leader mid-run: every item processed at least once, n
   const running = await cluster.runningNodes(leaderNode);
   console.log(
     `cluster run: ${ITEMS.length} items, quorum group of ${members.length} (${members.join(', ')}), leader ${leader} killed after ` +
-    `${ITEMS.length / 3} items; new leader ${killed?.newLeader} seen after ${killed?.elected} ms (polled every 100 ms); ` +
+    `${ITEMS.length / 3} items; new leader ${killed?.newLeader} seen ${killed?.elected} ms after the kill (an upper bound: each look takes ~0.8 s of CLI start); ` +
     `restarted in ${killed?.restartMs} ms; ${done.length} acknowledged, ${unique.size} distinct, ${duplicated} duplicated, ` +
     `${lost.length} lost, ${left.length} left, ${dead.length} dead; worker exits ${JSON.stringify(exits)}; ${Date.now() - started} ms`,
   );
@@ -116,20 +123,90 @@ test('kill -9 of the queue leader mid-run: every item processed at least once, n
   expect(running).toEqual(names);
 }, 150000);
 
-/** The quorum queue's leader and members as a node reports them, once the queue is known there. */
-async function queueLeader(node: LocalNode, queue: string): Promise<{ leader: string; members: string[] }> {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const rows = JSON.parse(await node.ctl(['list_queues', 'name', 'type', 'leader', 'members', '--formatter', 'json'])) as
-      { name: string; type: string; leader: string; members: string[] }[];
-    const row = rows.find((r) => r.name === queue);
-    if (row) {
-      if (row.type !== 'quorum') throw new Error(`${queue} is a ${row.type} queue, expected quorum`);
-      return { leader: row.leader, members: row.members };
+describe('seeding, interrupted mid-seed', () => {
+  const items = Array.from({ length: SEED_ITEMS }, (_, index) => `seed-${index}`);
+  let itemsFile: string;
+  beforeAll(() => {
+    itemsFile = path.join(cluster.dir, 'seed-items.json');
+    writeFileSync(itemsFile, JSON.stringify(items));
+  });
+
+  /** What a consumer takes off the queue, against the items: none missing, and (with `exactly`) none twice. */
+  async function expectTheItems(url: string, queue: string, exactly: boolean): Promise<string> {
+    const onQueue = await takeAll(url, queue);
+    const counts = new Map<string, number>();
+    for (const item of onQueue) counts.set(item, (counts.get(item) ?? 0) + 1);
+    const missing = items.filter((item) => !counts.has(item));
+    const duplicated = [...counts.values()].filter((count) => count > 1).length;
+    if (missing.length > 0) {
+      console.log(`${queue}: ${onQueue.length} on the queue, ${missing.length} missing (${missing[0]} to ${missing[missing.length - 1]}), ${duplicated} duplicated`);
     }
-    if (Date.now() > deadline) throw new Error(`${node.nodeName} does not list ${queue}: ${rows.map((r) => r.name).join(', ')}`);
-    await pause(200);
+    expect(missing).toEqual([]);
+    expect([...counts.keys()].every((item) => item.startsWith('seed-'))).toBe(true);
+    if (exactly) {
+      expect(duplicated).toBe(0);
+      expect(onQueue.length).toBe(items.length);
+    }
+    return `${onQueue.length} on the queue, ${missing.length} missing, ${duplicated} duplicated`;
   }
+
+  test('kill -9 of the seeding node, restarted: the seeder rides it out, every item on the queue', async () => {
+    const started = Date.now();
+    const queue = uniqueQueue('cluster-seed');
+    const [, seedingNode, other] = cluster.nodes;
+    const seeder = startCli(['seed'], { BROKER_URL: seedingNode.url, QUEUE: queue, ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '60' });
+    await pause(SEED_KILL_AFTER_MS);
+    seedingNode.kill();
+    await seedingNode.exited();
+    const restarting = Date.now();
+    await seedingNode.start();
+    const restartMs = Date.now() - restarting;
+    const seeded = await seeder.exited;
+    expect(seeded).toMatchObject({ code: 0 });
+    expect(seeded.stderr).toMatch(/lost the connection/);
+    // At least once only: the resumed seeder publishes again what its marker no longer shows (see the todo below).
+    const counts = await expectTheItems(other.url, queue, false);
+    expect(await cluster.runningNodes(seedingNode)).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
+    console.log(`cluster seed run (node killed): ${items.length} items, ${seedingNode.nodeName} killed ${SEED_KILL_AFTER_MS} ms into the seed, ` +
+      `restarted in ${restartMs} ms; seeder: ${seeded.stdout.trim()}; ${counts}; ${Date.now() - started} ms`);
+  }, 90000);
+
+  test('kill -9 of the seeder, re-run through another node: exactly the items', async () => {
+    const started = Date.now();
+    const queue = uniqueQueue('cluster-seed');
+    const [first, , other] = cluster.nodes;
+    const seeder = startCli(['seed'], { BROKER_URL: first.url, QUEUE: queue, ITEMS_FILE: itemsFile });
+    await pause(SEED_KILL_AFTER_MS);
+    seeder.kill('SIGKILL');
+    const killed = await seeder.exited;
+    expect(killed.signal).toBe('SIGKILL');
+    const again = await runCli(['seed'], { BROKER_URL: other.url, QUEUE: queue, ITEMS_FILE: itemsFile });
+    expect(again).toMatchObject({ code: 0 });
+    const counts = await expectTheItems(first.url, queue, true);
+    console.log(`cluster seed run (seeder killed): ${items.length} items, seeder killed ${SEED_KILL_AFTER_MS} ms in; re-run: ${again.stdout.trim()}; ${counts}; ${Date.now() - started} ms`);
+  }, 60000);
+
+  // Found here: the seed marker queue (<queue>.seed) is a classic queue, homed on the node that
+  // declared it. Killed with that node, it comes back with an older marker than the quorum queue's
+  // last item (measured: 315 of 20,000 items published twice), and while the node is down a
+  // re-run seeder fails with 404 "home node ... is down or inaccessible".
+  test.todo('kill -9 of the seeding node, restarted: exactly the items (today some are seeded twice)');
+  test.todo('kill -9 of the seeding node, the seeder re-run through another node while it is down');
+});
+
+/**
+ * The quorum queue's leader and members as `rabbitmq-queues quorum_status` on a node reports them
+ * (each call takes about 0.8 s, most of it the CLI's own start; `list_queues` waits on a down node).
+ */
+async function queueLeader(node: LocalNode, queue: string): Promise<{ leader?: string; members: string[] }> {
+  const rows = JSON.parse(await node.tool('rabbitmq-queues', ['quorum_status', queue, '--formatter', 'json'])) as { 'Node Name': string; 'Raft State': unknown }[];
+  return { leader: rows.find((row) => row['Raft State'] === 'leader')?.['Node Name'], members: rows.map((row) => row['Node Name']) };
+}
+
+/** The leader a node's own Raft member of the queue knows, one local call (`ra:members`). */
+async function raLeader(node: LocalNode, queue: string): Promise<string | undefined> {
+  const answer = await node.ctl(['eval', `ra:members({'%2F_${queue}', node()}).`]);
+  return /\{'[^']+',([^}]+)\}\}\s*$/.exec(answer.trim())?.[1];
 }
 
 /** Takes every message a consumer gets from a queue within a second of the last one (list_queues counts lag). */
