@@ -97,4 +97,5 @@ export function validateStackConfig(scope: Construct, config: WorkQueueStackConf
   if (config.broker === 'redis' && config.brokerReplicas !== undefined && config.brokerReplicas !== 1) {
     fail(scope, 'brokerReplicas', config.brokerReplicas, '1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
   }
+  if (config.broker === 'redis' && config.erlangCookie !== undefined) fail(scope, 'erlangCookie', '[secret]', 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');
 }

@@ -52,12 +52,16 @@ describe('addWorkQueueStack', () => {
     expect(broker.map((m: any) => m.kind)).toContain('PodDisruptionBudget');
   });
 
-  test('fails on brokerReplicas the broker cannot run', () => {
+  test('fails on brokerReplicas the broker cannot run, and on a cookie without a cluster', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 2 })).toThrow(/^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/);
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 3 })).toThrow(
       'fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")',
     );
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 1 })).not.toThrow();
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, erlangCookie: 'secret-cookie' })).toThrow(
+      'fine-broker: erlangCookie: got "[secret]", expected nothing with broker "redis" (the cookie is for a RabbitMQ cluster)',
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, erlangCookie: 'secret-cookie' })).toThrow(/^coarse-broker\/rabbitmq: erlangCookie: got "\[secret\]", expected no erlangCookie for a single node/);
   });
 
   test('fails on an unknown broker', () => {
