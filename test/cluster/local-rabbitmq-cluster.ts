@@ -123,8 +123,8 @@ export class LocalNode {
 export interface LocalClusterOptions {
   /** Node names are `<prefix>N@localhost`. */
   readonly prefix: string;
-  readonly firstAmqpPort: number;
-  readonly firstDistPort: number;
+  /** Each node's AMQP and distribution port, `[amqp, dist]`. */
+  readonly ports: (readonly [number, number])[];
   /**
    * rabbitmq.conf lines added for the local run only (the synthesized ones come first).
    * @default - none
@@ -175,8 +175,8 @@ export class LocalCluster {
         RABBITMQ_NODENAME: name,
         RABBITMQ_USE_LONGNAME: 'false',
         RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-        RABBITMQ_NODE_PORT: String(options.firstAmqpPort + index),
-        RABBITMQ_DIST_PORT: String(options.firstDistPort + index),
+        RABBITMQ_NODE_PORT: String(options.ports[index][0]),
+        RABBITMQ_DIST_PORT: String(options.ports[index][1]),
         ERL_EPMD_ADDRESS: '127.0.0.1',
         RABBITMQ_SERVER_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
         RABBITMQ_CONFIG_FILE: configFile,
@@ -185,7 +185,7 @@ export class LocalCluster {
         RABBITMQ_LOG_BASE: path.join(nodeDir, 'log'),
         RABBITMQ_PID_FILE: path.join(nodeDir, 'pid'),
       };
-      return new LocalNode(name, options.firstAmqpPort + index, env);
+      return new LocalNode(name, options.ports[index][0], env);
     });
   }
 

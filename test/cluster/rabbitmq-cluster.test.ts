@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ChannelModel, connect } from 'amqplib';
 import { amqpQueueNames } from '../../worker/contract';
-import { processed, runCli, startCli, uniqueQueue } from '../worker/helpers';
+import { closedPort, processed, runCli, startCli, uniqueQueue } from '../worker/helpers';
 import { LocalCluster, LocalNode, synthesizeCluster } from './local-rabbitmq-cluster';
 
 /**
@@ -21,10 +21,12 @@ const SEED_KILL_AFTER_MS = 400;
 let cluster: LocalCluster;
 
 beforeAll(async () => {
+  // Names and ports of this run's own, so that two runs on one machine do not meet.
+  const ports: [number, number][] = [];
+  for (let index = 0; index < 3; index++) ports.push([await closedPort(), await closedPort()]);
   cluster = new LocalCluster(synthesizeCluster('mq', 3), {
-    prefix: 'wqtest',
-    firstAmqpPort: 5701,
-    firstDistPort: 25701,
+    prefix: `wqtest${process.pid}n`,
+    ports,
     // RabbitMQ 3.10 (this machine's) delays a blank node's peer discovery by 5-60 s at random to
     // keep nodes from forming clusters of their own; 4.x (the image's) coordinates the start
     // without it. Shortened for the local run only.
