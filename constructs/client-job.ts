@@ -1,12 +1,13 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { Defaults, Env, ExitCode, SCRATCH_DIRECTORY } from '../worker/contract';
+import { Construct, IConstruct } from 'constructs';
+import { Defaults, Env, ExitCode, Rules, SCRATCH_DIRECTORY } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { ensureUniqueNames } from './unique-names';
+import { check, checkRequired, PropRules } from './validate';
 
 /** The worker image's non-root user (`node` in the official Node.js images). */
 export const WORKER_UID = 1000;
@@ -57,6 +58,14 @@ export interface ClientJobSettings extends ClientJobProps {
 }
 
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 86400;
+
+/** Checks the props every client Job has, in the construct's own error form. */
+export function checkClientJobProps(scope: IConstruct, props: ClientJobProps): void {
+  checkRequired(scope, 'image', props.image, PropRules.image);
+  check(scope, 'name', props.name, PropRules.dnsLabel);
+  check(scope, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+  check(scope, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
+}
 
 /**
  * A Job whose pods run the worker image and meet the Pod Security Standards "restricted" profile:

@@ -4,8 +4,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { checkItems, Command, Env, ItemsMount, Rules } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
-import { ClientJobProps, createClientJob } from './client-job';
-import { check, checkRequired, fail, PropRules } from './validate';
+import { checkClientJobProps, ClientJobProps, createClientJob } from './client-job';
+import { check, fail } from './validate';
 
 /** A construct that fills a queue with a known list of items; a `WorkQueueJob` runs after it. */
 export interface IQueueSeeder extends IConstruct {
@@ -59,11 +59,8 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
   constructor(scope: Construct, id: string, props: QueueSeederProps) {
     super(scope, id);
     check(this, 'queue', props.queue, Rules.queueName);
-    checkRequired(this, 'image', props.image, PropRules.image);
-    check(this, 'name', props.name, PropRules.dnsLabel);
+    checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
-    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
-    check(this, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
     const problem = checkItems(props.items);
     if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
     const itemsJson = JSON.stringify(props.items);

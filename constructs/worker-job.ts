@@ -2,9 +2,9 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
-import { ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
+import { checkClientJobProps, ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
 import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
-import { check, checkRequired, fail, PropRules } from './validate';
+import { check, fail } from './validate';
 
 /**
  * `coarse`: every pod takes exactly one item and exits (`completions` = number of items).
@@ -139,12 +139,9 @@ export abstract class WorkerJobBase extends Construct {
   }
 
   private checkWorkerProps(props: WorkerJobProps): void {
-    checkRequired(this, 'image', props.image, PropRules.image);
-    check(this, 'name', props.name, PropRules.dnsLabel);
+    checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
     check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
-    check(this, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
-    check(this, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
     check(this, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
     check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
     check(this, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
