@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { brokerUrlScheme, Rules } from '../worker/contract';
 import { BrokerConnection } from './broker';
-import { check, fail, PropRules } from './validate';
+import { check, checkRequired, fail, PropRules } from './validate';
 import { WorkerJobBase, WorkerJobProps } from './worker-job';
 
 /**
@@ -222,8 +222,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
   }
 
   private checkScalingProps(props: ScaledWorkQueueJobProps): void {
-    if (props.maxJobs === undefined) fail(this, 'maxJobs', undefined, 'a whole number of at least 1, the most Jobs KEDA runs at once');
-    check(this, 'maxJobs', props.maxJobs, Rules.positiveInteger);
+    checkRequired(this, 'maxJobs', props.maxJobs, Rules.positiveInteger);
     if (props.name !== undefined && props.name.length > MAX_SCALED_JOB_NAME_LENGTH) {
       fail(this, 'name', props.name, `at most ${MAX_SCALED_JOB_NAME_LENGTH} characters: KEDA appends 6 characters to name each Job, and a Job's name must fit a 63-character label`);
     }
@@ -243,7 +242,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     }
     const strategies: readonly KedaScalingStrategy[] = ['default', 'custom', 'accurate'];
     if (props.scalingStrategy !== undefined && !strategies.includes(props.scalingStrategy)) {
-      fail(this, 'scalingStrategy', props.scalingStrategy, strategies.map((s) => `"${s}"`).join(', ').replace(/, ([^,]*)$/, ' or $1'));
+      fail(this, 'scalingStrategy', props.scalingStrategy, '"default", "custom" or "accurate"');
     }
     for (const field of ['customScalingQueueLengthDeduction', 'customScalingRunningJobPercentage'] as const) {
       if (props[field] !== undefined && props.scalingStrategy !== 'custom') fail(this, field, props[field], `no ${field} without scalingStrategy: "custom"`);

@@ -12,12 +12,8 @@ import { addWorkQueueStack } from './work-queue-stack';
  */
 function main(): void {
   const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
-  const workSecondsText = process.env.WORK_SECONDS;
-  const workSeconds = parseNumber(workSecondsText);
-  if (Number.isNaN(workSeconds)) throw new Error(describeProblem('WORK_SECONDS', workSecondsText, 'a number of seconds'));
-  const maxJobsText = process.env.AUTOSCALE_MAX_JOBS;
-  const maxJobs = parseNumber(maxJobsText);
-  if (Number.isNaN(maxJobs)) throw new Error(describeProblem('AUTOSCALE_MAX_JOBS', maxJobsText, 'a whole number of Jobs'));
+  const workSeconds = numberFromEnv('WORK_SECONDS', 'a number of seconds');
+  const maxJobs = numberFromEnv('AUTOSCALE_MAX_JOBS', 'a whole number of Jobs');
   const namespace = process.env.NAMESPACE?.trim() || undefined;
   const overrides = {
     image,
@@ -30,6 +26,14 @@ function main(): void {
   addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides });
   addWorkQueueStack(app, { ...FINE_TUTORIAL, ...overrides });
   app.synth();
+}
+
+/** A numeric override from the environment: undefined when unset, a one-line error when not a number. */
+function numberFromEnv(name: string, expected: string): number | undefined {
+  const text = process.env[name];
+  const value = parseNumber(text);
+  if (Number.isNaN(value)) throw new Error(describeProblem(name, text, expected));
+  return value;
 }
 
 try {
