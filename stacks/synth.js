@@ -1,0 +1,100 @@
+// Runs the cdk8s app (stacks/main.ts) with plain Node.js: `npm run synth`, and the `app` that
+// `cdk8s synth` starts through cdk8s.yaml.
+//
+//   node stacks/synth.js [--output <dir>]
+//
+// The output directory is --output (-o), else CDK8S_OUTDIR (which `cdk8s synth` sets), else
+// cdk8s.yaml's `output`. It is emptied first, as `cdk8s synth` does, so no stale file survives.
+//
+// The TypeScript is bundled by esbuild without type-checking (that is `npm run typecheck`'s job)
+// into node_modules/.cache, and rebuilt only when one of the bundled files' contents changed.
+// Packages stay external, so cdk8s, cdk8s-plus-28 and constructs are loaded from node_modules once
+// and their `instanceof` checks and singletons hold.
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const entry = path.join(__dirname, 'main.ts');
+const cacheDir = path.join(root, 'node_modules', '.cache', 'work-queue-stack-synth');
+const bundle = path.join(cacheDir, 'main.js');
+const stampFile = path.join(cacheDir, 'inputs.json');
+
+/** The SHA-256 of each file, by its path relative to the root. */
+function hashes(files) {
+  return Object.fromEntries(files.map((file) => [file, crypto.createHash('sha256').update(fs.readFileSync(path.join(root, file))).digest('hex')]));
+}
+
+/** Whether the bundle was built from the files as they are now (this one and tsconfig.json included: they hold the build options). */
+function bundleIsCurrent() {
+  try {
+    const built = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
+    const now = hashes(Object.keys(built));
+    return fs.existsSync(bundle) && Object.keys(built).every((file) => now[file] === built[file]);
+  } catch {
+    return false; // never built, or a source was removed or renamed
+  }
+}
+
+/** Writes `contents` to `file` through a temporary file, so that a concurrent synth never reads half a file. */
+function writeAtomically(file, contents) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, contents);
+  fs.renameSync(temporary, file);
+}
+
+function buildBundle() {
+  const esbuild = require('esbuild');
+  const result = esbuild.buildSync({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: bundle,
+    write: false,
+    metafile: true,
+    logLevel: 'error',
+  });
+  fs.mkdirSync(cacheDir, { recursive: true });
+  writeAtomically(bundle, result.outputFiles[0].contents);
+  const sources = [path.relative(root, __filename), 'tsconfig.json', ...Object.keys(result.metafile.inputs)];
+  writeAtomically(stampFile, JSON.stringify(hashes(sources), null, 2));
+}
+
+/** cdk8s.yaml's `output`: its top-level keys are plain `key: value` lines. */
+function configuredOutput() {
+  const match = /^output:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(root, 'cdk8s.yaml'), 'utf8'));
+  return match ? match[1] : 'dist';
+}
+
+/** The directory of `--output <dir>`, `--output=<dir>` or `-o <dir>`, if given. */
+function outputArgument(args) {
+  let outdir;
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s);
+    if (flag !== '--output' && flag !== '-o') throw new Error(`unknown argument ${args[i]}; usage: node stacks/synth.js [--output <dir>]`);
+    outdir = inline ?? args[++i];
+    if (!outdir) throw new Error(`${flag} needs a directory`);
+  }
+  return outdir;
+}
+
+function main() {
+  const outdir = outputArgument(process.argv.slice(2)) ?? process.env.CDK8S_OUTDIR ?? configuredOutput();
+  if (!bundleIsCurrent()) buildBundle();
+  fs.rmSync(outdir, { recursive: true, force: true });
+  process.env.CDK8S_OUTDIR = outdir;
+  require(bundle); // synthesizes, or prints a one-line error and exits 1
+  for (const file of fs.readdirSync(outdir).sort()) console.log(`  - ${path.join(outdir, file)}`);
+}
+
+try {
+  main();
+} catch (error) {
+  // esbuild has already printed what it could not compile.
+  console.error(`synth failed: ${error.message.split('\n')[0]}`);
+  process.exit(1);
+}
