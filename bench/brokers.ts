@@ -1,42 +1,60 @@
-import { connect as amqpConnect } from 'amqplib';
+import { connect as amqpConnect, type Channel } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
 import { amqpQueueNames, queueKeys } from '../worker/contract';
 
 export const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A queue name no earlier run used. */
+let queues = 0;
+/** A queue name no other round or run uses. */
 export function freshQueue(prefix: string): string {
-  return `bench-${prefix}-${process.pid}-${Date.now().toString(36)}`;
+  return `bench-${prefix}-${process.pid}-${queues++}-${Date.now().toString(36)}`;
 }
 
-/** Deletes a queue and its companions (dead-letter, seed marker) on RabbitMQ. */
-export async function deleteAmqpQueues(queue: string): Promise<void> {
+async function withAmqpChannel<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
   const connection = await amqpConnect(AMQP_URL);
   try {
     const channel = await connection.createChannel();
-    for (const name of Object.values(amqpQueueNames(queue))) await channel.deleteQueue(name);
+    // A refused operation closes the channel and rejects the call: the rejection carries the error.
+    channel.on('error', () => undefined);
+    const result = await use(channel);
     await channel.close();
+    return result;
   } finally {
     await connection.close();
   }
+}
+
+/** Deletes a queue and its companions (dead-letter, seed marker, seed lock) on RabbitMQ. */
+export function deleteAmqpQueues(queue: string): Promise<void> {
+  return withAmqpChannel(async (channel) => {
+    for (const name of Object.values(amqpQueueNames(queue))) await channel.deleteQueue(name);
+  });
 }
 
 /** Declares a durable classic queue for the tutorial tools, which publish to and consume from it. */
-export async function declareClassicQueue(queue: string): Promise<void> {
-  const connection = await amqpConnect(AMQP_URL);
-  try {
-    const channel = await connection.createChannel();
-    await channel.assertQueue(queue, { durable: true });
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
+export function declareClassicQueue(queue: string): Promise<void> {
+  return withAmqpChannel(async (channel) => void (await channel.assertQueue(queue, { durable: true })));
+}
+
+/** Ready messages on a queue, or undefined when it does not exist. */
+function readyMessages(queue: string): Promise<number | undefined> {
+  return withAmqpChannel(async (channel) => (await channel.checkQueue(queue)).messageCount).catch((error: Error) => {
+    if (/NOT_FOUND/.test(error.message)) return undefined;
+    throw error;
+  });
+}
+
+/** Fails unless the queue holds exactly `expected` ready messages and none are dead. */
+export async function expectAmqpMessages(queue: string, expected: number): Promise<void> {
+  const ready = await readyMessages(queue);
+  const dead = (await readyMessages(amqpQueueNames(queue).dead)) ?? 0;
+  if (ready !== expected || dead !== 0) throw new Error(`queue ${queue} holds ${ready} messages and ${dead} dead ones, expected ${expected} and 0`);
 }
 
 /** Runs `use` with a Redis client, closing it afterwards. */
-export async function withRedis<T>(use: (client: RedisClientType) => Promise<T>): Promise<T> {
-  const client = createClient({ url: REDIS_URL }) as RedisClientType;
+export async function withRedis<T>(use: (client: RedisClientType) => Promise<T>, url = REDIS_URL): Promise<T> {
+  const client = createClient({ url }) as RedisClientType;
   await client.connect();
   try {
     return await use(client);
@@ -45,7 +63,30 @@ export async function withRedis<T>(use: (client: RedisClientType) => Promise<T>)
   }
 }
 
-/** Deletes every key of a queue on Redis. */
-export async function deleteRedisQueue(queue: string): Promise<void> {
-  await withRedis((client) => client.del(Object.values(queueKeys(queue))));
+/** Deletes every key of a queue on Redis, those that expire on their own included. */
+export function deleteRedisQueue(queue: string, url = REDIS_URL): Promise<void> {
+  return withRedis(async (client) => {
+    const keys = new Set(Object.values(queueKeys(queue)));
+    for await (const found of client.scanIterator({ MATCH: `{${queue}}:*`, COUNT: 1000 })) for (const key of found) keys.add(key);
+    await client.del([...keys]);
+  }, url);
+}
+
+/** Fails unless the list holds exactly `expected` items. */
+export async function expectListLength(client: RedisClientType, key: string, expected: number): Promise<void> {
+  const length = await client.lLen(key);
+  if (length !== expected) throw new Error(`list ${key} holds ${length} items, expected ${expected}`);
+}
+
+/** Microseconds the server spent in commands, and how many it ran, by INFO commandstats (INFO itself left out). */
+export async function serverCommandTime(client: RedisClientType): Promise<{ usec: number; calls: number }> {
+  const info = await client.info('commandstats');
+  let usec = 0;
+  let calls = 0;
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (match[1] === 'info') continue;
+    calls += Number(match[2]);
+    usec += Number(match[3]);
+  }
+  return { usec, calls };
 }
