@@ -31,6 +31,11 @@ export interface BrokerConfig {
   readonly path: string;
   /** The URL with its password masked, for messages. */
   readonly display: string;
+  /**
+   * RabbitMQ's node count (BROKER_REPLICAS): the members a quorum queue is created with. Redis ignores it.
+   * @default - unset: RabbitMQ picks the members
+   */
+  readonly replicas?: number;
 }
 
 export interface WorkConfig {
@@ -95,7 +100,7 @@ function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
   return parseNumberVariable(env, Env.brokerRetrySeconds, Defaults.brokerRetrySeconds, Rules.nonNegativeNumber, problems);
 }
 
-function parseNumberVariable(env: Environment, name: string, fallback: number, rule: Rule, problems: Problems): number {
+function parseNumberVariable<T extends number | undefined>(env: Environment, name: string, fallback: T, rule: Rule, problems: Problems): number | T {
   const text = env[name];
   const value = parseNumber(text);
   if (value === undefined) return fallback;
@@ -115,6 +120,7 @@ function parseQueue(env: Environment, problems: Problems): string | undefined {
 }
 
 function parseBroker(env: Environment, problems: Problems): BrokerConfig | undefined {
+  const replicas = parseNumberVariable(env, Env.brokerReplicas, undefined, Rules.positiveInteger, problems);
   const raw = env[Env.brokerUrl]?.trim();
   if (!raw) {
     problems.add(Env.brokerUrl, env[Env.brokerUrl], BROKER_URL_EXPECTED);
@@ -163,6 +169,7 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
     password: url.password ? decodeURIComponent(url.password) : undefined,
     path,
     display: maskUrl(url),
+    ...(replicas !== undefined && { replicas }),
   };
 }
 

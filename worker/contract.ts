@@ -30,6 +30,11 @@ export const Env = {
   brokerPassword: 'BROKER_PASSWORD',
   /** Seconds a lost broker connection is retried (with backoff) before the CLI gives up with exit code 3. */
   brokerRetrySeconds: 'BROKER_RETRY_SECONDS',
+  /**
+   * RabbitMQ only, optional: the broker's node count; quorum queues are created with that many
+   * members (`x-quorum-initial-group-size`). Unset, RabbitMQ picks the members itself.
+   */
+  brokerReplicas: 'BROKER_REPLICAS',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];
