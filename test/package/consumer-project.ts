@@ -207,15 +207,15 @@ export function installedPackages(projectDir: string): InstalledPackage[] {
   return found;
 }
 
-/** The ```ts code blocks of the README section with this `## ` heading; fails when it has none. */
-export function readmeExamples(readme: string, heading: string): string[] {
+/** The ```ts code blocks of the markdown section (of `file`: README.md unless named) with this `## ` heading; fails when it has none. */
+export function readmeExamples(readme: string, heading: string, file = 'README.md'): string[] {
   const start = readme.indexOf(`\n## ${heading}\n`);
-  if (start < 0) throw new Error(`README.md has no section "## ${heading}"`);
+  if (start < 0) throw new Error(`${file} has no section "## ${heading}"`);
   const rest = readme.slice(start + heading.length + 5);
   const end = rest.search(/^## /m);
   const section = end < 0 ? rest : rest.slice(0, end);
   const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
-  if (blocks.length === 0) throw new Error(`README.md's section "## ${heading}" has no \`\`\`ts code block`);
+  if (blocks.length === 0) throw new Error(`${file}'s section "## ${heading}" has no \`\`\`ts code block`);
   return blocks;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The package as a consumer gets it: `npm pack` of a clean copy of the repository, installed
  * offline into fresh projects (one with the locked constructs, one with the oldest the peer range
- * allows), the README's "Use as a library" examples compiled there with strict tsc, run, and their
- * manifests checked.
+ * allows), the README's "Use as a library" examples and docs/constructs.md's "Autoscaling with
+ * KEDA" example compiled there with strict tsc, run, and their manifests checked.
  *
  * The slow steps start together in beforeAll and each test awaits the ones it needs, so packing,
  * installing and the compilers overlap; a failed step fails the tests that need it, with its output.
@@ -37,6 +37,8 @@ const SLOW = 180_000;
 const MB = 1_000_000;
 const MAX_ADDED_BYTES = 20 * MB;
 const README_SECTION = 'Use as a library';
+/** The examples kept in docs/ rather than the README, compiled and run the same way. */
+const DOCS_SECTIONS = [{ file: 'docs/constructs.md', heading: 'Autoscaling with KEDA' }];
 const PEERS = ['cdk8s', 'cdk8s-plus-28', 'constructs'];
 /** The optional Pulumi peers and the worker's broker clients (bundled into the CLI) must stay out. */
 const MUST_NOT_BE_INSTALLED = /^(@pulumi\/.+|@kubernetes\/client-node|amqplib|redis|@redis\/.+)$/;
@@ -101,9 +103,12 @@ async function installConsumer(name: string, constructsEntry: string, tarball: P
   return { dir, peersSeconds, installSeconds, bytesBefore, bytesAfter: directorySize(path.join(dir, 'node_modules')) };
 }
 
-/** Writes each README example to its own file, src/example-N.ts; returns their names. */
+/** Writes each README (and DOCS_SECTIONS) example to its own file, src/example-N.ts; returns their names. */
 function writeExamples(dir: string): string[] {
-  const blocks = readmeExamples(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'), README_SECTION);
+  const blocks = [
+    ...readmeExamples(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'), README_SECTION),
+    ...DOCS_SECTIONS.flatMap(({ file, heading }) => readmeExamples(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8'), heading, file)),
+  ];
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
   return blocks.map((code, index) => {
     const example = `example-${index + 1}`;
