@@ -6,6 +6,7 @@ import { main } from './cli';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
 import { endCommandGroups } from './process-group';
+import { flushLines } from './stdout-lines';
 
 const DEBUG = 'WORK_QUEUE_DEBUG';
 
@@ -16,6 +17,7 @@ async function exit(code: number): Promise<never> {
     exiting = true;
     await endCommandGroups();
   }
+  flushLines();
   process.exit(code);
 }
 

@@ -1,6 +1,7 @@
 import type { WorkConfig } from './config';
 import { endCommandGroup, forgetCommandGroup, spawnCommandGroup } from './process-group';
 import { sleep } from './sleep';
+import { writeLine } from './stdout-lines';
 
 /** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
 export type HandlerResult = 'done' | 'failed' | 'aborted';
@@ -15,7 +16,7 @@ export function makeHandler(work: WorkConfig): Handler {
 function builtInHandler(workSeconds: number): Handler {
   return async (item, signal) => {
     if (signal.aborted) return 'aborted';
-    process.stdout.write(`Processing ${item}\n`);
+    writeLine(`Processing ${item}`);
     if (workSeconds === 0) return 'done';
     return (await sleep(workSeconds * 1000, signal)) ? 'done' : 'aborted';
   };

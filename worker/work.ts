@@ -28,13 +28,37 @@ export interface WorkContext {
   readonly log: (line: string) => void;
 }
 
+/** What one run of `work` uses besides its context. */
+interface Run extends WorkContext {
+  /** The handler's signal for a delivery's `lost` signal. */
+  readonly handlerSignal: (lost: AbortSignal) => AbortSignal;
+}
+
 /** Runs `work` in the configured mode and returns the exit code. */
 export function work(context: WorkContext): Promise<number> {
-  return context.config.mode === 'single' ? single(context) : drain(context);
+  const run: Run = { ...context, handlerSignal: handlerSignals(context.shutdown) };
+  return context.config.mode === 'single' ? single(run) : drain(run);
+}
+
+/**
+ * The handler stops on shutdown or when its delivery can no longer be settled. The deliveries of
+ * one connection share their `lost` signal, so one combined signal serves them all: combining
+ * per item would cost a drain more than the item itself.
+ */
+function handlerSignals(shutdown: Shutdown): (lost: AbortSignal) => AbortSignal {
+  let lastLost: AbortSignal | undefined;
+  let combined = shutdown.handlerSignal;
+  return (lost) => {
+    if (lost !== lastLost) {
+      lastLost = lost;
+      combined = AbortSignal.any([shutdown.handlerSignal, lost]);
+    }
+    return combined;
+  };
 }
 
 /** Coarse pattern: one item, then exit. */
-async function single(context: WorkContext): Promise<number> {
+async function single(context: Run): Promise<number> {
   const { consumer, shutdown, log } = context;
   const deadline = Date.now() + EMPTY_WAIT_MS;
   for (;;) {
@@ -58,7 +82,7 @@ async function single(context: WorkContext): Promise<number> {
 }
 
 /** Fine pattern: claim in adaptive batches until nothing is pending or leased. */
-async function drain(context: WorkContext): Promise<number> {
+async function drain(context: Run): Promise<number> {
   const { consumer, shutdown, log } = context;
   let batchSize = 1;
   let processed = 0;
@@ -110,9 +134,9 @@ type Outcome = 'done' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
  * for a later joint completion; without, it is completed at once. The handler stops when shutdown
  * gives the item up, or when the delivery can no longer be settled (`disconnected`).
  */
-async function processOne(context: WorkContext, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
-  const { consumer, handler, shutdown, log, config } = context;
-  const result = await handler(delivery.item, AbortSignal.any([shutdown.handlerSignal, delivery.lost]));
+async function processOne(context: Run, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
+  const { consumer, handler, log, config } = context;
+  const result = await handler(delivery.item, context.handlerSignal(delivery.lost));
   if (delivery.lost.aborted) {
     if (finished) log(`${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`);
     return 'disconnected';
