@@ -29,7 +29,7 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
         throw error;
       }
     }
-    await declareQueues(channel, queue, false);
+    await declareQueues({ model, channel }, queue, { replicas: broker.replicas, withMarker: false });
     await channel.prefetch(1);
   });
   return new AmqpConsumer(connection, queue, brokerAt(broker), options, state);

@@ -1,43 +1,73 @@
 import type { ConfirmChannel, MessagePropertyHeaders } from 'amqplib';
 import type { SeedMarker } from '../queue';
+import { sleep } from '../sleep';
 
 /**
- * The seed marker: every seeded item carries these headers and is also published (CC) to the
- * marker queue, which keeps only the newest message; `started` and `complete` markers bracket a run.
+ * Headers of the seed marker, the one message of the marker queue. Seeded items carry the seed's
+ * id, total and their own index too, so that an item on the queue says where it came from.
  */
 export const Header = {
   id: 'x-seed-id',
   total: 'x-seed-total',
   index: 'x-seed-index',
-  state: 'x-seed-state',
+  pushed: 'x-seed-pushed',
   seededBefore: 'x-seeded-before',
+  /** Counts the marker's writes: the newest marker wins when a reader's requeue left an older one beside it. */
+  sequence: 'x-seed-marker',
 } as const;
 
-/** A marker read from the seed marker queue. */
+/** The seed marker: the seed run, and how many of its items the queue has confirmed. */
 export interface MarkerState extends SeedMarker {
   /** Items seeded onto the queue by earlier seed runs. */
   readonly seededBefore: number;
+  readonly sequence: number;
 }
 
-/** Peeks at the seed marker: takes it and puts it straight back. */
+/** A marker held by another reader is back on the queue within a round trip; this is ample. */
+const HELD_RETRY_MS = 20;
+const HELD_RETRIES = 50;
+/** More than the marker queue ever holds: one marker, plus one requeued by each concurrent reader. */
+const MAX_MARKER_MESSAGES = 10;
+
+/**
+ * Peeks at the seed marker: takes what the marker queue holds and puts it straight back. An empty
+ * queue while another reader holds the marker (it counts as a consumer then) is asked again.
+ */
 export async function readMarker(channel: ConfirmChannel, markerQueue: string): Promise<MarkerState | undefined> {
-  const message = await channel.get(markerQueue, { noAck: false });
-  if (message === false) return undefined;
-  channel.nack(message, false, true);
-  return parseMarker(message.properties.headers ?? {});
+  for (let attempt = 0; ; attempt++) {
+    const messages = [];
+    for (let message = await channel.get(markerQueue, { noAck: false }); message !== false; message = await channel.get(markerQueue, { noAck: false })) {
+      messages.push(message);
+      if (messages.length === MAX_MARKER_MESSAGES) break;
+    }
+    for (const message of messages) channel.nack(message, false, true);
+    if (messages.length > 0) {
+      const markers = messages.map((message) => parseMarker(message.properties.headers ?? {}));
+      return markers.reduce((newest, marker) => (marker && (!newest || marker.sequence > newest.sequence) ? marker : newest), undefined);
+    }
+    if (attempt === HELD_RETRIES || (await channel.checkQueue(markerQueue)).consumerCount === 0) return undefined;
+    await sleep(HELD_RETRY_MS);
+  }
 }
 
-/** Publishes a `started` or `complete` marker and waits for the broker's confirm. */
-export async function publishMarker(channel: ConfirmChannel, markerQueue: string, headers: MessagePropertyHeaders): Promise<void> {
-  channel.sendToQueue(markerQueue, Buffer.alloc(0), { persistent: true, headers });
-  await channel.waitForConfirms();
+/** Writes a marker; resolves when the broker confirms it (for a quorum queue: a majority of its members has it). */
+export function publishMarker(channel: ConfirmChannel, markerQueue: string, marker: MarkerState): Promise<void> {
+  const headers: MessagePropertyHeaders = {
+    [Header.id]: marker.id,
+    [Header.total]: marker.total,
+    [Header.pushed]: marker.pushed,
+    [Header.seededBefore]: marker.seededBefore,
+    [Header.sequence]: marker.sequence,
+  };
+  return new Promise((resolve, reject) => {
+    channel.sendToQueue(markerQueue, Buffer.alloc(0), { persistent: true, headers }, (error: unknown) => (error ? reject(error) : resolve()));
+  });
 }
 
 function parseMarker(headers: MessagePropertyHeaders): MarkerState | undefined {
   const id = headers[Header.id];
-  if (typeof id !== 'string') return undefined;
-  const total = Number(headers[Header.total] ?? 0);
-  const state = headers[Header.state];
-  const pushed = state === 'complete' ? total : state === 'started' ? 0 : Number(headers[Header.index] ?? -1) + 1;
-  return { id, total, pushed, seededBefore: Number(headers[Header.seededBefore] ?? 0) };
+  const numbers = [Header.total, Header.pushed, Header.seededBefore, Header.sequence].map((name) => Number(headers[name]));
+  if (typeof id !== 'string' || !numbers.every(Number.isSafeInteger)) return undefined;
+  const [total, pushed, seededBefore, sequence] = numbers;
+  return { id, total, pushed, seededBefore, sequence };
 }

@@ -6,31 +6,42 @@ import type { Reconnecting } from '../reconnect';
 import { brokerAt, describeCause } from '../unreachable';
 import { type AmqpConnection, openAmqp } from './connection';
 import { declareQueues } from './declare';
-import { Header, publishMarker, readMarker } from './marker';
+import { Header, type MarkerState, publishMarker, readMarker } from './marker';
 import { takeSeedLock } from './seed-lock';
 
-/** Publishes awaiting their confirm at any time while seeding. */
-const SEED_WINDOW = 1000;
-/** Progress is reported every so many confirms. */
-const PROGRESS_EVERY = 500;
+/**
+ * Items published beyond the last marker the broker confirmed, at most. A seeder that dies (or
+ * loses its connection) leaves at most these items on the queue unaccounted for; the re-run
+ * publishes them again, so at most this many items are on the queue twice.
+ */
+export const SEED_WINDOW = 1000;
+
+type Channel = AmqpConnection['channel'];
 
 export async function openAmqpSeeder(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<Seeder> {
   const names = amqpQueueNames(queue);
-  const connection = await openAmqp(broker, options, async ({ model, channel }) => {
-    await takeSeedLock(model, names.seedLock, () => options.log(`queue ${queue}: waiting for another seeder to finish (it holds ${names.seedLock})`));
-    await declareQueues(channel, queue, true);
+  const connection = await openAmqp(broker, options, async (amqp) => {
+    await takeSeedLock(amqp.model, names.seedLock, () => options.log(`queue ${queue}: waiting for another seeder to finish (it holds ${names.seedLock})`));
+    await declareQueues(amqp, queue, { replicas: broker.replicas, withMarker: true });
   });
   return new AmqpSeeder(connection, broker, queue);
 }
 
 /**
- * The RabbitMQ side of `seed`: every item is published, persistent, to the queue and in the same
- * publish to the marker queue, so the marker is the last item that reached the queue whatever
- * happens to the connection. After a lost connection the seed resumes right after it.
+ * The RabbitMQ side of `seed`. Items are published, persistent, to the work queue; the marker
+ * (a quorum queue of its own) counts the items the broker confirmed, in list order, and is written
+ * only after their confirms, so it never runs ahead of the queue, also when a node is lost. A
+ * re-run, or the same run on a new connection, resumes after what the marker (or this run's own
+ * confirms) count. What was published but not yet counted may be on the queue already and is
+ * published again: never more than SEED_WINDOW items.
  */
 class AmqpSeeder implements Seeder {
   private readonly names: ReturnType<typeof amqpQueueNames>;
   private seededBefore = 0;
+  /** The newest marker's sequence number this run has read or written. */
+  private sequence = 0;
+  /** Items of this run's list confirmed in order (each item before it is on the queue). */
+  private confirmed = 0;
 
   constructor(
     private readonly connection: Reconnecting<AmqpConnection>,
@@ -43,10 +54,10 @@ class AmqpSeeder implements Seeder {
   begin(items: readonly string[], options: SeedOptions): Promise<SeedStart> {
     // Repeating it after a lost connection is harmless: nothing of this run is on the queue yet.
     return this.connection.use(async ({ channel }) => {
-      const marker = await readMarker(channel, this.names.marker);
+      const marker = await this.readMarker(channel);
       if (options.force || !marker || (marker.id !== options.id && marker.pushed === marker.total)) {
         this.seededBefore = marker ? marker.seededBefore + marker.pushed : 0;
-        await publishMarker(channel, this.names.marker, { [Header.seededBefore]: this.seededBefore, [Header.state]: 'started', [Header.id]: options.id, [Header.total]: items.length });
+        await this.writeMarker(channel, options.id, items.length, 0);
         return { kind: 'fresh', from: 0 };
       }
       this.seededBefore = marker.seededBefore;
@@ -56,17 +67,17 @@ class AmqpSeeder implements Seeder {
   }
 
   async seed(items: readonly string[], from: number, options: SeedOptions): Promise<number> {
+    this.confirmed = from;
     await this.connection.use(async ({ channel, closed }, retried) => {
-      const start = retried ? await this.resumePoint(channel, options.id) : from;
+      const marked = retried ? await this.resumePoint(channel, options.id) : from;
       try {
-        await this.publish(channel, items, start, options);
+        await this.publish(channel, items, marked, options);
       } catch (error) {
         // A closed connection is resumed by `use`; anything else is the broker refusing an item.
         if (closed.aborted) throw error;
         throw new CliError(`queue ${this.queue}: the broker refused a seeded item (${describeCause(error)}); rerun seed to resume`, ExitCode.failed);
       }
       options.onProgress(items.length);
-      await publishMarker(channel, this.names.marker, { [Header.seededBefore]: this.seededBefore, [Header.state]: 'complete', [Header.id]: options.id, [Header.total]: items.length });
     });
     // The lock kept other seeders out: everything from `from` on is this run's.
     return items.length - from;
@@ -76,21 +87,40 @@ class AmqpSeeder implements Seeder {
     return this.connection.close();
   }
 
-  /** Where a seed interrupted by a lost connection goes on: right after the last item that reached the queue. */
-  private async resumePoint(channel: AmqpConnection['channel'], id: string): Promise<number> {
-    const marker = await readMarker(channel, this.names.marker);
+  /** What a seed interrupted by a lost connection finds marked: the marker must still be this seed's. */
+  private async resumePoint(channel: Channel, id: string): Promise<number> {
+    const marker = await this.readMarker(channel);
     if (!marker || marker.id !== id) {
       throw queueDataLost(this.queue, brokerAt(this.broker), `the seed marker in ${this.names.marker}, written by this seeder, is gone`);
     }
     return marker.pushed;
   }
 
-  private publish(channel: AmqpConnection['channel'], items: readonly string[], from: number, options: SeedOptions): Promise<void> {
-    const total = items.length - from;
+  private async readMarker(channel: Channel): Promise<MarkerState | undefined> {
+    const marker = await readMarker(channel, this.names.marker);
+    if (marker) this.sequence = Math.max(this.sequence, marker.sequence);
+    return marker;
+  }
+
+  private writeMarker(channel: Channel, id: string, total: number, pushed: number): Promise<void> {
+    return publishMarker(channel, this.names.marker, { id, total, pushed, seededBefore: this.seededBefore, sequence: ++this.sequence });
+  }
+
+  /**
+   * Publishes items[start..] where start is what the marker (`marked`) or this run's confirms
+   * count, whichever is further; after each confirm the marker is moved up to the confirmed items
+   * (one marker write at a time), and an item is published only within SEED_WINDOW of the last
+   * confirmed marker. Resolves once the marker counts every item.
+   */
+  private publish(channel: Channel, items: readonly string[], marked: number, options: SeedOptions): Promise<void> {
+    const total = items.length;
+    const id = options.id;
     return new Promise<void>((resolve, reject) => {
-      let next = from;
-      let inFlight = 0;
-      let confirmed = 0;
+      let next = Math.max(marked, this.confirmed);
+      this.confirmed = next;
+      /** Confirmed items past `this.confirmed` (confirms of two queues may come out of order). */
+      const confirmedAhead = new Set<number>();
+      let marking = false;
       let waitingForDrain = false;
       let failed = false;
       const fail = (error: unknown) => {
@@ -98,22 +128,33 @@ class AmqpSeeder implements Seeder {
         failed = true;
         reject(error);
       };
-      const onConfirm = (error: unknown) => {
-        inFlight--;
+      const mark = () => {
+        if (failed || marking) return;
+        if (marked === total) return resolve();
+        if (this.confirmed === marked) return;
+        marking = true;
+        const pushed = this.confirmed;
+        this.writeMarker(channel, id, total, pushed).then(() => {
+          marking = false;
+          marked = pushed;
+          options.onProgress(pushed);
+          mark();
+          pump();
+        }, fail);
+      };
+      const onConfirm = (index: number) => (error: unknown) => {
         if (failed) return;
         if (error) return fail(error);
-        confirmed++;
-        if (confirmed === total) return resolve();
-        if (confirmed % PROGRESS_EVERY === 0) options.onProgress(from + confirmed);
-        pump();
+        confirmedAhead.add(index);
+        while (confirmedAhead.delete(this.confirmed)) this.confirmed++;
+        mark();
       };
       const pump = () => {
         try {
-          while (!waitingForDrain && next < items.length && inFlight < SEED_WINDOW) {
+          while (!failed && !waitingForDrain && next < total && next < marked + SEED_WINDOW) {
             const index = next++;
-            inFlight++;
-            const headers = { [Header.id]: options.id, [Header.index]: index, [Header.total]: items.length, [Header.seededBefore]: this.seededBefore };
-            const written = channel.sendToQueue(this.names.work, Buffer.from(items[index], 'utf8'), { persistent: true, CC: this.names.marker, headers }, onConfirm);
+            const headers = { [Header.id]: id, [Header.index]: index, [Header.total]: total };
+            const written = channel.sendToQueue(this.names.work, Buffer.from(items[index], 'utf8'), { persistent: true, headers }, onConfirm(index));
             if (!written) {
               waitingForDrain = true;
               channel.once('drain', () => {
@@ -126,8 +167,8 @@ class AmqpSeeder implements Seeder {
           fail(error);
         }
       };
-      if (total === 0) resolve();
-      else pump();
+      mark();
+      pump();
     });
   }
 }

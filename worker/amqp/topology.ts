@@ -31,12 +31,27 @@ export function workQueueOptions(queue: string): Options.AssertQueue {
 export const deadLetterQueueOptions: Options.AssertQueue = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
 
 /**
- * The seed marker queue holds one message: every seeded item is published to the work queue and,
- * in the same publish (sender-selected distribution, `CC`), to this queue, where it pushes out the
- * previous one. So the marker names the last item that reached the queue, whatever happens to
- * the connection, and a rerun resumes right after it.
+ * Every peek at the seed marker (`get`, then requeue) counts as a delivery on a quorum queue, and
+ * RabbitMQ 4 drops a message past its queue's delivery limit (20 unless declared): the marker must
+ * outlive years of `status --watch` (two peeks a second). The largest value the argument takes.
+ */
+export const MARKER_DELIVERY_LIMIT = 2 ** 31 - 1;
+
+/**
+ * The seed marker queue holds one message, the newest marker (a new one pushes out the previous).
+ * A quorum queue like the work queue, so that a marker confirmed by the broker survives the loss
+ * of any one node and can be read while it is down. The seeder writes a marker only after the
+ * broker confirmed every item it counts (see `seeder.ts`), so it never runs ahead of the queue.
  */
 export const seedMarkerQueueOptions: Options.AssertQueue = {
   durable: true,
-  arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
+  arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'drop-head', 'x-delivery-limit': MARKER_DELIVERY_LIMIT },
 };
+
+/** The argument that gives a new quorum queue its number of members; it counts only when the queue is created. */
+export const GROUP_SIZE_ARGUMENT = 'x-quorum-initial-group-size';
+
+/** A quorum queue's options with its initial group size: the broker's node count. */
+export function withGroupSize(options: Options.AssertQueue, replicas: number): Options.AssertQueue {
+  return { ...options, arguments: { ...options.arguments, [GROUP_SIZE_ARGUMENT]: replicas } };
+}
