@@ -78,20 +78,20 @@ export function timed(command: string, args: string[], options: TimedOptions = {
     const child = spawn(command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       onStdout?.(chunk);
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     // A command that does not read its input may exit before it is written: that is not an error.
-    child.stdin!.on('error', () => undefined);
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       const seconds = secondsSince(started);
       if (code === 0) resolve({ seconds, stdout, stderr });
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.slice(-2000)}`));
     });
-    child.stdin!.end(input ?? '');
+    child.stdin.end(input ?? '');
   });
 }
 

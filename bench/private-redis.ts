@@ -22,7 +22,7 @@ export class PrivateRedis {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const redis = new PrivateRedis(child, `redis://127.0.0.1:${port}`);
     const deadline = Date.now() + 10_000;
     for (;;) {

@@ -7,7 +7,8 @@ let cli: string | undefined;
 /** Bundles the worker CLI into the bench's own directory, as the image holds it. */
 export async function buildCli(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  cli = await require('../worker/build').buildWorker(join(scratch, 'worker-bundle'));
+  const { buildWorker } = require('../worker/build') as { buildWorker: (into: string) => Promise<string> };
+  cli = await buildWorker(join(scratch, 'worker-bundle'));
 }
 
 /** Runs `work-queue <args>` with node, as the image does, timed from spawn to exit. */

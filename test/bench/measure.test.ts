@@ -49,9 +49,9 @@ describe('interleaving', () => {
 
   test('each contender runs once per round, one after another, in the alternating order', async () => {
     const calls: string[] = [];
-    const contender = (name: string, value: number) => async (round: number) => {
+    const contender = (name: string, value: number) => (round: number) => {
       calls.push(`${name}${round}`);
-      return value + round;
+      return Promise.resolve(value + round);
     };
     const samples = await interleave(3, [contender('A', 10), contender('B', 20)]);
     expect(calls).toEqual(['A0', 'B0', 'B1', 'A1', 'A2', 'B2']);
@@ -62,9 +62,7 @@ describe('interleaving', () => {
   });
 
   test('a failing contender stops the run', async () => {
-    const failing = async () => {
-      throw new Error('queue not drained');
-    };
-    await expect(interleave(2, [async () => 1, failing])).rejects.toThrow('queue not drained');
+    const failing = () => Promise.reject(new Error('queue not drained'));
+    await expect(interleave(2, [() => Promise.resolve(1), failing])).rejects.toThrow('queue not drained');
   });
 });
