@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Defaults } from '../worker/contract';
+import { Defaults, Env } from '../worker/contract';
 import { SecretKeys } from './broker-credentials';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
@@ -94,6 +94,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     const clustered = replicas > 1;
     if (props.erlangCookie !== undefined && !clustered) fail(this, 'erlangCookie', '[secret]', 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
     check(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
+    // A single node needs no group size: its quorum queues have their one member either way.
+    if (clustered) this.clientEnv.push({ name: Env.brokerReplicas, value: kplus.EnvValue.fromValue(String(replicas)) });
 
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {

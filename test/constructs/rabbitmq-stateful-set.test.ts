@@ -184,6 +184,19 @@ describe('RabbitMQStatefulSet', () => {
     });
   });
 
+  test('clients of a cluster declare their quorum queues with a member on every node (BROKER_REPLICAS); those of a single node leave it to RabbitMQ', () => {
+    const clientEnv = (replicas: number) => {
+      let broker: RabbitMQStatefulSet | undefined;
+      synth((chart) => {
+        broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas });
+      });
+      return Object.fromEntries(broker!.clientEnv.map(({ name, value }) => [name, value.value]));
+    };
+    expect(clientEnv(3).BROKER_REPLICAS).toBe('3');
+    expect(clientEnv(5).BROKER_REPLICAS).toBe('5');
+    expect(clientEnv(1)).not.toHaveProperty('BROKER_REPLICAS');
+  });
+
   test('a single node has none of the cluster parts', () => {
     const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq'));
     expect(manifests.map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
