@@ -44,6 +44,22 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     expect(status.stdout).toMatch(/^note: AMQP does not report unacknowledged messages/m);
   });
 
+  test('BROKER_REPLICAS sets the group size a queue is created with; a queue created with another is taken as it is, one created with a group size refuses clients without one', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'one'], amqpEnv(queue, { BROKER_REPLICAS: '1' }))).code).toBe(ExitCode.ok);
+    const larger = await runCli(['work'], amqpEnv(queue, { BROKER_REPLICAS: '3', WORK_SECONDS: '0' }));
+    expect(larger.code).toBe(ExitCode.ok);
+    expect(processed(larger.stdout)).toEqual(['one']);
+    const without = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
+    expect(without.code).toBe(ExitCode.failed);
+    expect(without.stderr.trim()).toMatch(
+      new RegExp(`^work-queue: QUEUE: got "${queue}", expected .*inequivalent arg 'x-quorum-initial-group-size'.*; ${queue} was created for a RabbitMQ cluster: set BROKER_REPLICAS to the broker's node count, as its other clients have it$`),
+    );
+    const bad = await runCli(['work'], amqpEnv(queue, { BROKER_REPLICAS: '0' }));
+    expect(bad.code).toBe(ExitCode.badInput);
+    expect(bad.stderr).toMatch(/^work-queue: BROKER_REPLICAS: got "0", expected a whole number of at least 1$/m);
+  });
+
   test('an empty queue: single exits 0 after a short wait, drain at once', async () => {
     const queue = newQueue();
     const single = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));

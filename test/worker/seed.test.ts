@@ -164,3 +164,21 @@ describe.each(brokers)('seed into $name', (broker) => {
     console.log(`${broker.name}: seed of ${items.length} killed, resumed at ${resumedAt}: ${twice} items on the queue twice`);
   });
 });
+
+describe('seed into RabbitMQ, a queue seeded by an earlier work-queue', () => {
+  test('fails on a classic seed marker queue, saying how to go on', async () => {
+    const queue = uniqueQueue('seed-old-marker');
+    const channel = await amqp.createChannel();
+    try {
+      await channel.assertQueue(`${queue}.seed`, { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' } });
+      const result = await runCli(['seed', 'a'], amqpEnv(queue));
+      expect(result.code).toBe(ExitCode.failed);
+      expect(result.stderr.trim()).toMatch(
+        new RegExp(`^work-queue: QUEUE: got "${queue}", expected .*; ${queue}\\.seed is the seed marker of an earlier work-queue \\(a classic queue\\): delete it \\(rabbitmqctl delete_queue ${queue}\\.seed\\) once its seed is finished; the items on ${queue} stay, and the next seed starts afresh`),
+      );
+    } finally {
+      await channel.close();
+      await deleteAmqpQueue(amqp, queue);
+    }
+  });
+});
