@@ -36,6 +36,19 @@ export interface BrokerConfig {
    * @default - unset: RabbitMQ picks the members
    */
   readonly replicas?: number;
+  /**
+   * RabbitMQ's management API (BROKER_MANAGEMENT_URL), for `status`.
+   * @default - unset: the queue's leader and members are not read
+   */
+  readonly management?: ManagementApi;
+}
+
+/** Where RabbitMQ's management HTTP API is, its credentials apart (URL-decoded). */
+export interface ManagementApi {
+  /** The base URL ending in `/`, without credentials. */
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
 }
 
 export interface WorkConfig {
@@ -121,6 +134,7 @@ function parseQueue(env: Environment, problems: Problems): string | undefined {
 
 function parseBroker(env: Environment, problems: Problems): BrokerConfig | undefined {
   const replicas = parseNumberVariable(env, Env.brokerReplicas, undefined, Rules.positiveInteger, problems);
+  const management = parseManagementApi(env, problems);
   const raw = env[Env.brokerUrl]?.trim();
   if (!raw) {
     problems.add(Env.brokerUrl, env[Env.brokerUrl], BROKER_URL_EXPECTED);
@@ -170,7 +184,30 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
     path,
     display: maskUrl(url),
     ...(replicas !== undefined && { replicas }),
+    ...(management && { management }),
   };
+}
+
+function parseManagementApi(env: Environment, problems: Problems): ManagementApi | undefined {
+  const raw = env[Env.brokerManagementUrl]?.trim();
+  if (!raw) return undefined;
+  const expected = 'the URL of the RabbitMQ management API, such as http://host:15672 (scheme http:// or https://)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.add(Env.brokerManagementUrl, maskUrlText(raw), expected);
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.add(Env.brokerManagementUrl, maskUrl(url), expected);
+    return undefined;
+  }
+  const username = url.username ? decodeURIComponent(url.username) : undefined;
+  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  url.username = '';
+  url.password = '';
+  return { url: url.toString().replace(/\/?$/, '/'), username, password };
 }
 
 /**

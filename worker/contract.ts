@@ -35,6 +35,11 @@ export const Env = {
    * members (`x-quorum-initial-group-size`). Unset, RabbitMQ picks the members itself.
    */
   brokerReplicas: 'BROKER_REPLICAS',
+  /**
+   * RabbitMQ only, optional, for `status`: the management plugin's HTTP API, `http[s]://host:15672`,
+   * where it reads the quorum queue's leader and members; user and password default to BROKER_URL's.
+   */
+  brokerManagementUrl: 'BROKER_MANAGEMENT_URL',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];

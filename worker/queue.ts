@@ -87,7 +87,11 @@ export interface QueueStatus {
   readonly seed?: { readonly id: string; readonly total: number; readonly pushed: number };
   /** What the broker cannot tell, in words. */
   readonly note?: string;
+  /** The queue's replicas, where the broker has them (a RabbitMQ quorum queue): its leader and members, or why they could not be read. */
+  readonly replicas?: QueueReplicas;
 }
+
+export type QueueReplicas = { readonly leader: string; readonly members: readonly string[] } | { readonly unreadable: string };
 
 /** Reads a queue's counts: the `status` side. */
 export interface StatusReader {
