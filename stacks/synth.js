@@ -10,7 +10,7 @@
 // into node_modules/.cache, and rebuilt only when one of the bundled files' contents changed.
 // Packages stay external, so cdk8s, cdk8s-plus-28 and constructs are loaded from node_modules once
 // and their `instanceof` checks and singletons hold.
-const crypto = require('node:crypto');
+const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -22,7 +22,8 @@ const stampFile = path.join(cacheDir, 'inputs.json');
 
 /** The SHA-256 of each file, by its path relative to the root. */
 function hashes(files) {
-  return Object.fromEntries(files.map((file) => [file, crypto.createHash('sha256').update(fs.readFileSync(path.join(root, file))).digest('hex')]));
+  const sha256 = (contents) => createHash('sha256').update(contents).digest('hex');
+  return Object.fromEntries(files.map((file) => [file, sha256(fs.readFileSync(path.join(root, file)))]));
 }
 
 /** Whether the bundle was built from the files as they are now (this one and tsconfig.json included: they hold the build options). */

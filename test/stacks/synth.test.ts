@@ -26,7 +26,11 @@ function synthInto(out: string, env: Record<string, string> = {}, command: Synth
 
 /** The files in `out` and their contents. */
 function readOutput(out: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(out).sort().map((file) => [file, readFileSync(join(out, file), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(out)
+      .sort()
+      .map((file) => [file, readFileSync(join(out, file), 'utf8')]),
+  );
 }
 
 /** Runs `npm run synth` into a fresh directory; returns the files and their objects. */
@@ -81,9 +85,7 @@ describe('cdk8s synth of the two tutorials', () => {
 
   test('coarse: RabbitMQ, queue job1 with 8 items, Job job-wq-1 with completions 8 and parallelism 2', () => {
     expect(only(all, 'Service', 'rabbitmq-service').spec.ports[0].port).toBe(5672);
-    expect(JSON.parse(itemsConfigMap('job-wq-1-seed').data['items.json'])).toEqual(
-      ['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon'],
-    );
+    expect(JSON.parse(itemsConfigMap('job-wq-1-seed').data['items.json'])).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
     const job = only(all, 'Job', 'job-wq-1');
     expect(job.spec.completions).toBe(8);
     expect(job.spec.parallelism).toBe(2);
@@ -119,7 +121,9 @@ describe('cdk8s synth of the two tutorials', () => {
     const image = '127.0.0.1:5000/job-wq@sha256:' + 'b'.repeat(64);
     const custom = await synth({ WORKER_IMAGE: image, WORK_SECONDS: '0.2' });
     try {
-      const jobs = Object.values(custom.files).flat().filter((m) => m.kind === 'Job');
+      const jobs = Object.values(custom.files)
+        .flat()
+        .filter((m) => m.kind === 'Job');
       expect(jobs).toHaveLength(4);
       for (const job of jobs) expect(podSpec(job).containers[0].image).toBe(image);
       expect(containerEnv(only(jobs, 'Job', 'job-wq-2')).byName.WORK_SECONDS.value).toBe('0.2');
