@@ -1,9 +1,9 @@
 // Bundles the worker CLI so that it starts fast and needs no node_modules at run time.
 // Used by `npm run build:worker`, the Dockerfile's build stage and the worker tests.
 //
-// ES modules with code splitting: the entry holds the CLI, and each broker's client (amqplib,
-// node-redis) lands in its own chunk, loaded only when BROKER_URL names that broker. A one-item
-// pod then parses ~130 KB of JavaScript for RabbitMQ instead of the ~700 KB of both clients.
+// ES modules with code splitting: the entry holds the CLI, and each broker's client (amqplib; for
+// Redis our own RESP client, worker/redis/resp-client.ts) lands in its own chunk, loaded only when
+// BROKER_URL names that broker.
 const path = require('node:path');
 const esbuild = require('esbuild');
 

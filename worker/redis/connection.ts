@@ -1,19 +1,15 @@
-import { ConnectionTimeoutError, ErrorReply, RedisClient, SocketClosedUnexpectedlyError } from '@redis/client';
-import type { RedisClientType } from 'redis';
 import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
+import { RedisConnectTimeoutError, RedisConnectionClosedError, RedisReplyError, RespClient } from './resp-client';
 import { type LuaScript, type ScriptCall, evalScript } from './script';
 
 /** Replies of a Redis that is starting up or has no primary: the connection is as good as lost. */
 const NOT_READY_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN)\b/;
 
-/** The last error each client reported: why its connection went away ("The client is closed" says little). */
-const lastErrors = new WeakMap<RedisClientType, Error>();
-
 /** A Redis connection that is replaced when it is lost (see Reconnecting); scripts run through it. */
 export class RedisConnection {
-  private constructor(private readonly connection: Reconnecting<RedisClientType>) {}
+  private constructor(private readonly connection: Reconnecting<RespClient>) {}
 
   static async open(broker: BrokerConfig, options: ConnectOptions): Promise<RedisConnection> {
     return new RedisConnection(await Reconnecting.connect(redisClients(broker), broker, options));
@@ -33,7 +29,7 @@ export class RedisConnection {
   }
 
   /** Runs several commands on one client (a pipeline), all again after a lost connection. */
-  use<T>(operation: (client: RedisClientType) => Promise<T>): Promise<T> {
+  use<T>(operation: (client: RespClient) => Promise<T>): Promise<T> {
     return this.connection.use((client) => operation(client));
   }
 
@@ -43,44 +39,32 @@ export class RedisConnection {
 }
 
 function notReady(error: unknown): boolean {
-  return error instanceof ErrorReply && NOT_READY_REPLY.test(error.message);
+  return error instanceof RedisReplyError && NOT_READY_REPLY.test(error.message);
 }
 
-function redisClients(broker: BrokerConfig): ConnectionKind<RedisClientType> {
+function redisClients(broker: BrokerConfig): ConnectionKind<RespClient> {
   return {
-    async open() {
-      // The core client of node-redis: `redis`'s createClient would also attach (and the bundle would
-      // carry) the commands of every Redis module (search, JSON, ...), which costs start-up time.
-      // Reconnecting is ours (Reconnecting), so that every command knows whether it was repeated.
-      const socket = { host: broker.hostname, port: broker.port, connectTimeout: 5000, reconnectStrategy: false, noDelay: true } as const;
-      const client = RedisClient.create({
+    open: () =>
+      RespClient.connect({
+        host: broker.hostname,
+        port: broker.port,
         // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
-        socket: broker.tls ? { ...socket, tls: true, servername: tlsServerName(broker), rejectUnauthorized: true } : socket,
+        tls: broker.tls ? { servername: tlsServerName(broker) } : undefined,
         username: broker.username,
         password: broker.password,
         database: Number(broker.path),
-        disableClientInfo: true,
-      }) as RedisClientType;
-      client.on('error', (error: Error) => {
-        lastErrors.set(client, error);
-      });
-      try {
-        await client.connect();
-      } catch (error) {
-        throw lastErrors.get(client) ?? error;
-      }
-      return client;
-    },
-    cause: (client) => lastErrors.get(client),
-    isLost: (client, error) => !client.isReady || notReady(error),
-    isUnreachable: (error) => isSocketUnreachable(error) || error instanceof ConnectionTimeoutError || error instanceof SocketClosedUnexpectedlyError || notReady(error),
+        connectTimeoutMs: 5000,
+      }),
+    cause: (client) => client.lastError,
+    isLost: (client, error) => !client.isReady || error instanceof RedisConnectionClosedError || notReady(error),
+    isUnreachable: (error) => isSocketUnreachable(error) || error instanceof RedisConnectTimeoutError || error instanceof RedisConnectionClosedError || notReady(error),
     async close(client) {
       try {
         if (client.isReady) await client.close();
-        else if (client.isOpen) client.destroy();
       } catch {
         // Already closed.
       }
+      client.destroy();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClientType } from 'redis';
+import { RedisReplyError, type RespClient } from './resp-client';
 
 /**
  * A Lua script whose keys and arguments have names. The source begins with `local <name> =
@@ -40,15 +40,12 @@ export function luaScript<const K extends string, const A extends string>(defini
 }
 
 /** Runs a script by its SHA1 (EVALSHA), sending its source once when the server does not know it yet. */
-export async function evalScript<K extends string, A extends string>(client: RedisClientType, script: LuaScript<K, A>, call: ScriptCall<K, A>): Promise<unknown> {
-  const options = {
-    keys: script.keys.map((name) => call.keys[name]),
-    arguments: [...script.args.map((name) => String(call.args[name])), ...(call.rest ?? [])],
-  };
+export async function evalScript<K extends string, A extends string>(client: RespClient, script: LuaScript<K, A>, call: ScriptCall<K, A>): Promise<unknown> {
+  const operands = [script.keys.length, ...script.keys.map((name) => call.keys[name]), ...script.args.map((name) => call.args[name]), ...(call.rest ?? [])];
   try {
-    return await client.evalSha(script.sha, options);
+    return await client.send(['EVALSHA', script.sha, ...operands]);
   } catch (error) {
-    if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-    return client.eval(script.source, options);
+    if (!(error instanceof RedisReplyError && error.message.startsWith('NOSCRIPT'))) throw error;
+    return client.send(['EVAL', script.source, ...operands]);
   }
 }

@@ -79,7 +79,7 @@ class RedisSeeder implements Seeder {
       }
       options.onProgress(next);
     }
-    return Number((await this.connection.use((client) => client.get(this.runKey))) ?? 0);
+    return Number((await this.connection.use((client) => client.send(['GET', this.runKey]))) ?? 0);
   }
 
   close(): Promise<void> {
