@@ -200,7 +200,7 @@ function parseManagementApi(env: Environment, problems: Problems): ManagementApi
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    problems.add(Env.brokerManagementUrl, maskUrl(url), expected);
+    problems.add(Env.brokerManagementUrl, maskUrlText(raw), expected);
     return undefined;
   }
   const username = url.username ? decodeURIComponent(url.username) : undefined;

@@ -1,6 +1,6 @@
 import { Env, ExitCode, describeProblem } from './contract';
 import { CliError, queueDataLost } from './errors';
-import type { QueueStatus, StatusReader } from './queue';
+import type { QueueReplicas, QueueStatus, StatusReader } from './queue';
 import { sleep } from './sleep';
 
 const WATCH_INTERVAL_MS = 500;
@@ -21,6 +21,12 @@ function formatCounts(s: QueueStatus): string {
   parts.push(`dead ${s.dead}`);
   const seeded = s.seeded !== undefined ? ` (seeded ${s.seeded}${s.seed && s.seed.pushed < s.seed.total ? `, seeding ${s.seed.pushed}/${s.seed.total}` : ''})` : '';
   return `${parts.join(', ')}${seeded}`;
+}
+
+/** The queue's leader and members (a RabbitMQ quorum queue), or why they are not known. */
+export function formatReplicas(queueName: string, r: QueueReplicas): string {
+  if ('unreadable' in r) return `queue ${queueName}: leader and members not readable (${r.unreadable})`;
+  return `queue ${queueName}: leader ${r.leader}, members ${r.members.join(', ')}`;
 }
 
 /** Drained: nothing pending and nothing known to be in progress. */
@@ -47,6 +53,7 @@ export async function status({ reader, queueName, brokerName, watch, signal, out
   let s = await reader.status();
   if (!s) throw unknownQueue(queueName);
   if (s.note) out.write(`note: ${s.note}\n`);
+  if (s.replicas) out.write(`${formatReplicas(queueName, s.replicas)}\n`);
   if (!watch) {
     out.write(`${formatStatus(queueName, s)}\n`);
     return;

@@ -1,29 +1,41 @@
 import type { BrokerConfig } from '../config';
 import { amqpQueueNames } from '../contract';
-import type { ConnectOptions, QueueStatus, StatusReader } from '../queue';
+import type { ConnectOptions, QueueReplicas, QueueStatus, StatusReader } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { type AmqpConnection, isNotFound, openAmqp, withChannel } from './connection';
+import { readQueueReplicas } from './management-api';
 import { readMarker } from './marker';
 
 export async function openAmqpStatusReader(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<StatusReader> {
-  return new AmqpStatusReader(await openAmqp(broker, options, async () => undefined), queue);
+  return new AmqpStatusReader(await openAmqp(broker, options, async () => undefined), broker, queue);
 }
 
 /**
  * The RabbitMQ side of `status`: ready messages of the queue and its dead letters, and the seed
- * marker. Without the management plugin AMQP cannot count unacknowledged messages.
+ * marker. Without the management plugin AMQP cannot count unacknowledged messages. The quorum
+ * queue's leader and members come from the management API, read with the first status only
+ * (`status --watch` shows them as they were when it started).
  */
 class AmqpStatusReader implements StatusReader {
   private readonly names: ReturnType<typeof amqpQueueNames>;
+  private replicasRead = false;
 
   constructor(
     private readonly connection: Reconnecting<AmqpConnection>,
-    queue: string,
+    private readonly broker: BrokerConfig,
+    private readonly queue: string,
   ) {
     this.names = amqpQueueNames(queue);
   }
 
-  status(): Promise<QueueStatus | undefined> {
+  async status(): Promise<QueueStatus | undefined> {
+    const replicas: Promise<QueueReplicas | undefined> = this.replicasRead ? Promise.resolve(undefined) : readQueueReplicas(this.broker, this.queue);
+    this.replicasRead = true;
+    const counts = await this.counts();
+    return counts && { ...counts, ...(await replicas.then((r) => r && { replicas: r })) };
+  }
+
+  private counts(): Promise<QueueStatus | undefined> {
     return this.connection.use(async ({ model }) => {
       const [work, dead, marker] = await Promise.all([
         this.count(model, this.names.work),
