@@ -12,6 +12,8 @@ ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:$
   [Env.workSeconds]: `the default handler's simulated work in seconds (${Defaults.workSeconds})`,
   [Env.leaseSeconds]: `Redis: lease per item, renewed while it runs; another worker takes it over after expiry (${Defaults.leaseSeconds})`,
   [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts})`,
+  [Env.brokerReplicas]: "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
+  [Env.brokerManagementUrl]: "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
   NODE_EXTRA_CA_CERTS: "PEM file of CA certificates trusted besides Node.js's own; a TLS broker's certificate is always verified",
   WORK_QUEUE_DEBUG: 'set to 1 to print the stack trace of an unexpected error',
 };
@@ -53,7 +55,7 @@ equal items are separate items.
 
   --force   seed the items again, even onto a queue that holds them or an unfinished seed
 
-${environment([...COMMON, Env.itemsFile, 'NODE_EXTRA_CA_CERTS'])}
+${environment([...COMMON, Env.itemsFile, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS'])}
 ${EXIT_CODES}
 `,
   work: `usage: work-queue work
@@ -62,7 +64,7 @@ Processes items: ${Env.workerMode}=single takes one item and exits (one Job comp
 drain claims items until nothing is pending or in progress and exits 0. A lost broker connection
 is retried for ${Env.brokerRetrySeconds}; a broker that lost the queue's data fails with exit 1.
 
-${environment([...COMMON, Env.workerMode, Env.workCommand, Env.workSeconds, Env.leaseSeconds, Env.maxAttempts, 'NODE_EXTRA_CA_CERTS', 'WORK_QUEUE_DEBUG'])}
+${environment([...COMMON, Env.workerMode, Env.workCommand, Env.workSeconds, Env.leaseSeconds, Env.maxAttempts, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS', 'WORK_QUEUE_DEBUG'])}
 SIGTERM: no more items are taken; the current one may finish for 25 s, then its command's process
 group is ended and the item handed back. A second SIGTERM hands it back at once.
 
@@ -71,11 +73,12 @@ ${EXIT_CODES}
   status: `usage: work-queue status [--watch]
 
 Prints the queue's counts: pending, in progress, done, dead (RabbitMQ counts in progress and done
-together). A queue that was never seeded nor worked on is an error (exit 1).
+together), and a RabbitMQ quorum queue's leader and members when ${Env.brokerManagementUrl} is set.
+A queue that was never seeded nor worked on is an error (exit 1).
 
   --watch   redraw until nothing is pending or in progress (a line per change when not on a terminal)
 
-${environment([...COMMON, 'NODE_EXTRA_CA_CERTS'])}
+${environment([...COMMON, Env.brokerManagementUrl, 'NODE_EXTRA_CA_CERTS'])}
 ${EXIT_CODES}
 `,
 };
