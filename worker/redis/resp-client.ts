@@ -19,8 +19,8 @@ export class RedisConnectionClosedError extends Error {}
 export interface RespConnectOptions {
   readonly host: string;
   readonly port: number;
-  /** Over TLS, with the name the certificate must carry; the certificate is always verified. */
-  readonly tls?: { readonly servername: string };
+  /** Over TLS, with the name the certificate must carry (SNI; none for an IP address); the certificate is always verified. */
+  readonly tls?: { readonly servername?: string };
   readonly username?: string;
   readonly password?: string;
   readonly database: number;
