@@ -104,10 +104,7 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
     envVariables,
     resources: settings.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: 512 } }),
     securityContext: hardenedContainer(WORKER_UID),
-    volumeMounts: [
-      { path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') },
-      ...(settings.volumeMounts ?? []),
-    ],
+    volumeMounts: [{ path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') }, ...(settings.volumeMounts ?? [])],
   });
 
   const spec = ApiObject.of(job);

@@ -99,8 +99,10 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     check(this, 'passwordKey', props.passwordKey, PropRules.secretKey);
     check(this, 'caSecretName', props.caSecretName, PropRules.dnsSubdomain);
     check(this, 'caKey', props.caKey, PropRules.secretKey);
-    if (props.caSecretName !== undefined && !this.tls) fail(this, 'caSecretName', props.caSecretName, 'no CA certificate without tls: true, as only TLS connections check it');
-    if (props.caKey !== undefined && props.caSecretName === undefined) fail(this, 'caKey', props.caKey, 'no caKey without caSecretName, the Secret it names a key of');
+    if (props.caSecretName !== undefined && !this.tls)
+      fail(this, 'caSecretName', props.caSecretName, 'no CA certificate without tls: true, as only TLS connections check it');
+    if (props.caKey !== undefined && props.caSecretName === undefined)
+      fail(this, 'caKey', props.caKey, 'no caKey without caSecretName, the Secret it names a key of');
     this.caSecret = props.caSecretName === undefined ? undefined : kplus.Secret.fromSecretName(this, 'CaSecret', props.caSecretName);
     this.caKey = props.caKey ?? 'ca.crt';
     if (props.existingSecretName === undefined) {
@@ -116,11 +118,14 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
       port: this.port,
       path: this.urlPath(props),
       tlsCa: props.caSecretName === undefined ? undefined : { secretName: props.caSecretName, key: this.caKey },
-      credentials: props.existingSecretName === undefined ? undefined : {
-        existingSecretName: props.existingSecretName,
-        usernameKey: props.usernameKey ?? (this.scheme === 'amqp' ? SecretKeys.username : undefined),
-        passwordKey: props.passwordKey ?? SecretKeys.password,
-      },
+      credentials:
+        props.existingSecretName === undefined
+          ? undefined
+          : {
+              existingSecretName: props.existingSecretName,
+              usernameKey: props.usernameKey ?? (this.scheme === 'amqp' ? SecretKeys.username : undefined),
+              passwordKey: props.passwordKey ?? SecretKeys.password,
+            },
     });
     this.secret = credentials.secret;
     this.connection = credentials.connection;

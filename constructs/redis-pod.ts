@@ -87,10 +87,11 @@ export class RedisPod extends WorkQueueBroker {
         }
       : { command: ['redis-server'], args: [...serverArgs, '--protected-mode', 'no'] };
 
-    const ping = () => kplus.Probe.fromCommand(['sh', '-c', 'redis-cli ping | grep -q PONG'], {
-      periodSeconds: Duration.seconds(10),
-      timeoutSeconds: Duration.seconds(5),
-    });
+    const ping = () =>
+      kplus.Probe.fromCommand(['sh', '-c', 'redis-cli ping | grep -q PONG'], {
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(5),
+      });
     this.pod.addContainer({
       name: 'redis',
       image: this.image,
@@ -103,7 +104,10 @@ export class RedisPod extends WorkQueueBroker {
       securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
         { path: DATA_DIRECTORY, volume: this.dataVolume(podName, props) },
-        { path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Scratch', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }) },
+        {
+          path: SCRATCH_DIRECTORY,
+          volume: kplus.Volume.fromEmptyDir(this, 'Scratch', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }),
+        },
       ],
     });
   }

@@ -109,8 +109,12 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     const connection = this.broker.connection;
     const host = this.triggerHost(connection, props.brokerNamespace);
     if (connection.scheme === 'amqp' && connection.tls) {
-      fail(this, 'broker', this.broker.node.path,
-        'an AMQP broker without TLS: KEDA\'s rabbitmq scaler takes its TLS switch and CA from a Secret of its own, which this construct does not create');
+      fail(
+        this,
+        'broker',
+        this.broker.node.path,
+        "an AMQP broker without TLS: KEDA's rabbitmq scaler takes its TLS switch and CA from a Secret of its own, which this construct does not create",
+      );
     }
 
     // The Jobs' spec comes from the worker Job that WorkQueueJob would synthesize, built here and
@@ -118,7 +122,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     const coarse = props.pattern === 'coarse';
     const template = this.createWorkerJob(this, 'JobTemplate', {
       name: this.name,
-      parallelism: coarse ? 1 : props.parallelism ?? 1,
+      parallelism: coarse ? 1 : (props.parallelism ?? 1),
       completions: coarse ? 1 : undefined,
     });
     this.node.tryRemoveChild(template.node.id);
@@ -155,24 +159,30 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         rollout: { strategy: 'gradual' },
         scalingStrategy: {
           strategy,
-          ...(strategy === 'custom' ? {
-            customScalingQueueLengthDeduction: props.customScalingQueueLengthDeduction ?? 0,
-            customScalingRunningJobPercentage: String(props.customScalingRunningJobPercentage ?? 1),
-          } : {}),
+          ...(strategy === 'custom'
+            ? {
+                customScalingQueueLengthDeduction: props.customScalingQueueLengthDeduction ?? 0,
+                customScalingRunningJobPercentage: String(props.customScalingRunningJobPercentage ?? 1),
+              }
+            : {}),
         },
-        triggers: [{
-          ...this.trigger(connection, host, coarse ? 1 : props.itemsPerJob ?? 10, props.activationQueueLength ?? 0),
-          ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}),
-        }],
+        triggers: [
+          {
+            ...this.trigger(connection, host, coarse ? 1 : (props.itemsPerJob ?? 10), props.activationQueueLength ?? 0),
+            ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}),
+          },
+        ],
       },
     });
     // KEDA's operator reads the queue length itself, from its own namespace.
     const kedaNamespace = props.kedaNamespace ?? 'keda';
     check(this, 'kedaNamespace', kedaNamespace, PropRules.dnsLabel);
-    this.broker.admitPeer(kplus.Pods.select(this, 'KedaOperator', {
-      labels: props.kedaOperatorLabels ?? { 'app.kubernetes.io/name': 'keda-operator' },
-      namespaces: kplus.Namespaces.select(this, 'KedaNamespace', { names: [kedaNamespace] }),
-    }));
+    this.broker.admitPeer(
+      kplus.Pods.select(this, 'KedaOperator', {
+        labels: props.kedaOperatorLabels ?? { 'app.kubernetes.io/name': 'keda-operator' },
+        namespaces: kplus.Namespaces.select(this, 'KedaNamespace', { names: [kedaNamespace] }),
+      }),
+    );
     this.node.addDependency(this.broker);
     if (props.seeder) this.node.addDependency(props.seeder);
   }
@@ -209,13 +219,18 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
   /** The broker's host as KEDA's operator resolves it from its own namespace: `<service>.<namespace>.svc` for a Service of a chart. */
   private triggerHost(connection: BrokerConnection, brokerNamespace: string | undefined): string {
     if (!connection.serviceOfChart) {
-      if (brokerNamespace !== undefined) fail(this, 'brokerNamespace', brokerNamespace, 'no brokerNamespace for an ExternalBroker, whose host is used as given');
+      if (brokerNamespace !== undefined)
+        fail(this, 'brokerNamespace', brokerNamespace, 'no brokerNamespace for an ExternalBroker, whose host is used as given');
       return connection.host;
     }
     const namespace = brokerNamespace ?? Chart.of(this.broker).namespace;
     if (namespace === undefined) {
-      fail(this, 'brokerNamespace', undefined,
-        `the namespace of the broker's Service "${connection.host}" (or a chart namespace): KEDA's operator reads the queue from its own namespace, where the bare Service name does not resolve`);
+      fail(
+        this,
+        'brokerNamespace',
+        undefined,
+        `the namespace of the broker's Service "${connection.host}" (or a chart namespace): KEDA's operator reads the queue from its own namespace, where the bare Service name does not resolve`,
+      );
     }
     check(this, 'brokerNamespace', namespace, PropRules.dnsLabel);
     return `${connection.host}.${namespace}.svc`;
@@ -224,7 +239,12 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
   private checkScalingProps(props: ScaledWorkQueueJobProps): void {
     checkRequired(this, 'maxJobs', props.maxJobs, Rules.positiveInteger);
     if (props.name !== undefined && props.name.length > MAX_SCALED_JOB_NAME_LENGTH) {
-      fail(this, 'name', props.name, `at most ${MAX_SCALED_JOB_NAME_LENGTH} characters: KEDA appends 6 characters to name each Job, and a Job's name must fit a 63-character label`);
+      fail(
+        this,
+        'name',
+        props.name,
+        `at most ${MAX_SCALED_JOB_NAME_LENGTH} characters: KEDA appends 6 characters to name each Job, and a Job's name must fit a 63-character label`,
+      );
     }
     check(this, 'pollingIntervalSeconds', props.pollingIntervalSeconds, Rules.positiveInteger);
     check(this, 'itemsPerJob', props.itemsPerJob, Rules.positiveInteger);
@@ -237,7 +257,8 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
       fail(this, 'completions', completions, 'no completions: each Job KEDA creates takes one item (coarse) or drains the list (fine)');
     }
     if (props.pattern === 'coarse') {
-      if (props.parallelism !== undefined) fail(this, 'parallelism', props.parallelism, 'no parallelism for the coarse pattern: each Job takes one item with one pod');
+      if (props.parallelism !== undefined)
+        fail(this, 'parallelism', props.parallelism, 'no parallelism for the coarse pattern: each Job takes one item with one pod');
       if (props.itemsPerJob !== undefined) fail(this, 'itemsPerJob', props.itemsPerJob, 'no itemsPerJob for the coarse pattern: each Job takes one item');
     }
     const strategies: readonly KedaScalingStrategy[] = ['default', 'custom', 'accurate'];

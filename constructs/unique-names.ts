@@ -28,8 +28,13 @@ function duplicateNames(chart: Chart): string[] {
       first.set(key, object);
       continue;
     }
-    errors.push(`${ownerPath(object)}: ${describeProblem('name', object.name,
-      `a ${object.kind} name not already taken in chart "${chart.node.path}", but ${ownerPath(earlier)} has it too; give one of them another name`)}`);
+    errors.push(
+      `${ownerPath(object)}: ${describeProblem(
+        'name',
+        object.name,
+        `a ${object.kind} name not already taken in chart "${chart.node.path}", but ${ownerPath(earlier)} has it too; give one of them another name`,
+      )}`,
+    );
   }
   return errors;
 }

@@ -67,9 +67,7 @@ const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
  * so they must consist of URL-unreserved characters.
  */
 const credentialRule: Rule = (value) =>
-  typeof value === 'string' && URL_SAFE.test(value)
-    ? undefined
-    : 'a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)';
+  typeof value === 'string' && URL_SAFE.test(value) ? undefined : 'a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)';
 
 /** A container image reference: a tag or a digest reference, no whitespace. */
 const imageRule: Rule = (value) =>

@@ -108,11 +108,12 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
       host: this.host,
       serviceOfChart: true,
       port: this.port,
-      credentials: props.existingSecretName !== undefined
-        ? { existingSecretName: props.existingSecretName, usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password }
-        : password !== undefined
-          ? { secretName: `${this.host}-credentials`, username: withUsername ? traits.username ?? DEFAULT_BROKER_USERNAME : undefined, password }
-          : undefined,
+      credentials:
+        props.existingSecretName !== undefined
+          ? { existingSecretName: props.existingSecretName, usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password }
+          : password !== undefined
+            ? { secretName: `${this.host}-credentials`, username: withUsername ? (traits.username ?? DEFAULT_BROKER_USERNAME) : undefined, password }
+            : undefined,
     });
     this.secret = credentials.secret;
     this.connection = credentials.connection;

@@ -45,9 +45,13 @@ export class WorkQueueJob extends WorkerJobBase {
     }
     if (seeder) {
       if (props.completions !== undefined && props.completions !== seeder.itemCount) {
-        fail(this, 'completions', props.completions,
+        fail(
+          this,
+          'completions',
+          props.completions,
           `${seeder.itemCount}, the seeder's item count (or leave completions unset to derive it): ` +
-          'a coarse Job with fewer completions leaves items behind, with more it never finishes');
+            'a coarse Job with fewer completions leaves items behind, with more it never finishes',
+        );
       }
       return seeder.itemCount;
     }

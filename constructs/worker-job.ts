@@ -78,7 +78,11 @@ export abstract class WorkerJobBase extends Construct {
   public readonly queue: string;
   public readonly pattern: WorkQueuePattern;
 
-  protected constructor(scope: Construct, id: string, protected readonly props: WorkerJobProps) {
+  protected constructor(
+    scope: Construct,
+    id: string,
+    protected readonly props: WorkerJobProps,
+  ) {
     super(scope, id);
     if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
     this.pattern = props.pattern;
@@ -149,9 +153,13 @@ export abstract class WorkerJobBase extends Construct {
       fail(this, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
     }
     if (props.pattern === 'fine' && this.broker.scheme !== 'redis') {
-      fail(this, 'pattern', props.pattern,
+      fail(
+        this,
+        'pattern',
+        props.pattern,
         `"coarse" on an ${this.broker.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
-        'tell a finite queue is empty from one that is being refilled, which is why the fine pattern needs Redis');
+          'tell a finite queue is empty from one that is being refilled, which is why the fine pattern needs Redis',
+      );
     }
   }
 }
