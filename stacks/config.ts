@@ -57,8 +57,10 @@ export interface WorkQueueStackConfig {
 }
 
 /** The KEDA settings of an autoscaled stack; see `ScaledWorkQueueJobProps`. */
-export type AutoscaleConfig = Pick<ScaledWorkQueueJobProps,
-  'maxJobs' | 'pollingIntervalSeconds' | 'scalingStrategy' | 'itemsPerJob' | 'activationQueueLength' | 'successfulJobsHistoryLimit' | 'failedJobsHistoryLimit'>;
+export type AutoscaleConfig = Pick<
+  ScaledWorkQueueJobProps,
+  'maxJobs' | 'pollingIntervalSeconds' | 'scalingStrategy' | 'itemsPerJob' | 'activationQueueLength' | 'successfulJobsHistoryLimit' | 'failedJobsHistoryLimit'
+>;
 
 const TUTORIAL_ITEMS = ['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon'];
 
@@ -97,5 +99,6 @@ export function validateStackConfig(scope: Construct, config: WorkQueueStackConf
   if (config.broker === 'redis' && config.brokerReplicas !== undefined && config.brokerReplicas !== 1) {
     fail(scope, 'brokerReplicas', config.brokerReplicas, '1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
   }
-  if (config.broker === 'redis' && config.erlangCookie !== undefined) fail(scope, 'erlangCookie', '[secret]', 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');
+  if (config.broker === 'redis' && config.erlangCookie !== undefined)
+    fail(scope, 'erlangCookie', '[secret]', 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');
 }

@@ -36,9 +36,10 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
   const jobChart = new Chart(app, `${config.name}-job`, chartProps);
 
   const credentials = { password: config.brokerPassword, existingSecretName: config.brokerSecretName };
-  const broker: IWorkQueueBroker = config.broker === 'rabbitmq'
-    ? new RabbitMQStatefulSet(brokerChart, 'rabbitmq', { ...credentials, replicas: config.brokerReplicas, erlangCookie: config.erlangCookie })
-    : new RedisPod(brokerChart, 'redis', credentials);
+  const broker: IWorkQueueBroker =
+    config.broker === 'rabbitmq'
+      ? new RabbitMQStatefulSet(brokerChart, 'rabbitmq', { ...credentials, replicas: config.brokerReplicas, erlangCookie: config.erlangCookie })
+      : new RedisPod(brokerChart, 'redis', credentials);
 
   const seeder = new QueueSeeder(seederChart, 'seeder', {
     broker,

@@ -38,9 +38,13 @@ const REGISTRY_SERVER = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
 const registryServerRule: Rule = (value) =>
-  typeof value === 'string' && REGISTRY_SERVER.test(value) ? undefined : 'a registry host with an optional port, such as "localhost:5001" or "ghcr.io", without scheme or path';
+  typeof value === 'string' && REGISTRY_SERVER.test(value)
+    ? undefined
+    : 'a registry host with an optional port, such as "localhost:5001" or "ghcr.io", without scheme or path';
 const repositoryRule: Rule = (value) =>
-  typeof value === 'string' && REPOSITORY.test(value) ? undefined : 'a repository path of lowercase a-z, 0-9 and . _ - separated by "/", such as "work-queue" or "my-org/work-queue"';
+  typeof value === 'string' && REPOSITORY.test(value)
+    ? undefined
+    : 'a repository path of lowercase a-z, 0-9 and . _ - separated by "/", such as "work-queue" or "my-org/work-queue"';
 const optionalStringRule: Rule = (value) => (value === undefined || (typeof value === 'string' && value !== '') ? undefined : 'a non-empty string');
 
 /**
@@ -101,7 +105,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   const image = config.get('image');
   ensure('image', image, optionalStringRule);
   const registry = typed('registry', 'a JSON object', () => config.getObject<Record<string, unknown>>('registry')) ?? {};
-  if (typeof registry !== 'object' || Array.isArray(registry) || registry === null) throw problem('registry', registry, 'an object with "server" and optionally "repository", "username", "password"');
+  if (typeof registry !== 'object' || Array.isArray(registry) || registry === null)
+    throw problem('registry', registry, 'an object with "server" and optionally "repository", "username", "password"');
   const server = registry.server ?? DEFAULT_REGISTRY.server;
   const repository = registry.repository ?? DEFAULT_REGISTRY.repository;
   ensure('registry.server', server, registryServerRule);

@@ -6,7 +6,12 @@ import { WorkQueueStackConfig } from '../config';
 import { buildWorkQueueStack } from '../work-queue-stack';
 
 /** A synthesized Kubernetes object, as `cdk8s synth` writes it. */
-export type KubernetesObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; [key: string]: unknown };
+export type KubernetesObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [key: string]: unknown;
+};
 
 /**
  * Annotations of pulumi-kubernetes (provider/pkg/metadata/annotations.go) that the component puts

@@ -54,8 +54,15 @@ export class WorkQueueStack extends pulumi.ComponentResource {
 
     super('work-queue:index:WorkQueueStack', name, {}, opts);
     if (args.image !== undefined && !DIGEST_REFERENCE.test(args.image)) {
-      pulumi.log.warn(describeProblem('image', args.image, 'a digest reference (<repository>@sha256:...): with a tag the Jobs run ' +
-        'whatever it names when their pods start, and pushing it again re-runs nothing'), this);
+      pulumi.log.warn(
+        describeProblem(
+          'image',
+          args.image,
+          'a digest reference (<repository>@sha256:...): with a tag the Jobs run ' +
+            'whatever it names when their pods start, and pushing it again re-runs nothing',
+        ),
+        this,
+      );
     }
     this.brokerHost = checked.brokerHost;
     this.queue = stack.queue;
@@ -69,13 +76,15 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     // inside an apply on the secrets.
     const brokerPassword = password === 'config' ? pulumi.secret(args.brokerPassword!) : password === 'generated' ? this.generatedPassword(name) : undefined;
     const erlangCookie = args.erlangCookie !== undefined ? pulumi.secret(args.erlangCookie) : isCluster(stack) ? this.generatedCookie(name) : undefined;
-    const brokerObjects = brokerPassword || erlangCookie
-      ? pulumi.all([brokerPassword, erlangCookie]).apply(([secret, cookie]) => render(PLACEHOLDER_IMAGE, secret, cookie).broker)
-      : checked.broker;
+    const brokerObjects =
+      brokerPassword || erlangCookie
+        ? pulumi.all([brokerPassword, erlangCookie]).apply(([secret, cookie]) => render(PLACEHOLDER_IMAGE, secret, cookie).broker)
+        : checked.broker;
 
-    const namespace = (args.createNamespace ?? stack.namespace !== undefined)
-      ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: stack.namespace } }, { parent: this })]
-      : [];
+    const namespace =
+      (args.createNamespace ?? stack.namespace !== undefined)
+        ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: stack.namespace } }, { parent: this })]
+        : [];
     const broker = new k8s.yaml.v2.ConfigGroup(`${name}-broker`, { objs: brokerObjects }, { parent: this, dependsOn: namespace });
     const seeder = new k8s.yaml.v2.ConfigGroup(`${name}-seeder`, { objs: clients.seeder }, { parent: this, dependsOn: [broker] });
     const cluster = clusterAccessOf(this.getProvider('kubernetes:batch/v1:Job'));
@@ -161,6 +170,16 @@ function jobArgs(job: pulumi.Output<KubernetesObject>): k8s.batch.v1.JobArgs {
 function followJobCommand(stack: StackFields, cluster: ClusterAccessArgs): pulumi.Output<string> {
   return pulumi.output(cluster.context).apply((context) => {
     const target = [...(context ? ['--context', context] : []), ...(stack.namespace ? ['--namespace', stack.namespace] : [])];
-    return ['kubectl', ...target, 'logs', '--follow', '--prefix', '--selector', `job-name=${stack.jobName}`, '--max-log-requests', String(stack.parallelism ?? 2)].join(' ');
+    return [
+      'kubectl',
+      ...target,
+      'logs',
+      '--follow',
+      '--prefix',
+      '--selector',
+      `job-name=${stack.jobName}`,
+      '--max-log-requests',
+      String(stack.parallelism ?? 2),
+    ].join(' ');
   });
 }

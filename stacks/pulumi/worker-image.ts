@@ -14,9 +14,14 @@ const DOCKERFILE = path.join('worker', 'Dockerfile');
  */
 export function checkBuildContext(context: string): void {
   if (!fs.existsSync(path.join(context, DOCKERFILE))) {
-    throw new pulumi.RunError(describeProblem('image', undefined,
-      `an existing image reference (registry.example.com/work-queue@sha256:...), since ${context} holds no ${DOCKERFILE} to build one from ` +
-      '(an installed package holds none: give image, or buildContext naming a checkout of work-queue-stack)'));
+    throw new pulumi.RunError(
+      describeProblem(
+        'image',
+        undefined,
+        `an existing image reference (registry.example.com/work-queue@sha256:...), since ${context} holds no ${DOCKERFILE} to build one from ` +
+          '(an installed package holds none: give image, or buildContext naming a checkout of work-queue-stack)',
+      ),
+    );
   }
 }
 
@@ -29,10 +34,14 @@ export function buildWorkerImage(name: string, registry: RegistryConfig, context
   // Relative to the working directory, so that the state is the same on every machine. `pulumi up`
   // runs the program and its providers in the directory of Pulumi.yaml's `main`, not the project root.
   const relative = path.relative(process.cwd(), context) || '.';
-  const image = new docker.Image(`${name}-worker-image`, {
-    imageName: `${registry.server}/${registry.repository}:${pulumi.getStack()}`,
-    build: { context: relative, dockerfile: path.join(relative, DOCKERFILE) },
-    registry: { server: registry.server, username: registry.username, password: registry.password },
-  }, { parent });
+  const image = new docker.Image(
+    `${name}-worker-image`,
+    {
+      imageName: `${registry.server}/${registry.repository}:${pulumi.getStack()}`,
+      build: { context: relative, dockerfile: path.join(relative, DOCKERFILE) },
+      registry: { server: registry.server, username: registry.username, password: registry.password },
+    },
+    { parent },
+  );
   return image.repoDigest;
 }

@@ -33,16 +33,23 @@ export class JobAwait extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: JobAwaitArgs, opts?: pulumi.CustomResourceOptions) {
     const { metadata } = args.job;
-    super(jobAwaitProvider, name, {
-      namespace: metadata.namespace,
-      name: metadata.name,
-      uid: metadata.uid,
-      timeoutSeconds: args.timeoutSeconds,
-      intervalSeconds: args.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS,
-      kubeconfig: args.cluster.kubeconfig === undefined ? undefined : pulumi.secret(args.cluster.kubeconfig),
-      context: args.cluster.context,
-      succeeded: undefined,
-    }, opts, 'work-queue', 'JobAwait'); // type token: pulumi-nodejs:dynamic/work-queue:JobAwait
+    super(
+      jobAwaitProvider,
+      name,
+      {
+        namespace: metadata.namespace,
+        name: metadata.name,
+        uid: metadata.uid,
+        timeoutSeconds: args.timeoutSeconds,
+        intervalSeconds: args.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS,
+        kubeconfig: args.cluster.kubeconfig === undefined ? undefined : pulumi.secret(args.cluster.kubeconfig),
+        context: args.cluster.context,
+        succeeded: undefined,
+      },
+      opts,
+      'work-queue',
+      'JobAwait',
+    ); // type token: pulumi-nodejs:dynamic/work-queue:JobAwait
   }
 }
 

@@ -77,7 +77,13 @@ const LOG_TAIL_LINES = 20;
  * one message that says which, naming the Job; for a failed Job also the reason and the failed
  * pod's last log lines). `report` gets a line whenever the progress changes.
  */
-async function awaitJob(cluster: ClusterReader, target: JobTarget, timeoutSeconds: number, intervalSeconds: number, report: (line: string) => void): Promise<number> {
+async function awaitJob(
+  cluster: ClusterReader,
+  target: JobTarget,
+  timeoutSeconds: number,
+  intervalSeconds: number,
+  report: (line: string) => void,
+): Promise<number> {
   const job = describeJob(target);
   const deadline = Date.now() + timeoutSeconds * 1000;
   const pause = () => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(intervalSeconds * 1000, deadline - Date.now()))));
@@ -205,7 +211,10 @@ async function failureReport(cluster: ClusterReader, target: JobTarget, failed: 
   try {
     const log = (await cluster.readLog(target.namespace, podName, status.name, LOG_TAIL_LINES)).trimEnd();
     if (log === '') return `${headline}\n(${about}: its log is empty)`;
-    return `${headline}\nlast lines of ${about}:\n${log.split('\n').map((line) => `  ${line}`).join('\n')}`;
+    return `${headline}\nlast lines of ${about}:\n${log
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n')}`;
   } catch (error) {
     return `${headline}\n(${about}: its log could not be read: ${(error as Error).message})`;
   }
@@ -230,7 +239,10 @@ async function connectToCluster(kubeconfig: string | null | undefined, context: 
   }
   if (context) {
     if (!config.getContextObject(context)) {
-      const names = config.getContexts().map((known) => JSON.stringify(known.name)).join(', ');
+      const names = config
+        .getContexts()
+        .map((known) => JSON.stringify(known.name))
+        .join(', ');
       throw clusterError(`context: got ${JSON.stringify(context)}, expected one of the kubeconfig's contexts (${names || 'none'})`, false);
     }
     config.setCurrentContext(context);
