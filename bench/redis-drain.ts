@@ -64,7 +64,8 @@ class SteadyRate {
   }
 
   rate(): number {
-    if (this.from === undefined || this.to === undefined || this.to === this.from) throw new Error('the workers printed too few lines to time the steady state');
+    if (this.from === undefined || this.to === undefined || this.to === this.from)
+      throw new Error('the workers printed too few lines to time the steady state');
     return (this.count * 0.8) / (Number(this.to - this.from) / 1e9);
   }
 }
@@ -85,7 +86,20 @@ export async function fillLmoveSource(url: string, count: number): Promise<{ sou
  * rate Redis itself serves the simplest move at. Checks that every item moved.
  */
 export async function lmoveBenchmark(url: string, lists: { source: string; target: string }, count: number): Promise<number> {
-  const { stdout } = await timed('redis-benchmark', ['-u', url, '-c', String(WORKERS), '-n', String(count), '-q', 'LMOVE', lists.source, lists.target, 'LEFT', 'RIGHT']);
+  const { stdout } = await timed('redis-benchmark', [
+    '-u',
+    url,
+    '-c',
+    String(WORKERS),
+    '-n',
+    String(count),
+    '-q',
+    'LMOVE',
+    lists.source,
+    lists.target,
+    'LEFT',
+    'RIGHT',
+  ]);
   const match = /([\d.]+) requests per second/.exec(stdout);
   if (!match) throw new Error(`unexpected redis-benchmark output: ${stdout}`);
   await withRedis(async (client) => {

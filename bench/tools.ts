@@ -1,6 +1,12 @@
 import { execFileSync, spawnSync } from 'child_process';
 
-const TOOLS = { 'amqp-publish': 'amqp-tools', 'amqp-consume': 'amqp-tools', 'redis-cli': 'redis-tools', 'redis-benchmark': 'redis-tools', 'redis-server': 'redis-server' };
+const TOOLS = {
+  'amqp-publish': 'amqp-tools',
+  'amqp-consume': 'amqp-tools',
+  'redis-cli': 'redis-tools',
+  'redis-benchmark': 'redis-tools',
+  'redis-server': 'redis-server',
+};
 
 /** Installs the baselines' tools (Debian amqp-tools, redis-tools) and redis-server when missing. */
 export function ensureTools(): void {

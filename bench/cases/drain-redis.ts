@@ -35,7 +35,17 @@ function drainRedis(count: number, id: string, goal: number, steadyId?: string):
       };
       const [wholeRates, lmoveRates] = await interleave(rounds, [ours, baseline]);
       const entries: Entry[] = [
-        entryOf({ id, name: `Draining Redis, ${count.toLocaleString('en-US')} items, 2 workers, no work, whole processes`, unit: 'items/s', baselineName: LMOVE, goal }, wholeRates, lmoveRates),
+        entryOf(
+          {
+            id,
+            name: `Draining Redis, ${count.toLocaleString('en-US')} items, 2 workers, no work, whole processes`,
+            unit: 'items/s',
+            baselineName: LMOVE,
+            goal,
+          },
+          wholeRates,
+          lmoveRates,
+        ),
       ];
       if (steadyId) {
         const name = `Draining Redis, ${count.toLocaleString('en-US')} items, 2 workers: steady state (10 % to 90 % of the items)`;

@@ -35,7 +35,13 @@ export const seedRedis: BenchCase = {
     const [oursRates, baselineRates] = await interleave(rounds, [ours, baseline]);
     return [
       entryOf(
-        { id: 'seed-redis', name: `Seeding Redis, ${COUNT.toLocaleString('en-US')} items, whole process`, unit: 'items/s', baselineName: '`redis-cli` fed RPUSH lines through a pipe', goal: 10 },
+        {
+          id: 'seed-redis',
+          name: `Seeding Redis, ${COUNT.toLocaleString('en-US')} items, whole process`,
+          unit: 'items/s',
+          baselineName: '`redis-cli` fed RPUSH lines through a pipe',
+          goal: 10,
+        },
         oursRates,
         baselineRates,
       ),
