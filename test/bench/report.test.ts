@@ -6,7 +6,11 @@ const seed = entryOf(
   [300_000, 310_000, 250_000, 320_000, 305_000],
   [25_000, 20_000, 30_000, 25_000, 30_500],
 );
-const pod = entryOf({ id: 'one-item-pod-vs-node', name: 'One-item pod', unit: 's', baselineName: "`node -e ''`", goal: 0.67 }, [0.2, 0.25, 0.2], [0.1, 0.1, 0.11]);
+const pod = entryOf(
+  { id: 'one-item-pod-vs-node', name: 'One-item pod', unit: 's', baselineName: "`node -e ''`", goal: 0.67 },
+  [0.2, 0.25, 0.2],
+  [0.1, 0.1, 0.11],
+);
 const info: Entry = {
   ...entryOf({ id: 'redis-server-usec-per-item', name: 'Server time', unit: 'µs/item', baselineName: 'LMOVE', goal: null }, [5, 6, 7], [1, 1, 1]),
   ceiling: 166_700,

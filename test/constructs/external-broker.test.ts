@@ -21,7 +21,7 @@ describe('ExternalBroker', () => {
     expect(manifests).toEqual([]);
   });
 
-  test('AMQP: credentials from the existing Secret, expanded into BROKER_URL like the built-in brokers\' clients', () => {
+  test("AMQP: credentials from the existing Secret, expanded into BROKER_URL like the built-in brokers' clients", () => {
     const env = clientEnv({ scheme: 'amqp', host: 'rabbitmq.messaging.svc', existingSecretName: 'rabbit' });
     expect(env.names.slice(0, 3)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL']);
     expect(env.byName.BROKER_USERNAME.valueFrom.secretKeyRef).toEqual({ name: 'rabbit', key: 'username' });
@@ -29,9 +29,15 @@ describe('ExternalBroker', () => {
     expect(env.byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq.messaging.svc:5672');
   });
 
-  test('AMQP over TLS: amqps:// on 5671, a virtual host, the Secret\'s own key names', () => {
+  test("AMQP over TLS: amqps:// on 5671, a virtual host, the Secret's own key names", () => {
     const env = clientEnv({
-      scheme: 'amqp', host: 'b-1234.mq.eu-west-1.amazonaws.com', tls: true, existingSecretName: 'mq', usernameKey: 'user', passwordKey: 'pass', vhost: 'batch/prod',
+      scheme: 'amqp',
+      host: 'b-1234.mq.eu-west-1.amazonaws.com',
+      tls: true,
+      existingSecretName: 'mq',
+      usernameKey: 'user',
+      passwordKey: 'pass',
+      vhost: 'batch/prod',
     });
     expect(env.byName.BROKER_USERNAME.valueFrom.secretKeyRef).toEqual({ name: 'mq', key: 'user' });
     expect(env.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'mq', key: 'pass' });
@@ -68,7 +74,13 @@ describe('ExternalBroker', () => {
 
   test('a private CA: its Secret mounted into every client pod and named by NODE_EXTRA_CA_CERTS', () => {
     const manifests = synth((chart) => {
-      const broker = new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit.messaging.svc', tls: true, existingSecretName: 'rabbit', caSecretName: 'rabbit-tls' });
+      const broker = new ExternalBroker(chart, 'broker', {
+        scheme: 'amqp',
+        host: 'rabbit.messaging.svc',
+        tls: true,
+        existingSecretName: 'rabbit',
+        caSecretName: 'rabbit-tls',
+      });
       const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE, name: 'fill' });
       new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'work' });
     });
@@ -87,7 +99,11 @@ describe('ExternalBroker', () => {
     ['an unknown scheme', { scheme: 'kafka' as any }, 'scheme: got "kafka", expected "amqp" or "redis"'],
     ['a host with a scheme', { host: 'amqp://rabbit' }, 'host: got "amqp://rabbit", expected a DNS name'],
     ['a port out of range', { port: 70000 }, 'port: got 70000, expected a port number from 1 to 65535'],
-    ['a Secret name that is not a DNS subdomain', { existingSecretName: 'Rabbit_Creds' }, 'existingSecretName: got "Rabbit_Creds", expected a DNS-1123 subdomain'],
+    [
+      'a Secret name that is not a DNS subdomain',
+      { existingSecretName: 'Rabbit_Creds' },
+      'existingSecretName: got "Rabbit_Creds", expected a DNS-1123 subdomain',
+    ],
     ['a key without a Secret', { usernameKey: 'user' }, 'usernameKey: got "user", expected no usernameKey without existingSecretName'],
     ['a bad Secret key', { existingSecretName: 's', passwordKey: 'pass word' }, 'passwordKey: got "pass word", expected a Secret key'],
     ['a database number on AMQP', { db: 1 }, 'db: got 1, expected no db for an AMQP broker'],
@@ -101,10 +117,12 @@ describe('ExternalBroker', () => {
   }
 
   test('fails on a vhost on Redis and a negative database number', () => {
-    expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis', vhost: 'x' })))
-      .toThrow('test/broker: vhost: got "x", expected no vhost for a Redis broker');
-    expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis', db: -1 })))
-      .toThrow('test/broker: db: got -1, expected a whole number of at least 0');
+    expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis', vhost: 'x' }))).toThrow(
+      'test/broker: vhost: got "x", expected no vhost for a Redis broker',
+    );
+    expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis', db: -1 }))).toThrow(
+      'test/broker: db: got -1, expected a whole number of at least 0',
+    );
   });
 
   test('fails on the fine pattern over AMQP, as with the built-in RabbitMQ', () => {

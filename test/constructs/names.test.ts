@@ -25,22 +25,28 @@ describe('object names', () => {
   test('each construct with minimal props names every object it synthesizes', () => {
     expectValidNames(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')));
     expectValidNames(synth((chart) => new RedisPod(chart, 'redis')));
-    expectValidNames(synth((chart) => {
-      const broker = new RedisPod(chart, 'redis');
-      new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE });
-    }));
-    expectValidNames(synth((chart) => {
-      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq');
-      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a', 'b'], image: IMAGE });
-      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse' });
-    }));
-    expectValidNames(synth((chart) => {
-      const broker = new ExternalBroker(chart, 'external', { scheme: 'redis', host: 'redis.example.com' });
-      new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern: 'fine' });
-    }));
+    expectValidNames(
+      synth((chart) => {
+        const broker = new RedisPod(chart, 'redis');
+        new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE });
+      }),
+    );
+    expectValidNames(
+      synth((chart) => {
+        const broker = new RabbitMQStatefulSet(chart, 'rabbitmq');
+        const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a', 'b'], image: IMAGE });
+        new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse' });
+      }),
+    );
+    expectValidNames(
+      synth((chart) => {
+        const broker = new ExternalBroker(chart, 'external', { scheme: 'redis', host: 'redis.example.com' });
+        new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern: 'fine' });
+      }),
+    );
   });
 
-  test('an unnamed Job is named from its construct path, with the chart\'s hash setting', () => {
+  test("an unnamed Job is named from its construct path, with the chart's hash setting", () => {
     const build = (chart: Chart) => {
       const broker = new RedisPod(chart, 'redis');
       const seeder = new QueueSeeder(chart, 'fill', { broker, queue: 'q', items: ['a'], image: IMAGE });
@@ -59,11 +65,15 @@ describe('object names', () => {
   });
 
   test('names are stable from one synth to the next', () => {
-    const once = () => names(synth((chart) => {
-      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
-      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE });
-      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse' });
-    }), 'Job');
+    const once = () =>
+      names(
+        synth((chart) => {
+          const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
+          const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE });
+          new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse' });
+        }),
+        'Job',
+      );
     expect(once()).toEqual(once());
   });
 
@@ -71,7 +81,8 @@ describe('object names', () => {
     const manifests = synth((chart) => {
       const broker = new RedisPod(chart, 'redis');
       const deep = new Construct(chart, 'x'.repeat(40));
-      for (const id of ['a', 'b']) new WorkQueueJob(deep, `${'worker-of-the-nightly-thumbnail-batch'}-${id}`, { broker, queue: 'q', image: IMAGE, pattern: 'fine' });
+      for (const id of ['a', 'b'])
+        new WorkQueueJob(deep, `${'worker-of-the-nightly-thumbnail-batch'}-${id}`, { broker, queue: 'q', image: IMAGE, pattern: 'fine' });
     });
     const jobs = names(manifests, 'Job');
     expect(jobs).toHaveLength(2);
@@ -92,26 +103,34 @@ describe('object names', () => {
   });
 
   test('fails on two Jobs with the same name in one chart, naming both construct paths', () => {
-    expect(() => synth((chart) => {
-      const broker = new RedisPod(chart, 'redis');
-      new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', name: 'nightly' });
-      new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', name: 'nightly' });
-    })).toThrow('test/second: name: got "nightly", expected a Job name not already taken in chart "test", but test/first has it too; give one of them another name');
+    expect(() =>
+      synth((chart) => {
+        const broker = new RedisPod(chart, 'redis');
+        new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', name: 'nightly' });
+        new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', name: 'nightly' });
+      }),
+    ).toThrow(
+      'test/second: name: got "nightly", expected a Job name not already taken in chart "test", but test/first has it too; give one of them another name',
+    );
   });
 
   test('fails on a seeder named like the worker Job, and on two brokers with the default names', () => {
-    expect(() => synth((chart) => {
-      const broker = new RedisPod(chart, 'redis');
-      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE, name: 'batch' });
-      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name: 'batch' });
-    })).toThrow(/test\/job: name: got "batch", expected a Job name not already taken .* but test\/seeder has it too/);
-    expect(() => synth((chart) => {
-      new RedisPod(chart, 'one');
-      new RedisPod(chart, 'two');
-    })).toThrow(/test\/two: name: got "redis-master", expected a Pod name not already taken/);
+    expect(() =>
+      synth((chart) => {
+        const broker = new RedisPod(chart, 'redis');
+        const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE, name: 'batch' });
+        new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name: 'batch' });
+      }),
+    ).toThrow(/test\/job: name: got "batch", expected a Job name not already taken .* but test\/seeder has it too/);
+    expect(() =>
+      synth((chart) => {
+        new RedisPod(chart, 'one');
+        new RedisPod(chart, 'two');
+      }),
+    ).toThrow(/test\/two: name: got "redis-master", expected a Pod name not already taken/);
   });
 
-  test('fails at app.synth(), which runs the chart\'s validations', () => {
+  test("fails at app.synth(), which runs the chart's validations", () => {
     const app = new App({ outdir: Testing.app().outdir });
     const chart = new Chart(app, 'team');
     const broker = new RedisPod(chart, 'redis');

@@ -35,14 +35,16 @@ describe('Pod Security Standards', () => {
       volumes: [{ name: 'h', hostPath: { path: '/' } }],
       containers: [{ name: 'c', securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } } }],
     };
-    expect(restrictedViolations(pod)).toEqual(expect.arrayContaining([
-      'hostPath volume h',
-      'c: privileged',
-      'c: adds SYS_ADMIN',
-      'c: allowPrivilegeEscalation is not false',
-      'c: runAsNonRoot is not true',
-      'c: does not drop ALL capabilities',
-      'c: seccomp profile undefined',
-    ]));
+    expect(restrictedViolations(pod)).toEqual(
+      expect.arrayContaining([
+        'hostPath volume h',
+        'c: privileged',
+        'c: adds SYS_ADMIN',
+        'c: allowPrivilegeEscalation is not false',
+        'c: runAsNonRoot is not true',
+        'c: does not drop ALL capabilities',
+        'c: seccomp profile undefined',
+      ]),
+    );
   });
 });

@@ -34,14 +34,22 @@ describe('QueueSeeder', () => {
   });
 
   test('builds BROKER_URL from the Secret, with the credentials defined before their use', () => {
-    const env = containerEnv(only(synth((chart) => seeder(chart)), 'Job'));
+    const env = containerEnv(
+      only(
+        synth((chart) => seeder(chart)),
+        'Job',
+      ),
+    );
     expect(env.names.slice(0, 3)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL']);
     expect(env.byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
     expect(env.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
   });
 
   test('retries a crashed seeder with new pods, but fails at once on bad input', () => {
-    const job = only(synth((chart) => seeder(chart)), 'Job');
+    const job = only(
+      synth((chart) => seeder(chart)),
+      'Job',
+    );
     expect(job.spec.backoffLimit).toBe(4);
     expect(podSpec(job).restartPolicy).toBe('Never');
     expect(job.spec.podFailurePolicy.rules[0]).toEqual({
@@ -61,7 +69,10 @@ describe('QueueSeeder', () => {
   test('records the digest of the items on the pod template', () => {
     const digests = [['a'], ['a'], ['b']].map((items) => {
       let construct!: QueueSeeder;
-      const job = only(synth((chart) => (construct = seeder(chart, { items }))), 'Job');
+      const job = only(
+        synth((chart) => (construct = seeder(chart, { items }))),
+        'Job',
+      );
       expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe(construct.itemsDigest);
       return construct.itemsDigest;
     });
@@ -70,14 +81,21 @@ describe('QueueSeeder', () => {
   });
 
   test('works with a Redis broker without a password', () => {
-    const job = only(synth((chart) => new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'redis'), queue: 'job2', items: ['x'], image: IMAGE })), 'Job');
+    const job = only(
+      synth((chart) => new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'redis'), queue: 'job2', items: ['x'], image: IMAGE })),
+      'Job',
+    );
     const env = containerEnv(job);
     expect(env.names).not.toContain('BROKER_PASSWORD');
     expect(env.byName.BROKER_URL.value).toBe('redis://redis:6379');
   });
 
   test('names the items ConfigMap by its content: a changed list is a new ConfigMap, the same list the same one', () => {
-    const configMapName = (items: string[], name?: string): string => only(synth((chart) => seeder(chart, { items, name })), 'ConfigMap').metadata.name!;
+    const configMapName = (items: string[], name?: string): string =>
+      only(
+        synth((chart) => seeder(chart, { items, name })),
+        'ConfigMap',
+      ).metadata.name!;
     expect(configMapName(['a', 'b'])).toBe(configMapName(['a', 'b']));
     expect(configMapName(['a', 'b'])).not.toBe(configMapName(['a', 'c']));
     expect(configMapName(['a'])).toMatch(/^test-seeder-items-[0-9a-f]{10}$/);

@@ -38,18 +38,32 @@ describe('RedisPod', () => {
   });
 
   test('fails on a bad storageSize, and on a storageClassName without storageSize', () => {
-    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageSize: 'big' }))).toThrow('test/redis: storageSize: got "big", expected a positive Kubernetes quantity');
-    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageClassName: 'ssd' }))).toThrow('test/redis: storageClassName: got "ssd", expected no storageClassName without storageSize');
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageSize: 'big' }))).toThrow(
+      'test/redis: storageSize: got "big", expected a positive Kubernetes quantity',
+    );
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageClassName: 'ssd' }))).toThrow(
+      'test/redis: storageClassName: got "ssd", expected no storageClassName without storageSize',
+    );
   });
 
   test('never evicts queue data', () => {
-    const container = podSpec(only(synth((chart) => new RedisPod(chart, 'redis')), 'Pod')).containers[0];
+    const container = podSpec(
+      only(
+        synth((chart) => new RedisPod(chart, 'redis')),
+        'Pod',
+      ),
+    ).containers[0];
     const args: string[] = container.args;
     expect(args[args.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
   });
 
   test('runs non-root with a read-only root filesystem', () => {
-    const pod = podSpec(only(synth((chart) => new RedisPod(chart, 'redis')), 'Pod'));
+    const pod = podSpec(
+      only(
+        synth((chart) => new RedisPod(chart, 'redis')),
+        'Pod',
+      ),
+    );
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, fsGroup: 999, runAsNonRoot: true });
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
   });
@@ -70,12 +84,17 @@ describe('RedisPod', () => {
   });
 
   test('admits only registered client pods on the Redis port', () => {
-    const policy = only(synth((chart) => new RedisPod(chart, 'redis')), 'NetworkPolicy');
+    const policy = only(
+      synth((chart) => new RedisPod(chart, 'redis')),
+      'NetworkPolicy',
+    );
     expect(policy.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } }]);
     expect(policy.spec.ingress[0].ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
   });
 
   test('fails on a pod name that is not a DNS-1123 label', () => {
-    expect(() => synth((chart) => new RedisPod(chart, 'redis', { podName: '-redis' }))).toThrow(/test\/redis: podName: got "-redis", expected a DNS-1123 label/);
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { podName: '-redis' }))).toThrow(
+      /test\/redis: podName: got "-redis", expected a DNS-1123 label/,
+    );
   });
 });

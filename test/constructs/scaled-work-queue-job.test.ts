@@ -1,6 +1,13 @@
 import { Chart, Testing } from 'cdk8s';
 import {
-  ExternalBroker, IWorkQueueBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, ScaledWorkQueueJobProps, WorkQueueJob,
+  ExternalBroker,
+  IWorkQueueBroker,
+  QueueSeeder,
+  RabbitMQStatefulSet,
+  RedisPod,
+  ScaledWorkQueueJob,
+  ScaledWorkQueueJobProps,
+  WorkQueueJob,
 } from '../../constructs';
 import { kedaSchemaErrors } from '../keda-schema';
 import { schemaError } from '../k8s-schema';
@@ -13,10 +20,21 @@ type BrokerKind = 'rabbitmq' | 'redis' | 'external-amqp' | 'external-redis';
 
 function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
   switch (kind) {
-    case 'rabbitmq': return new RabbitMQStatefulSet(chart, 'broker', { password: 'p' });
-    case 'redis': return new RedisPod(chart, 'broker');
-    case 'external-amqp': return new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit.messaging.svc', existingSecretName: 'rabbit', vhost: 'batch' });
-    case 'external-redis': return new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'cache.example.com', tls: true, existingSecretName: 'cache', db: 2, caSecretName: 'cache-ca' });
+    case 'rabbitmq':
+      return new RabbitMQStatefulSet(chart, 'broker', { password: 'p' });
+    case 'redis':
+      return new RedisPod(chart, 'broker');
+    case 'external-amqp':
+      return new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit.messaging.svc', existingSecretName: 'rabbit', vhost: 'batch' });
+    case 'external-redis':
+      return new ExternalBroker(chart, 'broker', {
+        scheme: 'redis',
+        host: 'cache.example.com',
+        tls: true,
+        existingSecretName: 'cache',
+        db: 2,
+        caSecretName: 'cache-ca',
+      });
   }
 }
 
@@ -38,7 +56,7 @@ function expectValid(manifests: Manifest[]): void {
 }
 
 describe('ScaledWorkQueueJob', () => {
-  test('RabbitMQ, coarse: a rabbitmq trigger on the queue, one item per Job, credentials from the broker\'s Secret', () => {
+  test("RabbitMQ, coarse: a rabbitmq trigger on the queue, one item per Job, credentials from the broker's Secret", () => {
     const manifests = scaled('rabbitmq');
     expectValid(manifests);
     const scaledJob = only(manifests, 'ScaledJob', 'uploads');
@@ -46,11 +64,20 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.spec.pollingInterval).toBe(30);
     expect(scaledJob.spec.scalingStrategy).toEqual({ strategy: 'accurate' });
     expect(scaledJob.spec.rollout).toEqual({ strategy: 'gradual' });
-    expect(scaledJob.spec.triggers).toEqual([{
-      type: 'rabbitmq',
-      metadata: { protocol: 'amqp', host: 'amqp://rabbitmq-service.batch.svc:5672/', queueName: 'uploads', mode: 'QueueLength', value: '1', activationValue: '0' },
-      authenticationRef: { name: 'uploads-broker' },
-    }]);
+    expect(scaledJob.spec.triggers).toEqual([
+      {
+        type: 'rabbitmq',
+        metadata: {
+          protocol: 'amqp',
+          host: 'amqp://rabbitmq-service.batch.svc:5672/',
+          queueName: 'uploads',
+          mode: 'QueueLength',
+          value: '1',
+          activationValue: '0',
+        },
+        authenticationRef: { name: 'uploads-broker' },
+      },
+    ]);
     expect(scaledJob.spec.jobTargetRef).toMatchObject({ completions: 1, parallelism: 1 });
 
     const auth = only(manifests, 'TriggerAuthentication', 'uploads-broker');
@@ -66,21 +93,34 @@ describe('ScaledWorkQueueJob', () => {
     expectValid(manifests);
     const scaledJob = only(manifests, 'ScaledJob', 'uploads');
     expect(scaledJob.spec.scalingStrategy).toEqual({ strategy: 'default' });
-    expect(scaledJob.spec.triggers).toEqual([{
-      type: 'redis',
-      metadata: { address: 'redis.batch.svc:6379', listName: 'uploads', listLength: '50', activationListLength: '3', databaseIndex: '0', enableTLS: 'false' },
-    }]);
+    expect(scaledJob.spec.triggers).toEqual([
+      {
+        type: 'redis',
+        metadata: { address: 'redis.batch.svc:6379', listName: 'uploads', listLength: '50', activationListLength: '3', databaseIndex: '0', enableTLS: 'false' },
+      },
+    ]);
     expect(scaledJob.spec.jobTargetRef.completions).toBeUndefined();
     expect(scaledJob.spec.jobTargetRef.parallelism).toBe(2);
     expect(manifests.filter((m) => m.kind === 'TriggerAuthentication')).toHaveLength(0);
   });
 
-  test('the Jobs are WorkQueueJob\'s: the same hardened pod template, worker settings and failure policy', () => {
+  test("the Jobs are WorkQueueJob's: the same hardened pod template, worker settings and failure policy", () => {
     const settings = { workSeconds: 2, maxAttempts: 3, leaseSeconds: 45, workCommand: 'convert', backoffLimit: 2, ttlSecondsAfterFinished: 600 };
     const scaledSpec = only(scaled('redis', settings), 'ScaledJob').spec.jobTargetRef;
-    const jobSpec = only(synth((chart) => {
-      new WorkQueueJob(chart, 'uploads', { broker: broker(chart, 'redis'), queue: 'uploads', image: IMAGE, pattern: 'fine', name: 'uploads', parallelism: 1, ...settings });
-    }), 'Job').spec;
+    const jobSpec = only(
+      synth((chart) => {
+        new WorkQueueJob(chart, 'uploads', {
+          broker: broker(chart, 'redis'),
+          queue: 'uploads',
+          image: IMAGE,
+          pattern: 'fine',
+          name: 'uploads',
+          parallelism: 1,
+          ...settings,
+        });
+      }),
+      'Job',
+    ).spec;
     const withoutAddress = (spec: any) => {
       const copy = JSON.parse(JSON.stringify(spec));
       delete copy.template.metadata.labels['cdk8s.io/metadata.addr'];
@@ -95,8 +135,10 @@ describe('ScaledWorkQueueJob', () => {
     const amqp = scaled('external-amqp');
     expectValid(amqp);
     expect(only(amqp, 'ScaledJob').spec.triggers[0].metadata.host).toBe('amqp://rabbit.messaging.svc:5672/batch');
-    expect(only(amqp, 'TriggerAuthentication').spec.secretTargetRef.map((r: any) => [r.parameter, r.name, r.key]))
-      .toEqual([['username', 'rabbit', 'username'], ['password', 'rabbit', 'password']]);
+    expect(only(amqp, 'TriggerAuthentication').spec.secretTargetRef.map((r: any) => [r.parameter, r.name, r.key])).toEqual([
+      ['username', 'rabbit', 'username'],
+      ['password', 'rabbit', 'password'],
+    ]);
 
     const redis = scaled('external-redis');
     expectValid(redis);
@@ -124,29 +166,45 @@ describe('ScaledWorkQueueJob', () => {
     expect(manifests.filter((m) => m.kind === 'Job')).toHaveLength(1); // the seeder's; the template is not synthesized
   });
 
-  test('names an in-chart broker by <service>.<namespace>.svc, which resolves from KEDA\'s own namespace too', () => {
+  test("names an in-chart broker by <service>.<namespace>.svc, which resolves from KEDA's own namespace too", () => {
     const namespaced = new Chart(Testing.app(), 'ns', { namespace: 'jobs' });
     new ScaledWorkQueueJob(namespaced, 'w', { broker: new RedisPod(namespaced, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
     expect(only(Testing.synth(namespaced), 'ScaledJob').spec.triggers[0].metadata.address).toBe('redis.jobs.svc:6379');
-    expect(() => synth((chart) => {
-      new ScaledWorkQueueJob(chart, 'w', { broker: new RedisPod(chart, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
-    })).toThrow('test/w: brokerNamespace: got nothing, expected the namespace of the broker\'s Service "redis" (or a chart namespace)');
-    expect(() => scaled('external-redis', { brokerNamespace: 'x' })).toThrow('test/uploads: brokerNamespace: got "x", expected no brokerNamespace for an ExternalBroker');
+    expect(() =>
+      synth((chart) => {
+        new ScaledWorkQueueJob(chart, 'w', { broker: new RedisPod(chart, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
+      }),
+    ).toThrow('test/w: brokerNamespace: got nothing, expected the namespace of the broker\'s Service "redis" (or a chart namespace)');
+    expect(() => scaled('external-redis', { brokerNamespace: 'x' })).toThrow(
+      'test/uploads: brokerNamespace: got "x", expected no brokerNamespace for an ExternalBroker',
+    );
   });
 
-  test('the broker\'s NetworkPolicy admits KEDA\'s operator, which reads the queue from its own namespace', () => {
+  test("the broker's NetworkPolicy admits KEDA's operator, which reads the queue from its own namespace", () => {
     const ingress = (manifests: Manifest[]) => only(manifests, 'NetworkPolicy').spec.ingress;
     expect(ingress(scaled('rabbitmq'))[1]).toEqual({
-      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keda-operator' } } }],
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keda-operator' } },
+        },
+      ],
       ports: [{ port: 5672, protocol: 'TCP' }],
     });
     const aks = ingress(scaled('redis', { kedaNamespace: 'kube-system', kedaOperatorLabels: { app: 'keda-operator' } }))[1];
-    expect(aks.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { app: 'keda-operator' } } }]);
+    expect(aks.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { app: 'keda-operator' } } },
+    ]);
     expect(aks.ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
   });
 
   test('a custom scaling strategy with its parameters', () => {
-    const manifests = scaled('rabbitmq', { scalingStrategy: 'custom', customScalingQueueLengthDeduction: 1, customScalingRunningJobPercentage: 0.5, pollingIntervalSeconds: 5 });
+    const manifests = scaled('rabbitmq', {
+      scalingStrategy: 'custom',
+      customScalingQueueLengthDeduction: 1,
+      customScalingRunningJobPercentage: 0.5,
+      pollingIntervalSeconds: 5,
+    });
     expectValid(manifests);
     const spec = only(manifests, 'ScaledJob').spec;
     expect(spec.scalingStrategy).toEqual({ strategy: 'custom', customScalingQueueLengthDeduction: 1, customScalingRunningJobPercentage: '0.5' });
@@ -160,8 +218,13 @@ describe('ScaledWorkQueueJob', () => {
     ['completions given', 'redis', { completions: 4 }, 'completions: got 4, expected no completions'],
     ['parallelism for coarse', 'rabbitmq', { parallelism: 2 }, 'parallelism: got 2, expected no parallelism for the coarse pattern'],
     ['an unknown scaling strategy', 'redis', { scalingStrategy: 'eager' as any }, 'scalingStrategy: got "eager", expected "default", "custom" or "accurate"'],
-    ['custom parameters without the custom strategy', 'redis', { customScalingRunningJobPercentage: 0.5 }, 'customScalingRunningJobPercentage: got 0.5, expected no customScalingRunningJobPercentage without scalingStrategy: "custom"'],
-    ['a name too long for KEDA\'s Job names', 'redis', { name: 'x'.repeat(58) }, `name: got "${'x'.repeat(58)}", expected at most 57 characters`],
+    [
+      'custom parameters without the custom strategy',
+      'redis',
+      { customScalingRunningJobPercentage: 0.5 },
+      'customScalingRunningJobPercentage: got 0.5, expected no customScalingRunningJobPercentage without scalingStrategy: "custom"',
+    ],
+    ["a name too long for KEDA's Job names", 'redis', { name: 'x'.repeat(58) }, `name: got "${'x'.repeat(58)}", expected at most 57 characters`],
   ];
   for (const [what, kind, props, message] of fails) {
     test(`fails on ${what}`, () => {
@@ -170,14 +233,18 @@ describe('ScaledWorkQueueJob', () => {
   }
 
   test('fails on a seeder of another queue or broker, and on AMQP over TLS', () => {
-    expect(() => synth((chart) => {
-      const b = broker(chart, 'redis');
-      const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'a', items: ['x'], image: IMAGE });
-      new ScaledWorkQueueJob(chart, 'uploads', { seeder, queue: 'b', image: IMAGE, pattern: 'fine', maxJobs: 2, brokerNamespace: 'batch' });
-    })).toThrow('test/uploads: queue: got "b", expected "a", the seeder\'s queue');
-    expect(() => synth((chart) => {
-      const b = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example.com', tls: true });
-      new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'q', image: IMAGE, pattern: 'coarse', maxJobs: 2 });
-    })).toThrow(/test\/uploads: broker: got "test\/mq", expected an AMQP broker without TLS/);
+    expect(() =>
+      synth((chart) => {
+        const b = broker(chart, 'redis');
+        const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'a', items: ['x'], image: IMAGE });
+        new ScaledWorkQueueJob(chart, 'uploads', { seeder, queue: 'b', image: IMAGE, pattern: 'fine', maxJobs: 2, brokerNamespace: 'batch' });
+      }),
+    ).toThrow('test/uploads: queue: got "b", expected "a", the seeder\'s queue');
+    expect(() =>
+      synth((chart) => {
+        const b = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example.com', tls: true });
+        new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'q', image: IMAGE, pattern: 'coarse', maxJobs: 2 });
+      }),
+    ).toThrow(/test\/uploads: broker: got "test\/mq", expected an AMQP broker without TLS/);
   });
 });

@@ -20,7 +20,11 @@ function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJo
 
 describe('WorkQueueJob', () => {
   test('coarse: one item per pod, completions derived from the seeder', () => {
-    const job = only(synth((chart) => coarse(chart)), 'Job', 'job-wq-1');
+    const job = only(
+      synth((chart) => coarse(chart)),
+      'Job',
+      'job-wq-1',
+    );
     expect(job.spec.completions).toBe(3);
     expect(job.spec.parallelism).toBe(2);
     const env = containerEnv(job);
@@ -32,15 +36,31 @@ describe('WorkQueueJob', () => {
   });
 
   test('coarse: explicit completions equal to the item count are accepted', () => {
-    expect(only(synth((chart) => coarse(chart, { completions: 3 })), 'Job', 'job-wq-1').spec.completions).toBe(3);
+    expect(
+      only(
+        synth((chart) => coarse(chart, { completions: 3 })),
+        'Job',
+        'job-wq-1',
+      ).spec.completions,
+    ).toBe(3);
   });
 
   test('coarse: explicit completions without a seeder', () => {
-    expect(only(synth((chart) => coarse(chart, { completions: 5 }, false)), 'Job', 'job-wq-1').spec.completions).toBe(5);
+    expect(
+      only(
+        synth((chart) => coarse(chart, { completions: 5 }, false)),
+        'Job',
+        'job-wq-1',
+      ).spec.completions,
+    ).toBe(5);
   });
 
   test('fine: pods drain the list, completions unset, lease on', () => {
-    const job = only(synth((chart) => fine(chart, { leaseSeconds: 45 })), 'Job', 'job-wq-2');
+    const job = only(
+      synth((chart) => fine(chart, { leaseSeconds: 45 })),
+      'Job',
+      'job-wq-2',
+    );
     expect(job.spec.completions).toBeUndefined();
     expect(job.spec.parallelism).toBe(2);
     const env = containerEnv(job);
@@ -49,18 +69,38 @@ describe('WorkQueueJob', () => {
   });
 
   test('maps the handler settings to the container contract, with documented defaults', () => {
-    const defaults = containerEnv(only(synth((chart) => fine(chart)), 'Job', 'job-wq-2')).byName;
+    const defaults = containerEnv(
+      only(
+        synth((chart) => fine(chart)),
+        'Job',
+        'job-wq-2',
+      ),
+    ).byName;
     expect([defaults.WORK_SECONDS.value, defaults.MAX_ATTEMPTS.value, defaults.LEASE_SECONDS.value]).toEqual(['10', '5', '30']);
     expect(defaults.WORK_COMMAND).toBeUndefined();
 
-    const set = containerEnv(only(synth((chart) => fine(chart, { workCommand: 'wc -c', workSeconds: 0.5, maxAttempts: 3 })), 'Job', 'job-wq-2')).byName;
+    const set = containerEnv(
+      only(
+        synth((chart) => fine(chart, { workCommand: 'wc -c', workSeconds: 0.5, maxAttempts: 3 })),
+        'Job',
+        'job-wq-2',
+      ),
+    ).byName;
     expect([set.WORK_COMMAND.value, set.WORK_SECONDS.value, set.MAX_ATTEMPTS.value]).toEqual(['wc -c', '0.5', '3']);
   });
 
   test('Job lifecycle settings have defaults and can be set', () => {
-    const defaults = only(synth((chart) => coarse(chart)), 'Job', 'job-wq-1').spec;
+    const defaults = only(
+      synth((chart) => coarse(chart)),
+      'Job',
+      'job-wq-1',
+    ).spec;
     expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([6, undefined, 86400]);
-    const set = only(synth((chart) => coarse(chart, { backoffLimit: 1, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 0 })), 'Job', 'job-wq-1').spec;
+    const set = only(
+      synth((chart) => coarse(chart, { backoffLimit: 1, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 0 })),
+      'Job',
+      'job-wq-1',
+    ).spec;
     expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([1, 600, 0]);
   });
 
@@ -74,10 +114,14 @@ describe('WorkQueueJob', () => {
   test('carries the items digest of its seeder, so a changed item list changes the Job', () => {
     let built!: WorkQueueJob;
     let seeder!: QueueSeeder;
-    const job = only(synth((chart) => {
-      built = coarse(chart);
-      seeder = chart.node.findChild('seeder') as QueueSeeder;
-    }), 'Job', 'job-wq-1');
+    const job = only(
+      synth((chart) => {
+        built = coarse(chart);
+        seeder = chart.node.findChild('seeder') as QueueSeeder;
+      }),
+      'Job',
+      'job-wq-1',
+    );
     expect(built.completions).toBe(3);
     expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe(seeder.itemsDigest);
   });
@@ -114,14 +158,21 @@ describe('WorkQueueJob', () => {
   });
 
   test('seeder and worker retry a lost broker connection for brokerRetrySeconds (BROKER_RETRY_SECONDS)', () => {
-    const retry = (manifests: ReturnType<typeof synth>) => manifests.filter((m) => m.kind === 'Job').map((job) => containerEnv(job).byName.BROKER_RETRY_SECONDS.value);
+    const retry = (manifests: ReturnType<typeof synth>) =>
+      manifests.filter((m) => m.kind === 'Job').map((job) => containerEnv(job).byName.BROKER_RETRY_SECONDS.value);
     expect(retry(synth((chart) => coarse(chart)))).toEqual(['60', '60']);
-    expect(retry(synth((chart) => {
-      const broker = new RedisPod(chart, 'redis');
-      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ITEMS, image: IMAGE, brokerRetrySeconds: 300 });
-      new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', brokerRetrySeconds: 0 });
-    }))).toEqual(['300', '0']);
-    expect(() => synth((chart) => coarse(chart, { brokerRetrySeconds: -1 }))).toThrow('test/job: brokerRetrySeconds: got -1, expected a finite number of at least 0');
+    expect(
+      retry(
+        synth((chart) => {
+          const broker = new RedisPod(chart, 'redis');
+          const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ITEMS, image: IMAGE, brokerRetrySeconds: 300 });
+          new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', brokerRetrySeconds: 0 });
+        }),
+      ),
+    ).toEqual(['300', '0']);
+    expect(() => synth((chart) => coarse(chart, { brokerRetrySeconds: -1 }))).toThrow(
+      'test/job: brokerRetrySeconds: got -1, expected a finite number of at least 0',
+    );
   });
 
   test('takes broker and queue from the seeder when they are omitted', () => {
@@ -153,22 +204,34 @@ describe('WorkQueueJob', () => {
   });
 
   test('fails without a broker or a queue when there is no seeder to take them from', () => {
-    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { queue: 'q', image: IMAGE, pattern: 'coarse', completions: 1 })))
-      .toThrow('test/job: broker: got nothing, expected a broker, or a seeder to take it from');
-    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'redis'), image: IMAGE, pattern: 'fine' })))
-      .toThrow('test/job: queue: got nothing, expected a queue name, or a seeder to take it from');
+    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { queue: 'q', image: IMAGE, pattern: 'coarse', completions: 1 }))).toThrow(
+      'test/job: broker: got nothing, expected a broker, or a seeder to take it from',
+    );
+    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'redis'), image: IMAGE, pattern: 'fine' }))).toThrow(
+      'test/job: queue: got nothing, expected a queue name, or a seeder to take it from',
+    );
   });
 
-  test('fails on a queue or broker other than the seeder\'s', () => {
-    expect(() => synth((chart) => {
-      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
-      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'other', items: ITEMS, image: IMAGE });
-      new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse' });
-    })).toThrow('test/job: queue: got "job1", expected "other", the seeder\'s queue (or leave queue unset to take it from the seeder)');
-    expect(() => synth((chart) => {
-      const seeder = new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'a'), queue: 'q', items: ITEMS, image: IMAGE });
-      new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'b', { serviceName: 'b', podName: 'b' }), seeder, queue: 'q', image: IMAGE, pattern: 'fine' });
-    })).toThrow('test/job: broker: got "test/b", expected the seeder\'s broker test/a (or leave broker unset to take it from the seeder)');
+  test("fails on a queue or broker other than the seeder's", () => {
+    expect(() =>
+      synth((chart) => {
+        const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
+        const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'other', items: ITEMS, image: IMAGE });
+        new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse' });
+      }),
+    ).toThrow('test/job: queue: got "job1", expected "other", the seeder\'s queue (or leave queue unset to take it from the seeder)');
+    expect(() =>
+      synth((chart) => {
+        const seeder = new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'a'), queue: 'q', items: ITEMS, image: IMAGE });
+        new WorkQueueJob(chart, 'job', {
+          broker: new RedisPod(chart, 'b', { serviceName: 'b', podName: 'b' }),
+          seeder,
+          queue: 'q',
+          image: IMAGE,
+          pattern: 'fine',
+        });
+      }),
+    ).toThrow('test/job: broker: got "test/b", expected the seeder\'s broker test/a (or leave broker unset to take it from the seeder)');
   });
 
   test('fails on negative durations and counts', () => {

@@ -9,7 +9,10 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '..', '..');
 const README_MAX_BYTES = 12 * 1024;
 
-const docsPages = fs.readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+const docsPages = fs
+  .readdirSync(path.join(ROOT, 'docs'))
+  .filter((name) => name.endsWith('.md'))
+  .map((name) => `docs/${name}`);
 const pages = ['README.md', ...docsPages];
 
 /** The text outside fenced code blocks and inline code spans, where links and headings count. */
@@ -94,7 +97,8 @@ describe('README.md and docs/', () => {
 
 describe('the link checks themselves', () => {
   test('anchors follow GitHub: punctuation and code marks dropped, repeated headings numbered', () => {
-    const markdown = '# work-queue stack\n## The tutorials: `npm run synth`\n### What is awaited, and how it fails\n## Config\n## Config\n```sh\n# not a heading\n```\n';
+    const markdown =
+      '# work-queue stack\n## The tutorials: `npm run synth`\n### What is awaited, and how it fails\n## Config\n## Config\n```sh\n# not a heading\n```\n';
     expect([...anchors(markdown)]).toEqual(['work-queue-stack', 'the-tutorials-npm-run-synth', 'what-is-awaited-and-how-it-fails', 'config', 'config-1']);
   });
 

@@ -82,7 +82,8 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
   const scaler = await openScaler(scaledJob.spec.triggers[0], {
     objects: allObjects(scenario.manifests),
     resolveHost: (host) => {
-      if (!hosts.includes(host)) throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
+      if (!hosts.includes(host))
+        throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
       return '127.0.0.1';
     },
   });
@@ -111,14 +112,18 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
 /** What holds whatever the broker and strategy: each item processed once, the cap kept, no Job for an empty queue. */
 function expectScaledByTheFormula({ emulator, phases }: Autoscaled, items: string[]): void {
   const { jobs, polls } = emulator;
-  for (const job of jobs) expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
+  for (const job of jobs)
+    expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
   expect(sorted(jobs.flatMap(podsOf).flatMap(processedItems))).toEqual(sorted(items));
   // Reached, never exceeded: the bursts are large enough for the formula to hit maxReplicaCount.
   expect(maxConcurrent(jobs)).toBe(MAX_JOBS);
   for (const [index, phase] of phases.entries()) {
     // The last look that may still have seen an item is at most one polling interval before the test saw none.
     const quiet = (at: number) => at >= phase.emptyAt + POLLING_INTERVAL_MS && at <= phase.quietUntil;
-    expect({ burst: index + 1, jobsCreatedWhileEmpty: jobs.filter((job) => quiet(job.startedAt)).map((job) => job.name) }).toEqual({ burst: index + 1, jobsCreatedWhileEmpty: [] });
+    expect({ burst: index + 1, jobsCreatedWhileEmpty: jobs.filter((job) => quiet(job.startedAt)).map((job) => job.name) }).toEqual({
+      burst: index + 1,
+      jobsCreatedWhileEmpty: [],
+    });
     expect(polls.filter((poll) => quiet(poll.at)).length).toBeGreaterThanOrEqual(QUIET_POLLS);
   }
   // Scaled from zero: the last burst came after every Job had finished, and got Jobs of its own.
@@ -197,7 +202,10 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     expect(polls.find((poll) => poll.at > firstBurst.burstAt && poll.created > 0)).toMatchObject({ runningJobCount: 1, created: MAX_JOBS - 1 });
     for (const job of jobs) {
       // The work-queue rule: parallelism pods, all exiting 0 once nothing is pending or leased.
-      expect({ job: job.name, phases: podsOf(job).map((pod) => pod.phase) }).toEqual({ job: job.name, phases: Array(spec.jobTargetRef.parallelism ?? 1).fill('Succeeded') });
+      expect({ job: job.name, phases: podsOf(job).map((pod) => pod.phase) }).toEqual({
+        job: job.name,
+        phases: Array(spec.jobTargetRef.parallelism ?? 1).fill('Succeeded'),
+      });
     }
     expect(await redisLeftovers(queue)).toEqual({});
     console.log(`fine autoscaled: ${describeRun(autoscaled)}`);

@@ -40,7 +40,8 @@ test('coarse: the seeder fills job1 with the 8 items, then 8 one-item pods, 2 at
   expect(work).toMatchObject({ condition: 'Complete', succeeded: spec.completions, failed: 0 });
   expect(work.pods).toHaveLength(8);
   expect(maxConcurrent(work.pods)).toBe(spec.parallelism);
-  for (const pod of work.pods) expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({ pod: pod.name, phase: 'Succeeded', items: 1 });
+  for (const pod of work.pods)
+    expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({ pod: pod.name, phase: 'Succeeded', items: 1 });
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
   expect(await amqpLeftovers(queue)).toEqual({});
   console.log(`coarse: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`);

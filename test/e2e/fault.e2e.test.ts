@@ -4,15 +4,7 @@
  * message when the connection drops; on Redis the item's lease expires and a live worker reclaims it.
  */
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
-import {
-  acceptAmqpCredentials,
-  amqpLeftovers,
-  redisLeftovers,
-  removeAmqpUser,
-  requireBrokers,
-  resetAmqpQueue,
-  resetRedisQueue,
-} from './harness/brokers';
+import { acceptAmqpCredentials, amqpLeftovers, redisLeftovers, removeAmqpUser, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
 import { JobRun } from './harness/job-controller';
 import { Pod } from './harness/pod';
 import { killDuringItem, processedItems, sorted, StackScenario } from './harness/scenario';

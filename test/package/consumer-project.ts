@@ -79,7 +79,10 @@ export async function packTarball(checkout: string, destination: string): Promis
 /** The paths of the files in an npm tarball, relative to the package root. */
 export async function tarballFiles(tarball: string): Promise<string[]> {
   const { stdout } = await run('tar', ['-tzf', tarball], { cwd: path.dirname(tarball), what: 'listing the tarball' });
-  return stdout.split('\n').filter((entry) => entry && !entry.endsWith('/')).map((entry) => entry.replace(/^package\//, ''));
+  return stdout
+    .split('\n')
+    .filter((entry) => entry && !entry.endsWith('/'))
+    .map((entry) => entry.replace(/^package\//, ''));
 }
 
 /** Every file that `main`, `types`, the `exports` targets and `bin` of a package.json point at. */
@@ -110,13 +113,20 @@ export async function createConsumerProject(dir: string, packages: Record<string
   const pkgFile = path.join(dir, 'package.json');
   const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
   fs.writeFileSync(pkgFile, JSON.stringify({ ...pkg, dependencies }, null, 2));
-  fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({
-    name: pkg.name,
-    version: pkg.version,
-    lockfileVersion: 3,
-    requires: true,
-    packages: { '': { name: pkg.name, version: pkg.version, dependencies }, ...entries },
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, 'package-lock.json'),
+    JSON.stringify(
+      {
+        name: pkg.name,
+        version: pkg.version,
+        lockfileVersion: 3,
+        requires: true,
+        packages: { '': { name: pkg.name, version: pkg.version, dependencies }, ...entries },
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 /**
@@ -157,9 +167,14 @@ function consumerEntry(entry: Record<string, unknown>): Record<string, unknown> 
  */
 export async function installOffline(dir: string, specs: string[] = [], extraArgs: string[] = []): Promise<void> {
   try {
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', ...extraArgs, ...specs], { cwd: dir, what: `npm install ${specs.join(' ') || '(the lockfile)'}` });
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', ...extraArgs, ...specs], {
+      cwd: dir,
+      what: `npm install ${specs.join(' ') || '(the lockfile)'}`,
+    });
   } catch (error) {
-    throw new Error(`The offline install into the consumer project failed; the npm cache should hold every package once \`npm ci\` ran in the repository.\n${(error as Error).message}`);
+    throw new Error(
+      `The offline install into the consumer project failed; the npm cache should hold every package once \`npm ci\` ran in the repository.\n${(error as Error).message}`,
+    );
   }
 }
 
@@ -246,7 +261,11 @@ export async function compile(projectDir: string, tsconfig: string): Promise<voi
 
 /** Runs a compiled cdk8s program with `CDK8S_OUTDIR` set to `outdir`. */
 export async function synthesize(projectDir: string, script: string, outdir: string): Promise<void> {
-  await run(process.execPath, [script], { cwd: projectDir, env: { CDK8S_OUTDIR: outdir }, what: `synthesizing with node ${path.relative(projectDir, script)}` });
+  await run(process.execPath, [script], {
+    cwd: projectDir,
+    env: { CDK8S_OUTDIR: outdir },
+    what: `synthesizing with node ${path.relative(projectDir, script)}`,
+  });
 }
 
 export interface ManifestFile {
@@ -256,7 +275,12 @@ export interface ManifestFile {
 
 /** The Kubernetes objects of each YAML file in `outdir`; fails when there is none. */
 export function readManifestFiles(outdir: string): ManifestFile[] {
-  const files = fs.existsSync(outdir) ? fs.readdirSync(outdir).filter((name) => /\.ya?ml$/.test(name)).sort() : [];
+  const files = fs.existsSync(outdir)
+    ? fs
+        .readdirSync(outdir)
+        .filter((name) => /\.ya?ml$/.test(name))
+        .sort()
+    : [];
   if (files.length === 0) throw new Error(`the program wrote no YAML file to ${outdir}`);
   return files.map((file) => ({
     file,
@@ -291,7 +315,8 @@ export function nameProblems(files: ManifestFile[]): string[] {
       if (typeof name !== 'string' || name === '') {
         problems.push(`${objectRef(file, object)} has no metadata.name`);
       } else if (LABEL_NAMED_KINDS.has(object.kind)) {
-        if (name.length > 63 || !DNS_1123_LABEL.test(name)) problems.push(`${objectRef(file, object)}: the name is not a DNS-1123 label (at most 63 of a-z 0-9 -, alphanumeric at both ends)`);
+        if (name.length > 63 || !DNS_1123_LABEL.test(name))
+          problems.push(`${objectRef(file, object)}: the name is not a DNS-1123 label (at most 63 of a-z 0-9 -, alphanumeric at both ends)`);
       } else if (name.length > 253 || !DNS_1123_SUBDOMAIN.test(name)) {
         problems.push(`${objectRef(file, object)}: the name is not a DNS-1123 subdomain`);
       }
@@ -342,7 +367,8 @@ export function completionsProblems(files: ManifestFile[]): string[] {
   const configMaps = all.filter(({ object }) => object.kind === 'ConfigMap').map(({ object }) => object);
   const seeders = jobs.filter(({ object }) => envValue(object, Env.itemsFile) !== undefined);
   const sameTarget = (a: Manifest, b: Manifest) =>
-    envValue(a, Env.queue) === envValue(b, Env.queue) && JSON.stringify(containerEnv(a).byName[Env.brokerUrl]) === JSON.stringify(containerEnv(b).byName[Env.brokerUrl]);
+    envValue(a, Env.queue) === envValue(b, Env.queue) &&
+    JSON.stringify(containerEnv(a).byName[Env.brokerUrl]) === JSON.stringify(containerEnv(b).byName[Env.brokerUrl]);
 
   const problems: string[] = [];
   for (const { file, object: job } of jobs.filter(({ object }) => envValue(object, Env.workerMode) === 'single')) {

@@ -126,11 +126,13 @@ async function compileExamples(dir: string, examples: string[], settings: Compil
 
 /** Runs each compiled example in a fresh output folder and reads what it wrote. */
 async function synthesizeExamples(dir: string, examples: string[]): Promise<SynthesizedExample[]> {
-  return Promise.all(examples.map(async (example) => {
-    const outdir = path.join(dir, 'synth', example);
-    await synthesize(dir, path.join(dir, 'out', `${example}.js`), outdir);
-    return { example, files: readManifestFiles(outdir) };
-  }));
+  return Promise.all(
+    examples.map(async (example) => {
+      const outdir = path.join(dir, 'synth', example);
+      await synthesize(dir, path.join(dir, 'out', `${example}.js`), outdir);
+      return { example, files: readManifestFiles(outdir) };
+    }),
+  );
 }
 
 function problemsOf(synthesized: SynthesizedExample[]): string[] {
@@ -138,7 +140,9 @@ function problemsOf(synthesized: SynthesizedExample[]): string[] {
 }
 
 function copiesOf(consumer: Consumer, name: string): string[] {
-  return installedPackages(consumer.dir).filter((p) => p.name === name).map((p) => `${p.dir}@${p.version}`);
+  return installedPackages(consumer.dir)
+    .filter((p) => p.name === name)
+    .map((p) => `${p.dir}@${p.version}`);
 }
 
 /**
@@ -148,10 +152,15 @@ function copiesOf(consumer: Consumer, name: string): string[] {
  */
 async function checkPulumiTypes(dir: string): Promise<void> {
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'src', 'pulumi-types.ts'),
-    "import type { WorkQueueStack } from 'work-queue-stack/pulumi';\n\nexport type Stack = WorkQueueStack;\n");
-  await Promise.all([NODE16, NODE10].map((settings) =>
-    compile(dir, writeTsconfig(dir, `tsconfig.pulumi.${settings.moduleResolution}.json`, ['src/pulumi-types.ts'], { ...settings, skipLibCheck: true }))));
+  fs.writeFileSync(
+    path.join(dir, 'src', 'pulumi-types.ts'),
+    "import type { WorkQueueStack } from 'work-queue-stack/pulumi';\n\nexport type Stack = WorkQueueStack;\n",
+  );
+  await Promise.all(
+    [NODE16, NODE10].map((settings) =>
+      compile(dir, writeTsconfig(dir, `tsconfig.pulumi.${settings.moduleResolution}.json`, ['src/pulumi-types.ts'], { ...settings, skipLibCheck: true })),
+    ),
+  );
 }
 
 const pending: Promise<unknown>[] = [];
@@ -184,11 +193,13 @@ beforeAll(() => {
   pulumiTypesChecked = step(consumer.then(({ dir }) => checkPulumiTypes(dir)));
 
   oldest = step(installConsumer('oldest-constructs-consumer', 'node_modules/constructs-oldest', tarball));
-  oldestSynthesized = step(oldest.then(async ({ dir }) => {
-    const names = writeExamples(dir);
-    await compileExamples(dir, names, NODE10, true);
-    return synthesizeExamples(dir, names);
-  }));
+  oldestSynthesized = step(
+    oldest.then(async ({ dir }) => {
+      const names = writeExamples(dir);
+      await compileExamples(dir, names, NODE10, true);
+      return synthesizeExamples(dir, names);
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -197,79 +208,136 @@ afterAll(async () => {
 }, SLOW);
 
 describe('npm pack of a clean copy of the repository', () => {
-  test('builds every file that main, types, the exports map and bin point at into the tarball', async () => {
-    const files = await tarballFiles(await tarball);
-    const missing = entryPointFiles(pkg).filter((file) => !files.includes(file));
-    expect(missing).toEqual([]);
-  }, SLOW);
+  test(
+    'builds every file that main, types, the exports map and bin point at into the tarball',
+    async () => {
+      const files = await tarballFiles(await tarball);
+      const missing = entryPointFiles(pkg).filter((file) => !files.includes(file));
+      expect(missing).toEqual([]);
+    },
+    SLOW,
+  );
 
-  test('packs no source maps and no TypeScript sources besides declarations', async () => {
-    const files = await tarballFiles(await tarball);
-    expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
-    expect(files.filter((file) => /\.[cm]?ts$/.test(file) && !/\.d\.[cm]?ts$/.test(file))).toEqual([]);
-  }, SLOW);
+  test(
+    'packs no source maps and no TypeScript sources besides declarations',
+    async () => {
+      const files = await tarballFiles(await tarball);
+      expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
+      expect(files.filter((file) => /\.[cm]?ts$/.test(file) && !/\.d\.[cm]?ts$/.test(file))).toEqual([]);
+    },
+    SLOW,
+  );
 });
 
 describe('a fresh consumer project that installs the tarball offline', () => {
-  test(`grows by at most ${MAX_ADDED_BYTES / MB} MB`, async () => {
-    const { bytesBefore, bytesAfter, peersSeconds, installSeconds } = await consumer;
-    const added = bytesAfter - bytesBefore;
-    console.log(
-      `work-queue-stack tarball: ${(fs.statSync(await tarball).size / 1024).toFixed(0)} KiB; installing it added ` +
-      `${(added / MB).toFixed(2)} MB to node_modules (${(bytesBefore / MB).toFixed(1)} -> ${(bytesAfter / MB).toFixed(1)} MB) ` +
-      `in ${installSeconds.toFixed(1)} s, after ${peersSeconds.toFixed(1)} s for the peers and TypeScript`,
-    );
-    expect(added).toBeLessThanOrEqual(MAX_ADDED_BYTES);
-  }, SLOW);
+  test(
+    `grows by at most ${MAX_ADDED_BYTES / MB} MB`,
+    async () => {
+      const { bytesBefore, bytesAfter, peersSeconds, installSeconds } = await consumer;
+      const added = bytesAfter - bytesBefore;
+      console.log(
+        `work-queue-stack tarball: ${(fs.statSync(await tarball).size / 1024).toFixed(0)} KiB; installing it added ` +
+          `${(added / MB).toFixed(2)} MB to node_modules (${(bytesBefore / MB).toFixed(1)} -> ${(bytesAfter / MB).toFixed(1)} MB) ` +
+          `in ${installSeconds.toFixed(1)} s, after ${peersSeconds.toFixed(1)} s for the peers and TypeScript`,
+      );
+      expect(added).toBeLessThanOrEqual(MAX_ADDED_BYTES);
+    },
+    SLOW,
+  );
 
-  test.each(PEERS)('has exactly one copy of %s', async (name) => {
-    expect(copiesOf(await consumer, name)).toEqual([`node_modules/${name}@${repoLock.packages[`node_modules/${name}`].version}`]);
-  }, SLOW);
+  test.each(PEERS)(
+    'has exactly one copy of %s',
+    async (name) => {
+      expect(copiesOf(await consumer, name)).toEqual([`node_modules/${name}@${repoLock.packages[`node_modules/${name}`].version}`]);
+    },
+    SLOW,
+  );
 
-  test('has none of the optional Pulumi peers and none of the broker clients', async () => {
-    const unwanted = installedPackages((await consumer).dir).filter((p) => MUST_NOT_BE_INSTALLED.test(p.name)).map((p) => p.dir);
-    expect(unwanted).toEqual([]);
-  }, SLOW);
+  test(
+    'has none of the optional Pulumi peers and none of the broker clients',
+    async () => {
+      const unwanted = installedPackages((await consumer).dir)
+        .filter((p) => MUST_NOT_BE_INSTALLED.test(p.name))
+        .map((p) => p.dir);
+      expect(unwanted).toEqual([]);
+    },
+    SLOW,
+  );
 
-  test('satisfies the package\'s peer dependencies (npm ls reports no problem)', async () => {
-    await run('npm', ['ls', '--all'], { cwd: (await consumer).dir, what: 'npm ls in the consumer project (a peer dependency is missing or of the wrong version)' });
-  }, SLOW);
+  test(
+    "satisfies the package's peer dependencies (npm ls reports no problem)",
+    async () => {
+      await run('npm', ['ls', '--all'], {
+        cwd: (await consumer).dir,
+        what: 'npm ls in the consumer project (a peer dependency is missing or of the wrong version)',
+      });
+    },
+    SLOW,
+  );
 
-  test('runs the work-queue CLI from node_modules/.bin', async () => {
-    const { stdout } = await run(path.join((await consumer).dir, 'node_modules', '.bin', 'work-queue'), ['--help'], {
-      cwd: (await consumer).dir,
-      what: 'the installed work-queue CLI',
-    });
-    expect(stdout).toContain('usage: work-queue');
-  }, SLOW);
+  test(
+    'runs the work-queue CLI from node_modules/.bin',
+    async () => {
+      const { stdout } = await run(path.join((await consumer).dir, 'node_modules', '.bin', 'work-queue'), ['--help'], {
+        cwd: (await consumer).dir,
+        what: 'the installed work-queue CLI',
+      });
+      expect(stdout).toContain('usage: work-queue');
+    },
+    SLOW,
+  );
 });
 
 describe(`the README's "${README_SECTION}" examples in the consumer project`, () => {
-  test('compile unchanged with strict tsc and skipLibCheck off, resolving through the exports map (node16)', async () => {
-    await node16Checked;
-  }, SLOW);
+  test(
+    'compile unchanged with strict tsc and skipLibCheck off, resolving through the exports map (node16)',
+    async () => {
+      await node16Checked;
+    },
+    SLOW,
+  );
 
-  test('compile unchanged with strict tsc and skipLibCheck off, resolving through types (node10, module commonjs)', async () => {
-    await node10Built;
-  }, SLOW);
+  test(
+    'compile unchanged with strict tsc and skipLibCheck off, resolving through types (node10, module commonjs)',
+    async () => {
+      await node10Built;
+    },
+    SLOW,
+  );
 
-  test('synthesize objects with valid, distinct names, and coarse Jobs whose completions equal their seeded items', async () => {
-    expect(problemsOf(await synthesized)).toEqual([]);
-  }, SLOW);
+  test(
+    'synthesize objects with valid, distinct names, and coarse Jobs whose completions equal their seeded items',
+    async () => {
+      expect(problemsOf(await synthesized)).toEqual([]);
+    },
+    SLOW,
+  );
 
-  test('an import type of work-queue-stack/pulumi resolves through the exports map and typesVersions', async () => {
-    await pulumiTypesChecked;
-  }, SLOW);
+  test(
+    'an import type of work-queue-stack/pulumi resolves through the exports map and typesVersions',
+    async () => {
+      await pulumiTypesChecked;
+    },
+    SLOW,
+  );
 });
 
 describe('a consumer project with constructs 10.3.0, the oldest the peer range allows', () => {
-  test('compiles and synthesizes the README examples with valid manifests', async () => {
-    expect(problemsOf(await oldestSynthesized)).toEqual([]);
-  }, SLOW);
+  test(
+    'compiles and synthesizes the README examples with valid manifests',
+    async () => {
+      expect(problemsOf(await oldestSynthesized)).toEqual([]);
+    },
+    SLOW,
+  );
 
-  test('has exactly one copy of constructs, at 10.3.0', async () => {
-    expect(copiesOf(await oldest, 'constructs')).toEqual(['node_modules/constructs@10.3.0']);
-  }, SLOW);
+  test(
+    'has exactly one copy of constructs, at 10.3.0',
+    async () => {
+      expect(copiesOf(await oldest, 'constructs')).toEqual(['node_modules/constructs@10.3.0']);
+    },
+    SLOW,
+  );
 });
 
 describe('the checks themselves', () => {
@@ -284,29 +352,38 @@ describe('the checks themselves', () => {
       completions: extra.completions,
       template: {
         spec: {
-          containers: [{
-            env: [brokerUrl, ...Object.entries(env).map(([n, value]) => ({ name: n, value }))],
-            volumeMounts: extra.itemsConfigMap ? [{ name: 'items', mountPath: ItemsMount.directory }] : [],
-          }],
+          containers: [
+            {
+              env: [brokerUrl, ...Object.entries(env).map(([n, value]) => ({ name: n, value }))],
+              volumeMounts: extra.itemsConfigMap ? [{ name: 'items', mountPath: ItemsMount.directory }] : [],
+            },
+          ],
           volumes: extra.itemsConfigMap ? [{ name: 'items', configMap: { name: extra.itemsConfigMap } }] : [],
         },
       },
     },
   });
-  const items = (name: string, list: string[]): Manifest => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { [ItemsMount.fileName]: JSON.stringify(list) } });
+  const items = (name: string, list: string[]): Manifest => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name },
+    data: { [ItemsMount.fileName]: JSON.stringify(list) },
+  });
 
   test('fails manifests with a Job without metadata.name, a name used twice, a bad name and completions unlike the seeded items', () => {
-    const problems = manifestProblems([{
-      file: 'chart.k8s.yaml',
-      objects: [
-        items('q-items', ['a', 'b', 'c']),
-        job('seed', { [Env.queue]: 'q', [Env.itemsFile]: itemsFile }, { itemsConfigMap: 'q-items' }),
-        job(undefined, { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 3 }),
-        job('work', { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 2 }),
-        job('work', { [Env.queue]: 'other', [Env.workerMode]: 'drain' }),
-        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'Broker.Service' } },
-      ],
-    }]);
+    const problems = manifestProblems([
+      {
+        file: 'chart.k8s.yaml',
+        objects: [
+          items('q-items', ['a', 'b', 'c']),
+          job('seed', { [Env.queue]: 'q', [Env.itemsFile]: itemsFile }, { itemsConfigMap: 'q-items' }),
+          job(undefined, { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 3 }),
+          job('work', { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 2 }),
+          job('work', { [Env.queue]: 'other', [Env.workerMode]: 'drain' }),
+          { apiVersion: 'v1', kind: 'Service', metadata: { name: 'Broker.Service' } },
+        ],
+      },
+    ]);
     expect(problems).toEqual([
       'chart.k8s.yaml: Job (no metadata.name) has no metadata.name',
       'chart.k8s.yaml: Service "Broker.Service": the name is not a DNS-1123 label (at most 63 of a-z 0-9 -, alphanumeric at both ends)',

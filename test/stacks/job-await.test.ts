@@ -80,7 +80,14 @@ describe('job await', () => {
     const scripted = { namespace: NAMESPACE, name: 'installed', uid: 'uid-installed', steps: [RUNNING, complete(2)] };
     api.script(scripted);
     const result = await host.create(JOB_AWAIT_TYPE, 'installed-await', {
-      __provider: installedProvider, namespace: NAMESPACE, name: 'installed', uid: 'uid-installed', timeoutSeconds: 10, intervalSeconds: INTERVAL_SECONDS, kubeconfig: api.kubeconfig(), context: 'fake',
+      __provider: installedProvider,
+      namespace: NAMESPACE,
+      name: 'installed',
+      uid: 'uid-installed',
+      timeoutSeconds: 10,
+      intervalSeconds: INTERVAL_SECONDS,
+      kubeconfig: api.kubeconfig(),
+      context: 'fake',
     });
     expect(result.outputs).toMatchObject({ name: 'installed', succeeded: 2 });
   });
@@ -107,7 +114,7 @@ describe('job await', () => {
     expect(result.outputs).toMatchObject({ name: 'ambient', succeeded: 1 });
   });
 
-  test('job await fails at once on a Job failed by its podFailurePolicy, with the last 20 lines of the failed pod\'s log', async () => {
+  test("job await fails at once on a Job failed by its podFailurePolicy, with the last 20 lines of the failed pod's log", async () => {
     const reason = 'Container work-queue for pod batch/policy-x1 failed with exit code 2 matching FailJob rule at index 0';
     const pods = [
       { name: 'policy-ok', phase: 'Succeeded', exitCode: 0, finishedAt: '2025-01-01T00:00:05Z', log: 'done\n' } as FakePod,
@@ -117,8 +124,8 @@ describe('job await', () => {
 
     await expect(attempt).rejects.toThrow(
       `Job ${NAMESPACE}/policy failed (PodFailurePolicy): ${reason}\n` +
-      'last lines of pod policy-x1, container work-queue, exit code 2:\n' +
-      Array.from({ length: 20 }, (_, i) => `  line ${i + 11}`).join('\n'),
+        'last lines of pod policy-x1, container work-queue, exit code 2:\n' +
+        Array.from({ length: 20 }, (_, i) => `  line ${i + 11}`).join('\n'),
     );
     // The first read that shows the failure ends the await.
     expect(api.readsOf(NAMESPACE, 'policy')).toBe(2);
@@ -130,18 +137,23 @@ describe('job await', () => {
       failedPod('backoff-c', 3, '2025-01-01T00:00:30Z', 'Error: broker unreachable after 60 s\n'),
       failedPod('backoff-b', 1, '2025-01-01T00:00:20Z', 'second crash\n'),
     ];
-    await expect(awaitScripted({ name: 'backoff', steps: [failed('BackoffLimitExceeded', 'Job has reached the specified backoff limit')], pods })).rejects.toThrow(
+    await expect(
+      awaitScripted({ name: 'backoff', steps: [failed('BackoffLimitExceeded', 'Job has reached the specified backoff limit')], pods }),
+    ).rejects.toThrow(
       `Job ${NAMESPACE}/backoff failed (BackoffLimitExceeded): Job has reached the specified backoff limit\n` +
-      'last lines of pod backoff-c, container work-queue, exit code 3:\n  Error: broker unreachable after 60 s',
+        'last lines of pod backoff-c, container work-queue, exit code 3:\n  Error: broker unreachable after 60 s',
     );
   });
 
   test('job await fails on DeadlineExceeded (and FailureTarget, which Kubernetes 1.31+ sets first), saying when the log cannot be read', async () => {
-    const failureTarget = { active: 2, conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }] };
+    const failureTarget = {
+      active: 2,
+      conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }],
+    };
     const pods = [failedPod('deadline-a', 137, '2025-01-01T00:01:00Z')];
     await expect(awaitScripted({ name: 'deadline', steps: [RUNNING, failureTarget], pods })).rejects.toThrow(
       `Job ${NAMESPACE}/deadline failed (DeadlineExceeded): Job was active longer than specified deadline\n` +
-      '(pod deadline-a, container work-queue, exit code 137: its log could not be read: HTTP 400: container "work-queue" in pod "deadline-a" is waiting to start',
+        '(pod deadline-a, container work-queue, exit code 137: its log could not be read: HTTP 400: container "work-queue" in pod "deadline-a" is waiting to start',
     );
   });
 
@@ -154,7 +166,14 @@ describe('job await', () => {
   test('job await fails when another Job of the same name took its place', async () => {
     api.script({ namespace: NAMESPACE, name: 'replaced', uid: 'uid-newer', steps: [RUNNING] });
     const attempt = host.create(JOB_AWAIT_TYPE, 'replaced-await', {
-      __provider: provider, namespace: NAMESPACE, name: 'replaced', uid: 'uid-older', timeoutSeconds: 10, intervalSeconds: INTERVAL_SECONDS, kubeconfig: api.kubeconfig(), context: 'fake',
+      __provider: provider,
+      namespace: NAMESPACE,
+      name: 'replaced',
+      uid: 'uid-older',
+      timeoutSeconds: 10,
+      intervalSeconds: INTERVAL_SECONDS,
+      kubeconfig: api.kubeconfig(),
+      context: 'fake',
     });
     await expect(attempt).rejects.toThrow(`Job ${NAMESPACE}/replaced was replaced by another Job of the same name (uid uid-newer, expected uid-older)`);
   });
@@ -181,7 +200,7 @@ describe('job await', () => {
     );
   });
 
-  test('job await fails at once when the API refuses the kubeconfig\'s credentials', async () => {
+  test("job await fails at once when the API refuses the kubeconfig's credentials", async () => {
     const attempt = awaitScripted({ name: 'refused', steps: [RUNNING] }, { kubeconfig: api.kubeconfig({ token: 'expired' }) });
     await expect(attempt).rejects.toThrow(`Job ${NAMESPACE}/refused: cannot be read from ${api.url}: HTTP 401: Unauthorized`);
     expect(api.readsOf(NAMESPACE, 'refused')).toBe(0);
@@ -189,7 +208,9 @@ describe('job await', () => {
 
   test('job await fails on a context the kubeconfig does not have', async () => {
     const attempt = awaitScripted({ name: 'nocontext', steps: [RUNNING] }, { context: 'kind-work' });
-    await expect(attempt).rejects.toThrow(`Job ${NAMESPACE}/nocontext cannot be awaited: context: got "kind-work", expected one of the kubeconfig's contexts ("fake", "elsewhere")`);
+    await expect(attempt).rejects.toThrow(
+      `Job ${NAMESPACE}/nocontext cannot be awaited: context: got "kind-work", expected one of the kubeconfig's contexts ("fake", "elsewhere")`,
+    );
   });
 });
 

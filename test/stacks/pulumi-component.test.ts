@@ -42,21 +42,28 @@ async function composeFailure(args: WorkQueueStackArgs): Promise<string> {
 
 beforeAll(() => useMocks('production'));
 
-describe('WorkQueueStack in a platform team\'s own program', () => {
+describe("WorkQueueStack in a platform team's own program", () => {
   let run: Run;
   beforeAll(async () => {
     run = await runInStack(compose({ stack: { ...FINE_TUTORIAL, name: 'thumbs', queue: 'thumbnails', namespace: 'media' }, image: IMAGE }));
   });
 
-  test('names its children from the component\'s name', () => {
+  test("names its children from the component's name", () => {
     const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
     expect(children.map((r) => r.name).sort()).toEqual([
-      'thumbnails-broker', 'thumbnails-job', 'thumbnails-job-await', 'thumbnails-namespace', 'thumbnails-seed-job', 'thumbnails-seed-job-await', 'thumbnails-seeder',
+      'thumbnails-broker',
+      'thumbnails-job',
+      'thumbnails-job-await',
+      'thumbnails-namespace',
+      'thumbnails-seed-job',
+      'thumbnails-seed-job-await',
+      'thumbnails-seeder',
     ]);
   });
 
-  test('applies every object with the provider of its resource options, and awaits the Jobs with that provider\'s kubeconfig and context', () => {
-    for (const r of run.resources.filter((r) => r.type.startsWith('kubernetes:'))) expect(r.provider).toMatch(/pulumi:providers:kubernetes::team-cluster::team-cluster-id$/);
+  test("applies every object with the provider of its resource options, and awaits the Jobs with that provider's kubeconfig and context", () => {
+    for (const r of run.resources.filter((r) => r.type.startsWith('kubernetes:')))
+      expect(r.provider).toMatch(/pulumi:providers:kubernetes::team-cluster::team-cluster-id$/);
     for (const name of ['thumbnails-seed-job-await', 'thumbnails-job-await']) {
       const { inputs } = resource(run, JOB_AWAIT, name);
       expect(isSecretValue(inputs.kubeconfig)).toBe(true);
@@ -73,7 +80,7 @@ describe('WorkQueueStack in a platform team\'s own program', () => {
     expect(run.outputs.image).toBe(IMAGE);
   });
 
-  test('reads the broker\'s host and the Jobs from the construct tree', () => {
+  test("reads the broker's host and the Jobs from the construct tree", () => {
     expect(only(group(run, 'thumbnails-broker'), 'Service').metadata.name).toBe('redis');
     expect(group(run, 'thumbnails-seeder').map((o) => o.kind)).toEqual(['ConfigMap']);
     expect(job(run, 'thumbnails-seed-job').metadata.name).toBe('job-wq-2-seed');
@@ -81,7 +88,7 @@ describe('WorkQueueStack in a platform team\'s own program', () => {
   });
 });
 
-test('without a provider, uses the default one, and awaits with the stack\'s kubernetes:kubeconfig and kubernetes:context as it does', async () => {
+test("without a provider, uses the default one, and awaits with the stack's kubernetes:kubeconfig and kubernetes:context as it does", async () => {
   const run = await runInStack(compose({ stack: FINE_TUTORIAL, image: IMAGE }, { provider: false }), { 'kubernetes:context': 'kind-work' });
   // No provider reference: the engine's default provider, which reads the same config.
   for (const r of run.resources.filter((r) => r.type.startsWith('kubernetes:'))) expect(r.provider ?? '').toBe('');
@@ -89,7 +96,7 @@ test('without a provider, uses the default one, and awaits with the stack\'s kub
   expect(reveal(resource(run, JOB_AWAIT, 'thumbnails-job-await').inputs.kubeconfig) ?? undefined).toBeUndefined();
 });
 
-test('with autoscale, applies KEDA\'s ScaledJob after the seeding Job, with no worker Job of its own to await', async () => {
+test("with autoscale, applies KEDA's ScaledJob after the seeding Job, with no worker Job of its own to await", async () => {
   const run = await runInStack(compose({ stack: { ...COARSE_TUTORIAL, namespace: 'media', brokerSecretName: 'mq', autoscale: { maxJobs: 4 } }, image: IMAGE }));
   expect(group(run, 'thumbnails-workers').map((o) => o.kind)).toContain('ScaledJob');
   expect(run.resources.filter((r) => r.name === 'thumbnails-job' || r.name === 'thumbnails-job-await')).toEqual([]);
@@ -102,7 +109,9 @@ describe('fails before registering anything', () => {
     const installed = mkdtempSync(join(tmpdir(), 'installed-'));
     try {
       const message = await composeFailure({ stack: FINE_TUTORIAL, registry: { server: 'ghcr.io', repository: 'team/work-queue' }, buildContext: installed });
-      expect(message).toContain(`image: got nothing, expected an existing image reference (registry.example.com/work-queue@sha256:...), since ${installed} holds no worker/Dockerfile`);
+      expect(message).toContain(
+        `image: got nothing, expected an existing image reference (registry.example.com/work-queue@sha256:...), since ${installed} holds no worker/Dockerfile`,
+      );
     } finally {
       rmSync(installed, { recursive: true, force: true });
     }
@@ -113,7 +122,11 @@ describe('fails before registering anything', () => {
   });
 
   test('fails on a namespace to create when there is none, and on a bad timeout', async () => {
-    expect(await composeFailure({ stack: FINE_TUTORIAL, image: IMAGE, createNamespace: true })).toContain('createNamespace: got true, expected false or nothing');
-    expect(await composeFailure({ stack: FINE_TUTORIAL, image: IMAGE, jobTimeoutSeconds: 1.5 })).toContain('jobTimeoutSeconds: got 1.5, expected a whole number of at least 1');
+    expect(await composeFailure({ stack: FINE_TUTORIAL, image: IMAGE, createNamespace: true })).toContain(
+      'createNamespace: got true, expected false or nothing',
+    );
+    expect(await composeFailure({ stack: FINE_TUTORIAL, image: IMAGE, jobTimeoutSeconds: 1.5 })).toContain(
+      'jobTimeoutSeconds: got 1.5, expected a whole number of at least 1',
+    );
   });
 });

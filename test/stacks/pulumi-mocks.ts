@@ -77,7 +77,8 @@ export function useMocks(stack = 'coarse'): void {
           const name: string = args.inputs.imageName;
           state.repoDigest = `${name.slice(0, name.lastIndexOf(':'))}@${DIGEST}`;
         }
-        if (args.type === 'random:index/randomPassword:RandomPassword') state.result = args.name.endsWith('-erlang-cookie') ? GENERATED_COOKIE : GENERATED_PASSWORD;
+        if (args.type === 'random:index/randomPassword:RandomPassword')
+          state.result = args.name.endsWith('-erlang-cookie') ? GENERATED_COOKIE : GENERATED_PASSWORD;
         // pulumi-kubernetes answers with the object as created: in the provider's default namespace unless it names one, with a uid.
         if (args.type === 'kubernetes:batch/v1:Job') state.metadata = { namespace: 'default', ...args.inputs.metadata, uid: `uid-${args.name}` };
         return { id: `${args.name}-id`, state };
@@ -101,7 +102,8 @@ export function reveal(value: unknown): any {
 
 export function resource(run: Run, type: string, name?: string): Registered {
   const found = run.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
-  if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ''}, found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type} ${name ?? ''}, found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(', ')}`);
   return found[0];
 }
 
@@ -138,20 +140,25 @@ export function projectConfig(values: Record<string, unknown>, project = PROJECT
  * digest, the password): waitForRPCs, the runtime's own wait (what `disconnect` uses, present at
  * run time though not in its typings), lets them all reach the mocks.
  */
-export async function runInStack(program: () => Promise<Record<string, any> | void>, config: Record<string, string> = {}, secretKeys: string[] = []): Promise<Run> {
+export async function runInStack(
+  program: () => Promise<Record<string, any> | void>,
+  config: Record<string, string> = {},
+  secretKeys: string[] = [],
+): Promise<Run> {
   registered = [];
   loaded.clear();
   pulumi.runtime.setAllConfig(config, secretKeys);
   const options: Run['options'] = new Map();
   let outputs: Record<string, any> = {};
   await jest.isolateModulesAsync(async () => {
-    outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation((args) => {
-        options.set(args.name, { opts: args.opts, resource: args.resource });
-        return undefined;
-      });
-      return (await program()) ?? {};
-    })) ?? {};
+    outputs =
+      (await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+          options.set(args.name, { opts: args.opts, resource: args.resource });
+          return undefined;
+        });
+        return (await program()) ?? {};
+      })) ?? {};
   });
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return { resources: registered, options, outputs, loaded: new Set(loaded) };
@@ -179,7 +186,10 @@ export async function programFailure(config: Record<string, string>): Promise<{ 
   pulumi.runtime.setAllConfig(config, []);
   let error: Error | undefined;
   await jest.isolateModulesAsync(async () => {
-    error = await import('../../stacks/pulumi').then(() => undefined, (e: Error) => e);
+    error = await import('../../stacks/pulumi').then(
+      () => undefined,
+      (e: Error) => e,
+    );
   });
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return { error, registered };

@@ -5,8 +5,23 @@ import { parse } from 'yaml';
 import { resolveKubeconfig } from '../../stacks/pulumi/config';
 import { containerEnv, only, podSpec } from '../manifests';
 import {
-  DIGEST, GENERATED_COOKIE, GENERATED_PASSWORD, PROJECT, ROOT, Run,
-  dependsOn, group, isSecretValue, job, programFailure, projectConfig, resource, reveal, runProgram, stackFileConfig, useMocks,
+  DIGEST,
+  GENERATED_COOKIE,
+  GENERATED_PASSWORD,
+  PROJECT,
+  ROOT,
+  Run,
+  dependsOn,
+  group,
+  isSecretValue,
+  job,
+  programFailure,
+  projectConfig,
+  resource,
+  reveal,
+  runProgram,
+  stackFileConfig,
+  useMocks,
 } from './pulumi-mocks';
 
 const JOB_AWAIT = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
@@ -57,7 +72,11 @@ describe('Pulumi program', () => {
       expect(await dependsOn(run, 'coarse-seed-job')).toEqual([await urnOf('coarse-seeder')]);
       expect(await dependsOn(run, 'coarse-job')).toEqual([await urnOf('coarse-seed-job-await')]);
       // Each await takes its Job's namespace and uid from the Job resource's outputs, so it runs after it.
-      expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({ namespace: 'default', name: 'job-wq-1-seed', uid: 'uid-coarse-seed-job' });
+      expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({
+        namespace: 'default',
+        name: 'job-wq-1-seed',
+        uid: 'uid-coarse-seed-job',
+      });
       expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({ namespace: 'default', name: 'job-wq-1', uid: 'uid-coarse-job' });
     });
 
@@ -68,7 +87,7 @@ describe('Pulumi program', () => {
       expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.__provider).toContain('exports.handler');
     });
 
-    test('leaves the Jobs\' await to the JobAwaits, and has pulumi-kubernetes delete a replaced Job in the background', () => {
+    test("leaves the Jobs' await to the JobAwaits, and has pulumi-kubernetes delete a replaced Job in the background", () => {
       for (const name of ['coarse-seed-job', 'coarse-job']) {
         expect(job(run, name).metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/deletionPropagationPolicy': 'background' });
       }
@@ -79,12 +98,19 @@ describe('Pulumi program', () => {
       expect(resource(run, 'work-queue:index:WorkQueueStack', 'coarse')).toBeDefined();
       const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
       expect(children.map((r) => r.name).sort()).toEqual([
-        'coarse-broker', 'coarse-broker-password', 'coarse-job', 'coarse-job-await', 'coarse-seed-job', 'coarse-seed-job-await', 'coarse-seeder', 'coarse-worker-image',
+        'coarse-broker',
+        'coarse-broker-password',
+        'coarse-job',
+        'coarse-job-await',
+        'coarse-seed-job',
+        'coarse-seed-job-await',
+        'coarse-seeder',
+        'coarse-worker-image',
       ]);
       for (const { name } of children) expect(run.options.get(name)!.opts.parent).toBe(component);
     });
 
-    test('applies every Kubernetes object through the program\'s provider, on the ambient kubeconfig, failing on objects that exist', () => {
+    test("applies every Kubernetes object through the program's provider, on the ambient kubeconfig, failing on objects that exist", () => {
       const provider = resource(run, 'pulumi:providers:kubernetes', 'coarse-cluster');
       expect(provider.inputs.kubeconfig).toBeUndefined();
       expect(provider.inputs.context).toBeUndefined();
@@ -193,7 +219,10 @@ describe('Pulumi program', () => {
     test('warns on a tag, which the Jobs then pull on every start', async () => {
       const tagged = await runProgram(projectConfig({ image: 'registry.example.com/work-queue:v1' }));
       expect(podSpec(job(tagged, 'coarse-job')).containers[0]).toMatchObject({ image: 'registry.example.com/work-queue:v1', imagePullPolicy: 'Always' });
-      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^image: got "registry.example.com\/work-queue:v1", expected a digest reference/), expect.anything());
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(/^image: got "registry.example.com\/work-queue:v1", expected a digest reference/),
+        expect.anything(),
+      );
     });
   });
 
@@ -254,7 +283,7 @@ describe('Pulumi program', () => {
     expect(run.outputs.followJob).toBe('kubectl --context kind-work logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
   });
 
-  test('with autoscale, applies KEDA\'s ScaledJob after the seeding Job and awaits no worker Job', async () => {
+  test("with autoscale, applies KEDA's ScaledJob after the seeding Job and awaits no worker Job", async () => {
     const run = await runProgram(projectConfig({ namespace: 'batch', autoscale: { maxJobs: 4, pollingIntervalSeconds: 10 } }));
     expect(run.resources.filter((r) => r.type === JOB_AWAIT).map((r) => r.name)).toEqual(['coarse-seed-job-await']);
     expect(run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job').map((r) => r.name)).toEqual(['coarse-seed-job']);
@@ -281,7 +310,12 @@ describe('Pulumi program', () => {
       const statefulSet = only(broker, 'StatefulSet');
       expect(statefulSet.spec.replicas).toBe(3);
       expect(statefulSet.spec.podManagementPolicy).toBe('Parallel');
-      expect(broker.filter((object) => object.kind === 'Service').map((object) => object.metadata.name).sort()).toEqual(['rabbitmq-nodes', 'rabbitmq-service']);
+      expect(
+        broker
+          .filter((object) => object.kind === 'Service')
+          .map((object) => object.metadata.name)
+          .sort(),
+      ).toEqual(['rabbitmq-nodes', 'rabbitmq-service']);
       expect(only(broker, 'ConfigMap').data['20-cluster.conf']).toContain('cluster_formation.classic_config.nodes.3 = rabbit@rabbitmq-2.rabbitmq-nodes');
       expect(only(broker, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
     });
@@ -299,7 +333,7 @@ describe('Pulumi program', () => {
       for (const { inputs } of others) expect(JSON.stringify(inputs)).not.toContain(GENERATED_COOKIE);
     });
 
-    test('renders the same broker objects on every run: the cookie is the state\'s, not a synth-time one', async () => {
+    test("renders the same broker objects on every run: the cookie is the state's, not a synth-time one", async () => {
       const again = await runProgram(projectConfig({ brokerReplicas: 3 }));
       expect(group(again, 'coarse-broker')).toEqual(group(run, 'coarse-broker'));
     });
@@ -315,7 +349,7 @@ describe('Pulumi program', () => {
   });
 
   describe('independent of the working directory', () => {
-    test('Pulumi.yaml points ts-node, which runs in the directory of main, at the project\'s tsconfig.json', () => {
+    test("Pulumi.yaml points ts-node, which runs in the directory of main, at the project's tsconfig.json", () => {
       const project = parse(readFileSync(join(ROOT, 'Pulumi.yaml'), 'utf8'));
       // The language host sets PULUMI_NODEJS_TSCONFIG_PATH from the option; @pulumi/pulumi's run
       // script resolves it after changing into the directory of `main`.
@@ -355,7 +389,7 @@ describe('Pulumi program', () => {
       return error!.message;
     };
 
-    test('fails with the constructs\' messages on bad stack fields', async () => {
+    test("fails with the constructs' messages on bad stack fields", async () => {
       expect(await failure({ completions: 9 })).toMatch(/^coarse-job\/job: completions: got 9, expected 8, the seeder's item count/);
       expect(await failure({ queue: 'job 1' })).toMatch(/^coarse-seeder\/seeder: queue: got "job 1", expected a queue name/);
       expect(await failure({ items: [] })).toBe('coarse-seeder/seeder: items: got [], expected at least one item');
@@ -371,20 +405,28 @@ describe('Pulumi program', () => {
       expect(await failure({ jobTimeoutSeconds: 0 })).toBe('work-queue-stack:jobTimeoutSeconds: got 0, expected a whole number of at least 1');
       expect(await failure({ skipJobAwait: 'maybe' })).toBe('work-queue-stack:skipJobAwait: got "maybe", expected true or false');
       expect(await failure({ adoptExisting: 'yes' })).toBe('work-queue-stack:adoptExisting: got "yes", expected true or false');
-      expect(await failure({ createNamespace: true })).toBe('work-queue-stack:createNamespace: got true, expected false or nothing without work-queue-stack:namespace');
-      expect(await failure({ registry: { server: 'https://registry.example.com' } })).toMatch(/^work-queue-stack:registry.server: got "https:\/\/registry.example.com", expected a registry host/);
+      expect(await failure({ createNamespace: true })).toBe(
+        'work-queue-stack:createNamespace: got true, expected false or nothing without work-queue-stack:namespace',
+      );
+      expect(await failure({ registry: { server: 'https://registry.example.com' } })).toMatch(
+        /^work-queue-stack:registry.server: got "https:\/\/registry.example.com", expected a registry host/,
+      );
     });
 
     test('fails on a broker replica count the broker cannot run', async () => {
       expect(await failure({ brokerReplicas: 2 })).toMatch(/^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/);
       expect(await failure({ brokerReplicas: 0 })).toMatch(/^coarse-broker\/rabbitmq: replicas: got 0, expected 1, or an odd number of at least 3/);
       expect(await failure({ brokerReplicas: 'three' })).toBe('work-queue-stack:brokerReplicas: got "three", expected a number');
-      expect(await failure({ tutorial: 'fine', brokerReplicas: 3 })).toBe('fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
+      expect(await failure({ tutorial: 'fine', brokerReplicas: 3 })).toBe(
+        'fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")',
+      );
     });
 
     test('fails on a bad broker password without showing it', async () => {
       const message = await failure({ brokerPassword: 'p@ss word' });
-      expect(message).toBe('work-queue-stack:brokerPassword: got "[secret]", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)');
+      expect(message).toBe(
+        'work-queue-stack:brokerPassword: got "[secret]", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)',
+      );
     });
   });
 });

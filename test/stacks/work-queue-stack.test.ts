@@ -53,7 +53,9 @@ describe('addWorkQueueStack', () => {
   });
 
   test('fails on brokerReplicas the broker cannot run, and on a cookie without a cluster', () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 2 })).toThrow(/^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 2 })).toThrow(
+      /^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/,
+    );
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 3 })).toThrow(
       'fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")',
     );
@@ -61,7 +63,9 @@ describe('addWorkQueueStack', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, erlangCookie: 'secret-cookie' })).toThrow(
       'fine-broker: erlangCookie: got "[secret]", expected nothing with broker "redis" (the cookie is for a RabbitMQ cluster)',
     );
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, erlangCookie: 'secret-cookie' })).toThrow(/^coarse-broker\/rabbitmq: erlangCookie: got "\[secret\]", expected no erlangCookie for a single node/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, erlangCookie: 'secret-cookie' })).toThrow(
+      /^coarse-broker\/rabbitmq: erlangCookie: got "\[secret\]", expected no erlangCookie for a single node/,
+    );
   });
 
   test('fails on an unknown broker', () => {
@@ -75,9 +79,15 @@ describe('addWorkQueueStack', () => {
   });
 
   test('fails with the construct messages on bad fields', () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, completions: 9 })).toThrow(/coarse-job\/job: completions: got 9, expected 8, the seeder's item count/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, completions: 9 })).toThrow(
+      /coarse-job\/job: completions: got 9, expected 8, the seeder's item count/,
+    );
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, queue: 'job 1' })).toThrow(/coarse-seeder\/seeder: queue: got "job 1"/);
-    expect(() => addWorkQueueStack(Testing.app(), { ...fine, broker: 'rabbitmq' })).toThrow(/fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/);
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, jobName: 'Job1' })).toThrow(/coarse-seeder\/seeder: name: got "Job1-seed", expected a DNS-1123 label/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, broker: 'rabbitmq' })).toThrow(
+      /fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, jobName: 'Job1' })).toThrow(
+      /coarse-seeder\/seeder: name: got "Job1-seed", expected a DNS-1123 label/,
+    );
   });
 });

@@ -28,7 +28,10 @@ describe('BROKER_URL parsing', () => {
   });
 
   test.each([
-    ['amqps://user:p%40ss@rabbit.example:15671/batch', { scheme: 'amqp', tls: true, hostname: 'rabbit.example', port: 15671, username: 'user', password: 'p@ss', path: 'batch' }],
+    [
+      'amqps://user:p%40ss@rabbit.example:15671/batch',
+      { scheme: 'amqp', tls: true, hostname: 'rabbit.example', port: 15671, username: 'user', password: 'p@ss', path: 'batch' },
+    ],
     ['rediss://:secret@redis.example:6380/2', { scheme: 'redis', tls: true, hostname: 'redis.example', port: 6380, password: 'secret', path: '2' }],
   ])('%s: port, credentials and path as given', (url, expected) => {
     expect(readTarget({ BROKER_URL: url, QUEUE }).broker).toMatchObject(expected);
@@ -64,6 +67,8 @@ describe('BROKER_URL parsing', () => {
   });
 
   test('fails with a TLS URL without a host name', () => {
-    expect(problems({ BROKER_URL: 'amqps:///vhost', QUEUE })).toEqual([expect.stringMatching(/^BROKER_URL: got "amqps:\/\/\/vhost", expected a URL with a host name, /)]);
+    expect(problems({ BROKER_URL: 'amqps:///vhost', QUEUE })).toEqual([
+      expect.stringMatching(/^BROKER_URL: got "amqps:\/\/\/vhost", expected a URL with a host name, /),
+    ]);
   });
 });

@@ -60,7 +60,10 @@ describe('work-queue start-up errors', () => {
   test('fails with an unknown scheme', async () => {
     const result = await runCli(['status'], { BROKER_URL: 'kafka://127.0.0.1:9092', QUEUE: queue });
     expect(result.code).toBe(ExitCode.badInput);
-    expectOneLineProblem(result.stderr, /BROKER_URL: got "kafka:\/\/127.0.0.1:9092", expected a URL whose scheme is amqp:\/\/, amqps:\/\/, redis:\/\/ or rediss:\/\/$/);
+    expectOneLineProblem(
+      result.stderr,
+      /BROKER_URL: got "kafka:\/\/127.0.0.1:9092", expected a URL whose scheme is amqp:\/\/, amqps:\/\/, redis:\/\/ or rediss:\/\/$/,
+    );
   });
 
   test('fails with a Redis URL whose path is not a database number', async () => {
@@ -157,14 +160,20 @@ describe('work-queue start-up errors', () => {
       const port = await closedPort();
       const result = await runCli(['work'], { BROKER_URL: `redis://:pw@127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '0' });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
-      expectOneLineProblem(result.stderr, new RegExp(`BROKER_URL: got "redis://:\\*\\*\\*@127.0.0.1:${port}", expected a reachable Redis broker .*ECONNREFUSED`));
+      expectOneLineProblem(
+        result.stderr,
+        new RegExp(`BROKER_URL: got "redis://:\\*\\*\\*@127.0.0.1:${port}", expected a reachable Redis broker .*ECONNREFUSED`),
+      );
     });
 
     test('fails for RabbitMQ on a closed port', async () => {
       const port = await closedPort();
       const result = await runCli(['seed', 'a'], { BROKER_URL: `amqp://guest:guest@127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '0' });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
-      expectOneLineProblem(result.stderr, new RegExp(`BROKER_URL: got "amqp://guest:\\*\\*\\*@127.0.0.1:${port}", expected a reachable RabbitMQ \\(AMQP\\) broker .*ECONNREFUSED`));
+      expectOneLineProblem(
+        result.stderr,
+        new RegExp(`BROKER_URL: got "amqp://guest:\\*\\*\\*@127.0.0.1:${port}", expected a reachable RabbitMQ \\(AMQP\\) broker .*ECONNREFUSED`),
+      );
     });
 
     test('fails after waiting BROKER_RETRY_SECONDS for a broker that is not reachable yet', async () => {
@@ -173,14 +182,19 @@ describe('work-queue start-up errors', () => {
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expect(result.stderr.trim().split('\n')).toEqual([
         expect.stringMatching(new RegExp(`^work-queue: cannot reach Redis at 127\\.0\\.0\\.1:${port} yet \\(.*ECONNREFUSED.*\\); retrying for up to 1 s$`)),
-        expect.stringMatching(/^work-queue: BROKER_URL: got .*, expected a reachable Redis broker .* \(not reachable for 1 s, BROKER_RETRY_SECONDS; .*ECONNREFUSED.*\)$/),
+        expect.stringMatching(
+          /^work-queue: BROKER_URL: got .*, expected a reachable Redis broker .* \(not reachable for 1 s, BROKER_RETRY_SECONDS; .*ECONNREFUSED.*\)$/,
+        ),
       ]);
     });
 
     test('fails for RabbitMQ with wrong credentials', async () => {
       const result = await runCli(['status'], { BROKER_URL: 'amqp://guest:wrong@127.0.0.1:5672', QUEUE: queue });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
-      expectOneLineProblem(result.stderr, /BROKER_URL: got "amqp:\/\/guest:\*\*\*@127.0.0.1:5672", expected a reachable RabbitMQ \(AMQP\) broker .*accepts these credentials.*ACCESS_REFUSED/);
+      expectOneLineProblem(
+        result.stderr,
+        /BROKER_URL: got "amqp:\/\/guest:\*\*\*@127.0.0.1:5672", expected a reachable RabbitMQ \(AMQP\) broker .*accepts these credentials.*ACCESS_REFUSED/,
+      );
     });
   });
 

@@ -82,7 +82,9 @@ describe('items on the queue', () => {
     const queue = newQueue(redisQueues);
     const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: file }));
     expect(result.code).toBe(ExitCode.badInput);
-    expect(result.stderr).toBe('work-queue: ITEMS_FILE[1]: got "caf\ufffd", expected valid UTF-8 text, but the file holds bytes there that are not UTF-8 (e9)\n');
+    expect(result.stderr).toBe(
+      'work-queue: ITEMS_FILE[1]: got "caf\ufffd", expected valid UTF-8 text, but the file holds bytes there that are not UTF-8 (e9)\n',
+    );
     expect(await redis.exists(queue)).toBe(0);
   });
 

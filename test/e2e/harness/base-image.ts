@@ -26,7 +26,9 @@ export async function ensureBaseImages(dockerfilePath: string): Promise<string[]
     if (await imageExists(image)) continue;
     const major = nodeMajor(image);
     if (major === undefined) {
-      throw new Error(`${dockerfilePath} builds FROM ${image}, which is not in the engine and cannot be pulled here; only node:<major>-* images have an offline stand-in`);
+      throw new Error(
+        `${dockerfilePath} builds FROM ${image}, which is not in the engine and cannot be pulled here; only node:<major>-* images have an offline stand-in`,
+      );
     }
     await buildStandIn(image, major);
     built.push(image);

@@ -15,7 +15,10 @@ const AMQP_ADMIN_URL = `amqp://guest:guest@${HOST}:${Defaults.amqpPort}`;
 
 export async function requireBrokers(): Promise<void> {
   const down: string[] = [];
-  for (const [name, port] of [['Redis', Defaults.redisPort], ['RabbitMQ', Defaults.amqpPort]] as const) {
+  for (const [name, port] of [
+    ['Redis', Defaults.redisPort],
+    ['RabbitMQ', Defaults.amqpPort],
+  ] as const) {
     if (!(await listening(port))) down.push(`${name} on ${HOST}:${port}`);
   }
   if (down.length > 0) throw new Error(`The e2e tests need ${down.join(' and ')}, which do not answer. Run \`bash .ci/start-brokers\`.`);

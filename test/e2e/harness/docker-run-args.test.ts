@@ -47,23 +47,39 @@ function input(container: IContainer, spec: Partial<IPodSpec> = {}, extra: Parti
 describe('dockerRunArgs', () => {
   test('maps the restricted pod template to Docker: host network, broker hosts, env, user, read-only root, no capabilities, limits, mounts', () => {
     expect(dockerRunArgs(input(restricted))).toEqual([
-      '--name', 'job-wq-1-abcde',
-      '--network', 'host',
-      '--label', 'work-queue-stack.e2e=true',
-      '--add-host', 'rabbitmq-service:127.0.0.1',
-      '--add-host', 'rabbitmq-service.default.svc.cluster.local:127.0.0.1',
-      '--env', 'QUEUE=job1',
-      '--env', 'WORK_SECONDS=3',
-      '--stop-timeout', '30',
-      '--user', '1000:1000',
+      '--name',
+      'job-wq-1-abcde',
+      '--network',
+      'host',
+      '--label',
+      'work-queue-stack.e2e=true',
+      '--add-host',
+      'rabbitmq-service:127.0.0.1',
+      '--add-host',
+      'rabbitmq-service.default.svc.cluster.local:127.0.0.1',
+      '--env',
+      'QUEUE=job1',
+      '--env',
+      'WORK_SECONDS=3',
+      '--stop-timeout',
+      '30',
+      '--user',
+      '1000:1000',
       '--read-only',
-      '--security-opt', 'no-new-privileges',
-      '--cap-drop', 'ALL',
-      '--cpus', '1',
-      '--memory', String(512 * 2 ** 20),
-      '--cpu-shares', '102',
-      '--mount', 'type=bind,source=/var/pods/job-wq-1-abcde/volumes/tmp,target=/tmp',
-      '--mount', 'type=bind,source=/var/pods/job-wq-1-abcde/volumes/items,target=/etc/work-queue,readonly',
+      '--security-opt',
+      'no-new-privileges',
+      '--cap-drop',
+      'ALL',
+      '--cpus',
+      '1',
+      '--memory',
+      String(512 * 2 ** 20),
+      '--cpu-shares',
+      '102',
+      '--mount',
+      'type=bind,source=/var/pods/job-wq-1-abcde/volumes/tmp,target=/tmp',
+      '--mount',
+      'type=bind,source=/var/pods/job-wq-1-abcde/volumes/items,target=/etc/work-queue,readonly',
       '127.0.0.1:5000/work-queue@sha256:0123',
       'work',
     ]);
@@ -77,7 +93,9 @@ describe('dockerRunArgs', () => {
 
   test('takes the pod-level security context where the container sets none, and adds fsGroup and supplemental groups', () => {
     const container = { name: 'c', image: 'img' };
-    const args = dockerRunArgs(input(container, { securityContext: { runAsUser: 1000, runAsNonRoot: true, fsGroup: 2000, supplementalGroups: [3000] } }, { volumes: new Map() }));
+    const args = dockerRunArgs(
+      input(container, { securityContext: { runAsUser: 1000, runAsNonRoot: true, fsGroup: 2000, supplementalGroups: [3000] } }, { volumes: new Map() }),
+    );
     expect(args).toEqual(expect.arrayContaining(['--user', '1000', '--group-add', '3000', '--group-add', '2000']));
     expect(args).not.toContain('--read-only');
   });

@@ -51,7 +51,8 @@ function securityArgs({ spec, container, imageUser }: DockerRunInput): string[] 
   if (runAsNonRoot) {
     // The kubelet's check: the effective user must be a non-zero numeric uid.
     const effective = uid !== undefined ? String(uid) : imageUser.split(':')[0];
-    if (!/^\d+$/.test(effective)) throw new Error(`${container.name}: runAsNonRoot, but the image user ${JSON.stringify(imageUser)} is not a numeric uid and runAsUser is unset`);
+    if (!/^\d+$/.test(effective))
+      throw new Error(`${container.name}: runAsNonRoot, but the image user ${JSON.stringify(imageUser)} is not a numeric uid and runAsUser is unset`);
     if (Number(effective) === 0) throw new Error(`${container.name}: runAsNonRoot, but the container would run as uid 0`);
   }
   if (uid !== undefined) args.push('--user', gid !== undefined ? `${uid}:${gid}` : String(uid));
@@ -67,7 +68,8 @@ function securityArgs({ spec, container, imageUser }: DockerRunInput): string[] 
   const seccomp = own.seccompProfile ?? pod.seccompProfile;
   // RuntimeDefault is Docker's own default profile, which applies unless told otherwise.
   if (seccomp?.type === 'Unconfined') args.push('--security-opt', 'seccomp=unconfined');
-  else if (seccomp && seccomp.type !== 'RuntimeDefault') throw new Error(`${container.name}: seccomp profile ${seccomp.type} is not supported by the e2e harness`);
+  else if (seccomp && seccomp.type !== 'RuntimeDefault')
+    throw new Error(`${container.name}: seccomp profile ${seccomp.type} is not supported by the e2e harness`);
   return args;
 }
 

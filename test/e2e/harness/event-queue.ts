@@ -18,10 +18,13 @@ export class EventQueue<T> {
     if (this.pending.length > 0) return Promise.resolve(this.pending.shift());
     return new Promise((resolve) => {
       const timer = Number.isFinite(timeoutMs)
-        ? setTimeout(() => {
-            this.waiter = undefined;
-            resolve(undefined);
-          }, Math.max(0, timeoutMs))
+        ? setTimeout(
+            () => {
+              this.waiter = undefined;
+              resolve(undefined);
+            },
+            Math.max(0, timeoutMs),
+          )
         : undefined;
       this.waiter = (event) => {
         clearTimeout(timer);

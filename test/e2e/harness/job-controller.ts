@@ -152,7 +152,10 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
         const delay = Math.min(backoffBase * 2 ** entry.restarts, MAX_RESTART_BACKOFF_MS);
         entry.restarts++;
         entry.restartTimer = setTimeout(() => {
-          entry.pod.restart().then(() => watch(entry), (error: Error) => events.push({ kind: 'error', error }));
+          entry.pod.restart().then(
+            () => watch(entry),
+            (error: Error) => events.push({ kind: 'error', error }),
+          );
         }, delay);
       } else {
         entry.record.phase = 'Failed';

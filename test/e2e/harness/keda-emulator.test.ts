@@ -90,7 +90,16 @@ test('polls every interval once started, and stop waits for the Jobs it created'
 
 test.each([
   ['minReplicaCount', { minReplicaCount: 1 }, 'minReplicaCount is not emulated'],
-  ['two triggers', { triggers: [{ type: 'redis', metadata: {} }, { type: 'redis', metadata: {} }] }, 'one trigger is emulated, it has 2'],
+  [
+    'two triggers',
+    {
+      triggers: [
+        { type: 'redis', metadata: {} },
+        { type: 'redis', metadata: {} },
+      ],
+    },
+    'one trigger is emulated, it has 2',
+  ],
   ['eager', { scalingStrategy: { strategy: 'eager' } }, 'scaling strategy eager is not emulated'],
   ['pendingPodConditions', { scalingStrategy: { strategy: 'accurate', pendingPodConditions: ['Ready'] } }, 'pendingPodConditions are not emulated'],
 ])('refuses a ScaledJob with %s', (_, spec, message) => {

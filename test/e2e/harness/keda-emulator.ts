@@ -84,13 +84,15 @@ export class KedaEmulator {
     if (spec.triggers.length !== 1) throw new Error(`ScaledJob ${this.name}: one trigger is emulated, it has ${spec.triggers.length}`);
     if (spec.minReplicaCount) throw new Error(`ScaledJob ${this.name}: minReplicaCount is not emulated`);
     const strategy = spec.scalingStrategy?.strategy ?? 'default';
-    if (strategy !== 'default' && strategy !== 'custom' && strategy !== 'accurate') throw new Error(`ScaledJob ${this.name}: scaling strategy ${strategy} is not emulated`);
+    if (strategy !== 'default' && strategy !== 'custom' && strategy !== 'accurate')
+      throw new Error(`ScaledJob ${this.name}: scaling strategy ${strategy} is not emulated`);
     if (spec.scalingStrategy?.pendingPodConditions?.length) throw new Error(`ScaledJob ${this.name}: pendingPodConditions are not emulated`);
     this.scaling = {
       maxReplicaCount: spec.maxReplicaCount ?? 100,
       strategy,
       customScalingQueueLengthDeduction: spec.scalingStrategy?.customScalingQueueLengthDeduction,
-      customScalingRunningJobPercentage: spec.scalingStrategy?.customScalingRunningJobPercentage === undefined ? undefined : Number(spec.scalingStrategy.customScalingRunningJobPercentage),
+      customScalingRunningJobPercentage:
+        spec.scalingStrategy?.customScalingRunningJobPercentage === undefined ? undefined : Number(spec.scalingStrategy.customScalingRunningJobPercentage),
     };
     this.jobTargetRef = spec.jobTargetRef;
   }

@@ -104,11 +104,13 @@ async function openRedisScaler(trigger: ScaleTrigger, context: ScalerContext): P
 function authParams(trigger: ScaleTrigger, objects: KubeObject[], known: string[]): Record<string, string | undefined> {
   const ref = trigger.authenticationRef;
   if (!ref) return {};
-  if ((ref.kind ?? 'TriggerAuthentication') !== 'TriggerAuthentication') throw new Error(`${trigger.type} trigger: authenticationRef kind ${ref.kind} is not emulated`);
+  if ((ref.kind ?? 'TriggerAuthentication') !== 'TriggerAuthentication')
+    throw new Error(`${trigger.type} trigger: authenticationRef kind ${ref.kind} is not emulated`);
   const authentication = findObject(objects, 'TriggerAuthentication', ref.name) as TriggerAuthentication | undefined;
   if (!authentication) throw new Error(`${trigger.type} trigger: TriggerAuthentication ${ref.name} is not in the synthesized manifests`);
   const { secretTargetRef = [], ...others } = authentication.spec;
-  if (Object.keys(others).length > 0) throw new Error(`TriggerAuthentication ${ref.name}: only secretTargetRef is emulated, got ${Object.keys(others).join(', ')}`);
+  if (Object.keys(others).length > 0)
+    throw new Error(`TriggerAuthentication ${ref.name}: only secretTargetRef is emulated, got ${Object.keys(others).join(', ')}`);
   const secrets = objectSource(objects);
   const params: Record<string, string | undefined> = {};
   for (const { parameter, name, key } of secretTargetRef) {

@@ -3,7 +3,13 @@ import { objectSource } from './manifests';
 import { expandedCommand, resolveEnv } from './pod-env';
 
 const objects = objectSource([
-  { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { username: 'work-queue' }, data: { password: Buffer.from('s3cret').toString('base64') } },
+  {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'creds' },
+    stringData: { username: 'work-queue' },
+    data: { password: Buffer.from('s3cret').toString('base64') },
+  },
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { queue: 'job1' } },
 ]);
 
@@ -42,12 +48,25 @@ describe('resolveEnv', () => {
   });
 
   test('does not expand values taken from a Secret', () => {
-    const env = resolveEnv(container([{ name: 'A', value: 'x' }, { name: 'B', valueFrom: { secretKeyRef: { name: 'creds', key: 'username' } } }]), objects);
+    const env = resolveEnv(
+      container([
+        { name: 'A', value: 'x' },
+        { name: 'B', valueFrom: { secretKeyRef: { name: 'creds', key: 'username' } } },
+      ]),
+      objects,
+    );
     expect(env.get('B')).toBe('work-queue');
   });
 
   test('a later definition of a name replaces the earlier one', () => {
-    const env = resolveEnv(container([{ name: 'A', value: 'one' }, { name: 'B', value: '$(A)' }, { name: 'A', value: 'two' }]), objects);
+    const env = resolveEnv(
+      container([
+        { name: 'A', value: 'one' },
+        { name: 'B', value: '$(A)' },
+        { name: 'A', value: 'two' },
+      ]),
+      objects,
+    );
     expect([...env]).toEqual([
       ['A', 'two'],
       ['B', 'one'],
@@ -72,7 +91,9 @@ describe('resolveEnv', () => {
   });
 
   test('fails on a source it cannot resolve instead of leaving the variable out', () => {
-    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]), objects)).toThrow('only secretKeyRef and configMapKeyRef');
+    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]), objects)).toThrow(
+      'only secretKeyRef and configMapKeyRef',
+    );
   });
 });
 

@@ -17,7 +17,10 @@ export function resolveEnv(container: IContainer, objects: ObjectSource): Map<st
       const value = resolveSource(container.name, variable.name, variable.valueFrom, objects);
       if (value !== undefined) env.set(variable.name, value);
     } else {
-      env.set(variable.name, expand(variable.value ?? '', (name) => env.get(name)));
+      env.set(
+        variable.name,
+        expand(variable.value ?? '', (name) => env.get(name)),
+      );
     }
   }
   return env;
@@ -46,7 +49,9 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.configMapKeyRef;
     const value = configMapValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      throw new Error(`${where}: ${objects.configMap(name ?? '') ? `ConfigMap ${name} has no key ${key}` : `ConfigMap ${name} is not in the synthesized manifests`}`);
+      throw new Error(
+        `${where}: ${objects.configMap(name ?? '') ? `ConfigMap ${name} has no key ${key}` : `ConfigMap ${name} is not in the synthesized manifests`}`,
+      );
     }
     return value;
   }

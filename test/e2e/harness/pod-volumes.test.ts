@@ -16,7 +16,13 @@ afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
 test('a ConfigMap volume is a directory with one readable file per key; an emptyDir is empty and world-writable', () => {
   const volumes = prepareVolumes(
-    { containers: [], volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'items', configMap: { name: 'job-wq-1-seed-items' } }] },
+    {
+      containers: [],
+      volumes: [
+        { name: 'tmp', emptyDir: {} },
+        { name: 'items', configMap: { name: 'job-wq-1-seed-items' } },
+      ],
+    },
     objects,
     directory,
   );

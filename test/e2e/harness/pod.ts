@@ -94,4 +94,3 @@ async function ensureImage(container: IContainer): Promise<void> {
     throw new Error(`container ${container.name}: image ${image} is not present and imagePullPolicy is Never`);
   }
 }
-

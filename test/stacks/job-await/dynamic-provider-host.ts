@@ -34,7 +34,11 @@ export async function serializedProvider(installedIn?: string): Promise<string> 
  * drives it. Whatever it prints after its port is what the engine shows as the provider's output.
  */
 export class DynamicProviderHost {
-  private constructor(private readonly process: ChildProcess, private readonly client: any, private readonly lines: string[]) {}
+  private constructor(
+    private readonly process: ChildProcess,
+    private readonly client: any,
+    private readonly lines: string[],
+  ) {}
 
   /** Starts the host with these environment variables added to the test's. */
   public static async start(env: Record<string, string> = {}): Promise<DynamicProviderHost> {
@@ -87,7 +91,8 @@ export class DynamicProviderHost {
   private call(method: string, request: unknown): Promise<any> {
     return new Promise((resolve, reject) => {
       this.client[method](request, (error: { details?: string; message: string } | null, response: unknown) =>
-        error ? reject(new Error(error.details ?? error.message)) : resolve(response));
+        error ? reject(new Error(error.details ?? error.message)) : resolve(response),
+      );
     });
   }
 }

@@ -127,10 +127,14 @@ export class FakeKubernetesApi {
   }
 
   private readLog(response: http.ServerResponse, namespace: string, podName: string, query: URLSearchParams): void {
-    const pod = [...this.jobs.values()].filter((e) => e.job.namespace === namespace).flatMap((e) => e.job.pods ?? []).find((p) => p.name === podName);
+    const pod = [...this.jobs.values()]
+      .filter((e) => e.job.namespace === namespace)
+      .flatMap((e) => e.job.pods ?? [])
+      .find((p) => p.name === podName);
     if (!pod) return status(response, 404, 'NotFound', `pods "${podName}" not found`);
     if (query.get('container') !== CONTAINER) return status(response, 400, 'BadRequest', `container ${query.get('container')} is not valid for pod ${podName}`);
-    if (pod.log === undefined) return status(response, 400, 'BadRequest', `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`);
+    if (pod.log === undefined)
+      return status(response, 400, 'BadRequest', `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`);
     const lines = pod.log.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     const tail = query.has('tailLines') ? lines.slice(-Number(query.get('tailLines'))) : lines;

@@ -30,10 +30,12 @@ function installedProvider(directory: string): unknown {
 const installed = process.argv[2] === '--installed' ? process.argv[3] : undefined;
 const provider = installed ? installedProvider(installed) : require(SOURCE).jobAwaitProvider;
 
-pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then(
-  (serialized) => process.stdout.write(serialized.text),
-  (error: Error) => {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  },
-);
+pulumi.runtime
+  .serializeFunction(() => provider, { allowSecrets: true })
+  .then(
+    (serialized) => process.stdout.write(serialized.text),
+    (error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    },
+  );
