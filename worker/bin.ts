@@ -5,7 +5,7 @@
 import { main } from './cli';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
-import { endCommandGroups } from './process-group';
+import { endCommands } from './handler';
 import { flushLines } from './stdout-lines';
 
 const DEBUG = 'WORK_QUEUE_DEBUG';
@@ -15,7 +15,7 @@ let exiting = false;
 async function exit(code: number): Promise<never> {
   if (!exiting) {
     exiting = true;
-    await endCommandGroups();
+    await endCommands();
   }
   flushLines();
   process.exit(code);

@@ -1,5 +1,4 @@
 import type { WorkConfig } from './config';
-import { endCommandGroup, forgetCommandGroup, spawnCommandGroup } from './process-group';
 import { sleep } from './sleep';
 import { writeLine } from './stdout-lines';
 
@@ -22,13 +21,22 @@ function builtInHandler(workSeconds: number): Handler {
   };
 }
 
+/** Process groups (and node:child_process) are loaded with the first WORK_COMMAND, not at start-up. */
+let processGroups: Promise<typeof import('./process-group')> | undefined;
+
+/** Ends what WORK_COMMAND left running; nothing to do when no command ran. */
+export async function endCommands(): Promise<void> {
+  if (processGroups) await (await processGroups).endCommandGroups();
+}
+
 /**
  * Runs the command in a process group of its own; an abort ends the whole group (TERM, then KILL)
  * and resolves only once it is stopped, so an item handed back is no longer being worked on.
  */
 function commandHandler(command: string): Handler {
-  return (item, signal) =>
-    new Promise((resolve) => {
+  return async (item, signal) => {
+    const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??= import('./process-group'));
+    return new Promise((resolve) => {
       if (signal.aborted) return resolve('aborted');
       const child = spawnCommandGroup(command);
       let stopping: Promise<void> | undefined;
@@ -54,4 +62,5 @@ function commandHandler(command: string): Handler {
         resolve(code === 0 ? 'done' : 'failed');
       });
     });
+  };
 }

@@ -30,13 +30,13 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
       }
     }
     await declareQueues({ model, channel }, queue, { replicas: broker.replicas, withMarker: false });
-    await channel.prefetch(1);
   });
   return new AmqpConsumer(connection, queue, brokerAt(broker), options, state);
 }
 
 /**
- * The RabbitMQ side of `work`: one channel, `prefetch(1)`, `basic.get` with manual acknowledgement.
+ * The RabbitMQ side of `work`: one channel, `basic.get` with manual acknowledgement (one message
+ * per get, so no prefetch limit applies and none is set: that would cost a round trip at start-up).
  * A delivery can only be settled on the connection it came on; when that closes, the broker gives
  * the item to the next worker and this one's `lost` signal stops its command.
  */
