@@ -12,7 +12,7 @@ import { takeSeedLock } from './seed-lock';
 /**
  * Items published beyond the last marker the broker confirmed, at most. A seeder that dies (or
  * loses its connection) leaves at most these items on the queue unaccounted for; the re-run
- * publishes them again, so at most this many items are on the queue twice.
+ * publishes them again, so each interruption adds at most this many extra copies.
  */
 export const SEED_WINDOW = 1000;
 
