@@ -4,6 +4,7 @@ import type { Handler } from './handler';
 import type { Claimed, Consumer, Delivery } from './queue';
 import type { Shutdown } from './shutdown';
 import { sleep } from './sleep';
+import { flushLines } from './stdout-lines';
 
 /** How long `single` waits for an item to appear before it concludes there is nothing to do. */
 export const EMPTY_WAIT_MS = 3000;
@@ -14,7 +15,9 @@ export const EMPTY_WAIT_MS = 3000;
  * tables and skip lists, which costs the server more per item: two workers at 64 stay under them
  * (measured: 133 ms of script time for 20,000 items at 64, 300 ms at 256).
  */
-const MAX_BATCH_SIZE = 64;
+export const MAX_BATCH_SIZE = 64;
+/** First wait of `drain` for the leases of other workers, doubled on each empty claim. */
+const FIRST_POLL_MS = 5;
 /** A batch that finishes faster than this grows; one slower than SLOW_BATCH_MS shrinks. */
 const FAST_BATCH_MS = 50;
 const SLOW_BATCH_MS = 500;
@@ -81,11 +84,23 @@ async function single(context: Run): Promise<number> {
   }
 }
 
-/** Fine pattern: claim in adaptive batches until nothing is pending or leased. */
+/**
+ * Fine pattern: claim in adaptive batches until nothing is pending or leased.
+ *
+ * A claim leases up to `batchSize` items, each under a lease of its own that the worker renews
+ * while it holds the item. The items are processed in order; the processed ones are completed in
+ * one call, sent together with the claim of the next batch (one round trip per batch). A worker
+ * killed at any instant leaves every item it has not completed (the rest of its batch, and
+ * processed items whose completion had not reached the broker) to the other workers, which
+ * reclaim them when their leases expire: at least once, never lost, with attempts counted. A
+ * batch grows while it finishes within FAST_BATCH_MS and shrinks when slow, so slow items spread
+ * over the workers.
+ */
 async function drain(context: Run): Promise<number> {
   const { consumer, shutdown, log } = context;
   let batchSize = 1;
   let processed = 0;
+  let pollMs = FIRST_POLL_MS;
   let claimed = await consumer.claim(batchSize);
   for (;;) {
     reportDeadLettered(context, claimed);
@@ -95,11 +110,15 @@ async function drain(context: Run): Promise<number> {
         return ExitCode.ok;
       }
       if (shutdown.stopping) return ExitCode.interrupted;
-      await sleep(claimed.retryInMs, shutdown.signal);
+      // Other workers hold the last items: their batches usually complete within milliseconds, so
+      // ask again soon, then less and less often (at most every retryInMs).
+      await sleep(Math.min(pollMs, claimed.retryInMs), shutdown.signal);
+      pollMs *= 2;
       if (shutdown.stopping) return ExitCode.interrupted;
       claimed = await consumer.claim(batchSize);
       continue;
     }
+    pollMs = FIRST_POLL_MS;
     const started = Date.now();
     const finished: Delivery[] = [];
     const batch = claimed.deliveries;
@@ -117,6 +136,8 @@ async function drain(context: Run): Promise<number> {
       if (outcome === 'disconnected') break;
       processed++;
     }
+    // What the batch logged is out before its items count as done.
+    flushLines();
     if (shutdown.stopping) {
       await consumer.complete(finished);
       return ExitCode.interrupted;
@@ -143,7 +164,10 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
   }
   if (result === 'done') {
     if (finished) finished.push(delivery);
-    else await consumer.complete([delivery]);
+    else {
+      flushLines();
+      await consumer.complete([delivery]);
+    }
     return 'done';
   }
   if (result === 'aborted') {
