@@ -147,7 +147,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   }
 
   /** The broker's own network rules decide who may connect. */
-  public admitPeer(_peer: kplus.INetworkPolicyPeer): void {}
+  public admitPeer(): void {}
 
   /** `/<vhost>` or `/<db>`, checked against the scheme. */
   private urlPath(props: ExternalBrokerProps): string {

@@ -127,13 +127,15 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     });
     this.node.tryRemoveChild(template.node.id);
     const templateObject = ApiObject.of(template);
+    // cdk8s types the synthesized JSON as `any`; the labels in it are strings.
+    const labels = (templateObject.metadata.toJson() as { labels?: Record<string, string> }).labels;
 
     const { credentials, tlsCa } = connection;
     if (credentials || tlsCa) {
       this.triggerAuthentication = new ApiObject(this, 'TriggerAuthentication', {
         apiVersion: 'keda.sh/v1alpha1',
         kind: 'TriggerAuthentication',
-        metadata: { name: `${this.name}-broker`, labels: templateObject.metadata.toJson().labels },
+        metadata: { name: `${this.name}-broker`, labels },
         spec: {
           secretTargetRef: [
             ...(credentials?.usernameKey !== undefined ? [{ parameter: 'username', name: credentials.secretName, key: credentials.usernameKey }] : []),
@@ -144,13 +146,15 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
       });
     }
 
+    // Resolved at synthesis, so what is added to the template's spec after this still goes in; it goes through as it is.
+    const jobTargetRef: unknown = Lazy.any({ produce: () => (templateObject.toJson() as { spec: unknown }).spec });
     const strategy = props.scalingStrategy ?? (coarse ? 'accurate' : 'default');
     this.scaledJob = new ApiObject(this, 'Resource', {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'ScaledJob',
-      metadata: { name: this.name, labels: templateObject.metadata.toJson().labels },
+      metadata: { name: this.name, labels },
       spec: {
-        jobTargetRef: Lazy.any({ produce: () => templateObject.toJson().spec }),
+        jobTargetRef,
         pollingInterval: props.pollingIntervalSeconds ?? 30,
         maxReplicaCount: props.maxJobs,
         successfulJobsHistoryLimit: props.successfulJobsHistoryLimit ?? 100,

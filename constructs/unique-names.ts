@@ -19,9 +19,8 @@ export function ensureUniqueNames(scope: IConstruct): void {
 function duplicateNames(chart: Chart): string[] {
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
-  for (const construct of chart.node.findAll()) {
-    if (!ApiObject.isApiObject(construct) || Chart.of(construct) !== chart) continue;
-    const object = construct as ApiObject;
+  for (const object of chart.node.findAll()) {
+    if (!ApiObject.isApiObject(object) || Chart.of(object) !== chart) continue;
     const key = [object.apiGroup, object.kind, object.metadata.namespace ?? '', object.name].join('/');
     const earlier = first.get(key);
     if (earlier === undefined) {
