@@ -78,14 +78,15 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   if (!(tutorialName in TUTORIALS)) throw problem('tutorial', tutorialName, '"coarse" or "fine"');
   // The coarse Job's completions is derived from the items (the tutorial's 8 are its 8 items), so
   // a stack that changes the items does not have to change completions too.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the binding exists to leave completions out of the rest
   const { completions: _derived, ...tutorial } = TUTORIALS[tutorialName as TutorialName];
 
   const stack: StackFields = {
     ...tutorial,
     ...defined({
       name: config.get('name'),
-      broker: config.get('broker') as StackFields['broker'] | undefined,
-      pattern: config.get('pattern') as StackFields['pattern'] | undefined,
+      broker: config.get<StackFields['broker']>('broker'),
+      pattern: config.get<StackFields['pattern']>('pattern'),
       queue: config.get('queue'),
       items: typed('items', 'a JSON array of strings', () => config.getObject<string[]>('items')),
       jobName: config.get('jobName'),

@@ -56,7 +56,7 @@ export function renderStack(config: WorkQueueStackConfig): StackObjects {
     const workers = splitOff(tree.charts.job, workerJob);
     return {
       brokerHost: tree.broker.host,
-      broker: tree.charts.broker.toJson(),
+      broker: objectsOf(tree.charts.broker),
       seeder: seeder.others,
       seedJob: seeder.job!,
       workerJob: workers.job,
@@ -69,7 +69,12 @@ export function renderStack(config: WorkQueueStackConfig): StackObjects {
 
 /** A chart's objects, with the one `job` synthesizes apart (a chart's names are unique). */
 function splitOff(chart: Chart, job: kplus.Job | undefined): { job?: KubernetesObject; others: KubernetesObject[] } {
-  const objects = chart.toJson() as KubernetesObject[];
+  const objects = objectsOf(chart);
   const isJob = (object: KubernetesObject) => job !== undefined && object.kind === 'Job' && object.metadata.name === job.name;
   return { job: objects.find(isJob), others: objects.filter((object) => !isJob(object)) };
+}
+
+/** A chart's synthesized objects (cdk8s types them as `any[]`). */
+function objectsOf(chart: Chart): KubernetesObject[] {
+  return chart.toJson() as KubernetesObject[];
 }

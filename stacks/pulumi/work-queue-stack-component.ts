@@ -54,7 +54,8 @@ export class WorkQueueStack extends pulumi.ComponentResource {
 
     super('work-queue:index:WorkQueueStack', name, {}, opts);
     if (args.image !== undefined && !DIGEST_REFERENCE.test(args.image)) {
-      pulumi.log.warn(
+      // Not awaited: a constructor cannot, and the engine shows the warning whenever it arrives.
+      void pulumi.log.warn(
         describeProblem(
           'image',
           args.image,
@@ -113,21 +114,31 @@ export class WorkQueueStack extends pulumi.ComponentResource {
   }
 
   private builtImage(name: string, args: WorkQueueStackArgs): pulumi.Output<string> {
-    // Loaded only to build: with a given image, @pulumi/docker need not be installed.
-    const { buildWorkerImage } = require('./worker-image') as typeof import('./worker-image');
+    const { buildWorkerImage } = workerImageModule();
     return buildWorkerImage(name, args.registry!, args.buildContext ?? CHECKOUT_ROOT, this);
   }
 
   private generatedPassword(name: string): pulumi.Output<string> {
-    // Loaded only to generate: with a configured password or Redis, @pulumi/random need not be installed.
-    const { generatedBrokerPassword } = require('./broker-password') as typeof import('./broker-password');
+    const { generatedBrokerPassword } = brokerPasswordModule();
     return generatedBrokerPassword(name, this);
   }
 
   private generatedCookie(name: string): pulumi.Output<string> {
-    const { generatedErlangCookie } = require('./broker-password') as typeof import('./broker-password');
+    const { generatedErlangCookie } = brokerPasswordModule();
     return generatedErlangCookie(name, this);
   }
+}
+
+/** Loaded only to build or check a build context: with a given image, @pulumi/docker need not be installed. */
+function workerImageModule(): typeof import('./worker-image') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: an optional peer dependency, loaded where a constructor cannot await import()
+  return require('./worker-image') as typeof import('./worker-image');
+}
+
+/** Loaded only to generate: with a configured password or Redis, @pulumi/random need not be installed. */
+function brokerPasswordModule(): typeof import('./broker-password') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: an optional peer dependency, loaded where a constructor cannot await import()
+  return require('./broker-password') as typeof import('./broker-password');
 }
 
 /** A RabbitMQ cluster, whose nodes share an Erlang cookie. */
@@ -149,7 +160,7 @@ function checkArgs(args: WorkQueueStackArgs): void {
   const problem = (field: string, value: unknown, expected: string) => new pulumi.RunError(describeProblem(field, value, expected));
   if (args.image === undefined) {
     if (args.registry === undefined) throw problem('registry', undefined, 'where to push the built image ({ server, repository }), or an image');
-    const { checkBuildContext } = require('./worker-image') as typeof import('./worker-image');
+    const { checkBuildContext } = workerImageModule();
     checkBuildContext(args.buildContext ?? CHECKOUT_ROOT);
   }
   const timeout = Rules.positiveInteger(args.jobTimeoutSeconds);

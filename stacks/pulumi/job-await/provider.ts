@@ -46,22 +46,27 @@ export const jobAwaitProvider: pulumi.dynamic.ResourceProvider = {
       throw new Error(`${describeJob(inputs)} cannot be awaited: ${error.message}`);
     });
     const succeeded = await awaitJob(cluster, inputs, inputs.timeoutSeconds, inputs.intervalSeconds, (line) => console.log(line));
-    const { kubeconfig: _secret, ...kept } = inputs;
-    return { id: inputs.uid, outs: { ...kept, succeeded } };
+    return { id: inputs.uid, outs: { ...withoutKubeconfig(inputs), succeeded } };
   },
 
-  async diff(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
+  diff(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
     const replaces = olds.uid === news.uid ? [] : ['uid'];
     // Changing these awaits nothing: the Job's run is the same.
     const changed = (['namespace', 'name', 'timeoutSeconds', 'intervalSeconds', 'context'] as const).some((key) => olds[key] !== news[key]);
-    return { changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false };
+    return Promise.resolve({ changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false });
   },
 
-  async update(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
-    const { kubeconfig: _secret, ...kept } = news;
-    return { outs: { ...kept, succeeded: olds.succeeded } };
+  update(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
+    return Promise.resolve({ outs: { ...withoutKubeconfig(news), succeeded: olds.succeeded } });
   },
 };
+
+/** The inputs as the state keeps them: the kubeconfig may be a secret's contents, and is left out. */
+function withoutKubeconfig(inputs: JobAwaitInputs): Omit<JobAwaitInputs, 'kubeconfig'> {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the binding exists to leave the kubeconfig out of the rest
+  const { kubeconfig, ...kept } = inputs;
+  return kept;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Awaiting
@@ -97,11 +102,11 @@ async function awaitJob(
       failingSince = undefined;
     } catch (error) {
       const reason = (error as Error).message;
-      if (!(isClusterError(error) && error.transient)) throw new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`);
+      if (!(isClusterError(error) && error.transient)) throw new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`, { cause: error });
       failingSince ??= Date.now();
       if (Date.now() - failingSince >= UNREACHABLE_SECONDS * 1000 || Date.now() >= deadline) {
         const seconds = Math.round((Date.now() - failingSince) / 1000);
-        throw new Error(`${job}: the Kubernetes API at ${cluster.server} has not answered for ${seconds} s: ${reason}`);
+        throw new Error(`${job}: the Kubernetes API at ${cluster.server} has not answered for ${seconds} s: ${reason}`, { cause: error });
       }
       await pause();
       continue;
@@ -294,6 +299,7 @@ function loadKubeconfig(config: InstanceType<ClientNode['KubeConfig']>, pathOrCo
  * and resolved from the working directory's node_modules, where the dynamic provider runs.
  */
 async function importClientNode(): Promise<ClientNode> {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: a literal import() would be compiled to require()
   const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<ClientNode>;
   try {
     return await importModule(pathToFileURL(require.resolve('@kubernetes/client-node')).href);
@@ -330,8 +336,8 @@ function asClusterError(error: unknown): ClusterError {
 /** The `message` of the Kubernetes Status in a response body. */
 function statusMessage(body: unknown): string | undefined {
   try {
-    const status = typeof body === 'string' ? JSON.parse(body) : body;
-    return typeof status?.message === 'string' ? status.message : undefined;
+    const status: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+    return typeof status === 'object' && status !== null && 'message' in status && typeof status.message === 'string' ? status.message : undefined;
   } catch {
     return typeof body === 'string' && body !== '' ? body.slice(0, 200) : undefined;
   }
