@@ -57,7 +57,8 @@ function redisClients(broker: BrokerConfig): ConnectionKind<RespClient> {
       }),
     cause: (client) => client.lastError,
     isLost: (client, error) => !client.isReady || error instanceof RedisConnectionClosedError || notReady(error),
-    isUnreachable: (error) => isSocketUnreachable(error) || error instanceof RedisConnectTimeoutError || error instanceof RedisConnectionClosedError || notReady(error),
+    isUnreachable: (error) =>
+      isSocketUnreachable(error) || error instanceof RedisConnectTimeoutError || error instanceof RedisConnectionClosedError || notReady(error),
     async close(client) {
       try {
         if (client.isReady) await client.close();

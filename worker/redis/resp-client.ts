@@ -29,8 +29,9 @@ export interface RespConnectOptions {
 
 export type RespReply = string | number | null | RedisReplyError | RespReply[];
 
-/** Thrown by the parser when the buffer ends inside a reply. */
+/** What the parser returns when the buffer ends inside a reply. */
 const INCOMPLETE = Symbol('incomplete');
+type Parsed = RespReply | typeof INCOMPLETE;
 
 interface Waiting {
   resolve(reply: RespReply): void;
@@ -122,12 +123,15 @@ export class RespClient {
     const parser = new Parser(data);
     while (parser.offset < data.length) {
       const start = parser.offset;
-      let reply: RespReply;
+      let reply: Parsed;
       try {
         reply = parser.reply();
       } catch (error) {
-        if (error === INCOMPLETE) this.buffered = data.subarray(start);
-        else this.socket.destroy(error as Error);
+        this.socket.destroy(error as Error);
+        return;
+      }
+      if (reply === INCOMPLETE) {
+        this.buffered = data.subarray(start);
         return;
       }
       const waiting = this.waiting.shift();
@@ -167,16 +171,17 @@ async function openSocket(options: RespConnectOptions): Promise<Socket> {
   return socket;
 }
 
-/** Reads RESP2 replies from a buffer; throws INCOMPLETE where the buffer ends inside one. */
+/** Reads RESP2 replies from a buffer; INCOMPLETE where the buffer ends inside one. */
 class Parser {
   offset = 0;
 
   constructor(private readonly data: Buffer) {}
 
-  reply(): RespReply {
+  reply(): Parsed {
     const type = this.data[this.offset];
-    if (type === undefined) throw INCOMPLETE;
+    if (type === undefined) return INCOMPLETE;
     const line = this.line();
+    if (line === INCOMPLETE) return INCOMPLETE;
     switch (type) {
       case 0x2b: // + simple string
         return line;
@@ -189,7 +194,7 @@ class Parser {
         const length = Number(line);
         if (length < 0) return null;
         const end = this.offset + length;
-        if (end + 2 > this.data.length) throw INCOMPLETE;
+        if (end + 2 > this.data.length) return INCOMPLETE;
         const text = this.data.toString('utf8', this.offset, end);
         this.offset = end + 2;
         return text;
@@ -198,8 +203,12 @@ class Parser {
         // * array
         const count = Number(line);
         if (count < 0) return null;
-        const items: RespReply[] = new Array(count);
-        for (let i = 0; i < count; i++) items[i] = this.reply();
+        const items: RespReply[] = [];
+        for (let i = 0; i < count; i++) {
+          const item = this.reply();
+          if (item === INCOMPLETE) return INCOMPLETE;
+          items.push(item);
+        }
         return items;
       }
       default:
@@ -208,9 +217,9 @@ class Parser {
   }
 
   /** The rest of the current line after its type byte; moves past its CRLF. */
-  private line(): string {
+  private line(): string | typeof INCOMPLETE {
     const end = this.data.indexOf('\r\n', this.offset + 1, 'latin1');
-    if (end < 0) throw INCOMPLETE;
+    if (end < 0) return INCOMPLETE;
     const text = this.data.toString('utf8', this.offset + 1, end);
     this.offset = end + 2;
     return text;
