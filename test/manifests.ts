@@ -1,7 +1,11 @@
 import { Chart, Testing } from 'cdk8s';
 
+/** A value inside a synthesized object: deliberately loose, so that tests reach into whatever synthesis produced and assert on it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one loose type of the tests' manifests (see eslint.config.mjs)
+export type ManifestValue = any;
+
 /** A synthesized Kubernetes object, loosely typed for assertions. */
-export type Manifest = { apiVersion: string; kind: string; metadata: { name?: string; [key: string]: any }; [key: string]: any };
+export type Manifest = { apiVersion: string; kind: string; metadata: { name?: string; [key: string]: ManifestValue }; [key: string]: ManifestValue };
 
 /** Builds a chart with `build`, runs the chart's validations as `app.synth()` does, and returns its objects. */
 export function synth(build: (chart: Chart) => void): Manifest[] {
@@ -12,6 +16,11 @@ export function synth(build: (chart: Chart) => void): Manifest[] {
   return Testing.synth(chart) as Manifest[];
 }
 
+/** A chart's objects as it synthesizes them. */
+export function manifestsOf(chart: Chart): Manifest[] {
+  return chart.toJson() as Manifest[];
+}
+
 /** The one object of `kind` (and `name`, when given); fails the test when there is not exactly one. */
 export function only(manifests: Manifest[], kind: string, name?: string): Manifest {
   const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.metadata.name === name));
@@ -20,12 +29,12 @@ export function only(manifests: Manifest[], kind: string, name?: string): Manife
 }
 
 /** The pod spec of a workload (Job, StatefulSet) or of a Pod. */
-export function podSpec(manifest: Manifest): any {
+export function podSpec(manifest: Manifest): ManifestValue {
   return manifest.kind === 'Pod' ? manifest.spec : manifest.spec.template.spec;
 }
 
 /** The container env of a workload as a name -> entry map, keeping the order in `names`. */
-export function containerEnv(manifest: Manifest, index = 0): { names: string[]; byName: Record<string, any> } {
-  const env: any[] = podSpec(manifest).containers[index].env ?? [];
+export function containerEnv(manifest: Manifest, index = 0): { names: string[]; byName: Record<string, ManifestValue> } {
+  const env: ManifestValue[] = podSpec(manifest).containers[index].env ?? [];
   return { names: env.map((e) => e.name), byName: Object.fromEntries(env.map((e) => [e.name, e])) };
 }

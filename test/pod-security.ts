@@ -3,6 +3,8 @@
  * synthesize. Returns the violations, empty when the pod meets the level.
  * See https://kubernetes.io/docs/concepts/security/pod-security-standards/
  */
+import type { IContainer, IEphemeralContainer, IPodSpec } from 'kubernetes-models/v1';
+
 const BASELINE_CAPABILITIES = new Set([
   'AUDIT_WRITE',
   'CHOWN',
@@ -20,7 +22,7 @@ const BASELINE_CAPABILITIES = new Set([
 ]);
 const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
 
-export function baselineViolations(pod: any): string[] {
+export function baselineViolations(pod: IPodSpec): string[] {
   const problems: string[] = [];
   if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push('host namespaces');
   for (const volume of pod.volumes ?? []) if (volume.hostPath) problems.push(`hostPath volume ${volume.name}`);
@@ -36,7 +38,7 @@ export function baselineViolations(pod: any): string[] {
   return problems;
 }
 
-export function restrictedViolations(pod: any): string[] {
+export function restrictedViolations(pod: IPodSpec): string[] {
   const problems = baselineViolations(pod);
   for (const volume of pod.volumes ?? []) {
     const type = Object.keys(volume).find((k) => k !== 'name');
@@ -59,6 +61,6 @@ export function restrictedViolations(pod: any): string[] {
   return problems;
 }
 
-function allContainers(pod: any): any[] {
+function allContainers(pod: IPodSpec): Array<IContainer | IEphemeralContainer> {
   return [...(pod.initContainers ?? []), ...(pod.containers ?? []), ...(pod.ephemeralContainers ?? [])];
 }

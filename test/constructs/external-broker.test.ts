@@ -96,7 +96,7 @@ describe('ExternalBroker', () => {
   });
 
   const fails: Array<[string, Partial<ExternalBrokerProps>, string]> = [
-    ['an unknown scheme', { scheme: 'kafka' as any }, 'scheme: got "kafka", expected "amqp" or "redis"'],
+    ['an unknown scheme', { scheme: 'kafka' as unknown as ExternalBrokerProps['scheme'] }, 'scheme: got "kafka", expected "amqp" or "redis"'],
     ['a host with a scheme', { host: 'amqp://rabbit' }, 'host: got "amqp://rabbit", expected a DNS name'],
     ['a port out of range', { port: 70000 }, 'port: got 70000, expected a port number from 1 to 65535'],
     [

@@ -107,7 +107,7 @@ describe('QueueSeeder', () => {
   });
 
   test('fails on an item that is not a string', () => {
-    expect(() => synth((chart) => seeder(chart, { items: ['a', 42 as any] }))).toThrow('test/seeder: items[1]: got 42, expected a string');
+    expect(() => synth((chart) => seeder(chart, { items: ['a', 42 as unknown as string] }))).toThrow('test/seeder: items[1]: got 42, expected a string');
   });
 
   test('fails on an item over 512 KiB', () => {

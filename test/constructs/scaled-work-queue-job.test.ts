@@ -11,7 +11,7 @@ import {
 } from '../../constructs';
 import { kedaSchemaErrors } from '../keda-schema';
 import { schemaError } from '../k8s-schema';
-import { Manifest, only, synth } from '../manifests';
+import { Manifest, ManifestValue, only, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'b'.repeat(64);
@@ -121,8 +121,8 @@ describe('ScaledWorkQueueJob', () => {
       }),
       'Job',
     ).spec;
-    const withoutAddress = (spec: any) => {
-      const copy = JSON.parse(JSON.stringify(spec));
+    const withoutAddress = (spec: ManifestValue): ManifestValue => {
+      const copy: ManifestValue = JSON.parse(JSON.stringify(spec));
       delete copy.template.metadata.labels['cdk8s.io/metadata.addr'];
       return copy;
     };
@@ -135,7 +135,7 @@ describe('ScaledWorkQueueJob', () => {
     const amqp = scaled('external-amqp');
     expectValid(amqp);
     expect(only(amqp, 'ScaledJob').spec.triggers[0].metadata.host).toBe('amqp://rabbit.messaging.svc:5672/batch');
-    expect(only(amqp, 'TriggerAuthentication').spec.secretTargetRef.map((r: any) => [r.parameter, r.name, r.key])).toEqual([
+    expect(only(amqp, 'TriggerAuthentication').spec.secretTargetRef.map((r: ManifestValue) => [r.parameter, r.name, r.key])).toEqual([
       ['username', 'rabbit', 'username'],
       ['password', 'rabbit', 'password'],
     ]);
@@ -217,7 +217,12 @@ describe('ScaledWorkQueueJob', () => {
     ['the fine pattern on AMQP', 'rabbitmq', { pattern: 'fine' }, 'pattern: got "fine", expected "coarse" on an amqp broker'],
     ['completions given', 'redis', { completions: 4 }, 'completions: got 4, expected no completions'],
     ['parallelism for coarse', 'rabbitmq', { parallelism: 2 }, 'parallelism: got 2, expected no parallelism for the coarse pattern'],
-    ['an unknown scaling strategy', 'redis', { scalingStrategy: 'eager' as any }, 'scalingStrategy: got "eager", expected "default", "custom" or "accurate"'],
+    [
+      'an unknown scaling strategy',
+      'redis',
+      { scalingStrategy: 'eager' as unknown as ScaledWorkQueueJobProps['scalingStrategy'] },
+      'scalingStrategy: got "eager", expected "default", "custom" or "accurate"',
+    ],
     [
       'custom parameters without the custom strategy',
       'redis',

@@ -154,7 +154,9 @@ describe('WorkQueueJob', () => {
   });
 
   test('fails on an unknown pattern', () => {
-    expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as any }))).toThrow('test/job: pattern: got "medium", expected "coarse" or "fine"');
+    expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as unknown as WorkQueueJobProps['pattern'] }))).toThrow(
+      'test/job: pattern: got "medium", expected "coarse" or "fine"',
+    );
   });
 
   test('seeder and worker retry a lost broker connection for brokerRetrySeconds (BROKER_RETRY_SECONDS)', () => {

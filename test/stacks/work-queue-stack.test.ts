@@ -2,6 +2,7 @@ import { App, Testing } from 'cdk8s';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../../stacks/config';
 import { addWorkQueueStack } from '../../stacks/work-queue-stack';
 import { kedaSchemaErrors } from '../keda-schema';
+import { manifestsOf } from '../manifests';
 
 const coarse: WorkQueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1', brokerPassword: 'fixed-for-snapshot' };
 const fine: WorkQueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
@@ -10,30 +11,30 @@ describe('addWorkQueueStack', () => {
   test('returns the broker, seeder and job charts in apply order', () => {
     const charts = addWorkQueueStack(Testing.app(), coarse);
     expect([charts.broker, charts.seeder, charts.job].map((c) => c.node.id)).toEqual(['coarse-broker', 'coarse-seeder', 'coarse-job']);
-    expect(charts.seeder.toJson().map((m: any) => m.kind)).toEqual(['ConfigMap', 'Job']);
-    expect(charts.job.toJson().map((m: any) => m.kind)).toEqual(['Job']);
+    expect(manifestsOf(charts.seeder).map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
+    expect(manifestsOf(charts.job).map((m) => m.kind)).toEqual(['Job']);
   });
 
   test('puts every object in the configured namespace', () => {
     const charts = addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch' });
-    for (const chart of Object.values(charts)) for (const m of chart.toJson()) expect(m.metadata.namespace).toBe('batch');
+    for (const chart of Object.values(charts)) for (const m of manifestsOf(chart)) expect(m.metadata.namespace).toBe('batch');
   });
 
   test('uses an existing broker Secret when named', () => {
     const charts = addWorkQueueStack(Testing.app(), { ...COARSE_TUTORIAL, image: 'i', brokerSecretName: 'mq' });
-    expect(charts.broker.toJson().filter((m: any) => m.kind === 'Secret')).toEqual([]);
+    expect(manifestsOf(charts.broker).filter((m) => m.kind === 'Secret')).toEqual([]);
   });
 
   test('autoscale: the job chart holds a KEDA ScaledJob instead of the worker Job, for both tutorials', () => {
-    const coarseJob = addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', autoscale: { maxJobs: 4 } }).job.toJson();
-    expect(coarseJob.map((m: any) => m.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
+    const coarseJob = manifestsOf(addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', autoscale: { maxJobs: 4 } }).job);
+    expect(coarseJob.map((m) => m.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
     const scaledJob = coarseJob[1];
     expect(scaledJob.metadata.name).toBe('job-wq-1');
     expect(scaledJob.spec.maxReplicaCount).toBe(4);
     expect(scaledJob.spec.jobTargetRef).toMatchObject({ completions: 1, parallelism: 1 });
 
-    const fineJob = addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job.toJson();
-    expect(fineJob.map((m: any) => m.kind)).toEqual(['ScaledJob']);
+    const fineJob = manifestsOf(addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job);
+    expect(fineJob.map((m) => m.kind)).toEqual(['ScaledJob']);
     expect(fineJob[0].spec.jobTargetRef.parallelism).toBe(2);
     expect(fineJob[0].spec.triggers[0].metadata.listLength).toBe('5');
     expect(kedaSchemaErrors([...coarseJob, ...fineJob])).toEqual([undefined, undefined, undefined]);
@@ -46,10 +47,10 @@ describe('addWorkQueueStack', () => {
   });
 
   test('brokerReplicas: a RabbitMQ cluster of that many nodes with the given Erlang cookie', () => {
-    const broker = addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 3, erlangCookie: 'fixed-cookie' }).broker.toJson();
-    expect(broker.find((m: any) => m.kind === 'StatefulSet').spec.replicas).toBe(3);
-    expect(broker.find((m: any) => m.metadata.name === 'rabbitmq-service-erlang-cookie').stringData.cookie).toBe('fixed-cookie');
-    expect(broker.map((m: any) => m.kind)).toContain('PodDisruptionBudget');
+    const broker = manifestsOf(addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 3, erlangCookie: 'fixed-cookie' }).broker);
+    expect(broker.find((m) => m.kind === 'StatefulSet')?.spec.replicas).toBe(3);
+    expect(broker.find((m) => m.metadata.name === 'rabbitmq-service-erlang-cookie')?.stringData.cookie).toBe('fixed-cookie');
+    expect(broker.map((m) => m.kind)).toContain('PodDisruptionBudget');
   });
 
   test('fails on brokerReplicas the broker cannot run, and on a cookie without a cluster', () => {
@@ -69,7 +70,7 @@ describe('addWorkQueueStack', () => {
   });
 
   test('fails on an unknown broker', () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as any })).toThrow(
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as unknown as WorkQueueStackConfig['broker'] })).toThrow(
       'coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"',
     );
   });
