@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { Manifest } from '../manifests';
+import { Manifest, ManifestValue } from '../manifests';
 
 /**
  * The Pulumi mock runtime for the program and the component: what each resource was registered
@@ -20,7 +20,8 @@ export const GENERATED_COOKIE = 'GeneratedErlangCookieByRandomPassword0123456789
 export interface Registered {
   type: string;
   name: string;
-  inputs: Record<string, any>;
+  /** As loose as a synthesized object, which most of them are. */
+  inputs: Record<string, ManifestValue>;
   provider?: string;
 }
 
@@ -28,7 +29,7 @@ export interface Registered {
 export interface Run {
   resources: Registered[];
   options: Map<string, { opts: pulumi.ResourceOptions; resource: pulumi.Resource }>;
-  outputs: Record<string, any>;
+  outputs: Record<string, unknown>;
   loaded: Set<string>;
 }
 
@@ -66,13 +67,13 @@ const JOB_AWAIT_PROVIDER = '../../stacks/pulumi/job-await/provider';
 const jobAwaitProvider = jest.requireActual(JOB_AWAIT_PROVIDER);
 jest.doMock(JOB_AWAIT_PROVIDER, () => jobAwaitProvider);
 
-/** Installs the mocks; call in `beforeAll`. */
-export function useMocks(stack = 'coarse'): void {
-  pulumi.runtime.setMocks(
+/** Installs the mocks; return it from `beforeAll`. */
+export function useMocks(stack = 'coarse'): Promise<void> {
+  return pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-        const state: Record<string, any> = { ...args.inputs };
+        const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === 'docker:index/image:Image') {
           const name: string = args.inputs.imageName;
           state.repoDigest = `${name.slice(0, name.lastIndexOf(':'))}@${DIGEST}`;
@@ -92,11 +93,11 @@ export function useMocks(stack = 'coarse'): void {
 }
 
 /** Secret inputs reach the engine wrapped in this signature; the mock sees exactly that. */
-export function isSecretValue(value: unknown): value is { value: any } {
-  return typeof value === 'object' && value !== null && (value as any)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+export function isSecretValue(value: unknown): value is { value: unknown } {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 }
 
-export function reveal(value: unknown): any {
+export function reveal(value: unknown): unknown {
   return isSecretValue(value) ? value.value : value;
 }
 
@@ -108,7 +109,7 @@ export function resource(run: Run, type: string, name?: string): Registered {
 }
 
 export function group(run: Run, name: string): Manifest[] {
-  return reveal(resource(run, 'kubernetes:yaml/v2:ConfigGroup', name).inputs.objs);
+  return reveal(resource(run, 'kubernetes:yaml/v2:ConfigGroup', name).inputs.objs) as Manifest[];
 }
 
 /** A Job resource's object as sent to pulumi-kubernetes. */
@@ -141,7 +142,7 @@ export function projectConfig(values: Record<string, unknown>, project = PROJECT
  * run time though not in its typings), lets them all reach the mocks.
  */
 export async function runInStack(
-  program: () => Promise<Record<string, any> | void>,
+  program: () => Promise<Record<string, unknown> | void>,
   config: Record<string, string> = {},
   secretKeys: string[] = [],
 ): Promise<Run> {
@@ -149,7 +150,7 @@ export async function runInStack(
   loaded.clear();
   pulumi.runtime.setAllConfig(config, secretKeys);
   const options: Run['options'] = new Map();
-  let outputs: Record<string, any> = {};
+  let outputs: Record<string, unknown> = {};
   await jest.isolateModulesAsync(async () => {
     outputs =
       (await pulumi.runtime.runInPulumiStack(async () => {

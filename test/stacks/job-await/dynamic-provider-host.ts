@@ -2,6 +2,10 @@ import { ChildProcess, execFile, spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
 import { promisify } from 'util';
+import type * as GrpcJs from '@grpc/grpc-js';
+import type * as ProviderRpc from '@pulumi/pulumi/proto/provider_grpc_pb';
+import type * as ProviderProto from '@pulumi/pulumi/proto/provider_pb';
+import type * as StructPb from 'google-protobuf/google/protobuf/struct_pb';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 /** `pulumi up` runs the program, and so the dynamic provider, in the directory of Pulumi.yaml's `main`. */
@@ -9,10 +13,10 @@ export const PROGRAM_DIRECTORY = path.join(ROOT, 'stacks', 'pulumi');
 
 /** Pulumi's own gRPC client and protobuf types, loaded outside jest's registry as the engine's peers would be. */
 const pulumiRequire = createRequire(require.resolve('@pulumi/pulumi/package.json'));
-const grpc = pulumiRequire('@grpc/grpc-js');
-const providerRpc = pulumiRequire('./proto/provider_grpc_pb');
-const providerProto = pulumiRequire('./proto/provider_pb');
-const { Struct } = pulumiRequire('google-protobuf/google/protobuf/struct_pb');
+const grpc = pulumiRequire('@grpc/grpc-js') as typeof GrpcJs;
+const providerRpc = pulumiRequire('./proto/provider_grpc_pb') as typeof ProviderRpc;
+const providerProto = pulumiRequire('./proto/provider_pb') as typeof ProviderProto;
+const { Struct } = pulumiRequire('google-protobuf/google/protobuf/struct_pb') as typeof StructPb;
 
 /**
  * JobAwait's provider as the `__provider` input carries it, serialized in a Node.js process of its
@@ -36,7 +40,7 @@ export async function serializedProvider(installedIn?: string): Promise<string> 
 export class DynamicProviderHost {
   private constructor(
     private readonly process: ChildProcess,
-    private readonly client: any,
+    private readonly client: ProviderRpc.ResourceProviderClient,
     private readonly lines: string[],
   ) {}
 
@@ -49,10 +53,10 @@ export class DynamicProviderHost {
     });
     const lines: string[] = [];
     let stderr = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
     const port = new Promise<string>((resolve, reject) => {
       let partial = '';
-      child.stdout!.on('data', (chunk) => {
+      child.stdout.on('data', (chunk) => {
         const parts = (partial + chunk).split('\n');
         partial = parts.pop()!;
         lines.push(...parts);
@@ -62,7 +66,8 @@ export class DynamicProviderHost {
     });
     const client = new providerRpc.ResourceProviderClient(`127.0.0.1:${await port}`, grpc.credentials.createInsecure());
     const host = new DynamicProviderHost(child, client, lines);
-    await host.call('configure', new providerProto.ConfigureRequest().setArgs(Struct.fromJavaScript({})));
+    const configure = new providerProto.ConfigureRequest().setArgs(Struct.fromJavaScript({}));
+    await host.call((done) => client.configure(configure, done));
     return host;
   }
 
@@ -79,8 +84,8 @@ export class DynamicProviderHost {
     const request = new providerProto.CreateRequest()
       .setUrn(`urn:pulumi:test::work-queue-stack::${type}::${name}`)
       .setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(properties))));
-    const response = await this.call('create', request);
-    return { id: response.getId(), outputs: response.getProperties().toJavaScript() };
+    const response = await this.call<ProviderProto.CreateResponse>((done) => this.client.create(request, done));
+    return { id: response.getId(), outputs: response.getProperties()!.toJavaScript() };
   }
 
   public stop(): void {
@@ -88,11 +93,8 @@ export class DynamicProviderHost {
     this.process.kill();
   }
 
-  private call(method: string, request: unknown): Promise<any> {
-    return new Promise((resolve, reject) => {
-      this.client[method](request, (error: { details?: string; message: string } | null, response: unknown) =>
-        error ? reject(new Error(error.details ?? error.message)) : resolve(response),
-      );
-    });
+  /** One call of the provider's gRPC service: rejects with the provider's error message. */
+  private call<Response>(send: (done: (error: GrpcJs.ServiceError | null, response: Response) => void) => void): Promise<Response> {
+    return new Promise((resolve, reject) => send((error, response) => (error ? reject(new Error(error.details ?? error.message)) : resolve(response))));
   }
 }

@@ -20,15 +20,21 @@ function installedProvider(directory: string): unknown {
   const compiled = path.join(pkg, 'lib', path.relative(ROOT, SOURCE)).replace(/\.ts$/, '.js');
   fs.mkdirSync(path.dirname(compiled), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-  const { config } = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+  const { config } = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), (file) => ts.sys.readFile(file));
   const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, ROOT);
   fs.writeFileSync(compiled, ts.transpileModule(fs.readFileSync(SOURCE, 'utf8'), { compilerOptions: options, fileName: SOURCE }).outputText);
   process.chdir(directory);
-  return require(compiled).jobAwaitProvider;
+  return providerIn(compiled);
+}
+
+/** The provider object of a module loaded as the Pulumi language host loads a program's: through require, whose cache function serialization reads. */
+function providerIn(file: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module whose path is known only at run time, loaded into require's cache on purpose
+  return (require(file) as { jobAwaitProvider: unknown }).jobAwaitProvider;
 }
 
 const installed = process.argv[2] === '--installed' ? process.argv[3] : undefined;
-const provider = installed ? installedProvider(installed) : require(SOURCE).jobAwaitProvider;
+const provider = installed ? installedProvider(installed) : providerIn(SOURCE);
 
 pulumi.runtime
   .serializeFunction(() => provider, { allowSecrets: true })
