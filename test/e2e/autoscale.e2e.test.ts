@@ -91,16 +91,16 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
   const phases: Phase[] = [];
   emulator.start();
   try {
-    await until(emulator, async () => emulator.jobs.length > 0, 'the first Jobs are created');
+    await until(emulator, () => emulator.jobs.length > 0, 'the first Jobs are created');
     for (const burst of bursts) {
       const burstAt = Date.now();
       await feed.push(burst);
       await until(emulator, async () => (await feed.waiting()) === 0, `the queue is drained after burst ${phases.length + 1}`);
       const emptyAt = Date.now();
-      await until(emulator, async () => emulator.unfinishedJobs() === 0, `every Job has finished after burst ${phases.length + 1}`);
+      await until(emulator, () => emulator.unfinishedJobs() === 0, `every Job has finished after burst ${phases.length + 1}`);
       const finishedAt = Date.now();
       const quiet = () => emulator.polls.filter((poll) => poll.at >= emptyAt + POLLING_INTERVAL_MS);
-      await until(emulator, async () => quiet().length >= QUIET_POLLS && quiet().some((poll) => poll.at > finishedAt), 'the emulator looks at the empty queue');
+      await until(emulator, () => quiet().length >= QUIET_POLLS && quiet().some((poll) => poll.at > finishedAt), 'the emulator looks at the empty queue');
       phases.push({ burstAt, emptyAt, quietUntil: Date.now() });
     }
   } finally {
@@ -219,7 +219,7 @@ test(`the triggers name their broker by a host that KEDA's operator resolves fro
   }
 });
 
-async function until(emulator: KedaEmulator, condition: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+async function until(emulator: KedaEmulator, condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     emulator.check();

@@ -15,7 +15,7 @@ class FakeCluster {
 
   constructor(private readonly script: (podIndex: number, runIndex: number) => Run) {}
 
-  startPod = async (name: string): Promise<Pod> => {
+  startPod = (name: string): Promise<Pod> => {
     const podIndex = this.started.length;
     this.started.push(name);
     let runIndex = 0;
@@ -38,18 +38,19 @@ class FakeCluster {
       });
     };
     begin();
-    return {
+    return Promise.resolve({
       name,
       wait: () => exited,
-      restart: async () => begin(),
-      kill: async () => exit(137),
-      stop: async () => {
+      restart: () => Promise.resolve(begin()),
+      kill: () => Promise.resolve(exit(137)),
+      stop: () => {
         this.stopped.push(name);
         exit(143);
+        return Promise.resolve();
       },
-      logs: async () => `log of ${name}`,
-      remove: async () => undefined,
-    };
+      logs: () => Promise.resolve(`log of ${name}`),
+      remove: () => Promise.resolve(),
+    });
   };
 }
 

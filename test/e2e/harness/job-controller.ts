@@ -90,8 +90,9 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
   let lastFailureAt = 0;
   let failedByPolicy = false;
 
-  const watch = (entry: ActivePod) =>
-    entry.pod.wait().then(
+  // Not awaited: the pod's end, either way, goes into the event queue, which the loop reads.
+  const watch = (entry: ActivePod): void =>
+    void entry.pod.wait().then(
       (code) => events.push({ kind: 'exit', pod: entry, code }),
       (error: Error) => events.push({ kind: 'error', error }),
     );

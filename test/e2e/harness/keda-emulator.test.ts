@@ -33,7 +33,7 @@ function scaledJob(spec: Partial<ScaledJobObject['spec']> = {}): ScaledJobObject
 }
 
 function scaler(queue: { length: number }): Scaler {
-  return { target: { targetAverageValue: 1, activationValue: 0 }, queueLength: async () => queue.length, close: async () => undefined };
+  return { target: { targetAverageValue: 1, activationValue: 0 }, queueLength: () => Promise.resolve(queue.length), close: () => Promise.resolve() };
 }
 
 const pod = (phase: PodRecord['phase']): PodRecord => ({ name: 'pod', phase, exitCodes: [], logs: '', startedAt: 0, finishedAt: 0 });

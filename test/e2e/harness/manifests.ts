@@ -27,11 +27,11 @@ export interface ObjectSource {
   configMap(name: string): IConfigMap | undefined;
 }
 
-const CHARTS = ['broker', 'seeder', 'job'] as const;
+type ChartRole = 'broker' | 'seeder' | 'job';
 
 export function loadStack(outdir: string, stack: string): StackManifests {
   const files = readdirSync(outdir);
-  const chart = (role: (typeof CHARTS)[number]): KubeObject[] => {
+  const chart = (role: ChartRole): KubeObject[] => {
     const pattern = new RegExp(`^(\\d+-)?${stack}-${role}\\.k8s\\.yaml$`);
     const matches = files.filter((file) => pattern.test(file));
     if (matches.length !== 1) {
