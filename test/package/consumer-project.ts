@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import path from 'node:path';
+import type { IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { Env } from '../../worker/contract';
 import { containerEnv, Manifest, podSpec } from '../manifests';
@@ -86,7 +87,7 @@ export async function tarballFiles(tarball: string): Promise<string[]> {
 }
 
 /** Every file that `main`, `types`, the `exports` targets and `bin` of a package.json point at. */
-export function entryPointFiles(pkg: Record<string, any>): string[] {
+export function entryPointFiles(pkg: Record<string, unknown>): string[] {
   const targets: string[] = [];
   const collect = (value: unknown): void => {
     if (typeof value === 'string') targets.push(value);
@@ -106,7 +107,7 @@ export function entryPointFiles(pkg: Record<string, any>): string[] {
 export async function createConsumerProject(dir: string, packages: Record<string, string>): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   await run('npm', ['init', '-y'], { cwd: dir, what: 'npm init of the consumer project' });
-  const repoLock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+  const repoLock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
   const entries = lockEntries(repoLock, packages);
   const dependencies = Object.fromEntries(Object.keys(packages).map((name) => [name, entries[`node_modules/${name}`].version]));
 
@@ -133,8 +134,8 @@ export async function createConsumerProject(dir: string, packages: Record<string
  * The lockfile entries of `packages` placed at the top of a new tree, with their nested and bundled
  * packages and, found the way Node resolves them, the dependencies they do not bundle.
  */
-function lockEntries(repoLock: { packages: Record<string, any> }, packages: Record<string, string>): Record<string, any> {
-  const entries: Record<string, any> = {};
+function lockEntries(repoLock: { packages: Record<string, LockEntry> }, packages: Record<string, string>): Record<string, LockEntry> {
+  const entries: Record<string, LockEntry> = {};
   const add = (name: string, repoKey: string): void => {
     const key = `node_modules/${name}`;
     if (entries[key]) return;
@@ -154,8 +155,16 @@ function lockEntries(repoLock: { packages: Record<string, any> }, packages: Reco
   return entries;
 }
 
+/** A package-lock.json entry: the fields read here, and the rest as it is. */
+interface LockEntry {
+  readonly version?: string;
+  readonly dependencies?: Record<string, string>;
+  readonly bundleDependencies?: string[];
+  readonly [field: string]: unknown;
+}
+
 /** A lockfile entry without the flags that say how the repository uses it (dev, optional, peer). */
-function consumerEntry(entry: Record<string, unknown>): Record<string, unknown> {
+function consumerEntry(entry: LockEntry): LockEntry {
   const copy = { ...entry };
   for (const flag of ['dev', 'devOptional', 'optional', 'peer']) delete copy[flag];
   return copy;
@@ -174,6 +183,7 @@ export async function installOffline(dir: string, specs: string[] = [], extraArg
   } catch (error) {
     throw new Error(
       `The offline install into the consumer project failed; the npm cache should hold every package once \`npm ci\` ran in the repository.\n${(error as Error).message}`,
+      { cause: error },
     );
   }
 }
@@ -348,8 +358,8 @@ function envValue(job: Manifest, name: string): string | undefined {
 function seededItems(seeder: Manifest, configMaps: Manifest[]): unknown[] | string {
   const itemsFile = envValue(seeder, Env.itemsFile)!;
   const spec = podSpec(seeder);
-  const mount = (spec.containers[0].volumeMounts ?? []).find((m: any) => m.mountPath === path.posix.dirname(itemsFile));
-  const configMapName = (spec.volumes ?? []).find((v: any) => v.name === mount?.name)?.configMap?.name;
+  const mount = (spec.containers[0].volumeMounts ?? []).find((m: IVolumeMount) => m.mountPath === path.posix.dirname(itemsFile));
+  const configMapName = (spec.volumes ?? []).find((v: IVolume) => v.name === mount?.name)?.configMap?.name;
   const configMap = configMaps.find((c) => c.metadata.name === configMapName);
   const json = configMap?.data?.[path.posix.basename(itemsFile)];
   if (json === undefined) return `mounts no ConfigMap of the output with ${itemsFile}`;
