@@ -69,7 +69,7 @@ async function redisRun(): Promise<Figures> {
   const seeded = await runCli(['seed'], { ...env, ITEMS_FILE: files.file('items.json', JSON.stringify(items)) });
   if (seeded.code !== 0) throw new Error(`seed failed: ${seeded.stderr}`);
 
-  const job = new Job({ ...env, WORKER_MODE: 'drain', WORK_SECONDS: '0.02', LEASE_SECONDS: '2' }, 3, true, async () => false);
+  const job = new Job({ ...env, WORKER_MODE: 'drain', WORK_SECONDS: '0.02', LEASE_SECONDS: '2' }, 3, true, () => Promise.resolve(false));
   const running = job.run();
   let kills = 0;
   let restarts = 0;

@@ -40,7 +40,7 @@ export class OwnRedis {
     args.push('--appendonly', this.persistent ? 'yes' : 'no', '--appendfsync', 'always');
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     this.process = child;
     const deadline = Date.now() + 20_000;
     for (;;) {

@@ -9,7 +9,9 @@ async function rabbitmqctl(args: string[]): Promise<string> {
     const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
     return stdout;
   } catch (error) {
-    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${String(error)}): the RabbitMQ outage tests close one connection with it`);
+    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${String(error)}): the RabbitMQ outage tests close one connection with it`, {
+      cause: error,
+    });
   }
 }
 

@@ -37,7 +37,7 @@ export function makeCertificate(dir: string): Certificate {
       { stdio: 'pipe' },
     );
   } catch (error) {
-    throw new Error(`openssl could not make the test certificate (${String(error)}): install openssl`);
+    throw new Error(`openssl could not make the test certificate (${String(error)}): install openssl`, { cause: error });
   }
   return { certFile, keyFile };
 }
