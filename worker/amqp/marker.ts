@@ -30,8 +30,9 @@ const HELD_RETRIES = 50;
 const MAX_MARKER_MESSAGES = 10;
 
 /**
- * Peeks at the seed marker: takes what the marker queue holds and puts it straight back. An empty
- * queue while another reader holds the marker (it counts as a consumer then) is asked again.
+ * Peeks at the seed marker: takes what the marker queue holds and puts it straight back. Nothing
+ * taken while another reader holds the marker (it counts as a consumer then), or while the queue
+ * counts a message, is asked again.
  */
 export async function readMarker(channel: ConfirmChannel, markerQueue: string): Promise<MarkerState | undefined> {
   for (let attempt = 0; ; attempt++) {
@@ -45,7 +46,8 @@ export async function readMarker(channel: ConfirmChannel, markerQueue: string): 
       const markers = messages.map((message) => parseMarker(message.properties.headers ?? {}));
       return markers.reduce((newest, marker) => (marker && (!newest || marker.sequence > newest.sequence) ? marker : newest), undefined);
     }
-    if (attempt === HELD_RETRIES || (await channel.checkQueue(markerQueue)).consumerCount === 0) return undefined;
+    const { consumerCount, messageCount } = await channel.checkQueue(markerQueue);
+    if (attempt === HELD_RETRIES || (consumerCount === 0 && messageCount === 0)) return undefined;
     await sleep(HELD_RETRY_MS);
   }
 }

@@ -3,6 +3,7 @@ import { ExitCode, amqpQueueNames } from '../contract';
 import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import type { Reconnecting } from '../reconnect';
+import { sleep } from '../sleep';
 import { brokerAt, describeCause } from '../unreachable';
 import { type AmqpConnection, openAmqp } from './connection';
 import { declareQueues } from './declare';
@@ -16,6 +17,9 @@ import { takeSeedLock } from './seed-lock';
  */
 export const SEED_WINDOW = 1000;
 
+/** A quorum queue refuses (nacks) publishes while it has no leader; the seeder pauses this long before it goes on. */
+const REFUSED_PAUSE_MS = 500;
+
 type Channel = AmqpConnection['channel'];
 
 export async function openAmqpSeeder(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<Seeder> {
@@ -24,7 +28,7 @@ export async function openAmqpSeeder(broker: BrokerConfig, queue: string, option
     await takeSeedLock(amqp.model, names.seedLock, () => options.log(`queue ${queue}: waiting for another seeder to finish (it holds ${names.seedLock})`));
     await declareQueues(amqp, queue, { replicas: broker.replicas, withMarker: true });
   });
-  return new AmqpSeeder(connection, broker, queue);
+  return new AmqpSeeder(connection, broker, queue, options);
 }
 
 /**
@@ -42,11 +46,14 @@ class AmqpSeeder implements Seeder {
   private sequence = 0;
   /** Items of this run's list confirmed in order (each item before it is on the queue). */
   private confirmed = 0;
+  /** When the broker began refusing items, if it has not confirmed a marker since. */
+  private refusedSince?: number;
 
   constructor(
     private readonly connection: Reconnecting<AmqpConnection>,
     private readonly broker: BrokerConfig,
     private readonly queue: string,
+    private readonly options: ConnectOptions,
   ) {
     this.names = amqpQueueNames(queue);
   }
@@ -68,14 +75,15 @@ class AmqpSeeder implements Seeder {
 
   async seed(items: readonly string[], from: number, options: SeedOptions): Promise<number> {
     this.confirmed = from;
-    await this.connection.use(async ({ channel, closed }, retried) => {
+    await this.connection.use(async ({ model, channel, closed }, retried) => {
       const marked = retried ? await this.resumePoint(channel, options.id) : from;
       try {
         await this.publish(channel, items, marked, options);
       } catch (error) {
         // A closed connection is resumed by `use`; anything else is the broker refusing an item.
         if (closed.aborted) throw error;
-        throw new CliError(`queue ${this.queue}: the broker refused a seeded item (${describeCause(error)}); rerun seed to resume`, ExitCode.failed);
+        await this.refused(model, error);
+        throw error;
       }
       options.onProgress(items.length);
     });
@@ -85,6 +93,20 @@ class AmqpSeeder implements Seeder {
 
   close(): Promise<void> {
     return this.connection.close();
+  }
+
+  /**
+   * A quorum queue refuses (nacks) publishes while it has no leader, and a channel that met a lost
+   * leader can go on refusing: after a pause the connection is closed, so that `use` goes on over a
+   * new one. Refusals without progress for as long as a lost connection is retried end the seed.
+   */
+  private async refused(model: AmqpConnection['model'], error: unknown): Promise<void> {
+    const refused = `queue ${this.queue}: the broker refused a seeded item (${describeCause(error)})`;
+    this.refusedSince ??= Date.now();
+    const retrying = Date.now() - this.refusedSince < this.options.retrySeconds * 1000;
+    if (!retrying || !(await sleep(REFUSED_PAUSE_MS, this.options.signal))) throw new CliError(`${refused}; rerun seed to resume`, ExitCode.failed);
+    this.options.log(`${refused}; going on over a new connection`);
+    await model.close().catch(() => undefined);
   }
 
   /** What a seed interrupted by a lost connection finds marked: the marker must still be this seed's. */
@@ -135,6 +157,7 @@ class AmqpSeeder implements Seeder {
         marking = true;
         const pushed = this.confirmed;
         this.writeMarker(channel, id, total, pushed).then(() => {
+          this.refusedSince = undefined;
           marking = false;
           marked = pushed;
           options.onProgress(pushed);
