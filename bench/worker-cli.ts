@@ -6,7 +6,7 @@ let cli: string | undefined;
 
 /** Bundles the worker CLI into the bench's own directory, as the image holds it. */
 export async function buildCli(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- worker/build.js is a CommonJS script without types: required, and typed here
   const { buildWorker } = require('../worker/build') as { buildWorker: (into: string) => Promise<string> };
   cli = await buildWorker(join(scratch, 'worker-bundle'));
 }

@@ -176,7 +176,7 @@ function summary(broker: string, items: string[], runs: Job['finished'], extra: 
 
 async function main(): Promise<void> {
   if (!process.env.WORK_QUEUE_TEST_CLI) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- worker/build.js is a CommonJS script without types, and only needed when no CLI is given
     process.env.WORK_QUEUE_TEST_CLI = await require('../../worker/build').buildWorker(mkdtempSync(path.join(tmpdir(), 'work-queue-fault-run-')));
   }
   const which = process.argv.slice(2);
