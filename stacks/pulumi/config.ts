@@ -78,7 +78,6 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   if (!(tutorialName in TUTORIALS)) throw problem('tutorial', tutorialName, '"coarse" or "fine"');
   // The coarse Job's completions is derived from the items (the tutorial's 8 are its 8 items), so
   // a stack that changes the items does not have to change completions too.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the binding exists to leave completions out of the rest
   const { completions: _derived, ...tutorial } = TUTORIALS[tutorialName as TutorialName];
 
   const stack: StackFields = {

@@ -63,7 +63,6 @@ export const jobAwaitProvider: pulumi.dynamic.ResourceProvider = {
 
 /** The inputs as the state keeps them: the kubeconfig may be a secret's contents, and is left out. */
 function withoutKubeconfig(inputs: JobAwaitInputs): Omit<JobAwaitInputs, 'kubeconfig'> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the binding exists to leave the kubeconfig out of the rest
   const { kubeconfig, ...kept } = inputs;
   return kept;
 }
