@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
+import { Env } from '../../worker/contract';
 
 const run = promisify(execFile);
 
@@ -23,19 +24,22 @@ export interface SynthesizedCluster {
   readonly clusterConf: string;
   /** The cookie of the Secret `<service>-erlang-cookie`. */
   readonly cookie: string;
+  /** BROKER_REPLICAS as the broker's clients get it (its `clientEnv`). */
+  readonly brokerReplicas: string;
 }
 
 /** Synthesizes `new RabbitMQStatefulSet(chart, id, { name, replicas })` and reads what its nodes are formed from. */
 export function synthesizeCluster(name: string, replicas: number): SynthesizedCluster {
   const chart = new Chart(Testing.app(), 'broker');
-  new RabbitMQStatefulSet(chart, name, { name, replicas });
+  const broker = new RabbitMQStatefulSet(chart, name, { name, replicas });
+  const brokerReplicas = broker.clientEnv.find((variable) => variable.name === Env.brokerReplicas)?.value.value;
   const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string> }[];
   const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-cluster`);
   const cookie = objects.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-erlang-cookie'));
-  if (!config?.data?.['20-cluster.conf'] || !cookie?.stringData?.cookie) {
-    throw new Error(`the synthesized broker has no ConfigMap ${name}-cluster with 20-cluster.conf or no Erlang cookie Secret: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
+  if (!config?.data?.['20-cluster.conf'] || !cookie?.stringData?.cookie || brokerReplicas === undefined) {
+    throw new Error(`the synthesized broker has no ConfigMap ${name}-cluster with 20-cluster.conf, no Erlang cookie Secret or no ${Env.brokerReplicas} for its clients: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
   }
-  return { name, replicas, clusterConf: config.data['20-cluster.conf'], cookie: cookie.stringData.cookie };
+  return { name, replicas, clusterConf: config.data['20-cluster.conf'], cookie: cookie.stringData.cookie, brokerReplicas };
 }
 
 /**
@@ -58,17 +62,26 @@ export function localClusterConf(cluster: SynthesizedCluster, localName: (index:
 export class LocalNode {
   readonly nodeName: string;
   readonly amqpPort: number;
+  /** Port of the management plugin's HTTP API, when the cluster enables it. */
+  readonly managementPort?: number;
   private process?: ChildProcess;
   private output = '';
 
   /** `nodeName` is short, `<prefix>N@localhost`: epmd keys nodes by the prefix, which must differ from the system broker's `rabbit`. */
-  constructor(nodeName: string, amqpPort: number, private readonly env: Record<string, string>) {
+  constructor(nodeName: string, amqpPort: number, managementPort: number | undefined, private readonly env: Record<string, string>) {
     this.nodeName = nodeName;
     this.amqpPort = amqpPort;
+    this.managementPort = managementPort;
   }
 
   get url(): string {
     return `amqp://guest:guest@127.0.0.1:${this.amqpPort}`;
+  }
+
+  /** The management API's URL, for BROKER_MANAGEMENT_URL. */
+  get managementUrl(): string {
+    if (this.managementPort === undefined) throw new Error(`node ${this.nodeName} runs without the management plugin`);
+    return `http://127.0.0.1:${this.managementPort}`;
   }
 
   /** Starts the node (its data kept from an earlier start) and waits until it serves clients. */
@@ -123,8 +136,8 @@ export class LocalNode {
 export interface LocalClusterOptions {
   /** Node names are `<prefix>N@localhost`. */
   readonly prefix: string;
-  /** Each node's AMQP and distribution port, `[amqp, dist]`. */
-  readonly ports: (readonly [number, number])[];
+  /** Each node's AMQP and distribution port, `[amqp, dist]`, and with a third the management plugin's HTTP port. */
+  readonly ports: (readonly [number, number] | readonly [number, number, number])[];
   /**
    * rabbitmq.conf lines added for the local run only (the synthesized ones come first).
    * @default - none
@@ -150,10 +163,7 @@ export class LocalCluster {
       ...(options.extraConf ?? []),
       '',
     ].join('\n');
-    const configFile = path.join(this.dir, 'rabbitmq.conf');
-    writeFileSync(configFile, this.conf);
-    const pluginsFile = path.join(this.dir, 'enabled_plugins');
-    writeFileSync(pluginsFile, '[].\n');
+
     // The system's /etc/rabbitmq/rabbitmq-env.conf names the system node; this one names nothing.
     const envFile = path.join(this.dir, 'rabbitmq-env.conf');
     writeFileSync(envFile, '');
@@ -167,6 +177,12 @@ export class LocalCluster {
       const nodeDir = path.join(this.dir, `node${index}`);
       mkdirSync(path.join(nodeDir, 'log'), { recursive: true });
       const name = nodeName(index);
+      const managementPort = options.ports[index][2];
+      // A config and plugins file per node: the management plugin (which slows a node's start) only where a port is given for it.
+      const configFile = path.join(nodeDir, 'rabbitmq.conf');
+      writeFileSync(configFile, managementPort === undefined ? this.conf : `${this.conf}management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n`);
+      const pluginsFile = path.join(nodeDir, 'enabled_plugins');
+      writeFileSync(pluginsFile, managementPort === undefined ? '[].\n' : '[rabbitmq_management].\n');
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         HOME: home,
@@ -185,7 +201,7 @@ export class LocalCluster {
         RABBITMQ_LOG_BASE: path.join(nodeDir, 'log'),
         RABBITMQ_PID_FILE: path.join(nodeDir, 'pid'),
       };
-      return new LocalNode(name, options.ports[index][0], env);
+      return new LocalNode(name, options.ports[index][0], managementPort, env);
     });
   }
 

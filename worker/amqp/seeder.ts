@@ -83,6 +83,7 @@ class AmqpSeeder implements Seeder {
         // A closed connection is resumed by `use`; anything else is the broker refusing an item.
         if (closed.aborted) throw error;
         await this.refused(model, error);
+        if (!closed.aborted) await new Promise((resolve) => closed.addEventListener('abort', resolve, { once: true }));
         throw error;
       }
       options.onProgress(items.length);
