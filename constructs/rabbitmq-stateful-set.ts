@@ -87,12 +87,17 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     check(this, 'name', name, PropRules.dnsLabel);
     check(this, 'storageSize', storageSize, PropRules.storageQuantity);
     if (!(replicas === 1 || (Number.isInteger(replicas) && replicas >= 3 && replicas % 2 === 1))) {
-      fail(this, 'replicas', replicas,
+      fail(
+        this,
+        'replicas',
+        replicas,
         '1, or an odd number of at least 3: a cluster writes to a quorum queue while a majority of its nodes is up, ' +
-        'so 2 nodes stop when one is lost and an even count survives no more losses than the odd count below it');
+          'so 2 nodes stop when one is lost and an even count survives no more losses than the odd count below it',
+      );
     }
     const clustered = replicas > 1;
-    if (props.erlangCookie !== undefined && !clustered) fail(this, 'erlangCookie', '[secret]', 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
+    if (props.erlangCookie !== undefined && !clustered)
+      fail(this, 'erlangCookie', '[secret]', 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
     check(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
     // A single node needs no group size: its quorum queues have their one member either way.
     if (clustered) this.clientEnv.push({ name: Env.brokerReplicas, value: kplus.EnvValue.fromValue(String(replicas)) });
@@ -104,16 +109,18 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     });
     // A node's DNS name (<pod>.<name>-nodes) must resolve before it is ready, so that the nodes can
     // find each other while they form the cluster.
-    this.nodesService = clustered ? new kplus.Service(this, 'NodesService', {
-      metadata: { name: `${name}-nodes`, labels },
-      clusterIP: 'None',
-      publishNotReadyAddresses: true,
-      ports: [
-        { name: 'amqp', port: this.port, targetPort: this.port },
-        { name: 'epmd', port: EPMD_PORT, targetPort: EPMD_PORT },
-        { name: 'distribution', port: DISTRIBUTION_PORT, targetPort: DISTRIBUTION_PORT },
-      ],
-    }) : undefined;
+    this.nodesService = clustered
+      ? new kplus.Service(this, 'NodesService', {
+          metadata: { name: `${name}-nodes`, labels },
+          clusterIP: 'None',
+          publishNotReadyAddresses: true,
+          ports: [
+            { name: 'amqp', port: this.port, targetPort: this.port },
+            { name: 'epmd', port: EPMD_PORT, targetPort: EPMD_PORT },
+            { name: 'distribution', port: DISTRIBUTION_PORT, targetPort: DISTRIBUTION_PORT },
+          ],
+        })
+      : undefined;
 
     this.statefulSet = new kplus.StatefulSet(this, 'Resource', {
       metadata: { name, labels },
@@ -128,18 +135,25 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     if (clustered) this.service.select(this.statefulSet);
     const secret = this.secret!;
 
-    const clusterEnv: Record<string, kplus.EnvValue> = clustered ? {
-      POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
-      RABBITMQ_USE_LONGNAME: kplus.EnvValue.fromValue('true'),
-      RABBITMQ_NODENAME: kplus.EnvValue.fromValue(`rabbit@$(POD_NAME).${name}-nodes`),
-    } : {};
+    const clusterEnv: Record<string, kplus.EnvValue> = clustered
+      ? {
+          POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+          RABBITMQ_USE_LONGNAME: kplus.EnvValue.fromValue('true'),
+          RABBITMQ_NODENAME: kplus.EnvValue.fromValue(`rabbit@$(POD_NAME).${name}-nodes`),
+        }
+      : {};
     const container = this.statefulSet.addContainer({
       name: 'rabbitmq',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [
         { name: 'amqp', number: this.port },
-        ...(clustered ? [{ name: 'epmd', number: EPMD_PORT }, { name: 'distribution', number: DISTRIBUTION_PORT }] : []),
+        ...(clustered
+          ? [
+              { name: 'epmd', number: EPMD_PORT },
+              { name: 'distribution', number: DISTRIBUTION_PORT },
+            ]
+          : []),
       ],
       envVariables: {
         RABBITMQ_DEFAULT_USER: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.username }),
@@ -197,8 +211,11 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
         ].join('\n'),
       },
     });
-    container.mount(`/etc/rabbitmq/conf.d/${CLUSTER_CONFIG_FILE}`,
-      kplus.Volume.fromConfigMap(this, 'ClusterConfigVolume', config, { name: 'cluster-config' }), { subPath: CLUSTER_CONFIG_FILE, readOnly: true });
+    container.mount(
+      `/etc/rabbitmq/conf.d/${CLUSTER_CONFIG_FILE}`,
+      kplus.Volume.fromConfigMap(this, 'ClusterConfigVolume', config, { name: 'cluster-config' }),
+      { subPath: CLUSTER_CONFIG_FILE, readOnly: true },
+    );
 
     // Erlang reads the cookie from $HOME/.erlang.cookie and refuses a file others may read, which a
     // mounted Secret is; an init container copies it onto the data volume with mode 0400.
@@ -211,7 +228,9 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['sh', '-c', `rm -f ${DATA_DIRECTORY}/.erlang.cookie && install -m 0400 /etc/rabbitmq-cookie/${COOKIE_KEY} ${DATA_DIRECTORY}/.erlang.cookie`],
-      volumeMounts: [{ path: '/etc/rabbitmq-cookie', readOnly: true, volume: kplus.Volume.fromSecret(this, 'ErlangCookieVolume', cookie, { name: 'erlang-cookie' }) }],
+      volumeMounts: [
+        { path: '/etc/rabbitmq-cookie', readOnly: true, volume: kplus.Volume.fromSecret(this, 'ErlangCookieVolume', cookie, { name: 'erlang-cookie' }) },
+      ],
       resources: containerResources({ cpuMillis: { request: 10, limit: 100 }, memoryMiB: { request: 16, limit: 64 } }),
       securityContext: hardenedContainer(RABBITMQ_UID),
     });
@@ -219,12 +238,15 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount),
       JsonPatch.add('/spec/template/spec/initContainers/0/volumeMounts/-', dataMount),
       // One node per Kubernetes node, and over zones where the cluster has them.
-      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey, index) => ({
-        maxSkew: 1,
-        topologyKey,
-        whenUnsatisfiable: index === 0 ? 'DoNotSchedule' : 'ScheduleAnyway',
-        labelSelector: { matchLabels: this.labels },
-      }))),
+      JsonPatch.add(
+        '/spec/template/spec/topologySpreadConstraints',
+        ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey, index) => ({
+          maxSkew: 1,
+          topologyKey,
+          whenUnsatisfiable: index === 0 ? 'DoNotSchedule' : 'ScheduleAnyway',
+          labelSelector: { matchLabels: this.labels },
+        })),
+      ),
     );
 
     this.networkPolicy.addIngressRule(this.pods, [kplus.NetworkPolicyPort.tcp(EPMD_PORT), kplus.NetworkPolicyPort.tcp(DISTRIBUTION_PORT)]);

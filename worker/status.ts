@@ -19,7 +19,8 @@ function formatCounts(s: QueueStatus): string {
   if (s.done !== undefined) parts.push(`done ${s.done}`);
   if (s.inProgress === undefined && s.done === undefined) parts.push(`in progress or done ${s.taken ?? 'unknown'}`);
   parts.push(`dead ${s.dead}`);
-  const seeded = s.seeded !== undefined ? ` (seeded ${s.seeded}${s.seed && s.seed.pushed < s.seed.total ? `, seeding ${s.seed.pushed}/${s.seed.total}` : ''})` : '';
+  const seeded =
+    s.seeded !== undefined ? ` (seeded ${s.seeded}${s.seed && s.seed.pushed < s.seed.total ? `, seeding ${s.seed.pushed}/${s.seed.total}` : ''})` : '';
   return `${parts.join(', ')}${seeded}`;
 }
 

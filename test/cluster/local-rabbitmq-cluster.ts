@@ -37,7 +37,9 @@ export function synthesizeCluster(name: string, replicas: number): SynthesizedCl
   const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-cluster`);
   const cookie = objects.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-erlang-cookie'));
   if (!config?.data?.['20-cluster.conf'] || !cookie?.stringData?.cookie || brokerReplicas === undefined) {
-    throw new Error(`the synthesized broker has no ConfigMap ${name}-cluster with 20-cluster.conf, no Erlang cookie Secret or no ${Env.brokerReplicas} for its clients: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
+    throw new Error(
+      `the synthesized broker has no ConfigMap ${name}-cluster with 20-cluster.conf, no Erlang cookie Secret or no ${Env.brokerReplicas} for its clients: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`,
+    );
   }
   return { name, replicas, clusterConf: config.data['20-cluster.conf'], cookie: cookie.stringData.cookie, brokerReplicas };
 }
@@ -68,7 +70,12 @@ export class LocalNode {
   private output = '';
 
   /** `nodeName` is short, `<prefix>N@localhost`: epmd keys nodes by the prefix, which must differ from the system broker's `rabbit`. */
-  constructor(nodeName: string, amqpPort: number, managementPort: number | undefined, private readonly env: Record<string, string>) {
+  constructor(
+    nodeName: string,
+    amqpPort: number,
+    managementPort: number | undefined,
+    private readonly env: Record<string, string>,
+  ) {
     this.nodeName = nodeName;
     this.amqpPort = amqpPort;
     this.managementPort = managementPort;
@@ -88,9 +95,14 @@ export class LocalNode {
   async start(timeoutSeconds = 60): Promise<void> {
     this.output = '';
     // A process group of its own, so that kill() ends the Erlang VM and its helpers, not only the script.
-    const child = spawn(path.join(RABBITMQ_BIN, 'rabbitmq-server'), [], { env: this.env, cwd: this.env.HOME, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    const child = spawn(path.join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
+      env: this.env,
+      cwd: this.env.HOME,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.process = child;
     try {
       // `wait` waits for the pid file, then for the node to have started (await_startup alone
@@ -100,7 +112,10 @@ export class LocalNode {
         new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server exited (${signal ?? code})`)))),
       ]);
     } catch (error) {
-      throw new Error(`RabbitMQ node ${this.nodeName} (amqp ${this.amqpPort}) did not start: ${(error as Error).message}\nserver output:\n${this.output.slice(-3000)}`);
+      throw new Error(
+        `RabbitMQ node ${this.nodeName} (amqp ${this.amqpPort}) did not start: ${(error as Error).message}\nserver output:\n${this.output.slice(-3000)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -157,12 +172,7 @@ export class LocalCluster {
   constructor(cluster: SynthesizedCluster, options: LocalClusterOptions) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'work-queue-cluster-'));
     const nodeName = (index: number) => `${options.prefix}${index}@localhost`;
-    this.conf = [
-      localClusterConf(cluster, nodeName),
-      'loopback_users.guest = true',
-      ...(options.extraConf ?? []),
-      '',
-    ].join('\n');
+    this.conf = [localClusterConf(cluster, nodeName), 'loopback_users.guest = true', ...(options.extraConf ?? []), ''].join('\n');
 
     // The system's /etc/rabbitmq/rabbitmq-env.conf names the system node; this one names nothing.
     const envFile = path.join(this.dir, 'rabbitmq-env.conf');
@@ -180,7 +190,10 @@ export class LocalCluster {
       const managementPort = options.ports[index][2];
       // A config and plugins file per node: the management plugin (which slows a node's start) only where a port is given for it.
       const configFile = path.join(nodeDir, 'rabbitmq.conf');
-      writeFileSync(configFile, managementPort === undefined ? this.conf : `${this.conf}management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n`);
+      writeFileSync(
+        configFile,
+        managementPort === undefined ? this.conf : `${this.conf}management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n`,
+      );
       const pluginsFile = path.join(nodeDir, 'enabled_plugins');
       writeFileSync(pluginsFile, managementPort === undefined ? '[].\n' : '[rabbitmq_management].\n');
       const env: Record<string, string> = {

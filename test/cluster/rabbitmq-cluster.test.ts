@@ -126,9 +126,9 @@ test('kill -9 of the queue leader mid-run: every item processed at least once, n
   const running = await cluster.runningNodes(leaderNode);
   console.log(
     `cluster run: ${ITEMS.length} items, quorum group of ${members.length} (${members.join(', ')}), leader ${leader} killed after ` +
-    `${ITEMS.length / 3} items; new leader ${killed?.newLeader} seen ${killed?.elected} ms after the kill (an upper bound: each look takes ~0.8 s of CLI start); ` +
-    `restarted in ${killed?.restartMs} ms; ${done.length} acknowledged, ${unique.size} distinct, ${duplicated} duplicated, ` +
-    `${lost.length} lost, ${left.length} left, ${dead.length} dead; worker exits ${JSON.stringify(exits)}; ${Date.now() - started} ms`,
+      `${ITEMS.length / 3} items; new leader ${killed?.newLeader} seen ${killed?.elected} ms after the kill (an upper bound: each look takes ~0.8 s of CLI start); ` +
+      `restarted in ${killed?.restartMs} ms; ${done.length} acknowledged, ${unique.size} distinct, ${duplicated} duplicated, ` +
+      `${lost.length} lost, ${left.length} left, ${dead.length} dead; worker exits ${JSON.stringify(exits)}; ${Date.now() - started} ms`,
   );
 
   expect(lost).toEqual([]);
@@ -176,8 +176,10 @@ describe('seeding, interrupted mid-seed', () => {
     expect(seeded.stderr).toMatch(/lost the connection/);
     const counts = await expectTheItems(other.url, queue);
     expect(await cluster.runningNodes(seedingNode)).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
-    console.log(`cluster seed run (node killed): ${items.length} items, ${seedingNode.nodeName} killed ${SEED_KILL_AFTER_MS} ms into the seed, ` +
-      `restarted in ${restartMs} ms; seeder: ${seeded.stdout.trim().split('\n').pop()}; ${counts}; ${Date.now() - started} ms`);
+    console.log(
+      `cluster seed run (node killed): ${items.length} items, ${seedingNode.nodeName} killed ${SEED_KILL_AFTER_MS} ms into the seed, ` +
+        `restarted in ${restartMs} ms; seeder: ${seeded.stdout.trim().split('\n').pop()}; ${counts}; ${Date.now() - started} ms`,
+    );
   }, 90000);
 
   test('kill -9 of the seeder, re-run through another node (twice): every item on the queue, none skipped, at most SEED_WINDOW twice', async () => {
@@ -204,7 +206,9 @@ describe('seeding, interrupted mid-seed', () => {
     await node.ctl(['set_policy', '--apply-to', 'queues', `${queue}-limit`, `^${queue}$`, JSON.stringify({ 'max-length': limit })]);
     const refused = await runCli(['seed'], clientEnv(node, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '2' }));
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`^work-queue: queue ${queue}: the broker refused a seeded item \\(message nacked\\); going on over a new connection$`, 'm'));
+    expect(refused.stderr).toMatch(
+      new RegExp(`^work-queue: queue ${queue}: the broker refused a seeded item \\(message nacked\\); going on over a new connection$`, 'm'),
+    );
     expect(refused.stderr.trim().split('\n').pop()).toBe(`work-queue: queue ${queue}: the broker refused a seeded item (message nacked); rerun seed to resume`);
     await node.ctl(['clear_policy', `${queue}-limit`]);
     const rerun = await runCli(['seed'], clientEnv(node, queue, { ITEMS_FILE: itemsFile }));
@@ -212,7 +216,9 @@ describe('seeding, interrupted mid-seed', () => {
     // The queue took `limit` items (a quorum queue may take a few more before it refuses).
     expect(Number(/^resuming seed [0-9a-f]+ at item (\d+) of/m.exec(rerun.stdout)?.[1])).toBeGreaterThanOrEqual(limit + 1);
     const counts = await expectTheItems(node.url, queue);
-    console.log(`cluster seed run (refused past ${limit}): ${refused.stderr.split('going on over a new connection').length - 1} retries over new connections; ${rerun.stdout.trim().split('\n')[0]}; ${counts}`);
+    console.log(
+      `cluster seed run (refused past ${limit}): ${refused.stderr.split('going on over a new connection').length - 1} retries over new connections; ${rerun.stdout.trim().split('\n')[0]}; ${counts}`,
+    );
   }, 60000);
 
   test('kill -9 of the seeding node, which leads the seed marker, and of the seeder; re-run through another node while it is down', async () => {
@@ -235,8 +241,10 @@ describe('seeding, interrupted mid-seed', () => {
       expect(rerun).toMatchObject({ code: 0, stderr: expect.not.stringMatching(/home node|is down or inaccessible/) });
       expect(rerun.stdout).toMatch(/^resuming seed [0-9a-f]+ at item \d+ of \d+/m);
       const counts = await expectTheItems(rerunNode.url, queue);
-      console.log(`cluster seed run (marker leader ${seedingNode.nodeName} down): ${rerun.stdout.trim().split('\n')[0]}; ${counts}; ` +
-        `the re-run reconnected ${rerun.stderr.split('reconnected to').length - 1} times, met ${rerun.stderr.split('refused a seeded item').length - 1} refusals; ${Date.now() - started} ms`);
+      console.log(
+        `cluster seed run (marker leader ${seedingNode.nodeName} down): ${rerun.stdout.trim().split('\n')[0]}; ${counts}; ` +
+          `the re-run reconnected ${rerun.stderr.split('reconnected to').length - 1} times, met ${rerun.stderr.split('refused a seeded item').length - 1} refusals; ${Date.now() - started} ms`,
+      );
     } finally {
       await seedingNode.start();
     }
@@ -249,7 +257,10 @@ describe('seeding, interrupted mid-seed', () => {
  * (each call takes about 0.8 s, most of it the CLI's own start; `list_queues` waits on a down node).
  */
 async function queueLeader(node: LocalNode, queue: string): Promise<{ leader?: string; members: string[] }> {
-  const rows = JSON.parse(await node.tool('rabbitmq-queues', ['quorum_status', queue, '--formatter', 'json'])) as { 'Node Name': string; 'Raft State': unknown }[];
+  const rows = JSON.parse(await node.tool('rabbitmq-queues', ['quorum_status', queue, '--formatter', 'json'])) as {
+    'Node Name': string;
+    'Raft State': unknown;
+  }[];
   return { leader: rows.find((row) => row['Raft State'] === 'leader')?.['Node Name'], members: rows.map((row) => row['Node Name']) };
 }
 

@@ -26,7 +26,12 @@ describe('RabbitMQStatefulSet', () => {
   });
 
   test('runs as the image user 999 without root, with fsGroup for the volume', () => {
-    const pod = podSpec(only(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')), 'StatefulSet'));
+    const pod = podSpec(
+      only(
+        synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')),
+        'StatefulSet',
+      ),
+    );
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, fsGroup: 999, runAsNonRoot: true });
     expect(pod.containers[0].securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
@@ -36,7 +41,12 @@ describe('RabbitMQStatefulSet', () => {
   });
 
   test('generates a random URL-safe password when none is given, and never guest:guest', () => {
-    const secrets = [1, 2].map(() => only(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')), 'Secret'));
+    const secrets = [1, 2].map(() =>
+      only(
+        synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')),
+        'Secret',
+      ),
+    );
     const [first, second] = secrets.map((s) => s.stringData);
     expect(first.username).toBe('work-queue');
     expect(first.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
@@ -63,9 +73,17 @@ describe('RabbitMQStatefulSet', () => {
   });
 
   test('honours names, image, storage size and class', () => {
-    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'mq', {
-      serviceName: 'mq', name: 'mq-broker', image: 'rabbitmq:4.0.9', storageSize: '20Gi', storageClassName: 'fast', password: 'p',
-    }));
+    const manifests = synth(
+      (chart) =>
+        new RabbitMQStatefulSet(chart, 'mq', {
+          serviceName: 'mq',
+          name: 'mq-broker',
+          image: 'rabbitmq:4.0.9',
+          storageSize: '20Gi',
+          storageClassName: 'fast',
+          password: 'p',
+        }),
+    );
     const statefulSet = only(manifests, 'StatefulSet', 'mq-broker');
     expect(only(manifests, 'Service', 'mq')).toBeDefined();
     expect(podSpec(statefulSet).containers[0].image).toBe('rabbitmq:4.0.9');
@@ -73,7 +91,10 @@ describe('RabbitMQStatefulSet', () => {
   });
 
   test('admits only registered client pods on the AMQP port', () => {
-    const policy = only(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')), 'NetworkPolicy');
+    const policy = only(
+      synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')),
+      'NetworkPolicy',
+    );
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(policy.spec.ingress).toEqual([
       {
@@ -94,7 +115,9 @@ describe('RabbitMQStatefulSet', () => {
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { serviceName: 'RabbitMQ_Service' }))).toThrow(
       /test\/rabbitmq: serviceName: got "RabbitMQ_Service", expected a DNS-1123 label/,
     );
-    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { name: 'x'.repeat(64) }))).toThrow(/name: got "x{64}", expected a DNS-1123 label/);
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { name: 'x'.repeat(64) }))).toThrow(
+      /name: got "x{64}", expected a DNS-1123 label/,
+    );
   });
 
   test('fails on credentials that cannot go into a URL unencoded', () => {
@@ -130,7 +153,7 @@ describe('RabbitMQStatefulSet', () => {
       const nodes = only(manifests, 'Service', 'rabbitmq-nodes');
       expect(nodes.spec.clusterIP).toBe('None');
       expect(nodes.spec.publishNotReadyAddresses).toBe(true);
-      expect(nodes.spec.ports.map((p: any) => p.port)).toEqual([5672, 4369, 25672]);
+      expect(nodes.spec.ports.map((p: { port: number }) => p.port)).toEqual([5672, 4369, 25672]);
       const client = only(manifests, 'Service', 'rabbitmq-service');
       expect(client.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
       expect(client.spec.clusterIP).toBeUndefined();
@@ -175,11 +198,20 @@ describe('RabbitMQStatefulSet', () => {
       const labels = only(manifests, 'StatefulSet').spec.template.metadata.labels;
       for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) expect(labels[key]).toBe(value);
       const spread = podSpec(only(manifests, 'StatefulSet')).topologySpreadConstraints;
-      expect(spread.map((c: any) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([['kubernetes.io/hostname', 'DoNotSchedule'], ['topology.kubernetes.io/zone', 'ScheduleAnyway']]);
+      expect(spread.map((c: { topologyKey: string; whenUnsatisfiable: string }) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([
+        ['kubernetes.io/hostname', 'DoNotSchedule'],
+        ['topology.kubernetes.io/zone', 'ScheduleAnyway'],
+      ]);
       const policy = only(manifests, 'NetworkPolicy');
       expect(policy.spec.ingress).toEqual([
         { from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'rabbitmq-service' } } }], ports: [{ port: 5672, protocol: 'TCP' }] },
-        { from: [{ podSelector: { matchLabels: budget.spec.selector.matchLabels } }], ports: [{ port: 4369, protocol: 'TCP' }, { port: 25672, protocol: 'TCP' }] },
+        {
+          from: [{ podSelector: { matchLabels: budget.spec.selector.matchLabels } }],
+          ports: [
+            { port: 4369, protocol: 'TCP' },
+            { port: 25672, protocol: 'TCP' },
+          ],
+        },
       ]);
     });
   });

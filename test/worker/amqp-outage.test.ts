@@ -2,7 +2,20 @@ import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode } from '../../worker/contract';
-import { amqpCount, amqpEnv, amqpTakeAll, connectAmqp, deleteAmqpQueue, killLeftovers, processGone, processed, runCli, startCli, tempDir, uniqueQueue } from './helpers';
+import {
+  amqpCount,
+  amqpEnv,
+  amqpTakeAll,
+  connectAmqp,
+  deleteAmqpQueue,
+  killLeftovers,
+  processGone,
+  processed,
+  runCli,
+  startCli,
+  tempDir,
+  uniqueQueue,
+} from './helpers';
 import { closeConnectionOf } from './rabbitmq-connections';
 import { expectResumedInOrder } from './seed-window';
 
@@ -55,7 +68,9 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     const result = await worker.exited;
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     expect(result.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^work-queue: the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 closed while an item was in progress \(.*CONNECTION_FORCED.*\): it was not acknowledged, so the broker delivers it again$/),
+      expect.stringMatching(
+        /^work-queue: the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 closed while an item was in progress \(.*CONNECTION_FORCED.*\): it was not acknowledged, so the broker delivers it again$/,
+      ),
     ]);
 
     expect(processGone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);

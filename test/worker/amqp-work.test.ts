@@ -1,6 +1,19 @@
 import type { ChannelModel } from 'amqplib';
 import { ExitCode, deadLetterQueue } from '../../worker/contract';
-import { amqpCount, amqpEnv, amqpTakeAll, closedPort, connectAmqp, deleteAmqpQueue, killLeftovers, processed, runCli, sorted, startCli, uniqueQueue } from './helpers';
+import {
+  amqpCount,
+  amqpEnv,
+  amqpTakeAll,
+  closedPort,
+  connectAmqp,
+  deleteAmqpQueue,
+  killLeftovers,
+  processed,
+  runCli,
+  sorted,
+  startCli,
+  uniqueQueue,
+} from './helpers';
 
 const POISON_COMMAND = 'item=$(cat); echo "handled $item"; [ "$item" != poison ]';
 
@@ -53,28 +66,36 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     const without = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
     expect(without.code).toBe(ExitCode.failed);
     expect(without.stderr.trim()).toMatch(
-      new RegExp(`^work-queue: QUEUE: got "${queue}", expected .*inequivalent arg 'x-quorum-initial-group-size'.*; ${queue} was created for a RabbitMQ cluster: set BROKER_REPLICAS to the broker's node count, as its other clients have it$`),
+      new RegExp(
+        `^work-queue: QUEUE: got "${queue}", expected .*inequivalent arg 'x-quorum-initial-group-size'.*; ${queue} was created for a RabbitMQ cluster: set BROKER_REPLICAS to the broker's node count, as its other clients have it$`,
+      ),
     );
     const bad = await runCli(['work'], amqpEnv(queue, { BROKER_REPLICAS: '0' }));
     expect(bad.code).toBe(ExitCode.badInput);
     expect(bad.stderr).toMatch(/^work-queue: BROKER_REPLICAS: got "0", expected a whole number of at least 1$/m);
   });
 
-  test('status names the quorum queue\'s leader and members only through BROKER_MANAGEMENT_URL, and says why not otherwise', async () => {
+  test("status names the quorum queue's leader and members only through BROKER_MANAGEMENT_URL, and says why not otherwise", async () => {
     const queue = newQueue();
     expect((await runCli(['seed', 'a'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     const unset = await runCli(['status'], amqpEnv(queue));
     expect(unset.code).toBe(ExitCode.ok);
-    expect(unset.stdout).toMatch(new RegExp(`^queue ${queue}: leader and members not readable \\(BROKER_MANAGEMENT_URL is not set; the RabbitMQ management API tells them\\)$`, 'm'));
+    expect(unset.stdout).toMatch(
+      new RegExp(`^queue ${queue}: leader and members not readable \\(BROKER_MANAGEMENT_URL is not set; the RabbitMQ management API tells them\\)$`, 'm'),
+    );
     // The shared broker runs without the management plugin: nothing listens on the port.
     const port = await closedPort();
     const refused = await runCli(['status'], amqpEnv(queue, { BROKER_MANAGEMENT_URL: `http://127.0.0.1:${port}` }));
     expect(refused.code).toBe(ExitCode.ok);
-    expect(refused.stdout).toMatch(new RegExp(`^queue ${queue}: leader and members not readable \\(http://127\\.0\\.0\\.1:${port}/: connect ECONNREFUSED.*\\)$`, 'm'));
+    expect(refused.stdout).toMatch(
+      new RegExp(`^queue ${queue}: leader and members not readable \\(http://127\\.0\\.0\\.1:${port}/: connect ECONNREFUSED.*\\)$`, 'm'),
+    );
     expect(refused.stdout).toMatch(new RegExp(`^queue ${queue}: pending 1, in progress or done 0, dead 0 \\(seeded 1\\)$`, 'm'));
     const bad = await runCli(['status'], amqpEnv(queue, { BROKER_MANAGEMENT_URL: 'ftp://127.0.0.1:15672' }));
     expect(bad.code).toBe(ExitCode.badInput);
-    expect(bad.stderr).toMatch(/^work-queue: BROKER_MANAGEMENT_URL: got "ftp:\/\/127\.0\.0\.1:15672", expected the URL of the RabbitMQ management API, such as http:\/\/host:15672 \(scheme http:\/\/ or https:\/\/\)$/m);
+    expect(bad.stderr).toMatch(
+      /^work-queue: BROKER_MANAGEMENT_URL: got "ftp:\/\/127\.0\.0\.1:15672", expected the URL of the RabbitMQ management API, such as http:\/\/host:15672 \(scheme http:\/\/ or https:\/\/\)$/m,
+    );
   });
 
   test('an empty queue: single exits 0 after a short wait, drain at once', async () => {

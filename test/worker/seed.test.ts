@@ -174,7 +174,9 @@ describe('seed into RabbitMQ, a queue seeded by an earlier work-queue', () => {
       const result = await runCli(['seed', 'a'], amqpEnv(queue));
       expect(result.code).toBe(ExitCode.failed);
       expect(result.stderr.trim()).toMatch(
-        new RegExp(`^work-queue: QUEUE: got "${queue}", expected .*; ${queue}\\.seed is the seed marker of an earlier work-queue \\(a classic queue\\): delete it \\(rabbitmqctl delete_queue ${queue}\\.seed\\) once its seed is finished; the items on ${queue} stay, and the next seed starts afresh`),
+        new RegExp(
+          `^work-queue: QUEUE: got "${queue}", expected .*; ${queue}\\.seed is the seed marker of an earlier work-queue \\(a classic queue\\): delete it \\(rabbitmqctl delete_queue ${queue}\\.seed\\) once its seed is finished; the items on ${queue} stay, and the next seed starts afresh`,
+        ),
       );
     } finally {
       await channel.close();

@@ -15,16 +15,26 @@ export interface DeclareOptions {
 }
 
 /** Declares the work and dead-letter queues (and for seeding the marker queue), as `work-queue` declares them. */
-export async function declareQueues(connection: Pick<AmqpConnection, 'model' | 'channel'>, queue: string, { replicas, withMarker }: DeclareOptions): Promise<void> {
+export async function declareQueues(
+  connection: Pick<AmqpConnection, 'model' | 'channel'>,
+  queue: string,
+  { replicas, withMarker }: DeclareOptions,
+): Promise<void> {
   const names = amqpQueueNames(queue);
-  const queues: [string, Options.AssertQueue][] = [[names.work, workQueueOptions(queue)], [names.dead, deadLetterQueueOptions]];
+  const queues: [string, Options.AssertQueue][] = [
+    [names.work, workQueueOptions(queue)],
+    [names.dead, deadLetterQueueOptions],
+  ];
   if (withMarker) queues.push([names.marker, seedMarkerQueueOptions]);
   for (const [name, options] of queues) {
     try {
       await declareQueue(connection, name, options, replicas);
     } catch (error) {
       if (!refusedByBroker(error)) throw error;
-      throw new CliError(describeProblem(Env.queue, queue, `${expectedQueues(queue)}; the broker said: ${firstLine(error)}${hint(queue, name, firstLine(error))}`), ExitCode.failed);
+      throw new CliError(
+        describeProblem(Env.queue, queue, `${expectedQueues(queue)}; the broker said: ${firstLine(error)}${hint(queue, name, firstLine(error))}`),
+        ExitCode.failed,
+      );
     }
   }
 }
@@ -35,7 +45,12 @@ export async function declareQueues(connection: Pick<AmqpConnection, 'model' | '
  * members were chosen when it was created (`rabbitmq-queues grow` adds members), so it is taken as
  * it is.
  */
-async function declareQueue({ model, channel }: Pick<AmqpConnection, 'model' | 'channel'>, name: string, options: Options.AssertQueue, replicas: number | undefined): Promise<void> {
+async function declareQueue(
+  { model, channel }: Pick<AmqpConnection, 'model' | 'channel'>,
+  name: string,
+  options: Options.AssertQueue,
+  replicas: number | undefined,
+): Promise<void> {
   if (replicas === undefined) {
     await channel.assertQueue(name, options);
     return;

@@ -18,12 +18,14 @@ export async function readQueueReplicas(broker: BrokerConfig, queue: string): Pr
   try {
     response = await fetch(url, { headers: { authorization: basicAuth(api, broker) }, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
-    const why = (error as Error)?.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : describeCause((error as { cause?: unknown })?.cause ?? error);
+    const why =
+      (error as Error)?.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : describeCause((error as { cause?: unknown })?.cause ?? error);
     return { unreadable: `${api.url}: ${why}` };
   }
   if (!response.ok) return { unreadable: `${api.url} answered ${response.status} ${response.statusText}`.trimEnd() };
   const body = (await response.json().catch(() => undefined)) as { leader?: unknown; members?: unknown } | undefined;
-  if (typeof body?.leader !== 'string' || !Array.isArray(body.members)) return { unreadable: `${api.url} names no leader and members of ${queue} (not a quorum queue?)` };
+  if (typeof body?.leader !== 'string' || !Array.isArray(body.members))
+    return { unreadable: `${api.url} names no leader and members of ${queue} (not a quorum queue?)` };
   return { leader: body.leader, members: body.members.map(String).sort() };
 }
 

@@ -62,12 +62,13 @@ export function publishMarker(channel: ConfirmChannel, markerQueue: string, mark
     [Header.sequence]: marker.sequence,
   };
   return new Promise((resolve, reject) => {
-    channel.sendToQueue(markerQueue, Buffer.alloc(0), { persistent: true, headers }, (error: unknown) => (error ? reject(error) : resolve()));
+    // amqplib calls back with an Error (a nack, a closed channel) or nothing.
+    channel.sendToQueue(markerQueue, Buffer.alloc(0), { persistent: true, headers }, (error: Error | null) => (error ? reject(error) : resolve()));
   });
 }
 
 function parseMarker(headers: MessagePropertyHeaders): MarkerState | undefined {
-  const id = headers[Header.id];
+  const id: unknown = headers[Header.id];
   const numbers = [Header.total, Header.pushed, Header.seededBefore, Header.sequence].map((name) => Number(headers[name]));
   if (typeof id !== 'string' || !numbers.every(Number.isSafeInteger)) return undefined;
   const [total, pushed, seededBefore, sequence] = numbers;

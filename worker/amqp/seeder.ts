@@ -149,7 +149,7 @@ class AmqpSeeder implements Seeder {
       const fail = (error: unknown) => {
         if (failed) return;
         failed = true;
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       };
       const mark = () => {
         if (failed || marking) return;

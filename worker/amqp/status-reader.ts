@@ -7,7 +7,7 @@ import { readQueueReplicas } from './management-api';
 import { readMarker } from './marker';
 
 export async function openAmqpStatusReader(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<StatusReader> {
-  return new AmqpStatusReader(await openAmqp(broker, options, async () => undefined), broker, queue);
+  return new AmqpStatusReader(await openAmqp(broker, options, () => Promise.resolve()), broker, queue);
 }
 
 /**

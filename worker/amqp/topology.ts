@@ -53,5 +53,5 @@ export const GROUP_SIZE_ARGUMENT = 'x-quorum-initial-group-size';
 
 /** A quorum queue's options with its initial group size: the broker's node count. */
 export function withGroupSize(options: Options.AssertQueue, replicas: number): Options.AssertQueue {
-  return { ...options, arguments: { ...options.arguments, [GROUP_SIZE_ARGUMENT]: replicas } };
+  return { ...options, arguments: { ...(options.arguments as Record<string, unknown>), [GROUP_SIZE_ARGUMENT]: replicas } };
 }
