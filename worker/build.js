@@ -1,9 +1,10 @@
 // Bundles the worker CLI so that it starts fast and needs no node_modules at run time.
 // Used by `npm run build:worker`, the Dockerfile's build stage and the worker tests.
 //
-// ES modules with code splitting: the entry holds the CLI, and each broker's client (amqplib; for
-// Redis our own RESP client, worker/redis/resp-client.ts) lands in its own chunk, loaded only when
-// BROKER_URL names that broker.
+// ES modules with code splitting: the entry holds the CLI, and each broker's client lands in its own
+// chunk, loaded only when BROKER_URL names that broker and the command needs it: for Redis our own
+// RESP client (worker/redis/resp-client.ts); for RabbitMQ our own AMQP client (worker/amqp/wire/)
+// for `work`, amqplib for `seed` and `status`.
 const path = require('node:path');
 const esbuild = require('esbuild');
 

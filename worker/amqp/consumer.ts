@@ -1,17 +1,18 @@
-import type { GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
 import { amqpQueueNames } from '../contract';
 import { queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { brokerAt } from '../unreachable';
-import { type AmqpConnection, isNotFound, openAmqp, withChannel } from './connection';
+import { isNotFound } from './broker-errors';
+import { type ConsumerConnection, openConsumerConnection, withChannel } from './consumer-connection';
 import { declareQueues } from './declare';
+import type { GetMessage } from './wire/channel';
 
 interface AmqpDelivery extends Delivery {
   readonly message: GetMessage;
   /** The connection it came on: only that one can settle it. */
-  readonly connection: AmqpConnection;
+  readonly connection: ConsumerConnection;
 }
 
 const NOT_ACKNOWLEDGED = 'the connection closed before it was acknowledged: the broker delivers it again';
@@ -19,17 +20,17 @@ const NOT_ACKNOWLEDGED = 'the connection closed before it was acknowledged: the 
 export async function openAmqpConsumer(broker: BrokerConfig, queue: string, options: ConsumerOptions): Promise<Consumer> {
   const names = amqpQueueNames(queue);
   const state = { claimedAny: false };
-  const connection = await openAmqp(broker, options, async ({ model, channel }) => {
+  const connection = await openConsumerConnection(broker, options, async (opened) => {
     // A queue this worker took items from must still be there; declaring it would hide its loss.
     if (state.claimedAny) {
       try {
-        await withChannel(model, (ch) => ch.checkQueue(names.work));
+        await withChannel(opened.client, (ch) => ch.checkQueue(names.work));
       } catch (error) {
         if (isNotFound(error)) throw queueDataLost(queue, brokerAt(broker), `the queue is gone, though this worker took items from it`);
         throw error;
       }
     }
-    await declareQueues({ model, channel }, queue, { replicas: broker.replicas, withMarker: false });
+    await declareQueues(opened, queue, { replicas: broker.replicas, withMarker: false });
   });
   return new AmqpConsumer(connection, queue, brokerAt(broker), options, state);
 }
@@ -44,7 +45,7 @@ class AmqpConsumer implements Consumer {
   private readonly names: ReturnType<typeof amqpQueueNames>;
 
   constructor(
-    private readonly connection: Reconnecting<AmqpConnection>,
+    private readonly connection: Reconnecting<ConsumerConnection>,
     private readonly queue: string,
     private readonly broker: string,
     private readonly options: ConsumerOptions,
@@ -58,41 +59,44 @@ class AmqpConsumer implements Consumer {
       const { channel } = connection;
       const deadLettered: string[] = [];
       for (;;) {
-        const message = await channel.get(this.names.work, { noAck: false }).catch((error: unknown) => {
+        const message = await channel.get(this.names.work).catch((error: unknown) => {
           if (isNotFound(error)) throw queueDataLost(this.queue, this.broker, 'the queue was deleted while this worker took items from it');
           throw error;
         });
         if (message === false) return { deliveries: [], deadLettered, settled: true, retryInMs: 100 };
         this.state.claimedAny = true;
-        const attempt = Number(message.properties.headers?.['x-delivery-count'] ?? 0) + 1;
-        const item = message.content.toString('utf8');
+        const attempt = Number(message.headers['x-delivery-count'] ?? 0) + 1;
+        const item = message.body.toString('utf8');
         if (attempt <= this.options.maxAttempts) {
           const delivery: AmqpDelivery = { item, attempt, message, connection, lost: connection.closed };
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
         // Its earlier deliveries ended without an answer (crashed workers): dead-letter it untried.
-        channel.nack(message, false, false);
+        channel.nack(message.deliveryTag, false);
         deadLettered.push(item);
       }
     });
   }
 
-  async complete(deliveries: readonly Delivery[]): Promise<void> {
+  // Acks and nacks are sent without a reply (their order before Channel.Close is what counts), so these settle at once.
+  complete(deliveries: readonly Delivery[]): Promise<void> {
     for (const delivery of deliveries as AmqpDelivery[]) {
-      if (!this.settle(delivery, (ch, message) => ch.ack(message))) this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
+      if (!this.settle(delivery, (ch, message) => ch.ack(message.deliveryTag))) this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
     }
+    return Promise.resolve();
   }
 
-  async fail(delivery: Delivery): Promise<FailOutcome> {
+  fail(delivery: Delivery): Promise<FailOutcome> {
     const dead = delivery.attempt >= this.options.maxAttempts;
     // requeue=false makes the broker dead-letter it through the queue's dead-letter settings.
-    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.nack(message, false, !dead))) return 'lost';
-    return dead ? 'dead' : 'retry';
+    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.nack(message.deliveryTag, !dead))) return Promise.resolve('lost');
+    return Promise.resolve(dead ? 'dead' : 'retry');
   }
 
-  async release(deliveries: readonly Delivery[]): Promise<void> {
+  release(deliveries: readonly Delivery[]): Promise<void> {
     // On a closed connection there is nothing to do: the broker has taken them back.
-    for (const delivery of deliveries as AmqpDelivery[]) this.settle(delivery, (ch, message) => ch.nack(message, false, true));
+    for (const delivery of deliveries as AmqpDelivery[]) this.settle(delivery, (ch, message) => ch.nack(message.deliveryTag, true));
+    return Promise.resolve();
   }
 
   close(): Promise<void> {
@@ -100,7 +104,7 @@ class AmqpConsumer implements Consumer {
   }
 
   /** Acks or nacks on the delivery's own connection; false when that has closed. */
-  private settle({ connection, message }: AmqpDelivery, action: (channel: AmqpConnection['channel'], message: GetMessage) => void): boolean {
+  private settle({ connection, message }: AmqpDelivery, action: (channel: ConsumerConnection['channel'], message: GetMessage) => void): boolean {
     if (connection.closed.aborted) return false;
     try {
       action(connection.channel, message);

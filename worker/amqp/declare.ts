@@ -1,7 +1,7 @@
 import type { Options } from 'amqplib';
 import { Env, ExitCode, amqpQueueNames, describeProblem } from '../contract';
 import { CliError } from '../errors';
-import { type AmqpConnection, firstLine, refusedByBroker, withChannel } from './connection';
+import { firstLine, refusedByBroker } from './broker-errors';
 import { GROUP_SIZE_ARGUMENT, deadLetterQueueOptions, seedMarkerQueueOptions, withGroupSize, workQueueOptions } from './topology';
 
 export interface DeclareOptions {
@@ -14,12 +14,16 @@ export interface DeclareOptions {
   readonly withMarker: boolean;
 }
 
+/** What declaring needs of a connection, in amqplib's client (seeding) and the worker's own (work). */
+export interface QueueDeclarer {
+  /** Declares on the connection's channel. */
+  declareQueue(name: string, options: Options.AssertQueue): Promise<unknown>;
+  /** Declares on a channel of its own, closed afterwards: a refusal closes only that one. */
+  declareQueueAlone(name: string, options: Options.AssertQueue): Promise<unknown>;
+}
+
 /** Declares the work and dead-letter queues (and for seeding the marker queue), as `work-queue` declares them. */
-export async function declareQueues(
-  connection: Pick<AmqpConnection, 'model' | 'channel'>,
-  queue: string,
-  { replicas, withMarker }: DeclareOptions,
-): Promise<void> {
+export async function declareQueues(connection: QueueDeclarer, queue: string, { replicas, withMarker }: DeclareOptions): Promise<void> {
   const names = amqpQueueNames(queue);
   const queues: [string, Options.AssertQueue][] = [
     [names.work, workQueueOptions(queue)],
@@ -45,18 +49,13 @@ export async function declareQueues(
  * members were chosen when it was created (`rabbitmq-queues grow` adds members), so it is taken as
  * it is.
  */
-async function declareQueue(
-  { model, channel }: Pick<AmqpConnection, 'model' | 'channel'>,
-  name: string,
-  options: Options.AssertQueue,
-  replicas: number | undefined,
-): Promise<void> {
+async function declareQueue(connection: QueueDeclarer, name: string, options: Options.AssertQueue, replicas: number | undefined): Promise<void> {
   if (replicas === undefined) {
-    await channel.assertQueue(name, options);
+    await connection.declareQueue(name, options);
     return;
   }
   try {
-    await withChannel(model, (ch) => ch.assertQueue(name, withGroupSize(options, replicas)));
+    await connection.declareQueueAlone(name, withGroupSize(options, replicas));
   } catch (error) {
     if (!refusedByBroker(error) || !firstLine(error).includes(`'${GROUP_SIZE_ARGUMENT}'`)) throw error;
   }
