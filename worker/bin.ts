@@ -27,7 +27,9 @@ function fail(error: unknown): Promise<never> {
     return exit(error.exitCode);
   }
   const debug = process.env[DEBUG] && process.env[DEBUG] !== '0';
-  const text = debug ? ((error as Error)?.stack ?? String(error)) : `${String((error as Error)?.message ?? error).split('\n')[0]} (${DEBUG}=1 shows the stack trace)`;
+  const text = debug
+    ? ((error as Error)?.stack ?? String(error))
+    : `${String((error as Error)?.message ?? error).split('\n')[0]} (${DEBUG}=1 shows the stack trace)`;
   process.stderr.write(`work-queue: unexpected error: ${text}\n`);
   return exit(ExitCode.failed);
 }

@@ -86,7 +86,14 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
   process.once('SIGTERM', () => stop.abort());
   const reader = await openStatusReader(target.broker, target.queue, connectOptions(target, Command.status, stop.signal));
   try {
-    await status({ reader, queueName: target.queue, brokerName: brokerAt(target.broker), watch: flags.has('--watch'), signal: stop.signal, out: process.stdout });
+    await status({
+      reader,
+      queueName: target.queue,
+      brokerName: brokerAt(target.broker),
+      watch: flags.has('--watch'),
+      signal: stop.signal,
+      out: process.stdout,
+    });
     return ExitCode.ok;
   } finally {
     await reader.close();

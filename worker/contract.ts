@@ -187,10 +187,12 @@ function showValue(value: unknown): string {
     return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)` : JSON.stringify(value);
   }
   if (Array.isArray(value)) return value.length > 5 ? `an array of ${value.length}` : JSON.stringify(value);
+  if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') return String(value);
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value);
   } catch {
-    return String(value);
+    // A circular object: named by its kind.
+    return Object.prototype.toString.call(value);
   }
 }
 
@@ -240,14 +242,12 @@ export function checkItems(items: unknown): { where: string; value: unknown; exp
 const nonNegativeIntegerRule: Rule = (value) =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : 'a whole number of at least 0';
 
-const positiveIntegerRule: Rule = (value) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1';
+const positiveIntegerRule: Rule = (value) => (typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1');
 
 const nonNegativeNumberRule: Rule = (value) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'a finite number of at least 0';
 
-const positiveNumberRule: Rule = (value) =>
-  typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0';
+const positiveNumberRule: Rule = (value) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0');
 
 /**
  * The rules that construct props, stack config and the worker's start-up checks share; the rules

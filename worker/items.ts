@@ -17,7 +17,9 @@ export function readItems(args: readonly string[], env: Environment): string[] {
   try {
     bytes = readFileSync(file);
   } catch (error) {
-    throw badInput([describeProblem(Env.itemsFile, file, `a readable file holding a JSON array of strings (${(error as NodeJS.ErrnoException).code ?? String(error)})`)]);
+    throw badInput([
+      describeProblem(Env.itemsFile, file, `a readable file holding a JSON array of strings (${(error as NodeJS.ErrnoException).code ?? String(error)})`),
+    ]);
   }
   let items: unknown;
   try {
@@ -36,7 +38,13 @@ function check(field: string, items: unknown): string[] {
   if (typeof value === 'string' && ESCAPED_BYTE.test(value)) {
     // Shown as a reader of the file sees it, with the offending bytes named.
     const bytes = [...value.matchAll(ESCAPED_BYTES)].map(([escaped]) => (escaped.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0'));
-    throw badInput([describeProblem(`${field}${where}`, value.replace(ESCAPED_BYTES, '\ufffd'), `valid UTF-8 text, but the file holds bytes there that are not UTF-8 (${bytes.join(' ')})`)]);
+    throw badInput([
+      describeProblem(
+        `${field}${where}`,
+        value.replace(ESCAPED_BYTES, '\ufffd'),
+        `valid UTF-8 text, but the file holds bytes there that are not UTF-8 (${bytes.join(' ')})`,
+      ),
+    ]);
   }
   throw badInput([describeProblem(`${field}${where}`, value, expected)]);
 }

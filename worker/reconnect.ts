@@ -129,7 +129,13 @@ export class Reconnecting<C> {
  * (exit code 3) when that time is over, a `CliError` from `open` at once, and exit code 143 when
  * `signal` aborts first.
  */
-async function openWithin<C>(kind: ConnectionKind<C>, options: ConnectOptions, signal: AbortSignal | undefined, firstError: unknown, giveUp: (lastError: unknown) => CliError): Promise<C> {
+async function openWithin<C>(
+  kind: ConnectionKind<C>,
+  options: ConnectOptions,
+  signal: AbortSignal | undefined,
+  firstError: unknown,
+  giveUp: (lastError: unknown) => CliError,
+): Promise<C> {
   const deadline = Date.now() + options.retrySeconds * 1000;
   let lastError = firstError;
   for (let backoff = FIRST_BACKOFF_MS; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {

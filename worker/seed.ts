@@ -42,7 +42,9 @@ export async function seed({ seeder, queueName, items, force, print }: SeedConte
   // Another seeder of the same list at the same time adds the items this one does not.
   const others = total - start.from - added;
   const byOthers = others > 0 ? `; another seeder added the other ${others}` : '';
-  print(`seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (seed ${id})${byOthers}`);
+  print(
+    `seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (seed ${id})${byOthers}`,
+  );
   return ExitCode.ok;
 }
 

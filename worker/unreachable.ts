@@ -17,7 +17,11 @@ export function connectError(broker: BrokerConfig, error: unknown, triedSeconds?
   const reason = triedSeconds === undefined ? describeCause(error) : `not reachable for ${triedSeconds} s, ${Env.brokerRetrySeconds}; ${describeCause(error)}`;
   const tls = broker.tls ? ` that speaks TLS with a certificate for ${broker.hostname} trusted by Node.js (its CA store or NODE_EXTRA_CA_CERTS) and` : ' that';
   return new CliError(
-    describeProblem(Env.brokerUrl, broker.display, `a reachable ${BROKER_NAMES[broker.scheme]} broker at ${broker.hostname}:${broker.port}${tls} accepts these credentials (${reason})`),
+    describeProblem(
+      Env.brokerUrl,
+      broker.display,
+      `a reachable ${BROKER_NAMES[broker.scheme]} broker at ${broker.hostname}:${broker.port}${tls} accepts these credentials (${reason})`,
+    ),
     ExitCode.brokerUnreachable,
   );
 }

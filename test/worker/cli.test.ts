@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { spawn } from 'node:child_process';
 import type { RedisClientType } from 'redis';
 import { ExitCode } from '../../worker/contract';
@@ -23,7 +24,7 @@ describe('work-queue CLI', () => {
     ['seed', /^usage: work-queue seed \[--force\] \[ITEM\.\.\.\]$/m],
     ['work', /^usage: work-queue work$/m],
     ['status', /^usage: work-queue status \[--watch\]$/m],
-  ])('%s --help prints that command\'s usage and exits 0, whatever the environment', async (command, usage) => {
+  ])("%s --help prints that command's usage and exits 0, whatever the environment", async (command, usage) => {
     for (const flag of ['--help', '-h']) {
       const result = await runCli([command, flag], {});
       expect(result.code).toBe(ExitCode.ok);
@@ -55,7 +56,7 @@ describe('work-queue CLI', () => {
     expect((await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.3' }))).code).toBe(ExitCode.ok);
     const { code, output } = await watch;
     expect(code).toBe(ExitCode.ok);
-    const rows = output.split(/\r\n|\r|\n/).map((row) => row.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''));
+    const rows = output.split(/\r\n|\r|\n/).map((row) => stripVTControlCharacters(row));
     expect(rows.filter((row) => row.includes('pending')).length).toBeGreaterThan(1);
     for (const row of rows) expect([...row].length).toBeLessThan(60);
     expect(rows.filter((row) => row.includes('pending')).pop()).toMatch(/\[#+\] pending 0, in progress 0, done 3, dead 0$/);
@@ -65,7 +66,10 @@ describe('work-queue CLI', () => {
 /** Runs the CLI on a pseudo-terminal `columns` wide (util-linux `script`); resolves with all it drew. */
 function runInTerminal(columns: number, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const command = `stty cols ${columns} rows 24; exec ${process.execPath} ${cliPath()} ${args.join(' ')}`;
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

@@ -129,7 +129,9 @@ export async function connectRedis(): Promise<RedisClientType> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Redis not reachable on 127.0.0.1:6379 (${String(error)}): start it with \`redis-server --daemonize yes\` or run .ci/start-brokers`);
+    throw new Error(`Redis not reachable on 127.0.0.1:6379 (${String(error)}): start it with \`redis-server --daemonize yes\` or run .ci/start-brokers`, {
+      cause: error,
+    });
   }
   return client;
 }
@@ -144,7 +146,9 @@ export async function connectAmqp(): Promise<ChannelModel> {
     model.on('error', () => undefined);
     return model;
   } catch (error) {
-    throw new Error(`RabbitMQ not reachable on 127.0.0.1:5672 (${String(error)}): start it with \`rabbitmq-server -detached\` or run .ci/start-brokers`);
+    throw new Error(`RabbitMQ not reachable on 127.0.0.1:5672 (${String(error)}): start it with \`rabbitmq-server -detached\` or run .ci/start-brokers`, {
+      cause: error,
+    });
   }
 }
 
@@ -203,7 +207,9 @@ export function processed(output: string): string[] {
 /** Whether a process has ended: gone, or a zombie waiting for its parent (or init) to reap it. */
 export function processGone(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').startsWith('Z');
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .startsWith('Z');
   } catch {
     return true;
   }

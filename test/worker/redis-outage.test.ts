@@ -141,7 +141,9 @@ describe('Redis outages (a redis-server of the test, killed with SIGKILL and res
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     expect(result.stderr).not.toMatch(STACK_LINE);
     expect(result.stderr.trim().split('\n').pop()).toMatch(
-      new RegExp(`^work-queue: lost the connection to Redis at 127\\.0\\.0\\.1:${server.port} and could not reconnect within 1 s \\(BROKER_RETRY_SECONDS\\): .*ECONNREFUSED`),
+      new RegExp(
+        `^work-queue: lost the connection to Redis at 127\\.0\\.0\\.1:${server.port} and could not reconnect within 1 s \\(BROKER_RETRY_SECONDS\\): .*ECONNREFUSED`,
+      ),
     );
   });
 });

@@ -142,7 +142,7 @@ describe('work on Redis (fine pattern)', () => {
     expect(await redis.lLen(queueKeys(queue).dead)).toBe(0);
   });
 
-  test("a second SIGTERM ends the whole process group of WORK_COMMAND, its children included", async () => {
+  test('a second SIGTERM ends the whole process group of WORK_COMMAND, its children included', async () => {
     const queue = newQueue();
     await redis.rPush(queue, ['grouped']);
     const pidFile = `${files.dir}/${queue}.pid`;

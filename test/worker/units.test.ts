@@ -44,6 +44,6 @@ describe('Redis scripts', () => {
   });
 
   test('fails for a body that declares a local with the name of a key', () => {
-    expect(() => luaScript({ keys: ['dead'], args: [], body: "local claimed, dead = {}, {}\nreturn 0" })).toThrow('the body redeclares dead');
+    expect(() => luaScript({ keys: ['dead'], args: [], body: 'local claimed, dead = {}, {}\nreturn 0' })).toThrow('the body redeclares dead');
   });
 });

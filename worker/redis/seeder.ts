@@ -73,7 +73,10 @@ class RedisSeeder implements Seeder {
       for (const pushed of replies) {
         if (pushed === -2) throw queueDataLost(this.queue, brokerAt(this.broker), `its seed marker ${this.keys.seed}, written by this seeder, is gone`);
         if (pushed === -1) {
-          throw new CliError(`queue ${this.queue}: another seed run (seed --force, or other items) replaced this one's marker ${this.keys.seed}; this run stopped adding items`, ExitCode.failed);
+          throw new CliError(
+            `queue ${this.queue}: another seed run (seed --force, or other items) replaced this one's marker ${this.keys.seed}; this run stopped adding items`,
+            ExitCode.failed,
+          );
         }
         next = Math.max(next, pushed);
       }
