@@ -1,8 +1,8 @@
 import type { BrokerConfig } from './config';
 import type { ConnectOptions, Consumer, ConsumerOptions, Seeder, StatusReader } from './queue';
 
-// Each broker's client is loaded only when BROKER_URL names that broker (the bundle keeps them in
-// chunks of their own), and the implementations import only the interfaces in ./queue.
+// Each broker's client is initialised only when BROKER_URL names that broker (the bundle turns
+// these imports into lazy initialisers), and the implementations import only the interfaces in ./queue.
 
 export async function openSeeder(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<Seeder> {
   if (broker.scheme === 'redis') return (await import('./redis/seeder')).openRedisSeeder(broker, queue, options);
