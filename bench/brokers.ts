@@ -78,15 +78,18 @@ export async function expectListLength(client: RedisClientType, key: string, exp
   if (length !== expected) throw new Error(`list ${key} holds ${length} items, expected ${expected}`);
 }
 
-/** Microseconds the server spent in commands, and how many it ran, by INFO commandstats (INFO itself left out). */
-export async function serverCommandTime(client: RedisClientType): Promise<{ usec: number; calls: number }> {
-  const info = await client.info('commandstats');
-  let usec = 0;
-  let calls = 0;
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    if (match[1] === 'info') continue;
-    calls += Number(match[2]);
-    usec += Number(match[3]);
-  }
-  return { usec, calls };
+/**
+ * CPU seconds the server's main thread has used, by INFO cpu. Unlike INFO commandstats, this
+ * counts each command once (commandstats counts a script's inner commands within the script and
+ * again on their own) and includes reading and writing the clients' sockets, which is what bounds
+ * a single-threaded server.
+ */
+export async function serverCpuSeconds(client: RedisClientType): Promise<number> {
+  const info = await client.info('cpu');
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info);
+    if (!match) throw new Error(`INFO cpu has no ${name}: ${info}`);
+    return Number(match[1]);
+  };
+  return field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread');
 }

@@ -7,7 +7,7 @@ import { scratch } from './scratch';
 
 /**
  * A redis-server of the bench's own on a free port, without persistence: no other client reaches
- * it, so INFO commandstats counts the measured run and nothing else.
+ * it, so INFO cpu counts the measured run and nothing else.
  */
 export class PrivateRedis {
   private constructor(
