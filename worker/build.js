@@ -1,12 +1,12 @@
 // Bundles the worker CLI so that it starts fast and needs no node_modules at run time.
 // Used by `npm run build:worker`, the Dockerfile's build stage and the worker tests.
 //
-// One CommonJS file: Node.js 20 starts a CommonJS entry about 7 ms sooner than an ES module, and
-// ES module chunks cost more again, which a one-item pod pays in full. Each broker's client is still
-// evaluated only when BROKER_URL names that broker and the command needs it (esbuild turns the
-// dynamic imports of worker/open-queue.ts into lazy initialisers): for Redis our own RESP client
-// (worker/redis/resp-client.ts); for RabbitMQ our own AMQP client (worker/amqp/wire/) for `work`,
-// amqplib for `seed` and `status`. Code that is never run is only pre-parsed, which is cheap.
+// CommonJS: Node.js 20 starts a CommonJS entry about 7 ms sooner than an ES module, and ES module
+// chunks cost more again, which a one-item pod pays in full. work-queue.cjs holds the CLI and our
+// own clients, each evaluated only when BROKER_URL names that broker and the command needs it
+// (esbuild turns dynamic imports into lazy initialisers): for Redis our RESP client
+// (worker/redis/resp-client.ts), for RabbitMQ our AMQP client (worker/amqp/wire/) for `work`.
+// amqplib, for `seed` and `status` on RabbitMQ, is amqplib.cjs beside it.
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -29,10 +29,21 @@ const lazyTlsInAmqplib = {
   },
 };
 
+/**
+ * amqplib, which only `seed` and `status` use on RabbitMQ, is a file of its own beside the CLI
+ * (amqplib.cjs), required on first use: every other pod skips parsing its 120 KB.
+ */
+const AMQPLIB_FILE = 'amqplib.cjs';
+const amqplibApart = {
+  name: 'amqplib-apart',
+  setup(build) {
+    build.onResolve({ filter: /^amqplib$/ }, () => ({ path: `./${AMQPLIB_FILE}`, external: true }));
+  },
+};
+
 /** Bundles into `into` (lib/worker-bundle by default); returns the entry's path. */
 async function buildWorker(into = outdir) {
-  await esbuild.build({
-    entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') },
+  const common = {
     outdir: into,
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -41,9 +52,10 @@ async function buildWorker(into = outdir) {
     format: 'cjs',
     minify: true,
     legalComments: 'linked',
-    plugins: [lazyTlsInAmqplib],
     logLevel: 'warning',
-  });
+  };
+  await esbuild.build({ ...common, entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') }, plugins: [amqplibApart] });
+  await esbuild.build({ ...common, entryPoints: { [path.basename(AMQPLIB_FILE, '.cjs')]: require.resolve('amqplib') }, plugins: [lazyTlsInAmqplib] });
   return path.join(into, path.basename(outfile));
 }
 

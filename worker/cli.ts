@@ -5,9 +5,7 @@ import { makeHandler } from './handler';
 import { readItems } from './items';
 import { openConsumer, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
-import { seed } from './seed';
 import { Shutdown } from './shutdown';
-import { status } from './status';
 import { brokerAt } from './unreachable';
 import { USAGE, asksForHelp } from './usage';
 import { work } from './work';
@@ -49,6 +47,8 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
   const items = readItems(rest, env);
   const seeder = await openSeeder(target.broker, target.queue, connectOptions(target, Command.seed));
   try {
+    // Loaded here, not at start-up: a worker pod has no use for it (nor for node:crypto).
+    const { seed } = await import('./seed');
     return await seed({ seeder, queueName: target.queue, items, force: flags.has('--force'), print: (line) => process.stdout.write(`${line}\n`) });
   } finally {
     await seeder.close();
@@ -86,6 +86,7 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
   process.once('SIGTERM', () => stop.abort());
   const reader = await openStatusReader(target.broker, target.queue, connectOptions(target, Command.status, stop.signal));
   try {
+    const { status } = await import('./status');
     await status({
       reader,
       queueName: target.queue,

@@ -98,7 +98,8 @@ export class AmqpClient implements ChannelTransport {
     try {
       await this.call(Method.connectionClose, (args) => args.short(200).shortstr('Goodbye').short(0).short(0));
       this.closingByUs = true;
-      this.socket.end();
+      // Close-Ok says the broker handled everything: no need to wait for it to close its side.
+      this.socket.destroy();
     } catch {
       this.socket.destroy();
     }
