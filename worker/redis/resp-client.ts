@@ -1,4 +1,5 @@
-import { type Socket, connect as connectTcp } from 'node:net';
+import type { Socket } from 'node:net';
+import { type BrokerAddress, openBrokerSocket } from '../broker-socket';
 
 /**
  * A Redis connection speaking RESP2: commands are pipelined (those issued in one tick go out in
@@ -16,15 +17,10 @@ export class RedisConnectTimeoutError extends Error {}
 /** The connection closed while commands were waiting for their replies, or before a command was sent. */
 export class RedisConnectionClosedError extends Error {}
 
-export interface RespConnectOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Over TLS, with the name the certificate must carry (SNI; none for an IP address); the certificate is always verified. */
-  readonly tls?: { readonly servername?: string };
+export interface RespConnectOptions extends BrokerAddress {
   readonly username?: string;
   readonly password?: string;
   readonly database: number;
-  readonly connectTimeoutMs: number;
 }
 
 export type RespReply = string | number | null | RedisReplyError | RespReply[];
@@ -58,7 +54,8 @@ export class RespClient {
 
   /** Connects, authenticates and selects the database (pipelined: one round trip after the handshake). */
   static async connect(options: RespConnectOptions): Promise<RespClient> {
-    const socket = await openSocket(options);
+    const socket = await openBrokerSocket({ ...options, timeoutError: () => new RedisConnectTimeoutError('Connection timeout') });
+    socket.setKeepAlive(true, 5000);
     const client = new RespClient(socket);
     try {
       const setUp: Promise<RespReply>[] = [];
@@ -147,28 +144,6 @@ export class RespClient {
     for (const waiting of this.waiting.splice(0)) waiting.reject(error);
     this.idle?.();
   }
-}
-
-async function openSocket(options: RespConnectOptions): Promise<Socket> {
-  const { host, port, tls } = options;
-  // node:tls is loaded only for rediss:// URLs.
-  const socket = tls ? (await import('node:tls')).connect({ host, port, servername: tls.servername, rejectUnauthorized: true }) : connectTcp({ host, port });
-  socket.setNoDelay(true);
-  socket.setKeepAlive(true, 5000);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => socket.destroy(new RedisConnectTimeoutError('Connection timeout')), options.connectTimeoutMs);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    socket.once('error', fail);
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      resolve();
-    });
-  });
-  return socket;
 }
 
 /** Reads RESP2 replies from a buffer; INCOMPLETE where the buffer ends inside one. */

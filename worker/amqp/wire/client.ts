@@ -1,4 +1,5 @@
-import { type Socket, connect as connectTcp } from 'node:net';
+import type { Socket } from 'node:net';
+import { type BrokerAddress, openBrokerSocket } from '../../broker-socket';
 import { AmqpChannel, type ChannelTransport } from './channel';
 import { Encoder, type FieldTable } from './codec';
 import { AmqpBrokerError, AmqpClosedError } from './errors';
@@ -12,11 +13,7 @@ import { type Incoming, Method, decodeMethod, encodeMethod, readClose, readStart
  * reconnects by itself (see Reconnecting).
  */
 
-export interface AmqpConnectOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Over TLS, with the name the certificate must carry (SNI; none for an IP address); the certificate is always verified. */
-  readonly tls?: { readonly servername?: string };
+export interface AmqpConnectOptions extends BrokerAddress {
   readonly username: string;
   readonly password: string;
   readonly vhost: string;
@@ -24,7 +21,6 @@ export interface AmqpConnectOptions {
   readonly heartbeatSeconds: number;
   /** The largest frame asked for; the broker's limit is taken when it is lower. @default 131072 */
   readonly frameMax?: number;
-  readonly connectTimeoutMs: number;
   /** Shown by `rabbitmqctl list_connections client_properties` and the management UI. */
   readonly clientProperties?: FieldTable;
 }
@@ -64,7 +60,10 @@ export class AmqpClient implements ChannelTransport {
 
   /** Connects, logs in and opens the virtual host. */
   static async connect(options: AmqpConnectOptions): Promise<AmqpClient> {
-    const socket = await openSocket(options);
+    const socket = await openBrokerSocket({
+      ...options,
+      timeoutError: () => Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }),
+    });
     const client = new AmqpClient(socket);
     try {
       await client.handshake(options);
@@ -224,25 +223,4 @@ export class AmqpClient implements ChannelTransport {
 /** Both sides' limit, where 0 means none. */
 function negotiate(server: number, client: number): number {
   return server === 0 || client === 0 ? Math.max(server, client) : Math.min(server, client);
-}
-
-async function openSocket(options: AmqpConnectOptions): Promise<Socket> {
-  const { host, port, tls } = options;
-  // node:tls is loaded only for amqps:// URLs.
-  const socket = tls ? (await import('node:tls')).connect({ host, port, servername: tls.servername, rejectUnauthorized: true }) : connectTcp({ host, port });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })), options.connectTimeoutMs);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    socket.once('error', fail);
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      resolve();
-    });
-  });
-  return socket;
 }
