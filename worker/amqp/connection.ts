@@ -3,7 +3,15 @@ import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import type { QueueDeclarer } from './declare';
-import { CONNECT_TIMEOUT_MS, type ClosableConnection, HEARTBEAT_SECONDS, closedSignal, connectionName, openReconnectingAmqp } from './reconnecting-amqp';
+import {
+  CONNECT_TIMEOUT_MS,
+  type ClosableConnection,
+  amqpCredentials,
+  HEARTBEAT_SECONDS,
+  closedSignal,
+  connectionName,
+  openReconnectingAmqp,
+} from './reconnecting-amqp';
 
 export { firstLine, isNotFound, refusedByBroker } from './broker-errors';
 
@@ -43,8 +51,7 @@ async function connectOnce(broker: BrokerConfig, clientName: string): Promise<Am
       protocol: broker.tls ? 'amqps' : 'amqp',
       hostname: broker.hostname,
       port: broker.port,
-      username: broker.username ?? 'guest',
-      password: broker.password ?? 'guest',
+      ...amqpCredentials(broker),
       vhost: broker.path,
       heartbeat: HEARTBEAT_SECONDS,
     },

@@ -2,7 +2,15 @@ import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import type { QueueDeclarer } from './declare';
-import { CONNECT_TIMEOUT_MS, type ClosableConnection, HEARTBEAT_SECONDS, closedSignal, connectionName, openReconnectingAmqp } from './reconnecting-amqp';
+import {
+  CONNECT_TIMEOUT_MS,
+  type ClosableConnection,
+  amqpCredentials,
+  HEARTBEAT_SECONDS,
+  closedSignal,
+  connectionName,
+  openReconnectingAmqp,
+} from './reconnecting-amqp';
 import type { AmqpChannel } from './wire/channel';
 import { AmqpClient } from './wire/client';
 
@@ -35,8 +43,7 @@ async function connectOnce(broker: BrokerConfig, clientName: string): Promise<Co
     port: broker.port,
     // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
     ...(broker.tls && { tls: { servername: tlsServerName(broker) } }),
-    username: broker.username ?? 'guest',
-    password: broker.password ?? 'guest',
+    ...amqpCredentials(broker),
     vhost: broker.path,
     heartbeatSeconds: HEARTBEAT_SECONDS,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,

@@ -2,6 +2,7 @@ import type { BrokerConfig, ManagementApi } from '../config';
 import { Env } from '../contract';
 import type { QueueReplicas } from '../queue';
 import { describeCause } from '../unreachable';
+import { amqpCredentials } from './reconnecting-amqp';
 
 /** `status` waits no longer than this for the management API: it is extra, the counts come by AMQP. */
 const TIMEOUT_MS = 2000;
@@ -30,7 +31,8 @@ export async function readQueueReplicas(broker: BrokerConfig, queue: string): Pr
 }
 
 function basicAuth(api: ManagementApi, broker: BrokerConfig): string {
-  const username = api.username ?? broker.username ?? 'guest';
-  const password = api.password ?? broker.password ?? 'guest';
+  const fromBrokerUrl = amqpCredentials(broker);
+  const username = api.username ?? fromBrokerUrl.username;
+  const password = api.password ?? fromBrokerUrl.password;
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }

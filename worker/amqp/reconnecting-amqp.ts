@@ -12,6 +12,11 @@ import { brokerAt, describeCause } from '../unreachable';
 export const HEARTBEAT_SECONDS = 30;
 export const CONNECT_TIMEOUT_MS = 5000;
 
+/** The user and password of BROKER_URL; RabbitMQ's own `guest` where the URL gives none. */
+export function amqpCredentials(broker: BrokerConfig): { username: string; password: string } {
+  return { username: broker.username ?? 'guest', password: broker.password ?? 'guest' };
+}
+
 /** Shown by `rabbitmqctl list_connections client_properties` and the management UI. */
 export function connectionName(clientName: string): string {
   return `work-queue ${clientName} on ${hostname()} pid ${process.pid}`;

@@ -21,8 +21,7 @@ export interface Frame {
 
 /** A frame with its type, channel, size and end octet around `payload`. */
 export function frame(type: number, channel: number, payload: Buffer): Buffer {
-  const bytes = new Encoder(payload.length + FRAME_HEADER_SIZE + 1).octet(type).short(channel).long(payload.length).bytes(payload).octet(FRAME_END).result();
-  return bytes;
+  return new Encoder(payload.length + FRAME_HEADER_SIZE + 1).octet(type).short(channel).long(payload.length).bytes(payload).octet(FRAME_END).result();
 }
 
 export const HEARTBEAT_FRAME = frame(FrameType.heartbeat, 0, Buffer.alloc(0));
