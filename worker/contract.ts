@@ -3,8 +3,9 @@
  *
  * This is the one module that both sides import (the constructs import nothing else from
  * `worker/`, the worker imports nothing from `constructs/`), so a rename cannot split them.
- * It must stay dependency-free: no cdk8s, no broker client.
+ * It must stay dependency-free: no cdk8s, no broker client (Node.js built-ins only).
  */
+import { createHash } from 'node:crypto';
 
 /** Environment variables of the worker image. */
 export const Env = {
@@ -40,6 +41,22 @@ export const Env = {
    * where it reads the quorum queue's leader and members; user and password default to BROKER_URL's.
    */
   brokerManagementUrl: 'BROKER_MANAGEMENT_URL',
+  /**
+   * `work`, optional: the seed (`seedId`) that fills the queue. Set, the worker takes an empty queue
+   * as done only once the queue's seed marker shows this seed complete, and waits for it up to
+   * `SEED_WAIT_SECONDS` (then exit code 4). Unset: an empty queue is done (a queue that another
+   * producer fills).
+   */
+  seedId: 'SEED_ID',
+  /** `work`: seconds an empty queue whose seed (`SEED_ID`) is not complete is waited for. */
+  seedWaitSeconds: 'SEED_WAIT_SECONDS',
+  /**
+   * `seed`, optional: a label of this run of the items. The seed id is `seedId(items, run)`: the same
+   * items with another run are a new seed, seeded again (a re-run of the batch).
+   */
+  seedRun: 'SEED_RUN',
+  /** `credentials`: a JSON array of `GeneratedSecret`, the Secrets to create once in the pod's namespace. */
+  credentials: 'CREDENTIALS',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];
@@ -49,6 +66,8 @@ export const Command = {
   seed: 'seed',
   work: 'work',
   status: 'status',
+  /** Creates the Secrets of `CREDENTIALS` in the cluster when they are missing; never changes one. */
+  credentials: 'credentials',
 } as const;
 
 /** Values of `WORKER_MODE`. */
@@ -82,6 +101,11 @@ export const Defaults = {
   maxAttempts: 5,
   /** Long enough to ride out a broker restart or a pod being rescheduled. */
   brokerRetrySeconds: 60,
+  /**
+   * Fits a seeding Job that retries its broker: 5 pods (backoffLimit 4) of up to 60 s each
+   * (BROKER_RETRY_SECONDS) with the Job controller's 10, 20, 40 and 80 s between them.
+   */
+  seedWaitSeconds: 600,
   amqpPort: 5672,
   amqpsPort: 5671,
   redisPort: 6379,
@@ -100,9 +124,39 @@ export const ExitCode = {
    * queue: Redis leases expire, RabbitMQ redelivers unacknowledged messages).
    */
   brokerUnreachable: 3,
+  /**
+   * `work` with `SEED_ID`: the queue stayed empty and its seed was not complete for
+   * `SEED_WAIT_SECONDS` (no seeder ran, it failed, or it seeds other items). Nothing was taken.
+   */
+  seedIncomplete: 4,
   /** Stopped by SIGTERM/SIGINT before the work was finished (128 + SIGTERM); what it held was handed back. */
   interrupted: 143,
 } as const;
+
+/**
+ * The id of a seed: a content hash of the item list (and of the run label, when there is one), so
+ * that a re-run of the same list is recognised and a changed list, or another run, is a new seed.
+ * The constructs compute it at synth for the workers' `SEED_ID`; `seed` computes it from its items.
+ */
+export function seedId(items: readonly string[], run?: string): string {
+  const content = run === undefined || run === '' ? JSON.stringify(items) : JSON.stringify({ items, run });
+  return createHash('sha256').update(content).digest('hex').slice(0, 32);
+}
+
+/** One Secret that `work-queue credentials` creates when it is missing (`CREDENTIALS` is a JSON array of them). */
+export interface GeneratedSecret {
+  /** The Secret's name in the pod's namespace. */
+  readonly name: string;
+  /** Keys with fixed values, such as a user name. */
+  readonly values?: Readonly<Record<string, string>>;
+  /** Keys given `GENERATED_SECRET_BYTES` random bytes each, base64url-encoded (URL-unreserved). */
+  readonly generate: readonly string[];
+  /** Labels of the created Secret. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Random bytes of a generated credential: 256 bits. */
+export const GENERATED_SECRET_BYTES = 32;
 
 /** Where the seeder's ConfigMap is mounted and which file holds the items. */
 export const ItemsMount = {

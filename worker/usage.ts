@@ -1,4 +1,4 @@
-import { Command, Defaults, Env, ExitCode, MAX_ITEM_BYTES, TLS_SCHEMES, WORKER_MODES } from './contract';
+import { Command, Defaults, Env, ExitCode, GENERATED_SECRET_BYTES, MAX_ITEM_BYTES, TLS_SCHEMES, WORKER_MODES } from './contract';
 
 /** What each environment variable means, as the usage texts show it (default in parentheses). */
 const VARIABLES: Record<string, string> = {
@@ -14,6 +14,7 @@ ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:$
   [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts})`,
   [Env.brokerReplicas]: "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
   [Env.brokerManagementUrl]: "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
+  [Env.credentials]: 'JSON array of {"name", "values"?, "generate", "labels"?}: the Secrets to create when missing (required)',
   NODE_EXTRA_CA_CERTS: "PEM file of CA certificates trusted besides Node.js's own; a TLS broker's certificate is always verified",
   WORK_QUEUE_DEBUG: 'set to 1 to print the stack trace of an unexpected error',
 };
@@ -40,6 +41,8 @@ export const USAGE: Record<'main' | keyof typeof Command, string> = {
   work                       process items: ${Env.workerMode}=single takes one, drain loops until
                              nothing is pending or in progress
   status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
+  credentials                create the Secrets of ${Env.credentials} in the pod's namespace when they
+                             are missing (a broker's password, an Erlang cookie); never changes one
 
 work-queue <command> --help describes one command.
 
@@ -79,6 +82,17 @@ A queue that was never seeded nor worked on is an error (exit 1).
   --watch   redraw until nothing is pending or in progress (a line per change when not on a terminal)
 
 ${environment([...COMMON, Env.brokerManagementUrl, 'NODE_EXTRA_CA_CERTS'])}
+${EXIT_CODES}
+`,
+  credentials: `usage: work-queue credentials
+
+Creates each Secret of ${Env.credentials} in the pod's namespace (the service account's) unless it
+exists: "values" are written as given, every key of "generate" gets ${GENERATED_SECRET_BYTES} random bytes,
+base64url-encoded. A Secret that exists is left as it is, so re-running it never rotates a
+credential; one that lacks a key it should have is an error (exit 1). Runs in a pod whose service
+account may create Secrets and get these by name.
+
+${environment([Env.credentials])}
 ${EXIT_CODES}
 `,
 };
