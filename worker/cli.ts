@@ -21,11 +21,12 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
     case Command.seed:
     case Command.work:
     case Command.status:
+    case Command.credentials:
       if (asksForHelp(args)) {
         process.stdout.write(USAGE[command]);
         return ExitCode.ok;
       }
-      return command === Command.seed ? runSeed(args, env) : command === Command.work ? runWork(args, env) : runStatus(args, env);
+      return RUN[command](args, env);
     case undefined:
     case 'help':
     case '-h':
@@ -36,6 +37,13 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
       throw badInput([describeProblem('command', command, `one of ${Object.values(Command).join(', ')} (work-queue --help)`)]);
   }
 }
+
+const RUN: Record<keyof typeof Command, (args: readonly string[], env: Environment) => Promise<number>> = {
+  seed: runSeed,
+  work: runWork,
+  status: runStatus,
+  credentials: runCredentials,
+};
 
 function connectOptions(target: Target, clientName: string, signal?: AbortSignal): ConnectOptions {
   return { retrySeconds: target.brokerRetrySeconds, clientName, signal, log };
@@ -99,6 +107,13 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
   } finally {
     await reader.close();
   }
+}
+
+async function runCredentials(args: readonly string[], env: Environment): Promise<number> {
+  splitFlags(args, [], false);
+  // Loaded here: no other command talks to the Kubernetes API.
+  const { credentials, SERVICE_ACCOUNT_DIR } = await import('./credentials');
+  return credentials({ env, serviceAccountDir: SERVICE_ACCOUNT_DIR, print: (line) => process.stdout.write(`${line}\n`), log });
 }
 
 /** Separates known `--flags` from the remaining arguments (everything after `--` is an argument). */

@@ -28,8 +28,13 @@ export function isSocketUnreachable(error: unknown): boolean {
 }
 
 /** First wait before connecting again; it doubles up to MAX_BACKOFF_MS, with some jitter so pods spread out. */
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 2000;
+export const FIRST_BACKOFF_MS = 100;
+export const MAX_BACKOFF_MS = 2000;
+
+/** A backoff of about `ms`, give or take a fifth, so that pods that failed together do not retry together. */
+export function jittered(ms: number): number {
+  return ms * (0.8 + Math.random() * 0.4);
+}
 
 /**
  * A broker connection that is replaced when it is lost. Operations run through `use`: one that
@@ -141,7 +146,7 @@ async function openWithin<C>(
   for (let backoff = FIRST_BACKOFF_MS; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
     const left = deadline - Date.now();
     if (left <= 0) throw giveUp(lastError);
-    if (!(await sleep(Math.min(left, backoff * (0.8 + Math.random() * 0.4)), signal))) {
+    if (!(await sleep(Math.min(left, jittered(backoff)), signal))) {
       throw new CliError('stopped while waiting for the broker', ExitCode.interrupted);
     }
     try {

@@ -14,7 +14,10 @@ ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:$
   [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts})`,
   [Env.brokerReplicas]: "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
   [Env.brokerManagementUrl]: "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
-  [Env.credentials]: 'JSON array of {"name", "values"?, "generate", "labels"?}: the Secrets to create when missing (required)',
+  [Env.credentials]: `JSON array of {"name", "values"?, "generate", "labels"?} (required): the Secrets to create when missing;
+"values" maps keys to fixed strings, "generate" lists keys given random values, "labels" the Secret's labels`,
+  KUBERNETES_SERVICE_HOST: "the API server's address, set by Kubernetes in every pod (required)",
+  KUBERNETES_SERVICE_PORT: "the API server's port, set by Kubernetes in every pod (required)",
   NODE_EXTRA_CA_CERTS: "PEM file of CA certificates trusted besides Node.js's own; a TLS broker's certificate is always verified",
   WORK_QUEUE_DEBUG: 'set to 1 to print the stack trace of an unexpected error',
 };
@@ -86,14 +89,16 @@ ${EXIT_CODES}
 `,
   credentials: `usage: work-queue credentials
 
-Creates each Secret of ${Env.credentials} in the pod's namespace (the service account's) unless it
-exists: "values" are written as given, every key of "generate" gets ${GENERATED_SECRET_BYTES} random bytes,
-base64url-encoded. A Secret that exists is left as it is, so re-running it never rotates a
-credential; one that lacks a key it should have is an error (exit 1). Runs in a pod whose service
-account may create Secrets and get these by name.
+Creates each Secret of ${Env.credentials} in the pod's namespace unless it exists: "values" are
+written as given, every key of "generate" gets ${GENERATED_SECRET_BYTES} random bytes, base64url-encoded. A Secret
+that exists is left as it is, so a rerun never rotates a credential; one that lacks a key it
+should have is an error (exit 1). It talks to the Kubernetes API as the pod's service account
+(the token, ca.crt and namespace under /var/run/secrets/kubernetes.io/serviceaccount), whose Role
+must allow create on secrets and get on these Secrets by name. An API server that cannot be
+reached, times out, or answers 429 or 5xx is retried for ${Env.brokerRetrySeconds} (${Defaults.brokerRetrySeconds}).
 
-${environment([Env.credentials])}
-${EXIT_CODES}
+${environment([Env.credentials, 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT'])}
+exit codes: ${ExitCode.ok} ok (each Secret created or present), ${ExitCode.failed} failed (a Secret lacks keys, the Role forbids a call, another API error), ${ExitCode.badInput} bad input (nothing touched), ${ExitCode.brokerUnreachable} Kubernetes API unreachable for longer than ${Env.brokerRetrySeconds}
 `,
 };
 
