@@ -25,7 +25,7 @@ describe('work-queue credentials, the CLI bundle', () => {
   });
 
   test.each([
-    ['not JSON', '[{"name": "a",', /^CREDENTIALS: got "\[\{\\"name\\": \\"a\\","\, expected a JSON array .* \(it is not JSON: /],
+    ['not JSON', '[{"name": "a",', /^CREDENTIALS: got "\[\{\\"name\\": \\"a\\",", expected a JSON array .* \(it is not JSON: /],
     ['an empty list', '[]', /^CREDENTIALS: got \[\], expected a JSON array of \{"name", "values"\?, "generate", "labels"\?\}, at least one Secret$/],
     [
       'a name that is no DNS-1123 subdomain',
