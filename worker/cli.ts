@@ -1,4 +1,4 @@
-import { type Environment, type Target, readTarget, readWork } from './config';
+import { type Environment, type Target, readSeed, readTarget, readWork } from './config';
 import { Command, ExitCode, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
@@ -51,13 +51,14 @@ function connectOptions(target: Target, clientName: string, signal?: AbortSignal
 
 async function runSeed(args: readonly string[], env: Environment): Promise<number> {
   const { flags, rest } = splitFlags(args, ['--force']);
-  const target = readTarget(env);
+  const target = readSeed(env);
   const items = readItems(rest, env);
   const seeder = await openSeeder(target.broker, target.queue, connectOptions(target, Command.seed));
   try {
-    // Loaded here, not at start-up: a worker pod has no use for it (nor for node:crypto).
+    // Loaded here, not at start-up: a worker pod has no use for it.
     const { seed } = await import('./seed');
-    return await seed({ seeder, queueName: target.queue, items, force: flags.has('--force'), print: (line) => process.stdout.write(`${line}\n`) });
+    const print = (line: string) => process.stdout.write(`${line}\n`);
+    return await seed({ seeder, queueName: target.queue, items, run: target.run, force: flags.has('--force'), print });
   } finally {
     await seeder.close();
   }

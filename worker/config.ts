@@ -57,6 +57,13 @@ export interface WorkConfig {
   readonly leaseSeconds: number;
   readonly maxAttempts: number;
   readonly workCommand?: string;
+  /**
+   * The seed whose completion an empty queue must show before it counts as done (SEED_ID).
+   * @default - unset: an empty queue is done (a queue that another producer fills)
+   */
+  readonly seedId?: string;
+  /** Seconds an empty queue whose seed is not complete is waited for before exit 4 (SEED_WAIT_SECONDS). */
+  readonly seedWaitSeconds: number;
 }
 
 /** Collects one line per problem so that a run reports every bad variable at once. */
@@ -86,28 +93,59 @@ export interface Target {
 /** Reads everything `work` needs, reporting every problem before anything is touched. */
 export function readWork(env: Environment): Target & { work: WorkConfig } {
   const problems = new Problems();
-  const broker = parseBroker(env, problems);
-  const queue = parseQueue(env, problems);
-  const brokerRetrySeconds = parseBrokerRetrySeconds(env, problems);
+  const target = parseTarget(env, problems);
   const modeText = env[Env.workerMode]?.trim() || Defaults.workerMode;
   if (!(WORKER_MODES as readonly string[]).includes(modeText)) problems.add(Env.workerMode, env[Env.workerMode], `one of ${WORKER_MODES.join(', ')}`);
   const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
   const leaseSeconds = parseNumberVariable(env, Env.leaseSeconds, Defaults.leaseSeconds, Rules.positiveNumber, problems);
   const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, Rules.positiveInteger, problems);
+  const seedId = parseOptionalText(env, Env.seedId, seedIdRule, problems);
+  const seedWaitSeconds = parseNumberVariable(env, Env.seedWaitSeconds, Defaults.seedWaitSeconds, Rules.nonNegativeNumber, problems);
   problems.throwIfAny();
   const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
-  return { broker: broker!, queue: queue!, brokerRetrySeconds, work: { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workCommand } };
+  const work: WorkConfig = { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workCommand, seedId, seedWaitSeconds };
+  return { ...(target as Target), work };
 }
 
-/** Reads BROKER_URL, QUEUE and BROKER_RETRY_SECONDS together (seed, status). */
+/** Reads everything `seed` needs besides its items: the target, and the run label (SEED_RUN). */
+export function readSeed(env: Environment): Target & { run?: string } {
+  const problems = new Problems();
+  const target = parseTarget(env, problems);
+  const run = parseOptionalText(env, Env.seedRun, seedRunRule, problems);
+  problems.throwIfAny();
+  return { ...(target as Target), ...(run !== undefined && { run }) };
+}
+
+/** Reads BROKER_URL, QUEUE and BROKER_RETRY_SECONDS together (status). */
 export function readTarget(env: Environment): Target {
   const problems = new Problems();
-  const broker = parseBroker(env, problems);
-  const queue = parseQueue(env, problems);
-  const brokerRetrySeconds = parseBrokerRetrySeconds(env, problems);
+  const target = parseTarget(env, problems);
   problems.throwIfAny();
-  return { broker: broker!, queue: queue!, brokerRetrySeconds };
+  return target as Target;
 }
+
+/** The target, complete once `problems` holds none. */
+function parseTarget(env: Environment, problems: Problems): Partial<Target> {
+  return { broker: parseBroker(env, problems), queue: parseQueue(env, problems), brokerRetrySeconds: parseBrokerRetrySeconds(env, problems) };
+}
+
+/** What `seedId()` of the contract produces, which SEED_ID copies. */
+const seedIdRule: Rule = (value) =>
+  typeof value === 'string' && /^[0-9a-f]{32}$/.test(value)
+    ? undefined
+    : 'the seed id of the items, 32 lowercase hexadecimal digits (as `work-queue seed` prints it and the constructs set it); unset when another producer fills the queue';
+
+/** Longest SEED_RUN: a run label such as a date or a ticket, as long as a Kubernetes label value may be. */
+export const MAX_SEED_RUN_LENGTH = 63;
+
+/**
+ * A run label goes into the seed id exactly as given (the constructs hash the same text at synth),
+ * so it is checked rather than trimmed: printable ASCII, no space at either end.
+ */
+const seedRunRule: Rule = (value) =>
+  typeof value === 'string' && value.length <= MAX_SEED_RUN_LENGTH && /^[!-~]([ -~]*[!-~])?$/.test(value)
+    ? undefined
+    : `a run label of 1 to ${MAX_SEED_RUN_LENGTH} printable ASCII characters (letters, digits, punctuation, inner spaces), such as 2024-06-01 or rerun-2; unset for the items' first run`;
 
 function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
   return parseNumberVariable(env, Env.brokerRetrySeconds, Defaults.brokerRetrySeconds, Rules.nonNegativeNumber, problems);
@@ -120,6 +158,15 @@ function parseNumberVariable<T extends number | undefined>(env: Environment, nam
   const expected = rule(value);
   if (expected) problems.add(name, text, expected);
   return value;
+}
+
+/** An optional text variable: unset and '' give undefined; anything else must pass the rule as it is. */
+function parseOptionalText(env: Environment, name: string, rule: Rule, problems: Problems): string | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  const expected = rule(text);
+  if (expected) problems.add(name, text, expected);
+  return expected ? undefined : text;
 }
 
 function parseQueue(env: Environment, problems: Problems): string | undefined {

@@ -1,24 +1,24 @@
-import { createHash } from 'node:crypto';
-import { ExitCode } from './contract';
+import { ExitCode, seedId } from './contract';
 import { CliError } from './errors';
 import type { Seeder } from './queue';
-
-/** The seed id: a content hash of the item list, so the same list is recognised on a rerun. */
-export function seedId(items: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify(items)).digest('hex').slice(0, 32);
-}
 
 export interface SeedContext {
   readonly seeder: Seeder;
   readonly queueName: string;
   readonly items: readonly string[];
+  /**
+   * The run label (SEED_RUN): the same items with another label are a new seed.
+   * @default - none: the items' seed id alone
+   */
+  readonly run?: string;
   readonly force: boolean;
   readonly print: (line: string) => void;
 }
 
 /** Seeds the items exactly once per item list (crash-safe, resumable), or again with --force. */
-export async function seed({ seeder, queueName, items, force, print }: SeedContext): Promise<number> {
-  const id = seedId(items);
+export async function seed({ seeder, queueName, items, run, force, print }: SeedContext): Promise<number> {
+  const id = seedId(items, run);
+  const seedName = run === undefined ? `seed ${id}` : `seed ${id}, run ${JSON.stringify(run)}`;
   const total = items.length;
   const startedAt = Date.now();
   const progress = new ProgressPrinter(total, print);
@@ -32,10 +32,10 @@ export async function seed({ seeder, queueName, items, force, print }: SeedConte
     );
   }
   if (start.kind === 'resume' && start.from >= total) {
-    print(`queue ${queueName} already holds this seed (${total} items, seed ${id}): nothing added`);
+    print(`queue ${queueName} already holds this seed (${total} items, ${seedName}): nothing added`);
     return ExitCode.ok;
   }
-  if (start.kind === 'resume') print(`resuming seed ${id} at item ${start.from + 1} of ${total}: an earlier run stopped after ${start.from}`);
+  if (start.kind === 'resume') print(`resuming ${seedName} at item ${start.from + 1} of ${total}: an earlier run stopped after ${start.from}`);
   progress.begin(start.from);
   const added = await seeder.seed(items, start.from, options);
   const seconds = (Date.now() - startedAt) / 1000;
@@ -43,7 +43,7 @@ export async function seed({ seeder, queueName, items, force, print }: SeedConte
   const others = total - start.from - added;
   const byOthers = others > 0 ? `; another seeder added the other ${others}` : '';
   print(
-    `seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (seed ${id})${byOthers}`,
+    `seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (${seedName})${byOthers}`,
   );
   return ExitCode.ok;
 }
