@@ -177,3 +177,15 @@ test('fails on a restartPolicy a Job may not have', async () => {
   spec.spec!.template.spec!.restartPolicy = 'Always';
   await expect(runJob(spec, options(new FakeCluster(() => ok())))).rejects.toThrow('restartPolicy must be Never or OnFailure, got "Always"');
 });
+
+test('a deleted Job stops its pods and ends as Deleted, counting nothing', async () => {
+  const cluster = new FakeCluster(() => ok(60_000));
+  const deletion = new AbortController();
+  const running = runJob(job({ completions: 4, parallelism: 2 }), { ...options(cluster), signal: deletion.signal });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  deletion.abort();
+  const run = await running;
+  expect(run).toMatchObject({ condition: 'Deleted', succeeded: 0, failed: 0 });
+  expect(run.pods.map((pod) => pod.phase)).toEqual(['Deleted', 'Deleted']);
+  expect(cluster.stopped).toHaveLength(2);
+});

@@ -23,7 +23,8 @@ export interface PodRecord {
 }
 
 export interface JobRun {
-  readonly condition: 'Complete' | 'Failed';
+  /** Deleted: the Job was deleted (`signal`) before it finished; its pods were deleted with it. */
+  readonly condition: 'Complete' | 'Failed' | 'Deleted';
   readonly reason?: 'BackoffLimitExceeded' | 'DeadlineExceeded' | 'PodFailurePolicy';
   readonly succeeded: number;
   readonly failed: number;
@@ -46,13 +47,15 @@ export interface JobControllerOptions {
    * @default 10000, as in Kubernetes
    */
   backoffBaseMs?: number;
+  /** Aborted: the Job is deleted (`kubectl delete job`), its running pods deleted with their grace period. @default - never */
+  signal?: AbortSignal;
 }
 
 const MAX_POD_BACKOFF_MS = 10 * 60_000; // the Job controller's cap
 const MAX_RESTART_BACKOFF_MS = 5 * 60_000; // the kubelet's CrashLoopBackOff cap
 const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // what Kubernetes' generateName uses
 
-type Event = { kind: 'exit'; pod: ActivePod; code: number } | { kind: 'error'; error: Error };
+type Event = { kind: 'exit'; pod: ActivePod; code: number } | { kind: 'error'; error: Error } | { kind: 'deleted' };
 
 interface ActivePod {
   readonly pod: Pod;
@@ -109,8 +112,12 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
     return { condition, reason, succeeded, failed, pods: records, seconds: (Date.now() - started) / 1000 };
   };
 
+  let deleted = options.signal?.aborted ?? false;
+  options.signal?.addEventListener('abort', () => events.push({ kind: 'deleted' }));
+
   try {
     for (;;) {
+      if (deleted) return await finish('Deleted');
       if (failedByPolicy) return await finish('Failed', 'PodFailurePolicy');
       if (failed > backoffLimit) return await finish('Failed', 'BackoffLimitExceeded');
       const complete = completions === undefined ? succeeded > 0 && active.size === 0 : succeeded >= completions;
@@ -138,6 +145,10 @@ export async function runJob(job: IJob, options: JobControllerOptions): Promise<
       const event = await events.next(wakeAt - Date.now());
       if (event === undefined) continue;
       if (event.kind === 'error') throw event.error;
+      if (event.kind === 'deleted') {
+        deleted = true;
+        continue;
+      }
 
       const { pod: entry, code } = event;
       entry.record.exitCodes.push(code);

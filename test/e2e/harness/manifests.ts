@@ -9,7 +9,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; [field: string]: unknown };
   [field: string]: unknown;
 }
 

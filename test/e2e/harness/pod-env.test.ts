@@ -1,5 +1,6 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { objectSource } from './manifests';
+import { PodConfigError } from './pod-config-error';
 import { expandedCommand, resolveEnv } from './pod-env';
 
 const objects = objectSource([
@@ -78,16 +79,32 @@ describe('resolveEnv', () => {
     expect(env.has('A')).toBe(false);
   });
 
-  test('fails naming the Secret that is missing', () => {
-    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }]), objects)).toThrow(
-      'container work-queue, variable A: Secret absent is not in the synthesized manifests',
+  test('a missing Secret is a CreateContainerConfigError naming it, which the kubelet retries', () => {
+    const resolve = () => resolveEnv(container([{ name: 'A', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }]), objects);
+    expect(resolve).toThrow(new PodConfigError('container work-queue, variable A: secret "absent" not found', 'CreateContainerConfigError'));
+    expect(resolve).toThrow(PodConfigError);
+  });
+
+  test('a missing key is a CreateContainerConfigError naming it', () => {
+    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }]), objects)).toThrow(
+      "couldn't find key nope in ConfigMap settings",
     );
   });
 
-  test('fails naming the key that is missing', () => {
-    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }]), objects)).toThrow(
-      'ConfigMap settings has no key nope',
+  test('the Service variables come first, and later values may expand them', () => {
+    const env = resolveEnv(
+      container([{ name: 'API', value: 'https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)' }]),
+      objects,
+      new Map([
+        ['KUBERNETES_SERVICE_HOST', '127.0.0.1'],
+        ['KUBERNETES_SERVICE_PORT', '6443'],
+      ]),
     );
+    expect([...env]).toEqual([
+      ['KUBERNETES_SERVICE_HOST', '127.0.0.1'],
+      ['KUBERNETES_SERVICE_PORT', '6443'],
+      ['API', 'https://127.0.0.1:6443'],
+    ]);
   });
 
   test('fails on a source it cannot resolve instead of leaving the variable out', () => {

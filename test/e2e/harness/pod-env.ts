@@ -2,16 +2,19 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVarSource } from 'kubernetes-models/v1/EnvVarSource';
 import { expand } from './expansion';
 import { configMapValue, ObjectSource, secretValue } from './manifests';
+import { PodConfigError } from './pod-config-error';
 
 /**
  * The environment the kubelet gives a container: variables in spec order, each `value` expanded
  * against the variables defined before it, `valueFrom` Secret and ConfigMap keys resolved
- * (unexpanded), a later definition of a name replacing an earlier one.
- * Throws, as the kubelet refuses to start the container, when a non-optional reference is missing.
+ * (unexpanded), a later definition of a name replacing an earlier one. `serviceEnv` comes first, as
+ * the kubelet puts the Service variables (KUBERNETES_SERVICE_HOST, ...) before the container's own.
+ * Throws a PodConfigError (CreateContainerConfigError: the kubelet retries) when a non-optional
+ * Secret or ConfigMap, or its key, is missing.
  */
-export function resolveEnv(container: IContainer, objects: ObjectSource): Map<string, string> {
+export function resolveEnv(container: IContainer, objects: ObjectSource, serviceEnv: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   if (container.envFrom?.length) throw new Error(`container ${container.name}: envFrom is not supported by the e2e harness`);
-  const env = new Map<string, string>();
+  const env = new Map<string, string>(serviceEnv);
   for (const variable of container.env ?? []) {
     if (variable.valueFrom) {
       const value = resolveSource(container.name, variable.name, variable.valueFrom, objects);
@@ -41,7 +44,8 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.secretKeyRef;
     const value = secretValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      throw new Error(`${where}: ${objects.secret(name ?? '') ? `Secret ${name} has no key ${key}` : `Secret ${name} is not in the synthesized manifests`}`);
+      const problem = objects.secret(name ?? '') ? `couldn't find key ${key} in Secret ${name}` : `secret "${name}" not found`;
+      throw new PodConfigError(`${where}: ${problem}`, 'CreateContainerConfigError');
     }
     return value;
   }
@@ -49,9 +53,8 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.configMapKeyRef;
     const value = configMapValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      throw new Error(
-        `${where}: ${objects.configMap(name ?? '') ? `ConfigMap ${name} has no key ${key}` : `ConfigMap ${name} is not in the synthesized manifests`}`,
-      );
+      const problem = objects.configMap(name ?? '') ? `couldn't find key ${key} in ConfigMap ${name}` : `configmap "${name}" not found`;
+      throw new PodConfigError(`${where}: ${problem}`, 'CreateContainerConfigError');
     }
     return value;
   }

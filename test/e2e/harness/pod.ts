@@ -4,18 +4,43 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { containerLogs, docker, HARNESS_LABEL, imageExists, mustDocker } from './docker';
 import { dockerRunArgs } from './docker-run-args';
-import { ObjectSource } from './manifests';
+import { KubeObject, ObjectSource } from './manifests';
+import { PodConfigError } from './pod-config-error';
 import { expandedCommand, resolveEnv } from './pod-env';
 import { prepareVolumes } from './pod-volumes';
+import type { ServiceAccountUser } from './rbac';
+import { admitServiceAccount, kubernetesServiceEnv, PodAdmissionError } from './service-account';
 
 /** What a pod of a Job needs besides its template: the objects it references and the host names it resolves. */
 export interface PodContext {
   readonly jobName: string;
   readonly template: IPodTemplateSpec;
+  /** The pod's namespace. @default 'default' */
+  readonly namespace?: string;
+  /** Where its Secrets and ConfigMaps are looked up, each time the kubelet tries to start it. */
   readonly objects: ObjectSource;
-  readonly hosts: string[];
+  /** Host names the pod resolves to 127.0.0.1 (read when its container is created). */
+  readonly hosts: string[] | (() => string[]);
   /** Where the pods' volumes are prepared. */
   readonly workDirectory: string;
+  /**
+   * The cluster's API server: with it, pods go through the ServiceAccount admission and get the
+   * token volume and the KUBERNETES_SERVICE_* variables (service-account.ts).
+   * @default - none: no ServiceAccount admission, token or API variables
+   */
+  readonly api?: PodApi;
+  /** How long a pod may wait for a missing ServiceAccount, Secret or ConfigMap before the harness gives up on it (a cluster waits for ever). @default 300000 */
+  readonly pendingTimeoutMs?: number;
+  /** Aborted: a pod still waiting gives up at once. */
+  readonly signal?: AbortSignal;
+}
+
+/** The fake API server as the pods reach it. */
+export interface PodApi {
+  readonly host: string;
+  readonly port: number;
+  serviceAccount(namespace: string, name: string): KubeObject | undefined;
+  issueToken(user: ServiceAccountUser): string;
 }
 
 /** A pod of the harness: one container of the pod template, run by Docker. */
@@ -37,28 +62,45 @@ export interface Pod {
 /** The Docker label that names the Job of a container. */
 const JOB_LABEL = `${HARNESS_LABEL}.job`;
 
+/**
+ * When a pod that cannot start yet is tried again: the Job controller requeues a Job whose pod
+ * creation was refused with 1 s doubling up to 60 s (DefaultJobApiBackOff, MaxJobApiBackOff); the
+ * kubelet retries a CreateContainerConfigError every 10 s (its pod workers' backOffPeriod) and a
+ * failed volume mount with 0.5 s doubling up to 2 min 2 s (nestedpendingoperations).
+ */
+export function retryDelayMs(error: PodAdmissionError | PodConfigError, attempt: number): number {
+  if (error instanceof PodConfigError && error.reason === 'CreateContainerConfigError') return 10_000;
+  const [base, cap] = error instanceof PodAdmissionError ? [1000, 60_000] : [500, 122_000];
+  return Math.min(base * 2 ** attempt, cap);
+}
+
 export async function startPod(context: PodContext, name: string): Promise<Pod> {
-  const spec = context.template.spec;
-  if (!spec) throw new Error(`Job ${context.jobName}: the pod template has no spec`);
-  if (spec.containers.length !== 1 || spec.initContainers?.length) {
+  if (!context.template.spec) throw new Error(`Job ${context.jobName}: the pod template has no spec`);
+  const template = context.template.spec;
+  if (template.containers.length !== 1 || template.initContainers?.length) {
     throw new Error(`Job ${context.jobName}: the e2e harness runs pods of exactly one container and no init containers`);
   }
-  const container = spec.containers[0];
-  await ensureImage(container);
-  const env = resolveEnv(container, context.objects);
+  await ensureImage(template.containers[0]);
+  const namespace = context.namespace ?? 'default';
   const podDirectory = join(context.workDirectory, name);
-  mkdirSync(podDirectory, { recursive: true });
-  const args = dockerRunArgs({
-    podName: name,
-    spec,
-    container,
-    env,
-    ...expandedCommand(container, env),
-    volumes: prepareVolumes(spec, context.objects, podDirectory),
-    hosts: context.hosts,
-    imageUser: (await mustDocker(['image', 'inspect', '--format', '{{.Config.User}}', container.image!])).trim(),
-    labels: { [HARNESS_LABEL]: 'true', [JOB_LABEL]: context.jobName },
-  });
+  const waitingSince = Date.now();
+  const timeoutMs = context.pendingTimeoutMs ?? 300_000;
+  let args: string[] | undefined;
+  for (let attempt = 0; !args; attempt++) {
+    try {
+      args = await podRunArgs(context, name, namespace, podDirectory);
+    } catch (error) {
+      if (!(error instanceof PodAdmissionError || error instanceof PodConfigError)) throw error;
+      if (context.signal?.aborted)
+        throw new Error(`pod ${name} of Job ${context.jobName} was still waiting when the cluster was closed: ${error.message}`, { cause: error });
+      if (Date.now() - waitingSince > timeoutMs) {
+        throw new Error(`pod ${name} of Job ${context.jobName} waited ${Math.round(timeoutMs / 1000)} s in vain, the last time: ${error.message}`, {
+          cause: error,
+        });
+      }
+      await sleep(retryDelayMs(error, attempt), context.signal);
+    }
+  }
   await mustDocker(['run', '--detach', ...args]);
 
   return {
@@ -82,6 +124,42 @@ export function pullPolicy(container: IContainer): 'Always' | 'IfNotPresent' | '
   if (image.includes('@')) return 'IfNotPresent';
   const tag = /:([^/:]+)$/.exec(image)?.[1];
   return tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+/** The pod as the API server admits it and the kubelet prepares it, as `docker run` arguments; throws what makes the kubelet wait. */
+async function podRunArgs(context: PodContext, name: string, namespace: string, podDirectory: string): Promise<string[]> {
+  const { api } = context;
+  const admitted = api
+    ? admitServiceAccount(name, context.template.spec!, namespace, (account) => api.serviceAccount(namespace, account), name.slice(-5))
+    : { spec: context.template.spec!, serviceAccountName: 'default', automount: false };
+  const { spec } = admitted;
+  const container = spec.containers[0];
+  const env = resolveEnv(container, context.objects, api ? kubernetesServiceEnv(api.host, api.port) : new Map());
+  rmSync(podDirectory, { recursive: true, force: true });
+  mkdirSync(podDirectory, { recursive: true });
+  const identity = api && { namespace, serviceAccountToken: () => api.issueToken({ namespace, name: admitted.serviceAccountName }) };
+  const volumes = prepareVolumes(spec, context.objects, podDirectory, identity);
+  return dockerRunArgs({
+    podName: name,
+    spec,
+    container,
+    env,
+    ...expandedCommand(container, env),
+    volumes,
+    hosts: typeof context.hosts === 'function' ? context.hosts() : context.hosts,
+    imageUser: (await mustDocker(['image', 'inspect', '--format', '{{.Config.User}}', container.image!])).trim(),
+    labels: { [HARNESS_LABEL]: 'true', [JOB_LABEL]: context.jobName },
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 async function ensureImage(container: IContainer): Promise<void> {

@@ -1,0 +1,225 @@
+/**
+ * A stand-in for a cluster that `kubectl apply -f dist/` (or Argo CD, Flux) is pointed at: an
+ * ObjectStore with the API server's apply rules, a fake API server over HTTPS for the pods'
+ * ServiceAccounts, the Job controller (job-controller.ts) for every Job applied, pods that the
+ * kubelet would start (pod.ts: ServiceAccount admission, token volume, waits for missing Secrets
+ * and ConfigMaps), and the local RabbitMQ's first boot from the broker's Secret.
+ *
+ * Every Job created by an apply starts at once, all concurrently, once the whole apply is done
+ * (the controller sees it a moment after kubectl's requests); a Job that is unchanged or updated
+ * in place is not started again. Redis needs nothing: the stacks run it without a password.
+ */
+import { mkdirSync, readdirSync } from 'fs';
+import { join } from 'path';
+import { Yaml } from 'cdk8s';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { IService } from 'kubernetes-models/v1/Service';
+import { makeApiCertificate } from './api-certificate';
+import { ApiError } from './api-status';
+import { ApplyOrder, describeOrder, ordered } from './apply-order';
+import { FakeApiServer } from './fake-api-server';
+import { JobRun, runJob } from './job-controller';
+import type { JobHooks } from './keda-emulator';
+import type { KubeObject } from './manifests';
+import { ApplyAction, ObjectStore } from './object-store';
+import { Pod, PodContext, startPod } from './pod';
+import { BrokerUser, defaultUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
+import { runProgram } from './run';
+import { serviceHostNames } from './service-hosts';
+
+export interface ClusterOptions {
+  /** Where the pods' volumes and the API server's certificates go. */
+  readonly workDirectory: string;
+  /** The namespace of objects that name none (`kubectl apply -n`). @default 'default' */
+  readonly namespace?: string;
+  /** How long a pod may wait for what it references before the harness gives up. @default 300000 */
+  readonly pendingTimeoutMs?: number;
+}
+
+/** What `kubectl apply` printed for one object: `job.batch/x created`, or its error. */
+export interface AppliedObject {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly action?: ApplyAction;
+  readonly error?: string;
+}
+
+export interface ApplyOptions {
+  /** @default 'forward' */
+  readonly order?: ApplyOrder;
+  /** Hooks for the Jobs this apply creates (the fault scenarios pick a pod to kill). @default none */
+  readonly hooks?: (job: IJob) => JobHooks;
+}
+
+/** A Job the cluster runs: the controller's run and the pods it started. */
+export interface JobHandle {
+  readonly name: string;
+  readonly namespace: string;
+  readonly job: IJob;
+  readonly createdAt: number;
+  readonly pods: Pod[];
+  readonly run: Promise<JobRun>;
+  /** Deletes the Job (`kubectl delete job`): its pods are deleted, its run resolves as Deleted. */
+  delete(): void;
+}
+
+export class Cluster {
+  readonly jobs: JobHandle[] = [];
+  /** The RabbitMQ users created by first boots, one per RabbitMQ StatefulSet. */
+  readonly brokerUsers: BrokerUser[] = [];
+  private readonly booting = new Map<string, Promise<void>>();
+  private readonly closing = new AbortController();
+
+  private constructor(
+    readonly store: ObjectStore,
+    readonly api: FakeApiServer,
+    private readonly options: ClusterOptions,
+  ) {
+    store.watch((object) => this.onChange(object));
+  }
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const certificates = join(options.workDirectory, 'api-server');
+    mkdirSync(certificates, { recursive: true });
+    const certificate = makeApiCertificate(certificates);
+    const store = new ObjectStore({ rootCa: certificate.ca, defaultNamespace: options.namespace });
+    const api = new FakeApiServer(store, certificate);
+    await api.start();
+    return new Cluster(store, api, options);
+  }
+
+  /** `kubectl apply -f` of the objects, in the given order; an object refused is reported, the others still applied, as kubectl does. */
+  apply(objects: readonly KubeObject[], options: ApplyOptions = {}): AppliedObject[] {
+    const created: IJob[] = [];
+    const results = ordered(objects, options.order ?? 'forward').map((manifest): AppliedObject => {
+      const where = { kind: manifest.kind, namespace: manifest.metadata?.namespace, name: manifest.metadata?.name ?? '' };
+      try {
+        const { object, action } = this.store.apply(manifest);
+        if (object.kind === 'Job' && action === 'created') created.push(object as unknown as IJob);
+        return { ...where, action };
+      } catch (error) {
+        if (error instanceof ApiError) return { ...where, error: error.message };
+        throw error;
+      }
+    });
+    for (const job of created) this.startJob(job, options.hooks?.(job) ?? {});
+    return results;
+  }
+
+  /** `kubectl apply -f dir/`: the directory's YAML files in lexical order, each file's objects in order, then reordered by `options.order`. */
+  applyDirectory(directory: string, options: ApplyOptions = {}): AppliedObject[] {
+    return this.apply(readDirectory(directory), options);
+  }
+
+  /** The Job of that name (the last created), or of the only Job whose name starts with `<prefix>-` followed by a hash. */
+  job(nameOrPrefix: string): JobHandle {
+    const exact = this.jobs.filter((handle) => handle.name === nameOrPrefix);
+    if (exact.length > 0) return exact[exact.length - 1];
+    const hashed = this.jobs.filter((handle) => new RegExp(`^${nameOrPrefix}-[0-9a-f]{8}$`).test(handle.name));
+    if (hashed.length !== 1)
+      throw new Error(`expected one Job named ${nameOrPrefix} or ${nameOrPrefix}-<hash>, found ${hashed.map((h) => h.name).join(', ') || 'none'}`);
+    return hashed[0];
+  }
+
+  /** Resolves once every RabbitMQ StatefulSet applied so far has booted (created its user). */
+  async brokersBooted(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pendingBrokers().length > 0) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `RabbitMQ StatefulSet ${this.pendingBrokers().join(', ')} did not boot within ${timeoutMs / 1000} s: its credentials Secret never appeared`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await Promise.all(this.booting.values());
+  }
+
+  /** Deletes every Job (their pods with them), waits for them, removes the brokers' users and stops the API server. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    for (const handle of this.jobs) handle.delete();
+    await Promise.allSettled(this.jobs.map((handle) => handle.run));
+    await Promise.allSettled(this.booting.values());
+    for (const user of this.brokerUsers) await runProgram('rabbitmqctl', ['-q', 'delete_user', '--', user.username]);
+    await this.api.stop();
+  }
+
+  private startJob(job: IJob, hooks: JobHooks): void {
+    const name = job.metadata!.name!;
+    const namespace = job.metadata!.namespace ?? this.store.defaultNamespace;
+    const deletion = new AbortController();
+    this.closing.signal.addEventListener('abort', () => deletion.abort());
+    const pods: Pod[] = [];
+    const context: PodContext = {
+      jobName: name,
+      namespace,
+      template: job.spec!.template,
+      objects: this.store.source(namespace),
+      hosts: () => this.hostNames(namespace),
+      workDirectory: this.options.workDirectory,
+      api: {
+        host: '127.0.0.1',
+        port: this.api.port,
+        serviceAccount: (ns, account) => this.store.get('ServiceAccount', ns, account),
+        issueToken: (user) => this.api.issueToken(user),
+      },
+      pendingTimeoutMs: this.options.pendingTimeoutMs,
+      signal: deletion.signal,
+    };
+    const run = runJob(job, {
+      ...hooks,
+      startPod: (podName) => startPod(context, podName),
+      onPodStarted: (pod) => {
+        pods.push(pod);
+        hooks.onPodStarted?.(pod);
+      },
+      signal: deletion.signal,
+    });
+    run.catch(() => undefined); // awaited by whoever asks for the Job; not unhandled meanwhile
+    this.jobs.push({ name, namespace, job, createdAt: Date.now(), pods, run, delete: () => deletion.abort() });
+  }
+
+  /** The names of every Service in the store, as a pod of `namespace` resolves them; all lead to 127.0.0.1. */
+  private hostNames(namespace: string): string[] {
+    return (this.store.list('Service') as unknown as IService[]).flatMap((service) => serviceHostNames(service, namespace));
+  }
+
+  private onChange(object: KubeObject): void {
+    if (object.kind === 'StatefulSet' || object.kind === 'Secret') for (const key of this.pendingBrokers()) this.tryBoot(key);
+  }
+
+  private pendingBrokers(): string[] {
+    return (this.store.list('StatefulSet') as unknown as IStatefulSet[])
+      .filter(isRabbitMq)
+      .map((set) => `${set.metadata!.namespace}/${set.metadata!.name}`)
+      .filter((key) => !this.booting.has(key));
+  }
+
+  /** Boots the broker once its Secret resolves; never again for the same StatefulSet. */
+  private tryBoot(key: string): void {
+    if (this.closing.signal.aborted) return;
+    const [namespace, name] = key.split('/');
+    const set = this.store.get('StatefulSet', namespace, name) as unknown as IStatefulSet;
+    const user = defaultUser(set, this.store.source(namespace));
+    if (!user) return;
+    this.booting.set(
+      key,
+      firstBoot(user).then((booted) => void this.brokerUsers.push(booted)),
+    );
+  }
+}
+
+/** The objects of a directory's `.yaml`, `.yml` and `.json` files, in kubectl's order. */
+export function readDirectory(directory: string): KubeObject[] {
+  return readdirSync(directory)
+    .filter((file) => /\.(ya?ml|json)$/.test(file))
+    .sort()
+    .flatMap((file) => (Yaml.load(join(directory, file)) as KubeObject[]).filter(Boolean));
+}
+
+export function describeApply(results: AppliedObject[], order: ApplyOrder): string {
+  const lines = results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.error ? `error: ${r.error}` : r.action}`);
+  return `kubectl apply, ${describeOrder(order)}:\n  ${lines.join('\n  ')}`;
+}
