@@ -4,14 +4,19 @@
 //   node stacks/synth.js [--output <dir>]
 //
 // The output directory is --output (-o), else CDK8S_OUTDIR (which `cdk8s synth` sets), else
-// cdk8s.yaml's `output`. It is emptied first, as `cdk8s synth` does, so no stale file survives.
+// cdk8s.yaml's `output`. The app writes into a new directory beside it, in a process of its own,
+// and only a synth that succeeded replaces the output directory with it, whole: no stale file
+// survives, and a synth that fails (a bad override) or is interrupted (SIGINT, SIGTERM, SIGHUP)
+// leaves the previous output as it was and removes its own.
 //
 // The TypeScript is bundled by esbuild without type-checking (that is `npm run typecheck`'s job)
 // into node_modules/.cache, and rebuilt only when one of the bundled files' contents changed.
 // Packages stay external, so cdk8s, cdk8s-plus-28 and constructs are loaded from node_modules once
 // and their `instanceof` checks and singletons hold.
-const { createHash } = require('node:crypto');
+const { spawn } = require('node:child_process');
+const { createHash, randomBytes } = require('node:crypto');
 const fs = require('node:fs');
+const { constants } = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -83,19 +88,79 @@ function outputArgument(args) {
   return outdir;
 }
 
-function main() {
-  const outdir = outputArgument(process.argv.slice(2)) ?? process.env.CDK8S_OUTDIR ?? configuredOutput();
-  if (!bundleIsCurrent()) buildBundle();
-  fs.rmSync(outdir, { recursive: true, force: true });
-  process.env.CDK8S_OUTDIR = outdir;
-  require(bundle); // synthesizes, or prints a one-line error and exits 1
-  for (const file of fs.readdirSync(outdir).sort()) console.log(`  - ${path.join(outdir, file)}`);
+/** The signals that end a synth early: the terminal's Ctrl-C, `kill`, a closed terminal. */
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Runs the app with its output in `staging`; resolves to the exit status to end with, 0 when the
+ * synth succeeded. An interrupt is passed on to the app and makes the synth fail, even if the app
+ * finished after all.
+ */
+function synthesize(staging) {
+  return new Promise((resolve, reject) => {
+    const app = spawn(process.execPath, [bundle], { stdio: 'inherit', env: { ...process.env, CDK8S_OUTDIR: staging } });
+    let interrupted;
+    for (const signal of INTERRUPTS) {
+      process.on(signal, () => {
+        interrupted ??= signal;
+        app.kill(signal);
+      });
+    }
+    app.on('error', reject);
+    app.on('exit', (code, signal) => {
+      const stoppedBy = interrupted ?? signal;
+      // The app printed its own one-line error; an interrupt ends as the shell reports a signal.
+      resolve(stoppedBy ? 128 + constants.signals[stoppedBy] : code);
+    });
+  });
 }
 
-try {
-  main();
-} catch (error) {
-  // esbuild has already printed what it could not compile.
-  console.error(`synth failed: ${error.message.split('\n')[0]}`);
-  process.exit(1);
+/**
+ * Puts `staging` in the place of `outdir` with two renames on one filesystem; a failure between
+ * them puts the previous output back. Synchronous: an interrupt is handled before or after, never between.
+ */
+function replaceDirectory(staging, outdir) {
+  const previous = `${staging}.previous`;
+  let moved = false;
+  try {
+    fs.renameSync(outdir, previous);
+    moved = true;
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  try {
+    fs.renameSync(staging, outdir);
+  } catch (error) {
+    if (moved) fs.renameSync(previous, outdir);
+    throw error;
+  }
+  if (moved) fs.rmSync(previous, { recursive: true, force: true });
 }
+
+async function main() {
+  const outdir = outputArgument(process.argv.slice(2)) ?? process.env.CDK8S_OUTDIR ?? configuredOutput();
+  if (!bundleIsCurrent()) buildBundle();
+  const parent = path.dirname(path.resolve(outdir));
+  fs.mkdirSync(parent, { recursive: true });
+  // Not mkdtemp, whose directory only its owner may read: the output gets the mode of any new directory.
+  const staging = path.join(parent, `.${path.basename(outdir)}.synth-${process.pid}-${randomBytes(4).toString('hex')}`);
+  fs.mkdirSync(staging);
+  // Whichever way this process ends, its staging directory goes; once renamed, there is nothing to remove.
+  process.on('exit', () => fs.rmSync(staging, { recursive: true, force: true }));
+  const status = await synthesize(staging);
+  if (status !== 0) return status;
+  replaceDirectory(staging, outdir);
+  for (const file of fs.readdirSync(outdir).sort()) console.log(`  - ${path.join(outdir, file)}`);
+  return 0;
+}
+
+main().then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error) => {
+    // esbuild has already printed what it could not compile.
+    console.error(`synth failed: ${error.message.split('\n')[0]}`);
+    process.exitCode = 1;
+  },
+);
