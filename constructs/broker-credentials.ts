@@ -14,7 +14,7 @@ export interface NewSecretCredentials {
   readonly password: string;
 }
 
-/** Credentials in a Secret that exists already. */
+/** Credentials in a Secret that exists already, or that a Job creates in the cluster. */
 export interface ExistingSecretCredentials {
   readonly existingSecretName: string;
   /** @default - none: the broker takes a password only */
@@ -39,6 +39,8 @@ export interface BrokerCredentialsProps {
   readonly credentials?: NewSecretCredentials | ExistingSecretCredentials;
   /** @default - none: the broker's certificate is signed by a public CA */
   readonly tlsCa?: BrokerConnection['tlsCa'];
+  /** Labels of a Secret created here. @default - none */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -63,7 +65,7 @@ export class BrokerCredentials extends Construct {
       keys = { username: credentials.usernameKey, password: credentials.passwordKey };
     } else if (credentials) {
       this.secret = new kplus.Secret(this, 'Secret', {
-        metadata: { name: credentials.secretName },
+        metadata: { name: credentials.secretName, labels: props.labels },
         stringData: {
           ...(credentials.username !== undefined ? { [SecretKeys.username]: credentials.username } : {}),
           [SecretKeys.password]: credentials.password,

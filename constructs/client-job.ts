@@ -1,29 +1,47 @@
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { createHash } from 'crypto';
+import { ApiObject, Duration, JsonPatch, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { Defaults, Env, ExitCode, Rules, SCRATCH_DIRECTORY } from '../worker/contract';
+import { Defaults, describeProblem, Env, ExitCode, Rules, SCRATCH_DIRECTORY } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
+import { imagePullPolicy } from './image-pull-policy';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { ensureUniqueNames } from './unique-names';
-import { check, checkRequired, PropRules } from './validate';
+import { ensureUniqueNames, registerGivenName } from './unique-names';
+import { check, checkRequired, fail, PropRules } from './validate';
 
 /** The worker image's non-root user (`node` in the official Node.js images). */
 export const WORKER_UID = 1000;
+
+/** Hex digits of the hash that ends a Job's name. */
+const JOB_NAME_HASH_LENGTH = 8;
+
+/** Longest name a Job is given: `-<hash>` must still fit the 63 characters of a label (its pods' `job-name`). */
+export const MAX_JOB_NAME_LENGTH = 63 - 1 - JOB_NAME_HASH_LENGTH;
+
+/**
+ * The fields of a Job's spec that Kubernetes lets `kubectl apply` change on an existing Job. Every
+ * other field (the pod template, completions, the failure policy, ...) is in the hash of its name,
+ * so a change of one of them is a new Job instead of a "field is immutable" error.
+ */
+const MUTABLE_JOB_SPEC_FIELDS: readonly string[] = ['parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'suspend'];
 
 /** What the seeding Job and the worker Job both take: the Jobs that run the worker image. */
 export interface ClientJobProps {
   /** The worker image, a tag or, better, a digest reference. */
   readonly image: string;
   /**
-   * Name of the Job, a DNS-1123 label (it becomes its pods' `job-name` label).
-   * @default - a name derived from the construct path, as cdk8s names objects (with a hash unless
-   *   the chart disables resource name hashes)
+   * Name of the Job before its hash: the Job is `<name>-<8 hex digits>`, the hash of everything
+   * Kubernetes cannot change on an existing Job (its pod template, completions), so a changed batch
+   * (items, image, work settings, run) is a new Job. A DNS-1123 label of at most 54 characters; it
+   * is also the `app.kubernetes.io/instance` label of the Job and its pods.
+   * @default - derived from the construct path (at most 54 characters)
    */
   readonly name?: string;
   /**
-   * Seconds a finished Job is kept (with its pods' logs) before Kubernetes deletes it.
+   * Seconds a finished Job is kept (with its pods' logs) before Kubernetes deletes it; it also
+   * removes the Jobs of earlier batches, which a changed batch leaves behind under other names.
    * @default 86400 (one day)
    */
   readonly ttlSecondsAfterFinished?: number;
@@ -42,6 +60,8 @@ export interface ClientJobProps {
 
 /** Everything `createClientJob` builds a Job from, defaults resolved by the construct. */
 export interface ClientJobSettings extends ClientJobProps {
+  /** Whether the Job's name ends in the hash of its immutable fields (false only for a template that is not applied as a Job). */
+  readonly nameByHash: boolean;
   readonly subcommand: string;
   /** `app.kubernetes.io/component` of the Job and its pods. */
   readonly component: string;
@@ -57,6 +77,31 @@ export interface ClientJobSettings extends ClientJobProps {
   readonly activeDeadlineSeconds?: number;
 }
 
+/** Everything a Job running the worker image is built from: a client Job's, or the credentials Job's. */
+export interface WorkerImageJobSettings {
+  /** The Job's name, or with `nameByHash` the name its hash is appended to. */
+  readonly name: string;
+  readonly nameByHash: boolean;
+  /** Labels of the Job and its pods. */
+  readonly labels: Record<string, string>;
+  readonly image: string;
+  readonly args: string[];
+  /** The container's variables, in order: a later one may expand an earlier one with `$(VAR)`. */
+  readonly env: Record<string, kplus.EnvValue>;
+  readonly volumeMounts?: kplus.VolumeMount[];
+  readonly podAnnotations?: Record<string, string>;
+  readonly parallelism?: number;
+  readonly completions?: number;
+  readonly backoffLimit: number;
+  readonly activeDeadlineSeconds?: number;
+  readonly ttlSecondsAfterFinished: number;
+  readonly resources: kplus.ContainerResources;
+  /** The pods' service account, whose token is then mounted. @default - none, and no token */
+  readonly serviceAccount?: kplus.IServiceAccount;
+  /** Completes the Job before its name is derived from it, e.g. admits it to its broker. */
+  readonly configure?: (job: kplus.Job) => void;
+}
+
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 86400;
 
 /** Checks the props every client Job has, in the construct's own error form. */
@@ -67,42 +112,100 @@ export function checkClientJobProps(scope: IConstruct, props: ClientJobProps): v
   check(scope, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
 }
 
+/** The name of an unnamed Job of `scope`: its construct path as a DNS label, short enough for the hash. */
+export function derivedJobName(scope: IConstruct): string {
+  return Names.toDnsLabel(scope, { includeHash: false, maxLen: MAX_JOB_NAME_LENGTH });
+}
+
+/**
+ * A Job whose pods run the worker image against a broker: the broker's client environment, then
+ * QUEUE, BROKER_RETRY_SECONDS and the settings' own variables. Its broker admits it and orders it
+ * after itself.
+ */
+export function createClientJob(scope: Construct, id: string, settings: ClientJobSettings): kplus.Job {
+  const name = settings.name ?? derivedJobName(scope);
+  const env: Record<string, kplus.EnvValue> = {};
+  for (const { name: variable, value } of settings.broker.clientEnv) env[variable] = value;
+  env[Env.queue] = kplus.EnvValue.fromValue(settings.queue);
+  env[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(String(settings.brokerRetrySeconds ?? Defaults.brokerRetrySeconds));
+  for (const [variable, value] of Object.entries(settings.env)) env[variable] = kplus.EnvValue.fromValue(value);
+
+  return createWorkerImageJob(scope, id, {
+    name,
+    nameByHash: settings.nameByHash,
+    labels: appLabels(scope, 'work-queue', name, settings.component),
+    image: settings.image,
+    args: [settings.subcommand],
+    env,
+    volumeMounts: settings.volumeMounts,
+    podAnnotations: settings.podAnnotations,
+    parallelism: settings.parallelism,
+    completions: settings.completions,
+    backoffLimit: settings.backoffLimit,
+    activeDeadlineSeconds: settings.activeDeadlineSeconds,
+    ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+    resources: settings.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: 512 } }),
+    configure: (job) => settings.broker.admitClient(job),
+  });
+}
+
 /**
  * A Job whose pods run the worker image and meet the Pod Security Standards "restricted" profile:
  * non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp and a
- * read-only root filesystem with an emptyDir for /tmp. Its broker admits it and orders it after itself.
+ * read-only root filesystem with an emptyDir for /tmp.
+ *
+ * With `nameByHash` it is named `<name>-<hash>`, the hash of its synthesized spec less the fields
+ * Kubernetes lets an update change (`MUTABLE_JOB_SPEC_FIELDS`). The Job is built once to hash what
+ * it synthesizes, then again under that name (its pod template does not contain its name: the
+ * `instance` label is the name before the hash); a synth-time check fails if the Job was changed
+ * after it was named.
  */
-export function createClientJob(scope: Construct, id: string, settings: ClientJobSettings): kplus.Job {
+export function createWorkerImageJob(scope: Construct, id: string, settings: WorkerImageJobSettings): kplus.Job {
+  if (!settings.nameByHash) return buildJob(scope, id, settings.name, settings);
+  if (settings.name.length > MAX_JOB_NAME_LENGTH) {
+    fail(
+      scope,
+      'name',
+      settings.name,
+      `at most ${MAX_JOB_NAME_LENGTH} characters: the Job's name is "<name>-<8 hex digits>", which must fit a 63-character label`,
+    );
+  }
+  const hash = immutableSpecHash(buildJob(scope, id, settings.name, settings));
+  scope.node.tryRemoveChild(id);
+  const job = buildJob(scope, id, `${settings.name}-${hash}`, settings);
+  registerGivenName(ApiObject.of(job), settings.name);
+  job.node.addValidation({
+    validate: () => {
+      const now = immutableSpecHash(job);
+      if (now === hash) return [];
+      const expected =
+        `"${settings.name}-${now}", the hash of what Kubernetes cannot change on an existing Job: the Job was changed after ` +
+        `${scope.node.path} named it; change it through the construct's props, so that its name follows`;
+      return [`${scope.node.path}: ${describeProblem('name', job.name, expected)}`];
+    },
+  });
+  return job;
+}
+
+function buildJob(scope: Construct, id: string, name: string, settings: WorkerImageJobSettings): kplus.Job {
   const job = new kplus.Job(scope, id, {
-    // Without a name cdk8s derives one from the construct path; an explicit `undefined` would hide it.
-    metadata: settings.name !== undefined ? { name: settings.name } : undefined,
-    podMetadata: { annotations: settings.podAnnotations },
+    metadata: { name, labels: settings.labels },
+    podMetadata: { labels: settings.labels, annotations: settings.podAnnotations },
     backoffLimit: settings.backoffLimit,
     activeDeadline: settings.activeDeadlineSeconds === undefined ? undefined : Duration.seconds(settings.activeDeadlineSeconds),
-    ttlAfterFinished: Duration.seconds(settings.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED),
+    ttlAfterFinished: Duration.seconds(settings.ttlSecondsAfterFinished),
     restartPolicy: kplus.RestartPolicy.NEVER,
-    automountServiceAccountToken: false,
+    serviceAccount: settings.serviceAccount,
+    automountServiceAccountToken: settings.serviceAccount !== undefined,
     securityContext: { user: WORKER_UID, group: WORKER_UID, ensureNonRoot: true },
   });
-  for (const [key, value] of Object.entries(appLabels('work-queue', job.name, settings.component))) {
-    job.metadata.addLabel(key, value);
-    job.podMetadata.addLabel(key, value);
-  }
-
-  const envVariables: Record<string, kplus.EnvValue> = {};
-  for (const { name, value } of settings.broker.clientEnv) envVariables[name] = value;
-  envVariables[Env.queue] = kplus.EnvValue.fromValue(settings.queue);
-  envVariables[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(String(settings.brokerRetrySeconds ?? Defaults.brokerRetrySeconds));
-  for (const [name, value] of Object.entries(settings.env)) envVariables[name] = kplus.EnvValue.fromValue(value);
-
   job.addContainer({
     name: 'work-queue',
     image: settings.image,
-    // A digest never changes, so a node may reuse it; a tag may have been pushed again.
-    imagePullPolicy: settings.image.includes('@sha256:') ? kplus.ImagePullPolicy.IF_NOT_PRESENT : kplus.ImagePullPolicy.ALWAYS,
-    args: [settings.subcommand],
-    envVariables,
-    resources: settings.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: 512 } }),
+    imagePullPolicy: imagePullPolicy(settings.image),
+    args: settings.args,
+    envVariables: settings.env,
+    resources: settings.resources,
     securityContext: hardenedContainer(WORKER_UID),
     volumeMounts: [{ path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') }, ...(settings.volumeMounts ?? [])],
   });
@@ -122,7 +225,26 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
   if (settings.parallelism !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/parallelism', settings.parallelism));
   if (settings.completions !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/completions', settings.completions));
 
-  settings.broker.admitClient(job);
+  settings.configure?.(job);
   ensureUniqueNames(job);
   return job;
+}
+
+/** The hash of a Job's synthesized spec without its mutable fields, over JSON with sorted keys. */
+function immutableSpecHash(job: kplus.Job): string {
+  const { spec } = ApiObject.of(job).toJson() as { spec: Record<string, unknown> };
+  const immutable = Object.fromEntries(Object.entries(spec).filter(([field]) => !MUTABLE_JOB_SPEC_FIELDS.includes(field)));
+  return createHash('sha256').update(canonicalJson(immutable)).digest('hex').slice(0, JOB_NAME_HASH_LENGTH);
+}
+
+/** JSON with the keys of every object sorted, so that the same value always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, field]) => field !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

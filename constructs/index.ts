@@ -3,6 +3,7 @@ export * from './work-queue-broker';
 export * from './rabbitmq-stateful-set';
 export * from './redis-pod';
 export * from './external-broker';
+export * from './in-cluster-credentials';
 export type { ClientJobProps } from './client-job';
 export * from './queue-seeder';
 export * from './worker-job';

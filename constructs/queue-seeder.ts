@@ -1,10 +1,10 @@
 import { createHash } from 'crypto';
-import { Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { checkItems, Command, Env, ItemsMount, Rules } from '../worker/contract';
+import { checkItems, Command, Env, ItemsMount, Rules, seedId } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
-import { checkClientJobProps, ClientJobProps, createClientJob } from './client-job';
+import { checkClientJobProps, ClientJobProps, createClientJob, derivedJobName } from './client-job';
+import { appLabels } from './labels';
 import { check, fail } from './validate';
 
 /** A construct that fills a queue with a known list of items; a `WorkQueueJob` runs after it. */
@@ -17,6 +17,8 @@ export interface IQueueSeeder extends IConstruct {
   readonly itemCount: number;
   /** SHA-256 of the item list, carried by the Jobs' pod templates so a changed list changes them. */
   readonly itemsDigest: string;
+  /** The id of the seed (`seedId(items, run)` of the contract), which the workers wait for (`SEED_ID`). */
+  readonly seedId: string;
 }
 
 export interface QueueSeederProps extends ClientJobProps {
@@ -32,6 +34,13 @@ export interface QueueSeederProps extends ClientJobProps {
    * @default 4
    */
   readonly backoffLimit?: number;
+  /**
+   * A label of this run of the items (`SEED_RUN`): the seed id is `seedId(items, run)`, so the same
+   * items with another run are a new seed, seeded and worked off again by new Jobs. Re-applying
+   * with the same run (or none) adds nothing.
+   * @default - none: the seed is named by its items alone
+   */
+  readonly run?: string;
 }
 
 /** A ConfigMap's data may not exceed 1 MiB. */
@@ -45,13 +54,15 @@ export const ITEMS_DIGEST_ANNOTATION = 'work-queue-stack.io/items-sha256';
 
 /**
  * A Job that fills a queue with the items once, idempotently: the items travel in a ConfigMap
- * mounted at `ITEMS_FILE`, and `work-queue seed` adds nothing when the same items are already seeded.
+ * mounted at `ITEMS_FILE`, and `work-queue seed` adds nothing when the same seed (items and run)
+ * is already seeded. The Job is named `<name>-<hash>`, so changed items or another run are a new Job.
  */
 export class QueueSeeder extends Construct implements IQueueSeeder {
   /** Number of items the queue receives: the coarse worker Job's `completions`. */
   public readonly itemCount: number;
   /** SHA-256 of the item list as seeded. */
   public readonly itemsDigest: string;
+  public readonly seedId: string;
   public readonly broker: IWorkQueueBroker;
   public readonly queue: string;
   public readonly job: kplus.Job;
@@ -61,6 +72,9 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     check(this, 'queue', props.queue, Rules.queueName);
     checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
+    if (props.run !== undefined && (typeof props.run !== 'string' || props.run === '')) {
+      fail(this, 'run', props.run, 'a non-empty run label, or no run');
+    }
     const problem = checkItems(props.items);
     if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
     const itemsJson = JSON.stringify(props.items);
@@ -72,24 +86,27 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     this.queue = props.queue;
     this.itemCount = props.items.length;
     this.itemsDigest = createHash('sha256').update(itemsJson).digest('hex');
+    this.seedId = seedId(props.items, props.run);
+    const name = props.name ?? derivedJobName(this);
 
     // Named by its content, as kustomize's configMapGenerator does, and immutable: a changed list is
     // a new ConfigMap beside the old one, so a seeder pod never mounts a list that is being replaced.
     const itemsHash = this.itemsDigest.slice(0, ITEMS_HASH_LENGTH);
     const configMap = new kplus.ConfigMap(this, 'Items', {
-      metadata: { name: `${props.name ?? Names.toDnsLabel(this, { includeHash: false, maxLen: 52 })}-items-${itemsHash}` },
+      metadata: { name: `${name}-items-${itemsHash}`, labels: appLabels(this, 'work-queue', name, 'seeder') },
       data: { [ItemsMount.fileName]: itemsJson },
       immutable: true,
     });
 
     this.job = createClientJob(this, 'Resource', {
-      name: props.name,
+      name,
+      nameByHash: true,
       image: props.image,
       subcommand: Command.seed,
       component: 'seeder',
       broker: props.broker,
       queue: props.queue,
-      env: { [Env.itemsFile]: ItemsMount.path },
+      env: { [Env.itemsFile]: ItemsMount.path, ...(props.run !== undefined ? { [Env.seedRun]: props.run } : {}) },
       volumeMounts: [{ path: ItemsMount.directory, readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'ItemsVolume', configMap, { name: 'items' }) }],
       podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest },
       backoffLimit: props.backoffLimit ?? 4,

@@ -1,9 +1,10 @@
-import { randomBytes } from 'crypto';
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Defaults, Env } from '../worker/contract';
+import { Defaults, describeProblem, Env, GeneratedSecret } from '../worker/contract';
 import { SecretKeys } from './broker-credentials';
+import { InClusterCredentials } from './in-cluster-credentials';
+import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { check, fail, PropRules } from './validate';
@@ -23,11 +24,21 @@ export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
   readonly replicas?: number;
   /**
    * The Erlang cookie the nodes of a cluster share (replicas of 3 or more), kept in a Secret
-   * `<serviceName>-erlang-cookie`. Give a fixed one (Pulumi keeps a generated one in its state):
-   * nodes with different cookies cannot talk.
-   * @default - a random cookie generated at synth time
+   * `<serviceName>-erlang-cookie`. Nodes with different cookies cannot talk, so it must never
+   * change (Pulumi keeps a generated one in its state). Given, it appears in the manifests.
+   * @default - a random cookie created once inside the cluster by the credentials Job (see `workerImage`)
    */
   readonly erlangCookie?: string;
+  /**
+   * The worker image, for the Job that creates the credentials this broker generates (the
+   * password without `password` or `existingSecretName`, the cookie of a cluster without
+   * `erlangCookie`) once, inside the cluster: `work-queue credentials`, with a ServiceAccount
+   * that may create Secrets and read only these by name.
+   * Not used when the props give every credential.
+   * @default - the image of the first client Job this broker admits (a synth error names
+   *   workerImage when there is none and credentials are to be generated)
+   */
+  readonly workerImage?: string;
   /**
    * Size of each node's PersistentVolumeClaim for `/var/lib/rabbitmq`, a Kubernetes quantity.
    * @default '1Gi'
@@ -68,6 +79,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
   public readonly replicas: number;
   /** The headless Service that gives each node a stable DNS name; only for a cluster. */
   public readonly nodesService?: kplus.Service;
+  /** Creates the password and cookie in the cluster that no prop gives; undefined when props give them all. */
+  public readonly inClusterCredentials?: InClusterCredentials;
 
   constructor(scope: Construct, id: string, props: RabbitMQStatefulSetProps = {}) {
     const name = props.name ?? 'rabbitmq';
@@ -99,6 +112,21 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     if (props.erlangCookie !== undefined && !clustered)
       fail(this, 'erlangCookie', '[secret]', 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
     check(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
+    check(this, 'workerImage', props.workerImage, PropRules.image);
+    const cookieSecretName = `${this.host}-erlang-cookie`;
+    const generated: GeneratedSecret[] = [
+      ...(this.generatedCredentials ? [this.generatedCredentials] : []),
+      ...(clustered && props.erlangCookie === undefined ? [{ name: cookieSecretName, generate: [COOKIE_KEY], labels: this.labels }] : []),
+    ];
+    if (generated.length > 0) {
+      this.inClusterCredentials = new InClusterCredentials(this, 'GeneratedCredentials', {
+        secrets: generated,
+        name: `${this.host}-credentials`,
+        labels: appLabels(this, 'rabbitmq', name, 'credentials'),
+        image: props.workerImage,
+      });
+      this.node.addValidation({ validate: () => this.missingWorkerImage() });
+    }
     // A single node needs no group size: its quorum queues have their one member either way.
     if (clustered) this.clientEnv.push({ name: Env.brokerReplicas, value: kplus.EnvValue.fromValue(String(replicas)) });
 
@@ -187,17 +215,40 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     const dataMount = { name: 'data', mountPath: DATA_DIRECTORY };
     ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [claim]));
     if (clustered) {
-      this.formCluster(name, replicas, container, dataMount, props.erlangCookie);
+      this.formCluster(name, replicas, container, dataMount, cookieSecretName, props.erlangCookie);
     } else {
       ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [dataMount]));
     }
+  }
+
+  /** Admits a client, and takes its image for the credentials Job when `workerImage` gave none. */
+  public admitClient(client: kplus.Workload): void {
+    super.admitClient(client);
+    const image = client.containers[0]?.image;
+    if (image !== undefined) this.inClusterCredentials?.useImage(image);
+  }
+
+  /** The synth error when credentials are to be generated and no image was given or admitted. */
+  private missingWorkerImage(): string[] {
+    if (this.inClusterCredentials?.job !== undefined) return [];
+    const expected =
+      "the worker image, for the Job that creates the broker's credentials inside the cluster (or a client Job of this broker, whose image it takes; " +
+      'or password, existingSecretName and, for a cluster, erlangCookie, so that nothing is generated)';
+    return [`${this.node.path}: ${describeProblem('workerImage', undefined, expected)}`];
   }
 
   /**
    * The parts of a cluster: peer discovery listing every node, the shared Erlang cookie, the
    * partition policy, inter-node traffic through the NetworkPolicy, spreading and a disruption budget.
    */
-  private formCluster(name: string, replicas: number, container: kplus.Container, dataMount: object, erlangCookie: string | undefined): void {
+  private formCluster(
+    name: string,
+    replicas: number,
+    container: kplus.Container,
+    dataMount: object,
+    cookieSecretName: string,
+    erlangCookie: string | undefined,
+  ): void {
     const nodes = Array.from({ length: replicas }, (_, index) => `rabbit@${name}-${index}.${name}-nodes`);
     const config = new kplus.ConfigMap(this, 'ClusterConfig', {
       metadata: { name: `${name}-cluster`, labels: this.labels },
@@ -218,11 +269,12 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     );
 
     // Erlang reads the cookie from $HOME/.erlang.cookie and refuses a file others may read, which a
-    // mounted Secret is; an init container copies it onto the data volume with mode 0400.
-    const cookie = new kplus.Secret(this, 'ErlangCookie', {
-      metadata: { name: `${this.host}-erlang-cookie`, labels: this.labels },
-      stringData: { [COOKIE_KEY]: erlangCookie ?? randomBytes(32).toString('base64url') },
-    });
+    // mounted Secret is; an init container copies it onto the data volume with mode 0400. Without
+    // `erlangCookie`, the credentials Job creates the Secret: the kubelet retries a pod until it exists.
+    const cookie =
+      erlangCookie === undefined
+        ? kplus.Secret.fromSecretName(this, 'ErlangCookie', cookieSecretName)
+        : new kplus.Secret(this, 'ErlangCookie', { metadata: { name: cookieSecretName, labels: this.labels }, stringData: { [COOKIE_KEY]: erlangCookie } });
     this.statefulSet.addInitContainer({
       name: 'erlang-cookie',
       image: this.image,

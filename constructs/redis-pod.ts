@@ -1,4 +1,4 @@
-import { Duration, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
@@ -9,16 +9,16 @@ import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RedisPodProps extends WorkQueueBrokerProps {
   /**
-   * Name of the Pod.
+   * Name of the StatefulSet of one that runs Redis; its pod is `<podName>-0`.
    * @default 'redis-master' (as in the tutorial)
    */
   readonly podName?: string;
   /**
-   * Size of a PersistentVolumeClaim `<podName>-data` for the append-only file, a Kubernetes
-   * quantity. With it the queue also survives the Pod being deleted and applied again (on another
-   * node too, if the StorageClass can attach the volume there).
-   * @default - no claim: the append-only file is on a pod volume, which survives container restarts
-   *   but not the Pod's deletion or eviction
+   * Size of the pod's PersistentVolumeClaim `data-<podName>-0` (a volumeClaimTemplate) for the
+   * append-only file, a Kubernetes quantity. With it the queue also survives the pod being
+   * replaced (on another node too, if the StorageClass can attach the volume there).
+   * @default - no claim: the append-only file is on an emptyDir, which survives container restarts
+   *   but not the pod's replacement (the StatefulSet brings the pod back, with an empty queue)
    */
   readonly storageSize?: string;
   /**
@@ -33,12 +33,15 @@ const REDIS_UID = 999;
 const DATA_DIRECTORY = '/data';
 
 /**
- * A Redis Pod and its Service, as in the fine-parallel tutorial, with an append-only file (fsync
- * every second) on a pod volume or a PersistentVolumeClaim, probes, resources, a non-root read-only
- * container, optional password, and a NetworkPolicy that admits only the registered clients.
+ * Redis and its Service, as in the fine-parallel tutorial, run as a StatefulSet of one so that an
+ * eviction, a node drain or `kubectl delete pod` brings the pod back (with its data, given a
+ * `storageSize`): an append-only file (fsync every second) on an emptyDir or a claim of its own,
+ * probes, resources, a non-root read-only container, optional password, and a NetworkPolicy that
+ * admits only the registered clients. (The class keeps the name of the tutorial's bare Pod.)
  */
 export class RedisPod extends WorkQueueBroker {
-  public readonly pod: kplus.Pod;
+  /** The StatefulSet of one, named `podName`; its pod is `<podName>-0`. */
+  public readonly statefulSet: kplus.StatefulSet;
   public readonly service: kplus.Service;
 
   constructor(scope: Construct, id: string, props: RedisPodProps = {}) {
@@ -60,15 +63,18 @@ export class RedisPod extends WorkQueueBroker {
     check(this, 'storageClassName', props.storageClassName, PropRules.dnsSubdomain);
 
     const labels = this.labels;
-    this.pod = new kplus.Pod(this, 'Resource', {
-      metadata: { name: podName, labels },
-      automountServiceAccountToken: false,
-      securityContext: { user: REDIS_UID, group: REDIS_UID, fsGroup: REDIS_UID, ensureNonRoot: true },
-    });
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name: this.host, labels },
-      selector: this.pod,
       ports: [{ name: 'redis', port: this.port, targetPort: this.port }],
+    });
+    // The client Service governs the StatefulSet, which makes it select the StatefulSet's pod.
+    this.statefulSet = new kplus.StatefulSet(this, 'Resource', {
+      metadata: { name: podName, labels },
+      podMetadata: { labels },
+      service: this.service,
+      replicas: 1,
+      automountServiceAccountToken: false,
+      securityContext: { user: REDIS_UID, group: REDIS_UID, fsGroup: REDIS_UID, ensureNonRoot: true },
     });
 
     const secret = this.secret;
@@ -92,7 +98,7 @@ export class RedisPod extends WorkQueueBroker {
         periodSeconds: Duration.seconds(10),
         timeoutSeconds: Duration.seconds(5),
       });
-    this.pod.addContainer({
+    this.statefulSet.addContainer({
       name: 'redis',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -103,26 +109,33 @@ export class RedisPod extends WorkQueueBroker {
       resources: this.resources,
       securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
-        { path: DATA_DIRECTORY, volume: this.dataVolume(podName, props) },
+        ...(props.storageSize === undefined ? [{ path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') }] : []),
         {
           path: SCRATCH_DIRECTORY,
           volume: kplus.Volume.fromEmptyDir(this, 'Scratch', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }),
         },
       ],
     });
+    if (props.storageSize !== undefined) this.addDataClaim(props.storageSize, props.storageClassName);
   }
 
-  /** The append-only file's volume: a claim of its own when `storageSize` is given, else an emptyDir. */
-  private dataVolume(podName: string, props: RedisPodProps): kplus.Volume {
-    if (props.storageSize === undefined) return kplus.Volume.fromEmptyDir(this, 'Data', 'data');
-    const claim = new kplus.k8s.KubePersistentVolumeClaim(this, 'DataClaim', {
-      metadata: { name: `${podName}-data`, labels: this.labels },
+  /**
+   * The append-only file's claim, `data-<podName>-0`, which the StatefulSet keeps for its pod across
+   * replacements. cdk8s-plus has no volumeClaimTemplates yet: the claim is patched in and mounted.
+   */
+  private addDataClaim(storageSize: string, storageClassName: string | undefined): void {
+    const claim = {
+      metadata: { name: 'data', labels: this.labels },
       spec: {
         accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storageSize) } },
-        storageClassName: props.storageClassName,
+        // The typed serializer runs after patches, so the quantity must be a k8s.Quantity here.
+        resources: { requests: { storage: kplus.k8s.Quantity.fromString(storageSize) } },
+        ...(storageClassName !== undefined ? { storageClassName } : {}),
       },
-    });
-    return kplus.Volume.fromPersistentVolumeClaim(this, 'Data', kplus.PersistentVolumeClaim.fromClaimName(this, 'DataClaimRef', claim.name), { name: 'data' });
+    };
+    ApiObject.of(this.statefulSet).addJsonPatch(
+      JsonPatch.add('/spec/volumeClaimTemplates', [claim]),
+      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIRECTORY }),
+    );
   }
 }

@@ -120,8 +120,10 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     // The Jobs' spec comes from the worker Job that WorkQueueJob would synthesize, built here and
     // then taken out of the tree: only its spec is synthesized, as the ScaledJob's jobTargetRef.
     const coarse = props.pattern === 'coarse';
+    // KEDA names the Jobs itself, and updates the ScaledJob in place: no hash in the name.
     const template = this.createWorkerJob(this, 'JobTemplate', {
       name: this.name,
+      nameByHash: false,
       parallelism: coarse ? 1 : (props.parallelism ?? 1),
       completions: coarse ? 1 : undefined,
     });

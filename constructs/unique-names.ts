@@ -4,9 +4,22 @@ import { describeProblem } from '../worker/contract';
 
 const checkedCharts = new WeakSet<Chart>();
 
+/** The names that objects named `<prefix>-<hash>` were given: two of them are a conflict too. */
+const givenNames = new WeakMap<ApiObject, string>();
+
+/**
+ * Records the name an object was given before a hash of its content was appended: two objects
+ * of one kind with the same given name conflict even when their hashes differ (a user named both
+ * alike, and their labels would be alike).
+ */
+export function registerGivenName(object: ApiObject, name: string): void {
+  givenNames.set(object, name);
+}
+
 /**
  * Makes the chart of `scope` refuse, at synth, two objects of one kind with the same namespace and
- * name: the API server would keep only the one applied last. Registered once per chart by every
+ * name (the API server would keep only the one applied last), or with the same given name before
+ * their content hash (`registerGivenName`). Registered once per chart by every
  * construct of this library; it checks all objects of the chart, ours or not.
  */
 export function ensureUniqueNames(scope: IConstruct): void {
@@ -21,7 +34,8 @@ function duplicateNames(chart: Chart): string[] {
   const errors: string[] = [];
   for (const object of chart.node.findAll()) {
     if (!ApiObject.isApiObject(object) || Chart.of(object) !== chart) continue;
-    const key = [object.apiGroup, object.kind, object.metadata.namespace ?? '', object.name].join('/');
+    const name = givenNames.get(object) ?? object.name;
+    const key = [object.apiGroup, object.kind, object.metadata.namespace ?? '', name].join('/');
     const earlier = first.get(key);
     if (earlier === undefined) {
       first.set(key, object);
@@ -30,7 +44,7 @@ function duplicateNames(chart: Chart): string[] {
     errors.push(
       `${ownerPath(object)}: ${describeProblem(
         'name',
-        object.name,
+        name,
         `a ${object.kind} name not already taken in chart "${chart.node.path}", but ${ownerPath(earlier)} has it too; give one of them another name`,
       )}`,
     );

@@ -1,10 +1,11 @@
-import { randomBytes } from 'crypto';
+import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BrokerScheme } from '../worker/contract';
+import { BrokerScheme, GeneratedSecret } from '../worker/contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { appLabels } from './labels';
+import { ensureNamespace } from './namespace';
 import { containerResources, ResourceBudget } from './resources';
 import { ensureUniqueNames } from './unique-names';
 import { check, fail, PropRules } from './validate';
@@ -26,16 +27,25 @@ export interface WorkQueueBrokerProps {
   readonly image?: string;
   /**
    * Password clients must give. URL-unreserved characters only, since it is expanded into `BROKER_URL`.
-   * @default - RabbitMQStatefulSet: a random password generated at synth time; RedisPod: no password
+   * It is written into the Secret `<serviceName>-credentials`, so it appears in the manifests.
+   * @default - RabbitMQStatefulSet: a random password created once inside the cluster by the
+   *   broker's credentials Job (see its `workerImage`), never at synth; RedisPod: no password
    *   (only the NetworkPolicy restricts access)
    */
   readonly password?: string;
   /**
    * An existing Secret with the credentials (keys `username` and `password`; Redis reads `password`
    * only) to use instead of creating one.
-   * @default - a Secret `<serviceName>-credentials` is created when there are credentials
+   * @default - the Secret `<serviceName>-credentials`, written with `password` or created in the cluster
    */
   readonly existingSecretName?: string;
+  /**
+   * Write the Namespace object of the chart's namespace as the chart's first object, so that
+   * `kubectl apply -f` of the chart creates it. `false` for a namespace that exists already or
+   * that something else creates (Pulumi, a GitOps tool). Needs a chart with a namespace.
+   * @default - true when the chart has a namespace
+   */
+  readonly createNamespace?: boolean;
   /**
    * CPU and memory of the broker container.
    * @default - RabbitMQStatefulSet: requests 250m CPU and 512Mi memory, limits 1 CPU and 1Gi;
@@ -53,7 +63,10 @@ export interface BrokerTraits {
   readonly defaultResources: ResourceBudget;
   /** Name of the broker's workload, the `app.kubernetes.io/instance` of its objects. */
   readonly workloadName: string;
-  /** `user-and-password`: AMQP, a password is generated when none is given; `password`: Redis, optional. */
+  /**
+   * `user-and-password`: AMQP, a password is created in the cluster when none is given
+   * (`generatedCredentials`); `password`: Redis, optional.
+   */
   readonly authentication: 'user-and-password' | 'password';
   /** The user name to create (user-and-password only). */
   readonly username?: string;
@@ -74,6 +87,8 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   public readonly port: number;
   /** The credentials Secret, or undefined for a broker without a password. */
   public readonly secret?: kplus.ISecret;
+  /** The Namespace object this broker wrote for its chart (the chart's first object), if any. */
+  public readonly namespaceObject?: ApiObject;
   public readonly connection: BrokerConnection;
   public readonly clientEnv: ClientEnvVar[];
   protected readonly image: string;
@@ -84,6 +99,11 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   protected readonly networkPolicy: kplus.NetworkPolicy;
   /** The broker's pods, selected by `labels`. */
   protected readonly pods: kplus.Pods;
+  /**
+   * The credentials Secret when neither `password` nor `existingSecretName` is given to a broker
+   * with users: the subclass has it created in the cluster (`InClusterCredentials`).
+   */
+  protected readonly generatedCredentials?: GeneratedSecret;
 
   protected constructor(scope: Construct, id: string, props: WorkQueueBrokerProps, traits: BrokerTraits) {
     super(scope, id);
@@ -92,7 +112,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     this.host = props.serviceName ?? traits.defaultServiceName;
     this.image = props.image ?? traits.defaultImage;
     this.resources = props.resources ?? containerResources(traits.defaultResources);
-    this.labels = appLabels(traits.scheme === 'amqp' ? 'rabbitmq' : 'redis', traits.workloadName, 'broker');
+    this.labels = appLabels(this, traits.scheme === 'amqp' ? 'rabbitmq' : 'redis', traits.workloadName, 'broker');
     check(this, 'serviceName', this.host, PropRules.dnsLabel);
     check(this, 'username', traits.username, PropRules.credential);
     check(this, 'password', props.password, PropRules.credential);
@@ -101,19 +121,29 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     }
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
 
+    this.namespaceObject = this.resolveNamespace(props.createNamespace);
+
     const withUsername = traits.authentication === 'user-and-password';
-    const password = props.password ?? (withUsername ? randomBytes(24).toString('base64url') : undefined);
+    const username = withUsername ? (traits.username ?? DEFAULT_BROKER_USERNAME) : undefined;
+    const secretName = `${this.host}-credentials`;
+    const keys = { usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password };
+    if (props.existingSecretName === undefined && props.password === undefined && username !== undefined) {
+      this.generatedCredentials = { name: secretName, values: { [SecretKeys.username]: username }, generate: [SecretKeys.password], labels: this.labels };
+    }
     const credentials = new BrokerCredentials(this, 'Credentials', {
       scheme: this.scheme,
       host: this.host,
       serviceOfChart: true,
       port: this.port,
+      labels: this.labels,
       credentials:
         props.existingSecretName !== undefined
-          ? { existingSecretName: props.existingSecretName, usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password }
-          : password !== undefined
-            ? { secretName: `${this.host}-credentials`, username: withUsername ? (traits.username ?? DEFAULT_BROKER_USERNAME) : undefined, password }
-            : undefined,
+          ? { existingSecretName: props.existingSecretName, ...keys }
+          : props.password !== undefined
+            ? { secretName, username, password: props.password }
+            : this.generatedCredentials !== undefined
+              ? { existingSecretName: secretName, ...keys }
+              : undefined,
     });
     this.secret = credentials.secret;
     this.connection = credentials.connection;
@@ -134,6 +164,20 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
       },
     });
     ensureUniqueNames(this);
+  }
+
+  /** The chart's Namespace object, unless the chart has no namespace or `createNamespace` is false. */
+  private resolveNamespace(createNamespace: boolean | undefined): ApiObject | undefined {
+    const namespace = Chart.of(this).namespace;
+    if (createNamespace === false) return undefined;
+    if (namespace === undefined) {
+      if (createNamespace === true) {
+        fail(this, 'createNamespace', createNamespace, 'a chart with a namespace, the Namespace object to write, or no createNamespace');
+      }
+      return undefined;
+    }
+    check(this, 'createNamespace', createNamespace, (value) => (typeof value === 'boolean' ? undefined : 'true or false'));
+    return ensureNamespace(this, namespace);
   }
 
   public admitPeer(peer: kplus.INetworkPolicyPeer): void {

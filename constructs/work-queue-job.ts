@@ -17,7 +17,10 @@ export interface WorkQueueJobProps extends WorkerJobProps {
   readonly parallelism?: number;
 }
 
-/** The worker Job of either pattern, wired to the broker's Secret and ordered after its seeder. */
+/**
+ * The worker Job of either pattern, wired to the broker's Secret and ordered after its seeder,
+ * named `<name>-<hash>` so that a changed batch is a new Job (`job.name` is the whole name).
+ */
 export class WorkQueueJob extends WorkerJobBase {
   public readonly job: kplus.Job;
   /** `completions` of the Job; undefined for `fine`. */
@@ -29,7 +32,7 @@ export class WorkQueueJob extends WorkerJobBase {
     this.parallelism = props.parallelism ?? 2;
     check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
     this.completions = this.resolveCompletions(props);
-    this.job = this.createWorkerJob(this, 'Resource', { name: props.name, parallelism: this.parallelism, completions: this.completions });
+    this.job = this.createWorkerJob(this, 'Resource', { name: props.name, nameByHash: true, parallelism: this.parallelism, completions: this.completions });
     if (props.seeder) this.job.node.addDependency(props.seeder);
   }
 

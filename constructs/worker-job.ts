@@ -19,11 +19,25 @@ export interface WorkerJobProps extends ClientJobProps {
   /** One item per pod (`coarse`) or pods that drain the queue (`fine`). */
   readonly pattern: WorkQueuePattern;
   /**
-   * The seeder that fills the queue: the Jobs take its broker and queue, and run after it.
-   * @default - none: the queue is filled some other way; `broker`, `queue` and, for `coarse`,
-   *   `completions` are then required
+   * The seeder that fills the queue: the Jobs take its broker and queue, run after it, and their
+   * pods wait for its seed (`SEED_ID`): an empty queue is done only once the seed is complete.
+   * @default - none: the queue is filled some other way (`externalProducer: true`); `broker`,
+   *   `queue` and, for `coarse`, `completions` are then required
    */
   readonly seeder?: IQueueSeeder;
+  /**
+   * Seconds a worker pod waits for the seeder's seed to complete while the queue is empty
+   * (`SEED_WAIT_SECONDS`); then it exits with code 4, and the Job retries it (`backoffLimit`).
+   * Only with a seeder.
+   * @default 600 (fits a seeding Job that retries its broker)
+   */
+  readonly seedWaitSeconds?: number;
+  /**
+   * The queue is filled by a producer of its own, not a `QueueSeeder` (required without a
+   * seeder, refused with one): the pods take an empty queue as done, with no seed to wait for.
+   * @default false
+   */
+  readonly externalProducer?: boolean;
   /**
    * The broker the workers take items from.
    * @default - the seeder's broker (required without a seeder)
@@ -92,8 +106,13 @@ export abstract class WorkerJobBase extends Construct {
   }
 
   /** The worker Job of `props` with the Job-level settings the subclass decides. */
-  protected createWorkerJob(scope: Construct, id: string, jobSettings: Pick<ClientJobSettings, 'name' | 'parallelism' | 'completions'>): kplus.Job {
+  protected createWorkerJob(
+    scope: Construct,
+    id: string,
+    jobSettings: Pick<ClientJobSettings, 'name' | 'nameByHash' | 'parallelism' | 'completions'>,
+  ): kplus.Job {
     const { props } = this;
+    const { seeder } = props;
     return createClientJob(scope, id, {
       ...jobSettings,
       image: props.image,
@@ -107,8 +126,9 @@ export abstract class WorkerJobBase extends Construct {
         [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
         ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
         ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
+        ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(props.seedWaitSeconds ?? Defaults.seedWaitSeconds) } : {}),
       },
-      podAnnotations: props.seeder ? { [ITEMS_DIGEST_ANNOTATION]: props.seeder.itemsDigest } : undefined,
+      podAnnotations: seeder ? { [ITEMS_DIGEST_ANNOTATION]: seeder.itemsDigest } : undefined,
       backoffLimit: props.backoffLimit ?? 6,
       activeDeadlineSeconds: props.activeDeadlineSeconds,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
@@ -152,6 +172,39 @@ export abstract class WorkerJobBase extends Construct {
     if (props.workCommand !== undefined && props.workCommand.trim() === '') {
       fail(this, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
     }
+    this.checkProducer(props);
+    this.checkPattern(props);
+  }
+
+  /** A seeder, whose seed the pods wait for, or `externalProducer: true`: never both, never neither. */
+  private checkProducer({ seeder, externalProducer, seedWaitSeconds }: WorkerJobProps): void {
+    if (seeder !== undefined) {
+      if (externalProducer !== undefined && externalProducer !== false) {
+        fail(
+          this,
+          'externalProducer',
+          externalProducer,
+          "no externalProducer with a seeder: the seeder is the queue's producer, and the pods wait for its seed",
+        );
+      }
+      check(this, 'seedWaitSeconds', seedWaitSeconds, Rules.nonNegativeNumber);
+      return;
+    }
+    if (externalProducer !== true) {
+      fail(
+        this,
+        'externalProducer',
+        externalProducer,
+        'true without a seeder, to say that another producer fills the queue and an empty queue counts as done ' +
+          '(or a seeder, whose seed the pods wait for)',
+      );
+    }
+    if (seedWaitSeconds !== undefined) {
+      fail(this, 'seedWaitSeconds', seedWaitSeconds, 'no seedWaitSeconds without a seeder: there is no seed to wait for');
+    }
+  }
+
+  private checkPattern(props: WorkerJobProps): void {
     if (props.pattern === 'fine' && this.broker.scheme !== 'redis') {
       fail(
         this,

@@ -38,3 +38,16 @@ export function containerEnv(manifest: Manifest, index = 0): { names: string[]; 
   const env: ManifestValue[] = podSpec(manifest).containers[index].env ?? [];
   return { names: env.map((e) => e.name), byName: Object.fromEntries(env.map((e) => [e.name, e])) };
 }
+
+/** The one Job named `<name>-<8 hex digits>`: a Job's name ends in the hash of what cannot change on an existing Job. */
+export function onlyJob(manifests: Manifest[], name: string): Manifest {
+  const found = manifests.filter((m) => m.kind === 'Job' && m.metadata.name?.replace(/-[0-9a-f]{8}$/, '') === name && m.metadata.name !== name);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one Job named ${name}-<hash>, found ${found.length}: ${manifests
+        .filter((m) => m.kind === 'Job')
+        .map((m) => m.metadata.name)
+        .join(', ')}`,
+    );
+  return found[0];
+}

@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { ExternalBroker, ExternalBrokerProps, QueueSeeder, WorkQueueJob } from '../../constructs';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, only, synth } from '../manifests';
+import { containerEnv, onlyJob, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'job-wq:latest';
@@ -10,9 +10,10 @@ const IMAGE = 'job-wq:latest';
 function clientEnv(props: ExternalBrokerProps, pattern: 'coarse' | 'fine' = props.scheme === 'redis' ? 'fine' : 'coarse') {
   const manifests = synth((chart: Chart) => {
     const broker = new ExternalBroker(chart, 'broker', props);
-    new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern, completions: pattern === 'coarse' ? 1 : undefined, name: 'worker' });
+    const completions = pattern === 'coarse' ? 1 : undefined;
+    new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern, completions, name: 'worker', externalProducer: true });
   });
-  return containerEnv(only(manifests, 'Job', 'worker'));
+  return containerEnv(onlyJob(manifests, 'worker'));
 }
 
 describe('ExternalBroker', () => {
@@ -85,7 +86,7 @@ describe('ExternalBroker', () => {
       new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'work' });
     });
     for (const name of ['fill', 'work']) {
-      const job = only(manifests, 'Job', name);
+      const job = onlyJob(manifests, name);
       const pod = job.spec.template.spec;
       expect(pod.volumes).toContainEqual({ name: 'broker-ca', secret: { secretName: 'rabbit-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
       expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'broker-ca', mountPath: '/etc/work-queue-broker-ca', readOnly: true });

@@ -23,7 +23,8 @@ function names(manifests: Manifest[], kind: string): string[] {
 
 describe('object names', () => {
   test('each construct with minimal props names every object it synthesizes', () => {
-    expectValidNames(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')));
+    expectValidNames(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { workerImage: IMAGE })));
+    expectValidNames(synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { workerImage: IMAGE, replicas: 3 })));
     expectValidNames(synth((chart) => new RedisPod(chart, 'redis')));
     expectValidNames(
       synth((chart) => {
@@ -41,27 +42,27 @@ describe('object names', () => {
     expectValidNames(
       synth((chart) => {
         const broker = new ExternalBroker(chart, 'external', { scheme: 'redis', host: 'redis.example.com' });
-        new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern: 'fine' });
+        new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern: 'fine', externalProducer: true });
       }),
     );
   });
 
-  test("an unnamed Job is named from its construct path, with the chart's hash setting", () => {
+  test("an unnamed Job is named from its construct path and the hash of its spec, whatever the chart's hash setting", () => {
     const build = (chart: Chart) => {
       const broker = new RedisPod(chart, 'redis');
       const seeder = new QueueSeeder(chart, 'fill', { broker, queue: 'q', items: ['a'], image: IMAGE });
       new WorkQueueJob(chart, 'drain', { seeder, image: IMAGE, pattern: 'fine' });
     };
-    const hashed = new Chart(Testing.app(), 'fine');
-    build(hashed);
-    expect(names(Testing.synth(hashed), 'Job')).toEqual([expect.stringMatching(/^fine-fill-[0-9a-f]{8}$/), expect.stringMatching(/^fine-drain-[0-9a-f]{8}$/)]);
-
-    const plain = new Chart(Testing.app(), 'fine', { disableResourceNameHashes: true });
-    build(plain);
-    const manifests = Testing.synth(plain);
-    expect(names(manifests, 'Job')).toEqual(['fine-fill', 'fine-drain']);
-    const worker = manifests.find((m) => m.metadata.name === 'fine-drain');
-    expect(worker.metadata.labels['app.kubernetes.io/instance']).toBe('fine-drain');
+    for (const disableResourceNameHashes of [false, true]) {
+      const chart = new Chart(Testing.app(), 'fine', { disableResourceNameHashes });
+      build(chart);
+      const manifests = Testing.synth(chart);
+      expect(names(manifests, 'Job')).toEqual([expect.stringMatching(/^fine-fill-[0-9a-f]{8}$/), expect.stringMatching(/^fine-drain-[0-9a-f]{8}$/)]);
+      // The instance label is the name before the hash: the same for every version of the batch.
+      const worker = manifests.find((m) => m.kind === 'Job' && m.metadata.name.startsWith('fine-drain-'));
+      expect(worker.metadata.labels['app.kubernetes.io/instance']).toBe('fine-drain');
+      expect(worker.spec.template.metadata.labels['app.kubernetes.io/instance']).toBe('fine-drain');
+    }
   });
 
   test('names are stable from one synth to the next', () => {
@@ -82,7 +83,13 @@ describe('object names', () => {
       const broker = new RedisPod(chart, 'redis');
       const deep = new Construct(chart, 'x'.repeat(40));
       for (const id of ['a', 'b'])
-        new WorkQueueJob(deep, `${'worker-of-the-nightly-thumbnail-batch'}-${id}`, { broker, queue: 'q', image: IMAGE, pattern: 'fine' });
+        new WorkQueueJob(deep, `${'worker-of-the-nightly-thumbnail-batch'}-${id}`, {
+          broker,
+          queue: 'q',
+          image: IMAGE,
+          pattern: 'fine',
+          externalProducer: true,
+        });
     });
     const jobs = names(manifests, 'Job');
     expect(jobs).toHaveLength(2);
@@ -94,8 +101,8 @@ describe('object names', () => {
   test('two unnamed Jobs in one chart get different names', () => {
     const manifests = synth((chart) => {
       const broker = new RedisPod(chart, 'redis');
-      new WorkQueueJob(chart, 'job-a', { broker, queue: 'a', image: IMAGE, pattern: 'fine' });
-      new WorkQueueJob(chart, 'job-b', { broker, queue: 'b', image: IMAGE, pattern: 'fine' });
+      new WorkQueueJob(chart, 'job-a', { broker, queue: 'a', image: IMAGE, pattern: 'fine', externalProducer: true });
+      new WorkQueueJob(chart, 'job-b', { broker, queue: 'b', image: IMAGE, pattern: 'fine', externalProducer: true });
     });
     const jobs = names(manifests, 'Job');
     expect(jobs).toHaveLength(2);
@@ -106,8 +113,8 @@ describe('object names', () => {
     expect(() =>
       synth((chart) => {
         const broker = new RedisPod(chart, 'redis');
-        new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', name: 'nightly' });
-        new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', name: 'nightly' });
+        new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'nightly' });
+        new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'nightly' });
       }),
     ).toThrow(
       'test/second: name: got "nightly", expected a Job name not already taken in chart "test", but test/first has it too; give one of them another name',
@@ -127,15 +134,15 @@ describe('object names', () => {
         new RedisPod(chart, 'one');
         new RedisPod(chart, 'two');
       }),
-    ).toThrow(/test\/two: name: got "redis-master", expected a Pod name not already taken/);
+    ).toThrow(/test\/two: name: got "redis-master", expected a StatefulSet name not already taken/);
   });
 
   test("fails at app.synth(), which runs the chart's validations", () => {
     const app = new App({ outdir: Testing.app().outdir });
     const chart = new Chart(app, 'team');
     const broker = new RedisPod(chart, 'redis');
-    new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', name: 'same' });
-    new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', name: 'same' });
+    new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'same' });
+    new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'same' });
     expect(() => app.synth()).toThrow(/team\/second: name: got "same"/);
   });
 

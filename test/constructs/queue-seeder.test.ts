@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { QueueSeeder, RabbitMQStatefulSet, RedisPod } from '../../constructs';
-import { containerEnv, only, podSpec, synth } from '../manifests';
+import { containerEnv, only, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'a'.repeat(64);
 
@@ -20,7 +20,7 @@ describe('QueueSeeder', () => {
     expect(configMap.metadata.name).toBe(`fill-items-${construct.itemsDigest.slice(0, 10)}`);
     expect(configMap.immutable).toBe(true);
 
-    const job = only(manifests, 'Job', 'fill');
+    const job = onlyJob(manifests, 'fill');
     const pod = podSpec(job);
     const container = pod.containers[0];
     expect(container.image).toBe(IMAGE);
@@ -99,7 +99,7 @@ describe('QueueSeeder', () => {
     expect(configMapName(['a', 'b'])).toBe(configMapName(['a', 'b']));
     expect(configMapName(['a', 'b'])).not.toBe(configMapName(['a', 'c']));
     expect(configMapName(['a'])).toMatch(/^test-seeder-items-[0-9a-f]{10}$/);
-    expect(configMapName(['a'], 'x'.repeat(63)).length).toBeLessThanOrEqual(253);
+    expect(configMapName(['a'], 'x'.repeat(54)).length).toBeLessThanOrEqual(253);
   });
 
   test('fails on empty items', () => {
@@ -128,8 +128,11 @@ describe('QueueSeeder', () => {
     }
   });
 
-  test('fails on a Job name that is not a DNS-1123 label', () => {
+  test('fails on a Job name that is not a DNS-1123 label, or too long for the hash after it', () => {
     expect(() => synth((chart) => seeder(chart, { name: 'Seed.Job' }))).toThrow(/test\/seeder: name: got "Seed.Job", expected a DNS-1123 label/);
+    expect(() => synth((chart) => seeder(chart, { name: 'x'.repeat(55) }))).toThrow(
+      /test\/seeder: name: got "x{55}", expected at most 54 characters: the Job's name is "<name>-<8 hex digits>", which must fit a 63-character label/,
+    );
   });
 
   test('fails on a negative backoffLimit', () => {

@@ -3,9 +3,11 @@ import { schemaError } from '../k8s-schema';
 import { containerEnv, Manifest, only, podSpec, synth } from '../manifests';
 import { baselineViolations, restrictedViolations } from '../pod-security';
 
+const IMAGE = 'job-wq:1';
+
 describe('RabbitMQStatefulSet', () => {
-  test('synthesizes a working broker with no props', () => {
-    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq'));
+  test('synthesizes a working broker with no props but the worker image for its credentials', () => {
+    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { workerImage: IMAGE }));
     const service = only(manifests, 'Service', 'rabbitmq-service');
     expect(service.spec.ports).toEqual([{ name: 'amqp', port: 5672, targetPort: 5672 }]);
 
@@ -28,7 +30,7 @@ describe('RabbitMQStatefulSet', () => {
   test('runs as the image user 999 without root, with fsGroup for the volume', () => {
     const pod = podSpec(
       only(
-        synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')),
+        synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { workerImage: IMAGE })),
         'StatefulSet',
       ),
     );
@@ -40,18 +42,19 @@ describe('RabbitMQStatefulSet', () => {
     });
   });
 
-  test('generates a random URL-safe password when none is given, and never guest:guest', () => {
-    const secrets = [1, 2].map(() =>
-      only(
-        synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')),
-        'Secret',
-      ),
-    );
-    const [first, second] = secrets.map((s) => s.stringData);
-    expect(first.username).toBe('work-queue');
-    expect(first.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(first.password).not.toBe(second.password);
-    expect(JSON.stringify(secrets)).not.toContain('guest');
+  test('without a password, has the credentials Job create the Secret that broker and clients read, and never says guest', () => {
+    let broker!: RabbitMQStatefulSet;
+    const manifests = synth((chart) => (broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { workerImage: IMAGE })));
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+    const credentials = JSON.parse(containerEnv(only(manifests, 'Job')).byName.CREDENTIALS.value);
+    expect(credentials).toEqual([
+      { name: 'rabbitmq-service-credentials', values: { username: 'work-queue' }, generate: ['password'], labels: expect.any(Object) },
+    ]);
+    const env = containerEnv(only(manifests, 'StatefulSet'));
+    expect(env.byName.RABBITMQ_DEFAULT_USER.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'username' });
+    expect(env.byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
+    expect(broker.connection.credentials).toEqual({ secretName: 'rabbitmq-service-credentials', usernameKey: 'username', passwordKey: 'password' });
+    expect(JSON.stringify(manifests)).not.toContain('guest');
   });
 
   test('passes the credentials to the broker and to clients from the Secret', () => {
@@ -92,7 +95,7 @@ describe('RabbitMQStatefulSet', () => {
 
   test('admits only registered client pods on the AMQP port', () => {
     const policy = only(
-      synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq')),
+      synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { workerImage: IMAGE })),
       'NetworkPolicy',
     );
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
@@ -188,8 +191,14 @@ describe('RabbitMQStatefulSet', () => {
         { name: 'erlang-cookie', mountPath: '/etc/rabbitmq-cookie', readOnly: true },
         { name: 'data', mountPath: '/var/lib/rabbitmq' },
       ]);
-      const generated = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3 }));
-      expect(only(generated, 'Secret', 'rabbitmq-service-erlang-cookie').stringData.cookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // Without erlangCookie, the credentials Job creates the Secret the pods mount.
+      const generated = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', workerImage: IMAGE }));
+      expect(generated.filter((m) => m.kind === 'Secret').map((m) => m.metadata.name)).toEqual(['rabbitmq-service-credentials']);
+      expect(JSON.parse(containerEnv(only(generated, 'Job')).byName.CREDENTIALS.value)).toEqual([
+        { name: 'rabbitmq-service-erlang-cookie', generate: ['cookie'], labels: expect.any(Object) },
+      ]);
+      const volumes = podSpec(only(generated, 'StatefulSet')).volumes;
+      expect(volumes).toContainEqual({ name: 'erlang-cookie', secret: { secretName: 'rabbitmq-service-erlang-cookie' } });
     });
 
     test('one node down at a time, spread over nodes and zones, inter-node traffic between the broker pods only', () => {
@@ -220,7 +229,7 @@ describe('RabbitMQStatefulSet', () => {
     const clientEnv = (replicas: number) => {
       let broker: RabbitMQStatefulSet | undefined;
       synth((chart) => {
-        broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas });
+        broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas, workerImage: IMAGE });
       });
       return Object.fromEntries(broker!.clientEnv.map(({ name, value }) => [name, value.value]));
     };
@@ -230,7 +239,7 @@ describe('RabbitMQStatefulSet', () => {
   });
 
   test('a single node has none of the cluster parts', () => {
-    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq'));
+    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' }));
     expect(manifests.map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
     expect(podSpec(only(manifests, 'StatefulSet')).initContainers).toBeUndefined();
   });

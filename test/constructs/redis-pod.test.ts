@@ -3,15 +3,20 @@ import { schemaError } from '../k8s-schema';
 import { containerEnv, only, podSpec, synth } from '../manifests';
 
 describe('RedisPod', () => {
-  test('synthesizes a working broker with no props', () => {
+  test('synthesizes a working broker with no props: a StatefulSet of one, whose pod the Service selects', () => {
     let broker!: RedisPod;
     const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis')));
-    const pod = only(manifests, 'Pod', 'redis-master');
+    expect(manifests.filter((m) => m.kind === 'Pod')).toEqual([]);
+    const statefulSet = only(manifests, 'StatefulSet', 'redis-master');
+    expect(statefulSet.spec.replicas).toBe(1);
     const service = only(manifests, 'Service', 'redis');
+    expect(statefulSet.spec.serviceName).toBe('redis');
     expect(service.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 6379 }]);
-    for (const [key, value] of Object.entries(service.spec.selector)) expect(pod.metadata.labels[key]).toBe(value);
+    expect(service.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
+    for (const [key, value] of Object.entries(service.spec.selector)) expect(statefulSet.spec.template.metadata.labels[key]).toBe(value);
+    for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
 
-    const container = podSpec(pod).containers[0];
+    const container = podSpec(statefulSet).containers[0];
     expect(container.image).toMatch(/^redis:7\.\d+\.\d+$/);
     expect(container.command).toEqual(['redis-server']);
     expect(container.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--dir', '/data']));
@@ -23,18 +28,31 @@ describe('RedisPod', () => {
     expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([['BROKER_URL', 'redis://redis:6379']]);
   });
 
-  test('keeps the append-only file on a claim of its own with storageSize, so the queue survives the Pod', () => {
+  test('keeps the append-only file on the claim of a volumeClaimTemplate with storageSize, so the queue survives the pod', () => {
     const manifests = synth((chart) => new RedisPod(chart, 'redis', { storageSize: '2Gi', storageClassName: 'fast-ssd' }));
-    const claim = only(manifests, 'PersistentVolumeClaim', 'redis-master-data');
+    expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
+    const statefulSet = only(manifests, 'StatefulSet', 'redis-master');
+    const [claim] = statefulSet.spec.volumeClaimTemplates;
+    expect(claim.metadata.name).toBe('data');
     expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } }, storageClassName: 'fast-ssd' });
-    const pod = podSpec(only(manifests, 'Pod', 'redis-master'));
-    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'redis-master-data', readOnly: false } });
+    const pod = podSpec(statefulSet);
+    expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain('data');
     expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
 
-    const withoutClaim = synth((chart) => new RedisPod(chart, 'redis'));
-    expect(withoutClaim.filter((m) => m.kind === 'PersistentVolumeClaim')).toHaveLength(0);
-    expect(podSpec(only(withoutClaim, 'Pod')).volumes).toContainEqual({ name: 'data', emptyDir: {} });
+    const withoutClaim = only(
+      synth((chart) => new RedisPod(chart, 'redis')),
+      'StatefulSet',
+    );
+    expect(withoutClaim.spec.volumeClaimTemplates).toBeUndefined();
+    expect(podSpec(withoutClaim).volumes).toContainEqual({ name: 'data', emptyDir: {} });
+  });
+
+  test('a given podName names the StatefulSet, whose one pod is <podName>-0', () => {
+    let broker!: RedisPod;
+    const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis', { podName: 'queue' })));
+    expect(only(manifests, 'StatefulSet', 'queue')).toBeDefined();
+    expect(broker.statefulSet.name).toBe('queue');
   });
 
   test('fails on a bad storageSize, and on a storageClassName without storageSize', () => {
@@ -50,7 +68,7 @@ describe('RedisPod', () => {
     const container = podSpec(
       only(
         synth((chart) => new RedisPod(chart, 'redis')),
-        'Pod',
+        'StatefulSet',
       ),
     ).containers[0];
     const args: string[] = container.args;
@@ -61,7 +79,7 @@ describe('RedisPod', () => {
     const pod = podSpec(
       only(
         synth((chart) => new RedisPod(chart, 'redis')),
-        'Pod',
+        'StatefulSet',
       ),
     );
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, fsGroup: 999, runAsNonRoot: true });
@@ -72,7 +90,7 @@ describe('RedisPod', () => {
     let broker!: RedisPod;
     const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis', { password: 'hunter2' })));
     expect(only(manifests, 'Secret', 'redis-credentials').stringData).toEqual({ password: 'hunter2' });
-    const pod = only(manifests, 'Pod');
+    const pod = only(manifests, 'StatefulSet');
     expect(JSON.stringify(pod)).not.toContain('hunter2');
     const container = podSpec(pod).containers[0];
     expect(container.command.join(' ')).toContain('requirepass');

@@ -43,7 +43,17 @@ function scaled(kind: BrokerKind, props: Partial<ScaledWorkQueueJobProps> = {}):
     const b = broker(chart, kind);
     const pattern = kind.endsWith('redis') ? 'fine' : 'coarse';
     const brokerNamespace = kind.startsWith('external') ? undefined : 'batch';
-    new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'uploads', image: IMAGE, pattern, maxJobs: 5, name: 'uploads', brokerNamespace, ...props });
+    new ScaledWorkQueueJob(chart, 'uploads', {
+      broker: b,
+      queue: 'uploads',
+      image: IMAGE,
+      pattern,
+      maxJobs: 5,
+      name: 'uploads',
+      brokerNamespace,
+      externalProducer: true,
+      ...props,
+    });
   });
 }
 
@@ -116,6 +126,7 @@ describe('ScaledWorkQueueJob', () => {
           pattern: 'fine',
           name: 'uploads',
           parallelism: 1,
+          externalProducer: true,
           ...settings,
         });
       }),
@@ -168,11 +179,25 @@ describe('ScaledWorkQueueJob', () => {
 
   test("names an in-chart broker by <service>.<namespace>.svc, which resolves from KEDA's own namespace too", () => {
     const namespaced = new Chart(Testing.app(), 'ns', { namespace: 'jobs' });
-    new ScaledWorkQueueJob(namespaced, 'w', { broker: new RedisPod(namespaced, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
+    new ScaledWorkQueueJob(namespaced, 'w', {
+      broker: new RedisPod(namespaced, 'redis'),
+      queue: 'q',
+      image: IMAGE,
+      pattern: 'fine',
+      maxJobs: 1,
+      externalProducer: true,
+    });
     expect(only(Testing.synth(namespaced), 'ScaledJob').spec.triggers[0].metadata.address).toBe('redis.jobs.svc:6379');
     expect(() =>
       synth((chart) => {
-        new ScaledWorkQueueJob(chart, 'w', { broker: new RedisPod(chart, 'redis'), queue: 'q', image: IMAGE, pattern: 'fine', maxJobs: 1 });
+        new ScaledWorkQueueJob(chart, 'w', {
+          broker: new RedisPod(chart, 'redis'),
+          queue: 'q',
+          image: IMAGE,
+          pattern: 'fine',
+          maxJobs: 1,
+          externalProducer: true,
+        });
       }),
     ).toThrow('test/w: brokerNamespace: got nothing, expected the namespace of the broker\'s Service "redis" (or a chart namespace)');
     expect(() => scaled('external-redis', { brokerNamespace: 'x' })).toThrow(
@@ -248,7 +273,7 @@ describe('ScaledWorkQueueJob', () => {
     expect(() =>
       synth((chart) => {
         const b = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example.com', tls: true });
-        new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'q', image: IMAGE, pattern: 'coarse', maxJobs: 2 });
+        new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'q', image: IMAGE, pattern: 'coarse', maxJobs: 2, externalProducer: true });
       }),
     ).toThrow(/test\/uploads: broker: got "test\/mq", expected an AMQP broker without TLS/);
   });

@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
-import { containerEnv, only, podSpec, synth } from '../manifests';
+import { containerEnv, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
 const ITEMS = ['apple', 'banana', 'cherry'];
@@ -9,7 +9,8 @@ const ITEMS = ['apple', 'banana', 'cherry'];
 function coarse(chart: Chart, props: Partial<WorkQueueJobProps> = {}, withSeeder = true): WorkQueueJob {
   const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
   const seeder = withSeeder ? new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE }) : undefined;
-  return new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
+  const externalProducer = withSeeder ? undefined : true;
+  return new WorkQueueJob(chart, 'job', { broker, seeder, externalProducer, queue: 'job1', image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
 }
 
 function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJob {
@@ -20,9 +21,8 @@ function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJo
 
 describe('WorkQueueJob', () => {
   test('coarse: one item per pod, completions derived from the seeder', () => {
-    const job = only(
+    const job = onlyJob(
       synth((chart) => coarse(chart)),
-      'Job',
       'job-wq-1',
     );
     expect(job.spec.completions).toBe(3);
@@ -37,9 +37,8 @@ describe('WorkQueueJob', () => {
 
   test('coarse: explicit completions equal to the item count are accepted', () => {
     expect(
-      only(
+      onlyJob(
         synth((chart) => coarse(chart, { completions: 3 })),
-        'Job',
         'job-wq-1',
       ).spec.completions,
     ).toBe(3);
@@ -47,18 +46,16 @@ describe('WorkQueueJob', () => {
 
   test('coarse: explicit completions without a seeder', () => {
     expect(
-      only(
+      onlyJob(
         synth((chart) => coarse(chart, { completions: 5 }, false)),
-        'Job',
         'job-wq-1',
       ).spec.completions,
     ).toBe(5);
   });
 
   test('fine: pods drain the list, completions unset, lease on', () => {
-    const job = only(
+    const job = onlyJob(
       synth((chart) => fine(chart, { leaseSeconds: 45 })),
-      'Job',
       'job-wq-2',
     );
     expect(job.spec.completions).toBeUndefined();
@@ -70,9 +67,8 @@ describe('WorkQueueJob', () => {
 
   test('maps the handler settings to the container contract, with documented defaults', () => {
     const defaults = containerEnv(
-      only(
+      onlyJob(
         synth((chart) => fine(chart)),
-        'Job',
         'job-wq-2',
       ),
     ).byName;
@@ -80,9 +76,8 @@ describe('WorkQueueJob', () => {
     expect(defaults.WORK_COMMAND).toBeUndefined();
 
     const set = containerEnv(
-      only(
+      onlyJob(
         synth((chart) => fine(chart, { workCommand: 'wc -c', workSeconds: 0.5, maxAttempts: 3 })),
-        'Job',
         'job-wq-2',
       ),
     ).byName;
@@ -90,36 +85,34 @@ describe('WorkQueueJob', () => {
   });
 
   test('Job lifecycle settings have defaults and can be set', () => {
-    const defaults = only(
+    const defaults = onlyJob(
       synth((chart) => coarse(chart)),
-      'Job',
       'job-wq-1',
     ).spec;
     expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([6, undefined, 86400]);
-    const set = only(
+    const set = onlyJob(
       synth((chart) => coarse(chart, { backoffLimit: 1, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 0 })),
-      'Job',
       'job-wq-1',
     ).spec;
     expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([1, 600, 0]);
   });
 
   test('comes after its seeder, which comes after the broker', () => {
-    const kinds = synth((chart) => coarse(chart)).map((m) => `${m.kind}/${m.metadata.name}`);
-    const seederJob = kinds.findIndex((k) => k.startsWith('Job/') && k !== 'Job/job-wq-1');
-    expect(kinds.indexOf('StatefulSet/rabbitmq')).toBeLessThan(seederJob);
-    expect(seederJob).toBeLessThan(kinds.indexOf('Job/job-wq-1'));
+    const manifests = synth((chart) => coarse(chart));
+    const worker = manifests.indexOf(onlyJob(manifests, 'job-wq-1'));
+    const seeder = manifests.indexOf(onlyJob(manifests, 'test-seeder'));
+    expect(manifests.findIndex((m) => m.kind === 'StatefulSet')).toBeLessThan(seeder);
+    expect(seeder).toBeLessThan(worker);
   });
 
   test('carries the items digest of its seeder, so a changed item list changes the Job', () => {
     let built!: WorkQueueJob;
     let seeder!: QueueSeeder;
-    const job = only(
+    const job = onlyJob(
       synth((chart) => {
         built = coarse(chart);
         seeder = chart.node.findChild('seeder') as QueueSeeder;
       }),
-      'Job',
       'job-wq-1',
     );
     expect(built.completions).toBe(3);
@@ -187,7 +180,7 @@ describe('WorkQueueJob', () => {
     });
     expect(job.broker).toBe(broker);
     expect(job.queue).toBe('job2');
-    const env = containerEnv(only(manifests, 'Job', 'job-wq-2'));
+    const env = containerEnv(onlyJob(manifests, 'job-wq-2'));
     expect(env.byName.QUEUE.value).toBe('job2');
     expect(env.byName.BROKER_URL.value).toBe('redis://redis:6379');
   });
@@ -196,22 +189,28 @@ describe('WorkQueueJob', () => {
     const manifests = synth((chart) => {
       const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
       // A team's own seeder, e.g. a CronJob or a Helm release that fills the queue.
-      const seeder: IQueueSeeder = Object.assign(new Construct(chart, 'upstream'), { broker, queue: 'uploads', itemCount: 12, itemsDigest: 'f'.repeat(64) });
+      const seeder: IQueueSeeder = Object.assign(new Construct(chart, 'upstream'), {
+        broker,
+        queue: 'uploads',
+        itemCount: 12,
+        itemsDigest: 'f'.repeat(64),
+        seedId: 'e'.repeat(32),
+      });
       new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'uploads' });
     });
-    const job = only(manifests, 'Job', 'uploads');
+    const job = onlyJob(manifests, 'uploads');
     expect(job.spec.completions).toBe(12);
     expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe('f'.repeat(64));
     expect(containerEnv(job).byName.QUEUE.value).toBe('uploads');
   });
 
   test('fails without a broker or a queue when there is no seeder to take them from', () => {
-    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { queue: 'q', image: IMAGE, pattern: 'coarse', completions: 1 }))).toThrow(
-      'test/job: broker: got nothing, expected a broker, or a seeder to take it from',
-    );
-    expect(() => synth((chart) => new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'redis'), image: IMAGE, pattern: 'fine' }))).toThrow(
-      'test/job: queue: got nothing, expected a queue name, or a seeder to take it from',
-    );
+    expect(() =>
+      synth((chart) => new WorkQueueJob(chart, 'job', { queue: 'q', image: IMAGE, pattern: 'coarse', completions: 1, externalProducer: true })),
+    ).toThrow('test/job: broker: got nothing, expected a broker, or a seeder to take it from');
+    expect(() =>
+      synth((chart) => new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'redis'), image: IMAGE, pattern: 'fine', externalProducer: true })),
+    ).toThrow('test/job: queue: got nothing, expected a queue name, or a seeder to take it from');
   });
 
   test("fails on a queue or broker other than the seeder's", () => {
