@@ -15,7 +15,10 @@ export interface WorkQueueStackConfig {
   readonly pattern: WorkQueuePattern;
   readonly queue: string;
   readonly items: string[];
-  /** Name of the worker Job; the seeding Job is `<jobName>-seed`. */
+  /**
+   * Prefix of the worker Job's name, `<jobName>-<hash>` (the hash covers what Kubernetes cannot
+   * change on an existing Job, so a changed batch is a new Job); the seeding Job is `<jobName>-seed-<hash>`.
+   */
   readonly jobName: string;
   /** The worker image reference, a tag or, better, a digest. */
   readonly image: string;
@@ -25,6 +28,24 @@ export interface WorkQueueStackConfig {
   readonly completions?: number;
   /** @default - the manifests carry no namespace: `kubectl apply -n` or the context decides */
   readonly namespace?: string;
+  /**
+   * Write the Namespace object of `namespace` as the broker chart's first object (the broker's
+   * `createNamespace`). `false` for a namespace that exists already or that a deployment creates itself.
+   * @default true (with a `namespace`)
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * The seeder's run label (`QueueSeeder`'s `run`, `SEED_RUN`): the same items with another run
+   * are a new seed, seeded and worked off again, in a new worker Job.
+   * @default - none: the seed is named by its items alone, and re-applying the same items runs nothing again
+   */
+  readonly run?: string;
+  /**
+   * Seconds a worker waits for its seed to complete before it gives up (exit code 4, retried by
+   * the Job) (`SEED_WAIT_SECONDS`).
+   * @default 600 (`Defaults.seedWaitSeconds`)
+   */
+  readonly seedWaitSeconds?: number;
   /** @default 10 */
   readonly workSeconds?: number;
   /** @default - the built-in handler */
@@ -33,7 +54,10 @@ export interface WorkQueueStackConfig {
   readonly leaseSeconds?: number;
   /** @default 5 */
   readonly maxAttempts?: number;
-  /** Broker password. @default - generated at synth time for RabbitMQ, none for Redis */
+  /**
+   * Broker password. It is written into the broker's Secret, so it appears in the manifests.
+   * @default - RabbitMQ: generated once inside the cluster by the broker's credentials Job, never at synth; Redis: none
+   */
   readonly brokerPassword?: string;
   /** An existing Secret with the broker credentials. @default - none */
   readonly brokerSecretName?: string;
@@ -45,7 +69,8 @@ export interface WorkQueueStackConfig {
   readonly brokerReplicas?: number;
   /**
    * The Erlang cookie the RabbitMQ nodes of a cluster share (`brokerReplicas` of 3 or more).
-   * @default - generated at synth time (the Pulumi component generates one and keeps it in its state)
+   * @default - generated once inside the cluster by the broker's credentials Job (the Pulumi
+   *   component generates one and keeps it in its state)
    */
   readonly erlangCookie?: string;
   /**
@@ -72,7 +97,7 @@ export const COARSE_TUTORIAL: Omit<WorkQueueStackConfig, 'image'> = {
   queue: 'job1',
   items: TUTORIAL_ITEMS,
   jobName: 'job-wq-1',
-  completions: 8,
+  // completions follows the items (8 here, as in the tutorial's job.yaml), so items can change alone.
   parallelism: 2,
   workSeconds: Defaults.workSeconds,
 };

@@ -35,16 +35,22 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
   const seederChart = new Chart(app, `${config.name}-seeder`, chartProps);
   const jobChart = new Chart(app, `${config.name}-job`, chartProps);
 
-  const credentials = { password: config.brokerPassword, existingSecretName: config.brokerSecretName };
+  const brokerProps = { password: config.brokerPassword, existingSecretName: config.brokerSecretName, createNamespace: config.createNamespace };
   const broker: IWorkQueueBroker =
     config.broker === 'rabbitmq'
-      ? new RabbitMQStatefulSet(brokerChart, 'rabbitmq', { ...credentials, replicas: config.brokerReplicas, erlangCookie: config.erlangCookie })
-      : new RedisPod(brokerChart, 'redis', credentials);
+      ? new RabbitMQStatefulSet(brokerChart, 'rabbitmq', {
+          ...brokerProps,
+          replicas: config.brokerReplicas,
+          erlangCookie: config.erlangCookie,
+          workerImage: config.image,
+        })
+      : new RedisPod(brokerChart, 'redis', brokerProps);
 
   const seeder = new QueueSeeder(seederChart, 'seeder', {
     broker,
     queue: config.queue,
     items: config.items,
+    run: config.run,
     image: config.image,
     name: `${config.jobName}-seed`,
   });
@@ -54,6 +60,7 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
     image: config.image,
     pattern: config.pattern,
     name: config.jobName,
+    seedWaitSeconds: config.seedWaitSeconds,
     workSeconds: config.workSeconds,
     workCommand: config.workCommand,
     leaseSeconds: config.leaseSeconds,

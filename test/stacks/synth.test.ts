@@ -1,5 +1,5 @@
-import { execFile } from 'child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { execFile, spawn } from 'child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
@@ -7,6 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { schemaError } from '../k8s-schema';
 import { containerEnv, Manifest, only, podSpec } from '../manifests';
 import { restrictedViolations } from '../pod-security';
+import { seedId } from '../../worker/contract';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -24,43 +25,70 @@ function synthInto(out: string, env: Record<string, string> = {}, command: Synth
   return run(file, args, { cwd: ROOT, env: { ...process.env, ...env } });
 }
 
-/** The files in `out` and their contents. */
-function readOutput(out: string): Record<string, string> {
+/** The files in `out` and their bytes. */
+function readBytes(out: string): Record<string, Buffer> {
   return Object.fromEntries(
     readdirSync(out)
       .sort()
-      .map((file) => [file, readFileSync(join(out, file), 'utf8')]),
+      .map((file) => [file, readFileSync(join(out, file))]),
   );
 }
 
+/** The files in `out` and their contents. */
+function readOutput(out: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(readBytes(out)).map(([file, bytes]) => [file, bytes.toString('utf8')]));
+}
+
 /** Runs `npm run synth` into a fresh directory; returns the files and their objects. */
-async function synth(env: Record<string, string> = {}): Promise<{ dir: string; files: Record<string, Manifest[]> }> {
+async function synth(env: Record<string, string> = {}): Promise<{ dir: string; texts: Record<string, string>; files: Record<string, Manifest[]> }> {
   const dir = mkdtempSync(join(tmpdir(), 'synth-'));
   const out = join(dir, 'dist');
   await synthInto(out, env);
+  const texts = readOutput(out);
   const files: Record<string, Manifest[]> = {};
-  for (const [file, text] of Object.entries(readOutput(out))) files[file] = parseAllDocuments(text).map((d) => d.toJSON());
-  return { dir, files };
+  for (const [file, text] of Object.entries(texts)) files[file] = parseAllDocuments(text).map((d) => d.toJSON());
+  return { dir, texts, files };
 }
+
+/** The one object of `kind` named `<prefix>-<hash>`, `digits` hex digits of hash long. */
+function hashNamed(objects: Manifest[], kind: string, prefix: string, digits: number): Manifest {
+  const name = new RegExp(`^${prefix}-[0-9a-f]{${digits}}$`);
+  const found = objects.filter((m) => m.kind === kind && name.test(m.metadata.name ?? ''));
+  expect(found.map((m) => m.metadata.name)).toHaveLength(1);
+  return found[0];
+}
+
+/** The Job named `<name>-<hash of what cannot change on it>`. */
+const jobNamed = (objects: Manifest[], name: string) => hashNamed(objects, 'Job', name, 8);
+
+/** The items ConfigMap of a seeding Job, named `<job>-items-<hash of the items>`, immutable. */
+function itemsConfigMap(objects: Manifest[], seedJob: string): Manifest {
+  const found = hashNamed(objects, 'ConfigMap', `${seedJob}-items`, 10);
+  expect(found.immutable).toBe(true);
+  return found;
+}
+
+/**
+ * A credential written out as a value: a `password` or `cookie` key (YAML or JSON) with a value that
+ * is not a `$(VAR)` reference, RabbitMQ's `default_pass`, or a URL with a literal password.
+ */
+const CREDENTIAL_LITERAL = [
+  /["']?\b(password|[a-z_.-]*cookie)["']?[ \t]*[:=][ \t]*["']?(?!\$\()[^\s"',}\]]+/i,
+  /\bdefault_pass\b/,
+  /:\/\/[^\s/:@]*:(?!\$\()[^\s/@]+@/,
+];
 
 describe('cdk8s synth of the two tutorials', () => {
   let files: Record<string, Manifest[]>;
+  let texts: Record<string, string>;
   let all: Manifest[];
   let dir: string;
 
   beforeAll(async () => {
-    ({ dir, files } = await synth());
+    ({ dir, texts, files } = await synth());
     all = Object.values(files).flat();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** The items ConfigMap of a seeding Job, named `<job>-items-<hash of the items>`. */
-  const itemsConfigMap = (seedJob: string): Manifest => {
-    const found = all.filter((m) => m.kind === 'ConfigMap' && new RegExp(`^${seedJob}-items-[0-9a-f]{10}$`).test(m.metadata.name ?? ''));
-    expect(found).toHaveLength(1);
-    expect(found[0].immutable).toBe(true);
-    return found[0];
-  };
 
   test('writes each stack as ordered broker, seeder and job files', () => {
     expect(Object.keys(files)).toEqual([
@@ -71,22 +99,40 @@ describe('cdk8s synth of the two tutorials', () => {
       '0004-fine-seeder.k8s.yaml',
       '0005-fine-job.k8s.yaml',
     ]);
-    expect(files['0000-coarse-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
-    expect(files['0003-fine-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Pod', 'Service']);
+    // RabbitMQ's credentials are created in the cluster by a Job of the worker image, with a ServiceAccount and Role of its own.
+    expect(files['0000-coarse-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual([
+      'Job',
+      'NetworkPolicy',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+      'StatefulSet',
+    ]);
+    expect(files['0003-fine-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Service', 'StatefulSet']);
     expect(files['0001-coarse-seeder.k8s.yaml'].map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
     expect(files['0005-fine-job.k8s.yaml'].map((m) => m.kind)).toEqual(['Job']);
   });
 
   test('every object is valid against the Kubernetes OpenAPI schema', () => {
-    expect(all.length).toBe(13);
+    expect(all.length).toBe(16);
     const errors = all.map((m) => [`${m.kind}/${m.metadata.name}`, schemaError(m)]).filter(([, error]) => error);
     expect(errors).toEqual([]);
   });
 
   test('coarse: RabbitMQ, queue job1 with 8 items, Job job-wq-1 with completions 8 and parallelism 2', () => {
     expect(only(all, 'Service', 'rabbitmq-service').spec.ports[0].port).toBe(5672);
-    expect(JSON.parse(itemsConfigMap('job-wq-1-seed').data['items.json'])).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
-    const job = only(all, 'Job', 'job-wq-1');
+    expect(JSON.parse(itemsConfigMap(all, 'job-wq-1-seed').data['items.json'])).toEqual([
+      'apple',
+      'banana',
+      'cherry',
+      'date',
+      'fig',
+      'grape',
+      'lemon',
+      'melon',
+    ]);
+    const job = jobNamed(all, 'job-wq-1');
     expect(job.spec.completions).toBe(8);
     expect(job.spec.parallelism).toBe(2);
     const env = containerEnv(job).byName;
@@ -98,10 +144,10 @@ describe('cdk8s synth of the two tutorials', () => {
 
   test('fine: Redis, list job2 with 9 items, Job job-wq-2 with parallelism 2 and no completions', () => {
     expect(only(all, 'Service', 'redis').spec.ports[0].port).toBe(6379);
-    const items = JSON.parse(itemsConfigMap('job-wq-2-seed').data['items.json']);
+    const items = JSON.parse(itemsConfigMap(all, 'job-wq-2-seed').data['items.json']);
     expect(items).toHaveLength(9);
     expect(items).toContain('orange');
-    const job = only(all, 'Job', 'job-wq-2');
+    const job = jobNamed(all, 'job-wq-2');
     expect(job.spec.completions).toBeUndefined();
     expect(job.spec.parallelism).toBe(2);
     expect(containerEnv(job).byName.QUEUE.value).toBe('job2');
@@ -111,6 +157,15 @@ describe('cdk8s synth of the two tutorials', () => {
   test('uses job-wq:latest by default, and no guest:guest anywhere', () => {
     for (const job of all.filter((m) => m.kind === 'Job')) expect(podSpec(job).containers[0].image).toBe('job-wq:latest');
     expect(JSON.stringify(all)).not.toMatch(/guest/);
+  });
+
+  test('holds no credential: no Secret with data, no password or cookie literal anywhere', () => {
+    const secretsWithData = all.filter((m) => m.kind === 'Secret' && (m.data !== undefined || m.stringData !== undefined));
+    expect(secretsWithData.map((m) => m.metadata.name)).toEqual([]);
+    for (const [file, text] of Object.entries(texts)) {
+      const literals = CREDENTIAL_LITERAL.map((pattern) => pattern.exec(text)?.[0]).filter((found) => found !== undefined);
+      expect({ file, literals }).toEqual({ file, literals: [] });
+    }
   });
 
   test('seeder and worker pods meet the "restricted" Pod Security Standard', () => {
@@ -124,9 +179,31 @@ describe('cdk8s synth of the two tutorials', () => {
       const jobs = Object.values(custom.files)
         .flat()
         .filter((m) => m.kind === 'Job');
-      expect(jobs).toHaveLength(4);
+      // Seeding and worker Jobs of both tutorials, and RabbitMQ's credentials Job.
+      expect(jobs).toHaveLength(5);
       for (const job of jobs) expect(podSpec(job).containers[0].image).toBe(image);
-      expect(containerEnv(only(jobs, 'Job', 'job-wq-2')).byName.WORK_SECONDS.value).toBe('0.2');
+      expect(containerEnv(jobNamed(jobs, 'job-wq-2')).byName.WORK_SECONDS.value).toBe('0.2');
+    } finally {
+      rmSync(custom.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('takes the items, the run label and the seed wait from the environment', async () => {
+    const items = ['kiwi', 'lime', 'mango'];
+    const custom = await synth({ ITEMS: JSON.stringify(items), RUN: 'again-2', SEED_WAIT_SECONDS: '120' });
+    try {
+      const objects = Object.values(custom.files).flat();
+      for (const seedJob of ['job-wq-1-seed', 'job-wq-2-seed']) {
+        expect(JSON.parse(itemsConfigMap(objects, seedJob).data['items.json'])).toEqual(items);
+        expect(containerEnv(jobNamed(objects, seedJob)).byName.SEED_RUN.value).toBe('again-2');
+      }
+      for (const workerJob of ['job-wq-1', 'job-wq-2']) {
+        const env = containerEnv(jobNamed(objects, workerJob)).byName;
+        expect(env.SEED_ID.value).toBe(seedId(items, 'again-2'));
+        expect(env.SEED_WAIT_SECONDS.value).toBe('120');
+      }
+      // The coarse Job's completions follows the items.
+      expect(jobNamed(objects, 'job-wq-1').spec.completions).toBe(3);
     } finally {
       rmSync(custom.dir, { recursive: true, force: true });
     }
@@ -149,6 +226,11 @@ describe('cdk8s synth of the two tutorials', () => {
   test.each([
     [{ WORK_SECONDS: 'ten' }, 'synth failed: WORK_SECONDS: got "ten", expected a number of seconds'],
     [{ AUTOSCALE_MAX_JOBS: 'many' }, 'synth failed: AUTOSCALE_MAX_JOBS: got "many", expected a whole number of Jobs'],
+    [{ SEED_WAIT_SECONDS: 'soon' }, 'synth failed: SEED_WAIT_SECONDS: got "soon", expected a number of seconds'],
+    [{ ITEMS: 'apple,banana' }, 'synth failed: ITEMS: got "apple,banana", expected a JSON array of strings, such as ["apple","banana"]'],
+    [{ ITEMS: '{"items":["apple"]}' }, 'synth failed: ITEMS: got {"items":["apple"]}, expected a JSON array of strings'],
+    [{ ITEMS: '[]' }, 'synth failed: ITEMS: got [], expected at least one item'],
+    [{ ITEMS: '["apple",2]' }, 'synth failed: ITEMS[1]: got 2, expected a string'],
   ])('fails with one line for %j', async (env, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'synth-'));
     try {
@@ -169,18 +251,23 @@ describe('npm run synth', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'synth-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  test.each<Record<string, string>>([{}, { NAMESPACE: 'batch' }])(
+    'is deterministic: two synths of the same input (%j) are byte-identical, file by file',
+    async (env) => {
+      await synthInto(join(dir, 'first'), env);
+      await synthInto(join(dir, 'second'), env);
+      const first = readBytes(join(dir, 'first'));
+      const second = readBytes(join(dir, 'second'));
+      expect(Object.keys(first)).toHaveLength(6);
+      expect(Object.keys(second)).toEqual(Object.keys(first));
+      for (const [file, bytes] of Object.entries(first)) expect({ file, equal: bytes.equals(second[file]) }).toEqual({ file, equal: true });
+    },
+  );
+
   test('writes byte for byte what cdk8s synth and the TypeScript app run by ts-node write', async () => {
-    // The generated broker password is the only random part: made fixed in every process.
-    const fixedRandom = join(dir, 'fixed-random.js');
-    writeFileSync(
-      fixedRandom,
-      "const crypto = require('crypto');\n" +
-        'crypto.randomBytes = (size, callback) => (callback ? process.nextTick(callback, null, Buffer.alloc(size, 7)) : Buffer.alloc(size, 7));\n',
-    );
-    const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${fixedRandom}` };
-    await synthInto(join(dir, 'npm'), env, 'npm run synth');
-    await synthInto(join(dir, 'cdk8s'), env, 'cdk8s synth');
-    await run('npx', ['ts-node', '--transpile-only', 'stacks/main.ts'], { cwd: ROOT, env: { ...process.env, ...env, CDK8S_OUTDIR: join(dir, 'ts-node') } });
+    await synthInto(join(dir, 'npm'), {}, 'npm run synth');
+    await synthInto(join(dir, 'cdk8s'), {}, 'cdk8s synth');
+    await run('npx', ['ts-node', '--transpile-only', 'stacks/main.ts'], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: join(dir, 'ts-node') } });
 
     const written = readOutput(join(dir, 'npm'));
     expect(Object.keys(written)).toHaveLength(6);
@@ -188,7 +275,55 @@ describe('npm run synth', () => {
     expect(readOutput(join(dir, 'ts-node'))).toEqual(written);
   });
 
-  test('empties the output directory first: no stale file survives', async () => {
+  /** The output of a successful synth, to compare what a later synth leaves with. */
+  const earlierOutput = async (out: string) => {
+    await synthInto(out);
+    return readOutput(out);
+  };
+  /** Whatever a synth put beside its output directory: nothing, once it has ended. */
+  const besideOutput = () => readdirSync(dir).filter((name) => name !== 'dist');
+
+  test.each([
+    [{ WORK_SECONDS: 'abc' }, 'synth failed: WORK_SECONDS: got "abc", expected a number of seconds'],
+    [{ ITEMS: '[1]' }, 'synth failed: ITEMS[0]: got 1, expected a string'],
+    [{ WORK_SECONDS: '-3' }, 'synth failed: coarse-job/job: workSeconds: got -3, expected a finite number of at least 0'],
+  ])('a failing synth (%j) leaves the earlier output byte for byte, and nothing beside it', async (env, message) => {
+    const out = join(dir, 'dist');
+    const before = await earlierOutput(out);
+    await expect(synthInto(out, env)).rejects.toMatchObject({ stderr: `${message}\n` });
+    expect(readOutput(out)).toEqual(before);
+    expect(besideOutput()).toEqual([]);
+  });
+
+  test('an interrupted synth leaves the earlier output byte for byte: the app, stopped before it finished, is discarded', async () => {
+    const out = join(dir, 'dist');
+    const before = await earlierOutput(out);
+    // Loaded into the app's process only (its CDK8S_OUTDIR is the staging directory): says so, then holds the app.
+    const started = join(dir, 'app-started');
+    const hold = join(dir, 'hold-app.js');
+    writeFileSync(
+      hold,
+      `if (/\\.synth-/.test(process.env.CDK8S_OUTDIR ?? '')) {\n` +
+        `  require('fs').writeFileSync(${JSON.stringify(started)}, process.env.CDK8S_OUTDIR);\n` +
+        '  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000);\n' +
+        '}\n',
+    );
+    const runner = spawn(process.execPath, ['stacks/synth.js', '--output', out], {
+      cwd: ROOT,
+      env: { ...process.env, WORK_SECONDS: '5', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${hold}` },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => runner.on('exit', (code) => resolve(code)));
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The app writes beside the output directory, on the same filesystem, so that the swap is a rename.
+    expect(readFileSync(started, 'utf8').startsWith(join(dir, '.dist.synth-'))).toBe(true);
+    runner.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(readOutput(out)).toEqual(before);
+    expect(besideOutput().filter((name) => name !== 'app-started' && name !== 'hold-app.js')).toEqual([]);
+  });
+
+  test('replaces the output directory whole: no stale file survives', async () => {
     const out = join(dir, 'dist');
     mkdirSync(join(out, 'old-chart'), { recursive: true });
     writeFileSync(join(out, '0006-removed-job.k8s.yaml'), 'kind: Job\n');
