@@ -75,6 +75,7 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
       ...connectOptions(target, Command.work, shutdown.signal),
       leaseSeconds: config.leaseSeconds,
       maxAttempts: config.maxAttempts,
+      readSeed: config.seedId !== undefined,
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
     });
     try {

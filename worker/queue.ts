@@ -23,6 +23,13 @@ export interface Claimed {
   readonly retryInMs: number;
   /** Items moved to the dead-letter queue while claiming (their deliveries ran out in crashes). */
   readonly deadLettered: string[];
+  /**
+   * For a consumer opened with `readSeed`, when nothing was claimed: the queue's seed marker as it
+   * stood when the claim found the queue empty (read with the claim or before its last look), so
+   * that a complete marker and an empty queue together mean the seed's items are all taken.
+   * Undefined: the queue has no marker, or it was not read.
+   */
+  readonly seed?: SeedMarker;
 }
 
 export type FailOutcome = 'retry' | 'dead' | 'lost';
@@ -120,4 +127,10 @@ export interface ConsumerOptions extends ConnectOptions {
   readonly maxAttempts: number;
   /** Called for an item this worker finished but could not complete, with the reason in words. */
   readonly onLost: (item: string, reason: string) => void;
+  /**
+   * Report the seed marker with each claim that takes nothing (`Claimed.seed`): the worker waits
+   * for its seed (SEED_ID). Off, no claim reads it.
+   * @default false
+   */
+  readonly readSeed?: boolean;
 }

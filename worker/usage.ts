@@ -1,3 +1,4 @@
+import { MAX_SEED_RUN_LENGTH } from './config';
 import { Command, Defaults, Env, ExitCode, GENERATED_SECRET_BYTES, MAX_ITEM_BYTES, TLS_SCHEMES, WORKER_MODES } from './contract';
 
 /** What each environment variable means, as the usage texts show it (default in parentheses). */
@@ -14,6 +15,11 @@ ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:$
   [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts})`,
   [Env.brokerReplicas]: "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
   [Env.brokerManagementUrl]: "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
+  [Env.seedId]: `the seed id (seed prints it) whose completion makes an empty queue done; until the queue's seed
+marker shows it complete, an empty queue is waited for (default: unset, an empty queue is done)`,
+  [Env.seedWaitSeconds]: `seconds an empty queue whose seed (${Env.seedId}) is not complete is waited for, then exit ${ExitCode.seedIncomplete} (${Defaults.seedWaitSeconds})`,
+  [Env.seedRun]: `a run label, 1 to ${MAX_SEED_RUN_LENGTH} printable ASCII characters: the same items with another label are a new
+seed, seeded again (default: none)`,
   [Env.credentials]: `JSON array of {"name", "values"?, "generate", "labels"?} (required): the Secrets to create when missing;
 "values" maps keys to fixed strings, "generate" lists keys given random values, "labels" the Secret's labels`,
   KUBERNETES_SERVICE_HOST: "the API server's address, set by Kubernetes in every pod (required)",
@@ -24,7 +30,7 @@ ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:$
 
 const COMMON = [Env.brokerUrl, Env.queue, Env.brokerRetrySeconds];
 
-const EXIT_CODES = `exit codes: ${ExitCode.ok} ok, ${ExitCode.failed} failed, ${ExitCode.badInput} bad input (nothing touched), ${ExitCode.brokerUnreachable} broker unreachable (at start, or lost for longer than ${Env.brokerRetrySeconds}), ${ExitCode.interrupted} stopped by SIGTERM`;
+const EXIT_CODES = `exit codes: ${ExitCode.ok} ok, ${ExitCode.failed} failed, ${ExitCode.badInput} bad input (nothing touched), ${ExitCode.brokerUnreachable} broker unreachable (at start, or lost for longer than ${Env.brokerRetrySeconds}), ${ExitCode.seedIncomplete} seed not complete within ${Env.seedWaitSeconds} (work), ${ExitCode.interrupted} stopped by SIGTERM`;
 
 function environment(names: readonly string[]): string {
   const width = Math.max(...names.map((name) => name.length)) + 2;
@@ -57,20 +63,35 @@ ${EXIT_CODES}
 Puts the items on the queue once: the arguments, or else the JSON array of strings in ${Env.itemsFile}.
 Rerun with the same items, it adds nothing; after a crash or a lost connection it adds exactly
 what is missing. An item is any valid UTF-8 string of at most ${MAX_ITEM_BYTES / 1024} KiB, the empty string included;
-equal items are separate items.
+equal items are separate items. The seed id is a hash of the items and ${Env.seedRun}: another run label
+makes the same items a new seed, seeded again.
 
   --force   seed the items again, even onto a queue that holds them or an unfinished seed
 
-${environment([...COMMON, Env.itemsFile, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS'])}
+${environment([...COMMON, Env.itemsFile, Env.seedRun, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS'])}
 ${EXIT_CODES}
 `,
   work: `usage: work-queue work
 
 Processes items: ${Env.workerMode}=single takes one item and exits (one Job completion per item),
-drain claims items until nothing is pending or in progress and exits 0. A lost broker connection
-is retried for ${Env.brokerRetrySeconds}; a broker that lost the queue's data fails with exit 1.
+drain claims items until nothing is pending or in progress and exits 0. With ${Env.seedId}, an empty
+queue is done only once its seed marker shows that seed complete; until then the worker waits,
+looking again at most every second, and exits ${ExitCode.seedIncomplete} after ${Env.seedWaitSeconds} of empty queue. A lost
+broker connection is retried for ${Env.brokerRetrySeconds}; a broker that lost the queue's data fails with exit 1.
 
-${environment([...COMMON, Env.workerMode, Env.workCommand, Env.workSeconds, Env.leaseSeconds, Env.maxAttempts, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS', 'WORK_QUEUE_DEBUG'])}
+${environment([
+  ...COMMON,
+  Env.workerMode,
+  Env.workCommand,
+  Env.workSeconds,
+  Env.leaseSeconds,
+  Env.maxAttempts,
+  Env.seedId,
+  Env.seedWaitSeconds,
+  Env.brokerReplicas,
+  'NODE_EXTRA_CA_CERTS',
+  'WORK_QUEUE_DEBUG',
+])}
 SIGTERM: no more items are taken; the current one may finish for 25 s, then its command's process
 group is ended and the item handed back. A second SIGTERM hands it back at once.
 

@@ -2,11 +2,12 @@ import type { WorkConfig } from './config';
 import { ExitCode, deadLetterQueue } from './contract';
 import type { Handler } from './handler';
 import type { Claimed, Consumer, Delivery } from './queue';
+import { SeedWait } from './seed-wait';
 import type { Shutdown } from './shutdown';
 import { sleep } from './sleep';
 import { flushLines } from './stdout-lines';
 
-/** How long `single` waits for an item to appear before it concludes there is nothing to do. */
+/** How long `single` waits for an item to appear (once its seed, if any, is complete) before it concludes there is nothing to do. */
 export const EMPTY_WAIT_MS = 3000;
 
 /**
@@ -35,11 +36,15 @@ export interface WorkContext {
 interface Run extends WorkContext {
   /** The handler's signal for a delivery's `lost` signal. */
   readonly handlerSignal: (lost: AbortSignal) => AbortSignal;
+  /** Tells an empty queue that is done from one whose seed has not come yet (SEED_ID). */
+  readonly seedWait: SeedWait;
 }
 
 /** Runs `work` in the configured mode and returns the exit code. */
 export function work(context: WorkContext): Promise<number> {
-  const run: Run = { ...context, handlerSignal: handlerSignals(context.shutdown) };
+  const { config, queueName, shutdown, log } = context;
+  const seedWait = new SeedWait({ seedId: config.seedId, waitSeconds: config.seedWaitSeconds, queueName, signal: shutdown.signal, log });
+  const run: Run = { ...context, handlerSignal: handlerSignals(shutdown), seedWait };
   return context.config.mode === 'single' ? single(run) : drain(run);
 }
 
@@ -60,10 +65,10 @@ function handlerSignals(shutdown: Shutdown): (lost: AbortSignal) => AbortSignal 
   };
 }
 
-/** Coarse pattern: one item, then exit. */
+/** Coarse pattern: one item, then exit; an empty queue (whose seed is complete) after EMPTY_WAIT_MS. */
 async function single(context: Run): Promise<number> {
-  const { consumer, shutdown, log } = context;
-  const deadline = Date.now() + EMPTY_WAIT_MS;
+  const { consumer, shutdown, log, seedWait } = context;
+  let deadline: number | undefined = Date.now() + EMPTY_WAIT_MS;
   for (;;) {
     if (shutdown.stopping) return ExitCode.interrupted;
     const claimed = await consumer.claim(1);
@@ -75,6 +80,15 @@ async function single(context: Run): Promise<number> {
       if (outcome === 'disconnected') throw delivery.lost.reason;
       return outcome === 'done' || outcome === 'dead' ? ExitCode.ok : outcome === 'aborted' ? ExitCode.interrupted : ExitCode.failed;
     }
+    if (!seedWait.complete(claimed.seed)) {
+      // The empty wait starts once the seed is complete.
+      deadline = undefined;
+      const exit = await seedWait.pause(claimed.seed);
+      if (exit !== undefined) return exit;
+      continue;
+    }
+    seedWait.progress();
+    deadline ??= Date.now() + EMPTY_WAIT_MS;
     const left = deadline - Date.now();
     if (left <= 0) {
       log(`queue ${context.queueName} stayed empty for ${EMPTY_WAIT_MS / 1000} s: nothing to do, exiting`);
@@ -94,10 +108,10 @@ async function single(context: Run): Promise<number> {
  * processed items whose completion had not reached the broker) to the other workers, which
  * reclaim them when their leases expire: at least once, never lost, with attempts counted. A
  * batch grows while it finishes within FAST_BATCH_MS and shrinks when slow, so slow items spread
- * over the workers.
+ * over the workers. With SEED_ID, nothing pending or leased is done only once the seed is complete.
  */
 async function drain(context: Run): Promise<number> {
-  const { consumer, shutdown, log } = context;
+  const { consumer, shutdown, log, seedWait } = context;
   let batchSize = 1;
   let processed = 0;
   let pollMs = FIRST_POLL_MS;
@@ -105,10 +119,17 @@ async function drain(context: Run): Promise<number> {
   for (;;) {
     reportDeadLettered(context, claimed);
     if (claimed.deliveries.length === 0) {
-      if (claimed.settled) {
+      if (claimed.settled && seedWait.complete(claimed.seed)) {
         log(`queue ${context.queueName} is drained: nothing pending or in progress (${processed} items processed here)`);
         return ExitCode.ok;
       }
+      if (claimed.settled) {
+        const exit = await seedWait.pause(claimed.seed);
+        if (exit !== undefined) return exit;
+        claimed = await consumer.claim(batchSize);
+        continue;
+      }
+      seedWait.progress();
       if (shutdown.stopping) return ExitCode.interrupted;
       // Other workers hold the last items: their batches usually complete within milliseconds, so
       // ask again soon, then less and less often (at most every retryInMs).
@@ -119,6 +140,7 @@ async function drain(context: Run): Promise<number> {
       continue;
     }
     pollMs = FIRST_POLL_MS;
+    seedWait.progress();
     const started = Date.now();
     const finished: Delivery[] = [];
     const batch = claimed.deliveries;

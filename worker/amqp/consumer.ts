@@ -1,12 +1,13 @@
 import type { BrokerConfig } from '../config';
 import { amqpQueueNames } from '../contract';
 import { queueDataLost } from '../errors';
-import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome } from '../queue';
+import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMarker } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { brokerAt } from '../unreachable';
 import { isNotFound } from './broker-errors';
 import { type ConsumerConnection, openConsumerConnection, withChannel } from './consumer-connection';
 import { declareQueues } from './declare';
+import { readMarker, wireMarkerChannel } from './marker';
 import type { GetMessage } from './wire/channel';
 
 interface AmqpDelivery extends Delivery {
@@ -39,7 +40,8 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
  * The RabbitMQ side of `work`: one channel, `basic.get` with manual acknowledgement (one message
  * per get, so no prefetch limit applies and none is set: that would cost a round trip at start-up).
  * A delivery can only be settled on the connection it came on; when that closes, the broker gives
- * the item to the next worker and this one's `lost` signal stops its command.
+ * the item to the next worker and this one's `lost` signal stops its command. The seed marker is
+ * read only by a worker that waits for its seed, and only when the queue is empty.
  */
 class AmqpConsumer implements Consumer {
   private readonly names: ReturnType<typeof amqpQueueNames>;
@@ -58,12 +60,21 @@ class AmqpConsumer implements Consumer {
     return this.connection.use(async (connection) => {
       const { channel } = connection;
       const deadLettered: string[] = [];
+      let seed: SeedMarker | undefined;
+      let markerRead = false;
       for (;;) {
         const message = await channel.get(this.names.work).catch((error: unknown) => {
           if (isNotFound(error)) throw queueDataLost(this.queue, this.broker, 'the queue was deleted while this worker took items from it');
           throw error;
         });
-        if (message === false) return { deliveries: [], deadLettered, settled: true, retryInMs: 100 };
+        if (message === false) {
+          if (!this.options.readSeed || markerRead) return { deliveries: [], deadLettered, settled: true, retryInMs: 100, ...(seed && { seed }) };
+          // The marker counts only items the broker had confirmed: read before one more look at
+          // the queue, a complete marker and an empty queue mean every item of the seed was taken.
+          seed = await this.readSeed(connection);
+          markerRead = true;
+          continue;
+        }
         this.state.claimedAny = true;
         const attempt = Number(message.headers['x-delivery-count'] ?? 0) + 1;
         const item = message.body.toString('utf8');
@@ -101,6 +112,22 @@ class AmqpConsumer implements Consumer {
 
   close(): Promise<void> {
     return this.connection.close();
+  }
+
+  /**
+   * On a channel of its own: the marker queue does not exist before the first seed, and reading a
+   * missing queue closes the channel. It is not declared here: workers that declare a quorum queue
+   * together may read it before its first declarer has started it, which the broker answers by
+   * closing the connection.
+   */
+  private async readSeed({ client }: ConsumerConnection): Promise<SeedMarker | undefined> {
+    try {
+      const marker = await withChannel(client, (channel) => readMarker(wireMarkerChannel(channel), this.names.marker));
+      return marker && { id: marker.id, total: marker.total, pushed: marker.pushed };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** Acks or nacks on the delivery's own connection; false when that has closed. */

@@ -57,10 +57,13 @@ class RedisConsumer implements Consumer {
     const { pending, processing, leases, dead, done, seed } = this.keys;
     const first = this.nextToken;
     this.nextToken += max;
-    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting] = (await this.connection.run(CLAIM, (retried) => ({
-      keys: { pending, processing, leases, dead, done, seed },
-      args: { owner: this.owner, first, max, leaseMs: this.leaseMs, maxAttempts: this.options.maxAttempts, recover: retried ? 1 : 0 },
-    }))) as [(string | number)[], string[], number, number, number, number, number];
+    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed] = (await this.connection.run(
+      CLAIM,
+      (retried) => ({
+        keys: { pending, processing, leases, dead, done, seed },
+        args: { owner: this.owner, first, max, leaseMs: this.leaseMs, maxAttempts: this.options.maxAttempts, recover: retried ? 1 : 0 },
+      }),
+    )) as [(string | number)[], string[], number, number, number, number, number, string | null, string | null, string | null];
     this.checkState(markerExists, keysExisting);
     const deliveries: RedisDelivery[] = [];
     for (let i = 0; i < claimed.length; i += 3) {
@@ -70,11 +73,13 @@ class RedisConsumer implements Consumer {
       this.claimedAny = true;
       this.renewer.hold(deliveries);
     }
+    const marker = this.options.readSeed && deliveries.length === 0 && seedId !== null && { id: seedId, total: Number(seedTotal), pushed: Number(seedPushed) };
     return {
       deliveries,
       deadLettered,
       settled: pendingCount === 0 && leaseCount === 0,
       retryInMs: nextExpiry < 0 ? 100 : Math.min(Math.max(nextExpiry + 5, 20), 100),
+      ...(marker && { seed: marker }),
     };
   }
 

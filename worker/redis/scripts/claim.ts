@@ -7,8 +7,10 @@ import { ENTRY, NOW, STATE } from './fragments';
  * (the same call repeated after a lost connection) it first looks for those tokens: if the first
  * run took effect, they are this worker's already and are returned again, leases renewed.
  * Returns { {token, item, attempt, ...}, {deadItem, ...}, pendingLength, leaseCount,
- * msUntilNextExpiry, markerExists, keysExisting }. Each structure is written with one call per
- * batch, not per item: that is what makes batches cheap.
+ * msUntilNextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed } (the seed marker's
+ * fields false when it has none: a worker waiting for its seed reads it with the claim that found
+ * the queue empty, in the same step). Each structure is written with one call per batch, not per
+ * item: that is what makes batches cheap.
  */
 export const CLAIM = luaScript({
   keys: ['pending', 'processing', 'leases', 'dead', 'done', 'seed'],
@@ -21,7 +23,8 @@ local function reply()
   local soonest = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
   if soonest[2] then nextExpiry = math.max(0, tonumber(soonest[2]) - now) end
   local state = queueState()
-  return { claimed, deadItems, redis.call('LLEN', pending), redis.call('ZCARD', leases), nextExpiry, state[1], state[2] }
+  local marker = redis.call('HMGET', seed, 'id', 'total', 'pushed')
+  return { claimed, deadItems, redis.call('LLEN', pending), redis.call('ZCARD', leases), nextExpiry, state[1], state[2], marker[1], marker[2], marker[3] }
 end
 if recover == '1' then
   local mine = {}
