@@ -76,9 +76,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
 
   const tutorialName = config.get('tutorial') ?? 'coarse';
   if (!(tutorialName in TUTORIALS)) throw problem('tutorial', tutorialName, '"coarse" or "fine"');
-  // The coarse Job's completions is derived from the items (the tutorial's 8 are its 8 items), so
-  // a stack that changes the items does not have to change completions too.
-  const { completions: _derived, ...tutorial } = TUTORIALS[tutorialName as TutorialName];
+  // The tutorials leave the coarse Job's completions to the items, so `items` can change alone.
+  const tutorial = TUTORIALS[tutorialName as TutorialName];
 
   const stack: StackFields = {
     ...tutorial,
@@ -92,6 +91,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       parallelism: typed('parallelism', 'a number', () => config.getNumber('parallelism')),
       completions: typed('completions', 'a number', () => config.getNumber('completions')),
       namespace: config.get('namespace'),
+      run: config.get('run'),
+      seedWaitSeconds: typed('seedWaitSeconds', 'a number', () => config.getNumber('seedWaitSeconds')),
       workSeconds: typed('workSeconds', 'a number', () => config.getNumber('workSeconds')),
       workCommand: config.get('workCommand'),
       leaseSeconds: typed('leaseSeconds', 'a number', () => config.getNumber('leaseSeconds')),
@@ -113,8 +114,10 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   ensure('registry.repository', repository, repositoryRule);
   ensure('registry.username', registry.username, optionalStringRule);
   ensureSecret('registry.password', registry.password, optionalStringRule);
-  // The construct checks the password with this same rule, but its message would show the secret.
-  ensureSecret('brokerPassword', config.get('brokerPassword'), (value) => (value === undefined ? undefined : PropRules.credential(value)));
+  // The constructs check the secrets with this same rule, but their messages would show them.
+  const credentialRule: Rule = (value) => (value === undefined ? undefined : PropRules.credential(value));
+  ensureSecret('brokerPassword', config.get('brokerPassword'), credentialRule);
+  ensureSecret('erlangCookie', config.get('erlangCookie'), credentialRule);
 
   const jobTimeoutSeconds = typed('jobTimeoutSeconds', 'a number', () => config.getNumber('jobTimeoutSeconds'));
   if (jobTimeoutSeconds !== undefined) ensure('jobTimeoutSeconds', jobTimeoutSeconds, Rules.positiveInteger);
@@ -137,6 +140,7 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       // With an image nothing is pushed: the registry is left out, so that no part of it can matter.
       registry: image === undefined ? registryConfig : undefined,
       brokerPassword: config.getSecret('brokerPassword'),
+      erlangCookie: config.getSecret('erlangCookie'),
       createNamespace,
       jobTimeoutSeconds,
       skipJobAwait: typed('skipJobAwait', 'true or false', () => config.getBoolean('skipJobAwait')),

@@ -36,6 +36,8 @@ export interface StackObjects {
   readonly seedJob: KubernetesObject;
   /** The worker Job; none with `autoscale`. */
   readonly workerJob?: KubernetesObject;
+  /** The worker Job's name as rendered (`<jobName>-<hash>`), or with `autoscale` the ScaledJob's. */
+  readonly jobName: string;
   /** The job chart less the worker Job: with `autoscale`, KEDA's ScaledJob and TriggerAuthentication. */
   readonly workers: KubernetesObject[];
 }
@@ -60,6 +62,7 @@ export function renderStack(config: WorkQueueStackConfig): StackObjects {
       seeder: seeder.others,
       seedJob: seeder.job!,
       workerJob: workers.job,
+      jobName: tree.job instanceof WorkQueueJob ? tree.job.job.name : tree.job.name,
       workers: workers.others,
     };
   } catch (error) {

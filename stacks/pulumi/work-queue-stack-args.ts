@@ -1,8 +1,11 @@
 import * as pulumi from '@pulumi/pulumi';
 import { WorkQueueStackConfig } from '../config';
 
-/** The stack config less what the component supplies itself: the image and the broker's secrets. */
-export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'brokerPassword' | 'erlangCookie'>;
+/**
+ * The stack config less what the component supplies itself: the image, the broker's secrets, and
+ * the Namespace (its own `createNamespace`, a resource it applies before the broker).
+ */
+export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'brokerPassword' | 'erlangCookie' | 'createNamespace'>;
 
 /** Where a built worker image is pushed. */
 export interface RegistryConfig {
@@ -60,7 +63,7 @@ export interface WorkQueueStackArgs {
   readonly jobTimeoutSeconds?: number;
   /**
    * Return once the worker Job is created instead of waiting for it to complete. The seeding Job
-   * is awaited all the same: the workers must start on a filled queue.
+   * is awaited all the same, so that a failed seed fails `pulumi up` at once.
    * @default false
    */
   readonly skipJobAwait?: boolean;

@@ -38,18 +38,32 @@ export class WorkQueueStack extends pulumi.ComponentResource {
   /** The broker's client Service, the host in `BROKER_URL`. */
   public readonly brokerHost: string;
   public readonly queue: string;
-  public readonly jobName: string;
-  /** A `kubectl` command that follows the worker pods' logs. */
+  /**
+   * The worker Job's name as applied, `<stack.jobName>-<hash>` (a changed batch is a new Job), or
+   * with `stack.autoscale` the ScaledJob's; known once the image is.
+   */
+  public readonly jobName: pulumi.Output<string>;
+  /** A `kubectl` command that follows the worker pods' logs, every pod the Job can have. */
   public readonly followJob: pulumi.Output<string>;
 
   constructor(name: string, args: WorkQueueStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const { stack } = args;
     const password = passwordSource(args);
+    // The component applies the Namespace itself; the broker chart writes none. The secrets are
+    // always given where the broker needs them, so the constructs never add a credentials Job:
+    // the state is the one source of truth for them.
     const render = (image: string, brokerPassword?: string, erlangCookie?: string) =>
-      renderStack({ ...stack, image, ...(brokerPassword === undefined ? {} : { brokerPassword }), ...(erlangCookie === undefined ? {} : { erlangCookie }) });
+      renderStack({
+        ...stack,
+        image,
+        createNamespace: false,
+        ...(brokerPassword === undefined ? {} : { brokerPassword }),
+        ...(erlangCookie === undefined ? {} : { erlangCookie }),
+      });
     const clientPassword = password === 'none' ? undefined : PLACEHOLDER_PASSWORD;
+    const cookieGiven = args.erlangCookie !== undefined || isCluster(stack);
     // Everything is checked before anything is registered, with the messages of `cdk8s synth`.
-    const checked = render(args.image ?? PLACEHOLDER_IMAGE, clientPassword, args.erlangCookie === undefined ? undefined : PLACEHOLDER_PASSWORD);
+    const checked = render(args.image ?? PLACEHOLDER_IMAGE, clientPassword, cookieGiven ? PLACEHOLDER_PASSWORD : undefined);
     checkArgs(args);
 
     super('work-queue:index:WorkQueueStack', name, {}, opts);
@@ -59,15 +73,14 @@ export class WorkQueueStack extends pulumi.ComponentResource {
         describeProblem(
           'image',
           args.image,
-          'a digest reference (<repository>@sha256:...): with a tag the Jobs run ' +
-            'whatever it names when their pods start, and pushing it again re-runs nothing',
+          'a digest reference (<repository>@sha256:...): with a tag each node runs ' +
+            'whatever the tag named when it pulled it, and pushing it again re-runs nothing',
         ),
         this,
       );
     }
     this.brokerHost = checked.brokerHost;
     this.queue = stack.queue;
-    this.jobName = stack.jobName;
 
     const image = args.image !== undefined ? pulumi.output(args.image) : this.builtImage(name, args);
     this.image = image;
@@ -102,7 +115,8 @@ export class WorkQueueStack extends pulumi.ComponentResource {
       // With autoscale: KEDA's ScaledJob, which creates worker Jobs while the queue has items.
       new k8s.yaml.v2.ConfigGroup(`${name}-workers`, { objs: clients.workers }, { parent: this, dependsOn: [seeded] });
     }
-    this.followJob = followJobCommand(stack, cluster);
+    this.jobName = clients.apply((objects) => objects.jobName);
+    this.followJob = followJobCommand(stack, cluster, clients);
 
     this.registerOutputs({
       image: this.image,
@@ -178,19 +192,18 @@ function jobArgs(job: pulumi.Output<KubernetesObject>): k8s.batch.v1.JobArgs {
   };
 }
 
-function followJobCommand(stack: StackFields, cluster: ClusterAccessArgs): pulumi.Output<string> {
-  return pulumi.output(cluster.context).apply((context) => {
+/**
+ * `kubectl logs --follow` of the worker Job's pods. kubectl refuses a selector that matches more
+ * pods than `--max-log-requests`, finished ones included, so it is every pod the Job can have:
+ * one per completion (coarse) or per parallel worker (fine: once one has drained the queue no
+ * other starts), plus the failed pods the Job retries (`backoffLimit`).
+ */
+function followJobCommand(stack: StackFields, cluster: ClusterAccessArgs, clients: pulumi.Output<StackObjects>): pulumi.Output<string> {
+  return pulumi.all([cluster.context, clients]).apply(([context, objects]) => {
     const target = [...(context ? ['--context', context] : []), ...(stack.namespace ? ['--namespace', stack.namespace] : [])];
-    return [
-      'kubectl',
-      ...target,
-      'logs',
-      '--follow',
-      '--prefix',
-      '--selector',
-      `job-name=${stack.jobName}`,
-      '--max-log-requests',
-      String(stack.parallelism ?? 2),
-    ].join(' ');
+    const spec = (objects.workerJob?.spec ?? {}) as { completions?: number; parallelism?: number; backoffLimit?: number };
+    // The constructs set all three where they apply; the fallbacks are Kubernetes' defaults.
+    const pods = (spec.completions ?? spec.parallelism ?? 1) + (spec.backoffLimit ?? 6);
+    return ['kubectl', ...target, 'logs', '--follow', '--prefix', '--selector', `job-name=${objects.jobName}`, '--max-log-requests', String(pods)].join(' ');
   });
 }

@@ -18,7 +18,7 @@ function compose(args: WorkQueueStackArgs, options: { provider?: boolean } = { p
     const { WorkQueueStack } = await import('../../stacks/pulumi/work-queue-stack-component');
     const provider = options.provider ? new k8s.Provider('team-cluster', { kubeconfig: pulumi.secret(KUBECONFIG), context: 'prod' }) : undefined;
     const stack = new WorkQueueStack('thumbnails', args, { provider });
-    return { image: stack.image, followJob: stack.followJob };
+    return { image: stack.image, jobName: stack.jobName, followJob: stack.followJob };
   };
 }
 
@@ -71,7 +71,8 @@ describe("WorkQueueStack in a platform team's own program", () => {
       expect(inputs.context).toBe('prod');
       expect(inputs.namespace).toBe('media');
     }
-    expect(run.outputs.followJob).toBe('kubectl --context prod --namespace media logs --follow --prefix --selector job-name=job-wq-2 --max-log-requests 2');
+    const jobName = job(run, 'thumbnails-job').metadata.name;
+    expect(run.outputs.followJob).toBe(`kubectl --context prod --namespace media logs --follow --prefix --selector job-name=${jobName} --max-log-requests 8`);
   });
 
   test('runs the given image, building nothing', () => {
@@ -82,9 +83,12 @@ describe("WorkQueueStack in a platform team's own program", () => {
 
   test("reads the broker's host and the Jobs from the construct tree", () => {
     expect(only(group(run, 'thumbnails-broker'), 'Service').metadata.name).toBe('redis');
+    // The component applies the Namespace (thumbnails-namespace) itself: the broker chart carries none.
+    expect(group(run, 'thumbnails-broker').map((o) => o.kind)).not.toContain('Namespace');
     expect(group(run, 'thumbnails-seeder').map((o) => o.kind)).toEqual(['ConfigMap']);
-    expect(job(run, 'thumbnails-seed-job').metadata.name).toBe('job-wq-2-seed');
-    expect(job(run, 'thumbnails-job').metadata.name).toBe('job-wq-2');
+    expect(job(run, 'thumbnails-seed-job').metadata.name).toMatch(/^job-wq-2-seed-[0-9a-f]{8}$/);
+    expect(job(run, 'thumbnails-job').metadata.name).toMatch(/^job-wq-2-[0-9a-f]{8}$/);
+    expect(run.outputs.jobName).toBe(job(run, 'thumbnails-job').metadata.name);
   });
 });
 

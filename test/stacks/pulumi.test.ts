@@ -2,7 +2,9 @@ import { readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
+import { COARSE_TUTORIAL } from '../../stacks/config';
 import { resolveKubeconfig } from '../../stacks/pulumi/config';
+import { seedId } from '../../worker/contract';
 import { containerEnv, only, podSpec } from '../manifests';
 import {
   DIGEST,
@@ -25,6 +27,8 @@ import {
 } from './pulumi-mocks';
 
 const JOB_AWAIT = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
+/** A Job's name: its prefix and 8 hex digits of a hash of what Kubernetes cannot change on it. */
+const hashedName = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8}$`);
 const GIVEN_IMAGE = `registry.example.com/team/work-queue@sha256:${'a1'.repeat(32)}`;
 
 beforeAll(() => useMocks());
@@ -57,9 +61,9 @@ describe('Pulumi program', () => {
       expect(only(group(run, 'coarse-broker'), 'StatefulSet').metadata.name).toBe('rabbitmq');
       const items = JSON.parse(only(group(run, 'coarse-seeder'), 'ConfigMap').data['items.json']);
       expect(items).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
-      expect(job(run, 'coarse-seed-job').metadata.name).toBe('job-wq-1-seed');
+      expect(job(run, 'coarse-seed-job').metadata.name).toMatch(hashedName('job-wq-1-seed'));
       const worker = job(run, 'coarse-job');
-      expect(worker.metadata.name).toBe('job-wq-1');
+      expect(worker.metadata.name).toMatch(hashedName('job-wq-1'));
       expect(worker.spec.completions).toBe(8);
       expect(worker.spec.parallelism).toBe(2);
       expect(containerEnv(worker).byName.QUEUE.value).toBe('job1');
@@ -74,10 +78,14 @@ describe('Pulumi program', () => {
       // Each await takes its Job's namespace and uid from the Job resource's outputs, so it runs after it.
       expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({
         namespace: 'default',
-        name: 'job-wq-1-seed',
+        name: job(run, 'coarse-seed-job').metadata.name,
         uid: 'uid-coarse-seed-job',
       });
-      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({ namespace: 'default', name: 'job-wq-1', uid: 'uid-coarse-job' });
+      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({
+        namespace: 'default',
+        name: job(run, 'coarse-job').metadata.name,
+        uid: 'uid-coarse-job',
+      });
     });
 
     test('awaits the seeding Job for 10 minutes and the worker Job for an hour, reading them every 2 s', () => {
@@ -134,17 +142,26 @@ describe('Pulumi program', () => {
       expect(resource(run, 'random:index/randomPassword:RandomPassword').inputs).toMatchObject({ length: 32, special: false });
     });
 
+    test('gives the broker its password, so that the constructs add no credentials Job: the state is the one source of truth', () => {
+      const kinds = group(run, 'coarse-broker').map((object) => object.kind);
+      for (const kind of ['Job', 'ServiceAccount', 'Role', 'RoleBinding']) expect(kinds).not.toContain(kind);
+      expect(kinds).toContain('Secret');
+    });
+
     test('creates no Namespace without a namespace', () => {
       expect(run.resources.filter((r) => r.type === 'kubernetes:core/v1:Namespace')).toEqual([]);
     });
 
-    test('exports the image, broker host, queue, Job name and a kubectl command to follow the Job', () => {
+    test("exports the image, broker host, queue, the worker Job's name as applied and a kubectl command that follows all its pods", () => {
+      const jobName = job(run, 'coarse-job').metadata.name;
+      expect(jobName).toMatch(hashedName('job-wq-1'));
       expect(run.outputs).toEqual({
         image: `localhost:5001/work-queue@${DIGEST}`,
         brokerHost: 'rabbitmq-service',
         queue: 'job1',
-        jobName: 'job-wq-1',
-        followJob: 'kubectl logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2',
+        jobName,
+        // 8 completions and 6 retried failures: every pod the coarse Job can have, finished ones included.
+        followJob: `kubectl logs --follow --prefix --selector job-name=${jobName} --max-log-requests 14`,
       });
     });
   });
@@ -162,9 +179,13 @@ describe('Pulumi program', () => {
 
   test('Pulumi.fine.yaml applies the fine tutorial: Redis, list job2 with 9 items, no completions, parallelism 2', async () => {
     const run = await runProgram(stackFileConfig('Pulumi.fine.yaml'));
-    expect(only(group(run, 'fine-broker'), 'Pod').metadata.name).toBe('redis-master');
+    // A StatefulSet of one: its pod, redis-master-0, comes back after an eviction or a node drain.
+    expect(only(group(run, 'fine-broker'), 'StatefulSet').metadata.name).toBe('redis-master');
     const worker = job(run, 'fine-job');
-    expect(worker.metadata.name).toBe('job-wq-2');
+    expect(worker.metadata.name).toMatch(hashedName('job-wq-2'));
+    expect(run.outputs.jobName).toBe(worker.metadata.name);
+    // 2 parallel workers (once one has drained the list no other starts) and 6 retried failures.
+    expect(run.outputs.followJob).toBe(`kubectl logs --follow --prefix --selector job-name=${worker.metadata.name} --max-log-requests 8`);
     expect(worker.spec.completions).toBeUndefined();
     expect(worker.spec.parallelism).toBe(2);
     expect(containerEnv(worker).byName.QUEUE.value).toBe('job2');
@@ -177,7 +198,7 @@ describe('Pulumi program', () => {
     expect(run.outputs.brokerHost).toBe('redis');
   });
 
-  test('changed items: a new immutable items ConfigMap and new Job templates, nothing else; an unchanged config renders the same objects', async () => {
+  test('changed items: a new immutable items ConfigMap and new Jobs of new names, nothing else; an unchanged config renders the same objects', async () => {
     const first = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
     const again = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
     for (const name of ['coarse-broker', 'coarse-seeder']) expect(group(again, name)).toEqual(group(first, name));
@@ -192,8 +213,25 @@ describe('Pulumi program', () => {
     expect(items(changed).metadata.name).toMatch(/^job-wq-1-seed-items-[0-9a-f]{10}$/);
     expect(items(changed).metadata.name).not.toBe(items(first).metadata.name);
     const digestOf = (run: Run, name: string) => job(run, name).spec.template.metadata.annotations['work-queue-stack.io/items-sha256'];
-    for (const name of ['coarse-seed-job', 'coarse-job']) expect(digestOf(changed, name)).not.toBe(digestOf(first, name));
+    for (const name of ['coarse-seed-job', 'coarse-job']) {
+      expect(digestOf(changed, name)).not.toBe(digestOf(first, name));
+      // A new name: pulumi-kubernetes creates the new Job before it deletes the old one.
+      expect(job(changed, name).metadata.name).not.toBe(job(first, name).metadata.name);
+    }
     expect(job(changed, 'coarse-job').spec.completions).toBe(3);
+  });
+
+  test('run and seedWaitSeconds: another run label seeds the same items again in new Jobs; the workers wait that long for their seed', async () => {
+    const first = await runProgram(projectConfig({ image: GIVEN_IMAGE }));
+    const again = await runProgram(projectConfig({ image: GIVEN_IMAGE, run: '2', seedWaitSeconds: 120 }));
+    expect(group(again, 'coarse-seeder')).toEqual(group(first, 'coarse-seeder'));
+    expect(containerEnv(job(again, 'coarse-seed-job')).byName.SEED_RUN.value).toBe('2');
+    expect(containerEnv(job(first, 'coarse-seed-job')).byName.SEED_RUN).toBeUndefined();
+    const worker = containerEnv(job(again, 'coarse-job')).byName;
+    expect(worker.SEED_WAIT_SECONDS.value).toBe('120');
+    expect(worker.SEED_ID.value).toBe(seedId(COARSE_TUTORIAL.items, '2'));
+    expect(containerEnv(job(first, 'coarse-job')).byName.SEED_ID.value).toBe(seedId(COARSE_TUTORIAL.items));
+    for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(again, name).metadata.name).not.toBe(job(first, name).metadata.name);
   });
 
   describe('with a given image', () => {
@@ -216,9 +254,9 @@ describe('Pulumi program', () => {
       expect(warn).not.toHaveBeenCalled();
     });
 
-    test('warns on a tag, which the Jobs then pull on every start', async () => {
+    test('warns on a tag, which each node pulls once (IfNotPresent) and then runs as it was', async () => {
       const tagged = await runProgram(projectConfig({ image: 'registry.example.com/work-queue:v1' }));
-      expect(podSpec(job(tagged, 'coarse-job')).containers[0]).toMatchObject({ image: 'registry.example.com/work-queue:v1', imagePullPolicy: 'Always' });
+      expect(podSpec(job(tagged, 'coarse-job')).containers[0]).toMatchObject({ image: 'registry.example.com/work-queue:v1', imagePullPolicy: 'IfNotPresent' });
       expect(warn).toHaveBeenCalledWith(
         expect.stringMatching(/^image: got "registry.example.com\/work-queue:v1", expected a digest reference/),
         expect.anything(),
@@ -235,8 +273,12 @@ describe('Pulumi program', () => {
       expect(await dependsOn(run, 'coarse-broker')).toEqual([namespaceUrn]);
       for (const name of ['coarse-broker', 'coarse-seeder']) for (const object of group(run, name)) expect(object.metadata.namespace).toBe('batch');
       for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(run, name).metadata.namespace).toBe('batch');
+      // The program applies the Namespace itself: the broker chart carries none.
+      expect(group(run, 'coarse-broker').map((object) => object.kind)).not.toContain('Namespace');
       expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.namespace).toBe('batch');
-      expect(run.outputs.followJob).toBe('kubectl --namespace batch logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
+      expect(run.outputs.followJob).toBe(
+        `kubectl --namespace batch logs --follow --prefix --selector job-name=${job(run, 'coarse-job').metadata.name} --max-log-requests 14`,
+      );
     });
 
     test('leaves an existing namespace alone with createNamespace false', async () => {
@@ -280,7 +322,9 @@ describe('Pulumi program', () => {
     expect(run.resources.filter((r) => r.type.startsWith('random:'))).toEqual([]);
     expect(only(group(run, 'coarse-broker'), 'Secret').stringData.password).toBe('broker-pass');
     expect(podSpec(job(run, 'coarse-job')).containers[0].image).toBe(`registry.example.com:5000/team/work-queue@${DIGEST}`);
-    expect(run.outputs.followJob).toBe('kubectl --context kind-work logs --follow --prefix --selector job-name=job-wq-1 --max-log-requests 2');
+    expect(run.outputs.followJob).toBe(
+      `kubectl --context kind-work logs --follow --prefix --selector job-name=${job(run, 'coarse-job').metadata.name} --max-log-requests 14`,
+    );
   });
 
   test("with autoscale, applies KEDA's ScaledJob after the seeding Job and awaits no worker Job", async () => {
@@ -296,7 +340,7 @@ describe('Pulumi program', () => {
   test('with skipJobAwait, returns once the worker Job is created; the seeding Job is awaited all the same', async () => {
     const run = await runProgram(projectConfig({ skipJobAwait: true }));
     expect(run.resources.filter((r) => r.type === JOB_AWAIT).map((r) => r.name)).toEqual(['coarse-seed-job-await']);
-    expect(job(run, 'coarse-job').metadata.name).toBe('job-wq-1');
+    expect(job(run, 'coarse-job').metadata.name).toMatch(hashedName('job-wq-1'));
   });
 
   describe('with brokerReplicas 3', () => {
@@ -331,11 +375,21 @@ describe('Pulumi program', () => {
       expect(secrets.find((secret) => secret.stringData.password !== undefined)!.stringData.password).toBe(GENERATED_PASSWORD);
       const others = [resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'), ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job')];
       for (const { inputs } of others) expect(JSON.stringify(inputs)).not.toContain(GENERATED_COOKIE);
+      // Both secrets given: the constructs add no credentials Job that would generate others.
+      expect(group(run, 'coarse-broker').map((object) => object.kind)).not.toContain('Job');
     });
 
     test("renders the same broker objects on every run: the cookie is the state's, not a synth-time one", async () => {
       const again = await runProgram(projectConfig({ brokerReplicas: 3 }));
       expect(group(again, 'coarse-broker')).toEqual(group(run, 'coarse-broker'));
+    });
+
+    test('takes a configured cookie instead, a secret: the cookie of a cluster that kubectl apply created, which Pulumi takes over', async () => {
+      const given = await runProgram(projectConfig({ brokerReplicas: 3, erlangCookie: 'cookie-of-the-running-cluster' }), [`${PROJECT}:erlangCookie`]);
+      expect(given.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual(['coarse-broker-password']);
+      const secrets = group(given, 'coarse-broker').filter((object) => object.kind === 'Secret');
+      expect(secrets.find((secret) => secret.metadata.name === 'rabbitmq-service-erlang-cookie')!.stringData.cookie).toBe('cookie-of-the-running-cluster');
+      expect(isSecretValue(resource(given, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker').inputs.objs)).toBe(true);
     });
 
     test('generates a cookie with an existing broker Secret too, and none for a single node', async () => {
@@ -422,11 +476,12 @@ describe('Pulumi program', () => {
       );
     });
 
-    test('fails on a bad broker password without showing it', async () => {
+    test('fails on a bad broker password or Erlang cookie without showing it', async () => {
       const message = await failure({ brokerPassword: 'p@ss word' });
       expect(message).toBe(
         'work-queue-stack:brokerPassword: got "[secret]", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)',
       );
+      expect(await failure({ brokerReplicas: 3, erlangCookie: 'my cookie' })).toMatch(/^work-queue-stack:erlangCookie: got "\[secret\]", expected /);
     });
   });
 });
