@@ -1,11 +1,21 @@
 import { App, Testing } from 'cdk8s';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../../stacks/config';
-import { addWorkQueueStack } from '../../stacks/work-queue-stack';
+import { addWorkQueueStack, WorkQueueCharts } from '../../stacks/work-queue-stack';
+import { seedId } from '../../worker/contract';
 import { kedaSchemaErrors } from '../keda-schema';
-import { manifestsOf } from '../manifests';
+import { containerEnv, Manifest, manifestsOf, only, podSpec } from '../manifests';
 
-const coarse: WorkQueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1', brokerPassword: 'fixed-for-snapshot' };
+const coarse: WorkQueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1' };
 const fine: WorkQueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
+
+/** Every object of a stack, in its charts' order. */
+const objectsOf = (charts: WorkQueueCharts) => [charts.broker, charts.seeder, charts.job].flatMap((chart) => manifestsOf(chart));
+/** The one Job whose name is `<prefix>-<8 hex digits>`. */
+const jobNamed = (objects: Manifest[], prefix: string) => {
+  const found = objects.filter((m) => m.kind === 'Job' && new RegExp(`^${prefix}-[0-9a-f]{8}$`).test(m.metadata.name ?? ''));
+  expect(found).toHaveLength(1);
+  return found[0];
+};
 
 describe('addWorkQueueStack', () => {
   test('returns the broker, seeder and job charts in apply order', () => {
@@ -15,9 +25,63 @@ describe('addWorkQueueStack', () => {
     expect(manifestsOf(charts.job).map((m) => m.kind)).toEqual(['Job']);
   });
 
-  test('puts every object in the configured namespace', () => {
-    const charts = addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch' });
-    for (const chart of Object.values(charts)) for (const m of manifestsOf(chart)) expect(m.metadata.namespace).toBe('batch');
+  test('puts every object in the configured namespace, whose Namespace object heads the broker chart', () => {
+    for (const config of [coarse, fine]) {
+      const objects = objectsOf(addWorkQueueStack(Testing.app(), { ...config, namespace: 'batch' }));
+      expect(objects[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'batch' } });
+      for (const m of objects.slice(1)) expect(m.metadata.namespace).toBe('batch');
+    }
+  });
+
+  test('createNamespace: false writes no Namespace object, for a namespace that exists already', () => {
+    const objects = objectsOf(addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', createNamespace: false }));
+    expect(objects.map((m) => m.kind)).not.toContain('Namespace');
+    for (const m of objects) expect(m.metadata.namespace).toBe('batch');
+  });
+
+  test('labels every object for `kubectl apply --prune -l app.kubernetes.io/part-of=work-queue-stack`', () => {
+    for (const config of [coarse, fine, { ...coarse, brokerReplicas: 3, namespace: 'batch' }]) {
+      for (const m of objectsOf(addWorkQueueStack(Testing.app(), config))) {
+        expect({ object: `${m.kind}/${m.metadata.name}`, labels: m.metadata.labels }).toMatchObject({
+          object: `${m.kind}/${m.metadata.name}`,
+          labels: {
+            'app.kubernetes.io/name': expect.any(String),
+            'app.kubernetes.io/instance': expect.any(String),
+            'app.kubernetes.io/part-of': 'work-queue-stack',
+            'app.kubernetes.io/managed-by': 'work-queue-stack',
+          },
+        });
+      }
+    }
+  });
+
+  test.each([
+    ['one node', {}],
+    ['brokerReplicas 3', { brokerReplicas: 3 }],
+  ])('is deterministic with RabbitMQ on %s: two synths are the same, and hold no credential', (_, extra) => {
+    const render = () => objectsOf(addWorkQueueStack(Testing.app(), { ...coarse, ...extra }));
+    const first = render();
+    expect(render()).toEqual(first);
+    expect(first.filter((m) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test("without a password, RabbitMQ's credentials come from a Job of the stack's image that creates them in the cluster", () => {
+    const broker = manifestsOf(addWorkQueueStack(Testing.app(), coarse).broker);
+    expect(broker.map((m) => m.kind)).toEqual(expect.arrayContaining(['ServiceAccount', 'Role', 'RoleBinding', 'Job']));
+    expect(podSpec(only(broker, 'Job')).containers[0].image).toBe('job-wq:1');
+    expect(broker.filter((m) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test('run and seedWaitSeconds reach the seeder and the workers; another run is a new seeding Job and a new worker Job', () => {
+    const first = objectsOf(addWorkQueueStack(Testing.app(), coarse));
+    const again = objectsOf(addWorkQueueStack(Testing.app(), { ...coarse, run: '2024-06-01', seedWaitSeconds: 90 }));
+    expect(containerEnv(jobNamed(again, 'job-wq-1-seed')).byName.SEED_RUN.value).toBe('2024-06-01');
+    expect(containerEnv(jobNamed(first, 'job-wq-1-seed')).byName.SEED_RUN).toBeUndefined();
+    const worker = containerEnv(jobNamed(again, 'job-wq-1')).byName;
+    expect(worker.SEED_ID.value).toBe(seedId(coarse.items, '2024-06-01'));
+    expect(worker.SEED_WAIT_SECONDS.value).toBe('90');
+    expect(containerEnv(jobNamed(first, 'job-wq-1')).byName.SEED_WAIT_SECONDS.value).toBe('600');
+    for (const prefix of ['job-wq-1-seed', 'job-wq-1']) expect(jobNamed(again, prefix).metadata.name).not.toBe(jobNamed(first, prefix).metadata.name);
   });
 
   test('uses an existing broker Secret when named', () => {
@@ -47,7 +111,9 @@ describe('addWorkQueueStack', () => {
   });
 
   test('brokerReplicas: a RabbitMQ cluster of that many nodes with the given Erlang cookie', () => {
-    const broker = manifestsOf(addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 3, erlangCookie: 'fixed-cookie' }).broker);
+    const broker = manifestsOf(
+      addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 3, brokerPassword: 'fixed-password', erlangCookie: 'fixed-cookie' }).broker,
+    );
     expect(broker.find((m) => m.kind === 'StatefulSet')?.spec.replicas).toBe(3);
     expect(broker.find((m) => m.metadata.name === 'rabbitmq-service-erlang-cookie')?.stringData.cookie).toBe('fixed-cookie');
     expect(broker.map((m) => m.kind)).toContain('PodDisruptionBudget');
