@@ -111,7 +111,7 @@ export function readWork(env: Environment): Target & { work: WorkConfig } {
 export function readSeed(env: Environment): Target & { run?: string } {
   const problems = new Problems();
   const target = parseTarget(env, problems);
-  const run = parseOptionalText(env, Env.seedRun, seedRunRule, problems);
+  const run = parseOptionalText(env, Env.seedRun, Rules.seedRun, problems);
   problems.throwIfAny();
   return { ...(target as Target), ...(run !== undefined && { run }) };
 }
@@ -134,18 +134,6 @@ const seedIdRule: Rule = (value) =>
   typeof value === 'string' && /^[0-9a-f]{32}$/.test(value)
     ? undefined
     : 'the seed id of the items, 32 lowercase hexadecimal digits (as `work-queue seed` prints it and the constructs set it); unset when another producer fills the queue';
-
-/** Longest SEED_RUN: a run label such as a date or a ticket, as long as a Kubernetes label value may be. */
-export const MAX_SEED_RUN_LENGTH = 63;
-
-/**
- * A run label goes into the seed id exactly as given (the constructs hash the same text at synth),
- * so it is checked rather than trimmed: printable ASCII, no space at either end.
- */
-const seedRunRule: Rule = (value) =>
-  typeof value === 'string' && value.length <= MAX_SEED_RUN_LENGTH && /^[!-~]([ -~]*[!-~])?$/.test(value)
-    ? undefined
-    : `a run label of 1 to ${MAX_SEED_RUN_LENGTH} printable ASCII characters (letters, digits, punctuation, inner spaces), such as 2024-06-01 or rerun-2; unset for the items' first run`;
 
 function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
   return parseNumberVariable(env, Env.brokerRetrySeconds, Defaults.brokerRetrySeconds, Rules.nonNegativeNumber, problems);

@@ -293,6 +293,18 @@ export function checkItems(items: unknown): { where: string; value: unknown; exp
   return undefined;
 }
 
+/** Longest run label (SEED_RUN): a date or a ticket, as long as a Kubernetes label value may be. */
+export const MAX_SEED_RUN_LENGTH = 63;
+
+/**
+ * A run label goes into the seed id exactly as given (the constructs hash it at synth, the seeder
+ * in its pod), so it is checked rather than trimmed: printable ASCII, no space at either end.
+ */
+const seedRunRule: Rule = (value) =>
+  typeof value === 'string' && value.length <= MAX_SEED_RUN_LENGTH && /^[!-~]([ -~]*[!-~])?$/.test(value)
+    ? undefined
+    : `a run label of 1 to ${MAX_SEED_RUN_LENGTH} printable ASCII characters (letters, digits, punctuation, inner spaces), such as 2024-06-01 or rerun-2; unset for the items' first run`;
+
 const nonNegativeIntegerRule: Rule = (value) =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : 'a whole number of at least 0';
 
@@ -310,6 +322,7 @@ const positiveNumberRule: Rule = (value) => (typeof value === 'number' && Number
 export const Rules = {
   queueName: queueNameRule,
   item: itemRule,
+  seedRun: seedRunRule,
   positiveInteger: positiveIntegerRule,
   nonNegativeInteger: nonNegativeIntegerRule,
   positiveNumber: positiveNumberRule,

@@ -1,5 +1,4 @@
-import { MAX_SEED_RUN_LENGTH } from './config';
-import { Command, Defaults, Env, ExitCode, GENERATED_SECRET_BYTES, MAX_ITEM_BYTES, TLS_SCHEMES, WORKER_MODES } from './contract';
+import { Command, Defaults, Env, ExitCode, GENERATED_SECRET_BYTES, MAX_ITEM_BYTES, MAX_SEED_RUN_LENGTH, TLS_SCHEMES, WORKER_MODES } from './contract';
 
 /** What each environment variable means, as the usage texts show it (default in parentheses). */
 const VARIABLES: Record<string, string> = {
