@@ -30,6 +30,22 @@ describe('Pod Security Standards', () => {
     });
   }
 
+  test('the credentials Job meets "restricted" too; it alone mounts a service account token, its own', () => {
+    const manifests = synth((chart) => {
+      const broker = new RabbitMQStatefulSet(chart, 'b', { replicas: 3 });
+      const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['x'], image: 'img:1' });
+      new WorkQueueJob(chart, 'job', { seeder, image: 'img:1', pattern: 'coarse' });
+    });
+    const jobs = manifests.filter((m) => m.kind === 'Job');
+    expect(jobs).toHaveLength(3);
+    for (const job of jobs) {
+      const pod = podSpec(job);
+      expect(restrictedViolations(pod)).toEqual([]);
+      const credentials = pod.containers[0].args[0] === 'credentials';
+      expect([pod.automountServiceAccountToken, pod.serviceAccountName]).toEqual(credentials ? [true, 'rabbitmq-service-credentials'] : [false, undefined]);
+    }
+  });
+
   test('the checker catches what "restricted" forbids', () => {
     const pod = {
       volumes: [{ name: 'h', hostPath: { path: '/' } }],

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { QueueSeeder, RabbitMQStatefulSet, RedisPod } from '../../constructs';
+import { contract, QueueSeeder, RabbitMQStatefulSet, RedisPod } from '../../constructs';
 import { containerEnv, only, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'a'.repeat(64);
@@ -100,6 +100,28 @@ describe('QueueSeeder', () => {
     expect(configMapName(['a', 'b'])).not.toBe(configMapName(['a', 'c']));
     expect(configMapName(['a'])).toMatch(/^test-seeder-items-[0-9a-f]{10}$/);
     expect(configMapName(['a'], 'x'.repeat(54)).length).toBeLessThanOrEqual(253);
+  });
+
+  test('a run label goes to SEED_RUN and into the seed id: the same items with another run are a new seed', () => {
+    let construct!: QueueSeeder;
+    const job = onlyJob(
+      synth((chart) => (construct = seeder(chart, { name: 'fill', run: '2024-05-01' }))),
+      'fill',
+    );
+    expect(containerEnv(job).byName.SEED_RUN.value).toBe('2024-05-01');
+    expect(construct.seedId).toBe(contract.seedId(['apple', 'banana', 'apple'], '2024-05-01'));
+    let plain!: QueueSeeder;
+    const withoutRun = onlyJob(
+      synth((chart) => (plain = seeder(chart, { name: 'fill' }))),
+      'fill',
+    );
+    expect(containerEnv(withoutRun).names).not.toContain('SEED_RUN');
+    expect(plain.seedId).toBe(contract.seedId(['apple', 'banana', 'apple']));
+    expect(plain.seedId).not.toBe(construct.seedId);
+  });
+
+  test('fails on an empty run label', () => {
+    expect(() => synth((chart) => seeder(chart, { run: '' }))).toThrow('test/seeder: run: got "", expected a non-empty run label, or no run');
   });
 
   test('fails on empty items', () => {

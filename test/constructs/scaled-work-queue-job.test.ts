@@ -1,5 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import {
+  contract,
   ExternalBroker,
   IWorkQueueBroker,
   QueueSeeder,
@@ -175,6 +176,9 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.metadata.name).toMatch(/^test-workers-[0-9a-f]{8}$/);
     expect(scaledJob.spec.triggers[0].metadata.queueName).toBe('backlog');
     expect(manifests.filter((m) => m.kind === 'Job')).toHaveLength(1); // the seeder's; the template is not synthesized
+    // Its Jobs wait for the seed as WorkQueueJob's pods do.
+    const env = Object.fromEntries(scaledJob.spec.jobTargetRef.template.spec.containers[0].env.map((e: ManifestValue) => [e.name, e.value]));
+    expect([env.SEED_ID, env.SEED_WAIT_SECONDS]).toEqual([contract.seedId(['a', 'b']), '600']);
   });
 
   test("names an in-chart broker by <service>.<namespace>.svc, which resolves from KEDA's own namespace too", () => {

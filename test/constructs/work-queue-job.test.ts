@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { contract, IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
 import { containerEnv, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
@@ -117,6 +117,52 @@ describe('WorkQueueJob', () => {
     );
     expect(built.completions).toBe(3);
     expect(job.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toBe(seeder.itemsDigest);
+  });
+
+  test("with a seeder, the pods wait for its seed: SEED_ID is the seeder's seedId, SEED_WAIT_SECONDS 600 unless set", () => {
+    let seeder!: QueueSeeder;
+    const env = (props: Partial<WorkQueueJobProps>) =>
+      containerEnv(
+        onlyJob(
+          synth((chart) => {
+            coarse(chart, props);
+            seeder = chart.node.findChild('seeder') as QueueSeeder;
+          }),
+          'job-wq-1',
+        ),
+      ).byName;
+    const defaults = env({});
+    expect(seeder.seedId).toBe(contract.seedId(ITEMS));
+    expect([defaults.SEED_ID.value, defaults.SEED_WAIT_SECONDS.value]).toEqual([seeder.seedId, '600']);
+    expect(env({ seedWaitSeconds: 45.5 }).SEED_WAIT_SECONDS.value).toBe('45.5');
+  });
+
+  test('with externalProducer, no seed to wait for: no SEED_ID, an empty queue is done', () => {
+    const names = containerEnv(
+      onlyJob(
+        synth((chart) => coarse(chart, { completions: 5 }, false)),
+        'job-wq-1',
+      ),
+    ).names;
+    expect(names).not.toContain('SEED_ID');
+    expect(names).not.toContain('SEED_WAIT_SECONDS');
+  });
+
+  test('fails without a seeder unless externalProducer says another producer fills the queue', () => {
+    expect(() => synth((chart) => coarse(chart, { completions: 5, externalProducer: undefined }, false))).toThrow(
+      'test/job: externalProducer: got nothing, expected true without a seeder, to say that another producer fills the queue and an empty queue counts as done (or a seeder, whose seed the pods wait for)',
+    );
+    expect(() => synth((chart) => coarse(chart, { completions: 5, externalProducer: false }, false))).toThrow('test/job: externalProducer: got false');
+  });
+
+  test('fails on externalProducer with a seeder, and on seedWaitSeconds without one or below 0', () => {
+    expect(() => synth((chart) => coarse(chart, { externalProducer: true }))).toThrow(
+      "test/job: externalProducer: got true, expected no externalProducer with a seeder: the seeder is the queue's producer, and the pods wait for its seed",
+    );
+    expect(() => synth((chart) => coarse(chart, { completions: 5, seedWaitSeconds: 60 }, false))).toThrow(
+      'test/job: seedWaitSeconds: got 60, expected no seedWaitSeconds without a seeder: there is no seed to wait for',
+    );
+    expect(() => synth((chart) => coarse(chart, { seedWaitSeconds: -1 }))).toThrow('test/job: seedWaitSeconds: got -1, expected a finite number of at least 0');
   });
 
   test('fails on parallelism below 1 or not a whole number', () => {
