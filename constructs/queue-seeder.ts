@@ -72,9 +72,7 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     check(this, 'queue', props.queue, Rules.queueName);
     checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
-    if (props.run !== undefined && (typeof props.run !== 'string' || props.run === '')) {
-      fail(this, 'run', props.run, 'a non-empty run label, or no run');
-    }
+    check(this, 'run', props.run, Rules.seedRun);
     const problem = checkItems(props.items);
     if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
     const itemsJson = JSON.stringify(props.items);

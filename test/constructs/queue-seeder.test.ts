@@ -120,8 +120,12 @@ describe('QueueSeeder', () => {
     expect(plain.seedId).not.toBe(construct.seedId);
   });
 
-  test('fails on an empty run label', () => {
-    expect(() => synth((chart) => seeder(chart, { run: '' }))).toThrow('test/seeder: run: got "", expected a non-empty run label, or no run');
+  test('fails on a run label the seeder would refuse as SEED_RUN: empty, too long, spaces at an end, not printable ASCII', () => {
+    for (const run of ['', 'r'.repeat(64), ' nightly', 'nächtlich']) {
+      expect(() => synth((chart) => seeder(chart, { run }))).toThrow(
+        `test/seeder: run: got ${JSON.stringify(run)}, expected a run label of 1 to 63 printable ASCII characters`,
+      );
+    }
   });
 
   test('fails on empty items', () => {
