@@ -28,9 +28,6 @@ export interface InClusterCredentialsProps {
   readonly resources?: kplus.ContainerResources;
 }
 
-/** The namespace a RoleBinding names its ServiceAccount in when the chart has none: kubectl's default. */
-const DEFAULT_NAMESPACE = 'default';
-
 /**
  * Credentials created once, inside the cluster, instead of at synth: a Job runs the worker image's
  * `work-queue credentials`, which creates each Secret of `CREDENTIALS` unless it exists, with
@@ -39,8 +36,8 @@ const DEFAULT_NAMESPACE = 'default';
  * re-run of the Job, never changes a Secret, so the manifests carry no credential and do not
  * change from one synth to the next.
  *
- * The RoleBinding names the ServiceAccount in the chart's namespace, or in `default` for a chart
- * without one.
+ * The RoleBinding names the ServiceAccount in the chart's namespace; for a chart without one it
+ * names no namespace, which RBAC reads as the RoleBinding's own (wherever `kubectl apply -n` puts it).
  */
 export class InClusterCredentials extends Construct {
   public readonly secretNames: string[];
@@ -77,7 +74,9 @@ export class InClusterCredentials extends Construct {
     this.roleBinding = new kplus.k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: { name, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: Chart.of(this).namespace ?? DEFAULT_NAMESPACE }],
+      // Without a namespace, RBAC takes the ServiceAccount from the RoleBinding's own namespace
+      // (kubernetes pkg/registry/rbac/validation/rule.go, appliesToUser); only a ClusterRoleBinding needs one.
+      subjects: [{ kind: 'ServiceAccount', name, ...(Chart.of(this).namespace !== undefined && { namespace: Chart.of(this).namespace }) }],
     });
     this.serviceAccountRef = kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', name);
     if (props.image !== undefined) this.useImage(props.image);

@@ -7,7 +7,7 @@ import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { check, fail, PropRules } from './validate';
+import { check, checkSecret, fail, PropRules, SECRET_SHOWN_AS } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
@@ -110,8 +110,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     }
     const clustered = replicas > 1;
     if (props.erlangCookie !== undefined && !clustered)
-      fail(this, 'erlangCookie', '[secret]', 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
-    check(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
+      fail(this, 'erlangCookie', SECRET_SHOWN_AS, 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
+    checkSecret(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
     check(this, 'workerImage', props.workerImage, PropRules.image);
     const cookieSecretName = `${this.host}-erlang-cookie`;
     const generated: GeneratedSecret[] = [

@@ -13,6 +13,16 @@ export function check(scope: IConstruct, field: string, value: unknown, rule: Ru
   if (expected !== undefined) fail(scope, field, value, expected);
 }
 
+/** As `check`, for a secret (a password, a cookie): the message never shows its value. */
+export function checkSecret(scope: IConstruct, field: string, value: unknown, rule: Rule): void {
+  if (value === undefined) return;
+  const expected = rule(value);
+  if (expected !== undefined) fail(scope, field, SECRET_SHOWN_AS, expected);
+}
+
+/** What an error message shows in place of a secret's value. */
+export const SECRET_SHOWN_AS = '[secret]';
+
 /** As `check`, for a prop that must be given: `undefined` fails too. */
 export function checkRequired(scope: IConstruct, field: string, value: unknown, rule: Rule): void {
   const expected = rule(value);

@@ -8,7 +8,7 @@ import { appLabels } from './labels';
 import { ensureNamespace } from './namespace';
 import { containerResources, ResourceBudget } from './resources';
 import { ensureUniqueNames } from './unique-names';
-import { check, fail, PropRules } from './validate';
+import { check, checkSecret, fail, PropRules } from './validate';
 
 /** Label that admits a pod through a broker's NetworkPolicy; its value is the broker's Service name. */
 export const CLIENT_OF_LABEL = 'work-queue-stack.io/client-of';
@@ -115,7 +115,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     this.labels = appLabels(this, traits.scheme === 'amqp' ? 'rabbitmq' : 'redis', traits.workloadName, 'broker');
     check(this, 'serviceName', this.host, PropRules.dnsLabel);
     check(this, 'username', traits.username, PropRules.credential);
-    check(this, 'password', props.password, PropRules.credential);
+    checkSecret(this, 'password', props.password, PropRules.credential);
     if (props.existingSecretName !== undefined && (traits.username !== undefined || props.password !== undefined)) {
       fail(this, 'existingSecretName', props.existingSecretName, 'either existingSecretName or username/password, not both');
     }

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { ScaledWorkQueueJobProps, WorkQueuePattern } from '../constructs';
-import { checkRequired, fail, PropRules } from '../constructs/validate';
+import { checkRequired, fail, PropRules, SECRET_SHOWN_AS } from '../constructs/validate';
 import { Defaults } from '../worker/contract';
 
 /** The broker a stack deploys. */
@@ -125,5 +125,5 @@ export function validateStackConfig(scope: Construct, config: WorkQueueStackConf
     fail(scope, 'brokerReplicas', config.brokerReplicas, '1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
   }
   if (config.broker === 'redis' && config.erlangCookie !== undefined)
-    fail(scope, 'erlangCookie', '[secret]', 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');
+    fail(scope, 'erlangCookie', SECRET_SHOWN_AS, 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');
 }

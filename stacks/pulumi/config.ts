@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, Rule, Rules } from '../../worker/contract';
-import { PropRules } from '../../constructs/validate';
+import { PropRules, SECRET_SHOWN_AS } from '../../constructs/validate';
 import { AutoscaleConfig, COARSE_TUTORIAL, FINE_TUTORIAL } from '../config';
 import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
 
@@ -71,7 +71,7 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   /** As `ensure`, but a secret's value never goes into the message. */
   const ensureSecret = (name: string, value: unknown, rule: Rule) => {
     const expected = rule(value);
-    if (expected !== undefined) throw problem(name, '[secret]', expected);
+    if (expected !== undefined) throw problem(name, SECRET_SHOWN_AS, expected);
   };
 
   const tutorialName = config.get('tutorial') ?? 'coarse';

@@ -56,8 +56,8 @@ describe('credentials created in the cluster', () => {
     ]);
     expect(job.spec.ttlSecondsAfterFinished).toBe(86400);
     expect(job.spec.podFailurePolicy.rules[0].onExitCodes.values).toEqual([2]);
-    // Without a chart namespace, the RoleBinding names the ServiceAccount in kubectl's default namespace.
-    expect(only(manifests, 'RoleBinding').subjects[0].namespace).toBe('default');
+    // Without a chart namespace the subject names none: RBAC takes the RoleBinding's own, wherever it is applied.
+    expect(only(manifests, 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'rabbitmq-service-credentials' }]);
   });
 
   test('generates only what no prop gives: the cookie beside a password, nothing with every credential given', () => {

@@ -125,7 +125,7 @@ describe('RabbitMQStatefulSet', () => {
 
   test('fails on credentials that cannot go into a URL unencoded', () => {
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p@ss:word' }))).toThrow(
-      'test/rabbitmq: password: got "p@ss:word", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)',
+      'test/rabbitmq: password: got "[secret]", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)',
     );
   });
 
@@ -253,5 +253,20 @@ describe('RabbitMQStatefulSet', () => {
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { erlangCookie: 'c' }))).toThrow(
       'test/rabbitmq: erlangCookie: got "[secret]", expected no erlangCookie for a single node',
     );
+  });
+
+  test('fails on a bad password or Erlang cookie without showing its value', () => {
+    for (const props of [{ password: 'has a space' }, { replicas: 3, erlangCookie: 'has/slash' }]) {
+      const error = (() => {
+        try {
+          synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', props));
+        } catch (thrown) {
+          return (thrown as Error).message;
+        }
+        return 'no error';
+      })();
+      expect(error).toMatch(/: (password|erlangCookie): got "\[secret\]", expected a non-empty string of A-Z a-z 0-9/);
+      expect(error).not.toMatch(/has a space|has\/slash/);
+    }
   });
 });
