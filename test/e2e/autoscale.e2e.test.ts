@@ -10,21 +10,10 @@
  */
 import { dirname, join, resolve } from 'path';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
-import {
-  acceptAmqpCredentials,
-  amqpLeftovers,
-  publishAmqpItems,
-  pushRedisItems,
-  redisLeftovers,
-  removeAmqpUser,
-  requireBrokers,
-  resetAmqpQueue,
-  resetRedisQueue,
-} from './harness/brokers';
+import { amqpLeftovers, publishAmqpItems, pushRedisItems, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
 import { maxConcurrent } from './harness/job-controller';
 import { KedaEmulator, ScaledJobRun } from './harness/keda-emulator';
 import { openScaler, triggerHost } from './harness/keda-scalers';
-import { allObjects } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 import { synthesize } from './harness/synth';
@@ -80,7 +69,7 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
   const scaledJob = scenario.scaledJob();
   const hosts = scenario.serviceHostNames(OPERATOR_NAMESPACE);
   const scaler = await openScaler(scaledJob.spec.triggers[0], {
-    objects: allObjects(scenario.manifests),
+    objects: await scenario.objects(),
     resolveHost: (host) => {
       if (!hosts.includes(host))
         throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
@@ -147,9 +136,9 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' }, jobTargetRef: { completions: 1, parallelism: 1 } });
     expect(spec.triggers[0]).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue, mode: 'QueueLength', value: '1' } });
 
-    const user = await acceptAmqpCredentials(scenario.brokerUrl());
     try {
       await resetAmqpQueue(queue);
+      await scenario.deployBroker();
       expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
       const seeded = scenario.items();
       // 8 + 1: three rounds of three Jobs; then three more from zero (a second apple is a second item).
@@ -172,7 +161,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
       expect(await amqpLeftovers(queue)).toEqual({});
       console.log(`coarse autoscaled: ${describeRun(autoscaled)}`);
     } finally {
-      await removeAmqpUser(user);
+      await scenario.close();
     }
   });
 
@@ -185,6 +174,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     expect(spec.triggers[0]).toMatchObject({ type: 'redis', metadata: { listName: queue, listLength: '10', activationListLength: '0' } });
 
     await resetRedisQueue(queue);
+    await scenario.deployBroker();
     expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
     const seeded = scenario.items();
     // 24 more while the first Job starts, about 33 in all: ceil(33 / 10) = 4 Jobs wanted, 3 allowed, 1 running: 2 created.
@@ -209,6 +199,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     }
     expect(await redisLeftovers(queue)).toEqual({});
     console.log(`fine autoscaled: ${describeRun(autoscaled)}`);
+    await scenario.close();
   });
 });
 

@@ -1,9 +1,9 @@
 /**
  * The coarse tutorial end to end: the synthesized seeding Job and worker Job of the `coarse` stack,
- * run from the pushed image against the local RabbitMQ with the credentials of the synthesized Secret.
+ * run from the pushed image against the local RabbitMQ with the credentials of the Secret the broker chart creates.
  */
 import { COARSE_TUTORIAL } from '../../stacks/config';
-import { acceptAmqpCredentials, amqpLeftovers, removeAmqpUser, requireBrokers, resetAmqpQueue } from './harness/brokers';
+import { amqpLeftovers, requireBrokers, resetAmqpQueue } from './harness/brokers';
 import { maxConcurrent } from './harness/job-controller';
 import { onlyJob } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
@@ -11,17 +11,15 @@ import { readState } from './harness/state';
 
 const scenario = new StackScenario(readState(), COARSE_TUTORIAL.name);
 const queue = COARSE_TUTORIAL.queue;
-let user: string;
 
 beforeAll(async () => {
   await requireBrokers();
-  user = await acceptAmqpCredentials(scenario.brokerUrl());
   await resetAmqpQueue(queue);
+  // The broker chart first, as Pulumi orders it: its credentials Job creates the Secret, RabbitMQ's first boot the user.
+  await scenario.deployBroker();
 });
 
-afterAll(async () => {
-  if (user) await removeAmqpUser(user);
-});
+afterAll(() => scenario.close());
 
 test('coarse: the seeder fills job1 with the 8 items, then 8 one-item pods, 2 at a time, process each item once', async () => {
   const items = scenario.items();

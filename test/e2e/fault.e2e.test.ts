@@ -4,7 +4,7 @@
  * message when the connection drops; on Redis the item's lease expires and a live worker reclaims it.
  */
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
-import { acceptAmqpCredentials, amqpLeftovers, redisLeftovers, removeAmqpUser, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
+import { amqpLeftovers, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
 import { JobRun } from './harness/job-controller';
 import { Pod } from './harness/pod';
 import { killDuringItem, processedItems, sorted, StackScenario } from './harness/scenario';
@@ -32,9 +32,9 @@ function finishedItems(work: JobRun, victim: string): string[] {
 test('coarse: the item of a killed pod is redelivered to another pod and the Job still reaches 8 completions', async () => {
   const scenario = new StackScenario(state, COARSE_TUTORIAL.name);
   const queue = COARSE_TUTORIAL.queue;
-  const user = await acceptAmqpCredentials(scenario.brokerUrl());
   try {
     await resetAmqpQueue(queue);
+    await scenario.deployBroker();
     expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
 
     const { work, victim, item } = await runKillingFirstPod(scenario);
@@ -46,7 +46,7 @@ test('coarse: the item of a killed pod is redelivered to another pod and the Job
     expect(await amqpLeftovers(queue)).toEqual({});
     console.log(`coarse fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s`);
   } finally {
-    await removeAmqpUser(user);
+    await scenario.close();
   }
 });
 
@@ -54,6 +54,7 @@ test('fine: the item of a killed pod is reclaimed after its lease and the Job st
   const scenario = new StackScenario(state, FINE_TUTORIAL.name);
   const queue = FINE_TUTORIAL.queue;
   await resetRedisQueue(queue);
+  await scenario.deployBroker();
   expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
 
   const { work, victim, item } = await runKillingFirstPod(scenario);
@@ -65,4 +66,5 @@ test('fine: the item of a killed pod is reclaimed after its lease and the Job st
   expect(sorted(finishedItems(work, victim))).toEqual(sorted(scenario.items()));
   expect(await redisLeftovers(queue)).toEqual({});
   console.log(`fine fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s with ${work.pods.length} pods`);
+  await scenario.close();
 });

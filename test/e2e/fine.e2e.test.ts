@@ -15,7 +15,10 @@ const queue = FINE_TUTORIAL.queue;
 beforeAll(async () => {
   await requireBrokers();
   await resetRedisQueue(queue);
+  await scenario.deployBroker();
 });
+
+afterAll(() => scenario.close());
 
 test('fine: the seeder fills job2 with the 9 items, then 2 pods drain it, each item processed once, both exiting 0', async () => {
   const items = scenario.items();

@@ -22,8 +22,21 @@ export async function requireRegistry(): Promise<void> {
  * legacy builder). Its cache makes a rebuild quick.
  */
 export async function buildWorkerImage(root: string): Promise<void> {
-  const args = ['build', '--network', 'host', '--progress', 'plain', '--file', join(root, 'worker', 'Dockerfile'), '--tag', LOCAL_TAG, root];
-  await mustDocker(args, { echo: true, env: { ...process.env, DOCKER_BUILDKIT: '1' } });
+  // Debian's docker.io client needs the separate buildx component for BuildKit; without it, the legacy builder (the Dockerfile needs nothing more).
+  const buildKit = (await docker(['buildx', 'version'])).code === 0;
+  if (!buildKit) console.log('e2e: docker buildx is missing: building with the legacy builder (DOCKER_BUILDKIT=0)');
+  const args = [
+    'build',
+    '--network',
+    'host',
+    ...(buildKit ? ['--progress', 'plain'] : []),
+    '--file',
+    join(root, 'worker', 'Dockerfile'),
+    '--tag',
+    LOCAL_TAG,
+    root,
+  ];
+  await mustDocker(args, { echo: true, env: { ...process.env, DOCKER_BUILDKIT: buildKit ? '1' : '0' } });
 }
 
 /**

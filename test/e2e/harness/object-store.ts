@@ -98,6 +98,10 @@ export class ObjectStore {
       .filter((object) => object.kind === kind && (namespace === undefined || object.metadata?.namespace === namespace));
   }
 
+  all(): KubeObject[] {
+    return [...this.entries.values()].map((entry) => entry.object);
+  }
+
   /** Where a pod of `namespace` finds the Secrets and ConfigMaps it references: the store as it is at each lookup. */
   source(namespace: string): ObjectSource {
     return {

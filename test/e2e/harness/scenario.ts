@@ -1,17 +1,25 @@
-/** Runs a synthesized Job of a stack the way a cluster would, and reads what its pods did. */
+/**
+ * A stack of a synthesized `dist/` applied to a cluster of the harness's own (cluster.ts), chart by
+ * chart as Pulumi orders them: the broker (with its credentials Job, when it has one), then the
+ * seeding Job, then the worker Job, each awaited; or Jobs of a ScaledJob, created as KEDA does.
+ */
+import { mkdtempSync } from 'fs';
+import { join } from 'path';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
-import type { IService } from 'kubernetes-models/v1/Service';
 import { Env } from '../../../worker/contract';
-import { runJob, JobRun, PodRecord } from './job-controller';
+import { AppliedObject, Cluster } from './cluster';
+import { JobRun, PodRecord } from './job-controller';
 import type { JobHooks, ScaledJobObject } from './keda-emulator';
-import { allObjects, loadStack, objectSource, onlyJob, onlyObject, services, StackManifests } from './manifests';
-import { Pod, startPod } from './pod';
+import { KubeObject, loadStack, onlyJob, onlyObject, StackManifests } from './manifests';
+import { Pod } from './pod';
 import { resolveEnv } from './pod-env';
+import { serviceHostNames } from './service-hosts';
 import { E2eState } from './state';
 
 export class StackScenario {
   readonly manifests: StackManifests;
+  private started?: Promise<Cluster>;
 
   /** `outdir`: where `npm run synth` wrote the stack, the global setup's synth unless given. */
   constructor(
@@ -22,21 +30,50 @@ export class StackScenario {
     this.manifests = loadStack(outdir, stack);
   }
 
-  /** Runs the seeding Job (`seeder`) or the worker Job (`job`) until it completes or fails. */
-  run(chart: 'seeder' | 'job', onPodStarted?: (pod: Pod) => void): Promise<JobRun> {
-    return this.runJob(onlyJob(this.manifests[chart]), { onPodStarted });
+  /** The cluster the stack is applied to, started on first use. */
+  cluster(): Promise<Cluster> {
+    this.started ??= Cluster.start({ workDirectory: mkdtempSync(join(this.state.workDirectory, `${this.manifests.stack}-`)) });
+    return this.started;
   }
 
-  /** Runs a Job among the stack's objects (its pods get the stack's Secrets, ConfigMaps and Services) until it completes or fails. */
-  runJob(job: IJob, hooks: JobHooks = {}): Promise<JobRun> {
-    const context = {
-      jobName: job.metadata!.name!,
-      template: job.spec!.template,
-      objects: objectSource(allObjects(this.manifests)),
-      hosts: this.serviceHostNames(),
-      workDirectory: this.state.workDirectory,
-    };
-    return runJob(job, { startPod: (name) => startPod(context, name), ...hooks });
+  /**
+   * Applies the broker chart and waits until it is ready for clients: every Job in it (the
+   * credentials Job) complete and the RabbitMQ user created by the broker's first boot.
+   */
+  async deployBroker(): Promise<void> {
+    const cluster = await this.cluster();
+    const runs = await Promise.all(this.createdJobs(cluster, cluster.apply(this.manifests.broker)).map((handle) => handle.run));
+    for (const run of runs)
+      if (run.condition !== 'Complete')
+        throw new Error(`a Job of the broker chart ended ${run.condition} (${run.reason}):\n${run.pods.map((pod) => pod.logs).join('\n')}`);
+    await cluster.brokersBooted();
+  }
+
+  /** Applies the seeder chart (`seeder`) or the worker chart (`job`) and runs its Job until it completes or fails. */
+  async run(chart: 'seeder' | 'job', onPodStarted?: (pod: Pod) => void): Promise<JobRun> {
+    const cluster = await this.cluster();
+    const name = onlyJob(this.manifests[chart]).metadata!.name!;
+    cluster.apply(this.manifests[chart], { hooks: () => ({ onPodStarted }) });
+    return cluster.job(name).run;
+  }
+
+  /** Creates a Job in the stack's namespace, as KEDA creates a ScaledJob's Jobs, and runs it until it completes or fails. */
+  async runJob(job: IJob, hooks: JobHooks = {}): Promise<JobRun> {
+    const cluster = await this.cluster();
+    const results = cluster.apply([{ ...job, apiVersion: 'batch/v1', kind: 'Job' } as KubeObject], { hooks: () => hooks });
+    const [handle] = this.createdJobs(cluster, results);
+    if (!handle) throw new Error(`Job ${job.metadata?.name} was not created: ${JSON.stringify(results)}`);
+    return handle.run;
+  }
+
+  /** Every object of the stack's cluster, the Secrets created in it included. */
+  async objects(): Promise<KubeObject[]> {
+    return (await this.cluster()).store.all();
+  }
+
+  /** Deletes what still runs and removes the broker's user. */
+  async close(): Promise<void> {
+    if (this.started) await (await this.started).close();
   }
 
   /** The ScaledJob that `AUTOSCALE_MAX_JOBS` puts in the job chart instead of the worker Job. */
@@ -49,24 +86,27 @@ export class StackScenario {
    * the Service's own namespace; the stack's pods run there). In the harness they all lead to 127.0.0.1.
    */
   serviceHostNames(namespace?: string): string[] {
-    return services(allObjects(this.manifests)).flatMap((service) => serviceHostNames(service, namespace));
+    return [...this.manifests.broker, ...this.manifests.seeder, ...this.manifests.job]
+      .filter((object) => object.kind === 'Service')
+      .flatMap((service) => serviceHostNames(service as never, namespace));
   }
 
   /** The items of the seeder's ConfigMap: what the queue is filled with. */
   items(): string[] {
-    const volume = onlyJob(this.manifests.seeder).spec!.template.spec!.volumes?.find((candidate) => candidate.configMap);
-    const data = objectSource(this.manifests.seeder).configMap(volume?.configMap?.name ?? '')?.data ?? {};
-    const values = Object.values(data);
-    if (values.length !== 1) throw new Error(`the seeder's items ConfigMap should hold one file, holds ${values.length}`);
-    return JSON.parse(values[0]) as string[];
+    return seededItems(this.manifests);
   }
 
-  /** BROKER_URL as the worker pods get it, credentials from the Secret expanded in. */
-  brokerUrl(): string {
+  /** BROKER_URL as the worker pods get it, credentials from the cluster's Secret expanded in (after deployBroker). */
+  async brokerUrl(): Promise<string> {
+    const cluster = await this.cluster();
     const container = this.workerTemplate().spec!.containers[0];
-    const url = resolveEnv(container, objectSource(allObjects(this.manifests))).get(Env.brokerUrl);
+    const url = resolveEnv(container, cluster.store.source(cluster.store.defaultNamespace)).get(Env.brokerUrl);
     if (!url) throw new Error(`the worker Job's container has no ${Env.brokerUrl}`);
     return url;
+  }
+
+  private createdJobs(cluster: Cluster, results: AppliedObject[]) {
+    return results.filter((result) => result.kind === 'Job' && result.action === 'created').map((result) => cluster.job(result.name));
   }
 
   /** The worker pods' template: the worker Job's, or that of the ScaledJob's `jobTargetRef`. */
@@ -76,12 +116,13 @@ export class StackScenario {
   }
 }
 
-/** The names a pod in `namespace` (default: the Service's own) resolves a Service by. */
-export function serviceHostNames(service: IService, namespace?: string): string[] {
-  const name = service.metadata!.name!;
-  const own = service.metadata!.namespace ?? 'default';
-  const qualified = [`${name}.${own}`, `${name}.${own}.svc`, `${name}.${own}.svc.cluster.local`];
-  return namespace === undefined || namespace === own ? [name, ...qualified] : qualified;
+/** The items of a stack's seeder ConfigMap. */
+export function seededItems(manifests: StackManifests): string[] {
+  const volume = onlyJob(manifests.seeder).spec!.template.spec!.volumes?.find((candidate) => candidate.configMap);
+  const configMap = manifests.seeder.find((object) => object.kind === 'ConfigMap' && object.metadata?.name === volume?.configMap?.name);
+  const values = Object.values((configMap?.data as Record<string, string> | undefined) ?? {});
+  if (values.length !== 1) throw new Error(`the seeder's items ConfigMap should hold one file, holds ${values.length}`);
+  return JSON.parse(values[0]) as string[];
 }
 
 /** The items a pod's built-in handler started, from its `Processing <item>` lines, in order. */

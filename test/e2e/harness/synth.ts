@@ -7,6 +7,12 @@ export interface SynthEnv {
   AUTOSCALE_MAX_JOBS?: string;
   /** The namespace of every object (the autoscaled stacks name their broker with it). */
   NAMESPACE?: string;
+  /** A JSON array of strings: both tutorials' items. */
+  ITEMS?: string;
+  /** The seeders' run label (SEED_RUN). */
+  RUN?: string;
+  /** How long worker pods wait for their seed. */
+  SEED_WAIT_SECONDS?: string;
 }
 
 /** Runs the product's own `npm run synth` (the cdk8s app of both tutorials) into `outdir`. */
