@@ -67,7 +67,7 @@ export interface WorkConfig {
 }
 
 /** Collects one line per problem so that a run reports every bad variable at once. */
-class Problems {
+export class Problems {
   readonly lines: string[] = [];
   add(field: string, value: unknown, expected: string): void {
     this.lines.push(describeProblem(field, value, expected));
@@ -135,7 +135,8 @@ const seedIdRule: Rule = (value) =>
     ? undefined
     : 'the seed id of the items, 32 lowercase hexadecimal digits (as `work-queue seed` prints it and the constructs set it); unset when another producer fills the queue';
 
-function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
+/** BROKER_RETRY_SECONDS, which every command reads. */
+export function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
   return parseNumberVariable(env, Env.brokerRetrySeconds, Defaults.brokerRetrySeconds, Rules.nonNegativeNumber, problems);
 }
 

@@ -1,6 +1,5 @@
-import type { Environment } from '../config';
-import { Defaults, describeProblem, Env, type GeneratedSecret, parseNumber, Rules } from '../contract';
-import { badInput } from '../errors';
+import { type Environment, parseBrokerRetrySeconds, Problems } from '../config';
+import { describeProblem, Env, type GeneratedSecret } from '../contract';
 import { labelKeyRule, labelValueRule, secretKeyRule, secretNameRule } from './kubernetes-names';
 
 /** What `credentials` reads from its environment. */
@@ -15,20 +14,11 @@ const EXPECTED_LIST = 'a JSON array of {"name", "values"?, "generate", "labels"?
 
 /** Reads CREDENTIALS and BROKER_RETRY_SECONDS, reporting every problem at once (exit 2) before anything is touched. */
 export function readCredentials(env: Environment): CredentialsInput {
-  const problems: string[] = [];
-  const retrySeconds = readRetrySeconds(env, problems);
-  const secrets = parseSecrets(env[Env.credentials], problems);
-  if (problems.length > 0) throw badInput(problems);
+  const problems = new Problems();
+  const retrySeconds = parseBrokerRetrySeconds(env, problems);
+  const secrets = parseSecrets(env[Env.credentials], problems.lines);
+  problems.throwIfAny();
   return { secrets, retrySeconds };
-}
-
-function readRetrySeconds(env: Environment, problems: string[]): number {
-  const text = env[Env.brokerRetrySeconds];
-  const value = parseNumber(text);
-  if (value === undefined) return Defaults.brokerRetrySeconds;
-  const expected = Rules.nonNegativeNumber(value);
-  if (expected) problems.push(describeProblem(Env.brokerRetrySeconds, text, expected));
-  return value;
 }
 
 function parseSecrets(text: string | undefined, problems: string[]): GeneratedSecret[] {
