@@ -48,7 +48,8 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     const items = Array.from({ length: 30_000 }, (_, i) => `item-${i}`);
     const file = files.file(`${queue}.json`, JSON.stringify(items));
     const seeder = startCli(['seed'], amqpEnv(queue, { ITEMS_FILE: file }));
-    await closeConnectionOf(seeder.child.pid!);
+    // Paused while its connection is closed: a seeder faster than rabbitmqctl cannot finish first.
+    await closeConnectionOf(seeder.child.pid!, { whilePaused: true });
     const result = await seeder.exited;
     expect(result.stderr).not.toMatch(STACK_LINE);
     expect(result.stderr).toMatch(/lost the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 \(.*CONNECTION_FORCED.*\); reconnecting/);

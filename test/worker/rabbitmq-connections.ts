@@ -18,21 +18,28 @@ async function rabbitmqctl(args: string[]): Promise<string> {
 /**
  * Closes, from the broker's side, the one connection a process opened: the worker names its
  * connections `work-queue <command> on <host> pid <pid>`. Waits until that connection shows up.
+ * With `whilePaused`, the process is stopped (SIGSTOP) while its connection is closed and then
+ * continued, so that it cannot finish its work before the close, however fast it is.
  */
-export async function closeConnectionOf(pid: number, timeoutMs = 30_000): Promise<void> {
+export async function closeConnectionOf(pid: number, { timeoutMs = 30_000, whilePaused = false } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await closeOneConnectionOf([pid])) === undefined) {
+  while ((await closeOneConnectionOf([pid], whilePaused)) === undefined) {
     if (Date.now() > deadline) throw new Error(`no RabbitMQ connection of pid ${pid} within ${timeoutMs} ms`);
   }
 }
 
 /** Closes the connection of the first of these processes that has one now; returns its pid. */
-export async function closeOneConnectionOf(pids: number[]): Promise<number | undefined> {
+export async function closeOneConnectionOf(pids: number[], whilePaused = false): Promise<number | undefined> {
   const lines = (await rabbitmqctl(['list_connections', 'pid', 'client_properties'])).split('\n');
   for (const pid of pids) {
     const line = lines.find((l) => l.includes(` pid ${pid}"`));
     if (line) {
-      await rabbitmqctl(['close_connection', line.split('\t')[0], 'closed by the outage test']);
+      if (whilePaused) process.kill(pid, 'SIGSTOP');
+      try {
+        await rabbitmqctl(['close_connection', line.split('\t')[0], 'closed by the outage test']);
+      } finally {
+        if (whilePaused) process.kill(pid, 'SIGCONT');
+      }
       return pid;
     }
   }
