@@ -88,10 +88,8 @@ describe('work-queue credentials, the CLI bundle', () => {
   });
 });
 
-const mountable = canMountServiceAccount();
-
 // The bundle reads the service account files where a pod has them; the test mounts them there in a mount namespace of its own.
-(mountable ? describe : describe.skip)('work-queue credentials, the CLI bundle in a pod-like mount namespace', () => {
+describe('work-queue credentials, the CLI bundle in a pod-like mount namespace', () => {
   const files = tempDir();
   const api = new FakeKubeApi(makeClusterCertificates(files.dir));
   const env = (extra: Record<string, string> = {}) => ({
@@ -101,7 +99,12 @@ const mountable = canMountServiceAccount();
     ...extra,
   });
 
-  beforeAll(() => api.start());
+  beforeAll(() => {
+    if (!canMountServiceAccount()) {
+      throw new Error('these tests mount the service account files with `unshare --mount` (util-linux), which needs root or user namespaces here');
+    }
+    return api.start();
+  });
   afterAll(async () => {
     await api.stop();
     files.remove();
