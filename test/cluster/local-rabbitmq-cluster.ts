@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
-import { Env } from '../../worker/contract';
+import { Env, GENERATED_SECRET_BYTES } from '../../worker/contract';
 
 const run = promisify(execFile);
 
@@ -28,10 +29,15 @@ export interface SynthesizedCluster {
   readonly brokerReplicas: string;
 }
 
-/** Synthesizes `new RabbitMQStatefulSet(chart, id, { name, replicas })` and reads what its nodes are formed from. */
+/**
+ * Synthesizes `new RabbitMQStatefulSet(chart, id, { name, replicas, ... })` and reads what its nodes
+ * are formed from. The credentials are given, as random as the credentials Job would make them, so
+ * that the cookie is in the synthesized Secret the nodes are started with.
+ */
 export function synthesizeCluster(name: string, replicas: number): SynthesizedCluster {
   const chart = new Chart(Testing.app(), 'broker');
-  const broker = new RabbitMQStatefulSet(chart, name, { name, replicas });
+  const generated = () => randomBytes(GENERATED_SECRET_BYTES).toString('base64url');
+  const broker = new RabbitMQStatefulSet(chart, name, { name, replicas, password: generated(), erlangCookie: generated() });
   const brokerReplicas = broker.clientEnv.find((variable) => variable.name === Env.brokerReplicas)?.value.value;
   const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string> }[];
   const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-cluster`);
