@@ -84,6 +84,8 @@ async function expectStackDone(cluster: Cluster, directory: string, stack: (type
   for (const handle of [...broker, seeder])
     expect({ job: handle.name, condition: (await handle.run).condition }).toEqual({ job: handle.name, condition: 'Complete' });
   const work = await worker.run;
+  for (const pod of work.pods.filter((record) => record.phase === 'Failed'))
+    console.log(`${worker.name}: pod ${pod.name} exited ${pod.exitCodes.join(', ')}:\n${pod.logs}`);
   const completions = onlyJob(manifests.job).spec!.completions;
   expect({ job: worker.name, condition: work.condition, failed: work.failed, exitCodes: work.pods.flatMap((pod) => pod.exitCodes) }).toEqual({
     job: worker.name,

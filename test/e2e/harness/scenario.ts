@@ -3,7 +3,7 @@
  * chart as Pulumi orders them: the broker (with its credentials Job, when it has one), then the
  * seeding Job, then the worker Job, each awaited; or Jobs of a ScaledJob, created as KEDA does.
  */
-import { mkdtempSync } from 'fs';
+import { mkdirSync, mkdtempSync } from 'fs';
 import { join } from 'path';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
@@ -32,6 +32,7 @@ export class StackScenario {
 
   /** The cluster the stack is applied to, started on first use. */
   cluster(): Promise<Cluster> {
+    mkdirSync(this.state.workDirectory, { recursive: true });
     this.started ??= Cluster.start({ workDirectory: mkdtempSync(join(this.state.workDirectory, `${this.manifests.stack}-`)) });
     return this.started;
   }
