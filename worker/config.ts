@@ -8,6 +8,7 @@ import {
   describeProblem,
   Env,
   parseNumber,
+  RetryBudget,
   type Rule,
   Rules,
   WORKER_MODES,
@@ -56,6 +57,8 @@ export interface WorkConfig {
   readonly workSeconds: number;
   readonly leaseSeconds: number;
   readonly maxAttempts: number;
+  /** Seconds one item's work may take before it is stopped and counted as a failed attempt (WORK_TIMEOUT_SECONDS). */
+  readonly workTimeoutSeconds: number;
   readonly workCommand?: string;
   /**
    * The seed whose completion an empty queue must show before it counts as done (SEED_ID).
@@ -99,11 +102,15 @@ export function readWork(env: Environment): Target & { work: WorkConfig } {
   const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
   const leaseSeconds = parseNumberVariable(env, Env.leaseSeconds, Defaults.leaseSeconds, Rules.positiveNumber, problems);
   const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, Rules.positiveInteger, problems);
+  if (target.broker?.scheme === 'amqp' && maxAttempts > RetryBudget.amqpDeliveryLimit) {
+    problems.add(Env.maxAttempts, env[Env.maxAttempts], `at most ${RetryBudget.amqpDeliveryLimit} on RabbitMQ, the work queue's x-delivery-limit`);
+  }
+  const workTimeoutSeconds = parseNumberVariable(env, Env.workTimeoutSeconds, Defaults.workTimeoutSeconds, Rules.workTimeout, problems);
   const seedId = parseOptionalText(env, Env.seedId, seedIdRule, problems);
   const seedWaitSeconds = parseNumberVariable(env, Env.seedWaitSeconds, Defaults.seedWaitSeconds, Rules.nonNegativeNumber, problems);
   problems.throwIfAny();
   const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
-  const work: WorkConfig = { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workCommand, seedId, seedWaitSeconds };
+  const work: WorkConfig = { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workTimeoutSeconds, workCommand, seedId, seedWaitSeconds };
   return { ...(target as Target), work };
 }
 

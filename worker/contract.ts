@@ -25,6 +25,11 @@ export const Env = {
   leaseSeconds: 'LEASE_SECONDS',
   /** Deliveries before an item is dead-lettered. */
   maxAttempts: 'MAX_ATTEMPTS',
+  /**
+   * `work`: seconds one item's work may take; then the worker stops it (the command's whole process
+   * group) and counts a failed attempt. Below the broker's consumer timeout (see `RetryBudget`).
+   */
+  workTimeoutSeconds: 'WORK_TIMEOUT_SECONDS',
   /** Broker user name, from a Secret; expanded into `BROKER_URL` as `$(BROKER_USERNAME)`. */
   brokerUsername: 'BROKER_USERNAME',
   /** Broker password, from a Secret; expanded into `BROKER_URL` as `$(BROKER_PASSWORD)`. */
@@ -99,6 +104,11 @@ export const Defaults = {
   workSeconds: 10,
   leaseSeconds: 30,
   maxAttempts: 5,
+  /**
+   * 25 minutes: with RetryBudget.stopMarginSeconds it stays below RabbitMQ's own default consumer
+   * timeout of 30 minutes, so a worker stops overlong work before the broker closes its channel.
+   */
+  workTimeoutSeconds: 1500,
   /** Long enough to ride out a broker restart or a pod being rescheduled. */
   brokerRetrySeconds: 60,
   /**
@@ -109,6 +119,27 @@ export const Defaults = {
   amqpPort: 5672,
   amqpsPort: 5671,
   redisPort: 6379,
+} as const;
+
+/**
+ * The parts of the retry budget that the worker and the constructs both rely on (docs/worker.md,
+ * "The retry budget").
+ */
+export const RetryBudget = {
+  /**
+   * `x-delivery-limit` of every work queue (fixed: a changed argument makes RabbitMQ refuse the
+   * declaration of an existing queue). The worker dead-letters an item itself after MAX_ATTEMPTS,
+   * so MAX_ATTEMPTS must not exceed it; the broker's limit is only a safety net above it (RabbitMQ 4
+   * would otherwise apply a default of 20).
+   */
+  amqpDeliveryLimit: 1000,
+  /** RabbitMQ's `consumer_timeout` when nothing sets it (3.8.15 and later): 30 minutes. */
+  rabbitmqDefaultConsumerTimeoutSeconds: 1800,
+  /**
+   * What the broker's consumer timeout must exceed WORK_TIMEOUT_SECONDS by: the command's TERM to
+   * KILL grace (3 s), settling the item, and room for a busy node.
+   */
+  stopMarginSeconds: 60,
 } as const;
 
 /** Process exit codes of `work-queue`. */
@@ -315,6 +346,14 @@ const nonNegativeNumberRule: Rule = (value) =>
 
 const positiveNumberRule: Rule = (value) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0');
 
+/** Longest work timeout: Node.js timers hold at most 2^31 - 1 ms (24.8 days). */
+export const MAX_WORK_TIMEOUT_SECONDS = 2_147_483;
+
+const workTimeoutRule: Rule = (value) =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_WORK_TIMEOUT_SECONDS
+    ? undefined
+    : `a number of seconds greater than 0 and at most ${MAX_WORK_TIMEOUT_SECONDS} (24.8 days)`;
+
 /**
  * The rules that construct props, stack config and the worker's start-up checks share; the rules
  * only props have are `PropRules` in `constructs/validate.ts`.
@@ -327,6 +366,7 @@ export const Rules = {
   nonNegativeInteger: nonNegativeIntegerRule,
   positiveNumber: positiveNumberRule,
   nonNegativeNumber: nonNegativeNumberRule,
+  workTimeout: workTimeoutRule,
 } as const satisfies Record<string, Rule>;
 
 /** Parses a numeric environment variable as the worker does; '' and unset give undefined. */

@@ -38,8 +38,11 @@ export type FailOutcome = 'retry' | 'dead' | 'lost';
 export interface Consumer {
   /** Takes up to `max` items, each leased to this worker until completed, failed or released. */
   claim(max: number): Promise<Claimed>;
-  /** Marks the items done; those this worker no longer held are reported through `onLost`. */
-  complete(deliveries: readonly Delivery[]): Promise<void>;
+  /**
+   * Marks the items done; those this worker no longer held (or whose acknowledgement the broker
+   * did not confirm) are reported through `onLost` and counted in the result.
+   */
+  complete(deliveries: readonly Delivery[]): Promise<number>;
   /** The handler failed: retry later, or dead-letter when the attempts are used up. */
   fail(delivery: Delivery): Promise<FailOutcome>;
   /** Hands items back untouched (shutdown), without counting an attempt where the broker allows. */

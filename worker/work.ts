@@ -1,6 +1,6 @@
 import type { WorkConfig } from './config';
-import { ExitCode, deadLetterQueue } from './contract';
-import type { Handler } from './handler';
+import { Env, ExitCode, deadLetterQueue } from './contract';
+import type { Handler, HandlerResult } from './handler';
 import type { Claimed, Consumer, Delivery } from './queue';
 import { SeedWait } from './seed-wait';
 import type { Shutdown } from './shutdown';
@@ -78,6 +78,11 @@ async function single(context: Run): Promise<number> {
       const outcome = await processOne(context, delivery);
       // The item cannot be settled any more (the broker takes it back): exit code 3, one line.
       if (outcome === 'disconnected') throw delivery.lost.reason;
+      // Its acknowledgement failed: never exit 0 for it (3 when its connection or channel closed).
+      if (outcome === 'notCompleted') {
+        if (delivery.lost.aborted) throw delivery.lost.reason;
+        return ExitCode.failed;
+      }
       return outcome === 'done' || outcome === 'dead' ? ExitCode.ok : outcome === 'aborted' ? ExitCode.interrupted : ExitCode.failed;
     }
     if (!seedWait.complete(claimed.seed)) {
@@ -170,7 +175,7 @@ async function drain(context: Run): Promise<number> {
   }
 }
 
-type Outcome = 'done' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
+type Outcome = 'done' | 'notCompleted' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
 
 /**
  * Runs the handler on one item and settles it. With `finished`, a processed item is added to it
@@ -178,8 +183,8 @@ type Outcome = 'done' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
  * gives the item up, or when the delivery can no longer be settled (`disconnected`).
  */
 async function processOne(context: Run, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
-  const { consumer, handler, log, config } = context;
-  const result = await handler(delivery.item, context.handlerSignal(delivery.lost));
+  const { consumer, log, config } = context;
+  const { result, timedOut } = await runWithin(context, delivery);
   if (delivery.lost.aborted) {
     if (finished) log(`${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`);
     return 'disconnected';
@@ -188,11 +193,12 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
     if (finished) finished.push(delivery);
     else {
       flushLines();
-      await consumer.complete([delivery]);
+      if ((await consumer.complete([delivery])) > 0) return 'notCompleted';
     }
     return 'done';
   }
-  if (result === 'aborted') {
+  if (timedOut) log(`${JSON.stringify(delivery.item)} outlasted ${Env.workTimeoutSeconds} (${config.workTimeoutSeconds} s): stopped, a failed attempt`);
+  else if (result === 'aborted') {
     await consumer.release([delivery]);
     log(`gave ${JSON.stringify(delivery.item)} back to the queue unfinished`);
     return 'aborted';
@@ -203,6 +209,31 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
   else if (outcome === 'retry') log(`${which}: handed back for another attempt`);
   else log(`${which}: it was no longer this worker's to settle (its lease passed to another worker, or its connection closed)`);
   return outcome;
+}
+
+/**
+ * Runs the handler under WORK_TIMEOUT_SECONDS: when it fires, the handler's signal aborts, which
+ * stops the item's command as shutdown does (its whole process group, TERM then KILL), and the
+ * item counts as failed. One controller and one timer per item: cheaper than AbortSignal.any.
+ */
+async function runWithin(context: Run, delivery: Delivery): Promise<{ result: HandlerResult; timedOut: boolean }> {
+  const outer = context.handlerSignal(delivery.lost);
+  const inner = new AbortController();
+  let timedOut = false;
+  const forward = () => inner.abort(outer.reason);
+  if (outer.aborted) forward();
+  else outer.addEventListener('abort', forward, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = !outer.aborted;
+    inner.abort(new Error(`${Env.workTimeoutSeconds} passed`));
+  }, context.config.workTimeoutSeconds * 1000);
+  try {
+    const result = await context.handler(delivery.item, inner.signal);
+    return { result, timedOut: timedOut && result === 'aborted' };
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', forward);
+  }
 }
 
 function reportDeadLettered(context: WorkContext, claimed: Claimed): void {

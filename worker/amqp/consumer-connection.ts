@@ -53,6 +53,14 @@ async function connectOnce(broker: BrokerConfig, clientName: string): Promise<Co
   client.onClose((error) => closed.close(error));
   try {
     const channel = await client.openChannel();
+    // A channel the broker closed (406 PRECONDITION_FAILED "delivery acknowledgement timed out" once
+    // an item outlasts the consumer timeout) can settle nothing it delivered: its deliveries are
+    // lost to this worker, as when the connection closes. The connection goes too, so that the
+    // next operation opens a new one (with its channel) and work goes on.
+    channel.onBrokerClose((error) => {
+      closed.close(error);
+      void client.close();
+    });
     return {
       client,
       channel,

@@ -82,29 +82,55 @@ class AmqpConsumer implements Consumer {
           const delivery: AmqpDelivery = { item, attempt, message, connection, lost: connection.closed };
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
-        // Its earlier deliveries ended without an answer (crashed workers): dead-letter it untried.
-        channel.nack(message.deliveryTag, false);
+        // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.
+        channel.reject(message.deliveryTag, false);
         deadLettered.push(item);
       }
     });
   }
 
-  // Acks and nacks are sent without a reply (their order before Channel.Close is what counts), so these settle at once.
-  complete(deliveries: readonly Delivery[]): Promise<void> {
+  /**
+   * Acks get no reply, so one round trip on the same channel follows them: the broker handles a
+   * channel's frames in order, so its answer says the acks were taken; a channel the broker closed
+   * first (a consumer timeout) fails it, and those items count as not completed.
+   */
+  async complete(deliveries: readonly Delivery[]): Promise<number> {
+    const acked: AmqpDelivery[] = [];
+    let lost = 0;
     for (const delivery of deliveries as AmqpDelivery[]) {
-      if (!this.settle(delivery, (ch, message) => ch.ack(message.deliveryTag))) this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
+      if (this.settle(delivery, (ch, message) => ch.ack(message.deliveryTag))) acked.push(delivery);
+      else {
+        this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
+        lost++;
+      }
     }
-    return Promise.resolve();
+    for (const connection of new Set(acked.map((delivery) => delivery.connection))) {
+      const taken = await connection.channel.checkQueue(this.names.work).then(
+        () => true,
+        () => false,
+      );
+      if (taken) continue;
+      for (const delivery of acked.filter((d) => d.connection === connection)) {
+        this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
+        lost++;
+      }
+    }
+    return lost;
   }
 
+  /**
+   * A failed attempt is a `basic.reject`: with requeue it goes back to the queue, without it the
+   * broker dead-letters it. RabbitMQ counts a reject in `x-delivery-count` on 3.10 through 4.3,
+   * where a nack with requeue no longer counts (rabbitmq-server #15387); docs/worker.md says more.
+   */
   fail(delivery: Delivery): Promise<FailOutcome> {
     const dead = delivery.attempt >= this.options.maxAttempts;
-    // requeue=false makes the broker dead-letter it through the queue's dead-letter settings.
-    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.nack(message.deliveryTag, !dead))) return Promise.resolve('lost');
+    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.reject(message.deliveryTag, !dead))) return Promise.resolve('lost');
     return Promise.resolve(dead ? 'dead' : 'retry');
   }
 
   release(deliveries: readonly Delivery[]): Promise<void> {
+    // A nack with requeue: from RabbitMQ 4.3 it does not count as an attempt (before, it does).
     // On a closed connection there is nothing to do: the broker has taken them back.
     for (const delivery of deliveries as AmqpDelivery[]) this.settle(delivery, (ch, message) => ch.nack(message.deliveryTag, true));
     return Promise.resolve();

@@ -1,13 +1,13 @@
 import type { Options } from 'amqplib';
-import { deadLetterQueue } from '../contract';
+import { deadLetterQueue, RetryBudget } from '../contract';
 
 /**
- * Safety net above MAX_ATTEMPTS: the worker dead-letters an item itself after MAX_ATTEMPTS
- * deliveries, so the broker's own limit only acts if a worker is configured above it. RabbitMQ 4
- * would otherwise apply a default of 20; with the dead-letter settings below the broker moves
- * such a message to the dead-letter queue instead of dropping it.
+ * Safety net above MAX_ATTEMPTS (which may not exceed it): the worker dead-letters an item itself
+ * after MAX_ATTEMPTS deliveries, so the broker's own limit only acts on deliveries no worker
+ * answered. RabbitMQ 4 would otherwise apply a default of 20; with the dead-letter settings below
+ * the broker moves such a message to the dead-letter queue instead of dropping it.
  */
-export const BROKER_DELIVERY_LIMIT = 1000;
+export const BROKER_DELIVERY_LIMIT = RetryBudget.amqpDeliveryLimit;
 
 /**
  * The work queue: a durable quorum queue (replicated, and it counts deliveries in the

@@ -83,8 +83,8 @@ class RedisConsumer implements Consumer {
     };
   }
 
-  async complete(deliveries: readonly Delivery[]): Promise<void> {
-    if (deliveries.length === 0) return;
+  async complete(deliveries: readonly Delivery[]): Promise<number> {
+    if (deliveries.length === 0) return 0;
     const tokens = this.renewer.forget(deliveries as RedisDelivery[]);
     const { pending, processing, leases, done, dead, seed } = this.keys;
     const call = this.nextCall++;
@@ -97,6 +97,7 @@ class RedisConsumer implements Consumer {
       const item = (deliveries as RedisDelivery[]).find((d) => d.token === token)?.item ?? token;
       this.options.onLost(item, LEASE_TAKEN_OVER);
     }
+    return lost.length;
   }
 
   async fail(delivery: Delivery): Promise<FailOutcome> {

@@ -61,6 +61,7 @@ export class AmqpChannel {
   private arriving?: Arriving;
   private closedBy?: Error;
   private closing?: Promise<void>;
+  private readonly brokerCloseListeners: ((error: Error) => void)[] = [];
 
   constructor(
     readonly id: number,
@@ -96,9 +97,26 @@ export class AmqpChannel {
     this.send(Method.basicAck, (args) => args.longlong(deliveryTag).bits(false));
   }
 
-  /** requeue=false dead-letters the message (through the queue's dead-letter settings) or drops it. */
+  /**
+   * A failed delivery: requeue=true returns it, requeue=false dead-letters it (through the queue's
+   * dead-letter settings). Both raise a quorum queue's delivery count on every RabbitMQ version,
+   * from 4.3 on too (rabbitmq-server #15387), unlike `nack`.
+   */
+  reject(deliveryTag: number | bigint, requeue: boolean): void {
+    this.send(Method.basicReject, (args) => args.longlong(deliveryTag).bits(requeue));
+  }
+
+  /**
+   * Hands a delivery back: requeue=true returns it (from RabbitMQ 4.3 without raising the delivery
+   * count, rabbitmq-server #15387), requeue=false dead-letters it or drops it.
+   */
   nack(deliveryTag: number | bigint, requeue: boolean): void {
     this.send(Method.basicNack, (args) => args.longlong(deliveryTag).bits(false, requeue));
+  }
+
+  /** Calls `listener` once if the broker closes the channel (a refused operation, a consumer timeout). */
+  onBrokerClose(listener: (error: Error) => void): void {
+    this.brokerCloseListeners.push(listener);
   }
 
   /** Closes the channel once the broker has handled everything sent on it before. */
@@ -151,7 +169,10 @@ export class AmqpChannel {
       case Method.channelClose: {
         // Refused by the broker (or crossing our own Channel.Close, which then counts as done).
         this.transport.sendMethod(this.id, Method.channelCloseOk);
-        this.ended(operationFailed(readClose(incoming.args)));
+        const error = operationFailed(readClose(incoming.args));
+        const byBroker = this.closedBy === undefined && this.closing === undefined;
+        this.ended(error);
+        if (byBroker) for (const listener of this.brokerCloseListeners.splice(0)) listener(error);
         return;
       }
       case Method.basicGetOk:

@@ -28,6 +28,7 @@ export const Method = {
   basicGetOk: id(60, 71),
   basicGetEmpty: id(60, 72),
   basicAck: id(60, 80),
+  basicReject: id(60, 90),
   basicNack: id(60, 120),
 } as const;
 
