@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type RedisClientType, createClient } from 'redis';
+import { REDIS_SERVER } from './brokers';
 import { closedPort } from './helpers';
 
+const [SERVER, ...SERVER_ARGS] = REDIS_SERVER;
+
 /**
- * A redis-server of the test's own, on a free port, that the test may kill and restart: the
+ * A redis-server (valkey-server in the deployed generation) of the test's own, on a free port, that the test may kill and restart: the
  * shared Redis on 6379 is never touched. With `persistent` it keeps an append-only file in a
  * temporary directory, so a restart finds the data; without, a restart comes back empty. The file
  * is written with appendfsync always: with everysec (RedisPod's choice) Redis answers before it
@@ -20,12 +23,15 @@ export class OwnRedis {
     readonly port: number,
     private readonly dir: string,
     private readonly persistent: boolean,
+    private readonly password?: string,
   ) {}
 
-  static async start(options: { persistent: boolean }): Promise<OwnRedis> {
-    const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-    if (found.status !== 0) throw new Error(`redis-server is not installed (${found.error?.message ?? found.stderr}): the outage tests start their own`);
-    const redis = new OwnRedis(await closedPort(), mkdtempSync(path.join(tmpdir(), 'work-queue-redis-')), options.persistent);
+  /** With `password`, the server requires it (requirepass); `url` still gives none, `client` does. */
+  static async start(options: { persistent: boolean; password?: string }): Promise<OwnRedis> {
+    const found = spawnSync(SERVER, [...SERVER_ARGS, '--version'], { encoding: 'utf8' });
+    if (found.status !== 0)
+      throw new Error(`${REDIS_SERVER.join(' ')} cannot be run (${found.error?.message ?? found.stderr}): the outage tests start their own`);
+    const redis = new OwnRedis(await closedPort(), mkdtempSync(path.join(tmpdir(), 'work-queue-redis-')), options.persistent, options.password);
     await redis.restart();
     return redis;
   }
@@ -38,7 +44,8 @@ export class OwnRedis {
   async restart(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
     args.push('--appendonly', this.persistent ? 'yes' : 'no', '--appendfsync', 'always');
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (this.password !== undefined) args.push('--requirepass', this.password);
+    const child = spawn(SERVER, [...SERVER_ARGS, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     this.process = child;
@@ -66,7 +73,7 @@ export class OwnRedis {
   }
 
   async client(): Promise<RedisClientType> {
-    const client = createClient({ url: this.url, socket: { reconnectStrategy: false } }) as RedisClientType;
+    const client = createClient({ url: this.url, password: this.password, socket: { reconnectStrategy: false } }) as RedisClientType;
     client.on('error', () => undefined);
     await client.connect();
     return client;
@@ -78,7 +85,7 @@ export class OwnRedis {
    * before that has finished would lose what was written meanwhile.
    */
   private async answers(): Promise<boolean> {
-    const client = createClient({ url: this.url, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+    const client = createClient({ url: this.url, password: this.password, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
     client.on('error', () => undefined);
     try {
       await client.connect();

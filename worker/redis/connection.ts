@@ -1,11 +1,18 @@
 import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
+import { connectError } from '../unreachable';
 import { RedisConnectTimeoutError, RedisConnectionClosedError, RedisReplyError, RespClient } from './resp-client';
 import { type LuaScript, type ScriptCall, evalScript } from './script';
 
 /** Replies of a Redis that is starting up or has no primary: the connection is as good as lost. */
 const NOT_READY_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN)\b/;
+/**
+ * Replies of a Redis that refuses the connection's credentials: a password is required and none
+ * was given (NOAUTH; a large unauthenticated command is cut off with "unauthenticated multibulk
+ * length"), or the user or password is wrong (WRONGPASS; "invalid password" before Redis 6).
+ */
+const REFUSED_REPLY = /^NOAUTH\b|^WRONGPASS\b|^ERR invalid password|\bunauthenticated (multi)?bulk length/;
 
 /** A Redis connection that is replaced when it is lost (see Reconnecting); scripts run through it. */
 export class RedisConnection {
@@ -42,6 +49,16 @@ function notReady(error: unknown): boolean {
   return error instanceof RedisReplyError && NOT_READY_REPLY.test(error.message);
 }
 
+/**
+ * Refused credentials end every retry at once, at start-up and on reconnecting, with the one line
+ * (exit code 3) that refused AMQP credentials get too: waiting would not change the answer.
+ */
+function refusedCredentials(broker: BrokerConfig, error: unknown): unknown {
+  if (!(error instanceof RedisReplyError) || !REFUSED_REPLY.test(error.message)) return error;
+  const given = broker.password === undefined ? 'refused: BROKER_URL gives no password, and this Redis requires one' : 'refused';
+  return connectError(broker, new Error(`credentials ${given}: ${error.message}`));
+}
+
 function redisClients(broker: BrokerConfig): ConnectionKind<RespClient> {
   return {
     open: () =>
@@ -54,6 +71,8 @@ function redisClients(broker: BrokerConfig): ConnectionKind<RespClient> {
         password: broker.password,
         database: Number(broker.path),
         connectTimeoutMs: 5000,
+      }).catch((error: unknown) => {
+        throw refusedCredentials(broker, error);
       }),
     cause: (client) => client.lastError,
     isLost: (client, error) => !client.isReady || error instanceof RedisConnectionClosedError || notReady(error),

@@ -52,7 +52,11 @@ export class RespClient {
     socket.on('close', () => this.closed());
   }
 
-  /** Connects, authenticates and selects the database (pipelined: one round trip after the handshake). */
+  /**
+   * Connects, authenticates and selects the database (pipelined: one round trip after the
+   * handshake). Without AUTH or SELECT a PING makes that round trip: a Redis that requires a
+   * password refuses it with NOAUTH here, at connect, rather than the first real command later.
+   */
   static async connect(options: RespConnectOptions): Promise<RespClient> {
     const socket = await openBrokerSocket({ ...options, timeoutError: () => new RedisConnectTimeoutError('Connection timeout') });
     socket.setKeepAlive(true, 5000);
@@ -63,6 +67,7 @@ export class RespClient {
         setUp.push(client.send(options.username !== undefined ? ['AUTH', options.username, options.password] : ['AUTH', options.password]));
       }
       if (options.database !== 0) setUp.push(client.send(['SELECT', options.database]));
+      if (setUp.length === 0) setUp.push(client.send(['PING']));
       await Promise.all(setUp);
     } catch (error) {
       client.destroy();
