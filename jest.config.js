@@ -1,11 +1,37 @@
-/** Unit and integration tests; the container end-to-end suite has its own config (jest.e2e.config.js). */
+/**
+ * Unit and integration tests; the container end-to-end suite has its own config (jest.e2e.config.js).
+ * The broker suites of test/worker run once per broker generation (test/worker/generations.js),
+ * a jest project each: `npx jest --selectProjects deployed` runs one. Everything else runs once.
+ */
+/** test/worker suites that use no broker: they run once, in the machine project. */
+const NO_BROKER = ['amqp-codec', 'config', 'credentials-cli', 'credentials', 'seed-config', 'seed-wait-timing', 'units'];
+
+const shared = { preset: 'ts-jest', testEnvironment: 'node' };
+
 module.exports = {
-  preset: 'ts-jest',
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // Bundles the worker CLI once; the worker tests spawn it as the image runs it.
   globalSetup: '<rootDir>/test/worker/global-setup.js',
+  projects: [
+    {
+      ...shared,
+      displayName: 'other',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/worker/'],
+    },
+    {
+      ...shared,
+      displayName: { name: 'machine', color: 'blue' },
+      roots: ['<rootDir>/test/worker'],
+      setupFiles: ['<rootDir>/test/worker/use-machine-brokers.js'],
+    },
+    {
+      ...shared,
+      displayName: { name: 'deployed', color: 'magenta' },
+      roots: ['<rootDir>/test/worker'],
+      testPathIgnorePatterns: ['/node_modules/', ...NO_BROKER.map((name) => `/test/worker/${name}\\.test\\.ts$`)],
+      setupFiles: ['<rootDir>/test/worker/use-deployed-brokers.js'],
+    },
+  ],
 };

@@ -1,16 +1,17 @@
 import type { ChannelModel } from 'amqplib';
 import type { AmqpChannel } from '../../worker/amqp/wire/channel';
 import { AmqpClient, type AmqpConnectOptions } from '../../worker/amqp/wire/client';
+import { AMQP } from './brokers';
 import { closedPort, connectAmqp, uniqueQueue } from './helpers';
 import { closeConnectionOf } from './rabbitmq-connections';
 
-/** The worker's own AMQP client (worker/amqp/wire) against the real RabbitMQ on 127.0.0.1:5672; amqplib publishes. */
+/** The worker's own AMQP client (worker/amqp/wire) against the real RabbitMQ of the generation (./brokers); amqplib publishes. */
 describe('AmqpClient', () => {
   const options: AmqpConnectOptions = {
-    host: '127.0.0.1',
-    port: 5672,
-    username: 'guest',
-    password: 'guest',
+    host: AMQP.host,
+    port: AMQP.port,
+    username: AMQP.username,
+    password: AMQP.password,
     vhost: '/',
     heartbeatSeconds: 30,
     connectTimeoutMs: 3000,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode } from '../../worker/contract';
+import { AMQP } from './brokers';
 import {
   amqpCount,
   amqpEnv,
@@ -52,7 +53,7 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     await closeConnectionOf(seeder.child.pid!, { whilePaused: true });
     const result = await seeder.exited;
     expect(result.stderr).not.toMatch(STACK_LINE);
-    expect(result.stderr).toMatch(/lost the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 \(.*CONNECTION_FORCED.*\); reconnecting/);
+    expect(result.stderr).toMatch(new RegExp(`lost the connection to RabbitMQ \\(AMQP\\) at ${AMQP.address} \\(.*CONNECTION_FORCED.*\\); reconnecting`));
     expect(result.stderr).toMatch(/reconnected to RabbitMQ/);
     expect(result.code).toBe(ExitCode.ok);
     const twice = expectResumedInOrder(await amqpTakeAll(amqp, queue), items, SEED_WINDOW);
@@ -70,7 +71,9 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     expect(result.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
-        /^work-queue: the connection to RabbitMQ \(AMQP\) at 127\.0\.0\.1:5672 closed while an item was in progress \(.*CONNECTION_FORCED.*\): it was not acknowledged, so the broker delivers it again$/,
+        new RegExp(
+          `^work-queue: the connection to RabbitMQ \\(AMQP\\) at ${AMQP.address} closed while an item was in progress \\(.*CONNECTION_FORCED.*\\): it was not acknowledged, so the broker delivers it again$`,
+        ),
       ),
     ]);
 

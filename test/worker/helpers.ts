@@ -7,15 +7,15 @@ import path from 'node:path';
 import { type ChannelModel, connect as amqpConnect } from 'amqplib';
 import { type RedisClientType, createClient } from 'redis';
 import { amqpQueueNames, queueKeys } from '../../worker/contract';
+import { AMQP_URL, REDIS_URL, unreachable } from './brokers';
+
+export { AMQP_URL, REDIS_URL } from './brokers';
 
 /** The bundled CLI that global-setup.js built for this run (lib/worker-bundle when run without it). */
 export function cliPath(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return process.env.WORK_QUEUE_TEST_CLI ?? require('../../worker/build').outfile;
 }
-
-export const REDIS_URL = 'redis://127.0.0.1:6379';
-export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 /** A queue name no other test (or earlier run) uses. */
 export function uniqueQueue(prefix: string): string {
@@ -129,9 +129,7 @@ export async function connectRedis(): Promise<RedisClientType> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Redis not reachable on 127.0.0.1:6379 (${String(error)}): start it with \`redis-server --daemonize yes\` or run .ci/start-brokers`, {
-      cause: error,
-    });
+    throw unreachable('Redis', REDIS_URL, error);
   }
   return client;
 }
@@ -146,9 +144,7 @@ export async function connectAmqp(): Promise<ChannelModel> {
     model.on('error', () => undefined);
     return model;
   } catch (error) {
-    throw new Error(`RabbitMQ not reachable on 127.0.0.1:5672 (${String(error)}): start it with \`rabbitmq-server -detached\` or run .ci/start-brokers`, {
-      cause: error,
-    });
+    throw unreachable('RabbitMQ', AMQP_URL, error);
   }
 }
 

@@ -1,17 +1,22 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { GENERATION, RABBITMQCTL } from './brokers';
 
 const run = promisify(execFile);
 
-/** rabbitmqctl of the shared RabbitMQ; a clear failure when it cannot be used. */
+/** rabbitmqctl of this generation's RabbitMQ; a clear failure when it cannot be used. */
 async function rabbitmqctl(args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+    const [command, ...leading] = RABBITMQCTL;
+    const { stdout } = await run(command, [...leading, '-q', ...args], { timeout: 30_000 });
     return stdout;
   } catch (error) {
-    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${String(error)}): the RabbitMQ outage tests close one connection with it`, {
-      cause: error,
-    });
+    throw new Error(
+      `rabbitmqctl ${args.join(' ')} failed on the RabbitMQ of the ${GENERATION} generation (${String(error)}): the RabbitMQ outage tests close one connection with it (${RABBITMQCTL.join(' ')})`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -1,13 +1,14 @@
 import { RedisReplyError, RespClient } from '../../worker/redis/resp-client';
+import { REDIS } from './brokers';
 import { uniqueQueue } from './helpers';
 
-/** The worker's Redis client against the real Redis on 127.0.0.1:6379. */
+/** The worker's Redis client against the real Redis (or Valkey) of the generation (./brokers). */
 describe('RespClient', () => {
   let client: RespClient;
   const key = uniqueQueue('resp');
 
   beforeAll(async () => {
-    client = await RespClient.connect({ host: '127.0.0.1', port: 6379, database: 0, connectTimeoutMs: 3000 });
+    client = await RespClient.connect({ host: REDIS.host, port: REDIS.port, database: 0, connectTimeoutMs: 3000 });
   });
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../worker/contract';
+import { AMQP, REDIS } from './brokers';
 import {
   amqpCount,
   connectAmqp,
@@ -40,15 +41,15 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     return queue;
   };
   const rediss = () => `rediss://localhost:${redisProxy.port}`;
-  const amqps = () => `amqps://guest:guest@localhost:${amqpProxy.port}`;
+  const amqps = () => `amqps://${AMQP.username}:${AMQP.password}@localhost:${amqpProxy.port}`;
   const trusted = (env: Record<string, string>) => ({ NODE_EXTRA_CA_CERTS: certificate.certFile, ...env });
 
   beforeAll(async () => {
     redis = await connectRedis();
     amqp = await connectAmqp();
     certificate = makeCertificate(files.dir);
-    redisProxy = await startTlsProxy(certificate, 6379);
-    amqpProxy = await startTlsProxy(certificate, 5672);
+    redisProxy = await startTlsProxy(certificate, REDIS.port);
+    amqpProxy = await startTlsProxy(certificate, AMQP.port);
   });
 
   afterAll(async () => {
@@ -138,7 +139,7 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
 
   test('fails when the certificate does not name the host', async () => {
     // 127.0.0.2 is loopback too, but the certificate names only localhost and 127.0.0.1.
-    const proxy = await startTlsProxy(certificate, 6379, '127.0.0.2');
+    const proxy = await startTlsProxy(certificate, REDIS.port, '127.0.0.2');
     try {
       const url = `rediss://127.0.0.2:${proxy.port}`;
       const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue(redisQueues) }));
@@ -149,17 +150,21 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
   });
 
   test('fails with rediss:// to the plain Redis port', async () => {
-    const url = 'rediss://:s3cret@127.0.0.1:6379';
+    const url = `rediss://:s3cret@127.0.0.1:${REDIS.port}`;
     // Plain Redis waits for the end of a command line (timeout), or answers the handshake in plain
     // text when its random bytes hold a line break. A timeout may also be a broker that is not up
     // yet, which is waited for BROKER_RETRY_SECONDS: not here.
     const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue(redisQueues), BROKER_RETRY_SECONDS: '0' }));
-    expectUnreachable(result, 'rediss://:***@127.0.0.1:6379', /speaks TLS.*\((Connection timeout|ERR_SSL_WRONG_VERSION_NUMBER: wrong version number)\)$/);
+    expectUnreachable(
+      result,
+      `rediss://:***@127.0.0.1:${REDIS.port}`,
+      /speaks TLS.*\((Connection timeout|ERR_SSL_WRONG_VERSION_NUMBER: wrong version number)\)$/,
+    );
     expect(result.stderr).not.toContain('s3cret');
   });
 
   test('fails with amqps:// to the plain RabbitMQ port', async () => {
-    const result = await runCli(['status'], trusted({ BROKER_URL: 'amqps://guest:guest@127.0.0.1:5672', QUEUE: newQueue(amqpQueues) }));
-    expectUnreachable(result, 'amqps://guest:***@127.0.0.1:5672', /speaks TLS.*\(ERR_SSL_WRONG_VERSION_NUMBER: wrong version number\)$/);
+    const result = await runCli(['status'], trusted({ BROKER_URL: `amqps://guest:guest@127.0.0.1:${AMQP.port}`, QUEUE: newQueue(amqpQueues) }));
+    expectUnreachable(result, `amqps://guest:***@127.0.0.1:${AMQP.port}`, /speaks TLS.*\(ERR_SSL_WRONG_VERSION_NUMBER: wrong version number\)$/);
   });
 });
