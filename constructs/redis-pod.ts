@@ -28,7 +28,19 @@ export interface RedisPodProps extends WorkQueueBrokerProps {
   readonly storageClassName?: string;
 }
 
-/** The official image's `redis` user. */
+/**
+ * The default image: Valkey, the BSD-3-licensed fork of Redis 7.2, in the minor the worker's tests
+ * run (Valkey 8.1; docs/testing.md). Redis 7.4 and later are RSALv2/SSPLv1 (8.0 adds AGPLv3), which
+ * platform teams must clear before deploying; `image` takes a Redis image as well.
+ */
+const DEFAULT_REDIS_IMAGE = 'valkey/valkey:8.1.1';
+
+/**
+ * The non-root user of both official images: `valkey` in valkey/valkey, `redis` in redis (uid 999).
+ * Both images have `redis-server` and `redis-cli` (Valkey installs them as links to `valkey-server`
+ * and `valkey-cli`), and both CLIs read the password from REDISCLI_AUTH (valkey-cli 8.1 reads no
+ * VALKEYCLI_AUTH), so the container's command and probes work with either image.
+ */
 const REDIS_UID = 999;
 const DATA_DIRECTORY = '/data';
 
@@ -50,7 +62,7 @@ export class RedisPod extends WorkQueueBroker {
       scheme: 'redis',
       port: Defaults.redisPort,
       defaultServiceName: 'redis',
-      defaultImage: 'redis:7.4.5',
+      defaultImage: DEFAULT_REDIS_IMAGE,
       defaultResources: { cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 256, limit: 1024 } },
       workloadName: podName,
       authentication: 'password',

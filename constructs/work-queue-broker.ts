@@ -21,8 +21,8 @@ export interface WorkQueueBrokerProps {
    */
   readonly serviceName?: string;
   /**
-   * Broker image, pinned; an image of the official family the broker class names.
-   * @default - 'rabbitmq:4.1.4' for RabbitMQStatefulSet, 'redis:7.4.5' for RedisPod
+   * Broker image, pinned; an image of the official family the broker class names (for RedisPod: Valkey or Redis).
+   * @default - 'rabbitmq:4.1.4' for RabbitMQStatefulSet, 'valkey/valkey:8.1.1' for RedisPod (BSD-3; a Redis image works too)
    */
   readonly image?: string;
   /**

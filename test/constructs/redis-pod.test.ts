@@ -17,7 +17,7 @@ describe('RedisPod', () => {
     for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
 
     const container = podSpec(statefulSet).containers[0];
-    expect(container.image).toMatch(/^redis:7\.\d+\.\d+$/);
+    expect(container.image).toBe('valkey/valkey:8.1.1');
     expect(container.command).toEqual(['redis-server']);
     expect(container.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--dir', '/data']));
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
@@ -26,6 +26,31 @@ describe('RedisPod', () => {
     expect(container.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
     expect(manifests.filter((m) => m.kind === 'Secret')).toHaveLength(0);
     expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([['BROKER_URL', 'redis://redis:6379']]);
+  });
+
+  test('defaults to Valkey 8.1 (BSD-3) and runs a Redis image given as image with the same user, command, probes and password variable', () => {
+    const start = (image?: string) => {
+      const manifests = synth((chart) => new RedisPod(chart, 'redis', { image, password: 's3cret' }));
+      const statefulSet = only(manifests, 'StatefulSet', 'redis-master');
+      const pod = podSpec(statefulSet);
+      const [container] = pod.containers;
+      return {
+        user: [pod.securityContext.runAsUser, container.securityContext.runAsUser],
+        command: container.command,
+        probe: container.readinessProbe.exec.command,
+        auth: containerEnv(statefulSet).byName.REDISCLI_AUTH,
+        image: container.image,
+      };
+    };
+    const valkey = start();
+    expect(valkey.image).toBe('valkey/valkey:8.1.1');
+    // Both images have redis-server and redis-cli (links to valkey-server and valkey-cli in Valkey's),
+    // a uid 999 user, and a CLI that reads REDISCLI_AUTH.
+    expect(valkey.command.join(' ')).toContain('exec redis-server ');
+    expect(valkey.probe).toEqual(['sh', '-c', 'redis-cli ping | grep -q PONG']);
+    expect(valkey.user).toEqual([999, 999]);
+    expect(valkey.auth).toBeDefined();
+    expect(start('redis:8.0.2')).toEqual({ ...valkey, image: 'redis:8.0.2' });
   });
 
   test('keeps the append-only file on the claim of a volumeClaimTemplate with storageSize, so the queue survives the pod', () => {
