@@ -1,6 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
 import type { WorkConfig } from './config';
 import { sleep } from './sleep';
 import { writeLine } from './stdout-lines';
+import { describeCause } from './unreachable';
 
 /** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
 export type HandlerResult = 'done' | 'failed' | 'aborted';
@@ -38,15 +40,18 @@ function commandHandler(command: string): Handler {
     const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??= import('./process-group'));
     return new Promise((resolve) => {
       if (signal.aborted) return resolve('aborted');
-      const child = spawnCommandGroup(command);
+      let child: ChildProcess;
+      try {
+        child = spawnCommandGroup(command, item);
+      } catch (error) {
+        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${describeCause(error)}\n`);
+        return resolve('failed');
+      }
       let stopping: Promise<void> | undefined;
       const abort = () => {
         if (child.pid !== undefined) stopping = endCommandGroup(child.pid);
       };
       signal.addEventListener('abort', abort, { once: true });
-      // A command that does not read its input closes the pipe early; that is not a failure.
-      child.stdin!.on('error', () => undefined);
-      child.stdin!.end(item, 'utf8');
       child.on('error', (error) => {
         signal.removeEventListener('abort', abort);
         process.stderr.write(`work-queue: could not start WORK_COMMAND: ${error.message}\n`);

@@ -1,0 +1,84 @@
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { RedisClientType } from 'redis';
+import { ExitCode, queueKeys } from '../../worker/contract';
+import { connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, startCli, tempDir, uniqueQueue } from './helpers';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Records each command's whole standard input in a file of its own under $OUT. */
+const RECORD_INPUT = 'cat > "$OUT/input-$$"';
+
+describe('WORK_COMMAND input (the worker on the Redis of the generation)', () => {
+  let redis: RedisClientType;
+  const files = tempDir();
+  const queues: string[] = [];
+  const newQueue = () => {
+    const queue = uniqueQueue('command-input');
+    queues.push(queue);
+    return queue;
+  };
+
+  beforeAll(async () => {
+    redis = await connectRedis();
+  });
+
+  afterAll(async () => {
+    killLeftovers();
+    for (const queue of queues) await deleteRedisQueue(redis, queue);
+    await redis.close();
+    files.remove();
+  });
+
+  function recordedInputs(dir: string): string[] {
+    return readdirSync(dir)
+      .filter((name) => name.startsWith('input-'))
+      .map((name) => readFileSync(path.join(dir, name), 'utf8'));
+  }
+
+  test('a command gets its whole item on stdin, the empty item and one larger than a pipe holds included, and leaves no file behind', async () => {
+    const queue = newQueue();
+    const out = path.join(files.dir, queue);
+    const scratch = path.join(files.dir, `${queue}-tmp`);
+    mkdirSync(out);
+    mkdirSync(scratch);
+    const items = ['', 'apple', 'x'.repeat(512 * 1024), 'naïve ☃\nsecond line'];
+    const itemsFile = files.file(`${queue}.json`, JSON.stringify(items));
+    expect((await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: itemsFile }))).code).toBe(ExitCode.ok);
+    const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: RECORD_INPUT, OUT: out, TMPDIR: scratch }));
+    expect(result.code).toBe(ExitCode.ok);
+    expect(recordedInputs(out).sort()).toEqual([...items].sort());
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  test('no command is started with an item it does not have: workers SIGKILLed while they spawn commands leave only whole items', async () => {
+    const queue = newQueue();
+    const out = path.join(files.dir, queue);
+    mkdirSync(out);
+    // Larger than a pipe's 64 KiB: an item written into a pipe after spawn would often be cut short.
+    const items = Array.from({ length: 300 }, (_, i) => `item-${i}:${'y'.repeat(100 * 1024)}`);
+    const wanted = new Set(items);
+    const itemsFile = files.file(`${queue}.json`, JSON.stringify(items));
+    expect((await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: itemsFile }))).code).toBe(ExitCode.ok);
+    const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: RECORD_INPUT, OUT: out, LEASE_SECONDS: '1' });
+
+    let kills = 0;
+    for (let round = 0; round < 12; round++) {
+      const worker = startCli(['work'], env);
+      await sleep(150 + Math.random() * 250);
+      worker.kill('SIGKILL');
+      const ended = await worker.exited;
+      if (ended.signal === 'SIGKILL') kills++;
+    }
+    expect(kills).toBeGreaterThan(5);
+    // A worker that is not killed finishes the queue, the killed workers' leases expired.
+    const last = await runCli(['work'], env);
+    expect(last.code).toBe(ExitCode.ok);
+    await sleep(500); // commands of killed workers that were still running
+    const inputs = recordedInputs(out);
+    expect(inputs.length).toBeGreaterThanOrEqual(items.length);
+    const notWhole = inputs.filter((input) => !wanted.has(input)).map((input) => `${input.length} bytes: ${input.slice(0, 20)}...`);
+    expect(notWhole).toEqual([]);
+    expect(await redis.get(queueKeys(queue).done)).toBe(String(items.length));
+  });
+});
