@@ -49,6 +49,11 @@ export interface IWorkQueueBroker extends IConstruct {
   /** Credential variables from the broker's Secret, then `BROKER_URL` built from them with `$(VAR)` expansion. */
   readonly clientEnv: ClientEnvVar[];
   /**
+   * RabbitMQ's consumer timeout in seconds (an unacknowledged delivery older than this closes its
+   * channel), which the workers' work timeout must stay below. Undefined for Redis.
+   */
+  readonly consumerTimeoutSeconds?: number;
+  /**
    * Lets a workload's pods through the broker's NetworkPolicy and orders the workload after the
    * broker in the synthesized output.
    */

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, Rules } from '../worker/contract';
+import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, RetryBudget, Rules } from '../worker/contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { check, fail, PropRules } from './validate';
@@ -54,6 +54,12 @@ export interface ExternalBrokerProps {
    */
   readonly passwordKey?: string;
   /**
+   * The broker's consumer timeout in seconds (RabbitMQ's `consumer_timeout`, or its `consumer-timeout`
+   * policy for the queue), checked against the workers' `workTimeoutSeconds`. AMQP only.
+   * @default 1800 for AMQP (RabbitMQ's own default)
+   */
+  readonly consumerTimeoutSeconds?: number;
+  /**
    * AMQP virtual host (AMQP only).
    * @default '/' (the broker's default virtual host)
    */
@@ -80,6 +86,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   public readonly secret?: kplus.ISecret;
   public readonly connection: BrokerConnection;
   public readonly clientEnv: ClientEnvVar[];
+  public readonly consumerTimeoutSeconds?: number;
   private readonly caSecret?: kplus.ISecret;
   private readonly caKey: string;
 
@@ -92,6 +99,11 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     this.tls = props.tls ?? false;
     this.host = props.host;
     this.port = props.port ?? defaultBrokerPort(this.scheme, this.tls);
+    if (props.consumerTimeoutSeconds !== undefined && this.scheme !== 'amqp') {
+      fail(this, 'consumerTimeoutSeconds', props.consumerTimeoutSeconds, 'no consumerTimeoutSeconds for a Redis broker (it has none)');
+    }
+    check(this, 'consumerTimeoutSeconds', props.consumerTimeoutSeconds, Rules.positiveInteger);
+    this.consumerTimeoutSeconds = this.scheme === 'amqp' ? (props.consumerTimeoutSeconds ?? RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds) : undefined;
     check(this, 'host', props.host, PropRules.host);
     check(this, 'port', this.port, PropRules.port);
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);

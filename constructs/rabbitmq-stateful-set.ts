@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Defaults, describeProblem, Env, GeneratedSecret } from '../worker/contract';
+import { Defaults, describeProblem, Env, GeneratedSecret, RetryBudget, Rules } from '../worker/contract';
 import { SecretKeys } from './broker-credentials';
 import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
@@ -50,6 +50,14 @@ export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
    */
   readonly storageClassName?: string;
   /**
+   * Seconds a delivery may stay unacknowledged before RabbitMQ closes the channel that holds it
+   * (`consumer_timeout` in a conf.d file of the nodes; RabbitMQ checks it about once a minute). It
+   * must exceed the workers' `workTimeoutSeconds` by 60 s, which synth checks: the worker stops
+   * overlong work itself and counts a failed attempt, and this only catches a worker that hangs.
+   * @default 1800 (RabbitMQ's own default, 30 minutes)
+   */
+  readonly consumerTimeoutSeconds?: number;
+  /**
    * User the broker creates on first boot; the clients use it.
    * @default 'work-queue' (not with `existingSecretName`, whose Secret names the user)
    */
@@ -63,6 +71,8 @@ const DATA_DIRECTORY = '/var/lib/rabbitmq';
 const EPMD_PORT = 4369;
 const DISTRIBUTION_PORT = 25672;
 const CLUSTER_CONFIG_FILE = '20-cluster.conf';
+/** After the image's 10-defaults.conf and the cluster's file. */
+const WORK_QUEUE_CONFIG_FILE = '30-work-queue.conf';
 const COOKIE_KEY = 'cookie';
 
 /**
@@ -79,6 +89,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
   public readonly replicas: number;
   /** The headless Service that gives each node a stable DNS name; only for a cluster. */
   public readonly nodesService?: kplus.Service;
+  /** RabbitMQ's consumer timeout in seconds, as the nodes are configured with it. */
+  public readonly consumerTimeoutSeconds: number;
   /** Creates the password and cookie in the cluster that no prop gives; undefined when props give them all. */
   public readonly inClusterCredentials?: InClusterCredentials;
 
@@ -96,6 +108,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       username: props.username,
     });
     this.replicas = replicas;
+    this.consumerTimeoutSeconds = props.consumerTimeoutSeconds ?? RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds;
+    check(this, 'consumerTimeoutSeconds', this.consumerTimeoutSeconds, Rules.positiveInteger);
     const storageSize = props.storageSize ?? '1Gi';
     check(this, 'name', name, PropRules.dnsLabel);
     check(this, 'storageSize', storageSize, PropRules.storageQuantity);
@@ -214,11 +228,27 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     };
     const dataMount = { name: 'data', mountPath: DATA_DIRECTORY };
     ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [claim]));
-    if (clustered) {
-      this.formCluster(name, replicas, container, dataMount, cookieSecretName, props.erlangCookie);
-    } else {
-      ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [dataMount]));
-    }
+    if (clustered) this.formCluster(name, replicas, container, dataMount, cookieSecretName, props.erlangCookie);
+    this.mountWorkQueueConfig(name, container);
+    if (!clustered) ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount));
+  }
+
+  /**
+   * The settings the workers rely on, in a conf.d file: `consumer_timeout`, which RabbitMQ 3.8.15
+   * through 4.x read from rabbitmq.conf and apply to every delivery with manual acknowledgement,
+   * `basic.get` included (the worker's). Not a queue argument: `x-consumer-timeout` exists only
+   * from 3.12 and a changed argument makes the broker refuse an existing queue's declaration.
+   */
+  private mountWorkQueueConfig(name: string, container: kplus.Container): void {
+    const config = new kplus.ConfigMap(this, 'WorkQueueConfig', {
+      metadata: { name: `${name}-work-queue`, labels: this.labels },
+      data: { [WORK_QUEUE_CONFIG_FILE]: `consumer_timeout = ${this.consumerTimeoutSeconds * 1000}\n` },
+    });
+    container.mount(
+      `/etc/rabbitmq/conf.d/${WORK_QUEUE_CONFIG_FILE}`,
+      kplus.Volume.fromConfigMap(this, 'WorkQueueConfigVolume', config, { name: 'work-queue-config' }),
+      { subPath: WORK_QUEUE_CONFIG_FILE, readOnly: true },
+    );
   }
 
   /** Admits a client, and takes its image for the credentials Job when `workerImage` gave none. */

@@ -4,6 +4,7 @@ import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { checkClientJobProps, ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
 import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
+import { checkRetryBudget } from './retry-budget';
 import { check, fail } from './validate';
 
 /**
@@ -13,6 +14,7 @@ import { check, fail } from './validate';
 export type WorkQueuePattern = 'coarse' | 'fine';
 
 const WORKER_MODE: Record<WorkQueuePattern, WorkerMode> = { coarse: 'single', fine: 'drain' };
+const DEFAULT_BACKOFF_LIMIT = 6;
 
 /** What the worker Jobs of `WorkQueueJob` and `ScaledWorkQueueJob` are built from. */
 export interface WorkerJobProps extends ClientJobProps {
@@ -76,10 +78,20 @@ export interface WorkerJobProps extends ClientJobProps {
    */
   readonly leaseSeconds?: number;
   /**
-   * Deliveries of an item before it goes to the dead-letter queue/list (`MAX_ATTEMPTS`).
+   * Deliveries of an item before it goes to the dead-letter queue/list (`MAX_ATTEMPTS`). At most
+   * the work queue's delivery limit on RabbitMQ (1000); a coarse Job needs `backoffLimit` of at
+   * least `maxAttempts - 1`, since every failed attempt there is a failed pod.
    * @default 5
    */
   readonly maxAttempts?: number;
+  /**
+   * Seconds one item's work may take (`WORK_TIMEOUT_SECONDS`); then the worker stops it (the
+   * command's whole process group) and counts a failed attempt. On RabbitMQ it must stay 60 s
+   * below the broker's consumer timeout, and `activeDeadlineSeconds` must leave room for it (and
+   * for `seedWaitSeconds`): synth checks both.
+   * @default 1500 (25 minutes, below RabbitMQ's default consumer timeout of 30)
+   */
+  readonly workTimeoutSeconds?: number;
 }
 
 /**
@@ -124,12 +136,13 @@ export abstract class WorkerJobBase extends Construct {
         [Env.workerMode]: WORKER_MODE[props.pattern],
         [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
         [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
+        [Env.workTimeoutSeconds]: String(props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds),
         ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
         ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
         ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(props.seedWaitSeconds ?? Defaults.seedWaitSeconds) } : {}),
       },
       podAnnotations: seeder ? { [ITEMS_DIGEST_ANNOTATION]: seeder.itemsDigest } : undefined,
-      backoffLimit: props.backoffLimit ?? 6,
+      backoffLimit: props.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
       activeDeadlineSeconds: props.activeDeadlineSeconds,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
       resources: props.resources,
@@ -169,11 +182,23 @@ export abstract class WorkerJobBase extends Construct {
     check(this, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
     check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
     check(this, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
+    check(this, 'workTimeoutSeconds', props.workTimeoutSeconds, Rules.workTimeout);
     if (props.workCommand !== undefined && props.workCommand.trim() === '') {
       fail(this, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
     }
     this.checkProducer(props);
     this.checkPattern(props);
+    checkRetryBudget(this, {
+      scheme: this.broker.scheme,
+      onePodPerItem: props.pattern === 'coarse',
+      maxAttempts: props.maxAttempts ?? Defaults.maxAttempts,
+      workTimeoutSeconds: props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds,
+      builtInWorkSeconds: props.workCommand === undefined ? (props.workSeconds ?? Defaults.workSeconds) : undefined,
+      consumerTimeoutSeconds: this.broker.consumerTimeoutSeconds,
+      seedWaitSeconds: props.seeder ? (props.seedWaitSeconds ?? Defaults.seedWaitSeconds) : undefined,
+      activeDeadlineSeconds: props.activeDeadlineSeconds,
+      backoffLimit: props.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+    });
   }
 
   /** A seeder, whose seed the pods wait for, or `externalProducer: true`: never both, never neither. */

@@ -23,7 +23,10 @@ describe('RabbitMQStatefulSet', () => {
     expect(container.startupProbe).toBeDefined();
     expect(container.resources.requests).toEqual({ cpu: '250m', memory: '512Mi' });
     expect(container.resources.limits).toEqual({ cpu: '1', memory: '1024Mi' });
-    expect(container.volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/rabbitmq' }]);
+    expect(container.volumeMounts).toEqual([
+      { name: 'work-queue-config', mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf', subPath: '30-work-queue.conf', readOnly: true },
+      { name: 'data', mountPath: '/var/lib/rabbitmq' },
+    ]);
     expect(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
   });
 
@@ -179,6 +182,7 @@ describe('RabbitMQStatefulSet', () => {
       ]);
       expect(podSpec(statefulSet).containers[0].volumeMounts).toEqual([
         { name: 'cluster-config', mountPath: '/etc/rabbitmq/conf.d/20-cluster.conf', subPath: '20-cluster.conf', readOnly: true },
+        { name: 'work-queue-config', mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf', subPath: '30-work-queue.conf', readOnly: true },
         { name: 'data', mountPath: '/var/lib/rabbitmq' },
       ]);
     });
@@ -240,7 +244,8 @@ describe('RabbitMQStatefulSet', () => {
 
   test('a single node has none of the cluster parts', () => {
     const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' }));
-    expect(manifests.map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
+    expect(manifests.find((m) => m.kind === 'ConfigMap')!.metadata.name).toBe('rabbitmq-work-queue');
     expect(podSpec(only(manifests, 'StatefulSet')).initContainers).toBeUndefined();
   });
 

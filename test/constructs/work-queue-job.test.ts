@@ -91,10 +91,10 @@ describe('WorkQueueJob', () => {
     ).spec;
     expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([6, undefined, 86400]);
     const set = onlyJob(
-      synth((chart) => coarse(chart, { backoffLimit: 1, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 0 })),
+      synth((chart) => coarse(chart, { backoffLimit: 4, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 0 })),
       'job-wq-1',
     ).spec;
-    expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([1, 600, 0]);
+    expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([4, 3600, 0]);
   });
 
   test('comes after its seeder, which comes after the broker', () => {

@@ -360,7 +360,9 @@ describe('Pulumi program', () => {
           .map((object) => object.metadata.name)
           .sort(),
       ).toEqual(['rabbitmq-nodes', 'rabbitmq-service']);
-      expect(only(broker, 'ConfigMap').data['20-cluster.conf']).toContain('cluster_formation.classic_config.nodes.3 = rabbit@rabbitmq-2.rabbitmq-nodes');
+      expect(only(broker, 'ConfigMap', 'rabbitmq-cluster').data['20-cluster.conf']).toContain(
+        'cluster_formation.classic_config.nodes.3 = rabbit@rabbitmq-2.rabbitmq-nodes',
+      );
       expect(only(broker, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
     });
 

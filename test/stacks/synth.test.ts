@@ -101,6 +101,7 @@ describe('cdk8s synth of the two tutorials', () => {
     ]);
     // RabbitMQ's credentials are created in the cluster by a Job of the worker image, with a ServiceAccount and Role of its own.
     expect(files['0000-coarse-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual([
+      'ConfigMap',
       'Job',
       'NetworkPolicy',
       'Role',
@@ -115,7 +116,7 @@ describe('cdk8s synth of the two tutorials', () => {
   });
 
   test('every object is valid against the Kubernetes OpenAPI schema', () => {
-    expect(all.length).toBe(16);
+    expect(all.length).toBe(17);
     const errors = all.map((m) => [`${m.kind}/${m.metadata.name}`, schemaError(m)]).filter(([, error]) => error);
     expect(errors).toEqual([]);
   });

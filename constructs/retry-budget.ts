@@ -1,0 +1,67 @@
+import { IConstruct } from 'constructs';
+import { BrokerScheme, RetryBudget } from '../worker/contract';
+import { fail } from './validate';
+
+/** What the retry budget of a worker Job is made of, with every default applied. */
+export interface RetryBudgetValues {
+  readonly scheme: BrokerScheme;
+  /** `coarse`: one item per pod, so a failed attempt is a failed pod. */
+  readonly onePodPerItem: boolean;
+  readonly maxAttempts: number;
+  readonly workTimeoutSeconds: number;
+  /** The built-in handler's work, when no workCommand replaces it. */
+  readonly builtInWorkSeconds?: number;
+  /** The broker's consumer timeout (RabbitMQ); undefined for Redis. */
+  readonly consumerTimeoutSeconds?: number;
+  /** Present when the pods wait for a seeder's seed. */
+  readonly seedWaitSeconds?: number;
+  readonly activeDeadlineSeconds?: number;
+  readonly backoffLimit: number;
+}
+
+/**
+ * Checks that the parts of a worker Job's retry budget fit together; a synth error names the first
+ * pair that does not, with both values and what is expected. `leaseSeconds` (Redis) has no bound
+ * here: the worker renews its leases while it works, so work may outlast any lease length.
+ */
+export function checkRetryBudget(scope: IConstruct, budget: RetryBudgetValues): void {
+  const { workTimeoutSeconds: timeout, maxAttempts } = budget;
+  if (budget.builtInWorkSeconds !== undefined && budget.builtInWorkSeconds >= timeout) {
+    fail(scope, 'workSeconds', budget.builtInWorkSeconds, `less than workTimeoutSeconds (${timeout}), or every item of the built-in handler times out`);
+  }
+  if (budget.consumerTimeoutSeconds !== undefined && timeout + RetryBudget.stopMarginSeconds > budget.consumerTimeoutSeconds) {
+    fail(
+      scope,
+      'workTimeoutSeconds',
+      timeout,
+      `at most ${budget.consumerTimeoutSeconds - RetryBudget.stopMarginSeconds}: the broker's consumer timeout (${budget.consumerTimeoutSeconds} s) minus ` +
+        `${RetryBudget.stopMarginSeconds} s to stop the command and settle the item, so that the worker ends overlong work before RabbitMQ closes its channel ` +
+        '(or raise consumerTimeoutSeconds of the RabbitMQStatefulSet)',
+    );
+  }
+  if (budget.scheme === 'amqp' && maxAttempts > RetryBudget.amqpDeliveryLimit) {
+    fail(scope, 'maxAttempts', maxAttempts, `at most ${RetryBudget.amqpDeliveryLimit}, the work queue's delivery limit (x-delivery-limit) on RabbitMQ`);
+  }
+  if (budget.activeDeadlineSeconds !== undefined) {
+    const wait = budget.seedWaitSeconds ?? 0;
+    const least = wait + timeout + RetryBudget.stopMarginSeconds;
+    if (budget.activeDeadlineSeconds < least) {
+      const parts = `${budget.seedWaitSeconds !== undefined ? `seedWaitSeconds (${wait}) + ` : ''}workTimeoutSeconds (${timeout}) + ${RetryBudget.stopMarginSeconds} s`;
+      fail(
+        scope,
+        'activeDeadlineSeconds',
+        budget.activeDeadlineSeconds,
+        `at least ${least} (${parts}), or the Job is stopped before one item can use its work timeout`,
+      );
+    }
+  }
+  if (budget.onePodPerItem && budget.backoffLimit < maxAttempts - 1) {
+    fail(
+      scope,
+      'backoffLimit',
+      budget.backoffLimit,
+      `at least ${maxAttempts - 1} (maxAttempts ${maxAttempts} - 1): each failed attempt of a coarse worker is a failed pod, ` +
+        'so a smaller limit fails the Job before a poison item reaches the dead-letter queue',
+    );
+  }
+}

@@ -1,0 +1,115 @@
+import { Chart } from 'cdk8s';
+import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RabbitMQStatefulSetProps, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { containerEnv, onlyJob, synth } from '../manifests';
+
+const IMAGE = 'job-wq:latest';
+const ITEMS = ['apple', 'banana', 'cherry'];
+
+function coarse(chart: Chart, props: Partial<WorkQueueJobProps> = {}, brokerProps: RabbitMQStatefulSetProps = {}): WorkQueueJob {
+  const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p', ...brokerProps });
+  const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE });
+  return new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
+}
+
+function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJob {
+  const broker = new RedisPod(chart, 'redis');
+  const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job2', items: ITEMS, image: IMAGE });
+  return new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name: 'job-wq-2', ...props });
+}
+
+/** The one line a synth fails with. */
+function synthError(build: (chart: Chart) => void): string {
+  try {
+    synth(build);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('synth did not fail');
+}
+
+describe('retry budget', () => {
+  test('the defaults fit: WORK_TIMEOUT_SECONDS 1500 on every worker, consumer_timeout 1800000 in the broker conf.d file', () => {
+    const manifests = synth((chart) => coarse(chart));
+    expect(containerEnv(onlyJob(manifests, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('1500');
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'rabbitmq-work-queue');
+    expect(config?.data['30-work-queue.conf']).toBe('consumer_timeout = 1800000\n');
+    const statefulSet = manifests.find((m) => m.kind === 'StatefulSet')!;
+    expect(statefulSet.spec.template.spec.containers[0].volumeMounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf', subPath: '30-work-queue.conf', readOnly: true }),
+        expect.objectContaining({ mountPath: '/var/lib/rabbitmq', name: 'data' }),
+      ]),
+    );
+    expect(
+      containerEnv(
+        onlyJob(
+          synth((chart) => fine(chart)),
+          'job-wq-2',
+        ),
+      ).byName.WORK_TIMEOUT_SECONDS.value,
+    ).toBe('1500');
+  });
+
+  test('a longer work timeout fits a broker whose consumer timeout is raised with it; a cluster mounts the same file', () => {
+    const manifests = synth((chart) => coarse(chart, { workTimeoutSeconds: 7200 }, { consumerTimeoutSeconds: 7260, replicas: 3, erlangCookie: 'c' }));
+    expect(containerEnv(onlyJob(manifests, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('7200');
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'rabbitmq-work-queue');
+    expect(config?.data['30-work-queue.conf']).toBe('consumer_timeout = 7260000\n');
+    const mounts = manifests
+      .find((m) => m.kind === 'StatefulSet')!
+      .spec.template.spec.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+    expect(mounts).toEqual(expect.arrayContaining(['/etc/rabbitmq/conf.d/30-work-queue.conf', '/etc/rabbitmq/conf.d/20-cluster.conf', '/var/lib/rabbitmq']));
+  });
+
+  test("fails with one line naming workTimeoutSeconds against the broker's consumer timeout", () => {
+    const message = synthError((chart) => coarse(chart, { workTimeoutSeconds: 1790 }));
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/^test\/job: workTimeoutSeconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\) minus 60 s/);
+    expect(synthError((chart) => coarse(chart, { workTimeoutSeconds: 600 }, { consumerTimeoutSeconds: 600 }))).toMatch(
+      /workTimeoutSeconds: got 600, expected at most 540.*consumerTimeoutSeconds/,
+    );
+  });
+
+  test("fails for an external RabbitMQ whose consumer timeout (RabbitMQ's default unless given) is below the work timeout", () => {
+    const external = (chart: Chart, consumerTimeoutSeconds?: number) => {
+      const broker = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example', existingSecretName: 'mq', consumerTimeoutSeconds });
+      new WorkQueueJob(chart, 'job', { broker, queue: 'q', externalProducer: true, completions: 1, image: IMAGE, pattern: 'coarse', workTimeoutSeconds: 3600 });
+    };
+    expect(synthError((chart) => external(chart))).toMatch(/workTimeoutSeconds: got 3600, expected at most 1740/);
+    expect(() => synth((chart) => external(chart, 3660))).not.toThrow();
+    expect(synthError((chart) => new ExternalBroker(chart, 'r', { scheme: 'redis', host: 'r.example', consumerTimeoutSeconds: 60 }))).toMatch(
+      /consumerTimeoutSeconds: got 60, expected no consumerTimeoutSeconds for a Redis broker/,
+    );
+  });
+
+  test('fails when maxAttempts exceeds the queue delivery limit on RabbitMQ (not on Redis)', () => {
+    expect(synthError((chart) => coarse(chart, { maxAttempts: 1001, backoffLimit: 1000 }))).toMatch(
+      /^test\/job: maxAttempts: got 1001, expected at most 1000, the work queue's delivery limit \(x-delivery-limit\) on RabbitMQ$/,
+    );
+    expect(() => synth((chart) => fine(chart, { maxAttempts: 1001 }))).not.toThrow();
+  });
+
+  test('fails when activeDeadlineSeconds leaves no room for the seed wait and one work timeout', () => {
+    expect(synthError((chart) => coarse(chart, { activeDeadlineSeconds: 2000 }))).toMatch(
+      /^test\/job: activeDeadlineSeconds: got 2000, expected at least 2160 \(seedWaitSeconds \(600\) \+ workTimeoutSeconds \(1500\) \+ 60 s\)/,
+    );
+    expect(() => synth((chart) => coarse(chart, { activeDeadlineSeconds: 2160 }))).not.toThrow();
+  });
+
+  test('fails when a coarse backoffLimit would fail the Job before a poison item is dead-lettered (not for fine)', () => {
+    expect(synthError((chart) => coarse(chart, { maxAttempts: 10 }))).toMatch(/^test\/job: backoffLimit: got 6, expected at least 9 \(maxAttempts 10 - 1\)/);
+    expect(() => synth((chart) => coarse(chart, { maxAttempts: 10, backoffLimit: 9 }))).not.toThrow();
+    expect(() => synth((chart) => fine(chart, { maxAttempts: 10 }))).not.toThrow();
+  });
+
+  test("fails when the built-in handler's workSeconds reach the work timeout, and for a work timeout out of range", () => {
+    expect(synthError((chart) => fine(chart, { workSeconds: 60, workTimeoutSeconds: 60 }))).toMatch(
+      /^test\/job: workSeconds: got 60, expected less than workTimeoutSeconds \(60\)/,
+    );
+    expect(() => synth((chart) => fine(chart, { workSeconds: 60, workTimeoutSeconds: 60, workCommand: 'true' }))).not.toThrow();
+    expect(synthError((chart) => fine(chart, { workTimeoutSeconds: 0 }))).toMatch(/workTimeoutSeconds: got 0, expected a number of seconds greater than 0/);
+    expect(synthError((chart) => coarse(chart, {}, { consumerTimeoutSeconds: 0 }))).toMatch(
+      /consumerTimeoutSeconds: got 0, expected a whole number of at least 1/,
+    );
+  });
+});
