@@ -1,4 +1,15 @@
-import { Command, Defaults, Env, ExitCode, GENERATED_SECRET_BYTES, MAX_ITEM_BYTES, MAX_SEED_RUN_LENGTH, TLS_SCHEMES, WORKER_MODES } from './contract';
+import {
+  Command,
+  Defaults,
+  Env,
+  ExitCode,
+  GENERATED_SECRET_BYTES,
+  MAX_ITEM_BYTES,
+  MAX_SEED_RUN_LENGTH,
+  RetryBudget,
+  TLS_SCHEMES,
+  WORKER_MODES,
+} from './contract';
 
 /** What each environment variable means, as the usage texts show it (default in parentheses). */
 const VARIABLES: Record<string, string> = {
@@ -11,7 +22,10 @@ ${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:$
   [Env.workCommand]: "shell command run once per item, the item's bytes on stdin, exit 0 = done (default: print the item, sleep)",
   [Env.workSeconds]: `the default handler's simulated work in seconds (${Defaults.workSeconds})`,
   [Env.leaseSeconds]: `Redis: lease per item, renewed while it runs; another worker takes it over after expiry (${Defaults.leaseSeconds})`,
-  [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts})`,
+  [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts}); a failed or timed-out
+attempt counts, and so does a delivery whose worker died; at most ${RetryBudget.amqpDeliveryLimit} on RabbitMQ`,
+  [Env.workTimeoutSeconds]: `seconds one item may take; then its command's process group is stopped and the attempt counts as
+failed (${Defaults.workTimeoutSeconds}); keep it ${RetryBudget.stopMarginSeconds} s below RabbitMQ's consumer_timeout`,
   [Env.brokerReplicas]: "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
   [Env.brokerManagementUrl]: "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
   [Env.seedId]: `the seed id (seed prints it) whose completion makes an empty queue done; until the queue's seed
@@ -77,6 +91,9 @@ drain claims items until nothing is pending or in progress and exits 0. With ${E
 queue is done only once its seed marker shows that seed complete; until then the worker waits,
 looking again at most every second, and exits ${ExitCode.seedIncomplete} after ${Env.seedWaitSeconds} of empty queue. A lost
 broker connection is retried for ${Env.brokerRetrySeconds}; a broker that lost the queue's data fails with exit 1.
+An item that outlasts ${Env.workTimeoutSeconds} is stopped and counts as a failed attempt. single never exits 0
+for an item whose acknowledgement failed: exit ${ExitCode.brokerUnreachable} when its connection or channel closed under it (RabbitMQ's
+consumer timeout closes the channel), ${ExitCode.failed} when its lease passed to another worker; drain reopens them and goes on.
 
 ${environment([
   ...COMMON,
@@ -85,6 +102,7 @@ ${environment([
   Env.workSeconds,
   Env.leaseSeconds,
   Env.maxAttempts,
+  Env.workTimeoutSeconds,
   Env.seedId,
   Env.seedWaitSeconds,
   Env.brokerReplicas,

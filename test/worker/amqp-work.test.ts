@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import { ExitCode, deadLetterQueue } from '../../worker/contract';
 import {
@@ -8,10 +9,12 @@ import {
   connectAmqp,
   deleteAmqpQueue,
   killLeftovers,
+  processGone,
   processed,
   runCli,
   sorted,
   startCli,
+  tempDir,
   uniqueQueue,
 } from './helpers';
 
@@ -166,6 +169,31 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     expect(processed(last.stdout)).toEqual([]);
     expect(last.stderr).toMatch(/"crasher" was delivered 2 times without an answer: moved to dead-letter queue/);
     expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
+  });
+
+  test('work that outlasts WORK_TIMEOUT_SECONDS is stopped (its whole process group) and counted as a failed attempt, dead-lettered after MAX_ATTEMPTS', async () => {
+    const queue = newQueue();
+    const pids = tempDir();
+    expect((await runCli(['seed', 'slow'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    // The command and a child of its own both outlive the timeout unless their group is stopped.
+    const command = `sleep 60 & echo $! >> ${pids.dir}/pids; echo $$ >> ${pids.dir}/pids; wait`;
+    const env = amqpEnv(queue, { WORK_COMMAND: command, WORK_TIMEOUT_SECONDS: '1', MAX_ATTEMPTS: '2' });
+    try {
+      const first = await runCli(['work'], env);
+      expect(first.code).toBe(ExitCode.failed);
+      expect(first.stderr).toMatch(/"slow" outlasted WORK_TIMEOUT_SECONDS \(1 s\): stopped, a failed attempt/);
+      expect(first.stderr).toMatch(/"slow" failed \(attempt 1 of 2\): handed back for another attempt/);
+      const second = await runCli(['work'], env);
+      expect(second.code).toBe(ExitCode.ok);
+      expect(second.stderr).toMatch(/"slow" failed \(attempt 2 of 2\): moved to dead-letter queue/);
+      const started = readFileSync(`${pids.dir}/pids`, 'utf8').trim().split('\n').map(Number);
+      expect(started).toHaveLength(4);
+      for (const pid of started) expect(processGone(pid)).toBe(true);
+      expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
+      expect(await amqpCount(amqp, queue)).toBe(0);
+    } finally {
+      pids.remove();
+    }
   });
 
   test('SIGTERM while waiting for an item exits at once without taking one', async () => {

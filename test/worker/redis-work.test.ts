@@ -81,6 +81,22 @@ describe('work on Redis (fine pattern)', () => {
     expect(status.stdout).toMatch(/pending 0, in progress 0, done 3, dead 1/);
   });
 
+  test('work that outlasts WORK_TIMEOUT_SECONDS (longer than its renewed lease) is stopped and counted as a failed attempt, dead-lettered after MAX_ATTEMPTS', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'quick', 'slow'], redisEnv(queue))).code).toBe(ExitCode.ok);
+    const command = 'item=$(cat); if [ "$item" = slow ]; then sleep 60; fi; echo "handled $item"';
+    const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: command, WORK_TIMEOUT_SECONDS: '2', LEASE_SECONDS: '1', MAX_ATTEMPTS: '2' });
+    const started = Date.now();
+    const result = await runCli(['work'], env);
+    expect(result.code).toBe(ExitCode.ok);
+    expect(Date.now() - started).toBeLessThan(30000);
+    expect(result.stdout).toMatch(/^handled quick$/m);
+    expect(result.stdout).not.toMatch(/handled slow/);
+    expect(result.stderr.match(/"slow" outlasted WORK_TIMEOUT_SECONDS \(2 s\): stopped, a failed attempt/g)).toHaveLength(2);
+    expect(result.stderr).toMatch(/"slow" failed \(attempt 2 of 2\): moved to dead-letter queue/);
+    expect(await redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['slow']);
+  });
+
   test('a worker killed mid-item leaves it to another worker once its lease expires', async () => {
     const queue = newQueue();
     await redis.rPush(queue, ['precious']);
