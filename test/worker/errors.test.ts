@@ -1,6 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../worker/contract';
+import { AMQP } from './brokers';
 import {
   REDIS_URL,
   amqpCount,
@@ -189,11 +190,13 @@ describe('work-queue start-up errors', () => {
     });
 
     test('fails for RabbitMQ with wrong credentials', async () => {
-      const result = await runCli(['status'], { BROKER_URL: 'amqp://guest:wrong@127.0.0.1:5672', QUEUE: queue });
+      const result = await runCli(['status'], { BROKER_URL: `amqp://guest:wrong@${AMQP.address}`, QUEUE: queue });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expectOneLineProblem(
         result.stderr,
-        /BROKER_URL: got "amqp:\/\/guest:\*\*\*@127.0.0.1:5672", expected a reachable RabbitMQ \(AMQP\) broker .*accepts these credentials.*ACCESS_REFUSED/,
+        new RegExp(
+          `BROKER_URL: got "amqp://guest:\\*\\*\\*@${AMQP.address}", expected a reachable RabbitMQ \\(AMQP\\) broker .*accepts these credentials.*ACCESS_REFUSED`,
+        ),
       );
     });
   });
@@ -215,11 +218,11 @@ describe('work-queue start-up errors', () => {
     const result = await runCli(['status'], {
       BROKER_USERNAME: 'guest',
       BROKER_PASSWORD: 'p@ss/w:rd',
-      BROKER_URL: 'amqp://guest:p@ss/w:rd@127.0.0.1:5672',
+      BROKER_URL: `amqp://guest:p@ss/w:rd@${AMQP.address}`,
       QUEUE: queue,
     });
     // RabbitMQ refuses the password, which proves the URL was parsed with the right host and user.
     expect(result.code).toBe(ExitCode.brokerUnreachable);
-    expect(result.stderr).toMatch(/got "amqp:\/\/guest:\*\*\*@127.0.0.1:5672".*ACCESS_REFUSED/);
+    expect(result.stderr).toMatch(new RegExp(`got "amqp://guest:\\*\\*\\*@${AMQP.address}".*ACCESS_REFUSED`));
   });
 });
