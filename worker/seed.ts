@@ -35,17 +35,29 @@ export async function seed({ seeder, queueName, items, run, force, print }: Seed
     print(`queue ${queueName} already holds this seed (${total} items, ${seedName}): nothing added`);
     return ExitCode.ok;
   }
-  if (start.kind === 'resume') print(`resuming ${seedName} at item ${start.from + 1} of ${total}: an earlier run stopped after ${start.from}`);
+  if (start.kind === 'resume') {
+    // Whoever put them there may have stopped, or may be another seeder still at work: neither can be told from the queue.
+    print(`resuming ${seedName} at item ${start.from + 1} of ${total}: its first ${start.from} are on the queue already, from an earlier or a concurrent run`);
+  }
   progress.begin(start.from);
   const added = await seeder.seed(items, start.from, options);
   const seconds = (Date.now() - startedAt) / 1000;
-  // Another seeder of the same list at the same time adds the items this one does not.
-  const others = total - start.from - added;
-  const byOthers = others > 0 ? `; another seeder added the other ${others}` : '';
   print(
-    `seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (${seedName})${byOthers}`,
+    `seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (${seedName})${byOthers(total, start.from, added)}`,
   );
   return ExitCode.ok;
+}
+
+/**
+ * The seed's items this run did not add: `before` were on the queue when it began, the rest
+ * another seeder of the same list added while it ran. Each seeder's line adds up to the total.
+ */
+function byOthers(total: number, before: number, added: number): string {
+  const during = total - before - added;
+  if (before === 0 && during <= 0) return '';
+  if (during <= 0) return `; the other ${before} were on the queue when this run began`;
+  if (before === 0) return `; another seeder added the other ${during} while this run went on`;
+  return `; the other ${before + during} were added by other runs: ${before} before this one began, ${during} while it went on`;
 }
 
 /** Prints `count/total (percent), rate` at every tenth of the list and at least once a second. */

@@ -46,6 +46,8 @@ class AmqpSeeder implements Seeder {
   private sequence = 0;
   /** Items of this run's list confirmed in order (each item before it is on the queue). */
   private confirmed = 0;
+  /** Of those, the items this run published (the others' were confirmed to another seeder, before or while it ran). */
+  private added = 0;
   /** When the broker began refusing items, if it has not confirmed a marker since. */
   private refusedSince?: number;
 
@@ -88,8 +90,8 @@ class AmqpSeeder implements Seeder {
       }
       options.onProgress(items.length);
     });
-    // The lock kept other seeders out: everything from `from` on is this run's.
-    return items.length - from;
+    // The lock keeps other seeders out while this run holds its connection, not after it lost one.
+    return this.added;
   }
 
   close(): Promise<void> {
@@ -138,9 +140,13 @@ class AmqpSeeder implements Seeder {
   private publish(channel: Channel, items: readonly string[], marked: number, options: SeedOptions): Promise<void> {
     const total = items.length;
     const id = options.id;
+    const started = Math.max(marked, this.confirmed);
+    this.confirmed = started;
+    const counted = () => {
+      this.added += this.confirmed - started;
+    };
     return new Promise<void>((resolve, reject) => {
-      let next = Math.max(marked, this.confirmed);
-      this.confirmed = next;
+      let next = started;
       /** Confirmed items past `this.confirmed` (confirms of two queues may come out of order). */
       const confirmedAhead = new Set<number>();
       let marking = false;
@@ -193,6 +199,6 @@ class AmqpSeeder implements Seeder {
       };
       mark();
       pump();
-    });
+    }).finally(counted);
   }
 }
