@@ -31,9 +31,9 @@ export const REDIS = { host: redis.hostname, port: Number(redis.port || 6379) };
 
 /** The error a test gets when its broker does not answer: which broker, where, and how to start it. */
 export function unreachable(broker: 'RabbitMQ' | 'Redis', url: string, error: unknown): Error {
-  const { host, port } = new URL(url);
+  const { hostname, port } = new URL(url);
   return new Error(
-    `${broker} of the ${GENERATION} generation not reachable at ${host}:${port} (${String(error)}): start the brokers with .ci/start-brokers (as root)`,
+    `${broker} of the ${GENERATION} generation not reachable at ${hostname}:${port || (broker === 'RabbitMQ' ? 5672 : 6379)} (${String(error)}): start the brokers with .ci/start-brokers (as root)`,
     { cause: error },
   );
 }
