@@ -52,8 +52,10 @@ export interface WorkerJobProps extends ClientJobProps {
   readonly queue?: string;
   /**
    * Failed pods before a Job fails. A failing item is retried by the queue (up to
-   * `maxAttempts`), not by pod restarts, so this only bounds crashes.
-   * @default 6
+   * `maxAttempts`), not by pod restarts, so this only bounds crashes, and, in a `coarse` Job, the
+   * failed attempts of a poison item (each is a failed pod): there it must be at least
+   * `maxAttempts - 1`, which synth checks.
+   * @default 6, or `maxAttempts - 1` when that is more (`coarse`)
    */
   readonly backoffLimit?: number;
   /**
@@ -142,12 +144,18 @@ export abstract class WorkerJobBase extends Construct {
         ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(props.seedWaitSeconds ?? Defaults.seedWaitSeconds) } : {}),
       },
       podAnnotations: seeder ? { [ITEMS_DIGEST_ANNOTATION]: seeder.itemsDigest } : undefined,
-      backoffLimit: props.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+      backoffLimit: this.backoffLimit(props),
       activeDeadlineSeconds: props.activeDeadlineSeconds,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
       resources: props.resources,
       brokerRetrySeconds: props.brokerRetrySeconds,
     });
+  }
+
+  /** The given backoffLimit, else one that lets a coarse Job's poison item use all its attempts. */
+  private backoffLimit({ backoffLimit, pattern, maxAttempts }: WorkerJobProps): number {
+    if (backoffLimit !== undefined) return backoffLimit;
+    return pattern === 'coarse' ? Math.max(DEFAULT_BACKOFF_LIMIT, (maxAttempts ?? Defaults.maxAttempts) - 1) : DEFAULT_BACKOFF_LIMIT;
   }
 
   /** The given broker, else the seeder's; a given one must be the seeder's. */
@@ -197,7 +205,7 @@ export abstract class WorkerJobBase extends Construct {
       consumerTimeoutSeconds: this.broker.consumerTimeoutSeconds,
       seedWaitSeconds: props.seeder ? (props.seedWaitSeconds ?? Defaults.seedWaitSeconds) : undefined,
       activeDeadlineSeconds: props.activeDeadlineSeconds,
-      backoffLimit: props.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+      backoffLimit: this.backoffLimit(props),
     });
   }
 

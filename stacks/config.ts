@@ -55,6 +55,18 @@ export interface WorkQueueStackConfig {
   /** @default 5 */
   readonly maxAttempts?: number;
   /**
+   * Seconds one item may take before the worker stops it and counts a failed attempt
+   * (`WORK_TIMEOUT_SECONDS`); with RabbitMQ, 60 s below `consumerTimeoutSeconds`.
+   * @default 1500
+   */
+  readonly workTimeoutSeconds?: number;
+  /**
+   * RabbitMQ's consumer timeout in seconds (`RabbitMQStatefulSet`'s `consumerTimeoutSeconds`);
+   * only with broker "rabbitmq".
+   * @default 1800
+   */
+  readonly consumerTimeoutSeconds?: number;
+  /**
    * Broker password. It is written into the broker's Secret, so it appears in the manifests.
    * @default - RabbitMQ: generated once inside the cluster by the broker's credentials Job, never at synth; Redis: none
    */
@@ -123,6 +135,9 @@ export function validateStackConfig(scope: Construct, config: WorkQueueStackConf
   checkRequired(scope, 'image', config.image, PropRules.image);
   if (config.broker === 'redis' && config.brokerReplicas !== undefined && config.brokerReplicas !== 1) {
     fail(scope, 'brokerReplicas', config.brokerReplicas, '1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
+  }
+  if (config.broker === 'redis' && config.consumerTimeoutSeconds !== undefined) {
+    fail(scope, 'consumerTimeoutSeconds', config.consumerTimeoutSeconds, 'nothing with broker "redis" (the consumer timeout is RabbitMQ\'s)');
   }
   if (config.broker === 'redis' && config.erlangCookie !== undefined)
     fail(scope, 'erlangCookie', SECRET_SHOWN_AS, 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');

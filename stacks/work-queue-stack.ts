@@ -42,6 +42,7 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
           ...brokerProps,
           replicas: config.brokerReplicas,
           erlangCookie: config.erlangCookie,
+          consumerTimeoutSeconds: config.consumerTimeoutSeconds,
           workerImage: config.image,
         })
       : new RedisPod(brokerChart, 'redis', brokerProps);
@@ -65,6 +66,7 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
     workCommand: config.workCommand,
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
+    workTimeoutSeconds: config.workTimeoutSeconds,
   };
   let job: WorkQueueJob | ScaledWorkQueueJob;
   if (config.autoscale) {

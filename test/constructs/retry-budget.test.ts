@@ -97,8 +97,21 @@ describe('retry budget', () => {
   });
 
   test('fails when a coarse backoffLimit would fail the Job before a poison item is dead-lettered (not for fine)', () => {
-    expect(synthError((chart) => coarse(chart, { maxAttempts: 10 }))).toMatch(/^test\/job: backoffLimit: got 6, expected at least 9 \(maxAttempts 10 - 1\)/);
-    expect(() => synth((chart) => coarse(chart, { maxAttempts: 10, backoffLimit: 9 }))).not.toThrow();
+    expect(synthError((chart) => coarse(chart, { maxAttempts: 10, backoffLimit: 6 }))).toMatch(
+      /^test\/job: backoffLimit: got 6, expected at least 9 \(maxAttempts 10 - 1\)/,
+    );
+    expect(
+      onlyJob(
+        synth((chart) => coarse(chart, { maxAttempts: 10 })),
+        'job-wq-1',
+      ).spec.backoffLimit,
+    ).toBe(9);
+    expect(
+      onlyJob(
+        synth((chart) => coarse(chart, { maxAttempts: 3 })),
+        'job-wq-1',
+      ).spec.backoffLimit,
+    ).toBe(6);
     expect(() => synth((chart) => fine(chart, { maxAttempts: 10 }))).not.toThrow();
   });
 

@@ -84,6 +84,18 @@ describe('addWorkQueueStack', () => {
     for (const prefix of ['job-wq-1-seed', 'job-wq-1']) expect(jobNamed(again, prefix).metadata.name).not.toBe(jobNamed(first, prefix).metadata.name);
   });
 
+  test('workTimeoutSeconds and consumerTimeoutSeconds reach the workers and the broker; an inconsistent pair fails with one line', () => {
+    const objects = objectsOf(addWorkQueueStack(Testing.app(), { ...coarse, workTimeoutSeconds: 3600, consumerTimeoutSeconds: 3660 }));
+    expect(containerEnv(jobNamed(objects, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('3600');
+    expect(only(objects, 'ConfigMap', 'rabbitmq-work-queue').data['30-work-queue.conf']).toBe('consumer_timeout = 3660000\n');
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, workTimeoutSeconds: 3600 })).toThrow(
+      /^coarse-job\/job: workTimeoutSeconds: got 3600, expected at most 1740: the broker's consumer timeout \(1800 s\)[^\n]*$/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, consumerTimeoutSeconds: 60 })).toThrow(
+      'fine-broker: consumerTimeoutSeconds: got 60, expected nothing with broker "redis"',
+    );
+  });
+
   test('uses an existing broker Secret when named', () => {
     const charts = addWorkQueueStack(Testing.app(), { ...COARSE_TUTORIAL, image: 'i', brokerSecretName: 'mq' });
     expect(manifestsOf(charts.broker).filter((m) => m.kind === 'Secret')).toEqual([]);
