@@ -1,4 +1,4 @@
-import { readTarget, tlsServerName } from '../../worker/config';
+import { readTarget, readWork, tlsServerName } from '../../worker/config';
 import { ExitCode } from '../../worker/contract';
 import { CliError } from '../../worker/errors';
 
@@ -70,5 +70,40 @@ describe('BROKER_URL parsing', () => {
     expect(problems({ BROKER_URL: 'amqps:///vhost', QUEUE })).toEqual([
       expect.stringMatching(/^BROKER_URL: got "amqps:\/\/\/vhost", expected a URL with a host name, /),
     ]);
+  });
+});
+
+describe('WORK_TIMEOUT_SECONDS and MAX_ATTEMPTS (the retry budget)', () => {
+  const AMQP = { BROKER_URL: 'amqp://guest:guest@rabbit', QUEUE };
+  const REDIS = { BROKER_URL: 'redis://redis', QUEUE };
+
+  /** The problem lines of `work`'s settings. */
+  function workProblems(env: Record<string, string>): string[] {
+    try {
+      readWork(env);
+    } catch (error) {
+      expect((error as CliError).exitCode).toBe(ExitCode.badInput);
+      return (error as CliError).message.split('\n');
+    }
+    throw new Error(`no problem reported for ${JSON.stringify(env)}`);
+  }
+
+  test('the work timeout defaults to 1500 s and takes fractions', () => {
+    expect(readWork(AMQP).work.workTimeoutSeconds).toBe(1500);
+    expect(readWork({ ...REDIS, WORK_TIMEOUT_SECONDS: '0.5' }).work.workTimeoutSeconds).toBe(0.5);
+  });
+
+  test.each(['0', '-1', 'soon', '2147484'])('WORK_TIMEOUT_SECONDS=%s is bad input naming the variable and the range', (value) => {
+    expect(workProblems({ ...REDIS, WORK_TIMEOUT_SECONDS: value })).toEqual([
+      `WORK_TIMEOUT_SECONDS: got "${value}", expected a number of seconds greater than 0 and at most 2147483 (24.8 days)`,
+    ]);
+  });
+
+  test("MAX_ATTEMPTS above the work queue's delivery limit is bad input on RabbitMQ only", () => {
+    expect(workProblems({ ...AMQP, MAX_ATTEMPTS: '1001' })).toEqual([
+      'MAX_ATTEMPTS: got "1001", expected at most 1000 on RabbitMQ, the work queue\'s x-delivery-limit',
+    ]);
+    expect(readWork({ ...AMQP, MAX_ATTEMPTS: '1000' }).work.maxAttempts).toBe(1000);
+    expect(readWork({ ...REDIS, MAX_ATTEMPTS: '1001' }).work.maxAttempts).toBe(1001);
   });
 });
