@@ -26,3 +26,12 @@ export function queueDataLost(queue: string, broker: string, evidence: string): 
     ExitCode.failed,
   );
 }
+
+/**
+ * Why an item a worker still held a lease on is no longer held: the broker lost its last writes
+ * (a Redis restarted, or a replica promoted, without them), the claim among them. Nothing is lost
+ * for good: the item is back on the queue, or its lease expires, and it is done again.
+ */
+export function leaseLostByBroker(broker: string): string {
+  return `${broker} lost its last writes, this worker's lease of it among them (a restart or failover without them; the lease had not expired): it is on the queue again and may be processed twice`;
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
 import { queueKeys, redisReplyKey } from '../contract';
-import { queueDataLost } from '../errors';
+import { leaseLostByBroker, queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome } from '../queue';
 import { brokerAt } from '../unreachable';
 import { RedisConnection } from './connection';
@@ -57,17 +57,27 @@ class RedisConsumer implements Consumer {
     const { pending, processing, leases, dead, done, seed } = this.keys;
     const first = this.nextToken;
     this.nextToken += max;
+    let sentAt = Date.now();
     const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed] = (await this.connection.run(
       CLAIM,
-      (retried) => ({
-        keys: { pending, processing, leases, dead, done, seed },
-        args: { owner: this.owner, first, max, leaseMs: this.leaseMs, maxAttempts: this.options.maxAttempts, recover: retried ? 1 : 0 },
-      }),
+      (retried) => {
+        sentAt = Date.now();
+        return {
+          keys: { pending, processing, leases, dead, done, seed },
+          args: { owner: this.owner, first, max, leaseMs: this.leaseMs, maxAttempts: this.options.maxAttempts, recover: retried ? 1 : 0 },
+        };
+      },
     )) as [(string | number)[], string[], number, number, number, number, number, string | null, string | null, string | null];
     this.checkState(markerExists, keysExisting);
     const deliveries: RedisDelivery[] = [];
     for (let i = 0; i < claimed.length; i += 3) {
-      deliveries.push({ token: String(claimed[i]), item: String(claimed[i + 1]), attempt: Number(claimed[i + 2]), lost: this.connection.gaveUp });
+      deliveries.push({
+        token: String(claimed[i]),
+        item: String(claimed[i + 1]),
+        attempt: Number(claimed[i + 2]),
+        lost: this.connection.gaveUp,
+        leaseEnds: sentAt + this.leaseMs,
+      });
     }
     if (deliveries.length > 0) {
       this.claimedAny = true;
@@ -88,14 +98,19 @@ class RedisConsumer implements Consumer {
     const tokens = this.renewer.forget(deliveries as RedisDelivery[]);
     const { pending, processing, leases, done, dead, seed } = this.keys;
     const call = this.nextCall++;
-    const [lost, markerExists, keysExisting] = (await this.connection.run(COMPLETE, (retried) => ({
-      keys: { pending, processing, leases, done, dead, seed, reply: this.replyKey },
-      args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, tokenList: tokens.join('\n') },
-    }))) as [string[], number, number];
+    let sentAt = Date.now();
+    const [lost, markerExists, keysExisting] = (await this.connection.run(COMPLETE, (retried) => {
+      sentAt = Date.now();
+      return {
+        keys: { pending, processing, leases, done, dead, seed, reply: this.replyKey },
+        args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, tokenList: tokens.join('\n') },
+      };
+    })) as [string[], number, number];
     this.checkState(markerExists, keysExisting);
     for (const token of lost) {
-      const item = (deliveries as RedisDelivery[]).find((d) => d.token === token)?.item ?? token;
-      this.options.onLost(item, LEASE_TAKEN_OVER);
+      const delivery = (deliveries as RedisDelivery[]).find((d) => d.token === token);
+      const lostByRedis = delivery !== undefined && this.renewer.leasedAt(delivery, sentAt);
+      this.options.onLost(delivery?.item ?? token, lostByRedis ? leaseLostByBroker(brokerAt(this.broker)) : LEASE_TAKEN_OVER);
     }
     return lost.length;
   }

@@ -6,6 +6,13 @@ import { RENEW } from './scripts/renew';
 export interface HeldToken {
   readonly token: string;
   readonly item: string;
+  /**
+   * When its lease ends at the earliest, by this worker's clock: the lease length after the claim
+   * or the last renewal that found it was sent (Redis counts from when it ran the call, later).
+   */
+  leaseEnds: number;
+  /** Set when a renewal found the token gone while its lease had not ended: Redis lost it. */
+  vanished?: boolean;
 }
 
 /**
@@ -44,15 +51,34 @@ export class LeaseRenewer {
     clearInterval(this.timer);
   }
 
+  /**
+   * Whether a token found gone at `at` (when the call that found it was sent) was still leased to
+   * this worker then, with a third of the lease to spare: no other worker can have taken it over,
+   * so Redis itself lost it (a restart or failover without its last writes).
+   */
+  leasedAt(held: HeldToken, at: number): boolean {
+    return held.vanished === true || at < held.leaseEnds - this.leaseMs / 3;
+  }
+
   private async renew(): Promise<void> {
     if (this.held.size === 0 || this.renewing) return;
     this.renewing = true;
     try {
-      const lost = (await this.connection.run(RENEW, {
-        keys: { leases: queueKeys(this.queue).leases },
-        args: { leaseMs: this.leaseMs, tokenList: [...this.held.keys()].join('\n') },
-      })) as string[];
-      for (const token of lost) this.held.delete(token);
+      let sentAt = Date.now();
+      const renewing = [...this.held.values()];
+      const lost = new Set(
+        (await this.connection.run(RENEW, () => {
+          sentAt = Date.now();
+          return { keys: { leases: queueKeys(this.queue).leases }, args: { leaseMs: this.leaseMs, tokenList: renewing.map((h) => h.token).join('\n') } };
+        })) as string[],
+      );
+      for (const held of renewing) {
+        if (!lost.has(held.token)) held.leaseEnds = sentAt + this.leaseMs;
+        else {
+          if (this.leasedAt(held, sentAt)) held.vanished = true;
+          this.held.delete(held.token);
+        }
+      }
     } catch {
       // A lost connection is re-established (or given up) for every operation that needs it.
     } finally {
