@@ -4,11 +4,12 @@ import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { deadLetterQueue, ExitCode, GENERATED_SECRET_BYTES } from '../../worker/contract';
 import { closedPort, runCli, uniqueQueue } from '../worker/helpers';
-import { LocalCluster, type LocalNode } from './local-rabbitmq-cluster';
+import { LocalCluster } from './local-rabbitmq-cluster';
+import { TrixieRabbitMQNode } from './trixie-rabbitmq-node';
 
 /**
  * An item whose work outlasts RabbitMQ's consumer timeout, on a node of this test's own (the
- * machine's RabbitMQ 3.10) configured with the conf.d file that `RabbitMQStatefulSet` synthesizes
+ * machine's RabbitMQ 3.10, and the deployed generation's 4.0 from its Debian 13 root) configured with the conf.d file that `RabbitMQStatefulSet` synthesizes
  * for `consumerTimeoutSeconds: 3`. The workers' own WORK_TIMEOUT_SECONDS is set far above it on
  * purpose: this is a worker that hangs, which only the broker notices. RabbitMQ looks at the
  * timeout on its channel tick (once a minute); the node's tick is shortened to a second here.
@@ -16,90 +17,122 @@ import { LocalCluster, type LocalNode } from './local-rabbitmq-cluster';
 const CONSUMER_TIMEOUT_SECONDS = 3;
 const NAME = 'ct';
 
-let cluster: LocalCluster;
-let node: LocalNode;
-let amqp: ChannelModel;
+/** A node of the test's own: the url its clients use, rabbitmqctl against it, and its end. */
+interface OwnNode {
+  readonly url: string;
+  ctl(args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
 
-/** The single node's `30-work-queue.conf` as synthesized, with the config a one-node cluster file would have. */
-function synthesizedNode() {
+/** The single node's `30-work-queue.conf` as `RabbitMQStatefulSet` synthesizes it. */
+function synthesizedConf(): string {
   const chart = new Chart(Testing.app(), 'broker');
   new RabbitMQStatefulSet(chart, NAME, { name: NAME, consumerTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS, password: 'unused' });
   const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
   const conf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${NAME}-work-queue`)?.data?.['30-work-queue.conf'];
   if (conf === undefined)
     throw new Error(`no ConfigMap ${NAME}-work-queue with 30-work-queue.conf in: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
-  return {
-    name: NAME,
-    replicas: 1,
-    clusterConf: `cluster_formation.peer_discovery_backend = classic_config\ncluster_formation.classic_config.nodes.1 = rabbit@${NAME}-0.${NAME}-nodes\n${conf}`,
-    cookie: randomBytes(GENERATED_SECRET_BYTES).toString('base64url'),
-    brokerReplicas: '1',
-  };
+  expect(conf).toBe(`consumer_timeout = ${CONSUMER_TIMEOUT_SECONDS * 1000}\n`);
+  return conf;
 }
 
-function env(queue: string, extra: Record<string, string> = {}): Record<string, string> {
-  // The command hangs; the worker's own limit is far away, so the broker's timeout acts.
-  return { BROKER_URL: node.url, QUEUE: queue, WORK_COMMAND: 'sleep 120', WORK_TIMEOUT_SECONDS: '600', MAX_ATTEMPTS: '2', ...extra };
-}
-
-async function deadCount(queue: string): Promise<number> {
-  const channel = await amqp.createChannel();
-  try {
-    for (let i = 0; i < 50; i++) {
-      const { messageCount } = await channel.checkQueue(deadLetterQueue(queue));
-      if (messageCount > 0) return messageCount;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return 0;
-  } finally {
-    await channel.close();
-  }
-}
-
-beforeAll(async () => {
-  cluster = new LocalCluster(synthesizedNode(), { prefix: `wqct${process.pid}n`, ports: [[await closedPort(), await closedPort()]] });
+/** The machine's RabbitMQ 3.10, as a one-node LocalCluster (its file lists the one node). */
+async function machineNode(conf: string): Promise<OwnNode> {
+  const cluster = new LocalCluster(
+    {
+      name: NAME,
+      replicas: 1,
+      clusterConf: `cluster_formation.peer_discovery_backend = classic_config\ncluster_formation.classic_config.nodes.1 = rabbit@${NAME}-0.${NAME}-nodes\n${conf}`,
+      cookie: randomBytes(GENERATED_SECRET_BYTES).toString('base64url'),
+      brokerReplicas: '1',
+    },
+    { prefix: `wqct${process.pid}n`, ports: [[await closedPort(), await closedPort()]] },
+  );
   try {
     await cluster.start();
   } catch (error) {
     await cluster.stop();
     throw error;
   }
-  [node] = cluster.nodes;
-  expect(cluster.conf).toMatch(new RegExp(`^consumer_timeout = ${CONSUMER_TIMEOUT_SECONDS * 1000}$`, 'm'));
-  // Test-only: the channel tick that checks the timeout, once a second instead of once a minute.
-  await node.ctl(['eval', 'application:set_env(rabbit, channel_tick_interval, 1000).']);
-  amqp = await connect(node.url);
-}, 120000);
+  const [node] = cluster.nodes;
+  return { url: node.url, ctl: (args) => node.ctl(args), stop: () => cluster.stop() };
+}
 
-afterAll(async () => {
-  await amqp?.close();
-  await cluster?.stop();
-});
-
-test('single: each pod whose item outlasts the consumer timeout exits 3 (never 0); after MAX_ATTEMPTS the next pod dead-letters it untried and exits 0', async () => {
-  const queue = uniqueQueue('ct-single');
-  expect((await runCli(['seed', 'hangs'], env(queue))).code).toBe(ExitCode.ok);
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    const pod = await runCli(['work'], env(queue));
-    expect({ attempt, code: pod.code }).toEqual({ attempt, code: ExitCode.brokerUnreachable });
-    expect(pod.stderr).toMatch(/closed while an item was in progress \(.*406.*timed out.*\): it was not acknowledged/);
-    expect(pod.stderr).not.toMatch(/unexpected error/);
+/** The deployed generation's RabbitMQ 4.0, from the Debian 13 root. */
+async function deployedNode(conf: string): Promise<OwnNode> {
+  const node = new TrixieRabbitMQNode(conf);
+  try {
+    await node.start();
+  } catch (error) {
+    await node.stop();
+    throw error;
   }
-  const last = await runCli(['work'], env(queue));
-  expect(last.code).toBe(ExitCode.ok);
-  expect(last.stderr).toMatch(/"hangs" was delivered 2 times without an answer: moved to dead-letter queue/);
-  expect(await deadCount(queue)).toBe(1);
-}, 120000);
+  return node;
+}
 
-test('drain: a channel closed under the worker by the consumer timeout is reopened and work goes on; the item is dead-lettered after MAX_ATTEMPTS, exit 0', async () => {
-  const queue = uniqueQueue('ct-drain');
-  expect((await runCli(['seed', 'hangs', 'fine'], env(queue))).code).toBe(ExitCode.ok);
-  const command = 'item=$(cat); if [ "$item" = hangs ]; then sleep 120; fi; echo "handled $item"';
-  const pod = await runCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: command }));
-  expect(pod.code).toBe(ExitCode.ok);
-  expect(pod.stderr).not.toMatch(/unexpected error/);
-  expect(pod.stderr.match(/lost the connection to .*406.*timed out/g)).toHaveLength(2);
-  expect(pod.stderr).toMatch(/"hangs" was delivered 2 times without an answer: moved to dead-letter queue/);
-  expect(pod.stdout).toMatch(/^handled fine$/m);
-  expect(await deadCount(queue)).toBe(1);
-}, 120000);
+describe.each([
+  ['machine: RabbitMQ 3.10', machineNode],
+  ['deployed: RabbitMQ 4.0', deployedNode],
+])('consumer timeout on %s', (_generation, startNode) => {
+  let node: OwnNode;
+  let amqp: ChannelModel;
+
+  function env(queue: string, extra: Record<string, string> = {}): Record<string, string> {
+    // The command hangs; the worker's own limit is far away, so the broker's timeout acts.
+    return { BROKER_URL: node.url, QUEUE: queue, WORK_COMMAND: 'sleep 120', WORK_TIMEOUT_SECONDS: '600', MAX_ATTEMPTS: '2', ...extra };
+  }
+
+  async function deadCount(queue: string): Promise<number> {
+    const channel = await amqp.createChannel();
+    try {
+      for (let i = 0; i < 50; i++) {
+        const { messageCount } = await channel.checkQueue(deadLetterQueue(queue));
+        if (messageCount > 0) return messageCount;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return 0;
+    } finally {
+      await channel.close();
+    }
+  }
+
+  beforeAll(async () => {
+    node = await startNode(synthesizedConf());
+    // Test-only: the channel tick that checks the timeout, once a second instead of once a minute.
+    await node.ctl(['eval', 'application:set_env(rabbit, channel_tick_interval, 1000).']);
+    amqp = await connect(node.url);
+  }, 150000);
+
+  afterAll(async () => {
+    await amqp?.close();
+    await node?.stop();
+  });
+
+  test('single: each pod whose item outlasts the consumer timeout exits 3 (never 0); after MAX_ATTEMPTS the next pod dead-letters it untried and exits 0', async () => {
+    const queue = uniqueQueue('ct-single');
+    expect((await runCli(['seed', 'hangs'], env(queue))).code).toBe(ExitCode.ok);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const pod = await runCli(['work'], env(queue));
+      expect({ attempt, code: pod.code }).toEqual({ attempt, code: ExitCode.brokerUnreachable });
+      expect(pod.stderr).toMatch(/closed while an item was in progress \(.*406.*timed out.*\): it was not acknowledged/);
+      expect(pod.stderr).not.toMatch(/unexpected error/);
+    }
+    const last = await runCli(['work'], env(queue));
+    expect(last.code).toBe(ExitCode.ok);
+    expect(last.stderr).toMatch(/"hangs" was delivered 2 times without an answer: moved to dead-letter queue/);
+    expect(await deadCount(queue)).toBe(1);
+  }, 120000);
+
+  test('drain: a channel closed under the worker by the consumer timeout is reopened and work goes on; the item is dead-lettered after MAX_ATTEMPTS, exit 0', async () => {
+    const queue = uniqueQueue('ct-drain');
+    expect((await runCli(['seed', 'hangs', 'fine'], env(queue))).code).toBe(ExitCode.ok);
+    const command = 'item=$(cat); if [ "$item" = hangs ]; then sleep 120; fi; echo "handled $item"';
+    const pod = await runCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: command }));
+    expect(pod.code).toBe(ExitCode.ok);
+    expect(pod.stderr).not.toMatch(/unexpected error/);
+    expect(pod.stderr.match(/lost the connection to .*406.*timed out/g)).toHaveLength(2);
+    expect(pod.stderr).toMatch(/"hangs" was delivered 2 times without an answer: moved to dead-letter queue/);
+    expect(pod.stdout).toMatch(/^handled fine$/m);
+    expect(await deadCount(queue)).toBe(1);
+  }, 120000);
+});
