@@ -68,12 +68,15 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
   const started = Date.now();
   const scaledJob = scenario.scaledJob();
   const hosts = scenario.serviceHostNames(OPERATOR_NAMESPACE);
+  const cluster = await scenario.cluster();
   const scaler = await openScaler(scaledJob.spec.triggers[0], {
     objects: await scenario.objects(),
+    // The operator reaches the broker through its Service, as the pods do: the address of the Service's gate.
     resolveHost: (host) => {
-      if (!hosts.includes(host))
+      const address = cluster.serviceAddress(host, OPERATOR_NAMESPACE);
+      if (address === undefined)
         throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
-      return '127.0.0.1';
+      return address;
     },
   });
   const emulator = new KedaEmulator(scaledJob, { pollingIntervalMs: POLLING_INTERVAL_MS, scaler, runJob: (job, hooks) => scenario.runJob(job, hooks) });

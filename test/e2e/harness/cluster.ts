@@ -3,11 +3,15 @@
  * ObjectStore with the API server's apply rules, a fake API server over HTTPS for the pods'
  * ServiceAccounts, the Job controller (job-controller.ts) for every Job applied, pods that the
  * kubelet would start (pod.ts: ServiceAccount admission, token volume, waits for missing Secrets
- * and ConfigMaps), and the local RabbitMQ's first boot from the broker's Secret.
+ * and ConfigMaps), the local RabbitMQ's first boot from the broker's Secret, and the broker
+ * Services (service-network.ts): each Service's names lead to an address of its own, which
+ * accepts connections only once the StatefulSet behind it has booted (RabbitMQ: applied, its
+ * Secret present and its user created; any other: applied).
  *
  * Every Job created by an apply starts at once, all concurrently, once the whole apply is done
  * (the controller sees it a moment after kubectl's requests); a Job that is unchanged or updated
- * in place is not started again. Redis needs nothing: the stacks run it without a password.
+ * in place is not started again. Redis boots as soon as its StatefulSet is applied: the stacks run
+ * it without a password.
  */
 import { mkdirSync, readdirSync } from 'fs';
 import { join } from 'path';
@@ -26,7 +30,7 @@ import { ApplyAction, ObjectStore } from './object-store';
 import { Pod, PodContext, startPod } from './pod';
 import { BrokerUser, defaultUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
 import { runProgram } from './run';
-import { serviceHostNames } from './service-hosts';
+import { HostEntry, ServiceNetwork } from './service-network';
 
 export interface ClusterOptions {
   /** Where the pods' volumes and the API server's certificates go. */
@@ -69,7 +73,11 @@ export class Cluster {
   readonly jobs: JobHandle[] = [];
   /** The RabbitMQ users created by first boots, one per RabbitMQ StatefulSet. */
   readonly brokerUsers: BrokerUser[] = [];
+  /** The Services' addresses and gates. */
+  readonly network = new ServiceNetwork();
+  /** StatefulSets (namespace/name) whose boot has begun, and its end. */
   private readonly booting = new Map<string, Promise<void>>();
+  private readonly booted = new Set<string>();
   private readonly closing = new AbortController();
 
   private constructor(
@@ -123,7 +131,7 @@ export class Cluster {
     return hashed[0];
   }
 
-  /** Resolves once every RabbitMQ StatefulSet applied so far has booted (created its user). */
+  /** Resolves once every StatefulSet applied so far has booted (RabbitMQ: created its user) and its Services accept connections. */
   async brokersBooted(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.pendingBrokers().length > 0) {
@@ -134,6 +142,12 @@ export class Cluster {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     await Promise.all(this.booting.values());
+    await this.network.opened();
+  }
+
+  /** The address a pod of `namespace` (or a controller running there, as KEDA's operator) reaches `host` at, when it names a Service. */
+  serviceAddress(host: string, namespace = this.store.defaultNamespace): string | undefined {
+    return this.network.resolve(host, namespace);
   }
 
   /** Deletes every Job (their pods with them), waits for them, removes the brokers' users and stops the API server. */
@@ -142,6 +156,7 @@ export class Cluster {
     for (const handle of this.jobs) handle.delete();
     await Promise.allSettled(this.jobs.map((handle) => handle.run));
     await Promise.allSettled(this.booting.values());
+    await this.network.close();
     for (const user of this.brokerUsers) await runProgram('rabbitmqctl', ['-q', 'delete_user', '--', user.username]);
     await this.api.stop();
   }
@@ -181,33 +196,52 @@ export class Cluster {
     this.jobs.push({ name, namespace, job, createdAt: Date.now(), pods, run, delete: () => deletion.abort() });
   }
 
-  /** The names of every Service in the store, as a pod of `namespace` resolves them; all lead to 127.0.0.1. */
-  private hostNames(namespace: string): string[] {
-    return (this.store.list('Service') as unknown as IService[]).flatMap((service) => serviceHostNames(service, namespace));
+  /** The names of every Service in the store as a pod of `namespace` resolves them, each with its Service's address. */
+  private hostNames(namespace: string): HostEntry[] {
+    return this.network.hosts(namespace);
   }
 
   private onChange(object: KubeObject): void {
+    if (this.closing.signal.aborted) return;
+    if (object.kind === 'Service') {
+      this.network.add(object as unknown as IService);
+      this.openGates();
+    }
     if (object.kind === 'StatefulSet' || object.kind === 'Secret') for (const key of this.pendingBrokers()) this.tryBoot(key);
   }
 
   private pendingBrokers(): string[] {
     return (this.store.list('StatefulSet') as unknown as IStatefulSet[])
-      .filter(isRabbitMq)
       .map((set) => `${set.metadata!.namespace}/${set.metadata!.name}`)
       .filter((key) => !this.booting.has(key));
   }
 
-  /** Boots the broker once its Secret resolves; never again for the same StatefulSet. */
+  /** Boots the broker (RabbitMQ once its Secret resolves), never again for the same StatefulSet, then opens its Services. */
   private tryBoot(key: string): void {
-    if (this.closing.signal.aborted) return;
     const [namespace, name] = key.split('/');
     const set = this.store.get('StatefulSet', namespace, name) as unknown as IStatefulSet;
-    const user = defaultUser(set, this.store.source(namespace));
-    if (!user) return;
-    this.booting.set(
-      key,
-      firstBoot(user).then((booted) => void this.brokerUsers.push(booted)),
-    );
+    let boot: Promise<void> = Promise.resolve();
+    if (isRabbitMq(set)) {
+      const user = defaultUser(set, this.store.source(namespace));
+      if (!user) return;
+      boot = firstBoot(user).then((booted) => void this.brokerUsers.push(booted));
+    }
+    const booting = boot.then(() => {
+      this.booted.add(key);
+      this.openGates();
+      return this.network.opened();
+    });
+    booting.catch(() => undefined); // awaited by brokersBooted; not unhandled meanwhile
+    this.booting.set(key, booting);
+  }
+
+  private openGates(): void {
+    if (this.closing.signal.aborted) return;
+    const booted = [...this.booted].map((key) => {
+      const [namespace, name] = key.split('/');
+      return this.store.get('StatefulSet', namespace, name) as unknown as IStatefulSet;
+    });
+    this.network.open(booted.filter(Boolean));
   }
 }
 

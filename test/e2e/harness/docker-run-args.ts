@@ -2,6 +2,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { VolumeBacking } from './pod-volumes';
 import { parseQuantity } from './quantity';
+import type { HostEntry } from './service-network';
 
 export interface DockerRunInput {
   podName: string;
@@ -13,8 +14,8 @@ export interface DockerRunInput {
   command?: string[];
   args?: string[];
   volumes: Map<string, VolumeBacking>;
-  /** Host names the pod resolves to 127.0.0.1 (the broker Services; the brokers run on this host). */
-  hosts: string[];
+  /** The broker Services' host names and the loopback address each resolves to (its Service gate, service-network.ts). */
+  hosts: readonly HostEntry[];
   /** The image's configured user (`docker image inspect` .Config.User), for the runAsNonRoot check. */
   imageUser: string;
   labels: Record<string, string>;
@@ -25,7 +26,7 @@ export function dockerRunArgs(input: DockerRunInput): string[] {
   const { podName, spec, container } = input;
   const args = ['--name', podName, '--network', 'host'];
   for (const [key, value] of Object.entries(input.labels)) args.push('--label', `${key}=${value}`);
-  for (const host of input.hosts) args.push('--add-host', `${host}:127.0.0.1`);
+  for (const { name, address } of input.hosts) args.push('--add-host', `${name}:${address}`);
   for (const [name, value] of input.env) args.push('--env', `${name}=${value}`);
   if (container.workingDir) args.push('--workdir', container.workingDir);
   if (spec.terminationGracePeriodSeconds !== undefined) args.push('--stop-timeout', String(spec.terminationGracePeriodSeconds));

@@ -21,7 +21,7 @@ function scaledJob(spec: Partial<ScaledJobObject['spec']> = {}): ScaledJobObject
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledJob',
-    metadata: { name: 'job-wq-1' },
+    metadata: { name: 'job-wq-1', namespace: 'work-queue' },
     spec: {
       jobTargetRef: { completions: 1, parallelism: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'work-queue', image: 'img' }] } } },
       maxReplicaCount: 3,
@@ -38,7 +38,7 @@ function scaler(queue: { length: number }): Scaler {
 
 const pod = (phase: PodRecord['phase']): PodRecord => ({ name: 'pod', phase, exitCodes: [], logs: '', startedAt: 0, finishedAt: 0 });
 
-test('creates the Jobs the formula asks for from jobTargetRef, named after the ScaledJob, and counts a Job pending until a pod is up', async () => {
+test('creates the Jobs the formula asks for from jobTargetRef, named after the ScaledJob, in its namespace, and counts a Job pending until a pod is up', async () => {
   const queue = { length: 2 };
   const jobs = new FakeJobs();
   // maxReplicaCount 5: maxScale + running stays within it, so accurate deducts the pending Jobs.
@@ -47,6 +47,7 @@ test('creates the Jobs the formula asks for from jobTargetRef, named after the S
   await emulator.poll();
   expect(jobs.started.map(({ job }) => job.metadata!.name)).toEqual([expect.stringMatching(/^job-wq-1-[a-z0-9]{5}$/), expect.stringMatching(/^job-wq-1-/)]);
   expect(jobs.started[0].job.spec).toEqual(scaledJob().spec.jobTargetRef);
+  expect(jobs.started.map(({ job }) => job.metadata!.namespace)).toEqual(['work-queue', 'work-queue']);
 
   await emulator.poll(); // both pending: accurate deducts them
   jobs.started[0].hooks.onPodStarted?.({} as never);

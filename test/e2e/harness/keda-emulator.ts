@@ -68,6 +68,8 @@ export class KedaEmulator {
   readonly polls: Poll[] = [];
   readonly scaling: ScaledJobScaling;
   private readonly name: string;
+  /** Where KEDA creates the Jobs: the ScaledJob's namespace. */
+  private readonly namespace?: string;
   private readonly jobTargetRef: IJobSpec;
   private readonly runs: Promise<void>[] = [];
   private failure?: Error;
@@ -80,6 +82,7 @@ export class KedaEmulator {
     private readonly options: KedaEmulatorOptions,
   ) {
     this.name = scaledJob.metadata?.name ?? 'scaledjob';
+    this.namespace = scaledJob.metadata?.namespace;
     const { spec } = scaledJob;
     if (spec.triggers.length !== 1) throw new Error(`ScaledJob ${this.name}: one trigger is emulated, it has ${spec.triggers.length}`);
     if (spec.minReplicaCount) throw new Error(`ScaledJob ${this.name}: minReplicaCount is not emulated`);
@@ -151,11 +154,11 @@ export class KedaEmulator {
   }
 
   private createJob(): void {
-    // KEDA names each Job by generateName `<ScaledJob name>-` and copies jobTargetRef as its spec.
+    // KEDA names each Job by generateName `<ScaledJob name>-`, creates it in the ScaledJob's namespace and copies jobTargetRef as its spec.
     const name = generatedName(this.name);
     const record: ScaledJobRun = { name, startedAt: Date.now(), finishedAt: 0, podsUp: 0 };
     this.jobs.push(record);
-    const job: IJob = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name }, spec: structuredClone(this.jobTargetRef) };
+    const job: IJob = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: this.namespace }, spec: structuredClone(this.jobTargetRef) };
     const hooks: JobHooks = {
       onPodStarted: () => void record.podsUp++,
       onPodExited: ({ phase }) => void (phase === 'Failed' && record.podsUp--),

@@ -10,6 +10,7 @@ import { expandedCommand, resolveEnv } from './pod-env';
 import { prepareVolumes } from './pod-volumes';
 import type { ServiceAccountUser } from './rbac';
 import { admitServiceAccount, kubernetesServiceEnv, PodAdmissionError } from './service-account';
+import type { HostEntry } from './service-network';
 
 /** What a pod of a Job needs besides its template: the objects it references and the host names it resolves. */
 export interface PodContext {
@@ -19,8 +20,8 @@ export interface PodContext {
   readonly namespace?: string;
   /** Where its Secrets and ConfigMaps are looked up, each time the kubelet tries to start it. */
   readonly objects: ObjectSource;
-  /** Host names the pod resolves to 127.0.0.1 (read when its container is created). */
-  readonly hosts: string[] | (() => string[]);
+  /** The Services' host names and the addresses the pod resolves them to (read when its container is created). */
+  readonly hosts: HostEntry[] | (() => HostEntry[]);
   /** Where the pods' volumes are prepared. */
   readonly workDirectory: string;
   /**

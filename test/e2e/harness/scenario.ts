@@ -39,7 +39,8 @@ export class StackScenario {
 
   /**
    * Applies the broker chart and waits until it is ready for clients: every Job in it (the
-   * credentials Job) complete and the RabbitMQ user created by the broker's first boot.
+   * credentials Job) complete, the RabbitMQ user created by the broker's first boot and the
+   * broker's Service accepting connections.
    */
   async deployBroker(): Promise<void> {
     const cluster = await this.cluster();
@@ -84,7 +85,7 @@ export class StackScenario {
 
   /**
    * The names of the stack's Services as a pod in `namespace` resolves them (the bare name only in
-   * the Service's own namespace; the stack's pods run there). In the harness they all lead to 127.0.0.1.
+   * the Service's own namespace; the stack's pods run there). In the cluster each leads to its Service's gate (service-network.ts).
    */
   serviceHostNames(namespace?: string): string[] {
     return [...this.manifests.broker, ...this.manifests.seeder, ...this.manifests.job]
