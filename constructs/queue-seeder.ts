@@ -1,10 +1,11 @@
 import { createHash } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { checkItems, Command, Env, ItemsMount, Rules, seedId } from '../worker/contract';
+import { checkItems, Command, Env, ItemsMount, MAX_ITEMS_FILE_BYTES, Rules, SEED_BASE_MEMORY_MIB, SEED_MEMORY_PER_FILE_BYTE, seedId } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { checkClientJobProps, ClientJobProps, createClientJob, derivedJobName } from './client-job';
 import { appLabels } from './labels';
+import { containerResources } from './resources';
 import { check, fail } from './validate';
 
 /** A construct that fills a queue with a known list of items; a `WorkQueueJob` runs after it. */
@@ -41,7 +42,21 @@ export interface QueueSeederProps extends ClientJobProps {
    * @default - none: the seed is named by its items alone
    */
   readonly run?: string;
+  /**
+   * CPU and memory of the seeder's container.
+   * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 384Mi memory: what seeding
+   * the largest ITEMS_FILE `work-queue seed` reads was measured to take
+   */
+  readonly resources?: kplus.ContainerResources;
 }
+
+/**
+ * The seeder's default memory limit, derived from the largest ITEMS_FILE `seed` reads and the
+ * memory seeding it was measured to take (the contract's MAX_ITEMS_FILE_BYTES and
+ * SEED_MEMORY_PER_FILE_BYTE over SEED_BASE_MEMORY_MIB): 384 MiB. A pod that mounts its own,
+ * larger file gets a one-line refusal from `seed`, not an OOM kill.
+ */
+const SEED_MEMORY_LIMIT_MIB = SEED_BASE_MEMORY_MIB + Math.ceil((MAX_ITEMS_FILE_BYTES / (1024 * 1024)) * SEED_MEMORY_PER_FILE_BYTE);
 
 /** A ConfigMap's data may not exceed 1 MiB. */
 const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
@@ -109,7 +124,7 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
       podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest },
       backoffLimit: props.backoffLimit ?? 4,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
-      resources: props.resources,
+      resources: props.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: SEED_MEMORY_LIMIT_MIB } }),
       brokerRetrySeconds: props.brokerRetrySeconds,
     });
   }

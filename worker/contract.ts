@@ -296,6 +296,16 @@ const queueNameRule: Rule = (value) => {
 /** Largest item: larger payloads belong in object storage, with their key as the item. */
 export const MAX_ITEM_BYTES = 512 * 1024;
 
+/**
+ * Largest ITEMS_FILE `seed` reads, checked before reading it: seeding holds the items in memory,
+ * and its peak resident memory was measured at up to SEED_MEMORY_PER_FILE_BYTE times the file
+ * over SEED_BASE_MEMORY_MIB (the worst case: RabbitMQ, many items of a few bytes; Redis about a
+ * third of that). The seeder Job's default memory limit is derived from them.
+ */
+export const MAX_ITEMS_FILE_BYTES = 8 * 1024 * 1024;
+export const SEED_MEMORY_PER_FILE_BYTE = 40;
+export const SEED_BASE_MEMORY_MIB = 64;
+
 /** A UTF-16 surrogate without its partner: what invalid UTF-8 becomes once read into a string (see `items.ts`). */
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { Env, checkItems, describeProblem } from './contract';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { Env, MAX_ITEMS_FILE_BYTES, checkItems, describeProblem } from './contract';
 import { badInput } from './errors';
 import type { Environment } from './config';
 
@@ -13,14 +13,7 @@ export function readItems(args: readonly string[], env: Environment): string[] {
   if (file === undefined) {
     throw badInput([describeProblem(Env.itemsFile, env[Env.itemsFile], 'the path of a JSON array of strings, or items as arguments to seed')]);
   }
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    throw badInput([
-      describeProblem(Env.itemsFile, file, `a readable file holding a JSON array of strings (${(error as NodeJS.ErrnoException).code ?? String(error)})`),
-    ]);
-  }
+  const bytes = readBounded(file);
   let items: unknown;
   try {
     items = JSON.parse(decodeKeepingInvalidBytes(bytes));
@@ -29,6 +22,51 @@ export function readItems(args: readonly string[], env: Environment): string[] {
     throw badInput([describeProblem(Env.itemsFile, file, `a file holding a JSON array of strings, but it is not JSON (${reason})`)]);
   }
   return check(Env.itemsFile, items);
+}
+
+/**
+ * The file's bytes, at most MAX_ITEMS_FILE_BYTES: a larger regular file fails before it is read,
+ * anything else (a pipe, a file that grows) once it has given more than that.
+ */
+function readBounded(file: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw badInput([
+      describeProblem(Env.itemsFile, file, `a readable file holding a JSON array of strings (${(error as NodeJS.ErrnoException).code ?? String(error)})`),
+    ]);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && stat.size > MAX_ITEMS_FILE_BYTES) throw tooLarge(file, `${stat.size} bytes`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // A regular file in one read of its size (and a byte more, to see that it grew); anything else in chunks.
+    for (let next = stat.isFile() ? stat.size + 1 : READ_CHUNK_BYTES; ; next = READ_CHUNK_BYTES) {
+      const chunk = Buffer.allocUnsafe(Math.min(next, MAX_ITEMS_FILE_BYTES + 1 - total));
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      total += read;
+      if (total > MAX_ITEMS_FILE_BYTES) throw tooLarge(file, `more than ${MAX_ITEMS_FILE_BYTES} bytes`);
+      chunks.push(chunk.subarray(0, read));
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const READ_CHUNK_BYTES = 16 * 1024 * 1024;
+
+function tooLarge(file: string, size: string): Error {
+  return badInput([
+    describeProblem(
+      Env.itemsFile,
+      file,
+      `a file of at most ${MAX_ITEMS_FILE_BYTES / 1024 / 1024} MiB (seed holds the items in memory), but it has ${size}; seed its items in several runs of smaller files`,
+    ),
+  ]);
 }
 
 function check(field: string, items: unknown): string[] {
