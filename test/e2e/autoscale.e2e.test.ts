@@ -69,6 +69,9 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
   const scaledJob = scenario.scaledJob();
   const hosts = scenario.serviceHostNames(OPERATOR_NAMESPACE);
   const cluster = await scenario.cluster();
+  // kubectl apply of the job chart: the ScaledJob that the emulator plays KEDA for, and the TriggerAuthentication its trigger names.
+  const refused = cluster.apply(scenario.manifests.job).filter((result) => result.error);
+  if (refused.length > 0) throw new Error(`the job chart was refused: ${JSON.stringify(refused)}`);
   const scaler = await openScaler(scaledJob.spec.triggers[0], {
     objects: await scenario.objects(),
     // The operator reaches the broker through its Service, as the pods do: the address of the Service's gate.
