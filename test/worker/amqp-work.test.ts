@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import { ExitCode, deadLetterQueue } from '../../worker/contract';
+import { waitForConnectionOf } from './rabbitmq-connections';
 import {
   amqpCount,
   amqpEnv,
@@ -199,7 +200,8 @@ describe('work on RabbitMQ (coarse pattern)', () => {
   test('SIGTERM while waiting for an item exits at once without taking one', async () => {
     const queue = newQueue();
     const worker = startCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Connected, so past start-up: a SIGTERM before the handler is installed ends Node.js by the signal itself.
+    await waitForConnectionOf(worker.child.pid!);
     worker.kill('SIGTERM');
     const result = await worker.exited;
     expect(result.code).toBe(ExitCode.interrupted);

@@ -33,6 +33,15 @@ export async function closeConnectionOf(pid: number, { timeoutMs = 30_000, while
   }
 }
 
+/** Waits until a process has its RabbitMQ connection open (it has started, and installed its signal handlers before connecting). */
+export async function waitForConnectionOf(pid: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await rabbitmqctl(['list_connections', 'client_properties'])).includes(` pid ${pid}"`)) {
+    if (Date.now() > deadline) throw new Error(`no RabbitMQ connection of pid ${pid} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Closes the connection of the first of these processes that has one now; returns its pid. */
 export async function closeOneConnectionOf(pids: number[], whilePaused = false): Promise<number | undefined> {
   const lines = (await rabbitmqctl(['list_connections', 'pid', 'client_properties'])).split('\n');
