@@ -9,6 +9,8 @@ const NO_BROKER = ['amqp-codec', 'config', 'credentials-cli', 'credentials', 'se
 const shared = { preset: 'ts-jest', testEnvironment: 'node' };
 
 module.exports = {
+  // Both cores: the broker suites spend most of their time waiting on brokers and child processes.
+  maxWorkers: 2,
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // Bundles the worker CLI once; the worker tests spawn it as the image runs it.
