@@ -6,7 +6,6 @@ import { connect as connectTcp } from 'net';
 import { type Channel, connect as connectAmqp } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
 import { amqpQueueNames, deadLetterQueue, Defaults, queueKeys } from '../../../worker/contract';
-import { mustRun, runProgram } from './run';
 
 const HOST = '127.0.0.1';
 const REDIS_URL = `redis://${HOST}:${Defaults.redisPort}`;
@@ -112,28 +111,4 @@ export function amqpLeftovers(queue: string): Promise<Record<string, number>> {
     };
     return Object.fromEntries(Object.entries(sizes).filter(([, size]) => size > 0));
   });
-}
-
-/**
- * Makes the local RabbitMQ accept the credentials of an `amqp://` BROKER_URL, as the synthesized
- * RabbitMQ StatefulSet would from the same Secret: creates the user (or resets its password) with
- * full rights on the URL's vhost.
- */
-export async function acceptAmqpCredentials(brokerUrl: string): Promise<string> {
-  const url = new URL(brokerUrl);
-  const username = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
-  const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
-  if (!username || !password) throw new Error(`BROKER_URL ${url.protocol}//${url.host} carries no credentials to set up`);
-  const added = await runProgram('rabbitmqctl', ['-q', 'add_user', username, password]);
-  if (added.code !== 0) {
-    if (!/already exists/.test(added.stderr + added.stdout)) throw new Error(`rabbitmqctl add_user ${username} failed: ${added.stderr.trim()}`);
-    await mustRun('rabbitmqctl', ['-q', 'change_password', username, password]);
-  }
-  await mustRun('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, username, '.*', '.*', '.*']);
-  return username;
-}
-
-export async function removeAmqpUser(username: string): Promise<void> {
-  await mustRun('rabbitmqctl', ['-q', 'delete_user', username]);
 }

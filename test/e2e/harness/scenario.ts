@@ -6,14 +6,11 @@
 import { mkdirSync, mkdtempSync } from 'fs';
 import { join } from 'path';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
-import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
-import { Env } from '../../../worker/contract';
 import { AppliedObject, Cluster } from './cluster';
 import { JobRun, PodRecord } from './job-controller';
 import type { JobHooks, ScaledJobObject } from './keda-emulator';
 import { KubeObject, loadStack, onlyJob, onlyObject, StackManifests } from './manifests';
 import { Pod } from './pod';
-import { resolveEnv } from './pod-env';
 import { serviceHostNames } from './service-hosts';
 import { E2eState } from './state';
 
@@ -98,23 +95,8 @@ export class StackScenario {
     return seededItems(this.manifests);
   }
 
-  /** BROKER_URL as the worker pods get it, credentials from the cluster's Secret expanded in (after deployBroker). */
-  async brokerUrl(): Promise<string> {
-    const cluster = await this.cluster();
-    const container = this.workerTemplate().spec!.containers[0];
-    const url = resolveEnv(container, cluster.store.source(cluster.store.defaultNamespace)).get(Env.brokerUrl);
-    if (!url) throw new Error(`the worker Job's container has no ${Env.brokerUrl}`);
-    return url;
-  }
-
   private createdJobs(cluster: Cluster, results: AppliedObject[]) {
     return results.filter((result) => result.kind === 'Job' && result.action === 'created').map((result) => cluster.job(result.name));
-  }
-
-  /** The worker pods' template: the worker Job's, or that of the ScaledJob's `jobTargetRef`. */
-  private workerTemplate(): IPodTemplateSpec {
-    const autoscaled = this.manifests.job.some((object) => object.kind === 'ScaledJob');
-    return autoscaled ? this.scaledJob().spec.jobTargetRef.template : onlyJob(this.manifests.job).spec!.template;
   }
 }
 
