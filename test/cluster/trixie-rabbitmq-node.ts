@@ -60,10 +60,14 @@ export class TrixieRabbitMQNode {
     return stdout;
   }
 
-  /** Stops the node and removes its directory; safe after a failed start. */
+  /**
+   * Stops the node and removes its directory; safe after a failed start. Given the pid file,
+   * `rabbitmqctl stop` returns only once the node's OS process has exited, so nothing writes into
+   * the directory while it is removed.
+   */
   async stop(): Promise<void> {
-    if (this.amqpPort !== 0) await this.ctl(['stop']).catch(() => undefined);
-    rmSync(path.join(ROOT, this.dir), { recursive: true, force: true });
+    if (this.amqpPort !== 0) await this.ctl(['stop', `${this.dir}/pid`], 90_000).catch(() => undefined);
+    rmSync(path.join(ROOT, this.dir), { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 
   private distPort?: number;
