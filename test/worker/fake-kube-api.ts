@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import path from 'node:path';
+import { makeApiCertificate } from '../e2e/harness/api-certificate';
 
 /** A cluster CA and an API server certificate it signed, for 127.0.0.1 and `kubernetes.default.svc`, made by openssl. */
 export interface ClusterCertificates {
@@ -13,36 +13,10 @@ export interface ClusterCertificates {
   readonly keyFile: string;
 }
 
+/** The e2e harness's CA and API server certificate (`makeApiCertificate`), as the files it leaves in `dir`. */
 export function makeClusterCertificates(dir: string): ClusterCertificates {
+  makeApiCertificate(dir);
   const file = (name: string) => path.join(dir, name);
-  const openssl = (args: string[]) => {
-    try {
-      execFileSync('openssl', args, { stdio: 'pipe' });
-    } catch (error) {
-      throw new Error(`openssl could not make the fake cluster's certificates (${String(error)}): install openssl`, { cause: error });
-    }
-  };
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ecKey, '-days', '1', '-subj', '/CN=fake-kubernetes-ca', '-keyout', file('ca.key'), '-out', file('ca.crt')]);
-  openssl(['req', '-new', ...ecKey, '-subj', '/CN=kube-apiserver', '-keyout', file('apiserver.key'), '-out', file('apiserver.csr')]);
-  writeFileSync(file('apiserver.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n');
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    file('apiserver.csr'),
-    '-CA',
-    file('ca.crt'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    file('apiserver.ext'),
-    '-out',
-    file('apiserver.crt'),
-  ]);
   return { caFile: file('ca.crt'), certFile: file('apiserver.crt'), keyFile: file('apiserver.key') };
 }
 
