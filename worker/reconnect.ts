@@ -1,3 +1,4 @@
+import { CONNECT_DEADLINE_MS } from './broker-limits';
 import type { BrokerConfig } from './config';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
@@ -7,8 +8,12 @@ import { brokerAt, connectError, connectionLostError, describeCause } from './un
 
 /** How one broker's client connects, tells a lost connection from a failed operation, and closes. */
 export interface ConnectionKind<C> {
-  /** Opens a connection, ready for use; throws when the broker cannot be reached. A `CliError` ends all retrying. */
-  open(): Promise<C>;
+  /**
+   * Opens a connection, ready for use, with the round trip that proves the peer is the broker;
+   * throws when the broker cannot be reached. A `CliError` ends all retrying. `signal` aborts when
+   * the attempt's deadline passes or the process is stopped: the client then destroys its socket.
+   */
+  open(signal: AbortSignal): Promise<C>;
   /** Whether `error`, raised by an operation on `connection`, means the connection is gone. */
   isLost(connection: C, error: unknown): boolean;
   /** Whether a failure to open says the broker is not there (yet), rather than that it refused us. */
@@ -36,17 +41,68 @@ export function jittered(ms: number): number {
   return ms * (0.8 + Math.random() * 0.4);
 }
 
+/** An attempt that did not finish its handshake before its deadline: the peer may not be the broker. */
+export class ConnectDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`no complete handshake within ${(ms / 1000).toFixed(1)} s: the broker is overloaded, or what listens there is not the broker`);
+  }
+}
+
+/**
+ * The time reconnecting may take: BROKER_RETRY_SECONDS from the first failure, with its backoff.
+ * It lasts until a new connection has served one operation: a connection that is lost again at
+ * once (a broker still loading, a peer that is not the broker) opens no new window.
+ */
+class RetryWindow {
+  readonly started = Date.now();
+  readonly deadline: number;
+  private backoff = FIRST_BACKOFF_MS;
+
+  /** `initial`: no connection has served an operation yet (the process is starting). */
+  constructor(
+    retrySeconds: number,
+    readonly initial: boolean,
+  ) {
+    this.deadline = this.started + Math.max(0, retrySeconds) * 1000;
+  }
+
+  get msLeft(): number {
+    return this.deadline - Date.now();
+  }
+
+  /** The next wait: growing, with jitter, never past the deadline. */
+  nextWaitMs(): number {
+    const wait = Math.min(this.msLeft, jittered(this.backoff));
+    this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+    return wait;
+  }
+
+  /** One attempt's deadline: the time the window has left, within 1 s and CONNECT_DEADLINE_MS. */
+  attemptMs(): number {
+    return Math.min(CONNECT_DEADLINE_MS, Math.max(1000, this.msLeft));
+  }
+
+  seconds(): string {
+    return ((Date.now() - this.started) / 1000).toFixed(1);
+  }
+}
+
 /**
  * A broker connection that is replaced when it is lost. Operations run through `use`: one that
  * fails because the connection went away waits for a new one and runs again (told so by its
  * `retried` argument, since the first run may or may not have reached the broker). Connecting is
- * retried with backoff for `retrySeconds`, then every waiting and later operation fails with exit
- * code 3. At start-up only a broker that is not reachable is waited for; one that refuses the
- * credentials or the TLS handshake fails at once.
+ * retried with growing backoff for `retrySeconds` (one window, however often a new connection is
+ * lost again before it served an operation), then every waiting and later operation fails with
+ * exit code 3. At start-up only a broker that is not reachable is waited for; one that refuses
+ * the credentials or the TLS handshake fails at once. Each attempt has a deadline, and the
+ * process's stop signal ends any attempt with exit code 143. The log gets one line per change:
+ * waiting, lost, and (once a new connection has served an operation) connected again.
  */
 export class Reconnecting<C> {
   private replacing?: Promise<C>;
   private failure?: CliError;
+  /** The window of the reconnection in progress; undefined once a connection served an operation. */
+  private window?: RetryWindow;
   private readonly failed = new AbortController();
   private readonly closing = new AbortController();
 
@@ -55,22 +111,22 @@ export class Reconnecting<C> {
     private readonly kind: ConnectionKind<C>,
     private readonly broker: BrokerConfig,
     private readonly options: ConnectOptions,
-  ) {}
+    window: RetryWindow | undefined,
+  ) {
+    this.window = window;
+  }
 
   static async connect<C>(kind: ConnectionKind<C>, broker: BrokerConfig, options: ConnectOptions): Promise<Reconnecting<C>> {
-    let first: unknown;
+    const window = new RetryWindow(options.retrySeconds, true);
     try {
-      return new Reconnecting(await kind.open(), kind, broker, options);
+      return new Reconnecting(await openOnce(kind, window.attemptMs(), options.signal), kind, broker, options, undefined);
     } catch (error) {
       if (error instanceof CliError) throw error;
-      if (!kind.isUnreachable(error) || options.retrySeconds <= 0) throw connectError(broker, error);
-      first = error;
+      if (!isUnreachable(kind, error) || options.retrySeconds <= 0) throw connectError(broker, error);
+      options.log(`cannot reach ${brokerAt(broker)} yet (${describeCause(error)}); retrying for up to ${options.retrySeconds} s`);
+      const connection = await openWithin(kind, window, options.signal, error, (last) => connectError(broker, last, options.retrySeconds));
+      return new Reconnecting(connection, kind, broker, options, window);
     }
-    options.log(`cannot reach ${brokerAt(broker)} yet (${describeCause(first)}); retrying for up to ${options.retrySeconds} s`);
-    const started = Date.now();
-    const connection = await openWithin(kind, options, options.signal, first, (last) => connectError(broker, last, options.retrySeconds));
-    options.log(`connected to ${brokerAt(broker)} after ${seconds(started)} s`);
-    return new Reconnecting(connection, kind, broker, options);
   }
 
   /** Aborts, with the exit-code-3 `CliError` as its reason, once reconnecting has been given up. */
@@ -85,7 +141,9 @@ export class Reconnecting<C> {
       if (this.failure) throw this.failure;
       const connection = this.replacing ? await this.replacing : this.current;
       try {
-        return await operation(connection, retried);
+        const result = await operation(connection, retried);
+        this.served();
+        return result;
       } catch (error) {
         if (error instanceof CliError || !this.kind.isLost(connection, error)) throw error;
         await this.replace(connection, error);
@@ -98,6 +156,14 @@ export class Reconnecting<C> {
     this.closing.abort();
     await this.replacing?.catch(() => undefined);
     await this.kind.close(this.current);
+  }
+
+  /** A connection served an operation: the reconnection (if any) is over, and says so. */
+  private served(): void {
+    const window = this.window;
+    if (!window || this.replacing) return;
+    this.window = undefined;
+    this.options.log(`${window.initial ? 'connected' : 'reconnected'} to ${brokerAt(this.broker)} after ${window.seconds()} s`);
   }
 
   /** One reconnection however many operations noticed the loss. */
@@ -114,50 +180,84 @@ export class Reconnecting<C> {
     const { retrySeconds, log } = this.options;
     const cause = this.kind.cause?.(lost) ?? error;
     await this.kind.close(lost);
-    const started = Date.now();
-    if (retrySeconds > 0) log(`lost the connection to ${brokerAt(this.broker)} (${describeCause(cause)}); reconnecting for up to ${retrySeconds} s`);
+    if (!this.window) {
+      this.window = new RetryWindow(retrySeconds, false);
+      if (retrySeconds > 0) log(`lost the connection to ${brokerAt(this.broker)} (${describeCause(cause)}); reconnecting for up to ${retrySeconds} s`);
+    }
+    const window = this.window;
     const signal = this.options.signal ? AbortSignal.any([this.options.signal, this.closing.signal]) : this.closing.signal;
+    const giveUp = (last: unknown) => (window.initial ? connectError(this.broker, last, retrySeconds) : connectionLostError(this.broker, retrySeconds, last));
     try {
-      this.current = await openWithin(this.kind, this.options, signal, cause, (last) => connectionLostError(this.broker, retrySeconds, last));
+      this.current = await openWithin(this.kind, window, signal, cause, giveUp);
     } catch (failure) {
       this.failure = failure as CliError;
       this.failed.abort(failure);
       throw failure;
     }
-    log(`reconnected to ${brokerAt(this.broker)} after ${seconds(started)} s`);
     return this.current;
   }
 }
 
+function isUnreachable<C>(kind: ConnectionKind<C>, error: unknown): boolean {
+  return error instanceof ConnectDeadlineError || kind.isUnreachable(error);
+}
+
+function stopped(): CliError {
+  return new CliError('stopped while connecting to the broker', ExitCode.interrupted);
+}
+
 /**
- * Opens a connection, trying again with backoff for `retrySeconds`; throws `giveUp(lastError)`
- * (exit code 3) when that time is over, a `CliError` from `open` at once, and exit code 143 when
- * `signal` aborts first.
+ * One attempt: `kind.open` within `deadlineMs`, ended at once when `stop` aborts (exit code 143).
+ * A connection that arrives after the attempt was given up is closed.
+ */
+async function openOnce<C>(kind: ConnectionKind<C>, deadlineMs: number, stop: AbortSignal | undefined): Promise<C> {
+  if (stop?.aborted) throw stopped();
+  const attempt = new AbortController();
+  const timer = setTimeout(() => attempt.abort(new ConnectDeadlineError(deadlineMs)), deadlineMs);
+  const onStop = () => attempt.abort(stopped());
+  stop?.addEventListener('abort', onStop, { once: true });
+  const opening = kind.open(attempt.signal);
+  try {
+    return await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason as Error), { once: true })),
+    ]);
+  } catch (error) {
+    if (attempt.signal.aborted) {
+      void opening.then(
+        (late) => kind.close(late),
+        () => undefined,
+      );
+      throw attempt.signal.reason;
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    stop?.removeEventListener('abort', onStop);
+  }
+}
+
+/**
+ * Opens a connection, trying again with the window's backoff until its deadline; throws
+ * `giveUp(lastError)` (exit code 3) when that time is over, a `CliError` from `open` at once, and
+ * exit code 143 when `signal` aborts first.
  */
 async function openWithin<C>(
   kind: ConnectionKind<C>,
-  options: ConnectOptions,
+  window: RetryWindow,
   signal: AbortSignal | undefined,
   firstError: unknown,
   giveUp: (lastError: unknown) => CliError,
 ): Promise<C> {
-  const deadline = Date.now() + options.retrySeconds * 1000;
   let lastError = firstError;
-  for (let backoff = FIRST_BACKOFF_MS; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw giveUp(lastError);
-    if (!(await sleep(Math.min(left, jittered(backoff)), signal))) {
-      throw new CliError('stopped while waiting for the broker', ExitCode.interrupted);
-    }
+  for (;;) {
+    if (window.msLeft <= 0) throw giveUp(lastError);
+    if (!(await sleep(window.nextWaitMs(), signal))) throw stopped();
     try {
-      return await kind.open();
+      return await openOnce(kind, window.attemptMs(), signal);
     } catch (error) {
       if (error instanceof CliError) throw error;
       lastError = error;
     }
   }
-}
-
-function seconds(since: number): string {
-  return ((Date.now() - since) / 1000).toFixed(1);
 }
