@@ -77,8 +77,12 @@ class RetryWindow {
     return wait;
   }
 
-  /** One attempt's deadline: the time the window has left, within 1 s and CONNECT_DEADLINE_MS. */
+  /**
+   * One attempt's deadline: the time the window has left, within 1 s and CONNECT_DEADLINE_MS; the
+   * whole CONNECT_DEADLINE_MS when nothing is retried.
+   */
   attemptMs(): number {
+    if (this.deadline === this.started) return CONNECT_DEADLINE_MS;
     return Math.min(CONNECT_DEADLINE_MS, Math.max(1000, this.msLeft));
   }
 
@@ -203,7 +207,7 @@ function isUnreachable<C>(kind: ConnectionKind<C>, error: unknown): boolean {
 }
 
 function stopped(): CliError {
-  return new CliError('stopped while connecting to the broker', ExitCode.interrupted);
+  return new CliError('stopped while waiting for the broker', ExitCode.interrupted);
 }
 
 /**
