@@ -1,4 +1,4 @@
-/** How AMQP errors are told apart, the same for amqplib's and the worker's own client: both put the broker's reply code in `code`. */
+/** How AMQP errors are told apart: amqplib puts the broker's reply code in `code`. */
 
 /** Whether the broker refused an operation (it closed the channel with a reply code), rather than the connection failing. */
 export function refusedByBroker(error: unknown): boolean {

@@ -1,3 +1,4 @@
+import type { Channel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
 import { amqpQueueNames } from '../contract';
 import { queueDataLost } from '../errors';
@@ -5,10 +6,11 @@ import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMar
 import type { Reconnecting } from '../reconnect';
 import { brokerAt } from '../unreachable';
 import { isNotFound } from './broker-errors';
-import { type ConsumerConnection, openConsumerConnection, withChannel } from './consumer-connection';
+import { type AmqpConnection, openAmqpConsumerConnection, withChannel } from './connection';
 import { declareQueues } from './declare';
-import { readMarker, wireMarkerChannel } from './marker';
-import type { GetMessage } from './wire/channel';
+import { readMarker } from './marker';
+
+type ConsumerConnection = AmqpConnection<Channel>;
 
 interface AmqpDelivery extends Delivery {
   readonly message: GetMessage;
@@ -21,11 +23,11 @@ const NOT_ACKNOWLEDGED = 'the connection closed before it was acknowledged: the 
 export async function openAmqpConsumer(broker: BrokerConfig, queue: string, options: ConsumerOptions): Promise<Consumer> {
   const names = amqpQueueNames(queue);
   const state = { claimedAny: false };
-  const connection = await openConsumerConnection(broker, options, async (opened) => {
+  const connection = await openAmqpConsumerConnection(broker, options, async (opened) => {
     // A queue this worker took items from must still be there; declaring it would hide its loss.
     if (state.claimedAny) {
       try {
-        await withChannel(opened.client, (ch) => ch.checkQueue(names.work));
+        await withChannel(opened.model, (ch) => ch.checkQueue(names.work));
       } catch (error) {
         if (isNotFound(error)) throw queueDataLost(queue, brokerAt(broker), `the queue is gone, though this worker took items from it`);
         throw error;
@@ -63,7 +65,7 @@ class AmqpConsumer implements Consumer {
       let seed: SeedMarker | undefined;
       let markerRead = false;
       for (;;) {
-        const message = await channel.get(this.names.work).catch((error: unknown) => {
+        const message = await channel.get(this.names.work, { noAck: false }).catch((error: unknown) => {
           if (isNotFound(error)) throw queueDataLost(this.queue, this.broker, 'the queue was deleted while this worker took items from it');
           throw error;
         });
@@ -76,14 +78,14 @@ class AmqpConsumer implements Consumer {
           continue;
         }
         this.state.claimedAny = true;
-        const attempt = Number(message.headers['x-delivery-count'] ?? 0) + 1;
-        const item = message.body.toString('utf8');
+        const attempt = this.attemptOf(connection, message);
+        const item = message.content.toString('utf8');
         if (attempt <= this.options.maxAttempts) {
           const delivery: AmqpDelivery = { item, attempt, message, connection, lost: connection.closed };
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
         // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.
-        channel.reject(message.deliveryTag, false);
+        channel.reject(message, false);
         deadLettered.push(item);
       }
     });
@@ -98,7 +100,7 @@ class AmqpConsumer implements Consumer {
     const acked: AmqpDelivery[] = [];
     let lost = 0;
     for (const delivery of deliveries as AmqpDelivery[]) {
-      if (this.settle(delivery, (ch, message) => ch.ack(message.deliveryTag))) acked.push(delivery);
+      if (this.settle(delivery, (ch, message) => ch.ack(message))) acked.push(delivery);
       else {
         this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
         lost++;
@@ -125,14 +127,14 @@ class AmqpConsumer implements Consumer {
    */
   fail(delivery: Delivery): Promise<FailOutcome> {
     const dead = delivery.attempt >= this.options.maxAttempts;
-    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.reject(message.deliveryTag, !dead))) return Promise.resolve('lost');
+    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.reject(message, !dead))) return Promise.resolve('lost');
     return Promise.resolve(dead ? 'dead' : 'retry');
   }
 
   release(deliveries: readonly Delivery[]): Promise<void> {
     // A nack with requeue: from RabbitMQ 4.3 it does not count as an attempt (before, it does).
     // On a closed connection there is nothing to do: the broker has taken them back.
-    for (const delivery of deliveries as AmqpDelivery[]) this.settle(delivery, (ch, message) => ch.nack(message.deliveryTag, true));
+    for (const delivery of deliveries as AmqpDelivery[]) this.settle(delivery, (ch, message) => ch.nack(message, false, true));
     return Promise.resolve();
   }
 
@@ -141,14 +143,34 @@ class AmqpConsumer implements Consumer {
   }
 
   /**
+   * The delivery's number: 1 plus the deliveries the quorum queue counted before it. A message
+   * that is not what RabbitMQ sends (no bytes, a count that is not a whole number) means the peer
+   * misbehaves: the connection is given up, as lost.
+   */
+  private attemptOf(connection: ConsumerConnection, message: GetMessage): number {
+    const count: unknown = message.properties?.headers?.['x-delivery-count'] ?? 0;
+    if (!Buffer.isBuffer(message.content)) {
+      throw connection.lose(new Error(`${this.broker} answered basic.get on ${this.names.work} with a message without content`));
+    }
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+      throw connection.lose(
+        new Error(
+          `${this.broker} answered basic.get on ${this.names.work} with x-delivery-count ${JSON.stringify(count)}, expected a whole number of at least 0`,
+        ),
+      );
+    }
+    return count + 1;
+  }
+
+  /**
    * On a channel of its own: the marker queue does not exist before the first seed, and reading a
    * missing queue closes the channel. It is not declared here: workers that declare a quorum queue
    * together may read it before its first declarer has started it, which the broker answers by
    * closing the connection.
    */
-  private async readSeed({ client }: ConsumerConnection): Promise<SeedMarker | undefined> {
+  private async readSeed({ model }: ConsumerConnection): Promise<SeedMarker | undefined> {
     try {
-      const marker = await withChannel(client, (channel) => readMarker(wireMarkerChannel(channel), this.names.marker));
+      const marker = await withChannel(model, (channel) => readMarker(channel, this.names.marker));
       return marker && { id: marker.id, total: marker.total, pushed: marker.pushed };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -157,7 +179,7 @@ class AmqpConsumer implements Consumer {
   }
 
   /** Acks or nacks on the delivery's own connection; false when that has closed. */
-  private settle({ connection, message }: AmqpDelivery, action: (channel: ConsumerConnection['channel'], message: GetMessage) => void): boolean {
+  private settle({ connection, message }: AmqpDelivery, action: (channel: Channel, message: GetMessage) => void): boolean {
     if (connection.closed.aborted) return false;
     try {
       action(connection.channel, message);

@@ -1,7 +1,8 @@
-import type { Options } from 'amqplib';
+import type { Channel, ChannelModel, Options } from 'amqplib';
 import { Env, ExitCode, amqpQueueNames, describeProblem } from '../contract';
 import { CliError } from '../errors';
 import { firstLine, refusedByBroker } from './broker-errors';
+import { withChannel } from './connection';
 import { GROUP_SIZE_ARGUMENT, deadLetterQueueOptions, seedMarkerQueueOptions, withGroupSize, workQueueOptions } from './topology';
 
 export interface DeclareOptions {
@@ -14,16 +15,14 @@ export interface DeclareOptions {
   readonly withMarker: boolean;
 }
 
-/** What declaring needs of a connection, in amqplib's client (seeding) and the worker's own (work). */
-export interface QueueDeclarer {
-  /** Declares on the connection's channel. */
-  declareQueue(name: string, options: Options.AssertQueue): Promise<unknown>;
-  /** Declares on a channel of its own, closed afterwards: a refusal closes only that one. */
-  declareQueueAlone(name: string, options: Options.AssertQueue): Promise<unknown>;
+/** A connection and its channel, on which the queues are declared. */
+interface DeclaringConnection {
+  readonly model: ChannelModel;
+  readonly channel: Channel;
 }
 
 /** Declares the work and dead-letter queues (and for seeding the marker queue), as `work-queue` declares them. */
-export async function declareQueues(connection: QueueDeclarer, queue: string, { replicas, withMarker }: DeclareOptions): Promise<void> {
+export async function declareQueues(connection: DeclaringConnection, queue: string, { replicas, withMarker }: DeclareOptions): Promise<void> {
   const names = amqpQueueNames(queue);
   const queues: [string, Options.AssertQueue][] = [
     [names.work, workQueueOptions(queue)],
@@ -49,13 +48,13 @@ export async function declareQueues(connection: QueueDeclarer, queue: string, { 
  * members were chosen when it was created (`rabbitmq-queues grow` adds members), so it is taken as
  * it is.
  */
-async function declareQueue(connection: QueueDeclarer, name: string, options: Options.AssertQueue, replicas: number | undefined): Promise<void> {
+async function declareQueue({ model, channel }: DeclaringConnection, name: string, options: Options.AssertQueue, replicas: number | undefined): Promise<void> {
   if (replicas === undefined) {
-    await connection.declareQueue(name, options);
+    await channel.assertQueue(name, options);
     return;
   }
   try {
-    await connection.declareQueueAlone(name, withGroupSize(options, replicas));
+    await withChannel(model, (alone) => alone.assertQueue(name, withGroupSize(options, replicas)));
   } catch (error) {
     if (!refusedByBroker(error) || !firstLine(error).includes(`'${GROUP_SIZE_ARGUMENT}'`)) throw error;
   }

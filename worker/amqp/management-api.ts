@@ -2,7 +2,7 @@ import type { BrokerConfig, ManagementApi } from '../config';
 import { Env } from '../contract';
 import type { QueueReplicas } from '../queue';
 import { describeCause } from '../unreachable';
-import { amqpCredentials } from './reconnecting-amqp';
+import { amqpCredentials } from './connection';
 
 /** `status` waits no longer than this for the management API: it is extra, the counts come by AMQP. */
 const TIMEOUT_MS = 2000;

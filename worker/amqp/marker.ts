@@ -1,7 +1,6 @@
-import type { Channel, ConfirmChannel, MessagePropertyHeaders } from 'amqplib';
+import type { Channel, ConfirmChannel, GetMessage, MessagePropertyHeaders } from 'amqplib';
 import type { SeedMarker } from '../queue';
 import { sleep } from '../sleep';
-import type { AmqpChannel } from './wire/channel';
 
 /**
  * Headers of the seed marker, the one message of the marker queue. Seeded items carry the seed's
@@ -30,57 +29,23 @@ const HELD_RETRIES = 50;
 /** More than the marker queue ever holds: one marker, plus one requeued by each concurrent reader. */
 const MAX_MARKER_MESSAGES = 10;
 
-/** What reading the marker needs of a channel, in amqplib's client (seeding, status) and the worker's own (work). */
-export interface MarkerChannel {
-  /** Takes the next message of a queue unacknowledged, or false when it has none ready. */
-  peek(queue: string): Promise<PeekedMessage | false>;
-  /** The queue's counts; the broker refuses (404) a queue that does not exist. */
-  checkQueue(queue: string): Promise<{ readonly messageCount: number; readonly consumerCount: number }>;
-}
-
-export interface PeekedMessage {
-  readonly headers: Readonly<Record<string, unknown>>;
-  /** Puts the message back at the head of its queue. */
-  putBack(): void;
-}
-
-/** An amqplib channel as a MarkerChannel. */
-export function amqplibMarkerChannel(channel: Channel): MarkerChannel {
-  return {
-    peek: async (queue) => {
-      const message = await channel.get(queue, { noAck: false });
-      return message && { headers: message.properties.headers ?? {}, putBack: () => channel.nack(message, false, true) };
-    },
-    checkQueue: (queue) => channel.checkQueue(queue),
-  };
-}
-
-/** A channel of the worker's own client as a MarkerChannel. */
-export function wireMarkerChannel(channel: AmqpChannel): MarkerChannel {
-  return {
-    peek: async (queue) => {
-      const message = await channel.get(queue, { noAck: false });
-      return message && { headers: message.headers, putBack: () => channel.nack(message.deliveryTag, true) };
-    },
-    checkQueue: (queue) => channel.checkQueue(queue),
-  };
-}
-
 /**
  * Peeks at the seed marker: takes what the marker queue holds and puts it straight back. Nothing
  * taken while another reader holds the marker (it counts as a consumer then), or while the queue
  * counts a message, is asked again.
  */
-export async function readMarker(channel: MarkerChannel, markerQueue: string): Promise<MarkerState | undefined> {
+export async function readMarker(channel: Channel, markerQueue: string): Promise<MarkerState | undefined> {
   for (let attempt = 0; ; attempt++) {
-    const messages: PeekedMessage[] = [];
-    for (let message = await channel.peek(markerQueue); message !== false; message = await channel.peek(markerQueue)) {
+    const messages: GetMessage[] = [];
+    while (messages.length < MAX_MARKER_MESSAGES) {
+      const message = await channel.get(markerQueue, { noAck: false });
+      if (message === false) break;
       messages.push(message);
-      if (messages.length === MAX_MARKER_MESSAGES) break;
     }
-    for (const message of messages) message.putBack();
+    // Back at the head of the queue, for the next reader.
+    for (const message of messages) channel.nack(message, false, true);
     if (messages.length > 0) {
-      const markers = messages.map((message) => parseMarker(message.headers));
+      const markers = messages.map((message) => parseMarker(message.properties.headers ?? {}));
       return markers.reduce((newest, marker) => (marker && (!newest || marker.sequence > newest.sequence) ? marker : newest), undefined);
     }
     const { consumerCount, messageCount } = await channel.checkQueue(markerQueue);

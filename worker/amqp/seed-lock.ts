@@ -1,6 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import { sleep } from '../sleep';
-import { ignoreErrors } from './connection';
+import { openChannel } from './connection';
 
 const RESOURCE_LOCKED = 405;
 const RETRY_MS = 250;
@@ -12,8 +12,7 @@ const RETRY_MS = 250;
  */
 export async function takeSeedLock(model: ChannelModel, lockQueue: string, onWait: () => void): Promise<void> {
   for (let waited = false; ; waited = true) {
-    const channel = await model.createChannel();
-    ignoreErrors(channel);
+    const channel = await openChannel(model);
     try {
       await channel.assertQueue(lockQueue, { exclusive: true, durable: false });
       await channel.close();

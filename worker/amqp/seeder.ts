@@ -7,7 +7,7 @@ import { sleep } from '../sleep';
 import { brokerAt, describeCause } from '../unreachable';
 import { type AmqpConnection, openAmqp } from './connection';
 import { declareQueues } from './declare';
-import { Header, type MarkerState, amqplibMarkerChannel, publishMarker, readMarker } from './marker';
+import { Header, type MarkerState, publishMarker, readMarker } from './marker';
 import { takeSeedLock } from './seed-lock';
 
 /**
@@ -122,7 +122,7 @@ class AmqpSeeder implements Seeder {
   }
 
   private async readMarker(channel: Channel): Promise<MarkerState | undefined> {
-    const marker = await readMarker(amqplibMarkerChannel(channel), this.names.marker);
+    const marker = await readMarker(channel, this.names.marker);
     if (marker) this.sequence = Math.max(this.sequence, marker.sequence);
     return marker;
   }

@@ -2,9 +2,10 @@ import type { BrokerConfig } from '../config';
 import { amqpQueueNames } from '../contract';
 import type { ConnectOptions, QueueReplicas, QueueStatus, StatusReader } from '../queue';
 import type { Reconnecting } from '../reconnect';
-import { type AmqpConnection, isNotFound, openAmqp, withChannel } from './connection';
+import { isNotFound } from './broker-errors';
+import { type AmqpConnection, openAmqp, withChannel } from './connection';
 import { readQueueReplicas } from './management-api';
-import { amqplibMarkerChannel, readMarker } from './marker';
+import { readMarker } from './marker';
 
 export async function openAmqpStatusReader(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<StatusReader> {
   return new AmqpStatusReader(await openAmqp(broker, options, () => Promise.resolve()), broker, queue);
@@ -40,7 +41,7 @@ class AmqpStatusReader implements StatusReader {
       const [work, dead, marker] = await Promise.all([
         this.count(model, this.names.work),
         this.count(model, this.names.dead),
-        withChannel(model, (ch) => readMarker(amqplibMarkerChannel(ch), this.names.marker)).catch((error: unknown) => {
+        withChannel(model, (ch) => readMarker(ch, this.names.marker)).catch((error: unknown) => {
           if (isNotFound(error)) return undefined;
           throw error;
         }),
