@@ -2,11 +2,10 @@
 // Used by `npm run build:worker`, the Dockerfile's build stage and the worker tests.
 //
 // CommonJS: Node.js 20 starts a CommonJS entry about 7 ms sooner than an ES module, and ES module
-// chunks cost more again, which a one-item pod pays in full. work-queue.cjs holds the CLI and our
-// own clients, each evaluated only when BROKER_URL names that broker and the command needs it
-// (esbuild turns dynamic imports into lazy initialisers): for Redis our RESP client
-// (worker/redis/resp-client.ts), for RabbitMQ our AMQP client (worker/amqp/wire/) for `work`.
-// amqplib, for `seed` and `status` on RabbitMQ, is amqplib.cjs beside it.
+// chunks cost more again, which a one-item pod pays in full. work-queue.cjs holds the CLI and each
+// broker's client library, evaluated only when BROKER_URL names that broker (esbuild turns the
+// dynamic imports of worker/open-queue.ts into lazy initialisers): node-redis for Redis, amqplib
+// for RabbitMQ.
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -29,21 +28,10 @@ const lazyTlsInAmqplib = {
   },
 };
 
-/**
- * amqplib, which only `seed` and `status` use on RabbitMQ, is a file of its own beside the CLI
- * (amqplib.cjs), required on first use: every other pod skips parsing its 120 KB.
- */
-const AMQPLIB_FILE = 'amqplib.cjs';
-const amqplibApart = {
-  name: 'amqplib-apart',
-  setup(build) {
-    build.onResolve({ filter: /^amqplib$/ }, () => ({ path: `./${AMQPLIB_FILE}`, external: true }));
-  },
-};
-
 /** Bundles into `into` (lib/worker-bundle by default); returns the entry's path. */
 async function buildWorker(into = outdir) {
-  const common = {
+  await esbuild.build({
+    entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') },
     outdir: into,
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -53,9 +41,8 @@ async function buildWorker(into = outdir) {
     minify: true,
     legalComments: 'linked',
     logLevel: 'warning',
-  };
-  await esbuild.build({ ...common, entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') }, plugins: [amqplibApart] });
-  await esbuild.build({ ...common, entryPoints: { [path.basename(AMQPLIB_FILE, '.cjs')]: require.resolve('amqplib') }, plugins: [lazyTlsInAmqplib] });
+    plugins: [lazyTlsInAmqplib],
+  });
   return path.join(into, path.basename(outfile));
 }
 
