@@ -1,4 +1,5 @@
 import { Defaults, Env } from '../../worker/contract';
+import { integer } from '../../worker/redis/reply';
 import { luaScript } from '../../worker/redis/script';
 import { CLAIM } from '../../worker/redis/scripts/claim';
 import { COMPLETE } from '../../worker/redis/scripts/complete';
@@ -44,6 +45,8 @@ describe('Redis scripts', () => {
   });
 
   test('fails for a body that declares a local with the name of a key', () => {
-    expect(() => luaScript({ keys: ['dead'], args: [], body: 'local claimed, dead = {}, {}\nreturn 0' })).toThrow('the body redeclares dead');
+    expect(() => luaScript({ name: 'test', keys: ['dead'], args: [], body: 'local claimed, dead = {}, {}\nreturn 0', reply: integer })).toThrow(
+      'the body redeclares dead',
+    );
   });
 });

@@ -1,12 +1,20 @@
+import { ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError } from '@redis/client/dist/lib/errors';
+import { ReplyTimeoutError, ReplyTooLargeError } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
 import { connectError } from '../unreachable';
-import { RedisConnectTimeoutError, RedisConnectionClosedError, RedisReplyError, RespClient } from './resp-client';
+import { NotRedisError, RedisLink } from './client';
+import { UnexpectedReplyError } from './reply';
+import { MalformedReplyError } from './reply-guard';
 import { type LuaScript, type ScriptCall, evalScript } from './script';
 
-/** Replies of a Redis that is starting up or has no primary: the connection is as good as lost. */
-const NOT_READY_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN)\b/;
+/**
+ * Replies of a Redis that cannot serve the worker now, though another may soon (the connection is
+ * as good as lost): starting up, without a primary, or a replica (READONLY: after a failover the
+ * address may lead to the new primary on the next connection).
+ */
+const NOT_SERVING_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|READONLY)\b/;
 /**
  * Replies of a Redis that refuses the connection's credentials: a password is required and none
  * was given (NOAUTH; a large unauthenticated command is cut off with "unauthenticated multibulk
@@ -16,10 +24,10 @@ const REFUSED_REPLY = /^NOAUTH\b|^WRONGPASS\b|^ERR invalid password|\bunauthenti
 
 /** A Redis connection that is replaced when it is lost (see Reconnecting); scripts run through it. */
 export class RedisConnection {
-  private constructor(private readonly connection: Reconnecting<RespClient>) {}
+  private constructor(private readonly connection: Reconnecting<RedisLink>) {}
 
   static async open(broker: BrokerConfig, options: ConnectOptions): Promise<RedisConnection> {
-    return new RedisConnection(await Reconnecting.connect(redisClients(broker), broker, options));
+    return new RedisConnection(await Reconnecting.connect(redisLinks(broker), broker, options));
   }
 
   /** Aborts (reason: the exit-code-3 error) once the connection is lost for good. */
@@ -31,13 +39,13 @@ export class RedisConnection {
    * Runs a script, again after a lost connection; `call` is told whether this is such a repeat
    * (the first run may or may not have taken effect).
    */
-  run<K extends string, A extends string>(script: LuaScript<K, A>, call: ScriptCall<K, A> | ((retried: boolean) => ScriptCall<K, A>)): Promise<unknown> {
-    return this.connection.use((client, retried) => evalScript(client, script, typeof call === 'function' ? call(retried) : call));
+  run<K extends string, A extends string, R>(script: LuaScript<K, A, R>, call: ScriptCall<K, A> | ((retried: boolean) => ScriptCall<K, A>)): Promise<R> {
+    return this.connection.use((link, retried) => evalScript(link, script, typeof call === 'function' ? call(retried) : call));
   }
 
-  /** Runs several commands on one client (a pipeline), all again after a lost connection. */
-  use<T>(operation: (client: RespClient) => Promise<T>): Promise<T> {
-    return this.connection.use((client) => operation(client));
+  /** Runs several commands on one connection (a pipeline), all again after a lost connection. */
+  use<T>(operation: (link: RedisLink) => Promise<T>): Promise<T> {
+    return this.connection.use((link) => operation(link));
   }
 
   close(): Promise<void> {
@@ -45,8 +53,8 @@ export class RedisConnection {
   }
 }
 
-function notReady(error: unknown): boolean {
-  return error instanceof RedisReplyError && NOT_READY_REPLY.test(error.message);
+function notServing(error: unknown): boolean {
+  return error instanceof ErrorReply && NOT_SERVING_REPLY.test(error.message);
 }
 
 /**
@@ -54,37 +62,53 @@ function notReady(error: unknown): boolean {
  * (exit code 3) that refused AMQP credentials get too: waiting would not change the answer.
  */
 function refusedCredentials(broker: BrokerConfig, error: unknown): unknown {
-  if (!(error instanceof RedisReplyError) || !REFUSED_REPLY.test(error.message)) return error;
+  if (!(error instanceof ErrorReply) || !REFUSED_REPLY.test(error.message)) return error;
   const given = broker.password === undefined ? 'refused: BROKER_URL gives no password, and this Redis requires one' : 'refused';
   return connectError(broker, new Error(`credentials ${given}: ${error.message}`));
 }
 
-function redisClients(broker: BrokerConfig): ConnectionKind<RespClient> {
+/**
+ * What ends a connect as "not reachable (yet)", retried within BROKER_RETRY_SECONDS: a socket that
+ * fails or closes, or a peer that answers what Redis would not. Anything else (a TLS certificate
+ * that is not trusted, an error reply to SELECT) fails at once.
+ */
+function unreachable(error: unknown): boolean {
+  return (
+    isSocketUnreachable(error) ||
+    error instanceof ConnectionTimeoutError ||
+    error instanceof SocketClosedUnexpectedlyError ||
+    error instanceof NotRedisError ||
+    error instanceof MalformedReplyError ||
+    error instanceof UnexpectedReplyError ||
+    error instanceof ReplyTooLargeError ||
+    error instanceof ReplyTimeoutError ||
+    notServing(error)
+  );
+}
+
+function redisLinks(broker: BrokerConfig): ConnectionKind<RedisLink> {
+  const address = {
+    host: broker.hostname,
+    port: broker.port,
+    tls: broker.tls ? { servername: tlsServerName(broker) } : undefined,
+    username: broker.username,
+    password: broker.password,
+    database: Number(broker.path),
+  };
   return {
-    open: () =>
-      RespClient.connect({
-        host: broker.hostname,
-        port: broker.port,
-        // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
-        tls: broker.tls ? { servername: tlsServerName(broker) } : undefined,
-        username: broker.username,
-        password: broker.password,
-        database: Number(broker.path),
-        connectTimeoutMs: 5000,
-      }).catch((error: unknown) => {
+    open: (signal) =>
+      RedisLink.open(address, signal).catch((error: unknown) => {
         throw refusedCredentials(broker, error);
       }),
-    cause: (client) => client.lastError,
-    isLost: (client, error) => !client.isReady || error instanceof RedisConnectionClosedError || notReady(error),
-    isUnreachable: (error) =>
-      isSocketUnreachable(error) || error instanceof RedisConnectTimeoutError || error instanceof RedisConnectionClosedError || notReady(error),
-    async close(client) {
+    cause: (link) => link.failure,
+    isLost: (link, error) => !link.isReady || notServing(error),
+    isUnreachable: unreachable,
+    async close(link) {
       try {
-        if (client.isReady) await client.close();
+        await link.close();
       } catch {
-        // Already closed.
+        // Closed already, or failed while closing: either way it is gone.
       }
-      client.destroy();
     },
   };
 }

@@ -58,7 +58,7 @@ class RedisConsumer implements Consumer {
     const first = this.nextToken;
     this.nextToken += max;
     let sentAt = Date.now();
-    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed] = (await this.connection.run(
+    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed] = await this.connection.run(
       CLAIM,
       (retried) => {
         sentAt = Date.now();
@@ -67,18 +67,15 @@ class RedisConsumer implements Consumer {
           args: { owner: this.owner, first, max, leaseMs: this.leaseMs, maxAttempts: this.options.maxAttempts, recover: retried ? 1 : 0 },
         };
       },
-    )) as [(string | number)[], string[], number, number, number, number, number, string | null, string | null, string | null];
+    );
     this.checkState(markerExists, keysExisting);
-    const deliveries: RedisDelivery[] = [];
-    for (let i = 0; i < claimed.length; i += 3) {
-      deliveries.push({
-        token: String(claimed[i]),
-        item: String(claimed[i + 1]),
-        attempt: Number(claimed[i + 2]),
-        lost: this.connection.gaveUp,
-        leaseEnds: sentAt + this.leaseMs,
-      });
-    }
+    const deliveries: RedisDelivery[] = claimed.map(([token, item, attempt]) => ({
+      token,
+      item,
+      attempt,
+      lost: this.connection.gaveUp,
+      leaseEnds: sentAt + this.leaseMs,
+    }));
     if (deliveries.length > 0) {
       this.claimedAny = true;
       this.renewer.hold(deliveries);
@@ -99,13 +96,13 @@ class RedisConsumer implements Consumer {
     const { pending, processing, leases, done, dead, seed } = this.keys;
     const call = this.nextCall++;
     let sentAt = Date.now();
-    const [lost, markerExists, keysExisting] = (await this.connection.run(COMPLETE, (retried) => {
+    const [lost, markerExists, keysExisting] = await this.connection.run(COMPLETE, (retried) => {
       sentAt = Date.now();
       return {
         keys: { pending, processing, leases, done, dead, seed, reply: this.replyKey },
         args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, tokenList: tokens.join('\n') },
       };
-    })) as [string[], number, number];
+    });
     this.checkState(markerExists, keysExisting);
     for (const token of lost) {
       const delivery = (deliveries as RedisDelivery[]).find((d) => d.token === token);
@@ -118,10 +115,10 @@ class RedisConsumer implements Consumer {
   async fail(delivery: Delivery): Promise<FailOutcome> {
     const [token] = this.renewer.forget([delivery as RedisDelivery]);
     const call = this.nextCall++;
-    return (await this.connection.run(FAIL, (retried) => ({
+    return this.connection.run(FAIL, (retried) => ({
       keys: { processing: this.keys.processing, leases: this.keys.leases, dead: this.keys.dead, reply: this.replyKey },
       args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, maxAttempts: this.options.maxAttempts, token },
-    }))) as FailOutcome;
+    }));
   }
 
   async release(deliveries: readonly Delivery[]): Promise<void> {

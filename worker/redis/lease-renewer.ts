@@ -67,10 +67,10 @@ export class LeaseRenewer {
       let sentAt = Date.now();
       const renewing = [...this.held.values()];
       const lost = new Set(
-        (await this.connection.run(RENEW, () => {
+        await this.connection.run(RENEW, () => {
           sentAt = Date.now();
           return { keys: { leases: queueKeys(this.queue).leases }, args: { leaseMs: this.leaseMs, tokenList: renewing.map((h) => h.token).join('\n') } };
-        })) as string[],
+        }),
       );
       for (const held of renewing) {
         if (!lost.has(held.token)) held.leaseEnds = sentAt + this.leaseMs;

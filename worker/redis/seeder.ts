@@ -5,6 +5,7 @@ import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import { brokerAt } from '../unreachable';
 import { RedisConnection } from './connection';
+import { optionalText } from './reply';
 import { evalScript } from './script';
 import { SEED_BEGIN } from './scripts/seed-begin';
 import { SEED_CHUNK } from './scripts/seed-chunk';
@@ -41,13 +42,13 @@ class RedisSeeder implements Seeder {
   }
 
   async begin(items: readonly string[], options: SeedOptions): Promise<SeedStart> {
-    const reply = (await this.connection.run(SEED_BEGIN, {
+    const reply = await this.connection.run(SEED_BEGIN, {
       keys: { seed: this.keys.seed },
       args: { id: options.id, total: items.length, force: options.force ? 1 : 0 },
-    })) as string[];
+    });
     if (reply[0] === 'fresh') return { kind: 'fresh', from: 0 };
-    if (reply[0] === 'resume') return { kind: 'resume', from: Number(reply[1]) };
-    return { kind: 'conflict', marker: { id: reply[1], total: Number(reply[2]), pushed: Number(reply[3]) } };
+    if (reply[0] === 'resume') return { kind: 'resume', from: reply[1] };
+    return { kind: 'conflict', marker: { id: reply[1], total: reply[2], pushed: reply[3] } };
   }
 
   async seed(items: readonly string[], from: number, options: SeedOptions): Promise<number> {
@@ -55,12 +56,12 @@ class RedisSeeder implements Seeder {
     while (next < items.length) {
       // A window of chunks in flight: each checks the marker's count, so order and exactness hold.
       const start = next;
-      const replies = await this.connection.use((client) => {
-        const sends: Promise<unknown>[] = [];
+      const replies = await this.connection.use((link) => {
+        const sends: Promise<number>[] = [];
         for (let offset = start, w = 0; w < SEED_WINDOW && offset < items.length; w++) {
           const end = chunkEnd(items, offset);
           sends.push(
-            evalScript(client, SEED_CHUNK, {
+            evalScript(link, SEED_CHUNK, {
               keys: { pending: this.keys.pending, seed: this.keys.seed, run: this.runKey },
               args: { id: options.id, offset, runTtl: this.runTtlMs },
               rest: items.slice(offset, end),
@@ -68,7 +69,7 @@ class RedisSeeder implements Seeder {
           );
           offset = end;
         }
-        return Promise.all(sends) as Promise<number[]>;
+        return Promise.all(sends);
       });
       for (const pushed of replies) {
         if (pushed === -2) throw queueDataLost(this.queue, brokerAt(this.broker), `its seed marker ${this.keys.seed}, written by this seeder, is gone`);
@@ -82,7 +83,7 @@ class RedisSeeder implements Seeder {
       }
       options.onProgress(next);
     }
-    return Number((await this.connection.use((client) => client.send(['GET', this.runKey]))) ?? 0);
+    return Number(await this.connection.use(async (link) => optionalText(await link.send(['GET', this.runKey]), `GET ${this.runKey}'s reply`)));
   }
 
   close(): Promise<void> {

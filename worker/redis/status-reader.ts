@@ -17,18 +17,18 @@ class RedisStatusReader implements StatusReader {
 
   async status(): Promise<QueueStatus | undefined> {
     const { pending, processing, leases, done, dead, seed } = queueKeys(this.queue);
-    const [keysExisting, pendingCount, inProgress, doneCount, deadCount, seeded, id, total, pushed] = (await this.connection.run(STATUS, {
+    const [keysExisting, pendingCount, inProgress, doneCount, deadCount, seeded, id, total, pushed] = await this.connection.run(STATUS, {
       keys: { pending, processing, leases, done, dead, seed },
       args: {},
-    })) as (number | string | null)[];
-    if (Number(keysExisting) === 0) return undefined;
+    });
+    if (keysExisting === 0) return undefined;
     return {
-      pending: Number(pendingCount),
-      inProgress: Number(inProgress),
-      done: Number(doneCount),
-      dead: Number(deadCount),
+      pending: pendingCount,
+      inProgress,
+      done: doneCount,
+      dead: deadCount,
       seeded: seeded === null ? undefined : Number(seeded),
-      seed: id === null ? undefined : { id: String(id), total: Number(total), pushed: Number(pushed) },
+      seed: id === null ? undefined : { id, total: Number(total), pushed: Number(pushed) },
     };
   }
 

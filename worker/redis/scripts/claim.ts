@@ -1,3 +1,4 @@
+import { arrayOf, groupsOf, integer, optionalText, text, tuple } from '../reply';
 import { luaScript } from '../script';
 import { ENTRY, NOW, STATE } from './fragments';
 
@@ -13,6 +14,7 @@ import { ENTRY, NOW, STATE } from './fragments';
  * item: that is what makes batches cheap.
  */
 export const CLAIM = luaScript({
+  name: 'claim',
   keys: ['pending', 'processing', 'leases', 'dead', 'done', 'seed'],
   args: ['owner', 'first', 'max', 'leaseMs', 'maxAttempts', 'recover'],
   body: `${NOW}${ENTRY}${STATE}
@@ -83,4 +85,5 @@ if #entries > 0 then
 end
 return reply()
 `,
+  reply: tuple(groupsOf(text, text, integer), arrayOf(text), integer, integer, integer, integer, integer, optionalText, optionalText, optionalText),
 });

@@ -1,3 +1,4 @@
+import { arrayOf, integer, text, tuple } from '../reply';
 import { luaScript } from '../script';
 import { REPLY, STATE, TOKENS } from './fragments';
 
@@ -6,6 +7,7 @@ import { REPLY, STATE, TOKENS } from './fragments';
  * token, ...}, markerExists, keysExisting }: the tokens it no longer held, and the queue's state.
  */
 export const COMPLETE = luaScript({
+  name: 'complete',
   keys: ['pending', 'processing', 'leases', 'done', 'dead', 'seed', 'reply'],
   args: ['call', 'retry', 'replyTtl', 'tokenList'],
   body: `${TOKENS}${REPLY}${STATE}
@@ -25,4 +27,5 @@ end
 local state = queueState()
 return { lost, state[1], state[2] }
 `,
+  reply: tuple(arrayOf(text), integer, integer),
 });

@@ -1,3 +1,4 @@
+import { oneOf } from '../reply';
 import { luaScript } from '../script';
 import { ENTRY, REPLY } from './fragments';
 
@@ -6,6 +7,7 @@ import { ENTRY, REPLY } from './fragments';
  * claimable again at once. Returns 'dead', 'retry' or 'lost' (no longer this worker's).
  */
 export const FAIL = luaScript({
+  name: 'fail',
   keys: ['processing', 'leases', 'dead', 'reply'],
   args: ['call', 'retry', 'replyTtl', 'maxAttempts', 'token'],
   body: `${ENTRY}${REPLY}
@@ -23,4 +25,5 @@ end
 redis.call('ZADD', leases, 0, token)
 return recorded('retry')
 `,
+  reply: oneOf('dead', 'retry', 'lost'),
 });

@@ -1,8 +1,10 @@
+import { integer } from '../reply';
 import { luaScript } from '../script';
 import { ENTRY, REPLY, TOKENS } from './fragments';
 
 /** Hands tokens back untouched: claimable at once, and the delivery does not count as an attempt. */
 export const RELEASE = luaScript({
+  name: 'release',
   keys: ['processing', 'leases', 'reply'],
   args: ['call', 'retry', 'replyTtl', 'tokenList'],
   body: `${ENTRY}${TOKENS}${REPLY}
@@ -17,4 +19,5 @@ for _, token in ipairs(tokens(tokenList)) do
 end
 return recorded(0)
 `,
+  reply: integer,
 });

@@ -1,8 +1,10 @@
+import { arrayOf, text } from '../reply';
 import { luaScript } from '../script';
 import { NOW, TOKENS } from './fragments';
 
 /** Extends the leases this worker still holds. Returns the tokens it no longer held. Repeating it is harmless. */
 export const RENEW = luaScript({
+  name: 'renew',
   keys: ['leases'],
   args: ['leaseMs', 'tokenList'],
   body: `${NOW}${TOKENS}
@@ -21,4 +23,5 @@ end
 if #renewed > 0 then redis.call('ZADD', leases, 'XX', unpack(renewed)) end
 return lost
 `,
+  reply: arrayOf(text),
 });

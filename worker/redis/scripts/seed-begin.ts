@@ -1,3 +1,4 @@
+import { either, integer, oneOf, text, tuple } from '../reply';
 import { luaScript } from '../script';
 
 /**
@@ -6,6 +7,7 @@ import { luaScript } from '../script';
  * { 'resume', pushed } or { 'conflict', id, total, pushed }.
  */
 export const SEED_BEGIN = luaScript({
+  name: 'seed-begin',
   keys: ['seed'],
   args: ['id', 'total', 'force'],
   body: `
@@ -18,4 +20,9 @@ end
 if markerId == id then return { 'resume', markerPushed } end
 return { 'conflict', markerId, markerTotal, markerPushed }
 `,
+  reply: either<['fresh'] | ['resume', number] | ['conflict', string, number, number]>(
+    tuple(oneOf('fresh')),
+    tuple(oneOf('resume'), integer),
+    tuple(oneOf('conflict'), text, integer, integer),
+  ),
 });

@@ -1,3 +1,4 @@
+import { integer } from '../reply';
 import { luaScript } from '../script';
 
 /**
@@ -8,6 +9,7 @@ import { luaScript } from '../script';
  * when another seed took over, -2 when the marker is gone (the broker lost the queue's data).
  */
 export const SEED_CHUNK = luaScript({
+  name: 'seed-chunk',
   keys: ['pending', 'seed', 'run'],
   args: ['id', 'offset', 'runTtl'],
   rest: 'items',
@@ -23,4 +25,5 @@ redis.call('INCRBY', run, #items)
 redis.call('PEXPIRE', run, runTtl)
 return redis.call('HINCRBY', seed, 'pushed', #items)
 `,
+  reply: integer,
 });

@@ -1,3 +1,4 @@
+import { integer, optionalText, tuple } from '../reply';
 import { luaScript } from '../script';
 import { NOW } from './fragments';
 
@@ -7,6 +8,7 @@ import { NOW } from './fragments';
  * means the queue was never seeded nor worked on.
  */
 export const STATUS = luaScript({
+  name: 'status',
   keys: ['pending', 'processing', 'leases', 'done', 'dead', 'seed'],
   args: [],
   body: `${NOW}
@@ -16,4 +18,5 @@ local marker = redis.call('HMGET', seed, 'seeded', 'id', 'total', 'pushed')
 return { redis.call('EXISTS', pending, processing, leases, done, dead, seed), redis.call('LLEN', pending) + waiting, leased,
   tonumber(redis.call('GET', done) or '0'), redis.call('LLEN', dead), marker[1] or false, marker[2] or false, marker[3] or false, marker[4] or false }
 `,
+  reply: tuple(integer, integer, integer, integer, integer, optionalText, optionalText, optionalText, optionalText),
 });

@@ -1,0 +1,150 @@
+// The client module alone, not the package's index: that one also loads cluster, pool and Sentinel
+// support, which a one-item pod would parse for nothing.
+import RedisClient, { type RedisClientOptions } from '@redis/client/dist/lib/client';
+import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, ReplyTimeoutError } from '../broker-limits';
+import type { RedisFunctions, RedisModules, RedisScripts } from '@redis/client/dist/lib/RESP/types';
+import type { RedisReply } from './reply';
+import { ReplyGuard } from './reply-guard';
+
+/** Where and as whom a client connects. */
+export interface RedisAddress {
+  readonly host: string;
+  readonly port: number;
+  /** Over TLS, with the name the certificate must carry (SNI; none for an IP address); the certificate is always verified. */
+  readonly tls?: { readonly servername?: string };
+  readonly username?: string;
+  readonly password?: string;
+  readonly database: number;
+}
+
+/** The peer answered the connect's PING with something else than Redis' `PONG`. */
+export class NotRedisError extends Error {}
+
+/** At most this many characters of a peer's answer go into a message. */
+const SHOWN = 60;
+
+/**
+ * One node-redis connection (RESP2), bounded: no reply waited for longer than REPLY_TIMEOUT_MS,
+ * none larger than MAX_REPLY_BYTES. Any failure of the connection (a socket error, a timeout, bytes
+ * that are not RESP, a reply of the wrong shape) destroys it and is kept as `failure`: every command
+ * waiting on it, and every later one, fails with that error. It never reconnects by itself
+ * (see Reconnecting). Commands issued in one turn of the event loop go out in one write.
+ */
+export class RedisLink {
+  /** Why the connection went away; undefined while it is usable. */
+  failure?: Error;
+  private readonly guard: ReplyGuard;
+
+  private constructor(private readonly client: NodeRedisClient) {
+    // node-redis emits every connection failure as 'error'; without a listener the process would die.
+    client.on('error', (error: Error) => this.fail(error));
+    this.guard = new ReplyGuard(client, MAX_REPLY_BYTES);
+  }
+
+  /**
+   * Connects (TCP, TLS, AUTH and SELECT), then proves with a PING that the peer is Redis.
+   * `signal` aborting ends the attempt at once and destroys its socket.
+   */
+  static async open(address: RedisAddress, signal: AbortSignal): Promise<RedisLink> {
+    if (signal.aborted) throw signal.reason;
+    const link = new RedisLink(RedisClient.create(clientOptions(address)));
+    const connecting = link.client.connect();
+    let stop!: () => void;
+    const stopped = new Promise<never>((_, reject) => {
+      stop = () => {
+        reject(link.fail(signal.reason as Error));
+      };
+      signal.addEventListener('abort', stop, { once: true });
+    });
+    try {
+      await Promise.race([connecting, stopped]);
+      const answer = await Promise.race([link.send(['PING']), stopped]);
+      if (answer !== 'PONG') {
+        const shown = JSON.stringify(answer) ?? String(answer);
+        throw new NotRedisError(`the peer answered PING with ${shown.length > SHOWN ? `${shown.slice(0, SHOWN)}…` : shown}, not PONG: not a Redis`);
+      }
+      return link;
+    } catch (error) {
+      // A socket still connecting when the client was destroyed goes on to connect: destroy it then.
+      connecting.then(
+        () => link.client.destroy(),
+        () => undefined,
+      );
+      throw link.fail(error as Error);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      stopped.catch(() => undefined);
+    }
+  }
+
+  get isReady(): boolean {
+    return this.failure === undefined && this.client.isReady;
+  }
+
+  /**
+   * Sends one command; resolves with its reply, rejects with node-redis' ErrorReply for an error
+   * reply (`-NOSCRIPT ...`) and with `failure` when the connection fails first. `what` names the
+   * command in the timeout's message.
+   */
+  send(args: readonly (string | number)[], what = String(args[0])): Promise<RedisReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const timer = setTimeout(() => this.fail(new ReplyTimeoutError(`${what} from Redis`)), REPLY_TIMEOUT_MS);
+    return this.client.sendCommand(args.map(String)).then(
+      (reply) => {
+        clearTimeout(timer);
+        this.guard.replied();
+        return reply as unknown as RedisReply;
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        this.guard.replied();
+        throw this.failure ?? error;
+      },
+    );
+  }
+
+  /** Gives the connection up: `error` is why, unless it had failed already. Returns the reason kept. */
+  fail(error: Error): Error {
+    this.failure ??= error;
+    this.client.destroy();
+    return this.failure;
+  }
+
+  /** Closes once every command sent has its reply (each within REPLY_TIMEOUT_MS). */
+  async close(): Promise<void> {
+    if (!this.isReady) {
+      this.client.destroy();
+      return;
+    }
+    this.failure = new Error('the connection was closed');
+    await this.client.close();
+  }
+}
+
+/** node-redis' client as the worker creates it: no modules, functions or scripts of its own; RESP2. */
+export type NodeRedisClient = ReturnType<typeof RedisClient.create<RedisModules, RedisFunctions, RedisScripts, 2>>;
+
+function clientOptions(address: RedisAddress): RedisClientOptions<RedisModules, RedisFunctions, RedisScripts, 2> {
+  const { host, port, tls, username, password, database } = address;
+  return {
+    RESP: 2,
+    socket: {
+      host,
+      port,
+      // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+      ...(tls ? { tls: true, servername: tls.servername, rejectUnauthorized: true } : {}),
+      // The attempt's signal ends a connect sooner; this only keeps node-redis' own 5 s default out of the way.
+      connectTimeout: CONNECT_DEADLINE_MS,
+      keepAliveInitialDelay: 5000,
+      // Reconnecting, with one retry window across reconnects, is ours.
+      reconnectStrategy: false,
+    },
+    // AUTH only with a password, as `redis://user@host` always meant.
+    ...(password !== undefined && { username, password }),
+    database,
+    // A command on a lost connection fails at once instead of waiting for a reconnect that never comes.
+    disableOfflineQueue: true,
+    // No CLIENT SETINFO at every connect: two more commands for a one-item pod to wait for.
+    disableClientInfo: true,
+  };
+}
