@@ -78,6 +78,19 @@ function untilClosed(emitter: EventEmitter, close: () => Promise<void>): Promise
 }
 
 /**
+ * `operation`, failing when the channel closes first. amqplib fails the calls waiting for a reply
+ * when a channel closes, but not a `basic.get` whose message has begun to arrive: it would wait
+ * for the rest of it for ever.
+ */
+function failingOnClose<T>(channel: Channel, operation: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const closed = () => reject(new Error('the channel closed before the whole message arrived'));
+    channel.once('close', closed);
+    operation.finally(() => channel.off('close', closed)).then(resolve, (error: Error) => reject(error));
+  });
+}
+
+/**
  * Bounds the calls of a channel that the broker answers (get, checkQueue, assertQueue, close) by
  * REPLY_TIMEOUT_MS, and refuses a message whose content header announces more than MAX_REPLY_BYTES
  * before amqplib gathers its body in memory. The channel's own methods are wrapped, so that every
@@ -88,7 +101,7 @@ export function withBoundedReplies<C extends Channel>(channel: C): C {
   const checkQueue = channel.checkQueue.bind(channel);
   const assertQueue = channel.assertQueue.bind(channel);
   const close = channel.close.bind(channel);
-  channel.get = (queue, options) => answered(channel, `basic.get from ${queue}`, get(queue, options));
+  channel.get = (queue, options) => answered(channel, `basic.get from ${queue}`, failingOnClose(channel, get(queue, options)));
   channel.checkQueue = (queue) => answered(channel, `queue.declare (passive) of ${queue}`, checkQueue(queue));
   channel.assertQueue = (queue, options) => answered(channel, `queue.declare of ${queue}`, assertQueue(queue, options));
   channel.close = () => answered(channel, 'channel.close', untilClosed(channel, close));

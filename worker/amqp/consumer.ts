@@ -150,12 +150,12 @@ class AmqpConsumer implements Consumer {
   private attemptOf(connection: ConsumerConnection, message: GetMessage): number {
     const count: unknown = message.properties?.headers?.['x-delivery-count'] ?? 0;
     if (!Buffer.isBuffer(message.content)) {
-      throw connection.lose(new Error(`${this.broker} answered basic.get on ${this.names.work} with a message without content`));
+      throw connection.lose(new Error(`basic.get from ${this.names.work} answered with a message without content: not a broker's answer`));
     }
     if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
       throw connection.lose(
         new Error(
-          `${this.broker} answered basic.get on ${this.names.work} with x-delivery-count ${JSON.stringify(count)}, expected a whole number of at least 0`,
+          `basic.get from ${this.names.work} answered with x-delivery-count ${JSON.stringify(count)}, expected a whole number of at least 0: not a broker's answer`,
         ),
       );
     }
