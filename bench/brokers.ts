@@ -1,4 +1,4 @@
-import { connect as amqpConnect, type Channel } from 'amqplib';
+import { connect as amqpConnect, type Channel, type ConfirmChannel } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
 import { amqpQueueNames, queueKeys } from '../worker/contract';
 
@@ -92,4 +92,30 @@ export async function serverCpuSeconds(client: RedisClientType): Promise<number>
     return Number(match[1]);
   };
   return field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread');
+}
+
+/** Publishes `count` copies of `body` to an existing queue with publisher confirms (not timed). */
+export function publishAmqpMessages(queue: string, body: Buffer, count: number): Promise<void> {
+  return withAmqpConfirmChannel(async (channel) => {
+    for (let i = 0; i < count; i++) channel.sendToQueue(queue, body);
+    await channel.waitForConfirms();
+  });
+}
+
+async function withAmqpConfirmChannel(use: (channel: ConfirmChannel) => Promise<void>): Promise<void> {
+  const connection = await amqpConnect(AMQP_URL);
+  try {
+    await use(await connection.createConfirmChannel());
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Appends `count` copies of `item` to a Redis list, 1,000 at a time, or 16 at a time for large items (not timed). */
+export function pushRedisItems(list: string, item: string, count: number, url = REDIS_URL): Promise<void> {
+  const chunk = item.length > 64 * 1024 ? 16 : 1000;
+  return withRedis(async (client) => {
+    for (let i = 0; i < count; i += chunk) await client.rPush(list, Array<string>(Math.min(chunk, count - i)).fill(item));
+    await expectListLength(client, list, count);
+  }, url);
 }

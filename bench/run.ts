@@ -5,7 +5,6 @@
  * a missed goal is reported in the table and the summary below it.
  */
 import { writeFileSync } from 'fs';
-import { cpus, loadavg, totalmem } from 'os';
 import { join } from 'path';
 import { drainRedis100k, drainRedis20k } from './cases/drain-redis';
 import { oneItemPod } from './cases/one-item-pod';
@@ -14,31 +13,14 @@ import { seedAmqp } from './cases/seed-amqp';
 import { seedRedis } from './cases/seed-redis';
 import { synthWarm } from './cases/synth-warm';
 import type { BenchCase, Entry } from './entry';
+import { roundsFromEnv, thisMachine } from './machine';
 import { secondsSince } from './measure';
-import { report, type Machine } from './report';
+import { report } from './report';
 import { removeScratch } from './scratch';
 import { ensureTools } from './tools';
 import { buildCli } from './worker-cli';
 
 const CASES: BenchCase[] = [seedAmqp, seedRedis, drainRedis20k, drainRedis100k, redisServerTime, oneItemPod, synthWarm];
-
-function roundsFromEnv(): number {
-  const text = process.env.BENCH_ROUNDS ?? '5';
-  const rounds = Number(text);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS: got ${JSON.stringify(text)}, expected a whole number of 1 or more`);
-  return rounds;
-}
-
-function thisMachine(): Machine {
-  return {
-    cores: cpus().length,
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    nodeVersion: process.version,
-    date: new Date().toISOString().slice(0, 10),
-    loadAverage: loadavg()[0],
-  };
-}
 
 async function main(): Promise<number> {
   const rounds = roundsFromEnv();

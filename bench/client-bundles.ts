@@ -1,0 +1,27 @@
+import { statSync } from 'fs';
+import { join } from 'path';
+import { build } from 'esbuild';
+import { scratch } from './scratch';
+
+/** A probe program bundled as the worker is (worker/build.js): one minified CommonJS file for Node.js 20. */
+export interface ProbeBundle {
+  readonly file: string;
+  readonly bytes: number;
+}
+
+/** Bundles bench/client-probes/<probe>.ts with its library into the bench's scratch directory. */
+export async function bundleProbe(probe: string): Promise<ProbeBundle> {
+  const file = join(scratch, 'client-probes', `${probe}.cjs`);
+  await build({
+    entryPoints: [join(__dirname, 'client-probes', `${probe}.ts`)],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return { file, bytes: statSync(file).size };
+}
