@@ -157,7 +157,9 @@ async function connectOnce<C extends Channel>(
       maxFrameSize: FRAME_MAX,
     } satisfies Options.Connect,
     socketOptions,
-  );
+  ).catch((error: unknown) => {
+    throw vhostRefused(error, broker) ?? error;
+  });
   withBoundedClose(model);
   const closed = closedSignal(broker);
   // amqplib emits 'error' before 'close' for a connection that failed; the close is what counts,
@@ -215,6 +217,15 @@ function isUnreachable(error: unknown): boolean {
   // Buffer reads past the end of a frame that is cut short.
   if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS') return true;
   return NOT_AMQP.test(String((error as Error)?.message));
+}
+
+/**
+ * RabbitMQ answers Connection.Open for a virtual host that does not exist, or that the user may
+ * not use, with a Connection.Close, which amqplib reports without its reason.
+ */
+function vhostRefused(error: unknown, broker: BrokerConfig): Error | undefined {
+  if (!/^Expected ConnectionOpenOk; got <ConnectionClose/.test(String((error as Error)?.message))) return undefined;
+  return new Error(`the broker refused virtual host "${broker.path}": it does not exist, or user "${amqpCredentials(broker).username}" may not use it`);
 }
 
 /** amqplib's messages for a silent or closing socket, and for what it cannot read as AMQP (lib/connection.js, frame.js, codec.js, defs.js). */
