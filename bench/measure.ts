@@ -1,4 +1,5 @@
-import { spawn, SpawnOptions } from 'child_process';
+import { spawn, type ChildProcessByStdio, type SpawnOptions } from 'child_process';
+import type { Readable, Writable } from 'stream';
 
 /** Median, smallest and largest of a set of samples. */
 export interface Spread {
@@ -20,10 +21,10 @@ export function spread(samples: readonly number[]): Spread {
 }
 
 /** How a figure reads: a rate (higher is better) or a duration (lower is better). */
-export type Unit = 'items/s' | 's' | 'µs/item';
+export type Unit = 'items/s' | 'MiB/s' | 's' | 'µs/item';
 
 export function higherIsBetter(unit: Unit): boolean {
-  return unit === 'items/s';
+  return unit === 'items/s' || unit === 'MiB/s';
 }
 
 /** Ours against the baseline in one round; above 1 means ours is better. */
@@ -68,30 +69,33 @@ export interface TimedOptions extends SpawnOptions {
   readonly input?: string;
   /** Called with each piece of output as it arrives, for progress measured while the command runs. */
   readonly onStdout?: (chunk: string) => void;
+  /** Sends standard output to /dev/null, for commands that print more than is worth reading. */
+  readonly discardStdout?: boolean;
 }
 
 /** Runs a command to completion, timing it from spawn to exit; fails on a non-zero exit. */
 export function timed(command: string, args: string[], options: TimedOptions = {}): Promise<RunResult> {
-  const { input, onStdout, ...spawnOptions } = options;
+  const { input, onStdout, discardStdout, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { ...spawnOptions, stdio: ['pipe', discardStdout ? 'ignore' : 'pipe', 'pipe'] });
+    const { stdin, stderr: errors } = child as ChildProcessByStdio<Writable, null, Readable>;
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       onStdout?.(chunk);
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    errors.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     // A command that does not read its input may exit before it is written: that is not an error.
-    child.stdin.on('error', () => undefined);
+    stdin.on('error', () => undefined);
     child.on('close', (code) => {
       const seconds = secondsSince(started);
       if (code === 0) resolve({ seconds, stdout, stderr });
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.slice(-2000)}`));
     });
-    child.stdin.end(input ?? '');
+    stdin.end(input ?? '');
   });
 }
 

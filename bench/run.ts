@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'fs';
 import { join } from 'path';
+import { drainLargeItems } from './cases/drain-large-items';
 import { drainRedis100k, drainRedis20k } from './cases/drain-redis';
 import { oneItemPod } from './cases/one-item-pod';
 import { redisServerTime } from './cases/redis-server-time';
@@ -20,7 +21,7 @@ import { removeScratch } from './scratch';
 import { ensureTools } from './tools';
 import { buildCli } from './worker-cli';
 
-const CASES: BenchCase[] = [seedAmqp, seedRedis, drainRedis20k, drainRedis100k, redisServerTime, oneItemPod, synthWarm];
+const CASES: BenchCase[] = [seedAmqp, seedRedis, drainRedis20k, drainRedis100k, drainLargeItems, redisServerTime, oneItemPod, synthWarm];
 
 async function main(): Promise<number> {
   const rounds = roundsFromEnv();
