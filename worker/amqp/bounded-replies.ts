@@ -84,7 +84,8 @@ function untilClosed(emitter: EventEmitter, close: () => Promise<void>): Promise
  */
 function failingOnClose<T>(channel: Channel, operation: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const closed = () => reject(new Error('the channel closed before the whole message arrived'));
+    // After the call's own outcome, which a refusal (a 404) settles just before the channel closes.
+    const closed = () => setImmediate(() => reject(new Error('the channel closed before the whole message arrived')));
     channel.once('close', closed);
     operation.finally(() => channel.off('close', closed)).then(resolve, (error: Error) => reject(error));
   });
