@@ -1,0 +1,134 @@
+import { type Socket, createServer } from 'node:net';
+import { ErrorReply } from '@redis/client/dist/lib/errors';
+import { MAX_REPLY_BYTES, ReplyTooLargeError } from '../../worker/broker-limits';
+import { NotRedisError, RedisLink } from '../../worker/redis/client';
+import { UnexpectedReplyError, arrayOf, integer, text, tuple } from '../../worker/redis/reply';
+import { MalformedReplyError } from '../../worker/redis/reply-guard';
+import { evalScript, luaScript } from '../../worker/redis/script';
+import { REDIS } from './brokers';
+import { uniqueQueue } from './helpers';
+
+const open = (port = REDIS.port) => RedisLink.open({ host: REDIS.host, port, database: 0 }, new AbortController().signal);
+
+/** The worker's Redis connection (node-redis, bounded) against the real Redis (or Valkey) of the generation (./brokers). */
+describe('RedisLink against Redis', () => {
+  let link: RedisLink;
+  const key = uniqueQueue('link');
+
+  beforeAll(async () => {
+    link = await open();
+  });
+
+  afterAll(async () => {
+    await link.send(['DEL', key]);
+    await link.close();
+  });
+
+  test('replies of every kind, in the order the pipelined commands were sent', async () => {
+    const value = 'äpfel und birnen\r\nzwei zeilen';
+    const replies = await Promise.all([
+      link.send(['SET', key, value]),
+      link.send(['GET', key]),
+      link.send(['EVAL', "return { 1, 'two', { 3, false }, redis.call('GET', KEYS[1]) }", 1, key]),
+      link.send(['GET', `${key}:missing`]),
+      link.send(['STRLEN', key]),
+    ]);
+    expect(replies).toEqual(['OK', value, [1, 'two', [3, null], value], null, Buffer.byteLength(value)]);
+  });
+
+  test('a reply larger than a socket read, and many small ones, arrive whole', async () => {
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    await link.send(['SET', key, big]);
+    const [value, items] = await Promise.all([
+      link.send(['GET', key]),
+      link.send(['EVAL', "local t = {} for i = 1, 20000 do t[i] = 'item-' .. i end return t", 0]),
+    ]);
+    expect(value).toBe(big);
+    expect(items).toHaveLength(20000);
+    expect((items as string[])[19999]).toBe('item-20000');
+  });
+
+  test('an error reply rejects its own command only', async () => {
+    const [failed, next] = await Promise.allSettled([link.send(['EVALSHA', '0'.repeat(40), 0]), link.send(['PING'])]);
+    expect(failed.status === 'rejected' && failed.reason).toBeInstanceOf(ErrorReply);
+    expect(failed.status === 'rejected' && (failed.reason as Error).message).toMatch(/^NOSCRIPT/);
+    expect(next).toEqual({ status: 'fulfilled', value: 'PONG' });
+    expect(link.isReady).toBe(true);
+  });
+
+  test('a script runs by its SHA1, its source sent once, and its reply comes back checked', async () => {
+    const script = luaScript({ name: 'pair', keys: ['list'], args: ['n'], body: `return { list, tonumber(n) * 2 }`, reply: tuple(text, integer) });
+    expect(await evalScript(link, script, { keys: { list: key }, args: { n: 21 } })).toEqual([key, 42]);
+    expect(await evalScript(link, script, { keys: { list: key }, args: { n: 1 } })).toEqual([key, 2]);
+  });
+
+  test('fails for a script reply of the wrong shape, and gives up the connection', async () => {
+    const other = await open();
+    const script = luaScript({ name: 'liar', keys: [], args: [], body: `return redis.status_reply('OK')`, reply: arrayOf(text) });
+    const failure = evalScript(other, script, { keys: {}, args: {} });
+    await expect(failure).rejects.toThrow(UnexpectedReplyError);
+    await expect(failure).rejects.toThrow(`the liar script's reply was "OK", expected an array: not a Redis running the worker's scripts`);
+    expect(other.isReady).toBe(false);
+    await expect(other.send(['PING'])).rejects.toThrow(UnexpectedReplyError);
+  });
+});
+
+/** A peer on loopback that answers PING with PONG and every other command with `answer(socket)`. */
+async function peer(answer: (socket: Socket) => void): Promise<{ port: number; stop(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => (chunk.includes('PING') ? socket.write('+PONG\r\n') : answer(socket)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('RedisLink against peers that are not Redis', () => {
+  test('fails to open when PING is answered with anything but PONG', async () => {
+    const server = createServer((socket) => socket.once('data', () => socket.end('+OK\r\n')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await expect(open((server.address() as { port: number }).port)).rejects.toThrow(NotRedisError);
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test(`fails a reply past MAX_REPLY_BYTES (${MAX_REPLY_BYTES / 2 ** 20} MiB) with ReplyTooLargeError, and gives up the connection`, async () => {
+    const endless = await peer((socket) => {
+      socket.write('$2000000000\r\n');
+      const block = Buffer.alloc(1024 * 1024, 'x');
+      const more = () => {
+        while (!socket.destroyed && socket.write(block));
+      };
+      socket.on('drain', more);
+      more();
+    });
+    const link = await open(endless.port);
+    await expect(link.send(['GET', 'x'])).rejects.toThrow(ReplyTooLargeError);
+    expect(link.isReady).toBe(false);
+    await endless.stop();
+  });
+
+  test('fails bytes that are not RESP with MalformedReplyError, naming the byte', async () => {
+    const http = await peer((socket) => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    const link = await open(http.port);
+    await expect(link.send(['GET', 'x'])).rejects.toThrow(/^a reply Redis could not have sent \(Unknown RESP type 72 "H"\)$/);
+    expect(link.failure).toBeInstanceOf(MalformedReplyError);
+    await http.stop();
+  });
+
+  test('fails a reply that no command waits for', async () => {
+    const twice = await peer((socket) => socket.write(':1\r\n:2\r\n'));
+    const link = await open(twice.port);
+    await link.send(['GET', 'x']).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(link.failure?.message).toBe('a reply Redis could not have sent (more replies than commands)');
+    await twice.stop();
+  });
+});
