@@ -5,6 +5,7 @@ import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { sleep } from '../sleep';
 import { brokerAt, describeCause } from '../unreachable';
+import { PublishingBlocked } from './blocked';
 import { type AmqpConnection, openAmqp } from './connection';
 import { declareQueues } from './declare';
 import { Header, type MarkerState, publishMarker, readMarker } from './marker';
@@ -24,11 +25,13 @@ type Channel = AmqpConnection['channel'];
 
 export async function openAmqpSeeder(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<Seeder> {
   const names = amqpQueueNames(queue);
+  const blocked = new PublishingBlocked(broker, queue, options);
   const connection = await openAmqp(broker, options, async (amqp) => {
+    blocked.watch(amqp.model);
     await takeSeedLock(amqp.model, names.seedLock, () => options.log(`queue ${queue}: waiting for another seeder to finish (it holds ${names.seedLock})`));
     await declareQueues(amqp, queue, { replicas: broker.replicas, withMarker: true });
   });
-  return new AmqpSeeder(connection, broker, queue, options);
+  return new AmqpSeeder(connection, blocked, broker, queue, options);
 }
 
 /**
@@ -53,6 +56,7 @@ class AmqpSeeder implements Seeder {
 
   constructor(
     private readonly connection: Reconnecting<AmqpConnection>,
+    private readonly blocked: PublishingBlocked,
     private readonly broker: BrokerConfig,
     private readonly queue: string,
     private readonly options: ConnectOptions,
@@ -62,34 +66,38 @@ class AmqpSeeder implements Seeder {
 
   begin(items: readonly string[], options: SeedOptions): Promise<SeedStart> {
     // Repeating it after a lost connection is harmless: nothing of this run is on the queue yet.
-    return this.connection.use(async ({ channel }) => {
-      const marker = await this.readMarker(channel);
-      if (options.force || !marker || (marker.id !== options.id && marker.pushed === marker.total)) {
-        this.seededBefore = marker ? marker.seededBefore + marker.pushed : 0;
-        await this.writeMarker(channel, options.id, items.length, 0);
-        return { kind: 'fresh', from: 0 };
-      }
-      this.seededBefore = marker.seededBefore;
-      if (marker.id === options.id) return { kind: 'resume', from: marker.pushed };
-      return { kind: 'conflict', marker };
-    });
+    return this.connection.use(
+      this.blocked.bounded(async ({ channel }) => {
+        const marker = await this.readMarker(channel);
+        if (options.force || !marker || (marker.id !== options.id && marker.pushed === marker.total)) {
+          this.seededBefore = marker ? marker.seededBefore + marker.pushed : 0;
+          await this.writeMarker(channel, options.id, items.length, 0);
+          return { kind: 'fresh', from: 0 };
+        }
+        this.seededBefore = marker.seededBefore;
+        if (marker.id === options.id) return { kind: 'resume', from: marker.pushed };
+        return { kind: 'conflict', marker };
+      }),
+    );
   }
 
   async seed(items: readonly string[], from: number, options: SeedOptions): Promise<number> {
     this.confirmed = from;
-    await this.connection.use(async ({ model, channel, closed }, retried) => {
-      const marked = retried ? await this.resumePoint(channel, options.id) : from;
-      try {
-        await this.publish(channel, items, marked, options);
-      } catch (error) {
-        // A closed connection is resumed by `use`; anything else is the broker refusing an item.
-        if (closed.aborted) throw error;
-        await this.refused(model, error);
-        if (!closed.aborted) await new Promise((resolve) => closed.addEventListener('abort', resolve, { once: true }));
-        throw error;
-      }
-      options.onProgress(items.length);
-    });
+    await this.connection.use(
+      this.blocked.bounded(async ({ model, channel, closed }, retried) => {
+        const marked = retried ? await this.resumePoint(channel, options.id) : from;
+        try {
+          await this.publish(channel, items, marked, options);
+        } catch (error) {
+          // A closed connection is resumed by `use`; anything else is the broker refusing an item.
+          if (closed.aborted) throw error;
+          await this.refused(model, error);
+          if (!closed.aborted) await new Promise((resolve) => closed.addEventListener('abort', resolve, { once: true }));
+          throw error;
+        }
+        options.onProgress(items.length);
+      }),
+    );
     // The lock keeps other seeders out while this run holds its connection, not after it lost one.
     return this.added;
   }
@@ -165,6 +173,7 @@ class AmqpSeeder implements Seeder {
         const pushed = this.confirmed;
         this.writeMarker(channel, id, total, pushed).then(() => {
           this.refusedSince = undefined;
+          this.blocked.confirmed();
           marking = false;
           marked = pushed;
           options.onProgress(pushed);

@@ -1,0 +1,115 @@
+import { type ChannelModel, connect } from 'amqplib';
+import { ExitCode, amqpQueueNames } from '../../worker/contract';
+import { SEED_WINDOW } from '../../worker/amqp/seeder';
+import { type CliProcess, amqpCount, amqpTakeAll, runCli, sorted, startCli, tempDir, uniqueQueue } from '../worker/helpers';
+import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
+
+/**
+ * `seed` while a memory alarm is on, on RabbitMQ nodes of this test's own (an alarm is node-wide:
+ * the shared brokers' publishers would be blocked too), one per broker generation, started together.
+ * The alarm is raised by a high watermark so low that any node is above it; RabbitMQ then blocks
+ * every connection that publishes.
+ */
+const ITEMS = Array.from({ length: 3000 }, (_, index) => `item-${index}`);
+const BLOCKED = /blocks publishing \(low on memory: a memory or disk alarm is on\); waiting for up to \d+ s \(BROKER_RETRY_SECONDS\)/g;
+
+const files = tempDir();
+const itemsFile = files.file('items.json', JSON.stringify(ITEMS));
+const nodes = new Map<string, OwnRabbitMQNode>();
+
+beforeAll(async () => {
+  const started = await Promise.allSettled(OWN_RABBITMQ_NODES.map(async ([generation, start]) => nodes.set(generation, await start(''))));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}, 120000);
+
+afterAll(async () => {
+  await Promise.all([...nodes.values()].map((node) => node.stop()));
+  files.remove();
+});
+
+describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation) => {
+  let node: OwnRabbitMQNode;
+  let amqp: ChannelModel;
+
+  function seed(queue: string, retrySeconds: number): CliProcess {
+    return startCli(['seed'], { BROKER_URL: node.url, QUEUE: queue, ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: String(retrySeconds) });
+  }
+
+  async function alarm(on: boolean): Promise<void> {
+    await node.ctl(['set_vm_memory_high_watermark', on ? '0.0000001' : '0.4']);
+  }
+
+  async function deadCount(queue: string): Promise<number> {
+    for (let tries = 0; tries < 50; tries++) {
+      const count = await amqpCount(amqp, amqpQueueNames(queue).dead);
+      if (count > 0) return count;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return 0;
+  }
+
+  beforeAll(async () => {
+    node = nodes.get(generation)!;
+    amqp = await connect(node.url);
+  });
+
+  afterEach(async () => {
+    await alarm(false);
+  });
+
+  afterAll(async () => {
+    await amqp?.close();
+  });
+
+  test('a blocked seed says so in one line, and when it is unblocked after how long; every item is on the queue once', async () => {
+    const queue = uniqueQueue('alarm');
+    await alarm(true);
+    const seeder = seed(queue, 20);
+    await seeder.waitFor(BLOCKED);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await alarm(false);
+    const { code, stderr, stdout } = await seeder.exited;
+    expect({ code, stderr }).toEqual({ code: ExitCode.ok, stderr: expect.any(String) });
+    const lines = stderr.trim().split('\n');
+    expect(lines).toEqual([expect.stringMatching(BLOCKED), expect.stringMatching(/unblocked publishing after \d+\.\d s; going on$/)]);
+    expect(Number(/unblocked publishing after (\d+\.\d) s/.exec(stderr)![1])).toBeGreaterThanOrEqual(3);
+    expect(stdout).toMatch(/seeded 3000 items onto queue/);
+    expect(await amqpTakeAll(amqp, amqpQueueNames(queue).work)).toEqual(ITEMS);
+  }, 30000);
+
+  test('a seed blocked past BROKER_RETRY_SECONDS exits 3 with one line naming the alarm; the rerun after the alarm adds what is missing', async () => {
+    const queue = uniqueQueue('alarm-held');
+    await alarm(true);
+    const started = Date.now();
+    const blocked = await seed(queue, 3).exited;
+    expect(blocked.code).toBe(ExitCode.brokerUnreachable);
+    expect(Date.now() - started).toBeLessThan(10000);
+    expect(blocked.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(BLOCKED),
+      expect.stringMatching(
+        /blocked publishing for 3 s \(BROKER_RETRY_SECONDS\): low on memory, a memory or disk alarm is on; rerun seed to resume once it is cleared$/,
+      ),
+    ]);
+    await alarm(false);
+    expect((await seed(queue, 20).exited).code).toBe(ExitCode.ok);
+    // What the broker took in before it stopped reading, unconfirmed, is published again: at most SEED_WINDOW items, as after any interruption.
+    const onQueue = await amqpTakeAll(amqp, amqpQueueNames(queue).work);
+    expect(sorted([...new Set(onQueue)])).toEqual(sorted(ITEMS));
+    expect(onQueue.length - ITEMS.length).toBeLessThanOrEqual(SEED_WINDOW);
+  }, 30000);
+
+  test('a drain worker goes on under the alarm: it only takes, acks and rejects, which RabbitMQ does not block', async () => {
+    const queue = uniqueQueue('alarm-work');
+    const env = { BROKER_URL: node.url, QUEUE: queue, BROKER_RETRY_SECONDS: '3' };
+    expect((await runCli(['seed', 'fine', 'poison'], env)).code).toBe(ExitCode.ok);
+    await alarm(true);
+    const command = 'item=$(cat); [ "$item" != poison ] && echo "handled $item"';
+    const worker = await runCli(['work'], { ...env, WORKER_MODE: 'drain', WORK_COMMAND: command, MAX_ATTEMPTS: '1' });
+    expect({ code: worker.code, stdout: worker.stdout }).toEqual({ code: ExitCode.ok, stdout: 'handled fine\n' });
+    expect(worker.stderr).toMatch(/"poison" failed \(attempt 1 of 1\): moved to dead-letter queue/);
+    // The broker moves a rejected item to the dead-letter queue on its own time (a quorum queue's may wait for the alarm).
+    await alarm(false);
+    expect(await deadCount(queue)).toBe(1);
+  }, 30000);
+});
