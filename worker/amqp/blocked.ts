@@ -10,8 +10,9 @@ import { brokerAt } from '../unreachable';
  * stops reading from it, so neither the items nor the marker get confirmed, and it says why with
  * `connection.blocked` (amqplib's 'blocked' event). The seeder says so in one line and waits for
  * 'unblocked' for as long as a lost connection would be retried (BROKER_RETRY_SECONDS), then gives
- * up with exit code 3. Nothing is lost or doubled either way: the marker counts only confirmed
- * items, and a re-run resumes after them.
+ * up with exit code 3. Nothing is lost either way, as the marker counts only confirmed items: once
+ * unblocked the seed goes on with exactly the items; a re-run after giving up publishes again what
+ * the broker took in unconfirmed (at most SEED_WINDOW items, as after any interruption).
  */
 export class PublishingBlocked {
   /** When the block began; kept over a connection lost while blocked, until a confirm shows it is over. */
