@@ -53,6 +53,8 @@ export interface ClientRow {
   readonly protocol: 'amqp' | 'redis';
   /** One-item process, start to exit, seconds. */
   readonly startup: Spread;
+  /** The same program started with nothing to do: Node.js and the library's load, seconds. */
+  readonly load: Spread;
   /** `node -e ''` divided by the start-up, per round. */
   readonly floorRatio: Spread;
   readonly drainRate: Spread;
@@ -141,7 +143,8 @@ async function drainRate(candidate: Candidate, bundle: ProbeBundle, item: string
 }
 
 /**
- * Every candidate client in the same rounds: the one-item process interleaved with `node -e ''`,
+ * Every candidate client in the same rounds: the one-item process and the library's load alone
+ * interleaved with `node -e ''`,
  * the drains interleaved within each protocol, then each client once against a silent peer (all at
  * once: they only wait).
  */
@@ -149,8 +152,14 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
   const bundles = await Promise.all(CANDIDATES.map((candidate) => bundleProbe(candidate.probe)));
   log('clients: one-item start-up');
   const nodeFloor = async () => (await timed(process.execPath, ['-e', ''])).seconds;
-  const startupSamples = await interleave(rounds, [...CANDIDATES.map((candidate, i) => () => oneItemSeconds(candidate, bundles[i])), nodeFloor]);
-  const floorSamples = startupSamples[CANDIDATES.length];
+  const loadOnly = (bundle: ProbeBundle) => async () => (await timed(process.execPath, [bundle.file, 'load'])).seconds;
+  const startupSamples = await interleave(rounds, [
+    ...CANDIDATES.map((candidate, i) => () => oneItemSeconds(candidate, bundles[i])),
+    ...bundles.map(loadOnly),
+    nodeFloor,
+  ]);
+  const loadSamples = startupSamples.slice(CANDIDATES.length, 2 * CANDIDATES.length);
+  const floorSamples = startupSamples[2 * CANDIDATES.length];
 
   const drainSamples: number[][] = [];
   const largeSamples: number[][] = [];
@@ -189,6 +198,7 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
     version: versionOf(candidate.library),
     protocol: candidate.protocol,
     startup: spread(startupSamples[i]),
+    load: spread(loadSamples[i]),
     floorRatio: spread(roundRatios(startupSamples[i], floorSamples, 's')),
     drainRate: spread(drainSamples[i]),
     largeRate: spread(largeSamples[i]),

@@ -2,6 +2,7 @@
  * The one program every candidate client library is measured with: bench/cases/client-libraries.ts
  * bundles it once per library (as the worker is bundled) and runs it as a process of its own.
  *
+ *   node <bundle> load                             nothing: the library's load time alone
  *   node <bundle> connect <url>                    open a connection with one round trip, close
  *   node <bundle> one <url> <source> <target>      take one item, print it, close
  *   node <bundle> drain <url> <source> <target>    take items until the source is empty; print JSON { moved, seconds }
@@ -45,6 +46,8 @@ export async function timedDrain(batch: number, step: () => Promise<number>): Pr
 
 async function dispatch(probe: Probe, [mode, url, source, target]: string[]): Promise<string> {
   switch (mode) {
+    case 'load':
+      return '';
     case 'connect':
       await probe.connect(url);
       return '';
@@ -53,7 +56,7 @@ async function dispatch(probe: Probe, [mode, url, source, target]: string[]): Pr
     case 'drain':
       return `${JSON.stringify(await probe.drain(url, source, target))}\n`;
     default:
-      throw new Error(`mode: got ${JSON.stringify(mode)}, expected connect, one or drain`);
+      throw new Error(`mode: got ${JSON.stringify(mode)}, expected load, connect, one or drain`);
   }
 }
 
