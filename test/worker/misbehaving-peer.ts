@@ -273,6 +273,9 @@ export const endlessLine: Answer = (socket) => {
   pour();
 };
 
+/** What a Redis answers while it reads its data set from disk. */
+export const loading: Answer = (socket) => socket.write('-LOADING Redis is loading the dataset in memory\r\n');
+
 /** AMQP heartbeats every 100 ms, for ever. */
 export const heartbeats: Answer = (socket) => every100ms(socket, HEARTBEAT);
 
@@ -358,7 +361,7 @@ export function redisAnsweringAfterPong(answer: Answer): Behaviour {
 }
 
 /** Answers every command `-LOADING`, as a Redis does while it reads its data set from disk. */
-export const redisLoading: Behaviour = (socket) => onRespCommands(socket, () => socket.write('-LOADING Redis is loading the dataset in memory\r\n'));
+export const redisLoading: Behaviour = (socket) => onRespCommands(socket, () => loading(socket));
 
 /**
  * Calls `answer(command)` for every RESP command the client sends (an array of bulk strings, as
