@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { type ChannelModel, connect } from 'amqplib';
 import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
-import { deadLetterQueue, ExitCode, GENERATED_SECRET_BYTES } from '../../worker/contract';
-import { closedPort, runCli, uniqueQueue } from '../worker/helpers';
-import { LocalCluster } from './local-rabbitmq-cluster';
-import { TrixieRabbitMQNode } from './trixie-rabbitmq-node';
+import { deadLetterQueue, ExitCode } from '../../worker/contract';
+import { runCli, uniqueQueue } from '../worker/helpers';
+import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
 
 /**
  * An item whose work outlasts RabbitMQ's consumer timeout, on a node of this test's own (the
@@ -16,13 +14,6 @@ import { TrixieRabbitMQNode } from './trixie-rabbitmq-node';
  */
 const CONSUMER_TIMEOUT_SECONDS = 3;
 const NAME = 'ct';
-
-/** A node of the test's own: the url its clients use, rabbitmqctl against it, and its end. */
-interface OwnNode {
-  readonly url: string;
-  ctl(args: string[]): Promise<string>;
-  stop(): Promise<void>;
-}
 
 /** The single node's `30-work-queue.conf` as `RabbitMQStatefulSet` synthesizes it. */
 function synthesizedConf(): string {
@@ -36,45 +27,8 @@ function synthesizedConf(): string {
   return conf;
 }
 
-/** The machine's RabbitMQ 3.10, as a one-node LocalCluster (its file lists the one node). */
-async function machineNode(conf: string): Promise<OwnNode> {
-  const cluster = new LocalCluster(
-    {
-      name: NAME,
-      replicas: 1,
-      clusterConf: `cluster_formation.peer_discovery_backend = classic_config\ncluster_formation.classic_config.nodes.1 = rabbit@${NAME}-0.${NAME}-nodes\n${conf}`,
-      cookie: randomBytes(GENERATED_SECRET_BYTES).toString('base64url'),
-      brokerReplicas: '1',
-    },
-    { prefix: `wqct${process.pid}n`, ports: [[await closedPort(), await closedPort()]] },
-  );
-  try {
-    await cluster.start();
-  } catch (error) {
-    await cluster.stop();
-    throw error;
-  }
-  const [node] = cluster.nodes;
-  return { url: node.url, ctl: (args) => node.ctl(args), stop: () => cluster.stop() };
-}
-
-/** The deployed generation's RabbitMQ 4.0, from the Debian 13 root. */
-async function deployedNode(conf: string): Promise<OwnNode> {
-  const node = new TrixieRabbitMQNode(conf);
-  try {
-    await node.start();
-  } catch (error) {
-    await node.stop();
-    throw error;
-  }
-  return node;
-}
-
-describe.each([
-  ['machine: RabbitMQ 3.10', machineNode],
-  ['deployed: RabbitMQ 4.0', deployedNode],
-])('consumer timeout on %s', (_generation, startNode) => {
-  let node: OwnNode;
+describe.each(OWN_RABBITMQ_NODES)('consumer timeout on %s', (_generation, startNode) => {
+  let node: OwnRabbitMQNode;
   let amqp: ChannelModel;
 
   function env(queue: string, extra: Record<string, string> = {}): Record<string, string> {
