@@ -5,6 +5,8 @@ import { NotRedisError, RedisLink } from '../../worker/redis/client';
 import { UnexpectedReplyError, arrayOf, integer, text, tuple } from '../../worker/redis/reply';
 import { MalformedReplyError } from '../../worker/redis/reply-guard';
 import { evalScript, luaScript } from '../../worker/redis/script';
+import { CLAIM } from '../../worker/redis/scripts/claim';
+import { queueKeys } from '../../worker/contract';
 import { REDIS } from './brokers';
 import { uniqueQueue } from './helpers';
 
@@ -60,6 +62,22 @@ describe('RedisLink against Redis', () => {
     const script = luaScript({ name: 'pair', keys: ['list'], args: ['n'], body: `return { list, tonumber(n) * 2 }`, reply: tuple(text, integer) });
     expect(await evalScript(link, script, { keys: { list: key }, args: { n: 21 } })).toEqual([key, 42]);
     expect(await evalScript(link, script, { keys: { list: key }, args: { n: 1 } })).toEqual([key, 2]);
+  });
+
+  test('a claim stops taking items at its byte budget, though it always takes one', async () => {
+    const keys = queueKeys(uniqueQueue('budget'));
+    await link.send(['RPUSH', keys.pending, 'a'.repeat(10), 'b'.repeat(10), 'c'.repeat(10)]);
+    const claim = (first: number, maxBytes: number) =>
+      evalScript(link, CLAIM, {
+        keys: { pending: keys.pending, processing: keys.processing, leases: keys.leases, dead: keys.dead, done: keys.done, seed: keys.seed },
+        args: { owner: 'test', first, max: 3, maxBytes, leaseMs: 60_000, maxAttempts: 3, recover: 0 },
+      });
+    const [claimed, , pending] = await claim(1, 15);
+    expect(claimed.map(([, item]) => item)).toEqual(['a'.repeat(10), 'b'.repeat(10)]);
+    expect(pending).toBe(1);
+    const [one] = await claim(4, 1);
+    expect(one.map(([, item]) => item)).toEqual(['c'.repeat(10)]);
+    await link.send(['DEL', keys.pending, keys.processing, keys.leases]);
   });
 
   test('fails for a script reply of the wrong shape, and gives up the connection', async () => {

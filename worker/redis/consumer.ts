@@ -13,6 +13,13 @@ import { RELEASE } from './scripts/release';
 
 interface RedisDelivery extends Delivery, HeldToken {}
 
+/**
+ * The items' bytes after which a claim takes no more (it always takes one): a full batch of items
+ * of the largest size `seed` accepts (64 of MAX_ITEM_BYTES), and a quarter of MAX_REPLY_BYTES, so
+ * larger items pushed by other means are claimed a few at a time instead of ending the connection.
+ */
+const CLAIM_BYTES = 32 * 1024 * 1024;
+
 const LEASE_TAKEN_OVER = 'its lease expired and another worker took it over: it may be processed twice';
 
 export async function openRedisConsumer(broker: BrokerConfig, queue: string, options: ConsumerOptions): Promise<Consumer> {
@@ -64,7 +71,15 @@ class RedisConsumer implements Consumer {
         sentAt = Date.now();
         return {
           keys: { pending, processing, leases, dead, done, seed },
-          args: { owner: this.owner, first, max, leaseMs: this.leaseMs, maxAttempts: this.options.maxAttempts, recover: retried ? 1 : 0 },
+          args: {
+            owner: this.owner,
+            first,
+            max,
+            maxBytes: CLAIM_BYTES,
+            leaseMs: this.leaseMs,
+            maxAttempts: this.options.maxAttempts,
+            recover: retried ? 1 : 0,
+          },
         };
       },
     );

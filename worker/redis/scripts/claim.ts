@@ -6,7 +6,9 @@ import { ENTRY, NOW, STATE } from './fragments';
  * Takes over expired or released tokens first (dead-lettering those whose attempts ran out), then
  * pops new items; the tokens are `<owner>#<first>`, `<owner>#<first + 1>`, ... With recover = 1
  * (the same call repeated after a lost connection) it first looks for those tokens: if the first
- * run took effect, they are this worker's already and are returned again, leases renewed.
+ * run took effect, they are this worker's already and are returned again, leases renewed. It
+ * stops taking items once they (and the items it dead-letters) reach maxBytes, though it always
+ * takes one: the reply stays under the client's bound on a reply's size whatever the items' size.
  * Returns { {token, item, attempt, ...}, {deadItem, ...}, pendingLength, leaseCount,
  * msUntilNextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed } (the seed marker's
  * fields false when it has none: a worker waiting for its seed reads it with the claim that found
@@ -16,10 +18,13 @@ import { ENTRY, NOW, STATE } from './fragments';
 export const CLAIM = luaScript({
   name: 'claim',
   keys: ['pending', 'processing', 'leases', 'dead', 'done', 'seed'],
-  args: ['owner', 'first', 'max', 'leaseMs', 'maxAttempts', 'recover'],
+  args: ['owner', 'first', 'max', 'maxBytes', 'leaseMs', 'maxAttempts', 'recover'],
   body: `${NOW}${ENTRY}${STATE}
 local next, limit, deadline, attempts = tonumber(first), tonumber(max), now + tonumber(leaseMs), tonumber(maxAttempts)
 local claimed, deadItems, entries, deadlines = {}, {}, {}, {}
+local budget, bytes = tonumber(maxBytes), 0
+-- Whether the reply takes one more item: the first always, then while under the byte budget.
+local function room() return bytes < budget end
 local function reply()
   local nextExpiry = -1
   local soonest = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
@@ -51,10 +56,12 @@ local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, lim
 local reclaim = {}
 if #expired > 0 then
   local values = redis.call('HMGET', processing, unpack(expired))
-  redis.call('HDEL', processing, unpack(expired))
-  redis.call('ZREM', leases, unpack(expired))
+  local taken = {}
   for i = 1, #expired do
+    if not room() then break end
+    taken[#taken + 1] = expired[i]
     local attempt, item = entry(values[i])
+    bytes = bytes + #item
     attempt = attempt + 1
     if attempt > attempts then
       redis.call('RPUSH', dead, item)
@@ -63,9 +70,9 @@ if #expired > 0 then
       reclaim[#reclaim + 1] = { item, attempt }
     end
   end
+  redis.call('HDEL', processing, unpack(taken))
+  redis.call('ZREM', leases, unpack(taken))
 end
-local fresh = {}
-if #reclaim < limit then fresh = redis.call('LPOP', pending, limit - #reclaim) or {} end
 local function take(item, attempt)
   local token = owner .. '#' .. next
   next = next + 1
@@ -78,7 +85,14 @@ local function take(item, attempt)
   claimed[#claimed + 1] = attempt
 end
 for _, taken in ipairs(reclaim) do take(taken[1], taken[2]) end
-for _, item in ipairs(fresh) do take(item, 1) end
+-- One item at a time, so that items past the byte budget stay where they are.
+for _ = #reclaim + 1, limit do
+  if not room() then break end
+  local item = redis.call('LPOP', pending)
+  if not item then break end
+  bytes = bytes + #item
+  take(item, 1)
+end
 if #entries > 0 then
   redis.call('HSET', processing, unpack(entries))
   redis.call('ZADD', leases, unpack(deadlines))
