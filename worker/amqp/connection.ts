@@ -7,7 +7,7 @@ import { CliError } from '../errors';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
 import { brokerAt, describeCause } from '../unreachable';
-import { breakConnection, withBoundedClose, withBoundedReplies } from './bounded-replies';
+import { answered, breakConnection, withBoundedClose, withBoundedReplies } from './bounded-replies';
 
 /** The heartbeat interval asked of the broker. */
 const HEARTBEAT_SECONDS = 30;
@@ -77,7 +77,7 @@ export async function withChannel<T>(model: ChannelModel, use: (channel: Channel
 
 /** A plain channel with the reply bounds; its errors are reported by the operation that fails. */
 export async function openChannel(model: ChannelModel): Promise<Channel> {
-  return prepared(await model.createChannel());
+  return prepared(await answered(model, 'channel.open', model.createChannel()));
 }
 
 interface ChannelKind<C extends Channel> {
@@ -172,7 +172,7 @@ async function connectOnce<C extends Channel>(
     return error;
   };
   try {
-    const channel = prepared(await channelKind.create(model));
+    const channel = prepared(await answered(model, 'channel.open', channelKind.create(model)));
     if (channelKind.lostWithChannel) channel.on('error', (error: Error) => lose(error));
     return { model, channel, closed: closed.signal, lose };
   } catch (error) {
