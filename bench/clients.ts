@@ -26,7 +26,8 @@ function row(r: ClientRow): string {
     `\`${r.library}\` ${r.version}`,
     withRange(r.startup, 1000),
     withRange(r.floorRatio),
-    withRange(r.load, 1000),
+    withRange(r.startupCpu, 1000),
+    withRange(r.loadCpu, 1000),
     withRange(r.drainRate),
     withRange(r.largeRate),
     r.bundleBytes.toLocaleString('en-US'),
@@ -36,12 +37,12 @@ function row(r: ClientRow): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-export function clientTable({ rows, floor }: ClientComparison): string {
+export function clientTable({ rows, floor, floorCpu }: ClientComparison): string {
   return [
-    "| library | one-item process, ms | `node -e ''` ÷ it | load only, ms | drain, items/s | drain of 512 KiB items, MiB/s | bundle, bytes | Sentinel | silent TCP peer |",
-    '|---|---|---|---|---|---|---|---|---|',
+    "| library | one-item process, ms | `node -e ''` ÷ it | its CPU, ms | CPU with nothing to do, ms | drain, items/s | drain of 512 KiB items, MiB/s | bundle, bytes | Sentinel | silent TCP peer |",
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(row),
-    `| \`node -e ''\` | ${withRange(floor, 1000)} | 1 | | | | | | |`,
+    `| \`node -e ''\` | ${withRange(floor, 1000)} | 1 | ${withRange(floorCpu, 1000)} | | | | | | |`,
   ].join('\n');
 }
 

@@ -13,6 +13,7 @@ import {
   withRedis,
 } from '../brokers';
 import { bundleProbe, type ProbeBundle } from '../client-bundles';
+import { CPU_LINE_SOURCE } from '../client-probes/probe';
 import { interleave, roundRatios, spread, timed, type Spread } from '../measure';
 import { observeAgainstSilentPeer, SilentPeer, type SilentPeerOutcome } from '../silent-peer';
 
@@ -53,8 +54,10 @@ export interface ClientRow {
   readonly protocol: 'amqp' | 'redis';
   /** One-item process, start to exit, seconds. */
   readonly startup: Spread;
-  /** The same program started with nothing to do: Node.js and the library's load, seconds. */
-  readonly load: Spread;
+  /** CPU seconds the one-item process used (user and system, all threads). */
+  readonly startupCpu: Spread;
+  /** CPU seconds of the same program started with nothing to do: Node.js and the library's load. */
+  readonly loadCpu: Spread;
   /** `node -e ''` divided by the start-up, per round. */
   readonly floorRatio: Spread;
   readonly drainRate: Spread;
@@ -67,7 +70,16 @@ export interface ClientRow {
 
 export interface ClientComparison {
   readonly rows: readonly ClientRow[];
+  /** `node -e ''`, start to exit, and the CPU of `node -e` printing its CPU time. */
   readonly floor: Spread;
+  readonly floorCpu: Spread;
+}
+
+/** A run's CPU time, from the `cpu-µs` line the probes (and CPU_LINE_SOURCE) print on stderr. */
+function cpuSeconds(stderr: string): number {
+  const match = /^cpu-µs (\d+)$/m.exec(stderr);
+  if (!match) throw new Error(`no cpu-µs line in ${JSON.stringify(stderr.slice(-300))}`);
+  return Number(match[1]) / 1e6;
 }
 
 function versionOf(library: string): string {
@@ -116,13 +128,13 @@ async function fillScratch(protocol: 'amqp' | 'redis', item: string, count: numb
 }
 
 /** The one-item program, spawn to exit; checks that it printed the item and took it. */
-async function oneItemSeconds(candidate: Candidate, bundle: ProbeBundle): Promise<number> {
+async function oneItem(candidate: Candidate, bundle: ProbeBundle): Promise<{ seconds: number; cpu: number }> {
   const scratch = await fillScratch(candidate.protocol, ITEM, 1);
   try {
     const run = await timed(process.execPath, [bundle.file, 'one', scratch.url, scratch.source, scratch.target]);
     if (run.stdout.trim() !== ITEM) throw new Error(`${candidate.library} printed ${JSON.stringify(run.stdout)}, expected ${ITEM}`);
     await scratch.check(1);
-    return run.seconds;
+    return { seconds: run.seconds, cpu: cpuSeconds(run.stderr) };
   } finally {
     await scratch.remove();
   }
@@ -151,15 +163,18 @@ async function drainRate(candidate: Candidate, bundle: ProbeBundle, item: string
 export async function compareClientLibraries(rounds: number, log: (line: string) => void): Promise<ClientComparison> {
   const bundles = await Promise.all(CANDIDATES.map((candidate) => bundleProbe(candidate.probe)));
   log('clients: one-item start-up');
+  const oneItemCpu: number[][] = CANDIDATES.map(() => []);
+  const oneItemSeconds = (i: number) => async (round: number) => {
+    const run = await oneItem(CANDIDATES[i], bundles[i]);
+    oneItemCpu[i][round] = run.cpu;
+    return run.seconds;
+  };
+  const loadCpu = (bundle: ProbeBundle) => async () => cpuSeconds((await timed(process.execPath, [bundle.file, 'load'])).stderr);
   const nodeFloor = async () => (await timed(process.execPath, ['-e', ''])).seconds;
-  const loadOnly = (bundle: ProbeBundle) => async () => (await timed(process.execPath, [bundle.file, 'load'])).seconds;
-  const startupSamples = await interleave(rounds, [
-    ...CANDIDATES.map((candidate, i) => () => oneItemSeconds(candidate, bundles[i])),
-    ...bundles.map(loadOnly),
-    nodeFloor,
-  ]);
+  const nodeFloorCpu = async () => cpuSeconds((await timed(process.execPath, ['-e', CPU_LINE_SOURCE])).stderr);
+  const startupSamples = await interleave(rounds, [...CANDIDATES.map((_, i) => oneItemSeconds(i)), ...bundles.map(loadCpu), nodeFloor, nodeFloorCpu]);
   const loadSamples = startupSamples.slice(CANDIDATES.length, 2 * CANDIDATES.length);
-  const floorSamples = startupSamples[2 * CANDIDATES.length];
+  const [floorSamples, floorCpuSamples] = startupSamples.slice(2 * CANDIDATES.length);
 
   const drainSamples: number[][] = [];
   const largeSamples: number[][] = [];
@@ -198,7 +213,8 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
     version: versionOf(candidate.library),
     protocol: candidate.protocol,
     startup: spread(startupSamples[i]),
-    load: spread(loadSamples[i]),
+    startupCpu: spread(oneItemCpu[i]),
+    loadCpu: spread(loadSamples[i]),
     floorRatio: spread(roundRatios(startupSamples[i], floorSamples, 's')),
     drainRate: spread(drainSamples[i]),
     largeRate: spread(largeSamples[i]),
@@ -206,7 +222,7 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
     sentinel: candidate.sentinel,
     silentPeer: outcomes[i],
   }));
-  return { rows, floor: spread(floorSamples) };
+  return { rows, floor: spread(floorSamples), floorCpu: spread(floorCpuSamples) };
 }
 
 export const DRAIN_DESCRIPTION = {

@@ -9,7 +9,9 @@
  *
  * AMQP takes an item with basic.get and basic.ack from the queue `source`; the Redis protocol moves
  * it with LMOVE from the list `source` to the list `target`. Exit 0 on success; on failure the
- * library's error message on stderr and exit 1.
+ * library's error message on stderr and exit 1. On success stderr holds `cpu-µs <n>`: the CPU time
+ * the process has used (user and system, all threads), which a loaded machine disturbs far less
+ * than the time from start to exit.
  */
 
 /** Redis drains send this many LMOVEs per round trip. */
@@ -64,6 +66,7 @@ async function dispatch(probe: Probe, [mode, url, source, target]: string[]): Pr
 export function runProbe(probe: Probe): void {
   dispatch(probe, process.argv.slice(2)).then(
     (output) => {
+      process.stderr.write(cpuLine());
       process.stdout.write(output, () => process.exit(0));
     },
     (error: unknown) => {
@@ -71,3 +74,12 @@ export function runProbe(probe: Probe): void {
     },
   );
 }
+
+/** The CPU time this process has used so far, as the line the bench reads (CPU_LINE_SOURCE prints the same). */
+function cpuLine(): string {
+  const { user, system } = process.cpuUsage();
+  return `cpu-µs ${user + system}\n`;
+}
+
+/** A program for `node -e` that prints the same line: the floor of the CPU column. */
+export const CPU_LINE_SOURCE = 'const u = process.cpuUsage(); process.stderr.write(`cpu-µs ${u.user + u.system}\\n`)';
