@@ -14,8 +14,6 @@ export type Behaviour = (socket: Socket) => void;
 export interface PeerConnection {
   /** Milliseconds since the epoch. */
   readonly openedAt: number;
-  closedAt?: number;
-  bytesReceived: number;
 }
 
 export class MisbehavingPeer {
@@ -54,15 +52,11 @@ export class MisbehavingPeer {
   }
 
   private accept(socket: Socket, behaviour: Behaviour): void {
-    const connection: PeerConnection = { openedAt: Date.now(), bytesReceived: 0 };
+    const connection: PeerConnection = { openedAt: Date.now() };
     this.connections.push(connection);
     this.onFirst?.(connection);
     this.sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => (connection.bytesReceived += chunk.length));
-    socket.on('close', () => {
-      connection.closedAt = Date.now();
-      this.sockets.delete(socket);
-    });
+    socket.on('close', () => this.sockets.delete(socket));
     // The worker resets or abandons connections; that is what is being tested, not a failure.
     socket.on('error', () => undefined);
     behaviour(socket);
@@ -93,10 +87,10 @@ interface AmqpDefs {
 const defs = require(path.join(path.dirname(require.resolve('amqplib')), 'lib', 'defs.js')) as AmqpDefs;
 
 /** What RabbitMQ answers a client that sends something other than the AMQP 0-9-1 protocol header. */
-export const AMQP_PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+const AMQP_PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
 
 /** Connection.Start with the fields the machine's RabbitMQ 3.10.8 on :5672 sends (decoded from it by amqplib). */
-export const CONNECTION_START = defs.encodeMethod(defs.ConnectionStart, 0, {
+const CONNECTION_START = defs.encodeMethod(defs.ConnectionStart, 0, {
   versionMajor: 0,
   versionMinor: 9,
   serverProperties: {
@@ -123,7 +117,7 @@ export const CONNECTION_START = defs.encodeMethod(defs.ConnectionStart, 0, {
 });
 
 /** A heartbeat frame: type 8, channel 0, empty payload, frame end. */
-export const HEARTBEAT = Buffer.from([defs.constants.FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, defs.constants.FRAME_END]);
+const HEARTBEAT = Buffer.from([defs.constants.FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, defs.constants.FRAME_END]);
 
 /** Bytes of a frame before its payload: type (1), channel (2), payload size (4). */
 const FRAME_HEADER_BYTES = 7;
@@ -141,7 +135,7 @@ function methodFrame(payload: Buffer): Buffer {
  * the table runs past the end of the frame. The table's length follows the method id (4 bytes)
  * and the two version octets.
  */
-export const START_WITH_OVERRUNNING_TABLE = (() => {
+const START_WITH_OVERRUNNING_TABLE = (() => {
   const frame = Buffer.from(CONNECTION_START);
   const tableLengthAt = FRAME_HEADER_BYTES + 4 + 2;
   frame.writeUInt32BE(frame.readUInt32BE(tableLengthAt) + 1000, tableLengthAt);
@@ -149,20 +143,20 @@ export const START_WITH_OVERRUNNING_TABLE = (() => {
 })();
 
 /** Connection.Tune cut after 3 of its 8 bytes of fields (channel-max, frame-max, heartbeat), in a well-formed frame. */
-export const TRUNCATED_TUNE = (() => {
+const TRUNCATED_TUNE = (() => {
   const tune = defs.encodeMethod(defs.ConnectionTune, 0, { channelMax: 2047, frameMax: 131072, heartbeat: 60 });
   const payload = tune.subarray(FRAME_HEADER_BYTES, tune.length - 1);
   return methodFrame(payload.subarray(0, 4 + 3));
 })();
 
 /** The header of a method frame that declares 2 GiB - 1 of payload, followed by a few bytes of it. */
-export const OVERSIZED_FRAME = Buffer.concat([Buffer.from([defs.constants.FRAME_METHOD, 0, 0, 0x7f, 0xff, 0xff, 0xff]), CONNECTION_START.subarray(7, 64)]);
+const OVERSIZED_FRAME = Buffer.concat([Buffer.from([defs.constants.FRAME_METHOD, 0, 0, 0x7f, 0xff, 0xff, 0xff]), CONNECTION_START.subarray(7, 64)]);
 
 /**
  * Queue.Declare-Ok on channel 1 (a client's first channel) whose queue name declares 200 bytes and
  * has 5 in its frame: a value that runs past the end of its frame.
  */
-export const TRUNCATED_DECLARE_OK = (() => {
+const TRUNCATED_DECLARE_OK = (() => {
   const declareOk = defs.encodeMethod(defs.QueueDeclareOk, 1, { queue: 'queue', messageCount: 0, consumerCount: 0 });
   const payload = Buffer.from(declareOk.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + 4 + 1 + 'queue'.length));
   payload.writeUInt8(200, 4);
@@ -220,7 +214,7 @@ function every100ms(socket: Socket, frame: Buffer): void {
 }
 
 /** Bytes that look random but are the same every run (xorshift32 from a fixed seed), so a failure can be replayed. */
-export function pseudoRandomBytes(length: number, seed = 0x2545f491): Buffer {
+function pseudoRandomBytes(length: number, seed = 0x2545f491): Buffer {
   const bytes = Buffer.alloc(length);
   let x = seed;
   for (let i = 0; i < length; i++) {
