@@ -23,7 +23,7 @@ function silentPeer(outcome: SilentPeerOutcome): string {
 
 function row(r: ClientRow): string {
   const cells = [
-    `\`${r.library}\` ${r.version}`,
+    `\`${r.library}\` ${r.version}${r.usage ? ` (${r.usage})` : ''}`,
     withRange(r.startup, 1000),
     withRange(r.floorRatio),
     withRange(r.startupCpu, 1000),

@@ -20,6 +20,8 @@ import { observeAgainstSilentPeer, SilentPeer, type SilentPeerOutcome } from '..
 /** The maintained clients issue 20 names, one probe program (bench/client-probes/) each. */
 interface Candidate {
   readonly library: string;
+  /** How the library is used, when a second row uses it otherwise. */
+  readonly usage?: string;
   readonly probe: string;
   readonly protocol: 'amqp' | 'redis';
   /** From the library's documentation; the Redis-protocol failover needs it. */
@@ -30,7 +32,14 @@ const CANDIDATES: readonly Candidate[] = [
   { library: 'amqplib', probe: 'amqplib', protocol: 'amqp', sentinel: 'n/a' },
   { library: '@cloudamqp/amqp-client', probe: 'cloudamqp-amqp-client', protocol: 'amqp', sentinel: 'n/a' },
   { library: 'rabbitmq-client', probe: 'rabbitmq-client', protocol: 'amqp', sentinel: 'n/a' },
-  { library: '@redis/client', probe: 'node-redis', protocol: 'redis', sentinel: 'yes (`createSentinel`)' },
+  { library: '@redis/client', usage: '`createClient`', probe: 'node-redis', protocol: 'redis', sentinel: 'yes (`createSentinel`)' },
+  {
+    library: '@redis/client',
+    usage: 'client module, `new RedisClient`, `sendCommand`',
+    probe: 'node-redis-bare',
+    protocol: 'redis',
+    sentinel: 'yes (`createSentinel`)',
+  },
   { library: 'iovalkey', probe: 'iovalkey', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
   { library: 'ioredis', probe: 'ioredis', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
 ];
@@ -50,6 +59,7 @@ const ITEM = 'item-0';
 
 export interface ClientRow {
   readonly library: string;
+  readonly usage?: string;
   readonly version: string;
   readonly protocol: 'amqp' | 'redis';
   /** One-item process, start to exit, seconds. */
@@ -210,6 +220,7 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
 
   const rows = CANDIDATES.map((candidate, i) => ({
     library: candidate.library,
+    usage: candidate.usage,
     version: versionOf(candidate.library),
     protocol: candidate.protocol,
     startup: spread(startupSamples[i]),
