@@ -3,7 +3,7 @@ import { ErrorReply } from '@redis/client/dist/lib/errors';
 import { MAX_REPLY_BYTES, ReplyTooLargeError } from '../../worker/broker-limits';
 import { NotRedisError, RedisLink } from '../../worker/redis/client';
 import { UnexpectedReplyError, arrayOf, integer, text, tuple } from '../../worker/redis/reply';
-import { MalformedReplyError } from '../../worker/redis/reply-guard';
+import { MalformedReplyError, ReplyFraming } from '../../worker/redis/reply-framing';
 import { evalScript, luaScript } from '../../worker/redis/script';
 import { CLAIM } from '../../worker/redis/scripts/claim';
 import { queueKeys } from '../../worker/contract';
@@ -109,6 +109,21 @@ async function peer(answer: (socket: Socket) => void): Promise<{ port: number; s
   };
 }
 
+describe('ReplyFraming', () => {
+  const stream = Buffer.from('*3\r\n$3\r\nabc\r\n*2\r\n:-5\r\n$-1\r\n*0\r\n+OK\r\n-ERR no\r\n$0\r\n\r\n*-1\r\n:12\r\n');
+
+  test('follows replies of every kind, whole or split at any byte', () => {
+    expect(() => new ReplyFraming(1000).scan(stream)).not.toThrow();
+    const framing = new ReplyFraming(1000);
+    for (let i = 0; i < stream.length; i++) framing.scan(stream.subarray(i, i + 1));
+  });
+
+  test('counts each reply apart: many small replies pass a bound that one large one does not', () => {
+    expect(() => new ReplyFraming(10).scan(Buffer.from('+OK\r\n'.repeat(100)))).not.toThrow();
+    expect(() => new ReplyFraming(10).scan(Buffer.from('$8\r\n12345678\r\n'))).toThrow(ReplyTooLargeError);
+  });
+});
+
 describe('RedisLink against peers that are not Redis', () => {
   test('fails to open when PING is answered with anything but PONG', async () => {
     const server = createServer((socket) => socket.once('data', () => socket.end('+OK\r\n')));
@@ -117,9 +132,25 @@ describe('RedisLink against peers that are not Redis', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  test(`fails a reply past MAX_REPLY_BYTES (${MAX_REPLY_BYTES / 2 ** 20} MiB) with ReplyTooLargeError, and gives up the connection`, async () => {
-    const endless = await peer((socket) => {
-      socket.write('$2000000000\r\n');
+  /** Fails the first command on a fresh connection to a peer answering it with `answer`; returns what failed it. */
+  async function failure(answer: (socket: Socket) => void): Promise<Error | undefined> {
+    const server = await peer(answer);
+    const link = await open(server.port);
+    await link.send(['GET', 'x']).catch(() => undefined);
+    await server.stop();
+    expect(link.isReady).toBe(false);
+    return link.failure;
+  }
+
+  test('fails a bulk string announced past MAX_REPLY_BYTES at once', async () => {
+    const error = await failure((socket) => socket.write('$2000000000\r\nxxxx'));
+    expect(error).toBeInstanceOf(ReplyTooLargeError);
+    expect(error?.message).toMatch(/2000000000 bytes/);
+  });
+
+  test(`fails a reply that runs past MAX_REPLY_BYTES (${MAX_REPLY_BYTES / 2 ** 20} MiB): an endless line`, async () => {
+    const error = await failure((socket) => {
+      socket.write('+');
       const block = Buffer.alloc(1024 * 1024, 'x');
       const more = () => {
         while (!socket.destroyed && socket.write(block));
@@ -127,18 +158,19 @@ describe('RedisLink against peers that are not Redis', () => {
       socket.on('drain', more);
       more();
     });
-    const link = await open(endless.port);
-    await expect(link.send(['GET', 'x'])).rejects.toThrow(ReplyTooLargeError);
-    expect(link.isReady).toBe(false);
-    await endless.stop();
+    expect(error).toBeInstanceOf(ReplyTooLargeError);
   });
 
-  test('fails bytes that are not RESP with MalformedReplyError, naming the byte', async () => {
-    const http = await peer((socket) => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n'));
-    const link = await open(http.port);
-    await expect(link.send(['GET', 'x'])).rejects.toThrow(/^a reply Redis could not have sent \(Unknown RESP type 72 "H"\)$/);
-    expect(link.failure).toBeInstanceOf(MalformedReplyError);
-    await http.stop();
+  test('fails bytes that are not RESP, naming the byte', async () => {
+    const error = await failure((socket) => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    expect(error).toBeInstanceOf(MalformedReplyError);
+    expect(error?.message).toBe('a reply that begins with byte 0x48, which no Redis reply does');
+  });
+
+  test('fails a length that is not a number', async () => {
+    const error = await failure((socket) => socket.write('$abc\r\n'));
+    expect(error).toBeInstanceOf(MalformedReplyError);
+    expect(error?.message).toBe('a reply whose length is not a number: "abc"');
   });
 
   test('fails a reply that no command waits for', async () => {

@@ -2,9 +2,9 @@
 // support, which a one-item pod would parse for nothing.
 import RedisClient, { type RedisClientOptions } from '@redis/client/dist/lib/client';
 import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, ReplyTimeoutError } from '../broker-limits';
-import type { RedisFunctions, RedisModules, RedisScripts } from '@redis/client/dist/lib/RESP/types';
+import type { RedisFunctions, RedisModules, RedisScripts, TypeMapping } from '@redis/client/dist/lib/RESP/types';
 import type { RedisReply } from './reply';
-import { ReplyGuard } from './reply-guard';
+import { guardReplies } from './reply-guard';
 
 /** Where and as whom a client connects. */
 export interface RedisAddress {
@@ -33,12 +33,11 @@ const SHOWN = 60;
 export class RedisLink {
   /** Why the connection went away; undefined while it is usable. */
   failure?: Error;
-  private readonly guard: ReplyGuard;
 
   private constructor(private readonly client: NodeRedisClient) {
     // node-redis emits every connection failure as 'error'; without a listener the process would die.
     client.on('error', (error: Error) => this.fail(error));
-    this.guard = new ReplyGuard(client, MAX_REPLY_BYTES);
+    guardReplies(client, MAX_REPLY_BYTES);
   }
 
   /**
@@ -47,7 +46,10 @@ export class RedisLink {
    */
   static async open(address: RedisAddress, signal: AbortSignal): Promise<RedisLink> {
     if (signal.aborted) throw signal.reason;
-    const link = new RedisLink(RedisClient.create(clientOptions(address)));
+    // The class itself rather than `createClient`, which first builds a subclass with a method for
+    // each of node-redis' hundreds of commands (about 50 ms of a pod's start-up): the worker only
+    // sends commands as arrays.
+    const link = new RedisLink(new RedisClient(clientOptions(address)));
     const connecting = link.client.connect();
     let stop!: () => void;
     const stopped = new Promise<never>((_, reject) => {
@@ -92,12 +94,10 @@ export class RedisLink {
     return this.client.sendCommand(args.map(String)).then(
       (reply) => {
         clearTimeout(timer);
-        this.guard.replied();
         return reply as unknown as RedisReply;
       },
       (error: unknown) => {
         clearTimeout(timer);
-        this.guard.replied();
         throw this.failure ?? error;
       },
     );
@@ -122,7 +122,7 @@ export class RedisLink {
 }
 
 /** node-redis' client as the worker creates it: no modules, functions or scripts of its own; RESP2. */
-export type NodeRedisClient = ReturnType<typeof RedisClient.create<RedisModules, RedisFunctions, RedisScripts, 2>>;
+type NodeRedisClient = RedisClient<RedisModules, RedisFunctions, RedisScripts, 2, TypeMapping>;
 
 function clientOptions(address: RedisAddress): RedisClientOptions<RedisModules, RedisFunctions, RedisScripts, 2> {
   const { host, port, tls, username, password, database } = address;
