@@ -6,7 +6,7 @@ import { main } from './cli';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
 import { endCommands } from './handler';
-import { flushLines } from './stdout-lines';
+import { flushLines, linesWritten } from './stdout-lines';
 
 const DEBUG = 'WORK_QUEUE_DEBUG';
 
@@ -18,6 +18,7 @@ async function exit(code: number): Promise<never> {
     await endCommands();
   }
   flushLines();
+  await linesWritten();
   process.exit(code);
 }
 
