@@ -2,10 +2,10 @@
 // Used by `npm run build:worker`, the Dockerfile's build stage and the worker tests.
 //
 // CommonJS: Node.js 20 starts a CommonJS entry about 7 ms sooner than an ES module, and ES module
-// chunks cost more again, which a one-item pod pays in full. work-queue.cjs holds the CLI and each
-// broker's client library, evaluated only when BROKER_URL names that broker (esbuild turns the
-// dynamic imports of worker/open-queue.ts into lazy initialisers): node-redis for Redis, amqplib
-// for RabbitMQ.
+// chunks cost more again, which a one-item pod pays in full. work-queue.cjs holds the CLI; each
+// broker's client library is a file of its own beside it, required on first use, so that a pod
+// parses only the one its BROKER_URL names: amqplib.cjs for RabbitMQ, node-redis.cjs for Redis
+// (worker/redis/node-redis.ts, the one module that imports node-redis).
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -14,13 +14,16 @@ const outdir = path.join(root, 'lib', 'worker-bundle');
 const outfile = path.join(outdir, 'work-queue.cjs');
 
 /**
- * amqplib requires node:tls when it loads, though only amqps:// URLs use it, and loading it costs
- * a one-item pod 2-3 ms: inside amqplib, node:tls is a stand-in that loads it on first use.
+ * amqplib and node-redis require node:tls when they load, though only amqps:// and rediss:// URLs
+ * use it, and loading it costs a one-item pod 2-3 ms: inside them, node:tls is a stand-in that
+ * loads it on first use (both only call tls.connect).
  */
-const lazyTlsInAmqplib = {
-  name: 'lazy-tls-in-amqplib',
+const lazyTls = {
+  name: 'lazy-tls',
   setup(build) {
-    build.onResolve({ filter: /^(node:)?tls$/ }, (args) => (/[\\/]amqplib[\\/]/.test(args.importer) ? { path: 'tls', namespace: 'lazy-tls' } : undefined));
+    build.onResolve({ filter: /^(node:)?tls$/ }, (args) =>
+      /[\\/](amqplib|@redis)[\\/]/.test(args.importer) ? { path: 'tls', namespace: 'lazy-tls' } : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'lazy-tls' }, () => ({
       contents: "module.exports = { connect: (...args) => require('node:tls').connect(...args) };",
       loader: 'js',
@@ -28,10 +31,23 @@ const lazyTlsInAmqplib = {
   },
 };
 
+/** The client libraries, each bundled into a file of its own: what the CLI imports, and the file. */
+const LIBRARIES = [
+  { imported: /^amqplib$/, entry: () => require.resolve('amqplib'), file: 'amqplib.cjs' },
+  { imported: /^\.\/node-redis$/, entry: () => path.join(__dirname, 'redis', 'node-redis.ts'), file: 'node-redis.cjs' },
+];
+
+/** The CLI's imports of the libraries become requires of their files beside it. */
+const librariesApart = {
+  name: 'libraries-apart',
+  setup(build) {
+    for (const { imported, file } of LIBRARIES) build.onResolve({ filter: imported }, () => ({ path: `./${file}`, external: true }));
+  },
+};
+
 /** Bundles into `into` (lib/worker-bundle by default); returns the entry's path. */
 async function buildWorker(into = outdir) {
-  await esbuild.build({
-    entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') },
+  const common = {
     outdir: into,
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -41,8 +57,11 @@ async function buildWorker(into = outdir) {
     minify: true,
     legalComments: 'linked',
     logLevel: 'warning',
-    plugins: [lazyTlsInAmqplib],
-  });
+  };
+  await Promise.all([
+    esbuild.build({ ...common, entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') }, plugins: [librariesApart] }),
+    ...LIBRARIES.map(({ entry, file }) => esbuild.build({ ...common, entryPoints: { [path.basename(file, '.cjs')]: entry() }, plugins: [lazyTls] })),
+  ]);
   return path.join(into, path.basename(outfile));
 }
 

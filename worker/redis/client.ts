@@ -1,8 +1,5 @@
-// The client module alone, not the package's index: that one also loads cluster, pool and Sentinel
-// support, which a one-item pod would parse for nothing.
-import RedisClient, { type RedisClientOptions } from '@redis/client/dist/lib/client';
 import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, ReplyTimeoutError } from '../broker-limits';
-import type { RedisFunctions, RedisModules, RedisScripts, TypeMapping } from '@redis/client/dist/lib/RESP/types';
+import { RedisClient, type RedisClientOptions, type RedisFunctions, type RedisModules, type RedisScripts, type TypeMapping } from './node-redis';
 import type { RedisReply } from './reply';
 import { guardReplies } from './reply-guard';
 

@@ -1,4 +1,4 @@
-import { ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError } from '@redis/client/dist/lib/errors';
+import { ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError } from './node-redis';
 import { ReplyTimeoutError, ReplyTooLargeError } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorReply } from '@redis/client/dist/lib/errors';
+import { ErrorReply } from './node-redis';
 import type { RedisLink } from './client';
 import { type ReplyShape, UnexpectedReplyError } from './reply';
 
