@@ -20,16 +20,29 @@ export const CONNECT_DEADLINE_MS = 10_000;
 export const REPLY_TIMEOUT_MS = 30_000;
 
 /**
+ * A command's deadline: REPLY_TIMEOUT_MS, or BROKER_RETRY_SECONDS where that is shorter (at least
+ * 1 s), so that a broker silent for BROKER_RETRY_SECONDS is given up in that time, like one that
+ * is not reachable (the retry window counts from when the unanswered command was sent).
+ */
+export function replyTimeoutMs(retrySeconds: number): number {
+  return retrySeconds > 0 ? Math.min(REPLY_TIMEOUT_MS, Math.max(1000, retrySeconds * 1000)) : REPLY_TIMEOUT_MS;
+}
+
+/**
  * The largest reply accepted from a broker, in bytes: a batch of 8 items of 8 MiB fits 2 times
  * over, within the worker's default memory limit of 512 Mi; a peer that sends more (an endless
  * line, a length of 2 GB) is not a broker the worker can use.
  */
 export const MAX_REPLY_BYTES = 128 * 1024 * 1024;
 
-/** A command got no answer within REPLY_TIMEOUT_MS. */
+/** A command got no answer within its deadline (`replyTimeoutMs`). */
 export class ReplyTimeoutError extends Error {
-  constructor(what: string) {
-    super(`no answer to ${what} within ${REPLY_TIMEOUT_MS / 1000} s`);
+  constructor(
+    what: string,
+    /** How long the command waited: the broker has been silent since then. */
+    readonly waitedMs: number,
+  ) {
+    super(`no answer to ${what} within ${waitedMs / 1000} s`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { CONNECT_DEADLINE_MS } from './broker-limits';
+import { CONNECT_DEADLINE_MS, ReplyTimeoutError } from './broker-limits';
 import type { BrokerConfig } from './config';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
@@ -54,14 +54,17 @@ export class ConnectDeadlineError extends Error {
  * once (a broker still loading, a peer that is not the broker) opens no new window.
  */
 class RetryWindow {
-  readonly started = Date.now();
   readonly deadline: number;
   private backoff = FIRST_BACKOFF_MS;
 
-  /** `initial`: no connection has served an operation yet (the process is starting). */
+  /**
+   * `initial`: no connection has served an operation yet (the process is starting). `started`:
+   * when the broker was last heard of, earlier than now for a command it left unanswered.
+   */
   constructor(
     retrySeconds: number,
     readonly initial: boolean,
+    readonly started = Date.now(),
   ) {
     this.deadline = this.started + Math.max(0, retrySeconds) * 1000;
   }
@@ -185,7 +188,8 @@ export class Reconnecting<C> {
     const cause = this.kind.cause?.(lost) ?? error;
     await this.kind.close(lost);
     if (!this.window) {
-      this.window = new RetryWindow(retrySeconds, false);
+      const silentSince = Date.now() - (cause instanceof ReplyTimeoutError ? cause.waitedMs : 0);
+      this.window = new RetryWindow(retrySeconds, false, silentSince);
       if (retrySeconds > 0) log(`lost the connection to ${brokerAt(this.broker)} (${describeCause(cause)}); reconnecting for up to ${retrySeconds} s`);
     }
     const window = this.window;

@@ -72,6 +72,7 @@ const PEERS: PeerCase[] = [
   { name: 'the handshake, then a method whose value runs past its frame', behaviour: amqpAnsweringAfterHandshake(truncatedDeclareOk), schemes: ['amqp'] },
   { name: 'the handshake, then a frame that declares 2 GiB', behaviour: amqpAnsweringAfterHandshake(oversizedFrame), schemes: ['amqp'] },
   { name: 'the handshake, then random bytes', behaviour: amqpAnsweringAfterHandshake(randomBytes), schemes: ['amqp'] },
+  { name: 'the handshake, then silence', behaviour: amqpAnsweringAfterHandshake(nothing), schemes: ['amqp'] },
   { name: "an AMQP protocol header (RabbitMQ's answer to a non-AMQP client)", behaviour: answeringFirstRequest(amqpProtocolHeader), schemes: ['redis'] },
   { name: '+OK, then close', behaviour: answeringFirstRequest(okThenClose), schemes: ['redis'] },
   { name: '$abc', behaviour: answeringFirstRequest(bulkLengthNotANumber), schemes: ['redis'] },
@@ -84,6 +85,7 @@ const PEERS: PeerCase[] = [
   { name: 'PONG, then $abc', behaviour: redisAnsweringAfterPong(bulkLengthNotANumber), schemes: ['redis'] },
   { name: 'PONG, then $2000000000 and a trickle', behaviour: redisAnsweringAfterPong(hugeBulkTrickle), schemes: ['redis'] },
   { name: 'PONG, then an endless line', behaviour: redisAnsweringAfterPong(endlessLine), schemes: ['redis'] },
+  { name: 'PONG, then silence', behaviour: redisAnsweringAfterPong(nothing), schemes: ['redis'] },
 ];
 
 /** The SIGTERM cases: peers that keep a connect waiting. */

@@ -1,6 +1,6 @@
 import { type Socket, createServer } from 'node:net';
-import { ErrorReply } from '@redis/client/dist/lib/errors';
-import { MAX_REPLY_BYTES, ReplyTooLargeError } from '../../worker/broker-limits';
+import { ErrorReply } from '../../worker/redis/node-redis';
+import { MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, ReplyTooLargeError } from '../../worker/broker-limits';
 import { NotRedisError, RedisLink } from '../../worker/redis/client';
 import { UnexpectedReplyError, arrayOf, integer, text, tuple } from '../../worker/redis/reply';
 import { MalformedReplyError, ReplyFraming } from '../../worker/redis/reply-framing';
@@ -10,7 +10,7 @@ import { queueKeys } from '../../worker/contract';
 import { REDIS } from './brokers';
 import { uniqueQueue } from './helpers';
 
-const open = (port = REDIS.port) => RedisLink.open({ host: REDIS.host, port, database: 0 }, new AbortController().signal);
+const open = (port = REDIS.port) => RedisLink.open({ host: REDIS.host, port, database: 0, replyTimeoutMs: REPLY_TIMEOUT_MS }, new AbortController().signal);
 
 /** The worker's Redis connection (node-redis, bounded) against the real Redis (or Valkey) of the generation (./brokers). */
 describe('RedisLink against Redis', () => {

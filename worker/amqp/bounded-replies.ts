@@ -31,6 +31,18 @@ function internals(on: ChannelModel | Channel): AmqplibConnection {
   return on.connection as unknown as AmqplibConnection;
 }
 
+/** Each connection's reply deadline (`replyTimeoutMs` of broker-limits.ts), by amqplib's connection. */
+const replyTimeouts = new WeakMap<object, number>();
+
+/** Sets the deadline of every answer on `model`'s connection. */
+export function setReplyTimeout(model: ChannelModel, ms: number): void {
+  replyTimeouts.set(internals(model), ms);
+}
+
+function replyTimeoutOf(on: ChannelModel | Channel): number {
+  return replyTimeouts.get(internals(on)) ?? REPLY_TIMEOUT_MS;
+}
+
 /** Ends the connection with `error`, which amqplib reports as the cause of its close. */
 export function breakConnection(on: ChannelModel | Channel, error: Error): void {
   internals(on).stream.destroy(error);
@@ -42,17 +54,18 @@ export function breakConnection(on: ChannelModel | Channel, error: Error): void 
  * is silent by design: its wait goes on, under the seeder's own limit for blocked publishing.
  */
 export function answered<T>(on: ChannelModel | Channel, what: string, operation: Promise<T>): Promise<T> {
+  const timeoutMs = replyTimeoutOf(on);
   return new Promise<T>((resolve, reject) => {
     const expire = () => {
       if (internals(on).blocked) {
-        timer = setTimeout(expire, REPLY_TIMEOUT_MS);
+        timer = setTimeout(expire, timeoutMs);
         return;
       }
-      const error = new ReplyTimeoutError(what);
+      const error = new ReplyTimeoutError(what, timeoutMs);
       breakConnection(on, error);
       reject(error);
     };
-    let timer = setTimeout(expire, REPLY_TIMEOUT_MS);
+    let timer = setTimeout(expire, timeoutMs);
     operation.then(
       (value) => {
         clearTimeout(timer);

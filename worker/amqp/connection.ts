@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { type Channel, type ChannelModel, type ConfirmChannel, type Options, type SocketOptions, connect } from 'amqplib';
-import { ReplyTimeoutError, ReplyTooLargeError } from '../broker-limits';
+import { ReplyTimeoutError, ReplyTooLargeError, replyTimeoutMs } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
 import { ExitCode } from '../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
 import { brokerAt, describeCause } from '../unreachable';
-import { answered, breakConnection, withBoundedClose, withBoundedReplies } from './bounded-replies';
+import { answered, breakConnection, setReplyTimeout, withBoundedClose, withBoundedReplies } from './bounded-replies';
 
 /** The heartbeat interval asked of the broker. */
 const HEARTBEAT_SECONDS = 30;
@@ -106,7 +106,7 @@ function openReconnecting<C extends Channel>(
       if (signal.aborted) throw signal.reason;
       signal.addEventListener('abort', abort, { once: true });
       try {
-        const connection = await connectOnce(broker, options.clientName, channelKind, opening.signal);
+        const connection = await connectOnce(broker, options, channelKind, opening.signal);
         try {
           await setUp(connection);
         } catch (error) {
@@ -131,7 +131,7 @@ function openReconnecting<C extends Channel>(
 
 async function connectOnce<C extends Channel>(
   broker: BrokerConfig,
-  clientName: string,
+  { clientName, retrySeconds }: ConnectOptions,
   channelKind: ChannelKind<C>,
   signal: AbortSignal,
 ): Promise<AmqpConnection<C>> {
@@ -160,6 +160,7 @@ async function connectOnce<C extends Channel>(
   ).catch((error: unknown) => {
     throw vhostRefused(error, broker) ?? error;
   });
+  setReplyTimeout(model, replyTimeoutMs(retrySeconds));
   withBoundedClose(model);
   const closed = closedSignal(broker);
   // amqplib emits 'error' before 'close' for a connection that failed; the close is what counts,

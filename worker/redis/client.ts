@@ -1,4 +1,4 @@
-import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, ReplyTimeoutError } from '../broker-limits';
+import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, ReplyTimeoutError } from '../broker-limits';
 import { RedisClient, type RedisClientOptions, type RedisFunctions, type RedisModules, type RedisScripts, type TypeMapping } from './node-redis';
 import type { RedisReply } from './reply';
 import { guardReplies } from './reply-guard';
@@ -12,6 +12,8 @@ export interface RedisAddress {
   readonly username?: string;
   readonly password?: string;
   readonly database: number;
+  /** How long a command may wait for its reply (`replyTimeoutMs` of broker-limits.ts). */
+  readonly replyTimeoutMs: number;
 }
 
 /** The peer answered the connect's PING with something else than Redis' `PONG`. */
@@ -21,7 +23,7 @@ export class NotRedisError extends Error {}
 const SHOWN = 60;
 
 /**
- * One node-redis connection (RESP2), bounded: no reply waited for longer than REPLY_TIMEOUT_MS,
+ * One node-redis connection (RESP2), bounded: no reply waited for longer than its deadline,
  * none larger than MAX_REPLY_BYTES. Any failure of the connection (a socket error, a timeout, bytes
  * that are not RESP, a reply of the wrong shape) destroys it and is kept as `failure`: every command
  * waiting on it, and every later one, fails with that error. It never reconnects by itself
@@ -31,7 +33,10 @@ export class RedisLink {
   /** Why the connection went away; undefined while it is usable. */
   failure?: Error;
 
-  private constructor(private readonly client: NodeRedisClient) {
+  private constructor(
+    private readonly client: NodeRedisClient,
+    private readonly replyTimeoutMs: number,
+  ) {
     // node-redis emits every connection failure as 'error'; without a listener the process would die.
     client.on('error', (error: Error) => this.fail(error));
     guardReplies(client, MAX_REPLY_BYTES);
@@ -46,7 +51,7 @@ export class RedisLink {
     // The class itself rather than `createClient`, which first builds a subclass with a method for
     // each of node-redis' hundreds of commands (about 50 ms of a pod's start-up): the worker only
     // sends commands as arrays.
-    const link = new RedisLink(new RedisClient(clientOptions(address)));
+    const link = new RedisLink(new RedisClient(clientOptions(address)), address.replyTimeoutMs);
     const connecting = link.client.connect();
     let stop!: () => void;
     const stopped = new Promise<never>((_, reject) => {
@@ -87,7 +92,7 @@ export class RedisLink {
    */
   send(args: readonly (string | number)[], what = String(args[0])): Promise<RedisReply> {
     if (this.failure) return Promise.reject(this.failure);
-    const timer = setTimeout(() => this.fail(new ReplyTimeoutError(`${what} from Redis`)), REPLY_TIMEOUT_MS);
+    const timer = setTimeout(() => this.fail(new ReplyTimeoutError(`${what} from Redis`, this.replyTimeoutMs)), this.replyTimeoutMs);
     return this.client.sendCommand(args.map(String)).then(
       (reply) => {
         clearTimeout(timer);
@@ -107,7 +112,7 @@ export class RedisLink {
     return this.failure;
   }
 
-  /** Closes once every command sent has its reply (each within REPLY_TIMEOUT_MS). */
+  /** Closes once every command sent has its reply (each within its deadline). */
   async close(): Promise<void> {
     if (!this.isReady) {
       this.client.destroy();

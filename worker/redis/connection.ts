@@ -1,5 +1,5 @@
 import { ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError } from './node-redis';
-import { ReplyTimeoutError, ReplyTooLargeError } from '../broker-limits';
+import { ReplyTimeoutError, ReplyTooLargeError, replyTimeoutMs } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
@@ -27,7 +27,7 @@ export class RedisConnection {
   private constructor(private readonly connection: Reconnecting<RedisLink>) {}
 
   static async open(broker: BrokerConfig, options: ConnectOptions): Promise<RedisConnection> {
-    return new RedisConnection(await Reconnecting.connect(redisLinks(broker), broker, options));
+    return new RedisConnection(await Reconnecting.connect(redisLinks(broker, replyTimeoutMs(options.retrySeconds)), broker, options));
   }
 
   /** Aborts (reason: the exit-code-3 error) once the connection is lost for good. */
@@ -86,8 +86,9 @@ function unreachable(error: unknown): boolean {
   );
 }
 
-function redisLinks(broker: BrokerConfig): ConnectionKind<RedisLink> {
+function redisLinks(broker: BrokerConfig, replyTimeoutMs: number): ConnectionKind<RedisLink> {
   const address = {
+    replyTimeoutMs,
     host: broker.hostname,
     port: broker.port,
     tls: broker.tls ? { servername: tlsServerName(broker) } : undefined,
