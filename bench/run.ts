@@ -30,7 +30,9 @@ async function main(): Promise<number> {
   await buildCli();
   const entries: Entry[] = [];
   const failures: string[] = [];
-  for (const benchCase of CASES) {
+  // BENCH_ONLY=drain runs the cases whose title contains "drain" (results.* are written for those alone).
+  const only = process.env.BENCH_ONLY;
+  for (const benchCase of CASES.filter((c) => !only || c.title.includes(only))) {
     const started = process.hrtime.bigint();
     console.error(`bench: ${benchCase.title} (${rounds} rounds)`);
     try {

@@ -4,6 +4,7 @@ import type { Handler, HandlerResult } from './handler';
 import type { Claimed, Consumer, Delivery } from './queue';
 import { SeedWait } from './seed-wait';
 import type { Shutdown } from './shutdown';
+import { ItemDeadline } from './item-deadline';
 import { sleep } from './sleep';
 import { flushLines } from './stdout-lines';
 
@@ -38,13 +39,15 @@ interface Run extends WorkContext {
   readonly handlerSignal: (lost: AbortSignal) => AbortSignal;
   /** Tells an empty queue that is done from one whose seed has not come yet (SEED_ID). */
   readonly seedWait: SeedWait;
+  /** Each item's WORK_TIMEOUT_SECONDS. */
+  readonly itemDeadline: ItemDeadline;
 }
 
 /** Runs `work` in the configured mode and returns the exit code. */
 export function work(context: WorkContext): Promise<number> {
   const { config, queueName, shutdown, log } = context;
   const seedWait = new SeedWait({ seedId: config.seedId, waitSeconds: config.seedWaitSeconds, queueName, signal: shutdown.signal, log });
-  const run: Run = { ...context, handlerSignal: handlerSignals(shutdown), seedWait };
+  const run: Run = { ...context, handlerSignal: handlerSignals(shutdown), seedWait, itemDeadline: new ItemDeadline(config.workTimeoutSeconds * 1000) };
   return context.config.mode === 'single' ? single(run) : drain(run);
 }
 
@@ -214,26 +217,18 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
 /**
  * Runs the handler under WORK_TIMEOUT_SECONDS: when it fires, the handler's signal aborts, which
  * stops the item's command as shutdown does (its whole process group, TERM then KILL), and the
- * item counts as failed. One controller and one timer per item: cheaper than AbortSignal.any.
+ * item counts as failed.
  */
 async function runWithin(context: Run, delivery: Delivery): Promise<{ result: HandlerResult; timedOut: boolean }> {
-  const outer = context.handlerSignal(delivery.lost);
-  const inner = new AbortController();
-  let timedOut = false;
-  const forward = () => inner.abort(outer.reason);
-  if (outer.aborted) forward();
-  else outer.addEventListener('abort', forward, { once: true });
-  const timer = setTimeout(() => {
-    timedOut = !outer.aborted;
-    inner.abort(new Error(`${Env.workTimeoutSeconds} passed`));
-  }, context.config.workTimeoutSeconds * 1000);
+  const signal = context.itemDeadline.start(context.handlerSignal(delivery.lost));
+  let timedOut: boolean;
+  let result: HandlerResult;
   try {
-    const result = await context.handler(delivery.item, inner.signal);
-    return { result, timedOut: timedOut && result === 'aborted' };
+    result = await context.handler(delivery.item, signal);
   } finally {
-    clearTimeout(timer);
-    outer.removeEventListener('abort', forward);
+    timedOut = context.itemDeadline.finish();
   }
+  return { result, timedOut: timedOut && result === 'aborted' };
 }
 
 function reportDeadLettered(context: WorkContext, claimed: Claimed): void {
