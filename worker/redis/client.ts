@@ -1,7 +1,7 @@
 import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, ReplyTimeoutError } from '../broker-limits';
 import { RedisClient, type RedisClientOptions, type RedisFunctions, type RedisModules, type RedisScripts, type TypeMapping } from './node-redis';
 import type { RedisReply } from './reply';
-import { guardReplies } from './reply-guard';
+import { ReplyGuard } from './reply-guard';
 
 /** Where and as whom a client connects. */
 export interface RedisAddress {
@@ -32,6 +32,7 @@ const SHOWN = 60;
 export class RedisLink {
   /** Why the connection went away; undefined while it is usable. */
   failure?: Error;
+  private readonly guard: ReplyGuard;
 
   private constructor(
     private readonly client: NodeRedisClient,
@@ -39,7 +40,7 @@ export class RedisLink {
   ) {
     // node-redis emits every connection failure as 'error'; without a listener the process would die.
     client.on('error', (error: Error) => this.fail(error));
-    guardReplies(client, MAX_REPLY_BYTES);
+    this.guard = new ReplyGuard(client, MAX_REPLY_BYTES);
   }
 
   /**
@@ -96,10 +97,12 @@ export class RedisLink {
     return this.client.sendCommand(args.map(String)).then(
       (reply) => {
         clearTimeout(timer);
+        this.guard.replied();
         return reply as unknown as RedisReply;
       },
       (error: unknown) => {
         clearTimeout(timer);
+        this.guard.replied();
         throw this.failure ?? error;
       },
     );

@@ -6,7 +6,7 @@ import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../recon
 import { connectError } from '../unreachable';
 import { NotRedisError, RedisLink } from './client';
 import { UnexpectedReplyError } from './reply';
-import { MalformedReplyError } from './reply-framing';
+import { MalformedReplyError } from './reply-guard';
 import { type LuaScript, type ScriptCall, evalScript } from './script';
 
 /**
