@@ -149,7 +149,7 @@ export class Reconnecting<C> {
       const connection = this.replacing ? await this.replacing : this.current;
       try {
         const result = await operation(connection, retried);
-        this.served();
+        this.progressed();
         return result;
       } catch (error) {
         if (error instanceof CliError || !this.kind.isLost(connection, error)) throw error;
@@ -165,8 +165,12 @@ export class Reconnecting<C> {
     await this.kind.close(this.current);
   }
 
-  /** A connection served an operation: the reconnection (if any) is over, and says so. */
-  private served(): void {
+  /**
+   * The connection served an operation: the reconnection (if any) is over, and says so; a later
+   * loss opens a new retry window. Called when an operation returns, and by a long operation (a
+   * seed) each time the broker confirms its progress.
+   */
+  progressed(): void {
     const window = this.window;
     if (!window || this.replacing) return;
     this.window = undefined;

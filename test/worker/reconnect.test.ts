@@ -82,6 +82,21 @@ describe('Reconnecting', () => {
     ]);
   });
 
+  test('a long operation that reports progress on a new connection ends the window, as a returning one does', async () => {
+    const { kind } = scriptedKind(['ok']);
+    const { lines, options: connectOptions } = options(5);
+    const connection = await Reconnecting.connect(kind, broker, connectOptions);
+    let runs = 0;
+    // A seed: it confirms some of its items on each connection, then loses it, three times over.
+    const operation = () => {
+      if (++runs > 1) connection.progressed();
+      return runs <= 3 ? Promise.reject(new Lost('connection reset')) : Promise.resolve('seeded');
+    };
+    await expect(connection.use(operation)).resolves.toBe('seeded');
+    expect(lines.filter((line) => line.startsWith('lost the connection'))).toHaveLength(3);
+    expect(lines.filter((line) => line.startsWith('reconnected'))).toHaveLength(3);
+  });
+
   test('an attempt that never finishes its handshake is abandoned at the window’s end, and the peer’s socket destroyed', async () => {
     const { kind, attempts } = scriptedKind(['hang']);
     const { lines, options: connectOptions } = options(2);

@@ -117,6 +117,9 @@ class AmqpSeeder implements Seeder {
     const retrying = Date.now() - this.refusedSince < this.options.retrySeconds * 1000;
     if (!retrying || !(await sleep(REFUSED_PAUSE_MS, this.options.signal))) throw new CliError(`${refused}; rerun seed to resume`, ExitCode.failed);
     this.options.log(`${refused}; going on over a new connection`);
+    // The broker answered: what ends these retries is the refusals' own budget above, not the
+    // retry window of a connection that was lost.
+    this.connection.progressed();
     await model.close().catch(() => undefined);
   }
 
@@ -174,6 +177,7 @@ class AmqpSeeder implements Seeder {
         this.writeMarker(channel, id, total, pushed).then(() => {
           this.refusedSince = undefined;
           this.blocked.confirmed();
+          this.connection.progressed();
           marking = false;
           marked = pushed;
           options.onProgress(pushed);
