@@ -5,7 +5,7 @@ import { MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, ReplyTimeoutError, ReplyTooLargeErro
 
 /**
  * The bounds of broker-limits.ts on amqplib's connections: an answer that does not come within
- * REPLY_TIMEOUT_MS, or a message larger than MAX_REPLY_BYTES, ends the connection as a socket
+ * its deadline (`replyTimeoutMs`), or a message larger than MAX_REPLY_BYTES, ends the connection as a socket
  * error does in amqplib ('error', then 'close' with the error, and every call still waiting fails),
  * so that Reconnecting takes it as lost.
  */
@@ -49,7 +49,7 @@ export function breakConnection(on: ChannelModel | Channel, error: Error): void 
 }
 
 /**
- * `operation`, unless the broker leaves it unanswered for REPLY_TIMEOUT_MS: the connection is then
+ * `operation`, unless the broker leaves it unanswered past the connection's deadline: the connection is then
  * broken and the call fails with a `ReplyTimeoutError`. A connection the broker blocked (an alarm)
  * is silent by design: its wait goes on, under the seeder's own limit for blocked publishing.
  */
@@ -106,7 +106,7 @@ function failingOnClose<T>(channel: Channel, operation: Promise<T>): Promise<T> 
 
 /**
  * Bounds the calls of a channel that the broker answers (get, checkQueue, assertQueue, close) by
- * REPLY_TIMEOUT_MS, and refuses a message whose content header announces more than MAX_REPLY_BYTES
+ * the connection's deadline, and refuses a message whose content header announces more than MAX_REPLY_BYTES
  * before amqplib gathers its body in memory. The channel's own methods are wrapped, so that every
  * caller (seeder, status, consumer, seed lock) gets the bounds.
  */
@@ -130,7 +130,7 @@ export function withBoundedReplies<C extends Channel>(channel: C): C {
   return channel;
 }
 
-/** Bounds the connection's close by REPLY_TIMEOUT_MS, and makes it end when the connection closes otherwise. */
+/** Bounds the connection's close by its deadline, and makes it end when the connection closes otherwise. */
 export function withBoundedClose(model: ChannelModel): ChannelModel {
   const close = model.close.bind(model);
   model.close = () => answered(model, 'connection.close', untilClosed(model, close));
