@@ -9,11 +9,15 @@ export interface ProbeBundle {
   readonly bytes: number;
 }
 
-/** Bundles bench/client-probes/<probe>.ts with its library into the bench's scratch directory. */
-export async function bundleProbe(probe: string): Promise<ProbeBundle> {
-  const file = join(scratch, 'client-probes', `${probe}.cjs`);
+/**
+ * Bundles bench/client-probes/<probe>.ts with its library into the bench's scratch directory, as
+ * <name>.cjs. `library` replaces the package the probe imports with another of the same API (a fork).
+ */
+export async function bundleProbe(probe: string, name: string, library?: { readonly imported: string; readonly with: string }): Promise<ProbeBundle> {
+  const file = join(scratch, 'client-probes', `${name}.cjs`);
   await build({
     entryPoints: [join(__dirname, 'client-probes', `${probe}.ts`)],
+    ...(library && { alias: { [library.imported]: library.with } }),
     outfile: file,
     bundle: true,
     platform: 'node',

@@ -23,6 +23,8 @@ interface Candidate {
   /** How the library is used, when a second row uses it otherwise. */
   readonly usage?: string;
   readonly probe: string;
+  /** The package the probe imports, replaced with the candidate's own (a fork with the same API). */
+  readonly replaces?: string;
   readonly protocol: 'amqp' | 'redis';
   /** From the library's documentation; the Redis-protocol failover needs it. */
   readonly sentinel: string;
@@ -40,7 +42,7 @@ const CANDIDATES: readonly Candidate[] = [
     protocol: 'redis',
     sentinel: 'yes (`createSentinel`)',
   },
-  { library: 'iovalkey', probe: 'iovalkey', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
+  { library: 'iovalkey', probe: 'ioredis', replaces: 'ioredis', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
   { library: 'ioredis', probe: 'ioredis', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
 ];
 
@@ -171,7 +173,11 @@ async function drainRate(candidate: Candidate, bundle: ProbeBundle, item: string
  * once: they only wait).
  */
 export async function compareClientLibraries(rounds: number, log: (line: string) => void): Promise<ClientComparison> {
-  const bundles = await Promise.all(CANDIDATES.map((candidate) => bundleProbe(candidate.probe)));
+  const bundles = await Promise.all(
+    CANDIDATES.map(({ probe, library, replaces }) =>
+      replaces ? bundleProbe(probe, library, { imported: replaces, with: library }) : bundleProbe(probe, probe),
+    ),
+  );
   log('clients: one-item start-up');
   const oneItemCpu: number[][] = CANDIDATES.map(() => []);
   const oneItemSeconds = (i: number) => async (round: number) => {

@@ -1,7 +1,11 @@
 import Redis from 'ioredis';
 import { PIPELINE, runProbe, timedDrain } from './probe';
 
-/** Configured as the worker would: no reconnects, no offline queue, no retried commands. */
+/**
+ * ioredis, and iovalkey, its fork with the same API (bench/cases/client-libraries.ts bundles this
+ * probe with it in ioredis' place). Configured as the worker would: no reconnects, no offline
+ * queue, no retried commands.
+ */
 async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   // Failures reach the caller as rejected commands; the event would otherwise be logged.
