@@ -1,6 +1,6 @@
 import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, ReplyTimeoutError } from '../broker-limits';
 import { RedisClient, type RedisClientOptions, type RedisFunctions, type RedisModules, type RedisScripts, type TypeMapping } from './node-redis';
-import type { RedisReply } from './reply';
+import { type RedisReply, shownReply } from './reply';
 import { ReplyGuard } from './reply-guard';
 
 /** Where and as whom a client connects. */
@@ -18,9 +18,6 @@ export interface RedisAddress {
 
 /** The peer answered the connect's PING with something else than Redis' `PONG`. */
 export class NotRedisError extends Error {}
-
-/** At most this many characters of a peer's answer go into a message. */
-const SHOWN = 60;
 
 /**
  * One node-redis connection (RESP2), bounded: no reply waited for longer than its deadline,
@@ -65,8 +62,7 @@ export class RedisLink {
       await Promise.race([connecting, stopped]);
       const answer = await Promise.race([link.send(['PING']), stopped]);
       if (answer !== 'PONG') {
-        const shown = JSON.stringify(answer) ?? String(answer);
-        throw new NotRedisError(`the peer answered PING with ${shown.length > SHOWN ? `${shown.slice(0, SHOWN)}…` : shown}, not PONG: not a Redis`);
+        throw new NotRedisError(`the peer answered PING with ${shownReply(answer)}, not PONG: not a Redis`);
       }
       return link;
     } catch (error) {

@@ -65,9 +65,12 @@ export function either<T>(...shapes: ReplyShape<T>[]): ReplyShape<T> {
 /** At most this many characters of a reply go into a message: a peer may send megabytes. */
 const SHOWN = 60;
 
-function unexpected(reply: RedisReply, at: string, expected: string): never {
+/** A reply as a message shows it: JSON, cut short after SHOWN characters. */
+export function shownReply(reply: RedisReply): string {
   const shown = JSON.stringify(reply) ?? String(reply);
-  throw new UnexpectedReplyError(
-    `${at} was ${shown.length > SHOWN ? `${shown.slice(0, SHOWN)}…` : shown}, expected ${expected}: not a Redis running the worker's scripts`,
-  );
+  return shown.length > SHOWN ? `${shown.slice(0, SHOWN)}…` : shown;
+}
+
+function unexpected(reply: RedisReply, at: string, expected: string): never {
+  throw new UnexpectedReplyError(`${at} was ${shownReply(reply)}, expected ${expected}: not a Redis running the worker's scripts`);
 }
