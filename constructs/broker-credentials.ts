@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { brokerUrlScheme, BrokerScheme, Env } from '../worker/contract';
+import { brokerUrlScheme, BrokerScheme, Env, sentinelUrlScheme } from '../worker/contract';
 import { BrokerConnection, ClientEnvVar } from './broker';
 
 /** Keys of a credentials Secret that this library creates. */
@@ -35,6 +35,11 @@ export interface BrokerCredentialsProps {
    * @default '' (the default virtual host or database 0)
    */
   readonly path?: string;
+  /**
+   * For a Redis whose clients ask Sentinel at `host:port` for the primary: its master name.
+   * @default - none: `host:port` is the broker itself
+   */
+  readonly sentinelMaster?: string;
   /** @default - no credentials: `BROKER_URL` carries no user-info */
   readonly credentials?: NewSecretCredentials | ExistingSecretCredentials;
   /** @default - none: the broker's certificate is signed by a public CA */
@@ -81,6 +86,7 @@ export class BrokerCredentials extends Construct {
       serviceOfChart: props.serviceOfChart ?? false,
       port: props.port,
       path: props.path ?? '',
+      ...(props.sentinelMaster !== undefined && { sentinelMaster: props.sentinelMaster }),
       credentials: this.secret && keys ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password } : undefined,
       tlsCa: props.tlsCa,
     };
@@ -89,7 +95,7 @@ export class BrokerCredentials extends Construct {
 
   /** Credential variables from the Secret, then `BROKER_URL` built from them by `$(VAR)` expansion. */
   private buildClientEnv(): ClientEnvVar[] {
-    const { scheme, tls, host, port, path, credentials } = this.connection;
+    const { scheme, tls, host, port, path, sentinelMaster, credentials } = this.connection;
     const env: ClientEnvVar[] = [];
     let userInfo = '';
     if (this.secret && credentials) {
@@ -99,7 +105,11 @@ export class BrokerCredentials extends Construct {
       env.push({ name: Env.brokerPassword, value: fromSecret(credentials.passwordKey) });
       userInfo = `${credentials.usernameKey !== undefined ? `$(${Env.brokerUsername})` : ''}:$(${Env.brokerPassword})@`;
     }
-    env.push({ name: Env.brokerUrl, value: kplus.EnvValue.fromValue(`${brokerUrlScheme(scheme, tls)}://${userInfo}${host}:${port}${path}`) });
+    const url =
+      sentinelMaster === undefined
+        ? `${brokerUrlScheme(scheme, tls)}://${userInfo}${host}:${port}${path}`
+        : `${sentinelUrlScheme(tls)}://${userInfo}${host}:${port}/${encodeURIComponent(sentinelMaster)}${path}`;
+    env.push({ name: Env.brokerUrl, value: kplus.EnvValue.fromValue(url) });
     return env;
   }
 }

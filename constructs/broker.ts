@@ -27,6 +27,12 @@ export interface BrokerConnection {
   readonly port: number;
   /** URL path after the port, encoded: '' (the default virtual host or database 0), `/<vhost>` or `/<db>`. */
   readonly path: string;
+  /**
+   * The master name a Redis' Sentinels know its primary by: clients ask Sentinel at `host:port`
+   * for the primary (`redis+sentinel://`) instead of connecting to `host:port` themselves.
+   * @default - none: `host:port` is the broker itself
+   */
+  readonly sentinelMaster?: string;
   /** @default - no credentials */
   readonly credentials?: BrokerSecretRef;
   /** The CA of the broker's certificate, when no public CA signed it. @default - none */

@@ -91,6 +91,14 @@ export function brokerUrlScheme(scheme: BrokerScheme, tls: boolean): string {
   return tls ? TLS_SCHEMES[scheme] : scheme;
 }
 
+/**
+ * The `BROKER_URL` scheme of a Redis whose primary clients ask Sentinel for:
+ * `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/<master name>[/<db>]`.
+ */
+export function sentinelUrlScheme(tls: boolean): string {
+  return `${brokerUrlScheme('redis', tls)}+sentinel`;
+}
+
 /** The client port of a broker when `BROKER_URL` names none: AMQP's IANA ports, Redis' one port for both. */
 export function defaultBrokerPort(scheme: BrokerScheme, tls: boolean): number {
   if (scheme === 'amqp') return tls ? Defaults.amqpsPort : Defaults.amqpPort;
@@ -119,6 +127,8 @@ export const Defaults = {
   amqpPort: 5672,
   amqpsPort: 5671,
   redisPort: 6379,
+  /** Sentinel's port, in a `redis+sentinel://` URL that names none. */
+  sentinelPort: 26379,
 } as const;
 
 /**
