@@ -3,6 +3,7 @@ import {
   BROKER_SCHEMES,
   type BrokerScheme,
   brokerUrlScheme,
+  sentinelUrlScheme,
   defaultBrokerPort,
   Defaults,
   describeProblem,
@@ -33,6 +34,12 @@ export interface BrokerConfig {
   /** The URL with its password masked, for messages. */
   readonly display: string;
   /**
+   * A Redis whose primary Sentinel names (`redis+sentinel://`): clients ask these Sentinels, in
+   * this order, and connect to the primary they name. `hostname` and `port` are the first Sentinel's.
+   * @default - unset: `hostname:port` is the broker itself
+   */
+  readonly sentinel?: SentinelConfig;
+  /**
    * RabbitMQ's node count (BROKER_REPLICAS): the members a quorum queue is created with. Redis ignores it.
    * @default - unset: RabbitMQ picks the members
    */
@@ -42,6 +49,12 @@ export interface BrokerConfig {
    * @default - unset: the queue's leader and members are not read
    */
   readonly management?: ManagementApi;
+}
+
+/** The Sentinels of a replicated Redis and the name they know its primary by. */
+export interface SentinelConfig {
+  readonly master: string;
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
 }
 
 /** Where RabbitMQ's management HTTP API is, its credentials apart (URL-decoded). */
@@ -80,11 +93,18 @@ export class Problems {
   }
 }
 
-/** Every accepted `BROKER_URL` scheme, each broker plain and over TLS: amqp, amqps, redis, rediss. */
-const URL_SCHEMES = BROKER_SCHEMES.flatMap((scheme) => [false, true].map((tls) => ({ scheme, tls, name: brokerUrlScheme(scheme, tls) })));
+/**
+ * Every accepted `BROKER_URL` scheme, each broker plain and over TLS (amqp, amqps, redis, rediss),
+ * and a Redis through its Sentinels (redis+sentinel, rediss+sentinel).
+ */
+const URL_SCHEMES = [
+  ...BROKER_SCHEMES.flatMap((scheme) => [false, true].map((tls) => ({ scheme, tls, sentinel: false, name: brokerUrlScheme(scheme, tls) }))),
+  ...[false, true].map((tls) => ({ scheme: 'redis' as BrokerScheme, tls, sentinel: true, name: sentinelUrlScheme(tls) })),
+];
 const URL_SCHEME_LIST = listOr(URL_SCHEMES.map(({ name }) => `${name}://`));
 
 const BROKER_URL_EXPECTED = `a URL such as amqp://user:password@host:${Defaults.amqpPort}/vhost or redis://:password@host:${Defaults.redisPort}/0 (scheme ${URL_SCHEME_LIST})`;
+const SENTINEL_URL_EXPECTED = `a Sentinel URL such as redis+sentinel://:password@sentinel-1:${Defaults.sentinelPort},sentinel-2:${Defaults.sentinelPort}/mymaster/0: the Sentinels, then the master name and optionally the database number`;
 
 /** Where the queue is: the broker, the queue's name, and how long a lost connection is retried. */
 export interface Target {
@@ -183,9 +203,11 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
     problems.add(Env.brokerUrl, env[Env.brokerUrl], BROKER_URL_EXPECTED);
     return undefined;
   }
+  // A Sentinel URL lists its Sentinels comma-separated; the URL parser takes the first alone.
+  const { first, others } = splitHostList(encodeSecretCredentials(raw, env));
   let url: URL;
   try {
-    url = new URL(encodeSecretCredentials(raw, env));
+    url = new URL(first);
   } catch {
     problems.add(Env.brokerUrl, maskUrlText(raw), BROKER_URL_EXPECTED);
     return undefined;
@@ -200,6 +222,11 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
     return undefined;
   }
   const { scheme: brokerScheme, tls } = urlScheme;
+  if (urlScheme.sentinel) return parseSentinelUrl(url, others, raw, tls, { replicas, management }, problems);
+  if (others.length > 0) {
+    problems.add(Env.brokerUrl, maskUrlText(raw), `one host, or a list of Sentinels in a ${sentinelUrlScheme(tls)}:// URL`);
+    return undefined;
+  }
   const port = url.port ? Number(url.port) : defaultBrokerPort(brokerScheme, tls);
   let path: string;
   try {
@@ -228,6 +255,65 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
     display: maskUrl(url),
     ...(replicas !== undefined && { replicas }),
     ...(management && { management }),
+  };
+}
+
+/** `scheme://userinfo@a:1,b:2/path` as `scheme://userinfo@a:1/path` and ['b:2']. */
+function splitHostList(raw: string): { first: string; others: string[] } {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?)([^/?#]*)(.*)$/is.exec(raw);
+  if (!match || !match[2].includes(',')) return { first: raw, others: [] };
+  const [head, ...others] = match[2].split(',');
+  return { first: match[1] + head + match[3], others };
+}
+
+/** `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/<master>[/<db>]` */
+function parseSentinelUrl(
+  url: URL,
+  otherHosts: readonly string[],
+  raw: string,
+  tls: boolean,
+  rest: Pick<BrokerConfig, 'replicas' | 'management'>,
+  problems: Problems,
+): BrokerConfig | undefined {
+  const display = maskUrlText(raw);
+  const hostOf = (address: URL) => ({ host: address.hostname.replace(/^\[(.*)\]$/, '$1'), port: address.port ? Number(address.port) : Defaults.sentinelPort });
+  const nodes = [hostOf(url)];
+  for (const text of otherHosts) {
+    let other: URL | undefined;
+    try {
+      other = new URL(`redis://${text}`);
+    } catch {
+      other = undefined;
+    }
+    if (!other?.hostname || other.pathname !== '' || other.username || other.password) {
+      problems.add(Env.brokerUrl, display, SENTINEL_URL_EXPECTED);
+      return undefined;
+    }
+    nodes.push(hostOf(other));
+  }
+  let segments: string[];
+  try {
+    segments = url.pathname.replace(/^\//, '').split('/').map(decodeURIComponent);
+  } catch {
+    segments = [];
+  }
+  const [master = '', database = '0', ...extra] = segments;
+  if (!/^[A-Za-z0-9._-]+$/.test(master) || !/^\d+$/.test(database) || extra.length > 0 || url.search !== '') {
+    problems.add(Env.brokerUrl, display, SENTINEL_URL_EXPECTED);
+    return undefined;
+  }
+  return {
+    scheme: 'redis',
+    tls,
+    hostname: nodes[0].host,
+    port: nodes[0].port,
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    path: database,
+    display,
+    sentinel: { master, nodes },
+    ...(rest.replicas !== undefined && { replicas: rest.replicas }),
+    ...(rest.management && { management: rest.management }),
   };
 }
 

@@ -4,9 +4,13 @@ import { CliError } from './errors';
 
 const BROKER_NAMES = { amqp: 'RabbitMQ (AMQP)', redis: 'Redis' } as const;
 
-/** `Redis at host:port`, for messages. */
+/** `Redis at host:port`, or `Redis primary mymaster via Sentinel at host:port, ...`, for messages. */
 export function brokerAt(broker: BrokerConfig): string {
-  return `${BROKER_NAMES[broker.scheme]} at ${broker.hostname}:${broker.port}`;
+  return `${BROKER_NAMES[broker.scheme]}${broker.sentinel ? ` primary ${broker.sentinel.master} via Sentinel` : ''} at ${hostsOf(broker)}`;
+}
+
+function hostsOf(broker: BrokerConfig): string {
+  return (broker.sentinel?.nodes ?? [{ host: broker.hostname, port: broker.port }]).map(({ host, port }) => `${host}:${port}`).join(', ');
 }
 
 /**
@@ -15,15 +19,14 @@ export function brokerAt(broker: BrokerConfig): string {
  */
 export function connectError(broker: BrokerConfig, error: unknown, triedSeconds?: number): CliError {
   const reason = triedSeconds === undefined ? describeCause(error) : `not reachable for ${triedSeconds} s, ${Env.brokerRetrySeconds}; ${describeCause(error)}`;
-  const tls = broker.tls ? ` that speaks TLS with a certificate for ${broker.hostname} trusted by Node.js (its CA store or NODE_EXTRA_CA_CERTS) and` : ' that';
-  return new CliError(
-    describeProblem(
-      Env.brokerUrl,
-      broker.display,
-      `a reachable ${BROKER_NAMES[broker.scheme]} broker at ${broker.hostname}:${broker.port}${tls} accepts these credentials (${reason})`,
-    ),
-    ExitCode.brokerUnreachable,
-  );
+  const trusted = 'trusted by Node.js (its CA store or NODE_EXTRA_CA_CERTS)';
+  const expected = broker.sentinel
+    ? `reachable Sentinel at ${hostsOf(broker)} that names the primary of ${broker.sentinel.master}, and a primary that accepts these credentials` +
+      (broker.tls ? `, both speaking TLS with certificates for their host names ${trusted}` : '')
+    : `reachable ${BROKER_NAMES[broker.scheme]} broker at ${hostsOf(broker)} that` +
+      (broker.tls ? ` speaks TLS with a certificate for ${broker.hostname} ${trusted} and` : '') +
+      ' accepts these credentials';
+  return new CliError(describeProblem(Env.brokerUrl, broker.display, `a ${expected} (${reason})`), ExitCode.brokerUnreachable);
 }
 
 /** The one-line error for a connection that was lost and not regained within BROKER_RETRY_SECONDS. */

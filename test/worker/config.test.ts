@@ -16,6 +16,52 @@ function problems(env: Record<string, string>): string[] {
   throw new Error(`no problem reported for ${JSON.stringify(env)}`);
 }
 
+describe('BROKER_URL naming Sentinels', () => {
+  test('lists the Sentinels in order, each with its port or 26379, then the master name and the database', () => {
+    const { broker } = readTarget({ BROKER_URL: 'redis+sentinel://:p%40ss@sentinel-a:5000,sentinel-b,[::1]:26380/queue-primary/3', QUEUE });
+    expect(broker).toMatchObject({
+      scheme: 'redis',
+      tls: false,
+      hostname: 'sentinel-a',
+      port: 5000,
+      password: 'p@ss',
+      path: '3',
+      display: 'redis+sentinel://:***@sentinel-a:5000,sentinel-b,[::1]:26380/queue-primary/3',
+      sentinel: {
+        master: 'queue-primary',
+        nodes: [
+          { host: 'sentinel-a', port: 5000 },
+          { host: 'sentinel-b', port: 26379 },
+          { host: '::1', port: 26380 },
+        ],
+      },
+    });
+  });
+
+  test('database 0 and TLS with rediss+sentinel, as the constructs write it', () => {
+    // Kubernetes expands $(BROKER_PASSWORD) into the URL verbatim.
+    const { broker } = readTarget({ BROKER_URL: 'rediss+sentinel://:a/b@c@redis:26379/redis-master', QUEUE, BROKER_PASSWORD: 'a/b@c' });
+    expect(broker).toMatchObject({ tls: true, password: 'a/b@c', path: '0', sentinel: { master: 'redis-master', nodes: [{ host: 'redis', port: 26379 }] } });
+  });
+
+  test.each([
+    ['no master name', 'redis+sentinel://sentinel:26379'],
+    ['a master name with a space', 'redis+sentinel://sentinel/my%20master'],
+    ['a database that is not a number', 'redis+sentinel://sentinel/mymaster/first'],
+    ['a path too long', 'redis+sentinel://sentinel/mymaster/0/1'],
+    ['an empty host in the list', 'redis+sentinel://a,/mymaster'],
+    ['a query', 'redis+sentinel://a/mymaster?db=1'],
+  ])('refuses %s, with the form expected', (_, url) => {
+    expect(problems({ BROKER_URL: url, QUEUE })).toEqual([
+      expect.stringMatching(/^BROKER_URL: got ".*", expected a Sentinel URL such as redis\+sentinel:\/\/:password@sentinel-1:26379,sentinel-2:26379\/mymaster\/0: /),
+    ]);
+  });
+
+  test('a host list is for Sentinels only', () => {
+    expect(problems({ BROKER_URL: 'redis://:secret@a,b/0', QUEUE })).toEqual(['BROKER_URL: got "redis://:***@a,b/0", expected one host, or a list of Sentinels in a redis+sentinel:// URL']);
+  });
+});
+
 describe('BROKER_URL parsing', () => {
   test.each([
     ['amqp://guest:guest@rabbit', 'amqp', false, 5672, '/'],
@@ -48,15 +94,15 @@ describe('BROKER_URL parsing', () => {
     expect(tlsServerName(readTarget({ BROKER_URL: 'amqps://[::1]:5671', QUEUE }).broker)).toBeUndefined();
   });
 
-  test('fails with an unknown scheme, listing all four', () => {
+  test('fails with an unknown scheme, listing all six', () => {
     expect(problems({ BROKER_URL: 'https://user:secret@broker:443', QUEUE })).toEqual([
-      'BROKER_URL: got "https://user:***@broker/", expected a URL whose scheme is amqp://, amqps://, redis:// or rediss://',
+      'BROKER_URL: got "https://user:***@broker/", expected a URL whose scheme is amqp://, amqps://, redis://, rediss://, redis+sentinel:// or rediss+sentinel://',
     ]);
   });
 
-  test('fails without BROKER_URL, naming the four schemes', () => {
+  test('fails without BROKER_URL, naming the six schemes', () => {
     expect(problems({ QUEUE })).toEqual([
-      'BROKER_URL: got nothing, expected a URL such as amqp://user:password@host:5672/vhost or redis://:password@host:6379/0 (scheme amqp://, amqps://, redis:// or rediss://)',
+      'BROKER_URL: got nothing, expected a URL such as amqp://user:password@host:5672/vhost or redis://:password@host:6379/0 (scheme amqp://, amqps://, redis://, rediss://, redis+sentinel:// or rediss+sentinel://)',
     ]);
   });
 

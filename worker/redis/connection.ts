@@ -8,13 +8,18 @@ import { NotRedisError, RedisLink } from './client';
 import { UnexpectedReplyError } from './reply';
 import { MalformedReplyError } from './reply-guard';
 import { type LuaScript, type ScriptCall, evalScript } from './script';
+import { NoPrimaryKnownError, NotPrimaryError, SentinelPrimary } from './sentinel';
+
+/** No replica confirmed a write within its time (WAIT): it could be lost in a failover. */
+export class NotReplicatedError extends Error {}
 
 /**
  * Replies of a Redis that cannot serve the worker now, though another may soon (the connection is
- * as good as lost): starting up, without a primary, or a replica (READONLY: after a failover the
- * address may lead to the new primary on the next connection).
+ * as good as lost): starting up, without a primary, a replica (READONLY: after a failover the
+ * address, or Sentinel, leads to the new primary on the next connection), or a primary that takes
+ * no writes while fewer replicas than its `min-replicas-to-write` are connected (NOREPLICAS).
  */
-const NOT_SERVING_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|READONLY)\b/;
+const NOT_SERVING_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|READONLY|NOREPLICAS)\b/;
 /**
  * Replies of a Redis that refuses the connection's credentials: a password is required and none
  * was given (NOAUTH; a large unauthenticated command is cut off with "unauthenticated multibulk
@@ -82,6 +87,9 @@ function unreachable(error: unknown): boolean {
     error instanceof UnexpectedReplyError ||
     error instanceof ReplyTooLargeError ||
     error instanceof ReplyTimeoutError ||
+    error instanceof NoPrimaryKnownError ||
+    error instanceof NotPrimaryError ||
+    error instanceof NotReplicatedError ||
     notServing(error)
   );
 }
@@ -96,13 +104,14 @@ function redisLinks(broker: BrokerConfig, replyTimeoutMs: number): ConnectionKin
     password: broker.password,
     database: Number(broker.path),
   };
+  const sentinel = broker.sentinel && new SentinelPrimary(broker.sentinel, address);
   return {
     open: (signal) =>
-      RedisLink.open(address, signal).catch((error: unknown) => {
+      (sentinel ? sentinel.connect(signal) : RedisLink.open(address, signal)).catch((error: unknown) => {
         throw refusedCredentials(broker, error);
       }),
     cause: (link) => link.failure,
-    isLost: (link, error) => !link.isReady || notServing(error),
+    isLost: (link, error) => !link.isReady || notServing(error) || error instanceof NotReplicatedError,
     isUnreachable: unreachable,
     async close(link) {
       try {
