@@ -99,7 +99,7 @@ export class Problems {
  */
 const URL_SCHEMES = [
   ...BROKER_SCHEMES.flatMap((scheme) => [false, true].map((tls) => ({ scheme, tls, sentinel: false, name: brokerUrlScheme(scheme, tls) }))),
-  ...[false, true].map((tls) => ({ scheme: 'redis', tls, sentinel: true, name: sentinelUrlScheme(tls) })),
+  ...[false, true].map((tls) => ({ scheme: 'redis' as const, tls, sentinel: true, name: sentinelUrlScheme(tls) })),
 ];
 const URL_SCHEME_LIST = listOr(URL_SCHEMES.map(({ name }) => `${name}://`));
 
