@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults, describeProblem, Env, GeneratedSecret, RetryBudget, Rules } from '../worker/contract';
+import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
 import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
@@ -113,15 +114,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     const storageSize = props.storageSize ?? '1Gi';
     check(this, 'name', name, PropRules.dnsLabel);
     check(this, 'storageSize', storageSize, PropRules.storageQuantity);
-    if (!(replicas === 1 || (Number.isInteger(replicas) && replicas >= 3 && replicas % 2 === 1))) {
-      fail(
-        this,
-        'replicas',
-        replicas,
-        '1, or an odd number of at least 3: a cluster writes to a quorum queue while a majority of its nodes is up, ' +
-          'so 2 nodes stop when one is lost and an even count survives no more losses than the odd count below it',
-      );
-    }
+    check(this, 'replicas', replicas, PropRules.clusterSize);
     const clustered = replicas > 1;
     if (props.erlangCookie !== undefined && !clustered)
       fail(this, 'erlangCookie', SECRET_SHOWN_AS, 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
@@ -319,22 +312,13 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     ApiObject.of(this.statefulSet).addJsonPatch(
       JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount),
       JsonPatch.add('/spec/template/spec/initContainers/0/volumeMounts/-', dataMount),
-      // One node per Kubernetes node, and over zones where the cluster has them.
-      JsonPatch.add(
-        '/spec/template/spec/topologySpreadConstraints',
-        ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey, index) => ({
-          maxSkew: 1,
-          topologyKey,
-          whenUnsatisfiable: index === 0 ? 'DoNotSchedule' : 'ScheduleAnyway',
-          labelSelector: { matchLabels: this.labels },
-        })),
-      ),
     );
-
-    this.networkPolicy.addIngressRule(this.pods, [kplus.NetworkPolicyPort.tcp(EPMD_PORT), kplus.NetworkPolicyPort.tcp(DISTRIBUTION_PORT)]);
-    new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-      metadata: { name, labels: this.labels },
-      spec: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.labels } },
+    addClusterParts(this, {
+      statefulSet: this.statefulSet,
+      labels: this.labels,
+      networkPolicy: this.networkPolicy,
+      members: this.pods,
+      memberPorts: [EPMD_PORT, DISTRIBUTION_PORT],
     });
   }
 }

@@ -85,6 +85,16 @@ const imageRule: Rule = (value) =>
     ? undefined
     : 'a container image reference such as "registry.example.com/job-wq@sha256:..." or "job-wq:latest"';
 
+/**
+ * The members of a replicated broker (RabbitMQ nodes, Redis data nodes with their Sentinels): one,
+ * or a cluster that goes on while a majority of its members is up.
+ */
+const clusterSizeRule: Rule = (value) =>
+  value === 1 || (typeof value === 'number' && Number.isInteger(value) && value >= 3 && value % 2 === 1)
+    ? undefined
+    : '1, or an odd number of at least 3: a cluster goes on while a majority of its members is up, ' +
+      'so 2 members stop when one is lost and an even count survives no more losses than the odd count below it';
+
 /** The rules only construct props and stack config have, beside the shared `Rules` of the contract. */
 export const PropRules = {
   dnsLabel: dnsLabelRule,
@@ -95,4 +105,5 @@ export const PropRules = {
   storageQuantity: storageQuantityRule,
   credential: credentialRule,
   image: imageRule,
+  clusterSize: clusterSizeRule,
 } as const satisfies Record<string, Rule>;

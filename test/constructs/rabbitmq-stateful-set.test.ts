@@ -252,7 +252,7 @@ describe('RabbitMQStatefulSet', () => {
   test('fails on 2 or 0 replicas, saying why, and on an Erlang cookie for a single node', () => {
     for (const replicas of [2, 0, 4, 1.5]) {
       expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas }))).toThrow(
-        `test/rabbitmq: replicas: got ${replicas}, expected 1, or an odd number of at least 3: a cluster writes to a quorum queue while a majority of its nodes is up`,
+        `test/rabbitmq: replicas: got ${replicas}, expected 1, or an odd number of at least 3: a cluster goes on while a majority of its members is up`,
       );
     }
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { erlangCookie: 'c' }))).toThrow(
