@@ -2,7 +2,10 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
+import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
+import { redisDataScript, sentinelScript } from './redis-sentinel-scripts';
+import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { check, fail, PropRules } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
@@ -14,7 +17,16 @@ export interface RedisPodProps extends WorkQueueBrokerProps {
    */
   readonly podName?: string;
   /**
-   * Size of the pod's PersistentVolumeClaim `data-<podName>-0` (a volumeClaimTemplate) for the
+   * Redis data nodes: 1, or an odd number of at least 3. With 3 or more, a StatefulSet of that
+   * many pods, each running a data node and a Sentinel: one primary, the rest its replicas, and
+   * Sentinels (a majority quorum) that promote a replica when the primary is lost. Clients then
+   * ask Sentinel for the primary: the client Service serves Sentinel's port 26379 and
+   * `BROKER_URL` is `redis+sentinel://[:password@]<serviceName>:26379/<podName>/0`.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Size of each pod's PersistentVolumeClaim `data-<podName>-<ordinal>` (a volumeClaimTemplate) for the
    * append-only file, a Kubernetes quantity. With it the queue also survives the pod being
    * replaced (on another node too, if the StorageClass can attach the volume there).
    * @default - no claim: the append-only file is on an emptyDir, which survives container restarts
@@ -50,23 +62,36 @@ const DATA_DIRECTORY = '/data';
  * `storageSize`): an append-only file (fsync every second) on an emptyDir or a claim of its own,
  * probes, resources, a non-root read-only container, optional password, and a NetworkPolicy that
  * admits only the registered clients. (The class keeps the name of the tutorial's bare Pod.)
+ * With `replicas` of 3 or more: a primary, its replicas and a Sentinel beside each, which clients
+ * ask for the primary, spread over nodes and zones with a PodDisruptionBudget as RabbitMQ's cluster.
  */
 export class RedisPod extends WorkQueueBroker {
-  /** The StatefulSet of one, named `podName`; its pod is `<podName>-0`. */
+  /** The StatefulSet, named `podName`; its pods are `<podName>-0`, `<podName>-1`, ... */
   public readonly statefulSet: kplus.StatefulSet;
+  /** The client Service: Redis' port, or with replicas Sentinel's. */
   public readonly service: kplus.Service;
+  /** Data nodes of the broker. */
+  public readonly replicas: number;
+  /** The headless Service that gives each member a stable DNS name; only with replicas. */
+  public readonly nodesService?: kplus.Service;
 
   constructor(scope: Construct, id: string, props: RedisPodProps = {}) {
     const podName = props.podName ?? 'redis-master';
+    const replicas = props.replicas ?? 1;
+    const replicated = replicas !== 1;
     super(scope, id, props, {
       scheme: 'redis',
-      port: Defaults.redisPort,
+      port: replicated ? Defaults.sentinelPort : Defaults.redisPort,
       defaultServiceName: 'redis',
       defaultImage: DEFAULT_REDIS_IMAGE,
       defaultResources: { cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 256, limit: 1024 } },
       workloadName: podName,
       authentication: 'password',
+      // Clients ask the Sentinels for the primary; the data port is open to them as well, where the primary is.
+      ...(replicated && { sentinelMaster: podName, path: '/0', clientPorts: [Defaults.redisPort, Defaults.sentinelPort] }),
     });
+    this.replicas = replicas;
+    check(this, 'replicas', replicas, PropRules.clusterSize);
     check(this, 'podName', podName, PropRules.dnsLabel);
     check(this, 'storageSize', props.storageSize, PropRules.storageQuantity);
     if (props.storageClassName !== undefined && props.storageSize === undefined) {
@@ -77,58 +102,127 @@ export class RedisPod extends WorkQueueBroker {
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name: this.host, labels },
-      ports: [{ name: 'redis', port: this.port, targetPort: this.port }],
+      ports: [replicated ? { name: 'sentinel', port: this.port, targetPort: this.port } : { name: 'redis', port: this.port, targetPort: this.port }],
     });
-    // The client Service governs the StatefulSet, which makes it select the StatefulSet's pod.
+    // A member's DNS name must resolve before it is ready: the members find each other by it.
+    this.nodesService = replicated
+      ? new kplus.Service(this, 'NodesService', {
+          metadata: { name: `${podName}-nodes`, labels },
+          clusterIP: 'None',
+          publishNotReadyAddresses: true,
+          ports: [
+            { name: 'redis', port: Defaults.redisPort, targetPort: Defaults.redisPort },
+            { name: 'sentinel', port: Defaults.sentinelPort, targetPort: Defaults.sentinelPort },
+          ],
+        })
+      : undefined;
+    // The governing Service: the client Service of a single pod (which makes it select the pod), or the headless one.
     this.statefulSet = new kplus.StatefulSet(this, 'Resource', {
       metadata: { name: podName, labels },
       podMetadata: { labels },
-      service: this.service,
-      replicas: 1,
+      service: this.nodesService ?? this.service,
+      replicas,
+      ...(replicated && { podManagementPolicy: kplus.PodManagementPolicy.PARALLEL }),
       automountServiceAccountToken: false,
       securityContext: { user: REDIS_UID, group: REDIS_UID, fsGroup: REDIS_UID, ensureNonRoot: true },
     });
+    if (replicated) this.service.select(this.statefulSet);
 
     const secret = this.secret;
-    const serverArgs = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', DATA_DIRECTORY, '--maxmemory-policy', 'noeviction'];
-    // With a password, it goes through a config file in the scratch volume so it never shows in the
-    // pod spec or the process list; redis-cli in the probes reads it from REDISCLI_AUTH.
-    const configFile = `${SCRATCH_DIRECTORY}/redis.conf`;
-    const startup = secret
+    const passwordEnv: Record<string, kplus.EnvValue> = secret
       ? {
-          command: ['sh', '-c', `umask 077 && printf 'requirepass %s\\n' "$REDIS_PASSWORD" > ${configFile} && exec redis-server ${configFile} "$@"`, 'redis'],
-          args: serverArgs,
-          envVariables: {
-            REDIS_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
-            REDISCLI_AUTH: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
-          },
+          REDIS_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
+          REDISCLI_AUTH: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
         }
-      : { command: ['redis-server'], args: [...serverArgs, '--protected-mode', 'no'] };
-
-    const ping = () =>
-      kplus.Probe.fromCommand(['sh', '-c', 'redis-cli ping | grep -q PONG'], {
-        periodSeconds: Duration.seconds(10),
-        timeoutSeconds: Duration.seconds(5),
-      });
+      : {};
+    const memberStartup = replicated ? this.replicatedStartup(podName, passwordEnv) : undefined;
     this.statefulSet.addContainer({
       name: 'redis',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      ports: [{ name: 'redis', number: this.port }],
-      ...startup,
-      readiness: ping(),
-      liveness: ping(),
+      ports: [{ name: 'redis', number: Defaults.redisPort }],
+      ...(memberStartup ?? this.singleStartup(passwordEnv)),
+      readiness: ping(Defaults.redisPort),
+      liveness: ping(Defaults.redisPort),
       resources: this.resources,
       securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
         ...(props.storageSize === undefined ? [{ path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') }] : []),
-        {
-          path: SCRATCH_DIRECTORY,
-          volume: kplus.Volume.fromEmptyDir(this, 'Scratch', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }),
-        },
+        { path: SCRATCH_DIRECTORY, volume: scratchVolume(this, 'Scratch', 'tmp') },
       ],
     });
+    if (memberStartup) this.addSentinel(replicas, memberStartup.envVariables);
     if (props.storageSize !== undefined) this.addDataClaim(props.storageSize, props.storageClassName);
+  }
+
+  /**
+   * One data node: `redis-server` with its settings as arguments. With a password, it goes through
+   * a config file in the scratch volume so it never shows in the pod spec or the process list;
+   * redis-cli in the probes reads it from REDISCLI_AUTH.
+   */
+  private singleStartup(passwordEnv: Record<string, kplus.EnvValue>): Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables'> {
+    const serverArgs = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', DATA_DIRECTORY, '--maxmemory-policy', 'noeviction'];
+    const configFile = `${SCRATCH_DIRECTORY}/redis.conf`;
+    return this.secret
+      ? {
+          command: ['sh', '-c', `umask 077 && printf 'requirepass %s\\n' "$REDIS_PASSWORD" > ${configFile} && exec redis-server ${configFile} "$@"`, 'redis'],
+          args: serverArgs,
+          envVariables: passwordEnv,
+        }
+      : { command: ['redis-server'], args: [...serverArgs, '--protected-mode', 'no'] };
+  }
+
+  /**
+   * A member of a replicated set: the start script finds the primary (redis-sentinel-scripts.ts)
+   * from the variables it reads, which both containers share.
+   */
+  private replicatedStartup(
+    podName: string,
+    passwordEnv: Record<string, kplus.EnvValue>,
+  ): Required<Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables'>> {
+    const nodesDomain = `${podName}-nodes.$(POD_NAMESPACE).svc`;
+    const nodes = Array.from({ length: this.replicas }, (_, ordinal) => `${podName}-${ordinal}.${nodesDomain}`);
+    return {
+      command: ['sh', '-c', redisDataScript(), 'redis'],
+      args: ['--dir', DATA_DIRECTORY],
+      envVariables: {
+        // Defined before the variables that expand them.
+        POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+        POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+        REDIS_NODE: kplus.EnvValue.fromValue(`$(POD_NAME).${nodesDomain}`),
+        REDIS_NODES: kplus.EnvValue.fromValue(nodes.join(' ')),
+        REDIS_MASTER_NAME: kplus.EnvValue.fromValue(podName),
+        CONFIG_DIRECTORY: kplus.EnvValue.fromValue(SCRATCH_DIRECTORY),
+        ...passwordEnv,
+      },
+    };
+  }
+
+  /**
+   * The Sentinel beside each data node, with a scratch volume of its own for the config file it
+   * rewrites, and the parts every replicated broker has (spread, disruption budget, member traffic).
+   */
+  private addSentinel(replicas: number, env: Record<string, kplus.EnvValue>): void {
+    this.statefulSet.addContainer({
+      name: 'sentinel',
+      image: this.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      ports: [{ name: 'sentinel', number: Defaults.sentinelPort }],
+      command: ['sh', '-c', sentinelScript(replicas), 'sentinel'],
+      envVariables: env,
+      readiness: ping(Defaults.sentinelPort),
+      liveness: ping(Defaults.sentinelPort),
+      resources: containerResources({ cpuMillis: { request: 50, limit: 500 }, memoryMiB: { request: 32, limit: 128 } }),
+      securityContext: hardenedContainer(REDIS_UID),
+      volumeMounts: [{ path: SCRATCH_DIRECTORY, volume: scratchVolume(this, 'SentinelScratch', 'sentinel-tmp') }],
+    });
+    addClusterParts(this, {
+      statefulSet: this.statefulSet,
+      labels: this.labels,
+      networkPolicy: this.networkPolicy,
+      members: this.pods,
+      memberPorts: [Defaults.redisPort, Defaults.sentinelPort],
+    });
   }
 
   /**
@@ -150,4 +244,18 @@ export class RedisPod extends WorkQueueBroker {
       JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: DATA_DIRECTORY }),
     );
   }
+}
+
+/** Redis' (or Sentinel's) answer to PING; redis-cli reads a password from REDISCLI_AUTH. */
+function ping(port: number): kplus.Probe {
+  const cli = port === Defaults.redisPort ? 'redis-cli' : `redis-cli -p ${port}`;
+  return kplus.Probe.fromCommand(['sh', '-c', `${cli} ping | grep -q PONG`], {
+    periodSeconds: Duration.seconds(10),
+    timeoutSeconds: Duration.seconds(5),
+  });
+}
+
+/** A small in-memory volume for a config file, which holds the password. */
+function scratchVolume(scope: Construct, id: string, name: string): kplus.Volume {
+  return kplus.Volume.fromEmptyDir(scope, id, name, { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) });
 }

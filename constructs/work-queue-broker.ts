@@ -70,6 +70,21 @@ export interface BrokerTraits {
   readonly authentication: 'user-and-password' | 'password';
   /** The user name to create (user-and-password only). */
   readonly username?: string;
+  /**
+   * For a Redis whose clients ask its Sentinels (at `port`) for the primary: the master name.
+   * @default - none: `port` is the broker's own
+   */
+  readonly sentinelMaster?: string;
+  /**
+   * `BROKER_URL`'s path after the port (or the master name), encoded: `/<db>`.
+   * @default '' (database 0)
+   */
+  readonly path?: string;
+  /**
+   * The ports the registered clients (and peers such as KEDA) may reach.
+   * @default - `port` alone
+   */
+  readonly clientPorts?: number[];
 }
 
 /** The user a RabbitMQStatefulSet creates unless told otherwise. */
@@ -97,6 +112,8 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   protected readonly labels: Record<string, string>;
   /** Admits the registered clients to the broker's port; a subclass may admit more (its own nodes). */
   protected readonly networkPolicy: kplus.NetworkPolicy;
+  /** The ports clients and peers are admitted to. */
+  private readonly clientPorts: number[];
   /** The broker's pods, selected by `labels`. */
   protected readonly pods: kplus.Pods;
   /**
@@ -112,6 +129,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     this.host = props.serviceName ?? traits.defaultServiceName;
     this.image = props.image ?? traits.defaultImage;
     this.resources = props.resources ?? containerResources(traits.defaultResources);
+    this.clientPorts = traits.clientPorts ?? [traits.port];
     this.labels = appLabels(this, traits.scheme === 'amqp' ? 'rabbitmq' : 'redis', traits.workloadName, 'broker');
     check(this, 'serviceName', this.host, PropRules.dnsLabel);
     check(this, 'username', traits.username, PropRules.credential);
@@ -135,6 +153,8 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
       host: this.host,
       serviceOfChart: true,
       port: this.port,
+      path: traits.path,
+      sentinelMaster: traits.sentinelMaster,
       labels: this.labels,
       credentials:
         props.existingSecretName !== undefined
@@ -158,7 +178,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
         rules: [
           {
             peer: kplus.Pods.select(this, 'Clients', { labels: { [CLIENT_OF_LABEL]: this.host } }),
-            ports: [kplus.NetworkPolicyPort.tcp(this.port)],
+            ports: this.clientPortsOfPolicy(),
           },
         ],
       },
@@ -181,7 +201,11 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   }
 
   public admitPeer(peer: kplus.INetworkPolicyPeer): void {
-    this.networkPolicy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(this.port)]);
+    this.networkPolicy.addIngressRule(peer, this.clientPortsOfPolicy());
+  }
+
+  private clientPortsOfPolicy(): kplus.NetworkPolicyPort[] {
+    return this.clientPorts.map((port) => kplus.NetworkPolicyPort.tcp(port));
   }
 
   /** Labels a client workload's pods for the NetworkPolicy and orders the workload after the broker. */

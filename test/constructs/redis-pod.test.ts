@@ -1,6 +1,7 @@
-import { RedisPod } from '../../constructs';
+import { RedisPod, WorkQueueJob } from '../../constructs';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, only, podSpec, synth } from '../manifests';
+import { containerEnv, Manifest, ManifestValue, only, onlyJob, podSpec, synth } from '../manifests';
+import { restrictedViolations } from '../pod-security';
 
 describe('RedisPod', () => {
   test('synthesizes a working broker with no props: a StatefulSet of one, whose pod the Service selects', () => {
@@ -139,5 +140,187 @@ describe('RedisPod', () => {
     expect(() => synth((chart) => new RedisPod(chart, 'redis', { podName: '-redis' }))).toThrow(
       /test\/redis: podName: got "-redis", expected a DNS-1123 label/,
     );
+  });
+
+  describe('with replicas', () => {
+    const IMAGE = 'registry.local/job-wq@sha256:' + 'c'.repeat(64);
+    /** A replicated RedisPod (and a client Job of it), in namespace `batch`. */
+    const replicated = (props: ConstructorParameters<typeof RedisPod>[2] = {}, withClient = false): Manifest[] =>
+      synth((chart) => {
+        const broker = new RedisPod(chart, 'redis', { replicas: 3, ...props });
+        if (withClient)
+          new WorkQueueJob(chart, 'job', { broker, queue: 'job2', image: IMAGE, pattern: 'fine', parallelism: 2, externalProducer: true, name: 'job' });
+      });
+    const containers = (manifests: Manifest[]): Record<string, ManifestValue> =>
+      Object.fromEntries(podSpec(only(manifests, 'StatefulSet')).containers.map((c: ManifestValue) => [c.name, c]));
+
+    test('a StatefulSet of 3 with a data node and a Sentinel in each pod, governed by a headless Service; clients reach Sentinel', () => {
+      let broker!: RedisPod;
+      const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis', { replicas: 3 })));
+      for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
+      const statefulSet = only(manifests, 'StatefulSet', 'redis-master');
+      expect(statefulSet.spec.replicas).toBe(3);
+      expect(statefulSet.spec.serviceName).toBe('redis-master-nodes');
+      expect(statefulSet.spec.podManagementPolicy).toBe('Parallel');
+      expect(podSpec(statefulSet).containers.map((c: ManifestValue) => c.name)).toEqual(['redis', 'sentinel']);
+      expect(restrictedViolations(podSpec(statefulSet))).toEqual([]);
+
+      const nodes = only(manifests, 'Service', 'redis-master-nodes');
+      expect(nodes.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+      expect(nodes.spec.ports).toEqual([
+        { name: 'redis', port: 6379, targetPort: 6379 },
+        { name: 'sentinel', port: 26379, targetPort: 26379 },
+      ]);
+      const service = only(manifests, 'Service', 'redis');
+      expect(service.spec.ports).toEqual([{ name: 'sentinel', port: 26379, targetPort: 26379 }]);
+      for (const selecting of [service, nodes]) expect(selecting.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
+
+      expect(broker.connection).toMatchObject({ host: 'redis', port: 26379, sentinelMaster: 'redis-master', path: '/0' });
+      expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([['BROKER_URL', 'redis+sentinel://redis:26379/redis-master/0']]);
+      expect(broker.replicas).toBe(3);
+    });
+
+    test('both containers start from the scripts with the env contract, in ordinal order, POD_NAME and POD_NAMESPACE defined first', () => {
+      const manifests = replicated({ podName: 'queue' });
+      const { redis, sentinel } = containers(manifests);
+      expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
+      expect(redis.command[3]).toBe('redis');
+      expect(redis.command[2]).toMatch(/exec redis-server "\$conf" "\$@"\n$/);
+      expect(redis.args).toEqual(['--dir', '/data']);
+      expect(sentinel.command[3]).toBe('sentinel');
+      expect(sentinel.command[2]).toMatch(/exec redis-server "\$conf" --sentinel "\$@"\n$/);
+      expect(sentinel.args).toBeUndefined();
+      for (const index of [0, 1]) {
+        const env = containerEnv(only(manifests, 'StatefulSet'), index);
+        expect(env.names).toEqual(['POD_NAME', 'POD_NAMESPACE', 'REDIS_NODE', 'REDIS_NODES', 'REDIS_MASTER_NAME', 'CONFIG_DIRECTORY']);
+        expect(env.byName.POD_NAME.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+        expect(env.byName.POD_NAMESPACE.valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
+        expect(env.byName.REDIS_NODE.value).toBe('$(POD_NAME).queue-nodes.$(POD_NAMESPACE).svc');
+        expect(env.byName.REDIS_NODES.value).toBe(
+          'queue-0.queue-nodes.$(POD_NAMESPACE).svc queue-1.queue-nodes.$(POD_NAMESPACE).svc queue-2.queue-nodes.$(POD_NAMESPACE).svc',
+        );
+        expect(env.byName.REDIS_MASTER_NAME.value).toBe('queue');
+        expect(env.byName.CONFIG_DIRECTORY.value).toBe('/tmp');
+      }
+    });
+
+    test('Sentinel monitors the primary by name with a quorum of 2, hostnames resolved and announced, and the timings', () => {
+      const script: string = containers(replicated()).sentinel.command[2];
+      const lines = script.split('\n').map((line) => line.trim());
+      expect(lines).toContain(`printf 'sentinel monitor %s %s 6379 2\\n' "$REDIS_MASTER_NAME" "$primary"`);
+      expect(script.indexOf('sentinel resolve-hostnames yes')).toBeLessThan(script.indexOf('sentinel monitor'));
+      expect(script).toContain('sentinel announce-hostnames yes');
+      expect(lines).toContain(`printf 'sentinel announce-ip %s\\n' "$REDIS_NODE"`);
+      expect(lines).toContain(`printf 'sentinel down-after-milliseconds %s 5000\\n' "$REDIS_MASTER_NAME"`);
+      expect(lines).toContain(`printf 'sentinel failover-timeout %s 60000\\n' "$REDIS_MASTER_NAME"`);
+      expect(lines).toContain(`printf 'sentinel parallel-syncs %s 1\\n' "$REDIS_MASTER_NAME"`);
+      expect(script).toContain('conf="$CONFIG_DIRECTORY/sentinel.conf"');
+      // Each start asks the Sentinels for the current primary before it falls back to the first member.
+      expect(script).toContain('timeout 3 redis-cli -h "$node" -p 26379 --raw SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME"');
+    });
+
+    test('data nodes: a replica of the primary unless it is the primary, and a primary cut off from its replicas stops taking writes', () => {
+      const script: string = containers(replicated()).redis.command[2];
+      expect(script).toContain(`if [ "$primary" != "$REDIS_NODE" ]; then printf 'replicaof %s 6379\\n' "$primary"; fi`);
+      expect(script).toContain(`printf 'replica-announce-ip %s\\n' "$REDIS_NODE"`);
+      expect(script).toContain('min-replicas-to-write 1\\nmin-replicas-max-lag 10\\n');
+      expect(script).toContain('appendonly yes\\nappendfsync everysec\\nmaxmemory-policy noeviction\\n');
+      expect(script).toContain('conf="$CONFIG_DIRECTORY/redis.conf"');
+    });
+
+    test('each container writes its config into an in-memory scratch volume of its own; Sentinel has its own small budget and probes', () => {
+      const manifests = replicated();
+      const { redis, sentinel } = containers(manifests);
+      const volumes = podSpec(only(manifests, 'StatefulSet')).volumes;
+      expect(redis.volumeMounts).toEqual(expect.arrayContaining([{ name: 'tmp', mountPath: '/tmp' }]));
+      expect(sentinel.volumeMounts).toEqual([{ name: 'sentinel-tmp', mountPath: '/tmp' }]);
+      for (const name of ['tmp', 'sentinel-tmp']) expect(volumes).toContainEqual({ name, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+      expect(sentinel.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -p 26379 ping | grep -q PONG']);
+      expect(sentinel.livenessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -p 26379 ping | grep -q PONG']);
+      expect(redis.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli ping | grep -q PONG']);
+      expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } });
+      expect(redis.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+      for (const container of [redis, sentinel]) {
+        expect(container.securityContext).toMatchObject({
+          runAsUser: 999,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+    });
+
+    test('with storageSize, every data node has a claim of its own', () => {
+      const manifests = replicated({ storageSize: '2Gi' });
+      const statefulSet = only(manifests, 'StatefulSet');
+      expect(statefulSet.spec.volumeClaimTemplates.map((claim: ManifestValue) => claim.metadata.name)).toEqual(['data']);
+      expect(containers(manifests).redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+      expect(containers(manifests).sentinel.volumeMounts).not.toContainEqual({ name: 'data', mountPath: '/data' });
+      for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
+    });
+
+    test('a PodDisruptionBudget lets one member go at a time; members spread over nodes, and over zones where there are', () => {
+      const manifests = replicated();
+      const statefulSet = only(manifests, 'StatefulSet');
+      const selector = statefulSet.spec.template.metadata.labels;
+      const budget = only(manifests, 'PodDisruptionBudget', 'redis-master');
+      expect(budget.spec.maxUnavailable).toBe(1);
+      for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) expect(selector[key]).toBe(value);
+      expect(podSpec(statefulSet).topologySpreadConstraints.map((c: ManifestValue) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew])).toEqual([
+        ['kubernetes.io/hostname', 'DoNotSchedule', 1],
+        ['topology.kubernetes.io/zone', 'ScheduleAnyway', 1],
+      ]);
+    });
+
+    test('the NetworkPolicy admits clients to the data port and Sentinel, and the members to each other on both', () => {
+      const manifests = replicated();
+      const [clients, members] = only(manifests, 'NetworkPolicy').spec.ingress;
+      const both = [
+        { port: 6379, protocol: 'TCP' },
+        { port: 26379, protocol: 'TCP' },
+      ];
+      expect(clients).toEqual({ from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } }], ports: both });
+      const podLabels = only(manifests, 'StatefulSet').spec.template.metadata.labels;
+      expect(members.ports).toEqual(both);
+      for (const [key, value] of Object.entries(members.from[0].podSelector.matchLabels)) expect(podLabels[key]).toBe(value);
+    });
+
+    test("with a password: both containers and the clients read it from the Secret, never as a literal; clients' BROKER_URL asks Sentinel", () => {
+      const manifests = replicated({ password: 'hunter2' }, true);
+      expect(only(manifests, 'Secret', 'redis-credentials').stringData).toEqual({ password: 'hunter2' });
+      expect(JSON.stringify(manifests.filter((m) => m.kind !== 'Secret'))).not.toContain('hunter2');
+      for (const index of [0, 1]) {
+        const env = containerEnv(only(manifests, 'StatefulSet'), index);
+        expect(env.names.slice(-2)).toEqual(['REDIS_PASSWORD', 'REDISCLI_AUTH']);
+        for (const name of ['REDIS_PASSWORD', 'REDISCLI_AUTH'])
+          expect(env.byName[name]).toEqual({ name, valueFrom: { secretKeyRef: { name: 'redis-credentials', key: 'password' } } });
+      }
+      const { redis, sentinel } = containers(manifests);
+      expect(redis.command[2]).toContain(`printf 'requirepass %s\\nmasterauth %s\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD"`);
+      expect(sentinel.command[2]).toContain(
+        `printf 'requirepass %s\\nsentinel auth-pass %s %s\\nsentinel sentinel-pass %s\\n' "$REDIS_PASSWORD" "$REDIS_MASTER_NAME" "$REDIS_PASSWORD" "$REDIS_PASSWORD"`,
+      );
+      const client = containerEnv(onlyJob(manifests, 'job'));
+      expect(client.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'redis-credentials', key: 'password' });
+      expect(client.byName.BROKER_URL.value).toBe('redis+sentinel://:$(BROKER_PASSWORD)@redis:26379/redis-master/0');
+      expect(client.names.indexOf('BROKER_PASSWORD')).toBeLessThan(client.names.indexOf('BROKER_URL'));
+      for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
+    });
+
+    test('5 replicas: a quorum of 3, five members listed', () => {
+      const manifests = replicated({ replicas: 5 });
+      expect(only(manifests, 'StatefulSet').spec.replicas).toBe(5);
+      expect(containers(manifests).sentinel.command[2]).toContain(`printf 'sentinel monitor %s %s 6379 3\\n'`);
+      expect(containerEnv(only(manifests, 'StatefulSet')).byName.REDIS_NODES.value.split(' ')).toHaveLength(5);
+    });
+
+    test('fails on 2 replicas (and 0, 4, 1.5), saying what is expected and why, as RabbitMQ does', () => {
+      for (const replicas of [2, 0, 4, 1.5]) {
+        expect(() => synth((chart) => new RedisPod(chart, 'redis', { replicas }))).toThrow(
+          `test/redis: replicas: got ${replicas}, expected 1, or an odd number of at least 3: a cluster goes on while a majority of its members is up, ` +
+            'so 2 members stop when one is lost',
+        );
+      }
+    });
   });
 });
