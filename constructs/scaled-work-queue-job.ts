@@ -142,6 +142,10 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
           secretTargetRef: [
             ...(credentials?.usernameKey !== undefined ? [{ parameter: 'username', name: credentials.secretName, key: credentials.usernameKey }] : []),
             ...(credentials ? [{ parameter: 'password', name: credentials.secretName, key: credentials.passwordKey }] : []),
+            // Sentinel takes the data nodes' password (BROKER_URL's one password serves both).
+            ...(credentials && connection.sentinelMaster !== undefined
+              ? [{ parameter: 'sentinelPassword', name: credentials.secretName, key: credentials.passwordKey }]
+              : []),
             ...(tlsCa ? [{ parameter: 'ca', name: tlsCa.secretName, key: tlsCa.key }] : []),
           ],
         },
@@ -193,7 +197,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     if (props.seeder) this.node.addDependency(props.seeder);
   }
 
-  /** The scaler of the broker, on the work queue itself: KEDA's `rabbitmq` or `redis` trigger. */
+  /** The scaler of the broker, on the work queue itself: KEDA's `rabbitmq`, `redis` or `redis-sentinel` trigger. */
   private trigger(connection: BrokerConnection, host: string, itemsPerJob: number, activation: number): { type: string; metadata: Record<string, string> } {
     if (connection.scheme === 'amqp') {
       return {
@@ -208,18 +212,20 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         },
       };
     }
-    return {
-      type: 'redis',
-      metadata: {
-        address: `${host}:${connection.port}`,
-        // Our pending list is the queue's own name, so its length is exactly the items waiting.
-        listName: this.queue,
-        listLength: String(itemsPerJob),
-        activationListLength: String(activation),
-        databaseIndex: connection.path.replace(/^\//, '') || '0',
-        enableTLS: String(connection.tls),
-      },
+    // KEDA's redis and redis-sentinel scalers (pkg/scalers/redis_scaler.go) read the same list
+    // metadata; redis-sentinel asks the Sentinels at `addresses` for the primary of `sentinelMaster`.
+    const list = {
+      // Our pending list is the queue's own name, so its length is exactly the items waiting.
+      listName: this.queue,
+      listLength: String(itemsPerJob),
+      activationListLength: String(activation),
+      databaseIndex: connection.path.replace(/^\//, '') || '0',
+      enableTLS: String(connection.tls),
     };
+    const address = `${host}:${connection.port}`;
+    return connection.sentinelMaster === undefined
+      ? { type: 'redis', metadata: { address, ...list } }
+      : { type: 'redis-sentinel', metadata: { addresses: address, sentinelMaster: connection.sentinelMaster, ...list } };
   }
 
   /** The broker's host as KEDA's operator resolves it from its own namespace: `<service>.<namespace>.svc` for a Service of a chart. */

@@ -17,7 +17,7 @@ import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'b'.repeat(64);
 
-type BrokerKind = 'rabbitmq' | 'redis' | 'external-amqp' | 'external-redis';
+type BrokerKind = 'rabbitmq' | 'redis' | 'redis-sentinel' | 'external-amqp' | 'external-redis';
 
 function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
   switch (kind) {
@@ -25,6 +25,8 @@ function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
       return new RabbitMQStatefulSet(chart, 'broker', { password: 'p' });
     case 'redis':
       return new RedisPod(chart, 'broker');
+    case 'redis-sentinel':
+      return new RedisPod(chart, 'broker', { replicas: 3, password: 'p' });
     case 'external-amqp':
       return new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit.messaging.svc', existingSecretName: 'rabbit', vhost: 'batch' });
     case 'external-redis':
@@ -42,7 +44,7 @@ function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
 function scaled(kind: BrokerKind, props: Partial<ScaledWorkQueueJobProps> = {}): Manifest[] {
   return synth((chart) => {
     const b = broker(chart, kind);
-    const pattern = kind.endsWith('redis') ? 'fine' : 'coarse';
+    const pattern = kind.includes('redis') ? 'fine' : 'coarse';
     const brokerNamespace = kind.startsWith('external') ? undefined : 'batch';
     new ScaledWorkQueueJob(chart, 'uploads', {
       broker: b,
@@ -113,6 +115,37 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.spec.jobTargetRef.completions).toBeUndefined();
     expect(scaledJob.spec.jobTargetRef.parallelism).toBe(2);
     expect(manifests.filter((m) => m.kind === 'TriggerAuthentication')).toHaveLength(0);
+  });
+
+  test("Redis with replicas: a redis-sentinel trigger that asks the Sentinels for the primary, both passwords from the broker's Secret", () => {
+    const manifests = scaled('redis-sentinel', { itemsPerJob: 20 });
+    expectValid(manifests);
+    const scaledJob = only(manifests, 'ScaledJob', 'uploads');
+    expect(scaledJob.spec.triggers).toEqual([
+      {
+        type: 'redis-sentinel',
+        metadata: {
+          addresses: 'redis.batch.svc:26379',
+          sentinelMaster: 'redis-master',
+          listName: 'uploads',
+          listLength: '20',
+          activationListLength: '0',
+          databaseIndex: '0',
+          enableTLS: 'false',
+        },
+        authenticationRef: { name: 'uploads-broker' },
+      },
+    ]);
+    expect(only(manifests, 'TriggerAuthentication', 'uploads-broker').spec.secretTargetRef).toEqual([
+      { parameter: 'password', name: 'redis-credentials', key: 'password' },
+      { parameter: 'sentinelPassword', name: 'redis-credentials', key: 'password' },
+    ]);
+    // KEDA's operator reaches the Sentinels and the primary they name.
+    expect(only(manifests, 'NetworkPolicy').spec.ingress[2].ports).toEqual([
+      { port: 6379, protocol: 'TCP' },
+      { port: 26379, protocol: 'TCP' },
+    ]);
+    expect(JSON.stringify(manifests.filter((m) => m.kind !== 'Secret'))).not.toContain('"p"');
   });
 
   test("the Jobs are WorkQueueJob's: the same hardened pod template, worker settings and failure policy", () => {
