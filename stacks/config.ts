@@ -74,8 +74,9 @@ export interface WorkQueueStackConfig {
   /** An existing Secret with the broker credentials. @default - none */
   readonly brokerSecretName?: string;
   /**
-   * RabbitMQ nodes: 1, or an odd number of at least 3 that form one cluster with quorum queues
-   * (`RabbitMQStatefulSet`'s `replicas`). Redis runs one pod: only 1 is accepted with it.
+   * Broker members: 1, or an odd number of at least 3. RabbitMQ nodes that form one cluster with
+   * quorum queues (`RabbitMQStatefulSet`'s `replicas`), or Redis data nodes with a Sentinel each,
+   * whose clients ask Sentinel for the primary (`RedisPod`'s `replicas`).
    * @default 1
    */
   readonly brokerReplicas?: number;
@@ -133,9 +134,6 @@ export const FINE_TUTORIAL: Omit<WorkQueueStackConfig, 'image'> = {
 export function validateStackConfig(scope: Construct, config: WorkQueueStackConfig): void {
   if (!BROKER_KINDS.includes(config.broker)) fail(scope, 'broker', config.broker, `one of ${BROKER_KINDS.map((b) => `"${b}"`).join(', ')}`);
   checkRequired(scope, 'image', config.image, PropRules.image);
-  if (config.broker === 'redis' && config.brokerReplicas !== undefined && config.brokerReplicas !== 1) {
-    fail(scope, 'brokerReplicas', config.brokerReplicas, '1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")');
-  }
   if (config.broker === 'redis' && config.consumerTimeoutSeconds !== undefined) {
     fail(scope, 'consumerTimeoutSeconds', config.consumerTimeoutSeconds, 'nothing with broker "redis" (the consumer timeout is RabbitMQ\'s)');
   }

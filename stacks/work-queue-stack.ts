@@ -45,7 +45,7 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
           consumerTimeoutSeconds: config.consumerTimeoutSeconds,
           workerImage: config.image,
         })
-      : new RedisPod(brokerChart, 'redis', brokerProps);
+      : new RedisPod(brokerChart, 'redis', { ...brokerProps, replicas: config.brokerReplicas });
 
   const seeder = new QueueSeeder(seederChart, 'seeder', {
     broker,

@@ -131,12 +131,30 @@ describe('addWorkQueueStack', () => {
     expect(broker.map((m) => m.kind)).toContain('PodDisruptionBudget');
   });
 
+  test('brokerReplicas with Redis: data nodes and Sentinels, whose primary the seeder and workers ask Sentinel for', () => {
+    const stack = addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 3, brokerPassword: 'fixed-password' });
+    const broker = manifestsOf(stack.broker);
+    const statefulSet = broker.find((m) => m.kind === 'StatefulSet');
+    expect(statefulSet?.spec.replicas).toBe(3);
+    expect(statefulSet?.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['redis', 'sentinel']);
+    expect(broker.map((m) => m.kind)).toContain('PodDisruptionBudget');
+    for (const chart of [stack.seeder, stack.job]) {
+      const urls = manifestsOf(chart)
+        .flatMap((m) => m.spec?.template?.spec?.containers ?? [])
+        .flatMap((c: { env?: Array<{ name: string; value?: string }> }) => c.env ?? [])
+        .filter((variable: { name: string }) => variable.name === 'BROKER_URL')
+        .map((variable: { value?: string }) => variable.value);
+      expect(urls.length).toBeGreaterThan(0);
+      for (const url of urls) expect(url).toBe('redis+sentinel://:$(BROKER_PASSWORD)@redis:26379/redis-master/0');
+    }
+  });
+
   test('fails on brokerReplicas the broker cannot run, and on a cookie without a cluster', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 2 })).toThrow(
       /^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/,
     );
-    expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 3 })).toThrow(
-      'fine-broker: brokerReplicas: got 3, expected 1 or nothing with broker "redis", which runs one pod (replicas are for "rabbitmq")',
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 2 })).toThrow(
+      'fine-broker/redis: replicas: got 2, expected 1, or an odd number of at least 3: a cluster goes on while a majority of its members is up',
     );
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, brokerReplicas: 1 })).not.toThrow();
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, erlangCookie: 'secret-cookie' })).toThrow(
