@@ -4,7 +4,7 @@ import { ExitCode } from './contract';
 import { CliError } from './errors';
 import type { ConnectOptions } from './queue';
 import { sleep } from './sleep';
-import { brokerAt, connectError, connectionLostError, describeCause } from './unreachable';
+import { brokerAt, connectError, connectionLostError, describeCause, notServingError } from './unreachable';
 
 /** How one broker's client connects, tells a lost connection from a failed operation, and closes. */
 export interface ConnectionKind<C> {
@@ -40,6 +40,13 @@ export const MAX_BACKOFF_MS = 2000;
 export function jittered(ms: number): number {
   return ms * (0.8 + Math.random() * 0.4);
 }
+
+/**
+ * A broker that answers but cannot serve now (loading its data, a replica after a failover, a
+ * primary cut off from its replicas): its connection is replaced as if it were lost, within the
+ * same retry window, and the log says the broker cannot serve rather than that it was lost.
+ */
+export class NotServingError extends Error {}
 
 /** An attempt that did not finish its handshake before its deadline: the peer may not be the broker. */
 export class ConnectDeadlineError extends Error {
@@ -194,11 +201,22 @@ export class Reconnecting<C> {
     if (!this.window) {
       const silentSince = Date.now() - (cause instanceof ReplyTimeoutError ? cause.waitedMs : 0);
       this.window = new RetryWindow(retrySeconds, false, silentSince);
-      if (retrySeconds > 0) log(`lost the connection to ${brokerAt(this.broker)} (${describeCause(cause)}); reconnecting for up to ${retrySeconds} s`);
+      if (retrySeconds > 0) {
+        log(
+          cause instanceof NotServingError
+            ? `${brokerAt(this.broker)} cannot serve now (${describeCause(cause)}); retrying for up to ${retrySeconds} s`
+            : `lost the connection to ${brokerAt(this.broker)} (${describeCause(cause)}); reconnecting for up to ${retrySeconds} s`,
+        );
+      }
     }
     const window = this.window;
     const signal = this.options.signal ? AbortSignal.any([this.options.signal, this.closing.signal]) : this.closing.signal;
-    const giveUp = (last: unknown) => (window.initial ? connectError(this.broker, last, retrySeconds) : connectionLostError(this.broker, retrySeconds, last));
+    const giveUp = (last: unknown) =>
+      last instanceof NotServingError
+        ? notServingError(this.broker, retrySeconds, last)
+        : window.initial
+          ? connectError(this.broker, last, retrySeconds)
+          : connectionLostError(this.broker, retrySeconds, last);
     try {
       this.current = await openWithin(this.kind, window, signal, cause, giveUp);
     } catch (failure) {

@@ -10,12 +10,14 @@ import {
   RetryBudget,
   TLS_SCHEMES,
   WORKER_MODES,
+  sentinelUrlScheme,
 } from './contract';
 
 /** What each environment variable means, as the usage texts show it (default in parentheses). */
 const VARIABLES: Record<string, string> = {
   [Env.brokerUrl]: `amqp://user:pass@host:${Defaults.amqpPort}/vhost or redis://:pass@host:${Defaults.redisPort}/db (required);
-${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:${Defaults.redisPort} connect over TLS`,
+${TLS_SCHEMES.amqp}://...:${Defaults.amqpsPort} and ${TLS_SCHEMES.redis}://...:${Defaults.redisPort} connect over TLS;
+${sentinelUrlScheme(false)}://:pass@host:${Defaults.sentinelPort}[,host:port...]/master/db asks Sentinel for the primary (${sentinelUrlScheme(true)}:// over TLS)`,
   [Env.queue]: 'queue (RabbitMQ) or list (Redis) name (required)',
   [Env.brokerRetrySeconds]: `seconds a lost broker connection is retried before exit ${ExitCode.brokerUnreachable} (${Defaults.brokerRetrySeconds})`,
   [Env.itemsFile]: `path of a JSON array of strings of at most ${MAX_ITEMS_FILE_BYTES / (1024 * 1024)} MiB, when no items are given as arguments`,

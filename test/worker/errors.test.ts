@@ -63,7 +63,7 @@ describe('work-queue start-up errors', () => {
     expect(result.code).toBe(ExitCode.badInput);
     expectOneLineProblem(
       result.stderr,
-      /BROKER_URL: got "kafka:\/\/127.0.0.1:9092", expected a URL whose scheme is amqp:\/\/, amqps:\/\/, redis:\/\/ or rediss:\/\/$/,
+      /BROKER_URL: got "kafka:\/\/127.0.0.1:9092", expected a URL whose scheme is amqp:\/\/, amqps:\/\/, redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/ or rediss\+sentinel:\/\/$/,
     );
   });
 

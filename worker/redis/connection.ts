@@ -2,7 +2,7 @@ import { ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError } fro
 import { ReplyTimeoutError, ReplyTooLargeError, replyTimeoutMs } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
 import type { ConnectOptions } from '../queue';
-import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
+import { type ConnectionKind, NotServingError, Reconnecting, isSocketUnreachable } from '../reconnect';
 import { connectError } from '../unreachable';
 import { NotRedisError, RedisLink } from './client';
 import { UnexpectedReplyError } from './reply';
@@ -11,7 +11,7 @@ import { type LuaScript, type ScriptCall, evalScript } from './script';
 import { NoPrimaryKnownError, NotPrimaryError, SentinelPrimary } from './sentinel';
 
 /** No replica confirmed a write within its time (WAIT): it could be lost in a failover. */
-export class NotReplicatedError extends Error {}
+export class NotReplicatedError extends NotServingError {}
 
 /**
  * Replies of a Redis that cannot serve the worker now, though another may soon (the connection is
@@ -20,6 +20,14 @@ export class NotReplicatedError extends Error {}
  * no writes while fewer replicas than its `min-replicas-to-write` are connected (NOREPLICAS).
  */
 const NOT_SERVING_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|READONLY|NOREPLICAS)\b/;
+/** What each of those replies means, for the log. */
+const NOT_SERVING_MEANS: Record<string, string> = {
+  LOADING: 'it is loading its data',
+  MASTERDOWN: 'it is a replica that lost its primary',
+  TRYAGAIN: 'it asks to try again',
+  READONLY: 'it is a replica, no longer or not yet the primary',
+  NOREPLICAS: 'the primary takes no writes while fewer replicas than its min-replicas-to-write are connected',
+};
 /**
  * Replies of a Redis that refuses the connection's credentials: a password is required and none
  * was given (NOAUTH; a large unauthenticated command is cut off with "unauthenticated multibulk
@@ -45,12 +53,12 @@ export class RedisConnection {
    * (the first run may or may not have taken effect).
    */
   run<K extends string, A extends string, R>(script: LuaScript<K, A, R>, call: ScriptCall<K, A> | ((retried: boolean) => ScriptCall<K, A>)): Promise<R> {
-    return this.connection.use((link, retried) => evalScript(link, script, typeof call === 'function' ? call(retried) : call));
+    return this.connection.use((link, retried) => evalScript(link, script, typeof call === 'function' ? call(retried) : call).catch(notServingError));
   }
 
   /** Runs several commands on one connection (a pipeline), all again after a lost connection. */
   use<T>(operation: (link: RedisLink) => Promise<T>): Promise<T> {
-    return this.connection.use((link) => operation(link));
+    return this.connection.use((link) => operation(link).catch(notServingError));
   }
 
   close(): Promise<void> {
@@ -58,8 +66,10 @@ export class RedisConnection {
   }
 }
 
-function notServing(error: unknown): boolean {
-  return error instanceof ErrorReply && NOT_SERVING_REPLY.test(error.message);
+/** A reply saying the Redis cannot serve now, as a NotServingError that tells what it means; anything else as it is. */
+function notServingError(error: unknown): never {
+  const word = error instanceof ErrorReply ? NOT_SERVING_REPLY.exec(error.message)?.[1] : undefined;
+  throw word === undefined ? error : new NotServingError(`${word}: ${NOT_SERVING_MEANS[word]}`);
 }
 
 /**
@@ -89,8 +99,8 @@ function unreachable(error: unknown): boolean {
     error instanceof ReplyTimeoutError ||
     error instanceof NoPrimaryKnownError ||
     error instanceof NotPrimaryError ||
-    error instanceof NotReplicatedError ||
-    notServing(error)
+    error instanceof NotServingError ||
+    (error instanceof ErrorReply && NOT_SERVING_REPLY.test(error.message))
   );
 }
 
@@ -111,7 +121,7 @@ function redisLinks(broker: BrokerConfig, replyTimeoutMs: number): ConnectionKin
         throw refusedCredentials(broker, error);
       }),
     cause: (link) => link.failure,
-    isLost: (link, error) => !link.isReady || notServing(error) || error instanceof NotReplicatedError,
+    isLost: (link, error) => !link.isReady || error instanceof NotServingError,
     isUnreachable: unreachable,
     async close(link) {
       try {
