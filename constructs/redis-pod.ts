@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
-import { redisDataScript, sentinelScript } from './redis-sentinel-scripts';
+import { PRE_STOP_WAIT_SECONDS, redisDataScript, redisPreStopScript, sentinelScript } from './redis-sentinel-scripts';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { check, fail, PropRules } from './validate';
@@ -55,6 +55,13 @@ const DEFAULT_REDIS_IMAGE = 'valkey/valkey:8.1.1';
  */
 const REDIS_UID = 999;
 const DATA_DIRECTORY = '/data';
+
+/**
+ * A member's time to stop, 60 s: the preStop hook's wait for a failover (redis-sentinel-scripts.ts)
+ * and its last round of calls to Sentinels (3 s each for one that does not answer), then Redis' own
+ * shutdown (up to 10 s for lagging replicas, then the append-only file's last fsync).
+ */
+const MEMBER_GRACE_SECONDS = PRE_STOP_WAIT_SECONDS + 30;
 
 /**
  * Redis and its Service, as in the fine-parallel tutorial, run as a StatefulSet of one so that an
@@ -122,7 +129,10 @@ export class RedisPod extends WorkQueueBroker {
       podMetadata: { labels },
       service: this.nodesService ?? this.service,
       replicas,
-      ...(replicated && { podManagementPolicy: kplus.PodManagementPolicy.PARALLEL }),
+      ...(replicated && {
+        podManagementPolicy: kplus.PodManagementPolicy.PARALLEL,
+        terminationGracePeriod: Duration.seconds(MEMBER_GRACE_SECONDS),
+      }),
       automountServiceAccountToken: false,
       securityContext: { user: REDIS_UID, group: REDIS_UID, fsGroup: REDIS_UID, ensureNonRoot: true },
     });
@@ -179,12 +189,14 @@ export class RedisPod extends WorkQueueBroker {
   private replicatedStartup(
     podName: string,
     passwordEnv: Record<string, kplus.EnvValue>,
-  ): Required<Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables'>> {
+  ): Required<Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables' | 'lifecycle'>> {
     const nodesDomain = `${podName}-nodes.$(POD_NAMESPACE).svc`;
     const nodes = Array.from({ length: this.replicas }, (_, ordinal) => `${podName}-${ordinal}.${nodesDomain}`);
     return {
       command: ['sh', '-c', redisDataScript(), 'redis'],
       args: ['--dir', DATA_DIRECTORY],
+      // The primary hands over to a replica before it stops, so that it does not come back as an empty primary.
+      lifecycle: { preStop: kplus.Handler.fromCommand(['sh', '-c', redisPreStopScript(), 'redis-pre-stop']) },
       envVariables: {
         // Defined before the variables that expand them.
         POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),

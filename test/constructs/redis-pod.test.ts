@@ -1,4 +1,5 @@
 import { RedisPod, WorkQueueJob } from '../../constructs';
+import { redisPreStopScript } from '../../constructs/redis-sentinel-scripts';
 import { schemaError } from '../k8s-schema';
 import { containerEnv, Manifest, ManifestValue, only, onlyJob, podSpec, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
@@ -226,6 +227,33 @@ describe('RedisPod', () => {
       expect(script).toContain('min-replicas-to-write 1\\nmin-replicas-max-lag 10\\n');
       expect(script).toContain('appendonly yes\\nappendfsync everysec\\nmaxmemory-policy noeviction\\n');
       expect(script).toContain('conf="$CONFIG_DIRECTORY/redis.conf"');
+    });
+
+    test("the primary's data node hands over to a replica before it stops (preStop hook), within a 60 s grace period", () => {
+      const manifests = replicated({ storageSize: '2Gi' });
+      const { redis, sentinel } = containers(manifests);
+      expect(redis.lifecycle).toEqual({ preStop: { exec: { command: ['sh', '-c', redisPreStopScript(), 'redis-pre-stop'] } } });
+      expect(sentinel.lifecycle).toBeUndefined();
+      expect(podSpec(only(manifests, 'StatefulSet')).terminationGracePeriodSeconds).toBe(60);
+      const hook = redisPreStopScript();
+      // Only the node a Sentinel names primary asks for a failover, and waits at most 30 s for another primary.
+      expect(hook).toContain('if [ "$(sentinel_primary)" = "$REDIS_NODE" ]; then fail_over 30 > /dev/null || true; fi');
+      expect(hook).toContain('SENTINEL FAILOVER "$REDIS_MASTER_NAME"');
+      expect(hook.trimEnd().endsWith('exit 0')).toBe(true);
+      for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
+
+      const singleManifests = synth((chart) => new RedisPod(chart, 'redis'));
+      const single = podSpec(only(singleManifests, 'StatefulSet'));
+      expect(single.containers[0].lifecycle).toBeUndefined();
+      expect(single.terminationGracePeriodSeconds).toBe(30);
+    });
+
+    test('a data node named primary with an empty data directory has a replica promoted and replicates it instead', () => {
+      const script: string = containers(replicated()).redis.command[2];
+      expect(script).toContain('if [ "$primary" = "$REDIS_NODE" ] && [ ! -e "$dir/appendonlydir" ] && [ ! -e "$dir/dump.rdb" ]; then');
+      expect(script).toContain('if promoted=$(fail_over 20); then');
+      expect(script.indexOf('fail_over 20')).toBeLessThan(script.indexOf('replicaof'));
+      expect(containers(replicated()).sentinel.command[2]).not.toContain('fail_over');
     });
 
     test('each container writes its config into an in-memory scratch volume of its own; Sentinel has its own small budget and probes', () => {
