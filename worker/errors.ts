@@ -22,7 +22,7 @@ export function badInput(problems: string[]): CliError {
  */
 export function queueDataLost(queue: string, broker: string, evidence: string): CliError {
   return new CliError(
-    `queue ${queue}: ${broker} lost the queue's data (${evidence}): it restarted without persistence, or the queue was deleted; items not yet done are lost, seed the queue again`,
+    `queue ${queue}: ${broker} lost the queue's data (${evidence}): it restarted without persistence, a failover promoted a replica that missed its writes, or the queue was deleted; items not yet done are lost, seed the queue again`,
     ExitCode.failed,
   );
 }
