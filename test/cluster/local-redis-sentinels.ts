@@ -157,7 +157,7 @@ export class LocalSentinelSet {
    */
   async settled(timeoutMs: number): Promise<LocalMember> {
     const deadline = Date.now() + timeoutMs;
-    let last = '';
+    let last: string;
     for (;;) {
       try {
         const running = this.members.filter((member) => member.sentinel?.exitCode === null);
@@ -196,9 +196,12 @@ export class LocalSentinelSet {
 
   /** Kills every process and removes the directories. */
   async stop(): Promise<void> {
-    const processes = this.members.flatMap((member) => [member.data, member.sentinel]).filter((child): child is ChildProcess => child !== undefined);
-    for (const child of processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await Promise.all(processes.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+    const running = this.members
+      .flatMap((member) => [member.data, member.sentinel])
+      .filter((child): child is ChildProcess => child !== undefined && child.exitCode === null && child.signalCode === null);
+    const exited = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of running) child.kill('SIGKILL');
+    await Promise.all(exited);
     rmSync(this.root, { recursive: true, force: true });
   }
 
