@@ -152,7 +152,7 @@ export class RedisPod extends WorkQueueBroker {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [{ name: 'redis', number: Defaults.redisPort }],
       ...(memberStartup ?? this.singleStartup(passwordEnv)),
-      readiness: ping(Defaults.redisPort),
+      readiness: replicated ? replicationReady() : ping(Defaults.redisPort),
       liveness: ping(Defaults.redisPort),
       resources: this.resources,
       securityContext: hardenedContainer(REDIS_UID),
@@ -196,7 +196,7 @@ export class RedisPod extends WorkQueueBroker {
       command: ['sh', '-c', redisDataScript(), 'redis'],
       args: ['--dir', DATA_DIRECTORY],
       // The primary hands over to a replica before it stops, so that it does not come back as an empty primary.
-      lifecycle: { preStop: kplus.Handler.fromCommand(['sh', '-c', redisPreStopScript(), 'redis-pre-stop']) },
+      lifecycle: { preStop: kplus.Handler.fromCommand(['sh', '-c', redisPreStopScript(this.replicas), 'redis-pre-stop']) },
       envVariables: {
         // Defined before the variables that expand them.
         POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
@@ -262,6 +262,18 @@ export class RedisPod extends WorkQueueBroker {
 function ping(port: number): kplus.Probe {
   const cli = port === Defaults.redisPort ? 'redis-cli' : `redis-cli -p ${port}`;
   return kplus.Probe.fromCommand(['sh', '-c', `${cli} ping | grep -q PONG`], {
+    periodSeconds: Duration.seconds(10),
+    timeoutSeconds: Duration.seconds(5),
+  });
+}
+
+/**
+ * A member's data node is ready as the primary, or as a replica whose link to the primary is up:
+ * a replica still copying the primary's data set is not, so a rolling update (and the disruption
+ * budget) waits for it before taking the next member down.
+ */
+function replicationReady(): kplus.Probe {
+  return kplus.Probe.fromCommand(['sh', '-c', "redis-cli info replication | grep -q -e '^role:master' -e '^master_link_status:up'"], {
     periodSeconds: Duration.seconds(10),
     timeoutSeconds: Duration.seconds(5),
   });

@@ -177,17 +177,23 @@ export function sentinelScript(members: number): string {
 }
 
 /**
- * The data node's preStop hook: when a Sentinel names this node primary, asks the Sentinels to fail
- * it over and waits (at most `PRE_STOP_WAIT_SECONDS`) until one names another primary, so that the
- * pod that comes back under the same name finds a primary to replicate instead of being named one
+ * The data node's preStop hook: when a Sentinel names this node primary, it first stops taking
+ * writes (`min-replicas-to-write` raised to `members`, more replicas than it can have: writes are
+ * refused with NOREPLICAS, which clients retry, rather than accepted and lost in the moments when
+ * the promoted replica and this node are both primaries), then asks the Sentinels to fail it over
+ * and waits (at most `PRE_STOP_WAIT_SECONDS`) until one names another primary, so that the pod
+ * that comes back under the same name finds a primary to replicate instead of being named one
  * with whatever data it has (none without `storageSize`, which its replicas would then copy).
  * Otherwise it does nothing. It always succeeds: a failed hook only delays the container's stop.
  */
-export function redisPreStopScript(): string {
+export function redisPreStopScript(members: number): string {
   return [
     SENTINEL_PRIMARY,
     FAIL_OVER,
-    `if [ "$(sentinel_primary)" = "$REDIS_NODE" ]; then fail_over ${PRE_STOP_WAIT_SECONDS} > /dev/null || true; fi`,
+    'if [ "$(sentinel_primary)" = "$REDIS_NODE" ]; then',
+    `  redis-cli -h "$REDIS_NODE" -p ${REDIS_PORT} CONFIG SET min-replicas-to-write ${members} > /dev/null 2>&1 || true`,
+    `  fail_over ${PRE_STOP_WAIT_SECONDS} > /dev/null || true`,
+    'fi',
     'exit 0',
     '',
   ].join('\n');

@@ -232,12 +232,17 @@ describe('RedisPod', () => {
     test("the primary's data node hands over to a replica before it stops (preStop hook), within a 60 s grace period", () => {
       const manifests = replicated({ storageSize: '2Gi' });
       const { redis, sentinel } = containers(manifests);
-      expect(redis.lifecycle).toEqual({ preStop: { exec: { command: ['sh', '-c', redisPreStopScript(), 'redis-pre-stop'] } } });
+      expect(redis.lifecycle).toEqual({ preStop: { exec: { command: ['sh', '-c', redisPreStopScript(3), 'redis-pre-stop'] } } });
       expect(sentinel.lifecycle).toBeUndefined();
       expect(podSpec(only(manifests, 'StatefulSet')).terminationGracePeriodSeconds).toBe(60);
-      const hook = redisPreStopScript();
-      // Only the node a Sentinel names primary asks for a failover, and waits at most 30 s for another primary.
-      expect(hook).toContain('if [ "$(sentinel_primary)" = "$REDIS_NODE" ]; then fail_over 30 > /dev/null || true; fi');
+      const hook = redisPreStopScript(3);
+      // Only the node a Sentinel names primary refuses writes from then on (more replicas wanted than
+      // it has), asks for a failover, and waits at most 30 s for another primary.
+      expect(hook).toContain(
+        'if [ "$(sentinel_primary)" = "$REDIS_NODE" ]; then\n' +
+          '  redis-cli -h "$REDIS_NODE" -p 6379 CONFIG SET min-replicas-to-write 3 > /dev/null 2>&1 || true\n' +
+          '  fail_over 30 > /dev/null || true\nfi',
+      );
       expect(hook).toContain('SENTINEL FAILOVER "$REDIS_MASTER_NAME"');
       expect(hook.trimEnd().endsWith('exit 0')).toBe(true);
       for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
@@ -265,7 +270,9 @@ describe('RedisPod', () => {
       for (const name of ['tmp', 'sentinel-tmp']) expect(volumes).toContainEqual({ name, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
       expect(sentinel.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -p 26379 ping | grep -q PONG']);
       expect(sentinel.livenessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -p 26379 ping | grep -q PONG']);
-      expect(redis.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli ping | grep -q PONG']);
+      // A data node is ready as the primary or as a replica with its link up, not while it copies the data set.
+      expect(redis.readinessProbe.exec.command).toEqual(['sh', '-c', "redis-cli info replication | grep -q -e '^role:master' -e '^master_link_status:up'"]);
+      expect(redis.livenessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli ping | grep -q PONG']);
       expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } });
       expect(redis.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
       for (const container of [redis, sentinel]) {
