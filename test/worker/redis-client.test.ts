@@ -111,6 +111,22 @@ async function peer(answer: (socket: Socket) => void): Promise<{ port: number; s
 }
 
 describe('RedisLink against peers that are not Redis', () => {
+  test("a command that cannot even be written (the peer reads nothing) fails at the link's deadline, not at node-redis' own 5 s", async () => {
+    const deaf = await peer((socket) => socket.pause());
+    // The peer stops reading once connected: the first, large command fills the socket, the next waits to be written.
+    const server = await open(deaf.port, 7000);
+    try {
+      const started = Date.now();
+      const large = server.send(['SET', 'k', 'x'.repeat(64 * 1024 * 1024)]);
+      const queued = server.send(['PING']);
+      await expect(queued).rejects.toThrow(ReplyTimeoutError);
+      await expect(large).rejects.toThrow(ReplyTimeoutError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(6900);
+    } finally {
+      await deaf.stop();
+    }
+  }, 20_000);
+
   test('fails to open when PING is answered with anything but PONG', async () => {
     const server = createServer((socket) => socket.once('data', () => socket.end('+OK\r\n')));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

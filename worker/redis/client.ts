@@ -147,5 +147,8 @@ function clientOptions(address: RedisAddress): RedisClientOptions<RedisModules, 
     disableOfflineQueue: true,
     // No CLIENT SETINFO at every connect: two more commands for a one-item pod to wait for.
     disableClientInfo: true,
+    // Each command's deadline is the link's own (replyTimeoutMs, up to 30 s), not node-redis' 5 s
+    // default, which would reject a slow claim or the seeder's WAIT without ending the connection.
+    commandOptions: { timeout: 0 },
   };
 }
