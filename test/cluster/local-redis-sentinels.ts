@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
@@ -13,6 +13,8 @@ interface SynthesizedContainer {
   readonly command: readonly string[];
   readonly args: readonly string[];
   readonly env: readonly { name: string; value?: string; valueFrom?: object }[];
+  /** The command of the container's preStop hook, if it has one. */
+  readonly preStop?: readonly string[];
 }
 
 /** What a replicated RedisPod gives its members: the two containers' commands and the master name. */
@@ -35,14 +37,15 @@ export function synthesizeReplicas(members: number): SynthesizedReplicas {
   const chart = new Chart(Testing.app(), 'broker');
   const password = randomBytes(GENERATED_SECRET_BYTES).toString('base64url');
   const broker = new RedisPod(chart, 'redis', { replicas: members, password });
-  const objects = chart.toJson() as { kind: string; spec?: { template?: { spec?: { containers?: (SynthesizedContainer & { name: string })[] } } } }[];
+  type Container = Omit<SynthesizedContainer, 'preStop'> & { name: string; lifecycle?: { preStop?: { exec?: { command: string[] } } } };
+  const objects = chart.toJson() as { kind: string; spec?: { template?: { spec?: { containers?: Container[] } } } }[];
   const containers = objects.find((o) => o.kind === 'StatefulSet')?.spec?.template?.spec?.containers ?? [];
   const container = (name: string): SynthesizedContainer => {
     const found = containers.find((c) => c.name === name);
     if (!found) throw new Error(`the synthesized StatefulSet has no container ${name}: ${containers.map((c) => c.name).join(', ')}`);
     const unknown = found.env.map((variable) => variable.name).filter((name) => !SCRIPT_VARIABLES.includes(name));
     if (unknown.length > 0) throw new Error(`container ${name} reads ${unknown.join(', ')}, which the local members do not give`);
-    return { command: found.command, args: found.args ?? [], env: found.env };
+    return { command: found.command, args: found.args ?? [], env: found.env, preStop: found.lifecycle?.preStop?.exec?.command };
   };
   const master = broker.connection.sentinelMaster;
   if (master === undefined) throw new Error('the synthesized RedisPod has no Sentinel master name in its connection');
@@ -70,6 +73,9 @@ export function valkeyFromTrixie(): ServerFamily {
   return { name: 'Valkey 8.1 (Debian 13 root)', binDirectory: directory };
 }
 
+/** The wait before a container whose process exited is started again (the kubelet's first back-off is 10 s). */
+const RESTART_DELAY_MS = 1000;
+
 /** One member: a data node and its Sentinel, each a process started from the synthesized script. */
 class LocalMember {
   data?: ChildProcess;
@@ -91,6 +97,7 @@ class LocalMember {
 export class LocalSentinelSet {
   readonly members: LocalMember[];
   private readonly root: string;
+  private stopping = false;
 
   constructor(
     readonly synthesized: SynthesizedReplicas,
@@ -123,6 +130,41 @@ export class LocalSentinelSet {
 
   startSentinel(member: LocalMember): void {
     member.sentinel = this.spawn(member, 'sentinel', this.synthesized.sentinel);
+  }
+
+  /**
+   * Deletes a member's pod as the kubelet does: the data container's preStop hook runs while the
+   * Sentinel container (which has none) is sent SIGTERM; once the hook is done, the data container
+   * gets SIGTERM. Resolves when both have exited, with how long the hook took.
+   */
+  async deletePod(member: LocalMember): Promise<{ hookMs: number }> {
+    const { preStop } = this.synthesized.data;
+    if (!preStop) throw new Error('the synthesized data container has no preStop hook');
+    const stopped = [member.data, member.sentinel].flatMap((child) => (child ? [exited(child)] : []));
+    member.sentinel?.kill('SIGTERM');
+    const started = Date.now();
+    const [program, ...args] = preStop;
+    const hook = spawn(program, args, { env: this.env(member, 'data'), stdio: ['ignore', 'ignore', 'ignore'] });
+    await exited(hook);
+    const hookMs = Date.now() - started;
+    member.data?.kill('SIGTERM');
+    await Promise.all(stopped);
+    return { hookMs };
+  }
+
+  /** Ends a member's pod at once (a crash, a forced deletion): both containers get SIGKILL, no hook runs. */
+  async killPod(member: LocalMember): Promise<void> {
+    const stopped = [member.data, member.sentinel].flatMap((child) => (child ? [exited(child)] : []));
+    member.data?.kill('SIGKILL');
+    member.sentinel?.kill('SIGKILL');
+    await Promise.all(stopped);
+  }
+
+  /** The StatefulSet's new pod under the member's name: empty volumes (no claim), both containers started. */
+  replacePod(member: LocalMember): void {
+    rmSync(member.directory, { recursive: true, force: true });
+    this.startData(member);
+    this.startSentinel(member);
   }
 
   /** The member holding the primary now, by what the Sentinels say (the first that answers). */
@@ -177,7 +219,7 @@ export class LocalSentinelSet {
       } catch (error) {
         last = String(error);
       }
-      if (Date.now() > deadline) throw new Error(`the members did not settle within ${timeoutMs} ms: ${last}; logs in ${this.root}`);
+      if (Date.now() > deadline) throw new Error(`the members did not settle within ${timeoutMs} ms: ${last}\n${this.logTails()}`);
       await sleep(200);
     }
   }
@@ -202,6 +244,7 @@ export class LocalSentinelSet {
     const exited = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
     for (const child of running) child.kill('SIGKILL');
     await Promise.all(exited);
+    this.stopping = true;
     rmSync(this.root, { recursive: true, force: true });
   }
 
@@ -216,23 +259,53 @@ export class LocalSentinelSet {
    * the member's data directory, bound to the member's address.
    */
   private spawn(member: LocalMember, role: 'data' | 'sentinel', container: SynthesizedContainer): ChildProcess {
-    const configDirectory = path.join(member.directory, `${role}-config`);
     const dataDirectory = path.join(member.directory, 'data');
-    for (const directory of [configDirectory, dataDirectory]) mkdirSync(directory, { recursive: true });
-    const env: Record<string, string> = {
+    const env = this.env(member, role);
+    for (const directory of [env.CONFIG_DIRECTORY, dataDirectory]) mkdirSync(directory, { recursive: true });
+    const log = openSync(path.join(member.directory, `${role}.log`), 'a');
+    const args = container.args.map((arg, index) => (container.args[index - 1] === '--dir' ? dataDirectory : arg));
+    const [program, ...rest] = [...container.command, ...args, '--bind', member.host];
+    const child = spawn(program, rest, { env, cwd: member.directory, stdio: ['ignore', log, log] });
+    // As the kubelet restarts a container whose process exited (restartPolicy Always); one the test
+    // killed with a signal stays down, as on a lost node, until the test starts it again.
+    child.once('exit', (code) => {
+      if (code === null || this.stopping || member[role] !== child) return;
+      setTimeout(() => {
+        if (!this.stopping && member[role] === child) member[role] = this.spawn(member, role, container);
+      }, RESTART_DELAY_MS);
+    });
+    return child;
+  }
+
+  /** The last lines each member's processes wrote, for a failure's message. */
+  private logTails(): string {
+    return this.members
+      .flatMap((member) =>
+        ['data', 'sentinel'].map((role) => {
+          const file = path.join(member.directory, `${role}.log`);
+          const lines = existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-8) : ['(no log)'];
+          return `${member.host} ${role}:\n  ${lines.join('\n  ')}`;
+        }),
+      )
+      .join('\n');
+  }
+
+  /** The environment a member's container gets: the script's variables with the member's local values. */
+  private env(member: LocalMember, role: 'data' | 'sentinel'): Record<string, string> {
+    return {
       PATH: [this.family.binDirectory, process.env.PATH ?? '/usr/bin:/bin'].filter(Boolean).join(':'),
       REDIS_NODE: member.host,
       REDIS_NODES: this.members.map((m) => m.host).join(' '),
       REDIS_MASTER_NAME: this.synthesized.master,
-      CONFIG_DIRECTORY: configDirectory,
+      CONFIG_DIRECTORY: path.join(member.directory, `${role}-config`),
       REDIS_PASSWORD: this.synthesized.password,
       REDISCLI_AUTH: this.synthesized.password,
     };
-    const log = openSync(path.join(member.directory, `${role}.log`), 'a');
-    const args = container.args.map((arg, index) => (container.args[index - 1] === '--dir' ? dataDirectory : arg));
-    const [program, ...rest] = [...container.command, ...args, '--bind', member.host];
-    return spawn(program, rest, { env, cwd: member.directory, stdio: ['ignore', log, log] });
   }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 function sleep(ms: number): Promise<void> {

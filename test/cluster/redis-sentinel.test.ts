@@ -168,3 +168,98 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('a replicated RedisPod losing pods, on Valkey 8.1 (the default image)', () => {
+  let set: LocalSentinelSet;
+  const files = tempDir();
+
+  beforeAll(async () => {
+    set = new LocalSentinelSet(synthesizeReplicas(3), families()[1][1](), HOSTS);
+    try {
+      await set.start();
+    } catch (error) {
+      await set.stop();
+      throw error;
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    await set?.stop();
+    files.remove();
+  });
+
+  const env = (queue: string, extra: Record<string, string> = {}) => ({ BROKER_URL: set.brokerUrl, QUEUE: queue, ...extra });
+
+  async function seed(queue: string, items: readonly string[]): Promise<void> {
+    const seeded = await runCli(['seed'], env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(items)) }));
+    expect(seeded.code).toBe(ExitCode.ok);
+  }
+
+  test("deleting the primary's pod: its preStop hook hands over, the workers follow, the new pod replicates, nothing lost", async () => {
+    const queue = uniqueQueue('sentinel-delete');
+    await seed(queue, DRAIN_ITEMS);
+    const old = await set.primary();
+    const workers = Array.from({ length: WORKERS }, () => startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })));
+    await waitUntil(() => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4, 60_000);
+    const promoted = set.newPrimary(old);
+    const { hookMs } = await set.deletePod(old);
+    const { primary, waitedMs } = await promoted;
+    set.replacePod(old);
+
+    const results = await Promise.all(workers.map((worker) => worker.exited));
+    const all = results.flatMap((result) => processed(result.stdout));
+    console.log(
+      `pod of primary ${old.host} deleted: Sentinel named ${primary.host} after ${(waitedMs / 1000).toFixed(1)} s, the hook ended after ${(hookMs / 1000).toFixed(1)} s; ` +
+        `${new Set(all).size} items processed, ${all.length - new Set(all).size} twice; workers: ${results.map((result) => result.stderr.trim().replace(/\n/g, ' / ')).join(' // ')}`,
+    );
+    expect(waitedMs).toBeLessThan(hookMs + 1000);
+    for (const result of results) {
+      expect(result.stderr).toMatch(/reconnected to Redis primary redis-master via Sentinel at .* after \d+\.\d s/);
+      expect(result.code).toBe(ExitCode.ok);
+    }
+    expect(new Set(all)).toEqual(new Set(DRAIN_ITEMS));
+    expect(all.length - new Set(all).size).toBeLessThanOrEqual(WORKERS * 2 * MAX_BATCH_SIZE);
+    await set.settled(60_000);
+    expect(((await set.command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
+  }, 180_000);
+
+  test("the primary's pod replaced before the Sentinels notice (no hook): the new, empty data node has a replica promoted and replicates it", async () => {
+    const queue = uniqueQueue('sentinel-replaced');
+    const items = DRAIN_ITEMS.slice(0, 1000);
+    await seed(queue, items);
+    const old = await set.primary();
+    await set.killPod(old);
+    set.replacePod(old);
+    const { primary, waitedMs } = await set.newPrimary(old);
+    await set.settled(60_000);
+    console.log(`pod of primary ${old.host} replaced at once: Sentinel named ${primary.host} after ${(waitedMs / 1000).toFixed(1)} s`);
+    expect(((await set.command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
+    expect(await set.command(primary.host, 6379, ['LRANGE', queue, '0', '-1'])).toEqual(items);
+    expect(await set.command(old.host, 6379, ['LLEN', queue])).toBe(items.length);
+  }, 120_000);
+
+  test('two members lost at once and the third promoted without the queue: the worker says the broker lost its data', async () => {
+    const queue = uniqueQueue('sentinel-double-loss');
+    const primary = await set.primary();
+    const [survivor, other] = set.members.filter((member) => member !== primary);
+    // The survivor's data node is down while the queue is seeded and worked: it never gets the queue.
+    survivor.data!.kill('SIGKILL');
+    await seed(queue, DRAIN_ITEMS.slice(0, 300));
+    const worker = startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.05' }));
+    await waitUntil(() => processed(worker.stdout).length >= 20, 60_000);
+    primary.data!.kill('SIGKILL');
+    other.data!.kill('SIGKILL');
+    set.startData(survivor);
+    const { primary: promoted } = await set.newPrimary(primary);
+    // Alone, the promoted node takes no writes (min-replicas-to-write): the other comes back and replicates it.
+    set.startData(other);
+    const result = await worker.exited;
+    console.log(`primary ${primary.host} and replica ${other.host} lost; ${promoted.host} promoted; worker: ${result.stderr.trim().replace(/\n/g, ' / ')}`);
+    expect(promoted).toBe(survivor);
+    expect(result.stderr).toMatch(new RegExp(`queue ${queue}: Redis primary redis-master via Sentinel at .* lost the queue's data \\(.*\\)`));
+    expect(result.code).toBe(ExitCode.failed);
+
+    set.startData(primary);
+    await set.settled(60_000);
+  }, 180_000);
+});
