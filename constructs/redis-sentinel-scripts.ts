@@ -14,10 +14,15 @@ import { Defaults } from '../worker/contract';
  * They use only what the valkey/valkey and redis images have: sh, redis-cli, redis-server,
  * timeout, head, printf, sleep, date.
  */
-/** Sentinel's timings for every monitored primary. */
+/**
+ * Sentinel's timings for every monitored primary. A failover Sentinel abandons (none of the
+ * replicas looked fit at that moment: `-failover-abort-no-good-slave`, seen when the primary is
+ * lost seconds after a replica's last report) is tried again after twice `failover-timeout`: 10 s
+ * keeps that second try (20 s later) within the clients' default BROKER_RETRY_SECONDS of 60.
+ */
 export const SentinelTimings = {
   downAfterMilliseconds: 5000,
-  failoverTimeoutMilliseconds: 60000,
+  failoverTimeoutMilliseconds: 10000,
   parallelSyncs: 1,
 } as const;
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
@@ -98,6 +99,8 @@ export class LocalSentinelSet {
   readonly members: LocalMember[];
   private readonly root: string;
   private stopping = false;
+  /** The containers that exited and were started again, as `<host> <role> exited with <code>`. */
+  readonly restarts: string[] = [];
 
   constructor(
     readonly synthesized: SynthesizedReplicas,
@@ -116,6 +119,13 @@ export class LocalSentinelSet {
 
   /** Starts every member's data node and Sentinel, then waits until they agree on a primary with all replicas. */
   async start(): Promise<void> {
+    for (const member of this.members) {
+      for (const port of [Defaults.redisPort, Defaults.sentinelPort]) {
+        if (await listening(member.host, port)) {
+          throw new Error(`${member.host}:${port} is taken, by a process an earlier run left behind: stop it (ss -ltnp 'sport = :${port}')`);
+        }
+      }
+    }
     for (const member of this.members) {
       this.startData(member);
       this.startSentinel(member);
@@ -140,24 +150,34 @@ export class LocalSentinelSet {
   async deletePod(member: LocalMember): Promise<{ hookMs: number }> {
     const { preStop } = this.synthesized.data;
     if (!preStop) throw new Error('the synthesized data container has no preStop hook');
-    const stopped = [member.data, member.sentinel].flatMap((child) => (child ? [exited(child)] : []));
-    member.sentinel?.kill('SIGTERM');
+    const { data, sentinel } = this.takeContainers(member);
+    const stopped = [data, sentinel].flatMap((child) => (child ? [exited(child)] : []));
+    sentinel?.kill('SIGTERM');
     const started = Date.now();
     const [program, ...args] = preStop;
     const hook = spawn(program, args, { env: this.env(member, 'data'), stdio: ['ignore', 'ignore', 'ignore'] });
     await exited(hook);
     const hookMs = Date.now() - started;
-    member.data?.kill('SIGTERM');
+    data?.kill('SIGTERM');
     await Promise.all(stopped);
     return { hookMs };
   }
 
   /** Ends a member's pod at once (a crash, a forced deletion): both containers get SIGKILL, no hook runs. */
   async killPod(member: LocalMember): Promise<void> {
-    const stopped = [member.data, member.sentinel].flatMap((child) => (child ? [exited(child)] : []));
-    member.data?.kill('SIGKILL');
-    member.sentinel?.kill('SIGKILL');
+    const { data, sentinel } = this.takeContainers(member);
+    const stopped = [data, sentinel].flatMap((child) => (child ? [exited(child)] : []));
+    data?.kill('SIGKILL');
+    sentinel?.kill('SIGKILL');
     await Promise.all(stopped);
+  }
+
+  /** The member's processes, no longer the member's: a pod being deleted, whose containers are not restarted. */
+  private takeContainers(member: LocalMember): { data?: ChildProcess; sentinel?: ChildProcess } {
+    const { data, sentinel } = member;
+    member.data = undefined;
+    member.sentinel = undefined;
+    return { data, sentinel };
   }
 
   /** The StatefulSet's new pod under the member's name: empty volumes (no claim), both containers started. */
@@ -187,7 +207,7 @@ export class LocalSentinelSet {
         const primary = this.members.find((candidate) => candidate.host === host && candidate !== old);
         if (primary) return { primary, waitedMs: Date.now() - started };
       }
-      if (Date.now() - started > timeoutMs) throw new Error(`no Sentinel named a new primary within ${timeoutMs} ms`);
+      if (Date.now() - started > timeoutMs) throw new Error(`no Sentinel named a new primary within ${timeoutMs} ms\n${this.logTails()}`);
       await sleep(100);
     }
   }
@@ -211,8 +231,11 @@ export class LocalSentinelSet {
           const connected = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? -1);
           const good = Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? -1);
           const others = await Promise.all(running.map(async (member) => (await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'SENTINELS', this.synthesized.master])) as unknown[]));
-          if (connected === replicas && good === replicas && others.every((list) => list.length === running.length - 1)) return primary;
-          last = `primary ${primary.host} has ${connected} of ${replicas} replicas (${good} acknowledging in time); Sentinels know ${others.map((list) => list.length).join(', ')} others`;
+          const known = await Promise.all(running.map((member) => this.replicasKnown(member)));
+          if (connected === replicas && good === replicas && others.every((list) => list.length === running.length - 1) && known.every((count) => count === replicas)) {
+            return primary;
+          }
+          last = `primary ${primary.host} has ${connected} of ${replicas} replicas (${good} acknowledging in time); Sentinels know ${others.map((list) => list.length).join(', ')} others and ${known.join(', ')} healthy replicas`;
         } else {
           last = `the Sentinels name ${[...named].join(', ')}`;
         }
@@ -238,14 +261,20 @@ export class LocalSentinelSet {
 
   /** Kills every process and removes the directories. */
   async stop(): Promise<void> {
+    this.stopping = true;
     const running = this.members
       .flatMap((member) => [member.data, member.sentinel])
       .filter((child): child is ChildProcess => child !== undefined && child.exitCode === null && child.signalCode === null);
     const exited = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
     for (const child of running) child.kill('SIGKILL');
     await Promise.all(exited);
-    this.stopping = true;
     rmSync(this.root, { recursive: true, force: true });
+  }
+
+  /** The replicas a member's Sentinel knows as healthy ones (flags `slave` only, link to the primary up). */
+  private async replicasKnown(member: LocalMember): Promise<number> {
+    const replicas = (await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'REPLICAS', this.synthesized.master])) as Record<string, string>[];
+    return replicas.filter((replica) => replica.flags === 'slave' && replica['master-link-status'] === 'ok').length;
   }
 
   private async askSentinel(member: LocalMember): Promise<string> {
@@ -270,6 +299,7 @@ export class LocalSentinelSet {
     // killed with a signal stays down, as on a lost node, until the test starts it again.
     child.once('exit', (code) => {
       if (code === null || this.stopping || member[role] !== child) return;
+      this.restarts.push(`${member.host} ${role} exited with ${code}`);
       setTimeout(() => {
         if (!this.stopping && member[role] === child) member[role] = this.spawn(member, role, container);
       }, RESTART_DELAY_MS);
@@ -278,12 +308,12 @@ export class LocalSentinelSet {
   }
 
   /** The last lines each member's processes wrote, for a failure's message. */
-  private logTails(): string {
+  logTails(): string {
     return this.members
       .flatMap((member) =>
         ['data', 'sentinel'].map((role) => {
           const file = path.join(member.directory, `${role}.log`);
-          const lines = existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-8) : ['(no log)'];
+          const lines = existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').filter((line) => !/overcommit|oO0OoO0OoO0Oo|version=|monotonic clock|Configuration loaded/.test(line)).slice(-30) : ['(no log)'];
           return `${member.host} ${role}:\n  ${lines.join('\n  ')}`;
         }),
       )
@@ -302,6 +332,18 @@ export class LocalSentinelSet {
       REDISCLI_AUTH: this.synthesized.password,
     };
   }
+}
+
+/** Whether something accepts connections at host:port. */
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function exited(child: ChildProcess): Promise<void> {

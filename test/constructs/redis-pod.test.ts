@@ -213,7 +213,7 @@ describe('RedisPod', () => {
       expect(script).toContain('sentinel announce-hostnames yes');
       expect(lines).toContain(`printf 'sentinel announce-ip %s\\n' "$REDIS_NODE"`);
       expect(lines).toContain(`printf 'sentinel down-after-milliseconds %s 5000\\n' "$REDIS_MASTER_NAME"`);
-      expect(lines).toContain(`printf 'sentinel failover-timeout %s 60000\\n' "$REDIS_MASTER_NAME"`);
+      expect(lines).toContain(`printf 'sentinel failover-timeout %s 10000\\n' "$REDIS_MASTER_NAME"`);
       expect(lines).toContain(`printf 'sentinel parallel-syncs %s 1\\n' "$REDIS_MASTER_NAME"`);
       expect(script).toContain('conf="$CONFIG_DIRECTORY/sentinel.conf"');
       // Each start asks the Sentinels for the current primary before it falls back to the first member.
