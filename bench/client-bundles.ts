@@ -1,6 +1,7 @@
 import { statSync } from 'fs';
 import { join } from 'path';
 import { build } from 'esbuild';
+import { BUNDLE_SETTINGS } from '../worker/build';
 import { scratch } from './scratch';
 
 /** A probe program bundled as the worker is (worker/build.js): one minified CommonJS file for Node.js 20. */
@@ -18,14 +19,9 @@ export async function bundleProbe(probe: string, name: string, library?: { reado
   await build({
     entryPoints: [join(__dirname, 'client-probes', `${probe}.ts`)],
     ...(library && { alias: { [library.imported]: library.with } }),
+    ...BUNDLE_SETTINGS,
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
     legalComments: 'none',
-    logLevel: 'warning',
   });
   return { file, bytes: statSync(file).size };
 }

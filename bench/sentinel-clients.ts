@@ -15,10 +15,11 @@
  */
 import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { createClient } from 'redis';
 import { createSentinel } from '@redis/client';
 import { LocalSentinelSet, synthesizeReplicas } from '../test/cluster/local-redis-sentinels';
+import { BUNDLE_SETTINGS, buildWorker, lazyTls } from '../worker/build';
 import { readTarget } from '../worker/config';
 import { Defaults } from '../worker/contract';
 import { RedisConnection } from '../worker/redis/connection';
@@ -55,21 +56,6 @@ function withRange({ median, min, max }: Spread, unit = ''): string {
 // ---------------------------------------------------------------------------------------------
 // 1. Start-up cost
 
-/**
- * node:tls loaded on first use inside @redis, as worker/build.js does for node-redis.cjs (its
- * `lazyTls`, which it does not export), so that the bundles differ only in what they hold.
- */
-const lazyTls: Plugin = {
-  name: 'lazy-tls',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?tls$/ }, (args) => (/[\\/]@redis[\\/]/.test(args.importer) ? { path: 'tls', namespace: 'lazy-tls' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-tls' }, () => ({
-      contents: "module.exports = { connect: (...args) => require('node:tls').connect(...args) };",
-      loader: 'js',
-    }));
-  },
-};
-
 interface Bundle {
   readonly name: string;
   readonly file: string;
@@ -81,14 +67,9 @@ async function bundleSource(name: string, source: string): Promise<Bundle> {
   const file = join(scratch, 'sentinel-bundles', `${name}.cjs`);
   await build({
     stdin: { contents: source, resolveDir: join(__dirname, '..'), loader: 'ts', sourcefile: `${name}.ts` },
+    ...BUNDLE_SETTINGS,
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
     legalComments: 'none',
-    logLevel: 'warning',
     plugins: [lazyTls],
   });
   return { name, file, bytes: statSync(file).size };
@@ -101,8 +82,6 @@ const WORKER_EXPORTS = [
 ].join('\n');
 
 async function startupBundles(): Promise<Bundle[]> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- worker/build.js is a CommonJS script without types: required, and typed here
-  const { buildWorker } = require('../worker/build') as { buildWorker: (into: string) => Promise<string> };
   const into = join(scratch, 'worker-bundle');
   await buildWorker(into);
   const workerFile = join(into, 'node-redis.cjs');

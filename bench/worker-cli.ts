@@ -1,4 +1,5 @@
 import { join } from 'path';
+import { buildWorker } from '../worker/build';
 import { timed, type RunResult, type TimedOptions } from './measure';
 import { scratch } from './scratch';
 
@@ -6,8 +7,6 @@ let cli: string | undefined;
 
 /** Bundles the worker CLI into the bench's own directory, as the image holds it. */
 export async function buildCli(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- worker/build.js is a CommonJS script without types: required, and typed here
-  const { buildWorker } = require('../worker/build') as { buildWorker: (into: string) => Promise<string> };
   cli = await buildWorker(join(scratch, 'worker-bundle'));
 }
 

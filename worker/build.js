@@ -45,19 +45,12 @@ const librariesApart = {
   },
 };
 
+/** How every bundle of the worker is built (and the bench's, to compare like with like): one minified CommonJS file for Node.js 20. */
+const BUNDLE_SETTINGS = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning' };
+
 /** Bundles into `into` (lib/worker-bundle by default); returns the entry's path. */
 async function buildWorker(into = outdir) {
-  const common = {
-    outdir: into,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'linked',
-    logLevel: 'warning',
-  };
+  const common = { ...BUNDLE_SETTINGS, outdir: into, outExtension: { '.js': '.cjs' }, legalComments: 'linked' };
   await Promise.all([
     esbuild.build({ ...common, entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') }, plugins: [librariesApart] }),
     ...LIBRARIES.map(({ entry, file }) => esbuild.build({ ...common, entryPoints: { [path.basename(file, '.cjs')]: entry() }, plugins: [lazyTls] })),
@@ -65,7 +58,7 @@ async function buildWorker(into = outdir) {
   return path.join(into, path.basename(outfile));
 }
 
-module.exports = { buildWorker, outdir, outfile };
+module.exports = { buildWorker, outdir, outfile, BUNDLE_SETTINGS, lazyTls };
 
 if (require.main === module) {
   buildWorker().then(
