@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, RetryBudget, Rules } from '../worker/contract';
+import { BROKER_SCHEMES, BrokerScheme, Defaults, defaultBrokerPort, RetryBudget, Rules } from '../worker/contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { check, fail, PropRules } from './validate';
@@ -16,10 +16,19 @@ export interface ExternalBrokerProps {
   /** DNS name or IPv4 address clients connect to, e.g. `rabbitmq.messaging.svc.cluster.local`. */
   readonly host: string;
   /**
-   * Client port.
-   * @default 5672 for AMQP, 5671 for AMQP over TLS, 6379 for Redis
+   * Client port (with `sentinelMaster`, the Sentinels').
+   * @default 5672 for AMQP, 5671 for AMQP over TLS, 6379 for Redis, 26379 with `sentinelMaster`
    */
   readonly port?: number;
+  /**
+   * For a Redis run with Sentinel (the Bitnami chart's `sentinel.enabled`, an operator's
+   * RedisFailover): the master name its Sentinels know the primary by. `host` and `port` are then
+   * the Sentinels' (a Service in front of them), which clients ask for the primary
+   * (`redis+sentinel://` BROKER_URL; KEDA's `redis-sentinel` trigger). Sentinel takes the same
+   * password as the data nodes. Redis only.
+   * @default - none: `host:port` is the broker itself
+   */
+  readonly sentinelMaster?: string;
   /**
    * Connect over TLS (`amqps://`, `rediss://`). The worker verifies the broker's certificate
    * against Node.js' CA store and the file named by `NODE_EXTRA_CA_CERTS`.
@@ -98,7 +107,11 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     this.scheme = props.scheme;
     this.tls = props.tls ?? false;
     this.host = props.host;
-    this.port = props.port ?? defaultBrokerPort(this.scheme, this.tls);
+    if (props.sentinelMaster !== undefined && this.scheme !== 'redis') {
+      fail(this, 'sentinelMaster', props.sentinelMaster, 'no sentinelMaster for an AMQP broker (Sentinel serves Redis)');
+    }
+    check(this, 'sentinelMaster', props.sentinelMaster, Rules.sentinelMaster);
+    this.port = props.port ?? (props.sentinelMaster !== undefined ? Defaults.sentinelPort : defaultBrokerPort(this.scheme, this.tls));
     if (props.consumerTimeoutSeconds !== undefined && this.scheme !== 'amqp') {
       fail(this, 'consumerTimeoutSeconds', props.consumerTimeoutSeconds, 'no consumerTimeoutSeconds for a Redis broker (it has none)');
     }
@@ -129,6 +142,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
       host: this.host,
       port: this.port,
       path: this.urlPath(props),
+      sentinelMaster: props.sentinelMaster,
       tlsCa: props.caSecretName === undefined ? undefined : { secretName: props.caSecretName, key: this.caKey },
       credentials:
         props.existingSecretName === undefined

@@ -298,7 +298,7 @@ function parseSentinelUrl(
     segments = [];
   }
   const [master = '', database = '0', ...extra] = segments;
-  if (!/^[A-Za-z0-9._-]+$/.test(master) || !/^\d+$/.test(database) || extra.length > 0 || url.search !== '') {
+  if (Rules.sentinelMaster(master) !== undefined || !/^\d+$/.test(database) || extra.length > 0 || url.search !== '') {
     problems.add(Env.brokerUrl, display, SENTINEL_URL_EXPECTED);
     return undefined;
   }

@@ -374,6 +374,10 @@ const workTimeoutRule: Rule = (value) =>
     ? undefined
     : `a number of seconds greater than 0 and at most ${MAX_WORK_TIMEOUT_SECONDS} (24.8 days)`;
 
+/** The name Sentinels know a replicated Redis' primary by, as a `redis+sentinel://` URL's path carries it. */
+const sentinelMasterRule: Rule = (value) =>
+  typeof value === 'string' && /^[A-Za-z0-9._-]{1,200}$/.test(value) ? undefined : 'a Sentinel master name of 1 to 200 letters, digits, ".", "_" or "-"';
+
 /**
  * The rules that construct props, stack config and the worker's start-up checks share; the rules
  * only props have are `PropRules` in `constructs/validate.ts`.
@@ -387,6 +391,7 @@ export const Rules = {
   positiveNumber: positiveNumberRule,
   nonNegativeNumber: nonNegativeNumberRule,
   workTimeout: workTimeoutRule,
+  sentinelMaster: sentinelMasterRule,
 } as const satisfies Record<string, Rule>;
 
 /** Parses a numeric environment variable as the worker does; '' and unset give undefined. */

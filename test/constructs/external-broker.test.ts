@@ -117,6 +117,23 @@ describe('ExternalBroker', () => {
     });
   }
 
+  test('Redis with Sentinel: a redis+sentinel:// BROKER_URL to the Sentinels on 26379, the master name, the same password', () => {
+    const env = clientEnv({ scheme: 'redis', host: 'redis-sentinel.data.svc', sentinelMaster: 'mymaster', db: 2, existingSecretName: 'redis' });
+    expect(env.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'redis', key: 'password' });
+    expect(env.byName.BROKER_URL.value).toBe('redis+sentinel://:$(BROKER_PASSWORD)@redis-sentinel.data.svc:26379/mymaster/2');
+    const tls = clientEnv({ scheme: 'redis', host: 'sentinel', port: 5000, tls: true, sentinelMaster: 'm' });
+    expect(tls.byName.BROKER_URL.value).toBe('rediss+sentinel://sentinel:5000/m');
+  });
+
+  test('fails on a Sentinel master name on AMQP, and on a name Sentinel URLs cannot carry', () => {
+    expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit', sentinelMaster: 'm' }))).toThrow(
+      'test/broker: sentinelMaster: got "m", expected no sentinelMaster for an AMQP broker (Sentinel serves Redis)',
+    );
+    expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis', sentinelMaster: 'my master' }))).toThrow(
+      'test/broker: sentinelMaster: got "my master", expected a Sentinel master name of 1 to 200 letters, digits, ".", "_" or "-"',
+    );
+  });
+
   test('fails on a vhost on Redis and a negative database number', () => {
     expect(() => synth((chart) => new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis', vhost: 'x' }))).toThrow(
       'test/broker: vhost: got "x", expected no vhost for a Redis broker',

@@ -17,7 +17,7 @@ import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'b'.repeat(64);
 
-type BrokerKind = 'rabbitmq' | 'redis' | 'redis-sentinel' | 'external-amqp' | 'external-redis';
+type BrokerKind = 'rabbitmq' | 'redis' | 'redis-sentinel' | 'external-amqp' | 'external-redis' | 'external-redis-sentinel';
 
 function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
   switch (kind) {
@@ -38,6 +38,8 @@ function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
         db: 2,
         caSecretName: 'cache-ca',
       });
+    case 'external-redis-sentinel':
+      return new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis-sentinel.data.svc', sentinelMaster: 'mymaster', existingSecretName: 'redis' });
   }
 }
 
@@ -99,6 +101,18 @@ describe('ScaledWorkQueueJob', () => {
       { parameter: 'password', name: 'rabbitmq-service-credentials', key: 'password' },
     ]);
     expect(JSON.stringify(manifests.filter((m) => m.kind !== 'Secret'))).not.toContain('"p"');
+  });
+
+  test('an external Redis with Sentinel: the redis-sentinel trigger at the host and port given, both passwords from its Secret', () => {
+    const manifests = scaled('external-redis-sentinel');
+    expectValid(manifests);
+    const [trigger] = only(manifests, 'ScaledJob', 'uploads').spec.triggers;
+    expect(trigger.type).toBe('redis-sentinel');
+    expect(trigger.metadata).toMatchObject({ addresses: 'redis-sentinel.data.svc:26379', sentinelMaster: 'mymaster', databaseIndex: '0' });
+    expect(only(manifests, 'TriggerAuthentication', 'uploads-broker').spec.secretTargetRef).toEqual([
+      { parameter: 'password', name: 'redis', key: 'password' },
+      { parameter: 'sentinelPassword', name: 'redis', key: 'password' },
+    ]);
   });
 
   test('Redis, fine: a redis trigger on the pending list, Jobs that drain, no TriggerAuthentication without a password', () => {
