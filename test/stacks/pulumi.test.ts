@@ -198,6 +198,16 @@ describe('Pulumi program', () => {
     expect(run.outputs.brokerHost).toBe('redis');
   });
 
+  test('the fine tutorial with brokerReplicas 3: Redis with two replicas and Sentinel, which the seeder and workers ask for the primary', async () => {
+    const run = await runProgram({ ...stackFileConfig('Pulumi.fine.yaml'), ...projectConfig({ brokerReplicas: 3 }) });
+    const broker = group(run, 'fine-broker');
+    const statefulSet = only(broker, 'StatefulSet');
+    expect(statefulSet.spec.replicas).toBe(3);
+    expect(podSpec(statefulSet).containers.map((container: { name: string }) => container.name)).toEqual(['redis', 'sentinel']);
+    expect(only(broker, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    for (const name of ['fine-seed-job', 'fine-job']) expect(containerEnv(job(run, name)).byName.BROKER_URL.value).toBe('redis+sentinel://redis:26379/redis-master/0');
+  });
+
   test('changed items: a new immutable items ConfigMap and new Jobs of new names, nothing else; an unchanged config renders the same objects', async () => {
     const first = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
     const again = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
