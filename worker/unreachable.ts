@@ -39,7 +39,10 @@ export function connectionLostError(broker: BrokerConfig, retrySeconds: number, 
 
 /** The one-line error for a broker that answered but could not serve within BROKER_RETRY_SECONDS. */
 export function notServingError(broker: BrokerConfig, retrySeconds: number, error: unknown): CliError {
-  return new CliError(`${brokerAt(broker)} could not serve within ${retrySeconds} s (${Env.brokerRetrySeconds}): ${describeCause(error)}`, ExitCode.brokerUnreachable);
+  return new CliError(
+    `${brokerAt(broker)} could not serve within ${retrySeconds} s (${Env.brokerRetrySeconds}): ${describeCause(error)}`,
+    ExitCode.brokerUnreachable,
+  );
 }
 
 /** OpenSSL's errors carry the library and a short reason besides a multi-line message. */

@@ -230,9 +230,18 @@ export class LocalSentinelSet {
           const info = String(await this.command(primary.host, 6379, ['INFO', 'replication']));
           const connected = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? -1);
           const good = Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? -1);
-          const others = await Promise.all(running.map(async (member) => (await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'SENTINELS', this.synthesized.master])) as unknown[]));
+          const others = await Promise.all(
+            running.map(
+              async (member) => (await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'SENTINELS', this.synthesized.master])) as unknown[],
+            ),
+          );
           const known = await Promise.all(running.map((member) => this.replicasKnown(member)));
-          if (connected === replicas && good === replicas && others.every((list) => list.length === running.length - 1) && known.every((count) => count === replicas)) {
+          if (
+            connected === replicas &&
+            good === replicas &&
+            others.every((list) => list.length === running.length - 1) &&
+            known.every((count) => count === replicas)
+          ) {
             return primary;
           }
           last = `primary ${primary.host} has ${connected} of ${replicas} replicas (${good} acknowledging in time); Sentinels know ${others.map((list) => list.length).join(', ')} others and ${known.join(', ')} healthy replicas`;
@@ -313,7 +322,13 @@ export class LocalSentinelSet {
       .flatMap((member) =>
         ['data', 'sentinel'].map((role) => {
           const file = path.join(member.directory, `${role}.log`);
-          const lines = existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').filter((line) => !/overcommit|oO0OoO0OoO0Oo|version=|monotonic clock|Configuration loaded/.test(line)).slice(-30) : ['(no log)'];
+          const lines = existsSync(file)
+            ? readFileSync(file, 'utf8')
+                .trimEnd()
+                .split('\n')
+                .filter((line) => !/overcommit|oO0OoO0OoO0Oo|version=|monotonic clock|Configuration loaded/.test(line))
+                .slice(-30)
+            : ['(no log)'];
           return `${member.host} ${role}:\n  ${lines.join('\n  ')}`;
         }),
       )

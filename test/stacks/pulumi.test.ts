@@ -205,7 +205,8 @@ describe('Pulumi program', () => {
     expect(statefulSet.spec.replicas).toBe(3);
     expect(podSpec(statefulSet).containers.map((container: { name: string }) => container.name)).toEqual(['redis', 'sentinel']);
     expect(only(broker, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
-    for (const name of ['fine-seed-job', 'fine-job']) expect(containerEnv(job(run, name)).byName.BROKER_URL.value).toBe('redis+sentinel://redis:26379/redis-master/0');
+    for (const name of ['fine-seed-job', 'fine-job'])
+      expect(containerEnv(job(run, name)).byName.BROKER_URL.value).toBe('redis+sentinel://redis:26379/redis-master/0');
   });
 
   test('changed items: a new immutable items ConfigMap and new Jobs of new names, nothing else; an unchanged config renders the same objects', async () => {

@@ -53,12 +53,16 @@ describe('BROKER_URL naming Sentinels', () => {
     ['a query', 'redis+sentinel://a/mymaster?db=1'],
   ])('refuses %s, with the form expected', (_, url) => {
     expect(problems({ BROKER_URL: url, QUEUE })).toEqual([
-      expect.stringMatching(/^BROKER_URL: got ".*", expected a Sentinel URL such as redis\+sentinel:\/\/:password@sentinel-1:26379,sentinel-2:26379\/mymaster\/0: /),
+      expect.stringMatching(
+        /^BROKER_URL: got ".*", expected a Sentinel URL such as redis\+sentinel:\/\/:password@sentinel-1:26379,sentinel-2:26379\/mymaster\/0: /,
+      ),
     ]);
   });
 
   test('a host list is for Sentinels only', () => {
-    expect(problems({ BROKER_URL: 'redis://:secret@a,b/0', QUEUE })).toEqual(['BROKER_URL: got "redis://:***@a,b/0", expected one host, or a list of Sentinels in a redis+sentinel:// URL']);
+    expect(problems({ BROKER_URL: 'redis://:secret@a,b/0', QUEUE })).toEqual([
+      'BROKER_URL: got "redis://:***@a,b/0", expected one host, or a list of Sentinels in a redis+sentinel:// URL',
+    ]);
   });
 });
 

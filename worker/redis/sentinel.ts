@@ -82,7 +82,8 @@ export class SentinelPrimary {
       const answer = await link.send(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.config.master], 'SENTINEL GET-MASTER-ADDR-BY-NAME');
       if (answer === null) throw new NoPrimaryKnownError(`the Sentinel at ${sentinel.host}:${sentinel.port} knows no primary named ${this.config.master}`);
       const [host, port] = masterAddress(answer, 'the master address');
-      if (!/^\d+$/.test(port)) throw new UnexpectedReplyError(`the Sentinel at ${sentinel.host}:${sentinel.port} named ${shownReply(answer)} as the primary, not a host and port`);
+      if (!/^\d+$/.test(port))
+        throw new UnexpectedReplyError(`the Sentinel at ${sentinel.host}:${sentinel.port} named ${shownReply(answer)} as the primary, not a host and port`);
       return { host, port: Number(port) };
     } finally {
       clearTimeout(timer);
