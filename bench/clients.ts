@@ -6,14 +6,9 @@
  */
 import { DRAIN_DESCRIPTION, SILENT_PEER_CAP_SECONDS, compareClientLibraries, type ClientComparison, type ClientRow } from './cases/client-libraries';
 import { roundsFromEnv, thisMachine } from './machine';
-import type { Spread } from './measure';
-import { formatNumber, type Machine } from './report';
+import { type Machine, withRange } from './report';
 import { removeScratch } from './scratch';
 import type { SilentPeerOutcome } from './silent-peer';
-
-function withRange({ median, min, max }: Spread, scale = 1): string {
-  return `${formatNumber(median * scale)} (${formatNumber(min * scale)}–${formatNumber(max * scale)})`;
-}
 
 function silentPeer(outcome: SilentPeerOutcome): string {
   if (outcome.failedAfter === undefined) return `still connecting at ${SILENT_PEER_CAP_SECONDS} s`;
@@ -24,10 +19,10 @@ function silentPeer(outcome: SilentPeerOutcome): string {
 function row(r: ClientRow): string {
   const cells = [
     `\`${r.library}\` ${r.version}${r.usage ? ` (${r.usage})` : ''}`,
-    withRange(r.startup, 1000),
+    withRange(r.startup, { scale: 1000 }),
     withRange(r.floorRatio),
-    withRange(r.startupCpu, 1000),
-    withRange(r.loadCpu, 1000),
+    withRange(r.startupCpu, { scale: 1000 }),
+    withRange(r.loadCpu, { scale: 1000 }),
     withRange(r.drainRate),
     withRange(r.largeRate),
     r.bundleBytes.toLocaleString('en-US'),
@@ -42,7 +37,7 @@ export function clientTable({ rows, floor, floorCpu }: ClientComparison): string
     "| library | one-item process, ms | `node -e ''` ÷ it | its CPU, ms | CPU with nothing to do, ms | drain, items/s | drain of 512 KiB items, MiB/s | bundle, bytes | Sentinel | silent TCP peer |",
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(row),
-    `| \`node -e ''\` | ${withRange(floor, 1000)} | 1 | ${withRange(floorCpu, 1000)} | | | | | | |`,
+    `| \`node -e ''\` | ${withRange(floor, { scale: 1000 })} | 1 | ${withRange(floorCpu, { scale: 1000 })} | | | | | | |`,
   ].join('\n');
 }
 

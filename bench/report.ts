@@ -1,4 +1,5 @@
 import type { Entry } from './entry';
+import type { Spread } from './measure';
 
 /** A figure as the table shows it: whole numbers with thousands separators from 1,000 up, else 3 significant digits. */
 export function formatNumber(x: number): string {
@@ -6,8 +7,9 @@ export function formatNumber(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
-function withRange(median: number, min: number, max: number, unit = ''): string {
-  return `${formatNumber(median)}${unit && ` ${unit}`} (${formatNumber(min)}–${formatNumber(max)})`;
+/** `median (min–max)`, each figure multiplied by `scale` (1000 for seconds shown as ms), with its unit. */
+export function withRange({ median, min, max }: Pick<Spread, 'median' | 'min' | 'max'>, { scale = 1, unit = '' } = {}): string {
+  return `${formatNumber(median * scale)}${unit && ` ${unit}`} (${formatNumber(min * scale)}–${formatNumber(max * scale)})`;
 }
 
 function verdict(entry: Entry): string {
@@ -28,9 +30,11 @@ export function table(entries: readonly Entry[]): string {
   ];
   for (const e of entries) {
     const goal = e.goal === null ? '—' : `≥ ${e.goal}`;
-    const ours = withRange(e.ours, e.oursMin, e.oursMax, e.unit);
-    const baseline = withRange(e.baseline, e.baselineMin, e.baselineMax, e.unit);
-    lines.push(`| \`${e.id}\` | ${measurement(e)} | ${ours} | ${baseline} | ${withRange(e.ratio, e.ratioMin, e.ratioMax)} | ${goal} | ${verdict(e)} |`);
+    const ours = withRange({ median: e.ours, min: e.oursMin, max: e.oursMax }, { unit: e.unit });
+    const baseline = withRange({ median: e.baseline, min: e.baselineMin, max: e.baselineMax }, { unit: e.unit });
+    lines.push(
+      `| \`${e.id}\` | ${measurement(e)} | ${ours} | ${baseline} | ${withRange({ median: e.ratio, min: e.ratioMin, max: e.ratioMax })} | ${goal} | ${verdict(e)} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -22,10 +22,11 @@ import { LocalSentinelSet, synthesizeReplicas } from '../test/cluster/local-redi
 import { BUNDLE_SETTINGS, buildWorker, lazyTls } from '../worker/build';
 import { readTarget } from '../worker/config';
 import { Defaults } from '../worker/contract';
+import { sleep } from '../worker/sleep';
 import { RedisConnection } from '../worker/redis/connection';
 import { roundsFromEnv, thisMachine } from './machine';
 import { interleave, spread, timed, type Spread } from './measure';
-import { formatNumber } from './report';
+import { withRange } from './report';
 import { removeScratch, scratch } from './scratch';
 
 /** The members' addresses: not 127.0.0.1 (the shared Redis) nor .31-.33 (the Sentinel test's). */
@@ -43,14 +44,6 @@ const RETRY_SECONDS = Defaults.brokerRetrySeconds;
 
 function log(line: string): void {
   console.error(`bench: ${line}`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withRange({ median, min, max }: Spread, unit = ''): string {
-  return `${formatNumber(median)}${unit} (${formatNumber(min)}–${formatNumber(max)})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,10 +273,10 @@ function defined(values: readonly (number | undefined)[]): number[] {
   return values.filter((v): v is number => v !== undefined);
 }
 
-function cell(values: readonly (number | undefined)[], unit = ''): string {
+function cell(values: readonly (number | undefined)[]): string {
   const known = defined(values);
   const missing = values.length - known.length;
-  return known.length === 0 ? 'none' : `${withRange(spread(known), unit)}${missing ? `, ${missing} without` : ''}`;
+  return known.length === 0 ? 'none' : `${withRange(spread(known))}${missing ? `, ${missing} without` : ''}`;
 }
 
 function failoverTable(results: { name: string; samples: FailoverSample[] }[]): string {

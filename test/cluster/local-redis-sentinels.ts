@@ -8,6 +8,7 @@ import { Chart, Testing } from 'cdk8s';
 import { createClient } from 'redis';
 import { RedisPod } from '../../constructs';
 import { Defaults, GENERATED_SECRET_BYTES } from '../../worker/contract';
+import { sleep } from '../../worker/sleep';
 
 /** A container of the synthesized StatefulSet as the kubelet would start it. */
 interface SynthesizedContainer {
@@ -363,8 +364,4 @@ function listening(host: string, port: number): Promise<boolean> {
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
