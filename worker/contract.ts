@@ -13,10 +13,20 @@ export const Env = {
   brokerUrl: 'BROKER_URL',
   /** Queue (AMQP) or list (Redis) name. */
   queue: 'QUEUE',
-  /** `single` (take one item, exit) or `drain` (loop until the queue and all leases are empty). */
+  /**
+   * `single` (take one item, exit), `drain` (loop until the queue and all leases are empty) or
+   * `indexed` (no broker: take item JOB_COMPLETION_INDEX of the files in ITEMS_DIRECTORY, exit).
+   */
   workerMode: 'WORKER_MODE',
   /** Path of a JSON array of strings for `seed`. */
   itemsFile: 'ITEMS_FILE',
+  /**
+   * `work` with WORKER_MODE=indexed: the directory of an Indexed Job's items, in files named
+   * `IndexedItems.fileName(first)`, each a JSON array of strings whose first item has index `first`.
+   */
+  itemsDirectory: 'ITEMS_DIRECTORY',
+  /** Set by Kubernetes in each pod of an Indexed Job: the pod's index, the item it works on (WORKER_MODE=indexed). */
+  jobCompletionIndex: 'JOB_COMPLETION_INDEX',
   /** Optional shell command run once per item with the item's bytes on stdin. */
   workCommand: 'WORK_COMMAND',
   /** Seconds of simulated work of the built-in handler. */
@@ -76,7 +86,7 @@ export const Command = {
 } as const;
 
 /** Values of `WORKER_MODE`. */
-export const WORKER_MODES = ['single', 'drain'] as const;
+export const WORKER_MODES = ['single', 'drain', 'indexed'] as const;
 export type WorkerMode = (typeof WORKER_MODES)[number];
 
 /** The supported brokers, named by their plain `BROKER_URL` scheme. */
@@ -157,7 +167,11 @@ export const ExitCode = {
   ok: 0,
   /** The handler failed or the run could not finish its work. */
   failed: 1,
-  /** A variable, argument or items file is malformed; nothing was touched. */
+  /**
+   * A variable, argument or items file is malformed; nothing was touched. In an Indexed Job also
+   * an index with no item (JOB_COMPLETION_INDEX outside the items of ITEMS_DIRECTORY): the Job's
+   * pod failure policy fails that index at once (`FailIndex`) instead of retrying it.
+   */
   badInput: 2,
   /**
    * The broker could not be reached at start-up (nothing was touched), or a lost connection could
@@ -206,6 +220,27 @@ export const ItemsMount = {
   get path(): string {
     return `${this.directory}/${this.fileName}`;
   },
+} as const;
+
+/**
+ * How an Indexed Job's items reach its pods (WORKER_MODE=indexed): split over files named
+ * `items-<first>.json` in ITEMS_DIRECTORY (one per ConfigMap, all projected into one volume), each
+ * a JSON array of strings whose first item has index `<first>`. A pod reads only the file that
+ * holds its index: the one with the largest `first` not above it.
+ */
+export const IndexedItems = {
+  fileName: (first: number): string => `items-${first}.json`,
+  /** Matches a file name of `fileName`; group 1 is `first`. Other entries (the kubelet's `..data`) are not item files. */
+  fileNamePattern: /^items-(0|[1-9][0-9]*)\.json$/,
+  /**
+   * Most items of an Indexed Job: Kubernetes tracks at most 10^5 indexes of a Job with
+   * `backoffLimitPerIndex` unless `maxFailedIndexes` is set, and a pod per item is a lot of pods.
+   */
+  maxItems: 100_000,
+  /** Most bytes of items in all (JSON): every pod mounts every file, and the kubelet writes them into each pod's volume. */
+  maxTotalBytes: 8 * 1024 * 1024,
+  /** Largest file the worker reads: a ConfigMap holds at most 1 MiB. */
+  maxFileBytes: 1024 * 1024,
 } as const;
 
 /** Where the restricted pods get a writable emptyDir (their root filesystem is read-only). */
