@@ -27,8 +27,8 @@ export const MAX_JOB_NAME_LENGTH = 63 - 1 - JOB_NAME_HASH_LENGTH;
  */
 const MUTABLE_JOB_SPEC_FIELDS: readonly string[] = ['parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'suspend'];
 
-/** What the seeding Job and the worker Job both take: the Jobs that run the worker image. */
-export interface ClientJobProps {
+/** What every Job that runs the worker image takes: the seeding Job, the worker Jobs, the Indexed Job. */
+export interface WorkerImageProps {
   /** The worker image, a tag or, better, a digest reference. */
   readonly image: string;
   /**
@@ -50,6 +50,10 @@ export interface ClientJobProps {
    * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
    */
   readonly resources?: kplus.ContainerResources;
+}
+
+/** What the seeding Job and the worker Job both take: the Jobs that run the worker image against a broker. */
+export interface ClientJobProps extends WorkerImageProps {
   /**
    * Seconds a lost broker connection (a restart, a failover) is retried before the container gives
    * up with exit code 3 (`BROKER_RETRY_SECONDS`); 0 gives up at once.
@@ -92,7 +96,10 @@ export interface WorkerImageJobSettings {
   readonly podAnnotations?: Record<string, string>;
   readonly parallelism?: number;
   readonly completions?: number;
-  readonly backoffLimit: number;
+  /** @default - none: only with `indexed`, whose default Kubernetes sets to 2147483647 */
+  readonly backoffLimit?: number;
+  /** Makes it an Indexed Job, with per-index retries. @default - not indexed */
+  readonly indexed?: IndexedCompletion;
   readonly activeDeadlineSeconds?: number;
   readonly ttlSecondsAfterFinished: number;
   readonly resources: kplus.ContainerResources;
@@ -102,13 +109,36 @@ export interface WorkerImageJobSettings {
   readonly configure?: (job: kplus.Job) => void;
 }
 
+/**
+ * What makes a Job Indexed (`completionMode: Indexed`): each pod gets its index, failures are counted
+ * per index, and the bad-input exit code fails the pod's index instead of the Job.
+ */
+export interface IndexedCompletion {
+  /** Failed pods of an index before the index fails (`backoffLimitPerIndex`). */
+  readonly backoffLimitPerIndex: number;
+  /** Failed indexes before the Job fails (`maxFailedIndexes`). @default - none: every index runs */
+  readonly maxFailedIndexes?: number;
+  /** Succeeded indexes that complete the Job (a `successPolicy` rule). @default - none: every index must succeed */
+  readonly succeededCount?: number;
+}
+
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 86400;
 
-/** Checks the props every client Job has, in the construct's own error form. */
-export function checkClientJobProps(scope: IConstruct, props: ClientJobProps): void {
+/** A worker container's resources unless given: requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory. */
+export function defaultWorkerResources(): kplus.ContainerResources {
+  return containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: 512 } });
+}
+
+/** Checks the props every Job of the worker image has, in the construct's own error form. */
+export function checkWorkerImageProps(scope: IConstruct, props: WorkerImageProps): void {
   checkRequired(scope, 'image', props.image, PropRules.image);
   check(scope, 'name', props.name, PropRules.dnsLabel);
   check(scope, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+}
+
+/** Checks the props every client Job has, in the construct's own error form. */
+export function checkClientJobProps(scope: IConstruct, props: ClientJobProps): void {
+  checkWorkerImageProps(scope, props);
   check(scope, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
 }
 
@@ -144,7 +174,7 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
     backoffLimit: settings.backoffLimit,
     activeDeadlineSeconds: settings.activeDeadlineSeconds,
     ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
-    resources: settings.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: 512 } }),
+    resources: settings.resources ?? defaultWorkerResources(),
     configure: (job) => settings.broker.admitClient(job),
   });
 }
@@ -211,12 +241,14 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
   });
 
   const spec = ApiObject.of(job);
-  // A pod that exits with the "bad input" code fails the same way on every retry: fail the Job at
-  // once. Evictions and preemptions are not the work's fault and do not count against backoffLimit.
+  const { indexed } = settings;
+  // A pod that exits with the "bad input" code fails the same way on every retry: fail the Job (an
+  // Indexed Job: that index) at once. Evictions and preemptions are not the work's fault and do
+  // not count against backoffLimit (backoffLimitPerIndex).
   spec.addJsonPatch(
     JsonPatch.add('/spec/podFailurePolicy', {
       rules: [
-        { action: 'FailJob', onExitCodes: { containerName: 'work-queue', operator: 'In', values: [ExitCode.badInput] } },
+        { action: indexed ? 'FailIndex' : 'FailJob', onExitCodes: { containerName: 'work-queue', operator: 'In', values: [ExitCode.badInput] } },
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       ],
     }),
@@ -224,10 +256,37 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
   );
   if (settings.parallelism !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/parallelism', settings.parallelism));
   if (settings.completions !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/completions', settings.completions));
+  if (indexed) {
+    spec.addJsonPatch(JsonPatch.add('/spec/completionMode', 'Indexed'), JsonPatch.add('/spec/backoffLimitPerIndex', indexed.backoffLimitPerIndex));
+    if (indexed.maxFailedIndexes !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/maxFailedIndexes', indexed.maxFailedIndexes));
+    if (indexed.succeededCount !== undefined) addNewerSpecFields(job, { successPolicy: { rules: [{ succeededCount: indexed.succeededCount }] } });
+  }
 
   settings.configure?.(job);
   ensureUniqueNames(job);
   return job;
+}
+
+/**
+ * Adds spec fields newer than the Kubernetes 1.28 API. cdk8s-plus-28's Job object serializes only
+ * the fields 1.28 knows and drops every other one, JSON patches included, so these are added to
+ * what it serializes, keys sorted as cdk8s sorts them.
+ */
+function addNewerSpecFields(job: kplus.Job, fields: Record<string, unknown>): void {
+  const apiObject = ApiObject.of(job);
+  const serialize = apiObject.toJson.bind(apiObject);
+  apiObject.toJson = () => {
+    const json = serialize() as { spec: Record<string, unknown> };
+    const spec = { ...json.spec, ...fields };
+    return {
+      ...json,
+      spec: Object.fromEntries(
+        Object.keys(spec)
+          .sort()
+          .map((key) => [key, spec[key]]),
+      ),
+    };
+  };
 }
 
 /** The hash of a Job's synthesized spec without its mutable fields, over JSON with sorted keys. */

@@ -4,7 +4,8 @@ import { fail } from './validate';
 
 /** What the retry budget of a worker Job is made of, with every default applied. */
 export interface RetryBudgetValues {
-  readonly scheme: BrokerScheme;
+  /** The broker's protocol; none for an Indexed Job, which has no broker. */
+  readonly scheme?: BrokerScheme;
   /** `coarse`: one item per pod, so a failed attempt is a failed pod. */
   readonly onePodPerItem: boolean;
   readonly maxAttempts: number;
@@ -16,7 +17,8 @@ export interface RetryBudgetValues {
   /** Present when the pods wait for a seeder's seed. */
   readonly seedWaitSeconds?: number;
   readonly activeDeadlineSeconds?: number;
-  readonly backoffLimit: number;
+  /** The Job's failed pods allowed; none for an Indexed Job, whose retries are per item. */
+  readonly backoffLimit?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export function checkRetryBudget(scope: IConstruct, budget: RetryBudgetValues): 
       );
     }
   }
-  if (budget.onePodPerItem && budget.backoffLimit < maxAttempts - 1) {
+  if (budget.onePodPerItem && budget.backoffLimit !== undefined && budget.backoffLimit < maxAttempts - 1) {
     fail(
       scope,
       'backoffLimit',

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { checkClientJobProps, ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
+import { checkItemWorkProps, ItemWorkProps } from './item-work';
 import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
 import { checkRetryBudget } from './retry-budget';
 import { check, fail } from './validate';
@@ -17,7 +18,7 @@ const WORKER_MODE: Record<WorkQueuePattern, WorkerMode> = { coarse: 'single', fi
 const DEFAULT_BACKOFF_LIMIT = 6;
 
 /** What the worker Jobs of `WorkQueueJob` and `ScaledWorkQueueJob` are built from. */
-export interface WorkerJobProps extends ClientJobProps {
+export interface WorkerJobProps extends ClientJobProps, ItemWorkProps {
   /** One item per pod (`coarse`) or pods that drain the queue (`fine`). */
   readonly pattern: WorkQueuePattern;
   /**
@@ -64,36 +65,11 @@ export interface WorkerJobProps extends ClientJobProps {
    */
   readonly activeDeadlineSeconds?: number;
   /**
-   * Shell command run once per item with the item on stdin (`WORK_COMMAND`); exit 0 means done.
-   * @default - the built-in handler: logs `Processing <item>` and sleeps `workSeconds`
-   */
-  readonly workCommand?: string;
-  /**
-   * Simulated work of the built-in handler, in seconds (`WORK_SECONDS`).
-   * @default 10 (as in the tutorials)
-   */
-  readonly workSeconds?: number;
-  /**
    * Lease length in seconds on Redis (`LEASE_SECONDS`): a worker renews it while it works; others
    * reclaim the item after it expires. Not used on AMQP, whose broker redelivers unacked items.
    * @default 30
    */
   readonly leaseSeconds?: number;
-  /**
-   * Deliveries of an item before it goes to the dead-letter queue/list (`MAX_ATTEMPTS`). At most
-   * the work queue's delivery limit on RabbitMQ (1000); a coarse Job needs `backoffLimit` of at
-   * least `maxAttempts - 1`, since every failed attempt there is a failed pod.
-   * @default 5
-   */
-  readonly maxAttempts?: number;
-  /**
-   * Seconds one item's work may take (`WORK_TIMEOUT_SECONDS`); then the worker stops it (the
-   * command's whole process group) and counts a failed attempt. On RabbitMQ it must stay 60 s
-   * below the broker's consumer timeout, and `activeDeadlineSeconds` must leave room for it (and
-   * for `seedWaitSeconds`): synth checks both.
-   * @default 1500 (25 minutes, below RabbitMQ's default consumer timeout of 30)
-   */
-  readonly workTimeoutSeconds?: number;
 }
 
 /**
@@ -187,13 +163,8 @@ export abstract class WorkerJobBase extends Construct {
     checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
     check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
-    check(this, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
+    checkItemWorkProps(this, props);
     check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
-    check(this, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
-    check(this, 'workTimeoutSeconds', props.workTimeoutSeconds, Rules.workTimeout);
-    if (props.workCommand !== undefined && props.workCommand.trim() === '') {
-      fail(this, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
-    }
     this.checkProducer(props);
     this.checkPattern(props);
     checkRetryBudget(this, {

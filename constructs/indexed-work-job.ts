@@ -1,0 +1,204 @@
+import { createHash } from 'crypto';
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { checkItems, Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../worker/contract';
+import {
+  checkWorkerImageProps,
+  createWorkerImageJob,
+  DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+  defaultWorkerResources,
+  derivedJobName,
+  WorkerImageProps,
+} from './client-job';
+import { ItemsChunk, splitItems } from './indexed-items';
+import { checkItemWorkProps, ItemWorkProps } from './item-work';
+import { checkKubernetesVersion, JobFeature } from './kubernetes-version';
+import { appLabels } from './labels';
+import { ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
+import { checkRetryBudget } from './retry-budget';
+import { check, fail } from './validate';
+
+export interface IndexedWorkJobProps extends WorkerImageProps, ItemWorkProps {
+  /** The work items, opaque strings; duplicates are distinct items. Pod `i` works on item `i`. */
+  readonly items: string[];
+  /**
+   * Pods running at once.
+   * @default 2
+   */
+  readonly parallelism?: number;
+  /**
+   * Items that may fail before the Job stops and fails (`maxFailedIndexes`); 0 stops it at the
+   * first failed item.
+   * @default - no limit: every item is tried, and the Job fails at the end if one of them failed
+   */
+  readonly maxFailedItems?: number;
+  /**
+   * Succeeded items that complete the Job (a `successPolicy` with this `succeededCount`): its
+   * other pods are stopped, and the items they had not finished are left undone.
+   * @default - every item must succeed
+   */
+  readonly succeededCount?: number;
+  /**
+   * Seconds the Job may run before Kubernetes stops it.
+   * @default - no deadline
+   */
+  readonly activeDeadlineSeconds?: number;
+  /**
+   * A label of this run of the items: the same items with another run are a new Job, which works
+   * them off again. Re-applying with the same run (or none) runs nothing again.
+   * @default - none: the Job is named by its items and settings alone
+   */
+  readonly run?: string;
+  /**
+   * The Kubernetes version of the cluster (`"1.31"`, `"v1.30.4"`): synth fails with one line when
+   * the Job needs a field that this version's API server would reject or drop
+   * (`backoffLimitPerIndex` and `FailIndex` need 1.29, `succeededCount` 1.31).
+   * @default "1.33", where every field the Job may use is GA
+   */
+  readonly kubernetesVersion?: string;
+}
+
+/** Pod annotation carrying the run label, so that another run is another pod template and Job. */
+export const RUN_ANNOTATION = 'work-queue-stack.io/run';
+
+/** Hex digits of a chunk's digest in its ConfigMap's name, as many as kustomize uses. */
+const ITEMS_HASH_LENGTH = 10;
+
+/** The Job fields an IndexedWorkJob always uses: per-index retries and the FailIndex rule. */
+const PER_INDEX_RETRIES: JobFeature = {
+  since: 29,
+  history: 'an IndexedWorkJob retries each item on its own (backoffLimitPerIndex, FailIndex), beta from Kubernetes 1.29 and GA in 1.33',
+  olderServer: 'drops backoffLimitPerIndex and then rejects the FailIndex rule of the Job (the coarse and fine patterns run there)',
+};
+
+/**
+ * The Kubernetes docs' "Indexed Job for Parallel Processing with Static Work Assignment", with no
+ * broker: a Job with `completionMode: Indexed` and one completion per item, whose pod of index `i`
+ * works on item `i` (`WORKER_MODE=indexed`). The items travel in content-named immutable
+ * ConfigMaps, split so that each fits `kubectl apply`, projected read-only into every pod. Each
+ * item is retried on its own (`maxAttempts` pods), an item the worker cannot read fails at once
+ * (exit code 2, `FailIndex`), and evictions count against nothing. The Job is named
+ * `<name>-<hash>`, so changed items or settings, or another run, are a new Job.
+ */
+export class IndexedWorkJob extends Construct {
+  public readonly job: kplus.Job;
+  /** The Job's completions: one per item. */
+  public readonly completions: number;
+  public readonly parallelism: number;
+  /** SHA-256 of the item list. */
+  public readonly itemsDigest: string;
+  /** The ConfigMaps that hold the items, in index order. */
+  public readonly configMaps: readonly kplus.ConfigMap[];
+
+  constructor(scope: Construct, id: string, props: IndexedWorkJobProps) {
+    super(scope, id);
+    checkWorkerImageProps(this, props);
+    checkItemWorkProps(this, props);
+    const chunks = this.checkItems(props.items);
+    this.completions = props.items.length;
+    this.parallelism = props.parallelism ?? 2;
+    check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
+    this.checkFailureBudget(props);
+    check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
+    check(this, 'run', props.run, Rules.seedRun);
+    checkKubernetesVersion(this, props.kubernetesVersion, [
+      PER_INDEX_RETRIES,
+      ...(props.succeededCount !== undefined
+        ? [
+            {
+              prop: { name: 'succeededCount', value: props.succeededCount },
+              since: 31,
+              history: 'successPolicy is beta from Kubernetes 1.31 and GA in 1.33',
+              olderServer: 'drops it, and the Job waits for every item',
+            },
+          ]
+        : []),
+    ]);
+    const maxAttempts = props.maxAttempts ?? Defaults.maxAttempts;
+    const workTimeoutSeconds = props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds;
+    checkRetryBudget(this, {
+      onePodPerItem: false,
+      maxAttempts,
+      workTimeoutSeconds,
+      builtInWorkSeconds: props.workCommand === undefined ? (props.workSeconds ?? Defaults.workSeconds) : undefined,
+      activeDeadlineSeconds: props.activeDeadlineSeconds,
+    });
+
+    this.itemsDigest = createHash('sha256').update(JSON.stringify(props.items)).digest('hex');
+    const name = props.name ?? derivedJobName(this);
+    const labels = appLabels(this, 'work-queue', name, 'worker');
+    this.configMaps = chunks.map(
+      (chunk, k) =>
+        new kplus.ConfigMap(this, `Items${k}`, {
+          metadata: { name: `${name}-items-${chunkHash(chunk)}`, labels },
+          data: { [IndexedItems.fileName(chunk.first)]: chunk.json },
+          immutable: true,
+        }),
+    );
+
+    this.job = createWorkerImageJob(this, 'Resource', {
+      name,
+      nameByHash: true,
+      labels,
+      image: props.image,
+      args: [Command.work],
+      env: Object.fromEntries(
+        Object.entries({
+          [Env.workerMode]: 'indexed',
+          [Env.itemsDirectory]: ItemsMount.directory,
+          [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
+          [Env.workTimeoutSeconds]: String(workTimeoutSeconds),
+          ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
+        }).map(([variable, value]) => [variable, kplus.EnvValue.fromValue(value)]),
+      ),
+      podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest, ...(props.run !== undefined ? { [RUN_ANNOTATION]: props.run } : {}) },
+      parallelism: this.parallelism,
+      completions: this.completions,
+      indexed: { backoffLimitPerIndex: maxAttempts - 1, maxFailedIndexes: props.maxFailedItems, succeededCount: props.succeededCount },
+      activeDeadlineSeconds: props.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+      resources: props.resources ?? defaultWorkerResources(),
+      configure: (job) => mountItems(job, this.configMaps),
+    });
+  }
+
+  /** The items, checked and split into the files of their ConfigMaps. */
+  private checkItems(items: string[]): ItemsChunk[] {
+    const problem = checkItems(items);
+    if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
+    const chunks = splitItems(items);
+    if (!Array.isArray(chunks)) fail(this, `items${chunks.where}`, chunks.value, chunks.expected);
+    return chunks;
+  }
+
+  private checkFailureBudget({ maxFailedItems, succeededCount, items }: IndexedWorkJobProps): void {
+    check(this, 'maxFailedItems', maxFailedItems, Rules.nonNegativeInteger);
+    if (maxFailedItems !== undefined && maxFailedItems > items.length) {
+      fail(this, 'maxFailedItems', maxFailedItems, `at most ${items.length}, the number of items (or leave it unset for no limit)`);
+    }
+    check(this, 'succeededCount', succeededCount, Rules.positiveInteger);
+    if (succeededCount !== undefined && succeededCount > items.length) {
+      fail(this, 'succeededCount', succeededCount, `at most ${items.length}, the number of items (or leave it unset: every item must succeed)`);
+    }
+  }
+}
+
+/** A chunk's ConfigMap name suffix: its digest with its first index, so equal chunks at other indexes differ. */
+function chunkHash(chunk: ItemsChunk): string {
+  return createHash('sha256').update(`${chunk.first}:${chunk.json}`).digest('hex').slice(0, ITEMS_HASH_LENGTH);
+}
+
+/**
+ * Projects every items ConfigMap into one read-only volume at ITEMS_DIRECTORY (cdk8s-plus has no
+ * projected volumes, so it is patched in).
+ */
+function mountItems(job: kplus.Job, configMaps: readonly kplus.ConfigMap[]): void {
+  ApiObject.of(job).addJsonPatch(
+    JsonPatch.add('/spec/template/spec/volumes/-', {
+      name: 'items',
+      projected: { sources: configMaps.map((configMap) => ({ configMap: { name: configMap.name } })) },
+    }),
+    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'items', mountPath: ItemsMount.directory, readOnly: true }),
+  );
+}
