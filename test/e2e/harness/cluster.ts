@@ -185,7 +185,7 @@ export class Cluster {
     };
     const run = runJob(job, {
       ...hooks,
-      startPod: (podName) => startPod(context, podName),
+      startPod: (podName, template) => startPod(context, podName, template),
       onPodStarted: (pod) => {
         pods.push(pod);
         hooks.onPodStarted?.(pod);

@@ -88,6 +88,12 @@ describe('dockerRunArgs', () => {
     ]);
   });
 
+  test("the pod's hostname (an Indexed Job's <job>-<index>), and Kubernetes' 30 s grace period when the pod sets none", () => {
+    const container = { name: 'c', image: 'img' };
+    const args = dockerRunArgs(input(container, { hostname: 'job-wq-3-5', terminationGracePeriodSeconds: undefined }, { volumes: new Map() }));
+    expect(args).toEqual(expect.arrayContaining(['--hostname', 'job-wq-3-5', '--stop-timeout', '30']));
+  });
+
   test('a command replaces the entrypoint and comes before the args', () => {
     const container = { name: 'c', image: 'img' };
     const args = dockerRunArgs(input(container, {}, { command: ['sh', '-c', 'exit 3'], args: ['x'], volumes: new Map() }));

@@ -21,6 +21,9 @@ export interface DockerRunInput {
   labels: Record<string, string>;
 }
 
+/** terminationGracePeriodSeconds when the pod spec leaves it unset. */
+const DEFAULT_GRACE_SECONDS = 30;
+
 /** The arguments of `docker run` for a pod's only container; the image and its arguments come last. */
 export function dockerRunArgs(input: DockerRunInput): string[] {
   const { podName, spec, container } = input;
@@ -29,7 +32,9 @@ export function dockerRunArgs(input: DockerRunInput): string[] {
   for (const { name, address } of input.hosts) args.push('--add-host', `${name}:${address}`);
   for (const [name, value] of input.env) args.push('--env', `${name}=${value}`);
   if (container.workingDir) args.push('--workdir', container.workingDir);
-  if (spec.terminationGracePeriodSeconds !== undefined) args.push('--stop-timeout', String(spec.terminationGracePeriodSeconds));
+  // The pod's hostname (an Indexed Job's `<job>-<index>`), and its grace period: `docker stop` (a pod's deletion) waits that long before SIGKILL.
+  if (spec.hostname) args.push('--hostname', spec.hostname);
+  args.push('--stop-timeout', String(spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS));
   args.push(...securityArgs(input), ...resourceArgs(container), ...mountArgs(input));
 
   // Kubernetes' command replaces the image's ENTRYPOINT and drops its CMD; args alone replace CMD.

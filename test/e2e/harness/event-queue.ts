@@ -13,6 +13,11 @@ export class EventQueue<T> {
     }
   }
 
+  /** Every event that has arrived and not been taken yet. */
+  takeAll(): T[] {
+    return this.pending.splice(0);
+  }
+
   /** The next event, or undefined when none arrives within `timeoutMs` (Infinity waits for ever). */
   next(timeoutMs: number): Promise<T | undefined> {
     if (this.pending.length > 0) return Promise.resolve(this.pending.shift());

@@ -11,7 +11,7 @@ class FakeJobs {
     new Promise((resolve) => {
       const finish = () => {
         hooks.onFinished?.('Complete');
-        resolve({ condition: 'Complete', succeeded: 1, failed: 0, pods: [], seconds: 0 });
+        resolve({ condition: 'Complete', succeeded: 1, failed: 0, conditions: [], pods: [], seconds: 0 });
       };
       this.started.push({ job, hooks, finish });
     });

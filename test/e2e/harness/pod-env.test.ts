@@ -107,9 +107,29 @@ describe('resolveEnv', () => {
     ]);
   });
 
+  test("resolves the downward API's fieldRef to the pod's name, namespace, labels and annotations (an Indexed Job's JOB_COMPLETION_INDEX)", () => {
+    const pod = { name: 'job-wq-3-2-abcde', namespace: 'batch', labels: { 'batch.kubernetes.io/job-completion-index': '2' }, annotations: { a: 'b' } };
+    const env = resolveEnv(
+      container([
+        { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'A', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['a']" } } },
+        { name: 'MISSING', valueFrom: { fieldRef: { fieldPath: "metadata.labels['nope']" } } },
+        { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-completion-index']" } } },
+      ]),
+      objects,
+      new Map(),
+      pod,
+    );
+    expect(Object.fromEntries(env)).toEqual({ POD: 'job-wq-3-2-abcde', NS: 'batch', A: 'b', MISSING: '', JOB_COMPLETION_INDEX: '2' });
+    expect(() => resolveEnv(container([{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]), objects, new Map(), pod)).toThrow(
+      'fieldRef status.podIP is not supported',
+    );
+  });
+
   test('fails on a source it cannot resolve instead of leaving the variable out', () => {
     expect(() => resolveEnv(container([{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]), objects)).toThrow(
-      'only secretKeyRef and configMapKeyRef',
+      'only secretKeyRef, configMapKeyRef and fieldRef',
     );
   });
 });

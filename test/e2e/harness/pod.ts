@@ -75,9 +75,10 @@ export function retryDelayMs(error: PodAdmissionError | PodConfigError, attempt:
   return Math.min(base * 2 ** attempt, cap);
 }
 
-export async function startPod(context: PodContext, name: string): Promise<Pod> {
-  if (!context.template.spec) throw new Error(`Job ${context.jobName}: the pod template has no spec`);
-  const template = context.template.spec;
+/** Starts the pod `name` from `podTemplate`: the Job's template, or the one the Job controller made for the pod (an Indexed Job's index). */
+export async function startPod(context: PodContext, name: string, podTemplate: IPodTemplateSpec = context.template): Promise<Pod> {
+  if (!podTemplate.spec) throw new Error(`Job ${context.jobName}: the pod template has no spec`);
+  const template = podTemplate.spec;
   if (template.containers.length !== 1 || template.initContainers?.length) {
     throw new Error(`Job ${context.jobName}: the e2e harness runs pods of exactly one container and no init containers`);
   }
@@ -89,7 +90,7 @@ export async function startPod(context: PodContext, name: string): Promise<Pod> 
   let args: string[] | undefined;
   for (let attempt = 0; !args; attempt++) {
     try {
-      args = await podRunArgs(context, name, namespace, podDirectory);
+      args = await podRunArgs(context, podTemplate, name, namespace, podDirectory);
     } catch (error) {
       if (!(error instanceof PodAdmissionError || error instanceof PodConfigError)) throw error;
       if (context.signal?.aborted)
@@ -128,14 +129,15 @@ export function pullPolicy(container: IContainer): 'Always' | 'IfNotPresent' | '
 }
 
 /** The pod as the API server admits it and the kubelet prepares it, as `docker run` arguments; throws what makes the kubelet wait. */
-async function podRunArgs(context: PodContext, name: string, namespace: string, podDirectory: string): Promise<string[]> {
+async function podRunArgs(context: PodContext, template: IPodTemplateSpec, name: string, namespace: string, podDirectory: string): Promise<string[]> {
   const { api } = context;
   const admitted = api
-    ? admitServiceAccount(name, context.template.spec!, namespace, (account) => api.serviceAccount(namespace, account), name.slice(-5))
-    : { spec: context.template.spec!, serviceAccountName: 'default', automount: false };
+    ? admitServiceAccount(name, template.spec!, namespace, (account) => api.serviceAccount(namespace, account), name.slice(-5))
+    : { spec: template.spec!, serviceAccountName: 'default', automount: false };
   const { spec } = admitted;
   const container = spec.containers[0];
-  const env = resolveEnv(container, context.objects, api ? kubernetesServiceEnv(api.host, api.port) : new Map());
+  const fields = { name, namespace, labels: template.metadata?.labels, annotations: template.metadata?.annotations };
+  const env = resolveEnv(container, context.objects, api ? kubernetesServiceEnv(api.host, api.port) : new Map(), fields);
   rmSync(podDirectory, { recursive: true, force: true });
   mkdirSync(podDirectory, { recursive: true });
   const identity = api && { namespace, serviceAccountToken: () => api.issueToken({ namespace, name: admitted.serviceAccountName }) };
