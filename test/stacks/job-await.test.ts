@@ -157,6 +157,79 @@ describe('job await', () => {
     );
   });
 
+  describe('an Indexed Job', () => {
+    const indexedPod = (name: string, index: number, phase: FakePod['phase'], exitCode?: number, finishedAt?: string, log?: string): FakePod => ({
+      name,
+      index,
+      phase,
+      exitCode,
+      finishedAt,
+      log,
+    });
+
+    test('job await shows the failed indexes in its progress, and returns when the Job completes all the same', async () => {
+      const steps = [
+        { active: 2, ready: 2, succeeded: 1, completedIndexes: '0' },
+        { active: 2, ready: 2, succeeded: 2, failed: 2, completedIndexes: '0,2', failedIndexes: '1' },
+        complete(3),
+      ];
+      const result = await awaitScripted({ name: 'indexed-progress', completionMode: 'Indexed', completions: 4, steps });
+      expect(result.outputs).toMatchObject({ succeeded: 3 });
+      expect(host.printed(`Job ${NAMESPACE}/indexed-progress`)).toEqual([
+        `Job ${NAMESPACE}/indexed-progress: 1/4 succeeded, 2 running`,
+        `Job ${NAMESPACE}/indexed-progress: 2/4 succeeded, 2 running, 2 failed, failed indexes 1`,
+      ]);
+    });
+
+    test('job await fails at once on MaxFailedIndexesExceeded, naming the failed indexes, with the log of a failed pod of one of them', async () => {
+      const message = 'Job has exceeded the specified maximal number of failed indexes';
+      const pods = [
+        indexedPod('max-0', 0, 'Succeeded', 0, '2025-01-01T00:00:05Z', 'Processing apple\n'),
+        indexedPod('max-1', 1, 'Failed', 2, '2025-01-01T00:00:07Z', 'work-queue work: item 1: got nothing, expected an item at index 1\n'),
+        indexedPod('max-3', 3, 'Failed', 1, '2025-01-01T00:00:08Z', 'convert: bad input\n'),
+        // Failed later, but its index was retried and is not among the failed ones.
+        indexedPod('max-2', 2, 'Failed', 1, '2025-01-01T00:00:09Z', 'flaky\n'),
+      ];
+      const failing = {
+        active: 1,
+        failed: 4,
+        succeeded: 1,
+        completedIndexes: '0',
+        failedIndexes: '1,3-4',
+        conditions: [{ type: 'FailureTarget', status: 'True', reason: 'MaxFailedIndexesExceeded', message }],
+      };
+      const attempt = awaitScripted({ name: 'max-failed', completionMode: 'Indexed', completions: 8, steps: [RUNNING, failing, RUNNING], pods });
+      await expect(attempt).rejects.toThrow(
+        `Job ${NAMESPACE}/max-failed failed (MaxFailedIndexesExceeded): ${message}; failed indexes 1,3-4\n` +
+          'last lines of pod max-3, index 3, container work-queue, exit code 1:\n  convert: bad input',
+      );
+      expect(api.readsOf(NAMESPACE, 'max-failed')).toBe(2);
+    });
+
+    test('job await fails on FailedIndexes, when every index has ended and some failed', async () => {
+      const pods = [indexedPod('end-5', 5, 'Failed', 2, '2025-01-01T00:00:07Z', 'work-queue work: ITEMS_DIRECTORY: no file holds index 5\n')];
+      const ended = {
+        succeeded: 5,
+        failed: 1,
+        completedIndexes: '0-4',
+        failedIndexes: '5',
+        conditions: [{ type: 'Failed', status: 'True', reason: 'FailedIndexes', message: 'Job has failed indexes' }],
+      };
+      await expect(awaitScripted({ name: 'failed-indexes', completionMode: 'Indexed', completions: 6, steps: [ended], pods })).rejects.toThrow(
+        `Job ${NAMESPACE}/failed-indexes failed (FailedIndexes): Job has failed indexes; failed indexes 5\n` +
+          'last lines of pod end-5, index 5, container work-queue, exit code 2:\n  work-queue work: ITEMS_DIRECTORY: no file holds index 5',
+      );
+    });
+
+    test('job await cuts a long list of failed indexes after whole intervals and counts them', async () => {
+      const failedIndexes = Array.from({ length: 60 }, (_, i) => String(i * 2)).join(',');
+      const ended = { failed: 60, failedIndexes, conditions: [{ type: 'Failed', status: 'True', reason: 'FailedIndexes', message: 'Job has failed indexes' }] };
+      const attempt = awaitScripted({ name: 'many-failed', completionMode: 'Indexed', completions: 120, steps: [ended] });
+      await expect(attempt).rejects.toThrow(/; failed indexes 0,2,4,[0-9,]*,\.\.\. \(60 in all\)$/);
+      await expect(attempt).rejects.toThrow(/^[^\n]{1,250}$/);
+    });
+  });
+
   test('job await fails when the Job is deleted while it waits', async () => {
     await expect(awaitScripted({ name: 'deleted', steps: [RUNNING, RUNNING, 'deleted'] })).rejects.toThrow(
       `Job ${NAMESPACE}/deleted was deleted while pulumi waited for it to complete`,

@@ -12,12 +12,16 @@ export interface JobCondition {
 
 export interface Job {
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly uid?: string };
-  readonly spec?: { readonly completions?: number | null };
+  readonly spec?: { readonly completions?: number | null; readonly completionMode?: string | null };
   readonly status?: {
     readonly active?: number;
     readonly ready?: number;
     readonly succeeded?: number;
     readonly failed?: number;
+    /** Indexed Jobs: the succeeded indexes as intervals, such as "0-2,5". */
+    readonly completedIndexes?: string | null;
+    /** Indexed Jobs with `backoffLimitPerIndex`: the failed indexes as intervals, such as "1,3-4". */
+    readonly failedIndexes?: string | null;
     readonly conditions?: readonly JobCondition[];
   };
 }
@@ -31,7 +35,12 @@ export interface ContainerStatus {
 }
 
 export interface Pod {
-  readonly metadata?: { readonly name?: string; readonly ownerReferences?: readonly { readonly uid?: string }[] };
+  readonly metadata?: {
+    readonly name?: string;
+    /** An Indexed Job's pod has its index in `batch.kubernetes.io/job-completion-index`. */
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly ownerReferences?: readonly { readonly uid?: string }[];
+  };
   readonly spec?: { readonly containers?: readonly { readonly name: string }[] };
   readonly status?: { readonly phase?: string; readonly containerStatuses?: readonly ContainerStatus[] };
 }

@@ -116,7 +116,7 @@ async function awaitJob(
       throw new Error(`${job} was replaced by another Job of the same name (uid ${current.metadata?.uid}, expected ${target.uid}) while pulumi waited for it`);
     }
     const failed = failure(current);
-    if (failed) throw new Error(await failureReport(cluster, target, failed));
+    if (failed) throw new Error(await failureReport(cluster, target, current, failed));
     if (trueCondition(current, 'Complete')) return current.status?.succeeded ?? 0;
 
     const progress = progressOf(current, hasUnreadyPods(current) ? await podsIfReadable(cluster, target) : []);
@@ -142,8 +142,10 @@ function trueCondition(job: Job, type: string): JobCondition | undefined {
 
 /**
  * The condition that says the Job has failed, whatever the reason (BackoffLimitExceeded,
- * DeadlineExceeded, PodFailurePolicy, MaxFailedIndexesExceeded, ...). Since Kubernetes 1.31 the
- * controller first adds FailureTarget and adds Failed once the pods are gone; either is final.
+ * DeadlineExceeded, PodFailurePolicy; for an Indexed Job with backoffLimitPerIndex
+ * MaxFailedIndexesExceeded, once more indexes failed than maxFailedIndexes, and FailedIndexes,
+ * once every index succeeded or failed and some failed). Since Kubernetes 1.31 the controller
+ * first adds FailureTarget and adds Failed once the pods are gone; either is final.
  */
 function failure(job: Job): JobCondition | undefined {
   return trueCondition(job, 'Failed') ?? trueCondition(job, 'FailureTarget');
@@ -155,12 +157,17 @@ function hasUnreadyPods(job: Job): boolean {
   return ready !== undefined && active > ready;
 }
 
-/** `3/8 succeeded, 2 running, 1 failed, waiting: ImagePullBackOff (2)`; without `completions` (the fine pattern), the count alone. */
+/**
+ * `3/8 succeeded, 2 running, 1 failed, waiting: ImagePullBackOff (2)`; without `completions` (the
+ * fine pattern), the count alone; an Indexed Job's failed indexes (`status.failedIndexes`) as
+ * `failed indexes 1,3-4`. Failed counts pods, so an index retried twice counts twice there.
+ */
 function progressOf(job: Job, pods: readonly Pod[]): string {
-  const { active = 0, succeeded = 0, failed = 0 } = job.status ?? {};
+  const { active = 0, succeeded = 0, failed = 0, failedIndexes } = job.status ?? {};
   const completions = job.spec?.completions;
   const parts = [completions ? `${succeeded}/${completions} succeeded` : `${succeeded} succeeded`, `${active} running`];
   if (failed > 0) parts.push(`${failed} failed`);
+  if (failedIndexes) parts.push(`failed indexes ${describeIndexes(failedIndexes)}`);
   const waiting = new Map<string, number>();
   for (const status of pods.flatMap((pod) => pod.status?.containerStatuses ?? [])) {
     const reason = status.state?.waiting?.reason;
@@ -191,27 +198,35 @@ function failedContainer(pod: Pod): { status: ContainerStatus; finishedAt: numbe
 }
 
 /**
- * One message for a failed Job: the Job, the condition's reason and message, and the last log lines
- * of the pod that failed last (or why they could not be read).
+ * One message for a failed Job: the Job, the condition's reason and message, an Indexed Job's
+ * failed indexes, and the last log lines of the pod that failed last (of a failed index, when the
+ * Job has some), or why they could not be read.
  */
-async function failureReport(cluster: ClusterReader, target: JobTarget, failed: JobCondition): Promise<string> {
-  const headline = `${describeJob(target)} failed (${failed.reason ?? 'no reason given'})${failed.message ? `: ${failed.message}` : ''}`;
+async function failureReport(cluster: ClusterReader, target: JobTarget, job: Job, failed: JobCondition): Promise<string> {
+  const failedIndexes = job.status?.failedIndexes || undefined;
+  const headline =
+    `${describeJob(target)} failed (${failed.reason ?? 'no reason given'})${failed.message ? `: ${failed.message}` : ''}` +
+    (failedIndexes ? `; failed indexes ${describeIndexes(failedIndexes)}` : '');
   let pods: Pod[];
   try {
     pods = await podsOf(cluster, target);
   } catch (error) {
     return `${headline}\n(its pods could not be listed: ${(error as Error).message})`;
   }
-  const last = pods
+  const ended = pods
     .map((pod) => ({ pod, container: failedContainer(pod) }))
     .filter((entry) => entry.container !== undefined)
-    .sort((a, b) => b.container!.finishedAt - a.container!.finishedAt)[0];
+    .sort((a, b) => b.container!.finishedAt - a.container!.finishedAt);
+  // The pods of a failed index say why it failed; a pod of an index retried later may not.
+  const intervals = failedIndexes ? indexIntervals(failedIndexes) : [];
+  const last = ended.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? ended[0];
   if (!last) return headline;
 
   const podName = last.pod.metadata?.name ?? '(unnamed)';
+  const index = completionIndex(last.pod);
   const { status } = last.container!;
   const exitCode = status.state?.terminated?.exitCode;
-  const about = `pod ${podName}, container ${status.name}${exitCode === undefined ? '' : `, exit code ${exitCode}`}`;
+  const about = `pod ${podName}${index === undefined ? '' : `, index ${index}`}, container ${status.name}${exitCode === undefined ? '' : `, exit code ${exitCode}`}`;
   try {
     const log = (await cluster.readLog(target.namespace, podName, status.name, LOG_TAIL_LINES)).trimEnd();
     if (log === '') return `${headline}\n(${about}: its log is empty)`;
@@ -222,6 +237,37 @@ async function failureReport(cluster: ClusterReader, target: JobTarget, failed: 
   } catch (error) {
     return `${headline}\n(${about}: its log could not be read: ${(error as Error).message})`;
   }
+}
+
+/** The annotation of an Indexed Job's pod that holds its index (and that its JOB_COMPLETION_INDEX comes from). */
+const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+/** Characters of an index list that go into a line; longer lists are cut at an interval and counted. */
+const INDEXES_SHOWN = 100;
+
+/** An Indexed Job's pod's index, or undefined for a pod of another Job. */
+function completionIndex(pod: Pod): number | undefined {
+  const text = pod.metadata?.annotations?.[COMPLETION_INDEX_ANNOTATION];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/** The intervals of an index list as the Job's status writes it: "1,3-4" is [[1, 1], [3, 4]]. */
+function indexIntervals(text: string): [number, number][] {
+  return text
+    .split(',')
+    .map((part) => part.trim().split('-').map(Number))
+    .filter((bounds) => bounds.every(Number.isInteger))
+    .map(([first, last]) => [first, last ?? first]);
+}
+
+function isAmong(intervals: readonly [number, number][], index: number | undefined): boolean {
+  return index !== undefined && intervals.some(([first, last]) => index >= first && index <= last);
+}
+
+/** An index list for one line: as it is, or cut after whole intervals with their count, `0-2,5,... (120 in all)`. */
+function describeIndexes(text: string): string {
+  if (text.length <= INDEXES_SHOWN) return text;
+  const count = indexIntervals(text).reduce((sum, [first, last]) => sum + last - first + 1, 0);
+  return `${text.slice(0, text.lastIndexOf(',', INDEXES_SHOWN))},... (${count} in all)`;
 }
 
 // ---------------------------------------------------------------------------------------------

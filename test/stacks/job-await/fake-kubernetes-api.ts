@@ -14,6 +14,8 @@ export interface FakePod {
   readonly finishedAt?: string;
   /** Its whole log; the API serves the last `tailLines` of it. Without it, reading the log fails with HTTP 400. */
   readonly log?: string;
+  /** A pod of an Indexed Job: its completion index, in the annotation and label the Job controller sets. */
+  readonly index?: number;
 }
 
 export interface FakeJob {
@@ -21,6 +23,8 @@ export interface FakeJob {
   readonly name: string;
   readonly uid: string;
   readonly completions?: number;
+  /** 'Indexed' for an Indexed Job. @default - NonIndexed, as the API server defaults it */
+  readonly completionMode?: 'Indexed';
   /** The status on successive reads of the Job; the last one is kept. */
   readonly steps: readonly JobStep[];
   readonly pods?: readonly FakePod[];
@@ -115,7 +119,7 @@ export class FakeKubernetesApi {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: job.name, namespace: job.namespace, uid: job.uid },
-      spec: { ...(job.completions !== undefined ? { completions: job.completions } : {}), parallelism: 2 },
+      spec: { ...(job.completions !== undefined ? { completions: job.completions } : {}), parallelism: 2, completionMode: job.completionMode ?? 'NonIndexed' },
       status: step,
     });
   }
@@ -149,13 +153,15 @@ function podObject(job: FakeJob, pod: FakePod): Record<string, unknown> {
     : pod.exitCode !== undefined
       ? { terminated: { exitCode: pod.exitCode, reason: pod.exitCode === 0 ? 'Completed' : 'Error', finishedAt: pod.finishedAt ?? '2025-01-01T00:00:00Z' } }
       : { running: { startedAt: '2025-01-01T00:00:00Z' } };
+  const index = pod.index === undefined ? {} : { 'batch.kubernetes.io/job-completion-index': String(pod.index) };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: pod.name,
       namespace: job.namespace,
-      labels: { 'job-name': job.name, 'batch.kubernetes.io/job-name': job.name, 'controller-uid': job.uid },
+      labels: { 'job-name': job.name, 'batch.kubernetes.io/job-name': job.name, 'controller-uid': job.uid, ...index },
+      annotations: index,
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.name, uid: job.uid, controller: true }],
     },
     spec: { containers: [{ name: CONTAINER, image: 'registry.example.com/work-queue@sha256:0' }] },
