@@ -1,4 +1,4 @@
-import { type Environment, type Target, readSeed, readTarget, readWork } from './config';
+import { type Environment, type Target, isIndexedMode, readIndexedWork, readSeed, readTarget, readWork } from './config';
 import { Command, ExitCode, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
@@ -66,6 +66,7 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
 
 async function runWork(args: readonly string[], env: Environment): Promise<number> {
   splitFlags(args, [], false);
+  if (isIndexedMode(env)) return runIndexedWork(env);
   const target = readWork(env);
   const { work: config } = target;
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
@@ -83,6 +84,20 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
     } finally {
       await consumer.close();
     }
+  } finally {
+    shutdown.dispose();
+  }
+}
+
+/** `work` in a pod of an Indexed Job: no broker, one item of ITEMS_DIRECTORY. */
+async function runIndexedWork(env: Environment): Promise<number> {
+  const config = readIndexedWork(env);
+  // Loaded here: a queue worker has no use for it.
+  const { indexedWork } = await import('./indexed-work');
+  const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
+  shutdown.install();
+  try {
+    return await indexedWork({ config, handler: makeHandler(config), shutdown, log });
   } finally {
     shutdown.dispose();
   }

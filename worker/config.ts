@@ -8,6 +8,8 @@ import {
   Defaults,
   describeProblem,
   Env,
+  ItemsMount,
+  IndexedItems,
   parseNumber,
   RetryBudget,
   type Rule,
@@ -65,14 +67,22 @@ export interface ManagementApi {
   readonly password?: string;
 }
 
+/** The work on one item, in every mode: the handler and its time. */
 export interface WorkConfig {
-  readonly mode: WorkerMode;
   readonly workSeconds: number;
-  readonly leaseSeconds: number;
-  readonly maxAttempts: number;
   /** Seconds one item's work may take before it is stopped and counted as a failed attempt (WORK_TIMEOUT_SECONDS). */
   readonly workTimeoutSeconds: number;
   readonly workCommand?: string;
+}
+
+/** The modes that take their items from a queue (readWork); `indexed` takes one from ITEMS_DIRECTORY (readIndexedWork). */
+export type QueueWorkerMode = Exclude<WorkerMode, 'indexed'>;
+
+/** `work` on a queue (WORKER_MODE single or drain). */
+export interface QueueWorkConfig extends WorkConfig {
+  readonly mode: QueueWorkerMode;
+  readonly leaseSeconds: number;
+  readonly maxAttempts: number;
   /**
    * The seed whose completion an empty queue must show before it counts as done (SEED_ID).
    * @default - unset: an empty queue is done (a queue that another producer fills)
@@ -80,6 +90,14 @@ export interface WorkConfig {
   readonly seedId?: string;
   /** Seconds an empty queue whose seed is not complete is waited for before exit 4 (SEED_WAIT_SECONDS). */
   readonly seedWaitSeconds: number;
+}
+
+/** `work` in a pod of an Indexed Job (WORKER_MODE=indexed): one item of the files in a directory, no broker. */
+export interface IndexedWorkConfig extends WorkConfig {
+  /** The directory of the item files (ITEMS_DIRECTORY). */
+  readonly itemsDirectory: string;
+  /** The pod's index, the item it works on (JOB_COMPLETION_INDEX). */
+  readonly index: number;
 }
 
 /** Collects one line per problem so that a run reports every bad variable at once. */
@@ -113,25 +131,69 @@ export interface Target {
   readonly brokerRetrySeconds: number;
 }
 
-/** Reads everything `work` needs, reporting every problem before anything is touched. */
-export function readWork(env: Environment): Target & { work: WorkConfig } {
+/** WORKER_MODE as given (trimmed), or its default; checked by the reader of that mode. */
+function workerModeText(env: Environment): string {
+  return env[Env.workerMode]?.trim() || Defaults.workerMode;
+}
+
+/** WORKER_MODE=indexed: `work` takes its item from ITEMS_DIRECTORY (readIndexedWork), not from a queue (readWork). */
+export function isIndexedMode(env: Environment): boolean {
+  return workerModeText(env) === 'indexed';
+}
+
+/** Reads everything `work` on a queue needs, reporting every problem before anything is touched. */
+export function readWork(env: Environment): Target & { work: QueueWorkConfig } {
+  const modeText = workerModeText(env);
+  if (modeText === 'indexed') throw new Error(`readWork reads the queue modes; ${Env.workerMode}=indexed is read by readIndexedWork`);
   const problems = new Problems();
   const target = parseTarget(env, problems);
-  const modeText = env[Env.workerMode]?.trim() || Defaults.workerMode;
   if (!(WORKER_MODES as readonly string[]).includes(modeText)) problems.add(Env.workerMode, env[Env.workerMode], `one of ${WORKER_MODES.join(', ')}`);
-  const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
+  const itemWork = parseWorkConfig(env, problems);
   const leaseSeconds = parseNumberVariable(env, Env.leaseSeconds, Defaults.leaseSeconds, Rules.positiveNumber, problems);
   const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, Rules.positiveInteger, problems);
   if (target.broker?.scheme === 'amqp' && maxAttempts > RetryBudget.amqpDeliveryLimit) {
     problems.add(Env.maxAttempts, env[Env.maxAttempts], `at most ${RetryBudget.amqpDeliveryLimit} on RabbitMQ, the work queue's x-delivery-limit`);
   }
-  const workTimeoutSeconds = parseNumberVariable(env, Env.workTimeoutSeconds, Defaults.workTimeoutSeconds, Rules.workTimeout, problems);
   const seedId = parseOptionalText(env, Env.seedId, seedIdRule, problems);
   const seedWaitSeconds = parseNumberVariable(env, Env.seedWaitSeconds, Defaults.seedWaitSeconds, Rules.nonNegativeNumber, problems);
   problems.throwIfAny();
-  const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
-  const work: WorkConfig = { mode: modeText as WorkerMode, workSeconds, leaseSeconds, maxAttempts, workTimeoutSeconds, workCommand, seedId, seedWaitSeconds };
+  const work: QueueWorkConfig = { mode: modeText as QueueWorkerMode, ...itemWork, leaseSeconds, maxAttempts, seedId, seedWaitSeconds };
   return { ...(target as Target), work };
+}
+
+/**
+ * Reads everything `work` needs in a pod of an Indexed Job (WORKER_MODE=indexed): no broker,
+ * ITEMS_DIRECTORY and JOB_COMPLETION_INDEX, and the work settings readWork reads too.
+ */
+export function readIndexedWork(env: Environment): IndexedWorkConfig {
+  const problems = new Problems();
+  const itemsDirectory = env[Env.itemsDirectory]?.trim();
+  if (!itemsDirectory) {
+    problems.add(
+      Env.itemsDirectory,
+      env[Env.itemsDirectory],
+      `the directory of the Indexed Job's item files, named ${IndexedItems.fileName(0)}, ${IndexedItems.fileName(1000)} and so on, such as ${ItemsMount.directory}`,
+    );
+  }
+  const index = parseNumberVariable(env, Env.jobCompletionIndex, undefined, Rules.nonNegativeInteger, problems);
+  if (index === undefined) {
+    problems.add(
+      Env.jobCompletionIndex,
+      env[Env.jobCompletionIndex],
+      `${Rules.nonNegativeInteger(undefined)}, the item's index (Kubernetes sets it in each pod of an Indexed Job)`,
+    );
+  }
+  const itemWork = parseWorkConfig(env, problems);
+  problems.throwIfAny();
+  return { itemsDirectory: itemsDirectory as string, index: index as number, ...itemWork };
+}
+
+/** WORK_SECONDS, WORK_TIMEOUT_SECONDS and WORK_COMMAND, the work on an item in every mode; complete once `problems` holds none. */
+function parseWorkConfig(env: Environment, problems: Problems): WorkConfig {
+  const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
+  const workTimeoutSeconds = parseNumberVariable(env, Env.workTimeoutSeconds, Defaults.workTimeoutSeconds, Rules.workTimeout, problems);
+  const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
+  return { workSeconds, workTimeoutSeconds, workCommand };
 }
 
 /** Reads everything `seed` needs besides its items: the target, and the run label (SEED_RUN). */

@@ -13,42 +13,78 @@ export function readItems(args: readonly string[], env: Environment): string[] {
   if (file === undefined) {
     throw badInput([describeProblem(Env.itemsFile, env[Env.itemsFile], 'the path of a JSON array of strings, or items as arguments to seed')]);
   }
-  const bytes = readBounded(file);
-  let items: unknown;
-  try {
-    items = JSON.parse(decodeKeepingInvalidBytes(bytes));
-  } catch (error) {
-    const reason = (error as Error).message.split('\n')[0];
-    throw badInput([describeProblem(Env.itemsFile, file, `a file holding a JSON array of strings, but it is not JSON (${reason})`)]);
-  }
+  const items = readJsonFile({
+    field: Env.itemsFile,
+    path: file,
+    holds: 'a JSON array of strings',
+    maxBytes: MAX_ITEMS_FILE_BYTES,
+    tooLarge: (size) =>
+      `a file of at most ${MAX_ITEMS_FILE_BYTES / 1024 / 1024} MiB (seed holds the items in memory), but it has ${size}; seed its items in several runs of smaller files`,
+  });
   return check(Env.itemsFile, items);
 }
 
+/** A JSON file of items, and how its problems are worded: `<field>: got "<path>", expected ...`. */
+export interface JsonFile {
+  /** The variable that names the file (or its directory). */
+  readonly field: string;
+  readonly path: string;
+  /** What the file should hold, as a problem line says it: "a JSON array of strings". */
+  readonly holds: string;
+  /** Its largest size. */
+  readonly maxBytes: number;
+  /** What is expected of a file larger than `maxBytes`, given its size ("1234 bytes", "more than 1024 bytes"). */
+  readonly tooLarge: (size: string) => string;
+}
+
 /**
- * The file's bytes, at most MAX_ITEMS_FILE_BYTES: a larger regular file fails before it is read,
- * anything else (a pipe, a file that grows) once it has given more than that.
+ * The file's JSON value, read as bytes (at most `maxBytes`) and decoded keeping any byte that is
+ * not UTF-8 (decodeKeepingInvalidBytes), so that the item holding it fails the item rule
+ * (describeItemProblem names the bytes).
  */
-function readBounded(file: string): Buffer {
+export function readJsonFile(file: JsonFile): unknown {
+  const bytes = readBounded(file);
+  try {
+    return JSON.parse(decodeKeepingInvalidBytes(bytes));
+  } catch (error) {
+    const reason = (error as Error).message.split('\n')[0];
+    throw badInput([describeProblem(file.field, file.path, `a file holding ${file.holds}, but it is not JSON (${reason})`)]);
+  }
+}
+
+/**
+ * The file's bytes, at most `maxBytes`: a larger regular file fails before it is read, anything
+ * else (a pipe, a file that grows) once it has given more than that.
+ */
+function readBounded(file: JsonFile): Buffer {
+  const { path, maxBytes } = file;
+  const unreadable = (error: unknown) =>
+    badInput([describeProblem(file.field, path, `a readable file holding ${file.holds} (${(error as NodeJS.ErrnoException).code ?? String(error)})`)]);
+  const tooLarge = (size: string) => badInput([describeProblem(file.field, path, file.tooLarge(size))]);
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(path, 'r');
   } catch (error) {
-    throw badInput([
-      describeProblem(Env.itemsFile, file, `a readable file holding a JSON array of strings (${(error as NodeJS.ErrnoException).code ?? String(error)})`),
-    ]);
+    throw unreadable(error);
   }
   try {
     const stat = fstatSync(fd);
-    if (stat.isFile() && stat.size > MAX_ITEMS_FILE_BYTES) throw tooLarge(file, `${stat.size} bytes`);
+    if (stat.isFile() && stat.size > maxBytes) throw tooLarge(`${stat.size} bytes`);
     const chunks: Buffer[] = [];
     let total = 0;
     // A regular file in one read of its size (and a byte more, to see that it grew); anything else in chunks.
     for (let next = stat.isFile() ? stat.size + 1 : READ_CHUNK_BYTES; ; next = READ_CHUNK_BYTES) {
-      const chunk = Buffer.allocUnsafe(Math.min(next, MAX_ITEMS_FILE_BYTES + 1 - total));
-      const read = readSync(fd, chunk, 0, chunk.length, null);
+      const chunk = Buffer.allocUnsafe(Math.min(next, maxBytes + 1 - total));
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        // A directory (EISDIR), or a read that failed.
+        throw unreadable(error);
+      }
       if (read === 0) break;
       total += read;
-      if (total > MAX_ITEMS_FILE_BYTES) throw tooLarge(file, `more than ${MAX_ITEMS_FILE_BYTES} bytes`);
+      if (total > maxBytes) throw tooLarge(`more than ${maxBytes} bytes`);
       chunks.push(chunk.subarray(0, read));
     }
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
@@ -59,32 +95,25 @@ function readBounded(file: string): Buffer {
 
 const READ_CHUNK_BYTES = 16 * 1024 * 1024;
 
-function tooLarge(file: string, size: string): Error {
-  return badInput([
-    describeProblem(
-      Env.itemsFile,
-      file,
-      `a file of at most ${MAX_ITEMS_FILE_BYTES / 1024 / 1024} MiB (seed holds the items in memory), but it has ${size}; seed its items in several runs of smaller files`,
-    ),
-  ]);
-}
-
 function check(field: string, items: unknown): string[] {
   const problem = checkItems(items);
   if (!problem) return items as string[];
   const { where, value, expected } = problem;
-  if (typeof value === 'string' && ESCAPED_BYTE.test(value)) {
-    // Shown as a reader of the file sees it, with the offending bytes named.
-    const bytes = [...value.matchAll(ESCAPED_BYTES)].map(([escaped]) => (escaped.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0'));
-    throw badInput([
-      describeProblem(
-        `${field}${where}`,
-        value.replace(ESCAPED_BYTES, '\ufffd'),
-        `valid UTF-8 text, but the file holds bytes there that are not UTF-8 (${bytes.join(' ')})`,
-      ),
-    ]);
-  }
-  throw badInput([describeProblem(`${field}${where}`, value, expected)]);
+  throw badInput([describeItemProblem(`${field}${where}`, value, expected)]);
+}
+
+/**
+ * The problem line of an item that fails the item rule. An item holding bytes that are not UTF-8
+ * is shown as a reader of the file sees it, with the offending bytes named.
+ */
+export function describeItemProblem(field: string, value: unknown, expected: string): string {
+  if (typeof value !== 'string' || !ESCAPED_BYTE.test(value)) return describeProblem(field, value, expected);
+  const bytes = [...value.matchAll(ESCAPED_BYTES)].map(([escaped]) => (escaped.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0'));
+  return describeProblem(
+    field,
+    value.replace(ESCAPED_BYTES, '\ufffd'),
+    `valid UTF-8 text, but the file holds bytes there that are not UTF-8 (${bytes.join(' ')})`,
+  );
 }
 
 /**

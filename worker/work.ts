@@ -1,4 +1,4 @@
-import type { WorkConfig } from './config';
+import type { QueueWorkConfig } from './config';
 import { Env, ExitCode, deadLetterQueue } from './contract';
 import type { Handler, HandlerResult } from './handler';
 import type { Claimed, Consumer, Delivery } from './queue';
@@ -27,7 +27,7 @@ const SLOW_BATCH_MS = 500;
 export interface WorkContext {
   readonly consumer: Consumer;
   readonly queueName: string;
-  readonly config: WorkConfig;
+  readonly config: QueueWorkConfig;
   readonly handler: Handler;
   readonly shutdown: Shutdown;
   readonly log: (line: string) => void;
@@ -187,7 +187,7 @@ type Outcome = 'done' | 'notCompleted' | 'retry' | 'dead' | 'lost' | 'aborted' |
  */
 async function processOne(context: Run, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
   const { consumer, log, config } = context;
-  const { result, timedOut } = await runWithin(context, delivery);
+  const { result, timedOut } = await runWithin(context.itemDeadline, context.handler, delivery.item, context.handlerSignal(delivery.lost));
   if (delivery.lost.aborted) {
     if (finished) log(`${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`);
     return 'disconnected';
@@ -217,16 +217,21 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
 /**
  * Runs the handler under WORK_TIMEOUT_SECONDS: when it fires, the handler's signal aborts, which
  * stops the item's command as shutdown does (its whole process group, TERM then KILL), and the
- * item counts as failed.
+ * item counts as failed. `outer` aborts it too (shutdown, or a delivery that can no longer be settled).
  */
-async function runWithin(context: Run, delivery: Delivery): Promise<{ result: HandlerResult; timedOut: boolean }> {
-  const signal = context.itemDeadline.start(context.handlerSignal(delivery.lost));
+export async function runWithin(
+  deadline: ItemDeadline,
+  handler: Handler,
+  item: string,
+  outer: AbortSignal,
+): Promise<{ result: HandlerResult; timedOut: boolean }> {
+  const signal = deadline.start(outer);
   let timedOut: boolean;
   let result: HandlerResult;
   try {
-    result = await context.handler(delivery.item, signal);
+    result = await handler(item, signal);
   } finally {
-    timedOut = context.itemDeadline.finish();
+    timedOut = deadline.finish();
   }
   return { result, timedOut: timedOut && result === 'aborted' };
 }
