@@ -4,6 +4,8 @@ import {
   Env,
   ExitCode,
   GENERATED_SECRET_BYTES,
+  IndexedItems,
+  ItemsMount,
   MAX_ITEMS_FILE_BYTES,
   MAX_ITEM_BYTES,
   MAX_SEED_RUN_LENGTH,
@@ -21,7 +23,11 @@ ${sentinelUrlScheme(false)}://:pass@host:${Defaults.sentinelPort}[,host:port...]
   [Env.queue]: 'queue (RabbitMQ) or list (Redis) name (required)',
   [Env.brokerRetrySeconds]: `seconds a lost broker connection is retried before exit ${ExitCode.brokerUnreachable} (${Defaults.brokerRetrySeconds})`,
   [Env.itemsFile]: `path of a JSON array of strings of at most ${MAX_ITEMS_FILE_BYTES / (1024 * 1024)} MiB, when no items are given as arguments`,
-  [Env.workerMode]: `${WORKER_MODES.join(' or ')} (${Defaults.workerMode}): single takes one item, drain loops until nothing is pending or in progress`,
+  [Env.workerMode]: `${WORKER_MODES.slice(0, -1).join(', ')} or ${WORKER_MODES[WORKER_MODES.length - 1]} (${Defaults.workerMode}): single takes one item, drain loops until nothing is pending
+or in progress, indexed takes item ${Env.jobCompletionIndex} of ${Env.itemsDirectory} (no broker)`,
+  [Env.itemsDirectory]: `indexed: the directory of the items, JSON arrays of strings in files ${IndexedItems.fileName(0)}, ${IndexedItems.fileName(1000)}...
+named by the index of their first item, at most ${IndexedItems.maxFileBytes / (1024 * 1024)} MiB each (required; the constructs mount ${ItemsMount.directory})`,
+  [Env.jobCompletionIndex]: "indexed: the index of the item to work on, from 0 (required; Kubernetes sets it in an Indexed Job's pods)",
   [Env.workCommand]: "shell command run once per item, the item's bytes on stdin, exit 0 = done (default: print the item, sleep)",
   [Env.workSeconds]: `the default handler's simulated work in seconds (${Defaults.workSeconds})`,
   [Env.leaseSeconds]: `Redis: lease per item, renewed while it runs; another worker takes it over after expiry (${Defaults.leaseSeconds})`,
@@ -64,7 +70,8 @@ export const USAGE: Record<'main' | keyof typeof Command, string> = {
                              on the queue, once: a rerun adds nothing, a rerun after a crash
                              finishes the job; --force seeds them again
   work                       process items: ${Env.workerMode}=single takes one, drain loops until
-                             nothing is pending or in progress
+                             nothing is pending or in progress, indexed takes the item of an
+                             Indexed Job's pod from ${Env.itemsDirectory} (no broker)
   status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
   credentials                create the Secrets of ${Env.credentials} in the pod's namespace when they
                              are missing (a broker's password, an Erlang cookie); never changes one
@@ -98,6 +105,11 @@ An item that outlasts ${Env.workTimeoutSeconds} is stopped and counts as a faile
 for an item whose acknowledgement failed: exit ${ExitCode.brokerUnreachable} when its connection or channel closed under it (RabbitMQ's
 consumer timeout closes the channel), ${ExitCode.failed} when its lease passed to another worker; drain reopens them and goes on.
 
+${Env.workerMode}=indexed, in a pod of a Kubernetes Indexed Job, needs no broker (nor ${Env.brokerUrl}, ${Env.queue}): it
+works on item ${Env.jobCompletionIndex} of the files in ${Env.itemsDirectory}, once, and exits ${ExitCode.ok} done, ${ExitCode.failed} when it
+failed or outlasted ${Env.workTimeoutSeconds} (the Job tries the index again), ${ExitCode.badInput} when there is no such item
+or its file is malformed (the Job fails the index), ${ExitCode.interrupted} when SIGTERM stopped it.
+
 ${environment([
   ...COMMON,
   Env.workerMode,
@@ -109,11 +121,13 @@ ${environment([
   Env.seedId,
   Env.seedWaitSeconds,
   Env.brokerReplicas,
+  Env.itemsDirectory,
+  Env.jobCompletionIndex,
   'NODE_EXTRA_CA_CERTS',
   'WORK_QUEUE_DEBUG',
 ])}
 SIGTERM: no more items are taken; the current one may finish for 25 s, then its command's process
-group is ended and the item handed back. A second SIGTERM hands it back at once.
+group is ended and the item handed back (indexed: stopped, exit ${ExitCode.interrupted}). A second SIGTERM does it at once.
 
 ${EXIT_CODES}
 `,
