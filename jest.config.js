@@ -4,7 +4,18 @@
  * a jest project each: `npx jest --selectProjects deployed` runs one. Everything else runs once.
  */
 /** test/worker suites that use no broker: they run once, in the machine project. */
-const NO_BROKER = ['config', 'credentials-cli', 'credentials', 'misbehaving-peers', 'reconnect', 'seed-config', 'seed-wait-timing', 'units'];
+const NO_BROKER = [
+  'config',
+  'credentials-cli',
+  'credentials',
+  'indexed-items',
+  'indexed-work',
+  'misbehaving-peers',
+  'reconnect',
+  'seed-config',
+  'seed-wait-timing',
+  'units',
+];
 
 const shared = { preset: 'ts-jest', testEnvironment: 'node' };
 
