@@ -1,20 +1,22 @@
 import { App } from 'cdk8s';
 import { checkItems, describeProblem, parseNumber } from '../worker/contract';
-import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from './config';
+import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, WorkQueueStackConfig } from './config';
 import { addWorkQueueStack } from './work-queue-stack';
 
 /**
- * The cdk8s app of `npm run synth`: both tutorials, each as broker, seeder and worker Job files.
- * Overrides from the environment, each left to the tutorials when unset or empty:
+ * The cdk8s app of `npm run synth`: both tutorials, each as broker, seeder and worker Job files,
+ * and the indexed example, one file with its Indexed Job and the items' ConfigMaps.
+ * Overrides from the environment, each left to the examples when unset or empty:
  * - WORKER_IMAGE: the worker image (default `job-wq:latest`);
- * - WORK_SECONDS: the seconds of simulated work per item (the tutorials' 10);
- * - ITEMS: a JSON array of strings that replaces both tutorials' items (the coarse Job's
- *   completions follows their number);
- * - RUN: the seeders' run label: the same items with another run are seeded and worked off again;
- * - SEED_WAIT_SECONDS: how long workers wait for their seed to complete (default 600);
- * - NAMESPACE: the namespace of every object, whose Namespace object heads each broker file;
- * - AUTOSCALE_MAX_JOBS: replaces each worker Job by a KEDA ScaledJob of at most that many Jobs
- *   (which needs NAMESPACE, so that KEDA's operator can name the broker).
+ * - WORK_SECONDS: the seconds of simulated work per item (the examples' 10);
+ * - ITEMS: a JSON array of strings that replaces all three examples' items (the coarse and the
+ *   Indexed Job's completions follow their number);
+ * - RUN: the run label of the seeders and the Indexed Job: the same items with another run are
+ *   worked off again;
+ * - SEED_WAIT_SECONDS: how long workers wait for their seed to complete (default 600; tutorials only);
+ * - NAMESPACE: the namespace of every object, whose Namespace object heads each broker file and the indexed file;
+ * - AUTOSCALE_MAX_JOBS: replaces each tutorial's worker Job by a KEDA ScaledJob of at most that
+ *   many Jobs (which needs NAMESPACE, so that KEDA's operator can name the broker); the Indexed Job stays.
  */
 function main(): void {
   const image = process.env.WORKER_IMAGE ?? 'job-wq:latest';
@@ -24,19 +26,23 @@ function main(): void {
   const items = itemsFromEnv('ITEMS');
   const run = process.env.RUN || undefined;
   const namespace = process.env.NAMESPACE?.trim() || undefined;
+  // What every pattern takes, and what only the queue tutorials do (they have a seed and a queue to scale on).
   const overrides: Partial<WorkQueueStackConfig> & Pick<WorkQueueStackConfig, 'image'> = {
     image,
     ...(namespace !== undefined ? { namespace } : {}),
     ...(workSeconds !== undefined ? { workSeconds } : {}),
-    ...(seedWaitSeconds !== undefined ? { seedWaitSeconds } : {}),
     ...(items !== undefined ? { items } : {}),
     ...(run !== undefined ? { run } : {}),
+  };
+  const queueOverrides: Partial<WorkQueueStackConfig> = {
+    ...(seedWaitSeconds !== undefined ? { seedWaitSeconds } : {}),
     ...(maxJobs !== undefined ? { autoscale: { maxJobs } } : {}),
   };
 
   const app = new App();
-  addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides });
-  addWorkQueueStack(app, { ...FINE_TUTORIAL, ...overrides });
+  addWorkQueueStack(app, { ...COARSE_TUTORIAL, ...overrides, ...queueOverrides });
+  addWorkQueueStack(app, { ...FINE_TUTORIAL, ...overrides, ...queueOverrides });
+  addWorkQueueStack(app, { ...INDEXED_EXAMPLE, ...overrides });
   app.synth();
 }
 

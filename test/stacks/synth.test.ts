@@ -78,7 +78,7 @@ const CREDENTIAL_LITERAL = [
   /:\/\/[^\s/:@]*:(?!\$\()[^\s/@]+@/,
 ];
 
-describe('cdk8s synth of the two tutorials', () => {
+describe('cdk8s synth of the two tutorials and the indexed example', () => {
   let files: Record<string, Manifest[]>;
   let texts: Record<string, string>;
   let all: Manifest[];
@@ -90,7 +90,7 @@ describe('cdk8s synth of the two tutorials', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('writes each stack as ordered broker, seeder and job files', () => {
+  test('writes each tutorial as ordered broker, seeder and job files, and the indexed example as one job file', () => {
     expect(Object.keys(files)).toEqual([
       '0000-coarse-broker.k8s.yaml',
       '0001-coarse-seeder.k8s.yaml',
@@ -98,6 +98,7 @@ describe('cdk8s synth of the two tutorials', () => {
       '0003-fine-broker.k8s.yaml',
       '0004-fine-seeder.k8s.yaml',
       '0005-fine-job.k8s.yaml',
+      '0006-indexed-job.k8s.yaml',
     ]);
     // RabbitMQ's credentials are created in the cluster by a Job of the worker image, with a ServiceAccount and Role of its own.
     expect(files['0000-coarse-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual([
@@ -113,10 +114,11 @@ describe('cdk8s synth of the two tutorials', () => {
     expect(files['0003-fine-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Service', 'StatefulSet']);
     expect(files['0001-coarse-seeder.k8s.yaml'].map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
     expect(files['0005-fine-job.k8s.yaml'].map((m) => m.kind)).toEqual(['Job']);
+    expect(files['0006-indexed-job.k8s.yaml'].map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
   });
 
   test('every object is valid against the Kubernetes OpenAPI schema', () => {
-    expect(all.length).toBe(17);
+    expect(all.length).toBe(19);
     const errors = all.map((m) => [`${m.kind}/${m.metadata.name}`, schemaError(m)]).filter(([, error]) => error);
     expect(errors).toEqual([]);
   });
@@ -155,6 +157,19 @@ describe('cdk8s synth of the two tutorials', () => {
     expect(containerEnv(job).byName.WORKER_MODE.value).toBe('drain');
   });
 
+  test('indexed: no broker, the 8 items in an immutable ConfigMap, Indexed Job job-wq-3 with completions 8 and parallelism 2', () => {
+    const objects = files['0006-indexed-job.k8s.yaml'];
+    const items = hashNamed(objects, 'ConfigMap', 'job-wq-3-items', 10);
+    expect(items.immutable).toBe(true);
+    expect(JSON.parse(items.data['items-0.json'])).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
+    const job = jobNamed(objects, 'job-wq-3');
+    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 8, parallelism: 2, backoffLimitPerIndex: 4 });
+    const env = containerEnv(job).byName;
+    expect(env.WORKER_MODE.value).toBe('indexed');
+    expect(env.WORK_SECONDS.value).toBe('10');
+    expect(env.BROKER_URL).toBeUndefined();
+  });
+
   test('uses job-wq:latest by default, and no guest:guest anywhere', () => {
     for (const job of all.filter((m) => m.kind === 'Job')) expect(podSpec(job).containers[0].image).toBe('job-wq:latest');
     expect(JSON.stringify(all)).not.toMatch(/guest/);
@@ -180,10 +195,10 @@ describe('cdk8s synth of the two tutorials', () => {
       const jobs = Object.values(custom.files)
         .flat()
         .filter((m) => m.kind === 'Job');
-      // Seeding and worker Jobs of both tutorials, and RabbitMQ's credentials Job.
-      expect(jobs).toHaveLength(5);
+      // Seeding and worker Jobs of both tutorials, RabbitMQ's credentials Job and the Indexed Job.
+      expect(jobs).toHaveLength(6);
       for (const job of jobs) expect(podSpec(job).containers[0].image).toBe(image);
-      expect(containerEnv(jobNamed(jobs, 'job-wq-2')).byName.WORK_SECONDS.value).toBe('0.2');
+      for (const name of ['job-wq-2', 'job-wq-3']) expect(containerEnv(jobNamed(jobs, name)).byName.WORK_SECONDS.value).toBe('0.2');
     } finally {
       rmSync(custom.dir, { recursive: true, force: true });
     }
@@ -205,6 +220,25 @@ describe('cdk8s synth of the two tutorials', () => {
       }
       // The coarse Job's completions follows the items.
       expect(jobNamed(objects, 'job-wq-1').spec.completions).toBe(3);
+      // The Indexed Job takes the items and the run, but has no seed to wait for.
+      const indexed = custom.files['0006-indexed-job.k8s.yaml'];
+      expect(JSON.parse(hashNamed(indexed, 'ConfigMap', 'job-wq-3-items', 10).data['items-0.json'])).toEqual(items);
+      const indexedJob = jobNamed(indexed, 'job-wq-3');
+      expect(indexedJob.spec.completions).toBe(3);
+      expect(indexedJob.spec.template.metadata.annotations['work-queue-stack.io/run']).toBe('again-2');
+      expect(containerEnv(indexedJob).byName.SEED_WAIT_SECONDS).toBeUndefined();
+    } finally {
+      rmSync(custom.dir, { recursive: true, force: true });
+    }
+  });
+
+  test("takes the namespace for all three; AUTOSCALE_MAX_JOBS replaces the tutorials' worker Jobs and leaves the Indexed Job", async () => {
+    const custom = await synth({ NAMESPACE: 'batch', AUTOSCALE_MAX_JOBS: '3' });
+    try {
+      expect(custom.files['0002-coarse-job.k8s.yaml'].map((m) => m.kind)).toContain('ScaledJob');
+      const indexed = custom.files['0006-indexed-job.k8s.yaml'];
+      expect(indexed.map((m) => m.kind)).toEqual(['Namespace', 'ConfigMap', 'Job']);
+      for (const m of indexed.slice(1)) expect(m.metadata.namespace).toBe('batch');
     } finally {
       rmSync(custom.dir, { recursive: true, force: true });
     }
@@ -259,7 +293,7 @@ describe('npm run synth', () => {
       await synthInto(join(dir, 'second'), env);
       const first = readBytes(join(dir, 'first'));
       const second = readBytes(join(dir, 'second'));
-      expect(Object.keys(first)).toHaveLength(6);
+      expect(Object.keys(first)).toHaveLength(7);
       expect(Object.keys(second)).toEqual(Object.keys(first));
       for (const [file, bytes] of Object.entries(first)) expect({ file, equal: bytes.equals(second[file]) }).toEqual({ file, equal: true });
     },
@@ -271,7 +305,7 @@ describe('npm run synth', () => {
     await run('npx', ['ts-node', '--transpile-only', 'stacks/main.ts'], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: join(dir, 'ts-node') } });
 
     const written = readOutput(join(dir, 'npm'));
-    expect(Object.keys(written)).toHaveLength(6);
+    expect(Object.keys(written)).toHaveLength(7);
     expect(readOutput(join(dir, 'cdk8s'))).toEqual(written);
     expect(readOutput(join(dir, 'ts-node'))).toEqual(written);
   });
@@ -327,10 +361,10 @@ describe('npm run synth', () => {
   test('replaces the output directory whole: no stale file survives', async () => {
     const out = join(dir, 'dist');
     mkdirSync(join(out, 'old-chart'), { recursive: true });
-    writeFileSync(join(out, '0006-removed-job.k8s.yaml'), 'kind: Job\n');
+    writeFileSync(join(out, '0007-removed-job.k8s.yaml'), 'kind: Job\n');
     await synthInto(out);
-    expect(readdirSync(out)).toHaveLength(6);
-    expect(readdirSync(out)).not.toContain('0006-removed-job.k8s.yaml');
+    expect(readdirSync(out)).toHaveLength(7);
+    expect(readdirSync(out)).not.toContain('0007-removed-job.k8s.yaml');
     expect(readdirSync(out)).not.toContain('old-chart');
   });
 

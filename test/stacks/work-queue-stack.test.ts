@@ -1,15 +1,16 @@
 import { App, Testing } from 'cdk8s';
-import { COARSE_TUTORIAL, FINE_TUTORIAL, WorkQueueStackConfig } from '../../stacks/config';
-import { addWorkQueueStack, WorkQueueCharts } from '../../stacks/work-queue-stack';
+import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, IndexedStackConfig, QueueStackConfig, WorkQueueStackConfig } from '../../stacks/config';
+import { addWorkQueueStack, buildWorkQueueStack, QueueStackCharts } from '../../stacks/work-queue-stack';
 import { seedId } from '../../worker/contract';
 import { kedaSchemaErrors } from '../keda-schema';
 import { containerEnv, Manifest, manifestsOf, only, podSpec } from '../manifests';
 
-const coarse: WorkQueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1' };
-const fine: WorkQueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
+const coarse: QueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1' };
+const fine: QueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
+const indexed: IndexedStackConfig = { ...INDEXED_EXAMPLE, image: 'job-wq:1' };
 
 /** Every object of a stack, in its charts' order. */
-const objectsOf = (charts: WorkQueueCharts) => [charts.broker, charts.seeder, charts.job].flatMap((chart) => manifestsOf(chart));
+const objectsOf = (charts: QueueStackCharts) => [charts.broker, charts.seeder, charts.job].flatMap((chart) => manifestsOf(chart));
 /** The one Job whose name is `<prefix>-<8 hex digits>`. */
 const jobNamed = (objects: Manifest[], prefix: string) => {
   const found = objects.filter((m) => m.kind === 'Job' && new RegExp(`^${prefix}-[0-9a-f]{8}$`).test(m.metadata.name ?? ''));
@@ -165,6 +166,18 @@ describe('addWorkQueueStack', () => {
     );
   });
 
+  test('fails on an unknown pattern, and on a queue pattern without its broker or queue', () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, pattern: 'medium' as unknown as WorkQueueStackConfig['pattern'] })).toThrow(
+      'coarse-broker: pattern: got "medium", expected one of "coarse", "fine", "indexed"',
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: undefined })).toThrow(
+      'coarse-broker: broker: got nothing, expected one of "rabbitmq", "redis"',
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, queue: undefined })).toThrow(
+      'fine-broker: queue: got nothing, expected a queue name: pattern "fine" hands out its items through a queue',
+    );
+  });
+
   test('fails on an unknown broker', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as unknown as WorkQueueStackConfig['broker'] })).toThrow(
       'coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"',
@@ -186,5 +199,96 @@ describe('addWorkQueueStack', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, jobName: 'Job1' })).toThrow(
       /coarse-seeder\/seeder: name: got "Job1-seed", expected a DNS-1123 label/,
     );
+  });
+});
+
+describe('addWorkQueueStack with pattern indexed', () => {
+  const indexedObjects = (config: WorkQueueStackConfig) => manifestsOf(addWorkQueueStack(Testing.app(), config).job);
+
+  test('builds the job chart alone: the items ConfigMap and the Indexed Job, no broker, no seeder', () => {
+    const tree = buildWorkQueueStack(Testing.app(), indexed);
+    expect(tree.pattern).toBe('indexed');
+    expect(Object.keys(tree.charts)).toEqual(['job']);
+    expect(tree.charts.job.node.id).toBe('indexed-job');
+    const objects = manifestsOf(tree.charts.job);
+    expect(objects.map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
+    const job = jobNamed(objects, 'job-wq-3');
+    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 8, parallelism: 2, backoffLimitPerIndex: 4 });
+    expect(job.spec.backoffLimit).toBeUndefined();
+    const env = containerEnv(job).byName;
+    expect(env.WORKER_MODE.value).toBe('indexed');
+    expect(env.WORK_SECONDS.value).toBe('10');
+    for (const variable of ['BROKER_URL', 'QUEUE', 'SEED_ID']) expect(env[variable]).toBeUndefined();
+    expect(JSON.parse(only(objects, 'ConfigMap').data['items-0.json'])).toEqual(INDEXED_EXAMPLE.items);
+  });
+
+  test('the work settings and the failure budget reach the Indexed Job', () => {
+    const job = jobNamed(
+      indexedObjects({ ...indexed, maxAttempts: 3, maxFailedItems: 2, succeededCount: 6, workCommand: 'convert', workTimeoutSeconds: 600, parallelism: 4 }),
+      'job-wq-3',
+    );
+    expect(job.spec).toMatchObject({ backoffLimitPerIndex: 2, maxFailedIndexes: 2, successPolicy: { rules: [{ succeededCount: 6 }] }, parallelism: 4 });
+    expect(containerEnv(job).byName.WORK_COMMAND.value).toBe('convert');
+    expect(containerEnv(job).byName.WORK_TIMEOUT_SECONDS.value).toBe('600');
+  });
+
+  test('another run or other items are a new Job; the same config is the same objects', () => {
+    const first = indexedObjects(indexed);
+    expect(indexedObjects(indexed)).toEqual(first);
+    for (const changed of [
+      { ...indexed, run: '2' },
+      { ...indexed, items: ['kiwi', 'lime'] },
+    ]) {
+      expect(jobNamed(indexedObjects(changed), 'job-wq-3').metadata.name).not.toBe(jobNamed(first, 'job-wq-3').metadata.name);
+    }
+  });
+
+  test('puts every object in the namespace, whose Namespace object heads the job chart unless createNamespace is false', () => {
+    const objects = indexedObjects({ ...indexed, namespace: 'batch' });
+    expect(objects.map((m) => m.kind)).toEqual(['Namespace', 'ConfigMap', 'Job']);
+    expect(objects[0].metadata.name).toBe('batch');
+    for (const m of objects.slice(1)) expect(m.metadata.namespace).toBe('batch');
+    expect(indexedObjects({ ...indexed, namespace: 'batch', createNamespace: false }).map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
+  });
+
+  test('labels every object for `kubectl apply --prune -l app.kubernetes.io/part-of=work-queue-stack`', () => {
+    for (const m of indexedObjects({ ...indexed, namespace: 'batch' })) expect(m.metadata.labels['app.kubernetes.io/part-of']).toBe('work-queue-stack');
+  });
+
+  test.each<[keyof WorkQueueStackConfig, unknown, string]>([
+    ['broker', 'rabbitmq', 'got "rabbitmq", expected nothing with pattern "indexed" (an Indexed Job needs no broker'],
+    ['queue', 'job3', 'got "job3", expected nothing with pattern "indexed" (an Indexed Job has no queue'],
+    ['leaseSeconds', 30, 'got 30, expected nothing with pattern "indexed" (leases are the fine pattern\'s'],
+    ['seedWaitSeconds', 60, 'got 60, expected nothing with pattern "indexed" (nothing is seeded'],
+    ['consumerTimeoutSeconds', 1800, 'got 1800, expected nothing with pattern "indexed" (the consumer timeout is RabbitMQ\'s'],
+    ['brokerPassword', 'hunter2', 'got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
+    ['erlangCookie', 'cookie', 'got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
+    ['brokerSecretName', 'mq', 'got "mq", expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
+    ['brokerReplicas', 3, 'got 3, expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
+    ['autoscale', { maxJobs: 4 }, 'got {"maxJobs":4}, expected nothing with pattern "indexed" (KEDA scales on a queue\'s length'],
+    ['completions', 8, 'got 8, expected nothing with pattern "indexed" (an Indexed Job\'s completions is the number of items)'],
+  ])('fails on %s with pattern indexed, with one line naming it', (field, value, message) => {
+    const attempt = () => addWorkQueueStack(Testing.app(), { ...indexed, [field]: value });
+    expect(attempt).toThrow(`indexed-job: ${field}: ${message}`);
+    expect(attempt).toThrow(/^[^\n]*$/);
+  });
+
+  test.each<[keyof WorkQueueStackConfig, unknown, string]>([
+    ['maxFailedItems', 1, 'got 1, expected nothing with pattern "coarse" (the Indexed Job\'s failure budget: a queue sends an item'],
+    ['succeededCount', 4, 'got 4, expected nothing with pattern "coarse" (the Indexed Job\'s success policy'],
+    ['kubernetesVersion', '1.31', 'got "1.31", expected nothing with pattern "coarse" (the Indexed Job\'s check of its fields'],
+  ])("fails on %s with a queue pattern, an Indexed Job's field", (field, value, message) => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, [field]: value })).toThrow(`coarse-broker: ${field}: ${message}`);
+  });
+
+  test("fails with the construct's messages on bad fields", () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, items: [] })).toThrow('indexed-job/job: items: got [], expected at least one item');
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, maxFailedItems: 9 })).toThrow(/^indexed-job\/job: maxFailedItems: got 9, expected at most 8/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, kubernetesVersion: '1.28' })).toThrow(/^indexed-job\/job: kubernetesVersion: got "1.28"/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, image: '' })).toThrow(/^indexed-job: image: got "", expected a container image reference/);
+  });
+
+  test('matches the snapshot of the indexed example', () => {
+    expect(indexedObjects(indexed)).toMatchSnapshot();
   });
 });
