@@ -2,11 +2,14 @@ import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, Rule, Rules } from '../../worker/contract';
 import { PropRules, SECRET_SHOWN_AS } from '../../constructs/validate';
-import { AutoscaleConfig, COARSE_TUTORIAL, FINE_TUTORIAL } from '../config';
+import { AutoscaleConfig, BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, StackPattern } from '../config';
 import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
 
-/** The tutorial a stack starts from; every other key overrides one of its fields. */
-export const TUTORIALS = { coarse: COARSE_TUTORIAL, fine: FINE_TUTORIAL } as const;
+/**
+ * The example a stack starts from, named after its pattern: the two queue tutorials and the
+ * Indexed Job; every other key overrides one of its fields.
+ */
+export const TUTORIALS = { coarse: COARSE_TUTORIAL, fine: FINE_TUTORIAL, indexed: INDEXED_EXAMPLE } as const;
 export type TutorialName = keyof typeof TUTORIALS;
 
 /**
@@ -74,17 +77,24 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
     if (expected !== undefined) throw problem(name, SECRET_SHOWN_AS, expected);
   };
 
-  const tutorialName = config.get('tutorial') ?? 'coarse';
-  if (!(tutorialName in TUTORIALS)) throw problem('tutorial', tutorialName, '"coarse" or "fine"');
+  const pattern = config.get<StackPattern>('pattern');
+  // Unset, the tutorial is the example of the pattern (coarse when neither is set).
+  const tutorialName = config.get('tutorial') ?? (pattern !== undefined && pattern in TUTORIALS ? pattern : 'coarse');
+  if (!(tutorialName in TUTORIALS)) throw problem('tutorial', tutorialName, '"coarse", "fine" or "indexed"');
   // The tutorials leave the coarse Job's completions to the items, so `items` can change alone.
-  const tutorial = TUTORIALS[tutorialName as TutorialName];
+  const tutorial: StackFields = TUTORIALS[tutorialName as TutorialName];
+  if (pattern !== undefined && (pattern === 'indexed') !== (tutorial.pattern === 'indexed')) {
+    // The queue tutorials' broker and queue do not apply to an Indexed Job, and the indexed example has neither.
+    const fitting = pattern === 'indexed' ? '"indexed"' : '"coarse" or "fine"';
+    throw problem('tutorial', tutorialName, `${fitting} with ${key('pattern')} "${pattern}", or no tutorial (the example of the pattern)`);
+  }
 
   const stack: StackFields = {
     ...tutorial,
     ...defined({
       name: config.get('name'),
-      broker: config.get<StackFields['broker']>('broker'),
-      pattern: config.get<StackFields['pattern']>('pattern'),
+      broker: config.get<BrokerKind>('broker'),
+      pattern,
       queue: config.get('queue'),
       items: typed('items', 'a JSON array of strings', () => config.getObject<string[]>('items')),
       jobName: config.get('jobName'),
@@ -100,6 +110,9 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       brokerSecretName: config.get('brokerSecretName'),
       brokerReplicas: typed('brokerReplicas', 'a number', () => config.getNumber('brokerReplicas')),
       autoscale: typed('autoscale', 'a JSON object such as {"maxJobs": 5}', () => config.getObject<AutoscaleConfig>('autoscale')),
+      maxFailedItems: typed('maxFailedItems', 'a number', () => config.getNumber('maxFailedItems')),
+      succeededCount: typed('succeededCount', 'a number', () => config.getNumber('succeededCount')),
+      kubernetesVersion: config.get('kubernetesVersion'),
     }),
   };
 

@@ -1,9 +1,9 @@
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as pulumi from '@pulumi/pulumi';
-import { WorkQueueJob } from '../../constructs';
+import { WorkQueueJob, WorkQueuePattern } from '../../constructs';
 import { WorkQueueStackConfig } from '../config';
-import { buildWorkQueueStack } from '../work-queue-stack';
+import { buildWorkQueueStack, IndexedStackTree, QueueStackTree } from '../work-queue-stack';
 
 /** A synthesized Kubernetes object, as `cdk8s synth` writes it. */
 export type KubernetesObject = {
@@ -15,7 +15,7 @@ export type KubernetesObject = {
 
 /**
  * Annotations of pulumi-kubernetes (provider/pkg/metadata/annotations.go) that the component puts
- * on both Jobs. Object metadata: changing them updates a Job in place.
+ * on the Jobs it awaits. Object metadata: changing them updates a Job in place.
  */
 const JOB_ANNOTATIONS: Readonly<Record<string, string>> = {
   // A JobAwait awaits the Job; pulumi-kubernetes returns once it is created.
@@ -26,8 +26,9 @@ const JOB_ANNOTATIONS: Readonly<Record<string, string>> = {
   'pulumi.com/deletionPropagationPolicy': 'background',
 };
 
-/** A stack's objects as the component applies them, in this order. */
-export interface StackObjects {
+/** A queue stack's objects as the component applies them, in this order. */
+export interface QueueStackObjects {
+  readonly pattern: WorkQueuePattern;
   /** The broker's client Service, the host in `BROKER_URL`. */
   readonly brokerHost: string;
   readonly broker: KubernetesObject[];
@@ -42,6 +43,20 @@ export interface StackObjects {
   readonly workers: KubernetesObject[];
 }
 
+/** An indexed stack's objects as the component applies them, in this order: no broker, nothing seeded. */
+export interface IndexedStackObjects {
+  readonly pattern: 'indexed';
+  /** The job chart less its Job: the ConfigMaps of the items, which the Job's pods mount. */
+  readonly items: KubernetesObject[];
+  /** The Indexed Job. */
+  readonly workerJob: KubernetesObject;
+  /** The Job's name as rendered (`<jobName>-<hash>`). */
+  readonly jobName: string;
+}
+
+/** A stack's objects, told apart by `pattern`. */
+export type StackObjects = QueueStackObjects | IndexedStackObjects;
+
 /**
  * Builds the same charts as `cdk8s synth` (`buildWorkQueueStack`) and returns their objects,
  * reading from the constructs which object is which. A config the constructs reject fails here
@@ -50,23 +65,39 @@ export interface StackObjects {
 export function renderStack(config: WorkQueueStackConfig): StackObjects {
   try {
     const tree = buildWorkQueueStack(new App(), config);
-    const workerJob = tree.job instanceof WorkQueueJob ? tree.job.job : undefined;
-    for (const job of [tree.seeder.job, workerJob]) {
-      for (const [key, value] of Object.entries(JOB_ANNOTATIONS)) job?.metadata.addAnnotation(key, value);
-    }
-    const seeder = splitOff(tree.charts.seeder, tree.seeder.job);
-    const workers = splitOff(tree.charts.job, workerJob);
-    return {
-      brokerHost: tree.broker.host,
-      broker: objectsOf(tree.charts.broker),
-      seeder: seeder.others,
-      seedJob: seeder.job!,
-      workerJob: workers.job,
-      jobName: tree.job instanceof WorkQueueJob ? tree.job.job.name : tree.job.name,
-      workers: workers.others,
-    };
+    return tree.pattern === 'indexed' ? indexedObjects(tree) : queueObjects(tree);
   } catch (error) {
     throw new pulumi.RunError((error as Error).message);
+  }
+}
+
+function queueObjects(tree: QueueStackTree): QueueStackObjects {
+  const workerJob = tree.job instanceof WorkQueueJob ? tree.job.job : undefined;
+  annotate(tree.seeder.job, workerJob);
+  const seeder = splitOff(tree.charts.seeder, tree.seeder.job);
+  const workers = splitOff(tree.charts.job, workerJob);
+  return {
+    pattern: tree.pattern,
+    brokerHost: tree.broker.host,
+    broker: objectsOf(tree.charts.broker),
+    seeder: seeder.others,
+    seedJob: seeder.job!,
+    workerJob: workers.job,
+    jobName: tree.job instanceof WorkQueueJob ? tree.job.job.name : tree.job.name,
+    workers: workers.others,
+  };
+}
+
+function indexedObjects(tree: IndexedStackTree): IndexedStackObjects {
+  annotate(tree.job.job);
+  const chart = splitOff(tree.charts.job, tree.job.job);
+  return { pattern: 'indexed', items: chart.others, workerJob: chart.job!, jobName: tree.job.job.name };
+}
+
+/** Puts JOB_ANNOTATIONS on the Jobs that the component awaits itself. */
+function annotate(...jobs: (kplus.Job | undefined)[]): void {
+  for (const job of jobs) {
+    for (const [key, value] of Object.entries(JOB_ANNOTATIONS)) job?.metadata.addAnnotation(key, value);
   }
 }
 

@@ -415,6 +415,107 @@ describe('Pulumi program', () => {
     });
   });
 
+  describe('with pattern indexed (Pulumi.indexed.yaml)', () => {
+    let run: Run;
+    beforeAll(async () => {
+      run = await runProgram(stackFileConfig('Pulumi.indexed.yaml'));
+    });
+
+    test('applies the items ConfigMap and the Indexed Job, and awaits it: no broker, no password, no seeding Job', () => {
+      const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
+      expect(children.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+        'docker:index/image:Image indexed-worker-image',
+        'kubernetes:batch/v1:Job indexed-job',
+        'kubernetes:yaml/v2:ConfigGroup indexed-items',
+        `${JOB_AWAIT} indexed-job-await`,
+      ]);
+      expect(run.loaded.has('@pulumi/random')).toBe(false);
+      const component = run.options.get('indexed')!.resource;
+      for (const { name } of children) expect(run.options.get(name)!.opts.parent).toBe(component);
+    });
+
+    test('the items ConfigMap, immutable and content-named, holds the 8 items', () => {
+      const items = group(run, 'indexed-items');
+      expect(items.map((object) => object.kind)).toEqual(['ConfigMap']);
+      expect(items[0].metadata.name).toMatch(/^job-wq-3-items-[0-9a-f]{10}$/);
+      expect(items[0].immutable).toBe(true);
+      expect(JSON.parse(items[0].data['items-0.json'])).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
+    });
+
+    test('the Job is Indexed, one completion per item, retried per index, mounting the items, run from the pushed digest', () => {
+      const worker = job(run, 'indexed-job');
+      expect(worker.metadata.name).toMatch(hashedName('job-wq-3'));
+      expect(worker.spec).toMatchObject({ completionMode: 'Indexed', completions: 8, parallelism: 2, backoffLimitPerIndex: 4 });
+      expect(worker.spec.podFailurePolicy.rules[0]).toMatchObject({ action: 'FailIndex', onExitCodes: { values: [2] } });
+      expect(podSpec(worker).containers[0].image).toBe(`localhost:5001/work-queue@${DIGEST}`);
+      expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('indexed');
+      expect(podSpec(worker).volumes.find((volume: { name: string }) => volume.name === 'items').projected.sources).toEqual([
+        { configMap: { name: group(run, 'indexed-items')[0].metadata.name } },
+      ]);
+      expect(worker.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/deletionPropagationPolicy': 'background' });
+    });
+
+    test('applies the items before the Job, and awaits the Job with the same JobAwait', async () => {
+      const urnOf = async (name: string) => new Promise<string>((done) => run.options.get(name)!.resource.urn.apply(done));
+      expect(await dependsOn(run, 'indexed-items')).toEqual([]);
+      expect(await dependsOn(run, 'indexed-job')).toEqual([await urnOf('indexed-items')]);
+      expect(resource(run, JOB_AWAIT, 'indexed-job-await').inputs).toMatchObject({
+        namespace: 'default',
+        name: job(run, 'indexed-job').metadata.name,
+        uid: 'uid-indexed-job',
+        timeoutSeconds: 3600,
+        intervalSeconds: 2,
+      });
+    });
+
+    test('exports the image, the Job and a kubectl command that follows every pod the Indexed Job can have; no broker host or queue', () => {
+      const jobName = job(run, 'indexed-job').metadata.name;
+      expect(run.outputs).toEqual({
+        image: `localhost:5001/work-queue@${DIGEST}`,
+        jobName,
+        // 8 indexes of up to 5 pods each (backoffLimitPerIndex 4).
+        followJob: `kubectl logs --follow --prefix --selector job-name=${jobName} --max-log-requests 40`,
+      });
+    });
+
+    test('tutorial indexed alone gives the same objects', async () => {
+      const same = await runProgram(projectConfig({ tutorial: 'indexed' }));
+      expect(job(same, 'indexed-job')).toEqual(job(run, 'indexed-job'));
+      expect(group(same, 'indexed-items')).toEqual(group(run, 'indexed-items'));
+    });
+
+    test('takes the failure budget, the success policy, the Kubernetes version and a namespace, applied first', async () => {
+      const configured = await runProgram(
+        projectConfig({
+          pattern: 'indexed',
+          image: GIVEN_IMAGE,
+          namespace: 'batch',
+          maxAttempts: 3,
+          maxFailedItems: 2,
+          succeededCount: 6,
+          kubernetesVersion: '1.31',
+        }),
+      );
+      expect(job(configured, 'indexed-job').spec).toMatchObject({
+        backoffLimitPerIndex: 2,
+        maxFailedIndexes: 2,
+        successPolicy: { rules: [{ succeededCount: 6 }] },
+      });
+      const namespaceUrn = await new Promise<string>((done) => configured.options.get('indexed-namespace')!.resource.urn.apply(done));
+      expect(await dependsOn(configured, 'indexed-items')).toEqual([namespaceUrn]);
+      expect(group(configured, 'indexed-items').map((object) => object.kind)).toEqual(['ConfigMap']);
+      expect(group(configured, 'indexed-items')[0].metadata.namespace).toBe('batch');
+      expect(job(configured, 'indexed-job').metadata.namespace).toBe('batch');
+      expect(configured.outputs.followJob).toMatch(/^kubectl --namespace batch logs .* --max-log-requests 24$/);
+    });
+
+    test('with skipJobAwait, returns once the Indexed Job is created', async () => {
+      const skipped = await runProgram(projectConfig({ pattern: 'indexed', image: GIVEN_IMAGE, skipJobAwait: true }));
+      expect(skipped.resources.filter((r) => r.type === JOB_AWAIT)).toEqual([]);
+      expect(job(skipped, 'indexed-job').spec.completionMode).toBe('Indexed');
+    });
+  });
+
   describe('independent of the working directory', () => {
     test("Pulumi.yaml points ts-node, which runs in the directory of main, at the project's tsconfig.json", () => {
       const project = parse(readFileSync(join(ROOT, 'Pulumi.yaml'), 'utf8'));
@@ -467,7 +568,7 @@ describe('Pulumi program', () => {
     });
 
     test('fails in the same form on bad program keys and on values of the wrong type', async () => {
-      expect(await failure({ tutorial: 'medium' })).toBe('work-queue-stack:tutorial: got "medium", expected "coarse" or "fine"');
+      expect(await failure({ tutorial: 'medium' })).toBe('work-queue-stack:tutorial: got "medium", expected "coarse", "fine" or "indexed"');
       expect(await failure({ parallelism: 'two' })).toBe('work-queue-stack:parallelism: got "two", expected a number');
       expect(await failure({ jobTimeoutSeconds: 0 })).toBe('work-queue-stack:jobTimeoutSeconds: got 0, expected a whole number of at least 1');
       expect(await failure({ skipJobAwait: 'maybe' })).toBe('work-queue-stack:skipJobAwait: got "maybe", expected true or false');
@@ -487,6 +588,23 @@ describe('Pulumi program', () => {
       expect(await failure({ tutorial: 'fine', brokerReplicas: 2 })).toMatch(
         /^fine-broker\/redis: replicas: got 2, expected 1, or an odd number of at least 3: a cluster goes on while a majority of its members is up/,
       );
+    });
+
+    test('fails with pattern indexed on the queue fields, on a queue tutorial, and on fields its Kubernetes version lacks', async () => {
+      expect(await failure({ pattern: 'indexed', leaseSeconds: 30 })).toMatch(/^indexed-job: leaseSeconds: got 30, expected nothing with pattern "indexed" \(/);
+      expect(await failure({ pattern: 'indexed', brokerPassword: 'secret-pass' })).toBe(
+        'indexed-job: brokerPassword: got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)',
+      );
+      expect(await failure({ pattern: 'indexed', queue: 'job3' })).toMatch(/^indexed-job: queue: got "job3", expected nothing with pattern "indexed"/);
+      expect(await failure({ tutorial: 'coarse', pattern: 'indexed' })).toBe(
+        'work-queue-stack:tutorial: got "coarse", expected "indexed" with work-queue-stack:pattern "indexed", or no tutorial (the example of the pattern)',
+      );
+      expect(await failure({ tutorial: 'indexed', pattern: 'fine' })).toMatch(/^work-queue-stack:tutorial: got "indexed", expected "coarse" or "fine" with/);
+      expect(await failure({ pattern: 'indexed', maxFailedItems: 'two' })).toBe('work-queue-stack:maxFailedItems: got "two", expected a number');
+      expect(await failure({ pattern: 'indexed', succeededCount: 4, kubernetesVersion: '1.30' })).toMatch(
+        /^indexed-job\/job: succeededCount: got 4, expected nothing with kubernetesVersion 1.30/,
+      );
+      expect(await failure({ maxFailedItems: 1 })).toMatch(/^coarse-broker: maxFailedItems: got 1, expected nothing with pattern "coarse"/);
     });
 
     test('fails on a bad broker password or Erlang cookie without showing it', async () => {
