@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { COARSE_TUTORIAL } from '../../stacks/config';
 import { resolveKubeconfig } from '../../stacks/pulumi/config';
 import { seedId } from '../../worker/contract';
+import { configMapItems } from './config-map-items';
 import { containerEnv, only, podSpec } from '../manifests';
 import {
   DIGEST,
@@ -59,7 +60,7 @@ describe('Pulumi program', () => {
 
     test('applies the coarse tutorial: RabbitMQ, queue job1 with 8 items, completions 8, parallelism 2', () => {
       expect(only(group(run, 'coarse-broker'), 'StatefulSet').metadata.name).toBe('rabbitmq');
-      const items = JSON.parse(only(group(run, 'coarse-seeder'), 'ConfigMap').data['items.json']);
+      const items = configMapItems(only(group(run, 'coarse-seeder'), 'ConfigMap'));
       expect(items).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
       expect(job(run, 'coarse-seed-job').metadata.name).toMatch(hashedName('job-wq-1-seed'));
       const worker = job(run, 'coarse-job');
@@ -174,7 +175,7 @@ describe('Pulumi program', () => {
     expect(containerEnv(worker).byName.QUEUE.value).toBe('job1');
     expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('single');
     expect(containerEnv(worker).byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
-    expect(JSON.parse(only(group(run, 'coarse-seeder'), 'ConfigMap').data['items.json'])).toHaveLength(8);
+    expect(configMapItems(only(group(run, 'coarse-seeder'), 'ConfigMap'))).toHaveLength(8);
   });
 
   test('Pulumi.fine.yaml applies the fine tutorial: Redis, list job2 with 9 items, no completions, parallelism 2', async () => {
@@ -190,7 +191,7 @@ describe('Pulumi program', () => {
     expect(worker.spec.parallelism).toBe(2);
     expect(containerEnv(worker).byName.QUEUE.value).toBe('job2');
     expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('drain');
-    expect(JSON.parse(only(group(run, 'fine-seeder'), 'ConfigMap').data['items.json'])).toContain('orange');
+    expect(configMapItems(only(group(run, 'fine-seeder'), 'ConfigMap'))).toContain('orange');
     // Redis runs without a password unless one is configured: nothing to generate, nothing secret.
     expect(run.resources.filter((r) => r.type.startsWith('random:'))).toEqual([]);
     expect(run.loaded.has('@pulumi/random')).toBe(false);

@@ -5,6 +5,7 @@ import { join } from 'path';
 import { promisify } from 'util';
 import { parseAllDocuments } from 'yaml';
 import { schemaError } from '../k8s-schema';
+import { configMapItems } from './config-map-items';
 import { containerEnv, Manifest, only, podSpec } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 import { seedId } from '../../worker/contract';
@@ -125,16 +126,7 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
 
   test('coarse: RabbitMQ, queue job1 with 8 items, Job job-wq-1 with completions 8 and parallelism 2', () => {
     expect(only(all, 'Service', 'rabbitmq-service').spec.ports[0].port).toBe(5672);
-    expect(JSON.parse(itemsConfigMap(all, 'job-wq-1-seed').data['items.json'])).toEqual([
-      'apple',
-      'banana',
-      'cherry',
-      'date',
-      'fig',
-      'grape',
-      'lemon',
-      'melon',
-    ]);
+    expect(configMapItems(itemsConfigMap(all, 'job-wq-1-seed'))).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
     const job = jobNamed(all, 'job-wq-1');
     expect(job.spec.completions).toBe(8);
     expect(job.spec.parallelism).toBe(2);
@@ -147,7 +139,7 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
 
   test('fine: Redis, list job2 with 9 items, Job job-wq-2 with parallelism 2 and no completions', () => {
     expect(only(all, 'Service', 'redis').spec.ports[0].port).toBe(6379);
-    const items = JSON.parse(itemsConfigMap(all, 'job-wq-2-seed').data['items.json']);
+    const items = configMapItems(itemsConfigMap(all, 'job-wq-2-seed'));
     expect(items).toHaveLength(9);
     expect(items).toContain('orange');
     const job = jobNamed(all, 'job-wq-2');
@@ -210,7 +202,7 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
     try {
       const objects = Object.values(custom.files).flat();
       for (const seedJob of ['job-wq-1-seed', 'job-wq-2-seed']) {
-        expect(JSON.parse(itemsConfigMap(objects, seedJob).data['items.json'])).toEqual(items);
+        expect(configMapItems(itemsConfigMap(objects, seedJob))).toEqual(items);
         expect(containerEnv(jobNamed(objects, seedJob)).byName.SEED_RUN.value).toBe('again-2');
       }
       for (const workerJob of ['job-wq-1', 'job-wq-2']) {
