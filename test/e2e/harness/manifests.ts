@@ -13,7 +13,10 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-/** The charts of one stack as `cdk8s synth` writes them: `[NNNN-]<stack>-<broker|seeder|job>.k8s.yaml`. */
+/**
+ * The charts of one stack as `cdk8s synth` writes them: `[NNNN-]<stack>-<broker|seeder|job>.k8s.yaml`;
+ * an indexed stack has only its job chart, and empty broker and seeder charts here.
+ */
 export interface StackManifests {
   readonly stack: string;
   readonly broker: KubeObject[];
@@ -30,16 +33,24 @@ export interface ObjectSource {
 type ChartRole = 'broker' | 'seeder' | 'job';
 
 export function loadStack(outdir: string, stack: string): StackManifests {
+  const job = loadChart(outdir, stack, 'job');
+  if (chartFiles(outdir, stack, 'broker').length === 0 && chartFiles(outdir, stack, 'seeder').length === 0) return { stack, broker: [], seeder: [], job };
+  return { stack, broker: loadChart(outdir, stack, 'broker'), seeder: loadChart(outdir, stack, 'seeder'), job };
+}
+
+/** The objects of one chart, `[NNNN-]<stack>-<role>.k8s.yaml`. */
+export function loadChart(outdir: string, stack: string, role: ChartRole): KubeObject[] {
   const files = readdirSync(outdir);
-  const chart = (role: ChartRole): KubeObject[] => {
-    const pattern = new RegExp(`^(\\d+-)?${stack}-${role}\\.k8s\\.yaml$`);
-    const matches = files.filter((file) => pattern.test(file));
-    if (matches.length !== 1) {
-      throw new Error(`expected one ${stack}-${role} manifest in ${outdir}, found ${matches.length} among: ${files.join(', ')}`);
-    }
-    return (Yaml.load(join(outdir, matches[0])) as KubeObject[]).filter(Boolean);
-  };
-  return { stack, broker: chart('broker'), seeder: chart('seeder'), job: chart('job') };
+  const matches = chartFiles(outdir, stack, role);
+  if (matches.length !== 1) {
+    throw new Error(`expected one ${stack}-${role} manifest in ${outdir}, found ${matches.length} among: ${files.join(', ')}`);
+  }
+  return (Yaml.load(join(outdir, matches[0])) as KubeObject[]).filter(Boolean);
+}
+
+function chartFiles(outdir: string, stack: string, role: ChartRole): string[] {
+  const pattern = new RegExp(`^(\\d+-)?${stack}-${role}\\.k8s\\.yaml$`);
+  return readdirSync(outdir).filter((file) => pattern.test(file));
 }
 
 export function allObjects(manifests: StackManifests): KubeObject[] {

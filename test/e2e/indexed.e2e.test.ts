@@ -1,0 +1,110 @@
+/**
+ * The indexed pattern end to end: the synthesized `indexed` example's ConfigMaps and Indexed Job,
+ * and variants built with IndexedWorkJob's props, applied to the harness's cluster, whose Job
+ * controller (harness/job-controller.ts) runs one pod per index from the pushed image as the
+ * Kubernetes Job controller does: JOB_COMPLETION_INDEX from the downward API, per-index retries
+ * after the real 10 s delay, FailIndex on exit 2, maxFailedIndexes. No broker is involved.
+ */
+import { Testing } from 'cdk8s';
+import { IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
+import { INDEXED_EXAMPLE } from '../../stacks/config';
+import { JobRun, maxConcurrent, PodRecord } from './harness/job-controller';
+import { KubeObject, onlyJob } from './harness/manifests';
+import { processedItems, StackScenario } from './harness/scenario';
+import { readState } from './harness/state';
+
+const state = readState();
+const scenario = new StackScenario(state, INDEXED_EXAMPLE.name);
+const started = Date.now();
+
+afterAll(async () => {
+  await scenario.close();
+  console.log(`indexed: the file took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+/** What a variant's WORK_COMMAND prints for its item: the item, the pod's index and its hostname. */
+const REPORT = 'read -r item || :; echo "item $item index $JOB_COMPLETION_INDEX host $HOSTNAME"';
+/** Fails (exit 1) for the item `poison`, after reporting it. */
+const FAIL_ON_POISON = `${REPORT}; test "$item" != poison`;
+
+/** The objects an IndexedWorkJob synthesizes (its ConfigMaps and Job), with the pushed image. */
+function synthIndexed(props: Omit<IndexedWorkJobProps, 'image'>): KubeObject[] {
+  const chart = Testing.chart();
+  new IndexedWorkJob(chart, 'Work', { image: state.image, ...props });
+  return Testing.synth(chart) as KubeObject[];
+}
+
+/** `kubectl apply` of the objects to the file's cluster, then the Job's run to its end. */
+async function runApplied(objects: KubeObject[]): Promise<JobRun> {
+  const cluster = await scenario.cluster();
+  expect(cluster.apply(objects).filter((result) => result.error)).toEqual([]);
+  const run = await cluster.job(onlyJob(objects).metadata!.name!).run;
+  console.log(`indexed: ${onlyJob(objects).metadata!.name} ${run.condition} (${run.reason}) in ${run.seconds.toFixed(1)} s with ${run.pods.length} pods`);
+  return run;
+}
+
+function podsOf(run: JobRun, index: number): PodRecord[] {
+  return run.pods.filter((pod) => pod.index === index);
+}
+
+test('indexed: the synthesized example runs one pod per index, each processing the item of its JOB_COMPLETION_INDEX, and completes with completedIndexes 0-7', async () => {
+  const items = INDEXED_EXAMPLE.items;
+  const spec = onlyJob(scenario.manifests.job).spec!;
+  expect(spec).toMatchObject({ completionMode: 'Indexed', completions: items.length, parallelism: 2 });
+
+  const run = await runApplied(scenario.manifests.job);
+  expect(run).toMatchObject({ condition: 'Complete', reason: 'CompletionsReached', succeeded: 8, failed: 0, completedIndexes: '0-7', failedIndexes: '' });
+  expect(run.conditions.map((condition) => condition.type)).toEqual(['SuccessCriteriaMet', 'Complete']);
+  expect(run.pods.map((pod) => pod.index).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  for (const pod of run.pods)
+    expect({ index: pod.index, phase: pod.phase, items: processedItems(pod) }).toEqual({ index: pod.index, phase: 'Succeeded', items: [items[pod.index!]] });
+  expect(maxConcurrent(run.pods)).toBe(spec.parallelism);
+});
+
+test('indexed: a poison item with maxAttempts 2 fails only its index, after 2 pods; the other items complete and the Job fails with FailedIndexes', async () => {
+  const items = ['apple', 'banana', 'poison', 'cherry'];
+  const objects = synthIndexed({ name: 'poison', items, maxAttempts: 2, workCommand: FAIL_ON_POISON });
+  const jobName = onlyJob(objects).metadata!.name!;
+
+  const run = await runApplied(objects);
+  expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', succeeded: 3, failed: 2, completedIndexes: '0,1,3', failedIndexes: '2' });
+  expect(podsOf(run, 2).map((pod) => ({ phase: pod.phase, exitCodes: pod.exitCodes }))).toEqual([
+    { phase: 'Failed', exitCodes: [1] },
+    { phase: 'Failed', exitCodes: [1] },
+  ]);
+  for (const index of [0, 1, 2, 3])
+    for (const pod of podsOf(run, index)) expect(pod.logs).toContain(`item ${items[index]} index ${index} host ${jobName}-${index}\n`);
+  for (const index of [0, 1, 3]) expect(podsOf(run, index).map((pod) => pod.phase)).toEqual(['Succeeded']);
+});
+
+test('indexed: an index with no item exits 2 and its index fails at once by the FailIndex rule, without a retry', async () => {
+  const items = ['apple', 'banana'];
+  const objects = synthIndexed({ name: 'no-item', items, workSeconds: 0 });
+  // No prop says this (the construct refuses a Job changed after it named it), so the synthesized Job is edited.
+  onlyJob(objects).spec!.completions = items.length + 1;
+
+  const run = await runApplied(objects);
+  expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', succeeded: 2, failed: 1, completedIndexes: '0,1', failedIndexes: '2' });
+  const [extra, ...more] = podsOf(run, 2);
+  expect(more).toEqual([]);
+  expect(extra).toMatchObject({ phase: 'Failed', exitCodes: [2] });
+  // One line naming JOB_COMPLETION_INDEX, no stack trace.
+  expect(extra.logs).toMatch(/^work-queue: .*JOB_COMPLETION_INDEX.*2/m);
+  expect(extra.logs).not.toMatch(/^\s+at /m);
+});
+
+test('indexed: more failed items than maxFailedItems fail the Job at once with MaxFailedIndexesExceeded; the running pod is deleted, the other items never start', async () => {
+  const items = ['poison', 'slow', 'apple', 'banana'];
+  // `slow` outlasts the Job: it ends only when the controller deletes its pod.
+  const command = `${FAIL_ON_POISON} && if [ "$item" = slow ]; then node -e 'setTimeout(() => {}, 120000)'; fi`;
+  const objects = synthIndexed({ name: 'budget', items, maxAttempts: 1, maxFailedItems: 0, workCommand: command });
+  expect(onlyJob(objects).spec).toMatchObject({ backoffLimitPerIndex: 0, maxFailedIndexes: 0 });
+
+  const run = await runApplied(objects);
+  expect(run).toMatchObject({ condition: 'Failed', reason: 'MaxFailedIndexesExceeded', failedIndexes: '0', completedIndexes: '' });
+  expect(run.conditions.map((condition) => condition.type)).toEqual(['FailureTarget', 'Failed']);
+  expect(run.pods.map((pod) => `${pod.index} ${pod.phase}`)).toEqual(['0 Failed', '1 Deleted']);
+  // The deleted pod counts as failed (trackJobStatusAndRemoveFinalizers), and its worker stopped on SIGTERM within the grace period.
+  expect(run.failed).toBe(2);
+  expect(podsOf(run, 1)[0].logs).toContain('item slow index 1');
+});
