@@ -13,6 +13,7 @@ const NO_BROKER = [
   'misbehaving-peers',
   'reconnect',
   'seed-config',
+  'seed-items',
   'seed-wait-timing',
   'units',
 ];

@@ -5,6 +5,7 @@ import { Construct, IConstruct } from 'constructs';
 import { Defaults, describeProblem, Env, ExitCode, Rules, SCRATCH_DIRECTORY } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { imagePullPolicy } from './image-pull-policy';
+import { mountItems } from './items-config-maps';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
@@ -73,7 +74,8 @@ export interface ClientJobSettings extends ClientJobProps {
   readonly queue: string;
   /** Further variables, after the broker's and QUEUE. */
   readonly env: Record<string, string>;
-  readonly volumeMounts?: kplus.VolumeMount[];
+  /** ConfigMaps of items (`itemsConfigMaps`), mounted at ITEMS_DIRECTORY. @default - none */
+  readonly items?: readonly kplus.ConfigMap[];
   readonly podAnnotations?: Record<string, string>;
   readonly parallelism?: number;
   readonly completions?: number;
@@ -92,7 +94,8 @@ export interface WorkerImageJobSettings {
   readonly args: string[];
   /** The container's variables, in order: a later one may expand an earlier one with `$(VAR)`. */
   readonly env: Record<string, kplus.EnvValue>;
-  readonly volumeMounts?: kplus.VolumeMount[];
+  /** ConfigMaps of items (`itemsConfigMaps`), mounted at ITEMS_DIRECTORY. @default - none */
+  readonly items?: readonly kplus.ConfigMap[];
   readonly podAnnotations?: Record<string, string>;
   readonly parallelism?: number;
   readonly completions?: number;
@@ -167,7 +170,7 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
     image: settings.image,
     args: [settings.subcommand],
     env,
-    volumeMounts: settings.volumeMounts,
+    items: settings.items,
     podAnnotations: settings.podAnnotations,
     parallelism: settings.parallelism,
     completions: settings.completions,
@@ -237,7 +240,7 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
     envVariables: settings.env,
     resources: settings.resources,
     securityContext: hardenedContainer(WORKER_UID),
-    volumeMounts: [{ path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') }, ...(settings.volumeMounts ?? [])],
+    volumeMounts: [{ path: SCRATCH_DIRECTORY, volume: kplus.Volume.fromEmptyDir(job, 'Scratch', 'tmp') }],
   });
 
   const spec = ApiObject.of(job);
@@ -262,6 +265,7 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
     if (indexed.succeededCount !== undefined) addNewerSpecFields(job, { successPolicy: { rules: [{ succeededCount: indexed.succeededCount }] } });
   }
 
+  if (settings.items) mountItems(job, settings.items);
   settings.configure?.(job);
   ensureUniqueNames(job);
   return job;

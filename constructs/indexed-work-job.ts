@@ -1,8 +1,7 @@
 import { createHash } from 'crypto';
-import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkItems, Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../worker/contract';
+import { Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../worker/contract';
 import {
   checkWorkerImageProps,
   createWorkerImageJob,
@@ -11,13 +10,21 @@ import {
   derivedJobName,
   WorkerImageProps,
 } from './client-job';
-import { ItemsChunk, splitItems } from './indexed-items';
 import { checkItemWorkProps, ItemWorkProps } from './item-work';
+import { ItemsLimits, itemsConfigMaps } from './items-config-maps';
 import { checkKubernetesVersion, JobFeature } from './kubernetes-version';
 import { appLabels } from './labels';
 import { ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
 import { checkRetryBudget } from './retry-budget';
 import { check, fail } from './validate';
+
+/** What an Indexed Job's items may be: every pod mounts them all. */
+const INDEXED_ITEMS: ItemsLimits = {
+  maxItems: IndexedItems.maxItems,
+  maxTotalBytes: IndexedItems.maxTotalBytes,
+  why: 'in an Indexed Job (every pod mounts them all)',
+  instead: 'use the coarse or fine pattern, whose seeder puts the items on a queue, or keep large payloads in object storage with their keys as the items',
+};
 
 export interface IndexedWorkJobProps extends WorkerImageProps, ItemWorkProps {
   /** The work items, opaque strings; duplicates are distinct items. Pod `i` works on item `i`. */
@@ -62,9 +69,6 @@ export interface IndexedWorkJobProps extends WorkerImageProps, ItemWorkProps {
 /** Pod annotation carrying the run label, so that another run is another pod template and Job. */
 export const RUN_ANNOTATION = 'work-queue-stack.io/run';
 
-/** Hex digits of a chunk's digest in its ConfigMap's name, as many as kustomize uses. */
-const ITEMS_HASH_LENGTH = 10;
-
 /** The Job fields an IndexedWorkJob always uses: per-index retries and the FailIndex rule. */
 const PER_INDEX_RETRIES: JobFeature = {
   since: 29,
@@ -95,7 +99,6 @@ export class IndexedWorkJob extends Construct {
     super(scope, id);
     checkWorkerImageProps(this, props);
     checkItemWorkProps(this, props);
-    const chunks = this.checkItems(props.items);
     this.completions = props.items.length;
     this.parallelism = props.parallelism ?? 2;
     check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
@@ -128,14 +131,7 @@ export class IndexedWorkJob extends Construct {
     this.itemsDigest = createHash('sha256').update(JSON.stringify(props.items)).digest('hex');
     const name = props.name ?? derivedJobName(this);
     const labels = appLabels(this, 'work-queue', name, 'worker');
-    this.configMaps = chunks.map(
-      (chunk, k) =>
-        new kplus.ConfigMap(this, `Items${k}`, {
-          metadata: { name: `${name}-items-${chunkHash(chunk)}`, labels },
-          data: { [IndexedItems.fileName(chunk.first)]: chunk.json },
-          immutable: true,
-        }),
-    );
+    this.configMaps = itemsConfigMaps(this, name, labels, props.items, INDEXED_ITEMS);
 
     this.job = createWorkerImageJob(this, 'Resource', {
       name,
@@ -159,17 +155,8 @@ export class IndexedWorkJob extends Construct {
       activeDeadlineSeconds: props.activeDeadlineSeconds,
       ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
       resources: props.resources ?? defaultWorkerResources(),
-      configure: (job) => mountItems(job, this.configMaps),
+      items: this.configMaps,
     });
-  }
-
-  /** The items, checked and split into the files of their ConfigMaps. */
-  private checkItems(items: string[]): ItemsChunk[] {
-    const problem = checkItems(items);
-    if (problem) fail(this, `items${problem.where}`, problem.value, problem.expected);
-    const chunks = splitItems(items);
-    if (!Array.isArray(chunks)) fail(this, `items${chunks.where}`, chunks.value, chunks.expected);
-    return chunks;
   }
 
   private checkFailureBudget({ maxFailedItems, succeededCount, items }: IndexedWorkJobProps): void {
@@ -182,23 +169,4 @@ export class IndexedWorkJob extends Construct {
       fail(this, 'succeededCount', succeededCount, `at most ${items.length}, the number of items (or leave it unset: every item must succeed)`);
     }
   }
-}
-
-/** A chunk's ConfigMap name suffix: its digest with its first index, so equal chunks at other indexes differ. */
-function chunkHash(chunk: ItemsChunk): string {
-  return createHash('sha256').update(`${chunk.first}:${chunk.json}`).digest('hex').slice(0, ITEMS_HASH_LENGTH);
-}
-
-/**
- * Projects every items ConfigMap into one read-only volume at ITEMS_DIRECTORY (cdk8s-plus has no
- * projected volumes, so it is patched in).
- */
-function mountItems(job: kplus.Job, configMaps: readonly kplus.ConfigMap[]): void {
-  ApiObject.of(job).addJsonPatch(
-    JsonPatch.add('/spec/template/spec/volumes/-', {
-      name: 'items',
-      projected: { sources: configMaps.map((configMap) => ({ configMap: { name: configMap.name } })) },
-    }),
-    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'items', mountPath: ItemsMount.directory, readOnly: true }),
-  );
 }

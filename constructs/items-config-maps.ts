@@ -1,6 +1,11 @@
-import { IndexedItems } from '../worker/contract';
+import { createHash } from 'crypto';
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { checkItems, ItemFiles, ItemsMount } from '../worker/contract';
+import { fail } from './validate';
 
-/** One file of an Indexed Job's items: the items from index `first` on, as the JSON array its ConfigMap holds. */
+/** One file of a Job's items: the items from index `first` on, as the JSON array its ConfigMap holds. */
 export interface ItemsChunk {
   readonly first: number;
   readonly json: string;
@@ -22,24 +27,33 @@ export interface ItemsProblem {
   readonly expected: string;
 }
 
-const QUEUE_PATTERNS =
-  'use the coarse or fine pattern, whose seeder puts the items on a queue, or keep large payloads in object storage with their keys as the items';
+/** How many items a Job takes, and what a list over the limits is told to do instead. */
+export interface ItemsLimits {
+  /** @default - no limit of its own */
+  readonly maxItems?: number;
+  /** Bytes of the items in all, as one JSON array. */
+  readonly maxTotalBytes: number;
+  /** Why the Job has these limits, said after the limit: "in an Indexed Job (every pod mounts them all)". */
+  readonly why: string;
+  /** What to do with a list over them. */
+  readonly instead: string;
+}
 
 /**
  * Splits the items into files that each fit one ConfigMap applied by `kubectl apply`
- * (CHUNK_ANNOTATION_BYTES), in order; or names the first limit the list passes: an item too large
- * for a file, more than `IndexedItems.maxItems` items or `IndexedItems.maxTotalBytes` in all.
+ * (CHUNK_ANNOTATION_BYTES), in order; or names the first limit the list passes: more items or
+ * bytes than `limits` allow, or an item too large for a file.
  */
-export function splitItems(items: readonly string[]): ItemsChunk[] | ItemsProblem {
-  if (items.length > IndexedItems.maxItems) {
-    return { where: '', value: items, expected: `at most ${IndexedItems.maxItems} items in an Indexed Job, not ${items.length}: ${QUEUE_PATTERNS}` };
+export function splitItems(items: readonly string[], limits: ItemsLimits): ItemsChunk[] | ItemsProblem {
+  if (limits.maxItems !== undefined && items.length > limits.maxItems) {
+    return { where: '', value: items, expected: `at most ${limits.maxItems} items ${limits.why}, not ${items.length}: ${limits.instead}` };
   }
   const totalBytes = Buffer.byteLength(JSON.stringify(items));
-  if (totalBytes > IndexedItems.maxTotalBytes) {
+  if (totalBytes > limits.maxTotalBytes) {
     return {
       where: '',
       value: items,
-      expected: `at most ${IndexedItems.maxTotalBytes / (1024 * 1024)} MiB of items in all as JSON (every pod of an Indexed Job mounts them all), not ${totalBytes} bytes: ${QUEUE_PATTERNS}`,
+      expected: `at most ${limits.maxTotalBytes / (1024 * 1024)} MiB of items in all as JSON ${limits.why}, not ${totalBytes} bytes: ${limits.instead}`,
     };
   }
   const chunks: ItemsChunk[] = [];
@@ -51,7 +65,7 @@ export function splitItems(items: readonly string[]): ItemsChunk[] | ItemsProble
       return {
         where: `[${index}]`,
         value: items[index],
-        expected: `an item that fits one ConfigMap as kubectl apply stores it (about ${Math.floor(CHUNK_ANNOTATION_BYTES / 1024)} KiB once escaped), not ${cost} bytes: ${QUEUE_PATTERNS}`,
+        expected: `an item that fits one ConfigMap as kubectl apply stores it (about ${Math.floor(CHUNK_ANNOTATION_BYTES / 1024)} KiB once escaped), not ${cost} bytes: ${limits.instead}`,
       };
     }
     if (used + cost > CHUNK_ANNOTATION_BYTES) {
@@ -79,4 +93,47 @@ export function annotationBytes(text: string): number {
     else if (code === 0x2028 || code === 0x2029) bytes += 3;
   }
   return bytes;
+}
+
+/** Hex digits of a file's digest in its ConfigMap's name, as many as kustomize uses. */
+const ITEMS_HASH_LENGTH = 10;
+
+/**
+ * The items, checked and split (`splitItems`), as content-named immutable ConfigMaps
+ * `<name>-items-<hash>`, one file `ItemFiles.fileName(first)` each, in index order. Named by their
+ * content as kustomize's configMapGenerator names them: a changed list is new ConfigMaps beside the
+ * old ones, so a pod never mounts a list that is being replaced.
+ */
+export function itemsConfigMaps(scope: Construct, name: string, labels: Record<string, string>, items: string[], limits: ItemsLimits): kplus.ConfigMap[] {
+  const problem = checkItems(items);
+  if (problem) fail(scope, `items${problem.where}`, problem.value, problem.expected);
+  const chunks = splitItems(items, limits);
+  if (!Array.isArray(chunks)) fail(scope, `items${chunks.where}`, chunks.value, chunks.expected);
+  return chunks.map(
+    (chunk, k) =>
+      new kplus.ConfigMap(scope, `Items${k}`, {
+        metadata: { name: `${name}-items-${chunkHash(chunk)}`, labels },
+        data: { [ItemFiles.fileName(chunk.first)]: chunk.json },
+        immutable: true,
+      }),
+  );
+}
+
+/** A chunk's digest with its first index, so that equal chunks at other indexes differ. */
+function chunkHash(chunk: ItemsChunk): string {
+  return createHash('sha256').update(`${chunk.first}:${chunk.json}`).digest('hex').slice(0, ITEMS_HASH_LENGTH);
+}
+
+/**
+ * Projects the items ConfigMaps into one read-only volume at ITEMS_DIRECTORY of the Job's
+ * container (cdk8s-plus has no projected volumes, so it is patched in).
+ */
+export function mountItems(job: kplus.Job, configMaps: readonly kplus.ConfigMap[]): void {
+  ApiObject.of(job).addJsonPatch(
+    JsonPatch.add('/spec/template/spec/volumes/-', {
+      name: 'items',
+      projected: { sources: configMaps.map((configMap) => ({ configMap: { name: configMap.name } })) },
+    }),
+    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'items', mountPath: ItemsMount.directory, readOnly: true }),
+  );
 }

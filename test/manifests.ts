@@ -1,4 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
+import { Env, ItemFiles } from '../worker/contract';
 
 /** A value inside a synthesized object: deliberately loose, so that tests reach into whatever synthesis produced and assert on it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one loose type of the tests' manifests (see eslint.config.mjs)
@@ -50,4 +51,28 @@ export function onlyJob(manifests: Manifest[], name: string): Manifest {
         .join(', ')}`,
     );
   return found[0];
+}
+
+/**
+ * The items a Job's pods read from ITEMS_DIRECTORY: the files `items-<first>.json` of the
+ * ConfigMaps projected there, in index order; or what is wrong, as a sentence after the Job's name.
+ */
+export function mountedItems(job: Manifest, configMaps: readonly Manifest[]): string[] | string {
+  const directory = containerEnv(job).byName[Env.itemsDirectory]?.value as string | undefined;
+  if (directory === undefined) return `has no ${Env.itemsDirectory}`;
+  const spec = podSpec(job);
+  const mount = (spec.containers[0].volumeMounts ?? []).find((m: ManifestValue) => m.mountPath === directory);
+  const sources: ManifestValue[] = (spec.volumes ?? []).find((v: ManifestValue) => v.name === mount?.name)?.projected?.sources ?? [];
+  const files: { first: number; items: string[] }[] = [];
+  for (const source of sources) {
+    const configMap = configMaps.find((c) => c.metadata.name === source.configMap?.name);
+    if (configMap === undefined) return `mounts ConfigMap ${source.configMap?.name}, which is not in the output`;
+    for (const [file, json] of Object.entries(configMap.data as Record<string, string>)) {
+      const match = ItemFiles.fileNamePattern.exec(file);
+      if (match) files.push({ first: Number(match[1]), items: JSON.parse(json) as string[] });
+    }
+  }
+  if (files.length === 0) return `mounts no item files at ${directory}`;
+  files.sort((a, b) => a.first - b.first);
+  return files.flatMap((file) => file.items);
 }

@@ -2,7 +2,7 @@ import { type Environment, type Target, isIndexedMode, readIndexedWork, readSeed
 import { Command, ExitCode, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
-import { readItems } from './items';
+import { readItems } from './seed-items';
 import { openConsumer, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
 import { Shutdown } from './shutdown';

@@ -9,7 +9,7 @@ import {
   describeProblem,
   Env,
   ItemsMount,
-  IndexedItems,
+  ItemFiles,
   parseNumber,
   RetryBudget,
   type Rule,
@@ -172,7 +172,7 @@ export function readIndexedWork(env: Environment): IndexedWorkConfig {
     problems.add(
       Env.itemsDirectory,
       env[Env.itemsDirectory],
-      `the directory of the Indexed Job's item files, named ${IndexedItems.fileName(0)}, ${IndexedItems.fileName(1000)} and so on, such as ${ItemsMount.directory}`,
+      `the directory of the Indexed Job's item files, named ${ItemFiles.fileName(0)}, ${ItemFiles.fileName(1000)} and so on, such as ${ItemsMount.directory}`,
     );
   }
   const index = parseNumberVariable(env, Env.jobCompletionIndex, undefined, Rules.nonNegativeInteger, problems);

@@ -21,8 +21,9 @@ export const Env = {
   /** Path of a JSON array of strings for `seed`. */
   itemsFile: 'ITEMS_FILE',
   /**
-   * `work` with WORKER_MODE=indexed: the directory of an Indexed Job's items, in files named
-   * `IndexedItems.fileName(first)`, each a JSON array of strings whose first item has index `first`.
+   * A directory of items split over files named `ItemFiles.fileName(first)`, each a JSON array of
+   * strings whose first item has index `first` (the constructs project their items ConfigMaps
+   * there): `seed` seeds them all, `work` with WORKER_MODE=indexed takes the item of its index.
    */
   itemsDirectory: 'ITEMS_DIRECTORY',
   /** Set by Kubernetes in each pod of an Indexed Job: the pod's index, the item it works on (WORKER_MODE=indexed). */
@@ -213,25 +214,27 @@ export interface GeneratedSecret {
 /** Random bytes of a generated credential: 256 bits. */
 export const GENERATED_SECRET_BYTES = 32;
 
-/** Where the seeder's ConfigMap is mounted and which file holds the items. */
+/** Where the seeding Job and the Indexed Job mount their items ConfigMaps (ITEMS_DIRECTORY). */
 export const ItemsMount = {
   directory: '/etc/work-queue',
-  fileName: 'items.json',
-  get path(): string {
-    return `${this.directory}/${this.fileName}`;
-  },
 } as const;
 
 /**
- * How an Indexed Job's items reach its pods (WORKER_MODE=indexed): split over files named
- * `items-<first>.json` in ITEMS_DIRECTORY (one per ConfigMap, all projected into one volume), each
- * a JSON array of strings whose first item has index `<first>`. A pod reads only the file that
+ * How a Job's items reach its pods (ITEMS_DIRECTORY): split over files named `items-<first>.json`
+ * (one per ConfigMap, all projected into one volume), each a JSON array of strings whose first item
+ * has index `<first>`. `seed` reads them all, in order; a pod of an Indexed Job only the file that
  * holds its index: the one with the largest `first` not above it.
  */
-export const IndexedItems = {
+export const ItemFiles = {
   fileName: (first: number): string => `items-${first}.json`,
   /** Matches a file name of `fileName`; group 1 is `first`. Other entries (the kubelet's `..data`) are not item files. */
   fileNamePattern: /^items-(0|[1-9][0-9]*)\.json$/,
+  /** Largest file read: a ConfigMap holds at most 1 MiB. */
+  maxFileBytes: 1024 * 1024,
+} as const;
+
+/** The limits of an Indexed Job's items (WORKER_MODE=indexed). */
+export const IndexedItems = {
   /**
    * Most items of an Indexed Job: Kubernetes tracks at most 10^5 indexes of a Job with
    * `backoffLimitPerIndex` unless `maxFailedIndexes` is set, and a pod per item is a lot of pods.
@@ -239,8 +242,6 @@ export const IndexedItems = {
   maxItems: 100_000,
   /** Most bytes of items in all (JSON): every pod mounts every file, and the kubelet writes them into each pod's volume. */
   maxTotalBytes: 8 * 1024 * 1024,
-  /** Largest file the worker reads: a ConfigMap holds at most 1 MiB. */
-  maxFileBytes: 1024 * 1024,
 } as const;
 
 /** Where the restricted pods get a writable emptyDir (their root filesystem is read-only). */
@@ -342,7 +343,7 @@ const queueNameRule: Rule = (value) => {
 export const MAX_ITEM_BYTES = 512 * 1024;
 
 /**
- * Largest ITEMS_FILE `seed` reads, checked before reading it: seeding holds the items in memory,
+ * Largest ITEMS_FILE (or ITEMS_DIRECTORY in all) `seed` reads, checked before reading it: seeding holds the items in memory,
  * and its peak resident memory was measured at up to SEED_MEMORY_PER_FILE_BYTE times the file
  * over SEED_BASE_MEMORY_MIB (the worst case: RabbitMQ, many items of a few bytes; Redis about a
  * third of that). The seeder Job's default memory limit is derived from them.

@@ -2,7 +2,7 @@ import type { IndexedWorkConfig } from './config';
 import { Env, ExitCode } from './contract';
 import type { Handler } from './handler';
 import { ItemDeadline } from './item-deadline';
-import { readIndexedItem } from './indexed-items';
+import { readIndexedItem } from './item-files';
 import type { Shutdown } from './shutdown';
 import { flushLines } from './stdout-lines';
 import { runWithin } from './work';

@@ -1,8 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Env, IndexedItems, Rules, describeProblem } from './contract';
+import { Env, ItemFiles, Rules, describeProblem } from './contract';
 import { badInput } from './errors';
-import { describeItemProblem, readJsonFile } from './items';
+import { checkItemList, describeItemProblem, readJsonFile } from './items';
 
 /** An item file of ITEMS_DIRECTORY: its name and the index of its first item. */
 interface ItemFile {
@@ -19,7 +19,7 @@ export function readIndexedItem(directory: string, index: number): string {
   const files = itemFiles(directory);
   const at = files.filter(({ first }) => first <= index).length - 1;
   if (at < 0) {
-    throw badInput([describeProblem(Env.itemsDirectory, directory, `item files from ${IndexedItems.fileName(0)} on, but the first is ${files[0].name}`)]);
+    throw badInput([describeProblem(Env.itemsDirectory, directory, `item files from ${ItemFiles.fileName(0)} on, but the first is ${files[0].name}`)]);
   }
   const file = files[at];
   const filePath = path.join(directory, file.name);
@@ -27,8 +27,8 @@ export function readIndexedItem(directory: string, index: number): string {
     field: Env.itemsDirectory,
     path: filePath,
     holds: 'a JSON array of strings',
-    maxBytes: IndexedItems.maxFileBytes,
-    tooLarge: (size) => `a file of at most ${IndexedItems.maxFileBytes / 1024 / 1024} MiB (what a ConfigMap holds), but it has ${size}`,
+    maxBytes: ItemFiles.maxFileBytes,
+    tooLarge: (size) => `a file of at most ${ItemFiles.maxFileBytes / 1024 / 1024} MiB (what a ConfigMap holds), but it has ${size}`,
   });
   if (!Array.isArray(items) || items.length === 0) {
     throw badInput([describeProblem(Env.itemsDirectory, filePath, 'a file holding a JSON array of at least one string')]);
@@ -39,6 +39,36 @@ export function readIndexedItem(directory: string, index: number): string {
   const expected = Rules.item(item);
   if (expected) throw badInput([describeItemProblem(`${Env.itemsDirectory}/${file.name}[${offset}]`, item, expected)]);
   return item as string;
+}
+
+/**
+ * Every item of the item files in `directory`, in index order (what `seed` reads from
+ * ITEMS_DIRECTORY): the files must continue one another, and hold at most `maxBytes` in all,
+ * checked before any is read; `tooLarge` words the problem, given the size found.
+ */
+export function readAllItems(directory: string, maxBytes: number, tooLarge: (size: string) => string): string[] {
+  const files = itemFiles(directory).map((file) => ({ ...file, path: path.join(directory, file.name) }));
+  const total = files.reduce((sum, file) => sum + sizeOf(file.path), 0);
+  if (total > maxBytes) throw badInput([describeProblem(Env.itemsDirectory, directory, tooLarge(`${total} bytes`))]);
+  const items: string[] = [];
+  for (const file of files) {
+    if (file.first !== items.length) {
+      throw badInput([describeProblem(Env.itemsDirectory, directory, `item files that continue one another, but ${file.name} follows ${items.length} items`)]);
+    }
+    const field = `${Env.itemsDirectory}/${file.name}`;
+    const value = readJsonFile({ field: Env.itemsDirectory, path: file.path, holds: 'a JSON array of strings', maxBytes, tooLarge });
+    items.push(...checkItemList(field, value));
+  }
+  return items;
+}
+
+/** A file's size (following links, as the kubelet's item files are), or 0 when it cannot be read: reading it then says why. */
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -54,16 +84,16 @@ function itemFiles(directory: string): ItemFile[] {
       describeProblem(
         Env.itemsDirectory,
         directory,
-        `a readable directory of item files ${IndexedItems.fileName(0)} and on (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        `a readable directory of item files ${ItemFiles.fileName(0)} and on (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
       ),
     ]);
   }
   const files = names.flatMap((name) => {
-    const match = IndexedItems.fileNamePattern.exec(name);
+    const match = ItemFiles.fileNamePattern.exec(name);
     return match ? [{ name, first: Number(match[1]) }] : [];
   });
   if (files.length === 0) {
-    throw badInput([describeProblem(Env.itemsDirectory, directory, `a directory holding item files ${IndexedItems.fileName(0)} and on, but it holds none`)]);
+    throw badInput([describeProblem(Env.itemsDirectory, directory, `a directory holding item files ${ItemFiles.fileName(0)} and on, but it holds none`)]);
   }
   return files.sort((a, b) => a.first - b.first);
 }

@@ -1,28 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Env, MAX_ITEMS_FILE_BYTES, checkItems, describeProblem } from './contract';
+import { checkItems, describeProblem } from './contract';
 import { badInput } from './errors';
-import type { Environment } from './config';
-
-/** The items to seed: the command's arguments, or the JSON array of strings in ITEMS_FILE. */
-export function readItems(args: readonly string[], env: Environment): string[] {
-  const file = env[Env.itemsFile]?.trim() ? env[Env.itemsFile] : undefined;
-  if (args.length > 0 && file !== undefined) {
-    throw badInput([describeProblem(Env.itemsFile, file, 'no ITEMS_FILE when items are given as arguments to seed (give one or the other)')]);
-  }
-  if (args.length > 0) return check('items', [...args]);
-  if (file === undefined) {
-    throw badInput([describeProblem(Env.itemsFile, env[Env.itemsFile], 'the path of a JSON array of strings, or items as arguments to seed')]);
-  }
-  const items = readJsonFile({
-    field: Env.itemsFile,
-    path: file,
-    holds: 'a JSON array of strings',
-    maxBytes: MAX_ITEMS_FILE_BYTES,
-    tooLarge: (size) =>
-      `a file of at most ${MAX_ITEMS_FILE_BYTES / 1024 / 1024} MiB (seed holds the items in memory), but it has ${size}; seed its items in several runs of smaller files`,
-  });
-  return check(Env.itemsFile, items);
-}
 
 /** A JSON file of items, and how its problems are worded: `<field>: got "<path>", expected ...`. */
 export interface JsonFile {
@@ -95,11 +73,12 @@ function readBounded(file: JsonFile): Buffer {
 
 const READ_CHUNK_BYTES = 16 * 1024 * 1024;
 
-function check(field: string, items: unknown): string[] {
-  const problem = checkItems(items);
-  if (!problem) return items as string[];
-  const { where, value, expected } = problem;
-  throw badInput([describeItemProblem(`${field}${where}`, value, expected)]);
+/** The items of `value`, or bad input naming the first problem: `<field>[3]: got ..., expected ...`. */
+export function checkItemList(field: string, value: unknown): string[] {
+  const problem = checkItems(value);
+  if (!problem) return value as string[];
+  const { where, expected } = problem;
+  throw badInput([describeItemProblem(`${field}${where}`, problem.value, expected)]);
 }
 
 /**

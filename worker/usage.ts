@@ -4,7 +4,7 @@ import {
   Env,
   ExitCode,
   GENERATED_SECRET_BYTES,
-  IndexedItems,
+  ItemFiles,
   ItemsMount,
   MAX_ITEMS_FILE_BYTES,
   MAX_ITEM_BYTES,
@@ -25,8 +25,9 @@ ${sentinelUrlScheme(false)}://:pass@host:${Defaults.sentinelPort}[,host:port...]
   [Env.itemsFile]: `path of a JSON array of strings of at most ${MAX_ITEMS_FILE_BYTES / (1024 * 1024)} MiB, when no items are given as arguments`,
   [Env.workerMode]: `${WORKER_MODES.slice(0, -1).join(', ')} or ${WORKER_MODES[WORKER_MODES.length - 1]} (${Defaults.workerMode}): single takes one item, drain loops until nothing is pending
 or in progress, indexed takes item ${Env.jobCompletionIndex} of ${Env.itemsDirectory} (no broker)`,
-  [Env.itemsDirectory]: `indexed: the directory of the items, JSON arrays of strings in files ${IndexedItems.fileName(0)}, ${IndexedItems.fileName(1000)}...
-named by the index of their first item, at most ${IndexedItems.maxFileBytes / (1024 * 1024)} MiB each (required; the constructs mount ${ItemsMount.directory})`,
+  [Env.itemsDirectory]: `a directory of items, JSON arrays of strings in files ${ItemFiles.fileName(0)}, ${ItemFiles.fileName(1000)}... named by
+the index of their first item (the constructs mount ${ItemsMount.directory}): seed reads them all (at most ${MAX_ITEMS_FILE_BYTES / (1024 * 1024)} MiB),
+indexed work the one holding its index (at most ${ItemFiles.maxFileBytes / (1024 * 1024)} MiB; required)`,
   [Env.jobCompletionIndex]: "indexed: the index of the item to work on, from 0 (required; Kubernetes sets it in an Indexed Job's pods)",
   [Env.workCommand]: "shell command run once per item, the item's bytes on stdin, exit 0 = done (default: print the item, sleep)",
   [Env.workSeconds]: `the default handler's simulated work in seconds (${Defaults.workSeconds})`,
@@ -66,7 +67,7 @@ function environment(names: readonly string[]): string {
 export const USAGE: Record<'main' | keyof typeof Command, string> = {
   main: `usage: work-queue <command> [--help]
 
-  seed [--force] [ITEM...]   put the items (arguments, or the JSON array of strings in ${Env.itemsFile})
+  seed [--force] [ITEM...]   put the items (arguments, ${Env.itemsFile} or ${Env.itemsDirectory})
                              on the queue, once: a rerun adds nothing, a rerun after a crash
                              finishes the job; --force seeds them again
   work                       process items: ${Env.workerMode}=single takes one, drain loops until
@@ -83,7 +84,8 @@ ${EXIT_CODES}
 `,
   seed: `usage: work-queue seed [--force] [ITEM...]
 
-Puts the items on the queue once: the arguments, or else the JSON array of strings in ${Env.itemsFile}.
+Puts the items on the queue once: the arguments, or else the JSON array of strings in ${Env.itemsFile},
+or else the item files in ${Env.itemsDirectory}.
 Rerun with the same items, it adds nothing; after a crash or a lost connection it adds exactly
 what is missing. An item is any valid UTF-8 string of at most ${MAX_ITEM_BYTES / 1024} KiB, the empty string included;
 equal items are separate items. The seed id is a hash of the items and ${Env.seedRun}: another run label
@@ -91,7 +93,7 @@ makes the same items a new seed, seeded again.
 
   --force   seed the items again, even onto a queue that holds them or an unfinished seed
 
-${environment([...COMMON, Env.itemsFile, Env.seedRun, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS'])}
+${environment([...COMMON, Env.itemsFile, Env.itemsDirectory, Env.seedRun, Env.brokerReplicas, 'NODE_EXTRA_CA_CERTS'])}
 ${EXIT_CODES}
 `,
   work: `usage: work-queue work

@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import { contract, IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
-import { annotationBytes, CHUNK_ANNOTATION_BYTES, splitItems } from '../../constructs/indexed-items';
+import { annotationBytes, CHUNK_ANNOTATION_BYTES, splitItems } from '../../constructs/items-config-maps';
 import { schemaError } from '../k8s-schema';
 import { containerEnv, Manifest, onlyJob, podSpec, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
@@ -19,7 +19,7 @@ function configMaps(manifests: Manifest[]): Manifest[] {
 /** The items each pod would read: every ConfigMap's file, by its first index. */
 function itemsByIndex(manifests: Manifest[]): string[] {
   const files = configMaps(manifests).flatMap((configMap) => Object.entries(configMap.data as Record<string, string>));
-  const chunks = files.map(([file, json]) => ({ first: Number(contract.IndexedItems.fileNamePattern.exec(file)![1]), items: JSON.parse(json) as string[] }));
+  const chunks = files.map(([file, json]) => ({ first: Number(contract.ItemFiles.fileNamePattern.exec(file)![1]), items: JSON.parse(json) as string[] }));
   chunks.sort((a, b) => a.first - b.first);
   const items: string[] = [];
   for (const chunk of chunks) {
@@ -130,7 +130,10 @@ describe('IndexedWorkJob', () => {
 
     test('a chunk is cut at the annotation limit: escaped characters count as kubectl writes them', () => {
       // Each item is 100 '<', which Go's JSON writes as \u003c: 600 bytes in the annotation.
-      const chunks = splitItems(Array.from({ length: 1000 }, () => '<'.repeat(100)));
+      const chunks = splitItems(
+        Array.from({ length: 1000 }, () => '<'.repeat(100)),
+        { maxTotalBytes: 8 * 1024 * 1024, why: '', instead: '' },
+      );
       if (!Array.isArray(chunks)) throw new Error(chunks.expected);
       expect(chunks.length).toBeGreaterThan(2);
       for (const chunk of chunks) expect(annotationBytes(chunk.json)).toBeLessThanOrEqual(CHUNK_ANNOTATION_BYTES);

@@ -10,14 +10,14 @@ function seeder(chart: Chart, props: Partial<ConstructorParameters<typeof QueueS
 }
 
 describe('QueueSeeder', () => {
-  test('mounts the items as a JSON array at ITEMS_FILE and runs `seed`', () => {
+  test('mounts the items as JSON arrays at ITEMS_DIRECTORY and runs `seed`', () => {
     let construct!: QueueSeeder;
     const manifests = synth((chart) => (construct = seeder(chart, { name: 'fill' })));
     expect(construct.itemCount).toBe(3);
 
     const configMap = only(itemsConfigMaps(manifests), 'ConfigMap');
-    expect(JSON.parse(configMap.data['items.json'])).toEqual(['apple', 'banana', 'apple']);
-    expect(configMap.metadata.name).toBe(`fill-items-${construct.itemsDigest.slice(0, 10)}`);
+    expect(JSON.parse(configMap.data['items-0.json'])).toEqual(['apple', 'banana', 'apple']);
+    expect(configMap.metadata.name).toMatch(/^fill-items-[0-9a-f]{10}$/);
     expect(configMap.immutable).toBe(true);
 
     const job = onlyJob(manifests, 'fill');
@@ -27,9 +27,10 @@ describe('QueueSeeder', () => {
     expect(container.imagePullPolicy).toBe('IfNotPresent');
     expect(container.args).toEqual(['seed']);
     expect(container.volumeMounts).toContainEqual({ name: 'items', mountPath: '/etc/work-queue', readOnly: true });
-    expect(pod.volumes).toContainEqual({ name: 'items', configMap: { name: configMap.metadata.name } });
+    expect(pod.volumes).toContainEqual({ name: 'items', projected: { sources: [{ configMap: { name: configMap.metadata.name } }] } });
     const env = containerEnv(job);
-    expect(env.byName.ITEMS_FILE.value).toBe('/etc/work-queue/items.json');
+    expect(env.byName.ITEMS_DIRECTORY.value).toBe('/etc/work-queue');
+    expect(env.names).not.toContain('ITEMS_FILE');
     expect(env.byName.QUEUE.value).toBe('job1');
   });
 
@@ -140,9 +141,24 @@ describe('QueueSeeder', () => {
     );
   });
 
-  test('fails when the items exceed what a ConfigMap holds', () => {
-    const items = Array.from({ length: 3 }, () => 'y'.repeat(400 * 1024));
-    expect(() => synth((chart) => seeder(chart, { items }))).toThrow(/test\/seeder: items: got \[.*\], expected at most 1 MiB of items in all as JSON/);
+  test('splits items over ConfigMaps that each fit kubectl apply, the seeded list unchanged', () => {
+    // 1.6 MiB: more than one ConfigMap holds, and far more than client-side apply's 256 KiB annotation.
+    const items = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(200 * 1024));
+    const manifests = synth((chart) => seeder(chart, { items }));
+    const maps = itemsConfigMaps(manifests);
+    expect(maps.length).toBe(8);
+    const files = maps.map((map) => Object.entries(map.data as Record<string, string>)[0]);
+    expect(files.map(([file]) => file)).toEqual(items.map((_, k) => `items-${k}.json`));
+    expect(files.flatMap(([, json]) => JSON.parse(json) as string[])).toEqual(items);
+    const sources = podSpec(only(manifests, 'Job')).volumes.find((v: { name: string }) => v.name === 'items').projected.sources;
+    expect(sources).toEqual(maps.map((map) => ({ configMap: { name: map.metadata.name } })));
+  });
+
+  test('fails when the items exceed what seed reads', () => {
+    const items = Array.from({ length: 17 }, () => 'y'.repeat(500 * 1024));
+    expect(() => synth((chart) => seeder(chart, { items }))).toThrow(
+      /test\/seeder: items: got an array of 17, expected at most 8 MiB of items in all as JSON \(what work-queue seed reads.*\), not 8704052 bytes: split the list over several seeders/,
+    );
   });
 
   test('fails on a queue name the broker rejects', () => {
@@ -163,7 +179,7 @@ describe('QueueSeeder', () => {
   });
 });
 
-/** The ConfigMaps besides the RabbitMQ broker's own (`<name>-work-queue`, its conf.d file). */
+/** The items ConfigMaps (`<name>-items-<hash>`), in the order the seeder mounts them. */
 function itemsConfigMaps(manifests: Manifest[]): Manifest[] {
-  return manifests.filter((m) => !(m.kind === 'ConfigMap' && m.metadata.name?.endsWith('-work-queue')));
+  return manifests.filter((m) => m.kind === 'ConfigMap' && /-items-[0-9a-f]{10}$/.test(m.metadata.name ?? ''));
 }

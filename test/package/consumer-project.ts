@@ -6,10 +6,9 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import path from 'node:path';
-import type { IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { Env } from '../../worker/contract';
-import { containerEnv, Manifest, podSpec } from '../manifests';
+import { containerEnv, Manifest, mountedItems, podSpec } from '../manifests';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -354,19 +353,6 @@ function envValue(job: Manifest, name: string): string | undefined {
   return containerEnv(job).byName[name]?.value;
 }
 
-/** The items a seeding Job puts on its queue: the JSON array in the ConfigMap mounted at its ITEMS_FILE. */
-function seededItems(seeder: Manifest, configMaps: Manifest[]): unknown[] | string {
-  const itemsFile = envValue(seeder, Env.itemsFile)!;
-  const spec = podSpec(seeder);
-  const mount = (spec.containers[0].volumeMounts ?? []).find((m: IVolumeMount) => m.mountPath === path.posix.dirname(itemsFile));
-  const configMapName = (spec.volumes ?? []).find((v: IVolume) => v.name === mount?.name)?.configMap?.name;
-  const configMap = configMaps.find((c) => c.metadata.name === configMapName);
-  const json = configMap?.data?.[path.posix.basename(itemsFile)];
-  if (json === undefined) return `mounts no ConfigMap of the output with ${itemsFile}`;
-  const items = JSON.parse(json);
-  return Array.isArray(items) ? items : `has no JSON array in ${itemsFile}`;
-}
-
 /**
  * Coarse worker Jobs (`WORKER_MODE=single`) whose `completions` differs from the number of items the
  * seeder of the same queue and broker puts on it, anywhere in the output.
@@ -375,7 +361,7 @@ export function completionsProblems(files: ManifestFile[]): string[] {
   const all = files.flatMap(({ file, objects }) => objects.map((object) => ({ file, object })));
   const jobs = all.filter(({ object }) => object.kind === 'Job');
   const configMaps = all.filter(({ object }) => object.kind === 'ConfigMap').map(({ object }) => object);
-  const seeders = jobs.filter(({ object }) => envValue(object, Env.itemsFile) !== undefined);
+  const seeders = jobs.filter(({ object }) => podSpec(object).containers[0].args?.[0] === 'seed');
   const sameTarget = (a: Manifest, b: Manifest) =>
     envValue(a, Env.queue) === envValue(b, Env.queue) &&
     JSON.stringify(containerEnv(a).byName[Env.brokerUrl]) === JSON.stringify(containerEnv(b).byName[Env.brokerUrl]);
@@ -388,7 +374,7 @@ export function completionsProblems(files: ManifestFile[]): string[] {
       problems.push(`${objectRef(file, job)}: expected one seeding Job of queue "${queue}" on the same broker in the output, found ${own.length}`);
       continue;
     }
-    const items = seededItems(own[0].object, configMaps);
+    const items = mountedItems(own[0].object, configMaps);
     if (typeof items === 'string') {
       problems.push(`${objectRef(own[0].file, own[0].object)} ${items}`);
     } else if (job.spec?.completions !== items.length) {

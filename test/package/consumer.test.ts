@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Env, ItemsMount } from '../../worker/contract';
+import { Env, ItemFiles, ItemsMount } from '../../worker/contract';
 import { Manifest } from '../manifests';
 import {
   compile,
@@ -341,10 +341,13 @@ describe('a consumer project with constructs 10.3.0, the oldest the peer range a
 });
 
 describe('the checks themselves', () => {
-  const itemsFile = ItemsMount.path;
   const brokerUrl = { name: Env.brokerUrl, value: 'redis://redis:6379' };
   /** A Job of the worker image, reduced to what the checks read. */
-  const job = (name: string | undefined, env: Record<string, string>, extra: { completions?: number; itemsConfigMap?: string } = {}): Manifest => ({
+  const job = (
+    name: string | undefined,
+    env: Record<string, string>,
+    extra: { completions?: number; itemsConfigMap?: string; args?: string[] } = {},
+  ): Manifest => ({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name },
@@ -354,11 +357,12 @@ describe('the checks themselves', () => {
         spec: {
           containers: [
             {
+              args: extra.args ?? ['work'],
               env: [brokerUrl, ...Object.entries(env).map(([n, value]) => ({ name: n, value }))],
               volumeMounts: extra.itemsConfigMap ? [{ name: 'items', mountPath: ItemsMount.directory }] : [],
             },
           ],
-          volumes: extra.itemsConfigMap ? [{ name: 'items', configMap: { name: extra.itemsConfigMap } }] : [],
+          volumes: extra.itemsConfigMap ? [{ name: 'items', projected: { sources: [{ configMap: { name: extra.itemsConfigMap } }] } }] : [],
         },
       },
     },
@@ -367,7 +371,7 @@ describe('the checks themselves', () => {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name },
-    data: { [ItemsMount.fileName]: JSON.stringify(list) },
+    data: { [ItemFiles.fileName(0)]: JSON.stringify(list) },
   });
 
   test('fails manifests with a Job without metadata.name, a name used twice, a bad name and completions unlike the seeded items', () => {
@@ -376,7 +380,7 @@ describe('the checks themselves', () => {
         file: 'chart.k8s.yaml',
         objects: [
           items('q-items', ['a', 'b', 'c']),
-          job('seed', { [Env.queue]: 'q', [Env.itemsFile]: itemsFile }, { itemsConfigMap: 'q-items' }),
+          job('seed', { [Env.queue]: 'q', [Env.itemsDirectory]: ItemsMount.directory }, { itemsConfigMap: 'q-items', args: ['seed'] }),
           job(undefined, { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 3 }),
           job('work', { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 2 }),
           job('work', { [Env.queue]: 'other', [Env.workerMode]: 'drain' }),

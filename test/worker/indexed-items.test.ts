@@ -1,9 +1,9 @@
 import { ftruncateSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIndexedMode, readIndexedWork, readWork } from '../../worker/config';
-import { ExitCode, IndexedItems } from '../../worker/contract';
+import { ExitCode, ItemFiles } from '../../worker/contract';
 import { CliError } from '../../worker/errors';
-import { readIndexedItem } from '../../worker/indexed-items';
+import { readIndexedItem } from '../../worker/item-files';
 import { ItemsVolumes } from './indexed-fixture';
 
 /** The problem lines `read` throws as bad input (exit 2). */
@@ -162,18 +162,18 @@ describe('picking the item of an index from ITEMS_DIRECTORY', () => {
     const file = path.join(directory, 'items-1.json');
     // Sparse: refused by its size alone (read, it would fail as JSON instead).
     const fd = openSync(file, 'r+');
-    ftruncateSync(fd, IndexedItems.maxFileBytes + 1);
+    ftruncateSync(fd, ItemFiles.maxFileBytes + 1);
     closeSync(fd);
     expect(readIndexedItem(directory, 0)).toBe('a');
     expect(problems(() => readIndexedItem(directory, 1))).toEqual([
-      `ITEMS_DIRECTORY: got ${JSON.stringify(file)}, expected a file of at most 1 MiB (what a ConfigMap holds), but it has ${IndexedItems.maxFileBytes + 1} bytes`,
+      `ITEMS_DIRECTORY: got ${JSON.stringify(file)}, expected a file of at most 1 MiB (what a ConfigMap holds), but it has ${ItemFiles.maxFileBytes + 1} bytes`,
     ]);
   });
 
   test('reads a file of exactly maxFileBytes', () => {
     const directory = volumes.volume({}, { 'items-0.json': '' });
     const json = JSON.stringify(['x']);
-    writeFileSync(path.join(directory, 'items-0.json'), `${json}${' '.repeat(IndexedItems.maxFileBytes - json.length)}`);
+    writeFileSync(path.join(directory, 'items-0.json'), `${json}${' '.repeat(ItemFiles.maxFileBytes - json.length)}`);
     expect(readIndexedItem(directory, 0)).toBe('x');
   });
 });

@@ -17,6 +17,7 @@ import {
   tempDir,
   uniqueQueue,
 } from './helpers';
+import { ItemsVolumes } from './indexed-fixture';
 import { expectResumedInOrder } from './seed-window';
 
 /** What each broker needs from a test: how to reach it and how to read a queue back. */
@@ -38,6 +39,7 @@ interface Broker {
 let redis: RedisClientType;
 let amqp: ChannelModel;
 const files = tempDir();
+const volumes = new ItemsVolumes();
 
 beforeAll(async () => {
   redis = await connectRedis();
@@ -47,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   killLeftovers();
   files.remove();
+  volumes.remove();
   await redis.close();
   await amqp.close();
 });
@@ -101,6 +104,21 @@ describe.each(brokers)('seed into $name', (broker) => {
     expect(second.code).toBe(ExitCode.ok);
     expect(second.stdout).toMatch(/already holds this seed \(4 items, seed [0-9a-f]+\): nothing added/);
     expect(await broker.takeAll(queue)).toEqual(items);
+  });
+
+  test('items from ITEMS_DIRECTORY, split over files as the seeding Job mounts its ConfigMaps: seeded in order, once', async () => {
+    const queue = newQueue();
+    const directory = volumes.volume({ 0: ['apple', 'banana'], 2: ['apple'], 3: ['cherry'] });
+    const first = await runCli(['seed'], broker.env(queue, { ITEMS_DIRECTORY: directory }));
+    expect(first.code).toBe(ExitCode.ok);
+    expect(first.stdout).toMatch(/seeded 4 items onto queue/);
+    // The same list from one file is the same seed: nothing is added.
+    const again = await runCli(
+      ['seed'],
+      broker.env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(['apple', 'banana', 'apple', 'cherry'])) }),
+    );
+    expect(again.stdout).toMatch(/already holds this seed \(4 items/);
+    expect(await broker.takeAll(queue)).toEqual(['apple', 'banana', 'apple', 'cherry']);
   });
 
   test('items given as arguments; --force seeds them again', async () => {
