@@ -8,7 +8,8 @@
  */
 import { readdirSync, readFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
-import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
+import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE } from '../../stacks/config';
+import { Manifest, mountedItems } from '../manifests';
 import { ExitCode } from '../../worker/contract';
 import { amqpLeftovers, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
 import { ApplyOrder, randomSeed } from './harness/apply-order';
@@ -99,8 +100,28 @@ async function expectStackDone(cluster: Cluster, directory: string, stack: (type
   return work;
 }
 
+/** The indexed example's Job Complete, one pod per index, each processing the item of its index. */
+async function expectIndexedDone(cluster: Cluster, directory: string): Promise<string[]> {
+  const objects = loadStack(directory, INDEXED_EXAMPLE.name).job;
+  const job = onlyJob(objects);
+  const items = mountedItems(job as Manifest, objects as Manifest[]);
+  if (typeof items === 'string') throw new Error(`${job.metadata!.name} ${items}`);
+  const run = await cluster.job(job.metadata!.name!).run;
+  expect({ job: job.metadata!.name, condition: run.condition, completedIndexes: run.completedIndexes, failed: run.failed }).toEqual({
+    job: job.metadata!.name,
+    condition: 'Complete',
+    completedIndexes: `0-${items.length - 1}`,
+    failed: 0,
+  });
+  expect(run.pods.map((pod) => ({ index: pod.index, items: processedItems(pod) })).sort((a, b) => a.index! - b.index!)).toEqual(
+    items.map((item, index) => ({ index, items: [item] })),
+  );
+  return items;
+}
+
 async function expectAllDone(cluster: Cluster, directory: string): Promise<void> {
   for (const stack of STACKS) await expectStackDone(cluster, directory, stack);
+  await expectIndexedDone(cluster, directory);
   expect(cluster.api.unserved).toEqual([]);
 }
 
@@ -115,7 +136,7 @@ beforeAll(async () => {
 
 describe('kubectl apply -f dist/ in any order', () => {
   for (const order of ['reverse', 'random'] as const) {
-    test(`${order} order: the credentials Job creates the Secret, RabbitMQ boots from it, both tutorials process every item once`, async () => {
+    test(`${order} order: the credentials Job creates the Secret, RabbitMQ boots from it, both tutorials and the indexed example process every item once`, async () => {
       const started = Date.now();
       const cluster = await freshCluster();
       const chosen: ApplyOrder = order === 'random' ? { random: randomSeed() } : order;
@@ -170,20 +191,24 @@ test('apply version 1, then version 2 with other items: no immutable error, the 
 
   const results = applied(cluster, v2, { random: randomSeed() });
   const created = results.filter((result) => result.action === 'created').map((result) => `${result.kind}/${result.name}`);
-  // New seeding and worker Jobs and items ConfigMaps in both stacks; the broker charts unchanged.
-  expect(created.filter((name) => name.startsWith('Job/'))).toHaveLength(4);
-  expect(created.filter((name) => name.startsWith('ConfigMap/'))).toHaveLength(2);
+  // New seeding and worker Jobs and items ConfigMaps in both tutorials, a new Indexed Job and its
+  // ConfigMap; the broker charts unchanged.
+  expect(created.filter((name) => name.startsWith('Job/'))).toHaveLength(5);
+  expect(created.filter((name) => name.startsWith('ConfigMap/'))).toHaveLength(3);
   expect(cluster.store.get('Secret', 'default', 'rabbitmq-service-credentials')).toEqual(secret);
   for (const stack of STACKS) {
     expect(seededItems(loadStack(v2, stack.name))).toEqual(items);
     await expectStackDone(cluster, v2, stack);
   }
+  expect(await expectIndexedDone(cluster, v2)).toEqual(items);
   console.log(`apply v1 then v2: ${seconds(started)}`);
 });
 
 describe('workers before their seed', () => {
   const notSeeder = (file: string) => !file.endsWith('-seeder.k8s.yaml');
   const seeder = (file: string) => file.endsWith('-seeder.k8s.yaml');
+  /** The tutorials' brokers and worker Jobs: the indexed example has no seed to wait for. */
+  const queueWorkers = (file: string) => notSeeder(file) && !file.includes(`-${INDEXED_EXAMPLE.name}-`);
 
   test('the worker Jobs applied 20 s before the seeders: their pods wait, then every item is processed once', async () => {
     const started = Date.now();
@@ -204,7 +229,7 @@ describe('workers before their seed', () => {
     const started = Date.now();
     const directory = await synth({ SEED_WAIT_SECONDS: '5' });
     const cluster = await freshCluster();
-    applied(cluster, directory, 'forward', notSeeder);
+    applied(cluster, directory, 'forward', queueWorkers);
     await Promise.all(
       STACKS.map(async (stack) => {
         const job = onlyJob(loadStack(directory, stack.name).job);

@@ -1,3 +1,5 @@
+import { Chart, Testing } from 'cdk8s';
+import { IndexedWorkJob, QueueSeeder, RedisPod } from '../../../constructs';
 import { ObjectStore } from './object-store';
 import type { KubeObject } from './manifests';
 
@@ -122,5 +124,29 @@ describe('ObjectStore.apply', () => {
     store.apply(items({ a: '1' }, false));
     store.apply(items({ a: '2' }, false));
     expect(seen).toEqual(['ConfigMap/items created', 'ConfigMap/items configured']);
+  });
+});
+
+describe("client-side apply's last-applied annotation", () => {
+  test('refuses an object whose manifest, kept in its annotations, passes 256 KiB, as the API server does', () => {
+    const store = new ObjectStore();
+    const large = { ...items({ 'items.json': JSON.stringify(['x'.repeat(300 * 1024)]) }), metadata: { name: 'large' } };
+    expect(() => store.apply(large)).toThrow('ConfigMap "large" is invalid: metadata.annotations: Too long: must have at most 262144 bytes');
+    expect(store.get('ConfigMap', 'default', 'large')).toBeUndefined();
+    // Characters Go's JSON escapes count as kubectl writes them: 50,000 '<' are 300,000 bytes there.
+    expect(() => store.apply({ ...items({ 'a.txt': '<'.repeat(50_000) }), metadata: { name: 'escaped' } })).toThrow('Too long');
+    expect(store.apply({ ...items({ 'a.txt': 'a'.repeat(200 * 1024) }), metadata: { name: 'fits' } }).action).toBe('created');
+  });
+
+  test("the seeder's and the Indexed Job's items ConfigMaps of a 2 MiB list all apply", () => {
+    const list = Array.from({ length: 2048 }, (_, i) => `${i}:${'y'.repeat(1020)}`);
+    const chart = new Chart(Testing.app(), 'large');
+    const broker = new RedisPod(chart, 'redis');
+    new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: list, image: 'job-wq:1' });
+    new IndexedWorkJob(chart, 'indexed', { items: list, image: 'job-wq:1' });
+    const configMaps = (Testing.synth(chart) as KubeObject[]).filter((object) => object.kind === 'ConfigMap' && object.metadata?.name?.includes('-items-'));
+    expect(configMaps.length).toBeGreaterThanOrEqual(2 * 8);
+    const store = new ObjectStore();
+    for (const configMap of configMaps) expect(store.apply(configMap).action).toBe('created');
   });
 });

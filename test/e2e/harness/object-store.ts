@@ -11,6 +11,11 @@
  * `kube-public` exist, and every namespace gets the `default` ServiceAccount and the
  * `kube-root-ca.crt` ConfigMap that the serviceaccounts and root-ca-cert-publisher controllers write. As the API server does, a Secret's `stringData` is
  * merged into `data` (base64) on write.
+ *
+ * Apply is kubectl's default, client-side apply: it writes the whole manifest into the object's
+ * `kubectl.kubernetes.io/last-applied-configuration` annotation, and the API server refuses an
+ * object whose annotations hold more than 256 KiB in all (apimachinery's ValidateAnnotationsSize,
+ * TotalAnnotationSizeLimitB), so a large ConfigMap that fits its own 1 MiB is still refused.
  */
 import { randomUUID } from 'crypto';
 import { isDeepStrictEqual } from 'util';
@@ -34,6 +39,22 @@ const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 export const ROOT_CA_CONFIG_MAP = 'kube-root-ca.crt';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+/** apimachinery's TotalAnnotationSizeLimitB: the keys and values of an object's annotations, in all. */
+const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The bytes of a manifest's annotations once client-side `kubectl apply` has added its own: the
+ * manifest as JSON, as Go's encoding/json writes it (`<`, `>`, `&`, U+2028 and U+2029 escaped as
+ * `\uXXXX`, which JSON.stringify leaves as they are).
+ */
+function lastAppliedAnnotationsSize(manifest: KubeObject): number {
+  const json = JSON.stringify(manifest);
+  const escaped = (json.match(/[<>&]/g)?.length ?? 0) * 5 + (json.match(/[\u2028\u2029]/g)?.length ?? 0) * 3;
+  const own = Object.entries(manifest.metadata?.annotations ?? {}).reduce((sum, [key, value]) => sum + key.length + String(value).length, 0);
+  return own + LAST_APPLIED.length + Buffer.byteLength(json) + escaped;
+}
 
 interface Entry {
   object: KubeObject;
@@ -60,6 +81,10 @@ export class ObjectStore {
 
   /** `kubectl apply` of one object. Throws the API's error (namespace missing, immutable field) and leaves the store as it was. */
   apply(manifest: KubeObject): { object: KubeObject; action: ApplyAction } {
+    const annotations = lastAppliedAnnotationsSize(manifest);
+    if (annotations > MAX_ANNOTATIONS_BYTES) {
+      throw invalid(manifest.kind, manifest.apiVersion, name(manifest), [`metadata.annotations: Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`]);
+    }
     const desired = this.normalize(manifest);
     const key = this.key(desired);
     const entry = this.entries.get(key);

@@ -10,6 +10,7 @@ import { AppliedObject, Cluster } from './cluster';
 import { JobRun, PodRecord } from './job-controller';
 import type { JobHooks, ScaledJobObject } from './keda-emulator';
 import { KubeObject, loadStack, onlyJob, onlyObject, StackManifests } from './manifests';
+import { Manifest, mountedItems } from '../../manifests';
 import { Pod } from './pod';
 import { serviceHostNames } from './service-hosts';
 import { E2eState } from './state';
@@ -100,13 +101,11 @@ export class StackScenario {
   }
 }
 
-/** The items of a stack's seeder ConfigMap. */
+/** The items a stack's seeding Job reads from its ConfigMaps, in order. */
 export function seededItems(manifests: StackManifests): string[] {
-  const volume = onlyJob(manifests.seeder).spec!.template.spec!.volumes?.find((candidate) => candidate.configMap);
-  const configMap = manifests.seeder.find((object) => object.kind === 'ConfigMap' && object.metadata?.name === volume?.configMap?.name);
-  const values = Object.values((configMap?.data as Record<string, string> | undefined) ?? {});
-  if (values.length !== 1) throw new Error(`the seeder's items ConfigMap should hold one file, holds ${values.length}`);
-  return JSON.parse(values[0]) as string[];
+  const items = mountedItems(onlyJob(manifests.seeder) as Manifest, manifests.seeder as Manifest[]);
+  if (typeof items === 'string') throw new Error(`the seeding Job ${items}`);
+  return items;
 }
 
 /** The items a pod's built-in handler started, from its `Processing <item>` lines, in order. */

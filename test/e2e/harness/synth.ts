@@ -7,15 +7,15 @@ export interface SynthEnv {
   AUTOSCALE_MAX_JOBS?: string;
   /** The namespace of every object (the autoscaled stacks name their broker with it). */
   NAMESPACE?: string;
-  /** A JSON array of strings: both tutorials' items. */
+  /** A JSON array of strings: the items of both tutorials and of the indexed example. */
   ITEMS?: string;
-  /** The seeders' run label (SEED_RUN). */
+  /** The run label of the seeders (SEED_RUN) and of the Indexed Job. */
   RUN?: string;
   /** How long worker pods wait for their seed. */
   SEED_WAIT_SECONDS?: string;
 }
 
-/** Runs the product's own `npm run synth` (the cdk8s app of both tutorials) into `outdir`. */
+/** Runs the product's own `npm run synth` (the cdk8s app of both tutorials and the indexed example) into `outdir`. */
 export async function synthesize(root: string, outdir: string, env: SynthEnv): Promise<void> {
   await mustRun('npm', ['run', '--silent', 'synth', '--', '--output', outdir], { cwd: root, env: { ...process.env, ...env } });
 }
