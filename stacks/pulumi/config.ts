@@ -107,6 +107,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       workCommand: config.get('workCommand'),
       leaseSeconds: typed('leaseSeconds', 'a number', () => config.getNumber('leaseSeconds')),
       maxAttempts: typed('maxAttempts', 'a number', () => config.getNumber('maxAttempts')),
+      workTimeoutSeconds: typed('workTimeoutSeconds', 'a number', () => config.getNumber('workTimeoutSeconds')),
+      consumerTimeoutSeconds: typed('consumerTimeoutSeconds', 'a number', () => config.getNumber('consumerTimeoutSeconds')),
       brokerSecretName: config.get('brokerSecretName'),
       brokerReplicas: typed('brokerReplicas', 'a number', () => config.getNumber('brokerReplicas')),
       autoscale: typed('autoscale', 'a JSON object such as {"maxJobs": 5}', () => config.getObject<AutoscaleConfig>('autoscale')),

@@ -246,6 +246,12 @@ describe('Pulumi program', () => {
     for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(again, name).metadata.name).not.toBe(job(first, name).metadata.name);
   });
 
+  test("workTimeoutSeconds and consumerTimeoutSeconds: the workers' timeout and RabbitMQ's, checked together as at synth", async () => {
+    const run = await runProgram(projectConfig({ image: GIVEN_IMAGE, workTimeoutSeconds: 3000, consumerTimeoutSeconds: 3600 }));
+    expect(containerEnv(job(run, 'coarse-job')).byName.WORK_TIMEOUT_SECONDS.value).toBe('3000');
+    expect(JSON.stringify(group(run, 'coarse-broker'))).toContain('consumer_timeout = 3600000');
+  });
+
   describe('with a given image', () => {
     let run: Run;
     let warn: jest.SpyInstance;
@@ -564,6 +570,9 @@ describe('Pulumi program', () => {
       expect(await failure({ items: [] })).toBe('coarse-seeder/seeder: items: got [], expected at least one item');
       expect(await failure({ tutorial: 'fine', broker: 'rabbitmq' })).toMatch(/^fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/);
       expect(await failure({ parallelism: 0 })).toBe('coarse-job/job: parallelism: got 0, expected a whole number of at least 1');
+      expect(await failure({ workTimeoutSeconds: 1790 })).toMatch(
+        /^coarse-job\/job: workTimeoutSeconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\)/,
+      );
       expect(await failure({ broker: 'kafka' })).toBe('coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"');
       expect(await failure({ image: 'job wq' })).toMatch(/^coarse-broker: image: got "job wq", expected a container image reference/);
     });
