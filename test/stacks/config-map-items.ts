@@ -1,13 +1,11 @@
+import { ItemFiles } from '../../worker/contract';
 import { Manifest } from '../manifests';
 
-/**
- * The items an items ConfigMap holds, whatever its file layout: one `items.json`, or files of
- * consecutive items (`items-<first>.json`) in the order of their first index.
- */
+/** The items one items ConfigMap holds: its files `items-<first>.json`, in the order of their first index. */
 export function configMapItems(configMap: Manifest): string[] {
-  const data = configMap.data as Record<string, string>;
-  const first = (key: string) => Number(/(\d+)\.json$/.exec(key)?.[1] ?? 0);
-  return Object.keys(data)
-    .sort((a, b) => first(a) - first(b))
-    .flatMap((key) => JSON.parse(data[key]) as string[]);
+  const files = Object.entries(configMap.data as Record<string, string>).map(([file, json]) => ({
+    first: Number(ItemFiles.fileNamePattern.exec(file)?.[1] ?? NaN),
+    items: JSON.parse(json) as string[],
+  }));
+  return files.sort((a, b) => a.first - b.first).flatMap((file) => file.items);
 }
