@@ -12,10 +12,17 @@ export interface JobCondition {
 
 export interface Job {
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly uid?: string };
-  readonly spec?: { readonly completions?: number | null; readonly completionMode?: string | null };
+  readonly spec?: {
+    readonly completions?: number | null;
+    readonly completionMode?: string | null;
+    /** Seconds after Complete or Failed until the TTL controller deletes the Job (and its pods). */
+    readonly ttlSecondsAfterFinished?: number | null;
+  };
   readonly status?: {
     readonly active?: number;
     readonly ready?: number;
+    /** Pods with a deletionTimestamp that have not ended yet (Kubernetes 1.28+, JobPodReplacementPolicy). */
+    readonly terminating?: number | null;
     readonly succeeded?: number;
     readonly failed?: number;
     /** Indexed Jobs: the succeeded indexes as intervals, such as "0-2,5". */
@@ -40,9 +47,11 @@ export interface Pod {
     /** An Indexed Job's pod has its index in `batch.kubernetes.io/job-completion-index`. */
     readonly annotations?: Readonly<Record<string, string>>;
     readonly ownerReferences?: readonly { readonly uid?: string }[];
+    /** Set once the pod is being deleted: by the Job controller when the Job ends, by an eviction, ... */
+    readonly deletionTimestamp?: Date | string | null;
   };
   readonly spec?: { readonly containers?: readonly { readonly name: string }[] };
-  readonly status?: { readonly phase?: string; readonly containerStatuses?: readonly ContainerStatus[] };
+  readonly status?: { readonly phase?: string; readonly startTime?: Date | string | null; readonly containerStatuses?: readonly ContainerStatus[] };
 }
 
 /** Which Job the await follows: its name, and the uid of the one instance pulumi-kubernetes created. */

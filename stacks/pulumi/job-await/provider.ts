@@ -78,8 +78,20 @@ const LOG_TAIL_LINES = 20;
 /**
  * Reads the Job every `intervalSeconds` until it completes (resolves with its succeeded pods) or
  * fails, is deleted or replaced, outlasts `timeoutSeconds`, or the API cannot be read (rejects with
- * one message that says which, naming the Job; for a failed Job also the reason and the failed
- * pod's last log lines). `report` gets a line whenever the progress changes.
+ * one message that says which, naming the Job; for a failed Job also the reason and the last log
+ * lines of its failed pod, or of a pod the Job controller is deleting). `report` gets a line
+ * whenever the progress changes.
+ *
+ * Once a read shows SuccessCriteriaMet, the Job has succeeded: since Kubernetes 1.31 the Job
+ * controller sets it first, deletes the pods still running, and adds Complete once none is left
+ * (syncJob and enactJobFinished in pkg/controller/job/job_controller.go, kubernetes commit
+ * 6ae037f1; the Job docs, "Termination of Job pods"), and the API server refuses to remove it
+ * ("cannot disable the SuccessCriteriaMet=True condition", ValidateJobUpdateStatus in
+ * pkg/apis/batch/validation/validation.go). The await goes on to Complete, for the final count,
+ * but from then on a Job deleted (by the TTL controller: pkg/controller/ttlafterfinished deletes a
+ * Job ttlSecondsAfterFinished after Complete or Failed), replaced, still terminating pods at the
+ * timeout or no longer readable has succeeded all the same. pulumi-kubernetes' own Job await waits
+ * for Complete only (provider/pkg/await/checker/job/check.go), from a watch that sees every change.
  */
 async function awaitJob(
   cluster: ClusterReader,
@@ -93,6 +105,16 @@ async function awaitJob(
   const pause = () => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(intervalSeconds * 1000, deadline - Date.now()))));
   let failingSince: number | undefined;
   let lastProgress: string | undefined;
+  /** The Job as last read. */
+  let last: Job | undefined;
+  /** Its succeeded pods when a read showed SuccessCriteriaMet: then the Job has succeeded, whatever comes after. */
+  let succeeded: number | undefined;
+  /** Ends the await without Complete: succeeded when SuccessCriteriaMet was read (saying why it stops), else the error. */
+  const endWithout = (error: Error, since: string): number => {
+    if (succeeded === undefined) throw error;
+    report(`${job}: succeeded (SuccessCriteriaMet); ${since}`);
+    return succeeded;
+  };
 
   for (;;) {
     let current: Job | undefined;
@@ -101,32 +123,60 @@ async function awaitJob(
       failingSince = undefined;
     } catch (error) {
       const reason = (error as Error).message;
-      if (!(isClusterError(error) && error.transient)) throw new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`, { cause: error });
+      if (!(isClusterError(error) && error.transient)) {
+        return endWithout(new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`, { cause: error }), `it cannot be read any more: ${reason}`);
+      }
       failingSince ??= Date.now();
       if (Date.now() - failingSince >= UNREACHABLE_SECONDS * 1000 || Date.now() >= deadline) {
         const seconds = Math.round((Date.now() - failingSince) / 1000);
-        throw new Error(`${job}: the Kubernetes API at ${cluster.server} has not answered for ${seconds} s: ${reason}`, { cause: error });
+        const unreachable = `the Kubernetes API at ${cluster.server} has not answered for ${seconds} s: ${reason}`;
+        return endWithout(new Error(`${job}: ${unreachable}`, { cause: error }), unreachable);
       }
       await pause();
       continue;
     }
 
-    if (current === undefined) throw new Error(`${job} was deleted while pulumi waited for it to complete`);
-    if (current.metadata?.uid !== target.uid) {
-      throw new Error(`${job} was replaced by another Job of the same name (uid ${current.metadata?.uid}, expected ${target.uid}) while pulumi waited for it`);
+    if (current === undefined) {
+      return endWithout(
+        new Error(`${job} was deleted while pulumi waited for it to complete${ttlHint(last, intervalSeconds)}`),
+        'it was deleted before its Complete was read',
+      );
     }
+    if (current.metadata?.uid !== target.uid) {
+      const uids = `uid ${current.metadata?.uid}, expected ${target.uid}`;
+      return endWithout(
+        new Error(`${job} was replaced by another Job of the same name (${uids}) while pulumi waited for it`),
+        `another Job of the same name (${uids}) has taken its place since`,
+      );
+    }
+    last = current;
     const failed = failure(current);
     if (failed) throw new Error(await failureReport(cluster, target, current, failed));
     if (trueCondition(current, 'Complete')) return current.status?.succeeded ?? 0;
+    if (trueCondition(current, 'SuccessCriteriaMet')) succeeded = current.status?.succeeded ?? 0;
 
     const progress = progressOf(current, hasUnreadyPods(current) ? await podsIfReadable(cluster, target) : []);
     if (progress !== lastProgress) report(`${job}: ${progress}`);
     lastProgress = progress;
     if (Date.now() >= deadline) {
-      throw new Error(`${job} did not complete within ${timeoutSeconds} s (${progress}); it goes on running in the cluster`);
+      return endWithout(
+        new Error(`${job} did not complete within ${timeoutSeconds} s (${progress}); it goes on running in the cluster`),
+        `its pods were still terminating after ${timeoutSeconds} s (${progress})`,
+      );
     }
     await pause();
   }
+}
+
+/**
+ * Why a Job may be gone that was not seen to end: the TTL controller deletes a finished Job
+ * ttlSecondsAfterFinished after its Complete or Failed (processJob and needsCleanup in
+ * pkg/controller/ttlafterfinished/ttlafterfinished_controller.go), which can fall between two reads.
+ */
+function ttlHint(last: Job | undefined, intervalSeconds: number): string {
+  const ttl = last?.spec?.ttlSecondsAfterFinished;
+  if (ttl === undefined || ttl === null || ttl >= intervalSeconds) return '';
+  return ` (its ttlSecondsAfterFinished, ${ttl} s, is shorter than the ${intervalSeconds} s between two reads: it may have ended and been deleted by the TTL controller in between)`;
 }
 
 function describeJob(target: JobTarget): string {
@@ -161,13 +211,17 @@ function hasUnreadyPods(job: Job): boolean {
  * `3/8 succeeded, 2 running, 1 failed, waiting: ImagePullBackOff (2)`; without `completions` (the
  * fine pattern), the count alone; an Indexed Job's failed indexes (`status.failedIndexes`) as
  * `failed indexes 1,3-4`. Failed counts pods, so an index retried twice counts twice there.
+ * Pods being deleted (`status.terminating`) and SuccessCriteriaMet, while the Job controller waits
+ * for them to end before it adds Complete, are said too.
  */
 function progressOf(job: Job, pods: readonly Pod[]): string {
-  const { active = 0, succeeded = 0, failed = 0, failedIndexes } = job.status ?? {};
+  const { active = 0, succeeded = 0, failed = 0, failedIndexes, terminating } = job.status ?? {};
   const completions = job.spec?.completions;
   const parts = [completions ? `${succeeded}/${completions} succeeded` : `${succeeded} succeeded`, `${active} running`];
   if (failed > 0) parts.push(`${failed} failed`);
   if (failedIndexes) parts.push(`failed indexes ${describeIndexes(failedIndexes)}`);
+  if (terminating) parts.push(`${terminating} terminating`);
+  if (trueCondition(job, 'SuccessCriteriaMet')) parts.push('success criteria met, waiting for its pods to end');
   const waiting = new Map<string, number>();
   for (const status of pods.flatMap((pod) => pod.status?.containerStatuses ?? [])) {
     const reason = status.state?.waiting?.reason;
@@ -198,9 +252,62 @@ function failedContainer(pod: Pod): { status: ContainerStatus; finishedAt: numbe
 }
 
 /**
+ * A pod being deleted that had not succeeded. At FailureTarget (and SuccessCriteriaMet) the Job
+ * controller deletes the pods still running (deleteActivePods in syncJob, job_controller.go): they
+ * are listed Running with a deletionTimestamp for their grace period, then Failed, then gone once
+ * the controller has counted them and removed its finalizer; Failed follows (enactJobFinished).
+ */
+function isTerminating(pod: Pod): boolean {
+  return Boolean(pod.metadata?.deletionTimestamp) && pod.status?.phase !== 'Succeeded';
+}
+
+/** The pod whose log a failure shows, the container to read, and what is said of them. */
+interface Culprit {
+  readonly pod: Pod;
+  readonly container: string;
+  readonly exitCode?: number;
+  readonly terminating: boolean;
+}
+
+/**
+ * The pod that failed last (of a failed index, when the Job has some; a pod of an index retried
+ * later may not say why the index failed); when no pod failed but by being deleted (DeadlineExceeded
+ * ends with every pod running, and a FailJob or maxFailedIndexes end may find the failed pod gone),
+ * a terminating pod, of a failed index if one is, else the one that started first: it has run the longest.
+ */
+function culpritOf(pods: readonly Pod[], failedIndexes: string | undefined): Culprit | undefined {
+  const intervals = failedIndexes ? indexIntervals(failedIndexes) : [];
+  const ofFailedIndexFirst = <T extends { pod: Pod }>(entries: T[]) => entries.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? entries[0];
+  const ended = pods
+    .filter((pod) => !isTerminating(pod))
+    .map((pod) => ({ pod, container: failedContainer(pod) }))
+    .filter((entry): entry is { pod: Pod; container: { status: ContainerStatus; finishedAt: number } } => entry.container !== undefined)
+    .sort((a, b) => b.container.finishedAt - a.container.finishedAt);
+  const failed = ofFailedIndexFirst(ended);
+  if (failed) {
+    const { status } = failed.container;
+    return { pod: failed.pod, container: status.name, exitCode: status.state?.terminated?.exitCode, terminating: false };
+  }
+  const startedAt = (pod: Pod) => new Date(pod.status?.startTime ?? 0).getTime();
+  const terminating = ofFailedIndexFirst(
+    pods
+      .filter(isTerminating)
+      .sort((a, b) => startedAt(a) - startedAt(b))
+      .map((pod) => ({ pod })),
+  );
+  if (!terminating) return undefined;
+  const { pod } = terminating;
+  const status = failedContainer(pod)?.status ?? pod.status?.containerStatuses?.[0];
+  const container = status?.name ?? pod.spec?.containers?.[0]?.name;
+  return container === undefined ? undefined : { pod, container, exitCode: status?.state?.terminated?.exitCode, terminating: true };
+}
+
+/**
  * One message for a failed Job: the Job, the condition's reason and message, an Indexed Job's
- * failed indexes, and the last log lines of the pod that failed last (of a failed index, when the
- * Job has some), or why they could not be read.
+ * failed indexes, and the last log lines of the pod that failed last, or of a pod being deleted
+ * when none failed (culpritOf), or why they could not be read. The await reads this at the first
+ * FailureTarget it sees, while the pods being deleted still exist; a Job first read Failed may
+ * have none left, and the message is the headline alone.
  */
 async function failureReport(cluster: ClusterReader, target: JobTarget, job: Job, failed: JobCondition): Promise<string> {
   const failedIndexes = job.status?.failedIndexes || undefined;
@@ -213,22 +320,17 @@ async function failureReport(cluster: ClusterReader, target: JobTarget, job: Job
   } catch (error) {
     return `${headline}\n(its pods could not be listed: ${(error as Error).message})`;
   }
-  const ended = pods
-    .map((pod) => ({ pod, container: failedContainer(pod) }))
-    .filter((entry) => entry.container !== undefined)
-    .sort((a, b) => b.container!.finishedAt - a.container!.finishedAt);
-  // The pods of a failed index say why it failed; a pod of an index retried later may not.
-  const intervals = failedIndexes ? indexIntervals(failedIndexes) : [];
-  const last = ended.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? ended[0];
-  if (!last) return headline;
+  const culprit = culpritOf(pods, failedIndexes);
+  if (!culprit) return headline;
 
-  const podName = last.pod.metadata?.name ?? '(unnamed)';
-  const index = completionIndex(last.pod);
-  const { status } = last.container!;
-  const exitCode = status.state?.terminated?.exitCode;
-  const about = `pod ${podName}${index === undefined ? '' : `, index ${index}`}, container ${status.name}${exitCode === undefined ? '' : `, exit code ${exitCode}`}`;
+  const podName = culprit.pod.metadata?.name ?? '(unnamed)';
+  const index = completionIndex(culprit.pod);
+  const about =
+    `pod ${podName}${index === undefined ? '' : `, index ${index}`}, container ${culprit.container}` +
+    (culprit.terminating ? ', terminating' : '') +
+    (culprit.exitCode === undefined ? '' : `, exit code ${culprit.exitCode}`);
   try {
-    const log = (await cluster.readLog(target.namespace, podName, status.name, LOG_TAIL_LINES)).trimEnd();
+    const log = (await cluster.readLog(target.namespace, podName, culprit.container, LOG_TAIL_LINES)).trimEnd();
     if (log === '') return `${headline}\n(${about}: its log is empty)`;
     return `${headline}\nlast lines of ${about}:\n${log
       .split('\n')

@@ -16,6 +16,10 @@ export interface FakePod {
   readonly log?: string;
   /** A pod of an Indexed Job: its completion index, in the annotation and label the Job controller sets. */
   readonly index?: number;
+  /** ISO time it started; the first started of the terminating pods is the one a failure reports when none failed. */
+  readonly startedAt?: string;
+  /** ISO time its deletion was asked for: the pod is terminating (its grace period, 30 s, in `deletionGracePeriodSeconds`). */
+  readonly deletionTimestamp?: string;
 }
 
 export interface FakeJob {
@@ -25,9 +29,14 @@ export interface FakeJob {
   readonly completions?: number;
   /** 'Indexed' for an Indexed Job. @default - NonIndexed, as the API server defaults it */
   readonly completionMode?: 'Indexed';
+  /** @default - unset: the TTL controller leaves the Job alone */
+  readonly ttlSecondsAfterFinished?: number;
   /** The status on successive reads of the Job; the last one is kept. */
   readonly steps: readonly JobStep[];
+  /** The pods listed (and whose logs are served) at every step. */
   readonly pods?: readonly FakePod[];
+  /** In place of `pods`: the pods listed after each read of the Job, step by step with `steps` (the last kept). */
+  readonly podSteps?: readonly (readonly FakePod[])[];
 }
 
 export interface RecordedRequest {
@@ -42,8 +51,9 @@ export const FAKE_TOKEN = 'fake-token';
 
 /**
  * A Kubernetes API server on 127.0.0.1 that serves scripted Jobs: GET of a Job (each read takes
- * the next step of its script), the list of pods by `job-name` label, and a pod's log with
- * `tailLines`, in the shapes and status codes of the real API. Anything else is a 404 Status.
+ * the next step of its script), the list of pods by `job-name` label (those of the step last read),
+ * and a pod's log with `tailLines` while the pod is listed, in the shapes and status codes of the
+ * real API. Anything else is a 404 Status. `jobEnd` scripts the end of a Job as a cluster shows it.
  */
 export class FakeKubernetesApi {
   public readonly requests: RecordedRequest[] = [];
@@ -115,25 +125,32 @@ export class FakeKubernetesApi {
     entry.reads += 1;
     if (step === 'deleted') return status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
     const { job } = entry;
+    const ttl = job.ttlSecondsAfterFinished === undefined ? {} : { ttlSecondsAfterFinished: job.ttlSecondsAfterFinished };
     json(response, 200, {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: job.name, namespace: job.namespace, uid: job.uid },
-      spec: { ...(job.completions !== undefined ? { completions: job.completions } : {}), parallelism: 2, completionMode: job.completionMode ?? 'NonIndexed' },
+      spec: {
+        ...(job.completions !== undefined ? { completions: job.completions } : {}),
+        parallelism: 2,
+        completionMode: job.completionMode ?? 'NonIndexed',
+        ...ttl,
+      },
       status: step,
     });
   }
 
   private listPods(response: http.ServerResponse, namespace: string, labelSelector: string): void {
     const jobName = labelSelector.match(/^job-name=(.+)$/)?.[1];
-    const job = [...this.jobs.values()].map((entry) => entry.job).find((j) => j.namespace === namespace && j.name === jobName);
-    json(response, 200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: (job?.pods ?? []).map((pod) => podObject(job!, pod)) });
+    const entry = [...this.jobs.values()].find((e) => e.job.namespace === namespace && e.job.name === jobName);
+    const items = entry ? listedPods(entry).map((pod) => podObject(entry.job, pod)) : [];
+    json(response, 200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items });
   }
 
   private readLog(response: http.ServerResponse, namespace: string, podName: string, query: URLSearchParams): void {
     const pod = [...this.jobs.values()]
       .filter((e) => e.job.namespace === namespace)
-      .flatMap((e) => e.job.pods ?? [])
+      .flatMap(listedPods)
       .find((p) => p.name === podName);
     if (!pod) return status(response, 404, 'NotFound', `pods "${podName}" not found`);
     if (query.get('container') !== CONTAINER) return status(response, 400, 'BadRequest', `container ${query.get('container')} is not valid for pod ${podName}`);
@@ -145,6 +162,13 @@ export class FakeKubernetesApi {
     response.writeHead(200, { 'content-type': 'text/plain' });
     response.end(tail.map((line) => `${line}\n`).join(''));
   }
+}
+
+/** The pods a Job has at the step of its last read (the first before any). */
+function listedPods(entry: { job: FakeJob; reads: number }): readonly FakePod[] {
+  const { podSteps, pods = [] } = entry.job;
+  if (!podSteps) return pods;
+  return podSteps[Math.min(Math.max(entry.reads - 1, 0), podSteps.length - 1)] ?? [];
 }
 
 function podObject(job: FakeJob, pod: FakePod): Record<string, unknown> {
@@ -163,9 +187,16 @@ function podObject(job: FakeJob, pod: FakePod): Record<string, unknown> {
       labels: { 'job-name': job.name, 'batch.kubernetes.io/job-name': job.name, 'controller-uid': job.uid, ...index },
       annotations: index,
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.name, uid: job.uid, controller: true }],
+      // The Job controller's finalizer, which keeps a pod listed until the controller has counted it.
+      finalizers: ['batch.kubernetes.io/job-tracking'],
+      ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp, deletionGracePeriodSeconds: 30 } : {}),
     },
     spec: { containers: [{ name: CONTAINER, image: 'registry.example.com/work-queue@sha256:0' }] },
-    status: { phase: pod.phase, containerStatuses: [{ name: CONTAINER, ready: pod.phase === 'Running', restartCount: 0, image: '', imageID: '', state }] },
+    status: {
+      phase: pod.phase,
+      startTime: pod.startedAt ?? '2025-01-01T00:00:00Z',
+      containerStatuses: [{ name: CONTAINER, ready: pod.phase === 'Running', restartCount: 0, image: '', imageID: '', state }],
+    },
   };
 }
 
@@ -176,4 +207,48 @@ function json(response: http.ServerResponse, code: number, body: unknown): void 
 
 function status(response: http.ServerResponse, code: number, reason: string, message: string): void {
   json(response, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+}
+
+/** The end a Job is scripted to: the interim condition, then the terminal one, with their reason and message. */
+export interface JobEnd {
+  readonly outcome: 'failure' | 'success';
+  readonly reason: string;
+  readonly message?: string;
+  /** The Job's status before the end: counts, indexes. */
+  readonly status: Record<string, unknown>;
+  /** Its pods still running when it ends: the Job controller deletes them. */
+  readonly running: readonly FakePod[];
+  /** Its pods that ended before: they stay listed (the controller deletes only running ones). */
+  readonly ended?: readonly FakePod[];
+  /** ISO time the controller asked for the running pods' deletion. */
+  readonly deletedAt?: string;
+}
+
+/**
+ * The reads of a Job as its end shows on a cluster since Kubernetes 1.31, for `steps` and `podSteps`
+ * (kubernetes pkg/controller/job/job_controller.go at commit 6ae037f1: syncJob, deleteActivePods,
+ * trackJobStatusAndRemoveFinalizers, enactJobFinished; the Job docs, "Termination of Job pods"):
+ *
+ * 1. FailureTarget or SuccessCriteriaMet; the running pods are deleted: listed Running with a
+ *    deletionTimestamp, counted in `status.terminating`, no longer in `active` or `ready`;
+ * 2. the pods gone (a failure counts each in `failed`; a success policy's deleted pods count
+ *    nothing), the interim condition alone: Failed and Complete wait for none to be terminating
+ *    and every pod to be counted;
+ * 3. Failed or Complete added, with the interim condition's reason and message.
+ */
+export function jobEnd(end: JobEnd): { steps: JobStep[]; podSteps: FakePod[][] } {
+  const [interim, terminal] = end.outcome === 'failure' ? ['FailureTarget', 'Failed'] : ['SuccessCriteriaMet', 'Complete'];
+  const condition = (type: string) => ({ type, status: 'True', reason: end.reason, ...(end.message ? { message: end.message } : {}) });
+  const ended = [...(end.ended ?? [])];
+  const deletionTimestamp = end.deletedAt ?? '2025-01-01T00:10:00Z';
+  const failedBefore = typeof end.status.failed === 'number' ? end.status.failed : 0;
+  const counted = { ...end.status, active: 0, ready: 0, terminating: 0, ...(end.outcome === 'failure' ? { failed: failedBefore + end.running.length } : {}) };
+  return {
+    steps: [
+      { ...end.status, active: 0, ready: 0, terminating: end.running.length, conditions: [condition(interim)] },
+      { ...counted, conditions: [condition(interim)] },
+      { ...counted, conditions: [condition(interim), condition(terminal)] },
+    ],
+    podSteps: [[...ended, ...end.running.map((pod) => ({ ...pod, deletionTimestamp }))], ended, ended],
+  };
 }
