@@ -185,7 +185,8 @@ describe('runJob with restartPolicy OnFailure', () => {
     const cluster = new FakeCluster(() => ({ code: 1, ms: 100 }));
     const run = await runJob(job({ completions: 1, backoffLimit: 1 }, 'OnFailure'), options(cluster));
     expect(run).toMatchObject({ condition: 'Failed', reason: 'BackoffLimitExceeded', failed: 1 });
-    expect(run.pods[0]).toMatchObject({ phase: 'Deleted', exitCodes: [1] });
+    // The first run's 1, then the 143 of the SIGTERM that deleted it.
+    expect(run.pods[0]).toMatchObject({ phase: 'Deleted', exitCodes: [1, 143] });
   });
 });
 

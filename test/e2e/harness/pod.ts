@@ -53,8 +53,11 @@ export interface Pod {
   restart(): Promise<void>;
   /** SIGKILL, as when a node or the OOM killer ends the container. */
   kill(): Promise<void>;
-  /** A graceful delete: SIGTERM, then SIGKILL after terminationGracePeriodSeconds. */
-  stop(): Promise<void>;
+  /**
+   * A graceful delete: SIGTERM, then SIGKILL after the grace period, the pod's
+   * terminationGracePeriodSeconds unless an eviction or a delete gives another one.
+   */
+  stop(gracePeriodSeconds?: number): Promise<void>;
   logs(): Promise<string>;
   /** Removes the container and its volumes. */
   remove(): Promise<void>;
@@ -110,7 +113,9 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
     wait: async () => Number((await mustDocker(['wait', name])).trim()),
     restart: async () => void (await mustDocker(['start', name])),
     kill: async () => void (await mustDocker(['kill', name])),
-    stop: async () => void (await mustDocker(['stop', name])),
+    // docker stop's own timeout is the pod's grace period (docker run --stop-timeout, docker-run-args.ts).
+    stop: async (gracePeriodSeconds) =>
+      void (await mustDocker(['stop', ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]), name])),
     logs: () => containerLogs(name),
     remove: async () => {
       await docker(['rm', '--force', '--volumes', name]);
