@@ -3,7 +3,7 @@ import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { DynamicProviderHost, serializedProvider } from './job-await/dynamic-provider-host';
-import { FakeJob, FakeKubernetesApi, FakePod } from './job-await/fake-kubernetes-api';
+import { FakeJob, FakeKubernetesApi, FakePod, jobEnd } from './job-await/fake-kubernetes-api';
 import { JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await/provider';
 
 /**
@@ -145,16 +145,101 @@ describe('job await', () => {
     );
   });
 
-  test('job await fails on DeadlineExceeded (and FailureTarget, which Kubernetes 1.31+ sets first), saying when the log cannot be read', async () => {
-    const failureTarget = {
-      active: 2,
-      conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }],
-    };
-    const pods = [failedPod('deadline-a', 137, '2025-01-01T00:01:00Z')];
-    await expect(awaitScripted({ name: 'deadline', steps: [RUNNING, failureTarget], pods })).rejects.toThrow(
-      `Job ${NAMESPACE}/deadline failed (DeadlineExceeded): Job was active longer than specified deadline\n` +
-        '(pod deadline-a, container work-queue, exit code 137: its log could not be read: HTTP 400: container "work-queue" in pod "deadline-a" is waiting to start',
-    );
+  describe('the end of a Job as Kubernetes 1.31+ shows it: FailureTarget or SuccessCriteriaMet, the pods terminating, then gone, then Failed or Complete', () => {
+    const deadline = { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
+    const running = (name: string, startedAt: string, log?: string): FakePod => ({ name, phase: 'Running', startedAt, log });
+
+    test('job await fails on DeadlineExceeded at FailureTarget, with the last lines of the pod that ran longest, which the controller is deleting', async () => {
+      const pods = [running('deadline-b', '2025-01-01T00:00:40Z', 'Processing pear\n'), running('deadline-a', '2025-01-01T00:00:10Z', logOf(25))];
+      const end = jobEnd({ outcome: 'failure', ...deadline, status: { succeeded: 3 }, running: pods });
+      const attempt = awaitScripted({ name: 'deadline', completions: 8, steps: [RUNNING, ...end.steps], podSteps: [pods, ...end.podSteps] });
+      await expect(attempt).rejects.toThrow(
+        `Job ${NAMESPACE}/deadline failed (DeadlineExceeded): Job was active longer than specified deadline\n` +
+          'last lines of pod deadline-a, container work-queue, terminating:\n' +
+          Array.from({ length: 20 }, (_, i) => `  line ${i + 6}`).join('\n'),
+      );
+      // Read at the first FailureTarget, while the pods still exist.
+      expect(api.readsOf(NAMESPACE, 'deadline')).toBe(2);
+    });
+
+    test('job await says when the terminating pod has no log: its pods waited for their image until the deadline', async () => {
+      const pods: FakePod[] = [{ name: 'stuck-a', phase: 'Pending', waitingReason: 'ImagePullBackOff' }];
+      const end = jobEnd({ outcome: 'failure', ...deadline, status: {}, running: pods });
+      await expect(awaitScripted({ name: 'stuck', steps: end.steps, podSteps: end.podSteps })).rejects.toThrow(
+        `Job ${NAMESPACE}/stuck failed (DeadlineExceeded): Job was active longer than specified deadline\n` +
+          '(pod stuck-a, container work-queue, terminating: its log could not be read: HTTP 400: container "work-queue" in pod "stuck-a" is waiting to start',
+      );
+    });
+
+    test('job await first reading the Job once its pods are gone names the reason alone', async () => {
+      const end = jobEnd({ outcome: 'failure', ...deadline, status: {}, running: [running('late-a', '2025-01-01T00:00:10Z', 'Processing fig\n')] });
+      for (const [name, at] of [
+        ['late-gone', 1],
+        ['late-failed', 2],
+      ] as const) {
+        await expect(awaitScripted({ name, steps: end.steps.slice(at), podSteps: end.podSteps.slice(at) })).rejects.toThrow(
+          new RegExp(`^Job ${NAMESPACE}/${name} failed \\(DeadlineExceeded\\): Job was active longer than specified deadline$`),
+        );
+      }
+    });
+
+    test('job await shows a terminating pod when the pod matched by a FailJob rule is already gone, and prefers the failed pod while it is listed', async () => {
+      const reason = 'Container work-queue for pod batch/failjob-x1 failed with exit code 2 matching FailJob rule at index 0';
+      const other = running('failjob-y2', '2025-01-01T00:00:20Z', 'Processing plum\nleased plum\n');
+      const end = jobEnd({ outcome: 'failure', reason: 'PodFailurePolicy', message: reason, status: { failed: 1 }, running: [other] });
+      await expect(awaitScripted({ name: 'failjob', steps: end.steps, podSteps: end.podSteps })).rejects.toThrow(
+        `Job ${NAMESPACE}/failjob failed (PodFailurePolicy): ${reason}\nlast lines of pod failjob-y2, container work-queue, terminating:\n  Processing plum\n  leased plum`,
+      );
+
+      // While the pod that failed is listed, its log is the one shown.
+      const failed = failedPod('failjob-x1', 2, '2025-01-01T00:00:30Z', 'work-queue work: bad input\n');
+      const kept = jobEnd({ outcome: 'failure', reason: 'PodFailurePolicy', message: reason, status: { failed: 1 }, running: [other], ended: [failed] });
+      await expect(awaitScripted({ name: 'failjob-kept', steps: kept.steps, podSteps: kept.podSteps })).rejects.toThrow(
+        `Job ${NAMESPACE}/failjob-kept failed (PodFailurePolicy): ${reason}\nlast lines of pod failjob-x1, container work-queue, exit code 2:\n  work-queue work: bad input`,
+      );
+    });
+
+    const successCriteriaMet = { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' };
+
+    test('job await waits from SuccessCriteriaMet for Complete while the pods a success policy left are deleted, and returns the final count', async () => {
+      const status = { succeeded: 3, completedIndexes: '0-2' };
+      const left = { name: 'policy-3', index: 3, phase: 'Running', startedAt: '2025-01-01T00:00:30Z', log: 'Processing kiwi\n' } as FakePod;
+      const end = jobEnd({ outcome: 'success', reason: 'SuccessPolicy', message: 'Matched rules at index 0', status, running: [left] });
+      const steps = [{ active: 1, ready: 1, ...status }, ...end.steps];
+      const result = await awaitScripted({ name: 'success-policy', completionMode: 'Indexed', completions: 4, steps, podSteps: [[left], ...end.podSteps] });
+      expect(result.outputs).toMatchObject({ succeeded: 3 });
+      expect(api.readsOf(NAMESPACE, 'success-policy')).toBe(steps.length);
+      expect(host.printed(`Job ${NAMESPACE}/success-policy`)).toEqual([
+        `Job ${NAMESPACE}/success-policy: 3/4 succeeded, 1 running`,
+        `Job ${NAMESPACE}/success-policy: 3/4 succeeded, 0 running, 1 terminating, success criteria met, waiting for its pods to end`,
+        `Job ${NAMESPACE}/success-policy: 3/4 succeeded, 0 running, success criteria met, waiting for its pods to end`,
+      ]);
+    });
+
+    test('job await reports a Job deleted by its ttlSecondsAfterFinished after SuccessCriteriaMet as succeeded', async () => {
+      const steps = [RUNNING, { active: 0, ready: 0, succeeded: 2, conditions: [successCriteriaMet] }, 'deleted' as const];
+      const result = await awaitScripted({ name: 'ttl-succeeded', completions: 2, ttlSecondsAfterFinished: 0, steps });
+      expect(result.outputs).toMatchObject({ succeeded: 2 });
+      expect(host.printed(`Job ${NAMESPACE}/ttl-succeeded: succeeded`)).toEqual([
+        `Job ${NAMESPACE}/ttl-succeeded: succeeded (SuccessCriteriaMet); it was deleted before its Complete was read`,
+      ]);
+    });
+
+    test('job await fails on a Job deleted before it saw SuccessCriteriaMet or Complete, saying its ttlSecondsAfterFinished may be why', async () => {
+      await expect(awaitScripted({ name: 'ttl-unseen', ttlSecondsAfterFinished: 0, steps: [RUNNING, 'deleted'] })).rejects.toThrow(
+        `Job ${NAMESPACE}/ttl-unseen was deleted while pulumi waited for it to complete (its ttlSecondsAfterFinished, 0 s, is shorter than the ` +
+          `${INTERVAL_SECONDS} s between two reads: it may have ended and been deleted by the TTL controller in between)`,
+      );
+    });
+
+    test('job await reports a Job that met its success criteria as succeeded when its pods are still terminating at the timeout', async () => {
+      const terminating = { active: 0, ready: 0, terminating: 1, succeeded: 1, conditions: [successCriteriaMet] };
+      const result = await awaitScripted({ name: 'end-at-timeout', steps: [terminating] }, { timeoutSeconds: 1 });
+      expect(result.outputs).toMatchObject({ succeeded: 1 });
+      expect(host.printed(`Job ${NAMESPACE}/end-at-timeout: succeeded`)).toEqual([
+        `Job ${NAMESPACE}/end-at-timeout: succeeded (SuccessCriteriaMet); its pods were still terminating after 1 s (1 succeeded, 0 running, 1 terminating, success criteria met, waiting for its pods to end)`,
+      ]);
+    });
   });
 
   describe('an Indexed Job', () => {
@@ -204,6 +289,20 @@ describe('job await', () => {
           'last lines of pod max-3, index 3, container work-queue, exit code 1:\n  convert: bad input',
       );
       expect(api.readsOf(NAMESPACE, 'max-failed')).toBe(2);
+    });
+
+    test("job await shows the terminating pod that started first when the failed indexes' pods are gone (MaxFailedIndexesExceeded)", async () => {
+      const message = 'Job has exceeded the specified maximal number of failed indexes';
+      const running = [
+        indexedPod('gone-4', 4, 'Running', undefined, undefined, 'Processing date\n'),
+        { ...indexedPod('gone-2', 2, 'Running', undefined, undefined, 'Processing cherry\nslow handler\n'), startedAt: '2024-12-31T23:59:00Z' },
+      ];
+      const status = { failed: 2, succeeded: 1, completedIndexes: '0', failedIndexes: '1,3' };
+      const end = jobEnd({ outcome: 'failure', reason: 'MaxFailedIndexesExceeded', message, status, running });
+      await expect(awaitScripted({ name: 'gone-failed', completionMode: 'Indexed', completions: 8, steps: end.steps, podSteps: end.podSteps })).rejects.toThrow(
+        `Job ${NAMESPACE}/gone-failed failed (MaxFailedIndexesExceeded): ${message}; failed indexes 1,3\n` +
+          'last lines of pod gone-2, index 2, container work-queue, terminating:\n  Processing cherry\n  slow handler',
+      );
     });
 
     test('job await fails on FailedIndexes, when every index has ended and some failed', async () => {
