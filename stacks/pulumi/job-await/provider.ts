@@ -195,7 +195,9 @@ function trueCondition(job: Job, type: string): JobCondition | undefined {
  * DeadlineExceeded, PodFailurePolicy; for an Indexed Job with backoffLimitPerIndex
  * MaxFailedIndexesExceeded, once more indexes failed than maxFailedIndexes, and FailedIndexes,
  * once every index succeeded or failed and some failed). Since Kubernetes 1.31 the controller
- * first adds FailureTarget and adds Failed once the pods are gone; either is final.
+ * first adds FailureTarget (newFailureCondition, when delayTerminalCondition: JobPodReplacementPolicy
+ * or JobManagedBy on) and adds Failed, with the same reason and message, once the pods are gone
+ * (newFailedConditionForFailureTarget, enactJobFinished; job_controller.go at 6ae037f1); either is final.
  */
 function failure(job: Job): JobCondition | undefined {
   return trueCondition(job, 'Failed') ?? trueCondition(job, 'FailureTarget');
