@@ -8,6 +8,9 @@
  * accepts connections only once the StatefulSet behind it has booted (RabbitMQ: applied, its
  * Secret present and its user created; any other: applied).
  *
+ * Pods can be evicted and nodes lost (`disruptions`, pod-disruption.ts); a finished Job with
+ * `ttlSecondsAfterFinished` is deleted when it expires (ttl-after-finished.ts), which its handle shows.
+ *
  * Every Job created by an apply starts at once, all concurrently, once the whole apply is done
  * (the controller sees it a moment after kubectl's requests); a Job that is unchanged or updated
  * in place is not started again. Redis boots as soon as its StatefulSet is applied: the stacks run
@@ -23,14 +26,15 @@ import { makeApiCertificate } from './api-certificate';
 import { ApiError } from './api-status';
 import { ApplyOrder, describeOrder, ordered } from './apply-order';
 import { FakeApiServer } from './fake-api-server';
-import { JobRun, runJob } from './job-controller';
-import type { JobHooks } from './keda-emulator';
+import { JobObserver, JobRun, JobStatus, runJob } from './job-controller';
 import type { KubeObject } from './manifests';
 import { ApplyAction, ObjectStore } from './object-store';
 import { Pod, PodContext, startPod } from './pod';
+import { PodDisruptions } from './pod-disruption';
 import { BrokerUser, defaultUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
 import { runProgram } from './run';
 import { HostEntry, ServiceNetwork } from './service-network';
+import { JobDeletion, ttlExpiresAt } from './ttl-after-finished';
 
 export interface ClusterOptions {
   /** Where the pods' volumes and the API server's certificates go. */
@@ -54,7 +58,12 @@ export interface ApplyOptions {
   /** @default 'forward' */
   readonly order?: ApplyOrder;
   /** Hooks for the Jobs this apply creates (the fault scenarios pick a pod to kill). @default none */
-  readonly hooks?: (job: IJob) => JobHooks;
+  readonly hooks?: (job: IJob) => ClusterJobHooks;
+}
+
+/** The Job controller's hooks, and the Job object's deletion (by its TTL or on demand). */
+export interface ClusterJobHooks extends JobObserver {
+  onDeleted?(deletion: JobDeletion): void;
 }
 
 /** A Job the cluster runs: the controller's run and the pods it started. */
@@ -65,7 +74,13 @@ export interface JobHandle {
   readonly createdAt: number;
   readonly pods: Pod[];
   readonly run: Promise<JobRun>;
-  /** Deletes the Job (`kubectl delete job`): its pods are deleted, its run resolves as Deleted. */
+  /** Its status counters after each sync that changed them (status.active, status.terminating, ...). */
+  readonly statuses: JobStatus[];
+  /** Resolves once the Job object is gone: deleted by the TTL-after-finished controller, or on demand. */
+  readonly deleted: Promise<JobDeletion>;
+  /** Its deletion, once it happened. */
+  deletion(): JobDeletion | undefined;
+  /** Deletes the Job (`kubectl delete job`): its pods are deleted, its run resolves as Deleted if it had not finished. */
   delete(): void;
 }
 
@@ -79,6 +94,9 @@ export class Cluster {
   private readonly booting = new Map<string, Promise<void>>();
   private readonly booted = new Set<string>();
   private readonly closing = new AbortController();
+  private readonly ttlTimers = new Set<NodeJS.Timeout>();
+  /** Evictions and lost nodes of any Job's pods, by pod name. */
+  readonly disruptions = new PodDisruptions();
 
   private constructor(
     readonly store: ObjectStore,
@@ -153,6 +171,7 @@ export class Cluster {
   /** Deletes every Job (their pods with them), waits for them, removes the brokers' users and stops the API server. */
   async close(): Promise<void> {
     this.closing.abort();
+    for (const timer of this.ttlTimers) clearTimeout(timer);
     for (const handle of this.jobs) handle.delete();
     await Promise.allSettled(this.jobs.map((handle) => handle.run));
     await Promise.allSettled(this.booting.values());
@@ -161,7 +180,7 @@ export class Cluster {
     await this.api.stop();
   }
 
-  private startJob(job: IJob, hooks: JobHooks): void {
+  private startJob(job: IJob, hooks: ClusterJobHooks): void {
     const name = job.metadata!.name!;
     const namespace = job.metadata!.namespace ?? this.store.defaultNamespace;
     const deletion = new AbortController();
@@ -183,6 +202,15 @@ export class Cluster {
       pendingTimeoutMs: this.options.pendingTimeoutMs,
       signal: deletion.signal,
     };
+    const statuses: JobStatus[] = [];
+    let deleted: JobDeletion | undefined;
+    let resolveDeleted: (deletion: JobDeletion) => void = () => undefined;
+    const markDeleted = (by: JobDeletion['by']): void => {
+      if (deleted) return;
+      deleted = { at: Date.now(), by };
+      resolveDeleted(deleted);
+      hooks.onDeleted?.(deleted);
+    };
     const run = runJob(job, {
       ...hooks,
       startPod: (podName, template) => startPod(context, podName, template),
@@ -190,10 +218,42 @@ export class Cluster {
         pods.push(pod);
         hooks.onPodStarted?.(pod);
       },
+      onStatus: (status) => {
+        statuses.push(status);
+        hooks.onStatus?.(status);
+      },
       signal: deletion.signal,
+      disruptions: this.disruptions,
     });
-    run.catch(() => undefined); // awaited by whoever asks for the Job; not unhandled meanwhile
-    this.jobs.push({ name, namespace, job, createdAt: Date.now(), pods, run, delete: () => deletion.abort() });
+    run.then(
+      (result) => {
+        // processJob: deleted once the TTL after the Complete or Failed condition has passed; its pods
+        // have terminated by then (the 1.31+ end) and are deleted first (Foreground).
+        const expiresAt = ttlExpiresAt(job, result);
+        if (expiresAt === undefined || this.closing.signal.aborted) return;
+        const timer = setTimeout(() => {
+          this.ttlTimers.delete(timer);
+          markDeleted('TTLAfterFinished');
+        }, expiresAt - Date.now());
+        this.ttlTimers.add(timer);
+      },
+      () => undefined, // awaited by whoever asks for the Job; not unhandled meanwhile
+    );
+    this.jobs.push({
+      name,
+      namespace,
+      job,
+      createdAt: Date.now(),
+      pods,
+      run,
+      statuses,
+      deleted: new Promise((resolve) => (resolveDeleted = resolve)),
+      deletion: () => deleted,
+      delete: () => {
+        deletion.abort();
+        markDeleted('kubectl');
+      },
+    });
   }
 
   /** The names of every Service in the store as a pod of `namespace` resolves them, each with its Service's address. */

@@ -4,6 +4,8 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { failurePolicyAction, generatedName, indexedPodName, maxConcurrent, runJob } from './job-controller';
 import { COMPLETION_INDEX_KEY, formatIndexes, indexedPodTemplate, matchSuccessPolicy, parseIndexes } from './job-indexes';
 import { Pod } from './pod';
+import { PodDisruptions } from './pod-disruption';
+import { ttlExpiresAt } from './ttl-after-finished';
 
 /** A run of a fake container: it exits with `code` after `ms`, unless stopped or killed first. */
 type Run = { code: number; ms: number };
@@ -58,10 +60,12 @@ class FakeCluster {
       wait: () => exited,
       restart: () => Promise.resolve(begin()),
       kill: () => Promise.resolve(exit(137)),
-      stop: async () => {
+      // SIGTERM: the container exits 143 after stopMs, or is SIGKILLed (137) when the grace period is shorter.
+      stop: async (gracePeriodSeconds?: number) => {
         this.stopped.push(name);
-        await new Promise((resolve) => setTimeout(resolve, this.stopMs));
-        exit(143);
+        const killed = gracePeriodSeconds !== undefined && gracePeriodSeconds * 1000 < this.stopMs;
+        await new Promise((resolve) => setTimeout(resolve, killed ? gracePeriodSeconds * 1000 : this.stopMs));
+        exit(killed ? 137 : 143);
       },
       logs: () => Promise.resolve(`log of ${name}`),
       remove: () => Promise.resolve(),
@@ -435,4 +439,141 @@ describe('index sets and names', () => {
     expect(failurePolicyAction(rules, 'work-queue', 137)).toBe('Ignore');
     expect(failurePolicyAction(rules, 'work-queue', 0)).toBe('Count');
   });
+});
+
+/** The constructs' rules (client-job.ts): FailJob on exit 2, Ignore on DisruptionTarget. */
+const constructsPolicy = {
+  rules: [
+    { action: 'FailJob' as const, onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] } },
+    { action: 'Ignore' as const, onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+  ],
+};
+
+/** Options that disrupt each of the first `count` pods `afterMs` after it started. */
+function disrupting(cluster: FakeCluster, count: number, afterMs: number, disrupt: (disruptions: PodDisruptions, pod: string) => void) {
+  const disruptions = new PodDisruptions();
+  const statuses: { active: number; terminating: number }[] = [];
+  let started = 0;
+  return {
+    statuses,
+    options: {
+      ...options(cluster),
+      disruptions,
+      onStatus: (status: { active: number; terminating: number }) => statuses.push(status),
+      onPodStarted: (pod: Pod) => {
+        if (started++ < count) setTimeout(() => disrupt(disruptions, pod.name), afterMs);
+      },
+    },
+  };
+}
+
+describe('evictions, lost nodes and terminating pods', () => {
+  test('Eviction API with podReplacementPolicy Failed (a podFailurePolicy): DisruptionTarget, SIGTERM, Ignore; replacements only once the old pods are Failed, after the backoff of both failures', async () => {
+    // pod-disruption.ts (eviction.go, the kubelet's terminal phase); manageJob's `wantActive - terminating - active`;
+    // matchOnPodConditions; newBackoffRecord counts Ignore'd failures (kubernetes#119434, #130881).
+    const cluster = new FakeCluster((pod) => ok(pod < 2 ? 60_000 : 5));
+    cluster.stopMs = 150;
+    const { statuses, options: evicting } = disrupting(cluster, 2, 10, (disruptions, pod) => disruptions.evict(pod));
+    const run = await runJob(job({ completions: 2, parallelism: 2, backoffLimit: 0, podFailurePolicy: constructsPolicy }), evicting);
+    expect(run).toMatchObject({ condition: 'Complete', succeeded: 2, failed: 0 });
+    const [first, second, ...replacements] = run.pods;
+    for (const old of [first, second]) {
+      expect(old).toMatchObject({ phase: 'Failed', exitCodes: [143], conditions: [{ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' }] });
+      expect(old.finishedAt - old.deletedAt!).toBeGreaterThanOrEqual(140);
+    }
+    const lastFailure = Math.max(first.finishedAt, second.finishedAt);
+    expect(replacements).toHaveLength(2);
+    for (const pod of replacements) expect(pod.startedAt - lastFailure).toBeGreaterThanOrEqual(40); // 20 ms doubled: two failures
+    expect(statuses).toContainEqual(expect.objectContaining({ active: 0, terminating: 2 }));
+  });
+
+  test('podReplacementPolicy TerminatingOrFailed: an evicted pod counts as failed at its deletion and is replaced while it still terminates', async () => {
+    // isPodFailed: a deleted pod not Succeeded is failed unless onlyReplaceFailedPods; getFinishTimeFromDeletionTimestamp.
+    const cluster = new FakeCluster((pod) => ok(pod === 0 ? 60_000 : 5));
+    cluster.stopMs = 300;
+    const { options: evicting } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.evict(pod));
+    const run = await runJob(job({ completions: 1, podReplacementPolicy: 'TerminatingOrFailed' }), evicting);
+    expect(run).toMatchObject({ condition: 'Complete', succeeded: 1, failed: 1 });
+    const [old, replacement] = run.pods;
+    expect(replacement.startedAt).toBeLessThan(old.finishedAt);
+    expect(replacement.startedAt - old.deletedAt!).toBeGreaterThanOrEqual(20);
+  });
+
+  test('the kubelet evicts with a 1 s grace period, SIGKILL after it, no deletion (the pod stays active until Failed)', async () => {
+    // eviction_manager.go: immediateEvictionGracePeriodSeconds, evictPod (phase Failed, TerminationByKubelet).
+    const cluster = new FakeCluster((pod) => ok(pod === 0 ? 60_000 : 5));
+    cluster.stopMs = 5_000;
+    const { options: evicting } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.evictByKubelet(pod));
+    const run = await runJob(job({ completions: 1, backoffLimit: 0, podFailurePolicy: constructsPolicy }), evicting);
+    expect(run).toMatchObject({ condition: 'Complete', failed: 0 });
+    expect(run.pods[0]).toMatchObject({ phase: 'Failed', exitCodes: [137], conditions: [{ reason: 'TerminationByKubelet' }] });
+    expect(run.pods[0].deletedAt).toBeUndefined();
+    expect(run.pods[0].finishedAt - run.pods[0].startedAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  test("a lost node's pod stays active until the pod garbage collector fails it (DeletionByPodGC, no exit code); Ignore'd by the constructs' policy, counted without one", async () => {
+    // gc_controller.go gcOrphaned / markFailedAndDeletePodWithCondition; matchOnExitCodes needs a terminated container.
+    for (const [podFailurePolicy, failed] of [
+      [constructsPolicy, 0],
+      [undefined, 1],
+    ] as const) {
+      const cluster = new FakeCluster((pod) => ok(pod === 0 ? 60_000 : 5));
+      const { options: losing } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.loseNode([pod], 100));
+      const run = await runJob(job({ completions: 1, podFailurePolicy }), losing);
+      expect(run).toMatchObject({ condition: 'Complete', succeeded: 1, failed });
+      const [lost, replacement] = run.pods;
+      expect(lost).toMatchObject({ phase: 'Failed', exitCodes: [], conditions: [{ reason: 'DeletionByPodGC' }] });
+      expect(lost.finishedAt - lost.startedAt).toBeGreaterThanOrEqual(110);
+      expect(replacement.startedAt).toBeGreaterThanOrEqual(lost.finishedAt + 20);
+    }
+  });
+
+  test('an Indexed Job keeps an evicted index for its terminating pod (firstPendingIndexes with onlyReplaceFailedPods); the ignored failure is not counted against backoffLimitPerIndex', async () => {
+    const cluster = new FakeCluster((_, __, pod) => ok(pod!.index === 0 && pod!.attempt === 0 ? 60_000 : 5));
+    cluster.stopMs = 100;
+    const policy = { rules: [{ action: 'Ignore' as const, onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] };
+    const { options: evicting } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.evict(pod));
+    const run = await runJob(indexedJob({ completions: 2, parallelism: 2, backoffLimitPerIndex: 0, podFailurePolicy: policy }), evicting);
+    expect(run).toMatchObject({ condition: 'Complete', failed: 0, completedIndexes: '0,1', failedIndexes: '' });
+    const index0 = run.pods.filter((pod) => pod.index === 0);
+    expect(index0).toHaveLength(2);
+    expect(index0[1].startedAt).toBeGreaterThanOrEqual(index0[0].finishedAt);
+  });
+
+  test('a Job that fails while an evicted pod terminates: the ignored pod is not counted, Failed waits for it (enactJobFinished)', async () => {
+    const cluster = new FakeCluster((pod) => (pod === 0 ? ok(60_000) : { code: 2, ms: 30 }));
+    cluster.stopMs = 200;
+    const { options: evicting } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.evict(pod));
+    const run = await runJob(job({ completions: 2, parallelism: 2, podFailurePolicy: constructsPolicy }), evicting);
+    expect(run).toMatchObject({ condition: 'Failed', reason: 'PodFailurePolicy', failed: 1 });
+    expect(run.conditions[1].at).toBeGreaterThanOrEqual(run.pods[0].finishedAt);
+  });
+
+  test('a pod that is not running cannot be disrupted', () => {
+    expect(() => new PodDisruptions().evict('job-wq-1-xxxxx')).toThrow('pod job-wq-1-xxxxx is not a running pod of any Job');
+  });
+
+  test('failurePolicyAction matches onPodConditions (status True by default), never onExitCodes without an exit code', () => {
+    const condition = { type: 'DisruptionTarget' as const, status: 'True' as const, reason: 'DeletionByPodGC' as const, at: 0 };
+    const rules = [
+      { action: 'FailJob' as const, onExitCodes: { operator: 'NotIn' as const, values: [0] } },
+      { action: 'Ignore' as const, onPodConditions: [{ type: 'DisruptionTarget' } as { type: string; status: string }] },
+    ];
+    expect(failurePolicyAction(rules, 'work-queue', undefined, [condition])).toBe('Ignore');
+    expect(failurePolicyAction(rules, 'work-queue', 137, [condition])).toBe('FailJob');
+    expect(failurePolicyAction(rules, 'work-queue', undefined)).toBe('Count');
+  });
+
+  test('fails on podReplacementPolicy TerminatingOrFailed with a podFailurePolicy (validatePodReplacementPolicy)', async () => {
+    await expect(
+      runJob(job({ podFailurePolicy: constructsPolicy, podReplacementPolicy: 'TerminatingOrFailed' }), options(new FakeCluster(() => ok()))),
+    ).rejects.toThrow('podReplacementPolicy must be Failed when podFailurePolicy is set');
+  });
+});
+
+test('ttlSecondsAfterFinished counts from the Complete or Failed condition (jobFinishTime); unset, the Job stays', async () => {
+  const run = await runJob(job({ completions: 1 }), options(new FakeCluster(() => ok())));
+  expect(run.finishedAt).toBe(run.conditions[1].at);
+  expect(ttlExpiresAt(job({ ttlSecondsAfterFinished: 2 }), run)).toBe(run.finishedAt! + 2000);
+  expect(ttlExpiresAt(job({}), run)).toBeUndefined();
 });
