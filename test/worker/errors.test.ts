@@ -118,7 +118,10 @@ describe('work-queue start-up errors', () => {
     test('fails without items', async () => {
       const result = await runCli(['seed'], redisEnv(queue));
       expect(result.code).toBe(ExitCode.badInput);
-      expectOneLineProblem(result.stderr, /ITEMS_FILE: got nothing, expected the path of a JSON array of strings, or items as arguments to seed/);
+      expectOneLineProblem(
+        result.stderr,
+        /ITEMS_FILE: got nothing, expected the path of a JSON array of strings, a directory of item files in ITEMS_DIRECTORY, or items as arguments to seed/,
+      );
     });
 
     test('fails when the file is missing', async () => {
