@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'path';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import { amqpLeftovers, publishAmqpItems, pushRedisItems, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
 import { maxConcurrent } from './harness/job-controller';
-import { KedaEmulator, ScaledJobRun } from './harness/keda-emulator';
+import { KedaEmulator, ScaledJobObject, ScaledJobRun } from './harness/keda-emulator';
+import type { KedaVersion } from './harness/keda-formula';
 import { openScaler, triggerHost } from './harness/keda-scalers';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
@@ -60,29 +61,44 @@ interface Autoscaled {
 }
 
 /**
- * Emulates KEDA for the stack's ScaledJob while the queue gets `bursts`: the first once the first
- * Jobs for the seeded items are created, each later one after the queue drained, every Job
- * finished and the emulator looked at the empty queue QUIET_POLLS times.
+ * kubectl apply of the job chart (the ScaledJob that the emulator plays KEDA for, and the
+ * TriggerAuthentication its trigger names), then an emulator of the given KEDA version for
+ * `scaledJob` (the chart's, or a variant of it), its scaler at the trigger's host as KEDA's operator resolves it.
  */
-async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]): Promise<Autoscaled> {
-  const started = Date.now();
-  const scaledJob = scenario.scaledJob();
+async function emulate(scenario: StackScenario, scaledJob: ScaledJobObject, kedaVersion: KedaVersion): Promise<KedaEmulator> {
   const hosts = scenario.serviceHostNames(OPERATOR_NAMESPACE);
   const cluster = await scenario.cluster();
-  // kubectl apply of the job chart: the ScaledJob that the emulator plays KEDA for, and the TriggerAuthentication its trigger names.
   const refused = cluster.apply(scenario.manifests.job).filter((result) => result.error);
   if (refused.length > 0) throw new Error(`the job chart was refused: ${JSON.stringify(refused)}`);
-  const scaler = await openScaler(scaledJob.spec.triggers[0], {
+  const context = {
     objects: await scenario.objects(),
     // The operator reaches the broker through its Service, as the pods do: the address of the Service's gate.
-    resolveHost: (host) => {
+    resolveHost: (host: string) => {
       const address = cluster.serviceAddress(host, OPERATOR_NAMESPACE);
       if (address === undefined)
         throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
       return address;
     },
+  };
+  const trigger = scaledJob.spec.triggers[0];
+  return new KedaEmulator(scaledJob, {
+    kedaVersion,
+    pollingIntervalMs: POLLING_INTERVAL_MS,
+    scaler: await openScaler(trigger, context),
+    reopenScaler: () => openScaler(trigger, context),
+    runJob: (job, hooks) => scenario.runJob(job, hooks),
+    deleteJob: (name) => cluster.job(name).delete(),
   });
-  const emulator = new KedaEmulator(scaledJob, { pollingIntervalMs: POLLING_INTERVAL_MS, scaler, runJob: (job, hooks) => scenario.runJob(job, hooks) });
+}
+
+/**
+ * Emulates KEDA for the stack's ScaledJob while the queue gets `bursts`: the first once the first
+ * Jobs for the seeded items are created, each later one after the queue drained, every Job
+ * finished and the emulator looked at the empty queue QUIET_POLLS times.
+ */
+async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][], kedaVersion: KedaVersion): Promise<Autoscaled> {
+  const started = Date.now();
+  const emulator = await emulate(scenario, scenario.scaledJob(), kedaVersion);
   const phases: Phase[] = [];
   emulator.start();
   try {
@@ -107,6 +123,7 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
 /** What holds whatever the broker and strategy: each item processed once, the cap kept, no Job for an empty queue. */
 function expectScaledByTheFormula({ emulator, phases }: Autoscaled, items: string[]): void {
   const { jobs, polls } = emulator;
+  expect(polls.filter((poll) => poll.error)).toEqual([]);
   for (const job of jobs)
     expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
   expect(sorted(jobs.flatMap(podsOf).flatMap(processedItems))).toEqual(sorted(items));
@@ -135,7 +152,7 @@ function describeRun({ emulator, seconds }: Autoscaled): string {
 }
 
 describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on the synthesized ScaledJobs", () => {
-  test('coarse, autoscaled: one-item Jobs, at most 3 unfinished, follow job1 (RabbitMQ) through the seed and two bursts, each item processed once', async () => {
+  test('coarse, autoscaled, KEDA 2.19: one-item Jobs, at most 3 unfinished, follow job1 (RabbitMQ) through the seed and two bursts, each item processed once', async () => {
     const scenario = new StackScenario(state, COARSE_TUTORIAL.name, outdir);
     const queue = COARSE_TUTORIAL.queue;
     const { spec } = scenario.scaledJob();
@@ -153,6 +170,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
         scenario,
         { waiting: async () => (await amqpLeftovers(queue)).pending ?? 0, push: (items) => publishAmqpItems(queue, items) },
         bursts,
+        '2.19',
       );
 
       expectScaledByTheFormula(autoscaled, [...seeded, ...bursts.flat()]);
@@ -171,7 +189,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     }
   });
 
-  test('fine, autoscaled: draining Jobs, one per 10 items and at most 3 unfinished, follow job2 (Redis) through the seed and two bursts, each item processed once', async () => {
+  test('fine, autoscaled, KEDA 2.16: draining Jobs, one per 10 items and at most 3 unfinished, follow job2 (Redis) through the seed and two bursts, each item processed once', async () => {
     const scenario = new StackScenario(state, FINE_TUTORIAL.name, outdir);
     const queue = FINE_TUTORIAL.queue;
     const { spec } = scenario.scaledJob();
@@ -189,6 +207,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
       scenario,
       { waiting: async () => (await redisLeftovers(queue)).pending ?? 0, push: (items) => pushRedisItems(queue, items) },
       bursts,
+      '2.16',
     );
 
     expectScaledByTheFormula(autoscaled, [...seeded, ...bursts.flat()]);
@@ -207,6 +226,88 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     console.log(`fine autoscaled: ${describeRun(autoscaled)}`);
     await scenario.close();
   });
+});
+
+/**
+ * A pod that exits 2 (bad input) while another pod of its Job is mid-item. The queue worker exits 2
+ * only at start-up, and both pods of a Job start from one template, so on a cluster this is one pod
+ * that met input the other did not (a ConfigMap changed between their starts, a node-local file).
+ * Here the pod that takes the item `bad-input` stands in for it: its WORK_COMMAND marks the pod and
+ * sends its worker SIGTERM (the item completes, the worker exits), and the container's shell then
+ * exits 2 for the mark. The other pod's WORK_COMMAND takes SLOW_ITEM_SECONDS over `slow`. Every
+ * other item takes 0.1 s, so that the drain workers claim one item at a time (a batch grows only
+ * while it takes under 50 ms) and the items after `bad-input` stay in the list, where KEDA's LLEN
+ * sees them: unstarted items of a batch are released into the processing hash, not the list.
+ */
+const SLOW_ITEM_SECONDS = 8;
+const FAULT_MARK = '/tmp/e2e-bad-input';
+const FAULT_WORK_COMMAND = `item=$(cat); echo "Processing $item"; case "$item" in bad-input) sleep 2; touch ${FAULT_MARK}; kill -TERM $PPID;; slow) sleep ${SLOW_ITEM_SECONDS};; *) sleep 0.1;; esac`;
+// The shell is the container's first process: it hands SIGTERM on to the worker and waits for it.
+const FAULT_ENTRYPOINT = [
+  'node /opt/work-queue/work-queue.cjs "$0" & worker=$!',
+  "trap 'kill -TERM $worker' TERM",
+  'wait $worker; code=$?',
+  'while kill -0 $worker 2>/dev/null; do wait $worker; code=$?; done',
+  `if [ -e ${FAULT_MARK} ]; then echo "e2e: this pod met bad input (exit 2)" >&2; exit 2; fi`,
+  'exit $code',
+].join('\n');
+
+/** The fine stack's ScaledJob with the fault above in its pods, and one Job at most. */
+function faultyScaledJob(scaledJob: ScaledJobObject): ScaledJobObject {
+  const variant = structuredClone(scaledJob) as ScaledJobObject & { spec: { maxReplicaCount: number } };
+  variant.spec.maxReplicaCount = 1;
+  const [container] = variant.spec.jobTargetRef.template.spec!.containers;
+  container.command = ['sh', '-c', FAULT_ENTRYPOINT];
+  container.env = [...(container.env ?? []).filter((env) => env.name !== 'WORK_COMMAND'), { name: 'WORK_COMMAND', value: FAULT_WORK_COMMAND }];
+  return variant;
+}
+
+test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains its item is running for KEDA until that pod is gone: no Job is created meanwhile, one after', async () => {
+  const started = Date.now();
+  const scenario = new StackScenario(state, FINE_TUTORIAL.name, outdir);
+  const queue = FINE_TUTORIAL.queue;
+  const scaledJob = faultyScaledJob(scenario.scaledJob());
+  expect(scaledJob.spec.jobTargetRef).toMatchObject({
+    parallelism: 2,
+    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }, expect.anything()] },
+  });
+  try {
+    await resetRedisQueue(queue);
+    await scenario.deployBroker();
+    expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
+    // After the seeded items: one for each pod of the first Job, then two for the next Job.
+    await pushRedisItems(queue, ['slow', 'bad-input', 'pear', 'plum']);
+    const emulator = await emulate(scenario, scaledJob, '2.16');
+    emulator.start();
+    try {
+      await until(emulator, () => emulator.jobs.length >= 2 && emulator.unfinishedJobs() === 0, 'the failed Job and the next one have finished');
+      await until(emulator, async () => (await redisLeftovers(queue)).pending === undefined, 'the queue is drained');
+    } finally {
+      await emulator.stop();
+    }
+
+    const [failed, next] = emulator.jobs;
+    const run = failed.run!;
+    expect(run).toMatchObject({ condition: 'Failed', reason: 'PodFailurePolicy' });
+    const failureTargetAt = run.conditions.find((condition) => condition.type === 'FailureTarget')!.at;
+    const failedAt = run.conditions.find((condition) => condition.type === 'Failed')!.at;
+    // The draining pod was deleted at FailureTarget and finished its item: exit 143 after `slow`.
+    const drained = run.pods.find((pod) => processedItems(pod).includes('slow'))!;
+    expect(drained).toMatchObject({ phase: 'Deleted' });
+    expect(run.pods.find((pod) => pod !== drained)).toMatchObject({ phase: 'Failed', exitCodes: [2] });
+    // Polls while it drained saw items waiting, the Job running and not pending, and created nothing.
+    const draining = emulator.polls.filter((poll) => poll.at > failureTargetAt && poll.at < failedAt);
+    expect(draining.length).toBeGreaterThanOrEqual(2);
+    for (const poll of draining) expect(poll).toMatchObject({ queueLength: 2, runningJobCount: 1, pendingJobCount: 0, created: 0 });
+    expect(next.startedAt).toBeGreaterThanOrEqual(failedAt);
+    expect(next.run).toMatchObject({ condition: 'Complete' });
+    expect(sorted(next.run!.pods.flatMap(processedItems))).toEqual(['pear', 'plum']);
+    console.log(
+      `fine FailJob drain: drained ${((failedAt - failureTargetAt) / 1000).toFixed(1)} s after FailureTarget, ${draining.length} polls meanwhile created nothing; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await scenario.close();
+  }
 });
 
 test(`the triggers name their broker by a host that KEDA's operator resolves from its own namespace (${OPERATOR_NAMESPACE})`, () => {
