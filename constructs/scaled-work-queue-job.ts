@@ -215,7 +215,8 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     // KEDA's redis and redis-sentinel scalers (pkg/scalers/redis_scaler.go) read the same list
     // metadata; redis-sentinel asks the Sentinels at `addresses` for the primary of `sentinelMaster`.
     const list = {
-      // Our pending list is the queue's own name, so its length is exactly the items waiting.
+      // Our pending list is the queue's own name, so its length is the items waiting, less those
+      // handed back or left by a dead worker, which wait among the leased ones (docs/constructs.md, Autoscaling).
       listName: this.queue,
       listLength: String(itemsPerJob),
       activationListLength: String(activation),
