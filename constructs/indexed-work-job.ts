@@ -99,6 +99,10 @@ export class IndexedWorkJob extends Construct {
     super(scope, id);
     checkWorkerImageProps(this, props);
     checkItemWorkProps(this, props);
+    const name = props.name ?? derivedJobName(this);
+    const labels = appLabels(this, 'work-queue', name, 'worker');
+    // First: the checks below count the items.
+    this.configMaps = itemsConfigMaps(this, name, labels, props.items, INDEXED_ITEMS);
     this.completions = props.items.length;
     this.parallelism = props.parallelism ?? 2;
     check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
@@ -129,9 +133,6 @@ export class IndexedWorkJob extends Construct {
     });
 
     this.itemsDigest = createHash('sha256').update(JSON.stringify(props.items)).digest('hex');
-    const name = props.name ?? derivedJobName(this);
-    const labels = appLabels(this, 'work-queue', name, 'worker');
-    this.configMaps = itemsConfigMaps(this, name, labels, props.items, INDEXED_ITEMS);
 
     this.job = createWorkerImageJob(this, 'Resource', {
       name,

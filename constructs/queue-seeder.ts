@@ -90,14 +90,13 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
     check(this, 'run', props.run, Rules.seedRun);
+    const name = props.name ?? derivedJobName(this);
+    const configMaps = itemsConfigMaps(this, name, appLabels(this, 'work-queue', name, 'seeder'), props.items, SEEDED_ITEMS);
     this.broker = props.broker;
     this.queue = props.queue;
     this.itemCount = props.items.length;
     this.itemsDigest = createHash('sha256').update(JSON.stringify(props.items)).digest('hex');
     this.seedId = seedId(props.items, props.run);
-    const name = props.name ?? derivedJobName(this);
-
-    const configMaps = itemsConfigMaps(this, name, appLabels(this, 'work-queue', name, 'seeder'), props.items, SEEDED_ITEMS);
 
     this.job = createClientJob(this, 'Resource', {
       name,

@@ -195,6 +195,7 @@ describe('IndexedWorkJob', () => {
   describe('fails', () => {
     test.each<[Partial<IndexedWorkJobProps>, string]>([
       [{ items: [] }, 'items: got [], expected at least one item'],
+      [{ items: undefined }, 'items: got nothing, expected a JSON array of strings'],
       [{ items: ['ok', '\ud800'] }, 'items[1]: got'],
       [{ parallelism: 0 }, 'parallelism: got 0, expected a whole number of at least 1'],
       [{ maxAttempts: 0 }, 'maxAttempts: got 0, expected a whole number of at least 1'],
