@@ -184,7 +184,11 @@ export class Cluster {
     const name = job.metadata!.name!;
     const namespace = job.metadata!.namespace ?? this.store.defaultNamespace;
     const deletion = new AbortController();
-    this.closing.signal.addEventListener('abort', () => deletion.abort());
+    // Closing the cluster deletes a running Job; a finished one lets go of the shared signal, which
+    // would otherwise gather a listener per Job (MaxListenersExceededWarning in a long autoscale run).
+    const deleteOnClose = () => deletion.abort();
+    this.closing.signal.addEventListener('abort', deleteOnClose, { once: true });
+    const finished = () => this.closing.signal.removeEventListener('abort', deleteOnClose);
     const pods: Pod[] = [];
     const context: PodContext = {
       jobName: name,
@@ -227,6 +231,7 @@ export class Cluster {
     });
     run.then(
       (result) => {
+        finished();
         // processJob: deleted once the TTL after the Complete or Failed condition has passed; its pods
         // have terminated by then (the 1.31+ end) and are deleted first (Foreground).
         const expiresAt = ttlExpiresAt(job, result);
@@ -237,7 +242,7 @@ export class Cluster {
         }, expiresAt - Date.now());
         this.ttlTimers.add(timer);
       },
-      () => undefined, // awaited by whoever asks for the Job; not unhandled meanwhile
+      () => finished(), // the error is awaited by whoever asks for the Job; not unhandled meanwhile
     );
     this.jobs.push({
       name,
