@@ -8,13 +8,17 @@
  * broker's own client while the first Jobs start, and another once every Job has finished and the
  * queue has stayed empty (scaling to zero, then from zero).
  */
+import { createHash } from 'crypto';
 import { dirname, join, resolve } from 'path';
+import { connect as connectAmqp } from 'amqplib';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
+import { Defaults } from '../../worker/contract';
 import { amqpLeftovers, publishAmqpItems, pushRedisItems, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
 import { maxConcurrent } from './harness/job-controller';
 import { KedaEmulator, ScaledJobObject, ScaledJobRun } from './harness/keda-emulator';
 import type { KedaVersion } from './harness/keda-formula';
 import { openScaler, triggerHost } from './harness/keda-scalers';
+import type { KubeObject } from './harness/manifests';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 import { synthesize } from './harness/synth';
@@ -309,6 +313,158 @@ test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains i
     await scenario.close();
   }
 });
+
+/**
+ * KEDA's `accurate` strategy with Jobs still pending (kedacore/keda#7329, commit 576a714). The coarse
+ * ScaledJob's pods here mount a rules ConfigMap that their WORK_COMMAND reads, named by its
+ * content's hash (as kustomize's configMapGenerator names it), so that a change of rules is a new
+ * ConfigMap and a new ScaledJob; a GitOps sync applies the ScaledJob first and the ConfigMap after.
+ * Meanwhile the kubelet cannot mount the volume (FailedMount, retried: pod.ts retryDelayMs) and the
+ * Jobs' pods stay in phase Pending (ContainerCreating): for KEDA the Jobs are pending
+ * (getPendingJobCount, isAnyPodRunningOrCompleted: no pod Running or Succeeded; scale_jobs.go at
+ * v2.16.0 and v2.19.0, as keda-emulator.ts). The variant patches the synthesized ScaledJob rather than building one with
+ * ScaledWorkQueueJob: its props take no extra volume (a user adds one with a JsonPatch on `scaledJob`,
+ * which gives this same object), and the patch keeps the rest of the synthesized chart as it is.
+ */
+const RULES_MOUNT = '/etc/work-rules';
+const RULES_WORK_COMMAND = `item=$(cat); echo "Processing $item"; echo "rules $(cat ${RULES_MOUNT}/version)"`;
+
+/** The rules ConfigMap of `version` in the ScaledJob's namespace, named `<ScaledJob>-rules-<hash of its data>`. */
+function rulesConfigMap(scaledJob: ScaledJobObject, version: string): KubeObject {
+  const data = { version };
+  const hash = createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 10);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `${scaledJob.metadata!.name}-rules-${hash}`, namespace: scaledJob.metadata!.namespace },
+    data,
+  };
+}
+
+/** The coarse stack's ScaledJob whose pods mount the rules ConfigMap, and whose WORK_COMMAND reads it. */
+function scaledJobWithRules(scaledJob: ScaledJobObject, configMap: KubeObject): ScaledJobObject {
+  const variant = structuredClone(scaledJob);
+  const pod = variant.spec.jobTargetRef.template.spec!;
+  pod.volumes = [...(pod.volumes ?? []), { name: 'work-rules', configMap: { name: configMap.metadata!.name! } }];
+  const [container] = pod.containers;
+  container.volumeMounts = [...(container.volumeMounts ?? []), { name: 'work-rules', mountPath: RULES_MOUNT, readOnly: true }];
+  container.env = [...(container.env ?? []), { name: 'WORK_COMMAND', value: RULES_WORK_COMMAND }];
+  return variant;
+}
+
+/** What one round under one KEDA version gave. */
+interface PendingRound {
+  readonly emulator: KedaEmulator;
+  /** When the ConfigMap was applied. */
+  readonly configMapAt: number;
+}
+
+/**
+ * One round: the sync applies the ScaledJob needing rules `version`; a producer publishes `items`;
+ * the emulator polls (by hand, one polling interval apart, as its loop would) three times while
+ * the pods cannot mount their volume, then the sync applies the ConfigMap, the pods start and the
+ * Jobs run to their end; one last poll sees the queue empty. Polls are not made while the pods
+ * start: a Job whose pod runs before it takes its message is no longer pending, and the formula
+ * then creates a Job for that message under either version (the coarse scenario above).
+ */
+async function pendingRound(scenario: StackScenario, kedaVersion: KedaVersion, version: string, items: string[]): Promise<PendingRound> {
+  const cluster = await scenario.cluster();
+  const configMap = rulesConfigMap(scenario.scaledJob(), version);
+  const scaledJob = scaledJobWithRules(scenario.scaledJob(), configMap);
+  const emulator = await emulate(scenario, scaledJob, kedaVersion);
+  let configMapAt = 0;
+  try {
+    expect(cluster.apply([scaledJob]).filter((result) => result.error)).toEqual([]);
+    await publishAmqpItems(COARSE_TUTORIAL.queue, items);
+    for (let poll = 0; poll < 3; poll++) {
+      if (poll > 0) await sleep(POLLING_INTERVAL_MS);
+      await emulator.poll();
+      emulator.check();
+    }
+    configMapAt = Date.now();
+    expect(cluster.apply([configMap]).filter((result) => result.error)).toEqual([]);
+    await until(emulator, () => emulator.unfinishedJobs() === 0, `every Job of the round under KEDA ${kedaVersion} has finished`);
+    await emulator.poll();
+    return { emulator, configMapAt };
+  } finally {
+    // On a failure before it, the ConfigMap still comes, so that stop() does not wait for pods that cannot start.
+    if (configMapAt === 0) cluster.apply([configMap]);
+    await emulator.stop();
+  }
+}
+
+test('coarse, accurate, two Jobs pending (their rules ConfigMap not applied yet) and two messages ready, at most 3 Jobs: KEDA 2.16 creates one more Job, which finds nothing and exits 0; 2.19 none', async () => {
+  const started = Date.now();
+  const scenario = new StackScenario(state, COARSE_TUTORIAL.name, outdir);
+  const queue = COARSE_TUTORIAL.queue;
+  expect(scenario.scaledJob().spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' } });
+  try {
+    await resetAmqpQueue(queue);
+    await scenario.deployBroker();
+    // The seed complete (its marker stays) and its items taken, as after the coarse scenario's seed:
+    // purged here in place of a drain; then the producer's messages are the queue's only ones.
+    expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
+    await purgeAmqpQueue(queue);
+    // Two rounds on one broker and seed, each under a KEDA of its own (an upgrade between them): KEDA
+    // keeps no state but the Jobs it lists, and the first round's are finished, which count for neither.
+    const rounds: [KedaVersion, string, string[]][] = [
+      ['2.16', 'v1', ['fig', 'lime']],
+      ['2.19', 'v2', ['date', 'plum']],
+    ];
+    const summaries: string[] = [];
+    for (const [kedaVersion, version, items] of rounds) {
+      const roundStarted = Date.now();
+      const { emulator, configMapAt } = await pendingRound(scenario, kedaVersion, version, items);
+      const extra = kedaVersion === '2.16' ? 1 : 0;
+      const [first, second, third, last] = emulator.polls;
+      expect(emulator.polls.filter((poll) => poll.error)).toEqual([]);
+      expect(first).toMatchObject({ queueLength: 2, runningJobCount: 0, pendingJobCount: 0, created: 2 });
+      // 2.16: maxScale 2 + running 2 > 3, so max 3 - running 2 = 1; 2.19: 2 + 2 - pending 2 is not, so maxScale 2 - pending 2 = 0.
+      expect({ kedaVersion, second }).toEqual({
+        kedaVersion,
+        second: expect.objectContaining({ queueLength: 2, runningJobCount: 2, pendingJobCount: 2, created: extra }),
+      });
+      // Then three pending under 2.16 (3 + 3 > 3: 3 - 3 = 0), still two under 2.19: nothing more.
+      expect(third).toMatchObject({ queueLength: 2, runningJobCount: 2 + extra, pendingJobCount: 2 + extra, created: 0 });
+      expect(last).toMatchObject({ queueLength: 0, runningJobCount: 0, created: 0 });
+
+      const { jobs } = emulator;
+      expect(jobs).toHaveLength(2 + extra);
+      const pods = jobs.flatMap(podsOf);
+      for (const job of jobs)
+        expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
+      // Every pod started once the ConfigMap was there, mounted it, and exited 0.
+      for (const pod of pods)
+        expect({ pod: pod.name, startedAfterConfigMap: pod.startedAt >= configMapAt, phase: pod.phase, exitCodes: pod.exitCodes }).toEqual({
+          pod: pod.name,
+          startedAfterConfigMap: true,
+          phase: 'Succeeded',
+          exitCodes: [0],
+        });
+      expect(sorted(pods.flatMap(processedItems))).toEqual(sorted(items));
+      for (const pod of pods.filter((pod) => processedItems(pod).length > 0)) expect(pod.logs).toContain(`rules ${version}`);
+      // Under 2.16 one Job's pod found the queue empty (the seed complete) and ended.
+      expect(pods.filter((pod) => processedItems(pod).length === 0)).toHaveLength(extra);
+      expect(await amqpLeftovers(queue)).toEqual({});
+      summaries.push(
+        `KEDA ${kedaVersion}: ${jobs.length} Jobs, pending ${((configMapAt - first.at) / 1000).toFixed(1)} s, round ${((Date.now() - roundStarted) / 1000).toFixed(1)} s`,
+      );
+    }
+    console.log(`coarse accurate pending: ${summaries.join('; ')}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await scenario.close();
+  }
+});
+
+/** Empties the queue's ready messages (its seed marker, on a queue of its own, stays). */
+async function purgeAmqpQueue(queue: string): Promise<void> {
+  const connection = await connectAmqp(`amqp://guest:guest@127.0.0.1:${Defaults.amqpPort}`);
+  try {
+    await (await connection.createChannel()).purgeQueue(queue);
+  } finally {
+    await connection.close();
+  }
+}
 
 test(`the triggers name their broker by a host that KEDA's operator resolves from its own namespace (${OPERATOR_NAMESPACE})`, () => {
   for (const stack of [COARSE_TUTORIAL, FINE_TUTORIAL]) {
