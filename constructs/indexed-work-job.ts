@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../worker/contract';
@@ -11,10 +10,9 @@ import {
   WorkerImageProps,
 } from './client-job';
 import { checkItemWorkProps, ItemWorkProps } from './item-work';
-import { ItemsLimits, itemsConfigMaps } from './items-config-maps';
+import { ITEMS_DIGEST_ANNOTATION, itemsDigest, ItemsLimits, itemsConfigMaps } from './items-config-maps';
 import { checkKubernetesVersion, JobFeature } from './kubernetes-version';
 import { appLabels } from './labels';
-import { ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
 import { checkRetryBudget } from './retry-budget';
 import { check, fail } from './validate';
 
@@ -132,7 +130,7 @@ export class IndexedWorkJob extends Construct {
       activeDeadlineSeconds: props.activeDeadlineSeconds,
     });
 
-    this.itemsDigest = createHash('sha256').update(JSON.stringify(props.items)).digest('hex');
+    this.itemsDigest = itemsDigest(props.items);
 
     this.job = createWorkerImageJob(this, 'Resource', {
       name,

@@ -95,6 +95,14 @@ export function annotationBytes(text: string): number {
   return bytes;
 }
 
+/** Pod annotation carrying the digest of the item list, so a changed list changes the Jobs' pod templates. */
+export const ITEMS_DIGEST_ANNOTATION = 'work-queue-stack.io/items-sha256';
+
+/** SHA-256 of the item list as its Jobs carry it (ITEMS_DIGEST_ANNOTATION). */
+export function itemsDigest(items: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(items)).digest('hex');
+}
+
 /** Hex digits of a file's digest in its ConfigMap's name, as many as kustomize uses. */
 const ITEMS_HASH_LENGTH = 10;
 

@@ -1,10 +1,9 @@
-import { createHash } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { Command, Env, ItemsMount, MAX_ITEMS_FILE_BYTES, Rules, SEED_BASE_MEMORY_MIB, SEED_MEMORY_PER_FILE_BYTE, seedId } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { checkClientJobProps, ClientJobProps, createClientJob, derivedJobName } from './client-job';
-import { ItemsLimits, itemsConfigMaps } from './items-config-maps';
+import { ITEMS_DIGEST_ANNOTATION, itemsDigest, ItemsLimits, itemsConfigMaps } from './items-config-maps';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { check } from './validate';
@@ -66,13 +65,13 @@ const SEEDED_ITEMS: ItemsLimits = {
   instead: 'split the list over several seeders or runs, or keep large payloads in object storage with their keys as the items',
 };
 
-/** Pod annotation carrying the digest of the item list, so a changed list changes the Jobs' pod templates. */
-export const ITEMS_DIGEST_ANNOTATION = 'work-queue-stack.io/items-sha256';
+export { ITEMS_DIGEST_ANNOTATION } from './items-config-maps';
 
 /**
  * A Job that fills a queue with the items once, idempotently: the items travel in content-named
  * immutable ConfigMaps (split so that each fits `kubectl apply`) projected at `ITEMS_DIRECTORY`,
- * and `work-queue seed` adds nothing when the same seed (items and run) is already seeded. The Job is named `<name>-<hash>`, so changed items or another run are a new Job.
+ * and `work-queue seed` adds nothing when the same seed (items and run) is already seeded. The
+ * Job is named `<name>-<hash>`, so changed items or another run are a new Job.
  */
 export class QueueSeeder extends Construct implements IQueueSeeder {
   /** Number of items the queue receives: the coarse worker Job's `completions`. */
@@ -95,7 +94,7 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     this.broker = props.broker;
     this.queue = props.queue;
     this.itemCount = props.items.length;
-    this.itemsDigest = createHash('sha256').update(JSON.stringify(props.items)).digest('hex');
+    this.itemsDigest = itemsDigest(props.items);
     this.seedId = seedId(props.items, props.run);
 
     this.job = createClientJob(this, 'Resource', {

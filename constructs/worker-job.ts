@@ -4,7 +4,8 @@ import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
 import { IWorkQueueBroker } from './broker';
 import { checkClientJobProps, ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
 import { checkItemWorkProps, ItemWorkProps } from './item-work';
-import { IQueueSeeder, ITEMS_DIGEST_ANNOTATION } from './queue-seeder';
+import { ITEMS_DIGEST_ANNOTATION } from './items-config-maps';
+import { IQueueSeeder } from './queue-seeder';
 import { checkRetryBudget } from './retry-budget';
 import { check, fail } from './validate';
 

@@ -11,7 +11,7 @@ interface ItemFile {
 }
 
 /**
- * Item `index` of the item files in `directory` (IndexedItems): taken from the file with the
+ * Item `index` of the item files in `directory` (ItemFiles): taken from the file with the
  * largest first index not above it, the only file read. Anything that keeps the pod from its item
  * (no directory, no such file, a malformed file or item, an index past the last item) is bad input.
  */
