@@ -53,6 +53,32 @@ export function onlyJob(manifests: Manifest[], name: string): Manifest {
   return found[0];
 }
 
+/** Builds a chart with `build` and returns the one line its synth fails with; fails the test when it does not fail. */
+export function synthError(build: (chart: Chart) => void): string {
+  try {
+    synth(build);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('synth did not fail');
+}
+
+/** The items one items ConfigMap holds: its files `items-<first>.json`, in the order of their first index. */
+export function configMapItems(configMap: Manifest): string[] {
+  return itemFiles([configMap]).flatMap((file) => file.items);
+}
+
+/** The item files of ConfigMaps, by first index. */
+function itemFiles(configMaps: readonly Manifest[]): { first: number; items: string[] }[] {
+  const files = configMaps.flatMap((configMap) =>
+    Object.entries(configMap.data as Record<string, string>).flatMap(([file, json]) => {
+      const match = ItemFiles.fileNamePattern.exec(file);
+      return match ? [{ first: Number(match[1]), items: JSON.parse(json) as string[] }] : [];
+    }),
+  );
+  return files.sort((a, b) => a.first - b.first);
+}
+
 /**
  * The items a Job's pods read from ITEMS_DIRECTORY: the files `items-<first>.json` of the
  * ConfigMaps projected there, in index order; or what is wrong, as a sentence after the Job's name.
@@ -63,16 +89,19 @@ export function mountedItems(job: Manifest, configMaps: readonly Manifest[]): st
   const spec = podSpec(job);
   const mount = (spec.containers[0].volumeMounts ?? []).find((m: ManifestValue) => m.mountPath === directory);
   const sources: ManifestValue[] = (spec.volumes ?? []).find((v: ManifestValue) => v.name === mount?.name)?.projected?.sources ?? [];
-  const files: { first: number; items: string[] }[] = [];
+  const mounted: Manifest[] = [];
   for (const source of sources) {
     const configMap = configMaps.find((c) => c.metadata.name === source.configMap?.name);
     if (configMap === undefined) return `mounts ConfigMap ${source.configMap?.name}, which is not in the output`;
-    for (const [file, json] of Object.entries(configMap.data as Record<string, string>)) {
-      const match = ItemFiles.fileNamePattern.exec(file);
-      if (match) files.push({ first: Number(match[1]), items: JSON.parse(json) as string[] });
-    }
+    mounted.push(configMap);
   }
+  const files = itemFiles(mounted);
   if (files.length === 0) return `mounts no item files at ${directory}`;
-  files.sort((a, b) => a.first - b.first);
-  return files.flatMap((file) => file.items);
+  const items: string[] = [];
+  for (const file of files) {
+    // Each file's first index is its place in the list, as the worker reads it.
+    if (file.first !== items.length) return `mounts ${ItemFiles.fileName(file.first)} after ${items.length} items`;
+    items.push(...file.items);
+  }
+  return items;
 }

@@ -2,7 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { contract, IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
 import { annotationBytes, CHUNK_ANNOTATION_BYTES, splitItems } from '../../constructs/items-config-maps';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, Manifest, onlyJob, podSpec, synth } from '../manifests';
+import { containerEnv, Manifest, mountedItems, onlyJob, podSpec, synth, synthError } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'job-wq:latest';
@@ -16,26 +16,15 @@ function configMaps(manifests: Manifest[]): Manifest[] {
   return manifests.filter((m) => m.kind === 'ConfigMap');
 }
 
-/** The items each pod would read: every ConfigMap's file, by its first index. */
+/** The items the Job's pods read: every ConfigMap's file, in index order. */
 function itemsByIndex(manifests: Manifest[]): string[] {
-  const files = configMaps(manifests).flatMap((configMap) => Object.entries(configMap.data as Record<string, string>));
-  const chunks = files.map(([file, json]) => ({ first: Number(contract.ItemFiles.fileNamePattern.exec(file)![1]), items: JSON.parse(json) as string[] }));
-  chunks.sort((a, b) => a.first - b.first);
-  const items: string[] = [];
-  for (const chunk of chunks) {
-    expect(chunk.first).toBe(items.length);
-    items.push(...chunk.items);
-  }
+  const items = mountedItems(onlyJob(manifests, 'job-wq-3'), configMaps(manifests));
+  if (typeof items === 'string') throw new Error(`the Job ${items}`);
   return items;
 }
 
 function failure(props: Partial<IndexedWorkJobProps>): string {
-  try {
-    indexed(props);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected synth to fail');
+  return synthError((chart) => new IndexedWorkJob(chart, 'job', { image: IMAGE, items: ITEMS, name: 'job-wq-3', ...props }));
 }
 
 describe('IndexedWorkJob', () => {

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RabbitMQStatefulSetProps, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
-import { containerEnv, onlyJob, synth } from '../manifests';
+import { containerEnv, onlyJob, synth, synthError } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
 const ITEMS = ['apple', 'banana', 'cherry'];
@@ -15,16 +15,6 @@ function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJo
   const broker = new RedisPod(chart, 'redis');
   const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job2', items: ITEMS, image: IMAGE });
   return new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name: 'job-wq-2', ...props });
-}
-
-/** The one line a synth fails with. */
-function synthError(build: (chart: Chart) => void): string {
-  try {
-    synth(build);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('synth did not fail');
 }
 
 describe('retry budget', () => {

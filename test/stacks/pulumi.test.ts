@@ -5,8 +5,7 @@ import { parse } from 'yaml';
 import { COARSE_TUTORIAL } from '../../stacks/config';
 import { resolveKubeconfig } from '../../stacks/pulumi/config';
 import { seedId } from '../../worker/contract';
-import { configMapItems } from './config-map-items';
-import { containerEnv, only, podSpec } from '../manifests';
+import { configMapItems, containerEnv, only, podSpec } from '../manifests';
 import {
   DIGEST,
   GENERATED_COOKIE,
