@@ -1,7 +1,8 @@
 /**
  * Unit and integration tests; the container end-to-end suite has its own config (jest.e2e.config.js).
  * The broker suites of test/worker run once per broker generation (test/worker/generations.js),
- * a jest project each: `npx jest --selectProjects deployed` runs one. Everything else runs once.
+ * a jest project each: `npx jest --selectProjects deployed` runs one; the redis8 project runs the
+ * Redis suites where Redis 8.0 may differ from Valkey 8.1. Everything else runs once.
  */
 /** test/worker suites that use no broker: they run once, in the machine project. */
 const NO_BROKER = [
@@ -17,6 +18,9 @@ const NO_BROKER = [
   'seed-wait-timing',
   'units',
 ];
+
+/** test/worker suites that also run against Redis 8.0, where it may differ from Valkey 8.1: the claim scripts, refused credentials, replication. */
+const REDIS8 = ['redis-credentials', 'redis-lost-writes', 'redis-replica', 'redis-work'];
 
 const shared = { preset: 'ts-jest', testEnvironment: 'node' };
 
@@ -46,6 +50,13 @@ module.exports = {
       roots: ['<rootDir>/test/worker'],
       testPathIgnorePatterns: ['/node_modules/', ...NO_BROKER.map((name) => `/test/worker/${name}\\.test\\.ts$`)],
       setupFiles: ['<rootDir>/test/worker/use-deployed-brokers.js'],
+    },
+    {
+      ...shared,
+      displayName: { name: 'redis8', color: 'red' },
+      roots: ['<rootDir>/test/worker'],
+      testMatch: REDIS8.map((name) => `<rootDir>/test/worker/${name}.test.ts`),
+      setupFiles: ['<rootDir>/test/worker/use-redis8-brokers.js'],
     },
   ],
 };

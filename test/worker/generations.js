@@ -23,4 +23,15 @@ module.exports = {
       WQ_TEST_REDIS_SERVER: `${ci}/trixie-exec valkey-server`,
     },
   },
+  // Redis 8.0 where it may differ from Valkey 8.1: the claim scripts, refused credentials, replication.
+  // Its suites use no RabbitMQ; the deployed one is named so that a stray AMQP test still has a broker.
+  redis8: {
+    env: {
+      WQ_TEST_GENERATION: 'redis8 (Redis 8.0 on 6399, from the Debian 13 root)',
+      WQ_TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5682',
+      WQ_TEST_REDIS_URL: 'redis://127.0.0.1:6399',
+      WQ_TEST_RABBITMQCTL: `${ci}/in-trixie rabbitmqctl`,
+      WQ_TEST_REDIS_SERVER: `${ci}/trixie-exec redis-server`,
+    },
+  },
 };
