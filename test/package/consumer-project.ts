@@ -1,7 +1,7 @@
 /**
- * Helpers of the package test: pack a clean copy of the repository, install the tarball offline
- * into a fresh consumer project, compile and run the README's examples there, and check the
- * manifests they synthesize.
+ * Helpers of the package test: pack a clean copy of the repository, install the tarball into a
+ * fresh consumer project, compile and run the README's examples there as the README says, and
+ * check the manifests they synthesize.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -99,11 +99,11 @@ export function entryPointFiles(pkg: Record<string, unknown>): string[] {
 /**
  * Creates a consumer project with `npm init -y` whose dependencies are `packages` (name -> the key
  * of the entry in the repository's package-lock that gives its version), pinned by a lockfile made
- * of those entries. npm 11 resolves a bare `npm install name@version` against full registry
- * metadata, which `npm ci` does not cache; with a lockfile it needs only what `npm ci` left in the
- * cache, so the install works offline.
+ * of those entries, and whose package.json also has `fields` (`{ type: 'module' }`). npm 11
+ * resolves a bare `npm install name@version` against full registry metadata, which `npm ci` does
+ * not cache; with a lockfile it needs only what `npm ci` left in the cache, so the install works offline.
  */
-export async function createConsumerProject(dir: string, packages: Record<string, string>): Promise<void> {
+export async function createConsumerProject(dir: string, packages: Record<string, string>, fields: Record<string, unknown> = {}): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   await run('npm', ['init', '-y'], { cwd: dir, what: 'npm init of the consumer project' });
   const repoLock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
@@ -112,7 +112,7 @@ export async function createConsumerProject(dir: string, packages: Record<string
 
   const pkgFile = path.join(dir, 'package.json');
   const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
-  fs.writeFileSync(pkgFile, JSON.stringify({ ...pkg, dependencies }, null, 2));
+  fs.writeFileSync(pkgFile, JSON.stringify({ ...pkg, ...fields, dependencies }, null, 2));
   fs.writeFileSync(
     path.join(dir, 'package-lock.json'),
     JSON.stringify(
@@ -187,6 +187,37 @@ export async function installOffline(dir: string, specs: string[] = [], extraArg
   }
 }
 
+/**
+ * The version that the npm registry's `latest` tag of `name` points at. An unreachable registry
+ * fails at once (no retries) with a message that says so.
+ */
+export async function latestVersion(name: string): Promise<string> {
+  try {
+    const { stdout } = await run('npm', ['view', `${name}@latest`, 'version', '--prefer-online', '--fetch-retries=0', '--fetch-timeout=30000'], {
+      cwd: REPO_ROOT,
+      what: `npm view ${name}@latest version`,
+    });
+    return stdout.trim();
+  } catch (error) {
+    const { stdout: registry } = await run('npm', ['config', 'get', 'registry'], { cwd: REPO_ROOT, what: 'npm config get registry' });
+    const [command, ...output] = (error as Error).message.split('\n');
+    const reason = output.filter((line) => /FetchError|npm error code /.test(line));
+    throw new Error(
+      `The npm registry ${registry.trim()} cannot be reached: the consumers on the newest ${name} install ${name}@latest from it ` +
+        `at test time (deliberately not pinned, nor taken from the npm cache), so this test needs the registry.\n${[command, ...reason].join('\n')}`,
+      { cause: error },
+    );
+  }
+}
+
+/** `npm install` of `specs` in `dir` from the registry (the project's locked packages still come from the npm cache). */
+export async function installOnline(dir: string, specs: string[]): Promise<void> {
+  await run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', ...specs], {
+    cwd: dir,
+    what: `npm install --save-dev ${specs.join(' ')} from the registry`,
+  });
+}
+
 /** Bytes of the files below `dir`, symbolic links counted as links. */
 export function directorySize(dir: string): number {
   let bytes = 0;
@@ -231,15 +262,20 @@ export function installedPackages(projectDir: string): InstalledPackage[] {
   return found;
 }
 
-/** The ```ts code blocks of the markdown section (of `file`: README.md unless named) with this `## ` heading; fails when it has none. */
-export function readmeExamples(readme: string, heading: string, file = 'README.md'): string[] {
-  const start = readme.indexOf(`\n## ${heading}\n`);
+/** The text of the markdown section (of `file`: README.md unless named) with this `## ` heading; fails when there is none. */
+export function markdownSection(markdown: string, heading: string, file = 'README.md'): string {
+  const start = markdown.indexOf(`\n## ${heading}\n`);
   if (start < 0) throw new Error(`${file} has no section "## ${heading}"`);
-  const rest = readme.slice(start + heading.length + 5);
+  const rest = markdown.slice(start + heading.length + 5);
   const end = rest.search(/^## /m);
-  const section = end < 0 ? rest : rest.slice(0, end);
-  const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
-  if (blocks.length === 0) throw new Error(`${file}'s section "## ${heading}" has no \`\`\`ts code block`);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The code blocks in `language` (```ts, ```json) of the markdown section with this `## ` heading; fails when it has none. */
+export function codeBlocks(markdown: string, heading: string, language: string, file = 'README.md'): string[] {
+  const section = markdownSection(markdown, heading, file);
+  const blocks = [...section.matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map((match) => match[1]);
+  if (blocks.length === 0) throw new Error(`${file}'s section "## ${heading}" has no \`\`\`${language} code block`);
   return blocks;
 }
 
@@ -247,17 +283,24 @@ export interface CompilerSettings {
   module: 'node16' | 'commonjs';
   moduleResolution: 'node16' | 'node10';
   skipLibCheck: boolean;
-  /** Emit JavaScript to this folder (relative to the project); type-check only when unset. */
-  outDir?: string;
 }
 
-/** Writes a strict tsconfig for `files` (relative to the project); returns its path. */
+/** Writes a strict, type-check-only tsconfig for `files` (relative to the project); returns its path. */
 export function writeTsconfig(projectDir: string, name: string, files: string[], settings: CompilerSettings): string {
-  const { outDir, ...options } = settings;
-  const compilerOptions = { strict: true, target: 'ES2022', lib: ['ES2022'], ...options, ...(outDir ? { outDir, rootDir: 'src' } : { noEmit: true }) };
+  const compilerOptions = { strict: true, target: 'ES2022', lib: ['ES2022'], ...settings, noEmit: true };
   const file = path.join(projectDir, name);
   fs.writeFileSync(file, JSON.stringify({ compilerOptions, files }, null, 2));
   return file;
+}
+
+/** `npx tsc` in the project, as the README builds a program: its tsconfig.json, its own TypeScript; a failure shows tsc's messages. */
+export async function npxTsc(projectDir: string): Promise<void> {
+  await run('npx', ['tsc'], { cwd: projectDir, what: 'npx tsc in the consumer project' });
+}
+
+/** The version of the TypeScript installed in the project. */
+export function installedTypeScript(projectDir: string): string {
+  return JSON.parse(fs.readFileSync(path.join(projectDir, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
 }
 
 /** Compiles with the consumer project's own TypeScript; a failure shows tsc's messages. */
