@@ -1,7 +1,9 @@
 /**
  * The container end-to-end suite (`npm run test:e2e`): the harness's own unit tests, then the
  * scenarios, which build the worker image, push it to 127.0.0.1:5000 and run the synthesized Jobs'
- * pods with Docker against the local brokers.
+ * pods with Docker against the local brokers of a broker generation: `deployed` (RabbitMQ 4.0,
+ * Valkey 8.1) unless E2E_BROKERS names another, the tutorial files also on `machine`
+ * (test/e2e/harness/broker-generation.ts).
  */
 const common = { preset: 'ts-jest', testEnvironment: 'node', roots: ['<rootDir>/test/e2e'] };
 

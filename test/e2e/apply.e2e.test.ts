@@ -4,14 +4,15 @@
  * seeder. The harness's cluster (harness/cluster.ts) stores the objects with the API server's
  * rules, starts every Job as soon as it is applied, lets the credentials Job create the broker's
  * Secret through a fake API server with RBAC, boots RabbitMQ's user from that Secret once, and
- * runs the pods from the pushed image against the local brokers.
+ * runs the pods from the pushed image against the local brokers of the suite's generation (harness/broker-generation.ts).
  */
 import { readdirSync, readFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE } from '../../stacks/config';
 import { Manifest, mountedItems } from '../manifests';
 import { ExitCode } from '../../worker/contract';
-import { amqpLeftovers, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
+import { suiteGeneration } from './harness/broker-generation';
+import { Brokers, requireBrokers } from './harness/brokers';
 import { ApplyOrder, randomSeed } from './harness/apply-order';
 import { AppliedObject, Cluster, describeApply, JobHandle } from './harness/cluster';
 import { docker } from './harness/docker';
@@ -23,6 +24,8 @@ import { synthesize, SynthEnv } from './harness/synth';
 
 const ROOT = resolve(__dirname, '..', '..');
 const state = readState();
+const generation = suiteGeneration();
+const brokers = new Brokers(generation);
 const base: SynthEnv = { WORKER_IMAGE: state.image, WORK_SECONDS: String(state.workSeconds) };
 const STACKS = [COARSE_TUTORIAL, FINE_TUTORIAL];
 let synthCount = 0;
@@ -38,13 +41,13 @@ async function synth(env: Partial<SynthEnv> = {}): Promise<string> {
 }
 
 async function freshCluster(): Promise<Cluster> {
-  await Promise.all([resetAmqpQueue(COARSE_TUTORIAL.queue), resetRedisQueue(FINE_TUTORIAL.queue)]);
-  const cluster = await Cluster.start({ workDirectory: join(state.workDirectory, `apply-${clusters.length + 1}`) });
+  await Promise.all([brokers.resetAmqpQueue(COARSE_TUTORIAL.queue), brokers.resetRedisQueue(FINE_TUTORIAL.queue)]);
+  const cluster = await Cluster.start({ workDirectory: join(state.workDirectory, `apply-${clusters.length + 1}`), generation });
   clusters.push(cluster);
   return cluster;
 }
 
-beforeAll(() => requireBrokers());
+beforeAll(() => requireBrokers([generation]));
 afterEach(async () => {
   for (const cluster of clusters.splice(0)) await cluster.close();
 });
@@ -96,7 +99,7 @@ async function expectStackDone(cluster: Cluster, directory: string, stack: (type
   });
   if (stack.broker === 'rabbitmq') expect({ completions, succeeded: work.succeeded }).toEqual({ completions: items.length, succeeded: items.length });
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
-  expect(await (stack.broker === 'rabbitmq' ? amqpLeftovers(stack.queue) : redisLeftovers(stack.queue))).toEqual({});
+  expect(await (stack.broker === 'rabbitmq' ? brokers.amqpLeftovers(stack.queue) : brokers.redisLeftovers(stack.queue))).toEqual({});
   return work;
 }
 
@@ -180,7 +183,7 @@ test('reverse order, then again after a fresh synth: every item processed once; 
   expect(check).toEqual([expect.objectContaining({ action: 'created' })]);
   const login = await cluster.job('login-check').run;
   expect({ condition: login.condition, exitCodes: login.pods.flatMap((pod) => pod.exitCodes) }).toEqual({ condition: 'Complete', exitCodes: [0] });
-  expect(await amqpLeftovers(COARSE_TUTORIAL.queue)).toEqual({});
+  expect(await brokers.amqpLeftovers(COARSE_TUTORIAL.queue)).toEqual({});
   console.log(`apply reverse, then twice: ${seconds(started)}`);
 });
 

@@ -10,10 +10,9 @@
  */
 import { createHash } from 'crypto';
 import { dirname, join, resolve } from 'path';
-import { connect as connectAmqp } from 'amqplib';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
-import { Defaults } from '../../worker/contract';
-import { amqpLeftovers, publishAmqpItems, pushRedisItems, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
+import { suiteGeneration } from './harness/broker-generation';
+import { requireBrokers } from './harness/brokers';
 import { maxConcurrent } from './harness/job-controller';
 import { KedaEmulator, ScaledJobObject, ScaledJobRun } from './harness/keda-emulator';
 import type { KedaVersion } from './harness/keda-formula';
@@ -35,10 +34,11 @@ const STACK_NAMESPACE = 'work-queue';
 const OPERATOR_NAMESPACE = 'keda';
 
 const state = readState();
+const generation = suiteGeneration();
 const outdir = join(dirname(state.outdir), 'dist-autoscale');
 
 beforeAll(async () => {
-  await requireBrokers();
+  await requireBrokers([generation]);
   const started = Date.now();
   const env = { WORKER_IMAGE: state.image, WORK_SECONDS: String(state.workSeconds), AUTOSCALE_MAX_JOBS: String(MAX_JOBS), NAMESPACE: STACK_NAMESPACE };
   await synthesize(ROOT, outdir, env);
@@ -157,14 +157,15 @@ function describeRun({ emulator, seconds }: Autoscaled): string {
 
 describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on the synthesized ScaledJobs", () => {
   test('coarse, autoscaled, KEDA 2.19: one-item Jobs, at most 3 unfinished, follow job1 (RabbitMQ) through the seed and two bursts, each item processed once', async () => {
-    const scenario = new StackScenario(state, COARSE_TUTORIAL.name, outdir);
+    const scenario = new StackScenario(state, COARSE_TUTORIAL.name, generation, outdir);
+    const { brokers } = scenario;
     const queue = COARSE_TUTORIAL.queue;
     const { spec } = scenario.scaledJob();
     expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' }, jobTargetRef: { completions: 1, parallelism: 1 } });
     expect(spec.triggers[0]).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue, mode: 'QueueLength', value: '1' } });
 
     try {
-      await resetAmqpQueue(queue);
+      await brokers.resetAmqpQueue(queue);
       await scenario.deployBroker();
       expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
       const seeded = scenario.items();
@@ -172,7 +173,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
       const bursts = [['kiwi'], ['mango', 'papaya', 'apple']];
       const autoscaled = await autoscale(
         scenario,
-        { waiting: async () => (await amqpLeftovers(queue)).pending ?? 0, push: (items) => publishAmqpItems(queue, items) },
+        { waiting: async () => (await brokers.amqpLeftovers(queue)).pending ?? 0, push: (items) => brokers.publishAmqpItems(queue, items) },
         bursts,
         '2.19',
       );
@@ -186,7 +187,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
         const pods = podsOf(job);
         expect({ job: job.name, pods: pods.length, upToOneItem: processedItems(pods[0]).length <= 1 }).toEqual({ job: job.name, pods: 1, upToOneItem: true });
       }
-      expect(await amqpLeftovers(queue)).toEqual({});
+      expect(await brokers.amqpLeftovers(queue)).toEqual({});
       console.log(`coarse autoscaled: ${describeRun(autoscaled)}`);
     } finally {
       await scenario.close();
@@ -194,14 +195,15 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
   });
 
   test('fine, autoscaled, KEDA 2.16: draining Jobs, one per 10 items and at most 3 unfinished, follow job2 (Redis) through the seed and two bursts, each item processed once', async () => {
-    const scenario = new StackScenario(state, FINE_TUTORIAL.name, outdir);
+    const scenario = new StackScenario(state, FINE_TUTORIAL.name, generation, outdir);
+    const { brokers } = scenario;
     const queue = FINE_TUTORIAL.queue;
     const { spec } = scenario.scaledJob();
     expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'default' } });
     expect(spec.jobTargetRef.completions).toBeUndefined();
     expect(spec.triggers[0]).toMatchObject({ type: 'redis', metadata: { listName: queue, listLength: '10', activationListLength: '0' } });
 
-    await resetRedisQueue(queue);
+    await brokers.resetRedisQueue(queue);
     await scenario.deployBroker();
     expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
     const seeded = scenario.items();
@@ -209,7 +211,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     const bursts = [Array.from({ length: 24 }, (_, index) => `crate-${index + 1}`), ['pear', 'apple']];
     const autoscaled = await autoscale(
       scenario,
-      { waiting: async () => (await redisLeftovers(queue)).pending ?? 0, push: (items) => pushRedisItems(queue, items) },
+      { waiting: async () => (await brokers.redisLeftovers(queue)).pending ?? 0, push: (items) => brokers.pushRedisItems(queue, items) },
       bursts,
       '2.16',
     );
@@ -226,7 +228,7 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
         phases: Array(spec.jobTargetRef.parallelism ?? 1).fill('Succeeded'),
       });
     }
-    expect(await redisLeftovers(queue)).toEqual({});
+    expect(await brokers.redisLeftovers(queue)).toEqual({});
     console.log(`fine autoscaled: ${describeRun(autoscaled)}`);
     await scenario.close();
   });
@@ -268,7 +270,8 @@ function faultyScaledJob(scaledJob: ScaledJobObject): ScaledJobObject {
 
 test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains its item is running for KEDA until that pod is gone: no Job is created meanwhile, one after', async () => {
   const started = Date.now();
-  const scenario = new StackScenario(state, FINE_TUTORIAL.name, outdir);
+  const scenario = new StackScenario(state, FINE_TUTORIAL.name, generation, outdir);
+  const { brokers } = scenario;
   const queue = FINE_TUTORIAL.queue;
   const scaledJob = faultyScaledJob(scenario.scaledJob());
   expect(scaledJob.spec.jobTargetRef).toMatchObject({
@@ -276,16 +279,16 @@ test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains i
     podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }, expect.anything()] },
   });
   try {
-    await resetRedisQueue(queue);
+    await brokers.resetRedisQueue(queue);
     await scenario.deployBroker();
     expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
     // After the seeded items: one for each pod of the first Job, then two for the next Job.
-    await pushRedisItems(queue, ['slow', 'bad-input', 'pear', 'plum']);
+    await brokers.pushRedisItems(queue, ['slow', 'bad-input', 'pear', 'plum']);
     const emulator = await emulate(scenario, scaledJob, '2.16');
     emulator.start();
     try {
       await until(emulator, () => emulator.jobs.length >= 2 && emulator.unfinishedJobs() === 0, 'the failed Job and the next one have finished');
-      await until(emulator, async () => (await redisLeftovers(queue)).pending === undefined, 'the queue is drained');
+      await until(emulator, async () => (await brokers.redisLeftovers(queue)).pending === undefined, 'the queue is drained');
     } finally {
       await emulator.stop();
     }
@@ -375,7 +378,7 @@ async function pendingRound(scenario: StackScenario, kedaVersion: KedaVersion, v
   let configMapAt = 0;
   try {
     expect(cluster.apply([scaledJob]).filter((result) => result.error)).toEqual([]);
-    await publishAmqpItems(COARSE_TUTORIAL.queue, items);
+    await scenario.brokers.publishAmqpItems(COARSE_TUTORIAL.queue, items);
     for (let poll = 0; poll < 3; poll++) {
       if (poll > 0) await sleep(POLLING_INTERVAL_MS);
       await emulator.poll();
@@ -395,16 +398,17 @@ async function pendingRound(scenario: StackScenario, kedaVersion: KedaVersion, v
 
 test('coarse, accurate, two Jobs pending (their rules ConfigMap not applied yet) and two messages ready, at most 3 Jobs: KEDA 2.16 creates one more Job, which finds nothing and exits 0; 2.19 none', async () => {
   const started = Date.now();
-  const scenario = new StackScenario(state, COARSE_TUTORIAL.name, outdir);
+  const scenario = new StackScenario(state, COARSE_TUTORIAL.name, generation, outdir);
+  const { brokers } = scenario;
   const queue = COARSE_TUTORIAL.queue;
   expect(scenario.scaledJob().spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' } });
   try {
-    await resetAmqpQueue(queue);
+    await brokers.resetAmqpQueue(queue);
     await scenario.deployBroker();
     // The seed complete (its marker stays) and its items taken, as after the coarse scenario's seed:
     // purged here in place of a drain; then the producer's messages are the queue's only ones.
     expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
-    await purgeAmqpQueue(queue);
+    await brokers.purgeAmqpQueue(queue);
     // Two rounds on one broker and seed, each under a KEDA of its own (an upgrade between them): KEDA
     // keeps no state but the Jobs it lists, and the first round's are finished, which count for neither.
     const rounds: [KedaVersion, string, string[]][] = [
@@ -445,7 +449,7 @@ test('coarse, accurate, two Jobs pending (their rules ConfigMap not applied yet)
       for (const pod of pods.filter((pod) => processedItems(pod).length > 0)) expect(pod.logs).toContain(`rules ${version}`);
       // Under 2.16 one Job's pod found the queue empty (the seed complete) and ended.
       expect(pods.filter((pod) => processedItems(pod).length === 0)).toHaveLength(extra);
-      expect(await amqpLeftovers(queue)).toEqual({});
+      expect(await brokers.amqpLeftovers(queue)).toEqual({});
       summaries.push(
         `KEDA ${kedaVersion}: ${jobs.length} Jobs, pending ${((configMapAt - first.at) / 1000).toFixed(1)} s, round ${((Date.now() - roundStarted) / 1000).toFixed(1)} s`,
       );
@@ -456,19 +460,9 @@ test('coarse, accurate, two Jobs pending (their rules ConfigMap not applied yet)
   }
 });
 
-/** Empties the queue's ready messages (its seed marker, on a queue of its own, stays). */
-async function purgeAmqpQueue(queue: string): Promise<void> {
-  const connection = await connectAmqp(`amqp://guest:guest@127.0.0.1:${Defaults.amqpPort}`);
-  try {
-    await (await connection.createChannel()).purgeQueue(queue);
-  } finally {
-    await connection.close();
-  }
-}
-
 test(`the triggers name their broker by a host that KEDA's operator resolves from its own namespace (${OPERATOR_NAMESPACE})`, () => {
   for (const stack of [COARSE_TUTORIAL, FINE_TUTORIAL]) {
-    const scenario = new StackScenario(state, stack.name, outdir);
+    const scenario = new StackScenario(state, stack.name, generation, outdir);
     expect(scenario.serviceHostNames(OPERATOR_NAMESPACE)).toContain(triggerHost(scenario.scaledJob().spec.triggers[0]));
   }
 });

@@ -9,14 +9,17 @@
  * replacements. The Job's ttlSecondsAfterFinished, made 2 s here, then deletes it.
  */
 import { COARSE_TUTORIAL } from '../../stacks/config';
-import { amqpLeftovers, requireBrokers, resetAmqpQueue } from './harness/brokers';
+import { suiteGeneration } from './harness/broker-generation';
+import { requireBrokers } from './harness/brokers';
 import type { Cluster } from './harness/cluster';
 import { onlyJob } from './harness/manifests';
 import type { Pod } from './harness/pod';
 import { processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
-const scenario = new StackScenario(readState(), COARSE_TUTORIAL.name);
+const generation = suiteGeneration();
+const scenario = new StackScenario(readState(), COARSE_TUTORIAL.name, generation);
+const { brokers } = scenario;
 const queue = COARSE_TUTORIAL.queue;
 /** The grace period the eviction gives, shorter than the item's WORK_SECONDS (3 s in the global setup). */
 const EVICTION_GRACE_SECONDS = 1;
@@ -25,8 +28,8 @@ const TTL_SECONDS = 2;
 const BACKOFF_AFTER_TWO_FAILURES_MS = 20_000;
 
 beforeAll(async () => {
-  await requireBrokers();
-  await resetAmqpQueue(queue);
+  await requireBrokers([generation]);
+  await brokers.resetAmqpQueue(queue);
   await scenario.deployBroker();
 });
 
@@ -78,7 +81,7 @@ test('coarse: both running pods evicted mid-item are ignored by the podFailurePo
   expect(rest.every((pod) => pod.phase === 'Succeeded')).toBe(true);
   expect(sorted(rest.flatMap(processedItems))).toEqual(sorted(items));
   expect(sorted(rest.flatMap(processedItems))).toEqual(expect.arrayContaining(evictedItems));
-  expect(await amqpLeftovers(queue)).toEqual({});
+  expect(await brokers.amqpLeftovers(queue)).toEqual({});
 
   const deletion = await handle.deleted;
   expect(deletion.by).toBe('TTLAfterFinished');

@@ -4,15 +4,17 @@
  * message when the connection drops; on Redis the item's lease expires and a live worker reclaims it.
  */
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
-import { amqpLeftovers, redisLeftovers, requireBrokers, resetAmqpQueue, resetRedisQueue } from './harness/brokers';
+import { suiteGeneration } from './harness/broker-generation';
+import { requireBrokers } from './harness/brokers';
 import { JobRun } from './harness/job-controller';
 import { Pod } from './harness/pod';
 import { killDuringItem, processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
 const state = readState();
+const generation = suiteGeneration();
 
-beforeAll(() => requireBrokers());
+beforeAll(() => requireBrokers([generation]));
 
 /** Runs the worker Job, killing its first pod once it is in the middle of an item. */
 async function runKillingFirstPod(scenario: StackScenario): Promise<{ work: JobRun; victim: string; item: string }> {
@@ -30,10 +32,11 @@ function finishedItems(work: JobRun, victim: string): string[] {
 }
 
 test('coarse: the item of a killed pod is redelivered to another pod and the Job still reaches 8 completions', async () => {
-  const scenario = new StackScenario(state, COARSE_TUTORIAL.name);
+  const scenario = new StackScenario(state, COARSE_TUTORIAL.name, generation);
+  const { brokers } = scenario;
   const queue = COARSE_TUTORIAL.queue;
   try {
-    await resetAmqpQueue(queue);
+    await brokers.resetAmqpQueue(queue);
     await scenario.deployBroker();
     expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
 
@@ -43,7 +46,7 @@ test('coarse: the item of a killed pod is redelivered to another pod and the Job
     const survivors = work.pods.filter((pod) => pod.name !== victim);
     expect(survivors.some((pod) => processedItems(pod).includes(item))).toBe(true);
     expect(sorted(finishedItems(work, victim))).toEqual(sorted(scenario.items()));
-    expect(await amqpLeftovers(queue)).toEqual({});
+    expect(await brokers.amqpLeftovers(queue)).toEqual({});
     console.log(`coarse fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s`);
   } finally {
     await scenario.close();
@@ -51,9 +54,10 @@ test('coarse: the item of a killed pod is redelivered to another pod and the Job
 });
 
 test('fine: the item of a killed pod is reclaimed after its lease and the Job still completes', async () => {
-  const scenario = new StackScenario(state, FINE_TUTORIAL.name);
+  const scenario = new StackScenario(state, FINE_TUTORIAL.name, generation);
+  const { brokers } = scenario;
   const queue = FINE_TUTORIAL.queue;
-  await resetRedisQueue(queue);
+  await brokers.resetRedisQueue(queue);
   await scenario.deployBroker();
   expect(await scenario.run('seeder')).toMatchObject({ condition: 'Complete' });
 
@@ -64,7 +68,7 @@ test('fine: the item of a killed pod is reclaimed after its lease and the Job st
   const survivors = work.pods.filter((pod) => pod.name !== victim);
   expect(survivors.some((pod) => processedItems(pod).includes(item))).toBe(true);
   expect(sorted(finishedItems(work, victim))).toEqual(sorted(scenario.items()));
-  expect(await redisLeftovers(queue)).toEqual({});
+  expect(await brokers.redisLeftovers(queue)).toEqual({});
   console.log(`fine fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s with ${work.pods.length} pods`);
   await scenario.close();
 });

@@ -1,11 +1,13 @@
 /**
- * Once per `npm run test:e2e`: a Docker engine and registry, the worker image built from
- * worker/Dockerfile and pushed, and both tutorial stacks synthesized to run that pushed image.
+ * Once per `npm run test:e2e`: the brokers of every generation the run uses (broker-generation.ts),
+ * a Docker engine and registry, the worker image built from worker/Dockerfile and pushed, and both
+ * tutorial stacks synthesized to run that pushed image.
  */
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { ensureBaseImages } from './harness/base-image';
+import { generationsOfRun } from './harness/broker-generation';
 import { requireBrokers } from './harness/brokers';
 import { removeLeftoverContainers, requireEngine } from './harness/docker';
 import { buildWorkerImage, pushWorkerImage, requireRegistry } from './harness/image';
@@ -18,7 +20,9 @@ const ROOT = resolve(__dirname, '..', '..');
 const WORK_SECONDS = 3;
 
 export default async function globalSetup(): Promise<void> {
-  await requireBrokers();
+  const generations = generationsOfRun();
+  await requireBrokers(generations);
+  console.log(`e2e: broker generations ${generations.map((generation) => generation.description).join('; ')}`);
   await timed('Docker engine and registry', () => mustRun('bash', [join(ROOT, '.ci', 'start-docker')], { echo: true }));
   await requireEngine();
   await requireRegistry();

@@ -10,12 +10,14 @@ import { Testing } from 'cdk8s';
 import { IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
 import { INDEXED_EXAMPLE } from '../../stacks/config';
 import { JobRun, PodRecord } from './harness/job-controller';
+import { suiteGeneration } from './harness/broker-generation';
 import { KubeObject, onlyJob } from './harness/manifests';
 import { StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
 const state = readState();
-const scenario = new StackScenario(state, INDEXED_EXAMPLE.name);
+// The indexed Jobs use no broker; their cluster has the suite's broker generation, as every cluster does.
+const scenario = new StackScenario(state, INDEXED_EXAMPLE.name, suiteGeneration());
 const started = Date.now();
 
 afterAll(async () => {

@@ -6,7 +6,8 @@
  * and ConfigMaps), the local RabbitMQ's first boot from the broker's Secret, and the broker
  * Services (service-network.ts): each Service's names lead to an address of its own, which
  * accepts connections only once the StatefulSet behind it has booted (RabbitMQ: applied, its
- * Secret present and its user created; any other: applied).
+ * Secret present and its user created; any other: applied). The local brokers are those of the
+ * cluster's broker generation (broker-generation.ts).
  *
  * Pods can be evicted and nodes lost (`disruptions`, pod-disruption.ts); a finished Job with
  * `ttlSecondsAfterFinished` is deleted when it expires (ttl-after-finished.ts), which its handle shows.
@@ -25,20 +26,22 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import { makeApiCertificate } from './api-certificate';
 import { ApiError } from './api-status';
 import { ApplyOrder, describeOrder, ordered } from './apply-order';
+import type { BrokerGeneration } from './broker-generation';
 import { FakeApiServer } from './fake-api-server';
 import { JobObserver, JobRun, JobStatus, runJob } from './job-controller';
 import type { KubeObject } from './manifests';
 import { ApplyAction, ObjectStore } from './object-store';
 import { Pod, PodContext, startPod } from './pod';
 import { PodDisruptions } from './pod-disruption';
-import { BrokerUser, defaultUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
-import { runProgram } from './run';
+import { BrokerUser, defaultUser, deleteBrokerUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
 import { HostEntry, ServiceNetwork } from './service-network';
 import { JobDeletion, ttlExpiresAt } from './ttl-after-finished';
 
 export interface ClusterOptions {
   /** Where the pods' volumes and the API server's certificates go. */
   readonly workDirectory: string;
+  /** The local brokers that stand in for the broker StatefulSets: their ports behind the Services' gates, their rabbitmqctl for first boots. */
+  readonly generation: BrokerGeneration;
   /** The namespace of objects that name none (`kubectl apply -n`). @default 'default' */
   readonly namespace?: string;
   /** How long a pod may wait for what it references before the harness gives up. @default 300000 */
@@ -89,7 +92,7 @@ export class Cluster {
   /** The RabbitMQ users created by first boots, one per RabbitMQ StatefulSet. */
   readonly brokerUsers: BrokerUser[] = [];
   /** The Services' addresses and gates. */
-  readonly network = new ServiceNetwork();
+  readonly network: ServiceNetwork;
   /** StatefulSets (namespace/name) whose boot has begun, and its end. */
   private readonly booting = new Map<string, Promise<void>>();
   private readonly booted = new Set<string>();
@@ -103,6 +106,7 @@ export class Cluster {
     readonly api: FakeApiServer,
     private readonly options: ClusterOptions,
   ) {
+    this.network = new ServiceNetwork({ backendPort: options.generation.backendPort });
     store.watch((object) => this.onChange(object));
   }
 
@@ -176,7 +180,7 @@ export class Cluster {
     await Promise.allSettled(this.jobs.map((handle) => handle.run));
     await Promise.allSettled(this.booting.values());
     await this.network.close();
-    for (const user of this.brokerUsers) await runProgram('rabbitmqctl', ['-q', 'delete_user', '--', user.username]);
+    for (const user of this.brokerUsers) await deleteBrokerUser(user.username, this.options.generation.rabbitmqctl);
     await this.api.stop();
   }
 
@@ -289,7 +293,7 @@ export class Cluster {
     if (isRabbitMq(set)) {
       const user = defaultUser(set, this.store.source(namespace));
       if (!user) return;
-      boot = firstBoot(user).then((booted) => void this.brokerUsers.push(booted));
+      boot = firstBoot(user, this.options.generation.rabbitmqctl).then((booted) => void this.brokerUsers.push(booted));
     }
     const booting = boot.then(() => {
       this.booted.add(key);

@@ -49,10 +49,21 @@ export function defaultUser(statefulSet: IStatefulSet, objects: ObjectSource): {
   return { username, password };
 }
 
-/** The first boot: the user created afresh (one left by an earlier scenario is deleted first: this broker's volume is empty). */
-export async function firstBoot(user: { username: string; password: string }): Promise<BrokerUser> {
-  await runProgram('rabbitmqctl', ['-q', 'delete_user', '--', user.username]);
-  await mustRun('rabbitmqctl', ['-q', 'add_user', '--', user.username, user.password]);
-  await mustRun('rabbitmqctl', ['-q', 'set_permissions', '-p', '/', user.username, '.*', '.*', '.*']);
+/**
+ * The first boot: the user created afresh (one left by an earlier scenario is deleted first: this
+ * broker's volume is empty), by `rabbitmqctl` (the command and leading arguments that reach the
+ * local node of the scenario's broker generation).
+ */
+export async function firstBoot(user: { username: string; password: string }, rabbitmqctl: readonly string[]): Promise<BrokerUser> {
+  const [program, ...leading] = rabbitmqctl;
+  await deleteBrokerUser(user.username, rabbitmqctl);
+  await mustRun(program, [...leading, '-q', 'add_user', '--', user.username, user.password]);
+  await mustRun(program, [...leading, '-q', 'set_permissions', '-p', '/', user.username, '.*', '.*', '.*']);
   return { ...user, bootedAt: Date.now() };
+}
+
+/** Deletes the user from the local node, if it is there (the broker's volume gone with its cluster). */
+export async function deleteBrokerUser(username: string, rabbitmqctl: readonly string[]): Promise<void> {
+  const [program, ...leading] = rabbitmqctl;
+  await runProgram(program, [...leading, '-q', 'delete_user', '--', username]);
 }

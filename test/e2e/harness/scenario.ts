@@ -2,10 +2,13 @@
  * A stack of a synthesized `dist/` applied to a cluster of the harness's own (cluster.ts), chart by
  * chart as Pulumi orders them: the broker (with its credentials Job, when it has one), then the
  * seeding Job, then the worker Job, each awaited; or Jobs of a ScaledJob, created as KEDA does.
+ * The local brokers of a broker generation (broker-generation.ts) stand in for the broker chart's.
  */
 import { mkdirSync, mkdtempSync } from 'fs';
 import { join } from 'path';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { BrokerGeneration } from './broker-generation';
+import { Brokers } from './brokers';
 import { AppliedObject, Cluster } from './cluster';
 import { JobRun, PodRecord } from './job-controller';
 import type { JobHooks, ScaledJobObject } from './keda-emulator';
@@ -17,21 +20,28 @@ import { E2eState } from './state';
 
 export class StackScenario {
   readonly manifests: StackManifests;
+  /** The generation's brokers, administered from the host (queue resets and checks). */
+  readonly brokers: Brokers;
   private started?: Promise<Cluster>;
 
   /** `outdir`: where `npm run synth` wrote the stack, the global setup's synth unless given. */
   constructor(
     private readonly state: E2eState,
     stack: string,
+    readonly generation: BrokerGeneration,
     outdir = state.outdir,
   ) {
     this.manifests = loadStack(outdir, stack);
+    this.brokers = new Brokers(generation);
   }
 
   /** The cluster the stack is applied to, started on first use. */
   cluster(): Promise<Cluster> {
     mkdirSync(this.state.workDirectory, { recursive: true });
-    this.started ??= Cluster.start({ workDirectory: mkdtempSync(join(this.state.workDirectory, `${this.manifests.stack}-`)) });
+    this.started ??= Cluster.start({
+      workDirectory: mkdtempSync(join(this.state.workDirectory, `${this.manifests.stack}-${this.generation.name}-`)),
+      generation: this.generation,
+    });
     return this.started;
   }
 

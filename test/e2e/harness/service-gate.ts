@@ -2,9 +2,10 @@
  * A broker Service as the pods reach it: its names resolve to an address of its own on the
  * loopback (Linux routes all of 127/8 to lo), where nothing listens until the broker behind it
  * has booted, so a client that connects earlier gets "connection refused", as from a Service
- * without ready endpoints. Once open, each of the Service's ports forwards to the local broker's
- * port on 127.0.0.1; a connection closed on either side is closed on the other, so a killed pod's
- * connection ends at the broker too (RabbitMQ requeues its unacked message).
+ * without ready endpoints. Once open, each of the Service's ports forwards to the local broker
+ * that serves its container port on 127.0.0.1 (the broker generation's port for 5672 or 6379); a
+ * connection closed on either side is closed on the other, so a killed pod's connection ends at
+ * the broker too (RabbitMQ requeues its unacked message).
  */
 import { createServer, connect, type Server, type Socket } from 'net';
 import type { IService } from 'kubernetes-models/v1/Service';
@@ -16,19 +17,31 @@ export const BACKEND_HOST = '127.0.0.1';
 export interface GatePort {
   /** The Service's port: what clients connect to on the gate's address. */
   readonly port: number;
-  /** The broker's port on 127.0.0.1: the Service's numeric targetPort, or the container port of that name. */
+  /** The local broker's port on 127.0.0.1 that the container port behind it leads to. */
   readonly target: number;
 }
 
-/** The Service's ports and where each leads, a named targetPort looked up among the broker's container ports. */
-export function gatePorts(service: IService, containers: readonly IContainer[] = []): GatePort[] {
-  return (service.spec?.ports ?? []).map(({ port, targetPort }) => {
-    if (targetPort === undefined) return { port, target: port };
-    if (typeof targetPort === 'number' || /^\d+$/.test(targetPort)) return { port, target: Number(targetPort) };
-    const named = containers.flatMap((container) => container.ports ?? []).find((candidate) => candidate.name === targetPort);
-    if (!named) throw new Error(`Service ${service.metadata?.name}: targetPort ${targetPort} names no container port of the broker`);
-    return { port, target: named.containerPort };
+/** Where a broker's container port leads on 127.0.0.1; undefined when no local broker serves it. */
+export type BackendPort = (containerPort: number) => number | undefined;
+
+/**
+ * The Service's ports and where each leads: the container port (the numeric targetPort, or the
+ * container port a named one names among the broker's) through `backendPort`. A port no local
+ * broker serves is left out: the gate never listens there, so connections to it are refused.
+ */
+export function gatePorts(service: IService, containers: readonly IContainer[], backendPort: BackendPort): GatePort[] {
+  return (service.spec?.ports ?? []).flatMap(({ port, targetPort }) => {
+    const target = backendPort(containerPort(service, port, targetPort, containers));
+    return target === undefined ? [] : [{ port, target }];
   });
+}
+
+function containerPort(service: IService, port: number, targetPort: number | string | undefined, containers: readonly IContainer[]): number {
+  if (targetPort === undefined) return port;
+  if (typeof targetPort === 'number' || /^\d+$/.test(targetPort)) return Number(targetPort);
+  const named = containers.flatMap((container) => container.ports ?? []).find((candidate) => candidate.name === targetPort);
+  if (!named) throw new Error(`Service ${service.metadata?.name}: targetPort ${targetPort} names no container port of the broker`);
+  return named.containerPort;
 }
 
 export class ServiceGate {

@@ -1,6 +1,7 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'net';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IService } from 'kubernetes-models/v1/Service';
+import { brokerGeneration } from './broker-generation';
 import { gatePorts } from './service-gate';
 import { ServiceNetwork } from './service-network';
 
@@ -99,11 +100,32 @@ describe('ServiceNetwork', () => {
   });
 });
 
+test("a network given the broker generation's ports forwards a Service to the local broker that serves its container port", async () => {
+  const broker = await echoBroker();
+  // The broker's container listens on 5672; the generation's RabbitMQ, here the echo broker, elsewhere.
+  const network = new ServiceNetwork({ backendPort: (containerPort) => (containerPort === 5672 ? broker.port : undefined) });
+  const servicePort = 20000 + Math.floor(Math.random() * 20000);
+  try {
+    network.add(service('rabbitmq-service', servicePort, 'amqp', { app: 'rabbitmq' }));
+    network.add(service('metrics', servicePort + 1, 15692, { app: 'rabbitmq' }));
+    network.open([statefulSet({ app: 'rabbitmq' })]);
+    await network.opened();
+    expect(await exchange(network.resolve('rabbitmq-service', 'default')!, servicePort)).toBe('ping');
+    // No local broker serves 15692: nothing listens behind that Service.
+    await expect(exchange(network.resolve('metrics', 'default')!, servicePort + 1)).rejects.toThrow('ECONNREFUSED');
+  } finally {
+    await network.close();
+    await new Promise((resolve) => broker.server.close(resolve));
+  }
+});
+
 describe('gatePorts', () => {
+  const itself = (containerPort: number) => containerPort;
+
   test('leads each Service port to its numeric targetPort, a named one to the container port of that name, none to the port itself', () => {
     const containers = statefulSet({}).spec!.template.spec!.containers;
     expect(
-      gatePorts({ spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6380 }, { port: 15672 }] } } as IService, containers),
+      gatePorts({ spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6380 }, { port: 15672 }] } } as IService, containers, itself),
     ).toEqual([
       { port: 5672, target: 5672 },
       { port: 6379, target: 6380 },
@@ -111,8 +133,21 @@ describe('gatePorts', () => {
     ]);
   });
 
+  test("leads the brokers' container ports to the generation's local brokers, and leaves out a port none of them serves", () => {
+    const containers = statefulSet({}).spec!.template.spec!.containers;
+    const ports = { spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6379 }, { port: 15672 }] } } as IService;
+    expect(gatePorts(ports, containers, brokerGeneration('deployed').backendPort)).toEqual([
+      { port: 5672, target: 5682 },
+      { port: 6379, target: 6389 },
+    ]);
+    expect(gatePorts(ports, containers, brokerGeneration('machine').backendPort)).toEqual([
+      { port: 5672, target: 5672 },
+      { port: 6379, target: 6379 },
+    ]);
+  });
+
   test('fails for a targetPort that names no container port', () => {
-    expect(() => gatePorts({ metadata: { name: 'redis' }, spec: { ports: [{ port: 6379, targetPort: 'resp' }] } } as IService, [])).toThrow(
+    expect(() => gatePorts({ metadata: { name: 'redis' }, spec: { ports: [{ port: 6379, targetPort: 'resp' }] } } as IService, [], itself)).toThrow(
       'Service redis: targetPort resp names no container port of the broker',
     );
   });

@@ -6,13 +6,18 @@
  */
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { gatePorts, ServiceGate } from './service-gate';
+import { BackendPort, gatePorts, ServiceGate } from './service-gate';
 import { serviceHostNames } from './service-hosts';
 
 /** A line of a pod's /etc/hosts. */
 export interface HostEntry {
   readonly name: string;
   readonly address: string;
+}
+
+export interface ServiceNetworkOptions {
+  /** Where a broker's container port leads on 127.0.0.1 (the broker generation's ports). @default the container port itself */
+  readonly backendPort?: BackendPort;
 }
 
 interface Entry {
@@ -25,6 +30,11 @@ export class ServiceNetwork {
   private readonly openings: Promise<void>[] = [];
   /** 127.1.<n>.<service>: a block of this cluster's own (a random n keeps a cluster left open by a failed test out of the way). */
   private readonly prefix = `127.1.${1 + Math.floor(Math.random() * 254)}.`;
+  private readonly backendPort: BackendPort;
+
+  constructor(options: ServiceNetworkOptions = {}) {
+    this.backendPort = options.backendPort ?? ((containerPort) => containerPort);
+  }
 
   /** Records a Service the store holds (created or updated); its address stays the same. */
   add(service: IService): void {
@@ -53,7 +63,7 @@ export class ServiceNetwork {
       if (gate.isOpen) continue;
       const backend = booted.find((set) => selects(service, set));
       if (!backend) continue;
-      const opening = gate.open(gatePorts(service, backend.spec!.template.spec!.containers));
+      const opening = gate.open(gatePorts(service, backend.spec!.template.spec!.containers, this.backendPort));
       opening.catch(() => undefined); // awaited by opened()
       this.openings.push(opening);
     }
