@@ -3,8 +3,9 @@
  * `kubeconfig` and `context`. The worker image is built and pushed unless `image` is configured;
  * then the Namespace (when `namespace` is set), the broker, the seeding Job and the worker Job are
  * applied in order, each awaited (with `pattern: indexed`, the items' ConfigMaps and the Indexed
- * Job). With no config at all it deploys the coarse tutorial; Pulumi.coarse.yaml, Pulumi.fine.yaml
- * and Pulumi.indexed.yaml configure the two tutorials and the indexed example.
+ * Job). With no config at all it deploys the coarse tutorial; the stack files in examples/
+ * (Pulumi.coarse.yaml, Pulumi.fine.yaml, Pulumi.indexed.yaml), copied to the project root, configure
+ * the two tutorials and the indexed example.
  */
 import * as k8s from '@pulumi/kubernetes';
 import { readProgramConfig } from './config';

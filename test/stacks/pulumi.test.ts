@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import * as pulumi from '@pulumi/pulumi';
@@ -166,8 +167,18 @@ describe('Pulumi program', () => {
     });
   });
 
-  test('Pulumi.coarse.yaml applies the coarse tutorial', async () => {
-    const run = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
+  test.each(['coarse', 'fine', 'indexed'])(
+    'the example Pulumi.%s.yaml holds config only (no per-user encryptionsalt), and its copy at the project root is ignored by git',
+    (stack) => {
+      const example = parse(readFileSync(join(ROOT, 'stacks', 'pulumi', 'examples', `Pulumi.${stack}.yaml`), 'utf8'));
+      expect(Object.keys(example)).toEqual(['config']);
+      const ignored = spawnSync('git', ['check-ignore', '--no-index', `Pulumi.${stack}.yaml`], { cwd: ROOT, encoding: 'utf8' });
+      expect({ status: ignored.status, stderr: ignored.stderr }).toEqual({ status: 0, stderr: '' });
+    },
+  );
+
+  test('the example Pulumi.coarse.yaml applies the coarse tutorial', async () => {
+    const run = await runProgram(stackFileConfig('stacks/pulumi/examples/Pulumi.coarse.yaml'));
     const worker = job(run, 'coarse-job');
     expect(worker.spec.completions).toBe(8);
     expect(worker.spec.parallelism).toBe(2);
@@ -177,8 +188,8 @@ describe('Pulumi program', () => {
     expect(configMapItems(only(group(run, 'coarse-seeder'), 'ConfigMap'))).toHaveLength(8);
   });
 
-  test('Pulumi.fine.yaml applies the fine tutorial: Redis, list job2 with 9 items, no completions, parallelism 2', async () => {
-    const run = await runProgram(stackFileConfig('Pulumi.fine.yaml'));
+  test('the example Pulumi.fine.yaml applies the fine tutorial: Redis, list job2 with 9 items, no completions, parallelism 2', async () => {
+    const run = await runProgram(stackFileConfig('stacks/pulumi/examples/Pulumi.fine.yaml'));
     // A StatefulSet of one: its pod, redis-master-0, comes back after an eviction or a node drain.
     expect(only(group(run, 'fine-broker'), 'StatefulSet').metadata.name).toBe('redis-master');
     const worker = job(run, 'fine-job');
@@ -199,7 +210,7 @@ describe('Pulumi program', () => {
   });
 
   test('the fine tutorial with brokerReplicas 3: Redis with two replicas and Sentinel, which the seeder and workers ask for the primary', async () => {
-    const run = await runProgram({ ...stackFileConfig('Pulumi.fine.yaml'), ...projectConfig({ brokerReplicas: 3 }) });
+    const run = await runProgram({ ...stackFileConfig('stacks/pulumi/examples/Pulumi.fine.yaml'), ...projectConfig({ brokerReplicas: 3 }) });
     const broker = group(run, 'fine-broker');
     const statefulSet = only(broker, 'StatefulSet');
     expect(statefulSet.spec.replicas).toBe(3);
@@ -210,12 +221,15 @@ describe('Pulumi program', () => {
   });
 
   test('changed items: a new immutable items ConfigMap and new Jobs of new names, nothing else; an unchanged config renders the same objects', async () => {
-    const first = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
-    const again = await runProgram(stackFileConfig('Pulumi.coarse.yaml'));
+    const first = await runProgram(stackFileConfig('stacks/pulumi/examples/Pulumi.coarse.yaml'));
+    const again = await runProgram(stackFileConfig('stacks/pulumi/examples/Pulumi.coarse.yaml'));
     for (const name of ['coarse-broker', 'coarse-seeder']) expect(group(again, name)).toEqual(group(first, name));
     for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(again, name)).toEqual(job(first, name));
 
-    const changed = await runProgram({ ...stackFileConfig('Pulumi.coarse.yaml'), ...projectConfig({ items: ['kiwi', 'lime', 'mango'] }) });
+    const changed = await runProgram({
+      ...stackFileConfig('stacks/pulumi/examples/Pulumi.coarse.yaml'),
+      ...projectConfig({ items: ['kiwi', 'lime', 'mango'] }),
+    });
     expect(group(changed, 'coarse-broker')).toEqual(group(first, 'coarse-broker'));
     const items = (run: Run) => only(group(run, 'coarse-seeder'), 'ConfigMap');
     expect(items(first).immutable).toBe(true);
@@ -421,10 +435,10 @@ describe('Pulumi program', () => {
     });
   });
 
-  describe('with pattern indexed (Pulumi.indexed.yaml)', () => {
+  describe('with pattern indexed (the example Pulumi.indexed.yaml)', () => {
     let run: Run;
     beforeAll(async () => {
-      run = await runProgram(stackFileConfig('Pulumi.indexed.yaml'));
+      run = await runProgram(stackFileConfig('stacks/pulumi/examples/Pulumi.indexed.yaml'));
     });
 
     test('applies the items ConfigMap and the Indexed Job, and awaits it: no broker, no password, no seeding Job', () => {
