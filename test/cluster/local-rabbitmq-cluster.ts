@@ -1,20 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { Env, GENERATED_SECRET_BYTES } from '../../worker/contract';
-
-const run = promisify(execFile);
-
-/**
- * The RabbitMQ scripts themselves: the Debian wrappers in /usr/sbin switch to the rabbitmq user and
- * drop the environment, which holds each node's name, ports and directories.
- */
-const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+import type { RabbitMQInstall, RabbitMQTool } from './rabbitmq-install';
 
 /** What a synthesized cluster gives its nodes: the cluster-formation config and the Erlang cookie. */
 export interface SynthesizedCluster {
@@ -66,7 +57,7 @@ export function localClusterConf(cluster: SynthesizedCluster, localName: (index:
   return conf;
 }
 
-/** One local RabbitMQ node, in a directory of its own, started from the rabbitmq scripts. */
+/** One local RabbitMQ node, in a directory of its own, started from its install's rabbitmq scripts. */
 export class LocalNode {
   readonly nodeName: string;
   readonly amqpPort: number;
@@ -80,6 +71,7 @@ export class LocalNode {
     nodeName: string,
     amqpPort: number,
     managementPort: number | undefined,
+    private readonly install: RabbitMQInstall,
     private readonly env: Record<string, string>,
   ) {
     this.nodeName = nodeName;
@@ -101,14 +93,9 @@ export class LocalNode {
   async start(timeoutSeconds = 60): Promise<void> {
     this.output = '';
     // A process group of its own, so that kill() ends the Erlang VM and its helpers, not only the script.
-    const child = spawn(path.join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
-      env: this.env,
-      cwd: this.env.HOME,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    const child = this.install.spawn('rabbitmq-server', [], this.env);
+    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.process = child;
     try {
       // `wait` waits for the pid file, then for the node to have started (await_startup alone
@@ -148,19 +135,21 @@ export class LocalNode {
     return this.tool('rabbitmqctl', args, timeoutMs);
   }
 
-  async tool(tool: 'rabbitmqctl' | 'rabbitmq-queues' | 'rabbitmq-diagnostics', args: string[], timeoutMs = 30000): Promise<string> {
-    const { stdout } = await run(path.join(RABBITMQ_BIN, tool), ['-n', this.nodeName, ...args], { env: this.env, cwd: this.env.HOME, timeout: timeoutMs });
-    return stdout;
+  async tool(tool: Exclude<RabbitMQTool, 'rabbitmq-server'>, args: string[], timeoutMs = 30000): Promise<string> {
+    return this.install.run(tool, ['-n', this.nodeName, ...args], this.env, timeoutMs);
   }
 }
 
 export interface LocalClusterOptions {
-  /** Node names are `<prefix>N@localhost`. */
+  /** Where the nodes' programs come from (RabbitMQ 3.10 or 4.0). */
+  readonly install: RabbitMQInstall;
+  /** Node names are `<install's namePrefix><prefix>N@localhost`. */
   readonly prefix: string;
   /** Each node's AMQP and distribution port, `[amqp, dist]`, and with a third the management plugin's HTTP port. */
   readonly ports: (readonly [number, number] | readonly [number, number, number])[];
   /**
-   * rabbitmq.conf lines added for the local run only (the synthesized ones come first).
+   * rabbitmq.conf lines added for the local run only (the synthesized ones come first, the
+   * install's quick-start lines next).
    * @default - none
    */
   readonly extraConf?: string[];
@@ -172,41 +161,43 @@ export interface LocalClusterOptions {
  */
 export class LocalCluster {
   readonly nodes: LocalNode[];
+  /** The cluster's directory, where the test may put files of its own (on the host). */
   readonly dir: string;
   readonly conf: string;
 
   constructor(cluster: SynthesizedCluster, options: LocalClusterOptions) {
-    this.dir = mkdtempSync(path.join(tmpdir(), 'work-queue-cluster-'));
-    const nodeName = (index: number) => `${options.prefix}${index}@localhost`;
-    this.conf = [localClusterConf(cluster, nodeName), 'loopback_users.guest = true', ...(options.extraConf ?? []), ''].join('\n');
+    const directory = options.install.makeDirectory();
+    this.dir = directory.host;
+    /** A path in the cluster's directory as the nodes see it. */
+    const nodePath = (...parts: string[]) => path.posix.join(directory.node, ...parts);
+    const nodeName = (index: number) => `${options.install.namePrefix}${options.prefix}${index}@localhost`;
+    this.conf = [localClusterConf(cluster, nodeName), 'loopback_users.guest = true', ...options.install.quickStartConf, ...(options.extraConf ?? []), ''].join(
+      '\n',
+    );
 
     // The system's /etc/rabbitmq/rabbitmq-env.conf names the system node; this one names nothing.
-    const envFile = path.join(this.dir, 'rabbitmq-env.conf');
-    writeFileSync(envFile, '');
-    const home = path.join(this.dir, 'home');
-    mkdirSync(home);
-    const cookieFile = path.join(home, '.erlang.cookie');
+    writeFileSync(path.join(this.dir, 'rabbitmq-env.conf'), '');
+    mkdirSync(path.join(this.dir, 'home'));
+    const cookieFile = path.join(this.dir, 'home', '.erlang.cookie');
     writeFileSync(cookieFile, cluster.cookie);
     chmodSync(cookieFile, 0o400);
 
     this.nodes = Array.from({ length: cluster.replicas }, (_, index) => {
-      const nodeDir = path.join(this.dir, `node${index}`);
-      mkdirSync(path.join(nodeDir, 'log'), { recursive: true });
+      const nodeDir = `node${index}`;
+      mkdirSync(path.join(this.dir, nodeDir, 'log'), { recursive: true });
       const name = nodeName(index);
       const managementPort = options.ports[index][2];
       // A config and plugins file per node: the management plugin (which slows a node's start) only where a port is given for it.
-      const configFile = path.join(nodeDir, 'rabbitmq.conf');
       writeFileSync(
-        configFile,
+        path.join(this.dir, nodeDir, 'rabbitmq.conf'),
         managementPort === undefined ? this.conf : `${this.conf}management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n`,
       );
-      const pluginsFile = path.join(nodeDir, 'enabled_plugins');
-      writeFileSync(pluginsFile, managementPort === undefined ? '[].\n' : '[rabbitmq_management].\n');
+      writeFileSync(path.join(this.dir, nodeDir, 'enabled_plugins'), managementPort === undefined ? '[].\n' : '[rabbitmq_management].\n');
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-        HOME: home,
+        HOME: nodePath('home'),
         LANG: 'C.UTF-8',
-        RABBITMQ_CONF_ENV_FILE: envFile,
+        RABBITMQ_CONF_ENV_FILE: nodePath('rabbitmq-env.conf'),
         RABBITMQ_NODENAME: name,
         RABBITMQ_USE_LONGNAME: 'false',
         RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
@@ -214,13 +205,13 @@ export class LocalCluster {
         RABBITMQ_DIST_PORT: String(options.ports[index][1]),
         ERL_EPMD_ADDRESS: '127.0.0.1',
         RABBITMQ_SERVER_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-        RABBITMQ_CONFIG_FILE: configFile,
-        RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile,
-        RABBITMQ_MNESIA_BASE: path.join(nodeDir, 'mnesia'),
-        RABBITMQ_LOG_BASE: path.join(nodeDir, 'log'),
-        RABBITMQ_PID_FILE: path.join(nodeDir, 'pid'),
+        RABBITMQ_CONFIG_FILE: nodePath(nodeDir, 'rabbitmq.conf'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: nodePath(nodeDir, 'enabled_plugins'),
+        RABBITMQ_MNESIA_BASE: nodePath(nodeDir, 'mnesia'),
+        RABBITMQ_LOG_BASE: nodePath(nodeDir, 'log'),
+        RABBITMQ_PID_FILE: nodePath(nodeDir, 'pid'),
       };
-      return new LocalNode(name, options.ports[index][0], managementPort, env);
+      return new LocalNode(name, options.ports[index][0], managementPort, options.install, env);
     });
   }
 
@@ -233,7 +224,8 @@ export class LocalCluster {
   async stop(): Promise<void> {
     for (const node of this.nodes) node.kill();
     await Promise.all(this.nodes.map((node) => node.exited()));
-    rmSync(this.dir, { recursive: true, force: true });
+    // The VM's helper processes may still be closing their files for a moment after the kill.
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 
   /** The running nodes as `node`'s cluster_status reports them. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GENERATED_SECRET_BYTES } from '../../worker/contract';
 import { closedPort } from '../worker/helpers';
 import { LocalCluster } from './local-rabbitmq-cluster';
-import { TrixieRabbitMQNode } from './trixie-rabbitmq-node';
+import { RABBITMQ_INSTALLS, type RabbitMQInstall } from './rabbitmq-install';
 
 /** A RabbitMQ node of a test's own: the url its clients use, rabbitmqctl against it, and its end. */
 export interface OwnRabbitMQNode {
@@ -14,8 +14,9 @@ export interface OwnRabbitMQNode {
 /** Starts a node of one broker generation with `conf` added to its rabbitmq.conf. */
 export type StartOwnRabbitMQNode = (conf: string) => Promise<OwnRabbitMQNode>;
 
-/** The machine's RabbitMQ 3.10, as a one-node LocalCluster (its file lists the one node). */
-export async function machineRabbitMQNode(conf: string): Promise<OwnRabbitMQNode> {
+/** A node of `install`, as a one-node LocalCluster (its file lists the one node). */
+async function ownRabbitMQNode(install: RabbitMQInstall, conf: string): Promise<OwnRabbitMQNode> {
+  await install.ready();
   const name = 'own';
   const cluster = new LocalCluster(
     {
@@ -25,7 +26,7 @@ export async function machineRabbitMQNode(conf: string): Promise<OwnRabbitMQNode
       cookie: randomBytes(GENERATED_SECRET_BYTES).toString('base64url'),
       brokerReplicas: '1',
     },
-    { prefix: `wqown${process.pid}n`, ports: [[await closedPort(), await closedPort()]] },
+    { install, prefix: `own${process.pid}n`, ports: [[await closedPort(), await closedPort()]] },
   );
   try {
     await cluster.start();
@@ -37,20 +38,8 @@ export async function machineRabbitMQNode(conf: string): Promise<OwnRabbitMQNode
   return { url: node.url, ctl: (args) => node.ctl(args), stop: () => cluster.stop() };
 }
 
-/** The deployed generation's RabbitMQ 4.0, from the Debian 13 root. */
-export async function deployedRabbitMQNode(conf: string): Promise<OwnRabbitMQNode> {
-  const node = new TrixieRabbitMQNode(conf);
-  try {
-    await node.start();
-  } catch (error) {
-    await node.stop();
-    throw error;
-  }
-  return node;
-}
-
-/** Both generations, for `describe.each`: the machine's RabbitMQ 3.10 and the deployed 4.0. */
-export const OWN_RABBITMQ_NODES: [string, StartOwnRabbitMQNode][] = [
-  ['machine: RabbitMQ 3.10', machineRabbitMQNode],
-  ['deployed: RabbitMQ 4.0', deployedRabbitMQNode],
-];
+/** Both generations, for `describe.each`: the machine's RabbitMQ 3.10 and the deployed 4.0 (from the Debian 13 root). */
+export const OWN_RABBITMQ_NODES: [string, StartOwnRabbitMQNode][] = RABBITMQ_INSTALLS.map(([generation, install]) => [
+  generation,
+  (conf: string) => ownRabbitMQNode(install, conf),
+]);
