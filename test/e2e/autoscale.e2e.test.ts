@@ -240,18 +240,27 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
  * that met input the other did not (a ConfigMap changed between their starts, a node-local file).
  * Here the pod that takes the item `bad-input` stands in for it: its WORK_COMMAND marks the pod and
  * sends its worker SIGTERM (the item completes, the worker exits), and the container's shell then
- * exits 2 for the mark. The other pod's WORK_COMMAND takes SLOW_ITEM_SECONDS over `slow`. Every
+ * exits 2 for the mark. The other pod works on `slow` until its pod is deleted (the container's
+ * shell, told to terminate at FailureTarget, marks the pod before it hands SIGTERM on to the worker)
+ * and DRAIN_SECONDS after that: the drain the polls between FailureTarget and Failed watch. A `slow`
+ * of fixed length would race the harness's reaction to the failure: under load, when exit 2,
+ * FailureTarget and the deletion took longer than `slow` outlasted `bad-input`, the worker finished
+ * `slow` before its SIGTERM, claimed `pear` and those polls saw one item waiting, not two. Every
  * other item takes 0.1 s, so that the drain workers claim one item at a time (a batch grows only
  * while it takes under 50 ms) and the items after `bad-input` stay in the list, where KEDA's LLEN
  * sees them: unstarted items of a batch are released into the processing hash, not the list.
  */
-const SLOW_ITEM_SECONDS = 8;
+const DRAIN_SECONDS = 6;
+/** How long `slow` waits for its pod's deletion before it goes on anyway (the test then fails on what it saw, rather than hang). */
+const DELETION_WAIT_SECONDS = 60;
 const FAULT_MARK = '/tmp/e2e-bad-input';
-const FAULT_WORK_COMMAND = `item=$(cat); echo "Processing $item"; case "$item" in bad-input) sleep 2; touch ${FAULT_MARK}; kill -TERM $PPID;; slow) sleep ${SLOW_ITEM_SECONDS};; *) sleep 0.1;; esac`;
-// The shell is the container's first process: it hands SIGTERM on to the worker and waits for it.
+const TERMINATING_MARK = '/tmp/e2e-terminating';
+const SLOW_WORK = `i=0; while [ ! -e ${TERMINATING_MARK} ] && [ $i -lt ${DELETION_WAIT_SECONDS * 10} ]; do sleep 0.1; i=$((i+1)); done; sleep ${DRAIN_SECONDS}`;
+const FAULT_WORK_COMMAND = `item=$(cat); echo "Processing $item"; case "$item" in bad-input) sleep 2; touch ${FAULT_MARK}; kill -TERM $PPID;; slow) ${SLOW_WORK};; *) sleep 0.1;; esac`;
+// The shell is the container's first process: it marks the pod as terminating, hands SIGTERM on to the worker and waits for it.
 const FAULT_ENTRYPOINT = [
   'node /opt/work-queue/work-queue.cjs "$0" & worker=$!',
-  "trap 'kill -TERM $worker' TERM",
+  `trap 'touch ${TERMINATING_MARK}; kill -TERM $worker' TERM`,
   'wait $worker; code=$?',
   'while kill -0 $worker 2>/dev/null; do wait $worker; code=$?; done',
   `if [ -e ${FAULT_MARK} ]; then echo "e2e: this pod met bad input (exit 2)" >&2; exit 2; fi`,
@@ -298,9 +307,10 @@ test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains i
     expect(run).toMatchObject({ condition: 'Failed', reason: 'PodFailurePolicy' });
     const failureTargetAt = run.conditions.find((condition) => condition.type === 'FailureTarget')!.at;
     const failedAt = run.conditions.find((condition) => condition.type === 'Failed')!.at;
-    // The draining pod was deleted at FailureTarget and finished its item: exit 143 after `slow`.
+    // The draining pod was deleted at FailureTarget and finished its item, its last: exit 143 after `slow`.
     const drained = run.pods.find((pod) => processedItems(pod).includes('slow'))!;
     expect(drained).toMatchObject({ phase: 'Deleted' });
+    expect(processedItems(drained).at(-1)).toBe('slow');
     expect(run.pods.find((pod) => pod !== drained)).toMatchObject({ phase: 'Failed', exitCodes: [2] });
     // Polls while it drained saw items waiting, the Job running and not pending, and created nothing.
     const draining = emulator.polls.filter((poll) => poll.at > failureTargetAt && poll.at < failedAt);
