@@ -20,7 +20,8 @@ const ITEMS = Array.from({ length: 300 }, (_, index) => `item-${String(index).pa
 const SLOTS = 6;
 /** Enough items that the seed is still under way when its node is killed. */
 const SEED_ITEMS = 20000;
-const SEED_KILL_AFTER_MS = 400;
+/** The seeder's first progress line: it has connected and pushed a tenth of the items. */
+const SEEDING = /^seeding \d+\/\d+ items/m;
 
 describe.each(RABBITMQ_INSTALLS)('a three-node cluster on %s', (_generation, install) => {
   let cluster: LocalCluster;
@@ -166,7 +167,8 @@ describe.each(RABBITMQ_INSTALLS)('a three-node cluster on %s', (_generation, ins
       const queue = uniqueQueue('cluster-seed');
       const [, seedingNode, other] = cluster.nodes;
       const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '60' }));
-      await pause(SEED_KILL_AFTER_MS);
+      // Killed once the seed is under way, not at a fixed time: a slow start would kill the node before the seeder connects.
+      await seeder.waitFor(SEEDING);
       seedingNode.kill();
       await seedingNode.exited();
       const restarting = Date.now();
@@ -178,7 +180,7 @@ describe.each(RABBITMQ_INSTALLS)('a three-node cluster on %s', (_generation, ins
       const counts = await expectTheItems(other.url, queue);
       expect(await cluster.runningNodes(seedingNode)).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
       console.log(
-        `cluster seed run (node killed): ${items.length} items, ${seedingNode.nodeName} killed ${SEED_KILL_AFTER_MS} ms into the seed, ` +
+        `cluster seed run (node killed): ${items.length} items, ${seedingNode.nodeName} killed at the seeder's first progress line, ` +
           `restarted in ${restartMs} ms; seeder: ${seeded.stdout.trim().split('\n').pop()}; ${counts}; ${Date.now() - started} ms`,
       );
     }, 90000);
@@ -189,7 +191,7 @@ describe.each(RABBITMQ_INSTALLS)('a three-node cluster on %s', (_generation, ins
         const queue = uniqueQueue('cluster-reseed');
         const [seedingNode, rerunNode] = round === 0 ? [cluster.nodes[0], cluster.nodes[2]] : [cluster.nodes[2], cluster.nodes[1]];
         const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile }));
-        await seeder.waitFor(/^seeding \d+\/\d+ items/m);
+        await seeder.waitFor(SEEDING);
         seeder.kill('SIGKILL');
         expect((await seeder.exited).signal).toBe('SIGKILL');
         const rerun = await runCli(['seed'], clientEnv(rerunNode, queue, { ITEMS_FILE: itemsFile }));
@@ -229,7 +231,7 @@ describe.each(RABBITMQ_INSTALLS)('a three-node cluster on %s', (_generation, ins
       const queue = uniqueQueue('cluster-marker');
       const [rerunNode, seedingNode] = cluster.nodes;
       const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile }));
-      await seeder.waitFor(/^seeding \d+\/\d+ items/m);
+      await seeder.waitFor(SEEDING);
       // Stopped while the marker's leader is looked up, so that the kills land mid-seed. A quorum
       // queue's first leader is the node its declaring client is connected to.
       seeder.kill('SIGSTOP');
