@@ -57,8 +57,8 @@ const PEERS = ['cdk8s', 'cdk8s-plus-28', 'constructs'];
 /** The optional Pulumi peers and the worker's broker clients (bundled into the CLI) must stay out. */
 const MUST_NOT_BE_INSTALLED = /^(@pulumi\/.+|@kubernetes\/client-node|amqplib|redis|@redis\/.+)$/;
 
-// tsc takes moduleResolution node16 only with module node16, which emits CommonJS in a package
-// without "type": "module" such as the consumer's.
+// tsc takes moduleResolution node16 only with module node16, which emits CommonJS in a folder
+// without a package.json of "type": "module", such as the Pulumi type check's.
 const NODE16: CompilerSettings = { module: 'node16', moduleResolution: 'node16', skipLibCheck: false };
 const NODE10: CompilerSettings = { module: 'commonjs', moduleResolution: 'node10', skipLibCheck: false };
 
