@@ -36,6 +36,7 @@ import { PodDisruptions } from './pod-disruption';
 import { BrokerUser, defaultUser, deleteBrokerUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
 import { HostEntry, ServiceNetwork } from './service-network';
 import { JobDeletion, ttlExpiresAt } from './ttl-after-finished';
+import { type WallClockTimer, wallClockTimeout } from './wall-clock-timer';
 
 export interface ClusterOptions {
   /** Where the pods' volumes and the API server's certificates go. */
@@ -97,7 +98,7 @@ export class Cluster {
   private readonly booting = new Map<string, Promise<void>>();
   private readonly booted = new Set<string>();
   private readonly closing = new AbortController();
-  private readonly ttlTimers = new Set<NodeJS.Timeout>();
+  private readonly ttlTimers = new Set<WallClockTimer>();
   /** Evictions and lost nodes of any Job's pods, by pod name. */
   readonly disruptions = new PodDisruptions();
 
@@ -175,7 +176,7 @@ export class Cluster {
   /** Deletes every Job (their pods with them), waits for them, removes the brokers' users and stops the API server. */
   async close(): Promise<void> {
     this.closing.abort();
-    for (const timer of this.ttlTimers) clearTimeout(timer);
+    for (const timer of this.ttlTimers) timer.cancel();
     for (const handle of this.jobs) handle.delete();
     await Promise.allSettled(this.jobs.map((handle) => handle.run));
     await Promise.allSettled(this.booting.values());
@@ -240,7 +241,7 @@ export class Cluster {
         // have terminated by then (the 1.31+ end) and are deleted first (Foreground).
         const expiresAt = ttlExpiresAt(job, result);
         if (expiresAt === undefined || this.closing.signal.aborted) return;
-        const timer = setTimeout(() => {
+        const timer = wallClockTimeout(() => {
           this.ttlTimers.delete(timer);
           markDeleted('TTLAfterFinished');
         }, expiresAt - Date.now());

@@ -1,3 +1,5 @@
+import { type WallClockTimer, wallClockTimeout } from './wall-clock-timer';
+
 /** A queue of events that a loop awaits one at a time, with a timeout. */
 export class EventQueue<T> {
   private readonly pending: T[] = [];
@@ -22,17 +24,14 @@ export class EventQueue<T> {
   next(timeoutMs: number): Promise<T | undefined> {
     if (this.pending.length > 0) return Promise.resolve(this.pending.shift());
     return new Promise((resolve) => {
-      const timer = Number.isFinite(timeoutMs)
-        ? setTimeout(
-            () => {
-              this.waiter = undefined;
-              resolve(undefined);
-            },
-            Math.max(0, timeoutMs),
-          )
+      const timer: WallClockTimer | undefined = Number.isFinite(timeoutMs)
+        ? wallClockTimeout(() => {
+            this.waiter = undefined;
+            resolve(undefined);
+          }, timeoutMs)
         : undefined;
       this.waiter = (event) => {
-        clearTimeout(timer);
+        timer?.cancel();
         resolve(event);
       };
     });

@@ -11,6 +11,7 @@ import { JobEvent, JobState, PodEntry } from './job-state';
 import { restartBackoffMs } from './pod-backoff';
 import { Disruption } from './pod-disruption';
 import { generatedName, indexedPodName } from './pod-names';
+import { wallClockTimeout } from './wall-clock-timer';
 
 export class JobPods {
   constructor(
@@ -79,7 +80,7 @@ export class JobPods {
   /** The pod is terminal: out of the live pods, its phase and end recorded, counted unless it was already. */
   private settle(entry: PodEntry, phase: 'Succeeded' | 'Failed', exitCode: number | undefined): void {
     this.state.live.delete(entry);
-    clearTimeout(entry.restartTimer);
+    entry.restartTimer?.cancel();
     const now = Date.now();
     entry.record.finishedAt = now;
     // A pod the controller deleted at the Job's end keeps the harness's 'Deleted'; an evicted one its kubelet phase.
@@ -112,7 +113,7 @@ export class JobPods {
       // Running, so status.failed does not grow (the restarts count in pastBackoffLimitOnFailure).
       const delay = restartBackoffMs(this.backoffBaseMs, entry.restarts);
       entry.waitingRestart = true;
-      entry.restartTimer = setTimeout(() => {
+      entry.restartTimer = wallClockTimeout(() => {
         entry.pod.restart().then(
           () => {
             entry.waitingRestart = false;
@@ -147,7 +148,7 @@ export class JobPods {
     } else {
       entry.nodeLost = true;
       void entry.pod.kill().catch(() => undefined); // the node and its containers are gone
-      setTimeout(() => this.events.push({ kind: 'garbage-collected', pod: entry }), disruption.podGcAfterMs ?? 0);
+      wallClockTimeout(() => this.events.push({ kind: 'garbage-collected', pod: entry }), disruption.podGcAfterMs ?? 0);
     }
   }
 }

@@ -9,6 +9,7 @@ import { Pod } from './pod';
 import { Disruption } from './pod-disruption';
 import { JobSettings } from './job-spec';
 import { JobCondition, JobReason, JobStatus, PodRecord } from './job-run';
+import type { WallClockTimer } from './wall-clock-timer';
 
 /** A pod of the Job that is not terminal yet: active, or terminating once deleted. */
 export interface PodEntry {
@@ -17,7 +18,7 @@ export interface PodEntry {
   readonly index?: number;
   /** Container restarts (OnFailure): the pod's restartCount. */
   restarts: number;
-  restartTimer?: NodeJS.Timeout;
+  restartTimer?: WallClockTimer;
   /** Its container has ended and the kubelet restarts it after its delay (OnFailure). */
   waitingRestart?: boolean;
   /** Who deleted it (its deletionTimestamp): the controller at the Job's end, or an eviction. */

@@ -19,6 +19,7 @@ import { generatedName, JobControllerOptions, JobRun } from './job-controller';
 import { jobsToCreate, kedaMinor, KedaVersion, ScaledJobScaling } from './keda-formula';
 import type { Scaler, ScaleTrigger } from './keda-scalers';
 import type { KubeObject } from './manifests';
+import { wallClockTimeout } from './wall-clock-timer';
 
 /** A ScaledJob (keda.sh/v1alpha1), as far as the emulation reads it. */
 export interface ScaledJobObject extends KubeObject {
@@ -294,9 +295,9 @@ export class KedaEmulator {
       await this.poll(at);
       // startScaleLoop: the next check one pollingInterval after this one began (or at once after an update).
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, at + intervalMs - Date.now()));
+        const timer = wallClockTimeout(resolve, at + intervalMs - Date.now());
         this.wake = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });
