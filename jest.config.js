@@ -19,8 +19,12 @@ const NO_BROKER = [
   'units',
 ];
 
-/** test/worker suites that also run against Redis 8.0, where it may differ from Valkey 8.1: the claim scripts, refused credentials, replication. */
-const REDIS8 = ['redis-credentials', 'redis-lost-writes', 'redis-replica', 'redis-work'];
+/**
+ * test/worker suites that also run against Redis 8.0, where it may differ from Valkey 8.1: the
+ * Lua scripts and their replies, and how refused credentials are answered. Replication stays on
+ * Redis 7.0 and Valkey 8.1 (the same protocol in all three), within CI's 20 minutes.
+ */
+const REDIS8 = ['redis-credentials', 'redis-work'];
 
 const shared = { preset: 'ts-jest', testEnvironment: 'node' };
 
