@@ -55,3 +55,14 @@ export const GROUP_SIZE_ARGUMENT = 'x-quorum-initial-group-size';
 export function withGroupSize(options: Options.AssertQueue, replicas: number): Options.AssertQueue {
   return { ...options, arguments: { ...(options.arguments as Record<string, unknown>), [GROUP_SIZE_ARGUMENT]: replicas } };
 }
+
+/**
+ * The redrive journal (see dead-letters.ts): what a redrive published to the work queue and has
+ * not yet taken off the dead-letter queue. A quorum queue, so that it outlives a node as the work
+ * queue does; a redrive reads it (unacknowledged) at every start, so every delivery is counted and
+ * the limit is the largest the argument takes.
+ */
+export const redriveJournalOptions: Options.AssertQueue = {
+  durable: true,
+  arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': MARKER_DELIVERY_LIMIT },
+};

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
+import type { BrokerConfig } from '../config';
+import { DeadLetters as Record, Env, ExitCode, amqpQueueNames, amqpRedriveExchange, describeProblem } from '../contract';
+import { CliError } from '../errors';
+import type { ConnectOptions, DeadItem, DeadLetters } from '../queue';
+import type { Reconnecting } from '../reconnect';
+import { isNotFound } from './broker-errors';
+import { type AmqpConnection, openAmqp, openConfirmChannel, withChannel } from './connection';
+import { redriveJournalOptions } from './topology';
+
+const RESOURCE_LOCKED = 405;
+
+export async function openAmqpDeadLetters(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<DeadLetters> {
+  const names = amqpQueueNames(queue);
+  const connection = await openAmqp(broker, options, async ({ model }) => {
+    // Nothing is declared: a queue that workers never declared is most likely a misspelt name.
+    for (const name of [names.work, names.dead]) {
+      await withChannel(model, (ch) => ch.checkQueue(name)).catch((error: unknown) => {
+        if (isNotFound(error))
+          throw new CliError(
+            describeProblem(Env.queue, queue, `an existing queue with its dead-letter queue ${names.dead}; seed it or start a worker first`),
+            ExitCode.failed,
+          );
+        throw error;
+      });
+    }
+  });
+  return new AmqpDeadLetters(connection, queue);
+}
+
+/** A redrive's state on one connection: the journal entries of earlier runs, held unacknowledged. */
+interface Redrive {
+  readonly channel: ConfirmChannel;
+  /** Journal entries of runs that were stopped, by dead id: their items are on the work queue already. */
+  readonly earlier: Map<string, GetMessage[]>;
+}
+
+/**
+ * The RabbitMQ side of `dead`.
+ *
+ * `list` takes the first messages of the dead-letter queue without acknowledging them and closes
+ * its channel, which returns them in their order (RabbitMQ counts that as a delivery of each).
+ *
+ * `move` is exactly once per item that a worker dead-lettered (it carries a dead id): the item is
+ * published through the redrive exchange, which puts it on the work queue and, in the same
+ * publish, on the redrive journal; once the broker confirmed it, the dead message is acknowledged,
+ * then its journal entry. A redrive that dies before the publish left the item dead only; after
+ * it, the item is on the work queue and its dead id in the journal, and the next redrive, finding
+ * the dead message's id in the journal, acknowledges it without publishing it again. Dead items
+ * without an id (dead-lettered by the broker's own delivery limit, or by hand) get one for the
+ * publish, which a rerun cannot recognise: such an item may be on the work queue twice after an
+ * interruption at that instant. One redrive at a time holds the queue's redrive lock.
+ */
+class AmqpDeadLetters implements DeadLetters {
+  private readonly names: ReturnType<typeof amqpQueueNames>;
+  private readonly exchange: string;
+  private readonly redrives = new WeakMap<AmqpConnection, Promise<Redrive>>();
+
+  constructor(
+    private readonly connection: Reconnecting<AmqpConnection>,
+    private readonly queue: string,
+  ) {
+    this.names = amqpQueueNames(queue);
+    this.exchange = amqpRedriveExchange(queue);
+  }
+
+  count(): Promise<number> {
+    return this.connection.use(({ model }) => withChannel(model, async (ch) => (await ch.checkQueue(this.names.dead)).messageCount));
+  }
+
+  list(limit: number): Promise<DeadItem[]> {
+    return this.connection.use(({ model }) =>
+      withChannel(model, async (ch) => {
+        const items: DeadItem[] = [];
+        while (items.length < limit) {
+          const message = await ch.get(this.names.dead, { noAck: false });
+          if (message === false) break;
+          items.push(deadItem(message));
+        }
+        return items;
+      }),
+    );
+  }
+
+  move(max: number): Promise<DeadItem[]> {
+    return this.connection.use(async (connection) => {
+      let redrive = this.redrives.get(connection);
+      if (!redrive) {
+        redrive = this.startRedrive(connection);
+        this.redrives.set(connection, redrive);
+      }
+      return this.moveOn(await redrive, max);
+    });
+  }
+
+  purge(): Promise<number> {
+    return this.connection.use(async ({ channel }) => (await channel.purgeQueue(this.names.dead)).messageCount);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  /** Takes the lock, declares the journal and the exchange, and reads what earlier runs left in the journal. */
+  private async startRedrive({ model }: AmqpConnection): Promise<Redrive> {
+    const channel = await openConfirmChannel(model);
+    try {
+      await channel.assertQueue(this.names.redriveLock, { exclusive: true, durable: false });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== RESOURCE_LOCKED) throw error;
+      throw new CliError(`queue ${this.queue}: another dead redrive is running (it holds ${this.names.redriveLock}); wait for it to finish`, ExitCode.failed);
+    }
+    await channel.assertQueue(this.names.redriveJournal, redriveJournalOptions);
+    await channel.assertExchange(this.exchange, 'direct', { durable: true });
+    await channel.bindQueue(this.names.work, this.exchange, this.queue);
+    await channel.bindQueue(this.names.redriveJournal, this.exchange, this.queue);
+    const earlier = new Map<string, GetMessage[]>();
+    for (;;) {
+      const entry = await channel.get(this.names.redriveJournal, { noAck: false });
+      if (entry === false) break;
+      const id = deadId(entry);
+      if (id === undefined) channel.ack(entry);
+      else earlier.set(id, [...(earlier.get(id) ?? []), entry]);
+    }
+    return { channel, earlier };
+  }
+
+  /**
+   * One step: up to `max` dead messages taken (unacknowledged), those an earlier run published
+   * acknowledged at once, the others published and confirmed, then acknowledged, then their
+   * journal entries taken off. An empty dead queue means the journal entries left are of items
+   * acknowledged before their run stopped: they are taken off too.
+   */
+  private async moveOn({ channel, earlier }: Redrive, max: number): Promise<DeadItem[]> {
+    const taken: GetMessage[] = [];
+    let empty = false;
+    while (taken.length < max) {
+      const message = await channel.get(this.names.dead, { noAck: false });
+      if (message === false) {
+        empty = true;
+        break;
+      }
+      taken.push(message);
+    }
+    const published: { message: GetMessage; id: string }[] = [];
+    const confirms: Promise<void>[] = [];
+    for (const message of taken) {
+      const id = deadId(message);
+      const entries = id === undefined ? undefined : earlier.get(id);
+      if (entries?.length) continue;
+      const publishId = id ?? randomBytes(16).toString('hex');
+      published.push({ message, id: publishId });
+      confirms.push(
+        new Promise<void>((resolve, reject) =>
+          channel.publish(this.exchange, this.queue, message.content, { persistent: true, headers: { [Record.idHeader]: publishId } }, (error: unknown) =>
+            error ? reject(new Error(`the broker did not take ${JSON.stringify(message.content.toString('utf8'))} onto ${this.queue}`)) : resolve(),
+          ),
+        ),
+      );
+    }
+    await Promise.all(confirms);
+    for (const message of taken) channel.ack(message);
+    // A round trip on the same channel: the broker has taken the acknowledgements before any journal entry goes.
+    await channel.checkQueue(this.names.dead);
+    for (const message of taken) {
+      const id = deadId(message);
+      const entry = id === undefined ? undefined : earlier.get(id)?.shift();
+      if (entry) channel.ack(entry);
+    }
+    await this.dropJournalEntries(channel, new Set(published.map((p) => p.id)));
+    if (empty) for (const entries of earlier.values()) for (const entry of entries.splice(0)) channel.ack(entry);
+    return taken.map(deadItem);
+  }
+
+  /** Takes this step's journal entries off (they are the journal's first ready messages). */
+  private async dropJournalEntries(channel: Channel, ids: Set<string>): Promise<void> {
+    while (ids.size > 0) {
+      const entry = await channel.get(this.names.redriveJournal, { noAck: false });
+      if (entry === false) throw new Error(`the redrive journal ${this.names.redriveJournal} lacks entries this redrive published`);
+      const id = deadId(entry);
+      if (id !== undefined) ids.delete(id);
+      channel.ack(entry);
+    }
+  }
+}
+
+function deadId(message: GetMessage): string | undefined {
+  const id: unknown = message.properties.headers?.[Record.idHeader];
+  if (typeof id === 'string') return id;
+  return Buffer.isBuffer(id) ? id.toString('utf8') : undefined;
+}
+
+/** A dead message as an item with its record (when a worker published it). */
+function deadItem(message: GetMessage): DeadItem {
+  const item = message.content.toString('utf8');
+  const headers = message.properties.headers ?? {};
+  const attempts: unknown = headers[Record.attemptsHeader];
+  const error: unknown = headers[Record.errorHeader];
+  if (typeof attempts !== 'number') return { item };
+  return { item, attempts, lastError: Buffer.isBuffer(error) ? error.toString('utf8') : typeof error === 'string' ? error : undefined };
+}
