@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
 import { DeadLetters as Record, Env, ExitCode, amqpQueueNames, amqpRedriveExchange, describeProblem } from '../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions, DeadItem, DeadLetters } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { isNotFound } from './broker-errors';
-import { type AmqpConnection, openAmqp, openConfirmChannel, withChannel } from './connection';
+import { type AmqpConnection, openAmqp, openConfirmChannel, publishConfirmed, withChannel } from './connection';
 import { redriveJournalOptions } from './topology';
 
 const RESOURCE_LOCKED = 405;
@@ -56,6 +56,8 @@ class AmqpDeadLetters implements DeadLetters {
   private readonly names: ReturnType<typeof amqpQueueNames>;
   private readonly exchange: string;
   private readonly redrives = new WeakMap<AmqpConnection, Promise<Redrive>>();
+  /** The redrive of the connection in use, if this process redrives. */
+  private current?: Promise<Redrive>;
 
   constructor(
     private readonly connection: Reconnecting<AmqpConnection>,
@@ -89,8 +91,9 @@ class AmqpDeadLetters implements DeadLetters {
       if (!redrive) {
         redrive = this.startRedrive(connection);
         this.redrives.set(connection, redrive);
+        this.current = redrive;
       }
-      return this.moveOn(await redrive, max);
+      return this.moveOn(connection.model, await redrive, max);
     });
   }
 
@@ -98,8 +101,11 @@ class AmqpDeadLetters implements DeadLetters {
     return this.connection.use(async ({ channel }) => (await channel.purgeQueue(this.names.dead)).messageCount);
   }
 
-  close(): Promise<void> {
-    return this.connection.close();
+  /** The journal's channel first: its last acknowledgements are taken before the connection goes. */
+  async close(): Promise<void> {
+    const redrive = await this.current?.catch(() => undefined);
+    await redrive?.channel.close().catch(() => undefined);
+    await this.connection.close();
   }
 
   /** Takes the lock, declares the journal and the exchange, and reads what earlier runs left in the journal. */
@@ -127,49 +133,49 @@ class AmqpDeadLetters implements DeadLetters {
   }
 
   /**
-   * One step: up to `max` dead messages taken (unacknowledged), those an earlier run published
-   * acknowledged at once, the others published and confirmed, then acknowledged, then their
-   * journal entries taken off. An empty dead queue means the journal entries left are of items
-   * acknowledged before their run stopped: they are taken off too.
+   * One step, on a channel of its own: up to `max` dead messages taken (unacknowledged), those an
+   * earlier run published acknowledged at once, the others published and confirmed, then
+   * acknowledged; the channel is closed, which the broker answers only after it took the
+   * acknowledgements (on RabbitMQ 3.10 an acknowledgement to a quorum queue can be lost when its
+   * channel dies right after it); only then are their journal entries taken off. An empty dead
+   * queue means the journal entries left are of items acknowledged before their run stopped: they
+   * are taken off too.
    */
-  private async moveOn({ channel, earlier }: Redrive, max: number): Promise<DeadItem[]> {
+  private async moveOn(model: ChannelModel, { channel: journal, earlier }: Redrive, max: number): Promise<DeadItem[]> {
+    const channel = await openConfirmChannel(model);
     const taken: GetMessage[] = [];
+    const published = new Set<string>();
     let empty = false;
-    while (taken.length < max) {
-      const message = await channel.get(this.names.dead, { noAck: false });
-      if (message === false) {
-        empty = true;
-        break;
+    try {
+      while (taken.length < max) {
+        const message = await channel.get(this.names.dead, { noAck: false });
+        if (message === false) {
+          empty = true;
+          break;
+        }
+        taken.push(message);
       }
-      taken.push(message);
+      const confirms: Promise<void>[] = [];
+      for (const message of taken) {
+        const id = deadId(message);
+        if (id !== undefined && earlier.get(id)?.length) continue;
+        const publishId = id ?? randomBytes(16).toString('hex');
+        published.add(publishId);
+        const headers = { [Record.idHeader]: publishId };
+        confirms.push(publishConfirmed(channel, this.exchange, this.queue, message.content, { persistent: true, headers }));
+      }
+      await Promise.all(confirms);
+      for (const message of taken) channel.ack(message);
+    } finally {
+      await channel.close();
     }
-    const published: { message: GetMessage; id: string }[] = [];
-    const confirms: Promise<void>[] = [];
-    for (const message of taken) {
-      const id = deadId(message);
-      const entries = id === undefined ? undefined : earlier.get(id);
-      if (entries?.length) continue;
-      const publishId = id ?? randomBytes(16).toString('hex');
-      published.push({ message, id: publishId });
-      confirms.push(
-        new Promise<void>((resolve, reject) =>
-          channel.publish(this.exchange, this.queue, message.content, { persistent: true, headers: { [Record.idHeader]: publishId } }, (error: unknown) =>
-            error ? reject(new Error(`the broker did not take ${JSON.stringify(message.content.toString('utf8'))} onto ${this.queue}`)) : resolve(),
-          ),
-        ),
-      );
-    }
-    await Promise.all(confirms);
-    for (const message of taken) channel.ack(message);
-    // A round trip on the same channel: the broker has taken the acknowledgements before any journal entry goes.
-    await channel.checkQueue(this.names.dead);
     for (const message of taken) {
       const id = deadId(message);
       const entry = id === undefined ? undefined : earlier.get(id)?.shift();
-      if (entry) channel.ack(entry);
+      if (entry) journal.ack(entry);
     }
-    await this.dropJournalEntries(channel, new Set(published.map((p) => p.id)));
-    if (empty) for (const entries of earlier.values()) for (const entry of entries.splice(0)) channel.ack(entry);
+    await this.dropJournalEntries(journal, published);
+    if (empty) for (const entries of earlier.values()) for (const entry of entries.splice(0)) journal.ack(entry);
     return taken.map(deadItem);
   }
 
