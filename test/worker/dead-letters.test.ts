@@ -1,5 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
+import { workQueueOptions } from '../../worker/amqp/topology';
 import { DeadLetters, ExitCode, amqpQueueNames, queueKeys } from '../../worker/contract';
 import {
   type CliProcess,
@@ -253,5 +254,49 @@ describe('work-queue dead: usage and bad input', () => {
   ])('fails for dead %j with one line and exit 2, before any broker is asked', async (args, line) => {
     const result = await runCli(['dead', ...args], { BROKER_URL: 'redis://127.0.0.1:1', QUEUE: 'never-used' });
     expect(result).toMatchObject({ code: ExitCode.badInput, stdout: '', stderr: `work-queue: ${line}\n` });
+  });
+});
+
+describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
+  const queues: string[] = [];
+  afterAll(async () => {
+    for (const queue of queues) await deleteAmqpQueue(amqp, queue);
+  });
+
+  test('dead list looks 25 times and the dead item is still there (RabbitMQ 4 drops a message after 20 deliveries unless its queue says otherwise)', async () => {
+    const queue = uniqueQueue('dead-limit');
+    queues.push(queue);
+    expect((await runCli(['seed', 'stays'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
+    for (let look = 1; look <= 25; look++) {
+      const result = await runCli(['dead', 'list', '--json'], amqpEnv(queue));
+      expect(JSON.parse(result.stdout)).toMatchObject({ count: 1, items: [{ item: 'stays', attempts: 1 }] });
+    }
+  });
+
+  test('a dead-letter queue declared before it had the limit: workers take it as it is; dead list refuses it on RabbitMQ 4 with one line, and lists it before 4', async () => {
+    const queue = uniqueQueue('dead-legacy');
+    queues.push(queue);
+    const channel = await amqp.createChannel();
+    await channel.assertQueue(queue, workQueueOptions(queue));
+    await channel.assertQueue(amqpQueueNames(queue).dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await channel.close();
+    expect((await runCli(['seed', 'old'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
+    const version = String((amqp as unknown as { connection: { serverProperties: { version: string } } }).connection.serverProperties.version);
+    const listed = await runCli(['dead', 'list'], amqpEnv(queue));
+    if (Number.parseInt(version, 10) >= 4) {
+      expect(listed).toMatchObject({ code: ExitCode.failed, stdout: '' });
+      expect(listed.stderr).toBe(
+        `work-queue: ${queue}.dead was declared by an earlier work-queue, without x-delivery-limit: RabbitMQ 4 drops a message that was delivered 20 times, and each look of dead list counts as a delivery; redrive or purge its items, then delete it (rabbitmqctl delete_queue ${queue}.dead) and the next worker declares it anew\n`,
+      );
+    } else {
+      expect(listed).toMatchObject({
+        code: ExitCode.ok,
+        stdout: `${queue}.dead: 1 dead item\n"old": 1 attempt, last error: WORK_COMMAND exited with code 3\n`,
+      });
+    }
+    expect((await runCli(['dead', 'redrive'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    expect(await amqpTakeAll(amqp, queue)).toEqual(['old']);
   });
 });

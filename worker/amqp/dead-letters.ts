@@ -1,32 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { DeadLetters as Record, Env, ExitCode, amqpQueueNames, amqpRedriveExchange, describeProblem } from '../contract';
+import { DeadLetters as Record, ExitCode, amqpQueueNames, amqpRedriveExchange } from '../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions, DeadItem, DeadLetters } from '../queue';
 import type { Reconnecting } from '../reconnect';
+import { unknownQueue } from '../status';
 import { isNotFound } from './broker-errors';
 import { type AmqpConnection, openAmqp, openConfirmChannel, publishConfirmed, withChannel } from './connection';
-import { redriveJournalOptions } from './topology';
+import { declareDeadLetterQueue } from './declare';
+import { DELIVERY_LIMIT_ARGUMENT, redriveJournalOptions } from './topology';
 
 const RESOURCE_LOCKED = 405;
 
 export async function openAmqpDeadLetters(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<DeadLetters> {
   const names = amqpQueueNames(queue);
+  const state = { deadHasLimit: true };
   const connection = await openAmqp(broker, options, async ({ model }) => {
-    // Nothing is declared: a queue that workers never declared is most likely a misspelt name.
-    for (const name of [names.work, names.dead]) {
-      await withChannel(model, (ch) => ch.checkQueue(name)).catch((error: unknown) => {
-        if (isNotFound(error))
-          throw new CliError(
-            describeProblem(Env.queue, queue, `an existing queue with its dead-letter queue ${names.dead}; seed it or start a worker first`),
-            ExitCode.failed,
-          );
-        throw error;
-      });
-    }
+    // Not declared: a queue that no worker or seeder declared is most likely a misspelt name.
+    await withChannel(model, (ch) => ch.checkQueue(names.work)).catch((error: unknown) => {
+      if (isNotFound(error)) throw unknownQueue(queue);
+      throw error;
+    });
+    state.deadHasLimit = await declareDeadLetterQueue(model, names.dead, broker.replicas);
   });
-  return new AmqpDeadLetters(connection, queue);
+  return new AmqpDeadLetters(connection, queue, state);
 }
 
 /** A redrive's state on one connection: the journal entries of earlier runs, held unacknowledged. */
@@ -62,6 +60,8 @@ class AmqpDeadLetters implements DeadLetters {
   constructor(
     private readonly connection: Reconnecting<AmqpConnection>,
     private readonly queue: string,
+    /** Whether the dead-letter queue has its delivery limit (see deadLetterQueueOptions). */
+    private readonly state: { deadHasLimit: boolean },
   ) {
     this.names = amqpQueueNames(queue);
     this.exchange = amqpRedriveExchange(queue);
@@ -72,8 +72,14 @@ class AmqpDeadLetters implements DeadLetters {
   }
 
   list(limit: number): Promise<DeadItem[]> {
-    return this.connection.use(({ model }) =>
-      withChannel(model, async (ch) => {
+    return this.connection.use(({ model }) => {
+      if (!this.state.deadHasLimit && majorVersion(model) >= 4) {
+        throw new CliError(
+          `${this.names.dead} was declared by an earlier work-queue, without ${DELIVERY_LIMIT_ARGUMENT}: RabbitMQ 4 drops a message that was delivered 20 times, and each look of dead list counts as a delivery; redrive or purge its items, then delete it (rabbitmqctl delete_queue ${this.names.dead}) and the next worker declares it anew`,
+          ExitCode.failed,
+        );
+      }
+      return withChannel(model, async (ch) => {
         const items: DeadItem[] = [];
         while (items.length < limit) {
           const message = await ch.get(this.names.dead, { noAck: false });
@@ -81,8 +87,8 @@ class AmqpDeadLetters implements DeadLetters {
           items.push(deadItem(message));
         }
         return items;
-      }),
-    );
+      });
+    });
   }
 
   move(max: number): Promise<DeadItem[]> {
@@ -145,14 +151,10 @@ class AmqpDeadLetters implements DeadLetters {
     const channel = await openConfirmChannel(model);
     const taken: GetMessage[] = [];
     const published = new Set<string>();
-    let empty = false;
     try {
       while (taken.length < max) {
         const message = await channel.get(this.names.dead, { noAck: false });
-        if (message === false) {
-          empty = true;
-          break;
-        }
+        if (message === false) break;
         taken.push(message);
       }
       const confirms: Promise<void>[] = [];
@@ -175,6 +177,7 @@ class AmqpDeadLetters implements DeadLetters {
       if (entry) journal.ack(entry);
     }
     await this.dropJournalEntries(journal, published);
+    const empty = (await journal.checkQueue(this.names.dead)).messageCount === 0;
     if (empty) for (const entries of earlier.values()) for (const entry of entries.splice(0)) journal.ack(entry);
     return taken.map(deadItem);
   }
@@ -189,6 +192,12 @@ class AmqpDeadLetters implements DeadLetters {
       channel.ack(entry);
     }
   }
+}
+
+/** The broker's major version, from its connection properties. */
+function majorVersion(model: ChannelModel): number {
+  const version: unknown = (model as unknown as { connection: { serverProperties?: { version?: unknown } } }).connection.serverProperties?.version;
+  return Number.parseInt(String(version), 10) || 0;
 }
 
 function deadId(message: GetMessage): string | undefined {
