@@ -130,8 +130,9 @@ export interface DeadLetters {
   list(limit: number): Promise<DeadItem[]>;
   /**
    * Moves up to `max` of the oldest dead items to the end of the work queue as new items (their
-   * attempt count starts again), each exactly once even when the process dies at any point;
-   * returns those it moved (fewer when dead has fewer).
+   * attempt count starts again), each exactly once even when the process dies at any point (on
+   * RabbitMQ, an item without a record at most twice); returns those it moved (fewer when dead
+   * has fewer).
    */
   move(max: number): Promise<DeadItem[]>;
   /** Deletes every dead item; returns how many there were. */
