@@ -38,7 +38,8 @@ interface Redrive {
  * The RabbitMQ side of `dead`.
  *
  * `list` takes the first messages of the dead-letter queue without acknowledging them and closes
- * its channel, which returns them in their order (RabbitMQ counts that as a delivery of each).
+ * its channel, which returns them, their order possibly changed. RabbitMQ counts that as a delivery
+ * of each, which the dead-letter queue's delivery limit allows for (see deadLetterQueueOptions).
  *
  * `move` is exactly once per item that a worker dead-lettered (it carries a dead id): the item is
  * published through the redrive exchange, which puts it on the work queue and, in the same
