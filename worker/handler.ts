@@ -4,13 +4,8 @@ import { sleep } from './sleep';
 import { writeLine } from './stdout-lines';
 import { describeCause } from './unreachable';
 
-/** The handler said no: `error` is its outcome in one line (kept with the item if it is dead-lettered). */
-export interface HandlerFailure {
-  readonly error: string;
-}
-
-/** `done`: the item was processed. A `HandlerFailure`: the handler said no. `aborted`: stopped by the signal. */
-export type HandlerResult = 'done' | 'aborted' | HandlerFailure;
+/** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
+export type HandlerResult = 'done' | 'failed' | 'aborted';
 
 export type Handler = (item: string, signal: AbortSignal) => Promise<HandlerResult>;
 
@@ -49,9 +44,8 @@ function commandHandler(command: string): Handler {
       try {
         child = spawnCommandGroup(command, item);
       } catch (error) {
-        const failure = `could not start WORK_COMMAND: ${describeCause(error)}`;
-        process.stderr.write(`work-queue: ${failure}\n`);
-        return resolve({ error: failure });
+        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${describeCause(error)}\n`);
+        return resolve('failed');
       }
       let stopping: Promise<void> | undefined;
       const abort = () => {
@@ -60,19 +54,17 @@ function commandHandler(command: string): Handler {
       signal.addEventListener('abort', abort, { once: true });
       child.on('error', (error) => {
         signal.removeEventListener('abort', abort);
-        const failure = `could not start WORK_COMMAND: ${error.message}`;
-        process.stderr.write(`work-queue: ${failure}\n`);
-        resolve({ error: failure });
+        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${error.message}\n`);
+        resolve('failed');
       });
-      child.on('close', (code, exitSignal) => {
+      child.on('close', (code) => {
         signal.removeEventListener('abort', abort);
         if (signal.aborted) {
           void (stopping ?? Promise.resolve()).then(() => resolve('aborted'));
           return;
         }
         if (child.pid !== undefined) forgetCommandGroup(child.pid);
-        if (code === 0) resolve('done');
-        else resolve({ error: exitSignal ? `WORK_COMMAND was killed by ${exitSignal}` : `WORK_COMMAND exited with code ${code}` });
+        resolve(code === 0 ? 'done' : 'failed');
       });
     });
   };
