@@ -246,9 +246,9 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
  * of fixed length would race the harness's reaction to the failure: under load, when exit 2,
  * FailureTarget and the deletion took longer than `slow` outlasted `bad-input`, the worker finished
  * `slow` before its SIGTERM, claimed `pear` and those polls saw one item waiting, not two. Every
- * other item takes 0.1 s, so that the drain workers claim one item at a time (a batch grows only
- * while it takes under 50 ms) and the items after `bad-input` stay in the list, where KEDA's LLEN
- * sees them: unstarted items of a batch are released into the processing hash, not the list.
+ * other item takes 0.1 s, so that the drain workers mostly claim one item at a time (a batch grows
+ * only while it takes under 50 ms) and the items after `bad-input` stay in the list, where KEDA's
+ * LLEN sees them: unstarted items of a batch are released into the processing hash, not the list.
  */
 const DRAIN_SECONDS = 6;
 /** How long `slow` waits for its pod's deletion before it goes on anyway (the test then fails on what it saw, rather than hang). */
@@ -313,9 +313,16 @@ test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains i
     expect(processedItems(drained).at(-1)).toBe('slow');
     expect(run.pods.find((pod) => pod !== drained)).toMatchObject({ phase: 'Failed', exitCodes: [2] });
     // Polls while it drained saw items waiting, the Job running and not pending, and created nothing.
+    // Items waiting: `plum`, and `pear` unless the failed pod held it too when it stopped (seen now
+    // and then on a loaded machine): a stopping worker releases the unstarted items of its batch
+    // into the processing hash, where LLEN does not count them (docs/constructs.md, Autoscaling),
+    // and the next Job takes them over.
     const draining = emulator.polls.filter((poll) => poll.at > failureTargetAt && poll.at < failedAt);
     expect(draining.length).toBeGreaterThanOrEqual(2);
-    for (const poll of draining) expect(poll).toMatchObject({ queueLength: 2, runningJobCount: 1, pendingJobCount: 0, created: 0 });
+    for (const poll of draining) {
+      expect(poll).toMatchObject({ runningJobCount: 1, pendingJobCount: 0, created: 0 });
+      expect([1, 2]).toContain(poll.queueLength);
+    }
     expect(next.startedAt).toBeGreaterThanOrEqual(failedAt);
     expect(next.run).toMatchObject({ condition: 'Complete' });
     expect(sorted(next.run!.pods.flatMap(processedItems))).toEqual(['pear', 'plum']);

@@ -6,6 +6,7 @@ import { COMPLETION_INDEX_KEY, formatIndexes, indexedPodTemplate, matchSuccessPo
 import { Pod } from './pod';
 import { PodDisruptions } from './pod-disruption';
 import { ttlExpiresAt } from './ttl-after-finished';
+import { wallClockTimeout } from './wall-clock-timer';
 
 /** A run of a fake container: it exits with `code` after `ms`, unless stopped or killed first. */
 type Run = { code: number; ms: number };
@@ -44,11 +45,12 @@ class FakeCluster {
       this.maxRunning = Math.max(this.maxRunning, this.running);
       let done = false;
       exited = new Promise<number>((resolve) => {
-        const timer = setTimeout(() => exit(run.code), run.ms);
+        // Timed by Date.now(), as the controller stamps the pods and conditions (wall-clock-timer.ts).
+        const timer = wallClockTimeout(() => exit(run.code), run.ms);
         exit = (code) => {
           if (done) return;
           done = true;
-          clearTimeout(timer);
+          timer.cancel();
           this.running--;
           resolve(code);
         };
@@ -64,7 +66,7 @@ class FakeCluster {
       stop: async (gracePeriodSeconds?: number) => {
         this.stopped.push(name);
         const killed = gracePeriodSeconds !== undefined && gracePeriodSeconds * 1000 < this.stopMs;
-        await new Promise((resolve) => setTimeout(resolve, killed ? gracePeriodSeconds * 1000 : this.stopMs));
+        await new Promise<void>((resolve) => wallClockTimeout(resolve, killed ? gracePeriodSeconds * 1000 : this.stopMs));
         exit(killed ? 137 : 143);
       },
       logs: () => Promise.resolve(`log of ${name}`),
