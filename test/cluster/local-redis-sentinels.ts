@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { listening } from '../listening';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
@@ -348,18 +348,6 @@ export class LocalSentinelSet {
       REDISCLI_AUTH: this.synthesized.password,
     };
   }
-}
-
-/** Whether something accepts connections at host:port. */
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function exited(child: ChildProcess): Promise<void> {

@@ -4,6 +4,16 @@ const path = require('node:path');
 
 const ci = path.join(__dirname, '..', '..', '.ci');
 
+const deployed = {
+  env: {
+    WQ_TEST_GENERATION: 'deployed (RabbitMQ 4.0 on 5682, Valkey 8.1 on 6389, from the Debian 13 root)',
+    WQ_TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5682',
+    WQ_TEST_REDIS_URL: 'redis://127.0.0.1:6389',
+    WQ_TEST_RABBITMQCTL: `${ci}/in-trixie rabbitmqctl`,
+    WQ_TEST_REDIS_SERVER: `${ci}/trixie-exec valkey-server`,
+  },
+};
+
 module.exports = {
   machine: {
     env: {
@@ -14,23 +24,15 @@ module.exports = {
       WQ_TEST_REDIS_SERVER: 'redis-server',
     },
   },
-  deployed: {
-    env: {
-      WQ_TEST_GENERATION: 'deployed (RabbitMQ 4.0 on 5682, Valkey 8.1 on 6389, from the Debian 13 root)',
-      WQ_TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5682',
-      WQ_TEST_REDIS_URL: 'redis://127.0.0.1:6389',
-      WQ_TEST_RABBITMQCTL: `${ci}/in-trixie rabbitmqctl`,
-      WQ_TEST_REDIS_SERVER: `${ci}/trixie-exec valkey-server`,
-    },
-  },
-  // Redis 8.0 where it may differ from Valkey 8.1: the claim scripts, refused credentials, replication.
-  // Its suites use no RabbitMQ; the deployed one is named so that a stray AMQP test still has a broker.
+  deployed,
+  // Redis 8.0 where it may differ from Valkey 8.1 (REDIS8 in jest.config.js: the Lua scripts, refused
+  // credentials). Its suites use no RabbitMQ; the deployed one stays named, so that a stray AMQP test
+  // still has a broker.
   redis8: {
     env: {
+      ...deployed.env,
       WQ_TEST_GENERATION: 'redis8 (Redis 8.0 on 6399, from the Debian 13 root)',
-      WQ_TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5682',
       WQ_TEST_REDIS_URL: 'redis://127.0.0.1:6399',
-      WQ_TEST_RABBITMQCTL: `${ci}/in-trixie rabbitmqctl`,
       WQ_TEST_REDIS_SERVER: `${ci}/trixie-exec redis-server`,
     },
   },

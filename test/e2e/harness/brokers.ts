@@ -4,10 +4,10 @@
  * it as any producer would. They talk to 127.0.0.1 directly, as an administrator would, not
  * through the Services' gates.
  */
-import { connect as connectTcp } from 'net';
 import { type Channel, connect as connectAmqp } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
 import { amqpQueueNames, deadLetterQueue, queueKeys } from '../../../worker/contract';
+import { listening } from '../../listening';
 import type { BrokerGeneration } from './broker-generation';
 
 /** Fails naming every broker of the generations that does not answer, where it should be, and how to start it. */
@@ -23,19 +23,6 @@ export async function requireBrokers(generations: readonly BrokerGeneration[]): 
     }
   }
   if (down.length > 0) throw new Error(`The e2e tests need ${down.join(' and ')}, which do not answer. Run \`bash .ci/start-brokers\` (as root).`);
-}
-
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp({ host, port, timeout: 2000 });
-    const answer = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.once('connect', () => answer(true));
-    socket.once('error', () => answer(false));
-    socket.once('timeout', () => answer(false));
-  });
 }
 
 /** One generation's RabbitMQ and Redis, administered from the host. */
