@@ -65,13 +65,19 @@ describe('WORK_COMMAND input (the worker on the Redis of the generation)', () =>
     }
     const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: RECORD_INPUT, OUT: out, LEASE_SECONDS: '1' });
 
+    // Each worker is killed a random moment after it has started its first command, so that every
+    // kill lands while it spawns commands, however fast this machine drains the queue; the rounds
+    // go on until six kills (a worker that finds the queue drained exits by itself first).
     let kills = 0;
-    for (let round = 0; round < 12; round++) {
+    for (let round = 0; round < 40 && kills <= 5; round++) {
+      const started = readdirSync(out).length;
       const worker = startCli(['work'], env);
-      await sleep(150 + Math.random() * 250);
+      while (readdirSync(out).length === started && worker.child.exitCode === null) await sleep(10);
+      await sleep(Math.random() * 150);
       worker.kill('SIGKILL');
       const ended = await worker.exited;
       if (ended.signal === 'SIGKILL') kills++;
+      else break;
     }
     expect(kills).toBeGreaterThan(5);
     // A worker that is not killed finishes the queue, the killed workers' leases expired.
