@@ -6,6 +6,7 @@ import { readItems } from './seed-items';
 import { openConsumer, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
 import { Shutdown } from './shutdown';
+import { startTracing } from './tracing/load';
 import { brokerAt } from './unreachable';
 import { USAGE, asksForHelp } from './usage';
 import { work } from './work';
@@ -53,12 +54,13 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
   const { flags, rest } = splitFlags(args, ['--force']);
   const target = readSeed(env);
   const items = readItems(rest, env);
+  const tracing = startTracing(target.tracing, target.broker, target.queue, log);
   const seeder = await openSeeder(target.broker, target.queue, connectOptions(target, Command.seed));
   try {
     // Loaded here, not at start-up: a worker pod has no use for it.
     const { seed } = await import('./seed');
     const print = (line: string) => process.stdout.write(`${line}\n`);
-    return await seed({ seeder, queueName: target.queue, items, run: target.run, force: flags.has('--force'), print });
+    return await seed({ seeder, queueName: target.queue, items, run: target.run, force: flags.has('--force'), print, tracer: await tracing });
   } finally {
     await seeder.close();
   }
@@ -69,6 +71,7 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
   if (isIndexedMode(env)) return runIndexedWork(env);
   const target = readWork(env);
   const { work: config } = target;
+  const tracing = startTracing(target.tracing, target.broker, target.queue, log);
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
   try {
@@ -77,10 +80,11 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
       leaseSeconds: config.leaseSeconds,
       maxAttempts: config.maxAttempts,
       readSeed: config.seedId !== undefined,
+      readTraceContext: tracing !== undefined,
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
     });
     try {
-      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log });
+      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, tracer: await tracing });
     } finally {
       await consumer.close();
     }

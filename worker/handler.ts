@@ -7,7 +7,11 @@ import { describeCause } from './unreachable';
 /** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
 export type HandlerResult = 'done' | 'failed' | 'aborted';
 
-export type Handler = (item: string, signal: AbortSignal) => Promise<HandlerResult>;
+/**
+ * Runs the work on one item. `onExit`, when given, hears the exit code of the item's command
+ * (null when a signal ended it); the built-in handler runs none.
+ */
+export type Handler = (item: string, signal: AbortSignal, onExit?: (code: number | null) => void) => Promise<HandlerResult>;
 
 /** WORK_COMMAND through `sh -c` with the item on stdin, or the built-in simulated work. */
 export function makeHandler(work: WorkConfig): Handler {
@@ -36,7 +40,7 @@ export async function endCommands(): Promise<void> {
  * and resolves only once it is stopped, so an item handed back is no longer being worked on.
  */
 function commandHandler(command: string): Handler {
-  return async (item, signal) => {
+  return async (item, signal, onExit) => {
     const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??= import('./process-group'));
     return new Promise((resolve) => {
       if (signal.aborted) return resolve('aborted');
@@ -59,6 +63,7 @@ function commandHandler(command: string): Handler {
       });
       child.on('close', (code) => {
         signal.removeEventListener('abort', abort);
+        onExit?.(code);
         if (signal.aborted) {
           void (stopping ?? Promise.resolve()).then(() => resolve('aborted'));
           return;

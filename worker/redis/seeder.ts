@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
-import { ExitCode, queueKeys, redisSeedRunKey } from '../contract';
+import { ExitCode, TRACE_CONTEXT_TTL_MS, queueKeys, redisSeedRunKey } from '../contract';
 import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
+import { storedTraceContext } from '../trace-context';
 import { brokerAt } from '../unreachable';
 import { replyTimeoutMs } from '../broker-limits';
 import type { RedisLink } from './client';
@@ -96,12 +97,13 @@ class RedisSeeder implements Seeder {
    */
   private async sendWindow(link: RedisLink, items: readonly string[], start: number, options: SeedOptions): Promise<{ pushed: number[]; runCount: number }> {
     const sends: Promise<number>[] = [];
+    const traceContext = options.traceContext ? storedTraceContext(options.traceContext) : '';
     for (let offset = start, w = 0; w < SEED_WINDOW && offset < items.length; w++) {
       const end = chunkEnd(items, offset);
       sends.push(
         evalScript(link, SEED_CHUNK, {
-          keys: { pending: this.keys.pending, seed: this.keys.seed, run: this.runKey },
-          args: { id: options.id, offset, runTtl: this.runTtlMs },
+          keys: { pending: this.keys.pending, seed: this.keys.seed, run: this.runKey, traces: this.keys.traces },
+          args: { id: options.id, offset, runTtl: this.runTtlMs, traceContext, traceTtl: TRACE_CONTEXT_TTL_MS },
           rest: items.slice(offset, end),
         }),
       );
