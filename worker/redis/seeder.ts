@@ -109,9 +109,12 @@ class RedisSeeder implements Seeder {
       );
       offset = end;
     }
-    const counting = evalScript(link, SEED_RUN_COUNT, { keys: { run: this.runKey }, args: { runTtl: this.runTtlMs } });
-    const confirming = this.broker.sentinel ? link.send(['WAIT', 1, this.replicaWaitMs]) : undefined;
-    const [pushed, runCount, replicas] = await Promise.all([Promise.all(sends), counting, confirming]);
+    // Counted and waited for once the chunks answered: a chunk whose script the server did not know
+    // yet (NOSCRIPT) goes again as EVAL after that answer, behind anything sent with it.
+    const chunks = Promise.all(sends);
+    const counting = chunks.then(() => evalScript(link, SEED_RUN_COUNT, { keys: { run: this.runKey }, args: { runTtl: this.runTtlMs } }));
+    const confirming = this.broker.sentinel ? chunks.then(() => link.send(['WAIT', 1, this.replicaWaitMs])) : undefined;
+    const [pushed, runCount, replicas] = await Promise.all([chunks, counting, confirming]);
     if (replicas !== undefined && integer(replicas, 'WAIT') < 1) {
       throw new NotReplicatedError(`no replica confirmed the seeded items within ${this.replicaWaitMs} ms (WAIT)`);
     }
