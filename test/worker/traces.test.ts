@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type Socket, createServer } from 'node:net';
 import path from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
@@ -127,7 +127,8 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   );
 
   test('a collector that never answers holds the exit up for the flush bound only, and the spans are reported dropped', async () => {
-    const silent = createServer(() => undefined);
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const queue = uniqueQueue('traces-silent');
@@ -139,6 +140,7 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       expect(seeded.stderr).toMatch(/traces: http:\/\/127\.0\.0\.1:\d+\/v1\/traces took more than 2 s: the spans not sent by then are dropped/);
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
+      for (const socket of sockets) socket.destroy();
       silent.close();
     }
   });
