@@ -80,6 +80,21 @@ export async function openChannel(model: ChannelModel): Promise<Channel> {
   return prepared(await answered(model, 'channel.open', model.createChannel()));
 }
 
+/** A confirm channel with the reply bounds; its errors are reported by the operation that fails. */
+export async function openConfirmChannel(model: ChannelModel): Promise<ConfirmChannel> {
+  return prepared(await answered(model, 'channel.open', model.createConfirmChannel()));
+}
+
+/** Publishes on a confirm channel and resolves once the broker confirmed it (within the connection's reply deadline). */
+export function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
+  const confirmed = new Promise<void>((resolve, reject) => {
+    channel.publish(exchange, routingKey, content, options, (error: unknown) =>
+      error ? reject(error instanceof Error ? error : new Error('the broker refused the message')) : resolve(),
+    );
+  });
+  return answered(channel, 'the confirm of a publish', confirmed);
+}
+
 interface ChannelKind<C extends Channel> {
   create(model: ChannelModel): Promise<C>;
   /** Whether the broker closing the channel loses the connection. */

@@ -1,12 +1,13 @@
 import type { Channel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { amqpQueueNames } from '../contract';
+import { amqpQueueNames, keptError } from '../contract';
 import { queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMarker } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { brokerAt } from '../unreachable';
 import { isNotFound } from './broker-errors';
 import { type AmqpConnection, openAmqpConsumerConnection, withChannel } from './connection';
+import { publishDeadLetter } from './dead-letter';
 import { declareQueues } from './declare';
 import { readMarker } from './marker';
 
@@ -85,7 +86,15 @@ class AmqpConsumer implements Consumer {
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
         // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.
-        channel.reject(message, false);
+        const deliveries = attempt - 1;
+        await publishDeadLetter(
+          connection.model,
+          this.names.dead,
+          message.content,
+          deliveries,
+          keptError(`delivered ${deliveries} times without an answer (its workers died, or outlasted the consumer timeout)`),
+        );
+        channel.ack(message);
         deadLettered.push(item);
       }
     });
@@ -121,14 +130,24 @@ class AmqpConsumer implements Consumer {
   }
 
   /**
-   * A failed attempt is a `basic.reject`: with requeue it goes back to the queue, without it the
-   * broker dead-letters it. RabbitMQ counts a reject in `x-delivery-count` on 3.10 through 4.3,
-   * where a nack with requeue no longer counts (rabbitmq-server #15387); docs/worker.md says more.
+   * A failed attempt with attempts left is a `basic.reject` with requeue. RabbitMQ counts it in
+   * `x-delivery-count` on 3.10 through 4.3, where a nack with requeue no longer counts
+   * (rabbitmq-server #15387); docs/worker.md says more. The last one is published to the
+   * dead-letter queue with its record, then acknowledged (see publishDeadLetter).
    */
-  fail(delivery: Delivery): Promise<FailOutcome> {
-    const dead = delivery.attempt >= this.options.maxAttempts;
-    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.reject(message, !dead))) return Promise.resolve('lost');
-    return Promise.resolve(dead ? 'dead' : 'retry');
+  async fail(delivery: Delivery, error: string): Promise<FailOutcome> {
+    const amqpDelivery = delivery as AmqpDelivery;
+    if (delivery.attempt < this.options.maxAttempts) return this.settle(amqpDelivery, (ch, message) => ch.reject(message, true)) ? 'retry' : 'lost';
+    const { connection, message } = amqpDelivery;
+    if (connection.closed.aborted) return 'lost';
+    try {
+      await publishDeadLetter(connection.model, this.names.dead, message.content, delivery.attempt, error);
+    } catch {
+      // Not confirmed: the item stays this worker's unsettled delivery, which the broker delivers again once the connection closes.
+      connection.lose(new Error('a dead letter was not confirmed'));
+      return 'lost';
+    }
+    return this.settle(amqpDelivery, (ch, m) => ch.ack(m)) ? 'dead' : 'lost';
   }
 
   release(deliveries: readonly Delivery[]): Promise<void> {
