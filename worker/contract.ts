@@ -283,9 +283,12 @@ export function queueKeys(queue: string) {
  * take its record with it, in the same step.
  *
  * RabbitMQ: the worker publishes the dead item to the dead-letter queue itself, with the headers
- * below, and acknowledges the delivery once the broker confirmed it (a worker that dies in between
- * leaves the item also on the work queue: at most a duplicate in dead, never a loss). Items that
- * the broker dead-lettered on its own (its delivery limit) carry none of them.
+ * below, on a connection of its own, and acknowledges the delivery once the broker confirmed it (a
+ * worker that dies in between leaves the item also on the work queue: at most a duplicate in dead,
+ * never a loss). While the broker blocks publishing (an alarm), or when the confirm is late, the
+ * worker rejects the delivery instead and the broker dead-letters it: such items, and those the
+ * broker dead-lettered at its delivery limit, carry none of the headers, only the broker's
+ * `x-death`, which tells them apart (`notKept`); the broker keeps no count of their attempts there.
  */
 export const DeadLetters = {
   attemptsHeader: 'x-work-queue-attempts',
@@ -294,6 +297,15 @@ export const DeadLetters = {
   idHeader: 'x-work-queue-dead-id',
   /** The last error is cut to this many characters. */
   maxErrorLength: 500,
+  /** Why a dead item has no record, as `dead list` says it (and its JSON's `notKept`). */
+  notKept: {
+    /** RabbitMQ: a worker rejected it, and the work queue's dead-lettering moved it (see DeadLetterPublisher). */
+    byBrokerForWorker: 'dead-lettered by the broker for a worker, while publishing was blocked (a memory or disk alarm) or slow to confirm',
+    /** RabbitMQ: deliveries no worker answered reached the work queue's delivery limit. */
+    atDeliveryLimit: "dead-lettered by the broker at the work queue's delivery limit (deliveries no worker answered)",
+    /** Pushed or published there by something else than a worker. */
+    byHand: 'put there by hand, not by a worker',
+  },
 } as const;
 
 /** A last error as it is kept with a dead item: one line, at most DeadLetters.maxErrorLength characters. */

@@ -35,7 +35,12 @@ async function list({ deadLetters, queueName, request, print }: DeadContext): Pr
   const [count, items] = await Promise.all([deadLetters.count(), deadLetters.list(limit)]);
   const dead = deadLetterQueue(queueName);
   if (request.json) {
-    const shown = items.map(({ item, attempts, lastError }) => ({ item, attempts: attempts ?? null, lastError: lastError ?? null }));
+    const shown = items.map(({ item, attempts, lastError, notKept }) => ({
+      item,
+      attempts: attempts ?? null,
+      lastError: lastError ?? null,
+      notKept: notKept ?? null,
+    }));
     print(JSON.stringify({ queue: queueName, deadLetterQueue: dead, count, items: shown }));
     return ExitCode.ok;
   }
@@ -102,8 +107,8 @@ function rateNote(rate: number | undefined, moving: number): string {
   return rate === undefined || moving === 0 ? '' : ` at ${rate}/s (about ${(moving / rate).toFixed(1)} s)`;
 }
 
-/** One line per item: the item as JSON, its attempts and its last error, or that none was kept. */
-export function describeItem({ item, attempts, lastError }: DeadItem): string {
-  if (attempts === undefined) return `${JSON.stringify(item)}: no record (dead-lettered by the broker itself, or put there by hand)`;
+/** One line per item: the item as JSON, its attempts and its last error, or why they were not kept. */
+export function describeItem({ item, attempts, lastError, notKept }: DeadItem): string {
+  if (attempts === undefined) return `${JSON.stringify(item)}: attempts and last error not kept: ${notKept ?? 'no record'}`;
   return `${JSON.stringify(item)}: ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, last error: ${lastError ?? 'none kept'}`;
 }

@@ -116,10 +116,12 @@ export interface StatusReader {
 /** An item of the dead-letter queue/list, with what was kept when it was dead-lettered. */
 export interface DeadItem {
   readonly item: string;
-  /** Deliveries it had; undefined when it was dead-lettered without a record (by the broker itself, or by hand). */
+  /** Deliveries it had; undefined when no record was kept (then `notKept` says why). */
   readonly attempts?: number;
   /** The last attempt's outcome; undefined as `attempts`. */
   readonly lastError?: string;
+  /** Why it has no record, one of DeadLetters.notKept; undefined when it has one. */
+  readonly notKept?: string;
 }
 
 /** The dead letters of a queue: the `dead` side. */

@@ -7,7 +7,7 @@ import type { Reconnecting } from '../reconnect';
 import { brokerAt } from '../unreachable';
 import { isNotFound } from './broker-errors';
 import { type AmqpConnection, openAmqpConsumerConnection, withChannel } from './connection';
-import { publishDeadLetter } from './dead-letter';
+import { DeadLetterPublisher } from './dead-letter';
 import { declareQueues } from './declare';
 import { readMarker } from './marker';
 
@@ -36,7 +36,7 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
     }
     await declareQueues(opened, queue, { replicas: broker.replicas, withMarker: false });
   });
-  return new AmqpConsumer(connection, queue, brokerAt(broker), options, state);
+  return new AmqpConsumer(connection, new DeadLetterPublisher(broker, queue, options), queue, brokerAt(broker), options, state);
 }
 
 /**
@@ -44,13 +44,16 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
  * per get, so no prefetch limit applies and none is set: that would cost a round trip at start-up).
  * A delivery can only be settled on the connection it came on; when that closes, the broker gives
  * the item to the next worker and this one's `lost` signal stops its command. The seed marker is
- * read only by a worker that waits for its seed, and only when the queue is empty.
+ * read only by a worker that waits for its seed, and only when the queue is empty. Dead letters
+ * go out on a connection of their own (DeadLetterPublisher): this one never publishes, so a
+ * memory or disk alarm never blocks it.
  */
 class AmqpConsumer implements Consumer {
   private readonly names: ReturnType<typeof amqpQueueNames>;
 
   constructor(
     private readonly connection: Reconnecting<ConsumerConnection>,
+    private readonly deadLetters: DeadLetterPublisher,
     private readonly queue: string,
     private readonly broker: string,
     private readonly options: ConsumerOptions,
@@ -87,14 +90,10 @@ class AmqpConsumer implements Consumer {
         }
         // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.
         const deliveries = attempt - 1;
-        await publishDeadLetter(
-          connection.model,
-          this.names.dead,
-          message.content,
-          deliveries,
-          keptError(`delivered ${deliveries} times without an answer (its workers died, or outlasted the consumer timeout)`),
-        );
-        channel.ack(message);
+        const why = keptError(`delivered ${deliveries} times without an answer (its workers died, or outlasted the consumer timeout)`);
+        const published = await this.deadLetters.publish(message.content, deliveries, why);
+        if (published) channel.ack(message);
+        else channel.reject(message, false);
         deadLettered.push(item);
       }
     });
@@ -133,21 +132,15 @@ class AmqpConsumer implements Consumer {
    * A failed attempt with attempts left is a `basic.reject` with requeue. RabbitMQ counts it in
    * `x-delivery-count` on 3.10 through 4.3, where a nack with requeue no longer counts
    * (rabbitmq-server #15387); docs/worker.md says more. The last one is published to the
-   * dead-letter queue with its record, then acknowledged (see publishDeadLetter).
+   * dead-letter queue with its record, then acknowledged; or, when that publish cannot be had
+   * (see DeadLetterPublisher), rejected without requeue, which the broker dead-letters.
    */
   async fail(delivery: Delivery, error: string): Promise<FailOutcome> {
     const amqpDelivery = delivery as AmqpDelivery;
     if (delivery.attempt < this.options.maxAttempts) return this.settle(amqpDelivery, (ch, message) => ch.reject(message, true)) ? 'retry' : 'lost';
-    const { connection, message } = amqpDelivery;
-    if (connection.closed.aborted) return 'lost';
-    try {
-      await publishDeadLetter(connection.model, this.names.dead, message.content, delivery.attempt, error);
-    } catch {
-      // Not confirmed: the item stays this worker's unsettled delivery, which the broker delivers again once the connection closes.
-      connection.lose(new Error('a dead letter was not confirmed'));
-      return 'lost';
-    }
-    return this.settle(amqpDelivery, (ch, m) => ch.ack(m)) ? 'dead' : 'lost';
+    if (amqpDelivery.connection.closed.aborted) return 'lost';
+    const published = await this.deadLetters.publish(amqpDelivery.message.content, delivery.attempt, error);
+    return this.settle(amqpDelivery, (ch, message) => (published ? ch.ack(message) : ch.reject(message, false))) ? 'dead' : 'lost';
   }
 
   release(deliveries: readonly Delivery[]): Promise<void> {
@@ -157,8 +150,10 @@ class AmqpConsumer implements Consumer {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
-    return this.connection.close();
+  /** The consumer's connection first: its acknowledgements must not wait for the other's close. */
+  async close(): Promise<void> {
+    await this.connection.close();
+    await this.deadLetters.close();
   }
 
   /**

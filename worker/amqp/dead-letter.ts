@@ -1,28 +1,115 @@
 import { randomBytes } from 'node:crypto';
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { DeadLetters } from '../contract';
-import { openConfirmChannel, publishConfirmed } from './connection';
-
-/** Each connection's confirm channel for dead letters, opened with the first one it sends. */
-const channels = new WeakMap<ChannelModel, Promise<ConfirmChannel>>();
+import type { ChannelModel } from 'amqplib';
+import type { BrokerConfig } from '../config';
+import { DeadLetters, amqpQueueNames } from '../contract';
+import type { ConnectOptions } from '../queue';
+import type { Reconnecting } from '../reconnect';
+import { brokerAt, describeCause } from '../unreachable';
+import { type AmqpConnection, openAmqp, publishConfirmed } from './connection';
 
 /**
- * Publishes a dead item to the dead-letter queue with its record (DeadLetters in ../contract.ts)
- * and resolves once the broker confirmed it; only then may its delivery be acknowledged, so that a
- * worker dying in between leaves at most a duplicate in dead, never a loss. The confirm channel is
- * the connection's second: the consumer's own channel stays without confirms (a round trip less
- * at start-up), and the first dead letter pays for opening this one.
+ * How long a dead letter's confirm is waited for before the item goes the broker's way instead:
+ * long enough for a busy broker, short next to the consumer timeout and a pod's grace period.
  */
-export async function publishDeadLetter(model: ChannelModel, deadQueue: string, content: Buffer, attempts: number, error: string): Promise<void> {
-  let channel = channels.get(model);
-  if (!channel) {
-    channel = openConfirmChannel(model);
-    channels.set(model, channel);
-    channel.then(
-      (opened) => opened.once('close', () => channels.delete(model)),
-      () => channels.delete(model),
-    );
+export const DEAD_LETTER_CONFIRM_MS = 3000;
+
+/** The name the publishing connection has beside the worker's own (rabbitmqctl list_connections). */
+const PURPOSE = 'dead letters';
+
+/**
+ * The worker's dead letters with their record (DeadLetters in ../contract.ts), published on a
+ * connection of their own, opened with the first one: the consumer's connection never publishes,
+ * so RabbitMQ never blocks it (a memory or disk alarm blocks a connection once it publishes, and
+ * then reads nothing more from it, acknowledgements included).
+ *
+ * `publish` resolves true once the broker confirmed the dead letter: the delivery may then be
+ * acknowledged. It resolves false while the broker blocks this connection ('blocked', until
+ * 'unblocked': at once, nothing is sent), when no confirm came within DEAD_LETTER_CONFIRM_MS, or
+ * when the publish failed: the caller then rejects the delivery
+ * without requeue, and the work queue's dead-lettering (topology.ts) moves the item, without its
+ * record, to the same dead-letter queue. The publish that made the broker block the connection
+ * was read by it, and is usually confirmed all the same: it is waited for like any other. Either
+ * way an item is never lost; it is in dead twice
+ * when a publish that was given up is still confirmed, or when the worker dies between the
+ * confirm and the acknowledgement (the item is delivered again, past its attempts).
+ */
+export class DeadLetterPublisher {
+  private connection?: Promise<Reconnecting<AmqpConnection>>;
+  private model?: ChannelModel;
+  /** Why the broker blocks the current connection; undefined while it does not. */
+  private blockedFor?: string;
+  private readonly deadQueue: string;
+
+  constructor(
+    private readonly broker: BrokerConfig,
+    private readonly queue: string,
+    private readonly options: ConnectOptions,
+  ) {
+    this.deadQueue = amqpQueueNames(queue).dead;
   }
-  const headers = { [DeadLetters.attemptsHeader]: attempts, [DeadLetters.errorHeader]: error, [DeadLetters.idHeader]: randomBytes(16).toString('hex') };
-  await publishConfirmed(await channel, '', deadQueue, content, { persistent: true, headers });
+
+  publish(content: Buffer, attempts: number, error: string): Promise<boolean> {
+    if (this.blockedFor !== undefined) return Promise.resolve(false);
+    const confirmed = this.confirmed(content, attempts, error);
+    return new Promise<boolean>((resolve) => {
+      const settle = (published: boolean, why?: string) => {
+        clearTimeout(timer);
+        if (why)
+          this.options.log(`queue ${this.queue}: a dead letter was not confirmed (${why}); the broker dead-letters the item instead, without its record`);
+        resolve(published);
+      };
+      const timer = setTimeout(() => settle(false, `no confirm within ${DEAD_LETTER_CONFIRM_MS / 1000} s`), DEAD_LETTER_CONFIRM_MS);
+      confirmed.then(
+        () => settle(true),
+        (failure: unknown) => settle(false, describeCause(failure)),
+      );
+    });
+  }
+
+  /** A blocked connection is closed at once (amqplib does not wait for a broker that no longer reads it). */
+  async close(): Promise<void> {
+    const connection = await this.connection?.catch(() => undefined);
+    if (!connection) return;
+    if (this.blockedFor !== undefined) await this.model?.close().catch(() => undefined);
+    await connection.close();
+  }
+
+  private async confirmed(content: Buffer, attempts: number, error: string): Promise<void> {
+    this.connection ??= openAmqp(
+      this.broker,
+      this.options,
+      ({ model }) => {
+        this.watch(model);
+        return Promise.resolve();
+      },
+      PURPOSE,
+    );
+    const connection = await this.connection.catch((failure: unknown) => {
+      // Opened again with the next dead letter.
+      this.connection = undefined;
+      throw failure;
+    });
+    const headers = { [DeadLetters.attemptsHeader]: attempts, [DeadLetters.errorHeader]: error, [DeadLetters.idHeader]: randomBytes(16).toString('hex') };
+    await connection.use(({ channel }) => publishConfirmed(channel, '', this.deadQueue, content, { persistent: true, headers }));
+  }
+
+  private watch(model: ChannelModel): void {
+    this.model = model;
+    this.blockedFor = undefined;
+    model.on('blocked', (reason: string) => {
+      if (model !== this.model || this.blockedFor !== undefined) return;
+      this.blockedFor = reason;
+      this.options.log(
+        `queue ${this.queue}: ${brokerAt(this.broker)} blocks publishing (${reason}: a memory or disk alarm is on); until it unblocks, the broker dead-letters items itself, without their attempts and last error`,
+      );
+    });
+    model.on('unblocked', () => {
+      if (model !== this.model || this.blockedFor === undefined) return;
+      this.blockedFor = undefined;
+      this.options.log(`queue ${this.queue}: ${brokerAt(this.broker)} unblocked publishing; dead letters keep their record again`);
+    });
+    model.on('close', () => {
+      if (model === this.model) this.blockedFor = undefined;
+    });
+  }
 }

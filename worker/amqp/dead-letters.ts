@@ -202,17 +202,27 @@ function majorVersion(model: ChannelModel): number {
 }
 
 function deadId(message: GetMessage): string | undefined {
-  const id: unknown = message.properties.headers?.[Record.idHeader];
-  if (typeof id === 'string') return id;
-  return Buffer.isBuffer(id) ? id.toString('utf8') : undefined;
+  return text(message.properties.headers?.[Record.idHeader]);
 }
 
-/** A dead message as an item with its record (when a worker published it). */
+/**
+ * A dead message as an item with its record (when a worker published it); without one, why not,
+ * from the reason of the broker's own dead-lettering (`x-first-death-reason`, which RabbitMQ sets
+ * with `x-death`): `rejected` by a worker that could not publish, or the `delivery_limit`.
+ */
 function deadItem(message: GetMessage): DeadItem {
   const item = message.content.toString('utf8');
   const headers = message.properties.headers ?? {};
   const attempts: unknown = headers[Record.attemptsHeader];
   const error: unknown = headers[Record.errorHeader];
-  if (typeof attempts !== 'number') return { item };
-  return { item, attempts, lastError: Buffer.isBuffer(error) ? error.toString('utf8') : typeof error === 'string' ? error : undefined };
+  if (typeof attempts === 'number') return { item, attempts, lastError: text(error) };
+  const reason = text(headers['x-first-death-reason']);
+  if (reason === 'rejected') return { item, notKept: Record.notKept.byBrokerForWorker };
+  if (reason === 'delivery_limit') return { item, notKept: Record.notKept.atDeliveryLimit };
+  return { item, notKept: Record.notKept.byHand };
+}
+
+/** A header's string, which amqplib gives as a string or as bytes. */
+function text(value: unknown): string | undefined {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : typeof value === 'string' ? value : undefined;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
-import { queueKeys, redisReplyKey } from '../contract';
+import { DeadLetters as Record, queueKeys, redisReplyKey } from '../contract';
 import type { ConnectOptions, DeadItem, DeadLetters } from '../queue';
 import { RedisConnection } from './connection';
 import { DEAD_LIST } from './scripts/dead-list';
@@ -47,7 +47,7 @@ class RedisDeadLetters implements DeadLetters {
       keys: { dead: this.keys.dead, deadRecords: this.keys.deadRecords, pending: this.keys.pending, reply: this.replyKey },
       args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, max },
     }));
-    return moved.map(([item, attempts, lastError]) => (lastError === null ? { item } : { item, attempts, lastError }));
+    return moved.map(([item, attempts, lastError]) => (lastError === null ? withoutRecord(item) : { item, attempts, lastError }));
   }
 
   purge(): Promise<number> {
@@ -87,8 +87,13 @@ export function matchRecords(items: readonly string[], records: readonly DeadRec
   let next = 0;
   return items.map((item) => {
     const record = records[next];
-    if (record === undefined || record.item !== item) return { item };
+    if (record === undefined || record.item !== item) return withoutRecord(item);
     next++;
     return { item, attempts: record.attempts, lastError: record.lastError };
   });
+}
+
+/** On Redis every worker keeps a record: an item without one was pushed there by something else. */
+function withoutRecord(item: string): DeadItem {
+  return { item, notKept: Record.notKept.byHand };
 }
