@@ -1,12 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
-import { workQueueOptions } from '../../worker/amqp/topology';
+import { deadLetterQueueOptions, workQueueOptions } from '../../worker/amqp/topology';
 import { DeadLetters, ExitCode, amqpQueueNames, queueKeys } from '../../worker/contract';
 import {
   type CliProcess,
   amqpCount,
   amqpEnv,
   amqpTakeAll,
+  cliPath,
   connectAmqp,
   connectRedis,
   deleteAmqpQueue,
@@ -30,8 +32,8 @@ interface Broker {
   /** Takes every item off the work queue. */
   takePending: (queue: string) => Promise<string[]>;
   deadCount: (queue: string) => Promise<number>;
-  /** Puts an item into dead without a record, as the broker's own delivery limit or a hand would. */
-  putDeadByHand: (queue: string, item: string) => Promise<void>;
+  /** Puts items into dead without a record, as a hand would, in one round trip. */
+  putDeadByHand: (queue: string, items: string[]) => Promise<void>;
   /** What must be left over after a redrive finished: nothing of its bookkeeping. */
   leftover: (queue: string) => Promise<number>;
   remove: (queue: string) => Promise<void>;
@@ -62,7 +64,7 @@ const brokers: Broker[] = [
       return items;
     },
     deadCount: (queue) => redis.lLen(queueKeys(queue).dead),
-    putDeadByHand: async (queue, item) => void (await redis.rPush(queueKeys(queue).dead, item)),
+    putDeadByHand: async (queue, items) => void (await redis.rPush(queueKeys(queue).dead, items)),
     leftover: (queue) => redis.lLen(queueKeys(queue).deadRecords),
     remove: (queue) => deleteRedisQueue(redis, queue),
   },
@@ -80,9 +82,11 @@ const brokers: Broker[] = [
     },
     takePending: (queue) => amqpTakeAll(amqp, queue),
     deadCount: (queue) => amqpCount(amqp, amqpQueueNames(queue).dead),
-    putDeadByHand: async (queue, item) => {
+    putDeadByHand: async (queue, items) => {
       const channel = await amqp.createConfirmChannel();
-      channel.sendToQueue(amqpQueueNames(queue).dead, Buffer.from(item), { persistent: true });
+      await channel.assertQueue(queue, workQueueOptions(queue));
+      await channel.assertQueue(amqpQueueNames(queue).dead, deadLetterQueueOptions);
+      for (const item of items) channel.sendToQueue(amqpQueueNames(queue).dead, Buffer.from(item), { persistent: true });
       await channel.waitForConfirms();
       await channel.close();
     },
@@ -123,32 +127,37 @@ describe.each(brokers)('$name: work-queue dead', (broker) => {
   test('list shows each dead item with its attempts and last error, as text and as JSON; an item put there by hand has no record', async () => {
     const queue = newQueue();
     await deadLettered(queue, ['apple', 'ok', 'apple', 'pear'], 2);
-    await broker.putDeadByHand(queue, 'by-hand');
+    await broker.putDeadByHand(queue, ['by-hand']);
     const text = await dead(queue, ['list']);
     expect(text).toMatchObject({ code: ExitCode.ok, stderr: '' });
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`${queue}.dead: 4 dead items`);
     const failed = '2 attempts, last error: WORK_COMMAND exited with code 7';
     expect(sorted(lines.slice(1))).toEqual(
-      sorted([
-        `"apple": ${failed}`,
-        `"apple": ${failed}`,
-        `"pear": ${failed}`,
-        '"by-hand": no record (dead-lettered by the broker itself, or put there by hand)',
-      ]),
+      sorted([`"apple": ${failed}`, `"apple": ${failed}`, `"pear": ${failed}`, `"by-hand": attempts and last error not kept: ${DeadLetters.notKept.byHand}`]),
     );
     const json = await dead(queue, ['list', '--json', '--limit', '3']);
     expect(json.code).toBe(ExitCode.ok);
-    const document = JSON.parse(json.stdout) as { queue: string; count: number; items: { item: string; attempts: number | null; lastError: string | null }[] };
+    const document = JSON.parse(json.stdout) as {
+      queue: string;
+      count: number;
+      items: { item: string; attempts: number | null; lastError: string | null; notKept: string | null }[];
+    };
     expect(document).toMatchObject({ queue, deadLetterQueue: `${queue}.dead`, count: 4 });
     expect(document.items).toHaveLength(3);
     for (const entry of document.items) {
       expect(entry).toEqual(
         entry.item === 'by-hand'
-          ? { item: 'by-hand', attempts: null, lastError: null }
-          : { item: entry.item, attempts: 2, lastError: 'WORK_COMMAND exited with code 7' },
+          ? { item: 'by-hand', attempts: null, lastError: null, notKept: DeadLetters.notKept.byHand }
+          : { item: entry.item, attempts: 2, lastError: 'WORK_COMMAND exited with code 7', notKept: null },
       );
     }
+    // A reader that goes away early (here before the first line) ends nothing but the output: exit 0, nothing on stderr.
+    const piped = spawnSync('/bin/sh', ['-c', `{ "${process.execPath}" "${cliPath()}" dead list; echo "exit $?" >&2; } | true`], {
+      env: { PATH: process.env.PATH, ...broker.env(queue) },
+      encoding: 'utf8',
+    });
+    expect({ stdout: piped.stdout, stderr: piped.stderr }).toEqual({ stdout: '', stderr: 'exit 0\n' });
     // Listing takes nothing.
     expect(await broker.deadCount(queue)).toBe(4);
   });
@@ -191,7 +200,8 @@ describe.each(brokers)('$name: work-queue dead', (broker) => {
   test('--rate paces a redrive: 300 items at 200/s take at least 1.4 s', async () => {
     const queue = newQueue();
     const items = Array.from({ length: 300 }, (_, i) => `rate-${i}`);
-    await deadLettered(queue, items, 1);
+    // The pace does not depend on the records: put there at once.
+    await broker.putDeadByHand(queue, items);
     const started = Date.now();
     const result = await dead(queue, ['redrive', '--rate', '200/s']);
     const seconds = (Date.now() - started) / 1000;
@@ -263,15 +273,51 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
     for (const queue of queues) await deleteAmqpQueue(amqp, queue);
   });
 
-  test('dead list looks 25 times and the dead item is still there (RabbitMQ 4 drops a message after 20 deliveries unless its queue says otherwise)', async () => {
+  test('a dead item looked at 25 times is still there (RabbitMQ 4 drops a message after 20 deliveries unless its queue says otherwise)', async () => {
     const queue = uniqueQueue('dead-limit');
     queues.push(queue);
     expect((await runCli(['seed', 'stays'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
-    for (let look = 1; look <= 25; look++) {
+    // Each look of dead list is a get and a return: 24 of them here, the 25th by dead list.
+    const channel = await amqp.createChannel();
+    for (let look = 1; look < 25; look++) {
+      const message = await channel.get(amqpQueueNames(queue).dead, { noAck: false });
+      expect(message).not.toBe(false);
+      if (message) channel.nack(message, false, true);
+    }
+    await channel.close();
+    for (let look = 25; look <= 26; look++) {
       const result = await runCli(['dead', 'list', '--json'], amqpEnv(queue));
       expect(JSON.parse(result.stdout)).toMatchObject({ count: 1, items: [{ item: 'stays', attempts: 1 }] });
     }
+  });
+
+  test('an item the broker dead-lettered for a worker (rejected while publishing was blocked) is listed with why it has no record, and redriven', async () => {
+    const queue = uniqueQueue('dead-rejected');
+    queues.push(queue);
+    expect((await runCli(['seed', 'late'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    // What a worker does when it cannot publish the dead letter: a reject without requeue, which the work queue dead-letters.
+    const channel = await amqp.createChannel();
+    const message = await channel.get(queue, { noAck: false });
+    expect(message).not.toBe(false);
+    if (message) channel.reject(message, false);
+    await channel.close();
+    for (let polls = 0; (await amqpCount(amqp, amqpQueueNames(queue).dead)) === 0; polls++) {
+      expect(polls).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const listed = await runCli(['dead', 'list'], amqpEnv(queue));
+    expect(listed).toMatchObject({
+      code: ExitCode.ok,
+      stdout: `${queue}.dead: 1 dead item\n"late": attempts and last error not kept: ${DeadLetters.notKept.byBrokerForWorker}\n`,
+    });
+    const moved = await runCli(['dead', 'redrive'], amqpEnv(queue));
+    expect(moved.code).toBe(ExitCode.ok);
+    expect(moved.stdout).toMatch(
+      `moved "late": attempts and last error not kept: ${DeadLetters.notKept.byBrokerForWorker}\nmoved 1 item from ${queue}.dead back to ${queue} in `,
+    );
+    expect(await amqpTakeAll(amqp, queue)).toEqual(['late']);
+    expect(await amqpCount(amqp, amqpQueueNames(queue).redriveJournal)).toBe(0);
   });
 
   test('a dead-letter queue declared before it had the limit: workers take it as it is; dead list refuses it on RabbitMQ 4 with one line, and lists it before 4', async () => {
