@@ -29,6 +29,8 @@ interface Broker {
   env: (queue: string, extra?: Record<string, string>) => Record<string, string>;
   /** Items on the work queue, not taken. */
   pending: (queue: string) => Promise<string[]>;
+  /** Items waiting on the work queue as a ScaledWorkQueueJob's KEDA trigger counts them (constructs/scaled-work-queue-job.ts). */
+  scalerCount: (queue: string) => Promise<number>;
   /** Takes every item off the work queue. */
   takePending: (queue: string) => Promise<string[]>;
   deadCount: (queue: string) => Promise<number>;
@@ -58,6 +60,8 @@ const brokers: Broker[] = [
     name: 'Redis',
     env: redisEnv,
     pending: (queue) => redis.lRange(queueKeys(queue).pending, 0, -1),
+    // The redis trigger's listName is the queue: LLEN of the pending list.
+    scalerCount: (queue) => redis.lLen(queueKeys(queue).pending),
     takePending: async (queue) => {
       const key = queueKeys(queue).pending;
       const [items] = (await redis.multi().lRange(key, 0, -1).del(key).exec()) as unknown as [string[]];
@@ -80,6 +84,8 @@ const brokers: Broker[] = [
       await channel.close();
       return items;
     },
+    // The rabbitmq trigger's QueueLength over AMQP: the ready messages of a passive queue.declare.
+    scalerCount: (queue) => amqpCount(amqp, queue),
     takePending: (queue) => amqpTakeAll(amqp, queue),
     deadCount: (queue) => amqpCount(amqp, amqpQueueNames(queue).dead),
     putDeadByHand: async (queue, items) => {
@@ -210,6 +216,8 @@ describe.each(brokers)('$name: work-queue dead', (broker) => {
     // Steps of 20 at 0, 0.1, ... 1.4 s; generous on the slow side, for a busy machine.
     expect(seconds).toBeGreaterThanOrEqual(1.4);
     expect(seconds).toBeLessThan(20);
+    // A ScaledWorkQueueJob's scaler sees every redriven item.
+    expect(await broker.scalerCount(queue)).toBe(items.length);
     expect(sorted(await broker.takePending(queue))).toEqual(sorted(items));
   });
 
