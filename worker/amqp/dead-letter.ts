@@ -25,13 +25,12 @@ const PURPOSE = 'dead letters';
  * `publish` resolves true once the broker confirmed the dead letter: the delivery may then be
  * acknowledged. It resolves false while the broker blocks this connection ('blocked', until
  * 'unblocked': at once, nothing is sent), when no confirm came within DEAD_LETTER_CONFIRM_MS, or
- * when the publish failed: the caller then rejects the delivery
- * without requeue, and the work queue's dead-lettering (topology.ts) moves the item, without its
- * record, to the same dead-letter queue. The publish that made the broker block the connection
- * was read by it, and is usually confirmed all the same: it is waited for like any other. Either
- * way an item is never lost; it is in dead twice
- * when a publish that was given up is still confirmed, or when the worker dies between the
- * confirm and the acknowledgement (the item is delivered again, past its attempts).
+ * when the publish failed: the caller then rejects the delivery without requeue, and the work
+ * queue's dead-lettering (topology.ts) moves the item, without its record, to the same dead-letter
+ * queue. The publish that made the broker block the connection was read by it, and may be
+ * confirmed all the same: it is waited for like any other. Either way an item is never lost; it is
+ * in dead twice when a publish that was given up is still confirmed, or when the worker dies
+ * between the confirm and the acknowledgement (the item is delivered again, past its attempts).
  */
 export class DeadLetterPublisher {
   private connection?: Promise<Reconnecting<AmqpConnection>>;
