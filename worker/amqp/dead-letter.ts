@@ -27,16 +27,19 @@ const PURPOSE = 'dead letters';
  * 'unblocked': at once, nothing is sent), when no confirm came within DEAD_LETTER_CONFIRM_MS, or
  * when the publish failed: the caller then rejects the delivery without requeue, and the work
  * queue's dead-lettering (topology.ts) moves the item, without its record, to the same dead-letter
- * queue. The publish that made the broker block the connection was read by it, and may be
- * confirmed all the same: it is waited for like any other. Either way an item is never lost; it is
- * in dead twice when a publish that was given up is still confirmed, or when the worker dies
- * between the confirm and the acknowledgement (the item is delivered again, past its attempts).
+ * queue. The publish that made the broker block the connection is given up when 'blocked' comes:
+ * RabbitMQ 3.10 and 4.0 read it and enqueue it, but confirm nothing while blocked. Either way an
+ * item is never lost; it is in dead twice when a publish that was given up still lands (that
+ * first one, as a rule), or when the worker dies between the confirm and the acknowledgement (the
+ * item is delivered again, past its attempts).
  */
 export class DeadLetterPublisher {
   private connection?: Promise<Reconnecting<AmqpConnection>>;
   private model?: ChannelModel;
   /** Why the broker blocks the current connection; undefined while it does not. */
   private blockedFor?: string;
+  /** Publishes waiting for their confirm: a block gives them up at once (the broker confirms nothing before it lifts). */
+  private readonly waiting = new Set<() => void>();
   private readonly deadQueue: string;
 
   constructor(
@@ -51,13 +54,19 @@ export class DeadLetterPublisher {
     if (this.blockedFor !== undefined) return Promise.resolve(false);
     const confirmed = this.confirmed(content, attempts, error);
     return new Promise<boolean>((resolve) => {
+      let settled = false;
       const settle = (published: boolean, why?: string) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        this.waiting.delete(giveUp);
         if (why)
           this.options.log(`queue ${this.queue}: a dead letter was not confirmed (${why}); the broker dead-letters the item instead, without its record`);
         resolve(published);
       };
+      const giveUp = () => settle(false);
       const timer = setTimeout(() => settle(false, `no confirm within ${DEAD_LETTER_CONFIRM_MS / 1000} s`), DEAD_LETTER_CONFIRM_MS);
+      this.waiting.add(giveUp);
       confirmed.then(
         () => settle(true),
         (failure: unknown) => settle(false, describeCause(failure)),
@@ -88,8 +97,12 @@ export class DeadLetterPublisher {
       this.connection = undefined;
       throw failure;
     });
+    // A lost connection is replaced here, by the next dead letter; the publish itself is not
+    // retried (it is given up, and the item goes the broker's way), so closing a blocked
+    // connection does not start a reconnection.
+    const { channel } = await connection.use((current) => (current.closed.aborted ? Promise.reject(new Error('closed')) : Promise.resolve(current)));
     const headers = { [DeadLetters.attemptsHeader]: attempts, [DeadLetters.errorHeader]: error, [DeadLetters.idHeader]: randomBytes(16).toString('hex') };
-    await connection.use(({ channel }) => publishConfirmed(channel, '', this.deadQueue, content, { persistent: true, headers }));
+    await publishConfirmed(channel, '', this.deadQueue, content, { persistent: true, headers });
   }
 
   private watch(model: ChannelModel): void {
@@ -101,6 +114,7 @@ export class DeadLetterPublisher {
       this.options.log(
         `queue ${this.queue}: ${brokerAt(this.broker)} blocks publishing (${reason}: a memory or disk alarm is on); until it unblocks, the broker dead-letters items itself, without their attempts and last error`,
       );
+      for (const giveUp of [...this.waiting]) giveUp();
     });
     model.on('unblocked', () => {
       if (model !== this.model || this.blockedFor === undefined) return;
