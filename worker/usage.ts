@@ -144,7 +144,7 @@ A queue that was never seeded nor worked on is an error (exit 1).
   --watch   read every 0.5 s until nothing is pending or in progress: a redrawn row on a terminal,
             else a line per change (and every 10 s); from the second read on, the rate over the
             last 20 s and the ETA of what remains
-  --json    one JSON object per read, one line each (schema: status.schema.json in the package,
+  --json    one JSON object per read, one line each (schema work-queue-stack/status.schema.json,
             schemaVersion ${STATUS_SCHEMA_VERSION}); a count the broker cannot tell is null
 
 ${environment([...COMMON, Env.brokerManagementUrl, 'NODE_EXTRA_CA_CERTS'])}
