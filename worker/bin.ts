@@ -6,7 +6,7 @@ import { main } from './cli';
 import { ExitCode } from './contract';
 import { CliError } from './errors';
 import { endCommands } from './handler';
-import { flushLines, linesWritten } from './stdout-lines';
+import { dropOutputOnceUnread, flushLines, linesWritten } from './stdout-lines';
 
 const DEBUG = 'WORK_QUEUE_DEBUG';
 
@@ -35,6 +35,7 @@ function fail(error: unknown): Promise<never> {
   return exit(ExitCode.failed);
 }
 
+dropOutputOnceUnread();
 process.on('uncaughtException', (error) => void fail(error));
 process.on('unhandledRejection', (error) => void fail(error));
 

@@ -3,7 +3,7 @@ import { Command, ExitCode, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './seed-items';
-import { openConsumer, openSeeder, openStatusReader } from './open-queue';
+import { openConsumer, openDeadLetters, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
 import { Shutdown } from './shutdown';
 import { brokerAt } from './unreachable';
@@ -22,6 +22,7 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
     case Command.work:
     case Command.status:
     case Command.credentials:
+    case Command.dead:
       if (asksForHelp(args)) {
         process.stdout.write(USAGE[command]);
         return ExitCode.ok;
@@ -43,6 +44,7 @@ const RUN: Record<keyof typeof Command, (args: readonly string[], env: Environme
   work: runWork,
   status: runStatus,
   credentials: runCredentials,
+  dead: runDead,
 };
 
 function connectOptions(target: Target, clientName: string, signal?: AbortSignal): ConnectOptions {
@@ -125,6 +127,24 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
     return ExitCode.ok;
   } finally {
     await reader.close();
+  }
+}
+
+async function runDead(args: readonly string[], env: Environment): Promise<number> {
+  // Loaded here: no other command uses them.
+  const [{ parseDeadArgs }, { checkConfirmed, dead }] = await Promise.all([import('./dead-args'), import('./dead')]);
+  const request = parseDeadArgs(args);
+  const target = readTarget(env);
+  checkConfirmed(request, target.queue);
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  const deadLetters = await openDeadLetters(target.broker, target.queue, connectOptions(target, Command.dead, stop.signal));
+  try {
+    const print = (line: string) => process.stdout.write(`${line}\n`);
+    return await dead({ deadLetters, queueName: target.queue, request, signal: stop.signal, print });
+  } finally {
+    await deadLetters.close();
   }
 }
 

@@ -4,8 +4,13 @@ import { sleep } from './sleep';
 import { writeLine } from './stdout-lines';
 import { describeCause } from './unreachable';
 
-/** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
-export type HandlerResult = 'done' | 'failed' | 'aborted';
+/** The handler said no: `error` is its outcome in one line (kept with the item if it is dead-lettered). */
+export interface HandlerFailure {
+  readonly error: string;
+}
+
+/** `done`: the item was processed. A `HandlerFailure`: the handler said no. `aborted`: stopped by the signal. */
+export type HandlerResult = 'done' | 'aborted' | HandlerFailure;
 
 export type Handler = (item: string, signal: AbortSignal) => Promise<HandlerResult>;
 
@@ -44,8 +49,9 @@ function commandHandler(command: string): Handler {
       try {
         child = spawnCommandGroup(command, item);
       } catch (error) {
-        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${describeCause(error)}\n`);
-        return resolve('failed');
+        const failure = `could not start WORK_COMMAND: ${describeCause(error)}`;
+        process.stderr.write(`work-queue: ${failure}\n`);
+        return resolve({ error: failure });
       }
       let stopping: Promise<void> | undefined;
       const abort = () => {
@@ -54,17 +60,19 @@ function commandHandler(command: string): Handler {
       signal.addEventListener('abort', abort, { once: true });
       child.on('error', (error) => {
         signal.removeEventListener('abort', abort);
-        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${error.message}\n`);
-        resolve('failed');
+        const failure = `could not start WORK_COMMAND: ${error.message}`;
+        process.stderr.write(`work-queue: ${failure}\n`);
+        resolve({ error: failure });
       });
-      child.on('close', (code) => {
+      child.on('close', (code, exitSignal) => {
         signal.removeEventListener('abort', abort);
         if (signal.aborted) {
           void (stopping ?? Promise.resolve()).then(() => resolve('aborted'));
           return;
         }
         if (child.pid !== undefined) forgetCommandGroup(child.pid);
-        resolve(code === 0 ? 'done' : 'failed');
+        if (code === 0) resolve('done');
+        else resolve({ error: exitSignal ? `WORK_COMMAND was killed by ${exitSignal}` : `WORK_COMMAND exited with code ${code}` });
       });
     });
   };

@@ -1,5 +1,5 @@
 import type { QueueWorkConfig } from './config';
-import { Env, ExitCode, deadLetterQueue } from './contract';
+import { Env, ExitCode, deadLetterQueue, keptError } from './contract';
 import type { Handler, HandlerResult } from './handler';
 import type { Claimed, Consumer, Delivery } from './queue';
 import { SeedWait } from './seed-wait';
@@ -200,13 +200,16 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
     }
     return 'done';
   }
-  if (timedOut) log(`${JSON.stringify(delivery.item)} outlasted ${Env.workTimeoutSeconds} (${config.workTimeoutSeconds} s): stopped, a failed attempt`);
-  else if (result === 'aborted') {
+  let error: string;
+  if (timedOut) {
+    error = `outlasted ${Env.workTimeoutSeconds} (${config.workTimeoutSeconds} s)`;
+    log(`${JSON.stringify(delivery.item)} ${error}: stopped, a failed attempt`);
+  } else if (result === 'aborted') {
     await consumer.release([delivery]);
     log(`gave ${JSON.stringify(delivery.item)} back to the queue unfinished`);
     return 'aborted';
-  }
-  const outcome = await consumer.fail(delivery);
+  } else error = result.error;
+  const outcome = await consumer.fail(delivery, keptError(error));
   const which = `${JSON.stringify(delivery.item)} failed (attempt ${delivery.attempt} of ${config.maxAttempts})`;
   if (outcome === 'dead') log(`${which}: moved to dead-letter queue ${deadLetterQueue(context.queueName)}`);
   else if (outcome === 'retry') log(`${which}: handed back for another attempt`);

@@ -1,5 +1,5 @@
 import { type ChannelModel, connect } from 'amqplib';
-import { ExitCode, amqpQueueNames } from '../../worker/contract';
+import { DeadLetters, ExitCode, amqpQueueNames } from '../../worker/contract';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { type CliProcess, amqpCount, amqpTakeAll, runCli, sorted, startCli, tempDir, uniqueQueue } from '../worker/helpers';
 import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
@@ -12,6 +12,14 @@ import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
  */
 const ITEMS = Array.from({ length: 3000 }, (_, index) => `item-${index}`);
 const BLOCKED = /blocks publishing \(low on memory: a memory or disk alarm is on\); waiting for up to \d+ s \(BROKER_RETRY_SECONDS\)/g;
+
+/** An item of `dead list --json`. */
+interface DeadListed {
+  item: string;
+  attempts: number | null;
+  lastError: string | null;
+  notKept: string | null;
+}
 
 const files = tempDir();
 const itemsFile = files.file('items.json', JSON.stringify(ITEMS));
@@ -40,13 +48,15 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     await node.ctl(['set_vm_memory_high_watermark', on ? '0.0000001' : '0.4']);
   }
 
-  async function deadCount(queue: string): Promise<number> {
-    for (let tries = 0; tries < 50; tries++) {
-      const count = await amqpCount(amqp, amqpQueueNames(queue).dead);
-      if (count > 0) return count;
+  /** `dead list --json`'s items once at least `count` are dead. */
+  async function deadItems(queue: string, count: number): Promise<DeadListed[]> {
+    for (;;) {
+      if ((await amqpCount(amqp, amqpQueueNames(queue).dead)) >= count) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return 0;
+    const listed = await runCli(['dead', 'list', '--json'], { BROKER_URL: node.url, QUEUE: queue });
+    expect(listed.code).toBe(ExitCode.ok);
+    return (JSON.parse(listed.stdout) as { items: DeadListed[] }).items;
   }
 
   beforeAll(async () => {
@@ -99,17 +109,27 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     expect(onQueue.length - ITEMS.length).toBeLessThanOrEqual(SEED_WINDOW);
   }, 30000);
 
-  test('a drain worker goes on under the alarm: it only takes, acks and rejects, which RabbitMQ does not block', async () => {
+  test("a drain worker goes on under the alarm: it takes, acks and rejects on a connection that never publishes; its dead letters go the broker's way while publishing is blocked, none lost", async () => {
     const queue = uniqueQueue('alarm-work');
     const env = { BROKER_URL: node.url, QUEUE: queue, BROKER_RETRY_SECONDS: '3' };
-    expect((await runCli(['seed', 'fine', 'poison'], env)).code).toBe(ExitCode.ok);
+    expect((await runCli(['seed', 'fine', 'poison-1', 'poison-2'], env)).code).toBe(ExitCode.ok);
     await alarm(true);
-    const command = 'item=$(cat); [ "$item" != poison ] && echo "handled $item"';
+    const command = 'item=$(cat); [ "$item" = fine ] && echo "handled $item"';
     const worker = await runCli(['work'], { ...env, WORKER_MODE: 'drain', WORK_COMMAND: command, MAX_ATTEMPTS: '1' });
     expect({ code: worker.code, stdout: worker.stdout }).toEqual({ code: ExitCode.ok, stdout: 'handled fine\n' });
-    expect(worker.stderr).toMatch(/"poison" failed \(attempt 1 of 1\): moved to dead-letter queue/);
+    expect(worker.stderr).toMatch(/"poison-1" failed \(attempt 1 of 1\): moved to dead-letter queue/);
+    expect(worker.stderr).toMatch(/"poison-2" failed \(attempt 1 of 1\): moved to dead-letter queue/);
+    expect(worker.stderr).toMatch(/blocks publishing \(low on memory: a memory or disk alarm is on\); until it unblocks, the broker dead-letters items itself/);
     // The broker moves a rejected item to the dead-letter queue on its own time (a quorum queue's may wait for the alarm).
     await alarm(false);
-    expect(await deadCount(queue)).toBe(1);
+    const listed = await deadItems(queue, 2);
+    // Each item at least once; the publish that got the connection blocked may have gone both ways.
+    expect(sorted([...new Set(listed.map(({ item }) => item))])).toEqual(['poison-1', 'poison-2']);
+    expect(listed.length).toBeLessThanOrEqual(3);
+    // Sent while the connection was blocked: the broker's dead-lettering, which says why it has no record.
+    expect(listed).toContainEqual({ item: 'poison-2', attempts: null, lastError: null, notKept: DeadLetters.notKept.byBrokerForWorker });
+    for (const entry of listed) {
+      if (entry.attempts !== null) expect(entry).toEqual({ item: entry.item, attempts: 1, lastError: 'WORK_COMMAND exited with code 1', notKept: null });
+    }
   }, 30000);
 });

@@ -70,7 +70,15 @@ describe('RedisLink against Redis', () => {
     await link.send(['RPUSH', keys.pending, 'a'.repeat(10), 'b'.repeat(10), 'c'.repeat(10)]);
     const claim = (first: number, maxBytes: number) =>
       evalScript(link, CLAIM, {
-        keys: { pending: keys.pending, processing: keys.processing, leases: keys.leases, dead: keys.dead, done: keys.done, seed: keys.seed },
+        keys: {
+          pending: keys.pending,
+          processing: keys.processing,
+          leases: keys.leases,
+          dead: keys.dead,
+          deadRecords: keys.deadRecords,
+          done: keys.done,
+          seed: keys.seed,
+        },
         args: { owner: 'test', first, max: 3, maxBytes, leaseMs: 60_000, maxAttempts: 3, recover: 0 },
       });
     const [claimed, , pending] = await claim(1, 15);
