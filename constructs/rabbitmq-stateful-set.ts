@@ -238,7 +238,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [claim]));
     if (clustered) this.formCluster(name, replicas, container, dataMount, cookieSecretName, props.erlangCookie);
     this.mountWorkQueueConfig(name, container);
-    this.serveMetrics(props, METRICS_ENDPOINT, 'a metrics port');
+    this.serveMetrics(props, METRICS_ENDPOINT);
     if (!clustered) ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount));
   }
 

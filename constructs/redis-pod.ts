@@ -175,8 +175,10 @@ export class RedisPod extends WorkQueueBroker {
     if (memberStartup) this.addSentinel(replicas, memberStartup.envVariables);
     if (props.metricsExporter !== undefined) {
       addRedisMetricsExporter(this, this.statefulSet, secret, props.metricsExporter, () => this.clientQueues);
+      this.serveMetrics(props, REDIS_METRICS_ENDPOINT);
+    } else {
+      this.refuseMetrics(props, 'metricsExporter, whose port it is');
     }
-    this.serveMetrics(props, props.metricsExporter && REDIS_METRICS_ENDPOINT, 'metricsExporter, whose port it is');
     if (props.storageSize !== undefined) this.addDataClaim(props.storageSize, props.storageClassName);
   }
 

@@ -202,20 +202,17 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     return ensureNamespace(this, namespace);
   }
 
-  /**
-   * Serves the broker's metrics: admits `metricsScrapers` to the endpoint's port and writes the
-   * `monitoring` PodMonitor. A broker without an endpoint refuses those props, `needs` saying what
-   * would give it one.
-   */
-  protected serveMetrics(props: BrokerMetricsProps, endpoint: MetricsEndpoint | undefined, needs: string): void {
-    if (endpoint === undefined) {
-      for (const field of [MetricsFields.scrapers, MetricsFields.monitoring]) {
-        if (props[field] !== undefined) fail(this, field, props[field], `no ${field} without ${needs}`);
-      }
-      return;
-    }
+  /** Serves the broker's metrics: admits `metricsScrapers` to the endpoint's port and writes the `monitoring` PodMonitor. */
+  protected serveMetrics(props: BrokerMetricsProps, endpoint: MetricsEndpoint): void {
     if (props.metricsScrapers !== undefined) admitScrapers(this, this.networkPolicy, props.metricsScrapers, endpoint.port);
     if (props.monitoring !== undefined) podMonitor(this, `${this.host}-metrics`, this.labels, endpoint, props.monitoring);
+  }
+
+  /** For a broker that serves no metrics: refuses the metrics props, `needs` saying what would serve them. */
+  protected refuseMetrics(props: BrokerMetricsProps, needs: string): void {
+    for (const field of [MetricsFields.scrapers, MetricsFields.monitoring]) {
+      if (props[field] !== undefined) fail(this, field, props[field], `no ${field} without ${needs}`);
+    }
   }
 
   public admitPeer(peer: kplus.INetworkPolicyPeer): void {
