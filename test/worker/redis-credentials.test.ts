@@ -1,6 +1,6 @@
 import { ExitCode, queueKeys } from '../../worker/contract';
 import { sampleValue } from '../prometheus-text';
-import { killLeftovers, runCli, startCli, uniqueQueue } from './helpers';
+import { killLeftovers, runCli, startCli, tempDir, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
 import { ExporterProcess, synthesizedExporterEnv } from './synthesized-redis-exporter';
 
@@ -79,8 +79,11 @@ describe('a Redis that requires a password (a redis-server of the test, with req
     const metricsQueue = uniqueQueue('metrics');
     const keys = queueKeys(metricsQueue);
     const exporter = await ExporterProcess.start(synthesizedExporterEnv(metricsQueue, password), server.url);
+    const files = tempDir();
+    const release = files.file('release-slow', '');
     try {
-      const command = 'item=$(cat); case "$item" in poison) exit 1 ;; slow) exec sleep 60 ;; esac';
+      // The slow item runs until the test removes its file.
+      const command = `item=$(cat); case "$item" in poison) exit 1 ;; slow) while [ -e ${release} ]; do sleep 0.1; done ;; esac`;
       const env = { BROKER_URL: withPassword(password), QUEUE: metricsQueue, WORKER_MODE: 'single', WORK_COMMAND: command, MAX_ATTEMPTS: '1' };
       expect((await runCli(['seed', 'fine', 'poison', 'slow', 'waiting'], env)).code).toBe(ExitCode.ok);
       expect((await runCli(['work'], env)).code).toBe(ExitCode.ok);
@@ -91,9 +94,8 @@ describe('a Redis that requires a password (a redis-server of the test, with req
         await new Promise((resolve) => setTimeout(resolve, 100));
         samples = await exporter.scrape();
       }
-      // As Kubernetes stops a pod: the worker ends its command and gives the item back.
-      slow.kill('SIGTERM');
-      await slow.exited;
+      files.remove();
+      expect((await slow.exited).code).toBe(ExitCode.ok);
       const counts = {
         up: sampleValue(samples, 'redis_up'),
         pending: sampleValue(samples, 'redis_key_size', { db: 'db0', key: metricsQueue }),
@@ -103,6 +105,7 @@ describe('a Redis that requires a password (a redis-server of the test, with req
       };
       expect(counts).toEqual({ up: 1, pending: 1, inProgress: 1, done: 1, dead: 1 });
     } finally {
+      files.remove();
       exporter.stop();
     }
   });
