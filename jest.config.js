@@ -16,6 +16,7 @@ const NO_BROKER = [
   'seed-config',
   'seed-items',
   'seed-wait-timing',
+  'termination-message',
   'units',
 ];
 
