@@ -111,7 +111,7 @@ async function runIndexedWork(env: Environment, ending: TerminationMessage): Pro
 }
 
 async function runStatus(args: readonly string[], env: Environment): Promise<number> {
-  const { flags } = splitFlags(args, ['--watch'], false);
+  const { flags } = splitFlags(args, ['--watch', '--json'], false);
   const target = readTarget(env);
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
@@ -122,8 +122,10 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
     await status({
       reader,
       queueName: target.queue,
+      scheme: target.broker.scheme,
       brokerName: brokerAt(target.broker),
       watch: flags.has('--watch'),
+      json: flags.has('--json'),
       signal: stop.signal,
       out: process.stdout,
     });

@@ -95,6 +95,8 @@ export interface QueueStatus {
   readonly seeded?: number;
   /** The seeding in progress or last finished. */
   readonly seed?: { readonly id: string; readonly total: number; readonly pushed: number };
+  /** Redis: leases that ran out or were given up (a failed attempt awaiting its retry, an item handed back), counted in `pending` too. */
+  readonly expiredLeases?: number;
   /** What the broker cannot tell, in words. */
   readonly note?: string;
   /** The queue's replicas, where the broker has them (a RabbitMQ quorum queue): its leader and members, or why they could not be read. */

@@ -10,6 +10,7 @@ import {
   MAX_ITEM_BYTES,
   MAX_SEED_RUN_LENGTH,
   RetryBudget,
+  STATUS_SCHEMA_VERSION,
   TLS_SCHEMES,
   WORKER_MODES,
   sentinelUrlScheme,
@@ -73,7 +74,8 @@ export const USAGE: Record<'main' | keyof typeof Command, string> = {
   work                       process items: ${Env.workerMode}=single takes one, drain loops until
                              nothing is pending or in progress, indexed takes the item of an
                              Indexed Job's pod from ${Env.itemsDirectory} (no broker)
-  status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
+  status [--watch] [--json]  pending / in progress / done / dead counts; --watch redraws until
+                             drained, with the rate and ETA; --json prints JSON objects
   credentials                create the Secrets of ${Env.credentials} in the pod's namespace when they
                              are missing (a broker's password, an Erlang cookie); never changes one
 
@@ -133,13 +135,17 @@ group is ended and the item handed back (indexed: stopped, exit ${ExitCode.inter
 
 ${EXIT_CODES}
 `,
-  status: `usage: work-queue status [--watch]
+  status: `usage: work-queue status [--watch] [--json]
 
 Prints the queue's counts: pending, in progress, done, dead (RabbitMQ counts in progress and done
 together), and a RabbitMQ quorum queue's leader and members when ${Env.brokerManagementUrl} is set.
 A queue that was never seeded nor worked on is an error (exit 1).
 
-  --watch   redraw until nothing is pending or in progress (a line per change when not on a terminal)
+  --watch   read every 0.5 s until nothing is pending or in progress: a redrawn row on a terminal,
+            else a line per change (and every 10 s); from the second read on, the rate over the
+            last 20 s and the ETA of what remains
+  --json    one JSON object per read, one line each (schema work-queue-stack/status.schema.json,
+            schemaVersion ${STATUS_SCHEMA_VERSION}); a count the broker cannot tell is null
 
 ${environment([...COMMON, Env.brokerManagementUrl, 'NODE_EXTRA_CA_CERTS'])}
 ${EXIT_CODES}
