@@ -18,6 +18,7 @@ const NO_BROKER = [
   'seed-items',
   'seed-wait-timing',
   'status-report',
+  'termination-message',
   'units',
 ];
 

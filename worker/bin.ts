@@ -3,8 +3,7 @@
 // result into the process exit code, and ends what WORK_COMMAND left running. Every error is one
 // line; an unexpected one shows its stack trace only with WORK_QUEUE_DEBUG=1.
 import { main } from './cli';
-import { ExitCode } from './contract';
-import { CliError } from './errors';
+import { CliError, exitCodeOf } from './errors';
 import { endCommands } from './handler';
 import { dropOutputOnceUnread, flushLines, linesWritten } from './stdout-lines';
 
@@ -25,14 +24,14 @@ async function exit(code: number): Promise<never> {
 function fail(error: unknown): Promise<never> {
   if (error instanceof CliError) {
     for (const line of error.message.split('\n')) process.stderr.write(`work-queue: ${line}\n`);
-    return exit(error.exitCode);
+    return exit(exitCodeOf(error));
   }
   const debug = process.env[DEBUG] && process.env[DEBUG] !== '0';
   const text = debug
     ? ((error as Error)?.stack ?? String(error))
     : `${String((error as Error)?.message ?? error).split('\n')[0]} (${DEBUG}=1 shows the stack trace)`;
   process.stderr.write(`work-queue: unexpected error: ${text}\n`);
-  return exit(ExitCode.failed);
+  return exit(exitCodeOf(error));
 }
 
 dropOutputOnceUnread();

@@ -6,6 +6,7 @@ import { readItems } from './seed-items';
 import { openConsumer, openDeadLetters, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
 import { Shutdown } from './shutdown';
+import { type TerminationMessage, withTerminationMessage } from './termination-message';
 import { brokerAt } from './unreachable';
 import { USAGE, asksForHelp } from './usage';
 import { work } from './work';
@@ -66,11 +67,16 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
   }
 }
 
-async function runWork(args: readonly string[], env: Environment): Promise<number> {
+function runWork(args: readonly string[], env: Environment): Promise<number> {
+  return withTerminationMessage(env, log, (ending) => runWorkMode(args, env, ending));
+}
+
+async function runWorkMode(args: readonly string[], env: Environment, ending: TerminationMessage): Promise<number> {
   splitFlags(args, [], false);
-  if (isIndexedMode(env)) return runIndexedWork(env);
+  if (isIndexedMode(env)) return runIndexedWork(env, ending);
   const target = readWork(env);
   const { work: config } = target;
+  ending.start(config.mode);
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
   try {
@@ -82,7 +88,7 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
     });
     try {
-      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log });
+      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, ending });
     } finally {
       await consumer.close();
     }
@@ -92,14 +98,15 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
 }
 
 /** `work` in a pod of an Indexed Job: no broker, one item of ITEMS_DIRECTORY. */
-async function runIndexedWork(env: Environment): Promise<number> {
+async function runIndexedWork(env: Environment, ending: TerminationMessage): Promise<number> {
   const config = readIndexedWork(env);
+  ending.start('indexed');
   // Loaded here: a queue worker has no use for it.
   const { indexedWork } = await import('./indexed-work');
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
   try {
-    return await indexedWork({ config, handler: makeHandler(config), shutdown, log });
+    return await indexedWork({ config, handler: makeHandler(config), shutdown, log, ending });
   } finally {
     shutdown.dispose();
   }

@@ -73,6 +73,12 @@ export const Env = {
   seedRun: 'SEED_RUN',
   /** `credentials`: a JSON array of `GeneratedSecret`, the Secrets to create once in the pod's namespace. */
   credentials: 'CREDENTIALS',
+  /**
+   * `work`, optional: where the termination message goes (`TerminationMessage`), for a container
+   * whose `terminationMessagePath` is not Kubernetes' default `/dev/termination-log`. Unset, the
+   * worker writes the default path only where the kubelet has mounted it (the file exists).
+   */
+  terminationMessagePath: 'TERMINATION_MESSAGE_PATH',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];

@@ -7,6 +7,7 @@ import type { Shutdown } from './shutdown';
 import { ItemDeadline } from './item-deadline';
 import { sleep } from './sleep';
 import { flushLines } from './stdout-lines';
+import type { ItemOutcome, TerminationMessage } from './termination-message';
 
 /** How long `single` waits for an item to appear (once its seed, if any, is complete) before it concludes there is nothing to do. */
 export const EMPTY_WAIT_MS = 3000;
@@ -31,6 +32,8 @@ export interface WorkContext {
   readonly handler: Handler;
   readonly shutdown: Shutdown;
   readonly log: (line: string) => void;
+  /** What the run's termination message says of its items. */
+  readonly ending: TerminationMessage;
 }
 
 /** What one run of `work` uses besides its context. */
@@ -79,6 +82,7 @@ async function single(context: Run): Promise<number> {
     const [delivery] = claimed.deliveries;
     if (delivery) {
       const outcome = await processOne(context, delivery);
+      context.ending.itemEnded(delivery.item, PUBLIC_OUTCOMES[outcome], { attempt: delivery.attempt });
       // The item cannot be settled any more (the broker takes it back): exit code 3, one line.
       if (outcome === 'disconnected') throw delivery.lost.reason;
       // Its acknowledgement failed: never exit 0 for it (3 when its connection or channel closed).
@@ -158,6 +162,7 @@ async function drain(context: Run): Promise<number> {
         break;
       }
       const outcome = await processOne(context, batch[i], finished);
+      context.ending.itemEnded(batch[i].item, PUBLIC_OUTCOMES[outcome], { attempt: batch[i].attempt });
       if (outcome === 'aborted') {
         await consumer.release(batch.slice(i + 1));
         break;
@@ -179,6 +184,17 @@ async function drain(context: Run): Promise<number> {
 }
 
 type Outcome = 'done' | 'notCompleted' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
+
+/** An outcome as the termination message names it. */
+const PUBLIC_OUTCOMES: Record<Outcome, ItemOutcome> = {
+  done: 'done',
+  notCompleted: 'unacknowledged',
+  retry: 'failed',
+  dead: 'dead',
+  lost: 'lost',
+  aborted: 'handedBack',
+  disconnected: 'disconnected',
+};
 
 /**
  * Runs the handler on one item and settles it. With `finished`, a processed item is added to it
@@ -241,6 +257,7 @@ export async function runWithin(
 
 function reportDeadLettered(context: WorkContext, claimed: Claimed): void {
   for (const item of claimed.deadLettered) {
+    context.ending.deadLettered(item, context.config.maxAttempts);
     context.log(
       `${JSON.stringify(item)} was delivered ${context.config.maxAttempts} times without an answer: moved to dead-letter queue ${deadLetterQueue(context.queueName)}`,
     );
