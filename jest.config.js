@@ -6,6 +6,7 @@
  */
 /** test/worker suites that use no broker: they run once, in the machine project. */
 const NO_BROKER = [
+  'completion-rate',
   'config',
   'credentials-cli',
   'credentials',
@@ -16,6 +17,8 @@ const NO_BROKER = [
   'seed-config',
   'seed-items',
   'seed-wait-timing',
+  'status-report',
+  'termination-message',
   'units',
 ];
 

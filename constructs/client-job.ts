@@ -256,6 +256,9 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
       ],
     }),
     JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }),
+    // The worker writes a termination message; a pod that failed before it could (a crash, an
+    // unexpected error) shows the last lines of its log there instead (cdk8s-plus-28 has no prop for it).
+    JsonPatch.add('/spec/template/spec/containers/0/terminationMessagePolicy', 'FallbackToLogsOnError'),
   );
   if (settings.parallelism !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/parallelism', settings.parallelism));
   if (settings.completions !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/completions', settings.completions));

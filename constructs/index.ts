@@ -2,6 +2,8 @@ export * from './broker';
 export * from './work-queue-broker';
 export * from './rabbitmq-stateful-set';
 export * from './redis-pod';
+export type { BrokerMetricsProps, BrokerMonitoring, MetricsScrapers } from './broker-metrics';
+export type { RedisMetricsExporterProps } from './redis-metrics-exporter';
 export * from './external-broker';
 export * from './in-cluster-credentials';
 export type { ClientJobProps, WorkerImageProps } from './client-job';

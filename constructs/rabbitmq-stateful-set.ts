@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { Defaults, describeProblem, Env, GeneratedSecret, RetryBudget, Rules } from '../worker/contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
+import { MetricsEndpoint } from './broker-metrics';
 import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
@@ -75,6 +76,19 @@ const CLUSTER_CONFIG_FILE = '20-cluster.conf';
 /** After the image's 10-defaults.conf and the cluster's file. */
 const WORK_QUEUE_CONFIG_FILE = '30-work-queue.conf';
 const COOKIE_KEY = 'cookie';
+
+/**
+ * The Prometheus endpoint of the rabbitmq_prometheus plugin, which the official image enables (its
+ * enabled_plugins file; this construct leaves it as it is). `/metrics` sums over the node's queues
+ * (node health, alarms); `/metrics/detailed` with the family `queue_coarse_metrics` gives each
+ * queue's ready, unacknowledged and total messages, cheaply (only the families asked for).
+ */
+const PROMETHEUS_PORT = 15692;
+const METRICS_ENDPOINT: MetricsEndpoint = {
+  port: PROMETHEUS_PORT,
+  portName: 'prometheus',
+  paths: [{ path: '/metrics' }, { path: '/metrics/detailed', params: { family: ['queue_coarse_metrics'] } }],
+};
 
 /**
  * A RabbitMQ broker: a StatefulSet with a persistent volume per node, its client Service, a
@@ -183,6 +197,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [
         { name: 'amqp', number: this.port },
+        { name: METRICS_ENDPOINT.portName, number: METRICS_ENDPOINT.port },
         ...(clustered
           ? [
               { name: 'epmd', number: EPMD_PORT },
@@ -223,6 +238,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [claim]));
     if (clustered) this.formCluster(name, replicas, container, dataMount, cookieSecretName, props.erlangCookie);
     this.mountWorkQueueConfig(name, container);
+    this.serveMetrics(props, METRICS_ENDPOINT);
     if (!clustered) ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount));
   }
 

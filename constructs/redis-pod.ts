@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { Defaults, SCRATCH_DIRECTORY } from '../worker/contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
+import { addRedisMetricsExporter, queueOfClient, REDIS_METRICS_ENDPOINT, RedisMetricsExporterProps } from './redis-metrics-exporter';
 import { PRE_STOP_WAIT_SECONDS, redisDataScript, redisPreStopScript, sentinelScript } from './redis-sentinel-scripts';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
@@ -38,6 +39,14 @@ export interface RedisPodProps extends WorkQueueBrokerProps {
    * @default - the cluster's default StorageClass
    */
   readonly storageClassName?: string;
+  /**
+   * A Prometheus exporter (redis_exporter) beside each data node, on port 9121: Redis' own
+   * metrics and, for every queue of the clients this broker admits, the length of its pending list
+   * and dead letters, its leases in progress and its done count. `metricsScrapers` names who may
+   * scrape it, `monitoring` writes a PodMonitor for it.
+   * @default - no exporter
+   */
+  readonly metricsExporter?: RedisMetricsExporterProps;
 }
 
 /**
@@ -81,6 +90,8 @@ export class RedisPod extends WorkQueueBroker {
   public readonly replicas: number;
   /** The headless Service that gives each member a stable DNS name; only with replicas. */
   public readonly nodesService?: kplus.Service;
+  /** The queues of the admitted clients, whose keys the metrics exporter reads. */
+  private readonly clientQueues = new Set<string>();
 
   constructor(scope: Construct, id: string, props: RedisPodProps = {}) {
     const podName = props.podName ?? 'redis-master';
@@ -162,7 +173,20 @@ export class RedisPod extends WorkQueueBroker {
       ],
     });
     if (memberStartup) this.addSentinel(replicas, memberStartup.envVariables);
+    if (props.metricsExporter !== undefined) {
+      addRedisMetricsExporter(this, this.statefulSet, secret, props.metricsExporter, () => this.clientQueues);
+      this.serveMetrics(props, REDIS_METRICS_ENDPOINT);
+    } else {
+      this.refuseMetrics(props, 'metricsExporter, whose port it is');
+    }
     if (props.storageSize !== undefined) this.addDataClaim(props.storageSize, props.storageClassName);
+  }
+
+  /** Admits a client, and exports its queue's keys when the broker has a metrics exporter. */
+  public admitClient(client: kplus.Workload): void {
+    super.admitClient(client);
+    const queue = queueOfClient(client);
+    if (queue !== undefined) this.clientQueues.add(queue);
   }
 
   /**

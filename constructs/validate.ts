@@ -95,6 +95,33 @@ const clusterSizeRule: Rule = (value) =>
     : '1, or an odd number of at least 3: a cluster goes on while a majority of its members is up, ' +
       'so 2 members stop when one is lost and an even count survives no more losses than the odd count below it';
 
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** A label key: a name of at most 63 characters, optionally after a DNS subdomain prefix and "/". */
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const name = key.slice(slash + 1);
+  return LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)));
+}
+
+/** A non-empty map of Kubernetes labels, as a selector matches them. */
+const labelSelectorRule: Rule = (value) =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.keys(value).length > 0 &&
+  Object.entries(value).every(([key, label]) => isLabelKey(key) && typeof label === 'string' && (label === '' || LABEL_NAME.test(label)))
+    ? undefined
+    : 'a non-empty map of Kubernetes labels such as { "kubernetes.io/metadata.name": "monitoring" }: keys of an optional DNS prefix and "/" and a name, ' +
+      'names and values of at most 63 characters of A-Z a-z 0-9 - _ . starting and ending with a letter or digit';
+
+/** A Prometheus duration such as `30s` or `1m30s`, as a scrape interval. */
+const prometheusDurationRule: Rule = (value) =>
+  typeof value === 'string' && /^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/.test(value) && /[1-9]/.test(value)
+    ? undefined
+    : 'a positive Prometheus duration such as "30s", "1m" or "1m30s"';
+
 /** The rules only construct props and stack config have, beside the shared `Rules` of the contract. */
 export const PropRules = {
   dnsLabel: dnsLabelRule,
@@ -106,4 +133,6 @@ export const PropRules = {
   credential: credentialRule,
   image: imageRule,
   clusterSize: clusterSizeRule,
+  labelSelector: labelSelectorRule,
+  prometheusDuration: prometheusDurationRule,
 } as const satisfies Record<string, Rule>;

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { BrokerScheme, GeneratedSecret } from '../worker/contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
+import { admitScrapers, BrokerMetricsProps, checkMetricsProps, MetricsEndpoint, MetricsFields, podMonitor } from './broker-metrics';
 import { appLabels } from './labels';
 import { ensureNamespace } from './namespace';
 import { containerResources, ResourceBudget } from './resources';
@@ -14,7 +15,7 @@ import { check, checkSecret, fail, PropRules } from './validate';
 export const CLIENT_OF_LABEL = 'work-queue-stack.io/client-of';
 
 /** What every broker this library runs in the cluster takes. */
-export interface WorkQueueBrokerProps {
+export interface WorkQueueBrokerProps extends BrokerMetricsProps {
   /**
    * Name of the client Service, the host in `BROKER_URL`.
    * @default - the tutorial's: 'rabbitmq-service' for RabbitMQStatefulSet, 'redis' for RedisPod
@@ -138,6 +139,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
       fail(this, 'existingSecretName', props.existingSecretName, 'either existingSecretName or username/password, not both');
     }
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
+    checkMetricsProps(this, props);
 
     this.namespaceObject = this.resolveNamespace(props.createNamespace);
 
@@ -198,6 +200,19 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     }
     check(this, 'createNamespace', createNamespace, (value) => (typeof value === 'boolean' ? undefined : 'true or false'));
     return ensureNamespace(this, namespace);
+  }
+
+  /** Serves the broker's metrics: admits `metricsScrapers` to the endpoint's port and writes the `monitoring` PodMonitor. */
+  protected serveMetrics(props: BrokerMetricsProps, endpoint: MetricsEndpoint): void {
+    if (props.metricsScrapers !== undefined) admitScrapers(this, this.networkPolicy, props.metricsScrapers, endpoint.port);
+    if (props.monitoring !== undefined) podMonitor(this, `${this.host}-metrics`, this.labels, endpoint, props.monitoring);
+  }
+
+  /** For a broker that serves no metrics: refuses the metrics props, `needs` saying what would serve them. */
+  protected refuseMetrics(props: BrokerMetricsProps, needs: string): void {
+    for (const field of [MetricsFields.scrapers, MetricsFields.monitoring]) {
+      if (props[field] !== undefined) fail(this, field, props[field], `no ${field} without ${needs}`);
+    }
   }
 
   public admitPeer(peer: kplus.INetworkPolicyPeer): void {

@@ -3,10 +3,9 @@
 // result into the process exit code, and ends what WORK_COMMAND left running and the traces not sent yet. Every error is one
 // line; an unexpected one shows its stack trace only with WORK_QUEUE_DEBUG=1.
 import { main } from './cli';
-import { ExitCode } from './contract';
-import { CliError } from './errors';
+import { CliError, exitCodeOf } from './errors';
 import { endCommands } from './handler';
-import { flushLines, linesWritten } from './stdout-lines';
+import { dropOutputOnceUnread, flushLines, linesWritten } from './stdout-lines';
 import { endTracing } from './tracing/load';
 
 const DEBUG = 'WORK_QUEUE_DEBUG';
@@ -27,16 +26,17 @@ async function exit(code: number): Promise<never> {
 function fail(error: unknown): Promise<never> {
   if (error instanceof CliError) {
     for (const line of error.message.split('\n')) process.stderr.write(`work-queue: ${line}\n`);
-    return exit(error.exitCode);
+    return exit(exitCodeOf(error));
   }
   const debug = process.env[DEBUG] && process.env[DEBUG] !== '0';
   const text = debug
     ? ((error as Error)?.stack ?? String(error))
     : `${String((error as Error)?.message ?? error).split('\n')[0]} (${DEBUG}=1 shows the stack trace)`;
   process.stderr.write(`work-queue: unexpected error: ${text}\n`);
-  return exit(ExitCode.failed);
+  return exit(exitCodeOf(error));
 }
 
+dropOutputOnceUnread();
 process.on('uncaughtException', (error) => void fail(error));
 process.on('unhandledRejection', (error) => void fail(error));
 

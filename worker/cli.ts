@@ -3,10 +3,11 @@ import { Command, ExitCode, describeProblem } from './contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './seed-items';
-import { openConsumer, openSeeder, openStatusReader } from './open-queue';
+import { openConsumer, openDeadLetters, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
 import { Shutdown } from './shutdown';
 import { startTracing } from './tracing/load';
+import { type TerminationMessage, withTerminationMessage } from './termination-message';
 import { brokerAt } from './unreachable';
 import { USAGE, asksForHelp } from './usage';
 import { work } from './work';
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
     case Command.work:
     case Command.status:
     case Command.credentials:
+    case Command.dead:
       if (asksForHelp(args)) {
         process.stdout.write(USAGE[command]);
         return ExitCode.ok;
@@ -44,6 +46,7 @@ const RUN: Record<keyof typeof Command, (args: readonly string[], env: Environme
   work: runWork,
   status: runStatus,
   credentials: runCredentials,
+  dead: runDead,
 };
 
 function connectOptions(target: Target, clientName: string, signal?: AbortSignal): ConnectOptions {
@@ -66,12 +69,17 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
   }
 }
 
-async function runWork(args: readonly string[], env: Environment): Promise<number> {
+function runWork(args: readonly string[], env: Environment): Promise<number> {
+  return withTerminationMessage(env, log, (ending) => runWorkMode(args, env, ending));
+}
+
+async function runWorkMode(args: readonly string[], env: Environment, ending: TerminationMessage): Promise<number> {
   splitFlags(args, [], false);
-  if (isIndexedMode(env)) return runIndexedWork(env);
+  if (isIndexedMode(env)) return runIndexedWork(env, ending);
   const target = readWork(env);
   const { work: config } = target;
   const tracing = startTracing(target.tracing, target.broker, target.queue, log);
+  ending.start(config.mode);
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
   try {
@@ -84,7 +92,7 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
     });
     try {
-      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, tracer: await tracing });
+      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, ending, tracer: await tracing });
     } finally {
       await consumer.close();
     }
@@ -94,21 +102,22 @@ async function runWork(args: readonly string[], env: Environment): Promise<numbe
 }
 
 /** `work` in a pod of an Indexed Job: no broker, one item of ITEMS_DIRECTORY. */
-async function runIndexedWork(env: Environment): Promise<number> {
+async function runIndexedWork(env: Environment, ending: TerminationMessage): Promise<number> {
   const config = readIndexedWork(env);
+  ending.start('indexed');
   // Loaded here: a queue worker has no use for it.
   const { indexedWork } = await import('./indexed-work');
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
   try {
-    return await indexedWork({ config, handler: makeHandler(config), shutdown, log });
+    return await indexedWork({ config, handler: makeHandler(config), shutdown, log, ending });
   } finally {
     shutdown.dispose();
   }
 }
 
 async function runStatus(args: readonly string[], env: Environment): Promise<number> {
-  const { flags } = splitFlags(args, ['--watch'], false);
+  const { flags } = splitFlags(args, ['--watch', '--json'], false);
   const target = readTarget(env);
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
@@ -119,14 +128,34 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
     await status({
       reader,
       queueName: target.queue,
+      scheme: target.broker.scheme,
       brokerName: brokerAt(target.broker),
       watch: flags.has('--watch'),
+      json: flags.has('--json'),
       signal: stop.signal,
       out: process.stdout,
     });
     return ExitCode.ok;
   } finally {
     await reader.close();
+  }
+}
+
+async function runDead(args: readonly string[], env: Environment): Promise<number> {
+  // Loaded here: no other command uses them.
+  const [{ parseDeadArgs }, { checkConfirmed, dead }] = await Promise.all([import('./dead-args'), import('./dead')]);
+  const request = parseDeadArgs(args);
+  const target = readTarget(env);
+  checkConfirmed(request, target.queue);
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  const deadLetters = await openDeadLetters(target.broker, target.queue, connectOptions(target, Command.dead, stop.signal));
+  try {
+    const print = (line: string) => process.stdout.write(`${line}\n`);
+    return await dead({ deadLetters, queueName: target.queue, request, signal: stop.signal, print });
+  } finally {
+    await deadLetters.close();
   }
 }
 

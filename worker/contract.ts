@@ -89,6 +89,12 @@ export const Env = {
   otelServiceName: 'OTEL_SERVICE_NAME',
   /** `seed`, `work`, optional: `true` turns tracing off whatever the endpoints say (OpenTelemetry's switch). */
   otelSdkDisabled: 'OTEL_SDK_DISABLED',
+  /**
+   * `work`, optional: where the termination message goes (`TerminationMessage`), for a container
+   * whose `terminationMessagePath` is not Kubernetes' default `/dev/termination-log`. Unset, the
+   * worker writes the default path only where the kubelet has mounted it (the file exists).
+   */
+  terminationMessagePath: 'TERMINATION_MESSAGE_PATH',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];
@@ -100,6 +106,8 @@ export const Command = {
   status: 'status',
   /** Creates the Secrets of `CREDENTIALS` in the cluster when they are missing; never changes one. */
   credentials: 'credentials',
+  /** Lists, redrives (back to the queue) or purges the dead-letter queue/list. */
+  dead: 'dead',
 } as const;
 
 /** Values of `WORKER_MODE`. */
@@ -299,7 +307,50 @@ export function queueKeys(queue: string) {
     seed: `${tag}:seed`,
     dead: `${queue}.dead`,
     traces: `${tag}:traces`,
+    deadRecords: `${tag}:dead-records`,
   };
+}
+
+/**
+ * What is kept with a dead item: its deliveries and the last error (the work command's outcome).
+ *
+ * Redis: the dead list keeps the plain items (as before, so `LRANGE <queue>.dead` still shows
+ * them); the list `deadRecords` holds one record per item that a worker dead-lettered, in the same
+ * order, `<attempts>|<error bytes>|<error><item>`. The records are a subsequence of the dead list
+ * (items pushed there by hand have none), so each record is matched to the first dead item at or
+ * after the previous match that equals its item; the scripts that take items off the dead list
+ * take its record with it, in the same step.
+ *
+ * RabbitMQ: the worker publishes the dead item to the dead-letter queue itself, with the headers
+ * below, on a connection of its own, and acknowledges the delivery once the broker confirmed it (a
+ * worker that dies in between leaves the item also on the work queue: at most a duplicate in dead,
+ * never a loss). While the broker blocks publishing (an alarm), or when the confirm is late, the
+ * worker rejects the delivery instead and the broker dead-letters it: such items, and those the
+ * broker dead-lettered at its delivery limit, carry none of the headers, only the broker's
+ * `x-death`, which tells them apart (`notKept`); the broker keeps no count of their attempts there.
+ */
+export const DeadLetters = {
+  attemptsHeader: 'x-work-queue-attempts',
+  errorHeader: 'x-work-queue-last-error',
+  /** RabbitMQ: a random id of each dead item the worker publishes, by which `dead redrive` recognises an item it moved already. */
+  idHeader: 'x-work-queue-dead-id',
+  /** The last error is cut to this many characters. */
+  maxErrorLength: 500,
+  /** Why a dead item has no record, as `dead list` says it (and its JSON's `notKept`). */
+  notKept: {
+    /** RabbitMQ: a worker rejected it, and the work queue's dead-lettering moved it (see DeadLetterPublisher). */
+    byBrokerForWorker: 'dead-lettered by the broker for a worker, while publishing was blocked (a memory or disk alarm) or slow to confirm',
+    /** RabbitMQ: deliveries no worker answered reached the work queue's delivery limit. */
+    atDeliveryLimit: "dead-lettered by the broker at the work queue's delivery limit (deliveries no worker answered)",
+    /** Pushed or published there by something else than a worker. */
+    byHand: 'put there by hand, not by a worker',
+  },
+} as const;
+
+/** A last error as it is kept with a dead item: one line, at most DeadLetters.maxErrorLength characters. */
+export function keptError(error: string): string {
+  const line = error.replace(/\s*\n\s*/g, ' ').trim();
+  return line.length > DeadLetters.maxErrorLength ? `${line.slice(0, DeadLetters.maxErrorLength - 1)}…` : line;
 }
 
 /**
@@ -330,7 +381,85 @@ export function deadLetterQueue(queue: string): string {
  * marker, and the exclusive queue a seeder holds while it seeds (so two seeders take turns).
  */
 export function amqpQueueNames(queue: string) {
-  return { work: queue, dead: deadLetterQueue(queue), marker: seedMarkerQueue(queue), seedLock: `${queue}.seed-lock` };
+  return {
+    work: queue,
+    dead: deadLetterQueue(queue),
+    marker: seedMarkerQueue(queue),
+    seedLock: `${queue}.seed-lock`,
+    /** What `dead redrive` published to the work queue and has not yet taken off dead (see `amqpRedriveExchange`). */
+    redriveJournal: `${queue}.redrive-journal`,
+    /** An exclusive queue a redrive holds while it runs, so two redrives take turns. */
+    redriveLock: `${queue}.redrive-lock`,
+  };
+}
+
+/**
+ * The direct exchange through which `dead redrive` publishes to a work queue: bound to the work
+ * queue and to its redrive journal with the queue's name as routing key, so that one publish puts
+ * the item on both or on neither.
+ */
+export function amqpRedriveExchange(queue: string): string {
+  return `${queue}.redrive`;
+}
+
+/**
+ * `work-queue status --json`: one object per read of the queue (one line each, NDJSON, with
+ * `--watch`). Its JSON Schema is `status.schema.json` beside this file (shipped as
+ * `work-queue-stack/status.schema.json`); the fields and their meaning are documented there and in
+ * docs/operations.md. A count the broker cannot tell is null, never left out or guessed.
+ * `schemaVersion` changes whenever a field is added, removed or changes meaning.
+ */
+export const STATUS_SCHEMA_VERSION = 1;
+
+export interface StatusReport {
+  readonly schemaVersion: typeof STATUS_SCHEMA_VERSION;
+  readonly queue: string;
+  /** When the counts were read, ISO 8601 in UTC. */
+  readonly sampledAt: string;
+  /** Items waiting to be taken (Redis: with those whose lease ran out). */
+  readonly pending: number;
+  /** Items taken and not yet settled; null on RabbitMQ (AMQP does not tell unacknowledged messages). */
+  readonly inProgress: number | null;
+  /** Items completed; null on RabbitMQ. */
+  readonly done: number | null;
+  /** In progress and done together; on RabbitMQ seeded - pending - dead, null without a seed marker. */
+  readonly inProgressOrDone: number | null;
+  readonly dead: number;
+  /** Items put on the queue by `seed`, over all its runs; null when no `seed` ran (items pushed by other means). */
+  readonly seeded: number | null;
+  /** The seed in progress or last finished; null when no `seed` ran. */
+  readonly seed: { readonly id: string; readonly total: number; readonly pushed: number } | null;
+  /** Whether that seed put all its items on the queue; null when no `seed` ran. */
+  readonly seedComplete: boolean | null;
+  readonly rate: {
+    /** `finished`: done + dead per second (Redis); `taken`: items leaving the queue (pending) per second (RabbitMQ). */
+    readonly counts: 'finished' | 'taken';
+    /** Null until two reads (`--watch`), and when the count it is measured on is null. */
+    readonly itemsPerSecond: number | null;
+    /** Seconds between the first and last read the rate is measured over; 0 with one read. */
+    readonly windowSeconds: number;
+    /** Seconds until the remaining items (Redis: pending + in progress; RabbitMQ: pending) are through at that rate; 0 when none remain, null when not known. */
+    readonly etaSeconds: number | null;
+  };
+  readonly broker: StatusReportRedis | StatusReportRabbitmq;
+}
+
+export interface StatusReportRedis {
+  readonly kind: 'redis';
+  /**
+   * Leases that ran out (their worker stopped renewing them) or were given up (a failed attempt
+   * awaiting its retry, an item handed back at shutdown): claimable again, counted in `pending` too.
+   */
+  readonly expiredLeases: number;
+}
+
+export interface StatusReportRabbitmq {
+  readonly kind: 'rabbitmq';
+  /** The quorum queue's leader and members (management API, read once per `status`), or null with `replicasUnreadable` saying why. */
+  readonly replicas: { readonly leader: string; readonly members: readonly string[] } | null;
+  readonly replicasUnreadable: string | null;
+  /** What the broker cannot tell, in words. */
+  readonly note: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,11 @@ export class CliError extends Error {
   }
 }
 
+/** The exit code an error ends the CLI with: a `CliError`'s own, 1 for any other. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof CliError ? error.exitCode : ExitCode.failed;
+}
+
 /** Bad variables, arguments or items: one `describeProblem` line per problem; nothing was touched. */
 export function badInput(problems: string[]): CliError {
   return new CliError(problems.join('\n'), ExitCode.badInput);

@@ -4,8 +4,13 @@ import { sleep } from './sleep';
 import { writeLine } from './stdout-lines';
 import { describeCause } from './unreachable';
 
-/** `done`: the item was processed. `failed`: the handler said no. `aborted`: stopped by the signal. */
-export type HandlerResult = 'done' | 'failed' | 'aborted';
+/** The handler said no: `error` is its outcome in one line (kept with the item if it is dead-lettered). */
+export interface HandlerFailure {
+  readonly error: string;
+}
+
+/** `done`: the item was processed. A `HandlerFailure`: the handler said no. `aborted`: stopped by the signal. */
+export type HandlerResult = 'done' | 'aborted' | HandlerFailure;
 
 /**
  * Runs the work on one item. `onExit`, when given, hears the exit code of the item's command
@@ -48,8 +53,9 @@ function commandHandler(command: string): Handler {
       try {
         child = spawnCommandGroup(command, item);
       } catch (error) {
-        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${describeCause(error)}\n`);
-        return resolve('failed');
+        const failure = `could not start WORK_COMMAND: ${describeCause(error)}`;
+        process.stderr.write(`work-queue: ${failure}\n`);
+        return resolve({ error: failure });
       }
       let stopping: Promise<void> | undefined;
       const abort = () => {
@@ -58,10 +64,11 @@ function commandHandler(command: string): Handler {
       signal.addEventListener('abort', abort, { once: true });
       child.on('error', (error) => {
         signal.removeEventListener('abort', abort);
-        process.stderr.write(`work-queue: could not start WORK_COMMAND: ${error.message}\n`);
-        resolve('failed');
+        const failure = `could not start WORK_COMMAND: ${error.message}`;
+        process.stderr.write(`work-queue: ${failure}\n`);
+        resolve({ error: failure });
       });
-      child.on('close', (code) => {
+      child.on('close', (code, exitSignal) => {
         signal.removeEventListener('abort', abort);
         onExit?.(code);
         if (signal.aborted) {
@@ -69,7 +76,8 @@ function commandHandler(command: string): Handler {
           return;
         }
         if (child.pid !== undefined) forgetCommandGroup(child.pid);
-        resolve(code === 0 ? 'done' : 'failed');
+        if (code === 0) resolve('done');
+        else resolve({ error: exitSignal ? `WORK_COMMAND was killed by ${exitSignal}` : `WORK_COMMAND exited with code ${code}` });
       });
     });
   };

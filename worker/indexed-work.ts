@@ -5,6 +5,7 @@ import { ItemDeadline } from './item-deadline';
 import { readIndexedItem } from './item-files';
 import type { Shutdown } from './shutdown';
 import { flushLines } from './stdout-lines';
+import type { TerminationMessage } from './termination-message';
 import { runWithin } from './work';
 
 export interface IndexedWorkContext {
@@ -12,6 +13,8 @@ export interface IndexedWorkContext {
   readonly handler: Handler;
   readonly shutdown: Shutdown;
   readonly log: (line: string) => void;
+  /** What the run's termination message says of its item. */
+  readonly ending: TerminationMessage;
 }
 
 /**
@@ -26,6 +29,7 @@ export async function indexedWork(context: IndexedWorkContext): Promise<number> 
   const item = readIndexedItem(config.itemsDirectory, config.index);
   const deadline = new ItemDeadline(config.workTimeoutSeconds * 1000);
   const { result, timedOut } = await runWithin(deadline, handler, item, shutdown.handlerSignal);
+  context.ending.itemEnded(item, result === 'done' ? 'done' : timedOut ? 'timedOut' : result === 'aborted' ? 'handedBack' : 'failed', { index: config.index });
   // What the item printed goes out before the worker's own line about it.
   flushLines();
   const which = `item ${config.index} ${JSON.stringify(item)}`;

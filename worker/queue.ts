@@ -61,8 +61,11 @@ export interface Consumer {
    * did not confirm) are reported through `onLost` and counted in the result.
    */
   complete(deliveries: readonly Delivery[]): Promise<number>;
-  /** The handler failed: retry later, or dead-letter when the attempts are used up. */
-  fail(delivery: Delivery): Promise<FailOutcome>;
+  /**
+   * The handler failed: retry later, or dead-letter when the attempts are used up, with `error`
+   * (the attempt's outcome, `keptError`) kept beside the item.
+   */
+  fail(delivery: Delivery, error: string): Promise<FailOutcome>;
   /** Hands items back untouched (shutdown), without counting an attempt where the broker allows. */
   release(deliveries: readonly Delivery[]): Promise<void>;
   close(): Promise<void>;
@@ -118,6 +121,8 @@ export interface QueueStatus {
   readonly seeded?: number;
   /** The seeding in progress or last finished. */
   readonly seed?: { readonly id: string; readonly total: number; readonly pushed: number };
+  /** Redis: leases that ran out or were given up (a failed attempt awaiting its retry, an item handed back), counted in `pending` too. */
+  readonly expiredLeases?: number;
   /** What the broker cannot tell, in words. */
   readonly note?: string;
   /** The queue's replicas, where the broker has them (a RabbitMQ quorum queue): its leader and members, or why they could not be read. */
@@ -130,6 +135,35 @@ export type QueueReplicas = { readonly leader: string; readonly members: readonl
 export interface StatusReader {
   /** The counts, or undefined when the queue does not exist (was never seeded nor worked on). */
   status(): Promise<QueueStatus | undefined>;
+  close(): Promise<void>;
+}
+
+/** An item of the dead-letter queue/list, with what was kept when it was dead-lettered. */
+export interface DeadItem {
+  readonly item: string;
+  /** Deliveries it had; undefined when no record was kept (then `notKept` says why). */
+  readonly attempts?: number;
+  /** The last attempt's outcome; undefined as `attempts`. */
+  readonly lastError?: string;
+  /** Why it has no record, one of DeadLetters.notKept; undefined when it has one. */
+  readonly notKept?: string;
+}
+
+/** The dead letters of a queue: the `dead` side. */
+export interface DeadLetters {
+  /** How many items are dead. */
+  count(): Promise<number>;
+  /** The first `limit` dead items, oldest first, without taking them. */
+  list(limit: number): Promise<DeadItem[]>;
+  /**
+   * Moves up to `max` of the oldest dead items to the end of the work queue as new items (their
+   * attempt count starts again), each exactly once even when the process dies at any point (on
+   * RabbitMQ, an item without a record at most twice); returns those it moved (fewer when dead
+   * has fewer).
+   */
+  move(max: number): Promise<DeadItem[]>;
+  /** Deletes every dead item; returns how many there were. */
+  purge(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -43,3 +43,16 @@ export function linesWritten(): Promise<void> {
     });
   });
 }
+
+/**
+ * A reader that goes away before the end (`work-queue dead list | head -1`) closes the pipe:
+ * writes then fail with EPIPE, which Node.js reports as an error of standard output. What is left
+ * to print has no reader and is dropped; the command goes on to its own end and exit code, as
+ * if the lines had been read (a worker does not stop working because nobody reads its log).
+ * Any other error of standard output is an unexpected one.
+ */
+export function dropOutputOnceUnread(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}

@@ -1,5 +1,7 @@
+import { DEFAULT_LIST_LIMIT, PRINTED_ITEMS } from './dead-args';
 import {
   Command,
+  DeadLetters,
   Defaults,
   Env,
   ExitCode,
@@ -10,6 +12,7 @@ import {
   MAX_ITEM_BYTES,
   MAX_SEED_RUN_LENGTH,
   RetryBudget,
+  STATUS_SCHEMA_VERSION,
   TLS_SCHEMES,
   WORKER_MODES,
   sentinelUrlScheme,
@@ -73,7 +76,10 @@ export const USAGE: Record<'main' | keyof typeof Command, string> = {
   work                       process items: ${Env.workerMode}=single takes one, drain loops until
                              nothing is pending or in progress, indexed takes the item of an
                              Indexed Job's pod from ${Env.itemsDirectory} (no broker)
-  status [--watch]           pending / in progress / done / dead counts; --watch redraws until drained
+  status [--watch] [--json]  pending / in progress / done / dead counts; --watch redraws until
+                             drained, with the rate and ETA; --json prints JSON objects
+  dead list|redrive|purge    show the dead-letter queue's items with their attempts and last error,
+                             move them back to the queue (exactly once each, --rate R/s), or delete them
   credentials                create the Secrets of ${Env.credentials} in the pod's namespace when they
                              are missing (a broker's password, an Erlang cookie); never changes one
 
@@ -133,15 +139,43 @@ group is ended and the item handed back (indexed: stopped, exit ${ExitCode.inter
 
 ${EXIT_CODES}
 `,
-  status: `usage: work-queue status [--watch]
+  status: `usage: work-queue status [--watch] [--json]
 
 Prints the queue's counts: pending, in progress, done, dead (RabbitMQ counts in progress and done
 together), and a RabbitMQ quorum queue's leader and members when ${Env.brokerManagementUrl} is set.
 A queue that was never seeded nor worked on is an error (exit 1).
 
-  --watch   redraw until nothing is pending or in progress (a line per change when not on a terminal)
+  --watch   read every 0.5 s until nothing is pending or in progress: a redrawn row on a terminal,
+            else a line per change (and every 10 s); from the second read on, the rate over the
+            last 20 s and the ETA of what remains
+  --json    one JSON object per read, one line each (schema work-queue-stack/status.schema.json,
+            schemaVersion ${STATUS_SCHEMA_VERSION}); a count the broker cannot tell is null
 
 ${environment([...COMMON, Env.brokerManagementUrl, 'NODE_EXTRA_CA_CERTS'])}
+${EXIT_CODES}
+`,
+  dead: `usage: work-queue dead list [--limit N] [--json]
+       work-queue dead redrive [--limit N] [--rate R/s] [--dry-run]
+       work-queue dead purge --yes
+
+The dead-letter queue (RabbitMQ) or list (Redis) QUEUE.dead holds the items whose attempts ran
+out (${Env.maxAttempts}). The worker keeps each one's attempts and last error with it (the work command's
+exit code or signal, a timeout; at most ${DeadLetters.maxErrorLength} characters).
+
+  list      the oldest items first, each with its attempts and last error ("no record" for an item
+            the broker dead-lettered by itself or that was put there by hand)
+    --limit N   items shown (${DEFAULT_LIST_LIMIT})
+    --json      one JSON document: {"queue", "deadLetterQueue", "count", "items": [{"item", "attempts", "lastError"}]}
+                (attempts and lastError null without a record)
+  redrive   moves the oldest items to the end of QUEUE as new items, their attempts counted from 1
+            again, exactly once each even when redrive is killed midway (run it again to move the
+            rest); prints each item it moved (the first ${PRINTED_ITEMS}) and a count
+    --limit N   items moved (all)
+    --rate R/s  items per second at most, in steps of a tenth of a second (as fast as the broker takes them)
+    --dry-run   print what would be moved, move nothing
+  purge     deletes every dead item; refused (exit ${ExitCode.badInput}) without --yes
+
+${environment([...COMMON, 'NODE_EXTRA_CA_CERTS'])}
 ${EXIT_CODES}
 `,
   credentials: `usage: work-queue credentials

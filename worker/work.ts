@@ -1,5 +1,5 @@
 import type { QueueWorkConfig } from './config';
-import { Env, ExitCode, deadLetterQueue } from './contract';
+import { Env, ExitCode, deadLetterQueue, keptError } from './contract';
 import type { Handler, HandlerResult } from './handler';
 import type { Claimed, Consumer, Delivery, DeliveryOutcome } from './queue';
 import { SeedWait } from './seed-wait';
@@ -8,6 +8,7 @@ import { ItemDeadline } from './item-deadline';
 import { sleep } from './sleep';
 import { flushLines } from './stdout-lines';
 import type { ItemSpan, Tracer } from './tracing/spans';
+import type { ItemOutcome, TerminationMessage } from './termination-message';
 
 /** How long `single` waits for an item to appear (once its seed, if any, is complete) before it concludes there is nothing to do. */
 export const EMPTY_WAIT_MS = 3000;
@@ -37,6 +38,8 @@ export interface WorkContext {
    * @default - none: tracing is off
    */
   readonly tracer?: Tracer;
+  /** What the run's termination message says of its items. */
+  readonly ending: TerminationMessage;
 }
 
 /** What one run of `work` uses besides its context. */
@@ -85,6 +88,7 @@ async function single(context: Run): Promise<number> {
     const [delivery] = claimed.deliveries;
     if (delivery) {
       const outcome = await processOne(context, delivery);
+      context.ending.itemEnded(delivery.item, PUBLIC_OUTCOMES[outcome], { attempt: delivery.attempt });
       // The item cannot be settled any more (the broker takes it back): exit code 3, one line.
       if (outcome === 'disconnected') throw delivery.lost.reason;
       // Its acknowledgement failed: never exit 0 for it (3 when its connection or channel closed).
@@ -164,6 +168,7 @@ async function drain(context: Run): Promise<number> {
         break;
       }
       const outcome = await processOne(context, batch[i], finished);
+      context.ending.itemEnded(batch[i].item, PUBLIC_OUTCOMES[outcome], { attempt: batch[i].attempt });
       if (outcome === 'aborted') {
         await consumer.release(batch.slice(i + 1));
         break;
@@ -200,6 +205,17 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
   }
 }
 
+/** An outcome as the termination message names it. */
+const PUBLIC_OUTCOMES: Record<Outcome, ItemOutcome> = {
+  done: 'done',
+  notCompleted: 'unacknowledged',
+  retry: 'failed',
+  dead: 'dead',
+  lost: 'lost',
+  aborted: 'handedBack',
+  disconnected: 'disconnected',
+};
+
 /**
  * Runs the handler on one item and settles it. With `finished`, a processed item is added to it
  * for a later joint completion; without, it is completed at once. The handler stops when shutdown
@@ -220,13 +236,16 @@ async function settleOne(context: Run, delivery: Delivery, finished?: Delivery[]
     }
     return 'done';
   }
-  if (timedOut) log(`${JSON.stringify(delivery.item)} outlasted ${Env.workTimeoutSeconds} (${config.workTimeoutSeconds} s): stopped, a failed attempt`);
-  else if (result === 'aborted') {
+  let error: string;
+  if (timedOut) {
+    error = `outlasted ${Env.workTimeoutSeconds} (${config.workTimeoutSeconds} s)`;
+    log(`${JSON.stringify(delivery.item)} ${error}: stopped, a failed attempt`);
+  } else if (result === 'aborted') {
     await consumer.release([delivery]);
     log(`gave ${JSON.stringify(delivery.item)} back to the queue unfinished`);
     return 'aborted';
-  }
-  const outcome = await consumer.fail(delivery);
+  } else error = result.error;
+  const outcome = await consumer.fail(delivery, keptError(error));
   const which = `${JSON.stringify(delivery.item)} failed (attempt ${delivery.attempt} of ${config.maxAttempts})`;
   if (outcome === 'dead') log(`${which}: moved to dead-letter queue ${deadLetterQueue(context.queueName)}`);
   else if (outcome === 'retry') log(`${which}: handed back for another attempt`);
@@ -261,6 +280,7 @@ export async function runWithin(
 
 function reportDeadLettered(context: WorkContext, claimed: Claimed): void {
   for (const item of claimed.deadLettered) {
+    context.ending.deadLettered(item, context.config.maxAttempts);
     context.log(
       `${JSON.stringify(item)} was delivered ${context.config.maxAttempts} times without an answer: moved to dead-letter queue ${deadLetterQueue(context.queueName)}`,
     );

@@ -153,6 +153,12 @@ export interface LocalClusterOptions {
    * @default - none
    */
   readonly extraConf?: string[];
+  /**
+   * Each node's port for the rabbitmq_prometheus plugin, which the official image enables (and
+   * RabbitMQStatefulSet scrapes on 15692); with it the node serves its metrics on 127.0.0.1 there.
+   * @default - the plugin is off
+   */
+  readonly prometheusPorts?: readonly number[];
 }
 
 /**
@@ -187,12 +193,17 @@ export class LocalCluster {
       mkdirSync(path.join(this.dir, nodeDir, 'log'), { recursive: true });
       const name = nodeName(index);
       const managementPort = options.ports[index][2];
-      // A config and plugins file per node: the management plugin (which slows a node's start) only where a port is given for it.
+      const prometheusPort = options.prometheusPorts?.[index];
+      // A config and plugins file per node: each plugin (the management plugin slows a node's start) only where a port is given for it.
+      const plugins = [
+        ...(managementPort === undefined ? [] : [{ name: 'rabbitmq_management', conf: 'management', port: managementPort }]),
+        ...(prometheusPort === undefined ? [] : [{ name: 'rabbitmq_prometheus', conf: 'prometheus', port: prometheusPort }]),
+      ];
       writeFileSync(
         path.join(this.dir, nodeDir, 'rabbitmq.conf'),
-        managementPort === undefined ? this.conf : `${this.conf}management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\n`,
+        this.conf + plugins.map(({ conf, port }) => `${conf}.tcp.ip = 127.0.0.1\n${conf}.tcp.port = ${port}\n`).join(''),
       );
-      writeFileSync(path.join(this.dir, nodeDir, 'enabled_plugins'), managementPort === undefined ? '[].\n' : '[rabbitmq_management].\n');
+      writeFileSync(path.join(this.dir, nodeDir, 'enabled_plugins'), `[${plugins.map(({ name }) => name).join(',')}].\n`);
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         HOME: nodePath('home'),

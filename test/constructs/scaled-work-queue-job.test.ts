@@ -10,7 +10,7 @@ import {
   ScaledWorkQueueJobProps,
   WorkQueueJob,
 } from '../../constructs';
-import { kedaSchemaErrors } from '../keda-schema';
+import { crdSchemaErrors } from '../crd-schema';
 import { schemaError } from '../k8s-schema';
 import { Manifest, ManifestValue, only, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
@@ -66,7 +66,7 @@ function scaled(kind: BrokerKind, props: Partial<ScaledWorkQueueJobProps> = {}):
 function expectValid(manifests: Manifest[]): void {
   const keda = manifests.filter((m) => m.apiVersion === 'keda.sh/v1alpha1');
   expect(keda.length).toBeGreaterThan(0);
-  expect(kedaSchemaErrors(keda)).toEqual(keda.map(() => undefined));
+  expect(crdSchemaErrors(keda)).toEqual(keda.map(() => undefined));
   for (const manifest of manifests.filter((m) => m.apiVersion !== 'keda.sh/v1alpha1')) expect(schemaError(manifest)).toBeUndefined();
 }
 

@@ -141,7 +141,15 @@ describe('the names in the constructs table', () => {
       'RabbitMQStatefulSet',
       'mq',
       (chart, name) =>
-        new RabbitMQStatefulSet(chart, 'rabbitmq', { name, serviceName: 'mq-service', replicas: 3, password: 'p', erlangCookie: 'c', workerImage: IMAGE }),
+        new RabbitMQStatefulSet(chart, 'rabbitmq', {
+          name,
+          serviceName: 'mq-service',
+          replicas: 3,
+          password: 'p',
+          erlangCookie: 'c',
+          workerImage: IMAGE,
+          monitoring: {},
+        }),
       { name: 'mq', serviceName: 'mq-service' },
     ],
   ];

@@ -2,6 +2,7 @@
  * A worker pod SIGKILLed (`docker kill`) in the middle of an item: the item is not lost, another
  * pod processes it, and the Job still completes. On RabbitMQ the broker requeues the unacked
  * message when the connection drops; on Redis the item's lease expires and a live worker reclaims it.
+ * The coarse run also checks each pod's termination message, as the kubelet reports it.
  */
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import { suiteGeneration } from './harness/broker-generation';
@@ -31,6 +32,28 @@ function finishedItems(work: JobRun, victim: string): string[] {
   return work.pods.flatMap((pod) => (pod.name === victim ? processedItems(pod).slice(0, -1) : processedItems(pod)));
 }
 
+/**
+ * What `kubectl describe pod` shows as each pod's termination message: the worker's own line for an
+ * item done (the victim's item on its second delivery), and for the killed pod, which wrote none,
+ * the end of its log (FallbackToLogsOnError).
+ */
+function expectTerminationMessages(work: JobRun, victim: string, item: string): void {
+  for (const pod of work.pods.filter((candidate) => candidate.name !== victim)) {
+    const [processed] = processedItems(pod);
+    const attempt = processed === item ? 2 : 1;
+    expect({ pod: pod.name, ...pod.terminated, message: JSON.parse(pod.terminated?.message ?? 'null') }).toEqual({
+      pod: pod.name,
+      exitCode: 0,
+      reason: 'Completed',
+      message: { item: processed, outcome: 'done', attempt, exitCode: 0 },
+    });
+  }
+  const killed = work.pods.find((pod) => pod.name === victim)!;
+  expect(killed.terminated).toEqual({ exitCode: 137, reason: 'Error', message: expect.stringContaining(`Processing ${item}\n`) });
+  const redone = work.pods.find((pod) => pod.name !== victim && processedItems(pod).includes(item))!;
+  console.log(`coarse fault: termination messages: ${redone.name}: ${redone.terminated?.message}; ${victim}: ${JSON.stringify(killed.terminated?.message)}`);
+}
+
 test('coarse: the item of a killed pod is redelivered to another pod and the Job still reaches 8 completions', async () => {
   const scenario = new StackScenario(state, COARSE_TUTORIAL.name, generation);
   const { brokers } = scenario;
@@ -47,6 +70,7 @@ test('coarse: the item of a killed pod is redelivered to another pod and the Job
     expect(survivors.some((pod) => processedItems(pod).includes(item))).toBe(true);
     expect(sorted(finishedItems(work, victim))).toEqual(sorted(scenario.items()));
     expect(await brokers.amqpLeftovers(queue)).toEqual({});
+    expectTerminationMessages(work, victim, item);
     console.log(`coarse fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s`);
   } finally {
     await scenario.close();

@@ -64,6 +64,11 @@ test('indexed: a poison item with maxAttempts 2 fails only its index, after 2 po
   for (const index of [0, 1, 2, 3])
     for (const pod of podsOf(run, index)) expect(pod.logs).toContain(`item ${items[index]} index ${index} host ${jobName}-${index}\n`);
   for (const index of [0, 1, 3]) expect(podsOf(run, index).map((pod) => pod.phase)).toEqual(['Succeeded']);
+  // The termination message of each pod, as the kubelet reports it: the item, its outcome and index, the exit code and why.
+  const messages = (index: number) => podsOf(run, index).map((pod) => JSON.parse(pod.terminated?.message ?? 'null'));
+  expect(messages(0)).toEqual([{ item: 'apple', outcome: 'done', index: 0, exitCode: 0 }]);
+  expect(messages(2)).toEqual(Array(2).fill({ item: 'poison', outcome: 'failed', index: 2, exitCode: 1, reason: 'the item was not done' }));
+  console.log(`indexed: termination message of a failed pod: ${podsOf(run, 2)[0].terminated?.message}`);
 });
 
 test('indexed: an index with no item exits 2 and its index fails at once by the FailIndex rule, without a retry', async () => {

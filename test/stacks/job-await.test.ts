@@ -145,6 +145,33 @@ describe('job await', () => {
     );
   });
 
+  test("job await quotes the failed pod's termination message: why the worker exited, which item, its outcome and attempt", async () => {
+    const message = '{"item":"poison","outcome":"dead","attempt":3,"exitCode":1,"reason":"the item was not done"}';
+    const pods = [{ ...failedPod('quote-x1', 1, '2025-01-01T00:00:09Z', 'Processing poison\n'), terminationMessage: message }];
+    await expect(
+      awaitScripted({ name: 'quote', steps: [failed('BackoffLimitExceeded', 'Job has reached the specified backoff limit')], pods }),
+    ).rejects.toThrow(
+      `Job ${NAMESPACE}/quote failed (BackoffLimitExceeded): Job has reached the specified backoff limit\n` +
+        `termination message of pod quote-x1, container work-queue, exit code 1: ${message}\n` +
+        'last lines of pod quote-x1, container work-queue, exit code 1:\n  Processing poison',
+    );
+  });
+
+  test('job await quotes a multi-line termination message indented, and not one that FallbackToLogsOnError made of the log it shows', async () => {
+    const crashed = { ...failedPod('crash-x1', 137, '2025-01-01T00:00:09Z', logOf(30)), terminationMessage: logOf(30) };
+    await expect(awaitScripted({ name: 'crash', steps: [failed('BackoffLimitExceeded', 'backoff')], pods: [crashed] })).rejects.toThrow(
+      `Job ${NAMESPACE}/crash failed (BackoffLimitExceeded): backoff\n` +
+        'last lines of pod crash-x1, container work-queue, exit code 137:\n' +
+        Array.from({ length: 20 }, (_, i) => `  line ${i + 11}`).join('\n'),
+    );
+    const unreadable = { ...failedPod('lines-x1', 1, '2025-01-01T00:00:09Z'), terminationMessage: 'first\nsecond\n' };
+    await expect(awaitScripted({ name: 'lines', steps: [failed('BackoffLimitExceeded', 'backoff')], pods: [unreadable] })).rejects.toThrow(
+      `Job ${NAMESPACE}/lines failed (BackoffLimitExceeded): backoff\n` +
+        'termination message of pod lines-x1, container work-queue, exit code 1:\n  first\n  second\n' +
+        '(pod lines-x1, container work-queue, exit code 1: its log could not be read: ',
+    );
+  });
+
   describe('the end of a Job as Kubernetes 1.31+ shows it: FailureTarget or SuccessCriteriaMet, the pods terminating, then gone, then Failed or Complete', () => {
     const deadline = { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
     const running = (name: string, startedAt: string, log?: string): FakePod => ({ name, phase: 'Running', startedAt, log });

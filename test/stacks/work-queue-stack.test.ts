@@ -2,7 +2,7 @@ import { App, Testing } from 'cdk8s';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, IndexedStackConfig, QueueStackConfig, WorkQueueStackConfig } from '../../stacks/config';
 import { addWorkQueueStack, buildWorkQueueStack, QueueStackCharts } from '../../stacks/work-queue-stack';
 import { seedId } from '../../worker/contract';
-import { kedaSchemaErrors } from '../keda-schema';
+import { crdSchemaErrors } from '../crd-schema';
 import { containerEnv, Manifest, manifestsOf, only, podSpec } from '../manifests';
 
 const coarse: QueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1' };
@@ -114,7 +114,7 @@ describe('addWorkQueueStack', () => {
     expect(fineJob.map((m) => m.kind)).toEqual(['ScaledJob']);
     expect(fineJob[0].spec.jobTargetRef.parallelism).toBe(2);
     expect(fineJob[0].spec.triggers[0].metadata.listLength).toBe('5');
-    expect(kedaSchemaErrors([...coarseJob, ...fineJob])).toEqual([undefined, undefined, undefined]);
+    expect(crdSchemaErrors([...coarseJob, ...fineJob])).toEqual([undefined, undefined, undefined]);
   });
 
   test('matches the snapshot of both tutorials', () => {

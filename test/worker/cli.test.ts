@@ -23,7 +23,7 @@ describe('work-queue CLI', () => {
   test.each([
     ['seed', /^usage: work-queue seed \[--force\] \[ITEM\.\.\.\]$/m],
     ['work', /^usage: work-queue work$/m],
-    ['status', /^usage: work-queue status \[--watch\]$/m],
+    ['status', /^usage: work-queue status \[--watch\] \[--json\]$/m],
   ])("%s --help prints that command's usage and exits 0, whatever the environment", async (command, usage) => {
     for (const flag of ['--help', '-h']) {
       const result = await runCli([command, flag], {});
@@ -34,11 +34,11 @@ describe('work-queue CLI', () => {
     }
   });
 
-  test('fails for status of a queue that never existed, with the same line on both brokers', async () => {
+  test('fails for status of a queue that never existed, with the same line on both brokers, --json too', async () => {
     const queue = uniqueQueue('never');
     const expected = `work-queue: QUEUE: got "${queue}", expected an existing queue; seed it or start a worker first\n`;
     for (const env of [redisEnv(queue), amqpEnv(queue)]) {
-      for (const args of [['status'], ['status', '--watch']]) {
+      for (const args of [['status'], ['status', '--watch'], ['status', '--json'], ['status', '--watch', '--json']]) {
         const result = await runCli(args, env);
         expect(result.code).toBe(ExitCode.failed);
         expect(result.stderr).toBe(expected);

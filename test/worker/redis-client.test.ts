@@ -75,6 +75,7 @@ describe('RedisLink against Redis', () => {
           processing: keys.processing,
           leases: keys.leases,
           dead: keys.dead,
+          deadRecords: keys.deadRecords,
           done: keys.done,
           seed: keys.seed,
           traces: keys.traces,

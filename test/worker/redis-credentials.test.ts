@@ -1,6 +1,8 @@
-import { ExitCode } from '../../worker/contract';
-import { killLeftovers, runCli, uniqueQueue } from './helpers';
+import { ExitCode, queueKeys } from '../../worker/contract';
+import { sampleValue } from '../prometheus-text';
+import { killLeftovers, runCli, startCli, tempDir, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
+import { ExporterProcess, synthesizedExporterEnv } from './synthesized-redis-exporter';
 
 /** A stack trace line, which no error path of the CLI may print. */
 const STACK_LINE = /^\s+at /m;
@@ -71,5 +73,40 @@ describe('a Redis that requires a password (a redis-server of the test, with req
     expect(worked.code).toBe(ExitCode.ok);
     expect(worked.stdout.trim().split('\n')).toHaveLength(manyItems.length);
     expect((await runCli(['status'], env)).stdout).toMatch(/pending 0/);
+  });
+
+  test("RedisPod's metrics exporter, as synthesized, reads this Redis with the password of the broker's Secret and exports the queue's pending, in-progress, done and dead counts", async () => {
+    const metricsQueue = uniqueQueue('metrics');
+    const keys = queueKeys(metricsQueue);
+    const exporter = await ExporterProcess.start(synthesizedExporterEnv(metricsQueue, password), server.url);
+    const files = tempDir();
+    const release = files.file('release-slow', '');
+    try {
+      // The slow item runs until the test removes its file.
+      const command = `item=$(cat); case "$item" in poison) exit 1 ;; slow) while [ -e ${release} ]; do sleep 0.1; done ;; esac`;
+      const env = { BROKER_URL: withPassword(password), QUEUE: metricsQueue, WORKER_MODE: 'single', WORK_COMMAND: command, MAX_ATTEMPTS: '1' };
+      expect((await runCli(['seed', 'fine', 'poison', 'slow', 'waiting'], env)).code).toBe(ExitCode.ok);
+      expect((await runCli(['work'], env)).code).toBe(ExitCode.ok);
+      expect((await runCli(['work'], env)).code).toBe(ExitCode.ok);
+      const slow = startCli(['work'], env);
+      let samples = await exporter.scrape();
+      for (let tries = 0; sampleValue(samples, 'redis_key_size', { key: keys.leases }) !== 1 && tries < 100; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        samples = await exporter.scrape();
+      }
+      files.remove();
+      expect((await slow.exited).code).toBe(ExitCode.ok);
+      const counts = {
+        up: sampleValue(samples, 'redis_up'),
+        pending: sampleValue(samples, 'redis_key_size', { db: 'db0', key: metricsQueue }),
+        inProgress: sampleValue(samples, 'redis_key_size', { db: 'db0', key: keys.leases }),
+        done: sampleValue(samples, 'redis_key_value', { db: 'db0', key: keys.done }),
+        dead: sampleValue(samples, 'redis_key_size', { db: 'db0', key: keys.dead }),
+      };
+      expect(counts).toEqual({ up: 1, pending: 1, inProgress: 1, done: 1, dead: 1 });
+    } finally {
+      files.remove();
+      exporter.stop();
+    }
   });
 });

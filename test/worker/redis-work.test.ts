@@ -182,7 +182,7 @@ describe('work on Redis (fine pattern)', () => {
     expect(processGone(await readPid(pidFile))).toBe(true);
   });
 
-  test('status --watch prints plain lines until the queue is drained', async () => {
+  test('status --watch prints plain lines until the queue is drained, the rate and ETA from the second read', async () => {
     const queue = newQueue();
     await redis.rPush(queue, ['w1', 'w2', 'w3']);
     const watch = startCli(['status', '--watch'], redisEnv(queue));
@@ -193,7 +193,7 @@ describe('work on Redis (fine pattern)', () => {
     expect(result.code).toBe(ExitCode.ok);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toBe(`queue ${queue}: pending 3, in progress 0, done 0, dead 0`);
-    expect(lines[lines.length - 1]).toBe(`queue ${queue}: pending 0, in progress 0, done 3, dead 0`);
+    expect(lines[lines.length - 1]).toMatch(new RegExp(`^queue ${queue}: pending 0, in progress 0, done 3, dead 0, [0-9.]+ items/s, ETA 0s$`));
     expect(result.stdout).not.toContain('\r');
   });
 });

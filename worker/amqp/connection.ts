@@ -46,8 +46,9 @@ export function openAmqp(
   broker: BrokerConfig,
   options: ConnectOptions,
   setUp: (connection: AmqpConnection) => Promise<void>,
+  purpose?: string,
 ): Promise<Reconnecting<AmqpConnection>> {
-  return openReconnecting(broker, options, { create: (model) => model.createConfirmChannel(), lostWithChannel: false }, setUp);
+  return openReconnecting(broker, options, { create: (model) => model.createConfirmChannel(), lostWithChannel: false, purpose }, setUp);
 }
 
 /**
@@ -80,10 +81,30 @@ export async function openChannel(model: ChannelModel): Promise<Channel> {
   return prepared(await answered(model, 'channel.open', model.createChannel()));
 }
 
+/** A confirm channel with the reply bounds; its errors are reported by the operation that fails. */
+export async function openConfirmChannel(model: ChannelModel): Promise<ConfirmChannel> {
+  return prepared(await answered(model, 'channel.open', model.createConfirmChannel()));
+}
+
+/** Publishes on a confirm channel and resolves once the broker confirmed it (within the connection's reply deadline). */
+export function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
+  const confirmed = new Promise<void>((resolve, reject) => {
+    channel.publish(exchange, routingKey, content, options, (error: unknown) =>
+      error ? reject(error instanceof Error ? error : new Error('the broker refused the message')) : resolve(),
+    );
+  });
+  return answered(channel, 'the confirm of a publish', confirmed);
+}
+
 interface ChannelKind<C extends Channel> {
   create(model: ChannelModel): Promise<C>;
   /** Whether the broker closing the channel loses the connection. */
   readonly lostWithChannel: boolean;
+  /**
+   * What the connection is for, after the process in its name, when a process has more than one.
+   * @default - nothing: the process's main connection
+   */
+  readonly purpose?: string;
 }
 
 /** Errors of an attempt that lost its connection before it was set up, by the error. */
@@ -143,7 +164,7 @@ async function connectOnce<C extends Channel>(
     signal,
     // Over TLS the certificate is always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says.
     ...(broker.tls && { servername: tlsServerName(broker), rejectUnauthorized: true }),
-    clientProperties: { connection_name: connectionName(clientName) },
+    clientProperties: { connection_name: connectionName(clientName, channelKind.purpose) },
   };
   const model = await connect(
     {
@@ -239,8 +260,8 @@ export function amqpCredentials(broker: BrokerConfig): { username: string; passw
 }
 
 /** Shown by `rabbitmqctl list_connections client_properties` and the management UI. */
-function connectionName(clientName: string): string {
-  return `work-queue ${clientName} on ${hostname()} pid ${process.pid}`;
+function connectionName(clientName: string, purpose: string | undefined): string {
+  return `work-queue ${clientName} on ${hostname()} pid ${process.pid}${purpose ? ` (${purpose})` : ''}`;
 }
 
 /** A connection's `closed` signal, and what is called when it closes (with why, unless we closed it). */

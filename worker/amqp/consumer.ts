@@ -1,6 +1,6 @@
 import type { Channel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { amqpQueueNames } from '../contract';
+import { amqpQueueNames, keptError } from '../contract';
 import { queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMarker } from '../queue';
 import type { Reconnecting } from '../reconnect';
@@ -8,6 +8,7 @@ import { traceContextOfHeaders } from '../trace-context';
 import { brokerAt } from '../unreachable';
 import { isNotFound } from './broker-errors';
 import { type AmqpConnection, openAmqpConsumerConnection, withChannel } from './connection';
+import { DeadLetterPublisher } from './dead-letter';
 import { declareQueues } from './declare';
 import { readMarker } from './marker';
 
@@ -36,7 +37,7 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
     }
     await declareQueues(opened, queue, { replicas: broker.replicas, withMarker: false });
   });
-  return new AmqpConsumer(connection, queue, brokerAt(broker), options, state);
+  return new AmqpConsumer(connection, new DeadLetterPublisher(broker, queue, options), queue, brokerAt(broker), options, state);
 }
 
 /**
@@ -44,13 +45,16 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
  * per get, so no prefetch limit applies and none is set: that would cost a round trip at start-up).
  * A delivery can only be settled on the connection it came on; when that closes, the broker gives
  * the item to the next worker and this one's `lost` signal stops its command. The seed marker is
- * read only by a worker that waits for its seed, and only when the queue is empty.
+ * read only by a worker that waits for its seed, and only when the queue is empty. Dead letters
+ * go out on a connection of their own (DeadLetterPublisher): this one never publishes, so a
+ * memory or disk alarm never blocks it.
  */
 class AmqpConsumer implements Consumer {
   private readonly names: ReturnType<typeof amqpQueueNames>;
 
   constructor(
     private readonly connection: Reconnecting<ConsumerConnection>,
+    private readonly deadLetters: DeadLetterPublisher,
     private readonly queue: string,
     private readonly broker: string,
     private readonly options: ConsumerOptions,
@@ -87,7 +91,11 @@ class AmqpConsumer implements Consumer {
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
         // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.
-        channel.reject(message, false);
+        const deliveries = attempt - 1;
+        const why = keptError(`delivered ${deliveries} times without an answer (its workers died, or outlasted the consumer timeout)`);
+        const published = await this.deadLetters.publish(message.content, deliveries, why);
+        if (published) channel.ack(message);
+        else channel.reject(message, false);
         deadLettered.push(item);
       }
     });
@@ -123,14 +131,18 @@ class AmqpConsumer implements Consumer {
   }
 
   /**
-   * A failed attempt is a `basic.reject`: with requeue it goes back to the queue, without it the
-   * broker dead-letters it. RabbitMQ counts a reject in `x-delivery-count` on 3.10 through 4.3,
-   * where a nack with requeue no longer counts (rabbitmq-server #15387); docs/worker.md says more.
+   * A failed attempt with attempts left is a `basic.reject` with requeue. RabbitMQ counts it in
+   * `x-delivery-count` on 3.10 through 4.3, where a nack with requeue no longer counts
+   * (rabbitmq-server #15387); docs/worker.md says more. The last one is published to the
+   * dead-letter queue with its record, then acknowledged; or, when that publish cannot be had
+   * (see DeadLetterPublisher), rejected without requeue, which the broker dead-letters.
    */
-  fail(delivery: Delivery): Promise<FailOutcome> {
-    const dead = delivery.attempt >= this.options.maxAttempts;
-    if (!this.settle(delivery as AmqpDelivery, (ch, message) => ch.reject(message, !dead))) return Promise.resolve('lost');
-    return Promise.resolve(dead ? 'dead' : 'retry');
+  async fail(delivery: Delivery, error: string): Promise<FailOutcome> {
+    const amqpDelivery = delivery as AmqpDelivery;
+    if (delivery.attempt < this.options.maxAttempts) return this.settle(amqpDelivery, (ch, message) => ch.reject(message, true)) ? 'retry' : 'lost';
+    if (amqpDelivery.connection.closed.aborted) return 'lost';
+    const published = await this.deadLetters.publish(amqpDelivery.message.content, delivery.attempt, error);
+    return this.settle(amqpDelivery, (ch, message) => (published ? ch.ack(message) : ch.reject(message, false))) ? 'dead' : 'lost';
   }
 
   release(deliveries: readonly Delivery[]): Promise<void> {
@@ -140,8 +152,10 @@ class AmqpConsumer implements Consumer {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
-    return this.connection.close();
+  /** The consumer's connection first: its acknowledgements must not wait for the other's close. */
+  async close(): Promise<void> {
+    await this.connection.close();
+    await this.deadLetters.close();
   }
 
   /**

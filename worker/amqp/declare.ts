@@ -3,7 +3,7 @@ import { Env, ExitCode, amqpQueueNames, describeProblem } from '../contract';
 import { CliError } from '../errors';
 import { firstLine, refusedByBroker } from './broker-errors';
 import { withChannel } from './connection';
-import { GROUP_SIZE_ARGUMENT, deadLetterQueueOptions, seedMarkerQueueOptions, withGroupSize, workQueueOptions } from './topology';
+import { DELIVERY_LIMIT_ARGUMENT, GROUP_SIZE_ARGUMENT, deadLetterQueueOptions, seedMarkerQueueOptions, withGroupSize, workQueueOptions } from './topology';
 
 export interface DeclareOptions {
   /**
@@ -31,7 +31,8 @@ export async function declareQueues(connection: DeclaringConnection, queue: stri
   if (withMarker) queues.push([names.marker, seedMarkerQueueOptions]);
   for (const [name, options] of queues) {
     try {
-      await declareQueue(connection, name, options, replicas);
+      if (name === names.dead) await declareDeadLetterQueue(connection.model, name, replicas);
+      else await declareQueue(connection, name, options, replicas);
     } catch (error) {
       if (!refusedByBroker(error)) throw error;
       throw new CliError(
@@ -57,6 +58,25 @@ async function declareQueue({ model, channel }: DeclaringConnection, name: strin
     await withChannel(model, (alone) => alone.assertQueue(name, withGroupSize(options, replicas)));
   } catch (error) {
     if (!refusedByBroker(error) || !firstLine(error).includes(`'${GROUP_SIZE_ARGUMENT}'`)) throw error;
+  }
+}
+
+/**
+ * On a channel of its own: a dead-letter queue declared before it had its delivery limit is
+ * refused for that argument alone (which closes the channel), and taken as it is; so is one
+ * refused for its group size alone (see declareQueue). Returns whether it has the limit.
+ */
+export async function declareDeadLetterQueue(model: ChannelModel, name: string, replicas: number | undefined): Promise<boolean> {
+  const options = replicas === undefined ? deadLetterQueueOptions : withGroupSize(deadLetterQueueOptions, replicas);
+  try {
+    await withChannel(model, (alone) => alone.assertQueue(name, options));
+    return true;
+  } catch (error) {
+    const said = firstLine(error);
+    if (!refusedByBroker(error)) throw error;
+    if (said.includes(`'${DELIVERY_LIMIT_ARGUMENT}'`)) return false;
+    if (replicas !== undefined && said.includes(`'${GROUP_SIZE_ARGUMENT}'`)) return true;
+    throw error;
   }
 }
 

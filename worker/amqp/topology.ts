@@ -28,14 +28,26 @@ export function workQueueOptions(queue: string): Options.AssertQueue {
   };
 }
 
-export const deadLetterQueueOptions: Options.AssertQueue = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
-
 /**
  * Every peek at the seed marker (`get`, then requeue) counts as a delivery on a quorum queue, and
  * RabbitMQ 4 drops a message past its queue's delivery limit (20 unless declared): the marker must
  * outlive years of `status --watch` (two peeks a second). The largest value the argument takes.
  */
 export const MARKER_DELIVERY_LIMIT = 2 ** 31 - 1;
+
+/**
+ * The dead-letter queue. `dead list` looks at its messages (get, then return), and every look
+ * counts as a delivery: it has the marker's limit, so that RabbitMQ 4 never drops a dead item for
+ * having been looked at 20 times. A dead-letter queue declared before it had the limit is taken as
+ * it is (see declare.ts); `dead list` refuses to look into it on RabbitMQ 4.
+ */
+export const deadLetterQueueOptions: Options.AssertQueue = {
+  durable: true,
+  arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': MARKER_DELIVERY_LIMIT },
+};
+
+/** The argument a dead-letter queue declared before `dead list` existed lacks; the broker names it when it refuses the declaration. */
+export const DELIVERY_LIMIT_ARGUMENT = 'x-delivery-limit';
 
 /**
  * The seed marker queue holds one message, the newest marker (a new one pushes out the previous).
@@ -55,3 +67,14 @@ export const GROUP_SIZE_ARGUMENT = 'x-quorum-initial-group-size';
 export function withGroupSize(options: Options.AssertQueue, replicas: number): Options.AssertQueue {
   return { ...options, arguments: { ...(options.arguments as Record<string, unknown>), [GROUP_SIZE_ARGUMENT]: replicas } };
 }
+
+/**
+ * The redrive journal (see dead-letters.ts): what a redrive published to the work queue and has
+ * not yet taken off the dead-letter queue. A quorum queue, so that it outlives a node as the work
+ * queue does; a redrive reads it (unacknowledged) at every start, so every delivery is counted and
+ * the limit is the largest the argument takes.
+ */
+export const redriveJournalOptions: Options.AssertQueue = {
+  durable: true,
+  arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': MARKER_DELIVERY_LIMIT },
+};

@@ -62,7 +62,7 @@ class RedisConsumer implements Consumer {
   }
 
   async claim(max: number): Promise<Claimed> {
-    const { pending, processing, leases, dead, done, seed, traces } = this.keys;
+    const { pending, processing, leases, dead, deadRecords, done, seed, traces } = this.keys;
     const first = this.nextToken;
     this.nextToken += max;
     let sentAt = Date.now();
@@ -70,7 +70,7 @@ class RedisConsumer implements Consumer {
       await this.connection.run(CLAIM, (retried) => {
         sentAt = Date.now();
         return {
-          keys: { pending, processing, leases, dead, done, seed, traces },
+          keys: { pending, processing, leases, dead, deadRecords, done, seed, traces },
           args: {
             owner: this.owner,
             first,
@@ -128,12 +128,12 @@ class RedisConsumer implements Consumer {
     return lost.length;
   }
 
-  async fail(delivery: Delivery): Promise<FailOutcome> {
+  async fail(delivery: Delivery, error: string): Promise<FailOutcome> {
     const [token] = this.renewer.forget([delivery as RedisDelivery]);
     const call = this.nextCall++;
     return this.connection.run(FAIL, (retried) => ({
-      keys: { processing: this.keys.processing, leases: this.keys.leases, dead: this.keys.dead, reply: this.replyKey },
-      args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, maxAttempts: this.options.maxAttempts, token },
+      keys: { processing: this.keys.processing, leases: this.keys.leases, dead: this.keys.dead, deadRecords: this.keys.deadRecords, reply: this.replyKey },
+      args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, maxAttempts: this.options.maxAttempts, token, error },
     }));
   }
 

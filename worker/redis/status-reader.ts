@@ -17,7 +17,7 @@ class RedisStatusReader implements StatusReader {
 
   async status(): Promise<QueueStatus | undefined> {
     const { pending, processing, leases, done, dead, seed } = queueKeys(this.queue);
-    const [keysExisting, pendingCount, inProgress, doneCount, deadCount, seeded, id, total, pushed] = await this.connection.run(STATUS, {
+    const [keysExisting, pendingCount, inProgress, doneCount, deadCount, seeded, id, total, pushed, expiredLeases] = await this.connection.run(STATUS, {
       keys: { pending, processing, leases, done, dead, seed },
       args: {},
     });
@@ -29,6 +29,7 @@ class RedisStatusReader implements StatusReader {
       dead: deadCount,
       seeded: seeded === null ? undefined : Number(seeded),
       seed: id === null ? undefined : { id, total: Number(total), pushed: Number(pushed) },
+      expiredLeases,
     };
   }
 

@@ -37,7 +37,8 @@ export interface ContainerStatus {
   readonly name: string;
   readonly state?: {
     readonly waiting?: { readonly reason?: string };
-    readonly terminated?: { readonly exitCode?: number; readonly reason?: string; readonly finishedAt?: Date | string };
+    /** `message`: the container's termination message (the worker's JSON line, or with FallbackToLogsOnError the end of its log). */
+    readonly terminated?: { readonly exitCode?: number; readonly reason?: string; readonly message?: string; readonly finishedAt?: Date | string };
   };
 }
 

@@ -268,6 +268,8 @@ interface Culprit {
   readonly pod: Pod;
   readonly container: string;
   readonly exitCode?: number;
+  /** Its termination message, when the container ended with one. */
+  readonly message?: string;
   readonly terminating: boolean;
 }
 
@@ -288,7 +290,8 @@ function culpritOf(pods: readonly Pod[], failedIndexes: string | undefined): Cul
   const failed = ofFailedIndexFirst(ended);
   if (failed) {
     const { status } = failed.container;
-    return { pod: failed.pod, container: status.name, exitCode: status.state?.terminated?.exitCode, terminating: false };
+    const { exitCode, message } = status.state?.terminated ?? {};
+    return { pod: failed.pod, container: status.name, exitCode, message, terminating: false };
   }
   const startedAt = (pod: Pod) => new Date(pod.status?.startTime ?? 0).getTime();
   const terminating = ofFailedIndexFirst(
@@ -301,12 +304,13 @@ function culpritOf(pods: readonly Pod[], failedIndexes: string | undefined): Cul
   const { pod } = terminating;
   const status = failedContainer(pod)?.status ?? pod.status?.containerStatuses?.[0];
   const container = status?.name ?? pod.spec?.containers?.[0]?.name;
-  return container === undefined ? undefined : { pod, container, exitCode: status?.state?.terminated?.exitCode, terminating: true };
+  const { exitCode, message } = status?.state?.terminated ?? {};
+  return container === undefined ? undefined : { pod, container, exitCode, message, terminating: true };
 }
 
 /**
  * One message for a failed Job: the Job, the condition's reason and message, an Indexed Job's
- * failed indexes, and the last log lines of the pod that failed last, or of a pod being deleted
+ * failed indexes, and the termination message and last log lines of the pod that failed last, or of a pod being deleted
  * when none failed (culpritOf), or why they could not be read. The await reads this at the first
  * FailureTarget it sees, while the pods being deleted still exist; a Job first read Failed may
  * have none left, and the message is the headline alone.
@@ -331,16 +335,32 @@ async function failureReport(cluster: ClusterReader, target: JobTarget, job: Job
     `pod ${podName}${index === undefined ? '' : `, index ${index}`}, container ${culprit.container}` +
     (culprit.terminating ? ', terminating' : '') +
     (culprit.exitCode === undefined ? '' : `, exit code ${culprit.exitCode}`);
+  let log: string;
   try {
-    const log = (await cluster.readLog(target.namespace, podName, culprit.container, LOG_TAIL_LINES)).trimEnd();
-    if (log === '') return `${headline}\n(${about}: its log is empty)`;
-    return `${headline}\nlast lines of ${about}:\n${log
-      .split('\n')
-      .map((line) => `  ${line}`)
-      .join('\n')}`;
+    log = (await cluster.readLog(target.namespace, podName, culprit.container, LOG_TAIL_LINES)).trimEnd();
   } catch (error) {
-    return `${headline}\n(${about}: its log could not be read: ${(error as Error).message})`;
+    return `${headline}${quoteMessage(culprit, about)}\n(${about}: its log could not be read: ${(error as Error).message})`;
   }
+  if (log === '') return `${headline}${quoteMessage(culprit, about)}\n(${about}: its log is empty)`;
+  return `${headline}${quoteMessage(culprit, about, log)}\nlast lines of ${about}:\n${indent(log)}`;
+}
+
+/**
+ * The culprit's termination message as a line of the report (the worker's says which item, its
+ * outcome and attempts, and why it exited); none when it has none, or when it is the end of the
+ * log shown below it (FallbackToLogsOnError made it from the log).
+ */
+function quoteMessage(culprit: Culprit, about: string, log?: string): string {
+  const message = culprit.message?.trimEnd();
+  if (!message || (log !== undefined && (log.endsWith(message) || message.endsWith(log)))) return '';
+  return message.includes('\n') ? `\ntermination message of ${about}:\n${indent(message)}` : `\ntermination message of ${about}: ${message}`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
 }
 
 /** The annotation of an Indexed Job's pod that holds its index (and that its JOB_COMPLETION_INDEX comes from). */

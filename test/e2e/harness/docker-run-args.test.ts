@@ -94,6 +94,16 @@ describe('dockerRunArgs', () => {
     expect(args).toEqual(expect.arrayContaining(['--hostname', 'job-wq-3-5', '--stop-timeout', '30']));
   });
 
+  test("the container's termination message file, bound at its terminationMessagePath", () => {
+    const container = { name: 'c', image: 'img' };
+    const terminationMessage = { hostPath: '/var/pods/job-wq-1-abcde/termination-log', containerPath: '/dev/termination-log' };
+    const args = dockerRunArgs(input(container, {}, { volumes: new Map(), terminationMessage }));
+    expect(args.slice(args.indexOf('--mount'), args.indexOf('--mount') + 2)).toEqual([
+      '--mount',
+      'type=bind,source=/var/pods/job-wq-1-abcde/termination-log,target=/dev/termination-log',
+    ]);
+  });
+
   test('a command replaces the entrypoint and comes before the args', () => {
     const container = { name: 'c', image: 'img' };
     const args = dockerRunArgs(input(container, {}, { command: ['sh', '-c', 'exit 3'], args: ['x'], volumes: new Map() }));

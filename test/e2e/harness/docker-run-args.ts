@@ -3,6 +3,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { VolumeBacking } from './pod-volumes';
 import { parseQuantity } from './quantity';
 import type { HostEntry } from './service-network';
+import type { TerminationMessageMount } from './termination-message';
 
 export interface DockerRunInput {
   podName: string;
@@ -19,6 +20,8 @@ export interface DockerRunInput {
   /** The image's configured user (`docker image inspect` .Config.User), for the runAsNonRoot check. */
   imageUser: string;
   labels: Record<string, string>;
+  /** The container's termination message file, bound at its terminationMessagePath. @default - none */
+  terminationMessage?: TerminationMessageMount;
 }
 
 /** terminationGracePeriodSeconds when the pod spec leaves it unset. */
@@ -90,12 +93,15 @@ function resourceArgs(container: IContainer): string[] {
   return args;
 }
 
-function mountArgs({ container, volumes }: DockerRunInput): string[] {
-  return (container.volumeMounts ?? []).flatMap((mount) => {
-    const backing = volumes.get(mount.name);
-    if (!backing) throw new Error(`${container.name}: volumeMount ${mount.name} names no volume of the pod`);
-    if (backing.kind === 'tmpfs') return ['--mount', `type=tmpfs,destination=${mount.mountPath},tmpfs-mode=0777`];
-    const source = mount.subPath ? `${backing.hostPath}/${mount.subPath}` : backing.hostPath;
-    return ['--mount', `type=bind,source=${source},target=${mount.mountPath}${mount.readOnly ? ',readonly' : ''}`];
-  });
+function mountArgs({ container, volumes, terminationMessage }: DockerRunInput): string[] {
+  const message = terminationMessage ? ['--mount', `type=bind,source=${terminationMessage.hostPath},target=${terminationMessage.containerPath}`] : [];
+  return message.concat(
+    (container.volumeMounts ?? []).flatMap((mount) => {
+      const backing = volumes.get(mount.name);
+      if (!backing) throw new Error(`${container.name}: volumeMount ${mount.name} names no volume of the pod`);
+      if (backing.kind === 'tmpfs') return ['--mount', `type=tmpfs,destination=${mount.mountPath},tmpfs-mode=0777`];
+      const source = mount.subPath ? `${backing.hostPath}/${mount.subPath}` : backing.hostPath;
+      return ['--mount', `type=bind,source=${source},target=${mount.mountPath}${mount.readOnly ? ',readonly' : ''}`];
+    }),
+  );
 }

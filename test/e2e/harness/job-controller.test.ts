@@ -60,6 +60,7 @@ class FakeCluster {
     return Promise.resolve({
       name,
       wait: () => exited,
+      terminated: (exitCode: number) => Promise.resolve({ exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }),
       restart: () => Promise.resolve(begin()),
       kill: () => Promise.resolve(exit(137)),
       // SIGTERM: the container exits 143 after stopMs, or is SIGKILLed (137) when the grace period is shorter.

@@ -11,6 +11,7 @@ import { JobEvent, JobState, PodEntry } from './job-state';
 import { restartBackoffMs } from './pod-backoff';
 import { Disruption } from './pod-disruption';
 import { generatedName, indexedPodName } from './pod-names';
+import type { TerminatedState } from './termination-message';
 import { wallClockTimeout } from './wall-clock-timer';
 
 export class JobPods {
@@ -53,7 +54,7 @@ export class JobPods {
   handle(event: JobEvent): void {
     if (event.kind === 'error') throw event.error;
     if (event.kind === 'deleted') this.state.deleted = true;
-    if (event.kind === 'exit') this.onExit(event.pod, event.code);
+    if (event.kind === 'exit') this.onExit(event.pod, event.code, event.terminated);
     if (event.kind === 'disrupted') this.disrupt(event.pod, event.disruption);
     // markFailedAndDeletePodWithCondition: Failed, with no terminated container to match onExitCodes.
     if (event.kind === 'garbage-collected' && this.state.live.has(event.pod)) this.settle(event.pod, 'Failed', undefined);
@@ -71,10 +72,13 @@ export class JobPods {
 
   // Not awaited: the pod's end, either way, goes into the event queue, which the loop reads.
   private watch(entry: PodEntry): void {
-    void entry.pod.wait().then(
-      (code) => this.events.push({ kind: 'exit', pod: entry, code }),
-      (error: Error) => this.events.push({ kind: 'error', error }),
-    );
+    void entry.pod
+      .wait()
+      .then(async (code) => ({ code, terminated: await entry.pod.terminated(code) }))
+      .then(
+        ({ code, terminated }) => this.events.push({ kind: 'exit', pod: entry, code, terminated }),
+        (error: Error) => this.events.push({ kind: 'error', error }),
+      );
   }
 
   /** The pod is terminal: out of the live pods, its phase and end recorded, counted unless it was already. */
@@ -100,11 +104,12 @@ export class JobPods {
     return true;
   }
 
-  private onExit(entry: PodEntry, code: number): void {
+  private onExit(entry: PodEntry, code: number, terminated: TerminatedState): void {
     if (!this.state.live.has(entry)) return;
     // A lost node's kubelet reports nothing: the pod keeps its last status until the pod garbage collector.
     if (entry.nodeLost) return;
     entry.record.exitCodes.push(code);
+    entry.record.terminated = terminated;
     // evictPod: the kubelet sets a pod it evicted Failed, whatever the container's exit code.
     if (entry.evictedByKubelet) return this.settle(entry, 'Failed', code);
     if (code === 0) return this.settle(entry, 'Succeeded', code);

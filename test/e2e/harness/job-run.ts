@@ -2,6 +2,7 @@
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { Pod } from './pod';
 import { PodCondition, PodDisruptions } from './pod-disruption';
+import type { TerminatedState } from './termination-message';
 
 export interface PodRecord {
   readonly name: string;
@@ -14,6 +15,11 @@ export interface PodRecord {
   phase: 'Running' | 'Succeeded' | 'Failed' | 'Deleted';
   /** Exit code of every run of the container, restarts included (none for a pod whose node was lost). */
   readonly exitCodes: number[];
+  /**
+   * `status.containerStatuses[0].state.terminated` after the container's last run: its exit code,
+   * reason and termination message (termination-message.ts). Unset while it runs, and for a pod whose node was lost.
+   */
+  terminated?: TerminatedState;
   logs: string;
   /** When the pod started and when it ended (ms since the epoch; 0 while it runs). */
   readonly startedAt: number;

@@ -9,6 +9,7 @@ import { Pod } from './pod';
 import { Disruption } from './pod-disruption';
 import { JobSettings } from './job-spec';
 import { JobCondition, JobReason, JobStatus, PodRecord } from './job-run';
+import type { TerminatedState } from './termination-message';
 import type { WallClockTimer } from './wall-clock-timer';
 
 /** A pod of the Job that is not terminal yet: active, or terminating once deleted. */
@@ -33,7 +34,7 @@ export interface PodEntry {
 
 /** What the controller's sync loop reacts to. */
 export type JobEvent =
-  | { kind: 'exit'; pod: PodEntry; code: number }
+  | { kind: 'exit'; pod: PodEntry; code: number; terminated: TerminatedState }
   | { kind: 'disrupted'; pod: PodEntry; disruption: Disruption }
   | { kind: 'garbage-collected'; pod: PodEntry }
   | { kind: 'restarted' }

@@ -136,6 +136,7 @@ class FakePods {
         resolve({
           name,
           wait: () => exited,
+          terminated: (exitCode) => Promise.resolve({ exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }),
           restart: () => Promise.resolve(),
           kill: () => Promise.resolve(exit(137)),
           stop: async () => {

@@ -11,6 +11,7 @@ import { prepareVolumes } from './pod-volumes';
 import type { ServiceAccountUser } from './rbac';
 import { admitServiceAccount, kubernetesServiceEnv, PodAdmissionError } from './service-account';
 import type { HostEntry } from './service-network';
+import { createTerminationMessageFile, resetTerminationMessageFile, TerminatedState, terminatedState, TerminationMessageMount } from './termination-message';
 
 /** What a pod of a Job needs besides its template: the objects it references and the host names it resolves. */
 export interface PodContext {
@@ -49,6 +50,8 @@ export interface Pod {
   readonly name: string;
   /** Resolves with the container's exit code once it ends. */
   wait(): Promise<number>;
+  /** The container's `state.terminated` after it exited with `exitCode`, its termination message read as the kubelet reads it. */
+  terminated(exitCode: number): Promise<TerminatedState>;
   /** Starts the ended container again, as the kubelet does under `restartPolicy: OnFailure`. */
   restart(): Promise<void>;
   /** SIGKILL, as when a node or the OOM killer ends the container. */
@@ -90,10 +93,10 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
   const podDirectory = join(context.workDirectory, name);
   const waitingSince = Date.now();
   const timeoutMs = context.pendingTimeoutMs ?? 300_000;
-  let args: string[] | undefined;
-  for (let attempt = 0; !args; attempt++) {
+  let run: PodRun | undefined;
+  for (let attempt = 0; !run; attempt++) {
     try {
-      args = await podRunArgs(context, podTemplate, name, namespace, podDirectory);
+      run = await podRunArgs(context, podTemplate, name, namespace, podDirectory);
     } catch (error) {
       if (!(error instanceof PodAdmissionError || error instanceof PodConfigError)) throw error;
       if (context.signal?.aborted)
@@ -106,12 +109,17 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
       await sleep(retryDelayMs(error, attempt), context.signal);
     }
   }
+  const { args, terminationMessage } = run;
   await mustDocker(['run', '--detach', ...args]);
 
   return {
     name,
     wait: async () => Number((await mustDocker(['wait', name])).trim()),
-    restart: async () => void (await mustDocker(['start', name])),
+    terminated: (exitCode) => terminatedState(terminationMessage, template.containers[0], exitCode, () => containerLogs(name)),
+    restart: async () => {
+      resetTerminationMessageFile(terminationMessage);
+      await mustDocker(['start', name]);
+    },
     kill: async () => void (await mustDocker(['kill', name])),
     // docker stop's own timeout is the pod's grace period (docker run --stop-timeout, docker-run-args.ts).
     stop: async (gracePeriodSeconds) =>
@@ -133,8 +141,14 @@ export function pullPolicy(container: IContainer): 'Always' | 'IfNotPresent' | '
   return tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
+/** A pod ready to run: its `docker run` arguments and its container's termination message file. */
+interface PodRun {
+  readonly args: string[];
+  readonly terminationMessage: TerminationMessageMount;
+}
+
 /** The pod as the API server admits it and the kubelet prepares it, as `docker run` arguments; throws what makes the kubelet wait. */
-async function podRunArgs(context: PodContext, template: IPodTemplateSpec, name: string, namespace: string, podDirectory: string): Promise<string[]> {
+async function podRunArgs(context: PodContext, template: IPodTemplateSpec, name: string, namespace: string, podDirectory: string): Promise<PodRun> {
   const { api } = context;
   const admitted = api
     ? admitServiceAccount(name, template.spec!, namespace, (account) => api.serviceAccount(namespace, account), name.slice(-5))
@@ -147,7 +161,8 @@ async function podRunArgs(context: PodContext, template: IPodTemplateSpec, name:
   mkdirSync(podDirectory, { recursive: true });
   const identity = api && { namespace, serviceAccountToken: () => api.issueToken({ namespace, name: admitted.serviceAccountName }) };
   const volumes = prepareVolumes(spec, context.objects, podDirectory, identity);
-  return dockerRunArgs({
+  const terminationMessage = createTerminationMessageFile(podDirectory, container);
+  const args = dockerRunArgs({
     podName: name,
     spec,
     container,
@@ -157,7 +172,9 @@ async function podRunArgs(context: PodContext, template: IPodTemplateSpec, name:
     hosts: typeof context.hosts === 'function' ? context.hosts() : context.hosts,
     imageUser: (await mustDocker(['image', 'inspect', '--format', '{{.Config.User}}', container.image!])).trim(),
     labels: { [HARNESS_LABEL]: 'true', [JOB_LABEL]: context.jobName },
+    terminationMessage,
   });
+  return { args, terminationMessage };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

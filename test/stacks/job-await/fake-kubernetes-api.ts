@@ -12,6 +12,8 @@ export interface FakePod {
   readonly waitingReason?: string;
   /** ISO time its container ended; later pods are the ones a failure reports. */
   readonly finishedAt?: string;
+  /** Its container's termination message (`state.terminated.message`), for an ended pod. @default - none */
+  readonly terminationMessage?: string;
   /** Its whole log; the API serves the last `tailLines` of it. Without it, reading the log fails with HTTP 400. */
   readonly log?: string;
   /** A pod of an Indexed Job: its completion index, in the annotation and label the Job controller sets. */
@@ -175,7 +177,14 @@ function podObject(job: FakeJob, pod: FakePod): Record<string, unknown> {
   const state = pod.waitingReason
     ? { waiting: { reason: pod.waitingReason } }
     : pod.exitCode !== undefined
-      ? { terminated: { exitCode: pod.exitCode, reason: pod.exitCode === 0 ? 'Completed' : 'Error', finishedAt: pod.finishedAt ?? '2025-01-01T00:00:00Z' } }
+      ? {
+          terminated: {
+            exitCode: pod.exitCode,
+            reason: pod.exitCode === 0 ? 'Completed' : 'Error',
+            ...(pod.terminationMessage === undefined ? {} : { message: pod.terminationMessage }),
+            finishedAt: pod.finishedAt ?? '2025-01-01T00:00:00Z',
+          },
+        }
       : { running: { startedAt: '2025-01-01T00:00:00Z' } };
   const index = pod.index === undefined ? {} : { 'batch.kubernetes.io/job-completion-index': String(pod.index) };
   return {

@@ -1,9 +1,10 @@
 import { arrayOf, groupsOf, integer, optionalText, text, tuple } from '../reply';
 import { luaScript } from '../script';
-import { ENTRY, NOW, STATE } from './fragments';
+import { DEAD_LETTER, ENTRY, NOW, STATE } from './fragments';
 
 /**
- * Takes over expired or released tokens first (dead-lettering those whose attempts ran out), then
+ * Takes over expired or released tokens first (dead-lettering those whose attempts ran out, with a
+ * record that says so), then
  * pops new items; the tokens are `<owner>#<first>`, `<owner>#<first + 1>`, ... With recover = 1
  * (the same call repeated after a lost connection) it first looks for those tokens: if the first
  * run took effect, they are this worker's already and are returned again, leases renewed. It
@@ -19,9 +20,9 @@ import { ENTRY, NOW, STATE } from './fragments';
  */
 export const CLAIM = luaScript({
   name: 'claim',
-  keys: ['pending', 'processing', 'leases', 'dead', 'done', 'seed', 'traces'],
+  keys: ['pending', 'processing', 'leases', 'dead', 'deadRecords', 'done', 'seed', 'traces'],
   args: ['owner', 'first', 'max', 'maxBytes', 'leaseMs', 'maxAttempts', 'recover', 'traced'],
-  body: `${NOW}${ENTRY}${STATE}
+  body: `${NOW}${ENTRY}${STATE}${DEAD_LETTER}
 local next, limit, deadline, attempts = tonumber(first), tonumber(max), now + tonumber(leaseMs), tonumber(maxAttempts)
 local claimed, deadItems, entries, deadlines = {}, {}, {}, {}
 local budget, bytes = tonumber(maxBytes), 0
@@ -72,7 +73,7 @@ if #expired > 0 then
     bytes = bytes + #item
     attempt = attempt + 1
     if attempt > attempts then
-      redis.call('RPUSH', dead, item)
+      deadLetter(item, attempt - 1, 'delivered ' .. (attempt - 1) .. ' times without an answer (its workers died, or lost their leases)')
       deadItems[#deadItems + 1] = item
     else
       reclaim[#reclaim + 1] = { item, attempt }

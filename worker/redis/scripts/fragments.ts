@@ -65,3 +65,24 @@ local function queueState()
   return { redis.call('EXISTS', seed), redis.call('EXISTS', pending, processing, done, dead, seed) }
 end
 `;
+
+/**
+ * `deadLetter(item, attempts, err)`: pushes an item onto the dead list and its record (see
+ * DeadLetters in ../../contract.ts) onto the records list. Needs the keys dead deadRecords.
+ */
+export const DEAD_LETTER = `
+local function deadLetter(item, attempts, err)
+  redis.call('RPUSH', dead, item)
+  redis.call('RPUSH', deadRecords, attempts .. '|' .. #err .. '|' .. err .. item)
+end
+`;
+
+/** `record(value)`: splits a dead record into its attempts, error and item. */
+export const DEAD_RECORD = `
+local function record(value)
+  local bar = string.find(value, '|', 1, true)
+  local second = string.find(value, '|', bar + 1, true)
+  local length = tonumber(string.sub(value, bar + 1, second - 1))
+  return tonumber(string.sub(value, 1, bar - 1)), string.sub(value, second + 1, second + length), string.sub(value, second + length + 1)
+end
+`;
