@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The entry point of the worker image and of the `work-queue` command: runs the CLI, turns its
-// result into the process exit code, and ends what WORK_COMMAND left running. Every error is one
+// result into the process exit code, and ends what WORK_COMMAND left running and the traces not sent yet. Every error is one
 // line; an unexpected one shows its stack trace only with WORK_QUEUE_DEBUG=1.
 import { main } from './cli';
 import { CliError, exitCodeOf } from './errors';
 import { endCommands } from './handler';
 import { dropOutputOnceUnread, flushLines, linesWritten } from './stdout-lines';
+import { endTracing } from './tracing/load';
 
 const DEBUG = 'WORK_QUEUE_DEBUG';
 
@@ -15,6 +16,7 @@ async function exit(code: number): Promise<never> {
   if (!exiting) {
     exiting = true;
     await endCommands();
+    await endTracing();
   }
   flushLines();
   await linesWritten();

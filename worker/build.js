@@ -5,7 +5,8 @@
 // chunks cost more again, which a one-item pod pays in full. work-queue.cjs holds the CLI; each
 // broker's client library is a file of its own beside it, required on first use, so that a pod
 // parses only the one its BROKER_URL names: amqplib.cjs for RabbitMQ, node-redis.cjs for Redis
-// (worker/redis/node-redis.ts, the one module that imports node-redis).
+// (worker/redis/node-redis.ts, the one module that imports node-redis). OpenTelemetry is
+// tracing.cjs (worker/tracing/opentelemetry.ts), required only when tracing is on.
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -31,10 +32,11 @@ const lazyTls = {
   },
 };
 
-/** The client libraries, each bundled into a file of its own: what the CLI imports, and the file. */
+/** The client libraries and tracing, each bundled into a file of its own: what the CLI imports, and the file. */
 const LIBRARIES = [
   { imported: /^amqplib$/, entry: () => require.resolve('amqplib'), file: 'amqplib.cjs' },
   { imported: /^\.\/node-redis$/, entry: () => path.join(__dirname, 'redis', 'node-redis.ts'), file: 'node-redis.cjs' },
+  { imported: /^\.\/opentelemetry$/, entry: () => path.join(__dirname, 'tracing', 'opentelemetry.ts'), file: 'tracing.cjs' },
 ];
 
 /** The CLI's imports of the libraries become requires of their files beside it. */

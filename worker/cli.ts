@@ -6,6 +6,7 @@ import { readItems } from './seed-items';
 import { openConsumer, openDeadLetters, openSeeder, openStatusReader } from './open-queue';
 import type { ConnectOptions } from './queue';
 import { Shutdown } from './shutdown';
+import { startTracing } from './tracing/load';
 import { type TerminationMessage, withTerminationMessage } from './termination-message';
 import { brokerAt } from './unreachable';
 import { USAGE, asksForHelp } from './usage';
@@ -56,12 +57,13 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
   const { flags, rest } = splitFlags(args, ['--force']);
   const target = readSeed(env);
   const items = readItems(rest, env);
+  const tracing = startTracing(target.tracing, target.broker, target.queue, log);
   const seeder = await openSeeder(target.broker, target.queue, connectOptions(target, Command.seed));
   try {
     // Loaded here, not at start-up: a worker pod has no use for it.
     const { seed } = await import('./seed');
     const print = (line: string) => process.stdout.write(`${line}\n`);
-    return await seed({ seeder, queueName: target.queue, items, run: target.run, force: flags.has('--force'), print });
+    return await seed({ seeder, queueName: target.queue, items, run: target.run, force: flags.has('--force'), print, tracer: await tracing });
   } finally {
     await seeder.close();
   }
@@ -76,6 +78,7 @@ async function runWorkMode(args: readonly string[], env: Environment, ending: Te
   if (isIndexedMode(env)) return runIndexedWork(env, ending);
   const target = readWork(env);
   const { work: config } = target;
+  const tracing = startTracing(target.tracing, target.broker, target.queue, log);
   ending.start(config.mode);
   const shutdown = new Shutdown(SHUTDOWN_GRACE_MS, log);
   shutdown.install();
@@ -85,10 +88,11 @@ async function runWorkMode(args: readonly string[], env: Environment, ending: Te
       leaseSeconds: config.leaseSeconds,
       maxAttempts: config.maxAttempts,
       readSeed: config.seedId !== undefined,
+      readTraceContext: tracing !== undefined,
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
     });
     try {
-      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, ending });
+      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, ending, tracer: await tracing });
     } finally {
       await consumer.close();
     }

@@ -10,6 +10,8 @@ import {
   Env,
   ItemsMount,
   ItemFiles,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
   parseNumber,
   RetryBudget,
   type Rule,
@@ -124,6 +126,13 @@ const URL_SCHEME_LIST = listOr(URL_SCHEMES.map(({ name }) => `${name}://`));
 const BROKER_URL_EXPECTED = `a URL such as amqp://user:password@host:${Defaults.amqpPort}/vhost or redis://:password@host:${Defaults.redisPort}/0 (scheme ${URL_SCHEME_LIST})`;
 const SENTINEL_URL_EXPECTED = `a Sentinel URL such as redis+sentinel://:password@sentinel-1:${Defaults.sentinelPort},sentinel-2:${Defaults.sentinelPort}/mymaster/0: the Sentinels, then the master name and optionally the database number`;
 
+/** Where `seed` and `work` send traces (OpenTelemetry's variables); undefined: tracing is off. */
+export interface TracingConfig {
+  /** The OTLP/HTTP URL spans are posted to. */
+  readonly tracesUrl: string;
+  readonly protocol: OtlpProtocol;
+}
+
 /** Where the queue is: the broker, the queue's name, and how long a lost connection is retried. */
 export interface Target {
   readonly broker: BrokerConfig;
@@ -142,7 +151,7 @@ export function isIndexedMode(env: Environment): boolean {
 }
 
 /** Reads everything `work` on a queue needs, reporting every problem before anything is touched. */
-export function readWork(env: Environment): Target & { work: QueueWorkConfig } {
+export function readWork(env: Environment): Target & { work: QueueWorkConfig; tracing?: TracingConfig } {
   const modeText = workerModeText(env);
   if (modeText === 'indexed') throw new Error(`readWork reads the queue modes; ${Env.workerMode}=indexed is read by readIndexedWork`);
   const problems = new Problems();
@@ -156,9 +165,10 @@ export function readWork(env: Environment): Target & { work: QueueWorkConfig } {
   }
   const seedId = parseOptionalText(env, Env.seedId, seedIdRule, problems);
   const seedWaitSeconds = parseNumberVariable(env, Env.seedWaitSeconds, Defaults.seedWaitSeconds, Rules.nonNegativeNumber, problems);
+  const tracing = parseTracing(env, problems);
   problems.throwIfAny();
   const work: QueueWorkConfig = { mode: modeText as QueueWorkerMode, ...itemWork, leaseSeconds, maxAttempts, seedId, seedWaitSeconds };
-  return { ...(target as Target), work };
+  return { ...(target as Target), work, ...(tracing && { tracing }) };
 }
 
 /**
@@ -197,12 +207,45 @@ function parseWorkConfig(env: Environment, problems: Problems): WorkConfig {
 }
 
 /** Reads everything `seed` needs besides its items: the target, and the run label (SEED_RUN). */
-export function readSeed(env: Environment): Target & { run?: string } {
+export function readSeed(env: Environment): Target & { run?: string; tracing?: TracingConfig } {
   const problems = new Problems();
   const target = parseTarget(env, problems);
   const run = parseOptionalText(env, Env.seedRun, Rules.seedRun, problems);
+  const tracing = parseTracing(env, problems);
   problems.throwIfAny();
-  return { ...(target as Target), ...(run !== undefined && { run }) };
+  return { ...(target as Target), ...(run !== undefined && { run }), ...(tracing && { tracing }) };
+}
+
+/**
+ * Tracing is on when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as it is) or OTEL_EXPORTER_OTLP_ENDPOINT
+ * (plus `v1/traces`) is set, unless OTEL_SDK_DISABLED is `true`, as OpenTelemetry specifies.
+ */
+function parseTracing(env: Environment, problems: Problems): TracingConfig | undefined {
+  if (env[Env.otelSdkDisabled]?.trim().toLowerCase() === 'true') return undefined;
+  const [name, suffix] = env[Env.otlpTracesEndpoint]?.trim() ? [Env.otlpTracesEndpoint, ''] : [Env.otlpEndpoint, 'v1/traces'];
+  const endpoint = env[name]?.trim();
+  if (!endpoint) return undefined;
+  const [protocolName, protocol = OTLP_PROTOCOLS[0]] = env[Env.otlpTracesProtocol]?.trim()
+    ? [Env.otlpTracesProtocol, env[Env.otlpTracesProtocol]?.trim()]
+    : [Env.otlpProtocol, env[Env.otlpProtocol]?.trim() || undefined];
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
+    problems.add(protocolName, env[protocolName], `${listOr(OTLP_PROTOCOLS)}: the worker sends traces over OTLP/HTTP`);
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(suffix && !endpoint.endsWith('/') ? `${endpoint}/${suffix}` : `${endpoint}${suffix}`);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    problems.add(
+      name,
+      env[name],
+      `an http:// or https:// URL such as http://otel-collector:4318${suffix ? '' : '/v1/traces'}, where an OTLP/HTTP collector listens`,
+    );
+    return undefined;
+  }
+  return { tracesUrl: url.href, protocol: protocol as OtlpProtocol };
 }
 
 /** Reads BROKER_URL, QUEUE and BROKER_RETRY_SECONDS together (status). */

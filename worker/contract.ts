@@ -74,6 +74,22 @@ export const Env = {
   /** `credentials`: a JSON array of `GeneratedSecret`, the Secrets to create once in the pod's namespace. */
   credentials: 'CREDENTIALS',
   /**
+   * `seed`, `work`, optional (OpenTelemetry's own variable): the OTLP/HTTP collector, such as
+   * `http://otel-collector:4318`; set, they send traces to `<endpoint>/v1/traces` (docs/operations.md,
+   * Traces). Unset (and no `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), nothing of OpenTelemetry is loaded.
+   */
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  /** `seed`, `work`, optional: the traces URL itself, used as it is; it wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  /** `seed`, `work`, optional: `http/protobuf` (the default) or `http/json`, how spans are encoded. */
+  otlpProtocol: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+  /** `seed`, `work`, optional: the same for traces alone; it wins over OTEL_EXPORTER_OTLP_PROTOCOL. */
+  otlpTracesProtocol: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+  /** `seed`, `work`, optional: the spans' `service.name`; `work-queue` by default. */
+  otelServiceName: 'OTEL_SERVICE_NAME',
+  /** `seed`, `work`, optional: `true` turns tracing off whatever the endpoints say (OpenTelemetry's switch). */
+  otelSdkDisabled: 'OTEL_SDK_DISABLED',
+  /**
    * `work`, optional: where the termination message goes (`TerminationMessage`), for a container
    * whose `terminationMessagePath` is not Kubernetes' default `/dev/termination-log`. Unset, the
    * worker writes the default path only where the kubelet has mounted it (the file exists).
@@ -123,6 +139,19 @@ export function defaultBrokerPort(scheme: BrokerScheme, tls: boolean): number {
   if (scheme === 'amqp') return tls ? Defaults.amqpsPort : Defaults.amqpPort;
   return Defaults.redisPort;
 }
+
+/**
+ * Where a seeded item carries the trace context of its seed run (W3C Trace Context): AMQP message
+ * headers of these names; in Redis the `traces` hash of queueKeys holds it by item.
+ */
+export const TraceHeader = { parent: 'traceparent', state: 'tracestate' } as const;
+
+/** The OTLP protocols `seed` and `work` send traces with (OTEL_EXPORTER_OTLP_PROTOCOL); the first is the default, as OpenTelemetry specifies. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** How long Redis keeps the trace contexts of a queue's items after the last traced seed chunk (`traces` of queueKeys). */
+export const TRACE_CONTEXT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** Defaults the worker applies when a variable is unset; the constructs document and emit the same. */
 export const Defaults = {
@@ -263,7 +292,10 @@ export const SCRATCH_DIRECTORY = '/tmp';
  * A claimed item gets a unique token `<worker>#<n>` (n counted by the worker), so two equal items
  * are never confused: `processing` maps token -> "<deliveries so far>|<item>", `leases` is a sorted
  * set token -> lease deadline (ms); `done` counts completed items and `seed` is the seeding marker
- * (hash: id, total, pushed, seeded).
+ * (hash: id, total, pushed, seeded). `traces` exists only once a traced seed ran (tracing on): a
+ * hash item -> "<traceparent>[\n<tracestate>]", the W3C trace context of the seed run that last
+ * added that item, which a tracing worker reads with its claim; it expires TRACE_CONTEXT_TTL_MS after
+ * the last traced seed chunk.
  */
 export function queueKeys(queue: string) {
   const tag = `{${queue}}`;
@@ -274,6 +306,7 @@ export function queueKeys(queue: string) {
     done: `${tag}:done`,
     seed: `${tag}:seed`,
     dead: `${queue}.dead`,
+    traces: `${tag}:traces`,
     deadRecords: `${tag}:dead-records`,
   };
 }

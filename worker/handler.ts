@@ -12,7 +12,11 @@ export interface HandlerFailure {
 /** `done`: the item was processed. A `HandlerFailure`: the handler said no. `aborted`: stopped by the signal. */
 export type HandlerResult = 'done' | 'aborted' | HandlerFailure;
 
-export type Handler = (item: string, signal: AbortSignal) => Promise<HandlerResult>;
+/**
+ * Runs the work on one item. `onExit`, when given, hears the exit code of the item's command
+ * (null when a signal ended it); the built-in handler runs none.
+ */
+export type Handler = (item: string, signal: AbortSignal, onExit?: (code: number | null) => void) => Promise<HandlerResult>;
 
 /** WORK_COMMAND through `sh -c` with the item on stdin, or the built-in simulated work. */
 export function makeHandler(work: WorkConfig): Handler {
@@ -41,7 +45,7 @@ export async function endCommands(): Promise<void> {
  * and resolves only once it is stopped, so an item handed back is no longer being worked on.
  */
 function commandHandler(command: string): Handler {
-  return async (item, signal) => {
+  return async (item, signal, onExit) => {
     const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??= import('./process-group'));
     return new Promise((resolve) => {
       if (signal.aborted) return resolve('aborted');
@@ -66,6 +70,7 @@ function commandHandler(command: string): Handler {
       });
       child.on('close', (code, exitSignal) => {
         signal.removeEventListener('abort', abort);
+        onExit?.(code);
         if (signal.aborted) {
           void (stopping ?? Promise.resolve()).then(() => resolve('aborted'));
           return;

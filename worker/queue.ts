@@ -13,6 +13,17 @@ export interface Delivery {
    * with a `CliError` (exit code 3) as its reason: the item's command is then stopped.
    */
   readonly lost: AbortSignal;
+  /**
+   * The trace context its seed run stored with it, read only by a consumer opened with `readTraceContext`.
+   * @default - none: not read, or the item was seeded without tracing (or pushed by other means)
+   */
+  readonly traceContext?: TraceContext;
+}
+
+/** A W3C Trace Context as it travels with an item: the seed span's `traceparent`, and its `tracestate` if any. */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 export interface Claimed {
@@ -33,6 +44,13 @@ export interface Claimed {
 }
 
 export type FailOutcome = 'retry' | 'dead' | 'lost';
+
+/**
+ * What became of one delivery in `work`: done, or failed (FailOutcome); `notCompleted` (done, but
+ * its completion was not confirmed), `aborted` (handed back at shutdown), `disconnected` (its
+ * connection closed while it ran: the broker gives it to another worker).
+ */
+export type DeliveryOutcome = 'done' | FailOutcome | 'notCompleted' | 'aborted' | 'disconnected';
 
 /** Takes items and settles them: the `work` side. */
 export interface Consumer {
@@ -71,6 +89,11 @@ export interface SeedOptions {
   readonly force: boolean;
   /** Called whenever more items are confirmed on the queue, with the seed's count so far. */
   readonly onProgress: (pushed: number) => void;
+  /**
+   * The seed span's context, stored with each item this run adds (tracing on).
+   * @default - none: the items carry no trace context
+   */
+  readonly traceContext?: TraceContext;
 }
 
 /** Puts items on the queue exactly once per item list: the `seed` side. */
@@ -170,4 +193,10 @@ export interface ConsumerOptions extends ConnectOptions {
    * @default false
    */
   readonly readSeed?: boolean;
+  /**
+   * Read each claimed item's trace context (`Delivery.traceContext`): the worker traces. Off, no
+   * claim looks for it.
+   * @default false
+   */
+  readonly readTraceContext?: boolean;
 }

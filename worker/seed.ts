@@ -1,6 +1,7 @@
 import { ExitCode, seedId } from './contract';
 import { CliError } from './errors';
-import type { Seeder } from './queue';
+import type { SeedOptions, Seeder, TraceContext } from './queue';
+import type { Tracer } from './tracing/spans';
 
 export interface SeedContext {
   readonly seeder: Seeder;
@@ -13,16 +14,34 @@ export interface SeedContext {
   readonly run?: string;
   readonly force: boolean;
   readonly print: (line: string) => void;
+  /**
+   * Traces the seed run: one span, whose context goes with each item it adds.
+   * @default - none: tracing is off
+   */
+  readonly tracer?: Tracer;
 }
 
-/** Seeds the items exactly once per item list (crash-safe, resumable), or again with --force. */
-export async function seed({ seeder, queueName, items, run, force, print }: SeedContext): Promise<number> {
-  const id = seedId(items, run);
+/** Seeds the items exactly once per item list (crash-safe, resumable), or again with --force; in a span of its own when tracing. */
+export async function seed(context: SeedContext): Promise<number> {
+  const id = seedId(context.items, context.run);
+  const span = context.tracer?.startSeed({ id, run: context.run, total: context.items.length });
+  try {
+    const added = await seedItems(context, id, span?.context);
+    span?.end({ added });
+    return ExitCode.ok;
+  } catch (error) {
+    span?.end({ error });
+    throw error;
+  }
+}
+
+/** Returns how many items this run added. */
+async function seedItems({ seeder, queueName, items, run, force, print }: SeedContext, id: string, traceContext?: TraceContext): Promise<number> {
   const seedName = run === undefined ? `seed ${id}` : `seed ${id}, run ${JSON.stringify(run)}`;
   const total = items.length;
   const startedAt = Date.now();
   const progress = new ProgressPrinter(total, print);
-  const options = { id, force, onProgress: (pushed: number) => progress.update(pushed) };
+  const options: SeedOptions = { id, force, onProgress: (pushed: number) => progress.update(pushed), traceContext };
   const start = await seeder.begin(items, options);
   if (start.kind === 'conflict') {
     const { marker } = start;
@@ -33,7 +52,7 @@ export async function seed({ seeder, queueName, items, run, force, print }: Seed
   }
   if (start.kind === 'resume' && start.from >= total) {
     print(`queue ${queueName} already holds this seed (${total} items, ${seedName}): nothing added`);
-    return ExitCode.ok;
+    return 0;
   }
   if (start.kind === 'resume') {
     // Whoever put them there may have stopped, or may be another seeder still at work: neither can be told from the queue.
@@ -45,7 +64,7 @@ export async function seed({ seeder, queueName, items, run, force, print }: Seed
   print(
     `seeded ${added} items onto queue ${queueName} in ${seconds.toFixed(2)} s (${rate(added, seconds)} items/s), ${total} in this seed (${seedName})${byOthers(total, start.from, added)}`,
   );
-  return ExitCode.ok;
+  return added;
 }
 
 /**

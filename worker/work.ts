@@ -1,12 +1,13 @@
 import type { QueueWorkConfig } from './config';
 import { Env, ExitCode, deadLetterQueue, keptError } from './contract';
 import type { Handler, HandlerResult } from './handler';
-import type { Claimed, Consumer, Delivery } from './queue';
+import type { Claimed, Consumer, Delivery, DeliveryOutcome } from './queue';
 import { SeedWait } from './seed-wait';
 import type { Shutdown } from './shutdown';
 import { ItemDeadline } from './item-deadline';
 import { sleep } from './sleep';
 import { flushLines } from './stdout-lines';
+import type { ItemSpan, Tracer } from './tracing/spans';
 import type { ItemOutcome, TerminationMessage } from './termination-message';
 
 /** How long `single` waits for an item to appear (once its seed, if any, is complete) before it concludes there is nothing to do. */
@@ -32,6 +33,11 @@ export interface WorkContext {
   readonly handler: Handler;
   readonly shutdown: Shutdown;
   readonly log: (line: string) => void;
+  /**
+   * Traces each item (a span per delivery, child of its seed's span).
+   * @default - none: tracing is off
+   */
+  readonly tracer?: Tracer;
   /** What the run's termination message says of its items. */
   readonly ending: TerminationMessage;
 }
@@ -183,7 +189,21 @@ async function drain(context: Run): Promise<number> {
   }
 }
 
-type Outcome = 'done' | 'notCompleted' | 'retry' | 'dead' | 'lost' | 'aborted' | 'disconnected';
+type Outcome = DeliveryOutcome;
+
+/** Processes one item (settleOne), in a span of its own when the worker traces. */
+async function processOne(context: Run, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
+  const span = context.tracer?.startItem(delivery);
+  if (!span) return settleOne(context, delivery, finished);
+  try {
+    const outcome = await settleOne(context, delivery, finished, span);
+    span.end(outcome);
+    return outcome;
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  }
+}
 
 /** An outcome as the termination message names it. */
 const PUBLIC_OUTCOMES: Record<Outcome, ItemOutcome> = {
@@ -201,9 +221,9 @@ const PUBLIC_OUTCOMES: Record<Outcome, ItemOutcome> = {
  * for a later joint completion; without, it is completed at once. The handler stops when shutdown
  * gives the item up, or when the delivery can no longer be settled (`disconnected`).
  */
-async function processOne(context: Run, delivery: Delivery, finished?: Delivery[]): Promise<Outcome> {
+async function settleOne(context: Run, delivery: Delivery, finished?: Delivery[], span?: ItemSpan): Promise<Outcome> {
   const { consumer, log, config } = context;
-  const { result, timedOut } = await runWithin(context.itemDeadline, context.handler, delivery.item, context.handlerSignal(delivery.lost));
+  const { result, timedOut } = await runWithin(context.itemDeadline, context.handler, delivery.item, context.handlerSignal(delivery.lost), span);
   if (delivery.lost.aborted) {
     if (finished) log(`${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`);
     return 'disconnected';
@@ -237,21 +257,24 @@ async function processOne(context: Run, delivery: Delivery, finished?: Delivery[
  * Runs the handler under WORK_TIMEOUT_SECONDS: when it fires, the handler's signal aborts, which
  * stops the item's command as shutdown does (its whole process group, TERM then KILL), and the
  * item counts as failed. `outer` aborts it too (shutdown, or a delivery that can no longer be settled).
+ * `span`, when the worker traces, hears the command's exit code and the timeout.
  */
 export async function runWithin(
   deadline: ItemDeadline,
   handler: Handler,
   item: string,
   outer: AbortSignal,
+  span?: ItemSpan,
 ): Promise<{ result: HandlerResult; timedOut: boolean }> {
   const signal = deadline.start(outer);
   let timedOut: boolean;
   let result: HandlerResult;
   try {
-    result = await handler(item, signal);
+    result = await handler(item, signal, span?.commandExited);
   } finally {
     timedOut = deadline.finish();
   }
+  if (timedOut && result === 'aborted') span?.timedOut();
   return { result, timedOut: timedOut && result === 'aborted' };
 }
 

@@ -78,8 +78,9 @@ describe('RedisLink against Redis', () => {
           deadRecords: keys.deadRecords,
           done: keys.done,
           seed: keys.seed,
+          traces: keys.traces,
         },
-        args: { owner: 'test', first, max: 3, maxBytes, leaseMs: 60_000, maxAttempts: 3, recover: 0 },
+        args: { owner: 'test', first, max: 3, maxBytes, leaseMs: 60_000, maxAttempts: 3, recover: 0, traced: 0 },
       });
     const [claimed, , pending] = await claim(1, 15);
     expect(claimed.map(([, item]) => item)).toEqual(['a'.repeat(10), 'b'.repeat(10)]);

@@ -4,6 +4,7 @@ import { amqpQueueNames, keptError } from '../contract';
 import { queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMarker } from '../queue';
 import type { Reconnecting } from '../reconnect';
+import { traceContextOfHeaders } from '../trace-context';
 import { brokerAt } from '../unreachable';
 import { isNotFound } from './broker-errors';
 import { type AmqpConnection, openAmqpConsumerConnection, withChannel } from './connection';
@@ -85,7 +86,8 @@ class AmqpConsumer implements Consumer {
         const attempt = this.attemptOf(connection, message);
         const item = message.content.toString('utf8');
         if (attempt <= this.options.maxAttempts) {
-          const delivery: AmqpDelivery = { item, attempt, message, connection, lost: connection.closed };
+          const traceContext = this.options.readTraceContext ? traceContextOfHeaders(message.properties.headers) : undefined;
+          const delivery: AmqpDelivery = { item, attempt, message, connection, lost: connection.closed, traceContext };
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
         // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.

@@ -4,6 +4,7 @@ import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { sleep } from '../sleep';
+import { traceHeaders } from '../trace-context';
 import { brokerAt, describeCause } from '../unreachable';
 import { PublishingBlocked } from './blocked';
 import { type AmqpConnection, openAmqp } from './connection';
@@ -151,6 +152,7 @@ class AmqpSeeder implements Seeder {
   private publish(channel: Channel, items: readonly string[], marked: number, options: SeedOptions): Promise<void> {
     const total = items.length;
     const id = options.id;
+    const traced = traceHeaders(options.traceContext);
     const started = Math.max(marked, this.confirmed);
     this.confirmed = started;
     const counted = () => {
@@ -196,7 +198,7 @@ class AmqpSeeder implements Seeder {
         try {
           while (!failed && !waitingForDrain && next < total && next < marked + SEED_WINDOW) {
             const index = next++;
-            const headers = { [Header.id]: id, [Header.index]: index, [Header.total]: total };
+            const headers = { [Header.id]: id, [Header.index]: index, [Header.total]: total, ...traced };
             const written = channel.sendToQueue(this.names.work, Buffer.from(items[index], 'utf8'), { persistent: true, headers }, onConfirm(index));
             if (!written) {
               waitingForDrain = true;

@@ -3,6 +3,7 @@ import type { BrokerConfig } from '../config';
 import { queueKeys, redisReplyKey } from '../contract';
 import { leaseLostByBroker, queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome } from '../queue';
+import { traceContextOfStored } from '../trace-context';
 import { brokerAt } from '../unreachable';
 import { RedisConnection } from './connection';
 import { type HeldToken, LeaseRenewer } from './lease-renewer';
@@ -61,16 +62,15 @@ class RedisConsumer implements Consumer {
   }
 
   async claim(max: number): Promise<Claimed> {
-    const { pending, processing, leases, dead, deadRecords, done, seed } = this.keys;
+    const { pending, processing, leases, dead, deadRecords, done, seed, traces } = this.keys;
     const first = this.nextToken;
     this.nextToken += max;
     let sentAt = Date.now();
-    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed] = await this.connection.run(
-      CLAIM,
-      (retried) => {
+    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed, traceContexts] =
+      await this.connection.run(CLAIM, (retried) => {
         sentAt = Date.now();
         return {
-          keys: { pending, processing, leases, dead, deadRecords, done, seed },
+          keys: { pending, processing, leases, dead, deadRecords, done, seed, traces },
           args: {
             owner: this.owner,
             first,
@@ -79,17 +79,18 @@ class RedisConsumer implements Consumer {
             leaseMs: this.leaseMs,
             maxAttempts: this.options.maxAttempts,
             recover: retried ? 1 : 0,
+            traced: this.options.readTraceContext ? 1 : 0,
           },
         };
-      },
-    );
+      });
     this.checkState(markerExists, keysExisting);
-    const deliveries: RedisDelivery[] = claimed.map(([token, item, attempt]) => ({
+    const deliveries: RedisDelivery[] = claimed.map(([token, item, attempt], i) => ({
       token,
       item,
       attempt,
       lost: this.connection.gaveUp,
       leaseEnds: sentAt + this.leaseMs,
+      traceContext: traceContextOfStored(traceContexts[i] ?? null),
     }));
     if (deliveries.length > 0) {
       this.claimedAny = true;

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
-import { ExitCode, queueKeys, redisSeedRunKey } from '../contract';
+import { ExitCode, TRACE_CONTEXT_TTL_MS, queueKeys, redisSeedRunKey } from '../contract';
 import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
+import { storedTraceContext } from '../trace-context';
 import { brokerAt } from '../unreachable';
 import { replyTimeoutMs } from '../broker-limits';
 import type { RedisLink } from './client';
@@ -96,20 +97,24 @@ class RedisSeeder implements Seeder {
    */
   private async sendWindow(link: RedisLink, items: readonly string[], start: number, options: SeedOptions): Promise<{ pushed: number[]; runCount: number }> {
     const sends: Promise<number>[] = [];
+    const traceContext = options.traceContext ? storedTraceContext(options.traceContext) : '';
     for (let offset = start, w = 0; w < SEED_WINDOW && offset < items.length; w++) {
       const end = chunkEnd(items, offset);
       sends.push(
         evalScript(link, SEED_CHUNK, {
-          keys: { pending: this.keys.pending, seed: this.keys.seed, run: this.runKey },
-          args: { id: options.id, offset, runTtl: this.runTtlMs },
+          keys: { pending: this.keys.pending, seed: this.keys.seed, run: this.runKey, traces: this.keys.traces },
+          args: { id: options.id, offset, runTtl: this.runTtlMs, traceContext, traceTtl: TRACE_CONTEXT_TTL_MS },
           rest: items.slice(offset, end),
         }),
       );
       offset = end;
     }
-    const counting = evalScript(link, SEED_RUN_COUNT, { keys: { run: this.runKey }, args: { runTtl: this.runTtlMs } });
-    const confirming = this.broker.sentinel ? link.send(['WAIT', 1, this.replicaWaitMs]) : undefined;
-    const [pushed, runCount, replicas] = await Promise.all([Promise.all(sends), counting, confirming]);
+    // Counted and waited for once the chunks answered: a chunk whose script the server did not know
+    // yet (NOSCRIPT) goes again as EVAL after that answer, behind anything sent with it.
+    const chunks = Promise.all(sends);
+    const counting = chunks.then(() => evalScript(link, SEED_RUN_COUNT, { keys: { run: this.runKey }, args: { runTtl: this.runTtlMs } }));
+    const confirming = this.broker.sentinel ? chunks.then(() => link.send(['WAIT', 1, this.replicaWaitMs])) : undefined;
+    const [pushed, runCount, replicas] = await Promise.all([chunks, counting, confirming]);
     if (replicas !== undefined && integer(replicas, 'WAIT') < 1) {
       throw new NotReplicatedError(`no replica confirmed the seeded items within ${this.replicaWaitMs} ms (WAIT)`);
     }

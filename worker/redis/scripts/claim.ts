@@ -13,13 +13,15 @@ import { DEAD_LETTER, ENTRY, NOW, STATE } from './fragments';
  * Returns { {token, item, attempt, ...}, {deadItem, ...}, pendingLength, leaseCount,
  * msUntilNextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed } (the seed marker's
  * fields false when it has none: a worker waiting for its seed reads it with the claim that found
- * the queue empty, in the same step). Each structure is written with one call per batch, not per
+ * the queue empty, in the same step), traceContexts (with traced = 1 and a `traces` hash: the
+ * claimed items' values in it, nil where an item has none, in the order of the claimed; else
+ * empty). Each structure is written with one call per batch, not per
  * item: that is what makes batches cheap.
  */
 export const CLAIM = luaScript({
   name: 'claim',
-  keys: ['pending', 'processing', 'leases', 'dead', 'deadRecords', 'done', 'seed'],
-  args: ['owner', 'first', 'max', 'maxBytes', 'leaseMs', 'maxAttempts', 'recover'],
+  keys: ['pending', 'processing', 'leases', 'dead', 'deadRecords', 'done', 'seed', 'traces'],
+  args: ['owner', 'first', 'max', 'maxBytes', 'leaseMs', 'maxAttempts', 'recover', 'traced'],
   body: `${NOW}${ENTRY}${STATE}${DEAD_LETTER}
 local next, limit, deadline, attempts = tonumber(first), tonumber(max), now + tonumber(leaseMs), tonumber(maxAttempts)
 local claimed, deadItems, entries, deadlines = {}, {}, {}, {}
@@ -32,7 +34,13 @@ local function reply()
   if soonest[2] then nextExpiry = math.max(0, tonumber(soonest[2]) - now) end
   local state = queueState()
   local marker = redis.call('HMGET', seed, 'id', 'total', 'pushed')
-  return { claimed, deadItems, redis.call('LLEN', pending), redis.call('ZCARD', leases), nextExpiry, state[1], state[2], marker[1], marker[2], marker[3] }
+  local contexts = {}
+  if traced == '1' and #claimed > 0 and redis.call('EXISTS', traces) == 1 then
+    local items = {}
+    for i = 2, #claimed, 3 do items[#items + 1] = claimed[i] end
+    contexts = redis.call('HMGET', traces, unpack(items))
+  end
+  return { claimed, deadItems, redis.call('LLEN', pending), redis.call('ZCARD', leases), nextExpiry, state[1], state[2], marker[1], marker[2], marker[3], contexts }
 end
 if recover == '1' then
   local mine = {}
@@ -100,5 +108,17 @@ if #entries > 0 then
 end
 return reply()
 `,
-  reply: tuple(groupsOf(text, text, integer), arrayOf(text), integer, integer, integer, integer, integer, optionalText, optionalText, optionalText),
+  reply: tuple(
+    groupsOf(text, text, integer),
+    arrayOf(text),
+    integer,
+    integer,
+    integer,
+    integer,
+    integer,
+    optionalText,
+    optionalText,
+    optionalText,
+    arrayOf(optionalText),
+  ),
 });
