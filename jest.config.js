@@ -29,6 +29,14 @@ const NO_BROKER = [
  */
 const REDIS8 = ['redis-credentials', 'redis-work'];
 
+/**
+ * test/worker suites of the operations commands and traces, which read and write the brokers as
+ * every other suite does and differ from them only in what they ask: they run on the generation
+ * the constructs deploy alone (the dead-letter fallback under a memory alarm runs on both
+ * RabbitMQ versions in test/cluster/seeder-memory-alarm.test.ts), within CI's 20 minutes.
+ */
+const DEPLOYED_ONLY = ['dead-letters', 'status-json', 'traces'];
+
 const shared = { preset: 'ts-jest', testEnvironment: 'node' };
 
 module.exports = {
@@ -38,6 +46,8 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // Bundles the worker CLI once; the worker tests spawn it as the image runs it.
   globalSetup: '<rootDir>/test/worker/global-setup.js',
+  // The suites that take minutes start first (test/slow-first-sequencer.js).
+  testSequencer: '<rootDir>/test/slow-first-sequencer.js',
   projects: [
     {
       ...shared,
@@ -49,6 +59,7 @@ module.exports = {
       ...shared,
       displayName: { name: 'machine', color: 'blue' },
       roots: ['<rootDir>/test/worker'],
+      testPathIgnorePatterns: ['/node_modules/', ...DEPLOYED_ONLY.map((name) => `/test/worker/${name}\\.test\\.ts$`)],
       setupFiles: ['<rootDir>/test/worker/use-machine-brokers.js'],
     },
     {
