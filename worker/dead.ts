@@ -32,7 +32,11 @@ export async function dead(context: DeadContext): Promise<number> {
 
 async function list({ deadLetters, queueName, request, print }: DeadContext): Promise<number> {
   const limit = request.limit ?? DEFAULT_LIST_LIMIT;
-  const [count, items] = await Promise.all([deadLetters.count(), deadLetters.list(limit)]);
+  // Both settle before either's failure ends the command: the connection then closes with nothing in flight.
+  const [counted, listed] = await Promise.allSettled([deadLetters.count(), deadLetters.list(limit)]);
+  if (counted.status === 'rejected') throw counted.reason;
+  if (listed.status === 'rejected') throw listed.reason;
+  const [count, items] = [counted.value, listed.value];
   const dead = deadLetterQueue(queueName);
   if (request.json) {
     const shown = items.map(({ item, attempts, lastError, notKept }) => ({
