@@ -12,6 +12,13 @@ export interface HandlerFailure {
 /** `done`: the item was processed. A `HandlerFailure`: the handler said no. `aborted`: stopped by the signal. */
 export type HandlerResult = 'done' | 'aborted' | HandlerFailure;
 
+/** WORK_COMMAND could not be started: said on stderr, and the item's failure. */
+function couldNotStart(cause: string): HandlerFailure {
+  const error = `could not start WORK_COMMAND: ${cause}`;
+  process.stderr.write(`work-queue: ${error}\n`);
+  return { error };
+}
+
 /**
  * Runs the work on one item. `onExit`, when given, hears the exit code of the item's command
  * (null when a signal ended it); the built-in handler runs none.
@@ -53,9 +60,7 @@ function commandHandler(command: string): Handler {
       try {
         child = spawnCommandGroup(command, item);
       } catch (error) {
-        const failure = `could not start WORK_COMMAND: ${describeCause(error)}`;
-        process.stderr.write(`work-queue: ${failure}\n`);
-        return resolve({ error: failure });
+        return resolve(couldNotStart(describeCause(error)));
       }
       let stopping: Promise<void> | undefined;
       const abort = () => {
@@ -64,9 +69,7 @@ function commandHandler(command: string): Handler {
       signal.addEventListener('abort', abort, { once: true });
       child.on('error', (error) => {
         signal.removeEventListener('abort', abort);
-        const failure = `could not start WORK_COMMAND: ${error.message}`;
-        process.stderr.write(`work-queue: ${failure}\n`);
-        resolve({ error: failure });
+        resolve(couldNotStart(error.message));
       });
       child.on('close', (code, exitSignal) => {
         signal.removeEventListener('abort', abort);
