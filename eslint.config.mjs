@@ -44,7 +44,33 @@ export default defineConfig(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.cjs', '.mjs', '.json'] })],
     },
-    // External packages cannot import ours back: not following them keeps the check fast.
-    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+    rules: {
+      // External packages cannot import ours back: not following them keeps the check fast.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // The floors: contract/ is the ground that constructs, stacks and worker stand on; constructs
+      // and stacks never reach into the worker, the worker never into them (bench/ and test/ may
+      // import anything).
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            { target: ['./constructs', './stacks'], from: './worker', message: 'constructs and stacks share only contract/ with the worker.' },
+            { target: './worker', from: ['./constructs', './stacks'], message: 'the worker imports contract/, never constructs or stacks.' },
+            { target: './constructs', from: './stacks', message: 'constructs do not import the stacks built from them.' },
+            { target: './contract', from: ['./constructs', './stacks', './worker', './bench', './test'], message: 'contract/ is the ground floor.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is bundled into the worker and shipped with the constructs: Node.js built-ins only.
+    files: ['contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!node:|\\.)', message: 'contract/ imports Node.js built-ins (node:...) and itself only.' }] },
+      ],
+    },
   },
 );

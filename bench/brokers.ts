@@ -1,6 +1,6 @@
 import { connect as amqpConnect, type Channel, type ConfirmChannel } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
-import { amqpQueueNames, queueKeys } from '../worker/contract';
+import { amqpQueueNames, queueKeys } from '../contract';
 
 export const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';

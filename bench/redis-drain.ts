@@ -1,4 +1,4 @@
-import { queueKeys } from '../worker/contract';
+import { queueKeys } from '../contract';
 import { expectListLength, freshQueue, withRedis } from './brokers';
 import { secondsSince, timed } from './measure';
 import { items, itemsFile } from './scratch';

@@ -21,7 +21,7 @@ import { createSentinel } from '@redis/client';
 import { LocalSentinelSet, synthesizeReplicas } from '../test/cluster/local-redis-sentinels';
 import { BUNDLE_SETTINGS, buildWorker, lazyTls } from '../worker/build';
 import { readTarget } from '../worker/config';
-import { Defaults } from '../worker/contract';
+import { Defaults } from '../contract';
 import { sleep } from '../worker/sleep';
 import { RedisConnection } from '../worker/redis/connection';
 import { roundsFromEnv, thisMachine } from './machine';

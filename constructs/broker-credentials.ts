@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { brokerUrlScheme, BrokerScheme, Env, sentinelUrlScheme } from '../worker/contract';
+import { brokerUrlScheme, BrokerScheme, Env, sentinelUrlScheme } from '../contract';
 import { BrokerConnection, ClientEnvVar } from './broker';
 
 /** Keys of a credentials Secret that this library creates. */

@@ -1,7 +1,8 @@
+import { PropRules } from '../contract';
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { check, fail, PropRules } from './validate';
+import { check, fail } from './validate';
 
 /**
  * Who may scrape a broker's metrics port. Both given: the pods with `podLabels` in the namespaces

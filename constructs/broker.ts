@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
-import { BrokerScheme } from '../worker/contract';
+import { BrokerScheme } from '../contract';
 
 /** One environment variable of a client container; order matters because later values may expand earlier ones. */
 export interface ClientEnvVar {

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { ApiObject, Duration, JsonPatch, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { Defaults, describeProblem, Env, ExitCode, Rules, SCRATCH_DIRECTORY } from '../worker/contract';
+import { Defaults, describeProblem, Env, ExitCode, PropRules, Rules, SCRATCH_DIRECTORY } from '../contract';
 import { IWorkQueueBroker } from './broker';
 import { imagePullPolicy } from './image-pull-policy';
 import { mountItems } from './items-config-maps';
@@ -10,7 +10,7 @@ import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { ensureUniqueNames, registerGivenName } from './unique-names';
-import { check, checkRequired, fail, PropRules } from './validate';
+import { check, checkRequired, fail } from './validate';
 
 /** The worker image's non-root user (`node` in the official Node.js images). */
 export const WORKER_UID = 1000;

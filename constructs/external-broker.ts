@@ -1,9 +1,9 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BROKER_SCHEMES, BrokerScheme, Defaults, defaultBrokerPort, RetryBudget, Rules } from '../worker/contract';
+import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, Defaults, PropRules, RetryBudget, Rules } from '../contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
-import { check, fail, PropRules } from './validate';
+import { check, fail } from './validate';
 
 /** Where a client pod finds the broker's CA certificate, and the Node.js variable that makes the worker trust it. */
 const CA_DIRECTORY = '/etc/work-queue-broker-ca';

@@ -1,10 +1,10 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Command, Env, GeneratedSecret } from '../worker/contract';
+import { Command, Env, GeneratedSecret, PropRules } from '../contract';
 import { createWorkerImageJob, DEFAULT_TTL_SECONDS_AFTER_FINISHED, MAX_JOB_NAME_LENGTH } from './client-job';
 import { containerResources } from './resources';
-import { check, fail, PropRules } from './validate';
+import { check, fail } from './validate';
 
 export interface InClusterCredentialsProps {
   /** The Secrets to create in the namespace when they are missing; one that exists is never changed. */

@@ -13,4 +13,4 @@ export * from './worker-job';
 export * from './work-queue-job';
 export * from './scaled-work-queue-job';
 export * from './indexed-work-job';
-export * as contract from '../worker/contract';
+export * as contract from '../contract';

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../worker/contract';
+import { Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../contract';
 import {
   checkWorkerImageProps,
   createWorkerImageJob,

@@ -1,5 +1,5 @@
 import { IConstruct } from 'constructs';
-import { Rules } from '../worker/contract';
+import { Rules } from '../contract';
 import { check, fail } from './validate';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkItems, ItemFiles, ItemsMount } from '../worker/contract';
+import { checkItems, ItemFiles, ItemsMount } from '../contract';
 import { fail } from './validate';
 
 /** One file of a Job's items: the items from index `first` on, as the JSON array its ConfigMap holds. */

@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Defaults, describeProblem, Env, GeneratedSecret, RetryBudget, Rules } from '../worker/contract';
+import { Defaults, describeProblem, Env, GeneratedSecret, PropRules, RetryBudget, Rules, SECRET_SHOWN_AS } from '../contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
 import { MetricsEndpoint } from './broker-metrics';
@@ -9,7 +9,7 @@ import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { check, checkSecret, fail, PropRules, SECRET_SHOWN_AS } from './validate';
+import { check, checkSecret, fail } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {

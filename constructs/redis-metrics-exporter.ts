@@ -1,12 +1,12 @@
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Defaults, Env, queueKeys, Rules } from '../worker/contract';
+import { Defaults, Env, PropRules, queueKeys, Rules } from '../contract';
 import { SecretKeys } from './broker-credentials';
 import { MetricsEndpoint } from './broker-metrics';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { check, PropRules } from './validate';
+import { check } from './validate';
 
 /** RedisPod's `metricsExporter`: a redis_exporter sidecar beside each data node. */
 export interface RedisMetricsExporterProps {

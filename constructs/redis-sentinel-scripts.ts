@@ -1,4 +1,4 @@
-import { Defaults } from '../worker/contract';
+import { Defaults } from '../contract';
 
 /*
  * The start scripts of a replicated RedisPod's two containers, POSIX sh run as

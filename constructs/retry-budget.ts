@@ -1,5 +1,5 @@
 import { IConstruct } from 'constructs';
-import { BrokerScheme, RetryBudget } from '../worker/contract';
+import { BrokerScheme, RetryBudget } from '../contract';
 import { fail } from './validate';
 
 /** What the retry budget of a worker Job is made of, with every default applied. */

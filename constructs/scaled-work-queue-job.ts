@@ -1,9 +1,9 @@
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { brokerUrlScheme, Rules } from '../worker/contract';
+import { brokerUrlScheme, PropRules, Rules } from '../contract';
 import { BrokerConnection } from './broker';
-import { check, checkRequired, fail, PropRules } from './validate';
+import { check, checkRequired, fail } from './validate';
 import { WorkerJobBase, WorkerJobProps } from './worker-job';
 
 /**

@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { describeProblem } from '../worker/contract';
+import { describeProblem } from '../contract';
 
 const checkedCharts = new WeakSet<Chart>();
 

@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BrokerScheme, GeneratedSecret } from '../worker/contract';
+import { BrokerScheme, GeneratedSecret, PropRules } from '../contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { admitScrapers, BrokerMetricsProps, checkMetricsProps, MetricsEndpoint, MetricsFields, podMonitor } from './broker-metrics';
@@ -9,7 +9,7 @@ import { appLabels } from './labels';
 import { ensureNamespace } from './namespace';
 import { containerResources, ResourceBudget } from './resources';
 import { ensureUniqueNames } from './unique-names';
-import { check, checkSecret, fail, PropRules } from './validate';
+import { check, checkSecret, fail } from './validate';
 
 /** Label that admits a pod through a broker's NetworkPolicy; its value is the broker's Service name. */
 export const CLIENT_OF_LABEL = 'work-queue-stack.io/client-of';

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Rules } from '../worker/contract';
+import { Rules } from '../contract';
 import { check, fail } from './validate';
 import { WorkerJobBase, WorkerJobProps } from './worker-job';
 

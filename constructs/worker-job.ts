@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Command, Defaults, Env, Rules, WorkerMode } from '../worker/contract';
+import { Command, Defaults, Env, Rules, WorkerMode } from '../contract';
 import { IWorkQueueBroker } from './broker';
 import { checkClientJobProps, ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
 import { checkItemWorkProps, ItemWorkProps } from './item-work';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ScaledWorkQueueJobProps, WorkQueuePattern } from '../constructs';
-import { checkRequired, fail, PropRules, SECRET_SHOWN_AS } from '../constructs/validate';
-import { Defaults } from '../worker/contract';
+import { checkRequired, fail } from '../constructs/validate';
+import { Defaults, PropRules, SECRET_SHOWN_AS } from '../contract';
 
 /** The broker a stack deploys. */
 export type BrokerKind = 'rabbitmq' | 'redis';

@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { checkItems, describeProblem, parseNumber } from '../worker/contract';
+import { checkItems, describeProblem, parseNumber } from '../contract';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, WorkQueueStackConfig } from './config';
 import { addWorkQueueStack } from './work-queue-stack';
 

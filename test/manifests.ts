@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { Env, ItemFiles } from '../worker/contract';
+import { Env, ItemFiles } from '../contract';
 
 /** A value inside a synthesized object: deliberately loose, so that tests reach into whatever synthesis produced and assert on it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the one loose type of the tests' manifests (see eslint.config.mjs)

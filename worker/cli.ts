@@ -1,5 +1,5 @@
 import { type Environment, type Target, isIndexedMode, readIndexedWork, readSeed, readTarget, readWork } from './config';
-import { Command, ExitCode, describeProblem } from './contract';
+import { Command, ExitCode, describeProblem } from '../contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
 import { readItems } from './seed-items';

@@ -18,7 +18,7 @@ import {
   Rules,
   WORKER_MODES,
   type WorkerMode,
-} from './contract';
+} from '../contract';
 import { badInput } from './errors';
 
 export type Environment = Record<string, string | undefined>;

@@ -1,4 +1,4 @@
-import { Rules, describeProblem, parseNumber } from './contract';
+import { Rules, describeProblem, parseNumber } from '../contract';
 import { badInput } from './errors';
 
 /** Items `list` shows when no --limit is given. */

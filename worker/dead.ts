@@ -1,4 +1,4 @@
-import { ExitCode, deadLetterQueue, describeProblem } from './contract';
+import { ExitCode, deadLetterQueue, describeProblem } from '../contract';
 import { DEFAULT_LIST_LIMIT, type DeadRequest, PRINTED_ITEMS } from './dead-args';
 import { badInput } from './errors';
 import type { DeadItem, DeadLetters } from './queue';

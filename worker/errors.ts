@@ -1,4 +1,4 @@
-import { ExitCode } from './contract';
+import { ExitCode } from '../contract';
 
 /** An error the CLI reports as its message alone (no stack) and exits with `exitCode`. */
 export class CliError extends Error {

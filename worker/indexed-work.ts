@@ -1,5 +1,5 @@
 import type { IndexedWorkConfig } from './config';
-import { Env, ExitCode } from './contract';
+import { Env, ExitCode } from '../contract';
 import type { Handler } from './handler';
 import { ItemDeadline } from './item-deadline';
 import { readIndexedItem } from './item-files';

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Env, ItemFiles, Rules, describeProblem } from './contract';
+import { Env, ItemFiles, Rules, describeProblem } from '../contract';
 import { badInput } from './errors';
 import { checkItemList, describeItemProblem, readJsonFile } from './items';
 

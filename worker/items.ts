@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { checkItems, describeProblem } from './contract';
+import { checkItems, describeProblem } from '../contract';
 import { badInput } from './errors';
 
 /** A JSON file of items, and how its problems are worded: `<field>: got "<path>", expected ...`. */

@@ -1,6 +1,6 @@
 import { CONNECT_DEADLINE_MS, ReplyTimeoutError } from './broker-limits';
 import type { BrokerConfig } from './config';
-import { ExitCode } from './contract';
+import { ExitCode } from '../contract';
 import { CliError } from './errors';
 import type { ConnectOptions } from './queue';
 import { sleep } from './sleep';

@@ -1,4 +1,4 @@
-import { Env, MAX_ITEMS_FILE_BYTES, describeProblem } from './contract';
+import { Env, MAX_ITEMS_FILE_BYTES, describeProblem } from '../contract';
 import type { Environment } from './config';
 import { badInput } from './errors';
 import { readAllItems } from './item-files';

@@ -1,4 +1,4 @@
-import { Env, ExitCode } from './contract';
+import { Env, ExitCode } from '../contract';
 import type { SeedMarker } from './queue';
 import { sleep } from './sleep';
 

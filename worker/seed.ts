@@ -1,4 +1,4 @@
-import { ExitCode, seedId } from './contract';
+import { ExitCode, seedId } from '../contract';
 import { CliError } from './errors';
 import type { SeedOptions, Seeder, TraceContext } from './queue';
 import type { Tracer } from './tracing/spans';

@@ -1,4 +1,4 @@
-import { type BrokerScheme, STATUS_SCHEMA_VERSION, type StatusReport } from './contract';
+import { type BrokerScheme, STATUS_SCHEMA_VERSION, type StatusReport } from '../contract';
 import { type RateEstimate, rateBasis } from './completion-rate';
 import type { QueueReplicas, QueueStatus } from './queue';
 

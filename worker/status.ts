@@ -1,4 +1,4 @@
-import { type BrokerScheme, Env, ExitCode, describeProblem } from './contract';
+import { type BrokerScheme, Env, ExitCode, describeProblem } from '../contract';
 import { CompletionRate, type RateEstimate, progressSample, rateBasis } from './completion-rate';
 import { CliError, queueDataLost } from './errors';
 import type { QueueReplicas, QueueStatus, StatusReader } from './queue';

@@ -11,7 +11,7 @@
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { Environment } from './config';
-import { Env, ExitCode, type WorkerMode } from './contract';
+import { Env, ExitCode, type WorkerMode } from '../contract';
 import { exitCodeOf } from './errors';
 import { describeCause } from './unreachable';
 

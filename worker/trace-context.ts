@@ -1,4 +1,4 @@
-import { TraceHeader } from './contract';
+import { TraceHeader } from '../contract';
 import type { TraceContext } from './queue';
 
 // How a seed run's trace context travels with its items: AMQP message headers, and the value of

@@ -1,5 +1,5 @@
 import type { BrokerConfig } from './config';
-import { Env, ExitCode, describeProblem } from './contract';
+import { Env, ExitCode, describeProblem } from '../contract';
 import { CliError } from './errors';
 
 const BROKER_NAMES = { amqp: 'RabbitMQ (AMQP)', redis: 'Redis' } as const;

@@ -16,7 +16,7 @@ import {
   TLS_SCHEMES,
   WORKER_MODES,
   sentinelUrlScheme,
-} from './contract';
+} from '../contract';
 
 /** What each environment variable means, as the usage texts show it (default in parentheses). */
 const VARIABLES: Record<string, string> = {

@@ -1,5 +1,5 @@
 import type { QueueWorkConfig } from './config';
-import { Env, ExitCode, deadLetterQueue, keptError } from './contract';
+import { Env, ExitCode, deadLetterQueue, keptError } from '../contract';
 import type { Handler, HandlerResult } from './handler';
 import type { Claimed, Consumer, Delivery, DeliveryOutcome } from './queue';
 import { SeedWait } from './seed-wait';

@@ -1,4 +1,4 @@
-import { queueKeys } from '../../worker/contract';
+import { queueKeys } from '../../contract';
 import { deleteRedisQueue, expectListLength, freshQueue, REDIS_URL, withRedis } from '../brokers';
 import { entryOf, type BenchCase } from '../entry';
 import { interleave, secondsSince } from '../measure';

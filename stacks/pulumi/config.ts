@@ -1,7 +1,6 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { describeProblem, Rule, Rules } from '../../worker/contract';
-import { PropRules, SECRET_SHOWN_AS } from '../../constructs/validate';
+import { describeProblem, PropRules, Rule, Rules, SECRET_SHOWN_AS } from '../../contract';
 import { AutoscaleConfig, BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, StackPattern } from '../config';
 import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
 

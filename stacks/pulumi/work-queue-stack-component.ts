@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { describeProblem, Rules } from '../../worker/contract';
+import { describeProblem, Rules } from '../../contract';
 import { ClusterAccessArgs, clusterAccessOf, JobAwait } from './job-await/job-await';
 import { IndexedStackObjects, KubernetesObject, QueueStackObjects, renderStack, StackObjects } from './stack-objects';
 import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';

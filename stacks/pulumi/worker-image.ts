@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { describeProblem } from '../../worker/contract';
+import { describeProblem } from '../../contract';
 import { RegistryConfig } from './work-queue-stack-args';
 
 /** The Dockerfile of the worker image, inside its build context. */

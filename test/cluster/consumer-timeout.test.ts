@@ -1,7 +1,7 @@
 import { type ChannelModel, connect } from 'amqplib';
 import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
-import { deadLetterQueue, ExitCode } from '../../worker/contract';
+import { deadLetterQueue, ExitCode } from '../../contract';
 import { runCli, uniqueQueue } from '../worker/helpers';
 import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
 

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
-import { Env, GENERATED_SECRET_BYTES } from '../../worker/contract';
+import { Env, GENERATED_SECRET_BYTES } from '../../contract';
 import type { RabbitMQInstall, RabbitMQTool } from './rabbitmq-install';
 
 /** What a synthesized cluster gives its nodes: the cluster-formation config and the Erlang cookie. */

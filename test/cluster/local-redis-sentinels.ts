@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { createClient } from 'redis';
 import { RedisPod } from '../../constructs';
-import { Defaults, GENERATED_SECRET_BYTES } from '../../worker/contract';
+import { Defaults, GENERATED_SECRET_BYTES } from '../../contract';
 import { sleep } from '../../worker/sleep';
 
 /** A container of the synthesized StatefulSet as the kubelet would start it. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GENERATED_SECRET_BYTES } from '../../worker/contract';
+import { GENERATED_SECRET_BYTES } from '../../contract';
 import { closedPort } from '../worker/helpers';
 import { LocalCluster } from './local-rabbitmq-cluster';
 import { RABBITMQ_INSTALLS, type RabbitMQInstall } from './rabbitmq-install';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ChannelModel, connect } from 'amqplib';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
-import { amqpQueueNames } from '../../worker/contract';
+import { amqpQueueNames } from '../../contract';
 import { closedPort, processed, runCli, startCli, uniqueQueue } from '../worker/helpers';
 import { expectAllOnce } from '../worker/seed-window';
 import { LocalCluster, LocalNode, type SynthesizedCluster, synthesizeCluster } from './local-rabbitmq-cluster';

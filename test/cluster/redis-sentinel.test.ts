@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { MAX_BATCH_SIZE } from '../../worker/work';
 import { processed, runCli, startCli, tempDir, uniqueQueue } from '../worker/helpers';
 import { LocalSentinelSet, type ServerFamily, synthesizeReplicas, valkeyFromTrixie } from './local-redis-sentinels';

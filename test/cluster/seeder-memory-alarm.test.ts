@@ -1,6 +1,6 @@
 import { type ChannelModel, connect } from 'amqplib';
 import { RabbitMQStatefulSet } from '../../constructs';
-import { DeadLetters, ExitCode, amqpQueueNames } from '../../worker/contract';
+import { DeadLetters, ExitCode, amqpQueueNames } from '../../contract';
 import { ManifestValue, only, synth } from '../manifests';
 import { type Sample, sampleValue, scrape } from '../prometheus-text';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';

@@ -1,10 +1,10 @@
 /**
- * docs/operations.md's "Status as JSON" names every field of worker/status.schema.json in its
+ * docs/operations.md's "Status as JSON" names every field of contract/status.schema.json in its
  * table, and no other, and its examples are objects the schema accepts.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import schema from '../../worker/status.schema.json';
+import schema from '../../contract/status.schema.json';
 import { statusSchemaErrors } from '../status-schema';
 
 const section = (() => {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE } from '../../stacks/config';
 import { Manifest, mountedItems } from '../manifests';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { suiteGeneration } from './harness/broker-generation';
 import { Brokers, requireBrokers } from './harness/brokers';
 import { ApplyOrder, randomSeed } from './harness/apply-order';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { Env } from '../../worker/contract';
+import { Env } from '../../contract';
 import { containerEnv, Manifest, mountedItems, podSpec } from '../manifests';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Env, ItemFiles, ItemsMount } from '../../worker/contract';
+import { Env, ItemFiles, ItemsMount } from '../../contract';
 import { Manifest } from '../manifests';
 import {
   codeBlocks,

@@ -5,7 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { COARSE_TUTORIAL } from '../../stacks/config';
 import { resolveKubeconfig } from '../../stacks/pulumi/config';
-import { seedId } from '../../worker/contract';
+import { seedId } from '../../contract';
 import { configMapItems, containerEnv, only, podSpec } from '../manifests';
 import {
   DIGEST,

@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { schemaError } from '../k8s-schema';
 import { configMapItems, containerEnv, Manifest, only, podSpec } from '../manifests';
 import { restrictedViolations } from '../pod-security';
-import { seedId } from '../../worker/contract';
+import { seedId } from '../../contract';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -362,7 +362,8 @@ describe('npm run synth', () => {
   test('rebuilds its cached bundle when a source changes', async () => {
     // A copy of the sources with its own node_modules/.cache: links to every installed package.
     const copy = join(dir, 'repo');
-    for (const path of ['stacks', 'constructs', 'worker', 'tsconfig.json', 'cdk8s.yaml']) cpSync(join(ROOT, path), join(copy, path), { recursive: true });
+    for (const path of ['stacks', 'contract', 'constructs', 'worker', 'tsconfig.json', 'cdk8s.yaml'])
+      cpSync(join(ROOT, path), join(copy, path), { recursive: true });
     mkdirSync(join(copy, 'node_modules'));
     for (const name of readdirSync(join(ROOT, 'node_modules')).filter((name) => name !== '.cache')) {
       symlinkSync(join(ROOT, 'node_modules', name), join(copy, 'node_modules', name));

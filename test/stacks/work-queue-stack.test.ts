@@ -1,7 +1,7 @@
 import { App, Testing } from 'cdk8s';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, IndexedStackConfig, QueueStackConfig, WorkQueueStackConfig } from '../../stacks/config';
 import { addWorkQueueStack, buildWorkQueueStack, QueueStackCharts } from '../../stacks/work-queue-stack';
-import { seedId } from '../../worker/contract';
+import { seedId } from '../../contract';
 import { crdSchemaErrors } from '../crd-schema';
 import { containerEnv, Manifest, manifestsOf, only, podSpec } from '../manifests';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { AMQP } from './brokers';
 import {
   amqpCount,

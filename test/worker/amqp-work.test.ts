@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
-import { ExitCode, deadLetterQueue } from '../../worker/contract';
+import { ExitCode, deadLetterQueue } from '../../contract';
 import { waitForConnectionOf } from './rabbitmq-connections';
 import {
   amqpCount,

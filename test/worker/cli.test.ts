@@ -1,7 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { spawn } from 'node:child_process';
 import type { RedisClientType } from 'redis';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { amqpEnv, cliPath, connectAmqp, connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, uniqueQueue } from './helpers';
 
 describe('work-queue CLI', () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RedisClientType } from 'redis';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, startCli, tempDir, uniqueQueue } from './helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

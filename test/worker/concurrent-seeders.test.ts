@@ -1,7 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import {
   type RunResult,
   amqpCount,

@@ -1,5 +1,5 @@
 import { readTarget, readWork, tlsServerName } from '../../worker/config';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { CliError } from '../../worker/errors';
 
 const QUEUE = 'jobs';

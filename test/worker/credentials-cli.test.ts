@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { canMountServiceAccount, runInPod } from './credentials-pod';
 import { FakeKubeApi, makeClusterCertificates, type PolicyRule } from './fake-kube-api';
 import { closedPort, runCli, tempDir } from './helpers';

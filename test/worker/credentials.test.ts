@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import { ExitCode, type GeneratedSecret } from '../../worker/contract';
+import { ExitCode, type GeneratedSecret } from '../../contract';
 import { credentials } from '../../worker/credentials';
 import { CliError } from '../../worker/errors';
 import { FakeKubeApi, makeClusterCertificates, type PolicyRule, type ServiceAccount, statusBody } from './fake-kube-api';

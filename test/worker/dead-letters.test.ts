@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
 import { deadLetterQueueOptions, workQueueOptions } from '../../worker/amqp/topology';
-import { DeadLetters, ExitCode, amqpQueueNames, queueKeys } from '../../worker/contract';
+import { DeadLetters, ExitCode, amqpQueueNames, queueKeys } from '../../contract';
 import {
   type CliProcess,
   amqpCount,

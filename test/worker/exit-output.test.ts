@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { type RedisClientType } from 'redis';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { cliPath, connectRedis, deleteRedisQueue, processed, redisEnv, runCli, tempDir, uniqueQueue } from './helpers';
 
 /**

@@ -13,7 +13,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { queueKeys } from '../../worker/contract';
+import { queueKeys } from '../../contract';
 import { AMQP_URL, type CliProcess, amqpCount, amqpTakeAll, connectAmqp, deleteAmqpQueue, processed, runCli, startCli, tempDir, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
 import { closeConnectionOf, closeOneConnectionOf } from './rabbitmq-connections';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChannelModel, connect as amqpConnect } from 'amqplib';
 import { type RedisClientType, createClient } from 'redis';
-import { amqpQueueNames, queueKeys } from '../../worker/contract';
+import { amqpQueueNames, queueKeys } from '../../contract';
 import { AMQP_URL, REDIS_URL, unreachable } from './brokers';
 
 export { AMQP_URL, REDIS_URL } from './brokers';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ItemFiles as ItemFileLayout } from '../../worker/contract';
+import { ItemFiles as ItemFileLayout } from '../../contract';
 
 /** Item files by first index: `{ 0: ['a', 'b'], 2: ['c'] }` for items-0.json and items-2.json. */
 export type ItemFiles = Record<number, readonly string[]>;

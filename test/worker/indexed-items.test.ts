@@ -1,7 +1,7 @@
 import { ftruncateSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIndexedMode, readIndexedWork, readWork } from '../../worker/config';
-import { ExitCode, ItemFiles } from '../../worker/contract';
+import { ExitCode, ItemFiles } from '../../contract';
 import { CliError } from '../../worker/errors';
 import { readIndexedItem } from '../../worker/item-files';
 import { ItemsVolumes } from './indexed-fixture';

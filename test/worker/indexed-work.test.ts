@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { killLeftovers, processGone, runCli, startCli } from './helpers';
 import { ItemsVolumes } from './indexed-fixture';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, ftruncateSync } from 'node:fs';
 import type { RedisClientType } from 'redis';
-import { ExitCode, MAX_ITEMS_FILE_BYTES, queueKeys } from '../../worker/contract';
+import { ExitCode, MAX_ITEMS_FILE_BYTES, queueKeys } from '../../contract';
 import { cliPath, connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, tempDir, uniqueQueue } from './helpers';
 
 /** A JSON array of equal items that is exactly `bytes` long. */

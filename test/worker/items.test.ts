@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
-import { ExitCode, checkItems } from '../../worker/contract';
+import { ExitCode, checkItems } from '../../contract';
 import { decodeKeepingInvalidBytes } from '../../worker/items';
 import {
   amqpEnv,

@@ -1,4 +1,4 @@
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { type RunResult, killLeftovers, startCli, uniqueQueue } from './helpers';
 import {
   type Behaviour,

@@ -1,5 +1,5 @@
 import { readTarget } from '../../worker/config';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { CliError } from '../../worker/errors';
 import { type ConnectionKind, Reconnecting } from '../../worker/reconnect';
 

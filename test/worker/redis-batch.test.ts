@@ -1,5 +1,5 @@
 import type { RedisClientType } from 'redis';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { MAX_BATCH_SIZE } from '../../worker/work';
 import { connectRedis, deleteRedisQueue, killLeftovers, processed, redisEnv, sorted, startCli, uniqueQueue } from './helpers';
 

@@ -6,7 +6,7 @@ import { UnexpectedReplyError, arrayOf, integer, text, tuple } from '../../worke
 import { MalformedReplyError } from '../../worker/redis/reply-guard';
 import { evalScript, luaScript } from '../../worker/redis/script';
 import { CLAIM } from '../../worker/redis/scripts/claim';
-import { queueKeys } from '../../worker/contract';
+import { queueKeys } from '../../contract';
 import { REDIS } from './brokers';
 import { uniqueQueue } from './helpers';
 

@@ -1,4 +1,4 @@
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { sampleValue } from '../prometheus-text';
 import { killLeftovers, runCli, startCli, tempDir, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';

@@ -1,4 +1,4 @@
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { killLeftovers, processed, runCli, startCli, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
 

@@ -1,4 +1,4 @@
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { type CliProcess, killLeftovers, processed, runCli, sorted, startCli, tempDir, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
 

@@ -1,5 +1,5 @@
 import type { RedisClientType } from 'redis';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { type RunResult, killLeftovers, runCli, uniqueQueue } from './helpers';
 import { OwnRedis } from './own-redis';
 

@@ -1,5 +1,5 @@
 import type { RedisClientType } from 'redis';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { existsSync, readFileSync } from 'node:fs';
 import { connectRedis, deleteRedisQueue, killLeftovers, processGone, processed, redisEnv, runCli, sorted, startCli, tempDir, uniqueQueue } from './helpers';
 

@@ -1,5 +1,5 @@
 import { readSeed, readWork } from '../../worker/config';
-import { Defaults, ExitCode, seedId } from '../../worker/contract';
+import { Defaults, ExitCode, seedId } from '../../contract';
 import { CliError } from '../../worker/errors';
 
 /** SEED_ID and SEED_WAIT_SECONDS (work) and SEED_RUN (seed), as the worker reads them at start-up. */

@@ -1,4 +1,4 @@
-import { ExitCode, MAX_ITEMS_FILE_BYTES } from '../../worker/contract';
+import { ExitCode, MAX_ITEMS_FILE_BYTES } from '../../contract';
 import { readItems } from '../../worker/seed-items';
 import { ItemsVolumes } from './indexed-fixture';
 

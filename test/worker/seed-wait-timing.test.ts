@@ -1,4 +1,4 @@
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { SeedWait } from '../../worker/seed-wait';
 
 /** SeedWait alone, on Jest's clock: when an empty queue is done, what is logged, how often it looks, when it gives up. */

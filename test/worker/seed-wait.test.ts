@@ -2,7 +2,7 @@ import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
 import { publishMarker } from '../../worker/amqp/marker';
 import { deadLetterQueueOptions, seedMarkerQueueOptions, workQueueOptions } from '../../worker/amqp/topology';
-import { ExitCode, amqpQueueNames, queueKeys, seedId } from '../../worker/contract';
+import { ExitCode, amqpQueueNames, queueKeys, seedId } from '../../contract';
 import {
   amqpCount,
   amqpEnv,

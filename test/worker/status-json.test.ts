@@ -1,6 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
-import { ExitCode, type StatusReport } from '../../worker/contract';
+import { ExitCode, type StatusReport } from '../../contract';
 import { statusSchemaErrors } from '../status-schema';
 import {
   amqpEnv,

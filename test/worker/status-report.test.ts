@@ -1,9 +1,9 @@
-import { STATUS_SCHEMA_VERSION } from '../../worker/contract';
+import { STATUS_SCHEMA_VERSION } from '../../contract';
 import type { RateEstimate } from '../../worker/completion-rate';
 import type { QueueStatus } from '../../worker/queue';
 import { formatRate, formatSeconds, redraw } from '../../worker/status';
 import { statusReport } from '../../worker/status-report';
-import schema from '../../worker/status.schema.json';
+import schema from '../../contract/status.schema.json';
 import { statusSchemaErrors } from '../status-schema';
 
 const oneRead: RateEstimate = { itemsPerSecond: undefined, windowSeconds: 0, etaSeconds: undefined };

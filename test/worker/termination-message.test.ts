@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CliError } from '../../worker/errors';
-import { ExitCode } from '../../worker/contract';
+import { ExitCode } from '../../contract';
 import { MAX_TERMINATION_MESSAGE_BYTES, TerminationMessage, truncateUtf8, writeTerminationMessage } from '../../worker/termination-message';
 import { killLeftovers, runCli, startCli } from './helpers';
 import { ItemsVolumes } from './indexed-fixture';

@@ -1,6 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { AMQP, REDIS } from './brokers';
 import {
   amqpCount,

@@ -3,7 +3,7 @@ import { type Socket, createServer } from 'node:net';
 import path from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import type { RedisClientType } from 'redis';
-import { ExitCode, queueKeys } from '../../worker/contract';
+import { ExitCode, queueKeys } from '../../contract';
 import { amqpEnv, connectAmqp, connectRedis, deleteAmqpQueue, deleteRedisQueue, killLeftovers, redisEnv, runCli, tempDir, uniqueQueue } from './helpers';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 

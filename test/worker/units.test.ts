@@ -1,4 +1,4 @@
-import { Defaults, Env } from '../../worker/contract';
+import { Defaults, Env } from '../../contract';
 import { integer } from '../../worker/redis/reply';
 import { luaScript } from '../../worker/redis/script';
 import { CLAIM } from '../../worker/redis/scripts/claim';

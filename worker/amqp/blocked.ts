@@ -1,6 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { Env, ExitCode } from '../contract';
+import { Env, ExitCode } from '../../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions } from '../queue';
 import { brokerAt } from '../unreachable';

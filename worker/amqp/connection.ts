@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type Channel, type ChannelModel, type ConfirmChannel, type Options, type SocketOptions, connect } from 'amqplib';
 import { ReplyTimeoutError, ReplyTooLargeError, replyTimeoutMs } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
-import { ExitCode } from '../contract';
+import { ExitCode } from '../../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';

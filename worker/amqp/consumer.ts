@@ -1,6 +1,6 @@
 import type { Channel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { amqpQueueNames, keptError } from '../contract';
+import { amqpQueueNames, keptError } from '../../contract';
 import { queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMarker } from '../queue';
 import type { Reconnecting } from '../reconnect';

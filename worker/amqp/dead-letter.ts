@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChannelModel } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { DeadLetters, amqpQueueNames } from '../contract';
+import { DeadLetters, amqpQueueNames } from '../../contract';
 import type { ConnectOptions } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { brokerAt, describeCause } from '../unreachable';
@@ -17,7 +17,7 @@ export const DEAD_LETTER_CONFIRM_MS = 3000;
 const PURPOSE = 'dead letters';
 
 /**
- * The worker's dead letters with their record (DeadLetters in ../contract.ts), published on a
+ * The worker's dead letters with their record (DeadLetters in contract/dead-letters.ts), published on a
  * connection of their own, opened with the first one: the consumer's connection never publishes,
  * so RabbitMQ never blocks it (a memory or disk alarm blocks a connection once it publishes, and
  * then reads nothing more from it, acknowledgements included).

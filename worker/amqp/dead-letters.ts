@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import type { BrokerConfig } from '../config';
-import { DeadLetters as Record, ExitCode, amqpQueueNames, amqpRedriveExchange } from '../contract';
+import { DeadLetters as Record, ExitCode, amqpQueueNames, amqpRedriveExchange } from '../../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions, DeadItem, DeadLetters } from '../queue';
 import type { Reconnecting } from '../reconnect';

@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel, Options } from 'amqplib';
-import { Env, ExitCode, amqpQueueNames, describeProblem } from '../contract';
+import { Env, ExitCode, amqpQueueNames, describeProblem } from '../../contract';
 import { CliError } from '../errors';
 import { firstLine, refusedByBroker } from './broker-errors';
 import { withChannel } from './connection';

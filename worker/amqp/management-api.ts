@@ -1,5 +1,5 @@
 import type { BrokerConfig, ManagementApi } from '../config';
-import { Env } from '../contract';
+import { Env } from '../../contract';
 import type { QueueReplicas } from '../queue';
 import { describeCause } from '../unreachable';
 import { amqpCredentials } from './connection';

@@ -1,5 +1,5 @@
 import type { BrokerConfig } from '../config';
-import { ExitCode, amqpQueueNames } from '../contract';
+import { ExitCode, amqpQueueNames } from '../../contract';
 import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import type { Reconnecting } from '../reconnect';

@@ -1,5 +1,5 @@
 import type { BrokerConfig } from '../config';
-import { amqpQueueNames } from '../contract';
+import { amqpQueueNames } from '../../contract';
 import type { ConnectOptions, QueueReplicas, QueueStatus, StatusReader } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { isNotFound } from './broker-errors';

@@ -1,5 +1,5 @@
 import type { Options } from 'amqplib';
-import { deadLetterQueue, RetryBudget } from '../contract';
+import { deadLetterQueue, RetryBudget } from '../../contract';
 
 /**
  * Safety net above MAX_ATTEMPTS (which may not exceed it): the worker dead-letters an item itself

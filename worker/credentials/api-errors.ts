@@ -1,4 +1,4 @@
-import { Env, ExitCode } from '../contract';
+import { Env, ExitCode } from '../../contract';
 import { CliError } from '../errors';
 import { describeCause } from '../unreachable';
 import type { ApiResponse } from './api-request';

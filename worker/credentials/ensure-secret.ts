@@ -1,4 +1,4 @@
-import { ExitCode, type GeneratedSecret } from '../contract';
+import { ExitCode, type GeneratedSecret } from '../../contract';
 import { CliError } from '../errors';
 import { type ApiCall, statusReason, unexpectedAnswer } from './api-errors';
 import type { ApiResponse } from './api-request';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import type { Environment } from '../config';
-import { describeProblem, ExitCode } from '../contract';
+import { describeProblem, ExitCode } from '../../contract';
 import { badInput, CliError } from '../errors';
 
 /** Where Kubernetes mounts a pod's service account token, the cluster's CA and the pod's namespace. */

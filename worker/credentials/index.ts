@@ -1,5 +1,5 @@
 import type { Environment } from '../config';
-import { ExitCode } from '../contract';
+import { ExitCode } from '../../contract';
 import { badInput, CliError } from '../errors';
 import { ensureSecret, type SecretOutcome } from './ensure-secret';
 import { inClusterConfig } from './in-cluster';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GENERATED_SECRET_BYTES, type GeneratedSecret } from '../contract';
+import { GENERATED_SECRET_BYTES, type GeneratedSecret } from '../../contract';
 
 /** A fresh credential: GENERATED_SECRET_BYTES random bytes, base64url (43 URL-unreserved characters for 32 bytes). */
 export function generatedValue(): string {

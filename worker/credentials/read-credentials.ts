@@ -1,5 +1,5 @@
 import { type Environment, parseBrokerRetrySeconds, Problems } from '../config';
-import { describeProblem, Env, type GeneratedSecret } from '../contract';
+import { describeProblem, Env, type GeneratedSecret } from '../../contract';
 import { labelKeyRule, labelValueRule, secretKeyRule, secretNameRule } from './kubernetes-names';
 
 /** What `credentials` reads from its environment. */

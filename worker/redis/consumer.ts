@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
-import { queueKeys, redisReplyKey } from '../contract';
+import { queueKeys, redisReplyKey } from '../../contract';
 import { leaseLostByBroker, queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome } from '../queue';
 import { traceContextOfStored } from '../trace-context';

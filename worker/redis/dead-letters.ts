@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
-import { DeadLetters as Record, queueKeys, redisReplyKey } from '../contract';
+import { DeadLetters as Record, queueKeys, redisReplyKey } from '../../contract';
 import type { ConnectOptions, DeadItem, DeadLetters } from '../queue';
 import { RedisConnection } from './connection';
 import { DEAD_LIST } from './scripts/dead-list';
@@ -12,7 +12,7 @@ export async function openRedisDeadLetters(broker: BrokerConfig, queue: string, 
 }
 
 /**
- * The Redis side of `dead`: the dead list and its records (DeadLetters in ../contract.ts), read and
+ * The Redis side of `dead`: the dead list and its records (DeadLetters in contract/dead-letters.ts), read and
  * changed by scripts, so that an item and its record always go together.
  */
 class RedisDeadLetters implements DeadLetters {

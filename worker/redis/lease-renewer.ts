@@ -1,4 +1,4 @@
-import { queueKeys } from '../contract';
+import { queueKeys } from '../../contract';
 import type { RedisConnection } from './connection';
 import { RENEW } from './scripts/renew';
 

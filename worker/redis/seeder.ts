@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../config';
-import { ExitCode, TRACE_CONTEXT_TTL_MS, queueKeys, redisSeedRunKey } from '../contract';
+import { ExitCode, TRACE_CONTEXT_TTL_MS, queueKeys, redisSeedRunKey } from '../../contract';
 import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import { storedTraceContext } from '../trace-context';

@@ -1,5 +1,5 @@
 import type { BrokerConfig } from '../config';
-import { queueKeys } from '../contract';
+import { queueKeys } from '../../contract';
 import type { ConnectOptions, QueueStatus, StatusReader } from '../queue';
 import { RedisConnection } from './connection';
 import { STATUS } from './scripts/status';

@@ -10,7 +10,7 @@
  *   E2E_BROKERS=machine npm run test:e2e
  * (the tutorial files then run on it and on `machine`, once when they are the same).
  */
-import { Defaults } from '../../../worker/contract';
+import { Defaults } from '../../../contract';
 
 interface GenerationEnv {
   readonly env: {

@@ -6,7 +6,7 @@
  */
 import { type Channel, connect as connectAmqp } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
-import { amqpQueueNames, deadLetterQueue, queueKeys } from '../../../worker/contract';
+import { amqpQueueNames, deadLetterQueue, queueKeys } from '../../../contract';
 import { listening } from '../../listening';
 import type { BrokerGeneration } from './broker-generation';
 

@@ -1,5 +1,5 @@
 /**
- * Lua shared by several scripts. The Redis protocol (keys from queueKeys in ../../contract.ts):
+ * Lua shared by several scripts. The Redis protocol (keys from queueKeys in contract/keys.ts):
  * the pending list holds plain items (so `RPUSH job2 apple` by hand is an item too). Claiming pops
  * items and gives each a token `<owner>#<n>`, unique (n is counted by the worker) and naming the
  * worker that holds it: two equal items are two tokens. A token lives in `processing` (token ->
@@ -68,7 +68,7 @@ end
 
 /**
  * `deadLetter(item, attempts, err)`: pushes an item onto the dead list and its record (see
- * DeadLetters in ../../contract.ts) onto the records list. Needs the keys dead deadRecords.
+ * DeadLetters in contract/dead-letters.ts) onto the records list. Needs the keys dead deadRecords.
  */
 export const DEAD_LETTER = `
 local function deadLetter(item, attempts, err)
