@@ -1,7 +1,8 @@
 /**
  * The README and docs/ stay navigable and the README stays short: every relative link and
- * `#anchor` in README.md and docs/*.md resolves (anchors as GitHub derives them from headings),
- * every docs page is linked from the README and links back to it, and README.md is at most 12 KB.
+ * `#anchor` in README.md, CHANGELOG.md, docs/*.md and the generated API reference (the markdown
+ * under docs/api/) resolves (anchors as GitHub derives them from headings), every docs page is
+ * linked from the README and links back to it, and README.md is at most 12 KB.
  */
 import * as fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,11 @@ const docsPages = fs
   .readdirSync(path.join(ROOT, 'docs'))
   .filter((name) => name.endsWith('.md'))
   .map((name) => `docs/${name}`);
-const pages = ['README.md', ...docsPages];
+const apiPages = fs
+  .readdirSync(path.join(ROOT, 'docs', 'api'), { recursive: true, encoding: 'utf8' })
+  .filter((name) => name.endsWith('.md'))
+  .map((name) => path.posix.join('docs/api', name.split(path.sep).join('/')));
+const pages = ['README.md', 'CHANGELOG.md', ...docsPages, ...apiPages];
 
 /** The text outside fenced code blocks and inline code spans, where links and headings count. */
 function prose(markdown: string): string {
