@@ -1,3 +1,4 @@
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { BrokerScheme } from '../contract';
@@ -55,10 +56,10 @@ export interface IWorkQueueBroker extends IConstruct {
   /** Credential variables from the broker's Secret, then `BROKER_URL` built from them with `$(VAR)` expansion. */
   readonly clientEnv: ClientEnvVar[];
   /**
-   * RabbitMQ's consumer timeout in seconds (an unacknowledged delivery older than this closes its
-   * channel), which the workers' work timeout must stay below. Undefined for Redis.
+   * RabbitMQ's consumer timeout (an unacknowledged delivery older than this closes its channel),
+   * which the workers' work timeout must stay below. Undefined for Redis.
    */
-  readonly consumerTimeoutSeconds?: number;
+  readonly consumerTimeout?: Duration;
   /**
    * Lets a workload's pods through the broker's NetworkPolicy and orders the workload after the
    * broker in the synthesized output.

@@ -10,7 +10,8 @@ import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { ensureUniqueNames, registerGivenName } from './unique-names';
-import { check, checkRequired, fail } from './validate';
+import { secondsOf } from './seconds';
+import { check, checkDuration, checkRequired, fail } from './validate';
 
 /** The worker image's non-root user (`node` in the official Node.js images). */
 export const WORKER_UID = 1000;
@@ -41,11 +42,12 @@ export interface WorkerImageProps {
    */
   readonly name?: string;
   /**
-   * Seconds a finished Job is kept (with its pods' logs) before Kubernetes deletes it; it also
+   * How long a finished Job is kept (with its pods' logs) before Kubernetes deletes it; it also
    * removes the Jobs of earlier batches, which a changed batch leaves behind under other names.
-   * @default 86400 (one day)
+   * Whole seconds.
+   * @default Duration.days(1)
    */
-  readonly ttlSecondsAfterFinished?: number;
+  readonly ttlAfterFinished?: Duration;
   /**
    * CPU and memory of the container.
    * @default - requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory
@@ -56,11 +58,11 @@ export interface WorkerImageProps {
 /** What the seeding Job and the worker Job both take: the Jobs that run the worker image against a broker. */
 export interface ClientJobProps extends WorkerImageProps {
   /**
-   * Seconds a lost broker connection (a restart, a failover) is retried before the container gives
-   * up with exit code 3 (`BROKER_RETRY_SECONDS`); 0 gives up at once.
-   * @default 60
+   * How long a lost broker connection (a restart, a failover) is retried before the container gives
+   * up with exit code 3 (`BROKER_RETRY_SECONDS`); `Duration.seconds(0)` gives up at once.
+   * @default Duration.minutes(1)
    */
-  readonly brokerRetrySeconds?: number;
+  readonly brokerRetry?: Duration;
 }
 
 /** Everything `createClientJob` builds a Job from, defaults resolved by the construct. */
@@ -80,7 +82,7 @@ export interface ClientJobSettings extends ClientJobProps {
   readonly parallelism?: number;
   readonly completions?: number;
   readonly backoffLimit: number;
-  readonly activeDeadlineSeconds?: number;
+  readonly activeDeadline?: Duration;
 }
 
 /** Everything a Job running the worker image is built from: a client Job's, or the credentials Job's. */
@@ -103,8 +105,8 @@ export interface WorkerImageJobSettings {
   readonly backoffLimit?: number;
   /** Makes it an Indexed Job, with per-index retries. @default - not indexed */
   readonly indexed?: IndexedCompletion;
-  readonly activeDeadlineSeconds?: number;
-  readonly ttlSecondsAfterFinished: number;
+  readonly activeDeadline?: Duration;
+  readonly ttlAfterFinished: Duration;
   readonly resources: kplus.ContainerResources;
   /** The pods' service account, whose token is then mounted. @default - none, and no token */
   readonly serviceAccount?: kplus.IServiceAccount;
@@ -125,7 +127,7 @@ export interface IndexedCompletion {
   readonly succeededCount?: number;
 }
 
-export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 86400;
+export const DEFAULT_TTL_AFTER_FINISHED = Duration.days(1);
 
 /** A worker container's resources unless given: requests 100m CPU and 128Mi memory; limits 1 CPU and 512Mi memory. */
 export function defaultWorkerResources(): kplus.ContainerResources {
@@ -136,13 +138,13 @@ export function defaultWorkerResources(): kplus.ContainerResources {
 export function checkWorkerImageProps(scope: IConstruct, props: WorkerImageProps): void {
   checkRequired(scope, 'image', props.image, PropRules.image);
   check(scope, 'name', props.name, PropRules.dnsLabel);
-  check(scope, 'ttlSecondsAfterFinished', props.ttlSecondsAfterFinished, Rules.nonNegativeInteger);
+  checkDuration(scope, 'ttlAfterFinished', props.ttlAfterFinished, Rules.nonNegativeInteger);
 }
 
 /** Checks the props every client Job has, in the construct's own error form. */
 export function checkClientJobProps(scope: IConstruct, props: ClientJobProps): void {
   checkWorkerImageProps(scope, props);
-  check(scope, 'brokerRetrySeconds', props.brokerRetrySeconds, Rules.nonNegativeNumber);
+  checkDuration(scope, 'brokerRetry', props.brokerRetry, Rules.nonNegativeNumber);
 }
 
 /** The name of an unnamed Job of `scope`: its construct path as a DNS label, short enough for the hash. */
@@ -160,7 +162,7 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
   const env: Record<string, kplus.EnvValue> = {};
   for (const { name: variable, value } of settings.broker.clientEnv) env[variable] = value;
   env[Env.queue] = kplus.EnvValue.fromValue(settings.queue);
-  env[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(String(settings.brokerRetrySeconds ?? Defaults.brokerRetrySeconds));
+  env[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(String(secondsOf(settings.brokerRetry) ?? Defaults.brokerRetrySeconds));
   for (const [variable, value] of Object.entries(settings.env)) env[variable] = kplus.EnvValue.fromValue(value);
 
   return createWorkerImageJob(scope, id, {
@@ -175,8 +177,8 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
     parallelism: settings.parallelism,
     completions: settings.completions,
     backoffLimit: settings.backoffLimit,
-    activeDeadlineSeconds: settings.activeDeadlineSeconds,
-    ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+    activeDeadline: settings.activeDeadline,
+    ttlAfterFinished: settings.ttlAfterFinished ?? DEFAULT_TTL_AFTER_FINISHED,
     resources: settings.resources ?? defaultWorkerResources(),
     configure: (job) => settings.broker.admitClient(job),
   });
@@ -225,8 +227,8 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
     metadata: { name, labels: settings.labels },
     podMetadata: { labels: settings.labels, annotations: settings.podAnnotations },
     backoffLimit: settings.backoffLimit,
-    activeDeadline: settings.activeDeadlineSeconds === undefined ? undefined : Duration.seconds(settings.activeDeadlineSeconds),
-    ttlAfterFinished: Duration.seconds(settings.ttlSecondsAfterFinished),
+    activeDeadline: settings.activeDeadline,
+    ttlAfterFinished: settings.ttlAfterFinished,
     restartPolicy: kplus.RestartPolicy.NEVER,
     serviceAccount: settings.serviceAccount,
     automountServiceAccountToken: settings.serviceAccount !== undefined,

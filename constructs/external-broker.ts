@@ -1,9 +1,11 @@
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, Defaults, PropRules, RetryBudget, Rules } from '../contract';
 import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
-import { check, fail } from './validate';
+import { inSeconds, secondsOf } from './seconds';
+import { check, checkDuration, fail } from './validate';
 
 /** Where a client pod finds the broker's CA certificate, and the Node.js variable that makes the worker trust it. */
 const CA_DIRECTORY = '/etc/work-queue-broker-ca';
@@ -63,11 +65,11 @@ export interface ExternalBrokerProps {
    */
   readonly passwordKey?: string;
   /**
-   * The broker's consumer timeout in seconds (RabbitMQ's `consumer_timeout`, or its `consumer-timeout`
-   * policy for the queue), checked against the workers' `workTimeoutSeconds`. AMQP only.
-   * @default 1800 for AMQP (RabbitMQ's own default)
+   * The broker's consumer timeout (RabbitMQ's `consumer_timeout`, or its `consumer-timeout` policy
+   * for the queue), checked against the workers' `workTimeout`; whole seconds. AMQP only.
+   * @default Duration.minutes(30) for AMQP (RabbitMQ's own default)
    */
-  readonly consumerTimeoutSeconds?: number;
+  readonly consumerTimeout?: Duration;
   /**
    * AMQP virtual host (AMQP only).
    * @default '/' (the broker's default virtual host)
@@ -95,7 +97,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   public readonly secret?: kplus.ISecret;
   public readonly connection: BrokerConnection;
   public readonly clientEnv: ClientEnvVar[];
-  public readonly consumerTimeoutSeconds?: number;
+  public readonly consumerTimeout?: Duration;
   private readonly caSecret?: kplus.ISecret;
   private readonly caKey: string;
 
@@ -112,11 +114,11 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     }
     check(this, 'sentinelMaster', props.sentinelMaster, Rules.sentinelMaster);
     this.port = props.port ?? (props.sentinelMaster !== undefined ? Defaults.sentinelPort : defaultBrokerPort(this.scheme, this.tls));
-    if (props.consumerTimeoutSeconds !== undefined && this.scheme !== 'amqp') {
-      fail(this, 'consumerTimeoutSeconds', props.consumerTimeoutSeconds, 'no consumerTimeoutSeconds for a Redis broker (it has none)');
+    if (props.consumerTimeout !== undefined && this.scheme !== 'amqp') {
+      fail(this, inSeconds('consumerTimeout'), secondsOf(props.consumerTimeout), 'no consumerTimeout for a Redis broker (it has none)');
     }
-    check(this, 'consumerTimeoutSeconds', props.consumerTimeoutSeconds, Rules.positiveInteger);
-    this.consumerTimeoutSeconds = this.scheme === 'amqp' ? (props.consumerTimeoutSeconds ?? RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds) : undefined;
+    checkDuration(this, 'consumerTimeout', props.consumerTimeout, Rules.positiveInteger);
+    this.consumerTimeout = this.scheme === 'amqp' ? (props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds)) : undefined;
     check(this, 'host', props.host, PropRules.host);
     check(this, 'port', this.port, PropRules.port);
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);

@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Env, GeneratedSecret, PropRules } from '../contract';
-import { createWorkerImageJob, DEFAULT_TTL_SECONDS_AFTER_FINISHED, MAX_JOB_NAME_LENGTH } from './client-job';
+import { createWorkerImageJob, DEFAULT_TTL_AFTER_FINISHED, MAX_JOB_NAME_LENGTH } from './client-job';
 import { containerResources } from './resources';
 import { check, fail } from './validate';
 
@@ -100,7 +100,7 @@ export class InClusterCredentials extends Construct {
       args: [Command.credentials],
       env: { [Env.credentials]: kplus.EnvValue.fromValue(JSON.stringify(secrets)) },
       backoffLimit: 6,
-      ttlSecondsAfterFinished: DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+      ttlAfterFinished: DEFAULT_TTL_AFTER_FINISHED,
       resources: this.props.resources ?? containerResources({ cpuMillis: { request: 50, limit: 500 }, memoryMiB: { request: 64, limit: 256 } }),
       serviceAccount: this.serviceAccountRef,
     });

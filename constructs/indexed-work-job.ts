@@ -1,10 +1,11 @@
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../contract';
 import {
   checkWorkerImageProps,
   createWorkerImageJob,
-  DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+  DEFAULT_TTL_AFTER_FINISHED,
   defaultWorkerResources,
   derivedJobName,
   WorkerImageProps,
@@ -14,7 +15,8 @@ import { ITEMS_DIGEST_ANNOTATION, itemsDigest, ItemsLimits, itemsConfigMaps } fr
 import { checkKubernetesVersion, JobFeature } from './kubernetes-version';
 import { appLabels } from './labels';
 import { checkRetryBudget } from './retry-budget';
-import { check, fail } from './validate';
+import { secondsOf } from './seconds';
+import { check, checkDuration, fail } from './validate';
 
 /** What an Indexed Job's items may be: every pod mounts them all. */
 const INDEXED_ITEMS: ItemsLimits = {
@@ -45,10 +47,10 @@ export interface IndexedWorkJobProps extends WorkerImageProps, ItemWorkProps {
    */
   readonly succeededCount?: number;
   /**
-   * Seconds the Job may run before Kubernetes stops it.
+   * How long the Job may run before Kubernetes stops it; whole seconds.
    * @default - no deadline
    */
-  readonly activeDeadlineSeconds?: number;
+  readonly activeDeadline?: Duration;
   /**
    * A label of this run of the items: the same items with another run are a new Job, which works
    * them off again. Re-applying with the same run (or none) runs nothing again.
@@ -105,7 +107,7 @@ export class IndexedWorkJob extends Construct {
     this.parallelism = props.parallelism ?? 2;
     check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
     this.checkFailureBudget(props);
-    check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
+    checkDuration(this, 'activeDeadline', props.activeDeadline, Rules.positiveInteger);
     check(this, 'run', props.run, Rules.seedRun);
     checkKubernetesVersion(this, props.kubernetesVersion, [
       PER_INDEX_RETRIES,
@@ -121,13 +123,14 @@ export class IndexedWorkJob extends Construct {
         : []),
     ]);
     const maxAttempts = props.maxAttempts ?? Defaults.maxAttempts;
-    const workTimeoutSeconds = props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds;
+    const workTimeoutSeconds = secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds;
+    const workSeconds = secondsOf(props.workDuration) ?? Defaults.workSeconds;
     checkRetryBudget(this, {
       onePodPerItem: false,
       maxAttempts,
       workTimeoutSeconds,
-      builtInWorkSeconds: props.workCommand === undefined ? (props.workSeconds ?? Defaults.workSeconds) : undefined,
-      activeDeadlineSeconds: props.activeDeadlineSeconds,
+      builtInWorkSeconds: props.workCommand === undefined ? workSeconds : undefined,
+      activeDeadlineSeconds: secondsOf(props.activeDeadline),
     });
 
     this.itemsDigest = itemsDigest(props.items);
@@ -142,7 +145,7 @@ export class IndexedWorkJob extends Construct {
         Object.entries({
           [Env.workerMode]: 'indexed',
           [Env.itemsDirectory]: ItemsMount.directory,
-          [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
+          [Env.workSeconds]: String(workSeconds),
           [Env.workTimeoutSeconds]: String(workTimeoutSeconds),
           ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
         }).map(([variable, value]) => [variable, kplus.EnvValue.fromValue(value)]),
@@ -151,8 +154,8 @@ export class IndexedWorkJob extends Construct {
       parallelism: this.parallelism,
       completions: this.completions,
       indexed: { backoffLimitPerIndex: maxAttempts - 1, maxFailedIndexes: props.maxFailedItems, succeededCount: props.succeededCount },
-      activeDeadlineSeconds: props.activeDeadlineSeconds,
-      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+      activeDeadline: props.activeDeadline,
+      ttlAfterFinished: props.ttlAfterFinished ?? DEFAULT_TTL_AFTER_FINISHED,
       resources: props.resources ?? defaultWorkerResources(),
       items: this.configMaps,
     });

@@ -1,6 +1,7 @@
+import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Rules } from '../contract';
-import { check, fail } from './validate';
+import { check, checkDuration, fail } from './validate';
 
 /**
  * How the worker works on one item, the same for every pattern: the queue Jobs (`WorkQueueJob`,
@@ -9,22 +10,22 @@ import { check, fail } from './validate';
 export interface ItemWorkProps {
   /**
    * Shell command run once per item with the item on stdin (`WORK_COMMAND`); exit 0 means done.
-   * @default - the built-in handler: logs `Processing <item>` and sleeps `workSeconds`
+   * @default - the built-in handler: logs `Processing <item>` and sleeps `workDuration`
    */
   readonly workCommand?: string;
   /**
-   * Simulated work of the built-in handler, in seconds (`WORK_SECONDS`).
-   * @default 10 (as in the tutorials)
+   * Simulated work of the built-in handler per item (`WORK_SECONDS`).
+   * @default Duration.seconds(10) (as in the tutorials)
    */
-  readonly workSeconds?: number;
+  readonly workDuration?: Duration;
   /**
-   * Seconds one item's work may take (`WORK_TIMEOUT_SECONDS`); then the worker stops it (the
+   * How long one item's work may take (`WORK_TIMEOUT_SECONDS`); then the worker stops it (the
    * command's whole process group) and counts a failed attempt. On RabbitMQ it must stay 60 s
-   * below the broker's consumer timeout, and `activeDeadlineSeconds` must leave room for it (and
-   * for `seedWaitSeconds`): synth checks both.
-   * @default 1500 (25 minutes, below RabbitMQ's default consumer timeout of 30)
+   * below the broker's consumer timeout, and `activeDeadline` must leave room for it (and for
+   * `seedWait`): synth checks both.
+   * @default Duration.minutes(25) (below RabbitMQ's default consumer timeout of 30 minutes)
    */
-  readonly workTimeoutSeconds?: number;
+  readonly workTimeout?: Duration;
   /**
    * Attempts of an item before it is given up: on a queue, its deliveries before it goes to the
    * dead-letter queue/list (`MAX_ATTEMPTS`; at most the work queue's delivery limit on RabbitMQ,
@@ -38,9 +39,9 @@ export interface ItemWorkProps {
 
 /** Checks the item-work props in the construct's own error form. */
 export function checkItemWorkProps(scope: IConstruct, props: ItemWorkProps): void {
-  check(scope, 'workSeconds', props.workSeconds, Rules.nonNegativeNumber);
+  checkDuration(scope, 'workDuration', props.workDuration, Rules.nonNegativeNumber);
   check(scope, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
-  check(scope, 'workTimeoutSeconds', props.workTimeoutSeconds, Rules.workTimeout);
+  checkDuration(scope, 'workTimeout', props.workTimeout, Rules.workTimeout);
   if (props.workCommand !== undefined && props.workCommand.trim() === '') {
     fail(scope, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
   }

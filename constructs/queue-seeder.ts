@@ -109,9 +109,9 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
       items: configMaps,
       podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest },
       backoffLimit: props.backoffLimit ?? 4,
-      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
+      ttlAfterFinished: props.ttlAfterFinished,
       resources: props.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: SEED_MEMORY_LIMIT_MIB } }),
-      brokerRetrySeconds: props.brokerRetrySeconds,
+      brokerRetry: props.brokerRetry,
     });
   }
 }

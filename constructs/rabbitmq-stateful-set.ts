@@ -1,4 +1,4 @@
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Defaults, describeProblem, Env, GeneratedSecret, PropRules, RetryBudget, Rules, SECRET_SHOWN_AS } from '../contract';
@@ -9,7 +9,7 @@ import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { check, checkSecret, fail } from './validate';
+import { check, checkDuration, checkSecret, checkSize, fail } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
@@ -42,23 +42,24 @@ export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
    */
   readonly workerImage?: string;
   /**
-   * Size of each node's PersistentVolumeClaim for `/var/lib/rabbitmq`, a Kubernetes quantity.
-   * @default '1Gi'
+   * Size of each node's PersistentVolumeClaim for `/var/lib/rabbitmq`.
+   * @default Size.gibibytes(1)
    */
-  readonly storageSize?: string;
+  readonly storage?: Size;
   /**
    * StorageClass of the PersistentVolumeClaims.
    * @default - the cluster's default StorageClass
    */
   readonly storageClassName?: string;
   /**
-   * Seconds a delivery may stay unacknowledged before RabbitMQ closes the channel that holds it
-   * (`consumer_timeout` in a conf.d file of the nodes; RabbitMQ checks it about once a minute). It
-   * must exceed the workers' `workTimeoutSeconds` by 60 s, which synth checks: the worker stops
-   * overlong work itself and counts a failed attempt, and this only catches a worker that hangs.
-   * @default 1800 (RabbitMQ's own default, 30 minutes)
+   * How long a delivery may stay unacknowledged before RabbitMQ closes the channel that holds it
+   * (`consumer_timeout` in a conf.d file of the nodes; RabbitMQ checks it about once a minute);
+   * whole seconds. It must exceed the workers' `workTimeout` by 60 s, which synth checks: the
+   * worker stops overlong work itself and counts a failed attempt, and this only catches a worker
+   * that hangs.
+   * @default Duration.minutes(30) (RabbitMQ's own default)
    */
-  readonly consumerTimeoutSeconds?: number;
+  readonly consumerTimeout?: Duration;
   /**
    * User the broker creates on first boot; the clients use it.
    * @default 'work-queue' (not with `existingSecretName`, whose Secret names the user)
@@ -104,8 +105,8 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
   public readonly replicas: number;
   /** The headless Service that gives each node a stable DNS name; only for a cluster. */
   public readonly nodesService?: kplus.Service;
-  /** RabbitMQ's consumer timeout in seconds, as the nodes are configured with it. */
-  public readonly consumerTimeoutSeconds: number;
+  /** RabbitMQ's consumer timeout, as the nodes are configured with it. */
+  public readonly consumerTimeout: Duration;
   /** Creates the password and cookie in the cluster that no prop gives; undefined when props give them all. */
   public readonly inClusterCredentials?: InClusterCredentials;
 
@@ -123,11 +124,11 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       username: props.username,
     });
     this.replicas = replicas;
-    this.consumerTimeoutSeconds = props.consumerTimeoutSeconds ?? RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds;
-    check(this, 'consumerTimeoutSeconds', this.consumerTimeoutSeconds, Rules.positiveInteger);
-    const storageSize = props.storageSize ?? '1Gi';
+    this.consumerTimeout = props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds);
+    checkDuration(this, 'consumerTimeout', this.consumerTimeout, Rules.positiveInteger);
+    const storage = props.storage ?? Size.gibibytes(1);
     check(this, 'name', name, PropRules.dnsLabel);
-    check(this, 'storageSize', storageSize, PropRules.storageQuantity);
+    checkSize(this, 'storage', storage, PropRules.storageQuantity);
     check(this, 'replicas', replicas, PropRules.clusterSize);
     const clustered = replicas > 1;
     if (props.erlangCookie !== undefined && !clustered)
@@ -230,7 +231,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       spec: {
         accessModes: ['ReadWriteOnce'],
         // The typed serializer runs after patches, so the quantity must be a k8s.Quantity here.
-        resources: { requests: { storage: kplus.k8s.Quantity.fromString(storageSize) } },
+        resources: { requests: { storage: kplus.k8s.Quantity.fromString(storage.asString()) } },
         ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
       },
     };
@@ -251,7 +252,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
   private mountWorkQueueConfig(name: string, container: kplus.Container): void {
     const config = new kplus.ConfigMap(this, 'WorkQueueConfig', {
       metadata: { name: `${name}-work-queue`, labels: this.labels },
-      data: { [WORK_QUEUE_CONFIG_FILE]: `consumer_timeout = ${this.consumerTimeoutSeconds * 1000}\n` },
+      data: { [WORK_QUEUE_CONFIG_FILE]: `consumer_timeout = ${this.consumerTimeout.toMilliseconds()}\n` },
     });
     container.mount(
       `/etc/rabbitmq/conf.d/${WORK_QUEUE_CONFIG_FILE}`,

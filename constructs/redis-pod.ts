@@ -8,7 +8,7 @@ import { addRedisMetricsExporter, queueOfClient, REDIS_METRICS_ENDPOINT, RedisMe
 import { PRE_STOP_WAIT_SECONDS, redisDataScript, redisPreStopScript, sentinelScript } from './redis-sentinel-scripts';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
-import { check, fail } from './validate';
+import { check, checkSize, fail } from './validate';
 import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RedisPodProps extends WorkQueueBrokerProps {
@@ -28,14 +28,14 @@ export interface RedisPodProps extends WorkQueueBrokerProps {
   readonly replicas?: number;
   /**
    * Size of each pod's PersistentVolumeClaim `data-<podName>-<ordinal>` (a volumeClaimTemplate) for the
-   * append-only file, a Kubernetes quantity. With it the queue also survives the pod being
+   * append-only file. With it the queue also survives the pod being
    * replaced (on another node too, if the StorageClass can attach the volume there).
    * @default - no claim: the append-only file is on an emptyDir, which survives container restarts
    *   but not the pod's replacement (the StatefulSet brings the pod back, with an empty queue)
    */
-  readonly storageSize?: string;
+  readonly storage?: Size;
   /**
-   * StorageClass of the claim (with `storageSize` only).
+   * StorageClass of the claim (with `storage` only).
    * @default - the cluster's default StorageClass
    */
   readonly storageClassName?: string;
@@ -75,7 +75,7 @@ const MEMBER_GRACE_SECONDS = PRE_STOP_WAIT_SECONDS + 30;
 /**
  * Redis and its Service, as in the fine-parallel tutorial, run as a StatefulSet of one so that an
  * eviction, a node drain or `kubectl delete pod` brings the pod back (with its data, given a
- * `storageSize`): an append-only file (fsync every second) on an emptyDir or a claim of its own,
+ * `storage`): an append-only file (fsync every second) on an emptyDir or a claim of its own,
  * probes, resources, a non-root read-only container, optional password, and a NetworkPolicy that
  * admits only the registered clients. (The class keeps the name of the tutorial's bare Pod.)
  * With `replicas` of 3 or more: a primary, its replicas and a Sentinel beside each, which clients
@@ -111,9 +111,9 @@ export class RedisPod extends WorkQueueBroker {
     this.replicas = replicas;
     check(this, 'replicas', replicas, PropRules.clusterSize);
     check(this, 'podName', podName, PropRules.dnsLabel);
-    check(this, 'storageSize', props.storageSize, PropRules.storageQuantity);
-    if (props.storageClassName !== undefined && props.storageSize === undefined) {
-      fail(this, 'storageClassName', props.storageClassName, 'no storageClassName without storageSize, the claim it is the class of');
+    checkSize(this, 'storage', props.storage, PropRules.storageQuantity);
+    if (props.storageClassName !== undefined && props.storage === undefined) {
+      fail(this, 'storageClassName', props.storageClassName, 'no storageClassName without storage, the claim it is the class of');
     }
     check(this, 'storageClassName', props.storageClassName, PropRules.dnsSubdomain);
 
@@ -168,7 +168,7 @@ export class RedisPod extends WorkQueueBroker {
       resources: this.resources,
       securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
-        ...(props.storageSize === undefined ? [{ path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') }] : []),
+        ...(props.storage === undefined ? [{ path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') }] : []),
         { path: SCRATCH_DIRECTORY, volume: scratchVolume(this, 'Scratch', 'tmp') },
       ],
     });
@@ -179,7 +179,7 @@ export class RedisPod extends WorkQueueBroker {
     } else {
       this.refuseMetrics(props, 'metricsExporter, whose port it is');
     }
-    if (props.storageSize !== undefined) this.addDataClaim(props.storageSize, props.storageClassName);
+    if (props.storage !== undefined) this.addDataClaim(props.storage, props.storageClassName);
   }
 
   /** Admits a client, and exports its queue's keys when the broker has a metrics exporter. */
@@ -265,13 +265,13 @@ export class RedisPod extends WorkQueueBroker {
    * The append-only file's claim, `data-<podName>-0`, which the StatefulSet keeps for its pod across
    * replacements. cdk8s-plus has no volumeClaimTemplates yet: the claim is patched in and mounted.
    */
-  private addDataClaim(storageSize: string, storageClassName: string | undefined): void {
+  private addDataClaim(storage: Size, storageClassName: string | undefined): void {
     const claim = {
       metadata: { name: 'data', labels: this.labels },
       spec: {
         accessModes: ['ReadWriteOnce'],
         // The typed serializer runs after patches, so the quantity must be a k8s.Quantity here.
-        resources: { requests: { storage: kplus.k8s.Quantity.fromString(storageSize) } },
+        resources: { requests: { storage: kplus.k8s.Quantity.fromString(storage.asString()) } },
         ...(storageClassName !== undefined ? { storageClassName } : {}),
       },
     };

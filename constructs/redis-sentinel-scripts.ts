@@ -188,7 +188,7 @@ export function sentinelScript(members: number): string {
  * the promoted replica and this node are both primaries), then asks the Sentinels to fail it over
  * and waits (at most `PRE_STOP_WAIT_SECONDS`) until one names another primary, so that the pod
  * that comes back under the same name finds a primary to replicate instead of being named one
- * with whatever data it has (none without `storageSize`, which its replicas would then copy).
+ * with whatever data it has (none without `storage`, which its replicas would then copy).
  * Otherwise it does nothing. It always succeeds: a failed hook only delays the container's stop.
  */
 export function redisPreStopScript(members: number): string {

@@ -1,8 +1,9 @@
 import { IConstruct } from 'constructs';
 import { BrokerScheme, RetryBudget } from '../contract';
+import { inSeconds } from './seconds';
 import { fail } from './validate';
 
-/** What the retry budget of a worker Job is made of, with every default applied. */
+/** What the retry budget of a worker Job is made of, in seconds, with every default applied. */
 export interface RetryBudgetValues {
   /** The broker's protocol; none for an Indexed Job, which has no broker. */
   readonly scheme?: BrokerScheme;
@@ -23,22 +24,22 @@ export interface RetryBudgetValues {
 
 /**
  * Checks that the parts of a worker Job's retry budget fit together; a synth error names the first
- * pair that does not, with both values and what is expected. `leaseSeconds` (Redis) has no bound
+ * pair that does not, with both values and what is expected. `leaseDuration` (Redis) has no bound
  * here: the worker renews its leases while it works, so work may outlast any lease length.
  */
 export function checkRetryBudget(scope: IConstruct, budget: RetryBudgetValues): void {
   const { workTimeoutSeconds: timeout, maxAttempts } = budget;
   if (budget.builtInWorkSeconds !== undefined && budget.builtInWorkSeconds >= timeout) {
-    fail(scope, 'workSeconds', budget.builtInWorkSeconds, `less than workTimeoutSeconds (${timeout}), or every item of the built-in handler times out`);
+    fail(scope, inSeconds('workDuration'), budget.builtInWorkSeconds, `less than workTimeout (${timeout} s), or every item of the built-in handler times out`);
   }
   if (budget.consumerTimeoutSeconds !== undefined && timeout + RetryBudget.stopMarginSeconds > budget.consumerTimeoutSeconds) {
     fail(
       scope,
-      'workTimeoutSeconds',
+      inSeconds('workTimeout'),
       timeout,
       `at most ${budget.consumerTimeoutSeconds - RetryBudget.stopMarginSeconds}: the broker's consumer timeout (${budget.consumerTimeoutSeconds} s) minus ` +
         `${RetryBudget.stopMarginSeconds} s to stop the command and settle the item, so that the worker ends overlong work before RabbitMQ closes its channel ` +
-        '(or raise consumerTimeoutSeconds of the RabbitMQStatefulSet)',
+        '(or raise consumerTimeout of the RabbitMQStatefulSet)',
     );
   }
   if (budget.scheme === 'amqp' && maxAttempts > RetryBudget.amqpDeliveryLimit) {
@@ -48,10 +49,10 @@ export function checkRetryBudget(scope: IConstruct, budget: RetryBudgetValues): 
     const wait = budget.seedWaitSeconds ?? 0;
     const least = wait + timeout + RetryBudget.stopMarginSeconds;
     if (budget.activeDeadlineSeconds < least) {
-      const parts = `${budget.seedWaitSeconds !== undefined ? `seedWaitSeconds (${wait}) + ` : ''}workTimeoutSeconds (${timeout}) + ${RetryBudget.stopMarginSeconds} s`;
+      const parts = `${budget.seedWaitSeconds !== undefined ? `seedWait (${wait} s) + ` : ''}workTimeout (${timeout} s) + ${RetryBudget.stopMarginSeconds} s`;
       fail(
         scope,
-        'activeDeadlineSeconds',
+        inSeconds('activeDeadline'),
         budget.activeDeadlineSeconds,
         `at least ${least} (${parts}), or the Job is stopped before one item can use its work timeout`,
       );

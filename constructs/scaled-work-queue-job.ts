@@ -1,9 +1,10 @@
-import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
+import { ApiObject, Chart, Duration, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { brokerUrlScheme, PropRules, Rules } from '../contract';
 import { BrokerConnection } from './broker';
-import { check, checkRequired, fail } from './validate';
+import { secondsOf } from './seconds';
+import { check, checkDuration, checkRequired, fail } from './validate';
 import { WorkerJobBase, WorkerJobProps } from './worker-job';
 
 /**
@@ -17,10 +18,10 @@ export interface ScaledWorkQueueJobProps extends WorkerJobProps {
   /** Most Jobs at once (KEDA's `maxReplicaCount`). */
   readonly maxJobs: number;
   /**
-   * Seconds between two looks at the queue (KEDA's `pollingInterval`).
-   * @default 30
+   * Time between two looks at the queue (KEDA's `pollingInterval`); whole seconds.
+   * @default Duration.seconds(30)
    */
-  readonly pollingIntervalSeconds?: number;
+  readonly pollingInterval?: Duration;
   /**
    * KEDA's scaling strategy.
    * @default - `accurate` for `coarse`: KEDA reads a RabbitMQ queue's length over AMQP (a passive
@@ -161,7 +162,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
       metadata: { name: this.name, labels },
       spec: {
         jobTargetRef,
-        pollingInterval: props.pollingIntervalSeconds ?? 30,
+        pollingInterval: secondsOf(props.pollingInterval) ?? 30,
         maxReplicaCount: props.maxJobs,
         successfulJobsHistoryLimit: props.successfulJobsHistoryLimit ?? 100,
         failedJobsHistoryLimit: props.failedJobsHistoryLimit ?? 100,
@@ -259,7 +260,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         `at most ${MAX_SCALED_JOB_NAME_LENGTH} characters: KEDA appends 6 characters to name each Job, and a Job's name must fit a 63-character label`,
       );
     }
-    check(this, 'pollingIntervalSeconds', props.pollingIntervalSeconds, Rules.positiveInteger);
+    checkDuration(this, 'pollingInterval', props.pollingInterval, Rules.positiveInteger);
     check(this, 'itemsPerJob', props.itemsPerJob, Rules.positiveInteger);
     check(this, 'activationQueueLength', props.activationQueueLength, Rules.nonNegativeInteger);
     check(this, 'parallelism', props.parallelism, Rules.positiveInteger);

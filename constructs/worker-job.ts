@@ -1,3 +1,4 @@
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Defaults, Env, Rules, WorkerMode } from '../contract';
@@ -7,7 +8,8 @@ import { checkItemWorkProps, ItemWorkProps } from './item-work';
 import { ITEMS_DIGEST_ANNOTATION } from './items-config-maps';
 import { IQueueSeeder } from './queue-seeder';
 import { checkRetryBudget } from './retry-budget';
-import { check, fail } from './validate';
+import { inSeconds, secondsOf } from './seconds';
+import { check, checkDuration, fail } from './validate';
 
 /**
  * `coarse`: every pod takes exactly one item and exits (`completions` = number of items).
@@ -30,12 +32,12 @@ export interface WorkerJobProps extends ClientJobProps, ItemWorkProps {
    */
   readonly seeder?: IQueueSeeder;
   /**
-   * Seconds a worker pod waits for the seeder's seed to complete while the queue is empty
+   * How long a worker pod waits for the seeder's seed to complete while the queue is empty
    * (`SEED_WAIT_SECONDS`); then it exits with code 4, and the Job retries it (`backoffLimit`).
    * Only with a seeder.
-   * @default 600 (fits a seeding Job that retries its broker)
+   * @default Duration.minutes(10) (fits a seeding Job that retries its broker)
    */
-  readonly seedWaitSeconds?: number;
+  readonly seedWait?: Duration;
   /**
    * The queue is filled by a producer of its own, not a `QueueSeeder` (required without a
    * seeder, refused with one): the pods take an empty queue as done, with no seed to wait for.
@@ -61,16 +63,16 @@ export interface WorkerJobProps extends ClientJobProps, ItemWorkProps {
    */
   readonly backoffLimit?: number;
   /**
-   * Seconds a Job may run before Kubernetes stops it.
+   * How long a Job may run before Kubernetes stops it; whole seconds.
    * @default - no deadline: the workers end the Job when the queue is done
    */
-  readonly activeDeadlineSeconds?: number;
+  readonly activeDeadline?: Duration;
   /**
-   * Lease length in seconds on Redis (`LEASE_SECONDS`): a worker renews it while it works; others
+   * Lease length on Redis (`LEASE_SECONDS`), whole seconds: a worker renews it while it works; others
    * reclaim the item after it expires. Not used on AMQP, whose broker redelivers unacked items.
-   * @default 30
+   * @default Duration.seconds(30)
    */
-  readonly leaseSeconds?: number;
+  readonly leaseDuration?: Duration;
 }
 
 /**
@@ -113,19 +115,19 @@ export abstract class WorkerJobBase extends Construct {
       queue: this.queue,
       env: {
         [Env.workerMode]: WORKER_MODE[props.pattern],
-        [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
+        [Env.workSeconds]: String(secondsOf(props.workDuration) ?? Defaults.workSeconds),
         [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
-        [Env.workTimeoutSeconds]: String(props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds),
-        ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
+        [Env.workTimeoutSeconds]: String(secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds),
+        ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(secondsOf(props.leaseDuration) ?? Defaults.leaseSeconds) } : {}),
         ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
-        ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(props.seedWaitSeconds ?? Defaults.seedWaitSeconds) } : {}),
+        ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(secondsOf(props.seedWait) ?? Defaults.seedWaitSeconds) } : {}),
       },
       podAnnotations: seeder ? { [ITEMS_DIGEST_ANNOTATION]: seeder.itemsDigest } : undefined,
       backoffLimit: this.backoffLimit(props),
-      activeDeadlineSeconds: props.activeDeadlineSeconds,
-      ttlSecondsAfterFinished: props.ttlSecondsAfterFinished,
+      activeDeadline: props.activeDeadline,
+      ttlAfterFinished: props.ttlAfterFinished,
       resources: props.resources,
-      brokerRetrySeconds: props.brokerRetrySeconds,
+      brokerRetry: props.brokerRetry,
     });
   }
 
@@ -163,26 +165,26 @@ export abstract class WorkerJobBase extends Construct {
   private checkWorkerProps(props: WorkerJobProps): void {
     checkClientJobProps(this, props);
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
-    check(this, 'activeDeadlineSeconds', props.activeDeadlineSeconds, Rules.positiveInteger);
+    checkDuration(this, 'activeDeadline', props.activeDeadline, Rules.positiveInteger);
     checkItemWorkProps(this, props);
-    check(this, 'leaseSeconds', props.leaseSeconds, Rules.positiveInteger);
+    checkDuration(this, 'leaseDuration', props.leaseDuration, Rules.positiveInteger);
     this.checkProducer(props);
     this.checkPattern(props);
     checkRetryBudget(this, {
       scheme: this.broker.scheme,
       onePodPerItem: props.pattern === 'coarse',
       maxAttempts: props.maxAttempts ?? Defaults.maxAttempts,
-      workTimeoutSeconds: props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds,
-      builtInWorkSeconds: props.workCommand === undefined ? (props.workSeconds ?? Defaults.workSeconds) : undefined,
-      consumerTimeoutSeconds: this.broker.consumerTimeoutSeconds,
-      seedWaitSeconds: props.seeder ? (props.seedWaitSeconds ?? Defaults.seedWaitSeconds) : undefined,
-      activeDeadlineSeconds: props.activeDeadlineSeconds,
+      workTimeoutSeconds: secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds,
+      builtInWorkSeconds: props.workCommand === undefined ? (secondsOf(props.workDuration) ?? Defaults.workSeconds) : undefined,
+      consumerTimeoutSeconds: secondsOf(this.broker.consumerTimeout),
+      seedWaitSeconds: props.seeder ? (secondsOf(props.seedWait) ?? Defaults.seedWaitSeconds) : undefined,
+      activeDeadlineSeconds: secondsOf(props.activeDeadline),
       backoffLimit: this.backoffLimit(props),
     });
   }
 
   /** A seeder, whose seed the pods wait for, or `externalProducer: true`: never both, never neither. */
-  private checkProducer({ seeder, externalProducer, seedWaitSeconds }: WorkerJobProps): void {
+  private checkProducer({ seeder, externalProducer, seedWait }: WorkerJobProps): void {
     if (seeder !== undefined) {
       if (externalProducer !== undefined && externalProducer !== false) {
         fail(
@@ -192,7 +194,7 @@ export abstract class WorkerJobBase extends Construct {
           "no externalProducer with a seeder: the seeder is the queue's producer, and the pods wait for its seed",
         );
       }
-      check(this, 'seedWaitSeconds', seedWaitSeconds, Rules.nonNegativeNumber);
+      checkDuration(this, 'seedWait', seedWait, Rules.nonNegativeNumber);
       return;
     }
     if (externalProducer !== true) {
@@ -204,8 +206,8 @@ export abstract class WorkerJobBase extends Construct {
           '(or a seeder, whose seed the pods wait for)',
       );
     }
-    if (seedWaitSeconds !== undefined) {
-      fail(this, 'seedWaitSeconds', seedWaitSeconds, 'no seedWaitSeconds without a seeder: there is no seed to wait for');
+    if (seedWait !== undefined) {
+      fail(this, inSeconds('seedWait'), secondsOf(seedWait), 'no seedWait without a seeder: there is no seed to wait for');
     }
   }
 

@@ -81,7 +81,7 @@ export interface WorkQueueStackConfig {
    */
   readonly workTimeoutSeconds?: number;
   /**
-   * RabbitMQ's consumer timeout in seconds (`RabbitMQStatefulSet`'s `consumerTimeoutSeconds`);
+   * RabbitMQ's consumer timeout in seconds (`RabbitMQStatefulSet`'s `consumerTimeout`);
    * only with broker "rabbitmq".
    * @default 1800
    */
@@ -141,8 +141,14 @@ export type IndexedStackConfig = WorkQueueStackConfig & { readonly pattern: 'ind
 /** The KEDA settings of an autoscaled stack; see `ScaledWorkQueueJobProps`. */
 export type AutoscaleConfig = Pick<
   ScaledWorkQueueJobProps,
-  'maxJobs' | 'pollingIntervalSeconds' | 'scalingStrategy' | 'itemsPerJob' | 'activationQueueLength' | 'successfulJobsHistoryLimit' | 'failedJobsHistoryLimit'
->;
+  'maxJobs' | 'scalingStrategy' | 'itemsPerJob' | 'activationQueueLength' | 'successfulJobsHistoryLimit' | 'failedJobsHistoryLimit'
+> & {
+  /**
+   * Seconds between two looks at the queue (`ScaledWorkQueueJob`'s `pollingInterval`).
+   * @default 30
+   */
+  readonly pollingIntervalSeconds?: number;
+};
 
 const TUTORIAL_ITEMS = ['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon'];
 

@@ -1,4 +1,5 @@
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
 import {
   IndexedWorkJob,
   IWorkQueueBroker,
@@ -10,6 +11,8 @@ import {
   WorkQueuePattern,
 } from '../constructs';
 import { ensureNamespace } from '../constructs/namespace';
+import { check } from '../constructs/validate';
+import { Rules } from '../contract';
 import { IndexedStackConfig, QueueStackConfig, validateStackConfig, WorkQueueStackConfig } from './config';
 
 /** The three charts of a queue stack, in the order they must be applied and awaited. */
@@ -80,7 +83,7 @@ function buildQueueStack(charts: QueueStackCharts, config: QueueStackConfig): Qu
           ...brokerProps,
           replicas: config.brokerReplicas,
           erlangCookie: config.erlangCookie,
-          consumerTimeoutSeconds: config.consumerTimeoutSeconds,
+          consumerTimeout: durationOf(charts.broker, 'consumerTimeoutSeconds', config.consumerTimeoutSeconds),
           workerImage: config.image,
         })
       : new RedisPod(charts.broker, 'redis', { ...brokerProps, replicas: config.brokerReplicas });
@@ -99,17 +102,19 @@ function buildQueueStack(charts: QueueStackCharts, config: QueueStackConfig): Qu
     image: config.image,
     pattern: config.pattern,
     name: config.jobName,
-    seedWaitSeconds: config.seedWaitSeconds,
-    workSeconds: config.workSeconds,
+    seedWait: durationOf(charts.broker, 'seedWaitSeconds', config.seedWaitSeconds),
+    workDuration: durationOf(charts.broker, 'workSeconds', config.workSeconds),
     workCommand: config.workCommand,
-    leaseSeconds: config.leaseSeconds,
+    leaseDuration: durationOf(charts.broker, 'leaseSeconds', config.leaseSeconds),
     maxAttempts: config.maxAttempts,
-    workTimeoutSeconds: config.workTimeoutSeconds,
+    workTimeout: durationOf(charts.broker, 'workTimeoutSeconds', config.workTimeoutSeconds),
   };
   let job: WorkQueueJob | ScaledWorkQueueJob;
   if (config.autoscale) {
     const parallelism = config.pattern === 'fine' ? config.parallelism : undefined;
-    job = new ScaledWorkQueueJob(charts.job, 'job', { ...worker, ...config.autoscale, parallelism });
+    const { pollingIntervalSeconds, ...autoscale } = config.autoscale;
+    const pollingInterval = durationOf(charts.broker, 'autoscale.pollingIntervalSeconds', pollingIntervalSeconds);
+    job = new ScaledWorkQueueJob(charts.job, 'job', { ...worker, ...autoscale, pollingInterval, parallelism });
   } else {
     job = new WorkQueueJob(charts.job, 'job', { ...worker, parallelism: config.parallelism, completions: config.completions });
   }
@@ -125,9 +130,9 @@ function buildIndexedStack(jobChart: Chart, config: IndexedStackConfig): Indexed
     image: config.image,
     name: config.jobName,
     parallelism: config.parallelism,
-    workSeconds: config.workSeconds,
+    workDuration: durationOf(jobChart, 'workSeconds', config.workSeconds),
     workCommand: config.workCommand,
-    workTimeoutSeconds: config.workTimeoutSeconds,
+    workTimeout: durationOf(jobChart, 'workTimeoutSeconds', config.workTimeoutSeconds),
     maxAttempts: config.maxAttempts,
     maxFailedItems: config.maxFailedItems,
     succeededCount: config.succeededCount,
@@ -135,4 +140,14 @@ function buildIndexedStack(jobChart: Chart, config: IndexedStackConfig): Indexed
     run: config.run,
   });
   return { pattern: 'indexed', charts: { job: jobChart }, job };
+}
+
+/**
+ * A config field in seconds, as YAML writes it, as the Duration its construct takes. A Duration
+ * cannot be negative, so that is checked here under the config's name, in the stack's first chart;
+ * the construct checks the rest, under its prop's name.
+ */
+function durationOf(firstChart: Construct, field: string, value: number | undefined): Duration | undefined {
+  check(firstChart, field, value, Rules.nonNegativeNumber);
+  return value === undefined ? undefined : Duration.seconds(value);
 }

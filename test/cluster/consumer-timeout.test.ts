@@ -1,5 +1,5 @@
 import { type ChannelModel, connect } from 'amqplib';
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { deadLetterQueue, ExitCode } from '../../contract';
 import { runCli, uniqueQueue } from '../worker/helpers';
@@ -8,7 +8,7 @@ import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
 /**
  * An item whose work outlasts RabbitMQ's consumer timeout, on a node of this test's own (the
  * machine's RabbitMQ 3.10, and the deployed generation's 4.0 from its Debian 13 root) configured with the conf.d file that `RabbitMQStatefulSet` synthesizes
- * for `consumerTimeoutSeconds: 3`. The workers' own WORK_TIMEOUT_SECONDS is set far above it on
+ * for `consumerTimeout: Duration.seconds(3)`. The workers' own WORK_TIMEOUT_SECONDS is set far above it on
  * purpose: this is a worker that hangs, which only the broker notices. RabbitMQ looks at the
  * timeout on its channel tick (once a minute); the node's tick is shortened to a second here.
  */
@@ -18,7 +18,7 @@ const NAME = 'ct';
 /** The single node's `30-work-queue.conf` as `RabbitMQStatefulSet` synthesizes it. */
 function synthesizedConf(): string {
   const chart = new Chart(Testing.app(), 'broker');
-  new RabbitMQStatefulSet(chart, NAME, { name: NAME, consumerTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS, password: 'unused' });
+  new RabbitMQStatefulSet(chart, NAME, { name: NAME, consumerTimeout: Duration.seconds(CONSUMER_TIMEOUT_SECONDS), password: 'unused' });
   const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
   const conf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${NAME}-work-queue`)?.data?.['30-work-queue.conf'];
   if (conf === undefined)

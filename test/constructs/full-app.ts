@@ -1,4 +1,4 @@
-import { App, Chart, ChartProps, Testing } from 'cdk8s';
+import { App, Chart, ChartProps, Size, Testing } from 'cdk8s';
 import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, WorkQueueJob } from '../../constructs';
 
 export const IMAGE = 'registry.local:5000/job-wq:1.4';
@@ -25,7 +25,7 @@ export function fullApp(options: FullAppOptions = {}): { app: App; charts: Chart
   const scaled = new Chart(app, 'scaled', chartProps);
 
   const rabbitmq = new RabbitMQStatefulSet(brokers, 'rabbitmq', { replicas: options.replicas });
-  const redis = new RedisPod(brokers, 'redis', { storageSize: '1Gi' });
+  const redis = new RedisPod(brokers, 'redis', { storage: Size.gibibytes(1) });
 
   const coarseSeeder = new QueueSeeder(jobs, 'coarse-seed', { broker: rabbitmq, queue: 'job1', items: ['a', 'b', 'c'], image: IMAGE, name: 'job-wq-1-seed' });
   new WorkQueueJob(jobs, 'coarse', { seeder: coarseSeeder, image: IMAGE, pattern: 'coarse', name: 'job-wq-1' });

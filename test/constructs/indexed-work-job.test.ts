@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import { contract, IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
 import { annotationBytes, CHUNK_ANNOTATION_BYTES, splitItems } from '../../constructs/items-config-maps';
 import { schemaError } from '../k8s-schema';
@@ -85,7 +85,7 @@ describe('IndexedWorkJob', () => {
   });
 
   test('restricted pod security, and every object valid against the Kubernetes schema', () => {
-    const manifests = indexed({ maxFailedItems: 2, succeededCount: 3, activeDeadlineSeconds: 3600 });
+    const manifests = indexed({ maxFailedItems: 2, succeededCount: 3, activeDeadline: Duration.hours(1) });
     expect(restrictedViolations(podSpec(onlyJob(manifests, 'job-wq-3')))).toEqual([]);
     for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
   });
@@ -193,8 +193,9 @@ describe('IndexedWorkJob', () => {
       [{ succeededCount: 6 }, 'succeededCount: got 6, expected at most 5, the number of items'],
       [{ succeededCount: 0 }, 'succeededCount: got 0, expected a whole number of at least 1'],
       [{ workCommand: ' ' }, 'workCommand: got " ", expected a non-empty shell command'],
-      [{ workSeconds: 2000 }, 'workSeconds: got 2000, expected less than workTimeoutSeconds (1500)'],
-      [{ activeDeadlineSeconds: 100 }, 'activeDeadlineSeconds: got 100, expected at least 1560'],
+      [{ workDuration: Duration.seconds(2000) }, 'workDuration in seconds: got 2000, expected less than workTimeout (1500 s)'],
+      [{ activeDeadline: Duration.seconds(100) }, 'activeDeadline in seconds: got 100, expected at least 1560 (workTimeout (1500 s) + 60 s)'],
+      [{ activeDeadline: Duration.millis(3_600_250) }, 'activeDeadline in seconds: got 3600.25, expected a whole number of at least 1'],
       [{ run: ' x' }, 'run: got " x", expected a run label'],
       [{ name: 'Bad_Name' }, 'name: got "Bad_Name", expected a DNS-1123 label'],
       [{ image: '' }, 'image: got ""'],

@@ -1,4 +1,4 @@
-import { Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { QueueSeeder, QueueSeederProps, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
 import { Manifest, onlyJob, synth } from '../manifests';
@@ -41,14 +41,14 @@ describe('Job names', () => {
     ['another run of the same items', { seeder: { run: 'again' } }, ['seeder', 'worker']],
     ["the seeder's image", { seeder: { image: 'job-wq:2' } }, ['seeder']],
     ["the worker's image", { worker: { image: 'job-wq:2' } }, ['worker']],
-    ["the seeder's brokerRetrySeconds", { seeder: { brokerRetrySeconds: 5 } }, ['seeder']],
+    ["the seeder's brokerRetry", { seeder: { brokerRetry: Duration.seconds(5) } }, ['seeder']],
     ["the seeder's resources", { seeder: { resources: RESOURCES } }, ['seeder']],
-    ['workSeconds', { worker: { workSeconds: 1 } }, ['worker']],
+    ['workDuration', { worker: { workDuration: Duration.seconds(1) } }, ['worker']],
     ['workCommand', { worker: { workCommand: 'cat' } }, ['worker']],
-    ['leaseSeconds', { worker: { leaseSeconds: 60 } }, ['worker']],
+    ['leaseDuration', { worker: { leaseDuration: Duration.minutes(1) } }, ['worker']],
     ['maxAttempts', { worker: { maxAttempts: 2 } }, ['worker']],
-    ['seedWaitSeconds', { worker: { seedWaitSeconds: 30 } }, ['worker']],
-    ["the worker's brokerRetrySeconds", { worker: { brokerRetrySeconds: 5 } }, ['worker']],
+    ['seedWait', { worker: { seedWait: Duration.seconds(30) } }, ['worker']],
+    ["the worker's brokerRetry", { worker: { brokerRetry: Duration.seconds(5) } }, ['worker']],
     ["the worker's resources", { worker: { resources: RESOURCES } }, ['worker']],
     ['a broker password (its Secret in the pods)', { password: 'p' }, ['seeder', 'worker']],
   ];
@@ -75,10 +75,10 @@ describe('Job names', () => {
     expect(onlyJob(coarse(3), 'batch').metadata.name).not.toBe(onlyJob(coarse(4), 'batch').metadata.name);
   });
 
-  test('stay with what Kubernetes lets an update change: parallelism, backoffLimit, activeDeadlineSeconds, ttlSecondsAfterFinished', () => {
+  test('stay with what Kubernetes lets an update change: parallelism, backoffLimit, activeDeadline, ttlAfterFinished', () => {
     const changed = jobNames({
-      seeder: { backoffLimit: 9, ttlSecondsAfterFinished: 60 },
-      worker: { parallelism: 7, backoffLimit: 1, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 0 },
+      seeder: { backoffLimit: 9, ttlAfterFinished: Duration.minutes(1) },
+      worker: { parallelism: 7, backoffLimit: 1, activeDeadline: Duration.hours(1), ttlAfterFinished: Duration.seconds(0) },
     });
     expect([changed.seeder, changed.worker]).toEqual([base.seeder, base.worker]);
     const worker = onlyJob(changed.manifests, 'batch');

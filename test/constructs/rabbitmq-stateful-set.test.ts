@@ -1,3 +1,4 @@
+import { Size } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { schemaError } from '../k8s-schema';
 import { containerEnv, Manifest, only, podSpec, synth } from '../manifests';
@@ -85,7 +86,7 @@ describe('RabbitMQStatefulSet', () => {
           serviceName: 'mq',
           name: 'mq-broker',
           image: 'rabbitmq:4.0.9',
-          storageSize: '20Gi',
+          storage: Size.gibibytes(20),
           storageClassName: 'fast',
           password: 'p',
         }),
@@ -110,11 +111,20 @@ describe('RabbitMQStatefulSet', () => {
     ]);
   });
 
-  test('fails on a PVC size that is not a Kubernetes quantity', () => {
-    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storageSize: '1 gigabyte' }))).toThrow(
-      'test/rabbitmq: storageSize: got "1 gigabyte", expected a positive Kubernetes quantity such as "1Gi", "512Mi" or "10G"',
+  test('takes a storage Size as its Kubernetes quantity, and fails on an empty one or on what is not a Size', () => {
+    const claimStorage = (storage: Size) =>
+      only(
+        synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storage, password: 'p' })),
+        'StatefulSet',
+      ).spec.volumeClaimTemplates[0].spec.resources.requests.storage;
+    expect(claimStorage(Size.mebibytes(512))).toBe('512Mi');
+    expect(claimStorage(Size.tebibytes(1))).toBe('1Ti');
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storage: Size.gibibytes(0) }))).toThrow(
+      'test/rabbitmq: storage as a quantity: got "0Gi", expected a positive Kubernetes quantity such as "1Gi", "512Mi" or "10G"',
     );
-    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storageSize: '0' }))).toThrow(/storageSize: got "0"/);
+    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storage: '1Gi' as unknown as Size }))).toThrow(
+      'test/rabbitmq: storage: got "1Gi", expected a Size, such as Size.gibibytes(1)',
+    );
   });
 
   test('fails on a service name that is not a DNS-1123 label', () => {

@@ -1,3 +1,4 @@
+import { Size } from 'cdk8s';
 import { RedisPod, WorkQueueJob } from '../../constructs';
 import { redisPreStopScript } from '../../constructs/redis-sentinel-scripts';
 import { schemaError } from '../k8s-schema';
@@ -55,8 +56,8 @@ describe('RedisPod', () => {
     expect(start('redis:8.0.2')).toEqual({ ...valkey, image: 'redis:8.0.2' });
   });
 
-  test('keeps the append-only file on the claim of a volumeClaimTemplate with storageSize, so the queue survives the pod', () => {
-    const manifests = synth((chart) => new RedisPod(chart, 'redis', { storageSize: '2Gi', storageClassName: 'fast-ssd' }));
+  test('keeps the append-only file on the claim of a volumeClaimTemplate with storage, so the queue survives the pod', () => {
+    const manifests = synth((chart) => new RedisPod(chart, 'redis', { storage: Size.gibibytes(2), storageClassName: 'fast-ssd' }));
     expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
     const statefulSet = only(manifests, 'StatefulSet', 'redis-master');
     const [claim] = statefulSet.spec.volumeClaimTemplates;
@@ -82,12 +83,12 @@ describe('RedisPod', () => {
     expect(broker.statefulSet.name).toBe('queue');
   });
 
-  test('fails on a bad storageSize, and on a storageClassName without storageSize', () => {
-    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageSize: 'big' }))).toThrow(
-      'test/redis: storageSize: got "big", expected a positive Kubernetes quantity',
+  test('fails on an empty storage, and on a storageClassName without storage', () => {
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { storage: Size.mebibytes(0) }))).toThrow(
+      'test/redis: storage as a quantity: got "0Mi", expected a positive Kubernetes quantity',
     );
     expect(() => synth((chart) => new RedisPod(chart, 'redis', { storageClassName: 'ssd' }))).toThrow(
-      'test/redis: storageClassName: got "ssd", expected no storageClassName without storageSize',
+      'test/redis: storageClassName: got "ssd", expected no storageClassName without storage',
     );
   });
 
@@ -230,7 +231,7 @@ describe('RedisPod', () => {
     });
 
     test("the primary's data node hands over to a replica before it stops (preStop hook), within a 60 s grace period", () => {
-      const manifests = replicated({ storageSize: '2Gi' });
+      const manifests = replicated({ storage: Size.gibibytes(2) });
       const { redis, sentinel } = containers(manifests);
       expect(redis.lifecycle).toEqual({ preStop: { exec: { command: ['sh', '-c', redisPreStopScript(3), 'redis-pre-stop'] } } });
       expect(sentinel.lifecycle).toBeUndefined();
@@ -285,8 +286,8 @@ describe('RedisPod', () => {
       }
     });
 
-    test('with storageSize, every data node has a claim of its own', () => {
-      const manifests = replicated({ storageSize: '2Gi' });
+    test('with storage, every data node has a claim of its own', () => {
+      const manifests = replicated({ storage: Size.gibibytes(2) });
       const statefulSet = only(manifests, 'StatefulSet');
       expect(statefulSet.spec.volumeClaimTemplates.map((claim: ManifestValue) => claim.metadata.name)).toEqual(['data']);
       expect(containers(manifests).redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });

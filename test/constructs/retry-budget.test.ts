@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { Chart, Duration } from 'cdk8s';
 import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RabbitMQStatefulSetProps, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
 import { containerEnv, onlyJob, synth, synthError } from '../manifests';
 
@@ -41,7 +41,9 @@ describe('retry budget', () => {
   });
 
   test('a longer work timeout fits a broker whose consumer timeout is raised with it; a cluster mounts the same file', () => {
-    const manifests = synth((chart) => coarse(chart, { workTimeoutSeconds: 7200 }, { consumerTimeoutSeconds: 7260, replicas: 3, erlangCookie: 'c' }));
+    const manifests = synth((chart) =>
+      coarse(chart, { workTimeout: Duration.hours(2) }, { consumerTimeout: Duration.minutes(121), replicas: 3, erlangCookie: 'c' }),
+    );
     expect(containerEnv(onlyJob(manifests, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('7200');
     const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'rabbitmq-work-queue');
     expect(config?.data['30-work-queue.conf']).toBe('consumer_timeout = 7260000\n');
@@ -51,24 +53,32 @@ describe('retry budget', () => {
     expect(mounts).toEqual(expect.arrayContaining(['/etc/rabbitmq/conf.d/30-work-queue.conf', '/etc/rabbitmq/conf.d/20-cluster.conf', '/var/lib/rabbitmq']));
   });
 
-  test("fails with one line naming workTimeoutSeconds against the broker's consumer timeout", () => {
-    const message = synthError((chart) => coarse(chart, { workTimeoutSeconds: 1790 }));
+  test("fails with one line naming workTimeout against the broker's consumer timeout", () => {
+    const message = synthError((chart) => coarse(chart, { workTimeout: Duration.seconds(1790) }));
     expect(message.split('\n')).toHaveLength(1);
-    expect(message).toMatch(/^test\/job: workTimeoutSeconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\) minus 60 s/);
-    expect(synthError((chart) => coarse(chart, { workTimeoutSeconds: 600 }, { consumerTimeoutSeconds: 600 }))).toMatch(
-      /workTimeoutSeconds: got 600, expected at most 540.*consumerTimeoutSeconds/,
+    expect(message).toMatch(/^test\/job: workTimeout in seconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\) minus 60 s/);
+    expect(synthError((chart) => coarse(chart, { workTimeout: Duration.minutes(10) }, { consumerTimeout: Duration.minutes(10) }))).toMatch(
+      /workTimeout in seconds: got 600, expected at most 540.*raise consumerTimeout of the RabbitMQStatefulSet/,
     );
   });
 
   test("fails for an external RabbitMQ whose consumer timeout (RabbitMQ's default unless given) is below the work timeout", () => {
-    const external = (chart: Chart, consumerTimeoutSeconds?: number) => {
-      const broker = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example', existingSecretName: 'mq', consumerTimeoutSeconds });
-      new WorkQueueJob(chart, 'job', { broker, queue: 'q', externalProducer: true, completions: 1, image: IMAGE, pattern: 'coarse', workTimeoutSeconds: 3600 });
+    const external = (chart: Chart, consumerTimeout?: Duration) => {
+      const broker = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example', existingSecretName: 'mq', consumerTimeout });
+      new WorkQueueJob(chart, 'job', {
+        broker,
+        queue: 'q',
+        externalProducer: true,
+        completions: 1,
+        image: IMAGE,
+        pattern: 'coarse',
+        workTimeout: Duration.hours(1),
+      });
     };
-    expect(synthError((chart) => external(chart))).toMatch(/workTimeoutSeconds: got 3600, expected at most 1740/);
-    expect(() => synth((chart) => external(chart, 3660))).not.toThrow();
-    expect(synthError((chart) => new ExternalBroker(chart, 'r', { scheme: 'redis', host: 'r.example', consumerTimeoutSeconds: 60 }))).toMatch(
-      /consumerTimeoutSeconds: got 60, expected no consumerTimeoutSeconds for a Redis broker/,
+    expect(synthError((chart) => external(chart))).toMatch(/workTimeout in seconds: got 3600, expected at most 1740/);
+    expect(() => synth((chart) => external(chart, Duration.minutes(61)))).not.toThrow();
+    expect(synthError((chart) => new ExternalBroker(chart, 'r', { scheme: 'redis', host: 'r.example', consumerTimeout: Duration.minutes(1) }))).toMatch(
+      /consumerTimeout in seconds: got 60, expected no consumerTimeout for a Redis broker/,
     );
   });
 
@@ -79,11 +89,11 @@ describe('retry budget', () => {
     expect(() => synth((chart) => fine(chart, { maxAttempts: 1001 }))).not.toThrow();
   });
 
-  test('fails when activeDeadlineSeconds leaves no room for the seed wait and one work timeout', () => {
-    expect(synthError((chart) => coarse(chart, { activeDeadlineSeconds: 2000 }))).toMatch(
-      /^test\/job: activeDeadlineSeconds: got 2000, expected at least 2160 \(seedWaitSeconds \(600\) \+ workTimeoutSeconds \(1500\) \+ 60 s\)/,
+  test('fails when activeDeadline leaves no room for the seed wait and one work timeout', () => {
+    expect(synthError((chart) => coarse(chart, { activeDeadline: Duration.seconds(2000) }))).toMatch(
+      /^test\/job: activeDeadline in seconds: got 2000, expected at least 2160 \(seedWait \(600 s\) \+ workTimeout \(1500 s\) \+ 60 s\)/,
     );
-    expect(() => synth((chart) => coarse(chart, { activeDeadlineSeconds: 2160 }))).not.toThrow();
+    expect(() => synth((chart) => coarse(chart, { activeDeadline: Duration.minutes(36) }))).not.toThrow();
   });
 
   test('fails when a coarse backoffLimit would fail the Job before a poison item is dead-lettered (not for fine)', () => {
@@ -105,14 +115,23 @@ describe('retry budget', () => {
     expect(() => synth((chart) => fine(chart, { maxAttempts: 10 }))).not.toThrow();
   });
 
-  test("fails when the built-in handler's workSeconds reach the work timeout, and for a work timeout out of range", () => {
-    expect(synthError((chart) => fine(chart, { workSeconds: 60, workTimeoutSeconds: 60 }))).toMatch(
-      /^test\/job: workSeconds: got 60, expected less than workTimeoutSeconds \(60\)/,
+  test("fails when the built-in handler's workDuration reaches the work timeout, and for a work timeout out of range", () => {
+    const minute = Duration.minutes(1);
+    expect(synthError((chart) => fine(chart, { workDuration: minute, workTimeout: minute }))).toMatch(
+      /^test\/job: workDuration in seconds: got 60, expected less than workTimeout \(60 s\)/,
     );
-    expect(() => synth((chart) => fine(chart, { workSeconds: 60, workTimeoutSeconds: 60, workCommand: 'true' }))).not.toThrow();
-    expect(synthError((chart) => fine(chart, { workTimeoutSeconds: 0 }))).toMatch(/workTimeoutSeconds: got 0, expected a number of seconds greater than 0/);
-    expect(synthError((chart) => coarse(chart, {}, { consumerTimeoutSeconds: 0 }))).toMatch(
-      /consumerTimeoutSeconds: got 0, expected a whole number of at least 1/,
+    expect(() => synth((chart) => fine(chart, { workDuration: minute, workTimeout: minute, workCommand: 'true' }))).not.toThrow();
+    expect(synthError((chart) => fine(chart, { workTimeout: Duration.seconds(0) }))).toMatch(
+      /workTimeout in seconds: got 0, expected a number of seconds greater than 0/,
+    );
+    expect(synthError((chart) => fine(chart, { workTimeout: Duration.days(25) }))).toMatch(
+      /workTimeout in seconds: got 2160000, expected a number of seconds greater than 0 and at most 2147483 \(24.8 days\)/,
+    );
+    expect(synthError((chart) => coarse(chart, {}, { consumerTimeout: Duration.seconds(0) }))).toMatch(
+      /consumerTimeout in seconds: got 0, expected a whole number of at least 1/,
+    );
+    expect(synthError((chart) => coarse(chart, {}, { consumerTimeout: Duration.millis(1_800_500) }))).toMatch(
+      /consumerTimeout in seconds: got 1800.5, expected a whole number of at least 1/,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import {
   contract,
   ExternalBroker,
@@ -163,7 +163,14 @@ describe('ScaledWorkQueueJob', () => {
   });
 
   test("the Jobs are WorkQueueJob's: the same hardened pod template, worker settings and failure policy", () => {
-    const settings = { workSeconds: 2, maxAttempts: 3, leaseSeconds: 45, workCommand: 'convert', backoffLimit: 2, ttlSecondsAfterFinished: 600 };
+    const settings = {
+      workDuration: Duration.seconds(2),
+      maxAttempts: 3,
+      leaseDuration: Duration.seconds(45),
+      workCommand: 'convert',
+      backoffLimit: 2,
+      ttlAfterFinished: Duration.minutes(10),
+    };
     const scaledSpec = only(scaled('redis', settings), 'ScaledJob').spec.jobTargetRef;
     const jobSpec = only(
       synth((chart) => {
@@ -279,7 +286,7 @@ describe('ScaledWorkQueueJob', () => {
       scalingStrategy: 'custom',
       customScalingQueueLengthDeduction: 1,
       customScalingRunningJobPercentage: 0.5,
-      pollingIntervalSeconds: 5,
+      pollingInterval: Duration.seconds(5),
     });
     expectValid(manifests);
     const spec = only(manifests, 'ScaledJob').spec;
@@ -304,6 +311,12 @@ describe('ScaledWorkQueueJob', () => {
       'redis',
       { customScalingRunningJobPercentage: 0.5 },
       'customScalingRunningJobPercentage: got 0.5, expected no customScalingRunningJobPercentage without scalingStrategy: "custom"',
+    ],
+    [
+      'a polling interval in fractions of a second',
+      'redis',
+      { pollingInterval: Duration.millis(2500) },
+      'pollingInterval in seconds: got 2.5, expected a whole number of at least 1',
     ],
     ["a name too long for KEDA's Job names", 'redis', { name: 'x'.repeat(58) }, `name: got "${'x'.repeat(58)}", expected at most 57 characters`],
   ];

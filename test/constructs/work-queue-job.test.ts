@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { contract, IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
 import { containerEnv, onlyJob, podSpec, synth } from '../manifests';
@@ -55,7 +55,7 @@ describe('WorkQueueJob', () => {
 
   test('fine: pods drain the list, completions unset, lease on', () => {
     const job = onlyJob(
-      synth((chart) => fine(chart, { leaseSeconds: 45 })),
+      synth((chart) => fine(chart, { leaseDuration: Duration.seconds(45) })),
       'job-wq-2',
     );
     expect(job.spec.completions).toBeUndefined();
@@ -77,7 +77,7 @@ describe('WorkQueueJob', () => {
 
     const set = containerEnv(
       onlyJob(
-        synth((chart) => fine(chart, { workCommand: 'wc -c', workSeconds: 0.5, maxAttempts: 3 })),
+        synth((chart) => fine(chart, { workCommand: 'wc -c', workDuration: Duration.millis(500), maxAttempts: 3 })),
         'job-wq-2',
       ),
     ).byName;
@@ -91,7 +91,7 @@ describe('WorkQueueJob', () => {
     ).spec;
     expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([6, undefined, 86400]);
     const set = onlyJob(
-      synth((chart) => coarse(chart, { backoffLimit: 4, activeDeadlineSeconds: 3600, ttlSecondsAfterFinished: 0 })),
+      synth((chart) => coarse(chart, { backoffLimit: 4, activeDeadline: Duration.hours(1), ttlAfterFinished: Duration.seconds(0) })),
       'job-wq-1',
     ).spec;
     expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([4, 3600, 0]);
@@ -134,7 +134,7 @@ describe('WorkQueueJob', () => {
     const defaults = env({});
     expect(seeder.seedId).toBe(contract.seedId(ITEMS));
     expect([defaults.SEED_ID.value, defaults.SEED_WAIT_SECONDS.value]).toEqual([seeder.seedId, '600']);
-    expect(env({ seedWaitSeconds: 45.5 }).SEED_WAIT_SECONDS.value).toBe('45.5');
+    expect(env({ seedWait: Duration.millis(45500) }).SEED_WAIT_SECONDS.value).toBe('45.5');
   });
 
   test('with externalProducer, no seed to wait for: no SEED_ID, an empty queue is done', () => {
@@ -155,14 +155,16 @@ describe('WorkQueueJob', () => {
     expect(() => synth((chart) => coarse(chart, { completions: 5, externalProducer: false }, false))).toThrow('test/job: externalProducer: got false');
   });
 
-  test('fails on externalProducer with a seeder, and on seedWaitSeconds without one or below 0', () => {
+  test('fails on externalProducer with a seeder, and on seedWait without one or not a Duration', () => {
     expect(() => synth((chart) => coarse(chart, { externalProducer: true }))).toThrow(
       "test/job: externalProducer: got true, expected no externalProducer with a seeder: the seeder is the queue's producer, and the pods wait for its seed",
     );
-    expect(() => synth((chart) => coarse(chart, { completions: 5, seedWaitSeconds: 60 }, false))).toThrow(
-      'test/job: seedWaitSeconds: got 60, expected no seedWaitSeconds without a seeder: there is no seed to wait for',
+    expect(() => synth((chart) => coarse(chart, { completions: 5, seedWait: Duration.minutes(1) }, false))).toThrow(
+      'test/job: seedWait in seconds: got 60, expected no seedWait without a seeder: there is no seed to wait for',
     );
-    expect(() => synth((chart) => coarse(chart, { seedWaitSeconds: -1 }))).toThrow('test/job: seedWaitSeconds: got -1, expected a finite number of at least 0');
+    expect(() => synth((chart) => coarse(chart, { seedWait: 60 as unknown as Duration }))).toThrow(
+      'test/job: seedWait: got 60, expected a Duration, such as Duration.minutes(5)',
+    );
   });
 
   test('fails on parallelism below 1 or not a whole number', () => {
@@ -198,7 +200,7 @@ describe('WorkQueueJob', () => {
     );
   });
 
-  test('seeder and worker retry a lost broker connection for brokerRetrySeconds (BROKER_RETRY_SECONDS)', () => {
+  test('seeder and worker retry a lost broker connection for brokerRetry (BROKER_RETRY_SECONDS)', () => {
     const retry = (manifests: ReturnType<typeof synth>) =>
       manifests.filter((m) => m.kind === 'Job').map((job) => containerEnv(job).byName.BROKER_RETRY_SECONDS.value);
     expect(retry(synth((chart) => coarse(chart)))).toEqual(['60', '60']);
@@ -206,13 +208,13 @@ describe('WorkQueueJob', () => {
       retry(
         synth((chart) => {
           const broker = new RedisPod(chart, 'redis');
-          const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ITEMS, image: IMAGE, brokerRetrySeconds: 300 });
-          new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', brokerRetrySeconds: 0 });
+          const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ITEMS, image: IMAGE, brokerRetry: Duration.minutes(5) });
+          new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', brokerRetry: Duration.seconds(0) });
         }),
       ),
     ).toEqual(['300', '0']);
-    expect(() => synth((chart) => coarse(chart, { brokerRetrySeconds: -1 }))).toThrow(
-      'test/job: brokerRetrySeconds: got -1, expected a finite number of at least 0',
+    expect(() => synth((chart) => coarse(chart, { brokerRetry: 60 as unknown as Duration }))).toThrow(
+      'test/job: brokerRetry: got 60, expected a Duration, such as Duration.minutes(5)',
     );
   });
 
@@ -281,13 +283,13 @@ describe('WorkQueueJob', () => {
     ).toThrow('test/job: broker: got "test/b", expected the seeder\'s broker test/a (or leave broker unset to take it from the seeder)');
   });
 
-  test('fails on negative durations and counts', () => {
+  test('fails on durations out of range or in fractions of a second where Kubernetes takes whole seconds, and on negative counts', () => {
     const cases: Array<[Partial<WorkQueueJobProps>, string]> = [
-      [{ activeDeadlineSeconds: -5 }, 'activeDeadlineSeconds: got -5, expected a whole number of at least 1'],
-      [{ ttlSecondsAfterFinished: -1 }, 'ttlSecondsAfterFinished: got -1, expected a whole number of at least 0'],
+      [{ activeDeadline: Duration.seconds(0) }, 'activeDeadline in seconds: got 0, expected a whole number of at least 1'],
+      [{ activeDeadline: Duration.millis(90500) }, 'activeDeadline in seconds: got 90.5, expected a whole number of at least 1'],
+      [{ ttlAfterFinished: Duration.millis(500) }, 'ttlAfterFinished in seconds: got 0.5, expected a whole number of at least 0'],
       [{ backoffLimit: -1 }, 'backoffLimit: got -1, expected a whole number of at least 0'],
-      [{ workSeconds: -1 }, 'workSeconds: got -1, expected a finite number of at least 0'],
-      [{ leaseSeconds: 0 }, 'leaseSeconds: got 0, expected a whole number of at least 1'],
+      [{ leaseDuration: Duration.seconds(0) }, 'leaseDuration in seconds: got 0, expected a whole number of at least 1'],
       [{ maxAttempts: 0 }, 'maxAttempts: got 0, expected a whole number of at least 1'],
     ];
     for (const [props, message] of cases) expect(() => synth((chart) => fine(chart, props))).toThrow(`test/job: ${message}`);

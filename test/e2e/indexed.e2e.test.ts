@@ -6,7 +6,7 @@
  * synthesized `indexed` example itself runs to Complete in every test of apply.e2e.test.ts, beside
  * the tutorials.
  */
-import { Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import { IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
 import { INDEXED_EXAMPLE } from '../../stacks/config';
 import { JobRun, PodRecord } from './harness/job-controller';
@@ -73,7 +73,7 @@ test('indexed: a poison item with maxAttempts 2 fails only its index, after 2 po
 
 test('indexed: an index with no item exits 2 and its index fails at once by the FailIndex rule, without a retry', async () => {
   const items = ['apple', 'banana'];
-  const objects = synthIndexed({ name: 'no-item', items, workSeconds: 0 });
+  const objects = synthIndexed({ name: 'no-item', items, workDuration: Duration.seconds(0) });
   // No prop says this (the construct refuses a Job changed after it named it), so the synthesized Job is edited.
   onlyJob(objects).spec!.completions = items.length + 1;
 

@@ -584,7 +584,7 @@ describe('Pulumi program', () => {
       expect(await failure({ tutorial: 'fine', broker: 'rabbitmq' })).toMatch(/^fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/);
       expect(await failure({ parallelism: 0 })).toBe('coarse-job/job: parallelism: got 0, expected a whole number of at least 1');
       expect(await failure({ workTimeoutSeconds: 1790 })).toMatch(
-        /^coarse-job\/job: workTimeoutSeconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\)/,
+        /^coarse-job\/job: workTimeout in seconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\)/,
       );
       expect(await failure({ broker: 'kafka' })).toBe('coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"');
       expect(await failure({ image: 'job wq' })).toMatch(/^coarse-broker: image: got "job wq", expected a container image reference/);

@@ -240,7 +240,7 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
     const out = join(dir, 'dist');
     try {
       const failed = synthInto(out, { WORK_SECONDS: '-3' }, command);
-      const message = 'synth failed: coarse-job/job: workSeconds: got -3, expected a finite number of at least 0';
+      const message = 'synth failed: coarse-broker: workSeconds: got -3, expected a finite number of at least 0';
       // `cdk8s synth` adds its own report of the app's exit code after the app's line.
       await expect(failed).rejects.toMatchObject({ stderr: command === 'npm run synth' ? `${message}\n` : expect.stringContaining(message) });
       expect(() => readdirSync(out)).toThrow();
@@ -312,7 +312,7 @@ describe('npm run synth', () => {
   test.each([
     [{ WORK_SECONDS: 'abc' }, 'synth failed: WORK_SECONDS: got "abc", expected a number of seconds'],
     [{ ITEMS: '[1]' }, 'synth failed: ITEMS[0]: got 1, expected a string'],
-    [{ WORK_SECONDS: '-3' }, 'synth failed: coarse-job/job: workSeconds: got -3, expected a finite number of at least 0'],
+    [{ WORK_SECONDS: '-3' }, 'synth failed: coarse-broker: workSeconds: got -3, expected a finite number of at least 0'],
   ])('a failing synth (%j) leaves the earlier output byte for byte, and nothing beside it', async (env, message) => {
     const out = join(dir, 'dist');
     const before = await earlierOutput(out);

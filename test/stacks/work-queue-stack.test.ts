@@ -90,10 +90,38 @@ describe('addWorkQueueStack', () => {
     expect(containerEnv(jobNamed(objects, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('3600');
     expect(only(objects, 'ConfigMap', 'rabbitmq-work-queue').data['30-work-queue.conf']).toBe('consumer_timeout = 3660000\n');
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, workTimeoutSeconds: 3600 })).toThrow(
-      /^coarse-job\/job: workTimeoutSeconds: got 3600, expected at most 1740: the broker's consumer timeout \(1800 s\)[^\n]*$/,
+      /^coarse-job\/job: workTimeout in seconds: got 3600, expected at most 1740: the broker's consumer timeout \(1800 s\)[^\n]*$/,
     );
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, consumerTimeoutSeconds: 60 })).toThrow(
       'fine-broker: consumerTimeoutSeconds: got 60, expected nothing with broker "redis"',
+    );
+  });
+
+  test('the fields in seconds reach the constructs as Durations: leaseSeconds, workSeconds and autoscale.pollingIntervalSeconds', () => {
+    const objects = objectsOf(addWorkQueueStack(Testing.app(), { ...fine, leaseSeconds: 45, workSeconds: 2.5 }));
+    expect(containerEnv(jobNamed(objects, 'job-wq-2')).byName.LEASE_SECONDS.value).toBe('45');
+    expect(containerEnv(jobNamed(objects, 'job-wq-2')).byName.WORK_SECONDS.value).toBe('2.5');
+    const autoscaled = manifestsOf(
+      addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, pollingIntervalSeconds: 10 } }).job,
+    );
+    expect(only(autoscaled, 'ScaledJob').spec.pollingInterval).toBe(10);
+    expect(
+      only(manifestsOf(addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2 } }).job), 'ScaledJob').spec.pollingInterval,
+    ).toBe(30);
+  });
+
+  test('fails with one line naming the config field on seconds below 0, and the construct prop on the rest', () => {
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, leaseSeconds: -1 })).toThrow(
+      /^fine-broker: leaseSeconds: got -1, expected a finite number of at least 0$/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, pollingIntervalSeconds: -5 } })).toThrow(
+      /^fine-broker: autoscale.pollingIntervalSeconds: got -5, expected a finite number of at least 0$/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, workTimeoutSeconds: -1 })).toThrow(
+      /^indexed-job: workTimeoutSeconds: got -1, expected a finite number of at least 0$/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...fine, leaseSeconds: 1.5 })).toThrow(
+      /^fine-job\/job: leaseDuration in seconds: got 1.5, expected a whole number of at least 1$/,
     );
   });
 
