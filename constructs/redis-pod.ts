@@ -108,6 +108,7 @@ export class RedisPod extends WorkQueueBroker {
       // Clients ask the Sentinels for the primary; the data port is open to them as well, where the primary is.
       ...(replicated && { sentinelMaster: name, path: '/0', clientPorts: [Defaults.redisPort, Defaults.sentinelPort] }),
     });
+    const { host: serviceName, port } = this.connection;
     this.replicas = replicas;
     check(this, 'replicas', replicas, PropRules.clusterSize);
     check(this, 'name', name, PropRules.dnsLabel);
@@ -119,8 +120,8 @@ export class RedisPod extends WorkQueueBroker {
 
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: this.host, labels },
-      ports: [replicated ? { name: 'sentinel', port: this.port, targetPort: this.port } : { name: 'redis', port: this.port, targetPort: this.port }],
+      metadata: { name: serviceName, labels },
+      ports: [replicated ? { name: 'sentinel', port, targetPort: port } : { name: 'redis', port, targetPort: port }],
     });
     // A member's DNS name must resolve before it is ready: the members find each other by it.
     this.nodesService = replicated

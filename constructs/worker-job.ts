@@ -116,7 +116,7 @@ export abstract class WorkerJobBase extends Construct {
         [Env.workSeconds]: String(props.workSeconds ?? Defaults.workSeconds),
         [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
         [Env.workTimeoutSeconds]: String(props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds),
-        ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
+        ...(this.broker.connection.scheme === 'redis' ? { [Env.leaseSeconds]: String(props.leaseSeconds ?? Defaults.leaseSeconds) } : {}),
         ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
         ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(props.seedWaitSeconds ?? Defaults.seedWaitSeconds) } : {}),
       },
@@ -169,7 +169,7 @@ export abstract class WorkerJobBase extends Construct {
     this.checkProducer(props);
     this.checkPattern(props);
     checkRetryBudget(this, {
-      scheme: this.broker.scheme,
+      scheme: this.broker.connection.scheme,
       onePodPerItem: props.pattern === 'coarse',
       maxAttempts: props.maxAttempts ?? Defaults.maxAttempts,
       workTimeoutSeconds: props.workTimeoutSeconds ?? Defaults.workTimeoutSeconds,
@@ -210,12 +210,12 @@ export abstract class WorkerJobBase extends Construct {
   }
 
   private checkPattern(props: WorkerJobProps): void {
-    if (props.pattern === 'fine' && this.broker.scheme !== 'redis') {
+    if (props.pattern === 'fine' && this.broker.connection.scheme !== 'redis') {
       fail(
         this,
         'pattern',
         props.pattern,
-        `"coarse" on an ${this.broker.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
+        `"coarse" on an ${this.broker.connection.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
           'tell a finite queue is empty from one that is being refilled, which is why the fine pattern needs Redis',
       );
     }
