@@ -121,7 +121,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     // then taken out of the tree: only its spec is synthesized, as the ScaledJob's jobTargetRef.
     const coarse = props.pattern === 'coarse';
     // KEDA names the Jobs itself, and updates the ScaledJob in place: no hash in the name.
-    const template = this.createWorkerJob(this, 'JobTemplate', {
+    const template = this.createWorkerJob(this, 'JobTemplate', props, {
       name: this.name,
       nameByHash: false,
       parallelism: coarse ? 1 : (props.parallelism ?? 1),

@@ -79,15 +79,13 @@ export interface WorkerJobProps extends ClientJobProps, ItemWorkProps {
  * `WorkQueueJob` and the Jobs of a `ScaledWorkQueueJob` come from one pod template.
  */
 export abstract class WorkerJobBase extends Construct {
+  /** The broker the workers take items from: the given one, else the seeder's. */
   public readonly broker: IWorkQueueBroker;
+  /** The queue (AMQP) or list (Redis) the workers work off: the given one, else the seeder's. */
   public readonly queue: string;
   public readonly pattern: WorkQueuePattern;
 
-  protected constructor(
-    scope: Construct,
-    id: string,
-    protected readonly props: WorkerJobProps,
-  ) {
+  protected constructor(scope: Construct, id: string, props: WorkerJobProps) {
     super(scope, id);
     if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
     this.pattern = props.pattern;
@@ -96,13 +94,13 @@ export abstract class WorkerJobBase extends Construct {
     this.checkWorkerProps(props);
   }
 
-  /** The worker Job of `props` with the Job-level settings the subclass decides. */
+  /** The worker Job of `props` (those this construct was built with) and the Job-level settings the subclass decides. */
   protected createWorkerJob(
     scope: Construct,
     id: string,
+    props: WorkerJobProps,
     jobSettings: Pick<ClientJobSettings, 'name' | 'nameByHash' | 'parallelism' | 'completions'>,
   ): kplus.Job {
-    const { props } = this;
     const { seeder } = props;
     return createClientJob(scope, id, {
       ...jobSettings,
