@@ -12,5 +12,6 @@ export * from './queue-seeder';
 export * from './worker-job';
 export * from './work-queue-job';
 export * from './scaled-work-queue-job';
+export type { KedaScalingStrategy } from './keda-trigger';
 export * from './indexed-work-job';
 export * as contract from '../contract';
