@@ -100,7 +100,8 @@ export const DEFAULT_BROKER_USERNAME = 'work-queue';
  * The base of the brokers this library runs in the cluster: resolves the shared props once, owns
  * the credentials and the client environment, and a NetworkPolicy that admits only the pods of the
  * workloads registered with `admitClient`. A subclass builds the workload from the resolved fields
- * and labels its pods with `labels`.
+ * and labels its pods with `labels`. Internal: not exported by the package, whose users type
+ * against `IWorkQueueBroker`.
  */
 export abstract class WorkQueueBroker extends Construct implements IWorkQueueBroker {
   /** The credentials Secret, or undefined for a broker without a password. */

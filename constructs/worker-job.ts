@@ -76,7 +76,8 @@ export interface WorkerJobProps extends ClientJobProps, ItemWorkProps {
 /**
  * The base of the constructs whose Jobs run `work-queue work`: resolves broker and queue (from the
  * seeder unless given), checks the worker settings, and builds the worker Job from them, so a
- * `WorkQueueJob` and the Jobs of a `ScaledWorkQueueJob` come from one pod template.
+ * `WorkQueueJob` and the Jobs of a `ScaledWorkQueueJob` come from one pod template. Internal: not
+ * exported by the package.
  */
 export abstract class WorkerJobBase extends Construct {
   /** The broker the workers take items from: the given one, else the seeder's. */
