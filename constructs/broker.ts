@@ -54,7 +54,8 @@ export interface IWorkQueueBroker extends IConstruct {
   readonly connection: BrokerConnection;
   /**
    * Credential variables from the broker's Secret, then `BROKER_URL` built from them with `$(VAR)`
-   * expansion, then any variable the broker's clients also need.
+   * expansion, then any variable the broker's clients also need: complete once the broker is
+   * built, and frozen.
    */
   readonly clientEnv: readonly ClientEnvVar[];
   /**

@@ -170,7 +170,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     });
     this.secret = credentials.secret;
     this.connection = credentials.connection;
-    this.clientEnv = [...credentials.clientEnv, ...(traits.clientEnv ?? [])];
+    this.clientEnv = Object.freeze([...credentials.clientEnv, ...(traits.clientEnv ?? [])]);
 
     this.pods = kplus.Pods.select(this, 'BrokerPods', { labels: this.labels });
     this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
