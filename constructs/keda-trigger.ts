@@ -4,15 +4,15 @@ import { brokerUrlScheme, PropRules } from '../contract';
 import { BrokerConnection, IWorkQueueBroker } from './broker';
 import { check, fail } from './validate';
 
-/** KEDA's scaling strategies of a ScaledJob (`scalingStrategy.strategy`), the one list of them. */
-export const KEDA_SCALING_STRATEGIES = ['default', 'custom', 'accurate'] as const;
-
 /**
  * How KEDA turns the queue length into new Jobs each polling interval (its `scalingStrategy`):
  * `default` creates `ceil(queueLength / itemsPerJob) - runningJobs`, `accurate` deducts only
  * Jobs still pending, `custom` deducts what `customScaling*` say.
  */
-export type KedaScalingStrategy = (typeof KEDA_SCALING_STRATEGIES)[number];
+export type KedaScalingStrategy = 'default' | 'custom' | 'accurate';
+
+/** The strategies as a list, for the check: the compiler holds it to exactly the type's values. */
+const KEDA_SCALING_STRATEGIES = Object.keys({ default: true, custom: true, accurate: true } satisfies Record<KedaScalingStrategy, true>);
 
 /** With `custom`, what is deducted before KEDA divides the queue length. */
 export interface CustomScaling {
@@ -63,7 +63,7 @@ export interface QueueTrigger {
 
 /** Checks a `scalingStrategy` prop: one of KEDA's strategies, or undefined for the construct's default. */
 export function checkScalingStrategy(scope: IConstruct, strategy: unknown): void {
-  if (strategy === undefined || (KEDA_SCALING_STRATEGIES as readonly unknown[]).includes(strategy)) return;
+  if (strategy === undefined || (typeof strategy === 'string' && KEDA_SCALING_STRATEGIES.includes(strategy))) return;
   const quoted = KEDA_SCALING_STRATEGIES.map((known) => `"${known}"`);
   fail(scope, 'scalingStrategy', strategy, `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`);
 }
