@@ -58,8 +58,8 @@ export class BrokerCredentials extends Construct {
   public readonly secret?: kplus.ISecret;
   /** How clients connect, credentials by reference. */
   public readonly connection: BrokerConnection;
-  /** Credential variables from the Secret, then `BROKER_URL`. */
-  public readonly clientEnv: ClientEnvVar[];
+  /** Credential variables from the Secret, then `BROKER_URL`; frozen. */
+  public readonly clientEnv: readonly ClientEnvVar[];
 
   constructor(scope: Construct, id: string, props: BrokerCredentialsProps) {
     super(scope, id);
@@ -90,7 +90,7 @@ export class BrokerCredentials extends Construct {
       credentials: this.secret && keys ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password } : undefined,
       tlsCa: props.tlsCa,
     };
-    this.clientEnv = this.buildClientEnv();
+    this.clientEnv = Object.freeze(this.buildClientEnv());
   }
 
   /** Credential variables from the Secret, then `BROKER_URL` built from them by `$(VAR)` expansion. */

@@ -19,12 +19,15 @@ export interface BrokerSecretRef {
 
 /** Everything a client needs to reach a broker; `BROKER_URL` and KEDA's triggers are both built from it. */
 export interface BrokerConnection {
+  /** The broker's protocol, the `BROKER_URL` scheme before TLS: `amqp` (RabbitMQ) or `redis`. */
   readonly scheme: BrokerScheme;
+  /** Whether clients connect over TLS (`amqps://`, `rediss://`). */
   readonly tls: boolean;
   /** A Service name of the broker's chart (`serviceOfChart`), or a host as the user gave it. */
   readonly host: string;
   /** Whether `host` is a Service of the broker's chart, which only its namespace resolves by that bare name. */
   readonly serviceOfChart: boolean;
+  /** The client port at `host` (with `sentinelMaster`, the Sentinels'). */
   readonly port: number;
   /** URL path after the port, encoded: '' (the default virtual host or database 0), `/<vhost>` or `/<db>`. */
   readonly path: string;
@@ -45,16 +48,17 @@ export interface BrokerConnection {
  * `RabbitMQStatefulSet` (AMQP), `RedisPod` (Redis) and `ExternalBroker` (either, outside the chart).
  */
 export interface IWorkQueueBroker extends IConstruct {
-  /** The `BROKER_URL` scheme, which also tells the pattern it can serve (`fine` needs `redis`). */
-  readonly scheme: BrokerScheme;
-  /** Name of the broker's client Service, the host part of `BROKER_URL`. */
-  readonly host: string;
-  /** Client port of the Service. */
-  readonly port: number;
-  /** How clients connect, credentials by reference. */
+  /**
+   * How clients connect, credentials by reference: the one place of the broker's scheme (which
+   * also tells the pattern it can serve: `fine` needs `redis`), host and port.
+   */
   readonly connection: BrokerConnection;
-  /** Credential variables from the broker's Secret, then `BROKER_URL` built from them with `$(VAR)` expansion. */
-  readonly clientEnv: ClientEnvVar[];
+  /**
+   * Credential variables from the broker's Secret, then `BROKER_URL` built from them with `$(VAR)`
+   * expansion, then any variable the broker's clients also need: complete once the broker is
+   * built, and frozen.
+   */
+  readonly clientEnv: readonly ClientEnvVar[];
   /**
    * RabbitMQ's consumer timeout (an unacknowledged delivery older than this closes its channel),
    * which the workers' work timeout must stay below. Undefined for Redis.

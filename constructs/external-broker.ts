@@ -89,14 +89,10 @@ export interface ExternalBrokerProps {
  * rules decide who may connect.
  */
 export class ExternalBroker extends Construct implements IWorkQueueBroker {
-  public readonly scheme: BrokerScheme;
-  public readonly host: string;
-  public readonly port: number;
-  public readonly tls: boolean;
   /** The Secret the credentials are read from, if any. */
   public readonly secret?: kplus.ISecret;
   public readonly connection: BrokerConnection;
-  public readonly clientEnv: ClientEnvVar[];
+  public readonly clientEnv: readonly ClientEnvVar[];
   public readonly consumerTimeout?: Duration;
   private readonly caSecret?: kplus.ISecret;
   private readonly caKey: string;
@@ -106,27 +102,26 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     if (!(BROKER_SCHEMES as readonly unknown[]).includes(props.scheme)) {
       fail(this, 'scheme', props.scheme, BROKER_SCHEMES.map((s) => `"${s}"`).join(' or '));
     }
-    this.scheme = props.scheme;
-    this.tls = props.tls ?? false;
-    this.host = props.host;
-    if (props.sentinelMaster !== undefined && this.scheme !== 'redis') {
+    const { scheme } = props;
+    const tls = props.tls ?? false;
+    if (props.sentinelMaster !== undefined && scheme !== 'redis') {
       fail(this, 'sentinelMaster', props.sentinelMaster, 'no sentinelMaster for an AMQP broker (Sentinel serves Redis)');
     }
     check(this, 'sentinelMaster', props.sentinelMaster, Rules.sentinelMaster);
-    this.port = props.port ?? (props.sentinelMaster !== undefined ? Defaults.sentinelPort : defaultBrokerPort(this.scheme, this.tls));
-    if (props.consumerTimeout !== undefined && this.scheme !== 'amqp') {
+    const port = props.port ?? (props.sentinelMaster !== undefined ? Defaults.sentinelPort : defaultBrokerPort(scheme, tls));
+    if (props.consumerTimeout !== undefined && scheme !== 'amqp') {
       fail(this, inSeconds('consumerTimeout'), secondsOf(props.consumerTimeout), 'no consumerTimeout for a Redis broker (it has none)');
     }
     checkDuration(this, 'consumerTimeout', props.consumerTimeout, Rules.positiveInteger);
-    this.consumerTimeout = this.scheme === 'amqp' ? (props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds)) : undefined;
+    this.consumerTimeout = scheme === 'amqp' ? (props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds)) : undefined;
     check(this, 'host', props.host, PropRules.host);
-    check(this, 'port', this.port, PropRules.port);
+    check(this, 'port', port, PropRules.port);
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
     check(this, 'usernameKey', props.usernameKey, PropRules.secretKey);
     check(this, 'passwordKey', props.passwordKey, PropRules.secretKey);
     check(this, 'caSecretName', props.caSecretName, PropRules.dnsSubdomain);
     check(this, 'caKey', props.caKey, PropRules.secretKey);
-    if (props.caSecretName !== undefined && !this.tls)
+    if (props.caSecretName !== undefined && !tls)
       fail(this, 'caSecretName', props.caSecretName, 'no CA certificate without tls: true, as only TLS connections check it');
     if (props.caKey !== undefined && props.caSecretName === undefined)
       fail(this, 'caKey', props.caKey, 'no caKey without caSecretName, the Secret it names a key of');
@@ -139,10 +134,10 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     }
 
     const credentials = new BrokerCredentials(this, 'Credentials', {
-      scheme: this.scheme,
-      tls: this.tls,
-      host: this.host,
-      port: this.port,
+      scheme,
+      tls,
+      host: props.host,
+      port,
       path: this.urlPath(props),
       sentinelMaster: props.sentinelMaster,
       tlsCa: props.caSecretName === undefined ? undefined : { secretName: props.caSecretName, key: this.caKey },
@@ -151,7 +146,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
           ? undefined
           : {
               existingSecretName: props.existingSecretName,
-              usernameKey: props.usernameKey ?? (this.scheme === 'amqp' ? SecretKeys.username : undefined),
+              usernameKey: props.usernameKey ?? (scheme === 'amqp' ? SecretKeys.username : undefined),
               passwordKey: props.passwordKey ?? SecretKeys.password,
             },
     });
@@ -179,7 +174,7 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
 
   /** `/<vhost>` or `/<db>`, checked against the scheme. */
   private urlPath(props: ExternalBrokerProps): string {
-    if (this.scheme === 'amqp') {
+    if (props.scheme === 'amqp') {
       if (props.db !== undefined) fail(this, 'db', props.db, 'no db for an AMQP broker (a Redis setting; AMQP has vhost)');
       if (props.vhost === undefined || props.vhost === '/') return '';
       if (typeof props.vhost !== 'string' || props.vhost === '') fail(this, 'vhost', props.vhost, 'a non-empty virtual host name');

@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Env, GeneratedSecret, PropRules } from '../contract';
-import { createWorkerImageJob, DEFAULT_TTL_AFTER_FINISHED, MAX_JOB_NAME_LENGTH } from './client-job';
+import { createWorkerImageJob, DEFAULT_TTL_AFTER_FINISHED, MAX_JOB_NAME_LENGTH, WorkerImageJobSettings } from './client-job';
 import { containerResources } from './resources';
 import { check, fail } from './validate';
 
@@ -44,8 +44,8 @@ export class InClusterCredentials extends Construct {
   public readonly serviceAccount: kplus.k8s.KubeServiceAccount;
   public readonly role: kplus.k8s.KubeRole;
   public readonly roleBinding: kplus.k8s.KubeRoleBinding;
-  private readonly props: InClusterCredentialsProps;
-  private readonly serviceAccountRef: kplus.IServiceAccount;
+  /** Everything the Job that creates the Secrets is built from but its image. */
+  private readonly jobSettings: Omit<WorkerImageJobSettings, 'image'>;
   private credentialsJob?: kplus.Job;
 
   constructor(scope: Construct, id: string, props: InClusterCredentialsProps) {
@@ -55,7 +55,6 @@ export class InClusterCredentials extends Construct {
       fail(this, 'name', props.name, 'at most 253 characters of a-z, 0-9 and "-", starting and ending with a letter or digit');
     }
     if (props.secrets.length === 0) fail(this, 'secrets', props.secrets, 'at least one Secret to create');
-    this.props = props;
     this.secretNames = props.secrets.map((secret) => secret.name);
     const { name, labels } = props;
 
@@ -78,7 +77,17 @@ export class InClusterCredentials extends Construct {
       // (kubernetes pkg/registry/rbac/validation/rule.go, appliesToUser); only a ClusterRoleBinding needs one.
       subjects: [{ kind: 'ServiceAccount', name, ...(Chart.of(this).namespace !== undefined && { namespace: Chart.of(this).namespace }) }],
     });
-    this.serviceAccountRef = kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', name);
+    this.jobSettings = {
+      name: name.length > MAX_JOB_NAME_LENGTH ? name.slice(0, MAX_JOB_NAME_LENGTH).replace(/-+$/, '') : name,
+      nameByHash: true,
+      labels,
+      args: [Command.credentials],
+      env: { [Env.credentials]: kplus.EnvValue.fromValue(JSON.stringify(props.secrets)) },
+      backoffLimit: 6,
+      ttlAfterFinished: DEFAULT_TTL_AFTER_FINISHED,
+      resources: props.resources ?? containerResources({ cpuMillis: { request: 50, limit: 500 }, memoryMiB: { request: 64, limit: 256 } }),
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', name),
+    };
     if (props.image !== undefined) this.useImage(props.image);
   }
 
@@ -91,18 +100,6 @@ export class InClusterCredentials extends Construct {
   public useImage(image: string): void {
     if (this.credentialsJob !== undefined) return;
     check(this, 'image', image, PropRules.image);
-    const { name, labels, secrets } = this.props;
-    this.credentialsJob = createWorkerImageJob(this, 'Resource', {
-      name: name.length > MAX_JOB_NAME_LENGTH ? name.slice(0, MAX_JOB_NAME_LENGTH).replace(/-+$/, '') : name,
-      nameByHash: true,
-      labels,
-      image,
-      args: [Command.credentials],
-      env: { [Env.credentials]: kplus.EnvValue.fromValue(JSON.stringify(secrets)) },
-      backoffLimit: 6,
-      ttlAfterFinished: DEFAULT_TTL_AFTER_FINISHED,
-      resources: this.props.resources ?? containerResources({ cpuMillis: { request: 50, limit: 500 }, memoryMiB: { request: 64, limit: 256 } }),
-      serviceAccount: this.serviceAccountRef,
-    });
+    this.credentialsJob = createWorkerImageJob(this, 'Resource', { ...this.jobSettings, image });
   }
 }

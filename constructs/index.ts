@@ -1,5 +1,6 @@
 export * from './broker';
-export * from './work-queue-broker';
+export { CLIENT_OF_LABEL, DEFAULT_BROKER_USERNAME } from './work-queue-broker';
+export type { WorkQueueBrokerProps } from './work-queue-broker';
 export * from './rabbitmq-stateful-set';
 export * from './redis-pod';
 export type { BrokerMetricsProps, BrokerMonitoring, MetricsScrapers } from './broker-metrics';
@@ -9,8 +10,9 @@ export * from './in-cluster-credentials';
 export type { ClientJobProps, WorkerImageProps } from './client-job';
 export type { ItemWorkProps } from './item-work';
 export * from './queue-seeder';
-export * from './worker-job';
+export type { WorkerJobProps, WorkQueuePattern } from './worker-job';
 export * from './work-queue-job';
 export * from './scaled-work-queue-job';
+export type { KedaScalingStrategy } from './keda-trigger';
 export * from './indexed-work-job';
 export * as contract from '../contract';

@@ -113,6 +113,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
   constructor(scope: Construct, id: string, props: RabbitMQStatefulSetProps = {}) {
     const name = props.name ?? 'rabbitmq';
     const replicas = props.replicas ?? 1;
+    const clustered = replicas > 1;
     super(scope, id, props, {
       scheme: 'amqp',
       port: Defaults.amqpPort,
@@ -122,7 +123,10 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       workloadName: name,
       authentication: 'user-and-password',
       username: props.username,
+      // A single node needs no group size: its quorum queues have their one member either way.
+      clientEnv: clustered ? [{ name: Env.brokerReplicas, value: kplus.EnvValue.fromValue(String(replicas)) }] : [],
     });
+    const { host: serviceName, port } = this.connection;
     this.replicas = replicas;
     this.consumerTimeout = props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds);
     checkDuration(this, 'consumerTimeout', this.consumerTimeout, Rules.positiveInteger);
@@ -130,12 +134,11 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     check(this, 'name', name, PropRules.dnsLabel);
     checkSize(this, 'storage', storage, PropRules.storageQuantity);
     check(this, 'replicas', replicas, PropRules.clusterSize);
-    const clustered = replicas > 1;
     if (props.erlangCookie !== undefined && !clustered)
       fail(this, 'erlangCookie', SECRET_SHOWN_AS, 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
     checkSecret(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
     check(this, 'workerImage', props.workerImage, PropRules.image);
-    const cookieSecretName = `${this.host}-erlang-cookie`;
+    const cookieSecretName = `${serviceName}-erlang-cookie`;
     const generated: GeneratedSecret[] = [
       ...(this.generatedCredentials ? [this.generatedCredentials] : []),
       ...(clustered && props.erlangCookie === undefined ? [{ name: cookieSecretName, generate: [COOKIE_KEY], labels: this.labels }] : []),
@@ -143,19 +146,17 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     if (generated.length > 0) {
       this.inClusterCredentials = new InClusterCredentials(this, 'GeneratedCredentials', {
         secrets: generated,
-        name: `${this.host}-credentials`,
+        name: `${serviceName}-credentials`,
         labels: appLabels(this, 'rabbitmq', name, 'credentials'),
         image: props.workerImage,
       });
       this.node.addValidation({ validate: () => this.missingWorkerImage() });
     }
-    // A single node needs no group size: its quorum queues have their one member either way.
-    if (clustered) this.clientEnv.push({ name: Env.brokerReplicas, value: kplus.EnvValue.fromValue(String(replicas)) });
 
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: this.host, labels },
-      ports: [{ name: 'amqp', port: this.port, targetPort: this.port }],
+      metadata: { name: serviceName, labels },
+      ports: [{ name: 'amqp', port, targetPort: port }],
     });
     // A node's DNS name (<pod>.<name>-nodes) must resolve before it is ready, so that the nodes can
     // find each other while they form the cluster.
@@ -165,7 +166,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
           clusterIP: 'None',
           publishNotReadyAddresses: true,
           ports: [
-            { name: 'amqp', port: this.port, targetPort: this.port },
+            { name: 'amqp', port, targetPort: port },
             { name: 'epmd', port: EPMD_PORT, targetPort: EPMD_PORT },
             { name: 'distribution', port: DISTRIBUTION_PORT, targetPort: DISTRIBUTION_PORT },
           ],
@@ -197,7 +198,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [
-        { name: 'amqp', number: this.port },
+        { name: 'amqp', number: port },
         { name: METRICS_ENDPOINT.portName, number: METRICS_ENDPOINT.port },
         ...(clustered
           ? [
@@ -211,10 +212,10 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
         RABBITMQ_DEFAULT_PASS: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
         ...clusterEnv,
       },
-      startup: kplus.Probe.fromTcpSocket({ port: this.port, periodSeconds: Duration.seconds(10), failureThreshold: 30 }),
+      startup: kplus.Probe.fromTcpSocket({ port, periodSeconds: Duration.seconds(10), failureThreshold: 30 }),
       // Ready when this node serves clients, not when the whole cluster is complete: a cluster
       // that lost a node keeps its other nodes in the Service.
-      readiness: kplus.Probe.fromTcpSocket({ port: this.port, periodSeconds: Duration.seconds(10) }),
+      readiness: kplus.Probe.fromTcpSocket({ port, periodSeconds: Duration.seconds(10) }),
       liveness: kplus.Probe.fromCommand(['rabbitmq-diagnostics', '-q', 'ping'], {
         periodSeconds: Duration.seconds(60),
         timeoutSeconds: Duration.seconds(15),

@@ -13,21 +13,21 @@ import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RedisPodProps extends WorkQueueBrokerProps {
   /**
-   * Name of the StatefulSet of one that runs Redis; its pod is `<podName>-0`.
+   * Name of the StatefulSet that runs Redis; its pods are `<name>-0`, `<name>-1`, ...
    * @default 'redis-master' (as in the tutorial)
    */
-  readonly podName?: string;
+  readonly name?: string;
   /**
    * Redis data nodes: 1, or an odd number of at least 3. With 3 or more, a StatefulSet of that
    * many pods, each running a data node and a Sentinel: one primary, the rest its replicas, and
    * Sentinels (a majority quorum) that promote a replica when the primary is lost. Clients then
    * ask Sentinel for the primary: the client Service serves Sentinel's port 26379 and
-   * `BROKER_URL` is `redis+sentinel://[:password@]<serviceName>:26379/<podName>/0`.
+   * `BROKER_URL` is `redis+sentinel://[:password@]<serviceName>:26379/<name>/0`.
    * @default 1
    */
   readonly replicas?: number;
   /**
-   * Size of each pod's PersistentVolumeClaim `data-<podName>-<ordinal>` (a volumeClaimTemplate) for the
+   * Size of each pod's PersistentVolumeClaim `data-<name>-<ordinal>` (a volumeClaimTemplate) for the
    * append-only file. With it the queue also survives the pod being
    * replaced (on another node too, if the StorageClass can attach the volume there).
    * @default - no claim: the append-only file is on an emptyDir, which survives container restarts
@@ -82,7 +82,7 @@ const MEMBER_GRACE_SECONDS = PRE_STOP_WAIT_SECONDS + 30;
  * ask for the primary, spread over nodes and zones with a PodDisruptionBudget as RabbitMQ's cluster.
  */
 export class RedisPod extends WorkQueueBroker {
-  /** The StatefulSet, named `podName`; its pods are `<podName>-0`, `<podName>-1`, ... */
+  /** The StatefulSet, named `name`; its pods are `<name>-0`, `<name>-1`, ... */
   public readonly statefulSet: kplus.StatefulSet;
   /** The client Service: Redis' port, or with replicas Sentinel's. */
   public readonly service: kplus.Service;
@@ -94,7 +94,7 @@ export class RedisPod extends WorkQueueBroker {
   private readonly clientQueues = new Set<string>();
 
   constructor(scope: Construct, id: string, props: RedisPodProps = {}) {
-    const podName = props.podName ?? 'redis-master';
+    const name = props.name ?? 'redis-master';
     const replicas = props.replicas ?? 1;
     const replicated = replicas !== 1;
     super(scope, id, props, {
@@ -103,14 +103,15 @@ export class RedisPod extends WorkQueueBroker {
       defaultServiceName: 'redis',
       defaultImage: DEFAULT_REDIS_IMAGE,
       defaultResources: { cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 256, limit: 1024 } },
-      workloadName: podName,
+      workloadName: name,
       authentication: 'password',
       // Clients ask the Sentinels for the primary; the data port is open to them as well, where the primary is.
-      ...(replicated && { sentinelMaster: podName, path: '/0', clientPorts: [Defaults.redisPort, Defaults.sentinelPort] }),
+      ...(replicated && { sentinelMaster: name, path: '/0', clientPorts: [Defaults.redisPort, Defaults.sentinelPort] }),
     });
+    const { host: serviceName, port } = this.connection;
     this.replicas = replicas;
     check(this, 'replicas', replicas, PropRules.clusterSize);
-    check(this, 'podName', podName, PropRules.dnsLabel);
+    check(this, 'name', name, PropRules.dnsLabel);
     checkSize(this, 'storage', props.storage, PropRules.storageQuantity);
     if (props.storageClassName !== undefined && props.storage === undefined) {
       fail(this, 'storageClassName', props.storageClassName, 'no storageClassName without storage, the claim it is the class of');
@@ -119,13 +120,13 @@ export class RedisPod extends WorkQueueBroker {
 
     const labels = this.labels;
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: this.host, labels },
-      ports: [replicated ? { name: 'sentinel', port: this.port, targetPort: this.port } : { name: 'redis', port: this.port, targetPort: this.port }],
+      metadata: { name: serviceName, labels },
+      ports: [replicated ? { name: 'sentinel', port, targetPort: port } : { name: 'redis', port, targetPort: port }],
     });
     // A member's DNS name must resolve before it is ready: the members find each other by it.
     this.nodesService = replicated
       ? new kplus.Service(this, 'NodesService', {
-          metadata: { name: `${podName}-nodes`, labels },
+          metadata: { name: `${name}-nodes`, labels },
           clusterIP: 'None',
           publishNotReadyAddresses: true,
           ports: [
@@ -136,7 +137,7 @@ export class RedisPod extends WorkQueueBroker {
       : undefined;
     // The governing Service: the client Service of a single pod (which makes it select the pod), or the headless one.
     this.statefulSet = new kplus.StatefulSet(this, 'Resource', {
-      metadata: { name: podName, labels },
+      metadata: { name, labels },
       podMetadata: { labels },
       service: this.nodesService ?? this.service,
       replicas,
@@ -156,7 +157,7 @@ export class RedisPod extends WorkQueueBroker {
           REDISCLI_AUTH: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }),
         }
       : {};
-    const memberStartup = replicated ? this.replicatedStartup(podName, passwordEnv) : undefined;
+    const memberStartup = replicated ? this.replicatedStartup(name, passwordEnv) : undefined;
     this.statefulSet.addContainer({
       name: 'redis',
       image: this.image,
@@ -211,11 +212,11 @@ export class RedisPod extends WorkQueueBroker {
    * from the variables it reads, which both containers share.
    */
   private replicatedStartup(
-    podName: string,
+    name: string,
     passwordEnv: Record<string, kplus.EnvValue>,
   ): Required<Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables' | 'lifecycle'>> {
-    const nodesDomain = `${podName}-nodes.$(POD_NAMESPACE).svc`;
-    const nodes = Array.from({ length: this.replicas }, (_, ordinal) => `${podName}-${ordinal}.${nodesDomain}`);
+    const nodesDomain = `${name}-nodes.$(POD_NAMESPACE).svc`;
+    const nodes = Array.from({ length: this.replicas }, (_, ordinal) => `${name}-${ordinal}.${nodesDomain}`);
     return {
       command: ['sh', '-c', redisDataScript(), 'redis'],
       args: ['--dir', DATA_DIRECTORY],
@@ -227,7 +228,7 @@ export class RedisPod extends WorkQueueBroker {
         POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
         REDIS_NODE: kplus.EnvValue.fromValue(`$(POD_NAME).${nodesDomain}`),
         REDIS_NODES: kplus.EnvValue.fromValue(nodes.join(' ')),
-        REDIS_MASTER_NAME: kplus.EnvValue.fromValue(podName),
+        REDIS_MASTER_NAME: kplus.EnvValue.fromValue(name),
         CONFIG_DIRECTORY: kplus.EnvValue.fromValue(SCRATCH_DIRECTORY),
         ...passwordEnv,
       },
@@ -262,7 +263,7 @@ export class RedisPod extends WorkQueueBroker {
   }
 
   /**
-   * The append-only file's claim, `data-<podName>-0`, which the StatefulSet keeps for its pod across
+   * The append-only file's claim, `data-<name>-0`, which the StatefulSet keeps for its pod across
    * replacements. cdk8s-plus has no volumeClaimTemplates yet: the claim is patched in and mounted.
    */
   private addDataClaim(storage: Size, storageClassName: string | undefined): void {

@@ -1,18 +1,11 @@
-import { ApiObject, Chart, Duration, Lazy, Names } from 'cdk8s';
+import { ApiObject, Duration, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { brokerUrlScheme, PropRules, Rules } from '../contract';
-import { BrokerConnection } from './broker';
+import { PropRules, Rules } from '../contract';
+import { checkScalingStrategy, kedaScalingStrategy, KedaScalingStrategy, queueTrigger } from './keda-trigger';
 import { secondsOf } from './seconds';
 import { check, checkDuration, checkRequired, fail } from './validate';
 import { WorkerJobBase, WorkerJobProps } from './worker-job';
-
-/**
- * How KEDA turns the queue length into new Jobs each polling interval (its `scalingStrategy`):
- * `default` creates `ceil(queueLength / itemsPerJob) - runningJobs`, `accurate` deducts only
- * Jobs still pending, `custom` deducts what `customScaling*` say.
- */
-export type KedaScalingStrategy = 'default' | 'custom' | 'accurate';
 
 export interface ScaledWorkQueueJobProps extends WorkerJobProps {
   /** Most Jobs at once (KEDA's `maxReplicaCount`). */
@@ -107,22 +100,19 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     this.maxJobs = props.maxJobs;
     this.name = props.name ?? Names.toDnsLabel(this, { maxLen: MAX_SCALED_JOB_NAME_LENGTH });
     this.checkScalingProps(props);
-    const connection = this.broker.connection;
-    const host = this.triggerHost(connection, props.brokerNamespace);
-    if (connection.scheme === 'amqp' && connection.tls) {
-      fail(
-        this,
-        'broker',
-        this.broker.node.path,
-        "an AMQP broker without TLS: KEDA's rabbitmq scaler takes its TLS switch and CA from a Secret of its own, which this construct does not create",
-      );
-    }
+    const coarse = props.pattern === 'coarse';
+    const { trigger, secretTargets } = queueTrigger(this, {
+      broker: this.broker,
+      queue: this.queue,
+      itemsPerJob: coarse ? 1 : (props.itemsPerJob ?? 10),
+      activationQueueLength: props.activationQueueLength ?? 0,
+      brokerNamespace: props.brokerNamespace,
+    });
 
     // The Jobs' spec comes from the worker Job that WorkQueueJob would synthesize, built here and
     // then taken out of the tree: only its spec is synthesized, as the ScaledJob's jobTargetRef.
-    const coarse = props.pattern === 'coarse';
     // KEDA names the Jobs itself, and updates the ScaledJob in place: no hash in the name.
-    const template = this.createWorkerJob(this, 'JobTemplate', {
+    const template = this.createWorkerJob(this, 'JobTemplate', props, {
       name: this.name,
       nameByHash: false,
       parallelism: coarse ? 1 : (props.parallelism ?? 1),
@@ -133,23 +123,12 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     // cdk8s types the synthesized JSON as `any`; the labels in it are strings.
     const labels = (templateObject.metadata.toJson() as { labels?: Record<string, string> }).labels;
 
-    const { credentials, tlsCa } = connection;
-    if (credentials || tlsCa) {
+    if (secretTargets) {
       this.triggerAuthentication = new ApiObject(this, 'TriggerAuthentication', {
         apiVersion: 'keda.sh/v1alpha1',
         kind: 'TriggerAuthentication',
         metadata: { name: `${this.name}-broker`, labels },
-        spec: {
-          secretTargetRef: [
-            ...(credentials?.usernameKey !== undefined ? [{ parameter: 'username', name: credentials.secretName, key: credentials.usernameKey }] : []),
-            ...(credentials ? [{ parameter: 'password', name: credentials.secretName, key: credentials.passwordKey }] : []),
-            // Sentinel takes the data nodes' password (BROKER_URL's one password serves both).
-            ...(credentials && connection.sentinelMaster !== undefined
-              ? [{ parameter: 'sentinelPassword', name: credentials.secretName, key: credentials.passwordKey }]
-              : []),
-            ...(tlsCa ? [{ parameter: 'ca', name: tlsCa.secretName, key: tlsCa.key }] : []),
-          ],
-        },
+        spec: { secretTargetRef: secretTargets },
       });
     }
 
@@ -168,21 +147,11 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         failedJobsHistoryLimit: props.failedJobsHistoryLimit ?? 100,
         // An update of the ScaledJob leaves running Jobs to finish instead of deleting them.
         rollout: { strategy: 'gradual' },
-        scalingStrategy: {
-          strategy,
-          ...(strategy === 'custom'
-            ? {
-                customScalingQueueLengthDeduction: props.customScalingQueueLengthDeduction ?? 0,
-                customScalingRunningJobPercentage: String(props.customScalingRunningJobPercentage ?? 1),
-              }
-            : {}),
-        },
-        triggers: [
-          {
-            ...this.trigger(connection, host, coarse ? 1 : (props.itemsPerJob ?? 10), props.activationQueueLength ?? 0),
-            ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}),
-          },
-        ],
+        scalingStrategy: kedaScalingStrategy(strategy, {
+          queueLengthDeduction: props.customScalingQueueLengthDeduction,
+          runningJobPercentage: props.customScalingRunningJobPercentage,
+        }),
+        triggers: [{ ...trigger, ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}) }],
       },
     });
     // KEDA's operator reads the queue length itself, from its own namespace.
@@ -196,58 +165,6 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     );
     this.node.addDependency(this.broker);
     if (props.seeder) this.node.addDependency(props.seeder);
-  }
-
-  /** The scaler of the broker, on the work queue itself: KEDA's `rabbitmq`, `redis` or `redis-sentinel` trigger. */
-  private trigger(connection: BrokerConnection, host: string, itemsPerJob: number, activation: number): { type: string; metadata: Record<string, string> } {
-    if (connection.scheme === 'amqp') {
-      return {
-        type: 'rabbitmq',
-        metadata: {
-          protocol: 'amqp',
-          host: `${brokerUrlScheme(connection.scheme, connection.tls)}://${host}:${connection.port}${connection.path || '/'}`,
-          queueName: this.queue,
-          mode: 'QueueLength',
-          value: String(itemsPerJob),
-          activationValue: String(activation),
-        },
-      };
-    }
-    // KEDA's redis and redis-sentinel scalers (pkg/scalers/redis_scaler.go) read the same list
-    // metadata; redis-sentinel asks the Sentinels at `addresses` for the primary of `sentinelMaster`.
-    const list = {
-      // Our pending list is the queue's own name, so its length is the items waiting, less those
-      // handed back or left by a dead worker, which wait among the leased ones (docs/constructs.md, Autoscaling).
-      listName: this.queue,
-      listLength: String(itemsPerJob),
-      activationListLength: String(activation),
-      databaseIndex: connection.path.replace(/^\//, '') || '0',
-      enableTLS: String(connection.tls),
-    };
-    const address = `${host}:${connection.port}`;
-    return connection.sentinelMaster === undefined
-      ? { type: 'redis', metadata: { address, ...list } }
-      : { type: 'redis-sentinel', metadata: { addresses: address, sentinelMaster: connection.sentinelMaster, ...list } };
-  }
-
-  /** The broker's host as KEDA's operator resolves it from its own namespace: `<service>.<namespace>.svc` for a Service of a chart. */
-  private triggerHost(connection: BrokerConnection, brokerNamespace: string | undefined): string {
-    if (!connection.serviceOfChart) {
-      if (brokerNamespace !== undefined)
-        fail(this, 'brokerNamespace', brokerNamespace, 'no brokerNamespace for an ExternalBroker, whose host is used as given');
-      return connection.host;
-    }
-    const namespace = brokerNamespace ?? Chart.of(this.broker).namespace;
-    if (namespace === undefined) {
-      fail(
-        this,
-        'brokerNamespace',
-        undefined,
-        `the namespace of the broker's Service "${connection.host}" (or a chart namespace): KEDA's operator reads the queue from its own namespace, where the bare Service name does not resolve`,
-      );
-    }
-    check(this, 'brokerNamespace', namespace, PropRules.dnsLabel);
-    return `${connection.host}.${namespace}.svc`;
   }
 
   private checkScalingProps(props: ScaledWorkQueueJobProps): void {
@@ -275,10 +192,7 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
         fail(this, 'parallelism', props.parallelism, 'no parallelism for the coarse pattern: each Job takes one item with one pod');
       if (props.itemsPerJob !== undefined) fail(this, 'itemsPerJob', props.itemsPerJob, 'no itemsPerJob for the coarse pattern: each Job takes one item');
     }
-    const strategies: readonly KedaScalingStrategy[] = ['default', 'custom', 'accurate'];
-    if (props.scalingStrategy !== undefined && !strategies.includes(props.scalingStrategy)) {
-      fail(this, 'scalingStrategy', props.scalingStrategy, '"default", "custom" or "accurate"');
-    }
+    checkScalingStrategy(this, props.scalingStrategy);
     for (const field of ['customScalingQueueLengthDeduction', 'customScalingRunningJobPercentage'] as const) {
       if (props[field] !== undefined && props.scalingStrategy !== 'custom') fail(this, field, props[field], `no ${field} without scalingStrategy: "custom"`);
     }

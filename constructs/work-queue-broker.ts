@@ -86,6 +86,11 @@ export interface BrokerTraits {
    * @default - `port` alone
    */
   readonly clientPorts?: number[];
+  /**
+   * Variables the broker's clients need beside `BROKER_URL`, after it.
+   * @default - none
+   */
+  readonly clientEnv?: readonly ClientEnvVar[];
 }
 
 /** The user a RabbitMQStatefulSet creates unless told otherwise. */
@@ -95,18 +100,16 @@ export const DEFAULT_BROKER_USERNAME = 'work-queue';
  * The base of the brokers this library runs in the cluster: resolves the shared props once, owns
  * the credentials and the client environment, and a NetworkPolicy that admits only the pods of the
  * workloads registered with `admitClient`. A subclass builds the workload from the resolved fields
- * and labels its pods with `labels`.
+ * and labels its pods with `labels`. Internal: not exported by the package, whose users type
+ * against `IWorkQueueBroker`.
  */
 export abstract class WorkQueueBroker extends Construct implements IWorkQueueBroker {
-  public readonly scheme: BrokerScheme;
-  public readonly host: string;
-  public readonly port: number;
   /** The credentials Secret, or undefined for a broker without a password. */
   public readonly secret?: kplus.ISecret;
   /** The Namespace object this broker wrote for its chart (the chart's first object), if any. */
   public readonly namespaceObject?: ApiObject;
   public readonly connection: BrokerConnection;
-  public readonly clientEnv: ClientEnvVar[];
+  public readonly clientEnv: readonly ClientEnvVar[];
   protected readonly image: string;
   protected readonly resources: kplus.ContainerResources;
   /** Labels of the broker's objects and pods; the NetworkPolicy selects the pods by them. */
@@ -125,14 +128,12 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
 
   protected constructor(scope: Construct, id: string, props: WorkQueueBrokerProps, traits: BrokerTraits) {
     super(scope, id);
-    this.scheme = traits.scheme;
-    this.port = traits.port;
-    this.host = props.serviceName ?? traits.defaultServiceName;
+    const serviceName = props.serviceName ?? traits.defaultServiceName;
     this.image = props.image ?? traits.defaultImage;
     this.resources = props.resources ?? containerResources(traits.defaultResources);
     this.clientPorts = traits.clientPorts ?? [traits.port];
     this.labels = appLabels(this, traits.scheme === 'amqp' ? 'rabbitmq' : 'redis', traits.workloadName, 'broker');
-    check(this, 'serviceName', this.host, PropRules.dnsLabel);
+    check(this, 'serviceName', serviceName, PropRules.dnsLabel);
     check(this, 'username', traits.username, PropRules.credential);
     checkSecret(this, 'password', props.password, PropRules.credential);
     if (props.existingSecretName !== undefined && (traits.username !== undefined || props.password !== undefined)) {
@@ -145,16 +146,16 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
 
     const withUsername = traits.authentication === 'user-and-password';
     const username = withUsername ? (traits.username ?? DEFAULT_BROKER_USERNAME) : undefined;
-    const secretName = `${this.host}-credentials`;
+    const secretName = `${serviceName}-credentials`;
     const keys = { usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password };
     if (props.existingSecretName === undefined && props.password === undefined && username !== undefined) {
       this.generatedCredentials = { name: secretName, values: { [SecretKeys.username]: username }, generate: [SecretKeys.password], labels: this.labels };
     }
     const credentials = new BrokerCredentials(this, 'Credentials', {
-      scheme: this.scheme,
-      host: this.host,
+      scheme: traits.scheme,
+      host: serviceName,
       serviceOfChart: true,
-      port: this.port,
+      port: traits.port,
       path: traits.path,
       sentinelMaster: traits.sentinelMaster,
       labels: this.labels,
@@ -169,17 +170,17 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     });
     this.secret = credentials.secret;
     this.connection = credentials.connection;
-    this.clientEnv = credentials.clientEnv;
+    this.clientEnv = Object.freeze([...credentials.clientEnv, ...(traits.clientEnv ?? [])]);
 
     this.pods = kplus.Pods.select(this, 'BrokerPods', { labels: this.labels });
     this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
-      metadata: { name: `${this.host}-clients`, labels: this.labels },
+      metadata: { name: `${serviceName}-clients`, labels: this.labels },
       selector: this.pods,
       ingress: {
         default: kplus.NetworkPolicyTrafficDefault.DENY,
         rules: [
           {
-            peer: kplus.Pods.select(this, 'Clients', { labels: { [CLIENT_OF_LABEL]: this.host } }),
+            peer: kplus.Pods.select(this, 'Clients', { labels: { [CLIENT_OF_LABEL]: serviceName } }),
             ports: this.clientPortsOfPolicy(),
           },
         ],
@@ -205,7 +206,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
   /** Serves the broker's metrics: admits `metricsScrapers` to the endpoint's port and writes the `monitoring` PodMonitor. */
   protected serveMetrics(props: BrokerMetricsProps, endpoint: MetricsEndpoint): void {
     if (props.metricsScrapers !== undefined) admitScrapers(this, this.networkPolicy, props.metricsScrapers, endpoint.port);
-    if (props.monitoring !== undefined) podMonitor(this, `${this.host}-metrics`, this.labels, endpoint, props.monitoring);
+    if (props.monitoring !== undefined) podMonitor(this, `${this.connection.host}-metrics`, this.labels, endpoint, props.monitoring);
   }
 
   /** For a broker that serves no metrics: refuses the metrics props, `needs` saying what would serve them. */
@@ -225,7 +226,7 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
 
   /** Labels a client workload's pods for the NetworkPolicy and orders the workload after the broker. */
   public admitClient(client: kplus.Workload): void {
-    client.podMetadata.addLabel(CLIENT_OF_LABEL, this.host);
+    client.podMetadata.addLabel(CLIENT_OF_LABEL, this.connection.host);
     client.node.addDependency(this);
   }
 }

@@ -32,7 +32,12 @@ export class WorkQueueJob extends WorkerJobBase {
     this.parallelism = props.parallelism ?? 2;
     check(this, 'parallelism', this.parallelism, Rules.positiveInteger);
     this.completions = this.resolveCompletions(props);
-    this.job = this.createWorkerJob(this, 'Resource', { name: props.name, nameByHash: true, parallelism: this.parallelism, completions: this.completions });
+    this.job = this.createWorkerJob(this, 'Resource', props, {
+      name: props.name,
+      nameByHash: true,
+      parallelism: this.parallelism,
+      completions: this.completions,
+    });
     if (props.seeder) this.job.node.addDependency(props.seeder);
   }
 

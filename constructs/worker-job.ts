@@ -78,18 +78,17 @@ export interface WorkerJobProps extends ClientJobProps, ItemWorkProps {
 /**
  * The base of the constructs whose Jobs run `work-queue work`: resolves broker and queue (from the
  * seeder unless given), checks the worker settings, and builds the worker Job from them, so a
- * `WorkQueueJob` and the Jobs of a `ScaledWorkQueueJob` come from one pod template.
+ * `WorkQueueJob` and the Jobs of a `ScaledWorkQueueJob` come from one pod template. Internal: not
+ * exported by the package.
  */
 export abstract class WorkerJobBase extends Construct {
+  /** The broker the workers take items from: the given one, else the seeder's. */
   public readonly broker: IWorkQueueBroker;
+  /** The queue (AMQP) or list (Redis) the workers work off: the given one, else the seeder's. */
   public readonly queue: string;
   public readonly pattern: WorkQueuePattern;
 
-  protected constructor(
-    scope: Construct,
-    id: string,
-    protected readonly props: WorkerJobProps,
-  ) {
+  protected constructor(scope: Construct, id: string, props: WorkerJobProps) {
     super(scope, id);
     if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
     this.pattern = props.pattern;
@@ -98,13 +97,13 @@ export abstract class WorkerJobBase extends Construct {
     this.checkWorkerProps(props);
   }
 
-  /** The worker Job of `props` with the Job-level settings the subclass decides. */
+  /** The worker Job of `props` (those this construct was built with) and the Job-level settings the subclass decides. */
   protected createWorkerJob(
     scope: Construct,
     id: string,
+    props: WorkerJobProps,
     jobSettings: Pick<ClientJobSettings, 'name' | 'nameByHash' | 'parallelism' | 'completions'>,
   ): kplus.Job {
-    const { props } = this;
     const { seeder } = props;
     return createClientJob(scope, id, {
       ...jobSettings,
@@ -118,7 +117,7 @@ export abstract class WorkerJobBase extends Construct {
         [Env.workSeconds]: String(secondsOf(props.workDuration) ?? Defaults.workSeconds),
         [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
         [Env.workTimeoutSeconds]: String(secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds),
-        ...(this.broker.scheme === 'redis' ? { [Env.leaseSeconds]: String(secondsOf(props.leaseDuration) ?? Defaults.leaseSeconds) } : {}),
+        ...(this.broker.connection.scheme === 'redis' ? { [Env.leaseSeconds]: String(secondsOf(props.leaseDuration) ?? Defaults.leaseSeconds) } : {}),
         ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
         ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(secondsOf(props.seedWait) ?? Defaults.seedWaitSeconds) } : {}),
       },
@@ -171,7 +170,7 @@ export abstract class WorkerJobBase extends Construct {
     this.checkProducer(props);
     this.checkPattern(props);
     checkRetryBudget(this, {
-      scheme: this.broker.scheme,
+      scheme: this.broker.connection.scheme,
       onePodPerItem: props.pattern === 'coarse',
       maxAttempts: props.maxAttempts ?? Defaults.maxAttempts,
       workTimeoutSeconds: secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds,
@@ -212,12 +211,12 @@ export abstract class WorkerJobBase extends Construct {
   }
 
   private checkPattern(props: WorkerJobProps): void {
-    if (props.pattern === 'fine' && this.broker.scheme !== 'redis') {
+    if (props.pattern === 'fine' && this.broker.connection.scheme !== 'redis') {
       fail(
         this,
         'pattern',
         props.pattern,
-        `"coarse" on an ${this.broker.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
+        `"coarse" on an ${this.broker.connection.scheme} broker: a fine worker drains until the queue is empty, but AMQP cannot ` +
           'tell a finite queue is empty from one that is being refilled, which is why the fine pattern needs Redis',
       );
     }

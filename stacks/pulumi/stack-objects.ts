@@ -78,7 +78,7 @@ function queueObjects(tree: QueueStackTree): QueueStackObjects {
   const workers = splitOff(tree.charts.job, workerJob);
   return {
     pattern: tree.pattern,
-    brokerHost: tree.broker.host,
+    brokerHost: tree.broker.connection.host,
     broker: objectsOf(tree.charts.broker),
     seeder: seeder.others,
     seedJob: seeder.job!,

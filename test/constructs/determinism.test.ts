@@ -60,7 +60,7 @@ describe('deterministic synth', () => {
     const manifests = synth((chart) => {
       const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'passed-password', erlangCookie: 'passed-cookie' });
       new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE });
-      new RedisPod(chart, 'redis', { password: 'redis-password', serviceName: 'redis', podName: 'redis' });
+      new RedisPod(chart, 'redis', { password: 'redis-password', serviceName: 'redis', name: 'redis' });
     });
     const found = strings(manifests).filter(([, text]) => /passed-|redis-password/.test(text));
     expect(found.map(([where, text]) => [where.replace(/^\[\d+\]/, ''), text])).toEqual([

@@ -36,7 +36,7 @@ describe('Namespace', () => {
     const manifests = namespaced((chart) => {
       new ConfigMap(chart, 'settings', { data: { a: 'b' } });
       new RedisPod(chart, 'redis');
-      new RedisPod(chart, 'cache', { serviceName: 'cache', podName: 'cache' });
+      new RedisPod(chart, 'cache', { serviceName: 'cache', name: 'cache' });
     });
     expect(manifests[0].kind).toBe('Namespace');
     expect(manifests.filter((m) => m.kind === 'Namespace')).toHaveLength(1);

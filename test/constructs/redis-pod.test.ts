@@ -76,9 +76,9 @@ describe('RedisPod', () => {
     expect(podSpec(withoutClaim).volumes).toContainEqual({ name: 'data', emptyDir: {} });
   });
 
-  test('a given podName names the StatefulSet, whose one pod is <podName>-0', () => {
+  test('a given name names the StatefulSet, whose one pod is <name>-0', () => {
     let broker!: RedisPod;
-    const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis', { podName: 'queue' })));
+    const manifests = synth((chart) => (broker = new RedisPod(chart, 'redis', { name: 'queue' })));
     expect(only(manifests, 'StatefulSet', 'queue')).toBeDefined();
     expect(broker.statefulSet.name).toBe('queue');
   });
@@ -139,9 +139,7 @@ describe('RedisPod', () => {
   });
 
   test('fails on a pod name that is not a DNS-1123 label', () => {
-    expect(() => synth((chart) => new RedisPod(chart, 'redis', { podName: '-redis' }))).toThrow(
-      /test\/redis: podName: got "-redis", expected a DNS-1123 label/,
-    );
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { name: '-redis' }))).toThrow(/test\/redis: name: got "-redis", expected a DNS-1123 label/);
   });
 
   describe('with replicas', () => {
@@ -183,7 +181,7 @@ describe('RedisPod', () => {
     });
 
     test('both containers start from the scripts with the env contract, in ordinal order, POD_NAME and POD_NAMESPACE defined first', () => {
-      const manifests = replicated({ podName: 'queue' });
+      const manifests = replicated({ name: 'queue' });
       const { redis, sentinel } = containers(manifests);
       expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
       expect(redis.command[3]).toBe('redis');

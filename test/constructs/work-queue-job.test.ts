@@ -273,7 +273,7 @@ describe('WorkQueueJob', () => {
       synth((chart) => {
         const seeder = new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'a'), queue: 'q', items: ITEMS, image: IMAGE });
         new WorkQueueJob(chart, 'job', {
-          broker: new RedisPod(chart, 'b', { serviceName: 'b', podName: 'b' }),
+          broker: new RedisPod(chart, 'b', { serviceName: 'b', name: 'b' }),
           seeder,
           queue: 'q',
           image: IMAGE,
