@@ -13,7 +13,19 @@ import { containerEnv, Manifest, mountedItems, podSpec } from '../manifests';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** What a clean clone has that `npm pack` (its `prepare` build) needs; lib/ is not among them. */
-const BUILD_INPUTS = ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'contract', 'constructs', 'worker', 'stacks'];
+const BUILD_INPUTS = [
+  'package.json',
+  'package-lock.json',
+  'README.md',
+  'LICENSE',
+  'CHANGELOG.md',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'contract',
+  'constructs',
+  'worker',
+  'stacks',
+];
 
 export interface RunOptions {
   cwd: string;

@@ -295,6 +295,15 @@ describe('npm pack of a clean copy of the repository', () => {
     },
     SLOW,
   );
+
+  test(
+    'ships the license and the changelog beside the README',
+    async () => {
+      const files = await tarballFiles(await tarball);
+      expect(['LICENSE', 'CHANGELOG.md', 'README.md'].filter((file) => !files.includes(file))).toEqual([]);
+    },
+    SLOW,
+  );
 });
 
 describe('a fresh consumer project that installs the tarball offline', () => {
