@@ -1,6 +1,7 @@
 import { connect as amqpConnect, type Channel, type ConfirmChannel } from 'amqplib';
 import { createClient, type RedisClientType } from 'redis';
 import { amqpQueueNames, queueKeys } from '../contract';
+import { thrownMessage } from '../worker/thrown';
 
 export const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,13 +35,15 @@ export function deleteAmqpQueues(queue: string): Promise<void> {
 
 /** Declares a durable classic queue for the tutorial tools, which publish to and consume from it. */
 export function declareClassicQueue(queue: string): Promise<void> {
-  return withAmqpChannel(async (channel) => void (await channel.assertQueue(queue, { durable: true })));
+  return withAmqpChannel(async (channel) => {
+    await channel.assertQueue(queue, { durable: true });
+  });
 }
 
 /** Ready messages on a queue, or undefined when it does not exist. */
 function readyMessages(queue: string): Promise<number | undefined> {
-  return withAmqpChannel(async (channel) => (await channel.checkQueue(queue)).messageCount).catch((error: Error) => {
-    if (/NOT_FOUND/.test(error.message)) return undefined;
+  return withAmqpChannel(async (channel) => (await channel.checkQueue(queue)).messageCount).catch((error: unknown) => {
+    if (/NOT_FOUND/.test(thrownMessage(error))) return undefined;
     throw error;
   });
 }
@@ -49,6 +52,7 @@ function readyMessages(queue: string): Promise<number | undefined> {
 export async function expectAmqpMessages(queue: string, expected: number): Promise<void> {
   const ready = await readyMessages(queue);
   const dead = (await readyMessages(amqpQueueNames(queue).dead)) ?? 0;
+  if (ready === undefined) throw new Error(`queue ${queue} does not exist, expected it to hold ${expected} messages`);
   if (ready !== expected || dead !== 0) throw new Error(`queue ${queue} holds ${ready} messages and ${dead} dead ones, expected ${expected} and 0`);
 }
 

@@ -9,6 +9,7 @@ import { roundsFromEnv, thisMachine } from './machine';
 import { type Machine, withRange } from './report';
 import { removeScratch } from './scratch';
 import type { SilentPeerOutcome } from './silent-peer';
+import { thrownMessage } from '../worker/thrown';
 
 function silentPeer(outcome: SilentPeerOutcome): string {
   if (outcome.failedAfter === undefined) return `still connecting at ${SILENT_PEER_CAP_SECONDS} s`;
@@ -57,8 +58,8 @@ async function main(): Promise<void> {
 }
 
 main()
-  .catch((error: Error) => {
-    console.error(`bench:clients failed: ${error.message}`);
+  .catch((error: unknown) => {
+    console.error(`bench:clients failed: ${thrownMessage(error)}`);
     process.exitCode = 1;
   })
   .finally(removeScratch);

@@ -93,7 +93,7 @@ export function timed(command: string, args: string[], options: TimedOptions = {
     child.on('close', (code) => {
       const seconds = secondsSince(started);
       if (code === 0) resolve({ seconds, stdout, stderr });
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.slice(-2000)}`));
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${String(code)}: ${stderr.slice(-2000)}`));
     });
     stdin.end(input ?? '');
   });

@@ -17,9 +17,13 @@ const itemFiles = new Map<number, string>();
 
 /** Seeds a fresh queue with `count` items (not timed); returns its name. */
 export async function seedDrainQueue(url: string, count: number): Promise<string> {
-  if (!itemFiles.has(count)) itemFiles.set(count, itemsFile(items(count)));
+  let file = itemFiles.get(count);
+  if (file === undefined) {
+    file = itemsFile(items(count));
+    itemFiles.set(count, file);
+  }
   const queue = freshQueue(`drain-${count}`);
-  await workQueue(['seed'], { BROKER_URL: url, QUEUE: queue, ITEMS_FILE: itemFiles.get(count)! });
+  await workQueue(['seed'], { BROKER_URL: url, QUEUE: queue, ITEMS_FILE: file });
   await withRedis((client) => expectListLength(client, queue, count), url);
   return queue;
 }
@@ -110,5 +114,7 @@ export async function lmoveBenchmark(url: string, lists: { source: string; targe
 }
 
 export function deleteLmoveLists(url: string, lists: { source: string; target: string }): Promise<void> {
-  return withRedis(async (client) => void (await client.del([lists.source, lists.target])), url);
+  return withRedis(async (client) => {
+    await client.del([lists.source, lists.target]);
+  }, url);
 }

@@ -65,6 +65,8 @@ export function missedGoals(entries: readonly Entry[]): Entry[] {
 export function report(entries: readonly Entry[], machine: Machine, rounds: number): string {
   const missed = missedGoals(entries);
   const summary =
-    missed.length === 0 ? 'Every goal met.' : `Goals missed: ${missed.map((e) => `\`${e.id}\` (ratio ${formatNumber(e.ratio)}, goal ${e.goal})`).join(', ')}.`;
+    missed.length === 0
+      ? 'Every goal met.'
+      : `Goals missed: ${missed.map((e) => `\`${e.id}\` (ratio ${formatNumber(e.ratio)}, goal ${String(e.goal)})`).join(', ')}.`;
   return `${machineLine(machine, rounds)}\n\n${table(entries)}\n\n${summary}\n`;
 }

@@ -20,6 +20,7 @@ import { report } from './report';
 import { removeScratch } from './scratch';
 import { ensureTools } from './tools';
 import { buildCli } from './worker-cli';
+import { thrownMessage } from '../worker/thrown';
 
 const CASES: BenchCase[] = [seedAmqp, seedRedis, drainRedis20k, drainRedis100k, drainLargeItems, redisServerTime, oneItemPod, synthWarm];
 
@@ -57,8 +58,8 @@ async function main(): Promise<number> {
 main()
   .then(
     (code) => (process.exitCode = code),
-    (error: Error) => {
-      console.error(`bench failed: ${error.message}`);
+    (error: unknown) => {
+      console.error(`bench failed: ${thrownMessage(error)}`);
       process.exitCode = 1;
     },
   )

@@ -145,7 +145,7 @@ async function nodeRedisWriter(set: LocalSentinelSet, key: string): Promise<Writ
   await sentinel.connect();
   return {
     notices,
-    write: async () => Number(await sentinel.incr(key)),
+    write: () => sentinel.incr(key),
     close: () => sentinel.destroy(),
   };
 }
@@ -213,9 +213,9 @@ async function failoverRound(set: LocalSentinelSet, client: (typeof CLIENTS)[num
   const connectionsBefore = await sentinelConnectionsSoFar(set);
   const writer = await client.open(set, key);
   const writes: Write[] = [];
-  let running = true;
+  const stopWriting = new AbortController();
   const loop = (async () => {
-    while (running) {
+    while (!stopWriting.signal.aborted) {
       const write: Write = { sentAt: performance.now() };
       writes.push(write);
       try {
@@ -233,7 +233,7 @@ async function failoverRound(set: LocalSentinelSet, client: (typeof CLIENTS)[num
   const recovered = () => writes.find((w) => w.value !== undefined && w.doneAt !== undefined && w.doneAt > killedAt);
   while (!recovered() && performance.now() - killedAt < RECOVERY_CAP_MS) await sleep(10);
   if (recovered()) await sleep(AFTER_RECOVERY_MS);
-  running = false;
+  stopWriting.abort();
   await Promise.race([loop, sleep(5000)]);
   const promotedAt = await Promise.race([promotion.arrived, sleep(0).then(() => undefined)]);
   promotion.stop();
@@ -258,15 +258,20 @@ async function failoverRound(set: LocalSentinelSet, client: (typeof CLIENTS)[num
     notices: [...writer.notices],
   };
   log(
-    `${client.name}, round ${round + 1}: outage ${sample.outageMs?.toFixed(0)} ms, promoted ${sample.promotedMs?.toFixed(0)} ms, ` +
-      `then ${sample.afterPromotionMs?.toFixed(0)} ms; ${sample.failed} failed${sample.firstError ? ` (${sample.firstError})` : ''}, ` +
-      `longest write ${sample.longestWriteMs.toFixed(0)} ms, ${sample.unanswered} unanswered, lost ${sample.lost}, ${connections} Sentinel connections; ` +
+    `${client.name}, round ${round + 1}: outage ${shownMs(sample.outageMs)}, promoted ${shownMs(sample.promotedMs)}, ` +
+      `then ${shownMs(sample.afterPromotionMs)}; ${sample.failed} failed${sample.firstError ? ` (${sample.firstError})` : ''}, ` +
+      `longest write ${shownMs(sample.longestWriteMs)}, ${sample.unanswered} unanswered, lost ${sample.lost ?? 'unknown'}, ${connections} Sentinel connections; ` +
       `${sample.notices.length} notices${sample.notices.length ? `: ${sample.notices.slice(0, 3).join(' / ')}` : ''}`,
   );
 
   set.startData(primary);
   await set.settled(60_000);
   return sample;
+}
+
+/** Milliseconds for the log, or why there are none (nothing recovered or was promoted in time). */
+function shownMs(ms: number | undefined): string {
+  return ms === undefined ? 'not seen' : `${ms.toFixed(0)} ms`;
 }
 
 function defined(values: readonly (number | undefined)[]): number[] {
@@ -365,8 +370,8 @@ async function main(): Promise<void> {
 }
 
 main()
-  .catch((error: Error) => {
-    console.error(`bench:sentinel failed: ${error.stack ?? error.message}`);
+  .catch((error: unknown) => {
+    console.error(`bench:sentinel failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
   })
   .finally(removeScratch);

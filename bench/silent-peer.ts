@@ -57,7 +57,7 @@ export function observeAgainstSilentPeer(bundle: string, url: string, capSeconds
       const seconds = secondsSince(started);
       if (signal === 'SIGKILL') resolve({});
       else if (code === 0) reject(new Error(`${bundle} connected to a silent peer and exited 0`));
-      else resolve({ failedAfter: seconds, message: stderr.trim().split('\n')[0] || `exit ${code}` });
+      else resolve({ failedAfter: seconds, message: stderr.trim().split('\n')[0] || `exit ${String(code)}` });
     });
   });
 }

@@ -1,4 +1,4 @@
-import { Rule } from './problem';
+import { type Rule } from './problem';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

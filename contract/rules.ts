@@ -1,4 +1,4 @@
-import { Rule } from './problem';
+import { type Rule } from './problem';
 
 /** Longest queue name: leaves room for suffixes such as `.dead` under AMQP's 255-byte limit. */
 export const MAX_QUEUE_NAME_LENGTH = 200;
@@ -65,8 +65,10 @@ const seedRunRule: Rule = (value) =>
     ? undefined
     : `a run label of 1 to ${MAX_SEED_RUN_LENGTH} printable ASCII characters (letters, digits, punctuation, inner spaces), such as 2024-06-01 or rerun-2; unset for the items' first run`;
 
-const nonNegativeIntegerRule: Rule = (value) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : 'a whole number of at least 0';
+/** What `Rules.nonNegativeInteger` expects, for a message about a value that is missing. */
+export const NON_NEGATIVE_INTEGER = 'a whole number of at least 0';
+
+const nonNegativeIntegerRule: Rule = (value) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : NON_NEGATIVE_INTEGER);
 
 const positiveIntegerRule: Rule = (value) => (typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1');
 

@@ -3,6 +3,7 @@
 // result into the process exit code, and ends what WORK_COMMAND left running and the traces not sent yet. Every error is one
 // line; an unexpected one shows its stack trace only with WORK_QUEUE_DEBUG=1.
 import { main } from './cli';
+import { firstLine, thrownField } from './thrown';
 import { CliError, exitCodeOf } from './errors';
 import { endCommands } from './handler';
 import { dropOutputOnceUnread, flushLines, linesWritten } from './stdout-lines';
@@ -29,9 +30,7 @@ function fail(error: unknown): Promise<never> {
     return exit(exitCodeOf(error));
   }
   const debug = process.env[DEBUG] && process.env[DEBUG] !== '0';
-  const text = debug
-    ? ((error as Error)?.stack ?? String(error))
-    : `${String((error as Error)?.message ?? error).split('\n')[0]} (${DEBUG}=1 shows the stack trace)`;
+  const text = debug ? String(thrownField(error, 'stack') ?? error) : `${firstLine(error)} (${DEBUG}=1 shows the stack trace)`;
   process.stderr.write(`work-queue: unexpected error: ${text}\n`);
   return exit(exitCodeOf(error));
 }

@@ -18,7 +18,8 @@ const SHUTDOWN_GRACE_MS = 25_000;
 const log = (line: string) => process.stderr.write(`work-queue: ${line}\n`);
 
 export async function main(argv: readonly string[], env: Environment): Promise<number> {
-  const [command, ...args] = argv;
+  const command = argv.at(0);
+  const args = argv.slice(1);
   switch (command) {
     case Command.seed:
     case Command.work:

@@ -28,13 +28,20 @@ export interface RateEstimate {
   readonly etaSeconds: number | undefined;
 }
 
+/** Counts of a broker that tells done from in progress (Redis). */
+type FinishedCounts = QueueStatus & { readonly done: number; readonly inProgress: number };
+
+function countsFinished(s: QueueStatus): s is FinishedCounts {
+  return s.inProgress !== undefined && s.done !== undefined;
+}
+
 /** Redis knows done and in progress; RabbitMQ only how many items left the queue. */
 export function rateBasis(s: QueueStatus): RateBasis {
-  return s.inProgress !== undefined && s.done !== undefined ? 'finished' : 'taken';
+  return countsFinished(s) ? 'finished' : 'taken';
 }
 
 export function progressSample(s: QueueStatus, atMs: number): ProgressSample {
-  if (rateBasis(s) === 'finished') return { atMs, through: s.done! + s.dead, remaining: s.pending + s.inProgress! };
+  if (countsFinished(s)) return { atMs, through: s.done + s.dead, remaining: s.pending + s.inProgress };
   return { atMs, through: s.taken === undefined ? undefined : s.taken + s.dead, remaining: s.pending };
 }
 
@@ -44,25 +51,27 @@ export function progressSample(s: QueueStatus, atMs: number): ProgressSample {
  * --force) or is unknown starts the window afresh: the reads before it no longer compare.
  */
 export class CompletionRate {
-  private samples: ProgressSample[] = [];
+  /** The reads in the window, each with a known count. */
+  private samples: { readonly atMs: number; readonly through: number }[] = [];
 
   /** @param windowMs @default RATE_WINDOW_MS */
   constructor(private readonly windowMs: number = RATE_WINDOW_MS) {}
 
   add(sample: ProgressSample): RateEstimate {
-    const last = this.samples[this.samples.length - 1];
-    if (sample.through === undefined || (last && (sample.through < last.through! || sample.atMs < last.atMs))) this.samples = [];
-    if (sample.through !== undefined) this.samples.push(sample);
+    const { atMs, through } = sample;
+    const last = this.samples.at(-1);
+    if (through === undefined || (last && (through < last.through || atMs < last.atMs))) this.samples = [];
+    if (through !== undefined) this.samples.push({ atMs, through });
     // The oldest read goes once the next one alone spans the window.
-    while (this.samples.length > 2 && sample.atMs - this.samples[1].atMs >= this.windowMs) this.samples.shift();
+    while (this.samples.length > 2 && atMs - this.samples[1].atMs >= this.windowMs) this.samples.shift();
     return this.estimate(sample.remaining);
   }
 
   private estimate(remaining: number): RateEstimate {
-    const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
+    const first = this.samples.at(0);
+    const last = this.samples.at(-1);
     const spanMs = first && last ? last.atMs - first.atMs : 0;
-    const itemsPerSecond = spanMs > 0 ? ((last.through! - first.through!) * 1000) / spanMs : undefined;
+    const itemsPerSecond = first && last && spanMs > 0 ? ((last.through - first.through) * 1000) / spanMs : undefined;
     let etaSeconds: number | undefined;
     if (remaining === 0) etaSeconds = 0;
     else if (itemsPerSecond) etaSeconds = Math.ceil(remaining / itemsPerSecond);

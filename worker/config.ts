@@ -10,6 +10,7 @@ import {
   Env,
   ItemsMount,
   ItemFiles,
+  NON_NEGATIVE_INTEGER,
   OTLP_PROTOCOLS,
   type OtlpProtocol,
   parseNumber,
@@ -190,7 +191,7 @@ export function readIndexedWork(env: Environment): IndexedWorkConfig {
     problems.add(
       Env.jobCompletionIndex,
       env[Env.jobCompletionIndex],
-      `${Rules.nonNegativeInteger(undefined)}, the item's index (Kubernetes sets it in each pod of an Indexed Job)`,
+      `${NON_NEGATIVE_INTEGER}, the item's index (Kubernetes sets it in each pod of an Indexed Job)`,
     );
   }
   const itemWork = parseWorkConfig(env, problems);

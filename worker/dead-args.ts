@@ -61,7 +61,7 @@ export function parseDeadArgs(args: readonly string[]): DeadRequest {
       values.set(flag, undefined);
       continue;
     }
-    const value = inline ?? rest[++i];
+    const value = inline ?? rest.at(++i);
     values.set(flag, value);
     if (value === undefined) problems.push(describeProblem(flag, value, expectedValue(flag)));
   }

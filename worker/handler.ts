@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { WorkConfig } from './config';
+import type * as ProcessGroups from './process-group';
 import { sleep } from './sleep';
 import { writeLine } from './stdout-lines';
 import { describeCause } from './unreachable';
@@ -40,7 +41,7 @@ function builtInHandler(workSeconds: number): Handler {
 }
 
 /** Process groups (and node:child_process) are loaded with the first WORK_COMMAND, not at start-up. */
-let processGroups: Promise<typeof import('./process-group')> | undefined;
+let processGroups: Promise<typeof ProcessGroups> | undefined;
 
 /** Ends what WORK_COMMAND left running; nothing to do when no command ran. */
 export async function endCommands(): Promise<void> {
@@ -55,12 +56,16 @@ function commandHandler(command: string): Handler {
   return async (item, signal, onExit) => {
     const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??= import('./process-group'));
     return new Promise((resolve) => {
-      if (signal.aborted) return resolve('aborted');
+      if (signal.aborted) {
+        resolve('aborted');
+        return;
+      }
       let child: ChildProcess;
       try {
         child = spawnCommandGroup(command, item);
       } catch (error) {
-        return resolve(couldNotStart(describeCause(error)));
+        resolve(couldNotStart(describeCause(error)));
+        return;
       }
       let stopping: Promise<void> | undefined;
       const abort = () => {
@@ -80,7 +85,7 @@ function commandHandler(command: string): Handler {
         }
         if (child.pid !== undefined) forgetCommandGroup(child.pid);
         if (code === 0) resolve('done');
-        else resolve({ error: exitSignal ? `WORK_COMMAND was killed by ${exitSignal}` : `WORK_COMMAND exited with code ${code}` });
+        else resolve({ error: exitSignal ? `WORK_COMMAND was killed by ${exitSignal}` : `WORK_COMMAND exited with code ${String(code)}` });
       });
     });
   };

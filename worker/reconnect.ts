@@ -4,6 +4,7 @@ import { ExitCode } from '../contract';
 import { CliError } from './errors';
 import type { ConnectOptions } from './queue';
 import { sleep } from './sleep';
+import { thrownField } from './thrown';
 import { brokerAt, connectError, connectionLostError, describeCause, notServingError } from './unreachable';
 
 /** How one broker's client connects, tells a lost connection from a failed operation, and closes. */
@@ -28,7 +29,7 @@ export interface ConnectionKind<C> {
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
 
 export function isSocketUnreachable(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException)?.code;
+  const code = thrownField(error, 'code');
   return typeof code === 'string' && UNREACHABLE_CODES.has(code);
 }
 

@@ -59,17 +59,18 @@ export class SeedWait {
    * with undefined to look again.
    */
   async pause(marker: SeedMarker | undefined): Promise<number | undefined> {
-    const { waitSeconds, log, signal } = this.options;
+    const { seedId, waitSeconds, log, signal, queueName } = this.options;
+    // `complete` is true for every marker without SEED_ID, so a worker never waits then.
+    if (seedId === undefined) throw new Error('SeedWait.pause: there is no seed to wait for without SEED_ID');
     const now = Date.now();
     if (this.since === undefined) {
       this.since = now;
       this.pollMs = FIRST_POLL_MS;
       this.logged = false;
-      if (this.waitsBegun++ === 0) this.logStart(marker);
-    } else if (!this.logged && now - this.since >= QUIET_WAIT_MS) this.logStart(marker);
+      if (this.waitsBegun++ === 0) this.logStart(seedId, marker);
+    } else if (!this.logged && now - this.since >= QUIET_WAIT_MS) this.logStart(seedId, marker);
     const left = this.since + waitSeconds * 1000 - now;
     if (left <= 0) {
-      const { queueName, seedId } = this.options;
       log(
         `queue ${queueName} stayed empty for ${waitSeconds} s (${Env.seedWaitSeconds}) without seed ${seedId} complete, showing ${this.shows(marker)}: giving up (exit ${ExitCode.seedIncomplete})`,
       );
@@ -80,9 +81,9 @@ export class SeedWait {
     return undefined;
   }
 
-  private logStart(marker: SeedMarker | undefined): void {
+  private logStart(seedId: string, marker: SeedMarker | undefined): void {
     this.logged = true;
-    const { queueName, seedId, waitSeconds } = this.options;
+    const { queueName, waitSeconds } = this.options;
     this.options.log(`queue ${queueName} is empty, showing ${this.shows(marker)}: waiting up to ${waitSeconds} s for seed ${seedId} to complete`);
   }
 

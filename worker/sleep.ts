@@ -1,7 +1,10 @@
 /** Resolves true after `ms`, or false as soon as the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve(true);
@@ -11,5 +14,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       resolve(false);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves once the signal aborts: at once when it already has. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    signal.addEventListener('abort', () => resolve(), { once: true });
   });
 }

@@ -37,14 +37,20 @@ export function statusReport({ queueName, scheme, status: s, replicas, rate, sam
     },
     broker:
       scheme === 'redis'
-        ? { kind: 'redis', expiredLeases: s.expiredLeases! }
+        ? { kind: 'redis', expiredLeases: setByReader(s.expiredLeases, 'expiredLeases', scheme) }
         : {
             kind: 'rabbitmq',
             replicas: replicas && 'leader' in replicas ? { leader: replicas.leader, members: replicas.members } : null,
             replicasUnreadable: replicas && 'unreadable' in replicas ? replicas.unreadable : null,
-            note: s.note!,
+            note: setByReader(s.note, 'note', scheme),
           },
   };
+}
+
+/** A field the reader of `scheme` always sets: its absence is a reader that broke that promise. */
+function setByReader<T>(value: T | undefined, field: keyof QueueStatus, scheme: BrokerScheme): T {
+  if (value === undefined) throw new Error(`the ${scheme} status reader left out ${field}, which status --json reports for it`);
+  return value;
 }
 
 function round(value: number, decimals: number): number {

@@ -89,7 +89,7 @@ export async function status(context: StatusContext): Promise<void> {
   if (!json && s.note) out.write(`note: ${s.note}\n`);
   if (!json && replicas) out.write(`${formatReplicas(queueName, replicas)}\n`);
   const rate = new CompletionRate();
-  const redrawn = watch && !json && out.isTTY === true;
+  const redrawn = watch && !json && out.isTTY;
   const sawMarker = s.seed !== undefined;
   let lastCounts = '';
   let lastWrittenMs = -Infinity;

@@ -13,6 +13,7 @@ import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { Environment } from './config';
 import { Env, ExitCode, type WorkerMode } from '../contract';
 import { exitCodeOf } from './errors';
+import { thrownMessage } from './thrown';
 import { describeCause } from './unreachable';
 
 /** Kubernetes' default `terminationMessagePath`, where the kubelet mounts a file of its own for every container. */
@@ -90,10 +91,10 @@ export class TerminationMessage {
   }
 
   private renderWithin(budget: number, exitCode: number, error: unknown): string {
-    let truncated = false;
+    let shortened = 0;
     const cut = (text: string) => {
       const kept = truncateUtf8(text, budget);
-      truncated ||= kept !== text;
+      if (kept !== text) shortened++;
       return kept;
     };
     const fields: Record<string, unknown> = {};
@@ -106,7 +107,7 @@ export class TerminationMessage {
     fields.exitCode = exitCode;
     const reason = error === undefined ? EXIT_REASONS[exitCode] : errorReason(error);
     if (exitCode !== ExitCode.ok && reason !== undefined) fields.reason = cut(reason);
-    if (truncated) fields.truncated = true;
+    if (shortened > 0) fields.truncated = true;
     return JSON.stringify(fields);
   }
 }
@@ -122,10 +123,7 @@ function describeEnd(end: ItemEnd, cut: (text: string) => string): Record<string
 
 /** An error's message on one line, as the CLI prints it. */
 function errorReason(error: unknown): string {
-  return String((error as Error)?.message ?? error)
-    .split('\n')
-    .filter(Boolean)
-    .join('; ');
+  return thrownMessage(error).split('\n').filter(Boolean).join('; ');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DEFAULT_LIST_LIMIT, PRINTED_ITEMS } from './dead-args';
 import {
-  Command,
+  type Command,
   DeadLetters,
   Defaults,
   Env,

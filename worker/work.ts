@@ -85,7 +85,7 @@ async function single(context: Run): Promise<number> {
     if (shutdown.stopping) return ExitCode.interrupted;
     const claimed = await consumer.claim(1);
     reportDeadLettered(context, claimed);
-    const [delivery] = claimed.deliveries;
+    const delivery = claimed.deliveries.at(0);
     if (delivery) {
       const outcome = await processOne(context, delivery);
       context.ending.itemEnded(delivery.item, PUBLIC_OUTCOMES[outcome], { attempt: delivery.attempt });
@@ -151,9 +151,8 @@ async function drain(context: Run): Promise<number> {
       if (shutdown.stopping) return ExitCode.interrupted;
       // Other workers hold the last items: their batches usually complete within milliseconds, so
       // ask again soon, then less and less often (at most every retryInMs).
-      await sleep(Math.min(pollMs, claimed.retryInMs), shutdown.signal);
+      if (!(await sleep(Math.min(pollMs, claimed.retryInMs), shutdown.signal))) return ExitCode.interrupted;
       pollMs *= 2;
-      if (shutdown.stopping) return ExitCode.interrupted;
       claimed = await consumer.claim(batchSize);
       continue;
     }

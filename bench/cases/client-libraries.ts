@@ -135,7 +135,10 @@ async function fillScratch(protocol: 'amqp' | 'redis', item: string, count: numb
         await expectListLength(client, source, count - moved);
         await expectListLength(client, target, moved);
       }),
-    remove: () => withRedis(async (client) => void (await client.del([source, target]))),
+    remove: () =>
+      withRedis(async (client) => {
+        await client.del([source, target]);
+      }),
   };
 }
 

@@ -59,14 +59,16 @@ async function drainSeconds(queue: string, count: number): Promise<number> {
 export const drainLargeItems: BenchCase = {
   title: `draining ${LARGE.count} items of 8 MiB and ${SMALL.count} of 512 KiB from Redis`,
   async run(rounds) {
-    const lists = new Map([SMALL, LARGE].map((size) => [size, largeItems(size.count, size.bytes)]));
-    const mibPerSecond = (size: typeof SMALL) => async () => {
-      const queue = await pushedQueue(lists.get(size)!, size.bytes);
-      try {
-        return (size.count * size.bytes) / MiB / (await drainSeconds(queue, size.count));
-      } finally {
-        await deleteRedisQueue(queue);
-      }
+    const mibPerSecond = (size: typeof SMALL) => {
+      const list = largeItems(size.count, size.bytes);
+      return async () => {
+        const queue = await pushedQueue(list, size.bytes);
+        try {
+          return (size.count * size.bytes) / MiB / (await drainSeconds(queue, size.count));
+        } finally {
+          await deleteRedisQueue(queue);
+        }
+      };
     };
     const [large, small] = await interleave(rounds, [mibPerSecond(LARGE), mibPerSecond(SMALL)]);
     const total = (LARGE.bytes * LARGE.count) / MiB;

@@ -19,10 +19,14 @@ async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): P
 }
 
 runProbe({
-  connect: (url) => withClient(url, async (client) => void (await client.ping())),
+  connect: (url) =>
+    withClient(url, async (client) => {
+      await client.ping();
+    }),
   takeOne: (url, source, target) =>
     withClient(url, async (client) => {
-      const item = await client.lmove(source, target, 'LEFT', 'RIGHT');
+      // ioredis types LMOVE's answer as a string; it is null when the list is empty.
+      const item = (await client.lmove(source, target, 'LEFT', 'RIGHT')) as string | null;
       if (item === null) throw new Error(`list ${source} is empty`);
       return item;
     }),

@@ -28,10 +28,14 @@ async function withClient<T>(url: string, use: (client: Client) => Promise<T>): 
 const LMOVE = (source: string, target: string) => ['LMOVE', source, target, 'LEFT', 'RIGHT'];
 
 runProbe({
-  connect: (url) => withClient(url, async (client) => void (await client.sendCommand(['PING']))),
+  connect: (url) =>
+    withClient(url, async (client) => {
+      await client.sendCommand(['PING']);
+    }),
   takeOne: (url, source, target) =>
     withClient(url, async (client) => {
-      const item = await client.sendCommand(LMOVE(source, target));
+      // LMOVE answers the moved item, or nil when the list is empty.
+      const item = await client.sendCommand<string | null>(LMOVE(source, target));
       if (typeof item !== 'string') throw new Error(`list ${source} is empty`);
       return item;
     }),
@@ -39,7 +43,7 @@ runProbe({
     withClient(url, (client) =>
       // Commands sent in one turn of the event loop go out together: a pipeline of 64.
       timedDrain(PIPELINE, async () => {
-        const replies = await Promise.all(Array.from({ length: PIPELINE }, () => client.sendCommand(LMOVE(source, target))));
+        const replies = await Promise.all(Array.from({ length: PIPELINE }, () => client.sendCommand<string | null>(LMOVE(source, target))));
         return replies.filter((reply) => reply !== null).length;
       }),
     ),

@@ -19,7 +19,10 @@ async function withClient<T>(url: string, use: (client: ReturnType<typeof newCli
 }
 
 runProbe({
-  connect: (url) => withClient(url, async (client) => void (await client.ping())),
+  connect: (url) =>
+    withClient(url, async (client) => {
+      await client.ping();
+    }),
   takeOne: (url, source, target) =>
     withClient(url, async (client) => {
       const item = await client.lMove(source, target, 'LEFT', 'RIGHT');
@@ -31,7 +34,8 @@ runProbe({
       timedDrain(PIPELINE, async () => {
         const pipeline = client.multi();
         for (let i = 0; i < PIPELINE; i++) pipeline.lMove(source, target, 'LEFT', 'RIGHT');
-        const replies = await pipeline.execAsPipeline();
+        // node-redis types the replies so that nil is not among them; an empty list answers LMOVE with null.
+        const replies: readonly unknown[] = await pipeline.execAsPipeline();
         return replies.filter((reply) => reply !== null).length;
       }),
     ),

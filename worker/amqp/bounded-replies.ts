@@ -66,16 +66,7 @@ export function answered<T>(on: ChannelModel | Channel, what: string, operation:
       reject(error);
     };
     let timer = setTimeout(expire, timeoutMs);
-    operation.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: Error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+    operation.finally(() => clearTimeout(timer)).then(resolve, reject);
   });
 }
 
@@ -100,7 +91,7 @@ function failingOnClose<T>(channel: Channel, operation: Promise<T>): Promise<T> 
     // After the call's own outcome, which a refusal (a 404) settles just before the channel closes.
     const closed = () => setImmediate(() => reject(new Error('the channel closed before the whole message arrived')));
     channel.once('close', closed);
-    operation.finally(() => channel.off('close', closed)).then(resolve, (error: Error) => reject(error));
+    operation.finally(() => channel.off('close', closed)).then(resolve, reject);
   });
 }
 
@@ -117,7 +108,7 @@ export function withBoundedReplies<C extends Channel>(channel: C): C {
   const close = channel.close.bind(channel);
   channel.get = (queue, options) => answered(channel, `basic.get from ${queue}`, failingOnClose(channel, get(queue, options)));
   channel.checkQueue = (queue) => answered(channel, `queue.declare (passive) of ${queue}`, checkQueue(queue));
-  channel.assertQueue = (queue, options) => answered(channel, `queue.declare of ${queue}`, assertQueue(queue, options));
+  channel.assertQueue = (queue, options) => answered(channel, `queue.declare of ${queue ?? 'a queue the broker names'}`, assertQueue(queue, options));
   channel.close = () => answered(channel, 'channel.close', untilClosed(channel, close));
   // amqplib hands each frame of the channel to `accept` (replaced by its own on close); an error
   // thrown there ends the connection as a framing error does.

@@ -6,6 +6,7 @@ import { ExitCode } from '../../contract';
 import { CliError } from '../errors';
 import type { ConnectOptions } from '../queue';
 import { type ConnectionKind, Reconnecting, isSocketUnreachable } from '../reconnect';
+import { thrownField } from '../thrown';
 import { brokerAt, describeCause } from '../unreachable';
 import { answered, breakConnection, setReplyTimeout, withBoundedClose, withBoundedReplies } from './bounded-replies';
 
@@ -108,7 +109,7 @@ interface ChannelKind<C extends Channel> {
 }
 
 /** Errors of an attempt that lost its connection before it was set up, by the error. */
-const lostWhileOpening = new WeakSet<object>();
+const lostWhileOpening = new WeakSet();
 /** Why each connection closed, by its `closed` signal. */
 const closeErrors = new WeakMap<AbortSignal, Error>();
 
@@ -124,7 +125,7 @@ function openReconnecting<C extends Channel>(
       // the socket, and the attempt's deadline passing later must not end a connection in use.
       const opening = new AbortController();
       const abort = () => opening.abort(signal.reason);
-      if (signal.aborted) throw signal.reason;
+      signal.throwIfAborted();
       signal.addEventListener('abort', abort, { once: true });
       try {
         const connection = await connectOnce(broker, options, channelKind, opening.signal);
@@ -235,10 +236,10 @@ async function closeConnection({ model, channel, closed }: AmqpConnection<Channe
 function isUnreachable(error: unknown): boolean {
   if (isSocketUnreachable(error) || error instanceof ReplyTimeoutError || error instanceof ReplyTooLargeError) return true;
   if (typeof error === 'object' && error !== null && lostWhileOpening.has(error)) return true;
-  const code = (error as NodeJS.ErrnoException)?.code;
+  const code = thrownField(error, 'code');
   // Buffer reads past the end of a frame that is cut short.
   if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS') return true;
-  return NOT_AMQP.test(String((error as Error)?.message));
+  return NOT_AMQP.test(String(thrownField(error, 'message')));
 }
 
 /**
@@ -246,7 +247,7 @@ function isUnreachable(error: unknown): boolean {
  * not use, with a Connection.Close, which amqplib reports without its reason.
  */
 function vhostRefused(error: unknown, broker: BrokerConfig): Error | undefined {
-  if (!/^Expected ConnectionOpenOk; got <ConnectionClose/.test(String((error as Error)?.message))) return undefined;
+  if (!/^Expected ConnectionOpenOk; got <ConnectionClose/.test(String(thrownField(error, 'message')))) return undefined;
   return new Error(`the broker refused virtual host "${broker.path}": it does not exist, or user "${amqpCredentials(broker).username}" may not use it`);
 }
 

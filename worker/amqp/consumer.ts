@@ -164,7 +164,7 @@ class AmqpConsumer implements Consumer {
    * misbehaves: the connection is given up, as lost.
    */
   private attemptOf(connection: ConsumerConnection, message: GetMessage): number {
-    const count: unknown = message.properties?.headers?.['x-delivery-count'] ?? 0;
+    const count: unknown = message.properties.headers?.['x-delivery-count'] ?? 0;
     if (!Buffer.isBuffer(message.content)) {
       throw connection.lose(new Error(`basic.get from ${this.names.work} answered with a message without content: not a broker's answer`));
     }

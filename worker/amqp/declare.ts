@@ -1,7 +1,8 @@
 import type { Channel, ChannelModel, Options } from 'amqplib';
 import { Env, ExitCode, amqpQueueNames, describeProblem } from '../../contract';
 import { CliError } from '../errors';
-import { firstLine, refusedByBroker } from './broker-errors';
+import { refusedByBroker } from './broker-errors';
+import { firstLine } from '../thrown';
 import { withChannel } from './connection';
 import { DELIVERY_LIMIT_ARGUMENT, GROUP_SIZE_ARGUMENT, deadLetterQueueOptions, seedMarkerQueueOptions, withGroupSize, workQueueOptions } from './topology';
 

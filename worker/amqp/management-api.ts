@@ -1,6 +1,7 @@
 import type { BrokerConfig, ManagementApi } from '../config';
 import { Env } from '../../contract';
 import type { QueueReplicas } from '../queue';
+import { thrownField } from '../thrown';
 import { describeCause } from '../unreachable';
 import { amqpCredentials } from './connection';
 
@@ -19,8 +20,7 @@ export async function readQueueReplicas(broker: BrokerConfig, queue: string): Pr
   try {
     response = await fetch(url, { headers: { authorization: basicAuth(api, broker) }, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
-    const why =
-      (error as Error)?.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : describeCause((error as { cause?: unknown })?.cause ?? error);
+    const why = thrownField(error, 'name') === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : describeCause(thrownField(error, 'cause') ?? error);
     return { unreadable: `${api.url}: ${why}` };
   }
   if (!response.ok) return { unreadable: `${api.url} answered ${response.status} ${response.statusText}`.trimEnd() };

@@ -3,7 +3,7 @@ import { ExitCode, amqpQueueNames } from '../../contract';
 import { CliError, queueDataLost } from '../errors';
 import type { ConnectOptions, SeedOptions, SeedStart, Seeder } from '../queue';
 import type { Reconnecting } from '../reconnect';
-import { sleep } from '../sleep';
+import { sleep, untilAborted } from '../sleep';
 import { traceHeaders } from '../trace-context';
 import { brokerAt, describeCause } from '../unreachable';
 import { PublishingBlocked } from './blocked';
@@ -93,7 +93,7 @@ class AmqpSeeder implements Seeder {
           // A closed connection is resumed by `use`; anything else is the broker refusing an item.
           if (closed.aborted) throw error;
           await this.refused(model, error);
-          if (!closed.aborted) await new Promise((resolve) => closed.addEventListener('abort', resolve, { once: true }));
+          await untilAborted(closed);
           throw error;
         }
         options.onProgress(items.length);
@@ -172,7 +172,10 @@ class AmqpSeeder implements Seeder {
       };
       const mark = () => {
         if (failed || marking) return;
-        if (marked === total) return resolve();
+        if (marked === total) {
+          resolve();
+          return;
+        }
         if (this.confirmed === marked) return;
         marking = true;
         const pushed = this.confirmed;
@@ -189,7 +192,10 @@ class AmqpSeeder implements Seeder {
       };
       const onConfirm = (index: number) => (error: unknown) => {
         if (failed) return;
-        if (error) return fail(error);
+        if (error) {
+          fail(error);
+          return;
+        }
         confirmedAhead.add(index);
         while (confirmedAhead.delete(this.confirmed)) this.confirmed++;
         mark();

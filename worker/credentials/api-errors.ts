@@ -1,5 +1,6 @@
 import { Env, ExitCode } from '../../contract';
 import { CliError } from '../errors';
+import { thrownField } from '../thrown';
 import { describeCause } from '../unreachable';
 import type { ApiResponse } from './api-request';
 
@@ -66,8 +67,8 @@ export function apiUnreachable(server: string, call: ApiCall, retrySeconds: numb
 
 /** A failure that waiting cannot cure, such as a certificate the cluster's CA did not sign (exit 3 at once). */
 export function apiRefused(server: string, call: ApiCall, caFile: string, error: unknown): CliError {
-  const code = String((error as NodeJS.ErrnoException)?.code ?? '');
-  const tls = /CERT|TLS|SSL|VERIFY|ISSUER/.test(code) ? ` (the server's certificate is verified with ${caFile})` : '';
+  const code = thrownField(error, 'code');
+  const tls = typeof code === 'string' && /CERT|TLS|SSL|VERIFY|ISSUER/.test(code) ? ` (the server's certificate is verified with ${caFile})` : '';
   return new CliError(
     `the Kubernetes API at ${server} could not be used for ${call.method} ${call.path}: ${describeCause(error)}${tls}`,
     ExitCode.brokerUnreachable,
@@ -76,7 +77,7 @@ export function apiRefused(server: string, call: ApiCall, caFile: string, error:
 
 /** The last transient failure: an error, or an answer such as 503 or 429. */
 export function describeLast(last: unknown): string {
-  const response = last as ApiResponse;
+  const response = last as ApiResponse | undefined;
   return typeof response?.status === 'number' ? `it answered ${response.status} (${statusText(response)})` : describeCause(last);
 }
 

@@ -52,9 +52,10 @@ export function inClusterConfig(env: Environment, dir: string): InClusterConfig 
   const namespaceFile = path.join(dir, 'namespace');
   const namespace = readFile(namespaceFile, problems, `the pod's namespace, ${MOUNTED}`)?.toString('utf8').trim();
   if (namespace === '') problems.push(describeProblem(namespaceFile, '', `the pod's namespace, ${MOUNTED}`));
-  if (problems.length > 0) throw badInput(problems);
-  const bracketed = isIPv6(host!) ? `[${host}]` : host!;
-  return { server: `https://${bracketed}:${port}`, host: host!, port, ca: ca!, caFile, tokenFile, namespace: namespace! };
+  // Each missing piece added its problem; the checks after the first only tell the compiler so.
+  if (problems.length > 0 || !host || ca === undefined || namespace === undefined) throw badInput(problems);
+  const bracketed = isIPv6(host) ? `[${host}]` : host;
+  return { server: `https://${bracketed}:${port}`, host, port, ca, caFile, tokenFile, namespace };
 }
 
 function readFile(file: string, problems: string[], expected: string): Buffer | undefined {

@@ -42,9 +42,9 @@ export async function credentials({ env, serviceAccountDir, print, log }: Creden
 /** Runs both readers and reports the bad input of both in one exit 2, not one reader's at a time. */
 function everyProblemAtOnce<A, B>(first: () => A, second: () => B): [A, B] {
   const problems: string[] = [];
-  const attempt = <T>(read: () => T): T | undefined => {
+  const attempt = <T>(read: () => T): { readonly value: T } | undefined => {
     try {
-      return read();
+      return { value: read() };
     } catch (error) {
       if (!(error instanceof CliError) || error.exitCode !== ExitCode.badInput) throw error;
       problems.push(error.message);
@@ -53,6 +53,6 @@ function everyProblemAtOnce<A, B>(first: () => A, second: () => B): [A, B] {
   };
   const a = attempt(first);
   const b = attempt(second);
-  if (problems.length > 0) throw badInput(problems);
-  return [a!, b!];
+  if (!a || !b) throw badInput(problems);
+  return [a.value, b.value];
 }

@@ -86,7 +86,7 @@ function parseRecord(record: string): DeadRecord {
 export function matchRecords(items: readonly string[], records: readonly DeadRecord[]): DeadItem[] {
   let next = 0;
   return items.map((item) => {
-    const record = records[next];
+    const record = records.at(next);
     if (record === undefined || record.item !== item) return withoutRecord(item);
     next++;
     return { item, attempts: record.attempts, lastError: record.lastError };

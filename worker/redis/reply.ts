@@ -67,7 +67,7 @@ const SHOWN = 60;
 
 /** A reply as a message shows it: JSON, cut short after SHOWN characters. */
 export function shownReply(reply: RedisReply): string {
-  const shown = JSON.stringify(reply) ?? String(reply);
+  const shown = JSON.stringify(reply);
   return shown.length > SHOWN ? `${shown.slice(0, SHOWN)}…` : shown;
 }
 
