@@ -1,6 +1,6 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { type Construct } from 'constructs';
 
 /** The parts of a broker of several members that do not depend on the broker. */
 export interface ClusterPartsProps {

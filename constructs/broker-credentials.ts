@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { brokerUrlScheme, BrokerScheme, Env, sentinelUrlScheme } from '../contract';
-import { BrokerConnection, ClientEnvVar } from './broker';
+import { brokerUrlScheme, type BrokerScheme, Env, sentinelUrlScheme } from '../contract';
+import { type BrokerConnection, type ClientEnvVar } from './broker';
 
 /** Keys of a credentials Secret that this library creates. */
 export const SecretKeys = { username: 'username', password: 'password' } as const;

@@ -1,7 +1,7 @@
 import { PropRules } from '../contract';
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { type Construct } from 'constructs';
 import { check, fail } from './validate';
 
 /**
@@ -91,7 +91,9 @@ export function checkMetricsProps(scope: Construct, props: BrokerMetricsProps): 
 /** Admits the scrapers the props name to the metrics port through the broker's NetworkPolicy. */
 export function admitScrapers(scope: Construct, networkPolicy: kplus.NetworkPolicy, scrapers: MetricsScrapers, port: number): void {
   const namespaces = scrapers.namespaceLabels && kplus.Namespaces.select(scope, 'ScraperNamespaces', { labels: scrapers.namespaceLabels });
-  const peer = scrapers.podLabels ? kplus.Pods.select(scope, 'ScraperPods', { labels: scrapers.podLabels, namespaces }) : namespaces!;
+  const peer = scrapers.podLabels ? kplus.Pods.select(scope, 'ScraperPods', { labels: scrapers.podLabels, namespaces }) : namespaces;
+  // The props' check refuses scrapers that name neither; nothing to admit then.
+  if (peer === undefined) return;
   networkPolicy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(port)]);
 }
 

@@ -1,7 +1,7 @@
-import { Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
-import { BrokerScheme } from '../contract';
+import { type Duration } from 'cdk8s';
+import type * as kplus from 'cdk8s-plus-28';
+import { type IConstruct } from 'constructs';
+import { type BrokerScheme } from '../contract';
 
 /** One environment variable of a client container; order matters because later values may expand earlier ones. */
 export interface ClientEnvVar {

@@ -1,9 +1,9 @@
 import { createHash } from 'crypto';
 import { ApiObject, Duration, JsonPatch, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
+import { type Construct, type IConstruct } from 'constructs';
 import { Defaults, describeProblem, Env, ExitCode, PropRules, Rules, SCRATCH_DIRECTORY } from '../contract';
-import { IWorkQueueBroker } from './broker';
+import { type IWorkQueueBroker } from './broker';
 import { imagePullPolicy } from './image-pull-policy';
 import { mountItems } from './items-config-maps';
 import { appLabels } from './labels';
@@ -148,7 +148,7 @@ export function checkClientJobProps(scope: IConstruct, props: ClientJobProps): v
 }
 
 /** The name of an unnamed Job of `scope`: its construct path as a DNS label, short enough for the hash. */
-export function derivedJobName(scope: IConstruct): string {
+export function derivedJobName(scope: Construct): string {
   return Names.toDnsLabel(scope, { includeHash: false, maxLen: MAX_JOB_NAME_LENGTH });
 }
 

@@ -1,8 +1,8 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BROKER_SCHEMES, BrokerScheme, defaultBrokerPort, Defaults, PropRules, RetryBudget, Rules } from '../contract';
-import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
+import { BROKER_SCHEMES, type BrokerScheme, defaultBrokerPort, Defaults, PropRules, RetryBudget, Rules } from '../contract';
+import { type BrokerConnection, type ClientEnvVar, type IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { inSeconds, secondsOf } from './seconds';
 import { check, checkDuration, fail } from './validate';

@@ -1,8 +1,8 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Command, Env, GeneratedSecret, PropRules } from '../contract';
-import { createWorkerImageJob, DEFAULT_TTL_AFTER_FINISHED, MAX_JOB_NAME_LENGTH, WorkerImageJobSettings } from './client-job';
+import { Command, Env, type GeneratedSecret, PropRules } from '../contract';
+import { createWorkerImageJob, DEFAULT_TTL_AFTER_FINISHED, MAX_JOB_NAME_LENGTH, type WorkerImageJobSettings } from './client-job';
 import { containerResources } from './resources';
 import { check, fail } from './validate';
 

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { type Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Defaults, Env, IndexedItems, ItemsMount, Rules } from '../contract';
@@ -8,11 +8,11 @@ import {
   DEFAULT_TTL_AFTER_FINISHED,
   defaultWorkerResources,
   derivedJobName,
-  WorkerImageProps,
+  type WorkerImageProps,
 } from './client-job';
-import { checkItemWorkProps, ItemWorkProps } from './item-work';
-import { ITEMS_DIGEST_ANNOTATION, itemsDigest, ItemsLimits, itemsConfigMaps } from './items-config-maps';
-import { checkKubernetesVersion, JobFeature } from './kubernetes-version';
+import { checkItemWorkProps, type ItemWorkProps } from './item-work';
+import { ITEMS_DIGEST_ANNOTATION, itemsDigest, type ItemsLimits, itemsConfigMaps } from './items-config-maps';
+import { checkKubernetesVersion, type JobFeature } from './kubernetes-version';
 import { appLabels } from './labels';
 import { checkRetryBudget } from './retry-budget';
 import { secondsOf } from './seconds';

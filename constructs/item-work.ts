@@ -1,5 +1,5 @@
-import { Duration } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { type Duration } from 'cdk8s';
+import { type IConstruct } from 'constructs';
 import { Rules } from '../contract';
 import { check, checkDuration, fail } from './validate';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { type Construct } from 'constructs';
 import { checkItems, ItemFiles, ItemsMount } from '../contract';
 import { fail } from './validate';
 
@@ -87,7 +87,7 @@ export function splitItems(items: readonly string[], limits: ItemsLimits): Items
 export function annotationBytes(text: string): number {
   let bytes = Buffer.byteLength(text);
   for (const character of text) {
-    const code = character.codePointAt(0)!;
+    const code = character.codePointAt(0) ?? 0;
     if (character === '"' || character === '\\' || character === '\n' || character === '\r' || character === '\t') bytes += 1;
     else if (code < 0x20 || character === '<' || character === '>' || character === '&') bytes += 5;
     else if (code === 0x2028 || code === 0x2029) bytes += 3;

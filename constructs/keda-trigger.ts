@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { type IConstruct } from 'constructs';
 import { brokerUrlScheme, PropRules } from '../contract';
-import { BrokerConnection, IWorkQueueBroker } from './broker';
+import { type BrokerConnection, type IWorkQueueBroker } from './broker';
 import { check, fail } from './validate';
 
 /**

@@ -1,4 +1,4 @@
-import { IConstruct } from 'constructs';
+import { type IConstruct } from 'constructs';
 import { fail } from './validate';
 
 /** The Kubernetes release a construct's manifests are written for when its `kubernetesVersion` is not given. */

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { type IConstruct } from 'constructs';
 
 /** `app.kubernetes.io/part-of` of every object unless the chart sets its own. */
 export const DEFAULT_PART_OF = 'work-queue-stack';

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import { type IConstruct } from 'constructs';
 import { appLabels } from './labels';
 
 /** Id of the Namespace object among the chart's children: one per chart, whichever broker asks first. */
@@ -13,7 +13,7 @@ const NAMESPACE_ID = 'WorkQueueStackNamespace';
 export function ensureNamespace(scope: IConstruct, namespace: string): ApiObject {
   const chart = Chart.of(scope);
   const existing = chart.node.tryFindChild(NAMESPACE_ID);
-  if (existing !== undefined) return existing as ApiObject;
+  if (existing !== undefined) return ApiObject.of(existing);
   const object = new kplus.k8s.KubeNamespace(chart, NAMESPACE_ID, {
     metadata: { name: namespace, labels: appLabels(chart, 'work-queue-stack', namespace, 'namespace') },
   });

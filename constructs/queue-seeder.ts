@@ -1,9 +1,9 @@
-import * as kplus from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
+import type * as kplus from 'cdk8s-plus-28';
+import { Construct, type IConstruct } from 'constructs';
 import { Command, Env, ItemsMount, MAX_ITEMS_FILE_BYTES, Rules, SEED_BASE_MEMORY_MIB, SEED_MEMORY_PER_FILE_BYTE, seedId } from '../contract';
-import { IWorkQueueBroker } from './broker';
-import { checkClientJobProps, ClientJobProps, createClientJob, derivedJobName } from './client-job';
-import { ITEMS_DIGEST_ANNOTATION, itemsDigest, ItemsLimits, itemsConfigMaps } from './items-config-maps';
+import { type IWorkQueueBroker } from './broker';
+import { checkClientJobProps, type ClientJobProps, createClientJob, derivedJobName } from './client-job';
+import { ITEMS_DIGEST_ANNOTATION, itemsDigest, type ItemsLimits, itemsConfigMaps } from './items-config-maps';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { check } from './validate';

@@ -1,16 +1,16 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { Defaults, describeProblem, Env, GeneratedSecret, PropRules, RetryBudget, Rules, SECRET_SHOWN_AS } from '../contract';
+import { type Construct } from 'constructs';
+import { Defaults, describeProblem, Env, type GeneratedSecret, PropRules, RetryBudget, Rules, SECRET_SHOWN_AS } from '../contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
-import { MetricsEndpoint } from './broker-metrics';
+import { type MetricsEndpoint } from './broker-metrics';
 import { InClusterCredentials } from './in-cluster-credentials';
 import { appLabels } from './labels';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { check, checkDuration, checkSecret, checkSize, fail } from './validate';
-import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
+import { WorkQueueBroker, type WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RabbitMQStatefulSetProps extends WorkQueueBrokerProps {
   /**
@@ -184,7 +184,9 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
       securityContext: { user: RABBITMQ_UID, group: RABBITMQ_UID, fsGroup: RABBITMQ_UID, ensureNonRoot: true },
     });
     if (clustered) this.service.select(this.statefulSet);
-    const secret = this.secret!;
+    const secret = this.secret;
+    // 'user-and-password' authentication always gives the broker its credentials Secret.
+    if (secret === undefined) throw new Error(`${this.node.path}: RabbitMQ has no credentials Secret`);
 
     const clusterEnv: Record<string, kplus.EnvValue> = clustered
       ? {
@@ -265,7 +267,7 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
   /** Admits a client, and takes its image for the credentials Job when `workerImage` gave none. */
   public admitClient(client: kplus.Workload): void {
     super.admitClient(client);
-    const image = client.containers[0]?.image;
+    const image = client.containers.at(0)?.image;
     if (image !== undefined) this.inClusterCredentials?.useImage(image);
   }
 

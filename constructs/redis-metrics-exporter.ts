@@ -1,9 +1,9 @@
 import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { type Construct } from 'constructs';
 import { Defaults, Env, PropRules, queueKeys, Rules } from '../contract';
 import { SecretKeys } from './broker-credentials';
-import { MetricsEndpoint } from './broker-metrics';
+import { type MetricsEndpoint } from './broker-metrics';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { check } from './validate';

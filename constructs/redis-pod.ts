@@ -1,15 +1,15 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { type Construct } from 'constructs';
 import { Defaults, PropRules, SCRATCH_DIRECTORY } from '../contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
-import { addRedisMetricsExporter, queueOfClient, REDIS_METRICS_ENDPOINT, RedisMetricsExporterProps } from './redis-metrics-exporter';
+import { addRedisMetricsExporter, queueOfClient, REDIS_METRICS_ENDPOINT, type RedisMetricsExporterProps } from './redis-metrics-exporter';
 import { PRE_STOP_WAIT_SECONDS, redisDataScript, redisPreStopScript, sentinelScript } from './redis-sentinel-scripts';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
 import { check, checkSize, fail } from './validate';
-import { WorkQueueBroker, WorkQueueBrokerProps } from './work-queue-broker';
+import { WorkQueueBroker, type WorkQueueBrokerProps } from './work-queue-broker';
 
 export interface RedisPodProps extends WorkQueueBrokerProps {
   /**

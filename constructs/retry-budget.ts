@@ -1,5 +1,5 @@
-import { IConstruct } from 'constructs';
-import { BrokerScheme, RetryBudget } from '../contract';
+import { type IConstruct } from 'constructs';
+import { type BrokerScheme, RetryBudget } from '../contract';
 import { inSeconds } from './seconds';
 import { fail } from './validate';
 

@@ -1,11 +1,11 @@
-import { ApiObject, Duration, Lazy, Names } from 'cdk8s';
+import { ApiObject, type Duration, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { type Construct } from 'constructs';
 import { PropRules, Rules } from '../contract';
-import { checkScalingStrategy, kedaScalingStrategy, KedaScalingStrategy, queueTrigger } from './keda-trigger';
+import { checkScalingStrategy, kedaScalingStrategy, type KedaScalingStrategy, queueTrigger } from './keda-trigger';
 import { secondsOf } from './seconds';
 import { check, checkDuration, checkRequired, fail } from './validate';
-import { WorkerJobBase, WorkerJobProps } from './worker-job';
+import { WorkerJobBase, type WorkerJobProps } from './worker-job';
 
 export interface ScaledWorkQueueJobProps extends WorkerJobProps {
   /** Most Jobs at once (KEDA's `maxReplicaCount`). */

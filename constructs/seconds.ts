@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { type Duration } from 'cdk8s';
 
 /**
  * A Duration prop as the seconds that manifests and the worker's variables take, fractions kept

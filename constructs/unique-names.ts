@@ -1,5 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { type IConstruct } from 'constructs';
 import { describeProblem } from '../contract';
 
 const checkedCharts = new WeakSet<Chart>();

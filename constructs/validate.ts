@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
-import { IConstruct } from 'constructs';
-import { describeProblem, Rule, SECRET_SHOWN_AS } from '../contract';
+import { type IConstruct } from 'constructs';
+import { describeProblem, type Rule, SECRET_SHOWN_AS } from '../contract';
 import { inSeconds, secondsOf } from './seconds';
 
 /** Throws the construct-side form of a validation failure: `<construct path>: <field>: got <value>, expected <what>`. */

@@ -1,13 +1,13 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { type ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BrokerScheme, GeneratedSecret, PropRules } from '../contract';
-import { BrokerConnection, ClientEnvVar, IWorkQueueBroker } from './broker';
+import { type BrokerScheme, type GeneratedSecret, PropRules } from '../contract';
+import { type BrokerConnection, type ClientEnvVar, type IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
-import { admitScrapers, BrokerMetricsProps, checkMetricsProps, MetricsEndpoint, MetricsFields, podMonitor } from './broker-metrics';
+import { admitScrapers, type BrokerMetricsProps, checkMetricsProps, type MetricsEndpoint, MetricsFields, podMonitor } from './broker-metrics';
 import { appLabels } from './labels';
 import { ensureNamespace } from './namespace';
-import { containerResources, ResourceBudget } from './resources';
+import { containerResources, type ResourceBudget } from './resources';
 import { ensureUniqueNames } from './unique-names';
 import { check, checkSecret, fail } from './validate';
 

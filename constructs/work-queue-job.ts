@@ -1,8 +1,8 @@
-import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type * as kplus from 'cdk8s-plus-28';
+import { type Construct } from 'constructs';
 import { Rules } from '../contract';
 import { check, fail } from './validate';
-import { WorkerJobBase, WorkerJobProps } from './worker-job';
+import { WorkerJobBase, type WorkerJobProps } from './worker-job';
 
 export interface WorkQueueJobProps extends WorkerJobProps {
   /**

@@ -1,12 +1,12 @@
-import { Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { type Duration } from 'cdk8s';
+import type * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Command, Defaults, Env, Rules, WorkerMode } from '../contract';
-import { IWorkQueueBroker } from './broker';
-import { checkClientJobProps, ClientJobProps, ClientJobSettings, createClientJob } from './client-job';
-import { checkItemWorkProps, ItemWorkProps } from './item-work';
+import { Command, Defaults, Env, Rules, type WorkerMode } from '../contract';
+import { type IWorkQueueBroker } from './broker';
+import { checkClientJobProps, type ClientJobProps, type ClientJobSettings, createClientJob } from './client-job';
+import { checkItemWorkProps, type ItemWorkProps } from './item-work';
 import { ITEMS_DIGEST_ANNOTATION } from './items-config-maps';
-import { IQueueSeeder } from './queue-seeder';
+import { type IQueueSeeder } from './queue-seeder';
 import { checkRetryBudget } from './retry-budget';
 import { inSeconds, secondsOf } from './seconds';
 import { check, checkDuration, fail } from './validate';
@@ -15,7 +15,8 @@ import { check, checkDuration, fail } from './validate';
  * `coarse`: every pod takes exactly one item and exits (`completions` = number of items).
  * `fine`: every pod drains the queue and exits 0 when it is empty (`completions` unset; needs Redis).
  */
-export type WorkQueuePattern = 'coarse' | 'fine';
+export const WORK_QUEUE_PATTERNS = ['coarse', 'fine'] as const;
+export type WorkQueuePattern = (typeof WORK_QUEUE_PATTERNS)[number];
 
 const WORKER_MODE: Record<WorkQueuePattern, WorkerMode> = { coarse: 'single', fine: 'drain' };
 const DEFAULT_BACKOFF_LIMIT = 6;
@@ -90,7 +91,9 @@ export abstract class WorkerJobBase extends Construct {
 
   protected constructor(scope: Construct, id: string, props: WorkerJobProps) {
     super(scope, id);
-    if (props.pattern !== 'coarse' && props.pattern !== 'fine') fail(this, 'pattern', props.pattern, '"coarse" or "fine"');
+    // The type holds for TypeScript callers; JavaScript and YAML-fed callers get the check.
+    const pattern: unknown = props.pattern;
+    if (!WORK_QUEUE_PATTERNS.includes(pattern as WorkQueuePattern)) fail(this, 'pattern', pattern, WORK_QUEUE_PATTERNS.map((p) => `"${p}"`).join(' or '));
     this.pattern = props.pattern;
     this.broker = this.resolveBroker(props);
     this.queue = this.resolveQueue(props);
@@ -185,7 +188,7 @@ export abstract class WorkerJobBase extends Construct {
   /** A seeder, whose seed the pods wait for, or `externalProducer: true`: never both, never neither. */
   private checkProducer({ seeder, externalProducer, seedWait }: WorkerJobProps): void {
     if (seeder !== undefined) {
-      if (externalProducer !== undefined && externalProducer !== false) {
+      if (externalProducer !== undefined && externalProducer) {
         fail(
           this,
           'externalProducer',

@@ -1,5 +1,5 @@
-import { Construct } from 'constructs';
-import { ScaledWorkQueueJobProps, WorkQueuePattern } from '../constructs';
+import { type Construct } from 'constructs';
+import { type ScaledWorkQueueJobProps, type WorkQueuePattern } from '../constructs';
 import { checkRequired, fail } from '../constructs/validate';
 import { Defaults, PropRules, SECRET_SHOWN_AS } from '../contract';
 

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { checkItems, describeProblem, parseNumber } from '../contract';
-import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, WorkQueueStackConfig } from './config';
+import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, type WorkQueueStackConfig } from './config';
 import { addWorkQueueStack } from './work-queue-stack';
 
 /**

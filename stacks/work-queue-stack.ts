@@ -1,19 +1,19 @@
-import { App, Chart, Duration } from 'cdk8s';
-import { Construct } from 'constructs';
+import { type App, Chart, Duration } from 'cdk8s';
+import { type Construct } from 'constructs';
 import {
   IndexedWorkJob,
-  IWorkQueueBroker,
+  type IWorkQueueBroker,
   QueueSeeder,
   RabbitMQStatefulSet,
   RedisPod,
   ScaledWorkQueueJob,
   WorkQueueJob,
-  WorkQueuePattern,
+  type WorkQueuePattern,
 } from '../constructs';
 import { ensureNamespace } from '../constructs/namespace';
 import { check } from '../constructs/validate';
 import { Rules } from '../contract';
-import { IndexedStackConfig, QueueStackConfig, validateStackConfig, WorkQueueStackConfig } from './config';
+import { type IndexedStackConfig, type QueueStackConfig, validateStackConfig, type WorkQueueStackConfig } from './config';
 
 /** The three charts of a queue stack, in the order they must be applied and awaited. */
 export interface QueueStackCharts {
