@@ -37,7 +37,7 @@ export function buildWorkerImage(name: string, registry: RegistryConfig, context
   const image = new docker.Image(
     `${name}-worker-image`,
     {
-      imageName: `${registry.server}/${registry.repository}:${pulumi.getStack()}`,
+      imageName: pulumi.interpolate`${registry.server}/${registry.repository}:${pulumi.getStack()}`,
       build: { context: relative, dockerfile: path.join(relative, DOCKERFILE) },
       registry: { server: registry.server, username: registry.username, password: registry.password },
     },
