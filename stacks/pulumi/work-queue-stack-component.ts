@@ -37,10 +37,10 @@ const STAND_IN_SECRET = 'placeholder-secret';
  * worker image, built and pushed unless `image` is given. Each Job is awaited by a JobAwait, which
  * fails `pulumi up` as soon as the Job fails.
  *
- * The charts are rendered once, when the image, the namespace and the broker's secrets are known,
- * and every object applied comes from that one render. The constructs check the config in it, so a
- * config they reject fails the render with their message, and since every Kubernetes object waits
- * for the render, nothing is applied.
+ * The component registers itself first; then the constructs check the config, with stand-ins for
+ * what is not known yet, before any child is registered (a config they reject fails with their
+ * message, building and applying nothing). The charts are rendered once, when the image, the
+ * namespace and the broker's secrets are known, and every object applied comes from that one render.
  *
  * The Kubernetes provider comes from the resource options (`provider` or `providers`), else the
  * default one; the awaits reach the cluster with its `kubeconfig` and `context`. Children are named
