@@ -1,10 +1,10 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { describeProblem, PropRules, Rule, Rules, SECRET_SHOWN_AS } from '../../contract';
-import { AutoscaleConfig, BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, StackPattern } from '../config';
+import { describeProblem, PropRules, type Rule, Rules, SECRET_SHOWN_AS } from '../../contract';
+import { type AutoscaleConfig, type BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, type StackPattern } from '../config';
 import { defined } from './defined';
 import { PROJECT_ROOT } from './project-root';
-import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
+import { type RegistryConfig, type StackFields, type WorkQueueStackArgs } from './work-queue-stack-args';
 
 /**
  * The example a stack starts from, named after its pattern: the two queue tutorials and the

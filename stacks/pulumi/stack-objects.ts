@@ -1,10 +1,10 @@
-import { App, Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { App, type Chart } from 'cdk8s';
+import type * as kplus from 'cdk8s-plus-28';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem } from '../../contract';
-import { WorkQueueJob, WorkQueuePattern } from '../../constructs';
-import { WorkQueueStackConfig } from '../config';
-import { buildWorkQueueStack, IndexedStackTree, QueueStackTree, WorkQueueStackTree } from '../work-queue-stack';
+import { WorkQueueJob, type WorkQueuePattern } from '../../constructs';
+import { type WorkQueueStackConfig } from '../config';
+import { buildWorkQueueStack, type IndexedStackTree, type QueueStackTree, type WorkQueueStackTree } from '../work-queue-stack';
 
 /** A synthesized Kubernetes object, as `cdk8s synth` writes it. */
 export type KubernetesObject = {

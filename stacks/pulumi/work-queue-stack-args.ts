@@ -1,5 +1,5 @@
-import * as pulumi from '@pulumi/pulumi';
-import { WorkQueueStackConfig } from '../config';
+import type * as pulumi from '@pulumi/pulumi';
+import { type WorkQueueStackConfig } from '../config';
 
 /**
  * The stack config less what the component takes as its own args: the image, the namespace and the

@@ -1,21 +1,23 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, Rules } from '../../contract';
-import { ClusterAccessArgs, clusterAccessOf, JobAwait } from './job-await/job-await';
+import { type ClusterAccessArgs, clusterAccessOf, JobAwait } from './job-await/job-await';
+import type * as BrokerPassword from './broker-password';
 import { defined } from './defined';
 import { PROJECT_ROOT } from './project-root';
 import {
   checkStack,
   indexedStackObjects,
-  IndexedStackObjects,
-  KubernetesObject,
+  type IndexedStackObjects,
+  type KubernetesObject,
   queueStackObjects,
-  QueueStackObjects,
+  type QueueStackObjects,
   renderStack,
-  StackObjects,
+  type StackObjects,
   workerJobOf,
 } from './stack-objects';
-import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
+import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, type StackFields, type WorkQueueStackArgs } from './work-queue-stack-args';
+import type * as WorkerImage from './worker-image';
 
 export * from './work-queue-stack-args';
 
@@ -180,15 +182,15 @@ interface WorkerJobAwait {
 }
 
 /** Loaded only to build or check a build context: with a given image, @pulumi/docker need not be installed. */
-function workerImageModule(): typeof import('./worker-image') {
+function workerImageModule(): typeof WorkerImage {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: an optional peer dependency, loaded where a constructor cannot await import()
-  return require('./worker-image') as typeof import('./worker-image');
+  return require('./worker-image') as typeof WorkerImage;
 }
 
 /** Loaded only to generate: with a configured password or Redis, @pulumi/random need not be installed. */
-function brokerPasswordModule(): typeof import('./broker-password') {
+function brokerPasswordModule(): typeof BrokerPassword {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: an optional peer dependency, loaded where a constructor cannot await import()
-  return require('./broker-password') as typeof import('./broker-password');
+  return require('./broker-password') as typeof BrokerPassword;
 }
 
 /** A RabbitMQ cluster, whose nodes share an Erlang cookie. */

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem } from '../../contract';
-import { RegistryConfig } from './work-queue-stack-args';
+import { type RegistryConfig } from './work-queue-stack-args';
 
 /** The Dockerfile of the worker image, inside its build context. */
 const DOCKERFILE = path.join('worker', 'Dockerfile');

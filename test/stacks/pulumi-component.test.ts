@@ -5,7 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import type { WorkQueueStackArgs } from '../../stacks/pulumi/work-queue-stack-component';
 import { only, podSpec } from '../manifests';
-import { Run, dependsOn, group, isSecretValue, job, resource, reveal, runInStack, takeRegistered, useMocks, waitForRegistrations } from './pulumi-mocks';
+import { type Run, dependsOn, group, isSecretValue, job, resource, reveal, runInStack, takeRegistered, useMocks, waitForRegistrations } from './pulumi-mocks';
 
 const JOB_AWAIT = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
 const IMAGE = `registry.example.com/team/work-queue@sha256:${'b2'.repeat(32)}`;

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { Manifest, ManifestValue } from '../manifests';
+import { type Manifest, type ManifestValue } from '../manifests';
 
 /**
  * The Pulumi mock runtime for the program and the component: what each resource was registered

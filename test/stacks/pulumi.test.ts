@@ -13,7 +13,7 @@ import {
   GENERATED_PASSWORD,
   PROJECT,
   ROOT,
-  Run,
+  type Run,
   dependsOn,
   group,
   isSecretValue,
