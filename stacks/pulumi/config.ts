@@ -1,8 +1,10 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { describeProblem, PropRules, Rule, Rules, SECRET_SHOWN_AS } from '../../contract';
-import { AutoscaleConfig, BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, StackPattern } from '../config';
-import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
+import { describeProblem, PropRules, type Rule, Rules, SECRET_SHOWN_AS } from '../../contract';
+import { type AutoscaleConfig, type BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, type StackPattern } from '../config';
+import { defined } from './defined';
+import { PROJECT_ROOT } from './project-root';
+import { type RegistryConfig, type StackFields, type WorkQueueStackArgs } from './work-queue-stack-args';
 
 /**
  * The example a stack starts from, named after its pattern: the two queue tutorials and the
@@ -10,12 +12,6 @@ import { RegistryConfig, StackFields, WorkQueueStackArgs } from './work-queue-st
  */
 export const TUTORIALS = { coarse: COARSE_TUTORIAL, fine: FINE_TUTORIAL, indexed: INDEXED_EXAMPLE } as const;
 export type TutorialName = keyof typeof TUTORIALS;
-
-/**
- * The project root, where Pulumi.yaml is. `pulumi up` runs the program in the directory of its
- * `main` (stacks/pulumi), so paths in the config are resolved against this, not the working directory.
- */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 /** How the program's Kubernetes provider reaches the cluster. */
 export interface ClusterConfig {
@@ -99,7 +95,6 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       jobName: config.get('jobName'),
       parallelism: typed('parallelism', 'a number', () => config.getNumber('parallelism')),
       completions: typed('completions', 'a number', () => config.getNumber('completions')),
-      namespace: config.get('namespace'),
       run: config.get('run'),
       seedWaitSeconds: typed('seedWaitSeconds', 'a number', () => config.getNumber('seedWaitSeconds')),
       workSeconds: typed('workSeconds', 'a number', () => config.getNumber('workSeconds')),
@@ -135,8 +130,9 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
 
   const jobTimeoutSeconds = typed('jobTimeoutSeconds', 'a number', () => config.getNumber('jobTimeoutSeconds'));
   if (jobTimeoutSeconds !== undefined) ensure('jobTimeoutSeconds', jobTimeoutSeconds, Rules.positiveInteger);
+  const namespace = config.get('namespace');
   const createNamespace = typed('createNamespace', 'true or false', () => config.getBoolean('createNamespace'));
-  if (createNamespace && stack.namespace === undefined) throw problem('createNamespace', true, `false or nothing without ${key('namespace')}`);
+  if (createNamespace && namespace === undefined) throw problem('createNamespace', true, `false or nothing without ${key('namespace')}`);
   const context = config.get('context');
   ensure('context', context, optionalStringRule);
 
@@ -151,6 +147,7 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
     component: {
       stack,
       image,
+      namespace,
       // With an image nothing is pushed: the registry is left out, so that no part of it can matter.
       registry: image === undefined ? registryConfig : undefined,
       brokerPassword: config.getSecret('brokerPassword'),
@@ -176,9 +173,4 @@ export function resolveKubeconfig(pathOrContents: string): string {
   const isContents = pathOrContents.includes('\n') || pathOrContents.trimStart().startsWith('{');
   if (isContents || pathOrContents.startsWith('~') || path.isAbsolute(pathOrContents)) return pathOrContents;
   return path.resolve(PROJECT_ROOT, pathOrContents);
-}
-
-/** Drops the keys whose value is undefined, so they do not override the tutorial's. */
-function defined<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,9 +1,10 @@
-import { App, Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { App, type Chart } from 'cdk8s';
+import type * as kplus from 'cdk8s-plus-28';
 import * as pulumi from '@pulumi/pulumi';
-import { WorkQueueJob, WorkQueuePattern } from '../../constructs';
-import { WorkQueueStackConfig } from '../config';
-import { buildWorkQueueStack, IndexedStackTree, QueueStackTree } from '../work-queue-stack';
+import { describeProblem } from '../../contract';
+import { WorkQueueJob, type WorkQueuePattern } from '../../constructs';
+import { type WorkQueueStackConfig } from '../config';
+import { buildWorkQueueStack, type IndexedStackTree, type QueueStackTree, type WorkQueueStackTree } from '../work-queue-stack';
 
 /** A synthesized Kubernetes object, as `cdk8s synth` writes it. */
 export type KubernetesObject = {
@@ -57,15 +58,46 @@ export interface IndexedStackObjects {
 /** A stack's objects, told apart by `pattern`. */
 export type StackObjects = QueueStackObjects | IndexedStackObjects;
 
+/** The objects of a queue stack: what the component renders for a `stack.pattern` other than `indexed`. */
+export function queueStackObjects(objects: StackObjects): QueueStackObjects {
+  if (objects.pattern === 'indexed') throw new pulumi.RunError(describeProblem('stack.pattern', objects.pattern, '"coarse" or "fine" for a queue stack'));
+  return objects;
+}
+
+/** The worker Job of a queue stack: there is one unless `stack.autoscale` has KEDA create the Jobs. */
+export function workerJobOf(objects: QueueStackObjects): KubernetesObject {
+  if (objects.workerJob === undefined) throw new pulumi.RunError(describeProblem('stack.autoscale', 'set', 'no autoscale for a worker Job of its own'));
+  return objects.workerJob;
+}
+
+/** The objects of an indexed stack: what the component renders for `stack.pattern` `indexed`. */
+export function indexedStackObjects(objects: StackObjects): IndexedStackObjects {
+  if (objects.pattern !== 'indexed') throw new pulumi.RunError(describeProblem('stack.pattern', objects.pattern, '"indexed" for an indexed stack'));
+  return objects;
+}
+
 /**
  * Builds the same charts as `cdk8s synth` (`buildWorkQueueStack`) and returns their objects,
  * reading from the constructs which object is which. A config the constructs reject fails here
  * with their message, as a Pulumi RunError (one line, no stack trace).
  */
 export function renderStack(config: WorkQueueStackConfig): StackObjects {
+  const tree = buildChecked(config);
+  return tree.pattern === 'indexed' ? indexedObjects(tree) : queueObjects(tree);
+}
+
+/**
+ * Has the constructs check a config as `renderStack` does, synthesizing nothing: for a component
+ * to fail before it registers any child, with stand-ins for the values that are not known yet
+ * (an image still to be built, secrets still to be generated).
+ */
+export function checkStack(config: WorkQueueStackConfig): void {
+  buildChecked(config);
+}
+
+function buildChecked(config: WorkQueueStackConfig): WorkQueueStackTree {
   try {
-    const tree = buildWorkQueueStack(new App(), config);
-    return tree.pattern === 'indexed' ? indexedObjects(tree) : queueObjects(tree);
+    return buildWorkQueueStack(new App(), config);
   } catch (error) {
     throw new pulumi.RunError((error as Error).message);
   }

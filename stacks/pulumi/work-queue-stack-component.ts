@@ -1,33 +1,48 @@
-import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, Rules } from '../../contract';
-import { ClusterAccessArgs, clusterAccessOf, JobAwait } from './job-await/job-await';
-import { IndexedStackObjects, KubernetesObject, QueueStackObjects, renderStack, StackObjects } from './stack-objects';
-import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, StackFields, WorkQueueStackArgs } from './work-queue-stack-args';
+import { type ClusterAccessArgs, clusterAccessOf, JobAwait } from './job-await/job-await';
+import type * as BrokerPassword from './broker-password';
+import { defined } from './defined';
+import { PROJECT_ROOT } from './project-root';
+import {
+  checkStack,
+  indexedStackObjects,
+  type IndexedStackObjects,
+  type KubernetesObject,
+  queueStackObjects,
+  type QueueStackObjects,
+  renderStack,
+  type StackObjects,
+  workerJobOf,
+} from './stack-objects';
+import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, type StackFields, type WorkQueueStackArgs } from './work-queue-stack-args';
+import type * as WorkerImage from './worker-image';
 
 export * from './work-queue-stack-args';
 
-/** The checkout this module is loaded from: the default build context, with worker/Dockerfile. */
-const CHECKOUT_ROOT = path.resolve(__dirname, '..', '..');
-
-/**
- * Stand-ins for the image and the secrets (password, Erlang cookie) where their values do not matter: when the constructs
- * check the config (before anything is built), for the broker chart (which holds no worker image),
- * and for the seeder and worker Job (which read the password through a secretKeyRef and never
- * contain it). Neither reaches a cluster.
- */
-const PLACEHOLDER_IMAGE = `placeholder.invalid/work-queue@sha256:${'0'.repeat(64)}`;
-const PLACEHOLDER_PASSWORD = 'placeholder-password';
+/** A reference by digest, which pins what every node runs. */
 const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
+/**
+ * Stand-ins for the image and the secrets (password, Erlang cookie) while the constructs check the
+ * config before anything is built or generated. They only stand where such a value will be: the
+ * constructs' checks depend on whether it is given, not on what it is. Neither reaches a cluster.
+ */
+const STAND_IN_IMAGE = `placeholder.invalid/work-queue@sha256:${'0'.repeat(64)}`;
+const STAND_IN_SECRET = 'placeholder-secret';
 
 /**
  * One work-queue stack on a cluster, applied in order and each step awaited: the Namespace (when
- * `stack.namespace` is set), the broker (pulumi-kubernetes awaits its StatefulSet or Pod until
- * ready; its Service passes after a 10 s settle, endpoints or not), the seeding Job, the worker
- * Job; with pattern `indexed`, the items' ConfigMaps and the Indexed Job, no broker and no seeding.
- * And the worker image, built and pushed unless `image` is given. Each Job is awaited by a
- * JobAwait, which fails `pulumi up` as soon as the Job fails.
+ * `namespace` is given), the broker (pulumi-kubernetes awaits its StatefulSet or Pod until ready;
+ * its Service passes after a 10 s settle, endpoints or not), the seeding Job, the worker Job; with
+ * pattern `indexed`, the items' ConfigMaps and the Indexed Job, no broker and no seeding. And the
+ * worker image, built and pushed unless `image` is given. Each Job is awaited by a JobAwait, which
+ * fails `pulumi up` as soon as the Job fails.
+ *
+ * The component registers itself first; then the constructs check the config, with stand-ins for
+ * what is not known yet, before any child is registered (a config they reject fails with their
+ * message, building and applying nothing). The charts are rendered once, when the image, the
+ * namespace and the broker's secrets are known, and every object applied comes from that one render.
  *
  * The Kubernetes provider comes from the resource options (`provider` or `providers`), else the
  * default one; the awaits reach the cluster with its `kubeconfig` and `context`. Children are named
@@ -37,7 +52,7 @@ export class WorkQueueStack extends pulumi.ComponentResource {
   /** The image reference both Jobs run: the given `image`, or the pushed `<registry>/<repository>@sha256:...`. */
   public readonly image: pulumi.Output<string>;
   /** The broker's client Service, the host in `BROKER_URL`; none with pattern `indexed`. */
-  public readonly brokerHost?: string;
+  public readonly brokerHost?: pulumi.Output<string>;
   /** None with pattern `indexed`. */
   public readonly queue?: string;
   /**
@@ -49,74 +64,32 @@ export class WorkQueueStack extends pulumi.ComponentResource {
   public readonly followJob: pulumi.Output<string>;
 
   constructor(name: string, args: WorkQueueStackArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { stack } = args;
-    const password = passwordSource(args);
-    // The component applies the Namespace itself; the broker chart writes none. The secrets are
-    // always given where the broker needs them, so the constructs never add a credentials Job:
-    // the state is the one source of truth for them.
-    const render = (image: string, brokerPassword?: string, erlangCookie?: string) =>
-      renderStack({
-        ...stack,
-        image,
-        createNamespace: false,
-        ...(brokerPassword === undefined ? {} : { brokerPassword }),
-        ...(erlangCookie === undefined ? {} : { erlangCookie }),
-      });
-    const clientPassword = password === 'none' ? undefined : PLACEHOLDER_PASSWORD;
-    const cookieGiven = args.erlangCookie !== undefined || isCluster(stack);
-    // Everything is checked before anything is registered, with the messages of `cdk8s synth`.
-    const checked = render(args.image ?? PLACEHOLDER_IMAGE, clientPassword, cookieGiven ? PLACEHOLDER_PASSWORD : undefined);
-    checkArgs(args);
-
     super('work-queue:index:WorkQueueStack', name, {}, opts);
-    if (args.image !== undefined && !DIGEST_REFERENCE.test(args.image)) {
-      // Not awaited: a constructor cannot, and the engine shows the warning whenever it arrives.
-      void pulumi.log.warn(
-        describeProblem(
-          'image',
-          args.image,
-          'a digest reference (<repository>@sha256:...): with a tag each node runs ' +
-            'whatever the tag named when it pulled it, and pushing it again re-runs nothing',
-        ),
-        this,
-      );
-    }
+    const { stack } = args;
+    checkArgs(args);
+    checkBeforeRender(args);
     this.queue = stack.queue;
 
-    const image = args.image !== undefined ? pulumi.output(args.image) : this.builtImage(name, args);
-    this.image = image;
-    // With a given image the checked objects are the ones applied; a built one is known once pushed.
-    // The config is the same, so the objects are of the checked pattern.
-    const rendered = <T extends StackObjects>(): pulumi.Output<T> =>
-      image.apply((reference) => (args.image !== undefined ? checked : render(reference, clientPassword)) as T);
+    this.image = args.image === undefined ? this.builtImage(name, args) : givenImage(args.image, this);
+    const rendered = this.render(name, args, this.image);
+    const clients = clientObjects(rendered, this.image, args.namespace);
     const namespace =
-      (args.createNamespace ?? stack.namespace !== undefined)
-        ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: stack.namespace } }, { parent: this })]
+      (args.createNamespace ?? args.namespace !== undefined)
+        ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace } }, { parent: this })]
         : [];
     const cluster = clusterAccessOf(this.getProvider('kubernetes:batch/v1:Job'));
     const awaited = { cluster, timeoutSeconds: args.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS, skip: args.skipJobAwait ?? false };
 
-    let clients: pulumi.Output<StackObjects>;
-    if (checked.pattern === 'indexed') {
-      const objects = rendered<IndexedStackObjects>();
-      this.applyIndexed(name, objects, namespace, awaited);
-      clients = objects;
+    if (stack.pattern === 'indexed') {
+      this.applyIndexed(name, clients.apply(indexedStackObjects), namespace, awaited);
     } else {
-      this.brokerHost = checked.brokerHost;
-      // The broker's Secrets hold the password and a cluster's Erlang cookie: that group is rendered
-      // inside an apply on the secrets.
-      const brokerPassword = password === 'config' ? pulumi.secret(args.brokerPassword!) : password === 'generated' ? this.generatedPassword(name) : undefined;
-      const erlangCookie = args.erlangCookie !== undefined ? pulumi.secret(args.erlangCookie) : isCluster(stack) ? this.generatedCookie(name) : undefined;
-      const brokerObjects =
-        brokerPassword || erlangCookie
-          ? pulumi.all([brokerPassword, erlangCookie]).apply(([secret, cookie]) => (render(PLACEHOLDER_IMAGE, secret, cookie) as QueueStackObjects).broker)
-          : checked.broker;
-      const objects = rendered<QueueStackObjects>();
-      this.applyQueue(name, checked, objects, brokerObjects, namespace, awaited);
-      clients = objects;
+      // The broker's Secrets hold its password and a cluster's Erlang cookie: its group is secret when they are.
+      const broker = rendered.apply((objects) => queueStackObjects(objects).broker);
+      this.applyQueue(name, stack, clients.apply(queueStackObjects), broker, namespace, awaited);
+      this.brokerHost = clients.apply((objects) => queueStackObjects(objects).brokerHost);
     }
     this.jobName = clients.apply((objects) => objects.jobName);
-    this.followJob = followJobCommand(stack, cluster, clients);
+    this.followJob = followJobCommand(cluster, args.namespace, clients);
 
     this.registerOutputs({
       image: this.image,
@@ -127,12 +100,32 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     });
   }
 
+  /**
+   * The stack's objects, rendered once the image, the namespace and the broker's secrets are known.
+   * The component applies the Namespace itself (the charts write none), and gives the broker its
+   * secrets, so the constructs never add a credentials Job: the state is the one source of truth for them.
+   */
+  private render(name: string, args: WorkQueueStackArgs, image: pulumi.Output<string>): pulumi.Output<StackObjects> {
+    const { stack } = args;
+    const brokerPassword =
+      args.brokerPassword !== undefined ? pulumi.secret(args.brokerPassword) : needsGeneratedPassword(stack) ? this.generatedPassword(name) : undefined;
+    const erlangCookie = args.erlangCookie !== undefined ? pulumi.secret(args.erlangCookie) : isCluster(stack) ? this.generatedCookie(name) : undefined;
+    return pulumi.all([image, args.namespace, brokerPassword, erlangCookie]).apply(([reference, namespace, password, cookie]) =>
+      renderStack({
+        ...stack,
+        image: reference,
+        createNamespace: false,
+        ...defined({ namespace, brokerPassword: password, erlangCookie: cookie }),
+      }),
+    );
+  }
+
   /** Broker, then the items ConfigMap and the seeding Job (awaited), then the worker Job (awaited) or KEDA's ScaledJob. */
   private applyQueue(
     name: string,
-    checked: QueueStackObjects,
+    stack: StackFields,
     clients: pulumi.Output<QueueStackObjects>,
-    brokerObjects: pulumi.Input<KubernetesObject[]>,
+    brokerObjects: pulumi.Output<KubernetesObject[]>,
     namespace: pulumi.Resource[],
     awaited: WorkerJobAwait,
   ): void {
@@ -140,13 +133,12 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     const seeder = new k8s.yaml.v2.ConfigGroup(`${name}-seeder`, { objs: clients.seeder }, { parent: this, dependsOn: [broker] });
     const seedJob = new k8s.batch.v1.Job(`${name}-seed-job`, jobArgs(clients.seedJob), { parent: this, dependsOn: [seeder] });
     const seeded = new JobAwait(`${name}-seed-job-await`, { job: seedJob, timeoutSeconds: SEED_TIMEOUT_SECONDS, cluster: awaited.cluster }, { parent: this });
-    if (checked.workerJob) {
-      const workerJob = new k8s.batch.v1.Job(`${name}-job`, jobArgs(clients.apply((objects) => objects.workerJob!)), { parent: this, dependsOn: [seeded] });
-      this.awaitWorkerJob(name, workerJob, awaited);
-    }
-    if (checked.workers.length > 0) {
-      // With autoscale: KEDA's ScaledJob, which creates worker Jobs while the queue has items.
+    if (stack.autoscale) {
+      // KEDA's ScaledJob, which creates worker Jobs while the queue has items: nothing to await.
       new k8s.yaml.v2.ConfigGroup(`${name}-workers`, { objs: clients.workers }, { parent: this, dependsOn: [seeded] });
+    } else {
+      const workerJob = new k8s.batch.v1.Job(`${name}-job`, jobArgs(clients.apply(workerJobOf)), { parent: this, dependsOn: [seeded] });
+      this.awaitWorkerJob(name, workerJob, awaited);
     }
   }
 
@@ -162,9 +154,13 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     new JobAwait(`${name}-job-await`, { job, timeoutSeconds: awaited.timeoutSeconds, cluster: awaited.cluster }, { parent: this });
   }
 
+  /** Checks where the image would be pushed and built from before anything is built. */
   private builtImage(name: string, args: WorkQueueStackArgs): pulumi.Output<string> {
-    const { buildWorkerImage } = workerImageModule();
-    return buildWorkerImage(name, args.registry!, args.buildContext ?? CHECKOUT_ROOT, this);
+    if (args.registry === undefined) throw problem('registry', undefined, 'where to push the built image ({ server, repository }), or an image');
+    const context = args.buildContext ?? PROJECT_ROOT;
+    const { buildWorkerImage, checkBuildContext } = workerImageModule();
+    checkBuildContext(context);
+    return buildWorkerImage(name, args.registry, context, this);
   }
 
   private generatedPassword(name: string): pulumi.Output<string> {
@@ -186,15 +182,15 @@ interface WorkerJobAwait {
 }
 
 /** Loaded only to build or check a build context: with a given image, @pulumi/docker need not be installed. */
-function workerImageModule(): typeof import('./worker-image') {
+function workerImageModule(): typeof WorkerImage {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: an optional peer dependency, loaded where a constructor cannot await import()
-  return require('./worker-image') as typeof import('./worker-image');
+  return require('./worker-image') as typeof WorkerImage;
 }
 
 /** Loaded only to generate: with a configured password or Redis, @pulumi/random need not be installed. */
-function brokerPasswordModule(): typeof import('./broker-password') {
+function brokerPasswordModule(): typeof BrokerPassword {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: an optional peer dependency, loaded where a constructor cannot await import()
-  return require('./broker-password') as typeof import('./broker-password');
+  return require('./broker-password') as typeof BrokerPassword;
 }
 
 /** A RabbitMQ cluster, whose nodes share an Erlang cookie. */
@@ -202,28 +198,80 @@ function isCluster(stack: StackFields): boolean {
   return stack.broker === 'rabbitmq' && (stack.brokerReplicas ?? 1) > 1;
 }
 
-type PasswordSource = 'config' | 'generated' | 'none';
-
-/** Where the broker password comes from: the args, a generated one (RabbitMQ needs one), or none. */
-function passwordSource(args: WorkQueueStackArgs): PasswordSource {
-  if (args.brokerPassword !== undefined) return 'config';
-  if (args.stack.broker === 'rabbitmq' && args.stack.brokerSecretName === undefined) return 'generated';
-  return 'none';
+/**
+ * Has the constructs check the config before the component registers any child, with the messages
+ * of `cdk8s synth`: a bad config builds no image and applies nothing, and `pulumi preview` shows it
+ * even where the image or a secret is not known yet. Each value that is not known yet (an output,
+ * or still to be built or generated) has a stand-in; the render checks it once it is known.
+ */
+function checkBeforeRender(args: WorkQueueStackArgs): void {
+  const { stack } = args;
+  const known = (value: pulumi.Input<string> | undefined, standIn: string) => (typeof value === 'string' ? value : standIn);
+  const password = args.brokerPassword ?? (needsGeneratedPassword(stack) ? STAND_IN_SECRET : undefined);
+  const cookie = args.erlangCookie ?? (isCluster(stack) ? STAND_IN_SECRET : undefined);
+  checkStack({
+    ...stack,
+    image: known(args.image, STAND_IN_IMAGE),
+    createNamespace: false,
+    ...defined({
+      namespace: typeof args.namespace === 'string' ? args.namespace : undefined,
+      brokerPassword: password === undefined ? undefined : known(password, STAND_IN_SECRET),
+      erlangCookie: cookie === undefined ? undefined : known(cookie, STAND_IN_SECRET),
+    }),
+  });
 }
 
-/** Checks the args the constructs do not see. */
+/** RabbitMQ needs a password; without one or a Secret of the user's, the component generates it. */
+function needsGeneratedPassword(stack: StackFields): boolean {
+  return stack.broker === 'rabbitmq' && stack.brokerSecretName === undefined;
+}
+
+/** Checks the plain args the constructs do not see, before the component registers any child. */
 function checkArgs(args: WorkQueueStackArgs): void {
-  const problem = (field: string, value: unknown, expected: string) => new pulumi.RunError(describeProblem(field, value, expected));
-  if (args.image === undefined) {
-    if (args.registry === undefined) throw problem('registry', undefined, 'where to push the built image ({ server, repository }), or an image');
-    const { checkBuildContext } = workerImageModule();
-    checkBuildContext(args.buildContext ?? CHECKOUT_ROOT);
-  }
   const timeout = Rules.positiveInteger(args.jobTimeoutSeconds);
   if (args.jobTimeoutSeconds !== undefined && timeout !== undefined) throw problem('jobTimeoutSeconds', args.jobTimeoutSeconds, timeout);
-  if (args.createNamespace && args.stack.namespace === undefined) {
-    throw problem('createNamespace', true, 'false or nothing when there is no namespace (set stack.namespace to the one to create)');
+  if (args.createNamespace && args.namespace === undefined) {
+    throw problem('createNamespace', true, 'false or nothing when there is no namespace (give namespace, the one to create)');
   }
+}
+
+function problem(field: string, value: unknown, expected: string): pulumi.RunError {
+  return new pulumi.RunError(describeProblem(field, value, expected));
+}
+
+/**
+ * The given image. A reference by tag gives a warning once it is known: each node runs whatever
+ * the tag named when it pulled it, and pushing it again re-runs nothing.
+ */
+function givenImage(image: pulumi.Input<string>, component: pulumi.Resource): pulumi.Output<string> {
+  return pulumi.output(image).apply((reference) => {
+    if (!DIGEST_REFERENCE.test(reference)) {
+      // Not awaited: the engine shows the warning whenever it arrives.
+      void pulumi.log.warn(
+        describeProblem(
+          'image',
+          reference,
+          'a digest reference (<repository>@sha256:...): with a tag each node runs ' +
+            'whatever the tag named when it pulled it, and pushing it again re-runs nothing',
+        ),
+        component,
+      );
+    }
+    return reference;
+  });
+}
+
+/**
+ * The objects the clients apply: everything but the broker. They hold the image and the namespace
+ * but never the broker's secrets, which they read through a secretKeyRef, so they are secret only
+ * when the image or the namespace is.
+ */
+function clientObjects(
+  rendered: pulumi.Output<StackObjects>,
+  image: pulumi.Output<string>,
+  namespace: pulumi.Input<string> | undefined,
+): pulumi.Output<StackObjects> {
+  return pulumi.all([image, namespace]).apply(() => pulumi.unsecret(rendered));
 }
 
 /** A Job's args from its synthesized object. */
@@ -241,9 +289,13 @@ function jobArgs(job: pulumi.Output<KubernetesObject>): k8s.batch.v1.JobArgs {
  * other starts), plus the failed pods the Job retries (`backoffLimit`); for an Indexed Job, each
  * index's pods (`backoffLimitPerIndex` retries of each).
  */
-function followJobCommand(stack: StackFields, cluster: ClusterAccessArgs, clients: pulumi.Output<StackObjects>): pulumi.Output<string> {
-  return pulumi.all([cluster.context, clients]).apply(([context, objects]) => {
-    const target = [...(context ? ['--context', context] : []), ...(stack.namespace ? ['--namespace', stack.namespace] : [])];
+function followJobCommand(
+  cluster: ClusterAccessArgs,
+  namespace: pulumi.Input<string> | undefined,
+  clients: pulumi.Output<StackObjects>,
+): pulumi.Output<string> {
+  return pulumi.all([cluster.context, namespace, clients]).apply(([context, namespaceName, objects]) => {
+    const target = [...(context ? ['--context', context] : []), ...(namespaceName ? ['--namespace', namespaceName] : [])];
     const spec = (objects.workerJob?.spec ?? {}) as { completions?: number; parallelism?: number; backoffLimit?: number; backoffLimitPerIndex?: number };
     // The constructs set these where they apply; the fallbacks are Kubernetes' defaults.
     const pods =

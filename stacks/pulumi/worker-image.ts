@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem } from '../../contract';
-import { RegistryConfig } from './work-queue-stack-args';
+import { type RegistryConfig } from './work-queue-stack-args';
 
 /** The Dockerfile of the worker image, inside its build context. */
 const DOCKERFILE = path.join('worker', 'Dockerfile');
@@ -37,7 +37,7 @@ export function buildWorkerImage(name: string, registry: RegistryConfig, context
   const image = new docker.Image(
     `${name}-worker-image`,
     {
-      imageName: `${registry.server}/${registry.repository}:${pulumi.getStack()}`,
+      imageName: pulumi.interpolate`${registry.server}/${registry.repository}:${pulumi.getStack()}`,
       build: { context: relative, dockerfile: path.join(relative, DOCKERFILE) },
       registry: { server: registry.server, username: registry.username, password: registry.password },
     },

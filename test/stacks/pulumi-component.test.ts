@@ -5,7 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import type { WorkQueueStackArgs } from '../../stacks/pulumi/work-queue-stack-component';
 import { only, podSpec } from '../manifests';
-import { Run, dependsOn, group, isSecretValue, job, resource, reveal, runInStack, takeRegistered, useMocks } from './pulumi-mocks';
+import { type Run, dependsOn, group, isSecretValue, job, resource, reveal, runInStack, takeRegistered, useMocks, waitForRegistrations } from './pulumi-mocks';
 
 const JOB_AWAIT = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
 const IMAGE = `registry.example.com/team/work-queue@sha256:${'b2'.repeat(32)}`;
@@ -23,8 +23,9 @@ function compose(args: WorkQueueStackArgs, options: { provider?: boolean } = { p
 }
 
 /**
- * The message the component fails with. It checks its args before it registers itself, so a plain
- * construction shows it (inside a stack, the runtime would re-raise the error unhandled).
+ * The message the component fails with. It registers itself first, as any component does, and then
+ * checks its args before it registers any child, so a plain construction shows it (inside a stack,
+ * the runtime would re-raise the error unhandled).
  */
 async function composeFailure(args: WorkQueueStackArgs): Promise<string> {
   const { WorkQueueStack } = await import('../../stacks/pulumi/work-queue-stack-component');
@@ -36,7 +37,8 @@ async function composeFailure(args: WorkQueueStackArgs): Promise<string> {
     error = e as Error;
   }
   expect(error).toBeInstanceOf(pulumi.RunError);
-  expect(takeRegistered()).toEqual([]);
+  await waitForRegistrations();
+  expect(takeRegistered().map((r) => r.type)).toEqual(['work-queue:index:WorkQueueStack']);
   return error!.message;
 }
 
@@ -45,7 +47,7 @@ beforeAll(() => useMocks('production'));
 describe("WorkQueueStack in a platform team's own program", () => {
   let run: Run;
   beforeAll(async () => {
-    run = await runInStack(compose({ stack: { ...FINE_TUTORIAL, name: 'thumbs', queue: 'thumbnails', namespace: 'media' }, image: IMAGE }));
+    run = await runInStack(compose({ stack: { ...FINE_TUTORIAL, name: 'thumbs', queue: 'thumbnails' }, namespace: 'media', image: IMAGE }));
   });
 
   test("names its children from the component's name", () => {
@@ -101,11 +103,69 @@ test("without a provider, uses the default one, and awaits with the stack's kube
 });
 
 test("with autoscale, applies KEDA's ScaledJob after the seeding Job, with no worker Job of its own to await", async () => {
-  const run = await runInStack(compose({ stack: { ...COARSE_TUTORIAL, namespace: 'media', brokerSecretName: 'mq', autoscale: { maxJobs: 4 } }, image: IMAGE }));
+  const run = await runInStack(compose({ stack: { ...COARSE_TUTORIAL, brokerSecretName: 'mq', autoscale: { maxJobs: 4 } }, namespace: 'media', image: IMAGE }));
   expect(group(run, 'thumbnails-workers').map((o) => o.kind)).toContain('ScaledJob');
   expect(run.resources.filter((r) => r.name === 'thumbnails-job' || r.name === 'thumbnails-job-await')).toEqual([]);
   const seeded = await new Promise<string>((done) => run.options.get('thumbnails-seed-job-await')!.resource.urn.apply(done));
   expect(await dependsOn(run, 'thumbnails-workers')).toEqual([seeded]);
+});
+
+describe("WorkQueueStack fed from other resources' outputs", () => {
+  let run: Run;
+  let renders: number;
+  beforeAll(async () => {
+    run = await runInStack(async () => {
+      const k8s = await import('@pulumi/kubernetes');
+      const stackObjects = await import('../../stacks/pulumi/stack-objects');
+      const render = jest.spyOn(stackObjects, 'renderStack');
+      const { WorkQueueStack } = await import('../../stacks/pulumi/work-queue-stack-component');
+      // The team applies the namespace and builds the image itself; the password is a secret output.
+      const media = new k8s.core.v1.Namespace('team-namespace', { metadata: { name: 'media' } });
+      const stack = new WorkQueueStack('thumbnails', {
+        stack: { ...FINE_TUTORIAL, brokerReplicas: 1 },
+        image: pulumi.output(IMAGE),
+        namespace: media.metadata.name,
+        createNamespace: false,
+        brokerPassword: pulumi.secret(pulumi.output('team-password')),
+      });
+      await new Promise<void>((done) => stack.jobName.apply(() => done()));
+      renders = render.mock.calls.length;
+      return { image: stack.image, jobName: stack.jobName, followJob: stack.followJob, brokerHost: stack.brokerHost };
+    });
+  });
+
+  test('renders the charts once, when the outputs are known, and applies what that render gave', () => {
+    expect(renders).toBe(1);
+    for (const name of ['thumbnails-seed-job', 'thumbnails-job']) {
+      expect(podSpec(job(run, name)).containers[0].image).toBe(IMAGE);
+      expect(job(run, name).metadata.namespace).toBe('media');
+    }
+    for (const name of ['thumbnails-broker', 'thumbnails-seeder']) for (const object of group(run, name)) expect(object.metadata.namespace).toBe('media');
+    expect(run.outputs).toMatchObject({ image: IMAGE, brokerHost: 'redis', jobName: job(run, 'thumbnails-job').metadata.name });
+    expect(run.outputs.followJob).toMatch(/^kubectl --namespace media logs /);
+  });
+
+  test('keeps the broker group secret with the given password, the clients free of it, and generates nothing', () => {
+    const broker = resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'thumbnails-broker');
+    expect(isSecretValue(broker.inputs.objs)).toBe(true);
+    expect(JSON.stringify(reveal(broker.inputs.objs))).toContain('team-password');
+    for (const { inputs } of [
+      resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'thumbnails-seeder'),
+      ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job'),
+    ]) {
+      expect(isSecretValue(inputs.objs ?? inputs.spec)).toBe(false);
+      expect(JSON.stringify(inputs)).not.toContain('team-password');
+    }
+    expect(run.resources.filter((r) => r.type.startsWith('random:') || r.type === 'kubernetes:core/v1:Namespace').map((r) => r.name)).toEqual([
+      'team-namespace',
+    ]);
+  });
+});
+
+test('runs an image output that names a tag as it is: that a tag is not pinned is a warning, not a failure', async () => {
+  const tagged = 'registry.example.com/team/work-queue:v1';
+  const run = await runInStack(compose({ stack: FINE_TUTORIAL, image: pulumi.output(tagged) }));
+  expect(podSpec(job(run, 'thumbnails-job')).containers[0].image).toBe(tagged);
 });
 
 describe('fails before registering anything', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { Manifest, ManifestValue } from '../manifests';
+import { type Manifest, type ManifestValue } from '../manifests';
 
 /**
  * The Pulumi mock runtime for the program and the component: what each resource was registered
@@ -161,8 +161,13 @@ export async function runInStack(
         return (await program()) ?? {};
       })) ?? {};
   });
-  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  await waitForRegistrations();
   return { resources: registered, options, outputs, loaded: new Set(loaded) };
+}
+
+/** Waits until every registration the program started has reached the mocks. */
+export async function waitForRegistrations(): Promise<void> {
+  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
 /** What was registered since the last run or the last call of this, which it clears. */
@@ -192,6 +197,6 @@ export async function programFailure(config: Record<string, string>): Promise<{ 
       (e: Error) => e,
     );
   });
-  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  await waitForRegistrations();
   return { error, registered };
 }

@@ -13,7 +13,7 @@ import {
   GENERATED_PASSWORD,
   PROJECT,
   ROOT,
-  Run,
+  type Run,
   dependsOn,
   group,
   isSecretValue,
@@ -22,6 +22,7 @@ import {
   projectConfig,
   resource,
   reveal,
+  runInStack,
   runProgram,
   stackFileConfig,
   useMocks,
@@ -165,6 +166,22 @@ describe('Pulumi program', () => {
         followJob: `kubectl logs --follow --prefix --selector job-name=${jobName} --max-log-requests 14`,
       });
     });
+  });
+
+  test('checks the config once before any child, and renders the charts once, after the image is pushed and the password generated', async () => {
+    const calls = { checks: 0, renders: 0 };
+    const run = await runInStack(async () => {
+      const stackObjects = await import('../../stacks/pulumi/stack-objects');
+      const check = jest.spyOn(stackObjects, 'checkStack');
+      const render = jest.spyOn(stackObjects, 'renderStack');
+      const program = await import('../../stacks/pulumi');
+      await new Promise((done) => program.followJob.apply(done));
+      Object.assign(calls, { checks: check.mock.calls.length, renders: render.mock.calls.length });
+      return { ...program };
+    });
+    expect(calls).toEqual({ checks: 1, renders: 1 });
+    expect(resource(run, 'random:index/randomPassword:RandomPassword').name).toBe('coarse-broker-password');
+    expect(podSpec(job(run, 'coarse-job')).containers[0].image).toBe(`localhost:5001/work-queue@${DIGEST}`);
   });
 
   test.each(['coarse', 'fine', 'indexed'])(
@@ -569,10 +586,10 @@ describe('Pulumi program', () => {
   });
 
   describe('fails before deploying anything', () => {
-    /** The message a config fails with; nothing but the cluster's provider is registered first. */
+    /** The message a config fails with; nothing but the cluster's provider and the component itself (which deploys nothing) is registered first. */
     const failure = async (values: Record<string, unknown>) => {
       const { error, registered } = await programFailure(projectConfig(values));
-      expect(registered.filter((r) => r.type !== 'pulumi:providers:kubernetes')).toEqual([]);
+      expect(registered.filter((r) => !['pulumi:providers:kubernetes', 'work-queue:index:WorkQueueStack'].includes(r.type))).toEqual([]);
       expect(error).toBeInstanceOf(pulumi.RunError);
       return error!.message;
     };

@@ -1,4 +1,4 @@
-import { Job, Pod } from './job-objects';
+import { type Job, type Pod } from './job-objects';
 
 /** The three reads the await makes of the Kubernetes API; each settles within a bounded time. */
 export interface ClusterReader {

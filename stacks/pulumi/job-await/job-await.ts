@@ -53,17 +53,28 @@ export class JobAwait extends pulumi.dynamic.Resource {
   }
 }
 
+/** The settings of pulumi-kubernetes' Provider that the await reaches the cluster with. */
+type ClusterSetting = keyof Pick<k8s.ProviderArgs, 'kubeconfig' | 'context'>;
+
 /**
  * The kubeconfig and context of a Kubernetes provider, or of the default provider (the stack's
  * `kubernetes:kubeconfig` and `kubernetes:context`, else the ambient kubeconfig) when there is none.
- * A provider resource's inputs come back as its outputs, which the Node.js SDK sets on the object
- * for every input it registered; pulumi-kubernetes' Provider class only does not declare them.
  */
 export function clusterAccessOf(provider: pulumi.ProviderResource | undefined): ClusterAccessArgs {
   if (provider === undefined) {
     const config = new pulumi.Config('kubernetes');
     return { kubeconfig: config.getSecret('kubeconfig'), context: config.get('context') };
   }
-  const registered = provider as unknown as { kubeconfig?: pulumi.Output<string | undefined>; context?: pulumi.Output<string | undefined> };
-  return { kubeconfig: registered.kubeconfig, context: registered.context };
+  return { kubeconfig: registeredSetting(provider, 'kubeconfig'), context: registeredSetting(provider, 'context') };
+}
+
+/**
+ * A setting the provider was registered with. pulumi-kubernetes' Provider declares its settings as
+ * `ProviderArgs` only, no properties; the Node.js SDK sets an Output on a custom resource for each
+ * input it registers (`transferProperties` in runtime/rpc), and a provider's inputs come back as
+ * its outputs. Undefined for a setting it was not given.
+ */
+function registeredSetting(provider: pulumi.ProviderResource, setting: ClusterSetting): pulumi.Output<string | undefined> | undefined {
+  const registered: unknown = Reflect.get(provider, setting);
+  return pulumi.Output.isInstance<string | undefined>(registered) ? registered : undefined;
 }
