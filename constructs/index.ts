@@ -10,6 +10,7 @@ export * from './in-cluster-credentials';
 export type { ClientJobProps, WorkerImageProps } from './client-job';
 export type { ItemWorkProps } from './item-work';
 export * from './queue-seeder';
+export { WORK_QUEUE_PATTERNS } from './worker-job';
 export type { WorkerJobProps, WorkQueuePattern } from './worker-job';
 export * from './work-queue-job';
 export * from './scaled-work-queue-job';

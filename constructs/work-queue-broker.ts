@@ -203,7 +203,10 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     return ensureNamespace(this, namespace);
   }
 
-  /** Serves the broker's metrics: admits `metricsScrapers` to the endpoint's port and writes the `monitoring` PodMonitor. */
+  /**
+   * Serves the broker's metrics: admits `metricsScrapers` to the endpoint's port and writes the `monitoring` PodMonitor.
+   * @internal
+   */
   protected serveMetrics(props: BrokerMetricsProps, endpoint: MetricsEndpoint): void {
     if (props.metricsScrapers !== undefined) admitScrapers(this, this.networkPolicy, props.metricsScrapers, endpoint.port);
     if (props.monitoring !== undefined) podMonitor(this, `${this.connection.host}-metrics`, this.labels, endpoint, props.monitoring);

@@ -100,7 +100,10 @@ export abstract class WorkerJobBase extends Construct {
     this.checkWorkerProps(props);
   }
 
-  /** The worker Job of `props` (those this construct was built with) and the Job-level settings the subclass decides. */
+  /**
+   * The worker Job of `props` (those this construct was built with) and the Job-level settings the subclass decides.
+   * @internal
+   */
   protected createWorkerJob(
     scope: Construct,
     id: string,
