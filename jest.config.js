@@ -16,6 +16,9 @@
  * new file of test/worker a broker suite.
  */
 
+const fs = require('node:fs');
+const path = require('node:path');
+
 /** test/worker suites that use no broker and start no process: unit suites. */
 const WORKER_UNIT = [
   'completion-rate',
@@ -65,8 +68,9 @@ const DEPLOYED_ONLY = [
   'dead-letters',
   'status-json',
   'traces',
-  // --help, a status of a queue that never existed (a missing key, a passive declare's 404: as
-  // errors.test.ts sees them on both), status --watch's redraw in 60 columns.
+  // --help; the line for a status of a queue that never existed (a Redis key that does not exist,
+  // AMQP 0-9-1's 404 to a passive declare: the same in every version); status --watch's redraw in
+  // 60 columns.
   'cli',
   // How the worker hands an item to WORK_COMMAND on stdin, and SIGKILL while it spawns commands;
   // claims and leases on both Redis versions: redis-work, redis-batch.
@@ -76,6 +80,24 @@ const DEPLOYED_ONLY = [
   // ITEMS_FILE refused by its size before anything is sent; seeding on both: seed, items.
   'items-file-limit',
 ];
+
+/** The folders of test/ whose suites each kind takes whole (test/worker is split by the lists above; test/e2e has its own config). */
+const UNIT_FOLDERS = ['constructs', 'stacks', 'docs', 'layers', 'bench'];
+const SYSTEM_FOLDERS = ['package', 'cluster'];
+
+/** A suite in a folder of test/ that no kind takes would never run: refuse it, naming the file. */
+function checkEveryFolderHasAKind() {
+  const placed = new Set([...UNIT_FOLDERS, ...SYSTEM_FOLDERS, 'worker', 'e2e']);
+  const test = path.join(__dirname, 'test');
+  for (const file of fs.readdirSync(test, { recursive: true })) {
+    if (file.endsWith('.test.ts') && !placed.has(file.split(path.sep)[0])) {
+      throw new Error(
+        `jest.config.js: test/${file} is in no kind of test: expected a folder of test/ among ${[...placed].join(', ')}, or a kind for its folder`,
+      );
+    }
+  }
+}
+checkEveryFolderHasAKind();
 
 const worker = (names) => names.map((name) => `<rootDir>/test/worker/${name}.test.ts`);
 const ignoreWorker = (names) => names.map((name) => `/test/worker/${name}\\.test\\.ts$`);
@@ -112,7 +134,7 @@ module.exports = {
       ...shared,
       displayName: { name: 'unit', color: 'green' },
       roots: ['<rootDir>/test'],
-      testMatch: ['<rootDir>/test/{constructs,stacks,docs,layers,bench}/**/*.test.ts', ...worker(WORKER_UNIT)],
+      testMatch: [`<rootDir>/test/{${UNIT_FOLDERS.join(',')}}/**/*.test.ts`, ...worker(WORKER_UNIT)],
       testPathIgnorePatterns: ['/node_modules/', ...PROGRAMS.map((file) => `<rootDir>/${file}`)],
     },
     {
@@ -131,7 +153,7 @@ module.exports = {
       ...bundle,
       displayName: { name: 'system', color: 'yellow' },
       roots: ['<rootDir>/test'],
-      testMatch: ['<rootDir>/test/{package,cluster}/**/*.test.ts'],
+      testMatch: [`<rootDir>/test/{${SYSTEM_FOLDERS.join(',')}}/**/*.test.ts`],
     },
   ],
 };
