@@ -4,7 +4,7 @@
  * - `unit` (`npm run test:unit`): the constructs, stacks and worker code called in the jest worker
  *   itself, with no broker and no program of the project started as a process.
  * - `integration`: the project's programs run as processes (the bundled worker CLI, stacks/synth.js,
- *   the Pulumi dynamic-provider host, ESLint with the layer rules) without a broker; and
+ *   the Pulumi dynamic-provider host, ESLint with the layer rules, TypeDoc) without a broker; and
  *   `integration:machine`, `integration:deployed`, `integration:redis8`: the broker suites of
  *   test/worker, once per broker generation (test/worker/generations.js).
  * - `system`: the package packed and installed into fresh projects, and the local RabbitMQ clusters
@@ -36,7 +36,7 @@ const WORKER_UNIT = [
 /** test/worker suites that start the bundled CLI against no broker (fakes, stand-ins, none): integration, once. */
 const WORKER_CLI_NO_BROKER = ['credentials-cli', 'indexed-work', 'misbehaving-peers', 'termination-message'];
 
-/** Suites outside test/worker that run a program of the project (or ESLint) as a process: integration, once. */
+/** Suites outside test/worker that run a program of the project (or ESLint, TypeDoc) as a process: integration, once. */
 const PROGRAMS = [
   // stacks/synth.js, as `npm run synth` runs it
   'test/stacks/synth.test.ts',
@@ -47,6 +47,8 @@ const PROGRAMS = [
   'test/docs/worker-failure-lines.test.ts',
   // ESLint with eslint.config.mjs, type-aware, over the real files
   'test/layers/import-floors.test.ts',
+  // TypeDoc with typedoc.json, as `npm run docs:api` runs it
+  'test/docs/api-reference.test.ts',
 ];
 
 /**
