@@ -3,9 +3,15 @@
  * scenarios, which build the worker image, push it to 127.0.0.1:5000 and run the synthesized Jobs'
  * pods with Docker against the local brokers of a broker generation: `deployed` (RabbitMQ 4.0,
  * Valkey 8.1) unless E2E_BROKERS names another, the tutorial files also on `machine`
- * (test/e2e/harness/broker-generation.ts).
+ * (test/e2e/harness/broker-generation.ts). The system kind of test (docs/testing.md#tests-by-kind),
+ * with the `system` project of jest.config.js.
  */
-const common = { preset: 'ts-jest', testEnvironment: 'node', roots: ['<rootDir>/test/e2e'] };
+// Each file transpiled on its own, as in jest.config.js: `npm run typecheck` type-checks them.
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true } }] },
+  roots: ['<rootDir>/test/e2e'],
+};
 
 module.exports = {
   testTimeout: 15 * 60 * 1000,

@@ -1,22 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { ChannelModel } from 'amqplib';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode } from '../../contract';
 import { AMQP } from './brokers';
-import {
-  amqpCount,
-  amqpEnv,
-  amqpTakeAll,
-  connectAmqp,
-  deleteAmqpQueue,
-  killLeftovers,
-  processGone,
-  processed,
-  runCli,
-  startCli,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { useBrokers } from './broker-fixture';
+import { amqpCount, amqpEnv, amqpTakeAll, processGone, processed, runCli, startCli, tempDir } from './helpers';
 import { closeConnectionOf } from './rabbitmq-connections';
 import { expectResumedInOrder } from './seed-window';
 
@@ -24,25 +11,11 @@ import { expectResumedInOrder } from './seed-window';
 const STACK_LINE = /^\s+at /m;
 
 describe('RabbitMQ connection loss (one connection closed by the broker: rabbitmqctl close_connection)', () => {
-  let amqp: ChannelModel;
+  const brokers = useBrokers('amqp');
   const files = tempDir();
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue('outage-amqp');
-    queues.push(queue);
-    return queue;
-  };
+  const newQueue = () => brokers.queue('outage-amqp');
 
-  beforeAll(async () => {
-    amqp = await connectAmqp();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    files.remove();
-    for (const queue of queues) await deleteAmqpQueue(amqp, queue);
-    await amqp.close();
-  });
+  afterAll(() => files.remove());
 
   test('the seeder whose connection is closed resumes on a new one and leaves every item, in order, at most the unconfirmed ones twice', async () => {
     const queue = newQueue();
@@ -56,7 +29,7 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     expect(result.stderr).toMatch(new RegExp(`lost the connection to RabbitMQ \\(AMQP\\) at ${AMQP.address} \\(.*CONNECTION_FORCED.*\\); reconnecting`));
     expect(result.stderr).toMatch(/reconnected to RabbitMQ/);
     expect(result.code).toBe(ExitCode.ok);
-    const twice = expectResumedInOrder(await amqpTakeAll(amqp, queue), items, SEED_WINDOW);
+    const twice = expectResumedInOrder(await amqpTakeAll(brokers.amqp, queue), items, SEED_WINDOW);
     console.log(`seed of ${items.length} through a closed connection: ${twice} items on the queue twice`);
   });
 
@@ -82,7 +55,7 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     const next = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
     expect(next.code).toBe(ExitCode.ok);
     expect(processed(next.stdout)).toEqual(['precious']);
-    expect(await amqpCount(amqp, queue)).toBe(0);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(0);
   });
 
   test('status --watch rides out its connection being closed and ends when the queue is drained', async () => {

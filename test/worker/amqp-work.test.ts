@@ -2,43 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 import { ExitCode, deadLetterQueue } from '../../contract';
 import { waitForConnectionOf } from './rabbitmq-connections';
-import {
-  amqpCount,
-  amqpEnv,
-  amqpTakeAll,
-  closedPort,
-  connectAmqp,
-  deleteAmqpQueue,
-  killLeftovers,
-  processGone,
-  processed,
-  runCli,
-  sorted,
-  startCli,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { useBrokers } from './broker-fixture';
+import { amqpCount, amqpEnv, amqpTakeAll, closedPort, processGone, processed, runCli, sorted, startCli, tempDir } from './helpers';
 
 const POISON_COMMAND = 'item=$(cat); echo "handled $item"; [ "$item" != poison ]';
 
 describe('work on RabbitMQ (coarse pattern)', () => {
-  let amqp: ChannelModel;
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue('work-amqp');
-    queues.push(queue);
-    return queue;
-  };
-
-  beforeAll(async () => {
-    amqp = await connectAmqp();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    for (const queue of queues) await deleteAmqpQueue(amqp, queue);
-    await amqp.close();
-  });
+  const brokers = useBrokers('amqp');
+  const newQueue = () => brokers.queue('work-amqp');
 
   test('tutorial: 8 items, one process per item, two at a time, each item processed exactly once', async () => {
     const queue = newQueue();
@@ -55,7 +26,7 @@ describe('work on RabbitMQ (coarse pattern)', () => {
       }
     }
     expect(sorted(seen)).toEqual(sorted(items));
-    expect(await amqpCount(amqp, queue)).toBe(0);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(0);
     const status = await runCli(['status'], amqpEnv(queue));
     expect(status.stdout).toMatch(new RegExp(`^queue ${queue}: pending 0, in progress or done 8, dead 0 \\(seeded 8\\)$`, 'm'));
     expect(status.stdout).toMatch(/^note: AMQP does not report unacknowledged messages/m);
@@ -130,7 +101,7 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     const next = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
     expect(next.code).toBe(ExitCode.ok);
     expect(processed(next.stdout)).toEqual(['precious']);
-    expect(await amqpCount(amqp, queue)).toBe(0);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(0);
   });
 
   test('a poison item is dead-lettered after MAX_ATTEMPTS while the rest complete', async () => {
@@ -139,7 +110,7 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     const env = amqpEnv(queue, { WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '2' });
     const codes: (number | null)[] = [];
     let output = '';
-    for (let run = 0; run < 10 && (await amqpCount(amqp, queue)) > 0; run++) {
+    for (let run = 0; run < 10 && (await amqpCount(brokers.amqp, queue)) > 0; run++) {
       const result = await runCli(['work'], env);
       codes.push(result.code);
       output += result.stdout + result.stderr;
@@ -149,10 +120,10 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     expect(output).toMatch(/"poison" failed \(attempt 1 of 2\): handed back for another attempt/);
     expect(output).toMatch(/"poison" failed \(attempt 2 of 2\): moved to dead-letter queue .*\.dead/);
     expect(sorted([...output.matchAll(/^handled (.*)$/gm)].map((m) => m[1]))).toEqual(['a', 'b', 'poison', 'poison']);
-    expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
+    expect(await waitForCount(brokers.amqp, deadLetterQueue(queue), 1)).toBe(1);
     const status = await runCli(['status'], amqpEnv(queue));
     expect(status.stdout).toMatch(/pending 0, in progress or done 2, dead 1 \(seeded 3\)/);
-    expect(await amqpTakeAll(amqp, deadLetterQueue(queue))).toEqual(['poison']);
+    expect(await amqpTakeAll(brokers.amqp, deadLetterQueue(queue))).toEqual(['poison']);
   });
 
   test('a crash loop ends in the dead-letter queue: the quorum queue counts the deliveries', async () => {
@@ -169,7 +140,7 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     expect(last.code).toBe(ExitCode.ok);
     expect(processed(last.stdout)).toEqual([]);
     expect(last.stderr).toMatch(/"crasher" was delivered 2 times without an answer: moved to dead-letter queue/);
-    expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
+    expect(await waitForCount(brokers.amqp, deadLetterQueue(queue), 1)).toBe(1);
   });
 
   test('work that outlasts WORK_TIMEOUT_SECONDS is stopped (its whole process group) and counted as a failed attempt, dead-lettered after MAX_ATTEMPTS', async () => {
@@ -190,8 +161,8 @@ describe('work on RabbitMQ (coarse pattern)', () => {
       const started = readFileSync(`${pids.dir}/pids`, 'utf8').trim().split('\n').map(Number);
       expect(started).toHaveLength(4);
       for (const pid of started) expect(processGone(pid)).toBe(true);
-      expect(await waitForCount(amqp, deadLetterQueue(queue), 1)).toBe(1);
-      expect(await amqpCount(amqp, queue)).toBe(0);
+      expect(await waitForCount(brokers.amqp, deadLetterQueue(queue), 1)).toBe(1);
+      expect(await amqpCount(brokers.amqp, queue)).toBe(0);
     } finally {
       pids.remove();
     }
@@ -216,7 +187,7 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     worker.kill('SIGTERM');
     const result = await worker.exited;
     expect(result.code).toBe(ExitCode.ok);
-    expect(await amqpTakeAll(amqp, queue)).toEqual(['later']);
+    expect(await amqpTakeAll(brokers.amqp, queue)).toEqual(['later']);
   });
 });
 

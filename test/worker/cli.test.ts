@@ -1,23 +1,15 @@
 import { stripVTControlCharacters } from 'node:util';
 import { spawn } from 'node:child_process';
-import type { RedisClientType } from 'redis';
 import { ExitCode } from '../../contract';
-import { amqpEnv, cliPath, connectAmqp, connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { amqpEnv, cliPath, connectAmqp, redisEnv, runCli, uniqueQueue } from './helpers';
 
 describe('work-queue CLI', () => {
-  let redis: RedisClientType;
-  const redisQueues: string[] = [];
+  const brokers = useBrokers('redis');
 
   beforeAll(async () => {
-    redis = await connectRedis();
     // Fails clearly when RabbitMQ is not there (the status tests ask it too).
     await (await connectAmqp()).close();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    for (const queue of redisQueues) await deleteRedisQueue(redis, queue);
-    await redis.close();
   });
 
   test.each([
@@ -48,9 +40,8 @@ describe('work-queue CLI', () => {
   });
 
   test('status --watch fits every redraw into a terminal 60 columns wide', async () => {
-    const queue = uniqueQueue('a-queue-whose-name-alone-fills-most-of-a-narrow-terminal');
-    redisQueues.push(queue);
-    await redis.rPush(queue, ['w1', 'w2', 'w3']);
+    const queue = brokers.queue('a-queue-whose-name-alone-fills-most-of-a-narrow-terminal');
+    await brokers.redis.rPush(queue, ['w1', 'w2', 'w3']);
     const watch = runInTerminal(60, ['status', '--watch'], redisEnv(queue));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.3' }))).code).toBe(ExitCode.ok);

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../contract';
-import { connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, startCli, tempDir, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { redisEnv, runCli, startCli, tempDir } from './helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,25 +10,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RECORD_INPUT = 'cat > "$OUT/input-$$"';
 
 describe('WORK_COMMAND input (the worker on the Redis of the generation)', () => {
-  let redis: RedisClientType;
+  const brokers = useBrokers('redis');
   const files = tempDir();
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue('command-input');
-    queues.push(queue);
-    return queue;
-  };
+  const newQueue = () => brokers.queue('command-input');
 
-  beforeAll(async () => {
-    redis = await connectRedis();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    for (const queue of queues) await deleteRedisQueue(redis, queue);
-    await redis.close();
-    files.remove();
-  });
+  afterAll(() => files.remove());
 
   function recordedInputs(dir: string): string[] {
     return readdirSync(dir)
@@ -88,6 +74,6 @@ describe('WORK_COMMAND input (the worker on the Redis of the generation)', () =>
     expect(inputs.length).toBeGreaterThanOrEqual(items.length);
     const notWhole = inputs.filter((input) => !wanted.has(input)).map((input) => `${input.length} bytes: ${input.slice(0, 20)}...`);
     expect(notWhole).toEqual([]);
-    expect(await redis.get(queueKeys(queue).done)).toBe(String(items.length));
+    expect(await brokers.redis.get(queueKeys(queue).done)).toBe(String(items.length));
   });
 });

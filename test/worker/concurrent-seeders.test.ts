@@ -1,22 +1,7 @@
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode, queueKeys } from '../../contract';
-import {
-  type RunResult,
-  amqpCount,
-  amqpEnv,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  redisEnv,
-  runCli,
-  startCli,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { useBrokers } from './broker-fixture';
+import { type RunResult, amqpCount, amqpEnv, redisEnv, runCli, startCli, tempDir } from './helpers';
 import { closeOneConnectionOf } from './rabbitmq-connections';
 
 /** What one seeder's output says: items it added, and the seed's other items, before it began and while it ran. */
@@ -58,25 +43,10 @@ function summary(result: RunResult): Summary {
 }
 
 describe('two seeders of one list started together print summaries that add up', () => {
-  let redis: RedisClientType;
-  let amqp: ChannelModel;
+  const brokers = useBrokers('redis', 'amqp');
   const files = tempDir();
-  const redisQueues: string[] = [];
-  const amqpQueues: string[] = [];
 
-  beforeAll(async () => {
-    redis = await connectRedis();
-    amqp = await connectAmqp();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    for (const queue of redisQueues) await deleteRedisQueue(redis, queue);
-    for (const queue of amqpQueues) await deleteAmqpQueue(amqp, queue);
-    await redis.close();
-    await amqp.close();
-    files.remove();
-  });
+  afterAll(() => files.remove());
 
   function itemsFile(queue: string, count: number): { items: string[]; file: string } {
     const items = Array.from({ length: count }, (_, i) => `item-${i}`);
@@ -85,31 +55,28 @@ describe('two seeders of one list started together print summaries that add up',
 
   test('on Redis: each summary adds up to the total, the two add up to it, and the queue holds the list once', async () => {
     for (let round = 0; round < 3; round++) {
-      const queue = uniqueQueue('concurrent-seed');
-      redisQueues.push(queue);
+      const queue = brokers.queue('concurrent-seed', 'redis');
       const { items, file } = itemsFile(queue, 100_000);
       const env = redisEnv(queue, { ITEMS_FILE: file });
       const [first, second] = (await Promise.all([runCli(['seed'], env), runCli(['seed'], env)])).map(summary);
       expect(first.total).toBe(items.length);
       expect(second.total).toBe(items.length);
       expect(first.added + second.added).toBe(items.length);
-      expect(await redis.lRange(queueKeys(queue).pending, 0, -1)).toEqual(items);
+      expect(await brokers.redis.lRange(queueKeys(queue).pending, 0, -1)).toEqual(items);
     }
   });
 
   test('on RabbitMQ: each summary adds up to the total, the two add up to it, and the queue holds the list once', async () => {
-    const queue = uniqueQueue('concurrent-seed');
-    amqpQueues.push(queue);
+    const queue = brokers.queue('concurrent-seed', 'amqp');
     const { items, file } = itemsFile(queue, 20_000);
     const env = amqpEnv(queue, { ITEMS_FILE: file });
     const [first, second] = (await Promise.all([runCli(['seed'], env), runCli(['seed'], env)])).map(summary);
     expect(first.added + second.added).toBe(items.length);
-    expect(await amqpCount(amqp, queue)).toBe(items.length);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(items.length);
   });
 
   test('on RabbitMQ: a seeder that lost its connection while the other took over says what it added, and what the other did meanwhile', async () => {
-    const queue = uniqueQueue('concurrent-seed');
-    amqpQueues.push(queue);
+    const queue = brokers.queue('concurrent-seed', 'amqp');
     const { items, file } = itemsFile(queue, 40_000);
     const env = amqpEnv(queue, { ITEMS_FILE: file });
     const first = startCli(['seed'], env);
@@ -132,6 +99,6 @@ describe('two seeders of one list started together print summaries that add up',
     // What the first had confirmed but not yet marked, the second published again: both count it.
     expect(one.added + two.added).toBeGreaterThanOrEqual(items.length);
     expect(one.added + two.added).toBeLessThanOrEqual(items.length + SEED_WINDOW);
-    expect(await amqpCount(amqp, queue)).toBeGreaterThanOrEqual(items.length);
+    expect(await amqpCount(brokers.amqp, queue)).toBeGreaterThanOrEqual(items.length);
   });
 });

@@ -1,19 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { deadLetterQueueOptions, workQueueOptions } from '../../worker/amqp/topology';
 import { DeadLetters, ExitCode, amqpQueueNames, queueKeys } from '../../contract';
+import { useBrokers } from './broker-fixture';
 import {
   type CliProcess,
   amqpCount,
   amqpEnv,
   amqpTakeAll,
   cliPath,
-  connectAmqp,
-  connectRedis,
   deleteAmqpQueue,
   deleteRedisQueue,
-  killLeftovers,
   processed,
   redisEnv,
   runCli,
@@ -38,68 +34,57 @@ interface Broker {
   putDeadByHand: (queue: string, items: string[]) => Promise<void>;
   /** What must be left over after a redrive finished: nothing of its bookkeeping. */
   leftover: (queue: string) => Promise<number>;
+  /** Deletes the queue and what a redrive made beside it (RabbitMQ: its exchange). */
   remove: (queue: string) => Promise<void>;
 }
 
-let redis: RedisClientType;
-let amqp: ChannelModel;
+const brokers = useBrokers('redis', 'amqp');
 
-beforeAll(async () => {
-  redis = await connectRedis();
-  amqp = await connectAmqp();
-});
-
-afterAll(async () => {
-  killLeftovers();
-  await redis.close();
-  await amqp.close();
-});
-
-const brokers: Broker[] = [
+const BROKERS: Broker[] = [
   {
     name: 'Redis',
     env: redisEnv,
-    pending: (queue) => redis.lRange(queueKeys(queue).pending, 0, -1),
+    pending: (queue) => brokers.redis.lRange(queueKeys(queue).pending, 0, -1),
     // The redis trigger's listName is the queue: LLEN of the pending list.
-    scalerCount: (queue) => redis.lLen(queueKeys(queue).pending),
+    scalerCount: (queue) => brokers.redis.lLen(queueKeys(queue).pending),
     takePending: async (queue) => {
       const key = queueKeys(queue).pending;
-      const [items] = (await redis.multi().lRange(key, 0, -1).del(key).exec()) as unknown as [string[]];
+      const [items] = (await brokers.redis.multi().lRange(key, 0, -1).del(key).exec()) as unknown as [string[]];
       return items;
     },
-    deadCount: (queue) => redis.lLen(queueKeys(queue).dead),
-    putDeadByHand: async (queue, items) => void (await redis.rPush(queueKeys(queue).dead, items)),
-    leftover: (queue) => redis.lLen(queueKeys(queue).deadRecords),
-    remove: (queue) => deleteRedisQueue(redis, queue),
+    deadCount: (queue) => brokers.redis.lLen(queueKeys(queue).dead),
+    putDeadByHand: async (queue, items) => void (await brokers.redis.rPush(queueKeys(queue).dead, items)),
+    leftover: (queue) => brokers.redis.lLen(queueKeys(queue).deadRecords),
+    remove: (queue) => deleteRedisQueue(brokers.redis, queue),
   },
   {
     name: 'RabbitMQ',
     env: amqpEnv,
     pending: async (queue) => {
       // Taken and put back, in order.
-      const items = await amqpTakeAll(amqp, queue);
-      const channel = await amqp.createConfirmChannel();
+      const items = await amqpTakeAll(brokers.amqp, queue);
+      const channel = await brokers.amqp.createConfirmChannel();
       for (const item of items) channel.sendToQueue(queue, Buffer.from(item), { persistent: true });
       await channel.waitForConfirms();
       await channel.close();
       return items;
     },
     // The rabbitmq trigger's QueueLength over AMQP: the ready messages of a passive queue.declare.
-    scalerCount: (queue) => amqpCount(amqp, queue),
-    takePending: (queue) => amqpTakeAll(amqp, queue),
-    deadCount: (queue) => amqpCount(amqp, amqpQueueNames(queue).dead),
+    scalerCount: (queue) => amqpCount(brokers.amqp, queue),
+    takePending: (queue) => amqpTakeAll(brokers.amqp, queue),
+    deadCount: (queue) => amqpCount(brokers.amqp, amqpQueueNames(queue).dead),
     putDeadByHand: async (queue, items) => {
-      const channel = await amqp.createConfirmChannel();
+      const channel = await brokers.amqp.createConfirmChannel();
       await channel.assertQueue(queue, workQueueOptions(queue));
       await channel.assertQueue(amqpQueueNames(queue).dead, deadLetterQueueOptions);
       for (const item of items) channel.sendToQueue(amqpQueueNames(queue).dead, Buffer.from(item), { persistent: true });
       await channel.waitForConfirms();
       await channel.close();
     },
-    leftover: (queue) => amqpCount(amqp, amqpQueueNames(queue).redriveJournal),
+    leftover: (queue) => amqpCount(brokers.amqp, amqpQueueNames(queue).redriveJournal),
     remove: async (queue) => {
-      await deleteAmqpQueue(amqp, queue);
-      const channel = await amqp.createChannel();
+      await deleteAmqpQueue(brokers.amqp, queue);
+      const channel = await brokers.amqp.createChannel();
       await channel.deleteExchange(`${queue}.redrive`);
       await channel.close();
     },
@@ -109,7 +94,7 @@ const brokers: Broker[] = [
 /** A command that fails every item but `ok`, with exit code 7. */
 const FAIL_BUT_OK = 'read item; [ "$item" = ok ] || exit 7';
 
-describe.each(brokers)('$name: work-queue dead', (broker) => {
+describe.each(BROKERS)('$name: work-queue dead', (broker) => {
   const queues: string[] = [];
   const newQueue = () => {
     const queue = uniqueQueue(`dead-${broker.name.toLowerCase()}`);
@@ -276,18 +261,12 @@ describe('work-queue dead: usage and bad input', () => {
 });
 
 describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
-  const queues: string[] = [];
-  afterAll(async () => {
-    for (const queue of queues) await deleteAmqpQueue(amqp, queue);
-  });
-
   test('a dead item looked at 25 times is still there (RabbitMQ 4 drops a message after 20 deliveries unless its queue says otherwise)', async () => {
-    const queue = uniqueQueue('dead-limit');
-    queues.push(queue);
+    const queue = brokers.queue('dead-limit', 'amqp');
     expect((await runCli(['seed', 'stays'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
     // Each look of dead list is a get and a return: 24 of them here, the 25th by dead list.
-    const channel = await amqp.createChannel();
+    const channel = await brokers.amqp.createChannel();
     for (let look = 1; look < 25; look++) {
       const message = await channel.get(amqpQueueNames(queue).dead, { noAck: false });
       expect(message).not.toBe(false);
@@ -301,16 +280,15 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
   });
 
   test('an item the broker dead-lettered for a worker (rejected while publishing was blocked) is listed with why it has no record, and redriven', async () => {
-    const queue = uniqueQueue('dead-rejected');
-    queues.push(queue);
+    const queue = brokers.queue('dead-rejected', 'amqp');
     expect((await runCli(['seed', 'late'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     // What a worker does when it cannot publish the dead letter: a reject without requeue, which the work queue dead-letters.
-    const channel = await amqp.createChannel();
+    const channel = await brokers.amqp.createChannel();
     const message = await channel.get(queue, { noAck: false });
     expect(message).not.toBe(false);
     if (message) channel.reject(message, false);
     await channel.close();
-    for (let polls = 0; (await amqpCount(amqp, amqpQueueNames(queue).dead)) === 0; polls++) {
+    for (let polls = 0; (await amqpCount(brokers.amqp, amqpQueueNames(queue).dead)) === 0; polls++) {
       expect(polls).toBeLessThan(100);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -324,20 +302,19 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
     expect(moved.stdout).toMatch(
       `moved "late": attempts and last error not kept: ${DeadLetters.notKept.byBrokerForWorker}\nmoved 1 item from ${queue}.dead back to ${queue} in `,
     );
-    expect(await amqpTakeAll(amqp, queue)).toEqual(['late']);
-    expect(await amqpCount(amqp, amqpQueueNames(queue).redriveJournal)).toBe(0);
+    expect(await amqpTakeAll(brokers.amqp, queue)).toEqual(['late']);
+    expect(await amqpCount(brokers.amqp, amqpQueueNames(queue).redriveJournal)).toBe(0);
   });
 
   test('a dead-letter queue declared before it had the limit: workers take it as it is; dead list refuses it on RabbitMQ 4 with one line, and lists it before 4', async () => {
-    const queue = uniqueQueue('dead-legacy');
-    queues.push(queue);
-    const channel = await amqp.createChannel();
+    const queue = brokers.queue('dead-legacy', 'amqp');
+    const channel = await brokers.amqp.createChannel();
     await channel.assertQueue(queue, workQueueOptions(queue));
     await channel.assertQueue(amqpQueueNames(queue).dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await channel.close();
     expect((await runCli(['seed', 'old'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
-    const version = String((amqp as unknown as { connection: { serverProperties: { version: string } } }).connection.serverProperties.version);
+    const version = String((brokers.amqp as unknown as { connection: { serverProperties: { version: string } } }).connection.serverProperties.version);
     const listed = await runCli(['dead', 'list'], amqpEnv(queue));
     if (Number.parseInt(version, 10) >= 4) {
       expect(listed).toMatchObject({ code: ExitCode.failed, stdout: '' });
@@ -351,6 +328,6 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
       });
     }
     expect((await runCli(['dead', 'redrive'], amqpEnv(queue))).code).toBe(ExitCode.ok);
-    expect(await amqpTakeAll(amqp, queue)).toEqual(['old']);
+    expect(await amqpTakeAll(brokers.amqp, queue)).toEqual(['old']);
   });
 });

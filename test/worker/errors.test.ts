@@ -1,22 +1,7 @@
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../contract';
+import { useBrokers } from './broker-fixture';
 import { AMQP } from './brokers';
-import {
-  REDIS_URL,
-  amqpCount,
-  amqpEnv,
-  closedPort,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  redisEnv,
-  runCli,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { REDIS_URL, amqpCount, amqpEnv, closedPort, redisEnv, runCli, tempDir } from './helpers';
 
 /** Every start-up error is one line per problem, names the variable, the bad value and what is expected. */
 function expectOneLineProblem(stderr: string, text: RegExp): void {
@@ -26,24 +11,11 @@ function expectOneLineProblem(stderr: string, text: RegExp): void {
 }
 
 describe('work-queue start-up errors', () => {
-  let redis: RedisClientType;
-  let amqp: ChannelModel;
+  const brokers = useBrokers('redis', 'amqp');
   const files = tempDir();
-  const queue = uniqueQueue('errors');
+  const queue = brokers.queue('errors');
 
-  beforeAll(async () => {
-    redis = await connectRedis();
-    amqp = await connectAmqp();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    files.remove();
-    await deleteRedisQueue(redis, queue);
-    await deleteAmqpQueue(amqp, queue);
-    await redis.close();
-    await amqp.close();
-  });
+  afterAll(() => files.remove());
 
   test('fails without BROKER_URL', async () => {
     const result = await runCli(['work'], { QUEUE: queue });
@@ -212,8 +184,8 @@ describe('work-queue start-up errors', () => {
       expect(result.code).toBe(ExitCode.badInput);
       expect(result.stdout).toBe('');
     }
-    expect(await redis.lRange(queueKeys(queue).pending, 0, -1)).toEqual(['kept-1', 'kept-2']);
-    expect(await amqpCount(amqp, queue)).toBe(2);
+    expect(await brokers.redis.lRange(queueKeys(queue).pending, 0, -1)).toEqual(['kept-1', 'kept-2']);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(2);
   });
 
   test('takes the Secret credentials from BROKER_USERNAME/BROKER_PASSWORD even when they hold URL characters', async () => {

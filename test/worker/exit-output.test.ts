@@ -1,28 +1,17 @@
 import { spawn } from 'node:child_process';
-import { type RedisClientType } from 'redis';
 import { ExitCode } from '../../contract';
-import { cliPath, connectRedis, deleteRedisQueue, processed, redisEnv, runCli, tempDir, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { cliPath, processed, redisEnv, runCli, tempDir } from './helpers';
 
 /**
  * What a worker writes before it exits reaches a reader that is slow to read it: a pipe holds
  * 64 KiB, and Node.js drops what it queued beyond that when the process exits at once.
  */
 describe('output at exit', () => {
-  let redis: RedisClientType;
-  const queues: string[] = [];
-
-  beforeAll(async () => {
-    redis = await connectRedis();
-  });
-
-  afterAll(async () => {
-    for (const queue of queues) await deleteRedisQueue(redis, queue);
-    await redis.quit();
-  });
+  const brokers = useBrokers('redis');
 
   test('a drain worker whose reader starts reading 2 s late still delivers every Processing line', async () => {
-    const queue = uniqueQueue('exit-output');
-    queues.push(queue);
+    const queue = brokers.queue('exit-output');
     const items = Array.from({ length: 2000 }, (_, i) => `item-${i}-${'x'.repeat(40)}`);
     const files = tempDir();
     const seeded = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: files.file('items.json', JSON.stringify(items)) }));

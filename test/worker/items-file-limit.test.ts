@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, ftruncateSync } from 'node:fs';
-import type { RedisClientType } from 'redis';
 import { ExitCode, MAX_ITEMS_FILE_BYTES, queueKeys } from '../../contract';
-import { cliPath, connectRedis, deleteRedisQueue, killLeftovers, redisEnv, runCli, tempDir, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { cliPath, redisEnv, runCli, tempDir } from './helpers';
 
 /** A JSON array of equal items that is exactly `bytes` long. */
 function arrayOfSize(bytes: number): { json: string; count: number } {
@@ -15,23 +15,14 @@ function arrayOfSize(bytes: number): { json: string; count: number } {
 }
 
 describe('ITEMS_FILE size limit (seed holds the items in memory)', () => {
-  let redis: RedisClientType;
+  const brokers = useBrokers('redis');
   const files = tempDir();
-  const queue = uniqueQueue('items-limit');
+  const queue = brokers.queue('items-limit');
   const tooLarge = new RegExp(
     `^work-queue: ITEMS_FILE: got ".*", expected a file of at most ${MAX_ITEMS_FILE_BYTES / 1024 / 1024} MiB \\(seed holds the items in memory\\), but it has (\\d+ bytes|more than ${MAX_ITEMS_FILE_BYTES} bytes); seed its items in several runs of smaller files$`,
   );
 
-  beforeAll(async () => {
-    redis = await connectRedis();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    await deleteRedisQueue(redis, queue);
-    await redis.close();
-    files.remove();
-  });
+  afterAll(() => files.remove());
 
   test('fails for a file one byte over the limit before reading it, in one line, seeding nothing', async () => {
     // A sparse file: refused by its size alone (reading it would fail as JSON instead).
@@ -43,7 +34,7 @@ describe('ITEMS_FILE size limit (seed holds the items in memory)', () => {
     expect(result.code).toBe(ExitCode.badInput);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(tooLarge)]);
     expect(result.stderr).toContain(`but it has ${MAX_ITEMS_FILE_BYTES + 1} bytes`);
-    expect(await redis.exists(queueKeys(queue).pending)).toBe(0);
+    expect(await brokers.redis.exists(queueKeys(queue).pending)).toBe(0);
   });
 
   test('fails for a pipe that gives more than the limit', async () => {
@@ -63,6 +54,6 @@ describe('ITEMS_FILE size limit (seed holds the items in memory)', () => {
     const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: files.file('at-limit.json', json) }));
     expect(result.stderr).toBe('');
     expect(result.code).toBe(ExitCode.ok);
-    expect(await redis.lLen(queueKeys(queue).pending)).toBe(count);
+    expect(await brokers.redis.lLen(queueKeys(queue).pending)).toBe(count);
   });
 });

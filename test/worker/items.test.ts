@@ -1,21 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { ExitCode, checkItems } from '../../contract';
 import { decodeKeepingInvalidBytes } from '../../worker/items';
-import {
-  amqpEnv,
-  amqpTakeAll,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  redisEnv,
-  runCli,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { useBrokers } from './broker-fixture';
+import { amqpEnv, amqpTakeAll, redisEnv, runCli, tempDir } from './helpers';
 
 describe('the item rule (shared by the constructs and the seeder)', () => {
   test('an item is any valid UTF-8 string, the empty one included', () => {
@@ -51,61 +38,41 @@ describe('reading ITEMS_FILE bytes', () => {
 });
 
 describe('items on the queue', () => {
-  let redis: RedisClientType;
-  let amqp: ChannelModel;
+  const brokers = useBrokers('redis', 'amqp');
   const files = tempDir();
-  const redisQueues: string[] = [];
-  const amqpQueues: string[] = [];
-  const newQueue = (list: string[]) => {
-    const queue = uniqueQueue('items');
-    list.push(queue);
-    return queue;
-  };
 
-  beforeAll(async () => {
-    redis = await connectRedis();
-    amqp = await connectAmqp();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    files.remove();
-    for (const queue of redisQueues) await deleteRedisQueue(redis, queue);
-    for (const queue of amqpQueues) await deleteAmqpQueue(amqp, queue);
-    await redis.close();
-    await amqp.close();
-  });
+  afterAll(() => files.remove());
 
   test('fails for an ITEMS_FILE holding bytes that are not UTF-8, naming the item', async () => {
     const file = `${files.dir}/latin1.json`;
     writeFileSync(file, Buffer.concat([Buffer.from('["fine", "caf'), Buffer.from([0xe9]), Buffer.from('", "\u00e9t\u00e9"]')]));
-    const queue = newQueue(redisQueues);
+    const queue = brokers.queue('items', 'redis');
     const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: file }));
     expect(result.code).toBe(ExitCode.badInput);
     expect(result.stderr).toBe(
       'work-queue: ITEMS_FILE[1]: got "caf\ufffd", expected valid UTF-8 text, but the file holds bytes there that are not UTF-8 (e9)\n',
     );
-    expect(await redis.exists(queue)).toBe(0);
+    expect(await brokers.redis.exists(queue)).toBe(0);
   });
 
   test('fails for an item with an unpaired surrogate, as the constructs do', async () => {
     const file = files.file('surrogate.json', '["a", "b", "\\ud800x"]');
-    const result = await runCli(['seed'], amqpEnv(newQueue(amqpQueues), { ITEMS_FILE: file }));
+    const result = await runCli(['seed'], amqpEnv(brokers.queue('items', 'amqp'), { ITEMS_FILE: file }));
     expect(result.code).toBe(ExitCode.badInput);
     expect(result.stderr).toMatch(/^work-queue: ITEMS_FILE\[2\]: got "\\ud800x", expected valid UTF-8 text/);
   });
 
   test.each([
-    ['Redis', redisEnv, redisQueues],
-    ['RabbitMQ', amqpEnv, amqpQueues],
-  ] as const)('the empty string is an item on %s: seeded, delivered and given to the command as empty input', async (_name, env, list) => {
-    const queue = newQueue(list);
+    ['Redis', redisEnv, 'redis'],
+    ['RabbitMQ', amqpEnv, 'amqp'],
+  ] as const)('the empty string is an item on %s: seeded, delivered and given to the command as empty input', async (_name, env, broker) => {
+    const queue = brokers.queue('items', broker);
     const file = files.file(`${queue}.json`, '["", "x", ""]');
     expect((await runCli(['seed'], env(queue, { ITEMS_FILE: file }))).code).toBe(ExitCode.ok);
     const result = await runCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: 'printf "[%s]\\n" "$(cat)"' }));
     expect(result.code).toBe(ExitCode.ok);
     expect(result.stdout.split('\n').filter(Boolean).sort()).toEqual(['[]', '[]', '[x]']);
-    if (list === amqpQueues) expect(await amqpTakeAll(amqp, queue)).toEqual([]);
-    else expect(await redis.lLen(queue)).toBe(0);
+    if (broker === 'amqp') expect(await amqpTakeAll(brokers.amqp, queue)).toEqual([]);
+    else expect(await brokers.redis.lLen(queue)).toBe(0);
   });
 });

@@ -1,28 +1,16 @@
-import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../contract';
 import { MAX_BATCH_SIZE } from '../../worker/work';
-import { connectRedis, deleteRedisQueue, killLeftovers, processed, redisEnv, sorted, startCli, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { processed, redisEnv, sorted, startCli } from './helpers';
 
 /** Batches of drain workers on Redis: a worker killed mid-batch loses nothing and completes nothing twice. */
 describe('drain batches on Redis', () => {
-  let redis: RedisClientType;
-  const queues: string[] = [];
-
-  beforeAll(async () => {
-    redis = await connectRedis();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    for (const queue of queues) await deleteRedisQueue(redis, queue);
-    await redis.close();
-  });
+  const brokers = useBrokers('redis');
 
   test('a worker killed mid-batch leaves its batch to the other worker, which reclaims it when the leases expire: every item completed exactly once', async () => {
-    const queue = uniqueQueue('batch-kill');
-    queues.push(queue);
+    const queue = brokers.queue('batch-kill');
     const items = Array.from({ length: 2000 }, (_, i) => `item-${i}`);
-    for (let i = 0; i < items.length; i += 500) await redis.rPush(queue, items.slice(i, i + 500));
+    for (let i = 0; i < items.length; i += 500) await brokers.redis.rPush(queue, items.slice(i, i + 500));
     // 1 ms per item: batches grow to their largest size, and a kill lands inside one.
     const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.001', LEASE_SECONDS: '1' });
     const victim = startCli(['work'], env);
@@ -35,11 +23,11 @@ describe('drain batches on Redis', () => {
     expect(finished.code).toBe(ExitCode.ok);
 
     const keys = queueKeys(queue);
-    expect(Number(await redis.get(keys.done))).toBe(items.length);
-    expect(await redis.lLen(keys.pending)).toBe(0);
-    expect(await redis.zCard(keys.leases)).toBe(0);
-    expect(await redis.hLen(keys.processing)).toBe(0);
-    expect(await redis.lLen(keys.dead)).toBe(0);
+    expect(Number(await brokers.redis.get(keys.done))).toBe(items.length);
+    expect(await brokers.redis.lLen(keys.pending)).toBe(0);
+    expect(await brokers.redis.zCard(keys.leases)).toBe(0);
+    expect(await brokers.redis.hLen(keys.processing)).toBe(0);
+    expect(await brokers.redis.lLen(keys.dead)).toBe(0);
 
     const byVictim = processed(killed.stdout);
     const bySurvivor = processed(finished.stdout);

@@ -1,32 +1,17 @@
-import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../contract';
 import { existsSync, readFileSync } from 'node:fs';
-import { connectRedis, deleteRedisQueue, killLeftovers, processGone, processed, redisEnv, runCli, sorted, startCli, tempDir, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { processGone, processed, redisEnv, runCli, sorted, startCli, tempDir } from './helpers';
 
 /** Fails the item "poison" and succeeds on everything else, reading the item from stdin. */
 const POISON_COMMAND = 'item=$(cat); echo "handled $item"; [ "$item" != poison ]';
 
 describe('work on Redis (fine pattern)', () => {
-  let redis: RedisClientType;
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue('work-redis');
-    queues.push(queue);
-    return queue;
-  };
-
-  beforeAll(async () => {
-    redis = await connectRedis();
-  });
-
+  const brokers = useBrokers('redis');
+  const newQueue = () => brokers.queue('work-redis');
   const files = tempDir();
 
-  afterAll(async () => {
-    killLeftovers();
-    files.remove();
-    for (const queue of queues) await deleteRedisQueue(redis, queue);
-    await redis.close();
-  });
+  afterAll(() => files.remove());
 
   test('tutorial: 9 items, two concurrent drain workers, each item processed exactly once', async () => {
     const queue = newQueue();
@@ -48,22 +33,22 @@ describe('work on Redis (fine pattern)', () => {
 
   test('duplicates and items pushed by hand (rpush) are all processed', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['apple', 'apple', 'pear']);
+    await brokers.redis.rPush(queue, ['apple', 'apple', 'pear']);
     const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0' });
     const results = await Promise.all([runCli(['work'], env), runCli(['work'], env)]);
     expect(results.map((r) => r.code)).toEqual([0, 0]);
     expect(sorted(results.flatMap((r) => processed(r.stdout)))).toEqual(['apple', 'apple', 'pear']);
-    expect(await redis.get(queueKeys(queue).done)).toBe('3');
+    expect(await brokers.redis.get(queueKeys(queue).done)).toBe('3');
   });
 
   test('single mode takes one item and exits; an empty queue exits 0 after a short wait', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['one', 'two']);
+    await brokers.redis.rPush(queue, ['one', 'two']);
     const first = await runCli(['work'], redisEnv(queue, { WORK_SECONDS: '0' }));
     expect(first.code).toBe(ExitCode.ok);
     expect(processed(first.stdout)).toEqual(['one']);
-    expect(await redis.lRange(queue, 0, -1)).toEqual(['two']);
-    await redis.del(queue);
+    expect(await brokers.redis.lRange(queue, 0, -1)).toEqual(['two']);
+    await brokers.redis.del(queue);
     const empty = await runCli(['work'], redisEnv(queue, { WORK_SECONDS: '0' }));
     expect(empty.code).toBe(ExitCode.ok);
     expect(empty.stderr).toMatch(/stayed empty for \d+ s: nothing to do/);
@@ -71,12 +56,12 @@ describe('work on Redis (fine pattern)', () => {
 
   test('a poison item is dead-lettered after MAX_ATTEMPTS while the rest complete', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['a', 'poison', 'b', 'c']);
+    await brokers.redis.rPush(queue, ['a', 'poison', 'b', 'c']);
     const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '3' }));
     expect(result.code).toBe(ExitCode.ok);
     expect(result.stdout.match(/handled poison/g)).toHaveLength(3);
     expect(result.stderr).toMatch(/"poison" failed \(attempt 3 of 3\): moved to dead-letter queue .*\.dead/);
-    expect(await redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['poison']);
+    expect(await brokers.redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['poison']);
     const status = await runCli(['status'], redisEnv(queue));
     expect(status.stdout).toMatch(/pending 0, in progress 0, done 3, dead 1/);
   });
@@ -94,12 +79,12 @@ describe('work on Redis (fine pattern)', () => {
     expect(result.stdout).not.toMatch(/handled slow/);
     expect(result.stderr.match(/"slow" outlasted WORK_TIMEOUT_SECONDS \(2 s\): stopped, a failed attempt/g)).toHaveLength(2);
     expect(result.stderr).toMatch(/"slow" failed \(attempt 2 of 2\): moved to dead-letter queue/);
-    expect(await redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['slow']);
+    expect(await brokers.redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['slow']);
   });
 
   test('a worker killed mid-item leaves it to another worker once its lease expires', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['precious']);
+    await brokers.redis.rPush(queue, ['precious']);
     const victim = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '1' }));
     await victim.waitFor(/Processing precious/);
     // Leased, not pending: a drain worker must wait for it instead of exiting.
@@ -114,7 +99,7 @@ describe('work on Redis (fine pattern)', () => {
 
   test('a crash loop ends in the dead-letter list too', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['crasher']);
+    await brokers.redis.rPush(queue, ['crasher']);
     for (let attempt = 1; attempt <= 2; attempt++) {
       const victim = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '0.5', MAX_ATTEMPTS: '2' }));
       await victim.waitFor(/Processing crasher/);
@@ -125,12 +110,12 @@ describe('work on Redis (fine pattern)', () => {
     expect(last.code).toBe(ExitCode.ok);
     expect(processed(last.stdout)).toEqual([]);
     expect(last.stderr).toMatch(/"crasher" was delivered 2 times without an answer: moved to dead-letter queue/);
-    expect(await redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['crasher']);
+    expect(await brokers.redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['crasher']);
   });
 
   test('SIGTERM lets the current item finish, takes no more and hands nothing out twice', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['s1', 's2', 's3']);
+    await brokers.redis.rPush(queue, ['s1', 's2', 's3']);
     const worker = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '1' }));
     await worker.waitFor(/Processing s1/);
     worker.kill('SIGTERM');
@@ -143,7 +128,7 @@ describe('work on Redis (fine pattern)', () => {
 
   test('a second SIGTERM gives the current item back without using up an attempt', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['long']);
+    await brokers.redis.rPush(queue, ['long']);
     const worker = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', MAX_ATTEMPTS: '1' }));
     await worker.waitFor(/Processing long/);
     worker.kill('SIGTERM');
@@ -155,12 +140,12 @@ describe('work on Redis (fine pattern)', () => {
     // MAX_ATTEMPTS=1: had the release counted as an attempt, the item would now be dead.
     const next = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', MAX_ATTEMPTS: '1' }));
     expect(processed(next.stdout)).toEqual(['long']);
-    expect(await redis.lLen(queueKeys(queue).dead)).toBe(0);
+    expect(await brokers.redis.lLen(queueKeys(queue).dead)).toBe(0);
   });
 
   test('a second SIGTERM ends the whole process group of WORK_COMMAND, its children included', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['grouped']);
+    await brokers.redis.rPush(queue, ['grouped']);
     const pidFile = `${files.dir}/${queue}.pid`;
     const worker = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 & echo $! > ${pidFile}; wait` }));
     const child = await readPid(pidFile);
@@ -175,7 +160,7 @@ describe('work on Redis (fine pattern)', () => {
 
   test("the worker's exit ends what WORK_COMMAND left running", async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['leaves-a-child']);
+    await brokers.redis.rPush(queue, ['leaves-a-child']);
     const pidFile = `${files.dir}/${queue}.pid`;
     const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 >/dev/null 2>&1 & echo $! > ${pidFile}` }));
     expect(result.code).toBe(ExitCode.ok);
@@ -184,7 +169,7 @@ describe('work on Redis (fine pattern)', () => {
 
   test('status --watch prints plain lines until the queue is drained, the rate and ETA from the second read', async () => {
     const queue = newQueue();
-    await redis.rPush(queue, ['w1', 'w2', 'w3']);
+    await brokers.redis.rPush(queue, ['w1', 'w2', 'w3']);
     const watch = startCli(['status', '--watch'], redisEnv(queue));
     await watch.waitFor(/pending 3/);
     const worker = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.3' }));

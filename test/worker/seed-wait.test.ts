@@ -1,71 +1,45 @@
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { publishMarker } from '../../worker/amqp/marker';
 import { deadLetterQueueOptions, seedMarkerQueueOptions, workQueueOptions } from '../../worker/amqp/topology';
 import { ExitCode, amqpQueueNames, queueKeys, seedId } from '../../contract';
-import {
-  amqpCount,
-  amqpEnv,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  processed,
-  redisEnv,
-  runCli,
-  sorted,
-  startCli,
-  uniqueQueue,
-} from './helpers';
+import { type BrokerKind, useBrokers } from './broker-fixture';
+import { amqpCount, amqpEnv, processed, redisEnv, runCli, sorted, startCli } from './helpers';
 
 /** Workers that wait for their seed (SEED_ID, SEED_WAIT_SECONDS) and seeds run again (SEED_RUN), on both brokers. */
 
 /** What each broker needs from these tests. */
 interface Broker {
   name: string;
+  kind: BrokerKind;
   env: (queue: string, extra?: Record<string, string>) => Record<string, string>;
   /** Puts items on the queue and then writes the marker, as a seeder part-way through its list does. */
   seedPart: (queue: string, part: { id: string; total: number; items: string[]; pushed: number }) => Promise<void>;
   /** Items on the queue, not taken. */
   count: (queue: string) => Promise<number>;
-  remove: (queue: string) => Promise<void>;
 }
 
-let redis: RedisClientType;
-let amqp: ChannelModel;
+const brokers = useBrokers('redis', 'amqp');
 /** Counts the AMQP markers written here, as a seeder counts its own. */
 let markerSequence = 0;
 
-beforeAll(async () => {
-  redis = await connectRedis();
-  amqp = await connectAmqp();
-});
-
-afterAll(async () => {
-  killLeftovers();
-  await redis.close();
-  await amqp.close();
-});
-
-const brokers: Broker[] = [
+const BROKERS: Broker[] = [
   {
     name: 'Redis',
+    kind: 'redis',
     env: redisEnv,
     seedPart: async (queue, { id, total, items, pushed }) => {
       const keys = queueKeys(queue);
-      if (items.length > 0) await redis.rPush(keys.pending, items);
-      await redis.hSet(keys.seed, { id, total: String(total), pushed: String(pushed) });
+      if (items.length > 0) await brokers.redis.rPush(keys.pending, items);
+      await brokers.redis.hSet(keys.seed, { id, total: String(total), pushed: String(pushed) });
     },
-    count: (queue) => redis.lLen(queueKeys(queue).pending),
-    remove: (queue) => deleteRedisQueue(redis, queue),
+    count: (queue) => brokers.redis.lLen(queueKeys(queue).pending),
   },
   {
     name: 'RabbitMQ',
+    kind: 'amqp',
     env: amqpEnv,
     seedPart: async (queue, { id, total, items, pushed }) => {
       const names = amqpQueueNames(queue);
-      const channel = await amqp.createConfirmChannel();
+      const channel = await brokers.amqp.createConfirmChannel();
       await channel.assertQueue(names.work, workQueueOptions(queue));
       await channel.assertQueue(names.dead, deadLetterQueueOptions);
       await channel.assertQueue(names.marker, seedMarkerQueueOptions);
@@ -74,8 +48,7 @@ const brokers: Broker[] = [
       await publishMarker(channel, names.marker, { id, total, pushed, seededBefore: 0, sequence: ++markerSequence });
       await channel.close();
     },
-    count: (queue) => amqpCount(amqp, queue),
-    remove: (queue) => deleteAmqpQueue(amqp, queue),
+    count: (queue) => amqpCount(brokers.amqp, queue),
   },
 ];
 
@@ -84,17 +57,8 @@ function lines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line !== '');
 }
 
-describe.each(brokers)('$name: a worker with SEED_ID', (broker) => {
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue(`seed-wait-${broker.name.toLowerCase()}`);
-    queues.push(queue);
-    return queue;
-  };
-
-  afterAll(async () => {
-    for (const queue of queues) await broker.remove(queue);
-  });
+describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
+  const newQueue = () => brokers.queue(`seed-wait-${broker.name.toLowerCase()}`, broker.kind);
 
   test('drain, started before its seeder: waits, then processes every item and exits 0', async () => {
     const queue = newQueue();

@@ -1,28 +1,14 @@
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode, queueKeys } from '../../contract';
-import {
-  amqpCount,
-  amqpEnv,
-  amqpTakeAll,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  redisEnv,
-  runCli,
-  startCli,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { type BrokerKind, useBrokers } from './broker-fixture';
+import { amqpCount, amqpEnv, amqpTakeAll, deleteAmqpQueue, deleteRedisQueue, redisEnv, runCli, startCli, tempDir } from './helpers';
 import { ItemsVolumes } from './indexed-fixture';
 import { expectResumedInOrder } from './seed-window';
 
 /** What each broker needs from a test: how to reach it and how to read a queue back. */
 interface Broker {
   name: string;
+  kind: BrokerKind;
   env: (queue: string, extra?: Record<string, string>) => Record<string, string>;
   /** Items on the queue, in order (removed from it). */
   takeAll: (queue: string) => Promise<string[]>;
@@ -36,62 +22,46 @@ interface Broker {
   resumeDuplicates: number;
 }
 
-let redis: RedisClientType;
-let amqp: ChannelModel;
+const brokers = useBrokers('redis', 'amqp');
 const files = tempDir();
 const volumes = new ItemsVolumes();
 
-beforeAll(async () => {
-  redis = await connectRedis();
-  amqp = await connectAmqp();
-});
-
-afterAll(async () => {
-  killLeftovers();
+afterAll(() => {
   files.remove();
   volumes.remove();
-  await redis.close();
-  await amqp.close();
 });
 
-const brokers: Broker[] = [
+const BROKERS: Broker[] = [
   {
     name: 'Redis',
+    kind: 'redis',
     env: redisEnv,
     takeAll: async (queue) => {
-      const items = await redis.lRange(queueKeys(queue).pending, 0, -1);
-      await redis.del(queueKeys(queue).pending);
+      const items = await brokers.redis.lRange(queueKeys(queue).pending, 0, -1);
+      await brokers.redis.del(queueKeys(queue).pending);
       return items;
     },
-    count: (queue) => redis.lLen(queueKeys(queue).pending),
-    remove: (queue) => deleteRedisQueue(redis, queue),
+    count: (queue) => brokers.redis.lLen(queueKeys(queue).pending),
+    remove: (queue) => deleteRedisQueue(brokers.redis, queue),
     crashItems: 400_000,
     concurrentItems: 200_000,
     resumeDuplicates: 0,
   },
   {
     name: 'RabbitMQ',
+    kind: 'amqp',
     env: amqpEnv,
-    takeAll: (queue) => amqpTakeAll(amqp, queue),
-    count: (queue) => amqpCount(amqp, queue),
-    remove: (queue) => deleteAmqpQueue(amqp, queue),
+    takeAll: (queue) => amqpTakeAll(brokers.amqp, queue),
+    count: (queue) => amqpCount(brokers.amqp, queue),
+    remove: (queue) => deleteAmqpQueue(brokers.amqp, queue),
     crashItems: 20_000,
     concurrentItems: 5_000,
     resumeDuplicates: SEED_WINDOW,
   },
 ];
 
-describe.each(brokers)('seed into $name', (broker) => {
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue(`seed-${broker.name.toLowerCase()}`);
-    queues.push(queue);
-    return queue;
-  };
-
-  afterAll(async () => {
-    for (const queue of queues) await broker.remove(queue);
-  });
+describe.each(BROKERS)('seed into $name', (broker) => {
+  const newQueue = () => brokers.queue(`seed-${broker.name.toLowerCase()}`, broker.kind);
 
   test('a second run adds nothing; duplicates are distinct items', async () => {
     const queue = newQueue();
@@ -199,8 +169,8 @@ describe.each(brokers)('seed into $name', (broker) => {
 
 describe('seed into RabbitMQ, a queue seeded by an earlier work-queue', () => {
   test('fails on a classic seed marker queue, saying how to go on', async () => {
-    const queue = uniqueQueue('seed-old-marker');
-    const channel = await amqp.createChannel();
+    const queue = brokers.queue('seed-old-marker', 'amqp');
+    const channel = await brokers.amqp.createChannel();
     try {
       await channel.assertQueue(`${queue}.seed`, { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' } });
       const result = await runCli(['seed', 'a'], amqpEnv(queue));
@@ -212,7 +182,6 @@ describe('seed into RabbitMQ, a queue seeded by an earlier work-queue', () => {
       );
     } finally {
       await channel.close();
-      await deleteAmqpQueue(amqp, queue);
     }
   });
 });

@@ -1,20 +1,7 @@
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { ExitCode, type StatusReport } from '../../contract';
 import { statusSchemaErrors } from '../status-schema';
-import {
-  amqpEnv,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  processed,
-  redisEnv,
-  runCli,
-  startCli,
-  uniqueQueue,
-} from './helpers';
+import { useBrokers } from './broker-fixture';
+import { amqpEnv, processed, redisEnv, runCli, startCli } from './helpers';
 
 /** Fails the item "poison" and succeeds on everything else. */
 const POISON_COMMAND = '[ "$(cat)" != poison ]';
@@ -49,29 +36,8 @@ describe.each([
   { broker: 'RabbitMQ', env: amqpEnv, kind: 'rabbitmq', counts: 'taken' },
 ] as const)('status --json on $broker', ({ broker, env, kind, counts }) => {
   const redisBroker = broker === 'Redis';
-  let redis: RedisClientType | undefined;
-  let amqp: ChannelModel | undefined;
-  const queues: string[] = [];
-  const newQueue = () => {
-    const queue = uniqueQueue('status-json');
-    queues.push(queue);
-    return queue;
-  };
-
-  beforeAll(async () => {
-    if (redisBroker) redis = await connectRedis();
-    else amqp = await connectAmqp();
-  });
-
-  afterAll(async () => {
-    killLeftovers();
-    for (const queue of queues) {
-      if (redis) await deleteRedisQueue(redis, queue);
-      if (amqp) await deleteAmqpQueue(amqp, queue);
-    }
-    await redis?.close();
-    await amqp?.close();
-  });
+  const brokers = useBrokers(redisBroker ? 'redis' : 'amqp');
+  const newQueue = () => brokers.queue('status-json');
 
   /** What the broker tells of items taken: Redis each count, RabbitMQ only the two together. */
   const taken = (inProgress: number, done: number) =>

@@ -1,20 +1,7 @@
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../contract';
 import { AMQP, REDIS } from './brokers';
-import {
-  amqpCount,
-  connectAmqp,
-  connectRedis,
-  deleteAmqpQueue,
-  deleteRedisQueue,
-  killLeftovers,
-  processed,
-  runCli,
-  sorted,
-  tempDir,
-  uniqueQueue,
-} from './helpers';
+import { type BrokerKind, useBrokers } from './broker-fixture';
+import { amqpCount, processed, runCli, sorted, tempDir } from './helpers';
 import { type Certificate, type TlsProxy, makeCertificate, startTlsProxy } from './tls-proxy';
 
 /** A failed start: exit 3 and exactly one line that names the masked URL and the reason. */
@@ -27,82 +14,68 @@ function expectUnreachable(result: { code: number | null; stderr: string }, url:
 }
 
 describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy', () => {
+  const brokers = useBrokers('redis', 'amqp');
   const files = tempDir();
   let certificate: Certificate;
-  let redis: RedisClientType;
-  let amqp: ChannelModel;
   let redisProxy: TlsProxy;
   let amqpProxy: TlsProxy;
-  const redisQueues: string[] = [];
-  const amqpQueues: string[] = [];
-  const newQueue = (list: string[]) => {
-    const queue = uniqueQueue('tls');
-    list.push(queue);
-    return queue;
-  };
+  const newQueue = (broker: BrokerKind) => brokers.queue('tls', broker);
   const rediss = () => `rediss://localhost:${redisProxy.port}`;
   const amqps = () => `amqps://${AMQP.username}:${AMQP.password}@localhost:${amqpProxy.port}`;
   const trusted = (env: Record<string, string>) => ({ NODE_EXTRA_CA_CERTS: certificate.certFile, ...env });
 
   beforeAll(async () => {
-    redis = await connectRedis();
-    amqp = await connectAmqp();
     certificate = makeCertificate(files.dir);
     redisProxy = await startTlsProxy(certificate, REDIS.port);
     amqpProxy = await startTlsProxy(certificate, AMQP.port);
   });
 
   afterAll(async () => {
-    killLeftovers();
     await redisProxy?.close();
     await amqpProxy?.close();
     files.remove();
-    for (const queue of redisQueues) await deleteRedisQueue(redis, queue);
-    for (const queue of amqpQueues) await deleteAmqpQueue(amqp, queue);
-    await redis?.close();
-    await amqp?.close();
   });
 
   test('seeds and drains a Redis queue over rediss://, sending localhost as the TLS server name', async () => {
-    const queue = newQueue(redisQueues);
+    const queue = newQueue('redis');
     const items = ['apple', 'banana', 'cherry', 'apple', 'fig'];
     const names = redisProxy.serverNames.length;
     const seed = await runCli(['seed', ...items], trusted({ BROKER_URL: rediss(), QUEUE: queue }));
     expect(seed.stderr).toBe('');
     expect(seed.code).toBe(ExitCode.ok);
-    expect(await redis.lLen(queue)).toBe(items.length);
+    expect(await brokers.redis.lLen(queue)).toBe(items.length);
 
     const work = await runCli(['work'], trusted({ BROKER_URL: rediss(), QUEUE: queue, WORKER_MODE: 'drain', WORK_SECONDS: '0' }));
     expect(work.code).toBe(ExitCode.ok);
     expect(sorted(processed(work.stdout))).toEqual(sorted(items));
-    expect(await redis.lLen(queue)).toBe(0);
-    expect(await redis.get(queueKeys(queue).done)).toBe(String(items.length));
+    expect(await brokers.redis.lLen(queue)).toBe(0);
+    expect(await brokers.redis.get(queueKeys(queue).done)).toBe(String(items.length));
     expect(redisProxy.serverNames.slice(names)).toEqual(['localhost', 'localhost']);
   });
 
   test('seeds a RabbitMQ queue over amqps:// and a single worker takes one item', async () => {
-    const queue = newQueue(amqpQueues);
+    const queue = newQueue('amqp');
     const names = amqpProxy.serverNames.length;
     const seed = await runCli(['seed', 'one', 'two', 'three'], trusted({ BROKER_URL: amqps(), QUEUE: queue }));
     expect(seed.stderr).toBe('');
     expect(seed.code).toBe(ExitCode.ok);
-    expect(await amqpCount(amqp, queue)).toBe(3);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(3);
 
     const work = await runCli(['work'], trusted({ BROKER_URL: amqps(), QUEUE: queue, WORKER_MODE: 'single', WORK_SECONDS: '0' }));
     expect(work.code).toBe(ExitCode.ok);
     expect(processed(work.stdout)).toEqual(['one']);
-    expect(await amqpCount(amqp, queue)).toBe(2);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(2);
     expect(amqpProxy.serverNames.slice(names)).toEqual(['localhost', 'localhost']);
   });
 
   test('status over rediss:// and amqps://', async () => {
-    const redisQueue = newQueue(redisQueues);
-    await redis.rPush(redisQueue, ['a', 'b']);
+    const redisQueue = newQueue('redis');
+    await brokers.redis.rPush(redisQueue, ['a', 'b']);
     const redisStatus = await runCli(['status'], trusted({ BROKER_URL: rediss(), QUEUE: redisQueue }));
     expect(redisStatus.code).toBe(ExitCode.ok);
     expect(redisStatus.stdout).toBe(`queue ${redisQueue}: pending 2, in progress 0, done 0, dead 0\n`);
 
-    const amqpQueue = newQueue(amqpQueues);
+    const amqpQueue = newQueue('amqp');
     expect((await runCli(['seed', 'x'], trusted({ BROKER_URL: amqps(), QUEUE: amqpQueue }))).code).toBe(ExitCode.ok);
     const amqpStatus = await runCli(['status'], trusted({ BROKER_URL: amqps(), QUEUE: amqpQueue }));
     expect(amqpStatus.code).toBe(ExitCode.ok);
@@ -110,12 +83,12 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
   });
 
   test('connects by IP address when the certificate names it (no server name is sent)', async () => {
-    const queue = newQueue(redisQueues);
+    const queue = newQueue('redis');
     const names = redisProxy.serverNames.length;
     const result = await runCli(['seed', 'by-ip'], trusted({ BROKER_URL: `rediss://127.0.0.1:${redisProxy.port}`, QUEUE: queue }));
     expect(result.stderr).toBe('');
     expect(result.code).toBe(ExitCode.ok);
-    expect(await redis.lRange(queue, 0, -1)).toEqual(['by-ip']);
+    expect(await brokers.redis.lRange(queue, 0, -1)).toEqual(['by-ip']);
     expect(redisProxy.serverNames.slice(names)).toEqual([undefined]);
   });
 
@@ -123,18 +96,18 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     ['Redis', () => rediss(), () => rediss()],
     ['RabbitMQ', () => amqps(), () => `amqps://guest:***@localhost:${amqpProxy.port}`],
   ])('fails without NODE_EXTRA_CA_CERTS: %s certificate not trusted', async (broker, url, shown) => {
-    const queue = newQueue(broker === 'Redis' ? redisQueues : amqpQueues);
+    const queue = newQueue(broker === 'Redis' ? 'redis' : 'amqp');
     const result = await runCli(['seed', 'never'], { BROKER_URL: url(), QUEUE: queue });
     expectUnreachable(result, shown(), /NODE_EXTRA_CA_CERTS.*\(DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate\)$/);
     expect(result.stderr).not.toContain(':guest@');
   });
 
   test('fails without NODE_EXTRA_CA_CERTS even when NODE_TLS_REJECT_UNAUTHORIZED=0', async () => {
-    const queue = newQueue(redisQueues);
+    const queue = newQueue('redis');
     const result = await runCli(['seed', 'never'], { BROKER_URL: rediss(), QUEUE: queue, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     expect(result.stderr).toMatch(/self-signed certificate/);
-    expect(await redis.exists(queue)).toBe(0);
+    expect(await brokers.redis.exists(queue)).toBe(0);
   });
 
   test('fails when the certificate does not name the host', async () => {
@@ -142,7 +115,7 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     const proxy = await startTlsProxy(certificate, REDIS.port, '127.0.0.2');
     try {
       const url = `rediss://127.0.0.2:${proxy.port}`;
-      const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue(redisQueues) }));
+      const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue('redis') }));
       expectUnreachable(result, url, /\(ERR_TLS_CERT_ALTNAME_INVALID: .*127\.0\.0\.2.*\)$/);
     } finally {
       await proxy.close();
@@ -154,7 +127,7 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     // Plain Redis waits for the end of a command line (timeout), or answers the handshake in plain
     // text when its random bytes hold a line break. A timeout may also be a broker that is not up
     // yet, which is waited for BROKER_RETRY_SECONDS: not here.
-    const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue(redisQueues), BROKER_RETRY_SECONDS: '0' }));
+    const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue('redis'), BROKER_RETRY_SECONDS: '0' }));
     expectUnreachable(
       result,
       `rediss://:***@127.0.0.1:${REDIS.port}`,
@@ -164,7 +137,7 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
   });
 
   test('fails with amqps:// to the plain RabbitMQ port', async () => {
-    const result = await runCli(['status'], trusted({ BROKER_URL: `amqps://guest:guest@127.0.0.1:${AMQP.port}`, QUEUE: newQueue(amqpQueues) }));
+    const result = await runCli(['status'], trusted({ BROKER_URL: `amqps://guest:guest@127.0.0.1:${AMQP.port}`, QUEUE: newQueue('amqp') }));
     expectUnreachable(result, `amqps://guest:***@127.0.0.1:${AMQP.port}`, /speaks TLS.*\(ERR_SSL_WRONG_VERSION_NUMBER: wrong version number\)$/);
   });
 });

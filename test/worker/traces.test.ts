@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { type Socket, createServer } from 'node:net';
 import path from 'node:path';
-import type { ChannelModel } from 'amqplib';
-import type { RedisClientType } from 'redis';
 import { ExitCode, queueKeys } from '../../contract';
-import { amqpEnv, connectAmqp, connectRedis, deleteAmqpQueue, deleteRedisQueue, killLeftovers, redisEnv, runCli, tempDir, uniqueQueue } from './helpers';
+import { useBrokers } from './broker-fixture';
+import { amqpEnv, redisEnv, runCli, tempDir } from './helpers';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 
 /** Fails the item "bad" with exit code 3: with MAX_ATTEMPTS=2 it is retried once, then dead-lettered. */
@@ -22,26 +21,15 @@ const HOOK = path.join(__dirname, 'loaded-files-hook.js');
 
 describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   let receiver: OtlpReceiver;
-  let redis: RedisClientType;
-  let amqp: ChannelModel;
+  const brokers = useBrokers('redis', 'amqp');
   const files = tempDir();
-  const queues: { broker: 'redis' | 'amqp'; name: string }[] = [];
   let runs = 0;
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
-    redis = await connectRedis();
-    amqp = await connectAmqp();
   });
 
   afterAll(async () => {
-    killLeftovers();
-    for (const { broker, name } of queues) {
-      if (broker === 'redis') await deleteRedisQueue(redis, name);
-      else await deleteAmqpQueue(amqp, name);
-    }
-    await redis?.close();
-    await amqp?.close();
     await receiver?.close();
     files.remove();
   });
@@ -54,16 +42,15 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     return { ...result, tracingLoaded: loaded.some((file) => path.basename(file) === 'tracing.cjs' || file.includes('@opentelemetry')) };
   }
 
-  const brokers = [
+  const BROKERS = [
     { name: 'Redis', broker: 'redis', env: redisEnv, system: 'redis', protocol: 'http/protobuf', mode: 'drain', workers: 1 },
     { name: 'RabbitMQ', broker: 'amqp', env: amqpEnv, system: 'rabbitmq', protocol: 'http/json', mode: 'single', workers: DELIVERIES.length },
   ] as const;
 
-  test.each(brokers)(
+  test.each(BROKERS)(
     '$name: the seed run is a span, each delivery a span under it with the messaging attributes and its outcome ($protocol)',
     async ({ broker, env, system, protocol, mode, workers }) => {
-      const queue = uniqueQueue(`traces-${broker}`);
-      queues.push({ broker, name: queue });
+      const queue = brokers.queue(`traces-${broker}`, broker);
       const traced = env(queue, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
       const seeded = await run(['seed', ...ITEMS], traced);
       expect(seeded.code).toBe(ExitCode.ok);
@@ -75,7 +62,7 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       for (const { stderr, tracingLoaded } of worked) expect([stderr, tracingLoaded]).toEqual([expect.not.stringMatching(/traces:/), true]);
       const spans = receiver.spans.filter((span) => span.attributes['messaging.destination.name'] === queue);
       showingSpans(spans, () => checkTrace(spans, { queue, system, protocol }));
-      if (broker === 'redis') expect(await redis.pTTL(queueKeys(queue).traces)).toBeGreaterThan(0);
+      if (broker === 'redis') expect(await brokers.redis.pTTL(queueKeys(queue).traces)).toBeGreaterThan(0);
     },
   );
 
@@ -111,17 +98,16 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(items.map(delivery).sort(bySizeThenAttempt)).toEqual(DELIVERIES);
   }
 
-  test.each(brokers)(
+  test.each(BROKERS)(
     '$name: without OTEL_EXPORTER_OTLP_ENDPOINT no file of OpenTelemetry is loaded and nothing is stored for traces',
     async ({ broker, env, mode }) => {
-      const queue = uniqueQueue(`untraced-${broker}`);
-      queues.push({ broker, name: queue });
+      const queue = brokers.queue(`untraced-${broker}`, broker);
       const seeded = await run(['seed', 'plain'], env(queue));
       const worked = await run(['work'], { ...env(queue), WORKER_MODE: mode, WORK_SECONDS: '0' });
       expect([seeded.code, worked.code]).toEqual([ExitCode.ok, ExitCode.ok]);
       expect(worked.stdout).toBe('Processing plain\n');
       expect([seeded.tracingLoaded, worked.tracingLoaded]).toEqual([false, false]);
-      if (broker === 'redis') expect(await redis.exists(queueKeys(queue).traces)).toBe(0);
+      if (broker === 'redis') expect(await brokers.redis.exists(queueKeys(queue).traces)).toBe(0);
       expect(receiver.spans.filter((span) => span.attributes['messaging.destination.name'] === queue)).toEqual([]);
     },
   );
@@ -131,8 +117,7 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     const silent = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const queue = uniqueQueue('traces-silent');
-      queues.push({ broker: 'redis', name: queue });
+      const queue = brokers.queue('traces-silent', 'redis');
       const started = Date.now();
       const { port } = silent.address() as { port: number };
       const seeded = await runCli(['seed', 'one'], redisEnv(queue, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }));
