@@ -87,6 +87,17 @@ const DEPLOYED_ONLY = [
 const UNIT_FOLDERS = ['constructs', 'stacks', 'docs', 'layers', 'bench'];
 const SYSTEM_FOLDERS = ['package', 'cluster'];
 
+/**
+ * System suites `npm test` leaves out unless their variable is set, within CI's 20 minutes. The
+ * three-node RabbitMQ 3.10 cluster: the constructs deploy RabbitMQ 4 (rabbitmq-cluster-4.0 runs
+ * the same suite on it), 3.10 is past its end of life, and the machine generation's single node
+ * keeps testing the worker's AMQP against 3.10. `RABBITMQ_310_CLUSTER=1 npm run test:system` runs it.
+ */
+const OPT_IN = { 'test/cluster/rabbitmq-cluster-3.10.test.ts': 'RABBITMQ_310_CLUSTER' };
+const optedOut = Object.entries(OPT_IN)
+  .filter(([, variable]) => !process.env[variable])
+  .map(([file]) => `<rootDir>/${file}`);
+
 /** A suite in a folder of test/ that no kind takes would never run: refuse it, naming the file. */
 function checkEveryFolderHasAKind() {
   const placed = new Set([...UNIT_FOLDERS, ...SYSTEM_FOLDERS, 'worker', 'e2e']);
@@ -156,6 +167,7 @@ module.exports = {
       displayName: { name: 'system', color: 'yellow' },
       roots: ['<rootDir>/test'],
       testMatch: [`<rootDir>/test/{${SYSTEM_FOLDERS.join(',')}}/**/*.test.ts`],
+      testPathIgnorePatterns: ['/node_modules/', ...optedOut],
     },
   ],
 };
