@@ -49,7 +49,7 @@ describe('work-queue CLI', () => {
     expect(code).toBe(ExitCode.ok);
     const rows = output.split(/\r\n|\r|\n/).map((row) => stripVTControlCharacters(row));
     expect(rows.filter((row) => row.includes('pending')).length).toBeGreaterThan(1);
-    for (const row of rows) expect([...row].length).toBeLessThan(60);
+    for (const row of rows) expect(Array.from(row).length).toBeLessThan(60);
     expect(rows.filter((row) => row.includes('pending')).pop()).toMatch(/\[#+\] pending 0, in progress 0, done 3, dead 0$/);
   });
 });

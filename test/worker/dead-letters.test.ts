@@ -53,7 +53,9 @@ const BROKERS: Broker[] = [
       return items;
     },
     deadCount: (queue) => brokers.redis.lLen(queueKeys(queue).dead),
-    putDeadByHand: async (queue, items) => void (await brokers.redis.rPush(queueKeys(queue).dead, items)),
+    putDeadByHand: async (queue, items) => {
+      await brokers.redis.rPush(queueKeys(queue).dead, items);
+    },
     leftover: (queue) => brokers.redis.lLen(queueKeys(queue).deadRecords),
     remove: (queue) => deleteRedisQueue(brokers.redis, queue),
   },
@@ -314,7 +316,7 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
     await channel.close();
     expect((await runCli(['seed', 'old'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
-    const version = String((brokers.amqp as unknown as { connection: { serverProperties: { version: string } } }).connection.serverProperties.version);
+    const version = (brokers.amqp as unknown as { connection: { serverProperties: { version: string } } }).connection.serverProperties.version;
     const listed = await runCli(['dead', 'list'], amqpEnv(queue));
     if (Number.parseInt(version, 10) >= 4) {
       expect(listed).toMatchObject({ code: ExitCode.failed, stdout: '' });

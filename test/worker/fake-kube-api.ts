@@ -148,39 +148,66 @@ export class FakeKubeApi {
     this.requests.push(recorded);
     const intercepted = this.intercept?.(recorded);
     if (intercepted === 'silent') return;
-    if (intercepted) return json(res, intercepted.status, intercepted.body, intercepted.headers);
+    if (intercepted) {
+      json(res, intercepted.status, intercepted.body, intercepted.headers);
+      return;
+    }
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const caller = bearer === undefined ? undefined : this.tokens.get(bearer);
-    if (!caller) return status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (!caller) {
+      status(res, 401, 'Unauthorized', 'Unauthorized');
+      return;
+    }
     const one = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url.pathname);
     const all = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/.exec(url.pathname);
-    if (req.method === 'GET' && one) return this.get(res, caller, one[1], one[2]);
-    if (req.method === 'POST' && all) return this.create(res, caller, all[1], recorded.body);
-    return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    if (req.method === 'GET' && one) {
+      this.get(res, caller, one[1], one[2]);
+      return;
+    }
+    if (req.method === 'POST' && all) {
+      this.create(res, caller, all[1], recorded.body);
+      return;
+    }
+    status(res, 404, 'NotFound', 'the server could not find the requested resource');
   }
 
   private get(res: ServerResponse, caller: { account: ServiceAccount; rules?: readonly PolicyRule[] }, namespace: string, name: string): void {
-    if (!allowed(caller.rules, 'get', name)) return forbidden(res, caller.account, 'get', namespace, name);
+    if (!allowed(caller.rules, 'get', name)) {
+      forbidden(res, caller.account, 'get', namespace, name);
+      return;
+    }
     const secret = this.secrets.get(`${namespace}/${name}`);
-    if (!secret) return status(res, 404, 'NotFound', `secrets "${name}" not found`, { name, kind: 'secrets' });
+    if (!secret) {
+      status(res, 404, 'NotFound', `secrets "${name}" not found`, { name, kind: 'secrets' });
+      return;
+    }
     json(res, 200, secret);
   }
 
   private create(res: ServerResponse, caller: { account: ServiceAccount; rules?: readonly PolicyRule[] }, namespace: string, body: unknown): void {
     const secret = body as Partial<StoredSecret> | undefined;
     const name = secret?.metadata?.name;
-    if (!allowed(caller.rules, 'create', undefined)) return forbidden(res, caller.account, 'create', namespace, undefined);
+    if (!allowed(caller.rules, 'create', undefined)) {
+      forbidden(res, caller.account, 'create', namespace, undefined);
+      return;
+    }
     if (secret?.apiVersion !== 'v1' || secret.kind !== 'Secret' || typeof name !== 'string') {
-      return status(res, 400, 'BadRequest', 'the body is not a v1 Secret with metadata.name');
+      status(res, 400, 'BadRequest', 'the body is not a v1 Secret with metadata.name');
+      return;
     }
     if (secret.metadata?.namespace !== undefined && secret.metadata.namespace !== namespace) {
-      return status(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      status(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      return;
     }
     const data = secret.data ?? {};
     if (Object.values(data).some((value) => typeof value !== 'string' || Buffer.from(value, 'base64').toString('base64') !== value)) {
-      return status(res, 400, 'BadRequest', 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data');
+      status(res, 400, 'BadRequest', 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data');
+      return;
     }
-    if (this.secrets.has(`${namespace}/${name}`)) return status(res, 409, 'AlreadyExists', `secrets "${name}" already exists`, { name, kind: 'secrets' });
+    if (this.secrets.has(`${namespace}/${name}`)) {
+      status(res, 409, 'AlreadyExists', `secrets "${name}" already exists`, { name, kind: 'secrets' });
+      return;
+    }
     json(res, 201, this.store({ apiVersion: 'v1', kind: 'Secret', metadata: { ...secret.metadata, name, namespace }, type: secret.type ?? 'Opaque', data }));
   }
 

@@ -56,9 +56,9 @@ export class CliProcess {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.stdout + this.stderr)) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`process exited before printing ${pattern}:\n${this.stdout}\n${this.stderr}`);
+        throw new Error(`process exited before printing ${String(pattern)}:\n${this.stdout}\n${this.stderr}`);
       }
-      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`no ${String(pattern)} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 50);
         this.waiters.push(() => {

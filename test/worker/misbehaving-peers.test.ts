@@ -182,7 +182,7 @@ function stderrLines(result: RunResult): string[] {
 
 /** What the run did, for a failing assertion's message. */
 function described(result: Outcome): string {
-  const end = result.hung ? 'still running, killed by the test' : `exit ${result.code ?? result.signal}`;
+  const end = result.hung ? 'still running, killed by the test' : `exit ${String(result.code ?? result.signal)}`;
   const connecting = result.connectingMs === undefined ? 'never connected' : `${(result.connectingMs / 1000).toFixed(1)} s after its first connection`;
   const term = result.afterTermMs === undefined ? '' : `, ${(result.afterTermMs / 1000).toFixed(1)} s after SIGTERM`;
   return `${end} ${connecting}${term}, ${result.connections.length} connections; stderr:\n${result.stderr}stdout:\n${result.stdout}`;

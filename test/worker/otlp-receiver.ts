@@ -100,7 +100,7 @@ export class OtlpReceiver {
   }
 
   private async receive(request: IncomingMessage): Promise<string> {
-    if (request.method !== 'POST' || request.url !== '/v1/traces') throw new Error(`unexpected ${request.method} ${request.url}`);
+    if (request.method !== 'POST' || request.url !== '/v1/traces') throw new Error(`unexpected ${String(request.method)} ${String(request.url)}`);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);

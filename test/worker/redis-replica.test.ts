@@ -39,7 +39,9 @@ describe('a Redis replica (-READONLY to every write)', () => {
 
   afterAll(async () => {
     killLeftovers();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await replicaClient?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await Promise.all([primary?.stop(), replica?.stop()]);
   });
 
@@ -51,7 +53,7 @@ describe('a Redis replica (-READONLY to every write)', () => {
 
   function expectReconnectedThenGaveUp(result: TimedRun): void {
     const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
-    const what = `exit ${result.code ?? result.signal} after ${(result.elapsedMs / 1000).toFixed(1)} s; stderr:\n${result.stderr}`;
+    const what = `exit ${String(result.code ?? result.signal)} after ${(result.elapsedMs / 1000).toFixed(1)} s; stderr:\n${result.stderr}`;
     expect({ code: result.code, what }).toEqual({ code: ExitCode.brokerUnreachable, what });
     expect(result.stderr).not.toMatch(STACK_LINE);
     expect(result.stderr).not.toMatch(/unexpected error/);

@@ -68,6 +68,6 @@ describe('the rate and ETA as status --watch shows them', () => {
     expect(redraw('job2', redis, 200, rate)).toBe(`[${'#'.repeat(18)}${'.'.repeat(12)}] queue job2: ${counts}${rate}`);
     expect(redraw('job2', redis, 90, rate)).toMatch(/^\[[#.]{5,}\] pending 3, .*\(seeded 10\), 2\.5 items\/s, ETA 2s$/);
     expect(redraw('job2', redis, 70, rate)).toMatch(/^\[[#.]{5,}\] pending 3, .*\(seeded 10\)$/);
-    for (const columns of [200, 90, 70, 60, 30]) expect([...redraw('job2', redis, columns, rate)].length).toBeLessThan(columns);
+    for (const columns of [200, 90, 70, 60, 30]) expect(Array.from(redraw('job2', redis, columns, rate)).length).toBeLessThan(columns);
   });
 });

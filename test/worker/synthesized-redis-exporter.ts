@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { QueueSeeder, RedisPod } from '../../constructs';
-import { Manifest, ManifestValue, only, podSpec, synth } from '../manifests';
+import { type Manifest, type ManifestValue, only, podSpec, synth } from '../manifests';
 import { scrape, type Sample } from '../prometheus-text';
 import { closedPort } from './helpers';
 
@@ -25,7 +25,7 @@ export function synthesizedExporterEnv(queue: string, password: string): Record<
 function secretValue(manifests: Manifest[], valueFrom: ManifestValue): string {
   const { name, key } = valueFrom.secretKeyRef;
   const value = only(manifests, 'Secret', name).stringData?.[key];
-  if (value === undefined) throw new Error(`no key ${key} in the synthesized Secret ${name}`);
+  if (value === undefined) throw new Error(`no key ${String(key)} in the synthesized Secret ${String(name)}`);
   return value;
 }
 

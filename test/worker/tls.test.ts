@@ -31,7 +31,9 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
   });
 
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await redisProxy?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await amqpProxy?.close();
     files.remove();
   });

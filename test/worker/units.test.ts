@@ -23,7 +23,7 @@ describe('status --watch on a terminal', () => {
   const queue = 'job2';
 
   test.each([200, 80, 64, 60, 40, 30, 20, 8])('the redraw fits %i columns', (columns) => {
-    expect([...redraw(queue, status, columns)].length).toBeLessThan(columns);
+    expect(Array.from(redraw(queue, status, columns)).length).toBeLessThan(columns);
   });
 
   test('a wide terminal gets the full bar and line; a narrower one a narrower bar, then no queue name, then no bar', () => {
