@@ -5,7 +5,7 @@ import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { amqpQueueNames } from '../../contract';
 import { closedPort, processed, runCli, startCli, uniqueQueue } from '../worker/helpers';
 import { expectAllOnce } from '../worker/seed-window';
-import { LocalCluster, LocalNode, type SynthesizedCluster, synthesizeCluster } from './local-rabbitmq-cluster';
+import { LocalCluster, type LocalNode, type SynthesizedCluster, synthesizeCluster } from './local-rabbitmq-cluster';
 import type { RabbitMQInstall } from './rabbitmq-install';
 
 /**

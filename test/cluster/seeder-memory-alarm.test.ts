@@ -1,7 +1,7 @@
 import { type ChannelModel, connect } from 'amqplib';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { DeadLetters, ExitCode, amqpQueueNames } from '../../contract';
-import { ManifestValue, only, synth } from '../manifests';
+import { type ManifestValue, only, synth } from '../manifests';
 import { type Sample, sampleValue, scrape } from '../prometheus-text';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { type CliProcess, amqpCount, amqpTakeAll, runCli, sorted, startCli, tempDir, uniqueQueue } from '../worker/helpers';

@@ -1,6 +1,6 @@
-import { Chart } from 'cdk8s';
+import type { Chart } from 'cdk8s';
 import { RedisPod } from '../../constructs';
-import { Manifest, ManifestValue, manifestsOf, onlyJob, synth } from '../manifests';
+import { type Manifest, type ManifestValue, manifestsOf, onlyJob, synth } from '../manifests';
 import { fullApp } from './full-app';
 
 const NAME = 'app.kubernetes.io/name';

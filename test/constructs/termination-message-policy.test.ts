@@ -1,6 +1,6 @@
 import { IndexedWorkJob } from '../../constructs';
 import { fullApp, IMAGE } from './full-app';
-import { Manifest, manifestsOf, synth } from '../manifests';
+import { type Manifest, manifestsOf, synth } from '../manifests';
 
 /** The pod templates of the Jobs a manifest runs: a Job's own, a ScaledJob's jobTargetRef. */
 function jobPodTemplates(manifest: Manifest): { name?: string; spec: { containers: { name: string; terminationMessagePolicy?: string }[] } }[] {

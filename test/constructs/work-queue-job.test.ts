@@ -1,6 +1,6 @@
-import { Chart, Duration } from 'cdk8s';
+import { type Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { contract, IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { contract, type IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, type WorkQueueJobProps } from '../../constructs';
 import { containerEnv, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Chart, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { IndexedWorkJob, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob } from '../../constructs';
-import { configMapItems, Manifest } from '../manifests';
+import { configMapItems, type Manifest } from '../manifests';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = 'docs/constructs.md';

@@ -7,8 +7,8 @@
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import { suiteGeneration } from './harness/broker-generation';
 import { requireBrokers } from './harness/brokers';
-import { JobRun } from './harness/job-controller';
-import { Pod } from './harness/pod';
+import type { JobRun } from './harness/job-controller';
+import type { Pod } from './harness/pod';
 import { killDuringItem, processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 

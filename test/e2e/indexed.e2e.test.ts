@@ -7,11 +7,11 @@
  * the tutorials.
  */
 import { Duration, Testing } from 'cdk8s';
-import { IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
+import { IndexedWorkJob, type IndexedWorkJobProps } from '../../constructs';
 import { INDEXED_EXAMPLE } from '../../stacks/config';
-import { JobRun, PodRecord } from './harness/job-controller';
+import type { JobRun, PodRecord } from './harness/job-controller';
 import { suiteGeneration } from './harness/broker-generation';
-import { KubeObject, onlyJob } from './harness/manifests';
+import { type KubeObject, onlyJob } from './harness/manifests';
 import { StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 

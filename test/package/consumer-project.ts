@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Env } from '../../contract';
-import { containerEnv, Manifest, mountedItems, podSpec } from '../manifests';
+import { containerEnv, type Manifest, mountedItems, podSpec } from '../manifests';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

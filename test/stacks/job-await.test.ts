@@ -3,8 +3,8 @@ import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { DynamicProviderHost, serializedProvider } from './job-await/dynamic-provider-host';
-import { FakeJob, FakeKubernetesApi, FakePod, jobEnd } from './job-await/fake-kubernetes-api';
-import { JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await/provider';
+import { type FakeJob, FakeKubernetesApi, type FakePod, jobEnd } from './job-await/fake-kubernetes-api';
+import { type JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await/provider';
 
 /**
  * JobAwait's provider, serialized as `pulumi up` serializes it and run in Pulumi's own dynamic

@@ -5,7 +5,7 @@ import { join } from 'path';
 import { promisify } from 'util';
 import { parseAllDocuments } from 'yaml';
 import { schemaError } from '../k8s-schema';
-import { configMapItems, containerEnv, Manifest, only, podSpec } from '../manifests';
+import { configMapItems, containerEnv, type Manifest, only, podSpec } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 import { seedId } from '../../contract';
 

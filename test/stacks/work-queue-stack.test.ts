@@ -1,9 +1,16 @@
-import { App, Testing } from 'cdk8s';
-import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, IndexedStackConfig, QueueStackConfig, WorkQueueStackConfig } from '../../stacks/config';
-import { addWorkQueueStack, buildWorkQueueStack, QueueStackCharts } from '../../stacks/work-queue-stack';
+import { type App, Testing } from 'cdk8s';
+import {
+  COARSE_TUTORIAL,
+  FINE_TUTORIAL,
+  INDEXED_EXAMPLE,
+  type IndexedStackConfig,
+  type QueueStackConfig,
+  type WorkQueueStackConfig,
+} from '../../stacks/config';
+import { addWorkQueueStack, buildWorkQueueStack, type QueueStackCharts } from '../../stacks/work-queue-stack';
 import { seedId } from '../../contract';
 import { crdSchemaErrors } from '../crd-schema';
-import { containerEnv, Manifest, manifestsOf, only, podSpec } from '../manifests';
+import { containerEnv, type Manifest, manifestsOf, only, podSpec } from '../manifests';
 
 const coarse: QueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1' };
 const fine: QueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };

@@ -1,6 +1,6 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { VolumeBacking } from './pod-volumes';
+import type { VolumeBacking } from './pod-volumes';
 import { parseQuantity } from './quantity';
 import type { HostEntry } from './service-network';
 import type { TerminationMessageMount } from './termination-message';

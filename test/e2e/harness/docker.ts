@@ -1,5 +1,5 @@
 import { existsSync } from 'fs';
-import { mustRun, runProgram, RunOptions, RunResult } from './run';
+import { mustRun, runProgram, type RunOptions, type RunResult } from './run';
 
 /** Debian's client, matched to Debian's engine (another client may sit earlier on PATH). */
 export const DOCKER_CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';

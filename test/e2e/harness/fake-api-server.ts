@@ -9,14 +9,14 @@
  * this server does not serve gets 405 and is recorded in `unserved`, so a test sees it.
  */
 import { randomBytes } from 'crypto';
-import { createServer, Server } from 'https';
+import { createServer, type Server } from 'https';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
-import { ApiCertificate } from './api-certificate';
+import type { ApiCertificate } from './api-certificate';
 import { ApiError, notFound } from './api-status';
 import type { KubeObject } from './manifests';
-import { ObjectStore } from './object-store';
-import { allows, ResourceRequest, serviceAccountUserName, ServiceAccountUser } from './rbac';
+import type { ObjectStore } from './object-store';
+import { allows, type ResourceRequest, serviceAccountUserName, type ServiceAccountUser } from './rbac';
 
 export interface ApiRequestRecord {
   readonly method: string;

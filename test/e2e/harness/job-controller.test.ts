@@ -3,7 +3,7 @@ import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { failurePolicyAction, generatedName, indexedPodName, maxConcurrent, runJob } from './job-controller';
 import { COMPLETION_INDEX_KEY, formatIndexes, indexedPodTemplate, matchSuccessPolicy, parseIndexes } from './job-indexes';
-import { Pod } from './pod';
+import type { Pod } from './pod';
 import { PodDisruptions } from './pod-disruption';
 import { ttlExpiresAt } from './ttl-after-finished';
 import { wallClockTimeout } from './wall-clock-timer';

@@ -3,13 +3,13 @@
  * container's exits (OnFailure restarts in place), its evictions and lost node (pod-disruption.ts),
  * and its terminal phase, counted in the Job's status (job-state.ts).
  */
-import { EventQueue } from './event-queue';
+import type { EventQueue } from './event-queue';
 import { indexedPodTemplate } from './job-indexes';
-import { JobControllerOptions, PodRecord } from './job-run';
-import { JobSettings } from './job-spec';
-import { JobEvent, JobState, PodEntry } from './job-state';
+import type { JobControllerOptions, PodRecord } from './job-run';
+import type { JobSettings } from './job-spec';
+import type { JobEvent, JobState, PodEntry } from './job-state';
 import { restartBackoffMs } from './pod-backoff';
-import { Disruption } from './pod-disruption';
+import type { Disruption } from './pod-disruption';
 import { generatedName, indexedPodName } from './pod-names';
 import type { TerminatedState } from './termination-message';
 import { wallClockTimeout } from './wall-clock-timer';

@@ -15,8 +15,8 @@
  */
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
-import { generatedName, JobControllerOptions, JobRun } from './job-controller';
-import { jobsToCreate, kedaMinor, KedaVersion, ScaledJobScaling } from './keda-formula';
+import { generatedName, type JobControllerOptions, type JobRun } from './job-controller';
+import { jobsToCreate, kedaMinor, type KedaVersion, type ScaledJobScaling } from './keda-formula';
 import type { Scaler, ScaleTrigger } from './keda-scalers';
 import type { KubeObject } from './manifests';
 import { wallClockTimeout } from './wall-clock-timer';

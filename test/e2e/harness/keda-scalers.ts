@@ -7,7 +7,7 @@
  */
 import { connect as connectAmqp } from 'amqplib';
 import { createClient } from 'redis';
-import { findObject, KubeObject, objectSource, secretValue } from './manifests';
+import { findObject, type KubeObject, objectSource, secretValue } from './manifests';
 import type { TriggerTarget } from './keda-formula';
 
 /** A trigger of a ScaledJob (keda.sh/v1alpha1 ScaleTriggers). */

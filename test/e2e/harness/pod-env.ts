@@ -1,7 +1,7 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVarSource } from 'kubernetes-models/v1/EnvVarSource';
 import { expand } from './expansion';
-import { configMapValue, ObjectSource, secretValue } from './manifests';
+import { configMapValue, type ObjectSource, secretValue } from './manifests';
 import { PodConfigError } from './pod-config-error';
 
 /** What the downward API's `fieldRef` reads of a pod. */

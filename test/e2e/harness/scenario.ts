@@ -9,14 +9,14 @@ import { join } from 'path';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { BrokerGeneration } from './broker-generation';
 import { Brokers } from './brokers';
-import { AppliedObject, Cluster } from './cluster';
-import { JobRun, PodRecord } from './job-controller';
+import { type AppliedObject, Cluster } from './cluster';
+import type { JobRun, PodRecord } from './job-controller';
 import type { JobHooks, ScaledJobObject } from './keda-emulator';
-import { KubeObject, loadStack, onlyJob, onlyObject, StackManifests } from './manifests';
-import { Manifest, mountedItems } from '../../manifests';
-import { Pod } from './pod';
+import { type KubeObject, loadStack, onlyJob, onlyObject, type StackManifests } from './manifests';
+import { type Manifest, mountedItems } from '../../manifests';
+import type { Pod } from './pod';
 import { serviceHostNames } from './service-hosts';
-import { E2eState } from './state';
+import type { E2eState } from './state';
 
 export class StackScenario {
   readonly manifests: StackManifests;

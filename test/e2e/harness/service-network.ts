@@ -6,7 +6,7 @@
  */
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { BackendPort, gatePorts, ServiceGate } from './service-gate';
+import { type BackendPort, gatePorts, ServiceGate } from './service-gate';
 import { serviceHostNames } from './service-hosts';
 
 /** A line of a pod's /etc/hosts. */

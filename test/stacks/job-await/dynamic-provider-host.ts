@@ -1,4 +1,4 @@
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { type ChildProcess, execFile, spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
 import { promisify } from 'util';

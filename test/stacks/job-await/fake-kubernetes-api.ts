@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import type { AddressInfo } from 'net';
 
 /** A Job's status as the API returns it, or 'deleted': from that read on, the Job is gone (HTTP 404). */
 export type JobStep = Record<string, unknown> | 'deleted';
