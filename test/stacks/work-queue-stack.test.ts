@@ -50,8 +50,8 @@ describe('addWorkQueueStack', () => {
   test('labels every object for `kubectl apply --prune -l app.kubernetes.io/part-of=work-queue-stack`', () => {
     for (const config of [coarse, fine, { ...coarse, brokerReplicas: 3, namespace: 'batch' }]) {
       for (const m of objectsOf(addWorkQueueStack(Testing.app(), config))) {
-        expect({ object: `${m.kind}/${m.metadata.name}`, labels: m.metadata.labels }).toMatchObject({
-          object: `${m.kind}/${m.metadata.name}`,
+        expect({ object: `${m.kind}/${String(m.metadata.name)}`, labels: m.metadata.labels }).toMatchObject({
+          object: `${m.kind}/${String(m.metadata.name)}`,
           labels: {
             'app.kubernetes.io/name': expect.any(String),
             'app.kubernetes.io/instance': expect.any(String),
