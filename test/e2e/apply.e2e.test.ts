@@ -112,7 +112,7 @@ async function expectIndexedDone(cluster: Cluster, directory: string): Promise<s
   const objects = loadStack(directory, INDEXED_EXAMPLE.name).job;
   const job = onlyJob(objects);
   const items = mountedItems(job as Manifest, objects as Manifest[]);
-  if (typeof items === 'string') throw new Error(`${job.metadata!.name} ${items}`);
+  if (typeof items === 'string') throw new Error(`${String(job.metadata!.name)} ${items}`);
   const run = await cluster.job(job.metadata!.name!).run;
   expect({ job: job.metadata!.name, condition: run.condition, reason: run.reason, completedIndexes: run.completedIndexes, failed: run.failed }).toEqual({
     job: job.metadata!.name,

@@ -356,7 +356,7 @@ function rulesConfigMap(scaledJob: ScaledJobObject, version: string): KubeObject
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: `${scaledJob.metadata!.name}-rules-${hash}`, namespace: scaledJob.metadata!.namespace },
+    metadata: { name: `${String(scaledJob.metadata!.name)}-rules-${hash}`, namespace: scaledJob.metadata!.namespace },
     data,
   };
 }

@@ -282,7 +282,7 @@ export class Cluster {
 
   private pendingBrokers(): string[] {
     return (this.store.list('StatefulSet') as unknown as IStatefulSet[])
-      .map((set) => `${set.metadata!.namespace}/${set.metadata!.name}`)
+      .map((set) => `${String(set.metadata!.namespace)}/${String(set.metadata!.name)}`)
       .filter((key) => !this.booting.has(key));
   }
 
@@ -324,6 +324,6 @@ export function readDirectory(directory: string): KubeObject[] {
 }
 
 export function describeApply(results: AppliedObject[], order: ApplyOrder): string {
-  const lines = results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.error ? `error: ${r.error}` : r.action}`);
+  const lines = results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${String(r.error ? `error: ${r.error}` : r.action)}`);
   return `kubectl apply, ${describeOrder(order)}:\n  ${lines.join('\n  ')}`;
 }

@@ -138,7 +138,10 @@ class FakePods {
           wait: () => exited,
           terminated: (exitCode) => Promise.resolve({ exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }),
           restart: () => Promise.resolve(),
-          kill: () => Promise.resolve(exit(137)),
+          kill: () => {
+            exit(137);
+            return Promise.resolve();
+          },
           stop: async () => {
             entry.stopped = true;
             await new Promise((done) => setTimeout(done, this.stopMs));

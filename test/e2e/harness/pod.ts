@@ -126,10 +126,13 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
       resetTerminationMessageFile(terminationMessage);
       await mustDocker(['start', name]);
     },
-    kill: async () => void (await mustDocker(['kill', name])),
+    kill: async () => {
+      await mustDocker(['kill', name]);
+    },
     // docker stop's own timeout is the pod's grace period (docker run --stop-timeout, docker-run-args.ts).
-    stop: async (gracePeriodSeconds) =>
-      void (await mustDocker(['stop', ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]), name])),
+    stop: async (gracePeriodSeconds) => {
+      await mustDocker(['stop', ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]), name]);
+    },
     logs: () => containerLogs(name),
     remove: async () => {
       await docker(['rm', '--force', '--volumes', name]);

@@ -55,7 +55,7 @@ export class StackScenario {
     const runs = await Promise.all(this.createdJobs(cluster, cluster.apply(this.manifests.broker)).map((handle) => handle.run));
     for (const run of runs)
       if (run.condition !== 'Complete')
-        throw new Error(`a Job of the broker chart ended ${run.condition} (${run.reason}):\n${run.pods.map((pod) => pod.logs).join('\n')}`);
+        throw new Error(`a Job of the broker chart ended ${run.condition} (${String(run.reason)}):\n${run.pods.map((pod) => pod.logs).join('\n')}`);
     await cluster.brokersBooted();
   }
 
@@ -71,8 +71,8 @@ export class StackScenario {
   async runJob(job: IJob, hooks: JobHooks = {}): Promise<JobRun> {
     const cluster = await this.cluster();
     const results = cluster.apply([{ ...job, apiVersion: 'batch/v1', kind: 'Job' } as KubeObject], { hooks: () => hooks });
-    const [handle] = this.createdJobs(cluster, results);
-    if (!handle) throw new Error(`Job ${job.metadata?.name} was not created: ${JSON.stringify(results)}`);
+    const handle = this.createdJobs(cluster, results).at(0);
+    if (!handle) throw new Error(`Job ${String(job.metadata?.name)} was not created: ${JSON.stringify(results)}`);
     return handle.run;
   }
 

@@ -80,7 +80,7 @@ export class ServiceNetwork {
 }
 
 function keyOf(object: IService | IStatefulSet): string {
-  return `${object.metadata!.namespace ?? 'default'}/${object.metadata!.name}`;
+  return `${object.metadata!.namespace ?? 'default'}/${String(object.metadata!.name)}`;
 }
 
 /** Whether the Service's selector matches the StatefulSet's pods (same namespace, every selector label on the pod template). */
