@@ -83,7 +83,7 @@ describe('object names', () => {
       const broker = new RedisPod(chart, 'redis');
       const deep = new Construct(chart, 'x'.repeat(40));
       for (const id of ['a', 'b'])
-        new WorkQueueJob(deep, `${'worker-of-the-nightly-thumbnail-batch'}-${id}`, {
+        new WorkQueueJob(deep, `worker-of-the-nightly-thumbnail-batch-${id}`, {
           broker,
           queue: 'q',
           image: IMAGE,
