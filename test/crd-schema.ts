@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { Manifest } from './manifests';
+import type { Manifest } from './manifests';
 
 /**
  * The custom resources we synthesize, validated with their `@kubernetes-models` packages: KEDA's

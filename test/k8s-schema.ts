@@ -4,10 +4,10 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { Manifest } from './manifests';
+import type { Manifest } from './manifests';
 
 // `never`: each model types its own data; a synthesized manifest is handed to whichever its kind names.
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+const MODELS: Partial<Record<string, new (data: never) => { validate(): void }>> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Namespace': Namespace,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim,

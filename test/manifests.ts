@@ -92,7 +92,7 @@ export function mountedItems(job: Manifest, configMaps: readonly Manifest[]): st
   const mounted: Manifest[] = [];
   for (const source of sources) {
     const configMap = configMaps.find((c) => c.metadata.name === source.configMap?.name);
-    if (configMap === undefined) return `mounts ConfigMap ${source.configMap?.name}, which is not in the output`;
+    if (configMap === undefined) return `mounts ConfigMap ${String(source.configMap?.name)}, which is not in the output`;
     mounted.push(configMap);
   }
   const files = itemFiles(mounted);

@@ -42,7 +42,7 @@ export function restrictedViolations(pod: IPodSpec): string[] {
   const problems = baselineViolations(pod);
   for (const volume of pod.volumes ?? []) {
     const type = Object.keys(volume).find((k) => k !== 'name');
-    if (!type || !RESTRICTED_VOLUME_TYPES.has(type)) problems.push(`volume ${volume.name}: type ${type}`);
+    if (!type || !RESTRICTED_VOLUME_TYPES.has(type)) problems.push(`volume ${volume.name}: type ${String(type)}`);
   }
   const podSc = pod.securityContext ?? {};
   if (podSc.runAsUser === 0) problems.push('pod: runAsUser 0');
@@ -53,7 +53,7 @@ export function restrictedViolations(pod: IPodSpec): string[] {
     if (!(sc.runAsNonRoot ?? podSc.runAsNonRoot)) problems.push(`${c.name}: runAsNonRoot is not true`);
     if (sc.runAsUser === 0) problems.push(`${c.name}: runAsUser 0`);
     const seccomp = sc.seccompProfile?.type ?? podSeccomp;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') problems.push(`${c.name}: seccomp profile ${seccomp}`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') problems.push(`${c.name}: seccomp profile ${String(seccomp)}`);
     const drop: string[] = sc.capabilities?.drop ?? [];
     if (!drop.includes('ALL')) problems.push(`${c.name}: does not drop ALL capabilities`);
     for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') problems.push(`${c.name}: adds ${cap}`);
@@ -62,5 +62,5 @@ export function restrictedViolations(pod: IPodSpec): string[] {
 }
 
 function allContainers(pod: IPodSpec): Array<IContainer | IEphemeralContainer> {
-  return [...(pod.initContainers ?? []), ...(pod.containers ?? []), ...(pod.ephemeralContainers ?? [])];
+  return [...(pod.initContainers ?? []), ...pod.containers, ...(pod.ephemeralContainers ?? [])];
 }

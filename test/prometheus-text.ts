@@ -15,7 +15,7 @@ export function parseSamples(text: string): Sample[] {
   return text.split('\n').flatMap((line) => {
     const match = SAMPLE.exec(line);
     if (line.startsWith('#') || !match) return [];
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(LABEL)].map(([, key, value]) => [key, value]));
+    const labels = Object.fromEntries([...(match.at(2) ?? '').matchAll(LABEL)].map(([, key, value]) => [key, value]));
     return [{ name: match[1], labels, value: Number(match[3]) }];
   });
 }

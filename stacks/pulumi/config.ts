@@ -115,7 +115,7 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   const image = config.get('image');
   ensure('image', image, optionalStringRule);
   const registry = typed('registry', 'a JSON object', () => config.getObject<Record<string, unknown>>('registry')) ?? {};
-  if (typeof registry !== 'object' || Array.isArray(registry) || registry === null)
+  if (typeof registry !== 'object' || Array.isArray(registry))
     throw problem('registry', registry, 'an object with "server" and optionally "repository", "username", "password"');
   const server = registry.server ?? DEFAULT_REGISTRY.server;
   const repository = registry.repository ?? DEFAULT_REGISTRY.repository;

@@ -113,7 +113,7 @@ function queueObjects(tree: QueueStackTree): QueueStackObjects {
     brokerHost: tree.broker.connection.host,
     broker: objectsOf(tree.charts.broker),
     seeder: seeder.others,
-    seedJob: seeder.job!,
+    seedJob: synthesizedOf(seeder.job, tree.seeder.job),
     workerJob: workers.job,
     jobName: tree.job instanceof WorkQueueJob ? tree.job.job.name : tree.job.name,
     workers: workers.others,
@@ -123,7 +123,7 @@ function queueObjects(tree: QueueStackTree): QueueStackObjects {
 function indexedObjects(tree: IndexedStackTree): IndexedStackObjects {
   annotate(tree.job.job);
   const chart = splitOff(tree.charts.job, tree.job.job);
-  return { pattern: 'indexed', items: chart.others, workerJob: chart.job!, jobName: tree.job.job.name };
+  return { pattern: 'indexed', items: chart.others, workerJob: synthesizedOf(chart.job, tree.job.job), jobName: tree.job.job.name };
 }
 
 /** Puts JOB_ANNOTATIONS on the Jobs that the component awaits itself. */
@@ -138,6 +138,12 @@ function splitOff(chart: Chart, job: kplus.Job | undefined): { job?: KubernetesO
   const objects = objectsOf(chart);
   const isJob = (object: KubernetesObject) => job !== undefined && object.kind === 'Job' && object.metadata.name === job.name;
   return { job: objects.find(isJob), others: objects.filter((object) => !isJob(object)) };
+}
+
+/** The object a chart synthesized for a Job of the stack: every such Job is in its chart. */
+function synthesizedOf(object: KubernetesObject | undefined, job: kplus.Job): KubernetesObject {
+  if (object === undefined) throw new Error(`the synthesized charts hold no Job named "${job.name}"`);
+  return object;
 }
 
 /** A chart's synthesized objects (cdk8s types them as `any[]`). */

@@ -296,7 +296,8 @@ function followJobCommand(
 ): pulumi.Output<string> {
   return pulumi.all([cluster.context, namespace, clients]).apply(([context, namespaceName, objects]) => {
     const target = [...(context ? ['--context', context] : []), ...(namespaceName ? ['--namespace', namespaceName] : [])];
-    const spec = (objects.workerJob?.spec ?? {}) as { completions?: number; parallelism?: number; backoffLimit?: number; backoffLimitPerIndex?: number };
+    const workerJob: KubernetesObject | undefined = objects.workerJob;
+    const spec = (workerJob?.spec ?? {}) as { completions?: number; parallelism?: number; backoffLimit?: number; backoffLimitPerIndex?: number };
     // The constructs set these where they apply; the fallbacks are Kubernetes' defaults.
     const pods =
       spec.backoffLimitPerIndex !== undefined

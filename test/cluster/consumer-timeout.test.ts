@@ -28,16 +28,28 @@ function synthesizedConf(): string {
 }
 
 describe.each(OWN_RABBITMQ_NODES)('consumer timeout on %s', (_generation, startNode) => {
-  let node: OwnRabbitMQNode;
-  let amqp: ChannelModel;
+  let node: OwnRabbitMQNode | undefined;
+  let amqp: ChannelModel | undefined;
+
+  /** The RabbitMQ node, which beforeAll starts. */
+  function startedNode(): OwnRabbitMQNode {
+    if (node === undefined) throw new Error('the RabbitMQ node did not start (see beforeAll)');
+    return node;
+  }
+
+  /** The AMQP connection, which beforeAll starts. */
+  function connection(): ChannelModel {
+    if (amqp === undefined) throw new Error('the AMQP connection did not start (see beforeAll)');
+    return amqp;
+  }
 
   function env(queue: string, extra: Record<string, string> = {}): Record<string, string> {
     // The command hangs; the worker's own limit is far away, so the broker's timeout acts.
-    return { BROKER_URL: node.url, QUEUE: queue, WORK_COMMAND: 'sleep 120', WORK_TIMEOUT_SECONDS: '600', MAX_ATTEMPTS: '2', ...extra };
+    return { BROKER_URL: startedNode().url, QUEUE: queue, WORK_COMMAND: 'sleep 120', WORK_TIMEOUT_SECONDS: '600', MAX_ATTEMPTS: '2', ...extra };
   }
 
   async function deadCount(queue: string): Promise<number> {
-    const channel = await amqp.createChannel();
+    const channel = await connection().createChannel();
     try {
       for (let i = 0; i < 50; i++) {
         const { messageCount } = await channel.checkQueue(deadLetterQueue(queue));

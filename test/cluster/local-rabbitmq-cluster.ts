@@ -102,7 +102,7 @@ export class LocalNode {
       // fails at once on a node that has not registered with epmd yet).
       await Promise.race([
         this.ctl(['wait', this.env.RABBITMQ_PID_FILE, '--timeout', String(timeoutSeconds)], (timeoutSeconds + 10) * 1000),
-        new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server exited (${signal ?? code})`)))),
+        new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server exited (${String(signal ?? code)})`)))),
       ]);
     } catch (error) {
       throw new Error(

@@ -39,7 +39,11 @@ export function synthesizeReplicas(members: number): SynthesizedReplicas {
   const chart = new Chart(Testing.app(), 'broker');
   const password = randomBytes(GENERATED_SECRET_BYTES).toString('base64url');
   const broker = new RedisPod(chart, 'redis', { replicas: members, password });
-  type Container = Omit<SynthesizedContainer, 'preStop'> & { name: string; lifecycle?: { preStop?: { exec?: { command: string[] } } } };
+  type Container = Omit<SynthesizedContainer, 'preStop' | 'args'> & {
+    name: string;
+    args?: string[];
+    lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  };
   const objects = chart.toJson() as { kind: string; spec?: { template?: { spec?: { containers?: Container[] } } } }[];
   const containers = objects.find((o) => o.kind === 'StatefulSet')?.spec?.template?.spec?.containers ?? [];
   const container = (name: string): SynthesizedContainer => {

@@ -5,7 +5,7 @@ import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { amqpQueueNames } from '../../contract';
 import { closedPort, processed, runCli, startCli, uniqueQueue } from '../worker/helpers';
 import { expectAllOnce } from '../worker/seed-window';
-import { LocalCluster, LocalNode, type SynthesizedCluster, synthesizeCluster } from './local-rabbitmq-cluster';
+import { LocalCluster, type LocalNode, type SynthesizedCluster, synthesizeCluster } from './local-rabbitmq-cluster';
 import type { RabbitMQInstall } from './rabbitmq-install';
 
 /**
@@ -29,8 +29,14 @@ const SEEDING = /^seeding \d+\/\d+ items/m;
  */
 export function describeRabbitMQCluster(install: RabbitMQInstall): void {
   describe(`a three-node cluster on ${install.generation}`, () => {
-    let cluster: LocalCluster;
+    let cluster: LocalCluster | undefined;
     let synthesized: SynthesizedCluster;
+
+    /** The cluster, which beforeAll starts. */
+    function startedCluster(): LocalCluster {
+      if (cluster === undefined) throw new Error('the cluster did not start (see beforeAll)');
+      return cluster;
+    }
 
     /** The environment the synthesized Jobs give a client of the cluster, connected to `node`. */
     function clientEnv(node: LocalNode, queue: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -63,26 +69,32 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
     });
 
     test('three local nodes form one cluster from the synthesized 20-cluster.conf and Erlang cookie', async () => {
-      const names = cluster.nodes.map((node) => node.nodeName).sort();
-      for (const node of cluster.nodes) expect(await cluster.runningNodes(node)).toEqual(names);
+      const names = startedCluster()
+        .nodes.map((node) => node.nodeName)
+        .sort();
+      for (const node of startedCluster().nodes) expect(await startedCluster().runningNodes(node)).toEqual(names);
     });
 
     test('kill -9 of the queue leader mid-run: every item processed at least once, none dead, nothing left, the node back in the cluster', async () => {
       const started = Date.now();
       const queue = uniqueQueue('cluster');
-      const [first] = cluster.nodes;
+      const [first] = startedCluster().nodes;
       const seeded = await runCli(['seed', ...ITEMS], clientEnv(first, queue));
       expect(seeded).toMatchObject({ code: 0 });
 
       const { leader, members } = await queueLeader(first, queue);
-      const leaderNode = cluster.nodes.find((node) => node.nodeName === leader)!;
+      const leaderNode = startedCluster().nodes.find((node) => node.nodeName === leader)!;
       expect(leaderNode).toBeDefined();
       // BROKER_REPLICAS 3 (x-quorum-initial-group-size): a member on every node.
       expect(synthesized.brokerReplicas).toBe('3');
-      expect(members.sort()).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
+      expect(members.sort()).toEqual(
+        startedCluster()
+          .nodes.map((node) => node.nodeName)
+          .sort(),
+      );
       // status reads the same through the management API of any node.
-      const status = await runCli(['status'], clientEnv(cluster.nodes[2], queue, { BROKER_MANAGEMENT_URL: cluster.nodes[2].managementUrl }));
-      expect(status.stdout).toMatch(new RegExp(`^queue ${queue}: leader ${leader}, members ${members.sort().join(', ')}$`, 'm'));
+      const status = await runCli(['status'], clientEnv(startedCluster().nodes[2], queue, { BROKER_MANAGEMENT_URL: startedCluster().nodes[2].managementUrl }));
+      expect(status.stdout).toMatch(new RegExp(`^queue ${queue}: leader ${String(leader)}, members ${members.sort().join(', ')}$`, 'm'));
 
       // Single workers, SLOTS at a time over the three nodes' ports; a slot stops when its worker
       // finds the queue empty.
@@ -90,7 +102,7 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
       const exits: Record<string, number> = {};
       let killed: { at: number; elected?: number; newLeader?: string; restartMs?: number } | undefined;
       const slot = async (index: number) => {
-        const node = cluster.nodes[index % cluster.nodes.length];
+        const node = startedCluster().nodes[index % startedCluster().nodes.length];
         for (;;) {
           const worker = await runCli(['work'], clientEnv(node, queue, { WORKER_MODE: 'single', WORK_SECONDS: '0', BROKER_RETRY_SECONDS: '40' }));
           const key = String(worker.code ?? worker.signal);
@@ -105,7 +117,7 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         leaderNode.kill();
         killed = { at: Date.now() };
         await leaderNode.exited();
-        const survivor = cluster.nodes.find((node) => node !== leaderNode)!;
+        const survivor = startedCluster().nodes.find((node) => node !== leaderNode)!;
         for (;;) {
           const now = await raLeader(survivor, queue).catch(() => undefined);
           if (now !== undefined && now !== leader) {
@@ -113,7 +125,7 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
             killed.newLeader = now;
             break;
           }
-          if (Date.now() - killed.at > 20000) throw new Error(`no new leader of ${queue} 20 s after killing ${leader}`);
+          if (Date.now() - killed.at > 20000) throw new Error(`no new leader of ${queue} 20 s after killing ${String(leader)}`);
           await pause(100);
         }
         await pause(2000);
@@ -126,15 +138,17 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
       const unique = new Set(done);
       const duplicated = done.length - unique.size;
       const lost = ITEMS.filter((item) => !unique.has(item));
-      const names = cluster.nodes.map((node) => node.nodeName).sort();
-      const survivor = cluster.nodes.find((node) => node !== leaderNode)!;
+      const names = startedCluster()
+        .nodes.map((node) => node.nodeName)
+        .sort();
+      const survivor = startedCluster().nodes.find((node) => node !== leaderNode)!;
       const left = await takeAll(survivor.url, queue);
       const dead = await takeAll(survivor.url, amqpQueueNames(queue).dead);
-      const running = await cluster.runningNodes(leaderNode);
+      const running = await startedCluster().runningNodes(leaderNode);
       console.log(
-        `cluster run: ${ITEMS.length} items, quorum group of ${members.length} (${members.join(', ')}), leader ${leader} killed after ` +
-          `${ITEMS.length / 3} items; new leader ${killed?.newLeader} seen ${killed?.elected} ms after the kill (an upper bound: each look takes ~0.8 s of CLI start); ` +
-          `restarted in ${killed?.restartMs} ms; ${done.length} acknowledged, ${unique.size} distinct, ${duplicated} duplicated, ` +
+        `cluster run: ${ITEMS.length} items, quorum group of ${members.length} (${members.join(', ')}), leader ${String(leader)} killed after ` +
+          `${ITEMS.length / 3} items; new leader ${String(killed?.newLeader)} seen ${String(killed?.elected)} ms after the kill (an upper bound: each look takes ~0.8 s of CLI start); ` +
+          `restarted in ${String(killed?.restartMs)} ms; ${done.length} acknowledged, ${unique.size} distinct, ${duplicated} duplicated, ` +
           `${lost.length} lost, ${left.length} left, ${dead.length} dead; worker exits ${JSON.stringify(exits)}; ${Date.now() - started} ms`,
       );
 
@@ -147,16 +161,16 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
 
     test('BROKER_REPLICAS is the group size a queue is created with: 1 gives one member, on the node the client declared it on', async () => {
       const queue = uniqueQueue('cluster-size');
-      const node = cluster.nodes[1];
+      const node = startedCluster().nodes[1];
       expect((await runCli(['seed', 'a'], clientEnv(node, queue, { BROKER_REPLICAS: '1' }))).code).toBe(0);
-      expect(await queueLeader(cluster.nodes[0], queue)).toEqual({ leader: node.nodeName, members: [node.nodeName] });
+      expect(await queueLeader(startedCluster().nodes[0], queue)).toEqual({ leader: node.nodeName, members: [node.nodeName] });
     });
 
     describe('seeding, interrupted mid-seed', () => {
       const items = Array.from({ length: SEED_ITEMS }, (_, index) => `seed-${index}`);
       let itemsFile: string;
       beforeAll(() => {
-        itemsFile = path.join(cluster.dir, 'seed-items.json');
+        itemsFile = path.join(startedCluster().dir, 'seed-items.json');
         writeFileSync(itemsFile, JSON.stringify(items));
       });
 
@@ -170,7 +184,7 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
       test('kill -9 of the seeding node, restarted: the seeder rides it out; every item on the queue, at most SEED_WINDOW twice', async () => {
         const started = Date.now();
         const queue = uniqueQueue('cluster-seed');
-        const [, seedingNode, other] = cluster.nodes;
+        const [, seedingNode, other] = startedCluster().nodes;
         const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '60' }));
         // Killed once the seed is under way, not at a fixed time: a slow start would kill the node before the seeder connects.
         await seeder.waitFor(SEEDING);
@@ -183,10 +197,14 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         expect(seeded).toMatchObject({ code: 0 });
         expect(seeded.stderr).toMatch(/lost the connection/);
         const counts = await expectTheItems(other.url, queue);
-        expect(await cluster.runningNodes(seedingNode)).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
+        expect(await startedCluster().runningNodes(seedingNode)).toEqual(
+          startedCluster()
+            .nodes.map((node) => node.nodeName)
+            .sort(),
+        );
         console.log(
           `cluster seed run (node killed): ${items.length} items, ${seedingNode.nodeName} killed at the seeder's first progress line, ` +
-            `restarted in ${restartMs} ms; seeder: ${seeded.stdout.trim().split('\n').pop()}; ${counts}; ${Date.now() - started} ms`,
+            `restarted in ${restartMs} ms; seeder: ${String(seeded.stdout.trim().split('\n').pop())}; ${counts}; ${Date.now() - started} ms`,
         );
       }, 90000);
 
@@ -194,7 +212,8 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         for (let round = 0; round < 2; round++) {
           const started = Date.now();
           const queue = uniqueQueue('cluster-reseed');
-          const [seedingNode, rerunNode] = round === 0 ? [cluster.nodes[0], cluster.nodes[2]] : [cluster.nodes[2], cluster.nodes[1]];
+          const [seedingNode, rerunNode] =
+            round === 0 ? [startedCluster().nodes[0], startedCluster().nodes[2]] : [startedCluster().nodes[2], startedCluster().nodes[1]];
           const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile }));
           await seeder.waitFor(SEEDING);
           seeder.kill('SIGKILL');
@@ -209,7 +228,7 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
 
       test('items the queue refuses (a max-length policy with reject-publish) are retried over new connections, then the seed fails; the re-run finishes it', async () => {
         const queue = uniqueQueue('cluster-refused');
-        const node = cluster.nodes[0];
+        const node = startedCluster().nodes[0];
         const limit = 5000;
         await node.ctl(['set_policy', '--apply-to', 'queues', `${queue}-limit`, `^${queue}$`, JSON.stringify({ 'max-length': limit })]);
         const refused = await runCli(['seed'], clientEnv(node, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '2' }));
@@ -234,7 +253,7 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
       test('kill -9 of the seeding node, which leads the seed marker, and of the seeder; re-run through another node while it is down', async () => {
         const started = Date.now();
         const queue = uniqueQueue('cluster-marker');
-        const [rerunNode, seedingNode] = cluster.nodes;
+        const [rerunNode, seedingNode] = startedCluster().nodes;
         const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile }));
         await seeder.waitFor(SEEDING);
         // Stopped while the marker's leader is looked up, so that the kills land mid-seed. A quorum
@@ -258,7 +277,11 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         } finally {
           await seedingNode.start();
         }
-        expect(await cluster.runningNodes(seedingNode)).toEqual(cluster.nodes.map((node) => node.nodeName).sort());
+        expect(await startedCluster().runningNodes(seedingNode)).toEqual(
+          startedCluster()
+            .nodes.map((node) => node.nodeName)
+            .sort(),
+        );
       }, 90000);
     });
   });

@@ -4,6 +4,7 @@ import { ExitCode } from '../../contract';
 import { MAX_BATCH_SIZE } from '../../worker/work';
 import { processed, runCli, startCli, tempDir, uniqueQueue } from '../worker/helpers';
 import { LocalSentinelSet, type ServerFamily, synthesizeReplicas, valkeyFromTrixie } from './local-redis-sentinels';
+import { asError } from '../e2e/harness/caught';
 
 /**
  * A replicated RedisPod (`replicas: 3`) run from its synthesized start scripts as three local
@@ -33,8 +34,14 @@ function serverFamily(): ServerFamily {
 
 describe('a replicated RedisPod losing its primary, a pod or two members', () => {
   let family: ServerFamily;
-  let set: LocalSentinelSet;
+  let set: LocalSentinelSet | undefined;
   const files = tempDir();
+
+  /** The sentinel set, which beforeAll starts. */
+  function sentinels(): LocalSentinelSet {
+    if (set === undefined) throw new Error('the sentinel set did not start (see beforeAll)');
+    return set;
+  }
 
   beforeAll(async () => {
     family = serverFamily();
@@ -54,13 +61,13 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     files.remove();
   });
 
-  const env = (queue: string, extra: Record<string, string> = {}) => ({ BROKER_URL: set.brokerUrl, QUEUE: queue, ...extra });
+  const env = (queue: string, extra: Record<string, string> = {}) => ({ BROKER_URL: sentinels().brokerUrl, QUEUE: queue, ...extra });
 
   test('the Sentinels agree on the first member as primary, with the other two its replicas', async () => {
-    const primary = await set.settled(10_000);
+    const primary = await sentinels().settled(10_000);
     expect(primary.host).toBe(HOSTS[0]);
-    for (const member of set.members.slice(1)) {
-      const role = (await set.command(member.host, 6379, ['ROLE'])) as unknown[];
+    for (const member of sentinels().members.slice(1)) {
+      const role = (await sentinels().command(member.host, 6379, ['ROLE'])) as unknown[];
       expect(role.slice(0, 2)).toEqual(['slave', HOSTS[0]]);
     }
   });
@@ -72,12 +79,12 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     expect(seeded.stderr).toBe('');
     expect(seeded.code).toBe(0);
 
-    const old = await set.primary();
+    const old = await sentinels().primary();
     const workers = Array.from({ length: WORKERS }, () => startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })));
     await waitUntil(() => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4, 60_000);
     const before = workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0);
     old.data!.kill('SIGKILL');
-    const { primary, waitedMs } = await set.newPrimary(old);
+    const { primary, waitedMs } = await sentinels().newPrimary(old);
 
     const results = await Promise.all(workers.map((worker) => worker.exited));
     const all = results.flatMap((result) => processed(result.stdout));
@@ -86,7 +93,7 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
       `${family.name}: primary ${old.host} killed after ${before} of ${DRAIN_ITEMS.length} items; Sentinel named ${primary.host} after ${(waitedMs / 1000).toFixed(1)} s; ` +
         `${new Set(all).size} items processed, ${duplicates} twice; workers: ${results.map((result) => result.stderr.trim().replace(/\n/g, ' / ')).join(' // ')}`,
     );
-    if (results.some((result) => result.code !== ExitCode.ok)) console.log(set.logTails());
+    if (results.some((result) => result.code !== ExitCode.ok)) console.log(sentinels().logTails());
     for (const result of results) {
       expect(result.stderr).toMatch(/lost the connection to Redis primary redis-master via Sentinel at .*; reconnecting for up to 60 s/);
       expect(result.stderr).toMatch(/reconnected to Redis primary redis-master via Sentinel at .* after \d+\.\d s/);
@@ -99,23 +106,30 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     expect(status.stdout).toMatch(/pending 0, in progress 0, done \d+, dead 0/);
 
     // The kubelet restarts the killed container: its script finds the new primary and follows it.
-    set.startData(old);
-    await set.settled(60_000);
-    const role = (await set.command(old.host, 6379, ['ROLE'])) as unknown[];
+    sentinels().startData(old);
+    await sentinels().settled(60_000);
+    const role = (await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[];
     expect(role.slice(0, 2)).toEqual(['slave', primary.host]);
   }, 180_000);
 
   test(`the seeder's primary killed mid-seed of ${SEED_ITEMS.length} items, then a re-run: exactly every item once, in order`, async () => {
     const queue = uniqueQueue('sentinel-seed');
     const itemsFile = files.file(`${queue}.json`, JSON.stringify(SEED_ITEMS));
-    const old = await set.primary();
+    const old = await sentinels().primary();
     const seeder = startCli(['seed'], env(queue, { ITEMS_FILE: itemsFile }));
     await waitUntil(async () => {
       if (seeder.child.exitCode !== null) throw new Error(`the seeder ended before its primary was killed: ${seeder.stdout}${seeder.stderr}`);
-      return Number(await set.command(old.host, 6379, ['LLEN', queue]).catch(() => 0)) >= SEED_ITEMS.length / 10;
+      return (
+        Number(
+          await sentinels()
+            .command(old.host, 6379, ['LLEN', queue])
+            .catch(() => 0),
+        ) >=
+        SEED_ITEMS.length / 10
+      );
     }, 60_000);
     old.data!.kill('SIGKILL');
-    const { primary, waitedMs } = await set.newPrimary(old);
+    const { primary, waitedMs } = await sentinels().newPrimary(old);
     const first = await seeder.exited;
     const rerun = await runCli(['seed'], env(queue, { ITEMS_FILE: itemsFile }));
     console.log(
@@ -127,22 +141,24 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     expect(first.code).toBe(ExitCode.ok);
     expect(rerun.code).toBe(ExitCode.ok);
     expect(rerun.stdout).toMatch(/already holds this seed \(120000 items, .*\): nothing added/);
-    const onQueue = (await set.command(primary.host, 6379, ['LRANGE', queue, '0', '-1'])) as string[];
+    const onQueue = (await sentinels().command(primary.host, 6379, ['LRANGE', queue, '0', '-1'])) as string[];
     expect(onQueue.length).toBe(SEED_ITEMS.length);
     expect(onQueue).toEqual(SEED_ITEMS);
 
-    set.startData(old);
-    await set.settled(60_000);
+    sentinels().startData(old);
+    await sentinels().settled(60_000);
   }, 180_000);
 
   test('a primary cut off from its replicas refuses writes, and the seeder says so in one line', async () => {
-    const primary = await set.primary();
-    const replicas = set.members.filter((member) => member !== primary);
+    const primary = await sentinels().primary();
+    const replicas = sentinels().members.filter((member) => member !== primary);
     for (const replica of replicas) replica.data!.kill('SIGSTOP');
     try {
       // The primary counts a replica as gone once it has not acknowledged for min-replicas-max-lag (10 s).
       await waitUntil(async () => {
-        const reply = await set.command(primary.host, 6379, ['SET', 'work-queue-test-write', '1']).catch((error: Error) => error.message);
+        const reply = await sentinels()
+          .command(primary.host, 6379, ['SET', 'work-queue-test-write', '1'])
+          .catch((error: unknown) => asError(error).message);
         return String(reply).startsWith('NOREPLICAS');
       }, 30_000);
       const queue = uniqueQueue('sentinel-cut-off');
@@ -155,7 +171,7 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     } finally {
       for (const replica of replicas) replica.data!.kill('SIGCONT');
     }
-    await set.settled(60_000);
+    await sentinels().settled(60_000);
   }, 120_000);
 
   async function seed(queue: string, items: readonly string[]): Promise<void> {
@@ -166,13 +182,13 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
   test("deleting the primary's pod: its preStop hook hands over, the workers follow, the new pod replicates, nothing lost", async () => {
     const queue = uniqueQueue('sentinel-delete');
     await seed(queue, DRAIN_ITEMS);
-    const old = await set.primary();
+    const old = await sentinels().primary();
     const workers = Array.from({ length: WORKERS }, () => startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })));
     await waitUntil(() => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4, 60_000);
-    const promoted = set.newPrimary(old);
-    const { hookMs } = await set.deletePod(old);
+    const promoted = sentinels().newPrimary(old);
+    const { hookMs } = await sentinels().deletePod(old);
     const { primary, waitedMs } = await promoted;
-    set.replacePod(old);
+    sentinels().replacePod(old);
 
     const results = await Promise.all(workers.map((worker) => worker.exited));
     const all = results.flatMap((result) => processed(result.stdout));
@@ -187,29 +203,29 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     }
     expect(new Set(all)).toEqual(new Set(DRAIN_ITEMS));
     expect(all.length - new Set(all).size).toBeLessThanOrEqual(WORKERS * 2 * MAX_BATCH_SIZE);
-    await set.settled(60_000);
-    expect(((await set.command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
+    await sentinels().settled(60_000);
+    expect(((await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
   }, 180_000);
 
   test("the primary's pod replaced before the Sentinels notice (no hook): the new, empty data node has a replica promoted and replicates it", async () => {
     const queue = uniqueQueue('sentinel-replaced');
     const items = DRAIN_ITEMS.slice(0, 1000);
     await seed(queue, items);
-    const old = await set.primary();
-    await set.killPod(old);
-    set.replacePod(old);
-    const { primary, waitedMs } = await set.newPrimary(old);
-    await set.settled(60_000);
+    const old = await sentinels().primary();
+    await sentinels().killPod(old);
+    sentinels().replacePod(old);
+    const { primary, waitedMs } = await sentinels().newPrimary(old);
+    await sentinels().settled(60_000);
     console.log(`pod of primary ${old.host} replaced at once: Sentinel named ${primary.host} after ${(waitedMs / 1000).toFixed(1)} s`);
-    expect(((await set.command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
-    expect(await set.command(primary.host, 6379, ['LRANGE', queue, '0', '-1'])).toEqual(items);
-    expect(await set.command(old.host, 6379, ['LLEN', queue])).toBe(items.length);
+    expect(((await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
+    expect(await sentinels().command(primary.host, 6379, ['LRANGE', queue, '0', '-1'])).toEqual(items);
+    expect(await sentinels().command(old.host, 6379, ['LLEN', queue])).toBe(items.length);
   }, 120_000);
 
   test('two members lost at once and the third promoted without the queue: the worker says the broker lost its data', async () => {
     const queue = uniqueQueue('sentinel-double-loss');
-    const primary = await set.primary();
-    const [survivor, other] = set.members.filter((member) => member !== primary);
+    const primary = await sentinels().primary();
+    const [survivor, other] = sentinels().members.filter((member) => member !== primary);
     // The survivor's data node is down while the queue is seeded and worked: it never gets the queue.
     survivor.data!.kill('SIGKILL');
     await seed(queue, DRAIN_ITEMS.slice(0, 300));
@@ -217,18 +233,18 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     await waitUntil(() => processed(worker.stdout).length >= 20, 60_000);
     primary.data!.kill('SIGKILL');
     other.data!.kill('SIGKILL');
-    set.startData(survivor);
-    const { primary: promoted } = await set.newPrimary(primary);
+    sentinels().startData(survivor);
+    const { primary: promoted } = await sentinels().newPrimary(primary);
     // Alone, the promoted node takes no writes (min-replicas-to-write): the other comes back and replicates it.
-    set.startData(other);
+    sentinels().startData(other);
     const result = await worker.exited;
     console.log(`primary ${primary.host} and replica ${other.host} lost; ${promoted.host} promoted; worker: ${result.stderr.trim().replace(/\n/g, ' / ')}`);
     expect(promoted).toBe(survivor);
     expect(result.stderr).toMatch(new RegExp(`queue ${queue}: Redis primary redis-master via Sentinel at .* lost the queue's data \\(.*\\)`));
     expect(result.code).toBe(ExitCode.failed);
 
-    set.startData(primary);
-    await set.settled(60_000);
+    sentinels().startData(primary);
+    await sentinels().settled(60_000);
   }, 180_000);
 });
 

@@ -1,7 +1,7 @@
 import { type ChannelModel, connect } from 'amqplib';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { DeadLetters, ExitCode, amqpQueueNames } from '../../contract';
-import { ManifestValue, only, synth } from '../manifests';
+import { type ManifestValue, only, synth } from '../manifests';
 import { type Sample, sampleValue, scrape } from '../prometheus-text';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { type CliProcess, amqpCount, amqpTakeAll, runCli, sorted, startCli, tempDir, uniqueQueue } from '../worker/helpers';
@@ -35,7 +35,7 @@ function podMonitorPaths(): string[] {
     const query = new URLSearchParams(
       Object.entries((params ?? {}) as Record<string, string[]>).flatMap(([key, values]) => values.map((value): [string, string] => [key, value])),
     );
-    return query.size > 0 ? `${path}?${query.toString()}` : path;
+    return query.size > 0 ? `${String(path)}?${query.toString()}` : path;
   });
 }
 
@@ -60,7 +60,13 @@ afterAll(async () => {
 
 describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation) => {
   let node: OwnRabbitMQNode;
-  let amqp: ChannelModel;
+  let amqp: ChannelModel | undefined;
+
+  /** The AMQP connection, which beforeAll starts. */
+  function connection(): ChannelModel {
+    if (amqp === undefined) throw new Error('the AMQP connection did not start (see beforeAll)');
+    return amqp;
+  }
 
   function seed(queue: string, retrySeconds: number): CliProcess {
     return startCli(['seed'], { BROKER_URL: node.url, QUEUE: queue, ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: String(retrySeconds) });
@@ -73,7 +79,7 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
   /** `dead list --json`'s items once at least `count` are dead. */
   async function deadItems(queue: string, count: number): Promise<DeadListed[]> {
     for (;;) {
-      if ((await amqpCount(amqp, amqpQueueNames(queue).dead)) >= count) break;
+      if ((await amqpCount(connection(), amqpQueueNames(queue).dead)) >= count) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const listed = await runCli(['dead', 'list', '--json'], { BROKER_URL: node.url, QUEUE: queue });
@@ -144,7 +150,7 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     expect(lines).toEqual([expect.stringMatching(BLOCKED), expect.stringMatching(/unblocked publishing after \d+\.\d s; going on$/)]);
     expect(Number(/unblocked publishing after (\d+\.\d) s/.exec(stderr)![1])).toBeGreaterThanOrEqual(3);
     expect(stdout).toMatch(/seeded 3000 items onto queue/);
-    expect(await amqpTakeAll(amqp, amqpQueueNames(queue).work)).toEqual(ITEMS);
+    expect(await amqpTakeAll(connection(), amqpQueueNames(queue).work)).toEqual(ITEMS);
   }, 30000);
 
   test('a seed blocked past BROKER_RETRY_SECONDS exits 3 with one line naming the alarm; the rerun after the alarm adds what is missing', async () => {
@@ -163,7 +169,7 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     await alarm(false);
     expect((await seed(queue, 20).exited).code).toBe(ExitCode.ok);
     // What the broker took in before it stopped reading, unconfirmed, is published again: at most SEED_WINDOW items, as after any interruption.
-    const onQueue = await amqpTakeAll(amqp, amqpQueueNames(queue).work);
+    const onQueue = await amqpTakeAll(connection(), amqpQueueNames(queue).work);
     expect(sorted([...new Set(onQueue)])).toEqual(sorted(ITEMS));
     expect(onQueue.length - ITEMS.length).toBeLessThanOrEqual(SEED_WINDOW);
   }, 30000);

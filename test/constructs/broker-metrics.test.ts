@@ -2,7 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, WorkQueueJob } from '../../constructs';
 import { crdSchemaErrors } from '../crd-schema';
 import { schemaError } from '../k8s-schema';
-import { Manifest, ManifestValue, only, podSpec, synth, synthError } from '../manifests';
+import { type Manifest, type ManifestValue, only, podSpec, synth, synthError } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'registry.example.com/job-wq:1';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Manifest, manifestsOf, synth } from '../manifests';
+import { type Manifest, manifestsOf, synth } from '../manifests';
 import { QueueSeeder, RabbitMQStatefulSet, RedisPod } from '../../constructs';
 import { fullApp, IMAGE } from './full-app';
 

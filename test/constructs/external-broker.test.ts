@@ -1,5 +1,5 @@
-import { Chart } from 'cdk8s';
-import { ExternalBroker, ExternalBrokerProps, QueueSeeder, WorkQueueJob } from '../../constructs';
+import type { Chart } from 'cdk8s';
+import { ExternalBroker, type ExternalBrokerProps, QueueSeeder, WorkQueueJob } from '../../constructs';
 import { schemaError } from '../k8s-schema';
 import { containerEnv, onlyJob, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';

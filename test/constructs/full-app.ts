@@ -1,4 +1,4 @@
-import { App, Chart, ChartProps, Size, Testing } from 'cdk8s';
+import { type App, Chart, type ChartProps, Size, Testing } from 'cdk8s';
 import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, WorkQueueJob } from '../../constructs';
 
 export const IMAGE = 'registry.local:5000/job-wq:1.4';

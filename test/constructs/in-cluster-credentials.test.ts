@@ -1,7 +1,7 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { InClusterCredentials, QueueSeeder, RabbitMQStatefulSet, WorkQueueJob } from '../../constructs';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, Manifest, only, onlyJob, podSpec, synth } from '../manifests';
+import { containerEnv, type Manifest, only, onlyJob, podSpec, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'job-wq:1.4';

@@ -1,8 +1,8 @@
 import { Chart, Duration, Testing } from 'cdk8s';
-import { contract, IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
+import { contract, IndexedWorkJob, type IndexedWorkJobProps } from '../../constructs';
 import { annotationBytes, CHUNK_ANNOTATION_BYTES, splitItems } from '../../constructs/items-config-maps';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, Manifest, mountedItems, onlyJob, podSpec, synth, synthError } from '../manifests';
+import { containerEnv, type Manifest, mountedItems, onlyJob, podSpec, synth, synthError } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'job-wq:latest';

@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { QueueSeeder, QueueSeederProps, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
-import { Manifest, onlyJob, synth } from '../manifests';
+import { QueueSeeder, type QueueSeederProps, RabbitMQStatefulSet, RedisPod, WorkQueueJob, type WorkQueueJobProps } from '../../constructs';
+import { type Manifest, onlyJob, synth } from '../manifests';
 
 const IMAGE = 'job-wq:1';
 const RESOURCES: kplus.ContainerResources = { cpu: { request: kplus.Cpu.millis(200) }, memory: { limit: Size.mebibytes(256) } };

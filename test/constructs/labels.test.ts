@@ -1,6 +1,6 @@
-import { Chart } from 'cdk8s';
+import type { Chart } from 'cdk8s';
 import { RedisPod } from '../../constructs';
-import { Manifest, ManifestValue, manifestsOf, onlyJob, synth } from '../manifests';
+import { type Manifest, type ManifestValue, manifestsOf, onlyJob, synth } from '../manifests';
 import { fullApp } from './full-app';
 
 const NAME = 'app.kubernetes.io/name';
@@ -18,15 +18,15 @@ function everyObject(chartProps?: ConstructorParameters<typeof Chart>[2]): Manif
 
 /** The labels of an object, of its pod template, its claim templates, and of the Secrets its CREDENTIALS create. */
 function labelSets(manifest: Manifest): Array<[string, Record<string, string>]> {
-  const id = `${manifest.kind}/${manifest.metadata.name}`;
+  const id = `${manifest.kind}/${String(manifest.metadata.name)}`;
   const sets: Array<[string, Record<string, string>]> = [[id, manifest.metadata.labels ?? {}]];
   const spec: ManifestValue = manifest.spec ?? {};
   const template: ManifestValue = spec.template ?? spec.jobTargetRef?.template;
   if (template) sets.push([`${id} pods`, template.metadata?.labels ?? {}]);
-  for (const claim of spec.volumeClaimTemplates ?? []) sets.push([`${id} claim ${claim.metadata.name}`, claim.metadata.labels ?? {}]);
+  for (const claim of spec.volumeClaimTemplates ?? []) sets.push([`${id} claim ${String(claim.metadata.name)}`, claim.metadata.labels ?? {}]);
   for (const container of template?.spec?.containers ?? []) {
     const credentials = (container.env ?? []).find((e: ManifestValue) => e.name === 'CREDENTIALS');
-    if (credentials) for (const secret of JSON.parse(credentials.value)) sets.push([`${id} creates Secret/${secret.name}`, secret.labels ?? {}]);
+    if (credentials) for (const secret of JSON.parse(credentials.value)) sets.push([`${id} creates Secret/${String(secret.name)}`, secret.labels ?? {}]);
   }
   return sets;
 }

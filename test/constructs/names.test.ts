@@ -2,7 +2,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob } from '../../constructs';
 import { schemaError } from '../k8s-schema';
-import { Manifest, synth } from '../manifests';
+import { type Manifest, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -83,7 +83,7 @@ describe('object names', () => {
       const broker = new RedisPod(chart, 'redis');
       const deep = new Construct(chart, 'x'.repeat(40));
       for (const id of ['a', 'b'])
-        new WorkQueueJob(deep, `${'worker-of-the-nightly-thumbnail-batch'}-${id}`, {
+        new WorkQueueJob(deep, `worker-of-the-nightly-thumbnail-batch-${id}`, {
           broker,
           queue: 'q',
           image: IMAGE,

@@ -2,7 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { ConfigMap } from 'cdk8s-plus-28';
 import { RabbitMQStatefulSet, RedisPod } from '../../constructs';
 import { schemaError } from '../k8s-schema';
-import { Manifest, synth } from '../manifests';
+import { type Manifest, synth } from '../manifests';
 
 function namespaced(build: (chart: Chart) => void, namespace = 'batch'): Manifest[] {
   const chart = new Chart(Testing.app(), 'test', { namespace });

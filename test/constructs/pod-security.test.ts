@@ -1,5 +1,5 @@
 import { QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob } from '../../constructs';
-import { Manifest, podSpec, synth } from '../manifests';
+import { type Manifest, podSpec, synth } from '../manifests';
 import { baselineViolations, restrictedViolations } from '../pod-security';
 
 function stack(broker: 'rabbitmq' | 'redis'): Manifest[] {

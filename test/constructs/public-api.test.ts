@@ -4,9 +4,9 @@
  * lines are checked by the compiler (ts-jest and `tsc --noEmit`): they fail once the line they
  * mark compiles.
  */
-import { Chart } from 'cdk8s';
+import type { Chart } from 'cdk8s';
 import * as api from '../../constructs';
-import { ExternalBroker, IWorkQueueBroker, RabbitMQStatefulSet, RedisPod } from '../../constructs';
+import { ExternalBroker, type IWorkQueueBroker, RabbitMQStatefulSet, RedisPod } from '../../constructs';
 import { synth } from '../manifests';
 
 /** One broker of each kind (a RabbitMQ cluster among them), built in one chart. */

@@ -1,6 +1,6 @@
-import { Chart } from 'cdk8s';
+import type { Chart } from 'cdk8s';
 import { contract, QueueSeeder, RabbitMQStatefulSet, RedisPod } from '../../constructs';
-import { containerEnv, Manifest, only, onlyJob, podSpec, synth } from '../manifests';
+import { containerEnv, type Manifest, only, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'a'.repeat(64);
 

@@ -1,7 +1,7 @@
 import { Size } from 'cdk8s';
 import { RabbitMQStatefulSet } from '../../constructs';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, Manifest, only, podSpec, synth } from '../manifests';
+import { containerEnv, type Manifest, only, podSpec, synth } from '../manifests';
 import { baselineViolations, restrictedViolations } from '../pod-security';
 
 const IMAGE = 'job-wq:1';

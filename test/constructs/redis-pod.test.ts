@@ -2,7 +2,7 @@ import { Size } from 'cdk8s';
 import { RedisPod, WorkQueueJob } from '../../constructs';
 import { redisPreStopScript } from '../../constructs/redis-sentinel-scripts';
 import { schemaError } from '../k8s-schema';
-import { containerEnv, Manifest, ManifestValue, only, onlyJob, podSpec, synth } from '../manifests';
+import { containerEnv, type Manifest, type ManifestValue, only, onlyJob, podSpec, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 describe('RedisPod', () => {

@@ -1,5 +1,13 @@
-import { Chart, Duration } from 'cdk8s';
-import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RabbitMQStatefulSetProps, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { type Chart, Duration } from 'cdk8s';
+import {
+  ExternalBroker,
+  QueueSeeder,
+  RabbitMQStatefulSet,
+  type RabbitMQStatefulSetProps,
+  RedisPod,
+  WorkQueueJob,
+  type WorkQueueJobProps,
+} from '../../constructs';
 import { containerEnv, onlyJob, synth, synthError } from '../manifests';
 
 const IMAGE = 'job-wq:latest';

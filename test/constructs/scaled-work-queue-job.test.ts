@@ -2,17 +2,17 @@ import { Chart, Duration, Testing } from 'cdk8s';
 import {
   contract,
   ExternalBroker,
-  IWorkQueueBroker,
+  type IWorkQueueBroker,
   QueueSeeder,
   RabbitMQStatefulSet,
   RedisPod,
   ScaledWorkQueueJob,
-  ScaledWorkQueueJobProps,
+  type ScaledWorkQueueJobProps,
   WorkQueueJob,
 } from '../../constructs';
 import { crdSchemaErrors } from '../crd-schema';
 import { schemaError } from '../k8s-schema';
-import { Manifest, ManifestValue, only, synth } from '../manifests';
+import { type Manifest, type ManifestValue, only, synth } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'b'.repeat(64);

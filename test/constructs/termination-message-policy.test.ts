@@ -1,6 +1,6 @@
 import { IndexedWorkJob } from '../../constructs';
 import { fullApp, IMAGE } from './full-app';
-import { Manifest, manifestsOf, synth } from '../manifests';
+import { type Manifest, manifestsOf, synth } from '../manifests';
 
 /** The pod templates of the Jobs a manifest runs: a Job's own, a ScaledJob's jobTargetRef. */
 function jobPodTemplates(manifest: Manifest): { name?: string; spec: { containers: { name: string; terminationMessagePolicy?: string }[] } }[] {
@@ -19,7 +19,7 @@ describe('terminationMessagePolicy', () => {
     expect(new Set(manifests.filter((m) => jobPodTemplates(m).length > 0).map((m) => m.kind))).toEqual(new Set(['Job', 'ScaledJob']));
     expect(templates.length).toBeGreaterThanOrEqual(8);
     const policies = templates.flatMap(({ name, spec }) =>
-      spec.containers.map((container) => `${name}/${container.name}: ${container.terminationMessagePolicy}`),
+      spec.containers.map((container) => `${String(name)}/${container.name}: ${String(container.terminationMessagePolicy)}`),
     );
     expect(policies.filter((line) => !line.endsWith(': FallbackToLogsOnError'))).toEqual([]);
   });

@@ -1,6 +1,6 @@
-import { Chart, Duration } from 'cdk8s';
+import { type Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { contract, IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, WorkQueueJobProps } from '../../constructs';
+import { contract, type IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, type WorkQueueJobProps } from '../../constructs';
 import { containerEnv, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
@@ -11,6 +11,13 @@ function coarse(chart: Chart, props: Partial<WorkQueueJobProps> = {}, withSeeder
   const seeder = withSeeder ? new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE }) : undefined;
   const externalProducer = withSeeder ? undefined : true;
   return new WorkQueueJob(chart, 'job', { broker, seeder, externalProducer, queue: 'job1', image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
+}
+
+/** The QueueSeeder that coarse() or fine() added to the chart. */
+function seederOf(chart: Chart): QueueSeeder {
+  const seeder = chart.node.findChild('seeder');
+  if (!(seeder instanceof QueueSeeder)) throw new Error(`the chart's child "seeder" is a ${seeder.constructor.name}, expected a QueueSeeder`);
+  return seeder;
 }
 
 function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJob {
@@ -111,7 +118,7 @@ describe('WorkQueueJob', () => {
     const job = onlyJob(
       synth((chart) => {
         built = coarse(chart);
-        seeder = chart.node.findChild('seeder') as QueueSeeder;
+        seeder = seederOf(chart);
       }),
       'job-wq-1',
     );
@@ -126,7 +133,7 @@ describe('WorkQueueJob', () => {
         onlyJob(
           synth((chart) => {
             coarse(chart, props);
-            seeder = chart.node.findChild('seeder') as QueueSeeder;
+            seeder = seederOf(chart);
           }),
           'job-wq-1',
         ),

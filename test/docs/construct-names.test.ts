@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Chart, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { IndexedWorkJob, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob } from '../../constructs';
-import { configMapItems, Manifest } from '../manifests';
+import { configMapItems, type Manifest } from '../manifests';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = 'docs/constructs.md';
@@ -41,7 +41,9 @@ function escape(text: string): string {
 
 /** The names of `objects` that match `pattern` (and are of `kind`, when given). */
 function matching(objects: Manifest[], pattern: RegExp, kind?: string): string[] {
-  return objects.filter((m) => (kind === undefined || m.kind === kind) && pattern.test(m.metadata.name ?? '')).map((m) => `${m.kind} ${m.metadata.name}`);
+  return objects
+    .filter((m) => (kind === undefined || m.kind === kind) && pattern.test(m.metadata.name ?? ''))
+    .map((m) => `${m.kind} ${String(m.metadata.name)}`);
 }
 
 /** A chart's objects, built in a chart of the given id. */
@@ -60,7 +62,7 @@ describe('the dist/ listing of npm run synth', () => {
   for (const line of block.split('\n').filter((l) => l.trim())) {
     const file = /^dist\/(\S+)\s+(.*)$/.exec(line);
     if (file) listed.set((current = file[1]), file[2]);
-    else listed.set(current, `${listed.get(current)} ${line.trim()}`);
+    else listed.set(current, `${String(listed.get(current))} ${line.trim()}`);
   }
 
   let out: string;

@@ -34,6 +34,6 @@ test('every package npm ci installs declares an engines.node that admits the Nod
     .filter(([location]) => location !== '')
     .map(([location, locked]) => ({ location, version: locked.version, node: Array.isArray(locked.engines) ? undefined : locked.engines?.node }))
     .filter(({ node }) => node !== undefined && !semver.subset(documented, node))
-    .map(({ location, version, node }) => `${location.replace(/^.*node_modules\//, '')}@${version} wants node ${node}`);
+    .map(({ location, version, node }) => `${location.replace(/^.*node_modules\//, '')}@${String(version)} wants node ${String(node)}`);
   expect({ documented, refusing }).toEqual({ documented, refusing: [] });
 });

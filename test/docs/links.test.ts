@@ -59,7 +59,9 @@ function brokenLinks(page: string): string[] {
   const problems: string[] = [];
   for (const target of linkTargets(fs.readFileSync(path.join(ROOT, page), 'utf8'))) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:, ...
-    const [file, anchor] = target.split('#', 2);
+    const parts = target.split('#', 2);
+    const [file] = parts;
+    const anchor = parts.at(1);
     const resolved = file ? path.normalize(path.join(path.dirname(page), decodeURIComponent(file))) : page;
     if (resolved.startsWith('..') || !fs.existsSync(path.join(ROOT, resolved))) {
       problems.push(`${page}: (${target}): ${resolved} does not exist`);

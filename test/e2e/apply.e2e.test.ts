@@ -9,18 +9,18 @@
 import { readdirSync, readFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE } from '../../stacks/config';
-import { Manifest, mountedItems } from '../manifests';
+import { type Manifest, mountedItems } from '../manifests';
 import { ExitCode } from '../../contract';
 import { suiteGeneration } from './harness/broker-generation';
 import { Brokers, requireBrokers } from './harness/brokers';
-import { ApplyOrder, randomSeed } from './harness/apply-order';
-import { AppliedObject, Cluster, describeApply, JobHandle } from './harness/cluster';
+import { type ApplyOrder, randomSeed } from './harness/apply-order';
+import { type AppliedObject, Cluster, describeApply, type JobHandle } from './harness/cluster';
 import { docker } from './harness/docker';
-import { JobRun, maxConcurrent } from './harness/job-controller';
-import { loadStack, onlyJob, StackManifests } from './harness/manifests';
+import { type JobRun, maxConcurrent } from './harness/job-controller';
+import { loadStack, onlyJob, type StackManifests } from './harness/manifests';
 import { processedItems, seededItems, sorted } from './harness/scenario';
 import { readState } from './harness/state';
-import { synthesize, SynthEnv } from './harness/synth';
+import { synthesize, type SynthEnv } from './harness/synth';
 
 const ROOT = resolve(__dirname, '..', '..');
 const state = readState();
@@ -112,7 +112,7 @@ async function expectIndexedDone(cluster: Cluster, directory: string): Promise<s
   const objects = loadStack(directory, INDEXED_EXAMPLE.name).job;
   const job = onlyJob(objects);
   const items = mountedItems(job as Manifest, objects as Manifest[]);
-  if (typeof items === 'string') throw new Error(`${job.metadata!.name} ${items}`);
+  if (typeof items === 'string') throw new Error(`${String(job.metadata!.name)} ${items}`);
   const run = await cluster.job(job.metadata!.name!).run;
   expect({ job: job.metadata!.name, condition: run.condition, reason: run.reason, completedIndexes: run.completedIndexes, failed: run.failed }).toEqual({
     job: job.metadata!.name,

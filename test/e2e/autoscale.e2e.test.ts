@@ -14,7 +14,7 @@ import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import { suiteGeneration } from './harness/broker-generation';
 import { requireBrokers } from './harness/brokers';
 import { maxConcurrent } from './harness/job-controller';
-import { KedaEmulator, ScaledJobObject, ScaledJobRun } from './harness/keda-emulator';
+import { KedaEmulator, type ScaledJobObject, type ScaledJobRun } from './harness/keda-emulator';
 import type { KedaVersion } from './harness/keda-formula';
 import { openScaler, triggerHost } from './harness/keda-scalers';
 import type { KubeObject } from './harness/manifests';
@@ -356,7 +356,7 @@ function rulesConfigMap(scaledJob: ScaledJobObject, version: string): KubeObject
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: `${scaledJob.metadata!.name}-rules-${hash}`, namespace: scaledJob.metadata!.namespace },
+    metadata: { name: `${String(scaledJob.metadata!.name)}-rules-${hash}`, namespace: scaledJob.metadata!.namespace },
     data,
   };
 }

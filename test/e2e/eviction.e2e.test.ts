@@ -60,7 +60,13 @@ test('coarse: both running pods evicted mid-item are ignored by the podFailurePo
     object === (job as unknown) ? { ...object, spec: { ...job.spec, ttlSecondsAfterFinished: TTL_SECONDS } } : object,
   );
   const evictions: Promise<string>[] = [];
-  cluster.apply(objects, { hooks: () => ({ onPodStarted: (pod) => void (evictions.length < 2 && evictions.push(evictDuringItem(cluster, pod))) }) });
+  cluster.apply(objects, {
+    hooks: () => ({
+      onPodStarted: (pod) => {
+        if (evictions.length < 2) evictions.push(evictDuringItem(cluster, pod));
+      },
+    }),
+  });
   const handle = cluster.job(job.metadata!.name!);
   const work = await handle.run;
   const evictedItems = await Promise.all(evictions);

@@ -7,8 +7,8 @@
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import { suiteGeneration } from './harness/broker-generation';
 import { requireBrokers } from './harness/brokers';
-import { JobRun } from './harness/job-controller';
-import { Pod } from './harness/pod';
+import type { JobRun } from './harness/job-controller';
+import type { Pod } from './harness/pod';
 import { killDuringItem, processedItems, sorted, StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
@@ -51,7 +51,9 @@ function expectTerminationMessages(work: JobRun, victim: string, item: string): 
   const killed = work.pods.find((pod) => pod.name === victim)!;
   expect(killed.terminated).toEqual({ exitCode: 137, reason: 'Error', message: expect.stringContaining(`Processing ${item}\n`) });
   const redone = work.pods.find((pod) => pod.name !== victim && processedItems(pod).includes(item))!;
-  console.log(`coarse fault: termination messages: ${redone.name}: ${redone.terminated?.message}; ${victim}: ${JSON.stringify(killed.terminated?.message)}`);
+  console.log(
+    `coarse fault: termination messages: ${redone.name}: ${String(redone.terminated?.message)}; ${victim}: ${JSON.stringify(killed.terminated?.message)}`,
+  );
 }
 
 test('coarse: the item of a killed pod is redelivered to another pod and the Job still reaches 8 completions', async () => {

@@ -7,11 +7,11 @@
  * the tutorials.
  */
 import { Duration, Testing } from 'cdk8s';
-import { IndexedWorkJob, IndexedWorkJobProps } from '../../constructs';
+import { IndexedWorkJob, type IndexedWorkJobProps } from '../../constructs';
 import { INDEXED_EXAMPLE } from '../../stacks/config';
-import { JobRun, PodRecord } from './harness/job-controller';
+import type { JobRun, PodRecord } from './harness/job-controller';
 import { suiteGeneration } from './harness/broker-generation';
-import { KubeObject, onlyJob } from './harness/manifests';
+import { type KubeObject, onlyJob } from './harness/manifests';
 import { StackScenario } from './harness/scenario';
 import { readState } from './harness/state';
 
@@ -42,7 +42,9 @@ async function runApplied(objects: KubeObject[]): Promise<JobRun> {
   const cluster = await scenario.cluster();
   expect(cluster.apply(objects).filter((result) => result.error)).toEqual([]);
   const run = await cluster.job(onlyJob(objects).metadata!.name!).run;
-  console.log(`indexed: ${onlyJob(objects).metadata!.name} ${run.condition} (${run.reason}) in ${run.seconds.toFixed(1)} s with ${run.pods.length} pods`);
+  console.log(
+    `indexed: ${String(onlyJob(objects).metadata!.name)} ${run.condition} (${String(run.reason)}) in ${run.seconds.toFixed(1)} s with ${run.pods.length} pods`,
+  );
   return run;
 }
 
@@ -68,7 +70,7 @@ test('indexed: a poison item with maxAttempts 2 fails only its index, after 2 po
   const messages = (index: number) => podsOf(run, index).map((pod) => JSON.parse(pod.terminated?.message ?? 'null'));
   expect(messages(0)).toEqual([{ item: 'apple', outcome: 'done', index: 0, exitCode: 0 }]);
   expect(messages(2)).toEqual(Array(2).fill({ item: 'poison', outcome: 'failed', index: 2, exitCode: 1, reason: 'the item was not done' }));
-  console.log(`indexed: termination message of a failed pod: ${podsOf(run, 2)[0].terminated?.message}`);
+  console.log(`indexed: termination message of a failed pod: ${String(podsOf(run, 2)[0].terminated?.message)}`);
 });
 
 test('indexed: an index with no item exits 2 and its index fails at once by the FailIndex rule, without a retry', async () => {
@@ -97,7 +99,7 @@ test('indexed: more failed items than maxFailedItems fail the Job at once with M
   const run = await runApplied(objects);
   expect(run).toMatchObject({ condition: 'Failed', reason: 'MaxFailedIndexesExceeded', failedIndexes: '0', completedIndexes: '' });
   expect(run.conditions.map((condition) => condition.type)).toEqual(['FailureTarget', 'Failed']);
-  expect(run.pods.map((pod) => `${pod.index} ${pod.phase}`)).toEqual(['0 Failed', '1 Deleted']);
+  expect(run.pods.map((pod) => `${String(pod.index)} ${pod.phase}`)).toEqual(['0 Failed', '1 Deleted']);
   // The deleted pod counts as failed (trackJobStatusAndRemoveFinalizers), and its worker stopped on SIGTERM within the grace period.
   expect(run.failed).toBe(2);
   expect(podsOf(run, 1)[0].logs).toContain('item slow index 1');

@@ -6,6 +6,7 @@
 import { join, resolve } from 'path';
 import { ensureBaseImages } from './harness/base-image';
 import { buildWorkerImage } from './harness/image';
+import { asError } from './harness/caught';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -14,7 +15,7 @@ async function prebuild(): Promise<void> {
   await buildWorkerImage(ROOT);
 }
 
-prebuild().catch((error: Error) => {
-  console.error(`prebuild-image: ${error.message}`);
+prebuild().catch((error: unknown) => {
+  console.error(`prebuild-image: ${asError(error).message}`);
   process.exit(1);
 });

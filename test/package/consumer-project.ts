@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Env } from '../../contract';
-import { containerEnv, Manifest, mountedItems, podSpec } from '../manifests';
+import { containerEnv, type Manifest, type ManifestValue, mountedItems, podSpec } from '../manifests';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -53,9 +53,14 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 export function run(command: string, args: string[], options: RunOptions): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd: options.cwd, env: childEnv(options.env), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve({ stdout, stderr });
+      if (!error) {
+        resolve({ stdout, stderr });
+        return;
+      }
       const output = `${stdout}\n${stderr}`.trim().split('\n').slice(-40).join('\n');
-      reject(new Error(`${options.what} failed: \`${[command, ...args].join(' ')}\` in ${options.cwd} exited with ${error.code ?? error.signal}\n${output}`));
+      reject(
+        new Error(`${options.what} failed: \`${[command, ...args].join(' ')}\` in ${options.cwd} exited with ${String(error.code ?? error.signal)}\n${output}`),
+      );
     });
   });
 }
@@ -147,10 +152,11 @@ export async function createConsumerProject(dir: string, packages: Record<string
  */
 function lockEntries(repoLock: { packages: Record<string, LockEntry> }, packages: Record<string, string>): Record<string, LockEntry> {
   const entries: Record<string, LockEntry> = {};
+  const locked = (key: string): LockEntry | undefined => repoLock.packages[key];
   const add = (name: string, repoKey: string): void => {
     const key = `node_modules/${name}`;
-    if (entries[key]) return;
-    const entry = repoLock.packages[repoKey];
+    if (key in entries) return;
+    const entry = locked(repoKey);
     if (!entry) throw new Error(`the repository's package-lock.json has no ${repoKey}, the version the consumer of ${name} should get`);
     entries[key] = consumerEntry(entry);
     for (const [nestedKey, nested] of Object.entries(repoLock.packages)) {
@@ -158,7 +164,7 @@ function lockEntries(repoLock: { packages: Record<string, LockEntry> }, packages
     }
     const bundled = new Set<string>(entry.bundleDependencies ?? []);
     for (const dependency of Object.keys(entry.dependencies ?? {})) {
-      if (bundled.has(dependency) || repoLock.packages[`${repoKey}/node_modules/${dependency}`]) continue;
+      if (bundled.has(dependency) || locked(`${repoKey}/node_modules/${dependency}`)) continue;
       add(dependency, `node_modules/${dependency}`);
     }
   };
@@ -366,7 +372,10 @@ const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*
 /** Kinds whose names must be DNS-1123 labels: a Service's becomes a DNS label, a Job's a pod label value. */
 const LABEL_NAMED_KINDS = new Set(['Job', 'Service']);
 
-function objectRef(file: string, object: Manifest): string {
+/** An object as read from a manifest file, which may lack metadata. */
+type ParsedManifest = { apiVersion: string; kind: string; metadata?: Manifest['metadata']; [key: string]: ManifestValue };
+
+function objectRef(file: string, object: ParsedManifest): string {
   return `${file}: ${object.kind} ${object.metadata?.name === undefined ? '(no metadata.name)' : `"${object.metadata.name}"`}`;
 }
 
@@ -374,7 +383,8 @@ function objectRef(file: string, object: Manifest): string {
 export function nameProblems(files: ManifestFile[]): string[] {
   const problems: string[] = [];
   for (const { file, objects } of files) {
-    for (const object of objects) {
+    const parsed: readonly ParsedManifest[] = objects;
+    for (const object of parsed) {
       const name = object.metadata?.name;
       if (typeof name !== 'string' || name === '') {
         problems.push(`${objectRef(file, object)} has no metadata.name`);
@@ -394,9 +404,10 @@ export function duplicateNameProblems(files: ManifestFile[]): string[] {
   const problems: string[] = [];
   for (const { file, objects } of files) {
     const seen = new Set<string>();
-    for (const object of objects) {
+    const parsed: readonly ParsedManifest[] = objects;
+    for (const object of parsed) {
       if (typeof object.metadata?.name !== 'string') continue;
-      const key = `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+      const key = `${object.kind}/${String(object.metadata.namespace ?? '')}/${object.metadata.name}`;
       if (seen.has(key)) problems.push(`${objectRef(file, object)} appears twice`);
       seen.add(key);
     }
@@ -426,14 +437,16 @@ export function completionsProblems(files: ManifestFile[]): string[] {
     const queue = envValue(job, Env.queue);
     const own = seeders.filter(({ object }) => sameTarget(object, job));
     if (own.length !== 1) {
-      problems.push(`${objectRef(file, job)}: expected one seeding Job of queue "${queue}" on the same broker in the output, found ${own.length}`);
+      problems.push(`${objectRef(file, job)}: expected one seeding Job of queue "${String(queue)}" on the same broker in the output, found ${own.length}`);
       continue;
     }
     const items = mountedItems(own[0].object, configMaps);
     if (typeof items === 'string') {
       problems.push(`${objectRef(own[0].file, own[0].object)} ${items}`);
     } else if (job.spec?.completions !== items.length) {
-      problems.push(`${objectRef(file, job)}: spec.completions is ${job.spec?.completions}, but its seeder puts ${items.length} items on queue "${queue}"`);
+      problems.push(
+        `${objectRef(file, job)}: spec.completions is ${String(job.spec?.completions)}, but its seeder puts ${items.length} items on queue "${String(queue)}"`,
+      );
     }
   }
   return problems;

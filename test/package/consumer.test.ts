@@ -15,11 +15,11 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Env, ItemFiles, ItemsMount } from '../../contract';
-import { Manifest } from '../manifests';
+import type { Manifest } from '../manifests';
 import {
   codeBlocks,
   compile,
-  CompilerSettings,
+  type CompilerSettings,
   copyCleanCheckout,
   createConsumerProject,
   directorySize,
@@ -29,7 +29,7 @@ import {
   installOffline,
   installOnline,
   latestVersion,
-  ManifestFile,
+  type ManifestFile,
   manifestProblems,
   markdownSection,
   npxTsc,
@@ -325,7 +325,7 @@ describe('a fresh consumer project that installs the tarball offline', () => {
   test.each(PEERS)(
     'has exactly one copy of %s',
     async (name) => {
-      expect(copiesOf(await consumerOf(PINNED), name)).toEqual([`node_modules/${name}@${repoLock.packages[`node_modules/${name}`].version}`]);
+      expect(copiesOf(await consumerOf(PINNED), name)).toEqual([`node_modules/${name}@${String(repoLock.packages[`node_modules/${name}`].version)}`]);
     },
     SLOW,
   );

@@ -3,8 +3,8 @@ import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { DynamicProviderHost, serializedProvider } from './job-await/dynamic-provider-host';
-import { FakeJob, FakeKubernetesApi, FakePod, jobEnd } from './job-await/fake-kubernetes-api';
-import { JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await/provider';
+import { type FakeJob, FakeKubernetesApi, type FakePod, jobEnd } from './job-await/fake-kubernetes-api';
+import { type JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await/provider';
 
 /**
  * JobAwait's provider, serialized as `pulumi up` serializes it and run in Pulumi's own dynamic
@@ -12,7 +12,7 @@ import { JobAwaitOutputs, jobAwaitProvider } from '../../stacks/pulumi/job-await
  * serves scripted Jobs. The Jobs are read every 50 ms here (every 2 s under `pulumi up`).
  */
 const api = new FakeKubernetesApi();
-let host: DynamicProviderHost;
+let host: DynamicProviderHost | undefined;
 /** Serialized from this checkout, and from a package installed in a consumer's project. */
 let provider: string;
 let installedProvider: string;
@@ -49,11 +49,17 @@ afterAll(async () => {
   if (directory) fs.rmSync(directory, { recursive: true, force: true });
 });
 
+/** The provider host beforeAll started. */
+function providerHost(): DynamicProviderHost {
+  if (host === undefined) throw new Error('the dynamic provider host did not start (see beforeAll)');
+  return host;
+}
+
 /** Scripts the Job and awaits it through the provider host: the fake's `fake` context, timeout 10 s unless given. */
 async function awaitScripted(job: Omit<FakeJob, 'namespace' | 'uid'>, inputs: Record<string, unknown> = {}) {
   const uid = `uid-${job.name}`;
   api.script({ namespace: NAMESPACE, uid, ...job });
-  return host.create(JOB_AWAIT_TYPE, `${job.name}-await`, {
+  return providerHost().create(JOB_AWAIT_TYPE, `${job.name}-await`, {
     __provider: provider,
     namespace: NAMESPACE,
     name: job.name,
@@ -79,7 +85,7 @@ describe('job await', () => {
     }
     const scripted = { namespace: NAMESPACE, name: 'installed', uid: 'uid-installed', steps: [RUNNING, complete(2)] };
     api.script(scripted);
-    const result = await host.create(JOB_AWAIT_TYPE, 'installed-await', {
+    const result = await providerHost().create(JOB_AWAIT_TYPE, 'installed-await', {
       __provider: installedProvider,
       namespace: NAMESPACE,
       name: 'installed',
@@ -101,7 +107,7 @@ describe('job await', () => {
     expect(result.outputs).toMatchObject({ namespace: NAMESPACE, name: 'complete', uid: 'uid-complete', succeeded: 3 });
     expect(result.outputs).not.toHaveProperty('kubeconfig');
     expect(api.readsOf(NAMESPACE, 'complete')).toBe(steps.length);
-    expect(host.printed(`Job ${NAMESPACE}/complete`)).toEqual([
+    expect(providerHost().printed(`Job ${NAMESPACE}/complete`)).toEqual([
       `Job ${NAMESPACE}/complete: 0/3 succeeded, 2 running`,
       `Job ${NAMESPACE}/complete: 1/3 succeeded, 2 running`,
       `Job ${NAMESPACE}/complete: 2/3 succeeded, 1 running`,
@@ -236,7 +242,7 @@ describe('job await', () => {
       const result = await awaitScripted({ name: 'success-policy', completionMode: 'Indexed', completions: 4, steps, podSteps: [[left], ...end.podSteps] });
       expect(result.outputs).toMatchObject({ succeeded: 3 });
       expect(api.readsOf(NAMESPACE, 'success-policy')).toBe(steps.length);
-      expect(host.printed(`Job ${NAMESPACE}/success-policy`)).toEqual([
+      expect(providerHost().printed(`Job ${NAMESPACE}/success-policy`)).toEqual([
         `Job ${NAMESPACE}/success-policy: 3/4 succeeded, 1 running`,
         `Job ${NAMESPACE}/success-policy: 3/4 succeeded, 0 running, 1 terminating, success criteria met, waiting for its pods to end`,
         `Job ${NAMESPACE}/success-policy: 3/4 succeeded, 0 running, success criteria met, waiting for its pods to end`,
@@ -247,7 +253,7 @@ describe('job await', () => {
       const steps = [RUNNING, { active: 0, ready: 0, succeeded: 2, conditions: [successCriteriaMet] }, 'deleted' as const];
       const result = await awaitScripted({ name: 'ttl-succeeded', completions: 2, ttlSecondsAfterFinished: 0, steps });
       expect(result.outputs).toMatchObject({ succeeded: 2 });
-      expect(host.printed(`Job ${NAMESPACE}/ttl-succeeded: succeeded`)).toEqual([
+      expect(providerHost().printed(`Job ${NAMESPACE}/ttl-succeeded: succeeded`)).toEqual([
         `Job ${NAMESPACE}/ttl-succeeded: succeeded (SuccessCriteriaMet); it was deleted before its Complete was read`,
       ]);
     });
@@ -263,7 +269,7 @@ describe('job await', () => {
       const terminating = { active: 0, ready: 0, terminating: 1, succeeded: 1, conditions: [successCriteriaMet] };
       const result = await awaitScripted({ name: 'end-at-timeout', steps: [terminating] }, { timeoutSeconds: 1 });
       expect(result.outputs).toMatchObject({ succeeded: 1 });
-      expect(host.printed(`Job ${NAMESPACE}/end-at-timeout: succeeded`)).toEqual([
+      expect(providerHost().printed(`Job ${NAMESPACE}/end-at-timeout: succeeded`)).toEqual([
         `Job ${NAMESPACE}/end-at-timeout: succeeded (SuccessCriteriaMet); its pods were still terminating after 1 s (1 succeeded, 0 running, 1 terminating, success criteria met, waiting for its pods to end)`,
       ]);
     });
@@ -287,7 +293,7 @@ describe('job await', () => {
       ];
       const result = await awaitScripted({ name: 'indexed-progress', completionMode: 'Indexed', completions: 4, steps });
       expect(result.outputs).toMatchObject({ succeeded: 3 });
-      expect(host.printed(`Job ${NAMESPACE}/indexed-progress`)).toEqual([
+      expect(providerHost().printed(`Job ${NAMESPACE}/indexed-progress`)).toEqual([
         `Job ${NAMESPACE}/indexed-progress: 1/4 succeeded, 2 running`,
         `Job ${NAMESPACE}/indexed-progress: 2/4 succeeded, 2 running, 2 failed, failed indexes 1`,
       ]);
@@ -364,7 +370,7 @@ describe('job await', () => {
 
   test('job await fails when another Job of the same name took its place', async () => {
     api.script({ namespace: NAMESPACE, name: 'replaced', uid: 'uid-newer', steps: [RUNNING] });
-    const attempt = host.create(JOB_AWAIT_TYPE, 'replaced-await', {
+    const attempt = providerHost().create(JOB_AWAIT_TYPE, 'replaced-await', {
       __provider: provider,
       namespace: NAMESPACE,
       name: 'replaced',
@@ -388,7 +394,7 @@ describe('job await', () => {
       `Job ${NAMESPACE}/slow did not complete within 1 s (0/3 succeeded, 2 running, waiting: ImagePullBackOff (2)); it goes on running in the cluster`,
     );
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(host.printed(`Job ${NAMESPACE}/slow`)).toEqual([`Job ${NAMESPACE}/slow: 0/3 succeeded, 2 running, waiting: ImagePullBackOff (2)`]);
+    expect(providerHost().printed(`Job ${NAMESPACE}/slow`)).toEqual([`Job ${NAMESPACE}/slow: 0/3 succeeded, 2 running, waiting: ImagePullBackOff (2)`]);
   });
 
   test('job await fails when the Kubernetes API cannot be reached, naming the server', async () => {

@@ -74,7 +74,9 @@ describe("WorkQueueStack in a platform team's own program", () => {
       expect(inputs.namespace).toBe('media');
     }
     const jobName = job(run, 'thumbnails-job').metadata.name;
-    expect(run.outputs.followJob).toBe(`kubectl --context prod --namespace media logs --follow --prefix --selector job-name=${jobName} --max-log-requests 8`);
+    expect(run.outputs.followJob).toBe(
+      `kubectl --context prod --namespace media logs --follow --prefix --selector job-name=${String(jobName)} --max-log-requests 8`,
+    );
   });
 
   test('runs the given image, building nothing', () => {

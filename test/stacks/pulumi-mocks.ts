@@ -142,7 +142,7 @@ export function projectConfig(values: Record<string, unknown>, project = PROJECT
  * run time though not in its typings), lets them all reach the mocks.
  */
 export async function runInStack(
-  program: () => Promise<Record<string, unknown> | void>,
+  program: () => Promise<Record<string, unknown>> | Promise<void>,
   config: Record<string, string> = {},
   secretKeys: string[] = [],
 ): Promise<Run> {
@@ -194,7 +194,7 @@ export async function programFailure(config: Record<string, string>): Promise<{ 
   await jest.isolateModulesAsync(async () => {
     error = await import('../../stacks/pulumi').then(
       () => undefined,
-      (e: Error) => e,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
     );
   });
   await waitForRegistrations();

@@ -163,7 +163,7 @@ describe('Pulumi program', () => {
         queue: 'job1',
         jobName,
         // 8 completions and 6 retried failures: every pod the coarse Job can have, finished ones included.
-        followJob: `kubectl logs --follow --prefix --selector job-name=${jobName} --max-log-requests 14`,
+        followJob: `kubectl logs --follow --prefix --selector job-name=${String(jobName)} --max-log-requests 14`,
       });
     });
   });
@@ -213,7 +213,7 @@ describe('Pulumi program', () => {
     expect(worker.metadata.name).toMatch(hashedName('job-wq-2'));
     expect(run.outputs.jobName).toBe(worker.metadata.name);
     // 2 parallel workers (once one has drained the list no other starts) and 6 retried failures.
-    expect(run.outputs.followJob).toBe(`kubectl logs --follow --prefix --selector job-name=${worker.metadata.name} --max-log-requests 8`);
+    expect(run.outputs.followJob).toBe(`kubectl logs --follow --prefix --selector job-name=${String(worker.metadata.name)} --max-log-requests 8`);
     expect(worker.spec.completions).toBeUndefined();
     expect(worker.spec.parallelism).toBe(2);
     expect(containerEnv(worker).byName.QUEUE.value).toBe('job2');
@@ -325,7 +325,7 @@ describe('Pulumi program', () => {
       expect(group(run, 'coarse-broker').map((object) => object.kind)).not.toContain('Namespace');
       expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.namespace).toBe('batch');
       expect(run.outputs.followJob).toBe(
-        `kubectl --namespace batch logs --follow --prefix --selector job-name=${job(run, 'coarse-job').metadata.name} --max-log-requests 14`,
+        `kubectl --namespace batch logs --follow --prefix --selector job-name=${String(job(run, 'coarse-job').metadata.name)} --max-log-requests 14`,
       );
     });
 
@@ -371,7 +371,7 @@ describe('Pulumi program', () => {
     expect(only(group(run, 'coarse-broker'), 'Secret').stringData.password).toBe('broker-pass');
     expect(podSpec(job(run, 'coarse-job')).containers[0].image).toBe(`registry.example.com:5000/team/work-queue@${DIGEST}`);
     expect(run.outputs.followJob).toBe(
-      `kubectl --context kind-work logs --follow --prefix --selector job-name=${job(run, 'coarse-job').metadata.name} --max-log-requests 14`,
+      `kubectl --context kind-work logs --follow --prefix --selector job-name=${String(job(run, 'coarse-job').metadata.name)} --max-log-requests 14`,
     );
   });
 
@@ -511,7 +511,7 @@ describe('Pulumi program', () => {
         image: `localhost:5001/work-queue@${DIGEST}`,
         jobName,
         // 8 indexes of up to 5 pods each (backoffLimitPerIndex 4).
-        followJob: `kubectl logs --follow --prefix --selector job-name=${jobName} --max-log-requests 40`,
+        followJob: `kubectl logs --follow --prefix --selector job-name=${String(jobName)} --max-log-requests 40`,
       });
     });
 

@@ -5,7 +5,7 @@ import { join } from 'path';
 import { promisify } from 'util';
 import { parseAllDocuments } from 'yaml';
 import { schemaError } from '../k8s-schema';
-import { configMapItems, containerEnv, Manifest, only, podSpec } from '../manifests';
+import { configMapItems, containerEnv, type Manifest, only, podSpec } from '../manifests';
 import { restrictedViolations } from '../pod-security';
 import { seedId } from '../../contract';
 
@@ -119,7 +119,7 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
 
   test('every object is valid against the Kubernetes OpenAPI schema', () => {
     expect(all.length).toBe(19);
-    const errors = all.map((m) => [`${m.kind}/${m.metadata.name}`, schemaError(m)]).filter(([, error]) => error);
+    const errors = all.map((m) => [`${m.kind}/${String(m.metadata.name)}`, schemaError(m)]).filter(([, error]) => error);
     expect(errors).toEqual([]);
   });
 

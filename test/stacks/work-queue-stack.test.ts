@@ -1,9 +1,16 @@
-import { App, Testing } from 'cdk8s';
-import { COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, IndexedStackConfig, QueueStackConfig, WorkQueueStackConfig } from '../../stacks/config';
-import { addWorkQueueStack, buildWorkQueueStack, QueueStackCharts } from '../../stacks/work-queue-stack';
+import { type App, Testing } from 'cdk8s';
+import {
+  COARSE_TUTORIAL,
+  FINE_TUTORIAL,
+  INDEXED_EXAMPLE,
+  type IndexedStackConfig,
+  type QueueStackConfig,
+  type WorkQueueStackConfig,
+} from '../../stacks/config';
+import { addWorkQueueStack, buildWorkQueueStack, type QueueStackCharts } from '../../stacks/work-queue-stack';
 import { seedId } from '../../contract';
 import { crdSchemaErrors } from '../crd-schema';
-import { containerEnv, Manifest, manifestsOf, only, podSpec } from '../manifests';
+import { containerEnv, type Manifest, manifestsOf, only, podSpec } from '../manifests';
 
 const coarse: QueueStackConfig = { ...COARSE_TUTORIAL, image: 'job-wq:1' };
 const fine: QueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
@@ -43,8 +50,8 @@ describe('addWorkQueueStack', () => {
   test('labels every object for `kubectl apply --prune -l app.kubernetes.io/part-of=work-queue-stack`', () => {
     for (const config of [coarse, fine, { ...coarse, brokerReplicas: 3, namespace: 'batch' }]) {
       for (const m of objectsOf(addWorkQueueStack(Testing.app(), config))) {
-        expect({ object: `${m.kind}/${m.metadata.name}`, labels: m.metadata.labels }).toMatchObject({
-          object: `${m.kind}/${m.metadata.name}`,
+        expect({ object: `${m.kind}/${String(m.metadata.name)}`, labels: m.metadata.labels }).toMatchObject({
+          object: `${m.kind}/${String(m.metadata.name)}`,
           labels: {
             'app.kubernetes.io/name': expect.any(String),
             'app.kubernetes.io/instance': expect.any(String),

@@ -14,6 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type * as pulumi from '@pulumi/pulumi';
+import type * as ClientNodeModule from '@kubernetes/client-node';
 import type { ClusterError, ClusterReader } from './cluster-reader';
 import type { ContainerStatus, Job, JobCondition, JobTarget, Pod } from './job-objects';
 
@@ -42,8 +43,8 @@ export interface JobAwaitOutputs extends Omit<JobAwaitInputs, 'kubeconfig'> {
  */
 export const jobAwaitProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: JobAwaitInputs) {
-    const cluster = await connectToCluster(inputs.kubeconfig, inputs.context).catch((error: Error) => {
-      throw new Error(`${describeJob(inputs)} cannot be awaited: ${error.message}`);
+    const cluster = await connectToCluster(inputs.kubeconfig, inputs.context).catch((error: unknown) => {
+      throw new Error(`${describeJob(inputs)} cannot be awaited: ${error instanceof Error ? error.message : String(error)}`);
     });
     const succeeded = await awaitJob(cluster, inputs, inputs.timeoutSeconds, inputs.intervalSeconds, (line) => console.log(line));
     return { id: inputs.uid, outs: { ...withoutKubeconfig(inputs), succeeded } };
@@ -143,7 +144,7 @@ async function awaitJob(
       );
     }
     if (current.metadata?.uid !== target.uid) {
-      const uids = `uid ${current.metadata?.uid}, expected ${target.uid}`;
+      const uids = `uid ${String(current.metadata?.uid)}, expected ${target.uid}`;
       return endWithout(
         new Error(`${job} was replaced by another Job of the same name (${uids}) while pulumi waited for it`),
         `another Job of the same name (${uids}) has taken its place since`,
@@ -281,7 +282,7 @@ interface Culprit {
  */
 function culpritOf(pods: readonly Pod[], failedIndexes: string | undefined): Culprit | undefined {
   const intervals = failedIndexes ? indexIntervals(failedIndexes) : [];
-  const ofFailedIndexFirst = <T extends { pod: Pod }>(entries: T[]) => entries.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? entries[0];
+  const ofFailedIndexFirst = <T extends { pod: Pod }>(entries: T[]) => entries.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? entries.at(0);
   const ended = pods
     .filter((pod) => !isTerminating(pod))
     .map((pod) => ({ pod, container: failedContainer(pod) }))
@@ -380,7 +381,7 @@ function indexIntervals(text: string): [number, number][] {
     .split(',')
     .map((part) => part.trim().split('-').map(Number))
     .filter((bounds) => bounds.every(Number.isInteger))
-    .map(([first, last]) => [first, last ?? first]);
+    .map((bounds) => [bounds[0], bounds.at(1) ?? bounds[0]]);
 }
 
 function isAmong(intervals: readonly [number, number][], index: number | undefined): boolean {
@@ -397,7 +398,7 @@ function describeIndexes(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // The Kubernetes API, through @kubernetes/client-node
 
-type ClientNode = typeof import('@kubernetes/client-node');
+type ClientNode = typeof ClientNodeModule;
 
 /** Seconds one request may take before it counts as a transient failure. */
 const REQUEST_SECONDS = 10;

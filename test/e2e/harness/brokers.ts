@@ -37,7 +37,7 @@ export class Brokers {
   }
 
   /** Items still waiting, held or dead-lettered, by key role; empty when the queue is fully drained. */
-  redisLeftovers(queue: string): Promise<Record<string, number>> {
+  redisLeftovers(queue: string): Promise<Partial<Record<string, number>>> {
     const keys = queueKeys(queue);
     return this.withRedis(async (client) =>
       nonZero({
@@ -83,7 +83,7 @@ export class Brokers {
   }
 
   /** Messages left on the work and dead-letter queues, by role; empty when the queue is fully drained. */
-  amqpLeftovers(queue: string): Promise<Record<string, number>> {
+  amqpLeftovers(queue: string): Promise<Partial<Record<string, number>>> {
     return this.withAmqp(async (channel) =>
       nonZero({
         pending: (await channel.checkQueue(queue)).messageCount,
@@ -112,6 +112,6 @@ export class Brokers {
   }
 }
 
-function nonZero(sizes: Record<string, number>): Record<string, number> {
+function nonZero(sizes: Record<string, number>): Partial<Record<string, number>> {
   return Object.fromEntries(Object.entries(sizes).filter(([, size]) => size > 0));
 }

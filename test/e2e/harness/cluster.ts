@@ -25,17 +25,17 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { makeApiCertificate } from './api-certificate';
 import { ApiError } from './api-status';
-import { ApplyOrder, describeOrder, ordered } from './apply-order';
+import { type ApplyOrder, describeOrder, ordered } from './apply-order';
 import type { BrokerGeneration } from './broker-generation';
 import { FakeApiServer } from './fake-api-server';
-import { JobObserver, JobRun, JobStatus, runJob } from './job-controller';
+import { type JobObserver, type JobRun, type JobStatus, runJob } from './job-controller';
 import type { KubeObject } from './manifests';
-import { ApplyAction, ObjectStore } from './object-store';
-import { Pod, PodContext, startPod } from './pod';
+import { type ApplyAction, ObjectStore } from './object-store';
+import { type Pod, type PodContext, startPod } from './pod';
 import { PodDisruptions } from './pod-disruption';
-import { BrokerUser, defaultUser, deleteBrokerUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
-import { HostEntry, ServiceNetwork } from './service-network';
-import { JobDeletion, ttlExpiresAt } from './ttl-after-finished';
+import { type BrokerUser, defaultUser, deleteBrokerUser, firstBoot, isRabbitMq } from './rabbitmq-first-boot';
+import { type HostEntry, ServiceNetwork } from './service-network';
+import { type JobDeletion, ttlExpiresAt } from './ttl-after-finished';
 import { type WallClockTimer, wallClockTimeout } from './wall-clock-timer';
 
 export interface ClusterOptions {
@@ -282,7 +282,7 @@ export class Cluster {
 
   private pendingBrokers(): string[] {
     return (this.store.list('StatefulSet') as unknown as IStatefulSet[])
-      .map((set) => `${set.metadata!.namespace}/${set.metadata!.name}`)
+      .map((set) => `${String(set.metadata!.namespace)}/${String(set.metadata!.name)}`)
       .filter((key) => !this.booting.has(key));
   }
 
@@ -324,6 +324,6 @@ export function readDirectory(directory: string): KubeObject[] {
 }
 
 export function describeApply(results: AppliedObject[], order: ApplyOrder): string {
-  const lines = results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.error ? `error: ${r.error}` : r.action}`);
+  const lines = results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${String(r.error ? `error: ${r.error}` : r.action)}`);
   return `kubectl apply, ${describeOrder(order)}:\n  ${lines.join('\n  ')}`;
 }

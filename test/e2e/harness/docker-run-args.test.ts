@@ -1,6 +1,6 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { dockerRunArgs, DockerRunInput } from './docker-run-args';
+import { dockerRunArgs, type DockerRunInput } from './docker-run-args';
 
 const restricted: IContainer = {
   name: 'work-queue',

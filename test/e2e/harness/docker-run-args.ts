@@ -1,6 +1,6 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { VolumeBacking } from './pod-volumes';
+import type { VolumeBacking } from './pod-volumes';
 import { parseQuantity } from './quantity';
 import type { HostEntry } from './service-network';
 import type { TerminationMessageMount } from './termination-message';
@@ -83,7 +83,10 @@ function securityArgs({ spec, container, imageUser }: DockerRunInput): string[] 
 }
 
 function resourceArgs(container: IContainer): string[] {
-  const { limits = {}, requests = {} } = container.resources ?? {};
+  const resources = container.resources ?? {};
+  // Quantities by resource name: only the names a container sets are there.
+  const limits: Partial<NonNullable<typeof resources.limits>> = resources.limits ?? {};
+  const requests: Partial<NonNullable<typeof resources.requests>> = resources.requests ?? {};
   const args: string[] = [];
   if (limits.cpu !== undefined) args.push('--cpus', String(parseQuantity(limits.cpu)));
   if (limits.memory !== undefined) args.push('--memory', String(Math.round(parseQuantity(limits.memory))));

@@ -1,5 +1,6 @@
 import { existsSync } from 'fs';
-import { mustRun, runProgram, RunOptions, RunResult } from './run';
+import { mustRun, runProgram, type RunOptions, type RunResult } from './run';
+import { asError } from './caught';
 
 /** Debian's client, matched to Debian's engine (another client may sit earlier on PATH). */
 export const DOCKER_CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
@@ -18,10 +19,10 @@ export async function mustDocker(args: readonly string[], options?: RunOptions):
 
 /** Fails with a message that says what to do when no engine answers. */
 export async function requireEngine(): Promise<void> {
-  const info = await docker(['version', '--format', '{{.Server.Version}}']).catch((error: Error) => ({
+  const info = await docker(['version', '--format', '{{.Server.Version}}']).catch((error: unknown) => ({
     code: -1,
     stdout: '',
-    stderr: error.message,
+    stderr: asError(error).message,
   }));
   if (info.code !== 0) {
     throw new Error(

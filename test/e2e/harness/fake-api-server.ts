@@ -9,14 +9,15 @@
  * this server does not serve gets 405 and is recorded in `unserved`, so a test sees it.
  */
 import { randomBytes } from 'crypto';
-import { createServer, Server } from 'https';
+import { createServer, type Server } from 'https';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
-import { ApiCertificate } from './api-certificate';
+import type { ApiCertificate } from './api-certificate';
 import { ApiError, notFound } from './api-status';
 import type { KubeObject } from './manifests';
-import { ObjectStore } from './object-store';
-import { allows, ResourceRequest, serviceAccountUserName, ServiceAccountUser } from './rbac';
+import type { ObjectStore } from './object-store';
+import { allows, type ResourceRequest, serviceAccountUserName, type ServiceAccountUser } from './rbac';
+import { asError } from './caught';
 
 export interface ApiRequestRecord {
   readonly method: string;
@@ -46,7 +47,9 @@ export class FakeApiServer {
 
   async start(): Promise<void> {
     this.server = createServer({ key: this.certificate.key, cert: this.certificate.cert }, (request, response) => {
-      this.handle(request, response).catch((error: Error) => reply(response, 500, new ApiError(500, 'InternalError', error.message).status()));
+      this.handle(request, response).catch((error: unknown) => {
+        reply(response, 500, new ApiError(500, 'InternalError', asError(error).message).status());
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
   }
@@ -86,23 +89,40 @@ export class FakeApiServer {
       if (code === 405) this.unserved.push(record);
       reply(response, code, payload);
     };
-    if (!user) return answer(401, new ApiError(401, 'Unauthorized', 'Unauthorized').status());
+    if (!user) {
+      answer(401, new ApiError(401, 'Unauthorized', 'Unauthorized').status());
+      return;
+    }
 
     const target = parseResourcePath(path);
-    if (!target) return answer(404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').status());
+    if (!target) {
+      answer(404, new ApiError(404, 'NotFound', 'the server could not find the requested resource').status());
+      return;
+    }
     const verb = VERBS[method] ?? (target.name ? 'get' : 'list');
     const rbacRequest: ResourceRequest = { verb, apiGroup: target.group, resource: target.resource, namespace: target.namespace, name: target.name };
-    if (!allows((kind) => this.store.list(kind), user, rbacRequest)) return answer(403, forbidden(user, rbacRequest).status());
+    if (!allows((kind) => this.store.list(kind), user, rbacRequest)) {
+      answer(403, forbidden(user, rbacRequest).status());
+      return;
+    }
 
     try {
-      if (target.group === '' && target.resource === 'secrets' && verb === 'get') return answer(200, this.getSecret(target.namespace, target.name!));
-      if (target.group === '' && target.resource === 'secrets' && verb === 'create' && !target.name)
-        return answer(201, this.createSecret(target.namespace, body));
+      if (target.group === '' && target.resource === 'secrets' && verb === 'get') {
+        answer(200, this.getSecret(target.namespace, target.name!));
+        return;
+      }
+      if (target.group === '' && target.resource === 'secrets' && verb === 'create' && !target.name) {
+        answer(201, this.createSecret(target.namespace, body));
+        return;
+      }
     } catch (error) {
-      if (error instanceof ApiError) return answer(error.code, error.status());
+      if (error instanceof ApiError) {
+        answer(error.code, error.status());
+        return;
+      }
       throw error;
     }
-    return answer(405, new ApiError(405, 'MethodNotAllowed', `the fake API server does not serve ${method} ${path}`).status());
+    answer(405, new ApiError(405, 'MethodNotAllowed', `the fake API server does not serve ${method} ${path}`).status());
   }
 
   private authenticate(header: string | undefined): ServiceAccountUser | undefined {
@@ -119,9 +139,9 @@ export class FakeApiServer {
   }
 
   private createSecret(namespace: string, body: string): KubeObject {
-    let object: KubeObject;
+    let object: KubeObject | null;
     try {
-      object = JSON.parse(body) as KubeObject;
+      object = JSON.parse(body) as KubeObject | null;
     } catch (error) {
       throw new ApiError(400, 'BadRequest', `the body of the request was in an unknown format: ${(error as Error).message}`);
     }
@@ -129,7 +149,7 @@ export class FakeApiServer {
       throw new ApiError(
         400,
         'BadRequest',
-        `the API version in the data (${object?.apiVersion}) and kind (${object?.kind}) do not match the request (v1 Secret)`,
+        `the API version in the data (${String(object?.apiVersion)}) and kind (${String(object?.kind)}) do not match the request (v1 Secret)`,
       );
     }
     if (object.metadata?.namespace !== undefined && object.metadata.namespace !== namespace) {
@@ -148,7 +168,7 @@ export class FakeApiServer {
 export function parseResourcePath(path: string): { group: string; namespace: string; resource: string; name?: string } | undefined {
   const match = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
   if (!match) return undefined;
-  return { group: match[1] ?? '', namespace: decodeURIComponent(match[2]), resource: match[3], ...(match[4] ? { name: decodeURIComponent(match[4]) } : {}) };
+  return { group: match.at(1) ?? '', namespace: decodeURIComponent(match[2]), resource: match[3], ...(match[4] ? { name: decodeURIComponent(match[4]) } : {}) };
 }
 
 /** `secrets "x" is forbidden: User "system:serviceaccount:ns:sa" cannot get resource "secrets" in API group "" in the namespace "ns"`. */

@@ -1,5 +1,6 @@
 import { join } from 'path';
 import { docker, imageExists, mustDocker } from './docker';
+import { asError } from './caught';
 
 export const REGISTRY = '127.0.0.1:5000';
 const REPOSITORY_PATH = 'work-queue-stack/worker';
@@ -9,7 +10,7 @@ const LOCAL_TAG = `${REPOSITORY_PATH}:e2e`;
 const PUSH_TAG = `${REPOSITORY}:e2e`;
 
 export async function requireRegistry(): Promise<void> {
-  const response = await fetch(`http://${REGISTRY}/v2/`).catch((error: Error) => error);
+  const response = await fetch(`http://${REGISTRY}/v2/`).catch(asError);
   if (response instanceof Error || response.status !== 200) {
     const why = response instanceof Error ? response.message : `HTTP ${response.status}`;
     throw new Error(`The e2e tests need an image registry on ${REGISTRY} (${why}). Run \`bash .ci/start-docker\` (as root).`);
@@ -80,6 +81,6 @@ async function requireManifest(digest: string, imageId: string): Promise<void> {
   if (response.status !== 200) throw new Error(`the registry does not serve ${REPOSITORY}@${digest}: HTTP ${response.status}`);
   const manifest = (await response.json()) as { config?: { digest?: string } };
   if (manifest.config?.digest !== imageId) {
-    throw new Error(`the registry's ${REPOSITORY}@${digest} describes image ${manifest.config?.digest}, not the one built (${imageId})`);
+    throw new Error(`the registry's ${REPOSITORY}@${digest} describes image ${String(manifest.config?.digest)}, not the one built (${imageId})`);
   }
 }

@@ -64,6 +64,7 @@ function spec(object: KubeObject): Spec {
 }
 
 function summary(value: unknown): string {
-  const text = JSON.stringify(value) ?? 'null';
+  // undefined for undefined, a function or a symbol, whatever its typings say.
+  const text = (JSON.stringify(value) as string | undefined) ?? 'null';
   return text.length > 120 ? `${text.slice(0, 120)}...` : text;
 }

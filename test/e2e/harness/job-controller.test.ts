@@ -3,7 +3,7 @@ import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { failurePolicyAction, generatedName, indexedPodName, maxConcurrent, runJob } from './job-controller';
 import { COMPLETION_INDEX_KEY, formatIndexes, indexedPodTemplate, matchSuccessPolicy, parseIndexes } from './job-indexes';
-import { Pod } from './pod';
+import type { Pod } from './pod';
 import { PodDisruptions } from './pod-disruption';
 import { ttlExpiresAt } from './ttl-after-finished';
 import { wallClockTimeout } from './wall-clock-timer';
@@ -61,8 +61,14 @@ class FakeCluster {
       name,
       wait: () => exited,
       terminated: (exitCode: number) => Promise.resolve({ exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }),
-      restart: () => Promise.resolve(begin()),
-      kill: () => Promise.resolve(exit(137)),
+      restart: () => {
+        begin();
+        return Promise.resolve();
+      },
+      kill: () => {
+        exit(137);
+        return Promise.resolve();
+      },
       // SIGTERM: the container exits 143 after stopMs, or is SIGKILLed (137) when the grace period is shorter.
       stop: async (gracePeriodSeconds?: number) => {
         this.stopped.push(name);
@@ -360,7 +366,7 @@ describe('runJob with completionMode Indexed', () => {
       options(cluster),
     );
     expect(run).toMatchObject({ condition: 'Failed', reason: 'MaxFailedIndexesExceeded', failed: 3, failedIndexes: '0,1', completedIndexes: '' });
-    expect(run.pods.map((pod) => `${pod.index} ${pod.phase}`)).toEqual(['0 Failed', '1 Failed', '2 Deleted']);
+    expect(run.pods.map((pod) => `${String(pod.index)} ${pod.phase}`)).toEqual(['0 Failed', '1 Failed', '2 Deleted']);
     expect(run.conditions.map((c) => c.type)).toEqual(['FailureTarget', 'Failed']);
     expect(run.conditions[1].at - run.conditions[0].at).toBeGreaterThanOrEqual(20);
   });

@@ -32,9 +32,9 @@ import { JobEnd } from './job-end';
 import { terminalCondition } from './job-end-condition';
 import { podsToCreate } from './job-pod-creation';
 import { JobPods } from './job-pods';
-import { JobControllerOptions, JobRun } from './job-run';
+import type { JobControllerOptions, JobRun } from './job-run';
 import { jobSettings } from './job-spec';
-import { JobEvent, JobState } from './job-state';
+import { type JobEvent, JobState } from './job-state';
 
 export type { JobCondition, JobControllerOptions, JobObserver, JobReason, JobRun, JobStatus, PodRecord } from './job-run';
 export { failurePolicyAction } from './pod-failure-policy';

@@ -1,6 +1,6 @@
 import { matchSuccessPolicy } from './job-indexes';
-import { JobSettings } from './job-spec';
-import { JobEndTarget, JobState } from './job-state';
+import type { JobSettings } from './job-spec';
+import type { JobEndTarget, JobState } from './job-state';
 
 /** syncJob's checks, in its order, for the condition that ends the Job; undefined while it goes on. */
 export function terminalCondition(settings: JobSettings, state: JobState, deadline: number): JobEndTarget | undefined {

@@ -2,13 +2,13 @@
  * How a Job ends: the Job docs' "Termination of Job pods" (since 1.31) once a condition ends it,
  * or its deletion (`kubectl delete job`); the pods' logs collected and their containers removed.
  */
-import { EventQueue } from './event-queue';
+import type { EventQueue } from './event-queue';
 import { formatIndexes } from './job-indexes';
-import { JobPods } from './job-pods';
-import { JobControllerOptions, JobReason, JobRun, PodRecord } from './job-run';
-import { JobSettings } from './job-spec';
-import { JobEndTarget, JobEvent, JobState } from './job-state';
-import { Pod } from './pod';
+import type { JobPods } from './job-pods';
+import type { JobControllerOptions, JobReason, JobRun, PodRecord } from './job-run';
+import type { JobSettings } from './job-spec';
+import type { JobEndTarget, JobEvent, JobState } from './job-state';
+import type { Pod } from './pod';
 import { failurePolicyAction } from './pod-failure-policy';
 
 export class JobEnd {

@@ -62,7 +62,9 @@ export function parseIndexes(text: string, completions: number): Set<number> {
   const result = new Set<number>();
   if (text === '') return result;
   for (const interval of text.split(',')) {
-    const [firstText, lastText] = interval.split('-');
+    const bounds = interval.split('-');
+    const [firstText] = bounds;
+    const lastText = bounds.at(1);
     const first = Number.parseInt(firstText, 10);
     if (Number.isNaN(first)) continue;
     if (first >= completions) break;

@@ -1,6 +1,6 @@
 import { firstPendingIndexes } from './job-indexes';
-import { JobSettings } from './job-spec';
-import { JobState } from './job-state';
+import type { JobSettings } from './job-spec';
+import type { JobState } from './job-state';
 
 /** The pods to create now (an index each for an Indexed Job, undefined otherwise), or when to look again. */
 export interface PodCreationPlan {

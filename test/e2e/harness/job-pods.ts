@@ -3,16 +3,17 @@
  * container's exits (OnFailure restarts in place), its evictions and lost node (pod-disruption.ts),
  * and its terminal phase, counted in the Job's status (job-state.ts).
  */
-import { EventQueue } from './event-queue';
+import type { EventQueue } from './event-queue';
 import { indexedPodTemplate } from './job-indexes';
-import { JobControllerOptions, PodRecord } from './job-run';
-import { JobSettings } from './job-spec';
-import { JobEvent, JobState, PodEntry } from './job-state';
+import type { JobControllerOptions, PodRecord } from './job-run';
+import type { JobSettings } from './job-spec';
+import type { JobEvent, JobState, PodEntry } from './job-state';
 import { restartBackoffMs } from './pod-backoff';
-import { Disruption } from './pod-disruption';
+import type { Disruption } from './pod-disruption';
 import { generatedName, indexedPodName } from './pod-names';
 import type { TerminatedState } from './termination-message';
 import { wallClockTimeout } from './wall-clock-timer';
+import { asError } from './caught';
 
 export class JobPods {
   constructor(
@@ -66,7 +67,7 @@ export class JobPods {
       entry.deletedBy = 'controller';
       entry.record.deletedAt = Date.now();
       if (this.settleIfWaitingRestart(entry)) continue;
-      if (!entry.nodeLost) void entry.pod.stop().catch((error: Error) => this.events.push({ kind: 'error', error }));
+      if (!entry.nodeLost) void entry.pod.stop().catch((error: unknown) => this.events.push({ kind: 'error', error: asError(error) }));
     }
   }
 
@@ -77,7 +78,7 @@ export class JobPods {
       .then(async (code) => ({ code, terminated: await entry.pod.terminated(code) }))
       .then(
         ({ code, terminated }) => this.events.push({ kind: 'exit', pod: entry, code, terminated }),
-        (error: Error) => this.events.push({ kind: 'error', error }),
+        (error: unknown) => this.events.push({ kind: 'error', error: asError(error) }),
       );
   }
 
@@ -111,8 +112,14 @@ export class JobPods {
     entry.record.exitCodes.push(code);
     entry.record.terminated = terminated;
     // evictPod: the kubelet sets a pod it evicted Failed, whatever the container's exit code.
-    if (entry.evictedByKubelet) return this.settle(entry, 'Failed', code);
-    if (code === 0) return this.settle(entry, 'Succeeded', code);
+    if (entry.evictedByKubelet) {
+      this.settle(entry, 'Failed', code);
+      return;
+    }
+    if (code === 0) {
+      this.settle(entry, 'Succeeded', code);
+      return;
+    }
     if (this.settings.restartPolicy === 'OnFailure' && entry.deletedBy === undefined) {
       // The kubelet restarts the container in place after its CrashLoopBackOff delay; the pod stays
       // Running, so status.failed does not grow (the restarts count in pastBackoffLimitOnFailure).
@@ -126,7 +133,7 @@ export class JobPods {
             this.watch(entry);
             this.events.push({ kind: 'restarted' });
           },
-          (error: Error) => this.events.push({ kind: 'error', error }),
+          (error: unknown) => this.events.push({ kind: 'error', error: asError(error) }),
         );
       }, delay);
       return;
@@ -138,7 +145,8 @@ export class JobPods {
     if (!this.state.live.has(entry)) return;
     const now = Date.now();
     (entry.record.conditions ??= []).push({ type: 'DisruptionTarget', status: 'True', reason: disruption.reason, at: now });
-    const stop = (gracePeriodSeconds?: number) => void entry.pod.stop(gracePeriodSeconds).catch((error: Error) => this.events.push({ kind: 'error', error }));
+    const stop = (gracePeriodSeconds?: number) =>
+      void entry.pod.stop(gracePeriodSeconds).catch((error: unknown) => this.events.push({ kind: 'error', error: asError(error) }));
     if (disruption.reason !== 'DeletionByPodGC' && this.settleIfWaitingRestart(entry)) return;
     if (disruption.reason === 'EvictionByEvictionAPI') {
       entry.deletedBy = 'eviction';

@@ -1,7 +1,7 @@
 /** What runJob (job-controller.ts) takes and what it reports: the pods' records, the Job's conditions and status counters. */
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
-import { Pod } from './pod';
-import { PodCondition, PodDisruptions } from './pod-disruption';
+import type { Pod } from './pod';
+import type { PodCondition, PodDisruptions } from './pod-disruption';
 import type { TerminatedState } from './termination-message';
 
 export interface PodRecord {

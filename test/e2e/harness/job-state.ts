@@ -5,10 +5,10 @@
  */
 import { ReplacementBackoff } from './pod-backoff';
 import { failurePolicyAction } from './pod-failure-policy';
-import { Pod } from './pod';
-import { Disruption } from './pod-disruption';
-import { JobSettings } from './job-spec';
-import { JobCondition, JobReason, JobStatus, PodRecord } from './job-run';
+import type { Pod } from './pod';
+import type { Disruption } from './pod-disruption';
+import type { JobSettings } from './job-spec';
+import type { JobCondition, JobReason, JobStatus, PodRecord } from './job-run';
 import type { TerminatedState } from './termination-message';
 import type { WallClockTimer } from './wall-clock-timer';
 

@@ -1,6 +1,6 @@
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
-import { JobRun, PodRecord, runJob } from './job-controller';
-import { JobHooks, KedaEmulator, KedaEmulatorOptions, ScaledJobObject } from './keda-emulator';
+import { type JobRun, type PodRecord, runJob } from './job-controller';
+import { type JobHooks, KedaEmulator, type KedaEmulatorOptions, type ScaledJobObject } from './keda-emulator';
 import type { KedaVersion } from './keda-formula';
 import type { Scaler } from './keda-scalers';
 import type { Pod } from './pod';
@@ -138,7 +138,10 @@ class FakePods {
           wait: () => exited,
           terminated: (exitCode) => Promise.resolve({ exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }),
           restart: () => Promise.resolve(),
-          kill: () => Promise.resolve(exit(137)),
+          kill: () => {
+            exit(137);
+            return Promise.resolve();
+          },
           stop: async () => {
             entry.stopped = true;
             await new Promise((done) => setTimeout(done, this.stopMs));

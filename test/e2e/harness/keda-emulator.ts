@@ -15,11 +15,12 @@
  */
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
-import { generatedName, JobControllerOptions, JobRun } from './job-controller';
-import { jobsToCreate, kedaMinor, KedaVersion, ScaledJobScaling } from './keda-formula';
+import { generatedName, type JobControllerOptions, type JobRun } from './job-controller';
+import { jobsToCreate, kedaMinor, type KedaVersion, type ScaledJobScaling } from './keda-formula';
 import type { Scaler, ScaleTrigger } from './keda-scalers';
 import type { KubeObject } from './manifests';
 import { wallClockTimeout } from './wall-clock-timer';
+import { asError } from './caught';
 
 /** A ScaledJob (keda.sh/v1alpha1), as far as the emulation reads it. */
 export interface ScaledJobObject extends KubeObject {
@@ -331,7 +332,10 @@ export class KedaEmulator {
     // isAnyPodRunningOrCompleted lists the Job's pods: one that failed is not up; one deleted and gone is no longer listed.
     const hooks: JobHooks = {
       onPodStarted: (pod) => void record.podsUp.add(pod.name),
-      onPodExited: (pod) => void (pod.phase === 'Succeeded' ? record.podsUp.add(pod.name) : record.podsUp.delete(pod.name)),
+      onPodExited: (pod) => {
+        if (pod.phase === 'Succeeded') record.podsUp.add(pod.name);
+        else record.podsUp.delete(pod.name);
+      },
       onFinished: (condition) => {
         record.finishedAt = Date.now();
         record.condition = condition;
@@ -341,8 +345,8 @@ export class KedaEmulator {
     this.runs.push(
       this.options.runJob(job, hooks).then(
         (run) => void (record.run = run),
-        (error: Error) => {
-          this.failure ??= error;
+        (error: unknown) => {
+          this.failure ??= asError(error);
           record.finishedAt ||= Date.now();
         },
       ),

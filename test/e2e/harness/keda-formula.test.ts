@@ -1,4 +1,4 @@
-import { effectiveMaxScale, jobsToCreate, kedaMinor, maxScale, ScaledJobScaling } from './keda-formula';
+import { effectiveMaxScale, jobsToCreate, kedaMinor, maxScale, type ScaledJobScaling } from './keda-formula';
 
 const idle = { runningJobCount: 0, pendingJobCount: 0 };
 

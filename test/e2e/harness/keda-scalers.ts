@@ -7,13 +7,13 @@
  */
 import { connect as connectAmqp } from 'amqplib';
 import { createClient } from 'redis';
-import { findObject, KubeObject, objectSource, secretValue } from './manifests';
+import { findObject, type KubeObject, objectSource, secretValue } from './manifests';
 import type { TriggerTarget } from './keda-formula';
 
 /** A trigger of a ScaledJob (keda.sh/v1alpha1 ScaleTriggers). */
 export interface ScaleTrigger {
   readonly type: string;
-  readonly metadata: Record<string, string>;
+  readonly metadata: Partial<Record<string, string>>;
   readonly authenticationRef?: { readonly name: string; readonly kind?: string };
 }
 
@@ -56,7 +56,7 @@ async function openRabbitMqScaler(trigger: ScaleTrigger, context: ScalerContext)
   if (url.protocol !== 'amqp:' || (protocol !== 'amqp' && protocol !== 'auto')) {
     throw new Error(`rabbitmq trigger: only protocol amqp with an amqp:// host is emulated, got protocol ${protocol} and ${url.protocol}//`);
   }
-  if (trigger.metadata.mode !== 'QueueLength') throw new Error(`rabbitmq trigger: only mode QueueLength is emulated, got ${trigger.metadata.mode}`);
+  if (trigger.metadata.mode !== 'QueueLength') throw new Error(`rabbitmq trigger: only mode QueueLength is emulated, got ${String(trigger.metadata.mode)}`);
   const auth = authParams(trigger, context.objects, ['username', 'password']);
   const queueName = required(trigger, 'queueName');
   // KEDA's AMQP client (amqp091-go) takes the vhost from the path, "/" when there is none; username
@@ -96,7 +96,9 @@ async function openRedisScaler(trigger: ScaleTrigger, context: ScalerContext): P
     // KEDA's defaults: listLength 5, activationListLength 0.
     target: { targetAverageValue: number(trigger, 'listLength', 5), activationValue: number(trigger, 'activationListLength', 0) },
     queueLength: () => client.lLen(listName),
-    close: async () => void (await client.quit()),
+    close: async () => {
+      await client.quit();
+    },
   };
 }
 
@@ -105,7 +107,7 @@ function authParams(trigger: ScaleTrigger, objects: KubeObject[], known: string[
   const ref = trigger.authenticationRef;
   if (!ref) return {};
   if ((ref.kind ?? 'TriggerAuthentication') !== 'TriggerAuthentication')
-    throw new Error(`${trigger.type} trigger: authenticationRef kind ${ref.kind} is not emulated`);
+    throw new Error(`${trigger.type} trigger: authenticationRef kind ${String(ref.kind)} is not emulated`);
   const authentication = findObject(objects, 'TriggerAuthentication', ref.name) as TriggerAuthentication | undefined;
   if (!authentication) throw new Error(`${trigger.type} trigger: TriggerAuthentication ${ref.name} is not in the synthesized manifests`);
   const { secretTargetRef = [], ...others } = authentication.spec;

@@ -119,7 +119,7 @@ describe('ObjectStore.apply', () => {
   test('tells its watchers of each created and changed object', () => {
     const store = new ObjectStore();
     const seen: string[] = [];
-    store.watch((object, action) => seen.push(`${object.kind}/${object.metadata?.name} ${action}`));
+    store.watch((object, action) => seen.push(`${object.kind}/${String(object.metadata?.name)} ${action}`));
     store.apply(items({ a: '1' }, false));
     store.apply(items({ a: '1' }, false));
     store.apply(items({ a: '2' }, false));

@@ -1,7 +1,7 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEnvVarSource } from 'kubernetes-models/v1/EnvVarSource';
 import { expand } from './expansion';
-import { configMapValue, ObjectSource, secretValue } from './manifests';
+import { configMapValue, type ObjectSource, secretValue } from './manifests';
 import { PodConfigError } from './pod-config-error';
 
 /** What the downward API's `fieldRef` reads of a pod. */
@@ -66,7 +66,7 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.secretKeyRef;
     const value = secretValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      const problem = objects.secret(name ?? '') ? `couldn't find key ${key} in Secret ${name}` : `secret "${name}" not found`;
+      const problem = objects.secret(name ?? '') ? `couldn't find key ${key} in Secret ${String(name)}` : `secret "${String(name)}" not found`;
       throw new PodConfigError(`${where}: ${problem}`, 'CreateContainerConfigError');
     }
     return value;
@@ -75,7 +75,7 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.configMapKeyRef;
     const value = configMapValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      const problem = objects.configMap(name ?? '') ? `couldn't find key ${key} in ConfigMap ${name}` : `configmap "${name}" not found`;
+      const problem = objects.configMap(name ?? '') ? `couldn't find key ${key} in ConfigMap ${String(name)}` : `configmap "${String(name)}" not found`;
       throw new PodConfigError(`${where}: ${problem}`, 'CreateContainerConfigError');
     }
     return value;

@@ -25,7 +25,10 @@ export function failurePolicyAction(
       if (onExitCodes.operator === 'In' ? listed : !listed) return rule.action;
     } else if (onPodConditions) {
       const matched = podConditions.some((condition) =>
-        onPodConditions.some((pattern) => pattern.type === condition.type && (pattern.status ?? 'True') === condition.status),
+        // The API server defaults a pattern's omitted status to True.
+        onPodConditions.some(
+          (pattern: { type: string; status?: string }) => pattern.type === condition.type && (pattern.status ?? 'True') === condition.status,
+        ),
       );
       if (matched) return rule.action;
     }

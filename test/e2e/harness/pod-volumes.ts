@@ -3,7 +3,7 @@ import { dirname, join } from 'path';
 import type { IKeyToPath } from 'kubernetes-models/v1/KeyToPath';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IVolumeProjection } from 'kubernetes-models/v1/VolumeProjection';
-import { ObjectSource } from './manifests';
+import type { ObjectSource } from './manifests';
 import { PodConfigError } from './pod-config-error';
 
 /** How a pod volume reaches Docker: a host directory to bind, or a tmpfs (emptyDir with medium Memory). */

@@ -4,14 +4,20 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { containerLogs, docker, HARNESS_LABEL, imageExists, mustDocker } from './docker';
 import { dockerRunArgs } from './docker-run-args';
-import { KubeObject, ObjectSource } from './manifests';
+import type { KubeObject, ObjectSource } from './manifests';
 import { PodConfigError } from './pod-config-error';
 import { expandedCommand, resolveEnv } from './pod-env';
 import { prepareVolumes } from './pod-volumes';
 import type { ServiceAccountUser } from './rbac';
 import { admitServiceAccount, kubernetesServiceEnv, PodAdmissionError } from './service-account';
 import type { HostEntry } from './service-network';
-import { createTerminationMessageFile, resetTerminationMessageFile, TerminatedState, terminatedState, TerminationMessageMount } from './termination-message';
+import {
+  createTerminationMessageFile,
+  resetTerminationMessageFile,
+  type TerminatedState,
+  terminatedState,
+  type TerminationMessageMount,
+} from './termination-message';
 
 /** What a pod of a Job needs besides its template: the objects it references and the host names it resolves. */
 export interface PodContext {
@@ -120,10 +126,13 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
       resetTerminationMessageFile(terminationMessage);
       await mustDocker(['start', name]);
     },
-    kill: async () => void (await mustDocker(['kill', name])),
+    kill: async () => {
+      await mustDocker(['kill', name]);
+    },
     // docker stop's own timeout is the pod's grace period (docker run --stop-timeout, docker-run-args.ts).
-    stop: async (gracePeriodSeconds) =>
-      void (await mustDocker(['stop', ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]), name])),
+    stop: async (gracePeriodSeconds) => {
+      await mustDocker(['stop', ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]), name]);
+    },
     logs: () => containerLogs(name),
     remove: async () => {
       await docker(['rm', '--force', '--volumes', name]);

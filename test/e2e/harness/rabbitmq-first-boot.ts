@@ -43,7 +43,7 @@ export function defaultUser(statefulSet: IStatefulSet, objects: ObjectSource): {
   const password = env.get('RABBITMQ_DEFAULT_PASS');
   if (!username || !password) {
     throw new Error(
-      `StatefulSet ${statefulSet.metadata?.name}: the harness plays RabbitMQ's first boot from RABBITMQ_DEFAULT_USER and RABBITMQ_DEFAULT_PASS, which its container does not set`,
+      `StatefulSet ${String(statefulSet.metadata?.name)}: the harness plays RabbitMQ's first boot from RABBITMQ_DEFAULT_USER and RABBITMQ_DEFAULT_PASS, which its container does not set`,
     );
   }
   return { username, password };

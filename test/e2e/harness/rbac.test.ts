@@ -1,5 +1,5 @@
 import type { KubeObject } from './manifests';
-import { allows, ResourceRequest } from './rbac';
+import { allows, type ResourceRequest } from './rbac';
 
 /** The objects the broker chart's credentials Job needs: create on secrets, get by name. */
 const objects: KubeObject[] = [

@@ -59,7 +59,7 @@ export function allows(objects: (kind: string) => KubeObject[], user: ServiceAcc
     if (!binding.roleRef || !(binding.subjects ?? []).some((subject) => names(subject, user, bindingNamespace))) return false;
     const role = (binding.roleRef.kind === 'Role' ? objects('Role') : objects('ClusterRole')).find(
       (candidate) =>
-        candidate.metadata?.name === binding.roleRef!.name && (binding.roleRef!.kind !== 'Role' || candidate.metadata?.namespace === bindingNamespace),
+        candidate.metadata?.name === binding.roleRef!.name && (binding.roleRef!.kind !== 'Role' || candidate.metadata.namespace === bindingNamespace),
     );
     return ((role?.rules as PolicyRule[] | undefined) ?? []).some((rule) => ruleAllows(rule, request));
   });

@@ -9,14 +9,14 @@ import { join } from 'path';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { BrokerGeneration } from './broker-generation';
 import { Brokers } from './brokers';
-import { AppliedObject, Cluster } from './cluster';
-import { JobRun, PodRecord } from './job-controller';
+import { type AppliedObject, Cluster } from './cluster';
+import type { JobRun, PodRecord } from './job-controller';
 import type { JobHooks, ScaledJobObject } from './keda-emulator';
-import { KubeObject, loadStack, onlyJob, onlyObject, StackManifests } from './manifests';
-import { Manifest, mountedItems } from '../../manifests';
-import { Pod } from './pod';
+import { type KubeObject, loadStack, onlyJob, onlyObject, type StackManifests } from './manifests';
+import { type Manifest, mountedItems } from '../../manifests';
+import type { Pod } from './pod';
 import { serviceHostNames } from './service-hosts';
-import { E2eState } from './state';
+import type { E2eState } from './state';
 
 export class StackScenario {
   readonly manifests: StackManifests;
@@ -55,7 +55,7 @@ export class StackScenario {
     const runs = await Promise.all(this.createdJobs(cluster, cluster.apply(this.manifests.broker)).map((handle) => handle.run));
     for (const run of runs)
       if (run.condition !== 'Complete')
-        throw new Error(`a Job of the broker chart ended ${run.condition} (${run.reason}):\n${run.pods.map((pod) => pod.logs).join('\n')}`);
+        throw new Error(`a Job of the broker chart ended ${run.condition} (${String(run.reason)}):\n${run.pods.map((pod) => pod.logs).join('\n')}`);
     await cluster.brokersBooted();
   }
 
@@ -71,8 +71,8 @@ export class StackScenario {
   async runJob(job: IJob, hooks: JobHooks = {}): Promise<JobRun> {
     const cluster = await this.cluster();
     const results = cluster.apply([{ ...job, apiVersion: 'batch/v1', kind: 'Job' } as KubeObject], { hooks: () => hooks });
-    const [handle] = this.createdJobs(cluster, results);
-    if (!handle) throw new Error(`Job ${job.metadata?.name} was not created: ${JSON.stringify(results)}`);
+    const handle = this.createdJobs(cluster, results).at(0);
+    if (!handle) throw new Error(`Job ${String(job.metadata?.name)} was not created: ${JSON.stringify(results)}`);
     return handle.run;
   }
 

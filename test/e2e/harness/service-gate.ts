@@ -40,7 +40,7 @@ function containerPort(service: IService, port: number, targetPort: number | str
   if (targetPort === undefined) return port;
   if (typeof targetPort === 'number' || /^\d+$/.test(targetPort)) return Number(targetPort);
   const named = containers.flatMap((container) => container.ports ?? []).find((candidate) => candidate.name === targetPort);
-  if (!named) throw new Error(`Service ${service.metadata?.name}: targetPort ${targetPort} names no container port of the broker`);
+  if (!named) throw new Error(`Service ${String(service.metadata?.name)}: targetPort ${targetPort} names no container port of the broker`);
   return named.containerPort;
 }
 

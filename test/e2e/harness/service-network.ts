@@ -6,7 +6,7 @@
  */
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { BackendPort, gatePorts, ServiceGate } from './service-gate';
+import { type BackendPort, gatePorts, ServiceGate } from './service-gate';
 import { serviceHostNames } from './service-hosts';
 
 /** A line of a pod's /etc/hosts. */
@@ -80,7 +80,7 @@ export class ServiceNetwork {
 }
 
 function keyOf(object: IService | IStatefulSet): string {
-  return `${object.metadata!.namespace ?? 'default'}/${object.metadata!.name}`;
+  return `${object.metadata!.namespace ?? 'default'}/${String(object.metadata!.name)}`;
 }
 
 /** Whether the Service's selector matches the StatefulSet's pods (same namespace, every selector label on the pod template). */

@@ -1,4 +1,4 @@
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { type ChildProcess, execFile, spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
 import { promisify } from 'util';
@@ -53,16 +53,16 @@ export class DynamicProviderHost {
     });
     const lines: string[] = [];
     let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const port = new Promise<string>((resolve, reject) => {
       let partial = '';
-      child.stdout.on('data', (chunk) => {
-        const parts = (partial + chunk).split('\n');
+      child.stdout.on('data', (chunk: Buffer) => {
+        const parts = (partial + chunk.toString()).split('\n');
         partial = parts.pop()!;
         lines.push(...parts);
         if (lines.length > 0) resolve(lines[0]);
       });
-      child.on('exit', (code) => reject(new Error(`the dynamic provider host exited with ${code}: ${stderr}`)));
+      child.on('exit', (code) => reject(new Error(`the dynamic provider host exited with ${String(code)}: ${stderr}`)));
     });
     const client = new providerRpc.ResourceProviderClient(`127.0.0.1:${await port}`, grpc.credentials.createInsecure());
     const host = new DynamicProviderHost(child, client, lines);
@@ -95,6 +95,11 @@ export class DynamicProviderHost {
 
   /** One call of the provider's gRPC service: rejects with the provider's error message. */
   private call<Response>(send: (done: (error: GrpcJs.ServiceError | null, response: Response) => void) => void): Promise<Response> {
-    return new Promise((resolve, reject) => send((error, response) => (error ? reject(new Error(error.details ?? error.message)) : resolve(response))));
+    return new Promise((resolve, reject) => {
+      send((error, response) => {
+        if (error) reject(new Error(error.details));
+        else resolve(response);
+      });
+    });
   }
 }

@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import type { AddressInfo } from 'net';
 
 /** A Job's status as the API returns it, or 'deleted': from that read on, the Job is gone (HTTP 404). */
 export type JobStep = Record<string, unknown> | 'deleted';
@@ -112,20 +112,26 @@ export class FakeKubernetesApi {
     const jobPath = url.pathname.match(/^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/);
     const podsPath = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods$/);
     const logPath = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/);
-    if (request.headers.authorization !== `Bearer ${FAKE_TOKEN}`) return status(response, 401, 'Unauthorized', 'Unauthorized');
-    if (request.method !== 'GET') return status(response, 405, 'MethodNotAllowed', `${request.method} is not served`);
-    if (jobPath) return this.readJob(response, jobPath[1], jobPath[2]);
-    if (podsPath) return this.listPods(response, podsPath[1], url.searchParams.get('labelSelector') ?? '');
-    if (logPath) return this.readLog(response, logPath[1], logPath[2], url.searchParams);
-    return status(response, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    if (request.headers.authorization !== `Bearer ${FAKE_TOKEN}`) status(response, 401, 'Unauthorized', 'Unauthorized');
+    else if (request.method !== 'GET') status(response, 405, 'MethodNotAllowed', `${String(request.method)} is not served`);
+    else if (jobPath) this.readJob(response, jobPath[1], jobPath[2]);
+    else if (podsPath) this.listPods(response, podsPath[1], url.searchParams.get('labelSelector') ?? '');
+    else if (logPath) this.readLog(response, logPath[1], logPath[2], url.searchParams);
+    else status(response, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
   }
 
   private readJob(response: http.ServerResponse, namespace: string, name: string): void {
     const entry = this.jobs.get(`${namespace}/${name}`);
-    if (!entry) return status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
+    if (!entry) {
+      status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
+      return;
+    }
     const step = entry.job.steps[Math.min(entry.reads, entry.job.steps.length - 1)];
     entry.reads += 1;
-    if (step === 'deleted') return status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
+    if (step === 'deleted') {
+      status(response, 404, 'NotFound', `jobs.batch "${name}" not found`);
+      return;
+    }
     const { job } = entry;
     const ttl = job.ttlSecondsAfterFinished === undefined ? {} : { ttlSecondsAfterFinished: job.ttlSecondsAfterFinished };
     json(response, 200, {
@@ -154,10 +160,18 @@ export class FakeKubernetesApi {
       .filter((e) => e.job.namespace === namespace)
       .flatMap(listedPods)
       .find((p) => p.name === podName);
-    if (!pod) return status(response, 404, 'NotFound', `pods "${podName}" not found`);
-    if (query.get('container') !== CONTAINER) return status(response, 400, 'BadRequest', `container ${query.get('container')} is not valid for pod ${podName}`);
-    if (pod.log === undefined)
-      return status(response, 400, 'BadRequest', `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`);
+    if (!pod) {
+      status(response, 404, 'NotFound', `pods "${podName}" not found`);
+      return;
+    }
+    if (query.get('container') !== CONTAINER) {
+      status(response, 400, 'BadRequest', `container ${String(query.get('container'))} is not valid for pod ${podName}`);
+      return;
+    }
+    if (pod.log === undefined) {
+      status(response, 400, 'BadRequest', `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`);
+      return;
+    }
     const lines = pod.log.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     const tail = query.has('tailLines') ? lines.slice(-Number(query.get('tailLines'))) : lines;

@@ -40,8 +40,8 @@ pulumi.runtime
   .serializeFunction(() => provider, { allowSecrets: true })
   .then(
     (serialized) => process.stdout.write(serialized.text),
-    (error: Error) => {
-      process.stderr.write(`${error.message}\n`);
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
     },
   );
