@@ -20,7 +20,14 @@ export default defineConfig(
       // A number in a message prints as its decimal, which is what is meant; undefined, null, objects and any still need String() or formatting.
       '@typescript-eslint/restrict-template-expressions': [
         'error',
-        { allowAny: false, allowBoolean: false, allowNever: false, allowNullish: false, allowNumber: true, allowRegExp: false },
+        {
+          allowAny: false,
+          allowBoolean: false,
+          allowNever: false,
+          allowNullish: false,
+          allowNumber: true,
+          allowRegExp: false,
+        },
       ],
       // `(error) => reject(error)` and `() => resolve()` are callbacks whose result nobody reads; a void value returned from a block body or assigned still fails.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
@@ -74,10 +81,26 @@ export default defineConfig(
         'error',
         {
           zones: [
-            { target: ['./constructs', './stacks'], from: './worker', message: 'constructs and stacks share only contract/ with the worker.' },
-            { target: './worker', from: ['./constructs', './stacks'], message: 'the worker imports contract/, never constructs or stacks.' },
-            { target: './constructs', from: './stacks', message: 'constructs do not import the stacks built from them.' },
-            { target: './contract', from: ['./constructs', './stacks', './worker', './bench', './test'], message: 'contract/ is the ground floor.' },
+            {
+              target: ['./constructs', './stacks'],
+              from: './worker',
+              message: 'constructs and stacks share only contract/ with the worker.',
+            },
+            {
+              target: './worker',
+              from: ['./constructs', './stacks'],
+              message: 'the worker imports contract/, never constructs or stacks.',
+            },
+            {
+              target: './constructs',
+              from: './stacks',
+              message: 'constructs do not import the stacks built from them.',
+            },
+            {
+              target: './contract',
+              from: ['./constructs', './stacks', './worker', './bench', './test'],
+              message: 'contract/ is the ground floor.',
+            },
           ],
         },
       ],
@@ -89,7 +112,11 @@ export default defineConfig(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(?!node:|\\.)', message: 'contract/ imports Node.js built-ins (node:...) and itself only.' }] },
+        {
+          patterns: [
+            { regex: '^(?!node:|\\.)', message: 'contract/ imports Node.js built-ins (node:...) and itself only.' },
+          ],
+        },
       ],
     },
   },

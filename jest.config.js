@@ -120,7 +120,10 @@ const ignoreWorker = (names) => names.map((name) => `/test/worker/${name}\\.test
  * typecheck` checks the whole project, tests included, once, where ts-jest would build a type
  * checker in every worker and check each suite's imports again.
  */
-const shared = { testEnvironment: 'node', transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true } }] } };
+const shared = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true } }] },
+};
 /** Bundles the worker CLI once per run, for the projects whose suites spawn it as the image runs it. */
 const bundle = { globalSetup: '<rootDir>/test/worker/global-setup.js' };
 

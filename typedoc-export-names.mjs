@@ -26,7 +26,9 @@ export function load(app) {
     const file = context.project.getSymbolIdFromReflection(reflection)?.packagePath;
     const importPath = importPaths.get(file);
     if (importPath === undefined) {
-      app.logger.error(`typedoc.json entryPoints: ${file} is the source of no package.json export; expected one of ${[...importPaths.keys()].join(', ')}`);
+      app.logger.error(
+        `typedoc.json entryPoints: ${file} is the source of no package.json export; expected one of ${[...importPaths.keys()].join(', ')}`,
+      );
       return;
     }
     reflection.name = importPath;

@@ -53,7 +53,8 @@ export async function expectAmqpMessages(queue: string, expected: number): Promi
   const ready = await readyMessages(queue);
   const dead = (await readyMessages(amqpQueueNames(queue).dead)) ?? 0;
   if (ready === undefined) throw new Error(`queue ${queue} does not exist, expected it to hold ${expected} messages`);
-  if (ready !== expected || dead !== 0) throw new Error(`queue ${queue} holds ${ready} messages and ${dead} dead ones, expected ${expected} and 0`);
+  if (ready !== expected || dead !== 0)
+    throw new Error(`queue ${queue} holds ${ready} messages and ${dead} dead ones, expected ${expected} and 0`);
 }
 
 /** Runs `use` with a Redis client, closing it afterwards. */
@@ -71,7 +72,8 @@ export async function withRedis<T>(use: (client: RedisClientType) => Promise<T>,
 export function deleteRedisQueue(queue: string, url = REDIS_URL): Promise<void> {
   return withRedis(async (client) => {
     const keys = new Set(Object.values(queueKeys(queue)));
-    for await (const found of client.scanIterator({ MATCH: `{${queue}}:*`, COUNT: 1000 })) for (const key of found) keys.add(key);
+    for await (const found of client.scanIterator({ MATCH: `{${queue}}:*`, COUNT: 1000 }))
+      for (const key of found) keys.add(key);
     await client.del([...keys]);
   }, url);
 }
@@ -119,7 +121,8 @@ async function withAmqpConfirmChannel(use: (channel: ConfirmChannel) => Promise<
 export function pushRedisItems(list: string, item: string, count: number, url = REDIS_URL): Promise<void> {
   const chunk = item.length > 64 * 1024 ? 16 : 1000;
   return withRedis(async (client) => {
-    for (let i = 0; i < count; i += chunk) await client.rPush(list, Array<string>(Math.min(chunk, count - i)).fill(item));
+    for (let i = 0; i < count; i += chunk)
+      await client.rPush(list, Array<string>(Math.min(chunk, count - i)).fill(item));
     await expectListLength(client, list, count);
   }, url);
 }

@@ -14,7 +14,11 @@ export interface ProbeBundle {
  * Bundles bench/client-probes/<probe>.ts with its library into the bench's scratch directory, as
  * <name>.cjs. `library` replaces the package the probe imports with another of the same API (a fork).
  */
-export async function bundleProbe(probe: string, name: string, library?: { readonly imported: string; readonly with: string }): Promise<ProbeBundle> {
+export async function bundleProbe(
+  probe: string,
+  name: string,
+  library?: { readonly imported: string; readonly with: string },
+): Promise<ProbeBundle> {
   const file = join(scratch, 'client-probes', `${name}.cjs`);
   await build({
     entryPoints: [join(__dirname, 'client-probes', `${probe}.ts`)],

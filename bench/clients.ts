@@ -4,7 +4,13 @@
  * markdown table; docs/benchmarks.md records it. Apart from `npm run bench` because it informs a
  * choice rather than guards a goal, and the silent-peer column alone waits up to 25 s.
  */
-import { DRAIN_DESCRIPTION, SILENT_PEER_CAP_SECONDS, compareClientLibraries, type ClientComparison, type ClientRow } from './cases/client-libraries';
+import {
+  DRAIN_DESCRIPTION,
+  SILENT_PEER_CAP_SECONDS,
+  compareClientLibraries,
+  type ClientComparison,
+  type ClientRow,
+} from './cases/client-libraries';
 import { roundsFromEnv, thisMachine } from './machine';
 import { type Machine, withRange } from './report';
 import { removeScratch } from './scratch';

@@ -17,6 +17,7 @@ export function thisMachine(): Machine {
 export function roundsFromEnv(): number {
   const text = process.env.BENCH_ROUNDS ?? '5';
   const rounds = Number(text);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS: got ${JSON.stringify(text)}, expected a whole number of 1 or more`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`BENCH_ROUNDS: got ${JSON.stringify(text)}, expected a whole number of 1 or more`);
   return rounds;
 }

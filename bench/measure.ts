@@ -34,7 +34,8 @@ export function roundRatio(ours: number, baseline: number, unit: Unit): number {
 
 /** The ratio of each round, ours and baseline paired by round. */
 export function roundRatios(ours: readonly number[], baseline: readonly number[], unit: Unit): number[] {
-  if (ours.length !== baseline.length) throw new Error(`${ours.length} rounds of ours against ${baseline.length} of the baseline`);
+  if (ours.length !== baseline.length)
+    throw new Error(`${ours.length} rounds of ours against ${baseline.length} of the baseline`);
   return ours.map((value, round) => roundRatio(value, baseline[round], unit));
 }
 
@@ -51,7 +52,10 @@ export function roundOrder(contenders: number, round: number): number[] {
  * Runs every contender once per round in the alternating order, each after the previous one has
  * finished, and returns the samples of each contender, one per round.
  */
-export async function interleave(rounds: number, contenders: ReadonlyArray<(round: number) => Promise<number>>): Promise<number[][]> {
+export async function interleave(
+  rounds: number,
+  contenders: ReadonlyArray<(round: number) => Promise<number>>,
+): Promise<number[][]> {
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (const index of roundOrder(contenders.length, round)) samples[index][round] = await contenders[index](round);

@@ -41,7 +41,8 @@ export class PrivateRedis {
     const redis = new PrivateRedis(child, `redis://127.0.0.1:${port}`);
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`redis-server on port ${port} exited with ${child.exitCode}: ${stderr}`);
       if (await redis.answers()) return redis;
       if (Date.now() > deadline) {
         await redis.stop();

@@ -38,16 +38,21 @@ export async function drainWithTwoWorkers(url: string, queue: string, count: num
   const env = { BROKER_URL: url, QUEUE: queue, WORKER_MODE: 'drain', WORK_SECONDS: '0' };
   const progress = new SteadyRate(count);
   const started = process.hrtime.bigint();
-  const runs = await Promise.all(Array.from({ length: WORKERS }, () => workQueue(['work'], env, { onStdout: (chunk) => progress.add(chunk) })));
+  const runs = await Promise.all(
+    Array.from({ length: WORKERS }, () => workQueue(['work'], env, { onStdout: (chunk) => progress.add(chunk) })),
+  );
   const wholeRate = count / secondsSince(started);
   const processed = runs.flatMap((run) => run.stdout.split('\n').filter((line) => line.startsWith('Processing ')));
   if (processed.length !== count || new Set(processed).size !== count) {
-    throw new Error(`the workers processed ${processed.length} items (${new Set(processed).size} distinct) of the ${count} on ${queue}`);
+    throw new Error(
+      `the workers processed ${processed.length} items (${new Set(processed).size} distinct) of the ${count} on ${queue}`,
+    );
   }
   await withRedis(async (client) => {
     const { pending, processing, leases, dead } = queueKeys(queue);
     const left = await client.exists([pending, processing, leases, dead]);
-    if (left !== 0) throw new Error(`the drain of ${queue} left ${left} of its pending, processing, leases and dead keys behind`);
+    if (left !== 0)
+      throw new Error(`the drain of ${queue} left ${left} of its pending, processing, leases and dead keys behind`);
   }, url);
   return { wholeRate, steadyRate: progress.rate() };
 }
@@ -89,7 +94,11 @@ export async function fillLmoveSource(url: string, count: number): Promise<{ sou
  * `redis-benchmark -c 2 -n <count> LMOVE`: one round trip per item from two connections, the
  * rate Redis itself serves the simplest move at. Checks that every item moved.
  */
-export async function lmoveBenchmark(url: string, lists: { source: string; target: string }, count: number): Promise<number> {
+export async function lmoveBenchmark(
+  url: string,
+  lists: { source: string; target: string },
+  count: number,
+): Promise<number> {
   const { stdout } = await timed('redis-benchmark', [
     '-u',
     url,

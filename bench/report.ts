@@ -8,7 +8,10 @@ export function formatNumber(x: number): string {
 }
 
 /** `median (min–max)`, each figure multiplied by `scale` (1000 for seconds shown as ms), with its unit. */
-export function withRange({ median, min, max }: Pick<Spread, 'median' | 'min' | 'max'>, { scale = 1, unit = '' } = {}): string {
+export function withRange(
+  { median, min, max }: Pick<Spread, 'median' | 'min' | 'max'>,
+  { scale = 1, unit = '' } = {},
+): string {
   return `${formatNumber(median * scale)}${unit && ` ${unit}`} (${formatNumber(min * scale)}–${formatNumber(max * scale)})`;
 }
 

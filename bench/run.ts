@@ -22,7 +22,16 @@ import { ensureTools } from './tools';
 import { buildCli } from './worker-cli';
 import { thrownMessage } from '../worker/thrown';
 
-const CASES: BenchCase[] = [seedAmqp, seedRedis, drainRedis20k, drainRedis100k, drainLargeItems, redisServerTime, oneItemPod, synthWarm];
+const CASES: BenchCase[] = [
+  seedAmqp,
+  seedRedis,
+  drainRedis20k,
+  drainRedis100k,
+  drainLargeItems,
+  redisServerTime,
+  oneItemPod,
+  synthWarm,
+];
 
 async function main(): Promise<number> {
   const rounds = roundsFromEnv();
@@ -47,7 +56,9 @@ async function main(): Promise<number> {
   const text = report(entries, machine, rounds);
   console.log(text);
   if (failures.length > 0) {
-    console.error(`bench: ${failures.length} measurement(s) failed, results.json and results.md left as they were:\n- ${failures.join('\n- ')}`);
+    console.error(
+      `bench: ${failures.length} measurement(s) failed, results.json and results.md left as they were:\n- ${failures.join('\n- ')}`,
+    );
     return 1;
   }
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(entries, null, 2)}\n`);

@@ -100,7 +100,8 @@ interface StartupRow {
 
 async function measureStartup(runs: number): Promise<StartupRow[]> {
   const bundles = await startupBundles();
-  const requireIt = (file: string) => async () => (await timed(process.execPath, ['-e', `require(${JSON.stringify(file)})`])).seconds * 1000;
+  const requireIt = (file: string) => async () =>
+    (await timed(process.execPath, ['-e', `require(${JSON.stringify(file)})`])).seconds * 1000;
   const floor = async () => (await timed(process.execPath, ['-e', ''])).seconds * 1000;
   for (const bundle of bundles) await requireIt(bundle.file)(); // warm the page cache
   const samples = await interleave(runs, [floor, ...bundles.map((bundle) => requireIt(bundle.file))]);
@@ -124,7 +125,11 @@ interface Writer {
 async function workerWriter(set: LocalSentinelSet, key: string): Promise<Writer> {
   const target = readTarget({ BROKER_URL: set.brokerUrl, QUEUE: 'bench', BROKER_RETRY_SECONDS: String(RETRY_SECONDS) });
   const notices: string[] = [];
-  const connection = await RedisConnection.open(target.broker, { retrySeconds: RETRY_SECONDS, clientName: 'bench', log: (line) => notices.push(line) });
+  const connection = await RedisConnection.open(target.broker, {
+    retrySeconds: RETRY_SECONDS,
+    clientName: 'bench',
+    log: (line) => notices.push(line),
+  });
   return {
     notices,
     write: () => connection.use(async (link) => Number(await link.send(['INCR', key]))),
@@ -184,7 +189,10 @@ interface FailoverSample {
 
 async function sentinelConnectionsSoFar(set: LocalSentinelSet): Promise<number> {
   const infos = await Promise.all(HOSTS.map((host) => set.command(host, Defaults.sentinelPort, ['INFO', 'stats'])));
-  return infos.reduce((sum: number, info) => sum + Number(/total_connections_received:(\d+)/.exec(String(info))?.[1] ?? 0), 0);
+  return infos.reduce(
+    (sum: number, info) => sum + Number(/total_connections_received:(\d+)/.exec(String(info))?.[1] ?? 0),
+    0,
+  );
 }
 
 /**
@@ -196,7 +204,10 @@ async function switchMaster(set: LocalSentinelSet): Promise<{ arrived: Promise<n
   const arrived = new Promise<number>((r) => (resolve = r));
   const subscribers = await Promise.all(
     HOSTS.map(async (host) => {
-      const subscriber = createClient({ socket: { host, port: Defaults.sentinelPort, reconnectStrategy: false }, password: set.synthesized.password });
+      const subscriber = createClient({
+        socket: { host, port: Defaults.sentinelPort, reconnectStrategy: false },
+        password: set.synthesized.password,
+      });
       subscriber.on('error', () => undefined);
       await subscriber.connect();
       await subscriber.subscribe('+switch-master', () => resolve(performance.now()));
@@ -206,7 +217,11 @@ async function switchMaster(set: LocalSentinelSet): Promise<{ arrived: Promise<n
   return { arrived, stop: () => subscribers.forEach((subscriber) => subscriber.destroy()) };
 }
 
-async function failoverRound(set: LocalSentinelSet, client: (typeof CLIENTS)[number], round: number): Promise<FailoverSample> {
+async function failoverRound(
+  set: LocalSentinelSet,
+  client: (typeof CLIENTS)[number],
+  round: number,
+): Promise<FailoverSample> {
   const primary = await set.primary();
   const key = `bench:sentinel:${round}:${client.open.name}`;
   const promotion = await switchMaster(set);
@@ -324,7 +339,9 @@ async function measureFailover(rounds: number): Promise<{ table: string; notices
       }),
     );
     const notices = results.map(({ name, samples }) => {
-      const seen = [...new Set(samples.flatMap((s) => s.notices.map((n) => n.replace(/\d+(\.\d+)?( ?m?s\b)/g, 'N$2'))))];
+      const seen = [
+        ...new Set(samples.flatMap((s) => s.notices.map((n) => n.replace(/\d+(\.\d+)?( ?m?s\b)/g, 'N$2')))),
+      ];
       return `${name}: ${seen.length ? seen.map((n) => `\`${n}\``).join('; ') : 'none'}`;
     });
     return { table: failoverTable(results), notices };
@@ -343,7 +360,9 @@ async function main(): Promise<void> {
   const startup = await measureStartup(runs);
   log(`failover: ${rounds} interleaved rounds per client`);
   const failover = await measureFailover(rounds);
-  const { version } = JSON.parse(readFileSync(require.resolve('@redis/client/package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(readFileSync(require.resolve('@redis/client/package.json'), 'utf8')) as {
+    version: string;
+  };
   console.log(
     [
       `Measured ${machine.date} on ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node.js ${machine.nodeVersion}, ` +

@@ -76,7 +76,10 @@ export class BrokerCredentials extends Construct {
           [SecretKeys.password]: credentials.password,
         },
       });
-      keys = { username: credentials.username !== undefined ? SecretKeys.username : undefined, password: SecretKeys.password };
+      keys = {
+        username: credentials.username !== undefined ? SecretKeys.username : undefined,
+        password: SecretKeys.password,
+      };
     }
 
     this.connection = {
@@ -87,7 +90,10 @@ export class BrokerCredentials extends Construct {
       port: props.port,
       path: props.path ?? '',
       ...(props.sentinelMaster !== undefined && { sentinelMaster: props.sentinelMaster }),
-      credentials: this.secret && keys ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password } : undefined,
+      credentials:
+        this.secret && keys
+          ? { secretName: this.secret.name, usernameKey: keys.username, passwordKey: keys.password }
+          : undefined,
       tlsCa: props.tlsCa,
     };
     this.clientEnv = Object.freeze(this.buildClientEnv());
@@ -101,7 +107,8 @@ export class BrokerCredentials extends Construct {
     if (this.secret && credentials) {
       const secret = this.secret;
       const fromSecret = (key: string) => kplus.EnvValue.fromSecretValue({ secret, key });
-      if (credentials.usernameKey !== undefined) env.push({ name: Env.brokerUsername, value: fromSecret(credentials.usernameKey) });
+      if (credentials.usernameKey !== undefined)
+        env.push({ name: Env.brokerUsername, value: fromSecret(credentials.usernameKey) });
       env.push({ name: Env.brokerPassword, value: fromSecret(credentials.passwordKey) });
       userInfo = `${credentials.usernameKey !== undefined ? `$(${Env.brokerUsername})` : ''}:$(${Env.brokerPassword})@`;
     }

@@ -81,7 +81,12 @@ export function checkMetricsProps(scope: Construct, props: BrokerMetricsProps): 
     check(scope, `${MetricsFields.scrapers}.namespaceLabels`, scrapers.namespaceLabels, PropRules.labelSelector);
     check(scope, `${MetricsFields.scrapers}.podLabels`, scrapers.podLabels, PropRules.labelSelector);
     if (scrapers.namespaceLabels === undefined && scrapers.podLabels === undefined) {
-      fail(scope, MetricsFields.scrapers, scrapers, 'namespaceLabels, podLabels or both: who may scrape (nobody may unless named)');
+      fail(
+        scope,
+        MetricsFields.scrapers,
+        scrapers,
+        'namespaceLabels, podLabels or both: who may scrape (nobody may unless named)',
+      );
     }
   }
   check(scope, `${MetricsFields.monitoring}.labels`, props.monitoring?.labels, PropRules.labelSelector);
@@ -89,9 +94,18 @@ export function checkMetricsProps(scope: Construct, props: BrokerMetricsProps): 
 }
 
 /** Admits the scrapers the props name to the metrics port through the broker's NetworkPolicy. */
-export function admitScrapers(scope: Construct, networkPolicy: kplus.NetworkPolicy, scrapers: MetricsScrapers, port: number): void {
-  const namespaces = scrapers.namespaceLabels && kplus.Namespaces.select(scope, 'ScraperNamespaces', { labels: scrapers.namespaceLabels });
-  const peer = scrapers.podLabels ? kplus.Pods.select(scope, 'ScraperPods', { labels: scrapers.podLabels, namespaces }) : namespaces;
+export function admitScrapers(
+  scope: Construct,
+  networkPolicy: kplus.NetworkPolicy,
+  scrapers: MetricsScrapers,
+  port: number,
+): void {
+  const namespaces =
+    scrapers.namespaceLabels &&
+    kplus.Namespaces.select(scope, 'ScraperNamespaces', { labels: scrapers.namespaceLabels });
+  const peer = scrapers.podLabels
+    ? kplus.Pods.select(scope, 'ScraperPods', { labels: scrapers.podLabels, namespaces })
+    : namespaces;
   // The props' check refuses scrapers that name neither; nothing to admit then.
   if (peer === undefined) return;
   networkPolicy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(port)]);

@@ -27,7 +27,13 @@ export const MAX_JOB_NAME_LENGTH = 63 - 1 - JOB_NAME_HASH_LENGTH;
  * other field (the pod template, completions, the failure policy, ...) is in the hash of its name,
  * so a change of one of them is a new Job instead of a "field is immutable" error.
  */
-const MUTABLE_JOB_SPEC_FIELDS: readonly string[] = ['parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'suspend'];
+const MUTABLE_JOB_SPEC_FIELDS: readonly string[] = [
+  'parallelism',
+  'backoffLimit',
+  'activeDeadlineSeconds',
+  'ttlSecondsAfterFinished',
+  'suspend',
+];
 
 /** What every Job that runs the worker image takes: the seeding Job, the worker Jobs, the Indexed Job. */
 export interface WorkerImageProps {
@@ -162,7 +168,9 @@ export function createClientJob(scope: Construct, id: string, settings: ClientJo
   const env: Record<string, kplus.EnvValue> = {};
   for (const { name: variable, value } of settings.broker.clientEnv) env[variable] = value;
   env[Env.queue] = kplus.EnvValue.fromValue(settings.queue);
-  env[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(String(secondsOf(settings.brokerRetry) ?? Defaults.brokerRetrySeconds));
+  env[Env.brokerRetrySeconds] = kplus.EnvValue.fromValue(
+    String(secondsOf(settings.brokerRetry) ?? Defaults.brokerRetrySeconds),
+  );
   for (const [variable, value] of Object.entries(settings.env)) env[variable] = kplus.EnvValue.fromValue(value);
 
   return createWorkerImageJob(scope, id, {
@@ -253,7 +261,10 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
   spec.addJsonPatch(
     JsonPatch.add('/spec/podFailurePolicy', {
       rules: [
-        { action: indexed ? 'FailIndex' : 'FailJob', onExitCodes: { containerName: 'work-queue', operator: 'In', values: [ExitCode.badInput] } },
+        {
+          action: indexed ? 'FailIndex' : 'FailJob',
+          onExitCodes: { containerName: 'work-queue', operator: 'In', values: [ExitCode.badInput] },
+        },
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       ],
     }),
@@ -265,9 +276,14 @@ function buildJob(scope: Construct, id: string, name: string, settings: WorkerIm
   if (settings.parallelism !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/parallelism', settings.parallelism));
   if (settings.completions !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/completions', settings.completions));
   if (indexed) {
-    spec.addJsonPatch(JsonPatch.add('/spec/completionMode', 'Indexed'), JsonPatch.add('/spec/backoffLimitPerIndex', indexed.backoffLimitPerIndex));
-    if (indexed.maxFailedIndexes !== undefined) spec.addJsonPatch(JsonPatch.add('/spec/maxFailedIndexes', indexed.maxFailedIndexes));
-    if (indexed.succeededCount !== undefined) addNewerSpecFields(job, { successPolicy: { rules: [{ succeededCount: indexed.succeededCount }] } });
+    spec.addJsonPatch(
+      JsonPatch.add('/spec/completionMode', 'Indexed'),
+      JsonPatch.add('/spec/backoffLimitPerIndex', indexed.backoffLimitPerIndex),
+    );
+    if (indexed.maxFailedIndexes !== undefined)
+      spec.addJsonPatch(JsonPatch.add('/spec/maxFailedIndexes', indexed.maxFailedIndexes));
+    if (indexed.succeededCount !== undefined)
+      addNewerSpecFields(job, { successPolicy: { rules: [{ succeededCount: indexed.succeededCount }] } });
   }
 
   if (settings.items) mountItems(job, settings.items);
@@ -301,7 +317,9 @@ function addNewerSpecFields(job: kplus.Job, fields: Record<string, unknown>): vo
 /** The hash of a Job's synthesized spec without its mutable fields, over JSON with sorted keys. */
 function immutableSpecHash(job: kplus.Job): string {
   const { spec } = ApiObject.of(job).toJson() as { spec: Record<string, unknown> };
-  const immutable = Object.fromEntries(Object.entries(spec).filter(([field]) => !MUTABLE_JOB_SPEC_FIELDS.includes(field)));
+  const immutable = Object.fromEntries(
+    Object.entries(spec).filter(([field]) => !MUTABLE_JOB_SPEC_FIELDS.includes(field)),
+  );
   return createHash('sha256').update(canonicalJson(immutable)).digest('hex').slice(0, JOB_NAME_HASH_LENGTH);
 }
 

@@ -1,7 +1,15 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BROKER_SCHEMES, type BrokerScheme, defaultBrokerPort, Defaults, PropRules, RetryBudget, Rules } from '../contract';
+import {
+  BROKER_SCHEMES,
+  type BrokerScheme,
+  defaultBrokerPort,
+  Defaults,
+  PropRules,
+  RetryBudget,
+  Rules,
+} from '../contract';
 import { type BrokerConnection, type ClientEnvVar, type IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
 import { inSeconds, secondsOf } from './seconds';
@@ -105,15 +113,29 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     const { scheme } = props;
     const tls = props.tls ?? false;
     if (props.sentinelMaster !== undefined && scheme !== 'redis') {
-      fail(this, 'sentinelMaster', props.sentinelMaster, 'no sentinelMaster for an AMQP broker (Sentinel serves Redis)');
+      fail(
+        this,
+        'sentinelMaster',
+        props.sentinelMaster,
+        'no sentinelMaster for an AMQP broker (Sentinel serves Redis)',
+      );
     }
     check(this, 'sentinelMaster', props.sentinelMaster, Rules.sentinelMaster);
-    const port = props.port ?? (props.sentinelMaster !== undefined ? Defaults.sentinelPort : defaultBrokerPort(scheme, tls));
+    const port =
+      props.port ?? (props.sentinelMaster !== undefined ? Defaults.sentinelPort : defaultBrokerPort(scheme, tls));
     if (props.consumerTimeout !== undefined && scheme !== 'amqp') {
-      fail(this, inSeconds('consumerTimeout'), secondsOf(props.consumerTimeout), 'no consumerTimeout for a Redis broker (it has none)');
+      fail(
+        this,
+        inSeconds('consumerTimeout'),
+        secondsOf(props.consumerTimeout),
+        'no consumerTimeout for a Redis broker (it has none)',
+      );
     }
     checkDuration(this, 'consumerTimeout', props.consumerTimeout, Rules.positiveInteger);
-    this.consumerTimeout = scheme === 'amqp' ? (props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds)) : undefined;
+    this.consumerTimeout =
+      scheme === 'amqp'
+        ? (props.consumerTimeout ?? Duration.seconds(RetryBudget.rabbitmqDefaultConsumerTimeoutSeconds))
+        : undefined;
     check(this, 'host', props.host, PropRules.host);
     check(this, 'port', port, PropRules.port);
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
@@ -122,14 +144,21 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
     check(this, 'caSecretName', props.caSecretName, PropRules.dnsSubdomain);
     check(this, 'caKey', props.caKey, PropRules.secretKey);
     if (props.caSecretName !== undefined && !tls)
-      fail(this, 'caSecretName', props.caSecretName, 'no CA certificate without tls: true, as only TLS connections check it');
+      fail(
+        this,
+        'caSecretName',
+        props.caSecretName,
+        'no CA certificate without tls: true, as only TLS connections check it',
+      );
     if (props.caKey !== undefined && props.caSecretName === undefined)
       fail(this, 'caKey', props.caKey, 'no caKey without caSecretName, the Secret it names a key of');
-    this.caSecret = props.caSecretName === undefined ? undefined : kplus.Secret.fromSecretName(this, 'CaSecret', props.caSecretName);
+    this.caSecret =
+      props.caSecretName === undefined ? undefined : kplus.Secret.fromSecretName(this, 'CaSecret', props.caSecretName);
     this.caKey = props.caKey ?? 'ca.crt';
     if (props.existingSecretName === undefined) {
       for (const field of ['usernameKey', 'passwordKey'] as const) {
-        if (props[field] !== undefined) fail(this, field, props[field], `no ${field} without existingSecretName, the Secret it names a key of`);
+        if (props[field] !== undefined)
+          fail(this, field, props[field], `no ${field} without existingSecretName, the Secret it names a key of`);
       }
     }
 
@@ -162,7 +191,10 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   public admitClient(client: kplus.Workload): void {
     client.node.addDependency(this);
     if (this.caSecret === undefined) return;
-    const volume = kplus.Volume.fromSecret(client, 'BrokerCa', this.caSecret, { name: 'broker-ca', items: { [this.caKey]: { path: CA_FILE_NAME } } });
+    const volume = kplus.Volume.fromSecret(client, 'BrokerCa', this.caSecret, {
+      name: 'broker-ca',
+      items: { [this.caKey]: { path: CA_FILE_NAME } },
+    });
     for (const container of client.containers) {
       container.mount(CA_DIRECTORY, volume, { readOnly: true });
       container.env.addVariable(NODE_EXTRA_CA_CERTS, kplus.EnvValue.fromValue(`${CA_DIRECTORY}/${CA_FILE_NAME}`));
@@ -175,12 +207,15 @@ export class ExternalBroker extends Construct implements IWorkQueueBroker {
   /** `/<vhost>` or `/<db>`, checked against the scheme. */
   private urlPath(props: ExternalBrokerProps): string {
     if (props.scheme === 'amqp') {
-      if (props.db !== undefined) fail(this, 'db', props.db, 'no db for an AMQP broker (a Redis setting; AMQP has vhost)');
+      if (props.db !== undefined)
+        fail(this, 'db', props.db, 'no db for an AMQP broker (a Redis setting; AMQP has vhost)');
       if (props.vhost === undefined || props.vhost === '/') return '';
-      if (typeof props.vhost !== 'string' || props.vhost === '') fail(this, 'vhost', props.vhost, 'a non-empty virtual host name');
+      if (typeof props.vhost !== 'string' || props.vhost === '')
+        fail(this, 'vhost', props.vhost, 'a non-empty virtual host name');
       return `/${encodeURIComponent(props.vhost)}`;
     }
-    if (props.vhost !== undefined) fail(this, 'vhost', props.vhost, 'no vhost for a Redis broker (an AMQP setting; Redis has db)');
+    if (props.vhost !== undefined)
+      fail(this, 'vhost', props.vhost, 'no vhost for a Redis broker (an AMQP setting; Redis has db)');
     check(this, 'db', props.db, Rules.nonNegativeInteger);
     return props.db === undefined ? '' : `/${props.db}`;
   }

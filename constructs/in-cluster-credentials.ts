@@ -2,7 +2,12 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Command, Env, type GeneratedSecret, PropRules } from '../contract';
-import { createWorkerImageJob, DEFAULT_TTL_AFTER_FINISHED, MAX_JOB_NAME_LENGTH, type WorkerImageJobSettings } from './client-job';
+import {
+  createWorkerImageJob,
+  DEFAULT_TTL_AFTER_FINISHED,
+  MAX_JOB_NAME_LENGTH,
+  type WorkerImageJobSettings,
+} from './client-job';
 import { containerResources } from './resources';
 import { check, fail } from './validate';
 
@@ -51,8 +56,17 @@ export class InClusterCredentials extends Construct {
   constructor(scope: Construct, id: string, props: InClusterCredentialsProps) {
     super(scope, id);
     // The RBAC objects take up to 253 characters; the Job's name is cut to fit a label.
-    if (!(typeof props.name === 'string' && props.name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.name))) {
-      fail(this, 'name', props.name, 'at most 253 characters of a-z, 0-9 and "-", starting and ending with a letter or digit');
+    if (!(
+      typeof props.name === 'string' &&
+      props.name.length <= 253 &&
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.name)
+    )) {
+      fail(
+        this,
+        'name',
+        props.name,
+        'at most 253 characters of a-z, 0-9 and "-", starting and ending with a letter or digit',
+      );
     }
     if (props.secrets.length === 0) fail(this, 'secrets', props.secrets, 'at least one Secret to create');
     this.secretNames = props.secrets.map((secret) => secret.name);
@@ -75,7 +89,13 @@ export class InClusterCredentials extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       // Without a namespace, RBAC takes the ServiceAccount from the RoleBinding's own namespace
       // (kubernetes pkg/registry/rbac/validation/rule.go, appliesToUser); only a ClusterRoleBinding needs one.
-      subjects: [{ kind: 'ServiceAccount', name, ...(Chart.of(this).namespace !== undefined && { namespace: Chart.of(this).namespace }) }],
+      subjects: [
+        {
+          kind: 'ServiceAccount',
+          name,
+          ...(Chart.of(this).namespace !== undefined && { namespace: Chart.of(this).namespace }),
+        },
+      ],
     });
     this.jobSettings = {
       name: name.length > MAX_JOB_NAME_LENGTH ? name.slice(0, MAX_JOB_NAME_LENGTH).replace(/-+$/, '') : name,
@@ -85,7 +105,9 @@ export class InClusterCredentials extends Construct {
       env: { [Env.credentials]: kplus.EnvValue.fromValue(JSON.stringify(props.secrets)) },
       backoffLimit: 6,
       ttlAfterFinished: DEFAULT_TTL_AFTER_FINISHED,
-      resources: props.resources ?? containerResources({ cpuMillis: { request: 50, limit: 500 }, memoryMiB: { request: 64, limit: 256 } }),
+      resources:
+        props.resources ??
+        containerResources({ cpuMillis: { request: 50, limit: 500 }, memoryMiB: { request: 64, limit: 256 } }),
       serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', name),
     };
     if (props.image !== undefined) this.useImage(props.image);

@@ -23,7 +23,8 @@ const INDEXED_ITEMS: ItemsLimits = {
   maxItems: IndexedItems.maxItems,
   maxTotalBytes: IndexedItems.maxTotalBytes,
   why: 'in an Indexed Job (every pod mounts them all)',
-  instead: 'use the coarse or fine pattern, whose seeder puts the items on a queue, or keep large payloads in object storage with their keys as the items',
+  instead:
+    'use the coarse or fine pattern, whose seeder puts the items on a queue, or keep large payloads in object storage with their keys as the items',
 };
 
 export interface IndexedWorkJobProps extends WorkerImageProps, ItemWorkProps {
@@ -72,8 +73,10 @@ export const RUN_ANNOTATION = 'work-queue-stack.io/run';
 /** The Job fields an IndexedWorkJob always uses: per-index retries and the FailIndex rule. */
 const PER_INDEX_RETRIES: JobFeature = {
   since: 29,
-  history: 'an IndexedWorkJob retries each item on its own (backoffLimitPerIndex, FailIndex), beta from Kubernetes 1.29 and GA in 1.33',
-  olderServer: 'drops backoffLimitPerIndex and then rejects the FailIndex rule of the Job (the coarse and fine patterns run there)',
+  history:
+    'an IndexedWorkJob retries each item on its own (backoffLimitPerIndex, FailIndex), beta from Kubernetes 1.29 and GA in 1.33',
+  olderServer:
+    'drops backoffLimitPerIndex and then rejects the FailIndex rule of the Job (the coarse and fine patterns run there)',
 };
 
 /**
@@ -150,10 +153,17 @@ export class IndexedWorkJob extends Construct {
           ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
         }).map(([variable, value]) => [variable, kplus.EnvValue.fromValue(value)]),
       ),
-      podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest, ...(props.run !== undefined ? { [RUN_ANNOTATION]: props.run } : {}) },
+      podAnnotations: {
+        [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest,
+        ...(props.run !== undefined ? { [RUN_ANNOTATION]: props.run } : {}),
+      },
       parallelism: this.parallelism,
       completions: this.completions,
-      indexed: { backoffLimitPerIndex: maxAttempts - 1, maxFailedIndexes: props.maxFailedItems, succeededCount: props.succeededCount },
+      indexed: {
+        backoffLimitPerIndex: maxAttempts - 1,
+        maxFailedIndexes: props.maxFailedItems,
+        succeededCount: props.succeededCount,
+      },
       activeDeadline: props.activeDeadline,
       ttlAfterFinished: props.ttlAfterFinished ?? DEFAULT_TTL_AFTER_FINISHED,
       resources: props.resources ?? defaultWorkerResources(),
@@ -164,11 +174,21 @@ export class IndexedWorkJob extends Construct {
   private checkFailureBudget({ maxFailedItems, succeededCount, items }: IndexedWorkJobProps): void {
     check(this, 'maxFailedItems', maxFailedItems, Rules.nonNegativeInteger);
     if (maxFailedItems !== undefined && maxFailedItems > items.length) {
-      fail(this, 'maxFailedItems', maxFailedItems, `at most ${items.length}, the number of items (or leave it unset for no limit)`);
+      fail(
+        this,
+        'maxFailedItems',
+        maxFailedItems,
+        `at most ${items.length}, the number of items (or leave it unset for no limit)`,
+      );
     }
     check(this, 'succeededCount', succeededCount, Rules.positiveInteger);
     if (succeededCount !== undefined && succeededCount > items.length) {
-      fail(this, 'succeededCount', succeededCount, `at most ${items.length}, the number of items (or leave it unset: every item must succeed)`);
+      fail(
+        this,
+        'succeededCount',
+        succeededCount,
+        `at most ${items.length}, the number of items (or leave it unset: every item must succeed)`,
+      );
     }
   }
 }

@@ -43,6 +43,11 @@ export function checkItemWorkProps(scope: IConstruct, props: ItemWorkProps): voi
   check(scope, 'maxAttempts', props.maxAttempts, Rules.positiveInteger);
   checkDuration(scope, 'workTimeout', props.workTimeout, Rules.workTimeout);
   if (props.workCommand !== undefined && props.workCommand.trim() === '') {
-    fail(scope, 'workCommand', props.workCommand, 'a non-empty shell command, or no workCommand for the built-in handler');
+    fail(
+      scope,
+      'workCommand',
+      props.workCommand,
+      'a non-empty shell command, or no workCommand for the built-in handler',
+    );
   }
 }

@@ -46,7 +46,11 @@ export interface ItemsLimits {
  */
 export function splitItems(items: readonly string[], limits: ItemsLimits): ItemsChunk[] | ItemsProblem {
   if (limits.maxItems !== undefined && items.length > limits.maxItems) {
-    return { where: '', value: items, expected: `at most ${limits.maxItems} items ${limits.why}, not ${items.length}: ${limits.instead}` };
+    return {
+      where: '',
+      value: items,
+      expected: `at most ${limits.maxItems} items ${limits.why}, not ${items.length}: ${limits.instead}`,
+    };
   }
   const totalBytes = Buffer.byteLength(JSON.stringify(items));
   if (totalBytes > limits.maxTotalBytes) {
@@ -88,7 +92,8 @@ export function annotationBytes(text: string): number {
   let bytes = Buffer.byteLength(text);
   for (const character of text) {
     const code = character.codePointAt(0) ?? 0;
-    if (character === '"' || character === '\\' || character === '\n' || character === '\r' || character === '\t') bytes += 1;
+    if (character === '"' || character === '\\' || character === '\n' || character === '\r' || character === '\t')
+      bytes += 1;
     else if (code < 0x20 || character === '<' || character === '>' || character === '&') bytes += 5;
     else if (code === 0x2028 || code === 0x2029) bytes += 3;
   }
@@ -112,7 +117,13 @@ const ITEMS_HASH_LENGTH = 10;
  * content as kustomize's configMapGenerator names them: a changed list is new ConfigMaps beside the
  * old ones, so a pod never mounts a list that is being replaced.
  */
-export function itemsConfigMaps(scope: Construct, name: string, labels: Record<string, string>, items: string[], limits: ItemsLimits): kplus.ConfigMap[] {
+export function itemsConfigMaps(
+  scope: Construct,
+  name: string,
+  labels: Record<string, string>,
+  items: string[],
+  limits: ItemsLimits,
+): kplus.ConfigMap[] {
   const problem = checkItems(items);
   if (problem) fail(scope, `items${problem.where}`, problem.value, problem.expected);
   const chunks = splitItems(items, limits);
@@ -142,6 +153,10 @@ export function mountItems(job: kplus.Job, configMaps: readonly kplus.ConfigMap[
       name: 'items',
       projected: { sources: configMaps.map((configMap) => ({ configMap: { name: configMap.name } })) },
     }),
-    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'items', mountPath: ItemsMount.directory, readOnly: true }),
+    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', {
+      name: 'items',
+      mountPath: ItemsMount.directory,
+      readOnly: true,
+    }),
   );
 }

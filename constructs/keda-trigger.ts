@@ -12,7 +12,10 @@ import { check, fail } from './validate';
 export type KedaScalingStrategy = 'default' | 'custom' | 'accurate';
 
 /** The strategies as a list, for the check: the compiler holds it to exactly the type's values. */
-const KEDA_SCALING_STRATEGIES = Object.keys({ default: true, custom: true, accurate: true } satisfies Record<KedaScalingStrategy, true>);
+const KEDA_SCALING_STRATEGIES = Object.keys({ default: true, custom: true, accurate: true } satisfies Record<
+  KedaScalingStrategy,
+  true
+>);
 
 /** With `custom`, what is deducted before KEDA divides the queue length. */
 export interface CustomScaling {
@@ -136,7 +139,9 @@ function secretTargets(connection: BrokerConnection): KedaSecretTarget[] | undef
   const { credentials, tlsCa } = connection;
   if (!credentials && !tlsCa) return undefined;
   return [
-    ...(credentials?.usernameKey !== undefined ? [{ parameter: 'username', name: credentials.secretName, key: credentials.usernameKey }] : []),
+    ...(credentials?.usernameKey !== undefined
+      ? [{ parameter: 'username', name: credentials.secretName, key: credentials.usernameKey }]
+      : []),
     ...(credentials ? [{ parameter: 'password', name: credentials.secretName, key: credentials.passwordKey }] : []),
     // Sentinel takes the data nodes' password (BROKER_URL's one password serves both).
     ...(credentials && connection.sentinelMaster !== undefined
@@ -150,7 +155,13 @@ function secretTargets(connection: BrokerConnection): KedaSecretTarget[] | undef
 function triggerHost(scope: IConstruct, { broker, brokerNamespace }: QueueTriggerProps): string {
   const { connection } = broker;
   if (!connection.serviceOfChart) {
-    if (brokerNamespace !== undefined) fail(scope, 'brokerNamespace', brokerNamespace, 'no brokerNamespace for an ExternalBroker, whose host is used as given');
+    if (brokerNamespace !== undefined)
+      fail(
+        scope,
+        'brokerNamespace',
+        brokerNamespace,
+        'no brokerNamespace for an ExternalBroker, whose host is used as given',
+      );
     return connection.host;
   }
   const namespace = brokerNamespace ?? Chart.of(broker).namespace;

@@ -23,7 +23,11 @@ const VERSION = /^v?1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([-+][0-9A-Za-z.+-]*)?
  * synth for an older cluster fails with one line rather than writing a Job that its API server
  * rejects or runs without the field.
  */
-export function checkKubernetesVersion(scope: IConstruct, version: string | undefined, features: readonly JobFeature[]): void {
+export function checkKubernetesVersion(
+  scope: IConstruct,
+  version: string | undefined,
+  features: readonly JobFeature[],
+): void {
   const given = version ?? DEFAULT_KUBERNETES_VERSION;
   const match = typeof given === 'string' ? VERSION.exec(given) : null;
   if (!match) fail(scope, 'kubernetesVersion', given, 'a Kubernetes version such as "1.31" or "v1.30.4"');
@@ -32,6 +36,11 @@ export function checkKubernetesVersion(scope: IConstruct, version: string | unde
     if (minor >= feature.since) continue;
     const why = `${feature.history}; an older API server ${feature.olderServer}`;
     if (feature.prop === undefined) fail(scope, 'kubernetesVersion', given, `1.${feature.since} or later: ${why}`);
-    fail(scope, feature.prop.name, feature.prop.value, `nothing with kubernetesVersion ${given}, or a cluster of 1.${feature.since} or later: ${why}`);
+    fail(
+      scope,
+      feature.prop.name,
+      feature.prop.value,
+      `nothing with kubernetesVersion ${given}, or a cluster of 1.${feature.since} or later: ${why}`,
+    );
   }
 }

@@ -20,7 +20,12 @@ export const LabelKeys = {
  * `part-of` is the chart's own `app.kubernetes.io/part-of` label when it has one, so that
  * `kubectl apply --prune -l app.kubernetes.io/part-of=<value>` selects every object of the chart.
  */
-export function appLabels(scope: IConstruct, name: string, instance: string, component: string): Record<string, string> {
+export function appLabels(
+  scope: IConstruct,
+  name: string,
+  instance: string,
+  component: string,
+): Record<string, string> {
   return {
     [LabelKeys.name]: name,
     [LabelKeys.instance]: instance,

@@ -1,6 +1,15 @@
 import type * as kplus from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
-import { Command, Env, ItemsMount, MAX_ITEMS_FILE_BYTES, Rules, SEED_BASE_MEMORY_MIB, SEED_MEMORY_PER_FILE_BYTE, seedId } from '../contract';
+import {
+  Command,
+  Env,
+  ItemsMount,
+  MAX_ITEMS_FILE_BYTES,
+  Rules,
+  SEED_BASE_MEMORY_MIB,
+  SEED_MEMORY_PER_FILE_BYTE,
+  seedId,
+} from '../contract';
 import { type IWorkQueueBroker } from './broker';
 import { checkClientJobProps, type ClientJobProps, createClientJob, derivedJobName } from './client-job';
 import { ITEMS_DIGEST_ANNOTATION, itemsDigest, type ItemsLimits, itemsConfigMaps } from './items-config-maps';
@@ -56,13 +65,15 @@ export interface QueueSeederProps extends ClientJobProps {
  * SEED_MEMORY_PER_FILE_BYTE over SEED_BASE_MEMORY_MIB): 384 MiB. A pod that mounts its own,
  * larger file gets a one-line refusal from `seed`, not an OOM kill.
  */
-const SEED_MEMORY_LIMIT_MIB = SEED_BASE_MEMORY_MIB + Math.ceil((MAX_ITEMS_FILE_BYTES / (1024 * 1024)) * SEED_MEMORY_PER_FILE_BYTE);
+const SEED_MEMORY_LIMIT_MIB =
+  SEED_BASE_MEMORY_MIB + Math.ceil((MAX_ITEMS_FILE_BYTES / (1024 * 1024)) * SEED_MEMORY_PER_FILE_BYTE);
 
 /** What a seeder's items may be: what `seed` reads. */
 const SEEDED_ITEMS: ItemsLimits = {
   maxTotalBytes: MAX_ITEMS_FILE_BYTES,
   why: '(what work-queue seed reads and its memory limit is sized for)',
-  instead: 'split the list over several seeders or runs, or keep large payloads in object storage with their keys as the items',
+  instead:
+    'split the list over several seeders or runs, or keep large payloads in object storage with their keys as the items',
 };
 
 export { ITEMS_DIGEST_ANNOTATION } from './items-config-maps';
@@ -90,7 +101,13 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
     check(this, 'backoffLimit', props.backoffLimit, Rules.nonNegativeInteger);
     check(this, 'run', props.run, Rules.seedRun);
     const name = props.name ?? derivedJobName(this);
-    const configMaps = itemsConfigMaps(this, name, appLabels(this, 'work-queue', name, 'seeder'), props.items, SEEDED_ITEMS);
+    const configMaps = itemsConfigMaps(
+      this,
+      name,
+      appLabels(this, 'work-queue', name, 'seeder'),
+      props.items,
+      SEEDED_ITEMS,
+    );
     this.broker = props.broker;
     this.queue = props.queue;
     this.itemCount = props.items.length;
@@ -105,12 +122,20 @@ export class QueueSeeder extends Construct implements IQueueSeeder {
       component: 'seeder',
       broker: props.broker,
       queue: props.queue,
-      env: { [Env.itemsDirectory]: ItemsMount.directory, ...(props.run !== undefined ? { [Env.seedRun]: props.run } : {}) },
+      env: {
+        [Env.itemsDirectory]: ItemsMount.directory,
+        ...(props.run !== undefined ? { [Env.seedRun]: props.run } : {}),
+      },
       items: configMaps,
       podAnnotations: { [ITEMS_DIGEST_ANNOTATION]: this.itemsDigest },
       backoffLimit: props.backoffLimit ?? 4,
       ttlAfterFinished: props.ttlAfterFinished,
-      resources: props.resources ?? containerResources({ cpuMillis: { request: 100, limit: 1000 }, memoryMiB: { request: 128, limit: SEED_MEMORY_LIMIT_MIB } }),
+      resources:
+        props.resources ??
+        containerResources({
+          cpuMillis: { request: 100, limit: 1000 },
+          memoryMiB: { request: 128, limit: SEED_MEMORY_LIMIT_MIB },
+        }),
       brokerRetry: props.brokerRetry,
     });
   }

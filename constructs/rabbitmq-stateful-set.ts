@@ -1,7 +1,16 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { type Construct } from 'constructs';
-import { Defaults, describeProblem, Env, type GeneratedSecret, PropRules, RetryBudget, Rules, SECRET_SHOWN_AS } from '../contract';
+import {
+  Defaults,
+  describeProblem,
+  Env,
+  type GeneratedSecret,
+  PropRules,
+  RetryBudget,
+  Rules,
+  SECRET_SHOWN_AS,
+} from '../contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
 import { type MetricsEndpoint } from './broker-metrics';
@@ -135,13 +144,20 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     checkSize(this, 'storage', storage, PropRules.storageQuantity);
     check(this, 'replicas', replicas, PropRules.clusterSize);
     if (props.erlangCookie !== undefined && !clustered)
-      fail(this, 'erlangCookie', SECRET_SHOWN_AS, 'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one');
+      fail(
+        this,
+        'erlangCookie',
+        SECRET_SHOWN_AS,
+        'no erlangCookie for a single node (replicas 1): only the nodes of a cluster share one',
+      );
     checkSecret(this, 'erlangCookie', props.erlangCookie, PropRules.credential);
     check(this, 'workerImage', props.workerImage, PropRules.image);
     const cookieSecretName = `${serviceName}-erlang-cookie`;
     const generated: GeneratedSecret[] = [
       ...(this.generatedCredentials ? [this.generatedCredentials] : []),
-      ...(clustered && props.erlangCookie === undefined ? [{ name: cookieSecretName, generate: [COOKIE_KEY], labels: this.labels }] : []),
+      ...(clustered && props.erlangCookie === undefined
+        ? [{ name: cookieSecretName, generate: [COOKIE_KEY], labels: this.labels }]
+        : []),
     ];
     if (generated.length > 0) {
       this.inClusterCredentials = new InClusterCredentials(this, 'GeneratedCredentials', {
@@ -243,7 +259,10 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     if (clustered) this.formCluster(name, replicas, container, dataMount, cookieSecretName, props.erlangCookie);
     this.mountWorkQueueConfig(name, container);
     this.serveMetrics(props, METRICS_ENDPOINT);
-    if (!clustered) ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount));
+    if (!clustered)
+      ApiObject.of(this.statefulSet).addJsonPatch(
+        JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', dataMount),
+      );
   }
 
   /**
@@ -317,14 +336,25 @@ export class RabbitMQStatefulSet extends WorkQueueBroker {
     const cookie =
       erlangCookie === undefined
         ? kplus.Secret.fromSecretName(this, 'ErlangCookie', cookieSecretName)
-        : new kplus.Secret(this, 'ErlangCookie', { metadata: { name: cookieSecretName, labels: this.labels }, stringData: { [COOKIE_KEY]: erlangCookie } });
+        : new kplus.Secret(this, 'ErlangCookie', {
+            metadata: { name: cookieSecretName, labels: this.labels },
+            stringData: { [COOKIE_KEY]: erlangCookie },
+          });
     this.statefulSet.addInitContainer({
       name: 'erlang-cookie',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['sh', '-c', `rm -f ${DATA_DIRECTORY}/.erlang.cookie && install -m 0400 /etc/rabbitmq-cookie/${COOKIE_KEY} ${DATA_DIRECTORY}/.erlang.cookie`],
+      command: [
+        'sh',
+        '-c',
+        `rm -f ${DATA_DIRECTORY}/.erlang.cookie && install -m 0400 /etc/rabbitmq-cookie/${COOKIE_KEY} ${DATA_DIRECTORY}/.erlang.cookie`,
+      ],
       volumeMounts: [
-        { path: '/etc/rabbitmq-cookie', readOnly: true, volume: kplus.Volume.fromSecret(this, 'ErlangCookieVolume', cookie, { name: 'erlang-cookie' }) },
+        {
+          path: '/etc/rabbitmq-cookie',
+          readOnly: true,
+          volume: kplus.Volume.fromSecret(this, 'ErlangCookieVolume', cookie, { name: 'erlang-cookie' }),
+        },
       ],
       resources: containerResources({ cpuMillis: { request: 10, limit: 100 }, memoryMiB: { request: 16, limit: 64 } }),
       securityContext: hardenedContainer(RABBITMQ_UID),

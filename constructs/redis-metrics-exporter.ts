@@ -33,7 +33,11 @@ const DEFAULT_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.77.0';
 const EXPORTER_UID = 59000;
 
 /** The exporter's port (its default, 9121) and its one path. */
-export const REDIS_METRICS_ENDPOINT: MetricsEndpoint = { port: 9121, portName: 'metrics', paths: [{ path: '/metrics' }] };
+export const REDIS_METRICS_ENDPOINT: MetricsEndpoint = {
+  port: 9121,
+  portName: 'metrics',
+  paths: [{ path: '/metrics' }],
+};
 
 /**
  * The keys of a queue the exporter reads on every scrape: the pending list and the dead letters
@@ -60,7 +64,9 @@ export function addRedisMetricsExporter(
   const field = 'metricsExporter';
   check(scope, `${field}.image`, props.image, PropRules.image);
   check(scope, `${field}.queues`, props.queues, (value) =>
-    Array.isArray(value) && value.length > 0 ? undefined : 'a non-empty list of queue names (or no queues: those of the admitted clients)',
+    Array.isArray(value) && value.length > 0
+      ? undefined
+      : 'a non-empty list of queue names (or no queues: those of the admitted clients)',
   );
   props.queues?.forEach((queue, index) => check(scope, `${field}.queues[${index}]`, queue, Rules.queueName));
   // A string at synthesis (Lazy is typed any).
@@ -77,7 +83,9 @@ export function addRedisMetricsExporter(
       ...(secret && { REDIS_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: SecretKeys.password }) }),
       REDIS_EXPORTER_CHECK_SINGLE_KEYS: kplus.EnvValue.fromValue(singleKeys),
     },
-    resources: props.resources ?? containerResources({ cpuMillis: { request: 10, limit: 200 }, memoryMiB: { request: 32, limit: 64 } }),
+    resources:
+      props.resources ??
+      containerResources({ cpuMillis: { request: 10, limit: 200 }, memoryMiB: { request: 32, limit: 64 } }),
     securityContext: hardenedContainer(EXPORTER_UID),
   });
 }

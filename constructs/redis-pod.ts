@@ -4,7 +4,12 @@ import { type Construct } from 'constructs';
 import { Defaults, PropRules, SCRATCH_DIRECTORY } from '../contract';
 import { addClusterParts } from './broker-cluster';
 import { SecretKeys } from './broker-credentials';
-import { addRedisMetricsExporter, queueOfClient, REDIS_METRICS_ENDPOINT, type RedisMetricsExporterProps } from './redis-metrics-exporter';
+import {
+  addRedisMetricsExporter,
+  queueOfClient,
+  REDIS_METRICS_ENDPOINT,
+  type RedisMetricsExporterProps,
+} from './redis-metrics-exporter';
 import { PRE_STOP_WAIT_SECONDS, redisDataScript, redisPreStopScript, sentinelScript } from './redis-sentinel-scripts';
 import { containerResources } from './resources';
 import { hardenedContainer } from './security';
@@ -114,7 +119,12 @@ export class RedisPod extends WorkQueueBroker {
     check(this, 'name', name, PropRules.dnsLabel);
     checkSize(this, 'storage', props.storage, PropRules.storageQuantity);
     if (props.storageClassName !== undefined && props.storage === undefined) {
-      fail(this, 'storageClassName', props.storageClassName, 'no storageClassName without storage, the claim it is the class of');
+      fail(
+        this,
+        'storageClassName',
+        props.storageClassName,
+        'no storageClassName without storage, the claim it is the class of',
+      );
     }
     check(this, 'storageClassName', props.storageClassName, PropRules.dnsSubdomain);
 
@@ -169,7 +179,9 @@ export class RedisPod extends WorkQueueBroker {
       resources: this.resources,
       securityContext: hardenedContainer(REDIS_UID),
       volumeMounts: [
-        ...(props.storage === undefined ? [{ path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') }] : []),
+        ...(props.storage === undefined
+          ? [{ path: DATA_DIRECTORY, volume: kplus.Volume.fromEmptyDir(this, 'Data', 'data') }]
+          : []),
         { path: SCRATCH_DIRECTORY, volume: scratchVolume(this, 'Scratch', 'tmp') },
       ],
     });
@@ -195,12 +207,28 @@ export class RedisPod extends WorkQueueBroker {
    * a config file in the scratch volume so it never shows in the pod spec or the process list;
    * redis-cli in the probes reads it from REDISCLI_AUTH.
    */
-  private singleStartup(passwordEnv: Record<string, kplus.EnvValue>): Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables'> {
-    const serverArgs = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', DATA_DIRECTORY, '--maxmemory-policy', 'noeviction'];
+  private singleStartup(
+    passwordEnv: Record<string, kplus.EnvValue>,
+  ): Pick<kplus.ContainerProps, 'command' | 'args' | 'envVariables'> {
+    const serverArgs = [
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--dir',
+      DATA_DIRECTORY,
+      '--maxmemory-policy',
+      'noeviction',
+    ];
     const configFile = `${SCRATCH_DIRECTORY}/redis.conf`;
     return this.secret
       ? {
-          command: ['sh', '-c', `umask 077 && printf 'requirepass %s\\n' "$REDIS_PASSWORD" > ${configFile} && exec redis-server ${configFile} "$@"`, 'redis'],
+          command: [
+            'sh',
+            '-c',
+            `umask 077 && printf 'requirepass %s\\n' "$REDIS_PASSWORD" > ${configFile} && exec redis-server ${configFile} "$@"`,
+            'redis',
+          ],
           args: serverArgs,
           envVariables: passwordEnv,
         }
@@ -221,7 +249,9 @@ export class RedisPod extends WorkQueueBroker {
       command: ['sh', '-c', redisDataScript(), 'redis'],
       args: ['--dir', DATA_DIRECTORY],
       // The primary hands over to a replica before it stops, so that it does not come back as an empty primary.
-      lifecycle: { preStop: kplus.Handler.fromCommand(['sh', '-c', redisPreStopScript(this.replicas), 'redis-pre-stop']) },
+      lifecycle: {
+        preStop: kplus.Handler.fromCommand(['sh', '-c', redisPreStopScript(this.replicas), 'redis-pre-stop']),
+      },
       envVariables: {
         // Defined before the variables that expand them.
         POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
@@ -298,13 +328,19 @@ function ping(port: number): kplus.Probe {
  * budget) waits for it before taking the next member down.
  */
 function replicationReady(): kplus.Probe {
-  return kplus.Probe.fromCommand(['sh', '-c', "redis-cli info replication | grep -q -e '^role:master' -e '^master_link_status:up'"], {
-    periodSeconds: Duration.seconds(10),
-    timeoutSeconds: Duration.seconds(5),
-  });
+  return kplus.Probe.fromCommand(
+    ['sh', '-c', "redis-cli info replication | grep -q -e '^role:master' -e '^master_link_status:up'"],
+    {
+      periodSeconds: Duration.seconds(10),
+      timeoutSeconds: Duration.seconds(5),
+    },
+  );
 }
 
 /** A small in-memory volume for a config file, which holds the password. */
 function scratchVolume(scope: Construct, id: string, name: string): kplus.Volume {
-  return kplus.Volume.fromEmptyDir(scope, id, name, { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) });
+  return kplus.Volume.fromEmptyDir(scope, id, name, {
+    medium: kplus.EmptyDirMedium.MEMORY,
+    sizeLimit: Size.mebibytes(1),
+  });
 }

@@ -30,9 +30,17 @@ export interface RetryBudgetValues {
 export function checkRetryBudget(scope: IConstruct, budget: RetryBudgetValues): void {
   const { workTimeoutSeconds: timeout, maxAttempts } = budget;
   if (budget.builtInWorkSeconds !== undefined && budget.builtInWorkSeconds >= timeout) {
-    fail(scope, inSeconds('workDuration'), budget.builtInWorkSeconds, `less than workTimeout (${timeout} s), or every item of the built-in handler times out`);
+    fail(
+      scope,
+      inSeconds('workDuration'),
+      budget.builtInWorkSeconds,
+      `less than workTimeout (${timeout} s), or every item of the built-in handler times out`,
+    );
   }
-  if (budget.consumerTimeoutSeconds !== undefined && timeout + RetryBudget.stopMarginSeconds > budget.consumerTimeoutSeconds) {
+  if (
+    budget.consumerTimeoutSeconds !== undefined &&
+    timeout + RetryBudget.stopMarginSeconds > budget.consumerTimeoutSeconds
+  ) {
     fail(
       scope,
       inSeconds('workTimeout'),
@@ -43,7 +51,12 @@ export function checkRetryBudget(scope: IConstruct, budget: RetryBudgetValues): 
     );
   }
   if (budget.scheme === 'amqp' && maxAttempts > RetryBudget.amqpDeliveryLimit) {
-    fail(scope, 'maxAttempts', maxAttempts, `at most ${RetryBudget.amqpDeliveryLimit}, the work queue's delivery limit (x-delivery-limit) on RabbitMQ`);
+    fail(
+      scope,
+      'maxAttempts',
+      maxAttempts,
+      `at most ${RetryBudget.amqpDeliveryLimit}, the work queue's delivery limit (x-delivery-limit) on RabbitMQ`,
+    );
   }
   if (budget.activeDeadlineSeconds !== undefined) {
     const wait = budget.seedWaitSeconds ?? 0;

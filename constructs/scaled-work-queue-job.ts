@@ -151,7 +151,12 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
           queueLengthDeduction: props.customScalingQueueLengthDeduction,
           runningJobPercentage: props.customScalingRunningJobPercentage,
         }),
-        triggers: [{ ...trigger, ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}) }],
+        triggers: [
+          {
+            ...trigger,
+            ...(this.triggerAuthentication ? { authenticationRef: { name: this.triggerAuthentication.name } } : {}),
+          },
+        ],
       },
     });
     // KEDA's operator reads the queue length itself, from its own namespace.
@@ -185,16 +190,28 @@ export class ScaledWorkQueueJob extends WorkerJobBase {
     check(this, 'failedJobsHistoryLimit', props.failedJobsHistoryLimit, Rules.nonNegativeInteger);
     const completions = (props as { completions?: unknown }).completions;
     if (completions !== undefined) {
-      fail(this, 'completions', completions, 'no completions: each Job KEDA creates takes one item (coarse) or drains the list (fine)');
+      fail(
+        this,
+        'completions',
+        completions,
+        'no completions: each Job KEDA creates takes one item (coarse) or drains the list (fine)',
+      );
     }
     if (props.pattern === 'coarse') {
       if (props.parallelism !== undefined)
-        fail(this, 'parallelism', props.parallelism, 'no parallelism for the coarse pattern: each Job takes one item with one pod');
-      if (props.itemsPerJob !== undefined) fail(this, 'itemsPerJob', props.itemsPerJob, 'no itemsPerJob for the coarse pattern: each Job takes one item');
+        fail(
+          this,
+          'parallelism',
+          props.parallelism,
+          'no parallelism for the coarse pattern: each Job takes one item with one pod',
+        );
+      if (props.itemsPerJob !== undefined)
+        fail(this, 'itemsPerJob', props.itemsPerJob, 'no itemsPerJob for the coarse pattern: each Job takes one item');
     }
     checkScalingStrategy(this, props.scalingStrategy);
     for (const field of ['customScalingQueueLengthDeduction', 'customScalingRunningJobPercentage'] as const) {
-      if (props[field] !== undefined && props.scalingStrategy !== 'custom') fail(this, field, props[field], `no ${field} without scalingStrategy: "custom"`);
+      if (props[field] !== undefined && props.scalingStrategy !== 'custom')
+        fail(this, field, props[field], `no ${field} without scalingStrategy: "custom"`);
     }
     check(this, 'customScalingQueueLengthDeduction', props.customScalingQueueLengthDeduction, Rules.nonNegativeInteger);
     const percentage = props.customScalingRunningJobPercentage;

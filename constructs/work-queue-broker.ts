@@ -4,7 +4,14 @@ import { Construct } from 'constructs';
 import { type BrokerScheme, type GeneratedSecret, PropRules } from '../contract';
 import { type BrokerConnection, type ClientEnvVar, type IWorkQueueBroker } from './broker';
 import { BrokerCredentials, SecretKeys } from './broker-credentials';
-import { admitScrapers, type BrokerMetricsProps, checkMetricsProps, type MetricsEndpoint, MetricsFields, podMonitor } from './broker-metrics';
+import {
+  admitScrapers,
+  type BrokerMetricsProps,
+  checkMetricsProps,
+  type MetricsEndpoint,
+  MetricsFields,
+  podMonitor,
+} from './broker-metrics';
 import { appLabels } from './labels';
 import { ensureNamespace } from './namespace';
 import { containerResources, type ResourceBudget } from './resources';
@@ -137,7 +144,12 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     check(this, 'username', traits.username, PropRules.credential);
     checkSecret(this, 'password', props.password, PropRules.credential);
     if (props.existingSecretName !== undefined && (traits.username !== undefined || props.password !== undefined)) {
-      fail(this, 'existingSecretName', props.existingSecretName, 'either existingSecretName or username/password, not both');
+      fail(
+        this,
+        'existingSecretName',
+        props.existingSecretName,
+        'either existingSecretName or username/password, not both',
+      );
     }
     check(this, 'existingSecretName', props.existingSecretName, PropRules.dnsSubdomain);
     checkMetricsProps(this, props);
@@ -149,7 +161,12 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     const secretName = `${serviceName}-credentials`;
     const keys = { usernameKey: withUsername ? SecretKeys.username : undefined, passwordKey: SecretKeys.password };
     if (props.existingSecretName === undefined && props.password === undefined && username !== undefined) {
-      this.generatedCredentials = { name: secretName, values: { [SecretKeys.username]: username }, generate: [SecretKeys.password], labels: this.labels };
+      this.generatedCredentials = {
+        name: secretName,
+        values: { [SecretKeys.username]: username },
+        generate: [SecretKeys.password],
+        labels: this.labels,
+      };
     }
     const credentials = new BrokerCredentials(this, 'Credentials', {
       scheme: traits.scheme,
@@ -195,11 +212,18 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
     if (createNamespace === false) return undefined;
     if (namespace === undefined) {
       if (createNamespace === true) {
-        fail(this, 'createNamespace', createNamespace, 'a chart with a namespace, the Namespace object to write, or no createNamespace');
+        fail(
+          this,
+          'createNamespace',
+          createNamespace,
+          'a chart with a namespace, the Namespace object to write, or no createNamespace',
+        );
       }
       return undefined;
     }
-    check(this, 'createNamespace', createNamespace, (value) => (typeof value === 'boolean' ? undefined : 'true or false'));
+    check(this, 'createNamespace', createNamespace, (value) =>
+      typeof value === 'boolean' ? undefined : 'true or false',
+    );
     return ensureNamespace(this, namespace);
   }
 
@@ -208,8 +232,10 @@ export abstract class WorkQueueBroker extends Construct implements IWorkQueueBro
    * @internal
    */
   protected serveMetrics(props: BrokerMetricsProps, endpoint: MetricsEndpoint): void {
-    if (props.metricsScrapers !== undefined) admitScrapers(this, this.networkPolicy, props.metricsScrapers, endpoint.port);
-    if (props.monitoring !== undefined) podMonitor(this, `${this.connection.host}-metrics`, this.labels, endpoint, props.monitoring);
+    if (props.metricsScrapers !== undefined)
+      admitScrapers(this, this.networkPolicy, props.metricsScrapers, endpoint.port);
+    if (props.monitoring !== undefined)
+      podMonitor(this, `${this.connection.host}-metrics`, this.labels, endpoint, props.monitoring);
   }
 
   /** For a broker that serves no metrics: refuses the metrics props, `needs` saying what would serve them. */

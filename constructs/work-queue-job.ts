@@ -47,7 +47,12 @@ export class WorkQueueJob extends WorkerJobBase {
     const { seeder } = props;
     if (props.pattern === 'fine') {
       if (props.completions !== undefined) {
-        fail(this, 'completions', props.completions, 'no completions for the fine pattern: its pods drain the queue and the first to succeed ends the Job');
+        fail(
+          this,
+          'completions',
+          props.completions,
+          'no completions for the fine pattern: its pods drain the queue and the first to succeed ends the Job',
+        );
       }
       return undefined;
     }
@@ -64,7 +69,12 @@ export class WorkQueueJob extends WorkerJobBase {
       return seeder.itemCount;
     }
     if (props.completions === undefined) {
-      fail(this, 'completions', undefined, 'a completions count, or a seeder to derive it from: a coarse Job needs one successful pod per item');
+      fail(
+        this,
+        'completions',
+        undefined,
+        'a completions count, or a seeder to derive it from: a coarse Job needs one successful pod per item',
+      );
     }
     return props.completions;
   }

@@ -93,7 +93,8 @@ export abstract class WorkerJobBase extends Construct {
     super(scope, id);
     // The type holds for TypeScript callers; JavaScript and YAML-fed callers get the check.
     const pattern: unknown = props.pattern;
-    if (!WORK_QUEUE_PATTERNS.includes(pattern as WorkQueuePattern)) fail(this, 'pattern', pattern, WORK_QUEUE_PATTERNS.map((p) => `"${p}"`).join(' or '));
+    if (!WORK_QUEUE_PATTERNS.includes(pattern as WorkQueuePattern))
+      fail(this, 'pattern', pattern, WORK_QUEUE_PATTERNS.map((p) => `"${p}"`).join(' or '));
     this.pattern = props.pattern;
     this.broker = this.resolveBroker(props);
     this.queue = this.resolveQueue(props);
@@ -123,9 +124,16 @@ export abstract class WorkerJobBase extends Construct {
         [Env.workSeconds]: String(secondsOf(props.workDuration) ?? Defaults.workSeconds),
         [Env.maxAttempts]: String(props.maxAttempts ?? Defaults.maxAttempts),
         [Env.workTimeoutSeconds]: String(secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds),
-        ...(this.broker.connection.scheme === 'redis' ? { [Env.leaseSeconds]: String(secondsOf(props.leaseDuration) ?? Defaults.leaseSeconds) } : {}),
+        ...(this.broker.connection.scheme === 'redis'
+          ? { [Env.leaseSeconds]: String(secondsOf(props.leaseDuration) ?? Defaults.leaseSeconds) }
+          : {}),
         ...(props.workCommand !== undefined ? { [Env.workCommand]: props.workCommand } : {}),
-        ...(seeder ? { [Env.seedId]: seeder.seedId, [Env.seedWaitSeconds]: String(secondsOf(props.seedWait) ?? Defaults.seedWaitSeconds) } : {}),
+        ...(seeder
+          ? {
+              [Env.seedId]: seeder.seedId,
+              [Env.seedWaitSeconds]: String(secondsOf(props.seedWait) ?? Defaults.seedWaitSeconds),
+            }
+          : {}),
       },
       podAnnotations: seeder ? { [ITEMS_DIGEST_ANNOTATION]: seeder.itemsDigest } : undefined,
       backoffLimit: this.backoffLimit(props),
@@ -139,7 +147,9 @@ export abstract class WorkerJobBase extends Construct {
   /** The given backoffLimit, else one that lets a coarse Job's poison item use all its attempts. */
   private backoffLimit({ backoffLimit, pattern, maxAttempts }: WorkerJobProps): number {
     if (backoffLimit !== undefined) return backoffLimit;
-    return pattern === 'coarse' ? Math.max(DEFAULT_BACKOFF_LIMIT, (maxAttempts ?? Defaults.maxAttempts) - 1) : DEFAULT_BACKOFF_LIMIT;
+    return pattern === 'coarse'
+      ? Math.max(DEFAULT_BACKOFF_LIMIT, (maxAttempts ?? Defaults.maxAttempts) - 1)
+      : DEFAULT_BACKOFF_LIMIT;
   }
 
   /** The given broker, else the seeder's; a given one must be the seeder's. */
@@ -149,7 +159,12 @@ export abstract class WorkerJobBase extends Construct {
       return seeder.broker;
     }
     if (seeder !== undefined && seeder.broker !== broker) {
-      fail(this, 'broker', broker.node.path, `the seeder's broker ${seeder.broker.node.path} (or leave broker unset to take it from the seeder)`);
+      fail(
+        this,
+        'broker',
+        broker.node.path,
+        `the seeder's broker ${seeder.broker.node.path} (or leave broker unset to take it from the seeder)`,
+      );
     }
     return broker;
   }
@@ -162,7 +177,12 @@ export abstract class WorkerJobBase extends Construct {
     }
     check(this, 'queue', queue, Rules.queueName);
     if (seeder !== undefined && seeder.queue !== queue) {
-      fail(this, 'queue', queue, `"${seeder.queue}", the seeder's queue (or leave queue unset to take it from the seeder)`);
+      fail(
+        this,
+        'queue',
+        queue,
+        `"${seeder.queue}", the seeder's queue (or leave queue unset to take it from the seeder)`,
+      );
     }
     return queue;
   }
@@ -180,7 +200,8 @@ export abstract class WorkerJobBase extends Construct {
       onePodPerItem: props.pattern === 'coarse',
       maxAttempts: props.maxAttempts ?? Defaults.maxAttempts,
       workTimeoutSeconds: secondsOf(props.workTimeout) ?? Defaults.workTimeoutSeconds,
-      builtInWorkSeconds: props.workCommand === undefined ? (secondsOf(props.workDuration) ?? Defaults.workSeconds) : undefined,
+      builtInWorkSeconds:
+        props.workCommand === undefined ? (secondsOf(props.workDuration) ?? Defaults.workSeconds) : undefined,
       consumerTimeoutSeconds: secondsOf(this.broker.consumerTimeout),
       seedWaitSeconds: props.seeder ? (secondsOf(props.seedWait) ?? Defaults.seedWaitSeconds) : undefined,
       activeDeadlineSeconds: secondsOf(props.activeDeadline),
@@ -212,7 +233,12 @@ export abstract class WorkerJobBase extends Construct {
       );
     }
     if (seedWait !== undefined) {
-      fail(this, inSeconds('seedWait'), secondsOf(seedWait), 'no seedWait without a seeder: there is no seed to wait for');
+      fail(
+        this,
+        inSeconds('seedWait'),
+        secondsOf(seedWait),
+        'no seedWait without a seeder: there is no seed to wait for',
+      );
     }
   }
 

@@ -26,7 +26,8 @@ export const DeadLetters = {
   /** Why a dead item has no record, as `dead list` says it (and its JSON's `notKept`). */
   notKept: {
     /** RabbitMQ: a worker rejected it, and the work queue's dead-lettering moved it (see DeadLetterPublisher). */
-    byBrokerForWorker: 'dead-lettered by the broker for a worker, while publishing was blocked (a memory or disk alarm) or slow to confirm',
+    byBrokerForWorker:
+      'dead-lettered by the broker for a worker, while publishing was blocked (a memory or disk alarm) or slow to confirm',
     /** RabbitMQ: deliveries no worker answered reached the work queue's delivery limit. */
     atDeliveryLimit: "dead-lettered by the broker at the work queue's delivery limit (deliveries no worker answered)",
     /** Pushed or published there by something else than a worker. */

@@ -25,13 +25,17 @@ const hostRule: Rule = (value) =>
     : 'a DNS name such as "rabbitmq.messaging.svc.cluster.local" or an IPv4 address, without scheme, port or path';
 
 const portRule: Rule = (value) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? undefined : 'a port number from 1 to 65535';
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535
+    ? undefined
+    : 'a port number from 1 to 65535';
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** A key of a Secret's data. */
 const secretKeyRule: Rule = (value) =>
-  typeof value === 'string' && value.length <= 253 && SECRET_KEY.test(value) ? undefined : 'a Secret key of A-Z a-z 0-9 - _ .';
+  typeof value === 'string' && value.length <= 253 && SECRET_KEY.test(value)
+    ? undefined
+    : 'a Secret key of A-Z a-z 0-9 - _ .';
 
 const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
@@ -48,7 +52,9 @@ const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
  * so they must consist of URL-unreserved characters.
  */
 const credentialRule: Rule = (value) =>
-  typeof value === 'string' && URL_SAFE.test(value) ? undefined : 'a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)';
+  typeof value === 'string' && URL_SAFE.test(value)
+    ? undefined
+    : 'a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)';
 
 /** A container image reference: a tag or a digest reference, no whitespace. */
 const imageRule: Rule = (value) =>
@@ -82,14 +88,18 @@ const labelSelectorRule: Rule = (value) =>
   value !== null &&
   !Array.isArray(value) &&
   Object.keys(value).length > 0 &&
-  Object.entries(value).every(([key, label]) => isLabelKey(key) && typeof label === 'string' && (label === '' || LABEL_NAME.test(label)))
+  Object.entries(value).every(
+    ([key, label]) => isLabelKey(key) && typeof label === 'string' && (label === '' || LABEL_NAME.test(label)),
+  )
     ? undefined
     : 'a non-empty map of Kubernetes labels such as { "kubernetes.io/metadata.name": "monitoring" }: keys of an optional DNS prefix and "/" and a name, ' +
       'names and values of at most 63 characters of A-Z a-z 0-9 - _ . starting and ending with a letter or digit';
 
 /** A Prometheus duration such as `30s` or `1m30s`, as a scrape interval. */
 const prometheusDurationRule: Rule = (value) =>
-  typeof value === 'string' && /^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/.test(value) && /[1-9]/.test(value)
+  typeof value === 'string' &&
+  /^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/.test(value) &&
+  /[1-9]/.test(value)
     ? undefined
     : 'a positive Prometheus duration such as "30s", "1m" or "1m30s"';
 

@@ -14,7 +14,9 @@ export function describeProblem(field: string, value: unknown, expected: string)
 function showValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') {
-    return value.length > 80 ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)` : JSON.stringify(value);
+    return value.length > 80
+      ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)`
+      : JSON.stringify(value);
   }
   if (Array.isArray(value)) return value.length > 5 ? `an array of ${value.length}` : JSON.stringify(value);
   if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') return String(value);

@@ -34,8 +34,10 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
  */
 const itemRule: Rule = (value) => {
   if (typeof value !== 'string') return 'a string';
-  if (UNPAIRED_SURROGATE.test(value)) return 'valid UTF-8 text (it holds bytes that are not UTF-8, or an unpaired UTF-16 surrogate)';
-  if (Buffer.byteLength(value, 'utf8') > MAX_ITEM_BYTES) return `a string of at most ${MAX_ITEM_BYTES} bytes (512 KiB) in UTF-8`;
+  if (UNPAIRED_SURROGATE.test(value))
+    return 'valid UTF-8 text (it holds bytes that are not UTF-8, or an unpaired UTF-16 surrogate)';
+  if (Buffer.byteLength(value, 'utf8') > MAX_ITEM_BYTES)
+    return `a string of at most ${MAX_ITEM_BYTES} bytes (512 KiB) in UTF-8`;
   return undefined;
 };
 
@@ -68,14 +70,17 @@ const seedRunRule: Rule = (value) =>
 /** What `Rules.nonNegativeInteger` expects, for a message about a value that is missing. */
 export const NON_NEGATIVE_INTEGER = 'a whole number of at least 0';
 
-const nonNegativeIntegerRule: Rule = (value) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : NON_NEGATIVE_INTEGER);
+const nonNegativeIntegerRule: Rule = (value) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? undefined : NON_NEGATIVE_INTEGER;
 
-const positiveIntegerRule: Rule = (value) => (typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1');
+const positiveIntegerRule: Rule = (value) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 ? undefined : 'a whole number of at least 1';
 
 const nonNegativeNumberRule: Rule = (value) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'a finite number of at least 0';
 
-const positiveNumberRule: Rule = (value) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0');
+const positiveNumberRule: Rule = (value) =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : 'a finite number greater than 0';
 
 /** Longest work timeout: Node.js timers hold at most 2^31 - 1 ms (24.8 days). */
 export const MAX_WORK_TIMEOUT_SECONDS = 2_147_483;
@@ -87,7 +92,9 @@ const workTimeoutRule: Rule = (value) =>
 
 /** The name Sentinels know a replicated Redis' primary by, as a `redis+sentinel://` URL's path carries it. */
 const sentinelMasterRule: Rule = (value) =>
-  typeof value === 'string' && /^[A-Za-z0-9._-]{1,200}$/.test(value) ? undefined : 'a Sentinel master name of 1 to 200 letters, digits, ".", "_" or "-"';
+  typeof value === 'string' && /^[A-Za-z0-9._-]{1,200}$/.test(value)
+    ? undefined
+    : 'a Sentinel master name of 1 to 200 letters, digits, ".", "_" or "-"';
 
 /**
  * The rules that construct props, stack config and the worker's start-up checks share; the rules

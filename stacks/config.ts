@@ -133,7 +133,11 @@ export interface WorkQueueStackConfig {
 }
 
 /** A stack of a queue pattern: broker and queue given. */
-export type QueueStackConfig = WorkQueueStackConfig & { readonly pattern: WorkQueuePattern; readonly broker: BrokerKind; readonly queue: string };
+export type QueueStackConfig = WorkQueueStackConfig & {
+  readonly pattern: WorkQueuePattern;
+  readonly broker: BrokerKind;
+  readonly queue: string;
+};
 
 /** A stack of the indexed pattern: an Indexed Job, no broker. */
 export type IndexedStackConfig = WorkQueueStackConfig & { readonly pattern: 'indexed' };
@@ -141,7 +145,12 @@ export type IndexedStackConfig = WorkQueueStackConfig & { readonly pattern: 'ind
 /** The KEDA settings of an autoscaled stack; see `ScaledWorkQueueJobProps`. */
 export type AutoscaleConfig = Pick<
   ScaledWorkQueueJobProps,
-  'maxJobs' | 'scalingStrategy' | 'itemsPerJob' | 'activationQueueLength' | 'successfulJobsHistoryLimit' | 'failedJobsHistoryLimit'
+  | 'maxJobs'
+  | 'scalingStrategy'
+  | 'itemsPerJob'
+  | 'activationQueueLength'
+  | 'successfulJobsHistoryLimit'
+  | 'failedJobsHistoryLimit'
 > & {
   /**
    * Seconds between two looks at the queue (`ScaledWorkQueueJob`'s `pollingInterval`).
@@ -224,7 +233,8 @@ type IndexedOnlyField = 'maxFailedItems' | 'succeededCount' | 'kubernetesVersion
 
 /** The fields of the indexed pattern, and what a queue pattern has instead. */
 const INDEXED_ONLY_FIELDS: Readonly<Record<IndexedOnlyField, string>> = {
-  maxFailedItems: "the Indexed Job's failure budget: a queue sends an item that fails maxAttempts times to its dead-letter queue or list",
+  maxFailedItems:
+    "the Indexed Job's failure budget: a queue sends an item that fails maxAttempts times to its dead-letter queue or list",
   succeededCount: "the Indexed Job's success policy: a queue Job ends when its queue is worked off",
   kubernetesVersion: "the Indexed Job's check of its fields against the cluster's version",
 };
@@ -240,7 +250,8 @@ export type CheckedStackConfig = QueueStackConfig | IndexedStackConfig;
  * checked by the construct it reaches, with the same wording.
  */
 export function validateStackConfig(scope: Construct, config: WorkQueueStackConfig): CheckedStackConfig {
-  if (!STACK_PATTERNS.includes(config.pattern)) fail(scope, 'pattern', config.pattern, `one of ${STACK_PATTERNS.map((p) => `"${p}"`).join(', ')}`);
+  if (!STACK_PATTERNS.includes(config.pattern))
+    fail(scope, 'pattern', config.pattern, `one of ${STACK_PATTERNS.map((p) => `"${p}"`).join(', ')}`);
   checkRequired(scope, 'image', config.image, PropRules.image);
   if (config.pattern === 'indexed') {
     for (const [field, why] of Object.entries(QUEUE_ONLY_FIELDS)) refuse(scope, config, field as QueueOnlyField, why);
@@ -249,9 +260,15 @@ export function validateStackConfig(scope: Construct, config: WorkQueueStackConf
   for (const [field, why] of Object.entries(INDEXED_ONLY_FIELDS)) refuse(scope, config, field as IndexedOnlyField, why);
   if (config.broker === undefined || !BROKER_KINDS.includes(config.broker))
     fail(scope, 'broker', config.broker, `one of ${BROKER_KINDS.map((b) => `"${b}"`).join(', ')}`);
-  if (config.queue === undefined) fail(scope, 'queue', undefined, `a queue name: pattern "${config.pattern}" hands out its items through a queue`);
+  if (config.queue === undefined)
+    fail(scope, 'queue', undefined, `a queue name: pattern "${config.pattern}" hands out its items through a queue`);
   if (config.broker === 'redis' && config.consumerTimeoutSeconds !== undefined) {
-    fail(scope, 'consumerTimeoutSeconds', config.consumerTimeoutSeconds, 'nothing with broker "redis" (the consumer timeout is RabbitMQ\'s)');
+    fail(
+      scope,
+      'consumerTimeoutSeconds',
+      config.consumerTimeoutSeconds,
+      'nothing with broker "redis" (the consumer timeout is RabbitMQ\'s)',
+    );
   }
   if (config.broker === 'redis' && config.erlangCookie !== undefined)
     fail(scope, 'erlangCookie', SECRET_SHOWN_AS, 'nothing with broker "redis" (the cookie is for a RabbitMQ cluster)');
@@ -259,8 +276,18 @@ export function validateStackConfig(scope: Construct, config: WorkQueueStackConf
 }
 
 /** Fails on a field given that the config's pattern does not take: one line naming the field, the value and why. */
-function refuse(scope: Construct, config: WorkQueueStackConfig, field: QueueOnlyField | IndexedOnlyField, why: string): void {
+function refuse(
+  scope: Construct,
+  config: WorkQueueStackConfig,
+  field: QueueOnlyField | IndexedOnlyField,
+  why: string,
+): void {
   const value = config[field];
   if (value === undefined) return;
-  fail(scope, field, SECRET_FIELDS.has(field) ? SECRET_SHOWN_AS : value, `nothing with pattern "${config.pattern}" (${why})`);
+  fail(
+    scope,
+    field,
+    SECRET_FIELDS.has(field) ? SECRET_SHOWN_AS : value,
+    `nothing with pattern "${config.pattern}" (${why})`,
+  );
 }

@@ -65,7 +65,8 @@ function itemsFromEnv(name: string): string[] | undefined {
     throw new Error(describeProblem(name, text, 'a JSON array of strings, such as ["apple","banana"]'));
   }
   const problem = checkItems(items);
-  if (problem !== undefined) throw new Error(describeProblem(`${name}${problem.where}`, problem.value, problem.expected));
+  if (problem !== undefined)
+    throw new Error(describeProblem(`${name}${problem.where}`, problem.value, problem.expected));
   return items as string[];
 }
 

@@ -81,7 +81,8 @@ function outputArgument(args) {
   let outdir;
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s);
-    if (flag !== '--output' && flag !== '-o') throw new Error(`unknown argument ${args[i]}; usage: node stacks/synth.js [--output <dir>]`);
+    if (flag !== '--output' && flag !== '-o')
+      throw new Error(`unknown argument ${args[i]}; usage: node stacks/synth.js [--output <dir>]`);
     outdir = inline ?? args[++i];
     if (!outdir) throw new Error(`${flag} needs a directory`);
   }

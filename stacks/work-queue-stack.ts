@@ -13,7 +13,12 @@ import {
 import { ensureNamespace } from '../constructs/namespace';
 import { check } from '../constructs/validate';
 import { Rules } from '../contract';
-import { type IndexedStackConfig, type QueueStackConfig, validateStackConfig, type WorkQueueStackConfig } from './config';
+import {
+  type IndexedStackConfig,
+  type QueueStackConfig,
+  validateStackConfig,
+  type WorkQueueStackConfig,
+} from './config';
 
 /** The three charts of a queue stack, in the order they must be applied and awaited. */
 export interface QueueStackCharts {
@@ -76,7 +81,11 @@ export function buildWorkQueueStack(app: App, config: WorkQueueStackConfig): Wor
 }
 
 function buildQueueStack(charts: QueueStackCharts, config: QueueStackConfig): QueueStackTree {
-  const brokerProps = { password: config.brokerPassword, existingSecretName: config.brokerSecretName, createNamespace: config.createNamespace };
+  const brokerProps = {
+    password: config.brokerPassword,
+    existingSecretName: config.brokerSecretName,
+    createNamespace: config.createNamespace,
+  };
   const broker: IWorkQueueBroker =
     config.broker === 'rabbitmq'
       ? new RabbitMQStatefulSet(charts.broker, 'rabbitmq', {
@@ -116,7 +125,11 @@ function buildQueueStack(charts: QueueStackCharts, config: QueueStackConfig): Qu
     const pollingInterval = durationOf(charts.broker, 'autoscale.pollingIntervalSeconds', pollingIntervalSeconds);
     job = new ScaledWorkQueueJob(charts.job, 'job', { ...worker, ...autoscale, pollingInterval, parallelism });
   } else {
-    job = new WorkQueueJob(charts.job, 'job', { ...worker, parallelism: config.parallelism, completions: config.completions });
+    job = new WorkQueueJob(charts.job, 'job', {
+      ...worker,
+      parallelism: config.parallelism,
+      completions: config.completions,
+    });
   }
 
   return { pattern: config.pattern, charts, broker, seeder, job };

@@ -26,6 +26,9 @@ process.stdout.write(JSON.stringify(errors));
 
 /** Validates KEDA and prometheus-operator objects against their CRDs' schemas (offline); returns one error or undefined per object. */
 export function crdSchemaErrors(objects: Manifest[]): Array<string | undefined> {
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', VALIDATE], { input: JSON.stringify(objects), cwd: __dirname });
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', VALIDATE], {
+    input: JSON.stringify(objects),
+    cwd: __dirname,
+  });
   return (JSON.parse(output.toString()) as Array<string | null>).map((error) => error ?? undefined);
 }

@@ -6,7 +6,12 @@ import { Env, ItemFiles } from '../contract';
 export type ManifestValue = any;
 
 /** A synthesized Kubernetes object, loosely typed for assertions. */
-export type Manifest = { apiVersion: string; kind: string; metadata: { name?: string; [key: string]: ManifestValue }; [key: string]: ManifestValue };
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; [key: string]: ManifestValue };
+  [key: string]: ManifestValue;
+};
 
 /** Builds a chart with `build`, runs the chart's validations as `app.synth()` does, and returns its objects. */
 export function synth(build: (chart: Chart) => void): Manifest[] {
@@ -35,14 +40,19 @@ export function podSpec(manifest: Manifest): ManifestValue {
 }
 
 /** The container env of a workload as a name -> entry map, keeping the order in `names`. */
-export function containerEnv(manifest: Manifest, index = 0): { names: string[]; byName: Record<string, ManifestValue> } {
+export function containerEnv(
+  manifest: Manifest,
+  index = 0,
+): { names: string[]; byName: Record<string, ManifestValue> } {
   const env: ManifestValue[] = podSpec(manifest).containers[index].env ?? [];
   return { names: env.map((e) => e.name), byName: Object.fromEntries(env.map((e) => [e.name, e])) };
 }
 
 /** The one Job named `<name>-<8 hex digits>`: a Job's name ends in the hash of what cannot change on an existing Job. */
 export function onlyJob(manifests: Manifest[], name: string): Manifest {
-  const found = manifests.filter((m) => m.kind === 'Job' && m.metadata.name?.replace(/-[0-9a-f]{8}$/, '') === name && m.metadata.name !== name);
+  const found = manifests.filter(
+    (m) => m.kind === 'Job' && m.metadata.name?.replace(/-[0-9a-f]{8}$/, '') === name && m.metadata.name !== name,
+  );
   if (found.length !== 1)
     throw new Error(
       `expected one Job named ${name}-<hash>, found ${found.length}: ${manifests
@@ -88,11 +98,13 @@ export function mountedItems(job: Manifest, configMaps: readonly Manifest[]): st
   if (directory === undefined) return `has no ${Env.itemsDirectory}`;
   const spec = podSpec(job);
   const mount = (spec.containers[0].volumeMounts ?? []).find((m: ManifestValue) => m.mountPath === directory);
-  const sources: ManifestValue[] = (spec.volumes ?? []).find((v: ManifestValue) => v.name === mount?.name)?.projected?.sources ?? [];
+  const sources: ManifestValue[] =
+    (spec.volumes ?? []).find((v: ManifestValue) => v.name === mount?.name)?.projected?.sources ?? [];
   const mounted: Manifest[] = [];
   for (const source of sources) {
     const configMap = configMaps.find((c) => c.metadata.name === source.configMap?.name);
-    if (configMap === undefined) return `mounts ConfigMap ${String(source.configMap?.name)}, which is not in the output`;
+    if (configMap === undefined)
+      return `mounts ConfigMap ${String(source.configMap?.name)}, which is not in the output`;
     mounted.push(configMap);
   }
   const files = itemFiles(mounted);

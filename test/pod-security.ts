@@ -20,7 +20,16 @@ const BASELINE_CAPABILITIES = new Set([
   'SETUID',
   'SYS_CHROOT',
 ]);
-const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 export function baselineViolations(pod: IPodSpec): string[] {
   const problems: string[] = [];
@@ -29,7 +38,8 @@ export function baselineViolations(pod: IPodSpec): string[] {
   for (const c of allContainers(pod)) {
     const sc = c.securityContext ?? {};
     if (sc.privileged) problems.push(`${c.name}: privileged`);
-    for (const cap of sc.capabilities?.add ?? []) if (!BASELINE_CAPABILITIES.has(cap)) problems.push(`${c.name}: adds ${cap}`);
+    for (const cap of sc.capabilities?.add ?? [])
+      if (!BASELINE_CAPABILITIES.has(cap)) problems.push(`${c.name}: adds ${cap}`);
     for (const port of c.ports ?? []) if (port.hostPort) problems.push(`${c.name}: hostPort`);
     if (sc.procMount && sc.procMount !== 'Default') problems.push(`${c.name}: procMount`);
     if (sc.seccompProfile?.type === 'Unconfined') problems.push(`${c.name}: seccomp Unconfined`);
@@ -53,10 +63,12 @@ export function restrictedViolations(pod: IPodSpec): string[] {
     if (!(sc.runAsNonRoot ?? podSc.runAsNonRoot)) problems.push(`${c.name}: runAsNonRoot is not true`);
     if (sc.runAsUser === 0) problems.push(`${c.name}: runAsUser 0`);
     const seccomp = sc.seccompProfile?.type ?? podSeccomp;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') problems.push(`${c.name}: seccomp profile ${String(seccomp)}`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      problems.push(`${c.name}: seccomp profile ${String(seccomp)}`);
     const drop: string[] = sc.capabilities?.drop ?? [];
     if (!drop.includes('ALL')) problems.push(`${c.name}: does not drop ALL capabilities`);
-    for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') problems.push(`${c.name}: adds ${cap}`);
+    for (const cap of sc.capabilities?.add ?? [])
+      if (cap !== 'NET_BIND_SERVICE') problems.push(`${c.name}: adds ${cap}`);
   }
   return problems;
 }

@@ -30,7 +30,10 @@ export async function scrape(url: string): Promise<Sample[]> {
 
 /** The value of the one sample named `name` whose labels include `labels`, or undefined. */
 export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value));
-  if (found.length > 1) throw new Error(`${found.length} samples ${name} with ${JSON.stringify(labels)}: ${JSON.stringify(found)}`);
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+  );
+  if (found.length > 1)
+    throw new Error(`${found.length} samples ${name} with ${JSON.stringify(labels)}: ${JSON.stringify(found)}`);
   return found[0]?.value;
 }

@@ -7,5 +7,7 @@ const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
 /** Validates one `status --json` object against contract/status.schema.json; returns its errors (none: valid). */
 export function statusSchemaErrors(report: unknown): string[] {
   if (validate(report)) return [];
-  return (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`);
+  return (validate.errors ?? []).map(
+    (error) => `${error.instancePath || '/'} ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`,
+  );
 }

@@ -30,7 +30,9 @@ function fail(error: unknown): Promise<never> {
     return exit(exitCodeOf(error));
   }
   const debug = process.env[DEBUG] && process.env[DEBUG] !== '0';
-  const text = debug ? String(thrownField(error, 'stack') ?? error) : `${firstLine(error)} (${DEBUG}=1 shows the stack trace)`;
+  const text = debug
+    ? String(thrownField(error, 'stack') ?? error)
+    : `${firstLine(error)} (${DEBUG}=1 shows the stack trace)`;
   process.stderr.write(`work-queue: unexpected error: ${text}\n`);
   return exit(exitCodeOf(error));
 }

@@ -49,6 +49,8 @@ export class ReplyTimeoutError extends Error {
 /** A reply passed MAX_REPLY_BYTES, as it arrived or as its header announced it. */
 export class ReplyTooLargeError extends Error {
   constructor(bytes: number) {
-    super(`a reply of ${bytes} bytes or more, past the ${MAX_REPLY_BYTES / 2 ** 20} MiB a broker's answer may have: not a broker's answer`);
+    super(
+      `a reply of ${bytes} bytes or more, past the ${MAX_REPLY_BYTES / 2 ** 20} MiB a broker's answer may have: not a broker's answer`,
+    );
   }
 }

@@ -36,26 +36,44 @@ const lazyTls = {
 const LIBRARIES = [
   { imported: /^amqplib$/, entry: () => require.resolve('amqplib'), file: 'amqplib.cjs' },
   { imported: /^\.\/node-redis$/, entry: () => path.join(__dirname, 'redis', 'node-redis.ts'), file: 'node-redis.cjs' },
-  { imported: /^\.\/opentelemetry$/, entry: () => path.join(__dirname, 'tracing', 'opentelemetry.ts'), file: 'tracing.cjs' },
+  {
+    imported: /^\.\/opentelemetry$/,
+    entry: () => path.join(__dirname, 'tracing', 'opentelemetry.ts'),
+    file: 'tracing.cjs',
+  },
 ];
 
 /** The CLI's imports of the libraries become requires of their files beside it. */
 const librariesApart = {
   name: 'libraries-apart',
   setup(build) {
-    for (const { imported, file } of LIBRARIES) build.onResolve({ filter: imported }, () => ({ path: `./${file}`, external: true }));
+    for (const { imported, file } of LIBRARIES)
+      build.onResolve({ filter: imported }, () => ({ path: `./${file}`, external: true }));
   },
 };
 
 /** How every bundle of the worker is built (and the bench's, to compare like with like): one minified CommonJS file for Node.js 20. */
-const BUNDLE_SETTINGS = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning' };
+const BUNDLE_SETTINGS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  logLevel: 'warning',
+};
 
 /** Bundles into `into` (lib/worker-bundle by default); returns the entry's path. */
 async function buildWorker(into = outdir) {
   const common = { ...BUNDLE_SETTINGS, outdir: into, outExtension: { '.js': '.cjs' }, legalComments: 'linked' };
   await Promise.all([
-    esbuild.build({ ...common, entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') }, plugins: [librariesApart] }),
-    ...LIBRARIES.map(({ entry, file }) => esbuild.build({ ...common, entryPoints: { [path.basename(file, '.cjs')]: entry() }, plugins: [lazyTls] })),
+    esbuild.build({
+      ...common,
+      entryPoints: { 'work-queue': path.join(__dirname, 'bin.ts') },
+      plugins: [librariesApart],
+    }),
+    ...LIBRARIES.map(({ entry, file }) =>
+      esbuild.build({ ...common, entryPoints: { [path.basename(file, '.cjs')]: entry() }, plugins: [lazyTls] }),
+    ),
   ]);
   return path.join(into, path.basename(outfile));
 }

@@ -1,4 +1,12 @@
-import { type Environment, type Target, isIndexedMode, readIndexedWork, readSeed, readTarget, readWork } from './config';
+import {
+  type Environment,
+  type Target,
+  isIndexedMode,
+  readIndexedWork,
+  readSeed,
+  readTarget,
+  readWork,
+} from './config';
 import { Command, ExitCode, describeProblem } from '../contract';
 import { badInput } from './errors';
 import { makeHandler } from './handler';
@@ -38,7 +46,9 @@ export async function main(argv: readonly string[], env: Environment): Promise<n
       process.stdout.write(USAGE.main);
       return command === undefined ? ExitCode.badInput : ExitCode.ok;
     default:
-      throw badInput([describeProblem('command', command, `one of ${Object.values(Command).join(', ')} (work-queue --help)`)]);
+      throw badInput([
+        describeProblem('command', command, `one of ${Object.values(Command).join(', ')} (work-queue --help)`),
+      ]);
   }
 }
 
@@ -64,7 +74,15 @@ async function runSeed(args: readonly string[], env: Environment): Promise<numbe
     // Loaded here, not at start-up: a worker pod has no use for it.
     const { seed } = await import('./seed');
     const print = (line: string) => process.stdout.write(`${line}\n`);
-    return await seed({ seeder, queueName: target.queue, items, run: target.run, force: flags.has('--force'), print, tracer: await tracing });
+    return await seed({
+      seeder,
+      queueName: target.queue,
+      items,
+      run: target.run,
+      force: flags.has('--force'),
+      print,
+      tracer: await tracing,
+    });
   } finally {
     await seeder.close();
   }
@@ -93,7 +111,16 @@ async function runWorkMode(args: readonly string[], env: Environment, ending: Te
       onLost: (item, reason) => log(`${JSON.stringify(item)} was processed but not completed: ${reason}`),
     });
     try {
-      return await work({ consumer, queueName: target.queue, config, handler: makeHandler(config), shutdown, log, ending, tracer: await tracing });
+      return await work({
+        consumer,
+        queueName: target.queue,
+        config,
+        handler: makeHandler(config),
+        shutdown,
+        log,
+        ending,
+        tracer: await tracing,
+      });
     } finally {
       await consumer.close();
     }
@@ -123,7 +150,11 @@ async function runStatus(args: readonly string[], env: Environment): Promise<num
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
-  const reader = await openStatusReader(target.broker, target.queue, connectOptions(target, Command.status, stop.signal));
+  const reader = await openStatusReader(
+    target.broker,
+    target.queue,
+    connectOptions(target, Command.status, stop.signal),
+  );
   try {
     const { status } = await import('./status');
     await status({
@@ -151,7 +182,11 @@ async function runDead(args: readonly string[], env: Environment): Promise<numbe
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
-  const deadLetters = await openDeadLetters(target.broker, target.queue, connectOptions(target, Command.dead, stop.signal));
+  const deadLetters = await openDeadLetters(
+    target.broker,
+    target.queue,
+    connectOptions(target, Command.dead, stop.signal),
+  );
   try {
     const print = (line: string) => process.stdout.write(`${line}\n`);
     return await dead({ deadLetters, queueName: target.queue, request, signal: stop.signal, print });
@@ -164,11 +199,20 @@ async function runCredentials(args: readonly string[], env: Environment): Promis
   splitFlags(args, [], false);
   // Loaded here: no other command talks to the Kubernetes API.
   const { credentials, SERVICE_ACCOUNT_DIR } = await import('./credentials');
-  return credentials({ env, serviceAccountDir: SERVICE_ACCOUNT_DIR, print: (line) => process.stdout.write(`${line}\n`), log });
+  return credentials({
+    env,
+    serviceAccountDir: SERVICE_ACCOUNT_DIR,
+    print: (line) => process.stdout.write(`${line}\n`),
+    log,
+  });
 }
 
 /** Separates known `--flags` from the remaining arguments (everything after `--` is an argument). */
-function splitFlags(args: readonly string[], known: string[], restAllowed = true): { flags: Set<string>; rest: string[] } {
+function splitFlags(
+  args: readonly string[],
+  known: string[],
+  restAllowed = true,
+): { flags: Set<string>; rest: string[] } {
   const flags = new Set<string>();
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {

@@ -119,7 +119,9 @@ export class Problems {
  * and a Redis through its Sentinels (redis+sentinel, rediss+sentinel).
  */
 const URL_SCHEMES = [
-  ...BROKER_SCHEMES.flatMap((scheme) => [false, true].map((tls) => ({ scheme, tls, sentinel: false, name: brokerUrlScheme(scheme, tls) }))),
+  ...BROKER_SCHEMES.flatMap((scheme) =>
+    [false, true].map((tls) => ({ scheme, tls, sentinel: false, name: brokerUrlScheme(scheme, tls) })),
+  ),
   ...[false, true].map((tls) => ({ scheme: 'redis' as const, tls, sentinel: true, name: sentinelUrlScheme(tls) })),
 ];
 const URL_SCHEME_LIST = listOr(URL_SCHEMES.map(({ name }) => `${name}://`));
@@ -154,21 +156,46 @@ export function isIndexedMode(env: Environment): boolean {
 /** Reads everything `work` on a queue needs, reporting every problem before anything is touched. */
 export function readWork(env: Environment): Target & { work: QueueWorkConfig; tracing?: TracingConfig } {
   const modeText = workerModeText(env);
-  if (modeText === 'indexed') throw new Error(`readWork reads the queue modes; ${Env.workerMode}=indexed is read by readIndexedWork`);
+  if (modeText === 'indexed')
+    throw new Error(`readWork reads the queue modes; ${Env.workerMode}=indexed is read by readIndexedWork`);
   const problems = new Problems();
   const target = parseTarget(env, problems);
-  if (!(WORKER_MODES as readonly string[]).includes(modeText)) problems.add(Env.workerMode, env[Env.workerMode], `one of ${WORKER_MODES.join(', ')}`);
+  if (!(WORKER_MODES as readonly string[]).includes(modeText))
+    problems.add(Env.workerMode, env[Env.workerMode], `one of ${WORKER_MODES.join(', ')}`);
   const itemWork = parseWorkConfig(env, problems);
-  const leaseSeconds = parseNumberVariable(env, Env.leaseSeconds, Defaults.leaseSeconds, Rules.positiveNumber, problems);
+  const leaseSeconds = parseNumberVariable(
+    env,
+    Env.leaseSeconds,
+    Defaults.leaseSeconds,
+    Rules.positiveNumber,
+    problems,
+  );
   const maxAttempts = parseNumberVariable(env, Env.maxAttempts, Defaults.maxAttempts, Rules.positiveInteger, problems);
   if (target.broker?.scheme === 'amqp' && maxAttempts > RetryBudget.amqpDeliveryLimit) {
-    problems.add(Env.maxAttempts, env[Env.maxAttempts], `at most ${RetryBudget.amqpDeliveryLimit} on RabbitMQ, the work queue's x-delivery-limit`);
+    problems.add(
+      Env.maxAttempts,
+      env[Env.maxAttempts],
+      `at most ${RetryBudget.amqpDeliveryLimit} on RabbitMQ, the work queue's x-delivery-limit`,
+    );
   }
   const seedId = parseOptionalText(env, Env.seedId, seedIdRule, problems);
-  const seedWaitSeconds = parseNumberVariable(env, Env.seedWaitSeconds, Defaults.seedWaitSeconds, Rules.nonNegativeNumber, problems);
+  const seedWaitSeconds = parseNumberVariable(
+    env,
+    Env.seedWaitSeconds,
+    Defaults.seedWaitSeconds,
+    Rules.nonNegativeNumber,
+    problems,
+  );
   const tracing = parseTracing(env, problems);
   problems.throwIfAny();
-  const work: QueueWorkConfig = { mode: modeText as QueueWorkerMode, ...itemWork, leaseSeconds, maxAttempts, seedId, seedWaitSeconds };
+  const work: QueueWorkConfig = {
+    mode: modeText as QueueWorkerMode,
+    ...itemWork,
+    leaseSeconds,
+    maxAttempts,
+    seedId,
+    seedWaitSeconds,
+  };
   return { ...(target as Target), work, ...(tracing && { tracing }) };
 }
 
@@ -201,8 +228,20 @@ export function readIndexedWork(env: Environment): IndexedWorkConfig {
 
 /** WORK_SECONDS, WORK_TIMEOUT_SECONDS and WORK_COMMAND, the work on an item in every mode; complete once `problems` holds none. */
 function parseWorkConfig(env: Environment, problems: Problems): WorkConfig {
-  const workSeconds = parseNumberVariable(env, Env.workSeconds, Defaults.workSeconds, Rules.nonNegativeNumber, problems);
-  const workTimeoutSeconds = parseNumberVariable(env, Env.workTimeoutSeconds, Defaults.workTimeoutSeconds, Rules.workTimeout, problems);
+  const workSeconds = parseNumberVariable(
+    env,
+    Env.workSeconds,
+    Defaults.workSeconds,
+    Rules.nonNegativeNumber,
+    problems,
+  );
+  const workTimeoutSeconds = parseNumberVariable(
+    env,
+    Env.workTimeoutSeconds,
+    Defaults.workTimeoutSeconds,
+    Rules.workTimeout,
+    problems,
+  );
   const workCommand = env[Env.workCommand]?.trim() ? env[Env.workCommand] : undefined;
   return { workSeconds, workTimeoutSeconds, workCommand };
 }
@@ -223,7 +262,9 @@ export function readSeed(env: Environment): Target & { run?: string; tracing?: T
  */
 function parseTracing(env: Environment, problems: Problems): TracingConfig | undefined {
   if (env[Env.otelSdkDisabled]?.trim().toLowerCase() === 'true') return undefined;
-  const [name, suffix] = env[Env.otlpTracesEndpoint]?.trim() ? [Env.otlpTracesEndpoint, ''] : [Env.otlpEndpoint, 'v1/traces'];
+  const [name, suffix] = env[Env.otlpTracesEndpoint]?.trim()
+    ? [Env.otlpTracesEndpoint, '']
+    : [Env.otlpEndpoint, 'v1/traces'];
   const endpoint = env[name]?.trim();
   if (!endpoint) return undefined;
   const [protocolName, protocol = OTLP_PROTOCOLS[0]] = env[Env.otlpTracesProtocol]?.trim()
@@ -259,7 +300,11 @@ export function readTarget(env: Environment): Target {
 
 /** The target, complete once `problems` holds none. */
 function parseTarget(env: Environment, problems: Problems): Partial<Target> {
-  return { broker: parseBroker(env, problems), queue: parseQueue(env, problems), brokerRetrySeconds: parseBrokerRetrySeconds(env, problems) };
+  return {
+    broker: parseBroker(env, problems),
+    queue: parseQueue(env, problems),
+    brokerRetrySeconds: parseBrokerRetrySeconds(env, problems),
+  };
 }
 
 /** What `seedId()` of the contract produces, which SEED_ID copies. */
@@ -270,10 +315,22 @@ const seedIdRule: Rule = (value) =>
 
 /** BROKER_RETRY_SECONDS, which every command reads. */
 export function parseBrokerRetrySeconds(env: Environment, problems: Problems): number {
-  return parseNumberVariable(env, Env.brokerRetrySeconds, Defaults.brokerRetrySeconds, Rules.nonNegativeNumber, problems);
+  return parseNumberVariable(
+    env,
+    Env.brokerRetrySeconds,
+    Defaults.brokerRetrySeconds,
+    Rules.nonNegativeNumber,
+    problems,
+  );
 }
 
-function parseNumberVariable<T extends number | undefined>(env: Environment, name: string, fallback: T, rule: Rule, problems: Problems): number | T {
+function parseNumberVariable<T extends number | undefined>(
+  env: Environment,
+  name: string,
+  fallback: T,
+  rule: Rule,
+  problems: Problems,
+): number | T {
   const text = env[name];
   const value = parseNumber(text);
   if (value === undefined) return fallback;
@@ -330,7 +387,11 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
   const { scheme: brokerScheme, tls } = urlScheme;
   if (urlScheme.sentinel) return parseSentinelUrl(url, others, raw, tls, { replicas, management }, problems);
   if (others.length > 0) {
-    problems.add(Env.brokerUrl, maskUrlText(raw), `one host, or a list of Sentinels in a ${sentinelUrlScheme(tls)}:// URL`);
+    problems.add(
+      Env.brokerUrl,
+      maskUrlText(raw),
+      `one host, or a list of Sentinels in a ${sentinelUrlScheme(tls)}:// URL`,
+    );
     return undefined;
   }
   const port = url.port ? Number(url.port) : defaultBrokerPort(brokerScheme, tls);
@@ -346,7 +407,11 @@ function parseBroker(env: Environment, problems: Problems): BrokerConfig | undef
   } else {
     path = path === '' ? '0' : path;
     if (!/^\d+$/.test(path)) {
-      problems.add(Env.brokerUrl, maskUrl(url), `a Redis URL whose path is a database number, such as ${urlScheme.name}://host:${Defaults.redisPort}/0`);
+      problems.add(
+        Env.brokerUrl,
+        maskUrl(url),
+        `a Redis URL whose path is a database number, such as ${urlScheme.name}://host:${Defaults.redisPort}/0`,
+      );
       return undefined;
     }
   }
@@ -382,7 +447,10 @@ function parseSentinelUrl(
   problems: Problems,
 ): BrokerConfig | undefined {
   const display = maskUrlText(raw);
-  const hostOf = (address: URL) => ({ host: address.hostname.replace(/^\[(.*)\]$/, '$1'), port: address.port ? Number(address.port) : Defaults.sentinelPort });
+  const hostOf = (address: URL) => ({
+    host: address.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: address.port ? Number(address.port) : Defaults.sentinelPort,
+  });
   const nodes = [hostOf(url)];
   for (const text of otherHosts) {
     let other: URL | undefined;

@@ -67,7 +67,8 @@ export function parseDeadArgs(args: readonly string[]): DeadRequest {
   }
   const limit = values.get('--limit');
   const limitNumber = parseNumber(limit);
-  if (limit !== undefined && Rules.positiveInteger(limitNumber)) problems.push(describeProblem('--limit', limit, expectedValue('--limit')));
+  if (limit !== undefined && Rules.positiveInteger(limitNumber))
+    problems.push(describeProblem('--limit', limit, expectedValue('--limit')));
   const rate = values.get('--rate');
   const rateNumber = parseRate(rate);
   if (rate !== undefined && (rateNumber === undefined || !(rateNumber > 0) || !Number.isFinite(rateNumber))) {
@@ -85,7 +86,9 @@ export function parseDeadArgs(args: readonly string[]): DeadRequest {
 }
 
 function expectedValue(flag: string): string {
-  return flag === '--limit' ? 'a whole number of items of at least 1' : 'items per second, a number above 0 such as 200 or 200/s';
+  return flag === '--limit'
+    ? 'a whole number of items of at least 1'
+    : 'items per second, a number above 0 such as 200 or 200/s';
 }
 
 /** `200`, `200/s` or `0.5/s`. */

@@ -19,7 +19,13 @@ export interface DeadContext {
 /** `purge` without `--yes` is refused before anything is touched. */
 export function checkConfirmed(request: DeadRequest, queueName: string): void {
   if (request.action === 'purge' && !request.yes) {
-    throw badInput([describeProblem('--yes', undefined, `--yes to confirm that every item of ${deadLetterQueue(queueName)} is deleted for good`)]);
+    throw badInput([
+      describeProblem(
+        '--yes',
+        undefined,
+        `--yes to confirm that every item of ${deadLetterQueue(queueName)} is deleted for good`,
+      ),
+    ]);
   }
 }
 
@@ -48,7 +54,9 @@ async function list({ deadLetters, queueName, request, print }: DeadContext): Pr
     print(JSON.stringify({ queue: queueName, deadLetterQueue: dead, count, items: shown }));
     return ExitCode.ok;
   }
-  print(`${dead}: ${count} dead ${count === 1 ? 'item' : 'items'}${count > items.length ? `, the first ${items.length} shown (--limit)` : ''}`);
+  print(
+    `${dead}: ${count} dead ${count === 1 ? 'item' : 'items'}${count > items.length ? `, the first ${items.length} shown (--limit)` : ''}`,
+  );
   for (const item of items) print(describeItem(item));
   return ExitCode.ok;
 }
@@ -64,7 +72,9 @@ async function dryRun({ deadLetters, queueName, request, print }: DeadContext): 
   const moving = Math.min(count, request.limit ?? count);
   const items = moving === 0 ? [] : await deadLetters.list(Math.min(moving, PRINTED_ITEMS));
   const [work, dead] = [queueName, deadLetterQueue(queueName)];
-  print(`dry run: would move ${moving} of ${count} dead ${count === 1 ? 'item' : 'items'} from ${dead} back to ${work}${rateNote(request.rate, moving)}`);
+  print(
+    `dry run: would move ${moving} of ${count} dead ${count === 1 ? 'item' : 'items'} from ${dead} back to ${work}${rateNote(request.rate, moving)}`,
+  );
   for (const item of items) print(`would move ${describeItem(item)}`);
   if (moving > items.length) print(`... and ${moving - items.length} more`);
   return ExitCode.ok;
@@ -113,6 +123,7 @@ function rateNote(rate: number | undefined, moving: number): string {
 
 /** One line per item: the item as JSON, its attempts and its last error, or why they were not kept. */
 export function describeItem({ item, attempts, lastError, notKept }: DeadItem): string {
-  if (attempts === undefined) return `${JSON.stringify(item)}: attempts and last error not kept: ${notKept ?? 'no record'}`;
+  if (attempts === undefined)
+    return `${JSON.stringify(item)}: attempts and last error not kept: ${notKept ?? 'no record'}`;
   return `${JSON.stringify(item)}: ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, last error: ${lastError ?? 'none kept'}`;
 }

@@ -24,7 +24,11 @@ function couldNotStart(cause: string): HandlerFailure {
  * Runs the work on one item. `onExit`, when given, hears the exit code of the item's command
  * (null when a signal ended it); the built-in handler runs none.
  */
-export type Handler = (item: string, signal: AbortSignal, onExit?: (code: number | null) => void) => Promise<HandlerResult>;
+export type Handler = (
+  item: string,
+  signal: AbortSignal,
+  onExit?: (code: number | null) => void,
+) => Promise<HandlerResult>;
 
 /** WORK_COMMAND through `sh -c` with the item on stdin, or the built-in simulated work. */
 export function makeHandler(work: WorkConfig): Handler {
@@ -54,7 +58,8 @@ export async function endCommands(): Promise<void> {
  */
 function commandHandler(command: string): Handler {
   return async (item, signal, onExit) => {
-    const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??= import('./process-group'));
+    const { endCommandGroup, forgetCommandGroup, spawnCommandGroup } = await (processGroups ??=
+      import('./process-group'));
     return new Promise((resolve) => {
       if (signal.aborted) {
         resolve('aborted');
@@ -85,7 +90,12 @@ function commandHandler(command: string): Handler {
         }
         if (child.pid !== undefined) forgetCommandGroup(child.pid);
         if (code === 0) resolve('done');
-        else resolve({ error: exitSignal ? `WORK_COMMAND was killed by ${exitSignal}` : `WORK_COMMAND exited with code ${String(code)}` });
+        else
+          resolve({
+            error: exitSignal
+              ? `WORK_COMMAND was killed by ${exitSignal}`
+              : `WORK_COMMAND exited with code ${String(code)}`,
+          });
       });
     });
   };

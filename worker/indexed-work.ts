@@ -29,7 +29,11 @@ export async function indexedWork(context: IndexedWorkContext): Promise<number> 
   const item = readIndexedItem(config.itemsDirectory, config.index);
   const deadline = new ItemDeadline(config.workTimeoutSeconds * 1000);
   const { result, timedOut } = await runWithin(deadline, handler, item, shutdown.handlerSignal);
-  context.ending.itemEnded(item, result === 'done' ? 'done' : timedOut ? 'timedOut' : result === 'aborted' ? 'handedBack' : 'failed', { index: config.index });
+  context.ending.itemEnded(
+    item,
+    result === 'done' ? 'done' : timedOut ? 'timedOut' : result === 'aborted' ? 'handedBack' : 'failed',
+    { index: config.index },
+  );
   // What the item printed goes out before the worker's own line about it.
   flushLines();
   const which = `item ${config.index} ${JSON.stringify(item)}`;

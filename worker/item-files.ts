@@ -19,7 +19,13 @@ export function readIndexedItem(directory: string, index: number): string {
   const files = itemFiles(directory);
   const at = files.filter(({ first }) => first <= index).length - 1;
   if (at < 0) {
-    throw badInput([describeProblem(Env.itemsDirectory, directory, `item files from ${ItemFiles.fileName(0)} on, but the first is ${files[0].name}`)]);
+    throw badInput([
+      describeProblem(
+        Env.itemsDirectory,
+        directory,
+        `item files from ${ItemFiles.fileName(0)} on, but the first is ${files[0].name}`,
+      ),
+    ]);
   }
   const file = files[at];
   const filePath = path.join(directory, file.name);
@@ -28,10 +34,13 @@ export function readIndexedItem(directory: string, index: number): string {
     path: filePath,
     holds: 'a JSON array of strings',
     maxBytes: ItemFiles.maxFileBytes,
-    tooLarge: (size) => `a file of at most ${ItemFiles.maxFileBytes / 1024 / 1024} MiB (what a ConfigMap holds), but it has ${size}`,
+    tooLarge: (size) =>
+      `a file of at most ${ItemFiles.maxFileBytes / 1024 / 1024} MiB (what a ConfigMap holds), but it has ${size}`,
   });
   if (!Array.isArray(items) || items.length === 0) {
-    throw badInput([describeProblem(Env.itemsDirectory, filePath, 'a file holding a JSON array of at least one string')]);
+    throw badInput([
+      describeProblem(Env.itemsDirectory, filePath, 'a file holding a JSON array of at least one string'),
+    ]);
   }
   const offset = index - file.first;
   if (offset >= items.length) throw badInput([pastItems(directory, index, file, items.length, files[at + 1])]);
@@ -53,10 +62,22 @@ export function readAllItems(directory: string, maxBytes: number, tooLarge: (siz
   const items: string[] = [];
   for (const file of files) {
     if (file.first !== items.length) {
-      throw badInput([describeProblem(Env.itemsDirectory, directory, `item files that continue one another, but ${file.name} follows ${items.length} items`)]);
+      throw badInput([
+        describeProblem(
+          Env.itemsDirectory,
+          directory,
+          `item files that continue one another, but ${file.name} follows ${items.length} items`,
+        ),
+      ]);
     }
     const field = `${Env.itemsDirectory}/${file.name}`;
-    const value = readJsonFile({ field: Env.itemsDirectory, path: file.path, holds: 'a JSON array of strings', maxBytes, tooLarge });
+    const value = readJsonFile({
+      field: Env.itemsDirectory,
+      path: file.path,
+      holds: 'a JSON array of strings',
+      maxBytes,
+      tooLarge,
+    });
     items.push(...checkItemList(field, value));
   }
   return items;
@@ -93,14 +114,31 @@ function itemFiles(directory: string): ItemFile[] {
     return match ? [{ name, first: Number(match[1]) }] : [];
   });
   if (files.length === 0) {
-    throw badInput([describeProblem(Env.itemsDirectory, directory, `a directory holding item files ${ItemFiles.fileName(0)} and on, but it holds none`)]);
+    throw badInput([
+      describeProblem(
+        Env.itemsDirectory,
+        directory,
+        `a directory holding item files ${ItemFiles.fileName(0)} and on, but it holds none`,
+      ),
+    ]);
   }
   return files.sort((a, b) => a.first - b.first);
 }
 
 /** The problem of an index past the items of its file: past the last item, or in a gap before the next file. */
-function pastItems(directory: string, index: number, file: ItemFile, count: number, next: ItemFile | undefined): string {
-  if (!next) return describeProblem(Env.jobCompletionIndex, String(index), `an index below ${file.first + count}, the number of items in ${directory}`);
+function pastItems(
+  directory: string,
+  index: number,
+  file: ItemFile,
+  count: number,
+  next: ItemFile | undefined,
+): string {
+  if (!next)
+    return describeProblem(
+      Env.jobCompletionIndex,
+      String(index),
+      `an index below ${file.first + count}, the number of items in ${directory}`,
+    );
   return describeProblem(
     Env.jobCompletionIndex,
     String(index),

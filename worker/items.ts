@@ -26,7 +26,9 @@ export function readJsonFile(file: JsonFile): unknown {
     return JSON.parse(decodeKeepingInvalidBytes(bytes));
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
-    throw badInput([describeProblem(file.field, file.path, `a file holding ${file.holds}, but it is not JSON (${reason})`)]);
+    throw badInput([
+      describeProblem(file.field, file.path, `a file holding ${file.holds}, but it is not JSON (${reason})`),
+    ]);
   }
 }
 
@@ -37,7 +39,13 @@ export function readJsonFile(file: JsonFile): unknown {
 function readBounded(file: JsonFile): Buffer {
   const { path, maxBytes } = file;
   const unreadable = (error: unknown) =>
-    badInput([describeProblem(file.field, path, `a readable file holding ${file.holds} (${(error as NodeJS.ErrnoException).code ?? String(error)})`)]);
+    badInput([
+      describeProblem(
+        file.field,
+        path,
+        `a readable file holding ${file.holds} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      ),
+    ]);
   const tooLarge = (size: string) => badInput([describeProblem(file.field, path, file.tooLarge(size))]);
   let fd: number;
   try {
@@ -87,7 +95,9 @@ export function checkItemList(field: string, value: unknown): string[] {
  */
 export function describeItemProblem(field: string, value: unknown, expected: string): string {
   if (typeof value !== 'string' || !ESCAPED_BYTE.test(value)) return describeProblem(field, value, expected);
-  const bytes = [...value.matchAll(ESCAPED_BYTES)].map(([escaped]) => (escaped.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0'));
+  const bytes = [...value.matchAll(ESCAPED_BYTES)].map(([escaped]) =>
+    (escaped.charCodeAt(0) - ESCAPE_BASE).toString(16).padStart(2, '0'),
+  );
   return describeProblem(
     field,
     value.replace(ESCAPED_BYTES, '\ufffd'),

@@ -14,12 +14,22 @@ export async function openConsumer(broker: BrokerConfig, queue: string, options:
   return (await import('./amqp/consumer')).openAmqpConsumer(broker, queue, options);
 }
 
-export async function openStatusReader(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<StatusReader> {
-  if (broker.scheme === 'redis') return (await import('./redis/status-reader')).openRedisStatusReader(broker, queue, options);
+export async function openStatusReader(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConnectOptions,
+): Promise<StatusReader> {
+  if (broker.scheme === 'redis')
+    return (await import('./redis/status-reader')).openRedisStatusReader(broker, queue, options);
   return (await import('./amqp/status-reader')).openAmqpStatusReader(broker, queue, options);
 }
 
-export async function openDeadLetters(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<DeadLetters> {
-  if (broker.scheme === 'redis') return (await import('./redis/dead-letters')).openRedisDeadLetters(broker, queue, options);
+export async function openDeadLetters(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConnectOptions,
+): Promise<DeadLetters> {
+  if (broker.scheme === 'redis')
+    return (await import('./redis/dead-letters')).openRedisDeadLetters(broker, queue, options);
   return (await import('./amqp/dead-letters')).openAmqpDeadLetters(broker, queue, options);
 }

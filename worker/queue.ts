@@ -129,7 +129,8 @@ export interface QueueStatus {
   readonly replicas?: QueueReplicas;
 }
 
-export type QueueReplicas = { readonly leader: string; readonly members: readonly string[] } | { readonly unreadable: string };
+export type QueueReplicas =
+  { readonly leader: string; readonly members: readonly string[] } | { readonly unreadable: string };
 
 /** Reads a queue's counts: the `status` side. */
 export interface StatusReader {

@@ -26,7 +26,16 @@ export interface ConnectionKind<C> {
 }
 
 /** Socket errors of a broker that is down, restarting, or not reachable yet. */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 export function isSocketUnreachable(error: unknown): boolean {
   const code = thrownField(error, 'code');
@@ -52,7 +61,9 @@ export class NotServingError extends Error {}
 /** An attempt that did not finish its handshake before its deadline: the peer may not be the broker. */
 export class ConnectDeadlineError extends Error {
   constructor(ms: number) {
-    super(`no complete handshake within ${(ms / 1000).toFixed(1)} s: the broker is overloaded, or what listens there is not the broker`);
+    super(
+      `no complete handshake within ${(ms / 1000).toFixed(1)} s: the broker is overloaded, or what listens there is not the broker`,
+    );
   }
 }
 
@@ -131,15 +142,29 @@ export class Reconnecting<C> {
     this.window = window;
   }
 
-  static async connect<C>(kind: ConnectionKind<C>, broker: BrokerConfig, options: ConnectOptions): Promise<Reconnecting<C>> {
+  static async connect<C>(
+    kind: ConnectionKind<C>,
+    broker: BrokerConfig,
+    options: ConnectOptions,
+  ): Promise<Reconnecting<C>> {
     const window = new RetryWindow(options.retrySeconds, true);
     try {
-      return new Reconnecting(await openOnce(kind, window.attemptMs(), options.signal), kind, broker, options, undefined);
+      return new Reconnecting(
+        await openOnce(kind, window.attemptMs(), options.signal),
+        kind,
+        broker,
+        options,
+        undefined,
+      );
     } catch (error) {
       if (error instanceof CliError) throw error;
       if (!isUnreachable(kind, error) || options.retrySeconds <= 0) throw connectError(broker, error);
-      options.log(`cannot reach ${brokerAt(broker)} yet (${describeCause(error)}); retrying for up to ${options.retrySeconds} s`);
-      const connection = await openWithin(kind, window, options.signal, error, (last) => connectError(broker, last, options.retrySeconds));
+      options.log(
+        `cannot reach ${brokerAt(broker)} yet (${describeCause(error)}); retrying for up to ${options.retrySeconds} s`,
+      );
+      const connection = await openWithin(kind, window, options.signal, error, (last) =>
+        connectError(broker, last, options.retrySeconds),
+      );
       return new Reconnecting(connection, kind, broker, options, window);
     }
   }
@@ -182,7 +207,9 @@ export class Reconnecting<C> {
     const window = this.window;
     if (!window || this.replacing) return;
     this.window = undefined;
-    this.options.log(`${window.initial ? 'connected' : 'reconnected'} to ${brokerAt(this.broker)} after ${window.seconds()} s`);
+    this.options.log(
+      `${window.initial ? 'connected' : 'reconnected'} to ${brokerAt(this.broker)} after ${window.seconds()} s`,
+    );
   }
 
   /** One reconnection however many operations noticed the loss. */
@@ -211,7 +238,9 @@ export class Reconnecting<C> {
       }
     }
     const window = this.window;
-    const signal = this.options.signal ? AbortSignal.any([this.options.signal, this.closing.signal]) : this.closing.signal;
+    const signal = this.options.signal
+      ? AbortSignal.any([this.options.signal, this.closing.signal])
+      : this.closing.signal;
     const giveUp = (last: unknown) =>
       last instanceof NotServingError
         ? notServingError(this.broker, retrySeconds, last)
@@ -251,7 +280,9 @@ async function openOnce<C>(kind: ConnectionKind<C>, deadlineMs: number, stop: Ab
   try {
     return await Promise.race([
       opening,
-      new Promise<never>((_, reject) => attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason as Error), { once: true })),
+      new Promise<never>((_, reject) =>
+        attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason as Error), { once: true }),
+      ),
     ]);
   } catch (error) {
     if (attempt.signal.aborted) {

@@ -15,7 +15,11 @@ const tooLarge = (what: string) => (size: string) =>
 export function readItems(args: readonly string[], env: Environment): string[] {
   const file = given(env, Env.itemsFile);
   const directory = given(env, Env.itemsDirectory);
-  const sources = [args.length > 0 && 'arguments', file !== undefined && Env.itemsFile, directory !== undefined && Env.itemsDirectory].filter(Boolean);
+  const sources = [
+    args.length > 0 && 'arguments',
+    file !== undefined && Env.itemsFile,
+    directory !== undefined && Env.itemsDirectory,
+  ].filter(Boolean);
   if (sources.length > 1) {
     const [field, value] = file !== undefined ? [Env.itemsFile, file] : [Env.itemsDirectory, directory];
     throw badInput([

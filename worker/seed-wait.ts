@@ -84,13 +84,16 @@ export class SeedWait {
   private logStart(seedId: string, marker: SeedMarker | undefined): void {
     this.logged = true;
     const { queueName, waitSeconds } = this.options;
-    this.options.log(`queue ${queueName} is empty, showing ${this.shows(marker)}: waiting up to ${waitSeconds} s for seed ${seedId} to complete`);
+    this.options.log(
+      `queue ${queueName} is empty, showing ${this.shows(marker)}: waiting up to ${waitSeconds} s for seed ${seedId} to complete`,
+    );
   }
 
   /** What the queue's seed marker shows, in words. */
   private shows(marker: SeedMarker | undefined): string {
     if (!marker) return 'no seed marker (no seed has begun)';
-    if (marker.id !== this.options.seedId) return `the seed marker of another seed, ${marker.id} (${marker.pushed} of ${marker.total} items)`;
+    if (marker.id !== this.options.seedId)
+      return `the seed marker of another seed, ${marker.id} (${marker.pushed} of ${marker.total} items)`;
     return `its seed at ${marker.pushed} of ${marker.total} items`;
   }
 }

@@ -36,7 +36,11 @@ export async function seed(context: SeedContext): Promise<number> {
 }
 
 /** Returns how many items this run added. */
-async function seedItems({ seeder, queueName, items, run, force, print }: SeedContext, id: string, traceContext?: TraceContext): Promise<number> {
+async function seedItems(
+  { seeder, queueName, items, run, force, print }: SeedContext,
+  id: string,
+  traceContext?: TraceContext,
+): Promise<number> {
   const seedName = run === undefined ? `seed ${id}` : `seed ${id}, run ${JSON.stringify(run)}`;
   const total = items.length;
   const startedAt = Date.now();
@@ -56,7 +60,9 @@ async function seedItems({ seeder, queueName, items, run, force, print }: SeedCo
   }
   if (start.kind === 'resume') {
     // Whoever put them there may have stopped, or may be another seeder still at work: neither can be told from the queue.
-    print(`resuming ${seedName} at item ${start.from + 1} of ${total}: its first ${start.from} are on the queue already, from an earlier or a concurrent run`);
+    print(
+      `resuming ${seedName} at item ${start.from + 1} of ${total}: its first ${start.from} are on the queue already, from an earlier or a concurrent run`,
+    );
   }
   progress.begin(start.from);
   const added = await seeder.seed(items, start.from, options);
@@ -106,7 +112,9 @@ class ProgressPrinter {
     this.lastTenth = tenth;
     this.lastPrintAt = now;
     const percent = Math.floor((pushed * 100) / this.total);
-    this.print(`seeding ${pushed}/${this.total} items (${percent}%), ${rate(pushed - this.from, (now - this.startedAt) / 1000)} items/s`);
+    this.print(
+      `seeding ${pushed}/${this.total} items (${percent}%), ${rate(pushed - this.from, (now - this.startedAt) / 1000)} items/s`,
+    );
   }
 }
 

@@ -49,7 +49,8 @@ export function statusReport({ queueName, scheme, status: s, replicas, rate, sam
 
 /** A field the reader of `scheme` always sets: its absence is a reader that broke that promise. */
 function setByReader<T>(value: T | undefined, field: keyof QueueStatus, scheme: BrokerScheme): T {
-  if (value === undefined) throw new Error(`the ${scheme} status reader left out ${field}, which status --json reports for it`);
+  if (value === undefined)
+    throw new Error(`the ${scheme} status reader left out ${field}, which status --json reports for it`);
   return value;
 }
 

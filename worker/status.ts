@@ -24,7 +24,9 @@ function formatCounts(s: QueueStatus): string {
   if (s.inProgress === undefined && s.done === undefined) parts.push(`in progress or done ${s.taken ?? 'unknown'}`);
   parts.push(`dead ${s.dead}`);
   const seeded =
-    s.seeded !== undefined ? ` (seeded ${s.seeded}${s.seed && s.seed.pushed < s.seed.total ? `, seeding ${s.seed.pushed}/${s.seed.total}` : ''})` : '';
+    s.seeded !== undefined
+      ? ` (seeded ${s.seeded}${s.seed && s.seed.pushed < s.seed.total ? `, seeding ${s.seed.pushed}/${s.seed.total}` : ''})`
+      : '';
   return `${parts.join(', ')}${seeded}`;
 }
 
@@ -73,7 +75,10 @@ export interface StatusContext {
 
 /** The same on both brokers: a queue that was never seeded nor worked on is most likely a misspelt name. */
 export function unknownQueue(queueName: string): CliError {
-  return new CliError(describeProblem(Env.queue, queueName, 'an existing queue; seed it or start a worker first'), ExitCode.failed);
+  return new CliError(
+    describeProblem(Env.queue, queueName, 'an existing queue; seed it or start a worker first'),
+    ExitCode.failed,
+  );
 }
 
 /**
@@ -101,7 +106,8 @@ export async function status(context: StatusContext): Promise<void> {
       const counts = formatStatus(queueName, s);
       if (redrawn) out.write(`\r\x1b[K${redraw(queueName, s, out.columns, formatRate(s, estimate))}`);
       else if (counts !== lastCounts || nowMs - lastWrittenMs >= UNCHANGED_LINE_MS) {
-        const report = json && statusReport({ queueName, scheme: context.scheme, status: s, replicas, rate: estimate, sampledAt });
+        const report =
+          json && statusReport({ queueName, scheme: context.scheme, status: s, replicas, rate: estimate, sampledAt });
         out.write(`${report ? JSON.stringify(report) : counts + formatRate(s, estimate)}\n`);
         lastCounts = counts;
         lastWrittenMs = nowMs;

@@ -35,7 +35,8 @@ const FIRST_STRING_BYTES = 256;
  * delivery could no longer be settled); `handedBack` (given back unfinished on SIGTERM);
  * `timedOut` (indexed: outlasted WORK_TIMEOUT_SECONDS).
  */
-export type ItemOutcome = 'done' | 'failed' | 'dead' | 'lost' | 'unacknowledged' | 'disconnected' | 'handedBack' | 'timedOut';
+export type ItemOutcome =
+  'done' | 'failed' | 'dead' | 'lost' | 'unacknowledged' | 'disconnected' | 'handedBack' | 'timedOut';
 
 /** Where an item stood: its delivery attempt (queue modes) or its index (indexed). */
 export interface ItemPlace {

@@ -7,7 +7,10 @@ import type { TraceContext } from './queue';
 /** The context as AMQP message headers (none without one). */
 export function traceHeaders(context: TraceContext | undefined): Record<string, string> {
   if (!context) return {};
-  return { [TraceHeader.parent]: context.traceparent, ...(context.tracestate && { [TraceHeader.state]: context.tracestate }) };
+  return {
+    [TraceHeader.parent]: context.traceparent,
+    ...(context.tracestate && { [TraceHeader.state]: context.tracestate }),
+  };
 }
 
 /** The context an AMQP message carries in its headers, if any. */
@@ -27,5 +30,7 @@ export function storedTraceContext(context: TraceContext): string {
 export function traceContextOfStored(value: string | null): TraceContext | undefined {
   if (!value) return undefined;
   const newline = value.indexOf('\n');
-  return newline < 0 ? { traceparent: value } : { traceparent: value.slice(0, newline), tracestate: value.slice(newline + 1) };
+  return newline < 0
+    ? { traceparent: value }
+    : { traceparent: value.slice(0, newline), tracestate: value.slice(newline + 1) };
 }

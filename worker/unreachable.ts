@@ -10,7 +10,9 @@ export function brokerAt(broker: BrokerConfig): string {
 }
 
 function hostsOf(broker: BrokerConfig): string {
-  return (broker.sentinel?.nodes ?? [{ host: broker.hostname, port: broker.port }]).map(({ host, port }) => `${host}:${port}`).join(', ');
+  return (broker.sentinel?.nodes ?? [{ host: broker.hostname, port: broker.port }])
+    .map(({ host, port }) => `${host}:${port}`)
+    .join(', ');
 }
 
 /**
@@ -18,7 +20,10 @@ function hostsOf(broker: BrokerConfig): string {
  * TLS handshake; `triedSeconds` when it was waited for that long.
  */
 export function connectError(broker: BrokerConfig, error: unknown, triedSeconds?: number): CliError {
-  const reason = triedSeconds === undefined ? describeCause(error) : `not reachable for ${triedSeconds} s, ${Env.brokerRetrySeconds}; ${describeCause(error)}`;
+  const reason =
+    triedSeconds === undefined
+      ? describeCause(error)
+      : `not reachable for ${triedSeconds} s, ${Env.brokerRetrySeconds}; ${describeCause(error)}`;
   const trusted = 'trusted by Node.js (its CA store or NODE_EXTRA_CA_CERTS)';
   const expected = broker.sentinel
     ? `reachable Sentinel at ${hostsOf(broker)} that names the primary of ${broker.sentinel.master}, and a primary that accepts these credentials` +
@@ -26,7 +31,10 @@ export function connectError(broker: BrokerConfig, error: unknown, triedSeconds?
     : `reachable ${BROKER_NAMES[broker.scheme]} broker at ${hostsOf(broker)} that` +
       (broker.tls ? ` speaks TLS with a certificate for ${broker.hostname} ${trusted} and` : '') +
       ' accepts these credentials';
-  return new CliError(describeProblem(Env.brokerUrl, broker.display, `a ${expected} (${reason})`), ExitCode.brokerUnreachable);
+  return new CliError(
+    describeProblem(Env.brokerUrl, broker.display, `a ${expected} (${reason})`),
+    ExitCode.brokerUnreachable,
+  );
 }
 
 /** The one-line error for a connection that was lost and not regained within BROKER_RETRY_SECONDS. */

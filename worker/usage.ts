@@ -31,16 +31,20 @@ or in progress, indexed takes item ${Env.jobCompletionIndex} of ${Env.itemsDirec
   [Env.itemsDirectory]: `a directory of items, JSON arrays of strings in files ${ItemFiles.fileName(0)}, ${ItemFiles.fileName(1000)}... named by
 the index of their first item (the constructs mount ${ItemsMount.directory}): seed reads them all (at most ${MAX_ITEMS_FILE_BYTES / (1024 * 1024)} MiB),
 indexed work the one holding its index (at most ${ItemFiles.maxFileBytes / (1024 * 1024)} MiB; required)`,
-  [Env.jobCompletionIndex]: "indexed: the index of the item to work on, from 0 (required; Kubernetes sets it in an Indexed Job's pods)",
-  [Env.workCommand]: "shell command run once per item, the item's bytes on stdin, exit 0 = done (default: print the item, sleep)",
+  [Env.jobCompletionIndex]:
+    "indexed: the index of the item to work on, from 0 (required; Kubernetes sets it in an Indexed Job's pods)",
+  [Env.workCommand]:
+    "shell command run once per item, the item's bytes on stdin, exit 0 = done (default: print the item, sleep)",
   [Env.workSeconds]: `the default handler's simulated work in seconds (${Defaults.workSeconds})`,
   [Env.leaseSeconds]: `Redis: lease per item, renewed while it runs; another worker takes it over after expiry (${Defaults.leaseSeconds})`,
   [Env.maxAttempts]: `deliveries before an item goes to the dead-letter queue QUEUE.dead (${Defaults.maxAttempts}); a failed or timed-out
 attempt counts, and so does a delivery whose worker died; at most ${RetryBudget.amqpDeliveryLimit} on RabbitMQ`,
   [Env.workTimeoutSeconds]: `seconds one item may take; then its command's process group is stopped and the attempt counts as
 failed (${Defaults.workTimeoutSeconds}); keep it ${RetryBudget.stopMarginSeconds} s below RabbitMQ's consumer_timeout`,
-  [Env.brokerReplicas]: "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
-  [Env.brokerManagementUrl]: "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
+  [Env.brokerReplicas]:
+    "RabbitMQ: the broker's node count; a queue is created with a member on each (default: RabbitMQ picks)",
+  [Env.brokerManagementUrl]:
+    "RabbitMQ: the management API, http://host:15672, where the queue's leader and members are read (default: not read)",
   [Env.seedId]: `the seed id (seed prints it) whose completion makes an empty queue done; until the queue's seed
 marker shows it complete, an empty queue is waited for (default: unset, an empty queue is done)`,
   [Env.seedWaitSeconds]: `seconds an empty queue whose seed (${Env.seedId}) is not complete is waited for, then exit ${ExitCode.seedIncomplete} (${Defaults.seedWaitSeconds})`,
@@ -50,7 +54,8 @@ seed, seeded again (default: none)`,
 "values" maps keys to fixed strings, "generate" lists keys given random values, "labels" the Secret's labels`,
   KUBERNETES_SERVICE_HOST: "the API server's address, set by Kubernetes in every pod (required)",
   KUBERNETES_SERVICE_PORT: "the API server's port, set by Kubernetes in every pod (required)",
-  NODE_EXTRA_CA_CERTS: "PEM file of CA certificates trusted besides Node.js's own; a TLS broker's certificate is always verified",
+  NODE_EXTRA_CA_CERTS:
+    "PEM file of CA certificates trusted besides Node.js's own; a TLS broker's certificate is always verified",
   WORK_QUEUE_DEBUG: 'set to 1 to print the stack trace of an unexpected error',
 };
 

@@ -55,8 +55,19 @@ interface Run extends WorkContext {
 /** Runs `work` in the configured mode and returns the exit code. */
 export function work(context: WorkContext): Promise<number> {
   const { config, queueName, shutdown, log } = context;
-  const seedWait = new SeedWait({ seedId: config.seedId, waitSeconds: config.seedWaitSeconds, queueName, signal: shutdown.signal, log });
-  const run: Run = { ...context, handlerSignal: handlerSignals(shutdown), seedWait, itemDeadline: new ItemDeadline(config.workTimeoutSeconds * 1000) };
+  const seedWait = new SeedWait({
+    seedId: config.seedId,
+    waitSeconds: config.seedWaitSeconds,
+    queueName,
+    signal: shutdown.signal,
+    log,
+  });
+  const run: Run = {
+    ...context,
+    handlerSignal: handlerSignals(shutdown),
+    seedWait,
+    itemDeadline: new ItemDeadline(config.workTimeoutSeconds * 1000),
+  };
   return context.config.mode === 'single' ? single(run) : drain(run);
 }
 
@@ -96,7 +107,11 @@ async function single(context: Run): Promise<number> {
         if (delivery.lost.aborted) throw delivery.lost.reason;
         return ExitCode.failed;
       }
-      return outcome === 'done' || outcome === 'dead' ? ExitCode.ok : outcome === 'aborted' ? ExitCode.interrupted : ExitCode.failed;
+      return outcome === 'done' || outcome === 'dead'
+        ? ExitCode.ok
+        : outcome === 'aborted'
+          ? ExitCode.interrupted
+          : ExitCode.failed;
     }
     if (!seedWait.complete(claimed.seed)) {
       // The empty wait starts once the seed is complete.
@@ -138,7 +153,9 @@ async function drain(context: Run): Promise<number> {
     reportDeadLettered(context, claimed);
     if (claimed.deliveries.length === 0) {
       if (claimed.settled && seedWait.complete(claimed.seed)) {
-        log(`queue ${context.queueName} is drained: nothing pending or in progress (${processed} items processed here)`);
+        log(
+          `queue ${context.queueName} is drained: nothing pending or in progress (${processed} items processed here)`,
+        );
         return ExitCode.ok;
       }
       if (claimed.settled) {
@@ -222,9 +239,18 @@ const PUBLIC_OUTCOMES: Record<Outcome, ItemOutcome> = {
  */
 async function settleOne(context: Run, delivery: Delivery, finished?: Delivery[], span?: ItemSpan): Promise<Outcome> {
   const { consumer, log, config } = context;
-  const { result, timedOut } = await runWithin(context.itemDeadline, context.handler, delivery.item, context.handlerSignal(delivery.lost), span);
+  const { result, timedOut } = await runWithin(
+    context.itemDeadline,
+    context.handler,
+    delivery.item,
+    context.handlerSignal(delivery.lost),
+    span,
+  );
   if (delivery.lost.aborted) {
-    if (finished) log(`${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`);
+    if (finished)
+      log(
+        `${JSON.stringify(delivery.item)} was stopped unfinished: this worker can no longer settle it, the broker gives it to another worker`,
+      );
     return 'disconnected';
   }
   if (result === 'done') {
@@ -248,7 +274,10 @@ async function settleOne(context: Run, delivery: Delivery, finished?: Delivery[]
   const which = `${JSON.stringify(delivery.item)} failed (attempt ${delivery.attempt} of ${config.maxAttempts})`;
   if (outcome === 'dead') log(`${which}: moved to dead-letter queue ${deadLetterQueue(context.queueName)}`);
   else if (outcome === 'retry') log(`${which}: handed back for another attempt`);
-  else log(`${which}: it was no longer this worker's to settle (its lease passed to another worker, or its connection closed)`);
+  else
+    log(
+      `${which}: it was no longer this worker's to settle (its lease passed to another worker, or its connection closed)`,
+    );
   return outcome;
 }
 

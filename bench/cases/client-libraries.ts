@@ -34,7 +34,13 @@ const CANDIDATES: readonly Candidate[] = [
   { library: 'amqplib', probe: 'amqplib', protocol: 'amqp', sentinel: 'n/a' },
   { library: '@cloudamqp/amqp-client', probe: 'cloudamqp-amqp-client', protocol: 'amqp', sentinel: 'n/a' },
   { library: 'rabbitmq-client', probe: 'rabbitmq-client', protocol: 'amqp', sentinel: 'n/a' },
-  { library: '@redis/client', usage: '`createClient`', probe: 'node-redis', protocol: 'redis', sentinel: 'yes (`createSentinel`)' },
+  {
+    library: '@redis/client',
+    usage: '`createClient`',
+    probe: 'node-redis',
+    protocol: 'redis',
+    sentinel: 'yes (`createSentinel`)',
+  },
   {
     library: '@redis/client',
     usage: 'client module, `new RedisClient`, `sendCommand`',
@@ -42,7 +48,13 @@ const CANDIDATES: readonly Candidate[] = [
     protocol: 'redis',
     sentinel: 'yes (`createSentinel`)',
   },
-  { library: 'iovalkey', probe: 'ioredis', replaces: 'ioredis', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
+  {
+    library: 'iovalkey',
+    probe: 'ioredis',
+    replaces: 'ioredis',
+    protocol: 'redis',
+    sentinel: 'yes (`sentinels` option)',
+  },
   { library: 'ioredis', probe: 'ioredis', protocol: 'redis', sentinel: 'yes (`sentinels` option)' },
 ];
 
@@ -96,7 +108,9 @@ function cpuSeconds(stderr: string): number {
 
 function versionOf(library: string): string {
   // Read from the file: some packages' exports do not include package.json.
-  const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', library, 'package.json'), 'utf8')) as { version: string };
+  const manifest = JSON.parse(
+    readFileSync(join(__dirname, '..', '..', 'node_modules', library, 'package.json'), 'utf8'),
+  ) as { version: string };
   return manifest.version;
 }
 
@@ -147,7 +161,8 @@ async function oneItem(candidate: Candidate, bundle: ProbeBundle): Promise<{ sec
   const scratch = await fillScratch(candidate.protocol, ITEM, 1);
   try {
     const run = await timed(process.execPath, [bundle.file, 'one', scratch.url, scratch.source, scratch.target]);
-    if (run.stdout.trim() !== ITEM) throw new Error(`${candidate.library} printed ${JSON.stringify(run.stdout)}, expected ${ITEM}`);
+    if (run.stdout.trim() !== ITEM)
+      throw new Error(`${candidate.library} printed ${JSON.stringify(run.stdout)}, expected ${ITEM}`);
     await scratch.check(1);
     return { seconds: run.seconds, cpu: cpuSeconds(run.stderr) };
   } finally {
@@ -156,7 +171,13 @@ async function oneItem(candidate: Candidate, bundle: ProbeBundle): Promise<{ sec
 }
 
 /** Drains `count` copies of `item`; returns the rate the probe timed, per second, in `perItem` units. */
-async function drainRate(candidate: Candidate, bundle: ProbeBundle, item: string, count: number, perItem: number): Promise<number> {
+async function drainRate(
+  candidate: Candidate,
+  bundle: ProbeBundle,
+  item: string,
+  count: number,
+  perItem: number,
+): Promise<number> {
   const scratch = await fillScratch(candidate.protocol, item, count);
   try {
     const run = await timed(process.execPath, [bundle.file, 'drain', scratch.url, scratch.source, scratch.target]);
@@ -188,10 +209,16 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
     oneItemCpu[i][round] = run.cpu;
     return run.seconds;
   };
-  const loadCpu = (bundle: ProbeBundle) => async () => cpuSeconds((await timed(process.execPath, [bundle.file, 'load'])).stderr);
+  const loadCpu = (bundle: ProbeBundle) => async () =>
+    cpuSeconds((await timed(process.execPath, [bundle.file, 'load'])).stderr);
   const nodeFloor = async () => (await timed(process.execPath, ['-e', ''])).seconds;
   const nodeFloorCpu = async () => cpuSeconds((await timed(process.execPath, ['-e', CPU_LINE_SOURCE])).stderr);
-  const startupSamples = await interleave(rounds, [...CANDIDATES.map((_, i) => oneItemSeconds(i)), ...bundles.map(loadCpu), nodeFloor, nodeFloorCpu]);
+  const startupSamples = await interleave(rounds, [
+    ...CANDIDATES.map((_, i) => oneItemSeconds(i)),
+    ...bundles.map(loadCpu),
+    nodeFloor,
+    nodeFloorCpu,
+  ]);
   const loadSamples = startupSamples.slice(CANDIDATES.length, 2 * CANDIDATES.length);
   const [floorSamples, floorCpuSamples] = startupSamples.slice(2 * CANDIDATES.length);
 
@@ -207,7 +234,9 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
     );
     const large = await interleave(
       rounds,
-      indices.map((i) => () => drainRate(CANDIDATES[i], bundles[i], largeItem, LARGE_ITEMS, LARGE_ITEM_BYTES / 2 ** 20)),
+      indices.map(
+        (i) => () => drainRate(CANDIDATES[i], bundles[i], largeItem, LARGE_ITEMS, LARGE_ITEM_BYTES / 2 ** 20),
+      ),
     );
     indices.forEach((i, k) => {
       drainSamples[i] = small[k];
@@ -221,7 +250,9 @@ export async function compareClientLibraries(rounds: number, log: (line: string)
   try {
     const urls = { amqp: `amqp://guest:guest@127.0.0.1:${peer.port}`, redis: `redis://127.0.0.1:${peer.port}` };
     outcomes = await Promise.all(
-      CANDIDATES.map((candidate, i) => observeAgainstSilentPeer(bundles[i].file, urls[candidate.protocol], SILENT_PEER_CAP_SECONDS)),
+      CANDIDATES.map((candidate, i) =>
+        observeAgainstSilentPeer(bundles[i].file, urls[candidate.protocol], SILENT_PEER_CAP_SECONDS),
+      ),
     );
   } finally {
     await peer.stop();

@@ -46,7 +46,8 @@ async function drainSeconds(queue: string, count: number): Promise<number> {
     const processed = Number(await client.get(done));
     if (processed !== count) throw new Error(`the workers counted ${processed} items done of the ${count} on ${queue}`);
     const left = await client.exists([pending, processing, leases, dead]);
-    if (left !== 0) throw new Error(`the drain of ${queue} left ${left} of its pending, processing, leases and dead keys behind`);
+    if (left !== 0)
+      throw new Error(`the drain of ${queue} left ${left} of its pending, processing, leases and dead keys behind`);
   });
   return seconds;
 }

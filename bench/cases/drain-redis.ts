@@ -49,7 +49,9 @@ function drainRedis(count: number, id: string, goal: number, steadyId?: string):
       ];
       if (steadyId) {
         const name = `Draining Redis, ${count.toLocaleString('en-US')} items, 2 workers: steady state (10 % to 90 % of the items)`;
-        entries.push(entryOf({ id: steadyId, name, unit: 'items/s', baselineName: LMOVE, goal: null }, steadyRates, lmoveRates));
+        entries.push(
+          entryOf({ id: steadyId, name, unit: 'items/s', baselineName: LMOVE, goal: null }, steadyRates, lmoveRates),
+        );
       }
       return entries;
     },

@@ -22,7 +22,12 @@ export const oneItemPod: BenchCase = {
       const queue = freshQueue('single');
       try {
         await workQueue(['seed', ITEM], { BROKER_URL: AMQP_URL, QUEUE: queue });
-        const run = await workQueue(['work'], { BROKER_URL: AMQP_URL, QUEUE: queue, WORKER_MODE: 'single', WORK_SECONDS: '0' });
+        const run = await workQueue(['work'], {
+          BROKER_URL: AMQP_URL,
+          QUEUE: queue,
+          WORKER_MODE: 'single',
+          WORK_SECONDS: '0',
+        });
         expectItemIn(run.stdout, 'the worker');
         await expectAmqpMessages(queue, 0);
         return run.seconds;
@@ -47,8 +52,16 @@ export const oneItemPod: BenchCase = {
     const [oursSeconds, nodeSeconds, consumeSeconds] = await interleave(rounds, [ours, nodeFloor, amqpConsume]);
     const name = 'One-item pod (`WORKER_MODE=single`, RabbitMQ), process start to exit';
     return [
-      entryOf({ id: 'one-item-pod-vs-node', name, unit: 's', baselineName: "`node -e ''`, the Node.js floor", goal: 0.62 }, oursSeconds, nodeSeconds),
-      entryOf({ id: 'one-item-pod-vs-amqp-consume', name, unit: 's', baselineName: '`amqp-consume -c 1 cat`', goal: null }, oursSeconds, consumeSeconds),
+      entryOf(
+        { id: 'one-item-pod-vs-node', name, unit: 's', baselineName: "`node -e ''`, the Node.js floor", goal: 0.62 },
+        oursSeconds,
+        nodeSeconds,
+      ),
+      entryOf(
+        { id: 'one-item-pod-vs-amqp-consume', name, unit: 's', baselineName: '`amqp-consume -c 1 cat`', goal: null },
+        oursSeconds,
+        consumeSeconds,
+      ),
     ];
   },
 };

@@ -27,7 +27,8 @@ export const seedAmqp: BenchCase = {
       try {
         await declareClassicQueue(queue);
         const started = process.hrtime.bigint();
-        for (const item of items(BASELINE_COUNT)) await timed('amqp-publish', [`--url=${AMQP_URL}`, '-r', queue, '-p', '-b', item]);
+        for (const item of items(BASELINE_COUNT))
+          await timed('amqp-publish', [`--url=${AMQP_URL}`, '-r', queue, '-p', '-b', item]);
         const seconds = secondsSince(started);
         await expectAmqpMessages(queue, BASELINE_COUNT);
         return BASELINE_COUNT / seconds;

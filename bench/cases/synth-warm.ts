@@ -12,8 +12,13 @@ const GOAL_SECONDS = 1;
 async function synthSeconds(): Promise<number> {
   const startedAt = Date.now();
   const run = await timed('npm', ['run', '--silent', 'synth'], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
-  const written = readdirSync(OUTPUT).filter((name) => name.endsWith('.yaml') && statSync(join(OUTPUT, name)).mtimeMs >= startedAt - 10);
-  if (written.length === 0) throw new Error(`npm run synth wrote no manifest to ${OUTPUT}: ${run.stdout.slice(-500)} ${run.stderr.slice(-500)}`);
+  const written = readdirSync(OUTPUT).filter(
+    (name) => name.endsWith('.yaml') && statSync(join(OUTPUT, name)).mtimeMs >= startedAt - 10,
+  );
+  if (written.length === 0)
+    throw new Error(
+      `npm run synth wrote no manifest to ${OUTPUT}: ${run.stdout.slice(-500)} ${run.stderr.slice(-500)}`,
+    );
   return run.seconds;
 }
 
@@ -23,6 +28,18 @@ export const synthWarm: BenchCase = {
   async run(rounds) {
     await synthSeconds();
     const [seconds, goal] = await interleave(rounds, [synthSeconds, () => Promise.resolve(GOAL_SECONDS)]);
-    return [entryOf({ id: 'synth-warm', name: '`npm run synth`, warm', unit: 's', baselineName: `goal: ${GOAL_SECONDS} s`, goal: 1.0 }, seconds, goal)];
+    return [
+      entryOf(
+        {
+          id: 'synth-warm',
+          name: '`npm run synth`, warm',
+          unit: 's',
+          baselineName: `goal: ${GOAL_SECONDS} s`,
+          goal: 1.0,
+        },
+        seconds,
+        goal,
+      ),
+    ];
   },
 };

@@ -7,7 +7,12 @@ import { PIPELINE, runProbe, timedDrain } from './probe';
  * queue, no retried commands.
  */
 async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+  });
   // Failures reach the caller as rejected commands; the event would otherwise be logged.
   client.on('error', () => undefined);
   await client.connect();

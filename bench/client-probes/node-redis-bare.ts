@@ -43,7 +43,9 @@ runProbe({
     withClient(url, (client) =>
       // Commands sent in one turn of the event loop go out together: a pipeline of 64.
       timedDrain(PIPELINE, async () => {
-        const replies = await Promise.all(Array.from({ length: PIPELINE }, () => client.sendCommand<string | null>(LMOVE(source, target))));
+        const replies = await Promise.all(
+          Array.from({ length: PIPELINE }, () => client.sendCommand<string | null>(LMOVE(source, target))),
+        );
         return replies.filter((reply) => reply !== null).length;
       }),
     ),

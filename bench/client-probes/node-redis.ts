@@ -3,7 +3,13 @@ import { PIPELINE, runProbe, timedDrain } from './probe';
 
 /** As the worker configures it: RESP2, no reconnects or offline queue of its own, no CLIENT SETINFO. */
 function newClient(url: string) {
-  return createClient({ url, RESP: 2, disableClientInfo: true, disableOfflineQueue: true, socket: { reconnectStrategy: false } });
+  return createClient({
+    url,
+    RESP: 2,
+    disableClientInfo: true,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: false },
+  });
 }
 
 async function withClient<T>(url: string, use: (client: ReturnType<typeof newClient>) => Promise<T>): Promise<T> {

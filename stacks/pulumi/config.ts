@@ -1,7 +1,14 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { describeProblem, PropRules, type Rule, Rules, SECRET_SHOWN_AS } from '../../contract';
-import { type AutoscaleConfig, type BrokerKind, COARSE_TUTORIAL, FINE_TUTORIAL, INDEXED_EXAMPLE, type StackPattern } from '../config';
+import {
+  type AutoscaleConfig,
+  type BrokerKind,
+  COARSE_TUTORIAL,
+  FINE_TUTORIAL,
+  INDEXED_EXAMPLE,
+  type StackPattern,
+} from '../config';
 import { defined } from './defined';
 import { PROJECT_ROOT } from './project-root';
 import { type RegistryConfig, type StackFields, type WorkQueueStackArgs } from './work-queue-stack-args';
@@ -43,7 +50,8 @@ const repositoryRule: Rule = (value) =>
   typeof value === 'string' && REPOSITORY.test(value)
     ? undefined
     : 'a repository path of lowercase a-z, 0-9 and . _ - separated by "/", such as "work-queue" or "my-org/work-queue"';
-const optionalStringRule: Rule = (value) => (value === undefined || (typeof value === 'string' && value !== '') ? undefined : 'a non-empty string');
+const optionalStringRule: Rule = (value) =>
+  value === undefined || (typeof value === 'string' && value !== '') ? undefined : 'a non-empty string';
 
 /**
  * Reads the stack's config with typed getters. Fields of the work-queue stack are only read here;
@@ -53,7 +61,8 @@ const optionalStringRule: Rule = (value) => (value === undefined || (typeof valu
  */
 export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): WorkQueueProgramConfig {
   const key = (name: string) => `${config.name}:${name}`;
-  const problem = (name: string, value: unknown, expected: string) => new pulumi.RunError(describeProblem(key(name), value, expected));
+  const problem = (name: string, value: unknown, expected: string) =>
+    new pulumi.RunError(describeProblem(key(name), value, expected));
   /** Pulumi's getters throw their own wording on a value of the wrong type; this gives ours. */
   const typed = <T>(name: string, expected: string, read: () => T): T => {
     try {
@@ -81,7 +90,11 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   if (pattern !== undefined && (pattern === 'indexed') !== (tutorial.pattern === 'indexed')) {
     // The queue tutorials' broker and queue do not apply to an Indexed Job, and the indexed example has neither.
     const fitting = pattern === 'indexed' ? '"indexed"' : '"coarse" or "fine"';
-    throw problem('tutorial', tutorialName, `${fitting} with ${key('pattern')} "${pattern}", or no tutorial (the example of the pattern)`);
+    throw problem(
+      'tutorial',
+      tutorialName,
+      `${fitting} with ${key('pattern')} "${pattern}", or no tutorial (the example of the pattern)`,
+    );
   }
 
   const stack: StackFields = {
@@ -102,10 +115,14 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
       leaseSeconds: typed('leaseSeconds', 'a number', () => config.getNumber('leaseSeconds')),
       maxAttempts: typed('maxAttempts', 'a number', () => config.getNumber('maxAttempts')),
       workTimeoutSeconds: typed('workTimeoutSeconds', 'a number', () => config.getNumber('workTimeoutSeconds')),
-      consumerTimeoutSeconds: typed('consumerTimeoutSeconds', 'a number', () => config.getNumber('consumerTimeoutSeconds')),
+      consumerTimeoutSeconds: typed('consumerTimeoutSeconds', 'a number', () =>
+        config.getNumber('consumerTimeoutSeconds'),
+      ),
       brokerSecretName: config.get('brokerSecretName'),
       brokerReplicas: typed('brokerReplicas', 'a number', () => config.getNumber('brokerReplicas')),
-      autoscale: typed('autoscale', 'a JSON object such as {"maxJobs": 5}', () => config.getObject<AutoscaleConfig>('autoscale')),
+      autoscale: typed('autoscale', 'a JSON object such as {"maxJobs": 5}', () =>
+        config.getObject<AutoscaleConfig>('autoscale'),
+      ),
       maxFailedItems: typed('maxFailedItems', 'a number', () => config.getNumber('maxFailedItems')),
       succeededCount: typed('succeededCount', 'a number', () => config.getNumber('succeededCount')),
       kubernetesVersion: config.get('kubernetesVersion'),
@@ -114,7 +131,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
 
   const image = config.get('image');
   ensure('image', image, optionalStringRule);
-  const registry = typed('registry', 'a JSON object', () => config.getObject<Record<string, unknown>>('registry')) ?? {};
+  const registry =
+    typed('registry', 'a JSON object', () => config.getObject<Record<string, unknown>>('registry')) ?? {};
   if (typeof registry !== 'object' || Array.isArray(registry))
     throw problem('registry', registry, 'an object with "server" and optionally "repository", "username", "password"');
   const server = registry.server ?? DEFAULT_REGISTRY.server;
@@ -132,7 +150,8 @@ export function readProgramConfig(config: pulumi.Config = new pulumi.Config()): 
   if (jobTimeoutSeconds !== undefined) ensure('jobTimeoutSeconds', jobTimeoutSeconds, Rules.positiveInteger);
   const namespace = config.get('namespace');
   const createNamespace = typed('createNamespace', 'true or false', () => config.getBoolean('createNamespace'));
-  if (createNamespace && namespace === undefined) throw problem('createNamespace', true, `false or nothing without ${key('namespace')}`);
+  if (createNamespace && namespace === undefined)
+    throw problem('createNamespace', true, `false or nothing without ${key('namespace')}`);
   const context = config.get('context');
   ensure('context', context, optionalStringRule);
 

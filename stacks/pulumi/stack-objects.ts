@@ -4,7 +4,12 @@ import * as pulumi from '@pulumi/pulumi';
 import { describeProblem } from '../../contract';
 import { WorkQueueJob, type WorkQueuePattern } from '../../constructs';
 import { type WorkQueueStackConfig } from '../config';
-import { buildWorkQueueStack, type IndexedStackTree, type QueueStackTree, type WorkQueueStackTree } from '../work-queue-stack';
+import {
+  buildWorkQueueStack,
+  type IndexedStackTree,
+  type QueueStackTree,
+  type WorkQueueStackTree,
+} from '../work-queue-stack';
 
 /** A synthesized Kubernetes object, as `cdk8s synth` writes it. */
 export type KubernetesObject = {
@@ -60,19 +65,24 @@ export type StackObjects = QueueStackObjects | IndexedStackObjects;
 
 /** The objects of a queue stack: what the component renders for a `stack.pattern` other than `indexed`. */
 export function queueStackObjects(objects: StackObjects): QueueStackObjects {
-  if (objects.pattern === 'indexed') throw new pulumi.RunError(describeProblem('stack.pattern', objects.pattern, '"coarse" or "fine" for a queue stack'));
+  if (objects.pattern === 'indexed')
+    throw new pulumi.RunError(
+      describeProblem('stack.pattern', objects.pattern, '"coarse" or "fine" for a queue stack'),
+    );
   return objects;
 }
 
 /** The worker Job of a queue stack: there is one unless `stack.autoscale` has KEDA create the Jobs. */
 export function workerJobOf(objects: QueueStackObjects): KubernetesObject {
-  if (objects.workerJob === undefined) throw new pulumi.RunError(describeProblem('stack.autoscale', 'set', 'no autoscale for a worker Job of its own'));
+  if (objects.workerJob === undefined)
+    throw new pulumi.RunError(describeProblem('stack.autoscale', 'set', 'no autoscale for a worker Job of its own'));
   return objects.workerJob;
 }
 
 /** The objects of an indexed stack: what the component renders for `stack.pattern` `indexed`. */
 export function indexedStackObjects(objects: StackObjects): IndexedStackObjects {
-  if (objects.pattern !== 'indexed') throw new pulumi.RunError(describeProblem('stack.pattern', objects.pattern, '"indexed" for an indexed stack'));
+  if (objects.pattern !== 'indexed')
+    throw new pulumi.RunError(describeProblem('stack.pattern', objects.pattern, '"indexed" for an indexed stack'));
   return objects;
 }
 
@@ -123,7 +133,12 @@ function queueObjects(tree: QueueStackTree): QueueStackObjects {
 function indexedObjects(tree: IndexedStackTree): IndexedStackObjects {
   annotate(tree.job.job);
   const chart = splitOff(tree.charts.job, tree.job.job);
-  return { pattern: 'indexed', items: chart.others, workerJob: synthesizedOf(chart.job, tree.job.job), jobName: tree.job.job.name };
+  return {
+    pattern: 'indexed',
+    items: chart.others,
+    workerJob: synthesizedOf(chart.job, tree.job.job),
+    jobName: tree.job.job.name,
+  };
 }
 
 /** Puts JOB_ANNOTATIONS on the Jobs that the component awaits itself. */
@@ -136,7 +151,8 @@ function annotate(...jobs: (kplus.Job | undefined)[]): void {
 /** A chart's objects, with the one `job` synthesizes apart (a chart's names are unique). */
 function splitOff(chart: Chart, job: kplus.Job | undefined): { job?: KubernetesObject; others: KubernetesObject[] } {
   const objects = objectsOf(chart);
-  const isJob = (object: KubernetesObject) => job !== undefined && object.kind === 'Job' && object.metadata.name === job.name;
+  const isJob = (object: KubernetesObject) =>
+    job !== undefined && object.kind === 'Job' && object.metadata.name === job.name;
   return { job: objects.find(isJob), others: objects.filter((object) => !isJob(object)) };
 }
 

@@ -11,7 +11,10 @@ import { type WorkQueueStackConfig } from '../config';
  * await, the broker kind whether a password is generated), and a resource graph cannot wait for an
  * output. They are the config of `cdk8s synth`, which a program knows when it starts.
  */
-export type StackFields = Omit<WorkQueueStackConfig, 'image' | 'namespace' | 'brokerPassword' | 'erlangCookie' | 'createNamespace'>;
+export type StackFields = Omit<
+  WorkQueueStackConfig,
+  'image' | 'namespace' | 'brokerPassword' | 'erlangCookie' | 'createNamespace'
+>;
 
 /** Where a built worker image is pushed; each part may come from a registry resource of the program. */
 export interface RegistryConfig {

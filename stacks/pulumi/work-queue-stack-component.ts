@@ -16,7 +16,12 @@ import {
   type StackObjects,
   workerJobOf,
 } from './stack-objects';
-import { DEFAULT_JOB_TIMEOUT_SECONDS, SEED_TIMEOUT_SECONDS, type StackFields, type WorkQueueStackArgs } from './work-queue-stack-args';
+import {
+  DEFAULT_JOB_TIMEOUT_SECONDS,
+  SEED_TIMEOUT_SECONDS,
+  type StackFields,
+  type WorkQueueStackArgs,
+} from './work-queue-stack-args';
 import type * as WorkerImage from './worker-image';
 
 export * from './work-queue-stack-args';
@@ -78,7 +83,11 @@ export class WorkQueueStack extends pulumi.ComponentResource {
         ? [new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace } }, { parent: this })]
         : [];
     const cluster = clusterAccessOf(this.getProvider('kubernetes:batch/v1:Job'));
-    const awaited = { cluster, timeoutSeconds: args.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS, skip: args.skipJobAwait ?? false };
+    const awaited = {
+      cluster,
+      timeoutSeconds: args.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS,
+      skip: args.skipJobAwait ?? false,
+    };
 
     if (stack.pattern === 'indexed') {
       this.applyIndexed(name, clients.apply(indexedStackObjects), namespace, awaited);
@@ -108,16 +117,27 @@ export class WorkQueueStack extends pulumi.ComponentResource {
   private render(name: string, args: WorkQueueStackArgs, image: pulumi.Output<string>): pulumi.Output<StackObjects> {
     const { stack } = args;
     const brokerPassword =
-      args.brokerPassword !== undefined ? pulumi.secret(args.brokerPassword) : needsGeneratedPassword(stack) ? this.generatedPassword(name) : undefined;
-    const erlangCookie = args.erlangCookie !== undefined ? pulumi.secret(args.erlangCookie) : isCluster(stack) ? this.generatedCookie(name) : undefined;
-    return pulumi.all([image, args.namespace, brokerPassword, erlangCookie]).apply(([reference, namespace, password, cookie]) =>
-      renderStack({
-        ...stack,
-        image: reference,
-        createNamespace: false,
-        ...defined({ namespace, brokerPassword: password, erlangCookie: cookie }),
-      }),
-    );
+      args.brokerPassword !== undefined
+        ? pulumi.secret(args.brokerPassword)
+        : needsGeneratedPassword(stack)
+          ? this.generatedPassword(name)
+          : undefined;
+    const erlangCookie =
+      args.erlangCookie !== undefined
+        ? pulumi.secret(args.erlangCookie)
+        : isCluster(stack)
+          ? this.generatedCookie(name)
+          : undefined;
+    return pulumi
+      .all([image, args.namespace, brokerPassword, erlangCookie])
+      .apply(([reference, namespace, password, cookie]) =>
+        renderStack({
+          ...stack,
+          image: reference,
+          createNamespace: false,
+          ...defined({ namespace, brokerPassword: password, erlangCookie: cookie }),
+        }),
+      );
   }
 
   /** Broker, then the items ConfigMap and the seeding Job (awaited), then the worker Job (awaited) or KEDA's ScaledJob. */
@@ -129,34 +149,66 @@ export class WorkQueueStack extends pulumi.ComponentResource {
     namespace: pulumi.Resource[],
     awaited: WorkerJobAwait,
   ): void {
-    const broker = new k8s.yaml.v2.ConfigGroup(`${name}-broker`, { objs: brokerObjects }, { parent: this, dependsOn: namespace });
-    const seeder = new k8s.yaml.v2.ConfigGroup(`${name}-seeder`, { objs: clients.seeder }, { parent: this, dependsOn: [broker] });
-    const seedJob = new k8s.batch.v1.Job(`${name}-seed-job`, jobArgs(clients.seedJob), { parent: this, dependsOn: [seeder] });
-    const seeded = new JobAwait(`${name}-seed-job-await`, { job: seedJob, timeoutSeconds: SEED_TIMEOUT_SECONDS, cluster: awaited.cluster }, { parent: this });
+    const broker = new k8s.yaml.v2.ConfigGroup(
+      `${name}-broker`,
+      { objs: brokerObjects },
+      { parent: this, dependsOn: namespace },
+    );
+    const seeder = new k8s.yaml.v2.ConfigGroup(
+      `${name}-seeder`,
+      { objs: clients.seeder },
+      { parent: this, dependsOn: [broker] },
+    );
+    const seedJob = new k8s.batch.v1.Job(`${name}-seed-job`, jobArgs(clients.seedJob), {
+      parent: this,
+      dependsOn: [seeder],
+    });
+    const seeded = new JobAwait(
+      `${name}-seed-job-await`,
+      { job: seedJob, timeoutSeconds: SEED_TIMEOUT_SECONDS, cluster: awaited.cluster },
+      { parent: this },
+    );
     if (stack.autoscale) {
       // KEDA's ScaledJob, which creates worker Jobs while the queue has items: nothing to await.
       new k8s.yaml.v2.ConfigGroup(`${name}-workers`, { objs: clients.workers }, { parent: this, dependsOn: [seeded] });
     } else {
-      const workerJob = new k8s.batch.v1.Job(`${name}-job`, jobArgs(clients.apply(workerJobOf)), { parent: this, dependsOn: [seeded] });
+      const workerJob = new k8s.batch.v1.Job(`${name}-job`, jobArgs(clients.apply(workerJobOf)), {
+        parent: this,
+        dependsOn: [seeded],
+      });
       this.awaitWorkerJob(name, workerJob, awaited);
     }
   }
 
   /** The items' ConfigMaps, then the Indexed Job that mounts them (awaited): no broker, no password, nothing seeded. */
-  private applyIndexed(name: string, clients: pulumi.Output<IndexedStackObjects>, namespace: pulumi.Resource[], awaited: WorkerJobAwait): void {
-    const items = new k8s.yaml.v2.ConfigGroup(`${name}-items`, { objs: clients.items }, { parent: this, dependsOn: namespace });
+  private applyIndexed(
+    name: string,
+    clients: pulumi.Output<IndexedStackObjects>,
+    namespace: pulumi.Resource[],
+    awaited: WorkerJobAwait,
+  ): void {
+    const items = new k8s.yaml.v2.ConfigGroup(
+      `${name}-items`,
+      { objs: clients.items },
+      { parent: this, dependsOn: namespace },
+    );
     const job = new k8s.batch.v1.Job(`${name}-job`, jobArgs(clients.workerJob), { parent: this, dependsOn: [items] });
     this.awaitWorkerJob(name, job, awaited);
   }
 
   private awaitWorkerJob(name: string, job: k8s.batch.v1.Job, awaited: WorkerJobAwait): void {
     if (awaited.skip) return;
-    new JobAwait(`${name}-job-await`, { job, timeoutSeconds: awaited.timeoutSeconds, cluster: awaited.cluster }, { parent: this });
+    new JobAwait(
+      `${name}-job-await`,
+      { job, timeoutSeconds: awaited.timeoutSeconds, cluster: awaited.cluster },
+      { parent: this },
+    );
   }
 
   /** Checks where the image would be pushed and built from before anything is built. */
   private builtImage(name: string, args: WorkQueueStackArgs): pulumi.Output<string> {
-    if (args.registry === undefined) throw problem('registry', undefined, 'where to push the built image ({ server, repository }), or an image');
+    if (args.registry === undefined)
+      throw problem('registry', undefined, 'where to push the built image ({ server, repository }), or an image');
     const context = args.buildContext ?? PROJECT_ROOT;
     const { buildWorkerImage, checkBuildContext } = workerImageModule();
     checkBuildContext(context);
@@ -206,7 +258,8 @@ function isCluster(stack: StackFields): boolean {
  */
 function checkBeforeRender(args: WorkQueueStackArgs): void {
   const { stack } = args;
-  const known = (value: pulumi.Input<string> | undefined, standIn: string) => (typeof value === 'string' ? value : standIn);
+  const known = (value: pulumi.Input<string> | undefined, standIn: string) =>
+    typeof value === 'string' ? value : standIn;
   const password = args.brokerPassword ?? (needsGeneratedPassword(stack) ? STAND_IN_SECRET : undefined);
   const cookie = args.erlangCookie ?? (isCluster(stack) ? STAND_IN_SECRET : undefined);
   checkStack({
@@ -229,9 +282,14 @@ function needsGeneratedPassword(stack: StackFields): boolean {
 /** Checks the plain args the constructs do not see, before the component registers any child. */
 function checkArgs(args: WorkQueueStackArgs): void {
   const timeout = Rules.positiveInteger(args.jobTimeoutSeconds);
-  if (args.jobTimeoutSeconds !== undefined && timeout !== undefined) throw problem('jobTimeoutSeconds', args.jobTimeoutSeconds, timeout);
+  if (args.jobTimeoutSeconds !== undefined && timeout !== undefined)
+    throw problem('jobTimeoutSeconds', args.jobTimeoutSeconds, timeout);
   if (args.createNamespace && args.namespace === undefined) {
-    throw problem('createNamespace', true, 'false or nothing when there is no namespace (give namespace, the one to create)');
+    throw problem(
+      'createNamespace',
+      true,
+      'false or nothing when there is no namespace (give namespace, the one to create)',
+    );
   }
 }
 
@@ -295,14 +353,32 @@ function followJobCommand(
   clients: pulumi.Output<StackObjects>,
 ): pulumi.Output<string> {
   return pulumi.all([cluster.context, namespace, clients]).apply(([context, namespaceName, objects]) => {
-    const target = [...(context ? ['--context', context] : []), ...(namespaceName ? ['--namespace', namespaceName] : [])];
+    const target = [
+      ...(context ? ['--context', context] : []),
+      ...(namespaceName ? ['--namespace', namespaceName] : []),
+    ];
     const workerJob: KubernetesObject | undefined = objects.workerJob;
-    const spec = (workerJob?.spec ?? {}) as { completions?: number; parallelism?: number; backoffLimit?: number; backoffLimitPerIndex?: number };
+    const spec = (workerJob?.spec ?? {}) as {
+      completions?: number;
+      parallelism?: number;
+      backoffLimit?: number;
+      backoffLimitPerIndex?: number;
+    };
     // The constructs set these where they apply; the fallbacks are Kubernetes' defaults.
     const pods =
       spec.backoffLimitPerIndex !== undefined
         ? (spec.completions ?? 1) * (spec.backoffLimitPerIndex + 1)
         : (spec.completions ?? spec.parallelism ?? 1) + (spec.backoffLimit ?? 6);
-    return ['kubectl', ...target, 'logs', '--follow', '--prefix', '--selector', `job-name=${objects.jobName}`, '--max-log-requests', String(pods)].join(' ');
+    return [
+      'kubectl',
+      ...target,
+      'logs',
+      '--follow',
+      '--prefix',
+      '--selector',
+      `job-name=${objects.jobName}`,
+      '--max-log-requests',
+      String(pods),
+    ].join(' ');
   });
 }

@@ -30,7 +30,12 @@ export function checkBuildContext(context: string): void {
  * returning the pushed digest reference. The only module that loads @pulumi/docker, whose
  * provider needs a reachable Docker daemon from `pulumi preview` on.
  */
-export function buildWorkerImage(name: string, registry: RegistryConfig, context: string, parent: pulumi.Resource): pulumi.Output<string> {
+export function buildWorkerImage(
+  name: string,
+  registry: RegistryConfig,
+  context: string,
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
   // Relative to the working directory, so that the state is the same on every machine. `pulumi up`
   // runs the program and its providers in the directory of Pulumi.yaml's `main`, not the project root.
   const relative = path.relative(process.cwd(), context) || '.';

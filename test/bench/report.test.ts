@@ -12,13 +12,25 @@ const pod = entryOf(
   [0.1, 0.1, 0.11],
 );
 const info: Entry = {
-  ...entryOf({ id: 'redis-server-usec-per-item', name: 'Server time', unit: 'µs/item', baselineName: 'LMOVE', goal: null }, [5, 6, 7], [1, 1, 1]),
+  ...entryOf(
+    { id: 'redis-server-usec-per-item', name: 'Server time', unit: 'µs/item', baselineName: 'LMOVE', goal: null },
+    [5, 6, 7],
+    [1, 1, 1],
+  ),
   ceiling: 166_700,
 };
 
 describe('entries', () => {
   test('ours and the baseline are medians; the ratio is the median of the per-round ratios, not the ratio of medians', () => {
-    expect(seed).toMatchObject({ ours: 305_000, oursMin: 250_000, oursMax: 320_000, baseline: 25_000, baselineMin: 20_000, baselineMax: 30_500, runs: 5 });
+    expect(seed).toMatchObject({
+      ours: 305_000,
+      oursMin: 250_000,
+      oursMax: 320_000,
+      baseline: 25_000,
+      baselineMin: 20_000,
+      baselineMax: 30_500,
+      runs: 5,
+    });
     // Per round: 12, 15.5, 8.333, 12.8, 10 -> median 12 (the ratio of medians would be 12.2).
     expect(seed).toMatchObject({ ratio: 12, ratioMin: 8.333, ratioMax: 15.5, goal: 10, pass: true });
   });
@@ -51,7 +63,14 @@ describe('the table', () => {
   });
 
   test('the report names the machine and the missed goals', () => {
-    const machine = { cores: 2, cpuModel: 'Test CPU', memoryGiB: 23, nodeVersion: 'v20.20.2', date: '2026-12-01', loadAverage: 0.5 };
+    const machine = {
+      cores: 2,
+      cpuModel: 'Test CPU',
+      memoryGiB: 23,
+      nodeVersion: 'v20.20.2',
+      date: '2026-12-01',
+      loadAverage: 0.5,
+    };
     expect(machineLine(machine, 5)).toBe(
       'Measured 2026-12-01 on 2 cores (Test CPU), 23 GiB RAM, Node.js v20.20.2, load average 0.50 at the start; 5 interleaved rounds, ratio above 1 means ours is better.',
     );

@@ -18,11 +18,19 @@ const NAME = 'ct';
 /** The single node's `30-work-queue.conf` as `RabbitMQStatefulSet` synthesizes it. */
 function synthesizedConf(): string {
   const chart = new Chart(Testing.app(), 'broker');
-  new RabbitMQStatefulSet(chart, NAME, { name: NAME, consumerTimeout: Duration.seconds(CONSUMER_TIMEOUT_SECONDS), password: 'unused' });
+  new RabbitMQStatefulSet(chart, NAME, {
+    name: NAME,
+    consumerTimeout: Duration.seconds(CONSUMER_TIMEOUT_SECONDS),
+    password: 'unused',
+  });
   const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
-  const conf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${NAME}-work-queue`)?.data?.['30-work-queue.conf'];
+  const conf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${NAME}-work-queue`)?.data?.[
+    '30-work-queue.conf'
+  ];
   if (conf === undefined)
-    throw new Error(`no ConfigMap ${NAME}-work-queue with 30-work-queue.conf in: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
+    throw new Error(
+      `no ConfigMap ${NAME}-work-queue with 30-work-queue.conf in: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`,
+    );
   expect(conf).toBe(`consumer_timeout = ${CONSUMER_TIMEOUT_SECONDS * 1000}\n`);
   return conf;
 }
@@ -45,7 +53,14 @@ describe.each(OWN_RABBITMQ_NODES)('consumer timeout on %s', (_generation, startN
 
   function env(queue: string, extra: Record<string, string> = {}): Record<string, string> {
     // The command hangs; the worker's own limit is far away, so the broker's timeout acts.
-    return { BROKER_URL: startedNode().url, QUEUE: queue, WORK_COMMAND: 'sleep 120', WORK_TIMEOUT_SECONDS: '600', MAX_ATTEMPTS: '2', ...extra };
+    return {
+      BROKER_URL: startedNode().url,
+      QUEUE: queue,
+      WORK_COMMAND: 'sleep 120',
+      WORK_TIMEOUT_SECONDS: '600',
+      MAX_ATTEMPTS: '2',
+      ...extra,
+    };
   }
 
   async function deadCount(queue: string): Promise<number> {
@@ -80,7 +95,9 @@ describe.each(OWN_RABBITMQ_NODES)('consumer timeout on %s', (_generation, startN
     for (let attempt = 1; attempt <= 2; attempt++) {
       const pod = await runCli(['work'], env(queue));
       expect({ attempt, code: pod.code }).toEqual({ attempt, code: ExitCode.brokerUnreachable });
-      expect(pod.stderr).toMatch(/closed while an item was in progress \(.*406.*timed out.*\): it was not acknowledged/);
+      expect(pod.stderr).toMatch(
+        /closed while an item was in progress \(.*406.*timed out.*\): it was not acknowledged/,
+      );
       expect(pod.stderr).not.toMatch(/unexpected error/);
     }
     const last = await runCli(['work'], env(queue));

@@ -28,9 +28,19 @@ export interface SynthesizedCluster {
 export function synthesizeCluster(name: string, replicas: number): SynthesizedCluster {
   const chart = new Chart(Testing.app(), 'broker');
   const generated = () => randomBytes(GENERATED_SECRET_BYTES).toString('base64url');
-  const broker = new RabbitMQStatefulSet(chart, name, { name, replicas, password: generated(), erlangCookie: generated() });
+  const broker = new RabbitMQStatefulSet(chart, name, {
+    name,
+    replicas,
+    password: generated(),
+    erlangCookie: generated(),
+  });
   const brokerReplicas = broker.clientEnv.find((variable) => variable.name === Env.brokerReplicas)?.value.value;
-  const objects = chart.toJson() as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string> }[];
+  const objects = chart.toJson() as {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+    stringData?: Record<string, string>;
+  }[];
   const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-cluster`);
   const cookie = objects.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-erlang-cookie'));
   if (!config?.data?.['20-cluster.conf'] || !cookie?.stringData?.cookie || brokerReplicas === undefined) {
@@ -38,7 +48,13 @@ export function synthesizeCluster(name: string, replicas: number): SynthesizedCl
       `the synthesized broker has no ConfigMap ${name}-cluster with 20-cluster.conf, no Erlang cookie Secret or no ${Env.brokerReplicas} for its clients: ${objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`,
     );
   }
-  return { name, replicas, clusterConf: config.data['20-cluster.conf'], cookie: cookie.stringData.cookie, brokerReplicas };
+  return {
+    name,
+    replicas,
+    clusterConf: config.data['20-cluster.conf'],
+    cookie: cookie.stringData.cookie,
+    brokerReplicas,
+  };
 }
 
 /**
@@ -101,8 +117,13 @@ export class LocalNode {
       // `wait` waits for the pid file, then for the node to have started (await_startup alone
       // fails at once on a node that has not registered with epmd yet).
       await Promise.race([
-        this.ctl(['wait', this.env.RABBITMQ_PID_FILE, '--timeout', String(timeoutSeconds)], (timeoutSeconds + 10) * 1000),
-        new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server exited (${String(signal ?? code)})`)))),
+        this.ctl(
+          ['wait', this.env.RABBITMQ_PID_FILE, '--timeout', String(timeoutSeconds)],
+          (timeoutSeconds + 10) * 1000,
+        ),
+        new Promise((_, reject) =>
+          child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server exited (${String(signal ?? code)})`))),
+        ),
       ]);
     } catch (error) {
       throw new Error(
@@ -177,9 +198,13 @@ export class LocalCluster {
     /** A path in the cluster's directory as the nodes see it. */
     const nodePath = (...parts: string[]) => path.posix.join(directory.node, ...parts);
     const nodeName = (index: number) => `${options.install.namePrefix}${options.prefix}${index}@localhost`;
-    this.conf = [localClusterConf(cluster, nodeName), 'loopback_users.guest = true', ...options.install.quickStartConf, ...(options.extraConf ?? []), ''].join(
-      '\n',
-    );
+    this.conf = [
+      localClusterConf(cluster, nodeName),
+      'loopback_users.guest = true',
+      ...options.install.quickStartConf,
+      ...(options.extraConf ?? []),
+      '',
+    ].join('\n');
 
     // The system's /etc/rabbitmq/rabbitmq-env.conf names the system node; this one names nothing.
     writeFileSync(path.join(this.dir, 'rabbitmq-env.conf'), '');
@@ -196,14 +221,22 @@ export class LocalCluster {
       const prometheusPort = options.prometheusPorts?.[index];
       // A config and plugins file per node: each plugin (the management plugin slows a node's start) only where a port is given for it.
       const plugins = [
-        ...(managementPort === undefined ? [] : [{ name: 'rabbitmq_management', conf: 'management', port: managementPort }]),
-        ...(prometheusPort === undefined ? [] : [{ name: 'rabbitmq_prometheus', conf: 'prometheus', port: prometheusPort }]),
+        ...(managementPort === undefined
+          ? []
+          : [{ name: 'rabbitmq_management', conf: 'management', port: managementPort }]),
+        ...(prometheusPort === undefined
+          ? []
+          : [{ name: 'rabbitmq_prometheus', conf: 'prometheus', port: prometheusPort }]),
       ];
       writeFileSync(
         path.join(this.dir, nodeDir, 'rabbitmq.conf'),
-        this.conf + plugins.map(({ conf, port }) => `${conf}.tcp.ip = 127.0.0.1\n${conf}.tcp.port = ${port}\n`).join(''),
+        this.conf +
+          plugins.map(({ conf, port }) => `${conf}.tcp.ip = 127.0.0.1\n${conf}.tcp.port = ${port}\n`).join(''),
       );
-      writeFileSync(path.join(this.dir, nodeDir, 'enabled_plugins'), `[${plugins.map(({ name }) => name).join(',')}].\n`);
+      writeFileSync(
+        path.join(this.dir, nodeDir, 'enabled_plugins'),
+        `[${plugins.map(({ name }) => name).join(',')}].\n`,
+      );
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         HOME: nodePath('home'),

@@ -32,7 +32,16 @@ export interface SynthesizedReplicas {
  * The variables the start scripts read (constructs/redis-sentinel-scripts.ts), which the local
  * members are given with local values; POD_NAME and POD_NAMESPACE only feed REDIS_NODE(S) in a pod.
  */
-const SCRIPT_VARIABLES = ['POD_NAME', 'POD_NAMESPACE', 'REDIS_NODE', 'REDIS_NODES', 'REDIS_MASTER_NAME', 'CONFIG_DIRECTORY', 'REDIS_PASSWORD', 'REDISCLI_AUTH'];
+const SCRIPT_VARIABLES = [
+  'POD_NAME',
+  'POD_NAMESPACE',
+  'REDIS_NODE',
+  'REDIS_NODES',
+  'REDIS_MASTER_NAME',
+  'CONFIG_DIRECTORY',
+  'REDIS_PASSWORD',
+  'REDISCLI_AUTH',
+];
 
 /** Synthesizes `new RedisPod(chart, 'redis', { replicas, password })` and reads its containers. */
 export function synthesizeReplicas(members: number): SynthesizedReplicas {
@@ -48,10 +57,19 @@ export function synthesizeReplicas(members: number): SynthesizedReplicas {
   const containers = objects.find((o) => o.kind === 'StatefulSet')?.spec?.template?.spec?.containers ?? [];
   const container = (name: string): SynthesizedContainer => {
     const found = containers.find((c) => c.name === name);
-    if (!found) throw new Error(`the synthesized StatefulSet has no container ${name}: ${containers.map((c) => c.name).join(', ')}`);
+    if (!found)
+      throw new Error(
+        `the synthesized StatefulSet has no container ${name}: ${containers.map((c) => c.name).join(', ')}`,
+      );
     const unknown = found.env.map((variable) => variable.name).filter((name) => !SCRIPT_VARIABLES.includes(name));
-    if (unknown.length > 0) throw new Error(`container ${name} reads ${unknown.join(', ')}, which the local members do not give`);
-    return { command: found.command, args: found.args ?? [], env: found.env, preStop: found.lifecycle?.preStop?.exec?.command };
+    if (unknown.length > 0)
+      throw new Error(`container ${name} reads ${unknown.join(', ')}, which the local members do not give`);
+    return {
+      command: found.command,
+      args: found.args ?? [],
+      env: found.env,
+      preStop: found.lifecycle?.preStop?.exec?.command,
+    };
   };
   const master = broker.connection.sentinelMaster;
   if (master === undefined) throw new Error('the synthesized RedisPod has no Sentinel master name in its connection');
@@ -127,7 +145,9 @@ export class LocalSentinelSet {
     for (const member of this.members) {
       for (const port of [Defaults.redisPort, Defaults.sentinelPort]) {
         if (await listening(member.host, port)) {
-          throw new Error(`${member.host}:${port} is taken, by a process an earlier run left behind: stop it (ss -ltnp 'sport = :${port}')`);
+          throw new Error(
+            `${member.host}:${port} is taken, by a process an earlier run left behind: stop it (ss -ltnp 'sport = :${port}')`,
+          );
         }
       }
     }
@@ -212,7 +232,8 @@ export class LocalSentinelSet {
         const primary = this.members.find((candidate) => candidate.host === host && candidate !== old);
         if (primary) return { primary, waitedMs: Date.now() - started };
       }
-      if (Date.now() - started > timeoutMs) throw new Error(`no Sentinel named a new primary within ${timeoutMs} ms\n${this.logTails()}`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`no Sentinel named a new primary within ${timeoutMs} ms\n${this.logTails()}`);
       await sleep(100);
     }
   }
@@ -231,13 +252,20 @@ export class LocalSentinelSet {
         const named = new Set(await Promise.all(running.map((member) => this.askSentinel(member))));
         const primary = this.members.find((member) => named.size === 1 && named.has(member.host));
         if (primary) {
-          const replicas = this.members.filter((member) => member !== primary && member.data?.exitCode === null && member.data.signalCode === null).length;
+          const replicas = this.members.filter(
+            (member) => member !== primary && member.data?.exitCode === null && member.data.signalCode === null,
+          ).length;
           const info = String(await this.command(primary.host, 6379, ['INFO', 'replication']));
           const connected = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? -1);
           const good = Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? -1);
           const others = await Promise.all(
             running.map(
-              async (member) => (await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'SENTINELS', this.synthesized.master])) as unknown[],
+              async (member) =>
+                (await this.command(member.host, Defaults.sentinelPort, [
+                  'SENTINEL',
+                  'SENTINELS',
+                  this.synthesized.master,
+                ])) as unknown[],
             ),
           );
           const known = await Promise.all(running.map((member) => this.replicasKnown(member)));
@@ -256,14 +284,18 @@ export class LocalSentinelSet {
       } catch (error) {
         last = String(error);
       }
-      if (Date.now() > deadline) throw new Error(`the members did not settle within ${timeoutMs} ms: ${last}\n${this.logTails()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the members did not settle within ${timeoutMs} ms: ${last}\n${this.logTails()}`);
       await sleep(200);
     }
   }
 
   /** Sends one command to a member's data node (6379) or Sentinel (26379), with the password. */
   async command(host: string, port: number, args: string[]): Promise<unknown> {
-    const client = createClient({ socket: { host, port, connectTimeout: 2000, reconnectStrategy: false }, password: this.synthesized.password });
+    const client = createClient({
+      socket: { host, port, connectTimeout: 2000, reconnectStrategy: false },
+      password: this.synthesized.password,
+    });
     client.on('error', () => undefined);
     await client.connect();
     try {
@@ -278,7 +310,9 @@ export class LocalSentinelSet {
     this.stopping = true;
     const running = this.members
       .flatMap((member) => [member.data, member.sentinel])
-      .filter((child): child is ChildProcess => child !== undefined && child.exitCode === null && child.signalCode === null);
+      .filter(
+        (child): child is ChildProcess => child !== undefined && child.exitCode === null && child.signalCode === null,
+      );
     const exited = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
     for (const child of running) child.kill('SIGKILL');
     await Promise.all(exited);
@@ -287,12 +321,20 @@ export class LocalSentinelSet {
 
   /** The replicas a member's Sentinel knows as healthy ones (flags `slave` only, link to the primary up). */
   private async replicasKnown(member: LocalMember): Promise<number> {
-    const replicas = (await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'REPLICAS', this.synthesized.master])) as Record<string, string>[];
+    const replicas = (await this.command(member.host, Defaults.sentinelPort, [
+      'SENTINEL',
+      'REPLICAS',
+      this.synthesized.master,
+    ])) as Record<string, string>[];
     return replicas.filter((replica) => replica.flags === 'slave' && replica['master-link-status'] === 'ok').length;
   }
 
   private async askSentinel(member: LocalMember): Promise<string> {
-    const answer = await this.command(member.host, Defaults.sentinelPort, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.synthesized.master]);
+    const answer = await this.command(member.host, Defaults.sentinelPort, [
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      this.synthesized.master,
+    ]);
     if (!Array.isArray(answer)) throw new Error(`the Sentinel at ${member.host} knows no primary`);
     return String(answer[0]);
   }
@@ -355,5 +397,7 @@ export class LocalSentinelSet {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }

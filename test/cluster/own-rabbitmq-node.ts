@@ -25,7 +25,11 @@ export interface OwnRabbitMQNodeOptions {
 export type StartOwnRabbitMQNode = (conf: string, options?: OwnRabbitMQNodeOptions) => Promise<OwnRabbitMQNode>;
 
 /** A node of `install`, as a one-node LocalCluster (its file lists the one node). */
-async function ownRabbitMQNode(install: RabbitMQInstall, conf: string, options: OwnRabbitMQNodeOptions = {}): Promise<OwnRabbitMQNode> {
+async function ownRabbitMQNode(
+  install: RabbitMQInstall,
+  conf: string,
+  options: OwnRabbitMQNodeOptions = {},
+): Promise<OwnRabbitMQNode> {
   await install.ready();
   const name = 'own';
   const prometheusPort = options.prometheus ? await closedPort() : undefined;

@@ -93,8 +93,13 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
           .sort(),
       );
       // status reads the same through the management API of any node.
-      const status = await runCli(['status'], clientEnv(startedCluster().nodes[2], queue, { BROKER_MANAGEMENT_URL: startedCluster().nodes[2].managementUrl }));
-      expect(status.stdout).toMatch(new RegExp(`^queue ${queue}: leader ${String(leader)}, members ${members.sort().join(', ')}$`, 'm'));
+      const status = await runCli(
+        ['status'],
+        clientEnv(startedCluster().nodes[2], queue, { BROKER_MANAGEMENT_URL: startedCluster().nodes[2].managementUrl }),
+      );
+      expect(status.stdout).toMatch(
+        new RegExp(`^queue ${queue}: leader ${String(leader)}, members ${members.sort().join(', ')}$`, 'm'),
+      );
 
       // Single workers, SLOTS at a time over the three nodes' ports; a slot stops when its worker
       // finds the queue empty.
@@ -104,12 +109,16 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
       const slot = async (index: number) => {
         const node = startedCluster().nodes[index % startedCluster().nodes.length];
         for (;;) {
-          const worker = await runCli(['work'], clientEnv(node, queue, { WORKER_MODE: 'single', WORK_SECONDS: '0', BROKER_RETRY_SECONDS: '40' }));
+          const worker = await runCli(
+            ['work'],
+            clientEnv(node, queue, { WORKER_MODE: 'single', WORK_SECONDS: '0', BROKER_RETRY_SECONDS: '40' }),
+          );
           const key = String(worker.code ?? worker.signal);
           exits[key] = (exits[key] ?? 0) + 1;
           if (worker.code === 0) done.push(...processed(worker.stdout));
           if (/stayed empty/.test(worker.stdout + worker.stderr)) return;
-          if (worker.code !== 0 && worker.code !== 3) throw new Error(`worker on ${node.nodeName} exited ${key}:\n${worker.stdout}\n${worker.stderr}`);
+          if (worker.code !== 0 && worker.code !== 3)
+            throw new Error(`worker on ${node.nodeName} exited ${key}:\n${worker.stdout}\n${worker.stderr}`);
         }
       };
       const killer = async () => {
@@ -125,7 +134,8 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
             killed.newLeader = now;
             break;
           }
-          if (Date.now() - killed.at > 20000) throw new Error(`no new leader of ${queue} 20 s after killing ${String(leader)}`);
+          if (Date.now() - killed.at > 20000)
+            throw new Error(`no new leader of ${queue} 20 s after killing ${String(leader)}`);
           await pause(100);
         }
         await pause(2000);
@@ -163,7 +173,10 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
       const queue = uniqueQueue('cluster-size');
       const node = startedCluster().nodes[1];
       expect((await runCli(['seed', 'a'], clientEnv(node, queue, { BROKER_REPLICAS: '1' }))).code).toBe(0);
-      expect(await queueLeader(startedCluster().nodes[0], queue)).toEqual({ leader: node.nodeName, members: [node.nodeName] });
+      expect(await queueLeader(startedCluster().nodes[0], queue)).toEqual({
+        leader: node.nodeName,
+        members: [node.nodeName],
+      });
     });
 
     describe('seeding, interrupted mid-seed', () => {
@@ -185,7 +198,10 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         const started = Date.now();
         const queue = uniqueQueue('cluster-seed');
         const [, seedingNode, other] = startedCluster().nodes;
-        const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '60' }));
+        const seeder = startCli(
+          ['seed'],
+          clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '60' }),
+        );
         // Killed once the seed is under way, not at a fixed time: a slow start would kill the node before the seeder connects.
         await seeder.waitFor(SEEDING);
         seedingNode.kill();
@@ -213,7 +229,9 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
           const started = Date.now();
           const queue = uniqueQueue('cluster-reseed');
           const [seedingNode, rerunNode] =
-            round === 0 ? [startedCluster().nodes[0], startedCluster().nodes[2]] : [startedCluster().nodes[2], startedCluster().nodes[1]];
+            round === 0
+              ? [startedCluster().nodes[0], startedCluster().nodes[2]]
+              : [startedCluster().nodes[2], startedCluster().nodes[1]];
           const seeder = startCli(['seed'], clientEnv(seedingNode, queue, { ITEMS_FILE: itemsFile }));
           await seeder.waitFor(SEEDING);
           seeder.kill('SIGKILL');
@@ -222,7 +240,9 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
           expect(rerun.code).toBe(0);
           expect(rerun.stdout).toMatch(/^resuming seed [0-9a-f]+ at item \d+ of \d+/m);
           const counts = await expectTheItems(rerunNode.url, queue);
-          console.log(`cluster seed run (seeder killed, round ${round + 1}): ${rerun.stdout.trim().split('\n')[0]}; ${counts}; ${Date.now() - started} ms`);
+          console.log(
+            `cluster seed run (seeder killed, round ${round + 1}): ${rerun.stdout.trim().split('\n')[0]}; ${counts}; ${Date.now() - started} ms`,
+          );
         }
       }, 90000);
 
@@ -230,11 +250,24 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         const queue = uniqueQueue('cluster-refused');
         const node = startedCluster().nodes[0];
         const limit = 5000;
-        await node.ctl(['set_policy', '--apply-to', 'queues', `${queue}-limit`, `^${queue}$`, JSON.stringify({ 'max-length': limit })]);
-        const refused = await runCli(['seed'], clientEnv(node, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '2' }));
+        await node.ctl([
+          'set_policy',
+          '--apply-to',
+          'queues',
+          `${queue}-limit`,
+          `^${queue}$`,
+          JSON.stringify({ 'max-length': limit }),
+        ]);
+        const refused = await runCli(
+          ['seed'],
+          clientEnv(node, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '2' }),
+        );
         expect(refused.code).toBe(1);
         expect(refused.stderr).toMatch(
-          new RegExp(`^work-queue: queue ${queue}: the broker refused a seeded item \\(message nacked\\); going on over a new connection$`, 'm'),
+          new RegExp(
+            `^work-queue: queue ${queue}: the broker refused a seeded item \\(message nacked\\); going on over a new connection$`,
+            'm',
+          ),
         );
         expect(refused.stderr.trim().split('\n').pop()).toBe(
           `work-queue: queue ${queue}: the broker refused a seeded item (message nacked); rerun seed to resume`,
@@ -243,7 +276,9 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         const rerun = await runCli(['seed'], clientEnv(node, queue, { ITEMS_FILE: itemsFile }));
         expect(rerun.code).toBe(0);
         // The queue took `limit` items (a quorum queue may take a few more before it refuses).
-        expect(Number(/^resuming seed [0-9a-f]+ at item (\d+) of/m.exec(rerun.stdout)?.[1])).toBeGreaterThanOrEqual(limit + 1);
+        expect(Number(/^resuming seed [0-9a-f]+ at item (\d+) of/m.exec(rerun.stdout)?.[1])).toBeGreaterThanOrEqual(
+          limit + 1,
+        );
         const counts = await expectTheItems(node.url, queue);
         console.log(
           `cluster seed run (refused past ${limit}): ${refused.stderr.split('going on over a new connection').length - 1} retries over new connections; ${rerun.stdout.trim().split('\n')[0]}; ${counts}`,
@@ -264,10 +299,17 @@ export function describeRabbitMQCluster(install: RabbitMQInstall): void {
         seeder.kill('SIGKILL');
         await Promise.all([seedingNode.exited(), seeder.exited]);
         try {
-          const rerun = await runCli(['seed'], clientEnv(rerunNode, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '30' }));
-          if (rerun.code !== 0) console.log(`re-run while ${seedingNode.nodeName} is down:\n${rerun.stdout}\n${rerun.stderr}`);
+          const rerun = await runCli(
+            ['seed'],
+            clientEnv(rerunNode, queue, { ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: '30' }),
+          );
+          if (rerun.code !== 0)
+            console.log(`re-run while ${seedingNode.nodeName} is down:\n${rerun.stdout}\n${rerun.stderr}`);
           // A node that has not yet noticed the leader's death may close the connection once (nodedown): ridden out.
-          expect(rerun).toMatchObject({ code: 0, stderr: expect.not.stringMatching(/home node|is down or inaccessible/) });
+          expect(rerun).toMatchObject({
+            code: 0,
+            stderr: expect.not.stringMatching(/home node|is down or inaccessible/),
+          });
           expect(rerun.stdout).toMatch(/^resuming seed [0-9a-f]+ at item \d+ of \d+/m);
           const counts = await expectTheItems(rerunNode.url, queue);
           console.log(
@@ -296,7 +338,10 @@ async function queueLeader(node: LocalNode, queue: string): Promise<{ leader?: s
     'Node Name': string;
     'Raft State': unknown;
   }[];
-  return { leader: rows.find((row) => row['Raft State'] === 'leader')?.['Node Name'], members: rows.map((row) => row['Node Name']) };
+  return {
+    leader: rows.find((row) => row['Raft State'] === 'leader')?.['Node Name'],
+    members: rows.map((row) => row['Node Name']),
+  };
 }
 
 /** The leader a node's own Raft member of the queue knows, one local call (`ra:members`). */

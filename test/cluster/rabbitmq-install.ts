@@ -48,7 +48,10 @@ export interface RabbitMQInstall {
 export const MACHINE_RABBITMQ: RabbitMQInstall = {
   generation: 'machine: RabbitMQ 3.10',
   namePrefix: 'wqm',
-  quickStartConf: ['cluster_formation.randomized_startup_delay_range.min = 0', 'cluster_formation.randomized_startup_delay_range.max = 2'],
+  quickStartConf: [
+    'cluster_formation.randomized_startup_delay_range.min = 0',
+    'cluster_formation.randomized_startup_delay_range.max = 2',
+  ],
   ready() {
     if (!existsSync(path.join(RABBITMQ_BIN, 'rabbitmq-server')))
       return Promise.reject(new Error(`no RabbitMQ in ${RABBITMQ_BIN}: install Debian's rabbitmq-server`));
@@ -59,7 +62,12 @@ export const MACHINE_RABBITMQ: RabbitMQInstall = {
     return { host: dir, node: dir };
   },
   spawn(tool, args, env) {
-    return spawn(path.join(RABBITMQ_BIN, tool), args, { env, cwd: env.HOME, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(path.join(RABBITMQ_BIN, tool), args, {
+      env,
+      cwd: env.HOME,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   },
   async run(tool, args, env, timeoutMs) {
     return (await run(path.join(RABBITMQ_BIN, tool), args, { env, cwd: env.HOME, timeout: timeoutMs })).stdout;
@@ -72,7 +80,9 @@ const TRIXIE_EPMD_PORT = '4370';
 
 /** `chroot ROOT env -i VAR=value... /usr/lib/rabbitmq/bin/<tool> args`: the root's programs, with exactly `env`. */
 function inTrixie(tool: RabbitMQTool, args: string[], env: Record<string, string>): string[] {
-  const variables = Object.entries({ ...env, ERL_EPMD_PORT: TRIXIE_EPMD_PORT }).map(([name, value]) => `${name}=${value}`);
+  const variables = Object.entries({ ...env, ERL_EPMD_PORT: TRIXIE_EPMD_PORT }).map(
+    ([name, value]) => `${name}=${value}`,
+  );
   return [TRIXIE_ROOT, '/usr/bin/env', '-i', ...variables, path.posix.join(RABBITMQ_BIN, tool), ...args];
 }
 
@@ -102,4 +112,7 @@ export const DEPLOYED_RABBITMQ: RabbitMQInstall = {
 };
 
 /** Both generations, for `describe.each`. */
-export const RABBITMQ_INSTALLS: [string, RabbitMQInstall][] = [MACHINE_RABBITMQ, DEPLOYED_RABBITMQ].map((install) => [install.generation, install]);
+export const RABBITMQ_INSTALLS: [string, RabbitMQInstall][] = [MACHINE_RABBITMQ, DEPLOYED_RABBITMQ].map((install) => [
+  install.generation,
+  install,
+]);

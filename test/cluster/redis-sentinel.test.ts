@@ -18,7 +18,10 @@ import { asError } from '../e2e/harness/caught';
 const HOSTS = ['127.0.0.31', '127.0.0.32', '127.0.0.33'];
 const DRAIN_ITEMS = Array.from({ length: 3000 }, (_, index) => `item-${String(index).padStart(4, '0')}`);
 /** About 7 MB of JSON, within the items file's 8 MiB: a seed that takes long enough to be interrupted. */
-const SEED_ITEMS = Array.from({ length: 120_000 }, (_, index) => `seeded-${String(index).padStart(6, '0')}-${'x'.repeat(40)}`);
+const SEED_ITEMS = Array.from(
+  { length: 120_000 },
+  (_, index) => `seeded-${String(index).padStart(6, '0')}-${'x'.repeat(40)}`,
+);
 const WORKERS = 2;
 
 const TRIXIE_ROOT = process.env.WQ_TRIXIE_ROOT ?? '/var/cache/work-queue-stack/trixie';
@@ -61,7 +64,11 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     files.remove();
   });
 
-  const env = (queue: string, extra: Record<string, string> = {}) => ({ BROKER_URL: sentinels().brokerUrl, QUEUE: queue, ...extra });
+  const env = (queue: string, extra: Record<string, string> = {}) => ({
+    BROKER_URL: sentinels().brokerUrl,
+    QUEUE: queue,
+    ...extra,
+  });
 
   test('the Sentinels agree on the first member as primary, with the other two its replicas', async () => {
     const primary = await sentinels().settled(10_000);
@@ -80,8 +87,13 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     expect(seeded.code).toBe(0);
 
     const old = await sentinels().primary();
-    const workers = Array.from({ length: WORKERS }, () => startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })));
-    await waitUntil(() => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4, 60_000);
+    const workers = Array.from({ length: WORKERS }, () =>
+      startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })),
+    );
+    await waitUntil(
+      () => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4,
+      60_000,
+    );
     const before = workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0);
     old.data!.kill('SIGKILL');
     const { primary, waitedMs } = await sentinels().newPrimary(old);
@@ -95,7 +107,9 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     );
     if (results.some((result) => result.code !== ExitCode.ok)) console.log(sentinels().logTails());
     for (const result of results) {
-      expect(result.stderr).toMatch(/lost the connection to Redis primary redis-master via Sentinel at .*; reconnecting for up to 60 s/);
+      expect(result.stderr).toMatch(
+        /lost the connection to Redis primary redis-master via Sentinel at .*; reconnecting for up to 60 s/,
+      );
       expect(result.stderr).toMatch(/reconnected to Redis primary redis-master via Sentinel at .* after \d+\.\d s/);
       expect(result.code).toBe(ExitCode.ok);
     }
@@ -118,7 +132,8 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     const old = await sentinels().primary();
     const seeder = startCli(['seed'], env(queue, { ITEMS_FILE: itemsFile }));
     await waitUntil(async () => {
-      if (seeder.child.exitCode !== null) throw new Error(`the seeder ended before its primary was killed: ${seeder.stdout}${seeder.stderr}`);
+      if (seeder.child.exitCode !== null)
+        throw new Error(`the seeder ended before its primary was killed: ${seeder.stdout}${seeder.stderr}`);
       return (
         Number(
           await sentinels()
@@ -175,7 +190,10 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
   }, 120_000);
 
   async function seed(queue: string, items: readonly string[]): Promise<void> {
-    const seeded = await runCli(['seed'], env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(items)) }));
+    const seeded = await runCli(
+      ['seed'],
+      env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(items)) }),
+    );
     expect(seeded.code).toBe(ExitCode.ok);
   }
 
@@ -183,8 +201,13 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     const queue = uniqueQueue('sentinel-delete');
     await seed(queue, DRAIN_ITEMS);
     const old = await sentinels().primary();
-    const workers = Array.from({ length: WORKERS }, () => startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })));
-    await waitUntil(() => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4, 60_000);
+    const workers = Array.from({ length: WORKERS }, () =>
+      startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })),
+    );
+    await waitUntil(
+      () => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4,
+      60_000,
+    );
     const promoted = sentinels().newPrimary(old);
     const { hookMs } = await sentinels().deletePod(old);
     const { primary, waitedMs } = await promoted;
@@ -204,7 +227,10 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     expect(new Set(all)).toEqual(new Set(DRAIN_ITEMS));
     expect(all.length - new Set(all).size).toBeLessThanOrEqual(WORKERS * 2 * MAX_BATCH_SIZE);
     await sentinels().settled(60_000);
-    expect(((await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
+    expect(((await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual([
+      'slave',
+      primary.host,
+    ]);
   }, 180_000);
 
   test("the primary's pod replaced before the Sentinels notice (no hook): the new, empty data node has a replica promoted and replicates it", async () => {
@@ -216,8 +242,13 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     sentinels().replacePod(old);
     const { primary, waitedMs } = await sentinels().newPrimary(old);
     await sentinels().settled(60_000);
-    console.log(`pod of primary ${old.host} replaced at once: Sentinel named ${primary.host} after ${(waitedMs / 1000).toFixed(1)} s`);
-    expect(((await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual(['slave', primary.host]);
+    console.log(
+      `pod of primary ${old.host} replaced at once: Sentinel named ${primary.host} after ${(waitedMs / 1000).toFixed(1)} s`,
+    );
+    expect(((await sentinels().command(old.host, 6379, ['ROLE'])) as unknown[]).slice(0, 2)).toEqual([
+      'slave',
+      primary.host,
+    ]);
     expect(await sentinels().command(primary.host, 6379, ['LRANGE', queue, '0', '-1'])).toEqual(items);
     expect(await sentinels().command(old.host, 6379, ['LLEN', queue])).toBe(items.length);
   }, 120_000);
@@ -238,9 +269,13 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     // Alone, the promoted node takes no writes (min-replicas-to-write): the other comes back and replicates it.
     sentinels().startData(other);
     const result = await worker.exited;
-    console.log(`primary ${primary.host} and replica ${other.host} lost; ${promoted.host} promoted; worker: ${result.stderr.trim().replace(/\n/g, ' / ')}`);
+    console.log(
+      `primary ${primary.host} and replica ${other.host} lost; ${promoted.host} promoted; worker: ${result.stderr.trim().replace(/\n/g, ' / ')}`,
+    );
     expect(promoted).toBe(survivor);
-    expect(result.stderr).toMatch(new RegExp(`queue ${queue}: Redis primary redis-master via Sentinel at .* lost the queue's data \\(.*\\)`));
+    expect(result.stderr).toMatch(
+      new RegExp(`queue ${queue}: Redis primary redis-master via Sentinel at .* lost the queue's data \\(.*\\)`),
+    );
     expect(result.code).toBe(ExitCode.failed);
 
     sentinels().startData(primary);

@@ -4,7 +4,16 @@ import { DeadLetters, ExitCode, amqpQueueNames } from '../../contract';
 import { type ManifestValue, only, synth } from '../manifests';
 import { type Sample, sampleValue, scrape } from '../prometheus-text';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
-import { type CliProcess, amqpCount, amqpTakeAll, runCli, sorted, startCli, tempDir, uniqueQueue } from '../worker/helpers';
+import {
+  type CliProcess,
+  amqpCount,
+  amqpTakeAll,
+  runCli,
+  sorted,
+  startCli,
+  tempDir,
+  uniqueQueue,
+} from '../worker/helpers';
 import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
 
 /**
@@ -15,7 +24,8 @@ import { OWN_RABBITMQ_NODES, type OwnRabbitMQNode } from './own-rabbitmq-node';
  * (the rabbitmq_prometheus plugin), and are scraped as RabbitMQStatefulSet's PodMonitor scrapes them.
  */
 const ITEMS = Array.from({ length: 3000 }, (_, index) => `item-${index}`);
-const BLOCKED = /blocks publishing \(low on memory: a memory or disk alarm is on\); waiting for up to \d+ s \(BROKER_RETRY_SECONDS\)/g;
+const BLOCKED =
+  /blocks publishing \(low on memory: a memory or disk alarm is on\); waiting for up to \d+ s \(BROKER_RETRY_SECONDS\)/g;
 
 /** An item of `dead list --json`. */
 interface DeadListed {
@@ -33,7 +43,9 @@ function podMonitorPaths(): string[] {
   );
   return monitor.spec.podMetricsEndpoints.map(({ path, params }: ManifestValue) => {
     const query = new URLSearchParams(
-      Object.entries((params ?? {}) as Record<string, string[]>).flatMap(([key, values]) => values.map((value): [string, string] => [key, value])),
+      Object.entries((params ?? {}) as Record<string, string[]>).flatMap(([key, values]) =>
+        values.map((value): [string, string] => [key, value]),
+      ),
     );
     return query.size > 0 ? `${String(path)}?${query.toString()}` : path;
   });
@@ -47,7 +59,9 @@ beforeAll(async () => {
   // Test-only: queues report their counts every second instead of every 5 s, so a scrape sees them sooner.
   const conf = 'collect_statistics_interval = 1000\n';
   const started = await Promise.allSettled(
-    OWN_RABBITMQ_NODES.map(async ([generation, start]) => nodes.set(generation, await start(conf, { prometheus: true }))),
+    OWN_RABBITMQ_NODES.map(async ([generation, start]) =>
+      nodes.set(generation, await start(conf, { prometheus: true })),
+    ),
   );
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
@@ -69,7 +83,12 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
   }
 
   function seed(queue: string, retrySeconds: number): CliProcess {
-    return startCli(['seed'], { BROKER_URL: node.url, QUEUE: queue, ITEMS_FILE: itemsFile, BROKER_RETRY_SECONDS: String(retrySeconds) });
+    return startCli(['seed'], {
+      BROKER_URL: node.url,
+      QUEUE: queue,
+      ITEMS_FILE: itemsFile,
+      BROKER_RETRY_SECONDS: String(retrySeconds),
+    });
   }
 
   async function alarm(on: boolean): Promise<void> {
@@ -104,10 +123,13 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     const queue = uniqueQueue('metrics');
     const names = amqpQueueNames(queue);
     const metricsUrl = node.metricsUrl;
-    if (metricsUrl === undefined) throw new Error(`the ${generation} node was started without the rabbitmq_prometheus plugin`);
+    if (metricsUrl === undefined)
+      throw new Error(`the ${generation} node was started without the rabbitmq_prometheus plugin`);
     const [aggregated, perQueue] = podMonitorPaths();
     expect([aggregated, perQueue]).toEqual(['/metrics', '/metrics/detailed?family=queue_coarse_metrics']);
-    expect((await runCli(['seed', 'one', 'two', 'three'], { BROKER_URL: node.url, QUEUE: queue })).code).toBe(ExitCode.ok);
+    expect((await runCli(['seed', 'one', 'two', 'three'], { BROKER_URL: node.url, QUEUE: queue })).code).toBe(
+      ExitCode.ok,
+    );
     const until = async (path: string, ready: (samples: Sample[]) => boolean): Promise<Sample[]> => {
       let samples = await scrape(metricsUrl + path);
       for (let tries = 0; !ready(samples) && tries < 100; tries++) {
@@ -133,7 +155,10 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
 
     expect(sampleValue(await scrape(metricsUrl + aggregated), 'rabbitmq_alarms_memory_used_watermark')).toBe(0);
     await alarm(true);
-    const alarmed = await until(aggregated, (samples) => sampleValue(samples, 'rabbitmq_alarms_memory_used_watermark') === 1);
+    const alarmed = await until(
+      aggregated,
+      (samples) => sampleValue(samples, 'rabbitmq_alarms_memory_used_watermark') === 1,
+    );
     expect(sampleValue(alarmed, 'rabbitmq_alarms_memory_used_watermark')).toBe(1);
   }, 30000);
 
@@ -147,7 +172,10 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     const { code, stderr, stdout } = await seeder.exited;
     expect({ code, stderr }).toEqual({ code: ExitCode.ok, stderr: expect.any(String) });
     const lines = stderr.trim().split('\n');
-    expect(lines).toEqual([expect.stringMatching(BLOCKED), expect.stringMatching(/unblocked publishing after \d+\.\d s; going on$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(BLOCKED),
+      expect.stringMatching(/unblocked publishing after \d+\.\d s; going on$/),
+    ]);
     expect(Number(/unblocked publishing after (\d+\.\d) s/.exec(stderr)![1])).toBeGreaterThanOrEqual(3);
     expect(stdout).toMatch(/seeded 3000 items onto queue/);
     expect(await amqpTakeAll(connection(), amqpQueueNames(queue).work)).toEqual(ITEMS);
@@ -184,7 +212,9 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     expect({ code: worker.code, stdout: worker.stdout }).toEqual({ code: ExitCode.ok, stdout: 'handled fine\n' });
     expect(worker.stderr).toMatch(/"poison-1" failed \(attempt 1 of 1\): moved to dead-letter queue/);
     expect(worker.stderr).toMatch(/"poison-2" failed \(attempt 1 of 1\): moved to dead-letter queue/);
-    expect(worker.stderr).toMatch(/blocks publishing \(low on memory: a memory or disk alarm is on\); until it unblocks, the broker dead-letters items itself/);
+    expect(worker.stderr).toMatch(
+      /blocks publishing \(low on memory: a memory or disk alarm is on\); until it unblocks, the broker dead-letters items itself/,
+    );
     // The broker moves a rejected item to the dead-letter queue on its own time (a quorum queue's may wait for the alarm).
     await alarm(false);
     const listed = await deadItems(queue, 2);
@@ -192,9 +222,20 @@ describe.each(OWN_RABBITMQ_NODES)('seed under a memory alarm on %s', (generation
     expect(sorted([...new Set(listed.map(({ item }) => item))])).toEqual(['poison-1', 'poison-2']);
     expect(listed.length).toBeLessThanOrEqual(3);
     // Sent while the connection was blocked: the broker's dead-lettering, which says why it has no record.
-    expect(listed).toContainEqual({ item: 'poison-2', attempts: null, lastError: null, notKept: DeadLetters.notKept.byBrokerForWorker });
+    expect(listed).toContainEqual({
+      item: 'poison-2',
+      attempts: null,
+      lastError: null,
+      notKept: DeadLetters.notKept.byBrokerForWorker,
+    });
     for (const entry of listed) {
-      if (entry.attempts !== null) expect(entry).toEqual({ item: entry.item, attempts: 1, lastError: 'WORK_COMMAND exited with code 1', notKept: null });
+      if (entry.attempts !== null)
+        expect(entry).toEqual({
+          item: entry.item,
+          attempts: 1,
+          lastError: 'WORK_COMMAND exited with code 1',
+          notKept: null,
+        });
     }
   }, 30000);
 });

@@ -39,7 +39,12 @@ describe('RabbitMQStatefulSet metrics', () => {
   test("declares the image's Prometheus port 15692 on every node, and admits nobody to it without metricsScrapers", () => {
     for (const replicas of [1, 3]) {
       const manifests = synth(
-        (chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas, password: 'pw', erlangCookie: replicas > 1 ? 'c' : undefined }),
+        (chart) =>
+          new RabbitMQStatefulSet(chart, 'rabbitmq', {
+            replicas,
+            password: 'pw',
+            erlangCookie: replicas > 1 ? 'c' : undefined,
+          }),
       );
       expect(container(manifests, 'rabbitmq').ports).toContainEqual({ containerPort: 15692, name: 'prometheus' });
       expect(rulesOfPort(manifests, 15692)).toEqual([]);
@@ -60,7 +65,9 @@ describe('RabbitMQStatefulSet metrics', () => {
     );
     expect(rulesOfPort(manifests, 15692)).toEqual([
       {
-        from: [{ namespaceSelector: { matchLabels: MONITORING_NAMESPACE }, podSelector: { matchLabels: PROMETHEUS_PODS } }],
+        from: [
+          { namespaceSelector: { matchLabels: MONITORING_NAMESPACE }, podSelector: { matchLabels: PROMETHEUS_PODS } },
+        ],
         ports: [{ port: 15692, protocol: 'TCP' }],
       },
     ]);
@@ -70,13 +77,23 @@ describe('RabbitMQStatefulSet metrics', () => {
     expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
     const podLabels = only(manifests, 'StatefulSet').spec.template.metadata.labels;
     for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) expect(podLabels[key]).toBe(value);
-    expect(monitor.spec.podMetricsEndpoints.map(({ port, path, params, interval }: ManifestValue) => ({ port, path, params, interval }))).toEqual([
+    expect(
+      monitor.spec.podMetricsEndpoints.map(({ port, path, params, interval }: ManifestValue) => ({
+        port,
+        path,
+        params,
+        interval,
+      })),
+    ).toEqual([
       { port: 'prometheus', path: '/metrics', params: undefined, interval: '15s' },
       { port: 'prometheus', path: '/metrics/detailed', params: { family: ['queue_coarse_metrics'] }, interval: '15s' },
     ]);
     expectValid(manifests);
     // The schema does check: an interval that is no Prometheus duration is refused.
-    const broken = { ...monitor, spec: { ...monitor.spec, podMetricsEndpoints: [{ port: 'prometheus', interval: '15 seconds' }] } };
+    const broken = {
+      ...monitor,
+      spec: { ...monitor.spec, podMetricsEndpoints: [{ port: 'prometheus', interval: '15 seconds' }] },
+    };
     expect(crdSchemaErrors([broken])).toEqual([expect.stringMatching(/interval/)]);
   });
 
@@ -86,7 +103,9 @@ describe('RabbitMQStatefulSet metrics', () => {
         synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'pw', metricsScrapers })),
         15692,
       )[0].from;
-    expect(rule({ namespaceLabels: MONITORING_NAMESPACE })).toEqual([{ namespaceSelector: { matchLabels: MONITORING_NAMESPACE }, podSelector: {} }]);
+    expect(rule({ namespaceLabels: MONITORING_NAMESPACE })).toEqual([
+      { namespaceSelector: { matchLabels: MONITORING_NAMESPACE }, podSelector: {} },
+    ]);
     expect(rule({ podLabels: PROMETHEUS_PODS })).toEqual([{ podSelector: { matchLabels: PROMETHEUS_PODS } }]);
   });
 });
@@ -107,37 +126,69 @@ describe('RedisPod metricsExporter', () => {
       });
       const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job2', items: ['a'], image: IMAGE });
       new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine' });
-      new ScaledWorkQueueJob(chart, 'scaled', { broker, queue: 'autoscaled', externalProducer: true, image: IMAGE, pattern: 'fine', maxJobs: 2 });
+      new ScaledWorkQueueJob(chart, 'scaled', {
+        broker,
+        queue: 'autoscaled',
+        externalProducer: true,
+        image: IMAGE,
+        pattern: 'fine',
+        maxJobs: 2,
+      });
     });
     const exporter = container(manifests, 'metrics');
     expect(exporter.image).toBe('oliver006/redis_exporter:v1.77.0');
     expect(exporter.ports).toEqual([{ containerPort: 9121, name: 'metrics' }]);
-    const env = Object.fromEntries(exporter.env.map((variable: ManifestValue) => [variable.name, variable.value ?? variable.valueFrom]));
+    const env = Object.fromEntries(
+      exporter.env.map((variable: ManifestValue) => [variable.name, variable.value ?? variable.valueFrom]),
+    );
     expect(env).toEqual({
       REDIS_ADDR: 'redis://localhost:6379',
-      REDIS_PASSWORD: container(manifests, 'redis').env.find((variable: ManifestValue) => variable.name === 'REDIS_PASSWORD').valueFrom,
+      REDIS_PASSWORD: container(manifests, 'redis').env.find(
+        (variable: ManifestValue) => variable.name === 'REDIS_PASSWORD',
+      ).valueFrom,
       REDIS_EXPORTER_CHECK_SINGLE_KEYS: [
         'autoscaled,{autoscaled}:leases,{autoscaled}:done,autoscaled.dead',
         'filled-by-hand,{filled-by-hand}:leases,{filled-by-hand}:done,filled-by-hand.dead',
         'job2,{job2}:leases,{job2}:done,job2.dead',
       ].join(','),
     });
-    expect(exporter.resources).toEqual({ limits: { cpu: '200m', memory: '64Mi' }, requests: { cpu: '10m', memory: '32Mi' } });
+    expect(exporter.resources).toEqual({
+      limits: { cpu: '200m', memory: '64Mi' },
+      requests: { cpu: '10m', memory: '32Mi' },
+    });
     expect(restrictedViolations(podSpec(only(manifests, 'StatefulSet')))).toEqual([]);
-    expect(exporter.securityContext).toMatchObject({ runAsUser: 59000, runAsNonRoot: true, readOnlyRootFilesystem: true });
+    expect(exporter.securityContext).toMatchObject({
+      runAsUser: 59000,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+    });
     expect(rulesOfPort(manifests, 9121)).toEqual([
-      { from: [{ namespaceSelector: { matchLabels: MONITORING_NAMESPACE }, podSelector: {} }], ports: [{ port: 9121, protocol: 'TCP' }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: MONITORING_NAMESPACE }, podSelector: {} }],
+        ports: [{ port: 9121, protocol: 'TCP' }],
+      },
     ]);
     const monitor = only(manifests, 'PodMonitor', 'redis-metrics');
-    expect(monitor.spec.podMetricsEndpoints.map(({ port, path }: ManifestValue) => [port, path])).toEqual([['metrics', '/metrics']]);
+    expect(monitor.spec.podMetricsEndpoints.map(({ port, path }: ManifestValue) => [port, path])).toEqual([
+      ['metrics', '/metrics'],
+    ]);
     expectValid(manifests);
   });
 
   test('without a password the exporter gets none; beside each member of a replicated set, it reads that member', () => {
-    const manifests = synth((chart) => new RedisPod(chart, 'redis', { replicas: 3, metricsExporter: { queues: ['job2'] } }));
+    const manifests = synth(
+      (chart) => new RedisPod(chart, 'redis', { replicas: 3, metricsExporter: { queues: ['job2'] } }),
+    );
     const exporter = container(manifests, 'metrics');
-    expect(exporter.env.map((variable: ManifestValue) => variable.name)).toEqual(['REDIS_ADDR', 'REDIS_EXPORTER_CHECK_SINGLE_KEYS']);
-    expect(podSpec(only(manifests, 'StatefulSet')).containers.map((c: ManifestValue) => c.name)).toEqual(['redis', 'sentinel', 'metrics']);
+    expect(exporter.env.map((variable: ManifestValue) => variable.name)).toEqual([
+      'REDIS_ADDR',
+      'REDIS_EXPORTER_CHECK_SINGLE_KEYS',
+    ]);
+    expect(podSpec(only(manifests, 'StatefulSet')).containers.map((c: ManifestValue) => c.name)).toEqual([
+      'redis',
+      'sentinel',
+      'metrics',
+    ]);
     expectValid(manifests);
   });
 });
@@ -161,17 +212,23 @@ describe('metrics props errors', () => {
     ],
     [
       'a namespace label key with a space',
-      (chart: Chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'pw', metricsScrapers: { namespaceLabels: { 'team name': 'ops' } } }),
+      (chart: Chart) =>
+        new RabbitMQStatefulSet(chart, 'rabbitmq', {
+          password: 'pw',
+          metricsScrapers: { namespaceLabels: { 'team name': 'ops' } },
+        }),
       /metricsScrapers\.namespaceLabels: got \{"team name":"ops"\}, expected a non-empty map of Kubernetes labels/,
     ],
     [
       'empty pod labels',
-      (chart: Chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'pw', metricsScrapers: { podLabels: {} } }),
+      (chart: Chart) =>
+        new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'pw', metricsScrapers: { podLabels: {} } }),
       /metricsScrapers\.podLabels: got \{\}, expected a non-empty map of Kubernetes labels/,
     ],
     [
       'an interval that is no Prometheus duration',
-      (chart: Chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'pw', monitoring: { interval: '30 seconds' } }),
+      (chart: Chart) =>
+        new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'pw', monitoring: { interval: '30 seconds' } }),
       /monitoring\.interval: got "30 seconds", expected a positive Prometheus duration such as "30s"/,
     ],
     [

@@ -16,7 +16,8 @@ function synthFiles(replicas: number): Record<string, string> {
 function strings(value: unknown, where = ''): Array<[string, string]> {
   if (typeof value === 'string') return [[where, value]];
   if (Array.isArray(value)) return value.flatMap((item, index) => strings(item, `${where}[${index}]`));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => strings(item, `${where}.${key}`));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, item]) => strings(item, `${where}.${key}`));
   return [];
 }
 
@@ -39,9 +40,11 @@ describe('deterministic synth', () => {
       const pod = manifest.spec?.template?.spec ?? manifest.spec?.jobTargetRef?.template?.spec;
       for (const container of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
         for (const variable of container.env ?? []) {
-          if (/PASS|COOKIE|SECRET|TOKEN/.test(variable.name)) expect([variable.name, variable.value]).toEqual([variable.name, undefined]);
+          if (/PASS|COOKIE|SECRET|TOKEN/.test(variable.name))
+            expect([variable.name, variable.value]).toEqual([variable.name, undefined]);
           if (variable.name === 'CREDENTIALS') {
-            for (const secret of JSON.parse(variable.value)) expect(Object.keys(secret.values ?? {})).toEqual(secret.values ? ['username'] : []);
+            for (const secret of JSON.parse(variable.value))
+              expect(Object.keys(secret.values ?? {})).toEqual(secret.values ? ['username'] : []);
           }
         }
       }
@@ -58,7 +61,11 @@ describe('deterministic synth', () => {
 
   test('a password and a cookie that are passed appear in their Secrets and nowhere else', () => {
     const manifests = synth((chart) => {
-      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'passed-password', erlangCookie: 'passed-cookie' });
+      const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', {
+        replicas: 3,
+        password: 'passed-password',
+        erlangCookie: 'passed-cookie',
+      });
       new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE });
       new RedisPod(chart, 'redis', { password: 'redis-password', serviceName: 'redis', name: 'redis' });
     });
@@ -68,6 +75,8 @@ describe('deterministic synth', () => {
       ['.stringData.cookie', 'passed-cookie'],
       ['.stringData.password', 'redis-password'],
     ]);
-    expect(manifests.filter((m) => m.kind === 'Job' && m.spec.template.spec.containers[0].args[0] === 'credentials')).toEqual([]);
+    expect(
+      manifests.filter((m) => m.kind === 'Job' && m.spec.template.spec.containers[0].args[0] === 'credentials'),
+    ).toEqual([]);
   });
 });

@@ -1,5 +1,12 @@
 import { type App, Chart, type ChartProps, Size, Testing } from 'cdk8s';
-import { ExternalBroker, QueueSeeder, RabbitMQStatefulSet, RedisPod, ScaledWorkQueueJob, WorkQueueJob } from '../../constructs';
+import {
+  ExternalBroker,
+  QueueSeeder,
+  RabbitMQStatefulSet,
+  RedisPod,
+  ScaledWorkQueueJob,
+  WorkQueueJob,
+} from '../../constructs';
 
 export const IMAGE = 'registry.local:5000/job-wq:1.4';
 
@@ -27,13 +34,42 @@ export function fullApp(options: FullAppOptions = {}): { app: App; charts: Chart
   const rabbitmq = new RabbitMQStatefulSet(brokers, 'rabbitmq', { replicas: options.replicas });
   const redis = new RedisPod(brokers, 'redis', { storage: Size.gibibytes(1) });
 
-  const coarseSeeder = new QueueSeeder(jobs, 'coarse-seed', { broker: rabbitmq, queue: 'job1', items: ['a', 'b', 'c'], image: IMAGE, name: 'job-wq-1-seed' });
+  const coarseSeeder = new QueueSeeder(jobs, 'coarse-seed', {
+    broker: rabbitmq,
+    queue: 'job1',
+    items: ['a', 'b', 'c'],
+    image: IMAGE,
+    name: 'job-wq-1-seed',
+  });
   new WorkQueueJob(jobs, 'coarse', { seeder: coarseSeeder, image: IMAGE, pattern: 'coarse', name: 'job-wq-1' });
-  const fineSeeder = new QueueSeeder(jobs, 'fine-seed', { broker: redis, queue: 'job2', items: ['x', 'y'], image: IMAGE, run: 'nightly' });
+  const fineSeeder = new QueueSeeder(jobs, 'fine-seed', {
+    broker: redis,
+    queue: 'job2',
+    items: ['x', 'y'],
+    image: IMAGE,
+    run: 'nightly',
+  });
   new WorkQueueJob(jobs, 'fine', { seeder: fineSeeder, image: IMAGE, pattern: 'fine' });
 
-  new ScaledWorkQueueJob(scaled, 'uploads', { broker: rabbitmq, queue: 'uploads', image: IMAGE, pattern: 'coarse', maxJobs: 3, externalProducer: true });
-  const external = new ExternalBroker(scaled, 'cache', { scheme: 'redis', host: 'cache.example.com', existingSecretName: 'cache-credentials' });
-  new WorkQueueJob(scaled, 'thumbnails', { broker: external, queue: 'thumbnails', image: IMAGE, pattern: 'fine', externalProducer: true });
+  new ScaledWorkQueueJob(scaled, 'uploads', {
+    broker: rabbitmq,
+    queue: 'uploads',
+    image: IMAGE,
+    pattern: 'coarse',
+    maxJobs: 3,
+    externalProducer: true,
+  });
+  const external = new ExternalBroker(scaled, 'cache', {
+    scheme: 'redis',
+    host: 'cache.example.com',
+    existingSecretName: 'cache-credentials',
+  });
+  new WorkQueueJob(scaled, 'thumbnails', {
+    broker: external,
+    queue: 'thumbnails',
+    image: IMAGE,
+    pattern: 'fine',
+    externalProducer: true,
+  });
   return { app, charts: [brokers, jobs, scaled] };
 }

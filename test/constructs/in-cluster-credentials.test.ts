@@ -27,11 +27,22 @@ describe('credentials created in the cluster', () => {
     const role = only(manifests, 'Role', 'rabbitmq-service-credentials');
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['rabbitmq-service-credentials', 'rabbitmq-service-erlang-cookie'] },
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get'],
+        resourceNames: ['rabbitmq-service-credentials', 'rabbitmq-service-erlang-cookie'],
+      },
     ]);
     const binding = only(manifests, 'RoleBinding', 'rabbitmq-service-credentials');
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'rabbitmq-service-credentials' });
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'rabbitmq-service-credentials', namespace: 'batch' }]);
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'rabbitmq-service-credentials',
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'rabbitmq-service-credentials', namespace: 'batch' },
+    ]);
     for (const manifest of [serviceAccount, role, binding]) {
       expect(manifest.metadata.labels).toEqual(LABELS);
       expect(schemaError(manifest)).toBeUndefined();
@@ -48,16 +59,27 @@ describe('credentials created in the cluster', () => {
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(restrictedViolations(pod)).toEqual([]);
     const container = pod.containers[0];
-    expect([container.image, container.imagePullPolicy, container.args]).toEqual([IMAGE, 'IfNotPresent', ['credentials']]);
+    expect([container.image, container.imagePullPolicy, container.args]).toEqual([
+      IMAGE,
+      'IfNotPresent',
+      ['credentials'],
+    ]);
     const secretLabels = { ...LABELS, 'app.kubernetes.io/component': 'broker' };
     expect(JSON.parse(containerEnv(job).byName.CREDENTIALS.value)).toEqual([
-      { name: 'rabbitmq-service-credentials', values: { username: 'app' }, generate: ['password'], labels: secretLabels },
+      {
+        name: 'rabbitmq-service-credentials',
+        values: { username: 'app' },
+        generate: ['password'],
+        labels: secretLabels,
+      },
       { name: 'rabbitmq-service-erlang-cookie', generate: ['cookie'], labels: secretLabels },
     ]);
     expect(job.spec.ttlSecondsAfterFinished).toBe(86400);
     expect(job.spec.podFailurePolicy.rules[0].onExitCodes.values).toEqual([2]);
     // Without a chart namespace the subject names none: RBAC takes the RoleBinding's own, wherever it is applied.
-    expect(only(manifests, 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'rabbitmq-service-credentials' }]);
+    expect(only(manifests, 'RoleBinding').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'rabbitmq-service-credentials' },
+    ]);
   });
 
   test('generates only what no prop gives: the cookie beside a password, nothing with every credential given', () => {
@@ -65,7 +87,11 @@ describe('credentials created in the cluster', () => {
     expect(only(cookieOnly, 'Role').rules[1].resourceNames).toEqual(['rabbitmq-service-erlang-cookie']);
     const passwordOnly = broker({ replicas: 3, password: undefined, erlangCookie: 'c' });
     expect(only(passwordOnly, 'Role').rules[1].resourceNames).toEqual(['rabbitmq-service-credentials']);
-    for (const given of [{ password: 'p' }, { existingSecretName: 'mq' }, { replicas: 3, password: 'p', erlangCookie: 'c' }]) {
+    for (const given of [
+      { password: 'p' },
+      { existingSecretName: 'mq' },
+      { replicas: 3, password: 'p', erlangCookie: 'c' },
+    ]) {
       const kinds = broker(given).map((m) => m.kind);
       expect(kinds.filter((kind) => ['Job', 'ServiceAccount', 'Role', 'RoleBinding'].includes(kind))).toEqual([]);
     }
@@ -74,7 +100,12 @@ describe('credentials created in the cluster', () => {
   test('takes the image of the first client Job the broker admits when workerImage is not given', () => {
     const manifests = synth((chart) => {
       const rabbitmq = new RabbitMQStatefulSet(chart, 'rabbitmq');
-      const seeder = new QueueSeeder(chart, 'seeder', { broker: rabbitmq, queue: 'q', items: ['a'], image: 'seeder-image:1' });
+      const seeder = new QueueSeeder(chart, 'seeder', {
+        broker: rabbitmq,
+        queue: 'q',
+        items: ['a'],
+        image: 'seeder-image:1',
+      });
       new WorkQueueJob(chart, 'job', { seeder, image: 'worker-image:1', pattern: 'coarse' });
     });
     expect(podSpec(onlyJob(manifests, 'rabbitmq-service-credentials')).containers[0].image).toBe('seeder-image:1');
@@ -108,15 +139,22 @@ describe('credentials created in the cluster', () => {
   });
 
   test('fails on a bad workerImage', () => {
-    expect(() => broker({ workerImage: 'job wq' })).toThrow(/test\/rabbitmq: workerImage: got "job wq", expected a container image reference/);
+    expect(() => broker({ workerImage: 'job wq' })).toThrow(
+      /test\/rabbitmq: workerImage: got "job wq", expected a container image reference/,
+    );
   });
 
   test('fails on an InClusterCredentials without Secrets or with a name that is no DNS name', () => {
     const labels = {};
-    expect(() => synth((chart) => new InClusterCredentials(chart, 'c', { secrets: [], name: 'creds', labels, image: IMAGE }))).toThrow(
-      'test/c: secrets: got [], expected at least one Secret to create',
-    );
-    expect(() => synth((chart) => new InClusterCredentials(chart, 'c', { secrets: [{ name: 's', generate: ['k'] }], name: 'Creds', labels }))).toThrow(
+    expect(() =>
+      synth((chart) => new InClusterCredentials(chart, 'c', { secrets: [], name: 'creds', labels, image: IMAGE })),
+    ).toThrow('test/c: secrets: got [], expected at least one Secret to create');
+    expect(() =>
+      synth(
+        (chart) =>
+          new InClusterCredentials(chart, 'c', { secrets: [{ name: 's', generate: ['k'] }], name: 'Creds', labels }),
+      ),
+    ).toThrow(
       'test/c: name: got "Creds", expected at most 253 characters of a-z, 0-9 and "-", starting and ending with a letter or digit',
     );
   });

@@ -24,19 +24,29 @@ function itemsByIndex(manifests: Manifest[]): string[] {
 }
 
 function failure(props: Partial<IndexedWorkJobProps>): string {
-  return synthError((chart) => new IndexedWorkJob(chart, 'job', { image: IMAGE, items: ITEMS, name: 'job-wq-3', ...props }));
+  return synthError(
+    (chart) => new IndexedWorkJob(chart, 'job', { image: IMAGE, items: ITEMS, name: 'job-wq-3', ...props }),
+  );
 }
 
 describe('IndexedWorkJob', () => {
   test('an Indexed Job with one completion per item, per-item retries, no broker', () => {
     const manifests = indexed();
     const job = onlyJob(manifests, 'job-wq-3');
-    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 5, parallelism: 2, backoffLimitPerIndex: 4 });
+    expect(job.spec).toMatchObject({
+      completionMode: 'Indexed',
+      completions: 5,
+      parallelism: 2,
+      backoffLimitPerIndex: 4,
+    });
     expect(job.spec.backoffLimit).toBeUndefined();
     expect(job.spec.maxFailedIndexes).toBeUndefined();
     expect(job.spec.successPolicy).toBeUndefined();
     expect(job.spec.podFailurePolicy.rules).toEqual([
-      { action: 'FailIndex', onExitCodes: { containerName: 'work-queue', operator: 'In', values: [contract.ExitCode.badInput] } },
+      {
+        action: 'FailIndex',
+        onExitCodes: { containerName: 'work-queue', operator: 'In', values: [contract.ExitCode.badInput] },
+      },
       { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
     ]);
     const env = containerEnv(job);
@@ -55,8 +65,15 @@ describe('IndexedWorkJob', () => {
     expect(configMap.immutable).toBe(true);
     expect(configMap.data).toEqual({ 'items-0.json': JSON.stringify(ITEMS) });
     const pod = podSpec(onlyJob(manifests, 'job-wq-3'));
-    expect(pod.volumes).toContainEqual({ name: 'items', projected: { sources: [{ configMap: { name: configMap.metadata.name } }] } });
-    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'items', mountPath: contract.ItemsMount.directory, readOnly: true });
+    expect(pod.volumes).toContainEqual({
+      name: 'items',
+      projected: { sources: [{ configMap: { name: configMap.metadata.name } }] },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: 'items',
+      mountPath: contract.ItemsMount.directory,
+      readOnly: true,
+    });
     expect(itemsByIndex(manifests)).toEqual(ITEMS);
   });
 
@@ -81,7 +98,9 @@ describe('IndexedWorkJob', () => {
     expect(first.spec.template.metadata.annotations['work-queue-stack.io/items-sha256']).toMatch(/^[0-9a-f]{64}$/);
     const second = onlyJob(indexed({ workCommand: 'convert', run: 'rerun-2' }), 'job-wq-3');
     expect(second.metadata.name).not.toBe(first.metadata.name);
-    expect(onlyJob(indexed({ workCommand: 'convert', run: '2026-12-07' }), 'job-wq-3').metadata.name).toBe(first.metadata.name);
+    expect(onlyJob(indexed({ workCommand: 'convert', run: '2026-12-07' }), 'job-wq-3').metadata.name).toBe(
+      first.metadata.name,
+    );
   });
 
   test('restricted pod security, and every object valid against the Kubernetes schema', () => {
@@ -113,8 +132,11 @@ describe('IndexedWorkJob', () => {
       }
       expect(new Set(maps.map((m) => m.metadata.name)).size).toBe(maps.length);
       expect(itemsByIndex(manifests)).toEqual(large);
-      const sources = podSpec(onlyJob(manifests, 'job-wq-3')).volumes.find((v: { name: string }) => v.name === 'items').projected.sources;
-      expect(sources.map((s: { configMap: { name: string } }) => s.configMap.name)).toEqual(maps.map((m) => m.metadata.name));
+      const sources = podSpec(onlyJob(manifests, 'job-wq-3')).volumes.find((v: { name: string }) => v.name === 'items')
+        .projected.sources;
+      expect(sources.map((s: { configMap: { name: string } }) => s.configMap.name)).toEqual(
+        maps.map((m) => m.metadata.name),
+      );
     });
 
     test('a chunk is cut at the annotation limit: escaped characters count as kubectl writes them', () => {
@@ -158,7 +180,8 @@ describe('IndexedWorkJob', () => {
 
   describe('the Kubernetes version', () => {
     test('1.29 to 1.32 take the Job (per-index retries are beta and on by default there)', () => {
-      for (const version of ['1.29', 'v1.30.4', '1.32.0-eks-1']) expect(() => indexed({ kubernetesVersion: version })).not.toThrow();
+      for (const version of ['1.29', 'v1.30.4', '1.32.0-eks-1'])
+        expect(() => indexed({ kubernetesVersion: version })).not.toThrow();
     });
 
     test('fails for a cluster older than 1.29, naming the fields it lacks', () => {
@@ -177,7 +200,9 @@ describe('IndexedWorkJob', () => {
     });
 
     test('fails for a malformed version', () => {
-      expect(failure({ kubernetesVersion: '2.0' })).toBe('test/job: kubernetesVersion: got "2.0", expected a Kubernetes version such as "1.31" or "v1.30.4"');
+      expect(failure({ kubernetesVersion: '2.0' })).toBe(
+        'test/job: kubernetesVersion: got "2.0", expected a Kubernetes version such as "1.31" or "v1.30.4"',
+      );
     });
   });
 
@@ -193,9 +218,18 @@ describe('IndexedWorkJob', () => {
       [{ succeededCount: 6 }, 'succeededCount: got 6, expected at most 5, the number of items'],
       [{ succeededCount: 0 }, 'succeededCount: got 0, expected a whole number of at least 1'],
       [{ workCommand: ' ' }, 'workCommand: got " ", expected a non-empty shell command'],
-      [{ workDuration: Duration.seconds(2000) }, 'workDuration in seconds: got 2000, expected less than workTimeout (1500 s)'],
-      [{ activeDeadline: Duration.seconds(100) }, 'activeDeadline in seconds: got 100, expected at least 1560 (workTimeout (1500 s) + 60 s)'],
-      [{ activeDeadline: Duration.millis(3_600_250) }, 'activeDeadline in seconds: got 3600.25, expected a whole number of at least 1'],
+      [
+        { workDuration: Duration.seconds(2000) },
+        'workDuration in seconds: got 2000, expected less than workTimeout (1500 s)',
+      ],
+      [
+        { activeDeadline: Duration.seconds(100) },
+        'activeDeadline in seconds: got 100, expected at least 1560 (workTimeout (1500 s) + 60 s)',
+      ],
+      [
+        { activeDeadline: Duration.millis(3_600_250) },
+        'activeDeadline in seconds: got 3600.25, expected a whole number of at least 1',
+      ],
       [{ run: ' x' }, 'run: got " x", expected a run label'],
       [{ name: 'Bad_Name' }, 'name: got "Bad_Name", expected a DNS-1123 label'],
       [{ image: '' }, 'image: got ""'],

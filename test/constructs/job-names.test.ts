@@ -1,10 +1,20 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { QueueSeeder, type QueueSeederProps, RabbitMQStatefulSet, RedisPod, WorkQueueJob, type WorkQueueJobProps } from '../../constructs';
+import {
+  QueueSeeder,
+  type QueueSeederProps,
+  RabbitMQStatefulSet,
+  RedisPod,
+  WorkQueueJob,
+  type WorkQueueJobProps,
+} from '../../constructs';
 import { type Manifest, onlyJob, synth } from '../manifests';
 
 const IMAGE = 'job-wq:1';
-const RESOURCES: kplus.ContainerResources = { cpu: { request: kplus.Cpu.millis(200) }, memory: { limit: Size.mebibytes(256) } };
+const RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(200) },
+  memory: { limit: Size.mebibytes(256) },
+};
 
 interface Variant {
   readonly seeder?: Partial<QueueSeederProps>;
@@ -18,8 +28,21 @@ function jobNames(variant: Variant = {}): { seeder: string; worker: string; mani
   let worker!: WorkQueueJob;
   const manifests = synth((chart) => {
     const broker = new RedisPod(chart, 'redis', { password: variant.password });
-    seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a', 'b'], image: IMAGE, name: 'batch-seed', ...variant.seeder });
-    worker = new WorkQueueJob(chart, 'worker', { seeder, image: IMAGE, pattern: 'fine', name: 'batch', ...variant.worker });
+    seeder = new QueueSeeder(chart, 'seeder', {
+      broker,
+      queue: 'q',
+      items: ['a', 'b'],
+      image: IMAGE,
+      name: 'batch-seed',
+      ...variant.seeder,
+    });
+    worker = new WorkQueueJob(chart, 'worker', {
+      seeder,
+      image: IMAGE,
+      pattern: 'fine',
+      name: 'batch',
+      ...variant.worker,
+    });
   });
   expect(onlyJob(manifests, 'batch-seed').metadata.name).toBe(seeder.job.name);
   expect(onlyJob(manifests, 'batch').metadata.name).toBe(worker.job.name);
@@ -70,7 +93,15 @@ describe('Job names', () => {
     const coarse = (completions: number) =>
       synth((chart) => {
         const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
-        new WorkQueueJob(chart, 'job', { broker, queue: 'q', image: IMAGE, pattern: 'coarse', name: 'batch', completions, externalProducer: true });
+        new WorkQueueJob(chart, 'job', {
+          broker,
+          queue: 'q',
+          image: IMAGE,
+          pattern: 'coarse',
+          name: 'batch',
+          completions,
+          externalProducer: true,
+        });
       });
     expect(onlyJob(coarse(3), 'batch').metadata.name).not.toBe(onlyJob(coarse(4), 'batch').metadata.name);
   });
@@ -78,13 +109,21 @@ describe('Job names', () => {
   test('stay with what Kubernetes lets an update change: parallelism, backoffLimit, activeDeadline, ttlAfterFinished', () => {
     const changed = jobNames({
       seeder: { backoffLimit: 9, ttlAfterFinished: Duration.minutes(1) },
-      worker: { parallelism: 7, backoffLimit: 1, activeDeadline: Duration.hours(1), ttlAfterFinished: Duration.seconds(0) },
+      worker: {
+        parallelism: 7,
+        backoffLimit: 1,
+        activeDeadline: Duration.hours(1),
+        ttlAfterFinished: Duration.seconds(0),
+      },
     });
     expect([changed.seeder, changed.worker]).toEqual([base.seeder, base.worker]);
     const worker = onlyJob(changed.manifests, 'batch');
-    expect([worker.spec.parallelism, worker.spec.backoffLimit, worker.spec.activeDeadlineSeconds, worker.spec.ttlSecondsAfterFinished]).toEqual([
-      7, 1, 3600, 0,
-    ]);
+    expect([
+      worker.spec.parallelism,
+      worker.spec.backoffLimit,
+      worker.spec.activeDeadlineSeconds,
+      worker.spec.ttlSecondsAfterFinished,
+    ]).toEqual([7, 1, 3600, 0]);
   });
 
   test('an unnamed Job takes its construct path, cut to leave room for the hash', () => {
@@ -107,13 +146,24 @@ describe('Job names', () => {
     expect(() =>
       synth((chart) => {
         const broker = new RedisPod(chart, 'redis');
-        const worker = new WorkQueueJob(chart, 'worker', { broker, queue: 'q', image: IMAGE, pattern: 'fine', name: 'batch', externalProducer: true });
+        const worker = new WorkQueueJob(chart, 'worker', {
+          broker,
+          queue: 'q',
+          image: IMAGE,
+          pattern: 'fine',
+          name: 'batch',
+          externalProducer: true,
+        });
         worker.job.containers[0].env.addVariable('EXTRA', kplus.EnvValue.fromValue('1'));
       }),
-    ).toThrow(/test\/worker: name: got "batch-[0-9a-f]{8}", expected "batch-[0-9a-f]{8}", the hash of what Kubernetes cannot change on an existing Job/);
+    ).toThrow(
+      /test\/worker: name: got "batch-[0-9a-f]{8}", expected "batch-[0-9a-f]{8}", the hash of what Kubernetes cannot change on an existing Job/,
+    );
   });
 
   test('fails on a name longer than 54 characters, which leaves no room for the hash', () => {
-    expect(() => jobNames({ worker: { name: 'w'.repeat(55) } })).toThrow(/test\/worker: name: got "w{55}", expected at most 54 characters/);
+    expect(() => jobNames({ worker: { name: 'w'.repeat(55) } })).toThrow(
+      /test\/worker: name: got "w{55}", expected at most 54 characters/,
+    );
   });
 });

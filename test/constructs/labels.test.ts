@@ -23,10 +23,13 @@ function labelSets(manifest: Manifest): Array<[string, Record<string, string>]> 
   const spec: ManifestValue = manifest.spec ?? {};
   const template: ManifestValue = spec.template ?? spec.jobTargetRef?.template;
   if (template) sets.push([`${id} pods`, template.metadata?.labels ?? {}]);
-  for (const claim of spec.volumeClaimTemplates ?? []) sets.push([`${id} claim ${String(claim.metadata.name)}`, claim.metadata.labels ?? {}]);
+  for (const claim of spec.volumeClaimTemplates ?? [])
+    sets.push([`${id} claim ${String(claim.metadata.name)}`, claim.metadata.labels ?? {}]);
   for (const container of template?.spec?.containers ?? []) {
     const credentials = (container.env ?? []).find((e: ManifestValue) => e.name === 'CREDENTIALS');
-    if (credentials) for (const secret of JSON.parse(credentials.value)) sets.push([`${id} creates Secret/${String(secret.name)}`, secret.labels ?? {}]);
+    if (credentials)
+      for (const secret of JSON.parse(credentials.value))
+        sets.push([`${id} creates Secret/${String(secret.name)}`, secret.labels ?? {}]);
   }
   return sets;
 }
@@ -69,15 +72,25 @@ describe('labels', () => {
   test('Secrets and the items ConfigMap are labelled too, so kubectl apply --prune -l selects them', () => {
     const manifests = synth((chart) => new RedisPod(chart, 'redis', { password: 'p' }));
     const secret = manifests.find((m) => m.kind === 'Secret')!;
-    expect(secret.metadata.labels).toMatchObject({ [NAME]: 'redis', [INSTANCE]: 'redis-master', [COMPONENT]: 'broker', [PART_OF]: 'work-queue-stack' });
+    expect(secret.metadata.labels).toMatchObject({
+      [NAME]: 'redis',
+      [INSTANCE]: 'redis-master',
+      [COMPONENT]: 'broker',
+      [PART_OF]: 'work-queue-stack',
+    });
     const configMap = everyObject().find((m) => m.kind === 'ConfigMap' && m.metadata.name?.includes('-items-'))!;
-    expect(configMap.metadata.labels).toMatchObject({ [NAME]: 'work-queue', [INSTANCE]: 'job-wq-1-seed', [COMPONENT]: 'seeder' });
+    expect(configMap.metadata.labels).toMatchObject({
+      [NAME]: 'work-queue',
+      [INSTANCE]: 'job-wq-1-seed',
+      [COMPONENT]: 'seeder',
+    });
   });
 
   test("the chart's own app.kubernetes.io/part-of wins, on every object, pod and generated Secret", () => {
     const manifests = everyObject({ namespace: 'batch', labels: { [PART_OF]: 'nightly-thumbnails', team: 'media' } });
     for (const manifest of manifests) {
-      for (const [where, labels] of labelSets(manifest)) expect({ where, partOf: labels[PART_OF] }).toEqual({ where, partOf: 'nightly-thumbnails' });
+      for (const [where, labels] of labelSets(manifest))
+        expect({ where, partOf: labels[PART_OF] }).toEqual({ where, partOf: 'nightly-thumbnails' });
       expect(manifest.metadata.labels.team).toBe('media');
     }
   });

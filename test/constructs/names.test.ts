@@ -11,7 +11,10 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 function expectValidNames(manifests: Manifest[]): void {
   expect(manifests.length).toBeGreaterThan(0);
   for (const manifest of manifests) {
-    expect({ kind: manifest.kind, name: manifest.metadata.name }).toEqual({ kind: manifest.kind, name: expect.stringMatching(DNS_LABEL) });
+    expect({ kind: manifest.kind, name: manifest.metadata.name }).toEqual({
+      kind: manifest.kind,
+      name: expect.stringMatching(DNS_LABEL),
+    });
     expect(manifest.metadata.name!.length).toBeLessThanOrEqual(63);
     expect(schemaError(manifest)).toBeUndefined();
   }
@@ -57,7 +60,10 @@ describe('object names', () => {
       const chart = new Chart(Testing.app(), 'fine', { disableResourceNameHashes });
       build(chart);
       const manifests = Testing.synth(chart);
-      expect(names(manifests, 'Job')).toEqual([expect.stringMatching(/^fine-fill-[0-9a-f]{8}$/), expect.stringMatching(/^fine-drain-[0-9a-f]{8}$/)]);
+      expect(names(manifests, 'Job')).toEqual([
+        expect.stringMatching(/^fine-fill-[0-9a-f]{8}$/),
+        expect.stringMatching(/^fine-drain-[0-9a-f]{8}$/),
+      ]);
       // The instance label is the name before the hash: the same for every version of the batch.
       const worker = manifests.find((m) => m.kind === 'Job' && m.metadata.name.startsWith('fine-drain-'));
       expect(worker.metadata.labels['app.kubernetes.io/instance']).toBe('fine-drain');
@@ -113,8 +119,22 @@ describe('object names', () => {
     expect(() =>
       synth((chart) => {
         const broker = new RedisPod(chart, 'redis');
-        new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'nightly' });
-        new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'nightly' });
+        new WorkQueueJob(chart, 'first', {
+          broker,
+          queue: 'a',
+          image: IMAGE,
+          pattern: 'fine',
+          externalProducer: true,
+          name: 'nightly',
+        });
+        new WorkQueueJob(chart, 'second', {
+          broker,
+          queue: 'b',
+          image: IMAGE,
+          pattern: 'fine',
+          externalProducer: true,
+          name: 'nightly',
+        });
       }),
     ).toThrow(
       'test/second: name: got "nightly", expected a Job name not already taken in chart "test", but test/first has it too; give one of them another name',
@@ -125,7 +145,13 @@ describe('object names', () => {
     expect(() =>
       synth((chart) => {
         const broker = new RedisPod(chart, 'redis');
-        const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ['a'], image: IMAGE, name: 'batch' });
+        const seeder = new QueueSeeder(chart, 'seeder', {
+          broker,
+          queue: 'q',
+          items: ['a'],
+          image: IMAGE,
+          name: 'batch',
+        });
         new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name: 'batch' });
       }),
     ).toThrow(/test\/job: name: got "batch", expected a Job name not already taken .* but test\/seeder has it too/);
@@ -141,8 +167,22 @@ describe('object names', () => {
     const app = new App({ outdir: Testing.app().outdir });
     const chart = new Chart(app, 'team');
     const broker = new RedisPod(chart, 'redis');
-    new WorkQueueJob(chart, 'first', { broker, queue: 'a', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'same' });
-    new WorkQueueJob(chart, 'second', { broker, queue: 'b', image: IMAGE, pattern: 'fine', externalProducer: true, name: 'same' });
+    new WorkQueueJob(chart, 'first', {
+      broker,
+      queue: 'a',
+      image: IMAGE,
+      pattern: 'fine',
+      externalProducer: true,
+      name: 'same',
+    });
+    new WorkQueueJob(chart, 'second', {
+      broker,
+      queue: 'b',
+      image: IMAGE,
+      pattern: 'fine',
+      externalProducer: true,
+      name: 'same',
+    });
     expect(() => app.synth()).toThrow(/team\/second: name: got "same"/);
   });
 

@@ -43,7 +43,9 @@ describe('Namespace', () => {
   });
 
   test('none with createNamespace: false, and none for a chart without a namespace', () => {
-    expect(namespaced((chart) => new RedisPod(chart, 'redis', { createNamespace: false })).map((m) => m.kind)).not.toContain('Namespace');
+    expect(
+      namespaced((chart) => new RedisPod(chart, 'redis', { createNamespace: false })).map((m) => m.kind),
+    ).not.toContain('Namespace');
     expect(synth((chart) => new RedisPod(chart, 'redis')).map((m) => m.kind)).not.toContain('Namespace');
   });
 

@@ -4,9 +4,18 @@ import { baselineViolations, restrictedViolations } from '../pod-security';
 
 function stack(broker: 'rabbitmq' | 'redis'): Manifest[] {
   return synth((chart) => {
-    const b = broker === 'rabbitmq' ? new RabbitMQStatefulSet(chart, 'b', { password: 'p' }) : new RedisPod(chart, 'b', { password: 'p' });
+    const b =
+      broker === 'rabbitmq'
+        ? new RabbitMQStatefulSet(chart, 'b', { password: 'p' })
+        : new RedisPod(chart, 'b', { password: 'p' });
     const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'q', items: ['x'], image: 'img:1' });
-    new WorkQueueJob(chart, 'job', { broker: b, seeder, queue: 'q', image: 'img:1', pattern: broker === 'redis' ? 'fine' : 'coarse' });
+    new WorkQueueJob(chart, 'job', {
+      broker: b,
+      seeder,
+      queue: 'q',
+      image: 'img:1',
+      pattern: broker === 'redis' ? 'fine' : 'coarse',
+    });
   });
 }
 
@@ -42,7 +51,9 @@ describe('Pod Security Standards', () => {
       const pod = podSpec(job);
       expect(restrictedViolations(pod)).toEqual([]);
       const credentials = pod.containers[0].args[0] === 'credentials';
-      expect([pod.automountServiceAccountToken, pod.serviceAccountName]).toEqual(credentials ? [true, 'rabbitmq-service-credentials'] : [false, undefined]);
+      expect([pod.automountServiceAccountToken, pod.serviceAccountName]).toEqual(
+        credentials ? [true, 'rabbitmq-service-credentials'] : [false, undefined],
+      );
     }
   });
 

@@ -16,7 +16,12 @@ function brokers(): Record<'rabbitmq' | 'redis' | 'external', IWorkQueueBroker> 
     built = {
       rabbitmq: new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', erlangCookie: 'c' }),
       redis: new RedisPod(chart, 'redis'),
-      external: new ExternalBroker(chart, 'external', { scheme: 'redis', host: 'cache.example.com', port: 6380, tls: true }),
+      external: new ExternalBroker(chart, 'external', {
+        scheme: 'redis',
+        host: 'cache.example.com',
+        port: 6380,
+        tls: true,
+      }),
     };
   });
   return built!;
@@ -25,7 +30,15 @@ function brokers(): Record<'rabbitmq' | 'redis' | 'external', IWorkQueueBroker> 
 describe('the construct API', () => {
   test('exports the constructs, not the base classes they are built on', () => {
     const exported = Object.keys(api);
-    for (const construct of ['RabbitMQStatefulSet', 'RedisPod', 'ExternalBroker', 'QueueSeeder', 'WorkQueueJob', 'ScaledWorkQueueJob', 'IndexedWorkJob']) {
+    for (const construct of [
+      'RabbitMQStatefulSet',
+      'RedisPod',
+      'ExternalBroker',
+      'QueueSeeder',
+      'WorkQueueJob',
+      'ScaledWorkQueueJob',
+      'IndexedWorkJob',
+    ]) {
       expect(exported).toContain(construct);
     }
     expect(exported).not.toContain('WorkQueueBroker');
@@ -46,7 +59,12 @@ describe('the construct API', () => {
 
   test("a broker's client environment is complete once the broker is built, and read-only", () => {
     const { rabbitmq, redis, external } = brokers();
-    expect(rabbitmq.clientEnv.map((variable) => variable.name)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL', 'BROKER_REPLICAS']);
+    expect(rabbitmq.clientEnv.map((variable) => variable.name)).toEqual([
+      'BROKER_USERNAME',
+      'BROKER_PASSWORD',
+      'BROKER_URL',
+      'BROKER_REPLICAS',
+    ]);
     for (const broker of [rabbitmq, redis, external]) {
       expect(() => {
         // @ts-expect-error: no construct adds to a broker's client environment

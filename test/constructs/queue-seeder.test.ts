@@ -6,7 +6,13 @@ const IMAGE = 'registry.local/job-wq@sha256:' + 'a'.repeat(64);
 
 function seeder(chart: Chart, props: Partial<ConstructorParameters<typeof QueueSeeder>[2]> = {}): QueueSeeder {
   const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
-  return new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ['apple', 'banana', 'apple'], image: IMAGE, ...props });
+  return new QueueSeeder(chart, 'seeder', {
+    broker,
+    queue: 'job1',
+    items: ['apple', 'banana', 'apple'],
+    image: IMAGE,
+    ...props,
+  });
 }
 
 describe('QueueSeeder', () => {
@@ -27,7 +33,10 @@ describe('QueueSeeder', () => {
     expect(container.imagePullPolicy).toBe('IfNotPresent');
     expect(container.args).toEqual(['seed']);
     expect(container.volumeMounts).toContainEqual({ name: 'items', mountPath: '/etc/work-queue', readOnly: true });
-    expect(pod.volumes).toContainEqual({ name: 'items', projected: { sources: [{ configMap: { name: configMap.metadata.name } }] } });
+    expect(pod.volumes).toContainEqual({
+      name: 'items',
+      projected: { sources: [{ configMap: { name: configMap.metadata.name } }] },
+    });
     const env = containerEnv(job);
     expect(env.byName.ITEMS_DIRECTORY.value).toBe('/etc/work-queue');
     expect(env.names).not.toContain('ITEMS_FILE');
@@ -43,7 +52,10 @@ describe('QueueSeeder', () => {
     );
     expect(env.names.slice(0, 3)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL']);
     expect(env.byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
-    expect(env.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
+    expect(env.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({
+      name: 'rabbitmq-service-credentials',
+      key: 'password',
+    });
   });
 
   test('retries a crashed seeder with new pods, but fails at once on bad input', () => {
@@ -83,7 +95,15 @@ describe('QueueSeeder', () => {
 
   test('works with a Redis broker without a password', () => {
     const job = only(
-      synth((chart) => new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'redis'), queue: 'job2', items: ['x'], image: IMAGE })),
+      synth(
+        (chart) =>
+          new QueueSeeder(chart, 'seeder', {
+            broker: new RedisPod(chart, 'redis'),
+            queue: 'job2',
+            items: ['x'],
+            image: IMAGE,
+          }),
+      ),
       'Job',
     );
     const env = containerEnv(job);
@@ -127,11 +147,15 @@ describe('QueueSeeder', () => {
   });
 
   test('fails on empty items', () => {
-    expect(() => synth((chart) => seeder(chart, { items: [] }))).toThrow('test/seeder: items: got [], expected at least one item');
+    expect(() => synth((chart) => seeder(chart, { items: [] }))).toThrow(
+      'test/seeder: items: got [], expected at least one item',
+    );
   });
 
   test('fails on an item that is not a string', () => {
-    expect(() => synth((chart) => seeder(chart, { items: ['a', 42 as unknown as string] }))).toThrow('test/seeder: items[1]: got 42, expected a string');
+    expect(() => synth((chart) => seeder(chart, { items: ['a', 42 as unknown as string] }))).toThrow(
+      'test/seeder: items[1]: got 42, expected a string',
+    );
   });
 
   test('fails on an item over 512 KiB', () => {
@@ -150,7 +174,8 @@ describe('QueueSeeder', () => {
     const files = maps.map((map) => Object.entries(map.data as Record<string, string>)[0]);
     expect(files.map(([file]) => file)).toEqual(items.map((_, k) => `items-${k}.json`));
     expect(files.flatMap(([, json]) => JSON.parse(json) as string[])).toEqual(items);
-    const sources = podSpec(only(manifests, 'Job')).volumes.find((v: { name: string }) => v.name === 'items').projected.sources;
+    const sources = podSpec(only(manifests, 'Job')).volumes.find((v: { name: string }) => v.name === 'items').projected
+      .sources;
     expect(sources).toEqual(maps.map((map) => ({ configMap: { name: map.metadata.name } })));
   });
 
@@ -163,19 +188,25 @@ describe('QueueSeeder', () => {
 
   test('fails on a queue name the broker rejects', () => {
     for (const queue of ['', 'amq.job', 'job 1', 'x'.repeat(201)]) {
-      expect(() => synth((chart) => seeder(chart, { queue }))).toThrow(/test\/seeder: queue: got .*, expected a queue name of 1 to 200 characters/);
+      expect(() => synth((chart) => seeder(chart, { queue }))).toThrow(
+        /test\/seeder: queue: got .*, expected a queue name of 1 to 200 characters/,
+      );
     }
   });
 
   test('fails on a Job name that is not a DNS-1123 label, or too long for the hash after it', () => {
-    expect(() => synth((chart) => seeder(chart, { name: 'Seed.Job' }))).toThrow(/test\/seeder: name: got "Seed.Job", expected a DNS-1123 label/);
+    expect(() => synth((chart) => seeder(chart, { name: 'Seed.Job' }))).toThrow(
+      /test\/seeder: name: got "Seed.Job", expected a DNS-1123 label/,
+    );
     expect(() => synth((chart) => seeder(chart, { name: 'x'.repeat(55) }))).toThrow(
       /test\/seeder: name: got "x{55}", expected at most 54 characters: the Job's name is "<name>-<8 hex digits>", which must fit a 63-character label/,
     );
   });
 
   test('fails on a negative backoffLimit', () => {
-    expect(() => synth((chart) => seeder(chart, { backoffLimit: -1 }))).toThrow('test/seeder: backoffLimit: got -1, expected a whole number of at least 0');
+    expect(() => synth((chart) => seeder(chart, { backoffLimit: -1 }))).toThrow(
+      'test/seeder: backoffLimit: got -1, expected a whole number of at least 0',
+    );
   });
 });
 

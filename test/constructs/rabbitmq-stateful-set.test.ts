@@ -25,7 +25,12 @@ describe('RabbitMQStatefulSet', () => {
     expect(container.resources.requests).toEqual({ cpu: '250m', memory: '512Mi' });
     expect(container.resources.limits).toEqual({ cpu: '1', memory: '1024Mi' });
     expect(container.volumeMounts).toEqual([
-      { name: 'work-queue-config', mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf', subPath: '30-work-queue.conf', readOnly: true },
+      {
+        name: 'work-queue-config',
+        mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf',
+        subPath: '30-work-queue.conf',
+        readOnly: true,
+      },
       { name: 'data', mountPath: '/var/lib/rabbitmq' },
     ]);
     expect(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
@@ -52,29 +57,59 @@ describe('RabbitMQStatefulSet', () => {
     expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
     const credentials = JSON.parse(containerEnv(only(manifests, 'Job')).byName.CREDENTIALS.value);
     expect(credentials).toEqual([
-      { name: 'rabbitmq-service-credentials', values: { username: 'work-queue' }, generate: ['password'], labels: expect.any(Object) },
+      {
+        name: 'rabbitmq-service-credentials',
+        values: { username: 'work-queue' },
+        generate: ['password'],
+        labels: expect.any(Object),
+      },
     ]);
     const env = containerEnv(only(manifests, 'StatefulSet'));
-    expect(env.byName.RABBITMQ_DEFAULT_USER.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'username' });
-    expect(env.byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
-    expect(broker.connection.credentials).toEqual({ secretName: 'rabbitmq-service-credentials', usernameKey: 'username', passwordKey: 'password' });
+    expect(env.byName.RABBITMQ_DEFAULT_USER.valueFrom.secretKeyRef).toEqual({
+      name: 'rabbitmq-service-credentials',
+      key: 'username',
+    });
+    expect(env.byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef).toEqual({
+      name: 'rabbitmq-service-credentials',
+      key: 'password',
+    });
+    expect(broker.connection.credentials).toEqual({
+      secretName: 'rabbitmq-service-credentials',
+      usernameKey: 'username',
+      passwordKey: 'password',
+    });
     expect(JSON.stringify(manifests)).not.toContain('guest');
   });
 
   test('passes the credentials to the broker and to clients from the Secret', () => {
-    const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { username: 'app', password: 's3cret' }));
-    expect(only(manifests, 'Secret', 'rabbitmq-service-credentials').stringData).toEqual({ username: 'app', password: 's3cret' });
+    const manifests = synth(
+      (chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { username: 'app', password: 's3cret' }),
+    );
+    expect(only(manifests, 'Secret', 'rabbitmq-service-credentials').stringData).toEqual({
+      username: 'app',
+      password: 's3cret',
+    });
     const env = containerEnv(only(manifests, 'StatefulSet'));
-    expect(env.byName.RABBITMQ_DEFAULT_USER.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'username' });
-    expect(env.byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef).toEqual({ name: 'rabbitmq-service-credentials', key: 'password' });
+    expect(env.byName.RABBITMQ_DEFAULT_USER.valueFrom.secretKeyRef).toEqual({
+      name: 'rabbitmq-service-credentials',
+      key: 'username',
+    });
+    expect(env.byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef).toEqual({
+      name: 'rabbitmq-service-credentials',
+      key: 'password',
+    });
     expect(JSON.stringify(only(manifests, 'StatefulSet'))).not.toContain('s3cret');
   });
 
   test('uses an existing Secret instead of creating one', () => {
     let broker!: RabbitMQStatefulSet;
-    const manifests = synth((chart) => (broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'mq-creds' })));
+    const manifests = synth(
+      (chart) => (broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'mq-creds' })),
+    );
     expect(manifests.filter((m) => m.kind === 'Secret')).toHaveLength(0);
-    expect(containerEnv(only(manifests, 'StatefulSet')).byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef.name).toBe('mq-creds');
+    expect(containerEnv(only(manifests, 'StatefulSet')).byName.RABBITMQ_DEFAULT_PASS.valueFrom.secretKeyRef.name).toBe(
+      'mq-creds',
+    );
     expect(broker.clientEnv.map((e) => e.name)).toEqual(['BROKER_USERNAME', 'BROKER_PASSWORD', 'BROKER_URL']);
     expect(broker.clientEnv[2].value.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
   });
@@ -94,7 +129,10 @@ describe('RabbitMQStatefulSet', () => {
     const statefulSet = only(manifests, 'StatefulSet', 'mq-broker');
     expect(only(manifests, 'Service', 'mq')).toBeDefined();
     expect(podSpec(statefulSet).containers[0].image).toBe('rabbitmq:4.0.9');
-    expect(statefulSet.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '20Gi' } } });
+    expect(statefulSet.spec.volumeClaimTemplates[0].spec).toMatchObject({
+      storageClassName: 'fast',
+      resources: { requests: { storage: '20Gi' } },
+    });
   });
 
   test('admits only registered client pods on the AMQP port', () => {
@@ -122,15 +160,15 @@ describe('RabbitMQStatefulSet', () => {
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storage: Size.gibibytes(0) }))).toThrow(
       'test/rabbitmq: storage as a quantity: got "0Gi", expected a positive Kubernetes quantity such as "1Gi", "512Mi" or "10G"',
     );
-    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storage: '1Gi' as unknown as Size }))).toThrow(
-      'test/rabbitmq: storage: got "1Gi", expected a Size, such as Size.gibibytes(1)',
-    );
+    expect(() =>
+      synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { storage: '1Gi' as unknown as Size })),
+    ).toThrow('test/rabbitmq: storage: got "1Gi", expected a Size, such as Size.gibibytes(1)');
   });
 
   test('fails on a service name that is not a DNS-1123 label', () => {
-    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { serviceName: 'RabbitMQ_Service' }))).toThrow(
-      /test\/rabbitmq: serviceName: got "RabbitMQ_Service", expected a DNS-1123 label/,
-    );
+    expect(() =>
+      synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { serviceName: 'RabbitMQ_Service' })),
+    ).toThrow(/test\/rabbitmq: serviceName: got "RabbitMQ_Service", expected a DNS-1123 label/);
     expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { name: 'x'.repeat(64) }))).toThrow(
       /name: got "x{64}", expected a DNS-1123 label/,
     );
@@ -143,15 +181,18 @@ describe('RabbitMQStatefulSet', () => {
   });
 
   test('fails when both an existing Secret and credentials are given', () => {
-    expect(() => synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'x', password: 'p' }))).toThrow(
-      /existingSecretName: got "x", expected either existingSecretName or username\/password, not both/,
-    );
+    expect(() =>
+      synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { existingSecretName: 'x', password: 'p' })),
+    ).toThrow(/existingSecretName: got "x", expected either existingSecretName or username\/password, not both/);
   });
 
   describe('replicas: 3, a cluster', () => {
     let manifests: Manifest[];
     beforeAll(() => {
-      manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', erlangCookie: 'shared-cookie' }));
+      manifests = synth(
+        (chart) =>
+          new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', erlangCookie: 'shared-cookie' }),
+      );
     });
 
     test('every object is valid, the pods meet "baseline"', () => {
@@ -191,28 +232,49 @@ describe('RabbitMQStatefulSet', () => {
         '',
       ]);
       expect(podSpec(statefulSet).containers[0].volumeMounts).toEqual([
-        { name: 'cluster-config', mountPath: '/etc/rabbitmq/conf.d/20-cluster.conf', subPath: '20-cluster.conf', readOnly: true },
-        { name: 'work-queue-config', mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf', subPath: '30-work-queue.conf', readOnly: true },
+        {
+          name: 'cluster-config',
+          mountPath: '/etc/rabbitmq/conf.d/20-cluster.conf',
+          subPath: '20-cluster.conf',
+          readOnly: true,
+        },
+        {
+          name: 'work-queue-config',
+          mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf',
+          subPath: '30-work-queue.conf',
+          readOnly: true,
+        },
         { name: 'data', mountPath: '/var/lib/rabbitmq' },
       ]);
     });
 
     test('the Erlang cookie from a Secret, copied owner-only onto the data volume before the node starts', () => {
-      expect(only(manifests, 'Secret', 'rabbitmq-service-erlang-cookie').stringData).toEqual({ cookie: 'shared-cookie' });
+      expect(only(manifests, 'Secret', 'rabbitmq-service-erlang-cookie').stringData).toEqual({
+        cookie: 'shared-cookie',
+      });
       const [init] = podSpec(only(manifests, 'StatefulSet')).initContainers;
-      expect(init.command.join(' ')).toContain('install -m 0400 /etc/rabbitmq-cookie/cookie /var/lib/rabbitmq/.erlang.cookie');
+      expect(init.command.join(' ')).toContain(
+        'install -m 0400 /etc/rabbitmq-cookie/cookie /var/lib/rabbitmq/.erlang.cookie',
+      );
       expect(init.volumeMounts).toEqual([
         { name: 'erlang-cookie', mountPath: '/etc/rabbitmq-cookie', readOnly: true },
         { name: 'data', mountPath: '/var/lib/rabbitmq' },
       ]);
       // Without erlangCookie, the credentials Job creates the Secret the pods mount.
-      const generated = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', workerImage: IMAGE }));
-      expect(generated.filter((m) => m.kind === 'Secret').map((m) => m.metadata.name)).toEqual(['rabbitmq-service-credentials']);
+      const generated = synth(
+        (chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { replicas: 3, password: 'p', workerImage: IMAGE }),
+      );
+      expect(generated.filter((m) => m.kind === 'Secret').map((m) => m.metadata.name)).toEqual([
+        'rabbitmq-service-credentials',
+      ]);
       expect(JSON.parse(containerEnv(only(generated, 'Job')).byName.CREDENTIALS.value)).toEqual([
         { name: 'rabbitmq-service-erlang-cookie', generate: ['cookie'], labels: expect.any(Object) },
       ]);
       const volumes = podSpec(only(generated, 'StatefulSet')).volumes;
-      expect(volumes).toContainEqual({ name: 'erlang-cookie', secret: { secretName: 'rabbitmq-service-erlang-cookie' } });
+      expect(volumes).toContainEqual({
+        name: 'erlang-cookie',
+        secret: { secretName: 'rabbitmq-service-erlang-cookie' },
+      });
     });
 
     test('one node down at a time, spread over nodes and zones, inter-node traffic between the broker pods only', () => {
@@ -221,13 +283,18 @@ describe('RabbitMQStatefulSet', () => {
       const labels = only(manifests, 'StatefulSet').spec.template.metadata.labels;
       for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) expect(labels[key]).toBe(value);
       const spread = podSpec(only(manifests, 'StatefulSet')).topologySpreadConstraints;
-      expect(spread.map((c: { topologyKey: string; whenUnsatisfiable: string }) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([
+      expect(
+        spread.map((c: { topologyKey: string; whenUnsatisfiable: string }) => [c.topologyKey, c.whenUnsatisfiable]),
+      ).toEqual([
         ['kubernetes.io/hostname', 'DoNotSchedule'],
         ['topology.kubernetes.io/zone', 'ScheduleAnyway'],
       ]);
       const policy = only(manifests, 'NetworkPolicy');
       expect(policy.spec.ingress).toEqual([
-        { from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'rabbitmq-service' } } }], ports: [{ port: 5672, protocol: 'TCP' }] },
+        {
+          from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'rabbitmq-service' } } }],
+          ports: [{ port: 5672, protocol: 'TCP' }],
+        },
         {
           from: [{ podSelector: { matchLabels: budget.spec.selector.matchLabels } }],
           ports: [
@@ -254,7 +321,13 @@ describe('RabbitMQStatefulSet', () => {
 
   test('a single node has none of the cluster parts', () => {
     const manifests = synth((chart) => new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' }));
-    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'NetworkPolicy', 'Secret', 'Service', 'StatefulSet']);
+    expect(manifests.map((m) => m.kind).sort()).toEqual([
+      'ConfigMap',
+      'NetworkPolicy',
+      'Secret',
+      'Service',
+      'StatefulSet',
+    ]);
     expect(manifests.find((m) => m.kind === 'ConfigMap')!.metadata.name).toBe('rabbitmq-work-queue');
     expect(podSpec(only(manifests, 'StatefulSet')).initContainers).toBeUndefined();
   });

@@ -16,7 +16,8 @@ describe('RedisPod', () => {
     expect(statefulSet.spec.serviceName).toBe('redis');
     expect(service.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 6379 }]);
     expect(service.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
-    for (const [key, value] of Object.entries(service.spec.selector)) expect(statefulSet.spec.template.metadata.labels[key]).toBe(value);
+    for (const [key, value] of Object.entries(service.spec.selector))
+      expect(statefulSet.spec.template.metadata.labels[key]).toBe(value);
     for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
 
     const container = podSpec(statefulSet).containers[0];
@@ -57,12 +58,18 @@ describe('RedisPod', () => {
   });
 
   test('keeps the append-only file on the claim of a volumeClaimTemplate with storage, so the queue survives the pod', () => {
-    const manifests = synth((chart) => new RedisPod(chart, 'redis', { storage: Size.gibibytes(2), storageClassName: 'fast-ssd' }));
+    const manifests = synth(
+      (chart) => new RedisPod(chart, 'redis', { storage: Size.gibibytes(2), storageClassName: 'fast-ssd' }),
+    );
     expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
     const statefulSet = only(manifests, 'StatefulSet', 'redis-master');
     const [claim] = statefulSet.spec.volumeClaimTemplates;
     expect(claim.metadata.name).toBe('data');
-    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } }, storageClassName: 'fast-ssd' });
+    expect(claim.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '2Gi' } },
+      storageClassName: 'fast-ssd',
+    });
     const pod = podSpec(statefulSet);
     expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain('data');
     expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
@@ -111,7 +118,11 @@ describe('RedisPod', () => {
       ),
     );
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, fsGroup: 999, runAsNonRoot: true });
-    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.containers[0].securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
   test('requires a password from a Secret when one is given, without putting it in the pod spec', () => {
@@ -134,12 +145,16 @@ describe('RedisPod', () => {
       synth((chart) => new RedisPod(chart, 'redis')),
       'NetworkPolicy',
     );
-    expect(policy.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } }]);
+    expect(policy.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } },
+    ]);
     expect(policy.spec.ingress[0].ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
   });
 
   test('fails on a pod name that is not a DNS-1123 label', () => {
-    expect(() => synth((chart) => new RedisPod(chart, 'redis', { name: '-redis' }))).toThrow(/test\/redis: name: got "-redis", expected a DNS-1123 label/);
+    expect(() => synth((chart) => new RedisPod(chart, 'redis', { name: '-redis' }))).toThrow(
+      /test\/redis: name: got "-redis", expected a DNS-1123 label/,
+    );
   });
 
   describe('with replicas', () => {
@@ -149,7 +164,15 @@ describe('RedisPod', () => {
       synth((chart) => {
         const broker = new RedisPod(chart, 'redis', { replicas: 3, ...props });
         if (withClient)
-          new WorkQueueJob(chart, 'job', { broker, queue: 'job2', image: IMAGE, pattern: 'fine', parallelism: 2, externalProducer: true, name: 'job' });
+          new WorkQueueJob(chart, 'job', {
+            broker,
+            queue: 'job2',
+            image: IMAGE,
+            pattern: 'fine',
+            parallelism: 2,
+            externalProducer: true,
+            name: 'job',
+          });
       });
     const containers = (manifests: Manifest[]): Record<string, ManifestValue> =>
       Object.fromEntries(podSpec(only(manifests, 'StatefulSet')).containers.map((c: ManifestValue) => [c.name, c]));
@@ -173,10 +196,18 @@ describe('RedisPod', () => {
       ]);
       const service = only(manifests, 'Service', 'redis');
       expect(service.spec.ports).toEqual([{ name: 'sentinel', port: 26379, targetPort: 26379 }]);
-      for (const selecting of [service, nodes]) expect(selecting.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
+      for (const selecting of [service, nodes])
+        expect(selecting.spec.selector).toEqual(statefulSet.spec.selector.matchLabels);
 
-      expect(broker.connection).toMatchObject({ host: 'redis', port: 26379, sentinelMaster: 'redis-master', path: '/0' });
-      expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([['BROKER_URL', 'redis+sentinel://redis:26379/redis-master/0']]);
+      expect(broker.connection).toMatchObject({
+        host: 'redis',
+        port: 26379,
+        sentinelMaster: 'redis-master',
+        path: '/0',
+      });
+      expect(broker.clientEnv.map((e) => [e.name, e.value.value])).toEqual([
+        ['BROKER_URL', 'redis+sentinel://redis:26379/redis-master/0'],
+      ]);
       expect(broker.replicas).toBe(3);
     });
 
@@ -192,7 +223,14 @@ describe('RedisPod', () => {
       expect(sentinel.args).toBeUndefined();
       for (const index of [0, 1]) {
         const env = containerEnv(only(manifests, 'StatefulSet'), index);
-        expect(env.names).toEqual(['POD_NAME', 'POD_NAMESPACE', 'REDIS_NODE', 'REDIS_NODES', 'REDIS_MASTER_NAME', 'CONFIG_DIRECTORY']);
+        expect(env.names).toEqual([
+          'POD_NAME',
+          'POD_NAMESPACE',
+          'REDIS_NODE',
+          'REDIS_NODES',
+          'REDIS_MASTER_NAME',
+          'CONFIG_DIRECTORY',
+        ]);
         expect(env.byName.POD_NAME.valueFrom.fieldRef.fieldPath).toBe('metadata.name');
         expect(env.byName.POD_NAMESPACE.valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
         expect(env.byName.REDIS_NODE.value).toBe('$(POD_NAME).queue-nodes.$(POD_NAMESPACE).svc');
@@ -216,7 +254,9 @@ describe('RedisPod', () => {
       expect(lines).toContain(`printf 'sentinel parallel-syncs %s 1\\n' "$REDIS_MASTER_NAME"`);
       expect(script).toContain('conf="$CONFIG_DIRECTORY/sentinel.conf"');
       // Each start asks the Sentinels for the current primary before it falls back to the first member.
-      expect(script).toContain('timeout 3 redis-cli -h "$node" -p 26379 --raw SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME"');
+      expect(script).toContain(
+        'timeout 3 redis-cli -h "$node" -p 26379 --raw SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME"',
+      );
     });
 
     test('data nodes: a replica of the primary unless it is the primary, and a primary cut off from its replicas stops taking writes', () => {
@@ -231,7 +271,9 @@ describe('RedisPod', () => {
     test("the primary's data node hands over to a replica before it stops (preStop hook), within a 60 s grace period", () => {
       const manifests = replicated({ storage: Size.gibibytes(2) });
       const { redis, sentinel } = containers(manifests);
-      expect(redis.lifecycle).toEqual({ preStop: { exec: { command: ['sh', '-c', redisPreStopScript(3), 'redis-pre-stop'] } } });
+      expect(redis.lifecycle).toEqual({
+        preStop: { exec: { command: ['sh', '-c', redisPreStopScript(3), 'redis-pre-stop'] } },
+      });
       expect(sentinel.lifecycle).toBeUndefined();
       expect(podSpec(only(manifests, 'StatefulSet')).terminationGracePeriodSeconds).toBe(60);
       const hook = redisPreStopScript(3);
@@ -254,7 +296,9 @@ describe('RedisPod', () => {
 
     test('a data node named primary with an empty data directory has a replica promoted and replicates it instead', () => {
       const script: string = containers(replicated()).redis.command[2];
-      expect(script).toContain('if [ "$primary" = "$REDIS_NODE" ] && [ ! -e "$dir/appendonlydir" ] && [ ! -e "$dir/dump.rdb" ]; then');
+      expect(script).toContain(
+        'if [ "$primary" = "$REDIS_NODE" ] && [ ! -e "$dir/appendonlydir" ] && [ ! -e "$dir/dump.rdb" ]; then',
+      );
       expect(script).toContain('if promoted=$(fail_over 20); then');
       expect(script.indexOf('fail_over 20')).toBeLessThan(script.indexOf('replicaof'));
       expect(containers(replicated()).sentinel.command[2]).not.toContain('fail_over');
@@ -266,13 +310,21 @@ describe('RedisPod', () => {
       const volumes = podSpec(only(manifests, 'StatefulSet')).volumes;
       expect(redis.volumeMounts).toEqual(expect.arrayContaining([{ name: 'tmp', mountPath: '/tmp' }]));
       expect(sentinel.volumeMounts).toEqual([{ name: 'sentinel-tmp', mountPath: '/tmp' }]);
-      for (const name of ['tmp', 'sentinel-tmp']) expect(volumes).toContainEqual({ name, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+      for (const name of ['tmp', 'sentinel-tmp'])
+        expect(volumes).toContainEqual({ name, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
       expect(sentinel.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -p 26379 ping | grep -q PONG']);
       expect(sentinel.livenessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -p 26379 ping | grep -q PONG']);
       // A data node is ready as the primary or as a replica with its link up, not while it copies the data set.
-      expect(redis.readinessProbe.exec.command).toEqual(['sh', '-c', "redis-cli info replication | grep -q -e '^role:master' -e '^master_link_status:up'"]);
+      expect(redis.readinessProbe.exec.command).toEqual([
+        'sh',
+        '-c',
+        "redis-cli info replication | grep -q -e '^role:master' -e '^master_link_status:up'",
+      ]);
       expect(redis.livenessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli ping | grep -q PONG']);
-      expect(sentinel.resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } });
+      expect(sentinel.resources).toEqual({
+        requests: { cpu: '50m', memory: '32Mi' },
+        limits: { cpu: '500m', memory: '128Mi' },
+      });
       expect(redis.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
       for (const container of [redis, sentinel]) {
         expect(container.securityContext).toMatchObject({
@@ -287,7 +339,9 @@ describe('RedisPod', () => {
     test('with storage, every data node has a claim of its own', () => {
       const manifests = replicated({ storage: Size.gibibytes(2) });
       const statefulSet = only(manifests, 'StatefulSet');
-      expect(statefulSet.spec.volumeClaimTemplates.map((claim: ManifestValue) => claim.metadata.name)).toEqual(['data']);
+      expect(statefulSet.spec.volumeClaimTemplates.map((claim: ManifestValue) => claim.metadata.name)).toEqual([
+        'data',
+      ]);
       expect(containers(manifests).redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
       expect(containers(manifests).sentinel.volumeMounts).not.toContainEqual({ name: 'data', mountPath: '/data' });
       for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();
@@ -300,7 +354,13 @@ describe('RedisPod', () => {
       const budget = only(manifests, 'PodDisruptionBudget', 'redis-master');
       expect(budget.spec.maxUnavailable).toBe(1);
       for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) expect(selector[key]).toBe(value);
-      expect(podSpec(statefulSet).topologySpreadConstraints.map((c: ManifestValue) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew])).toEqual([
+      expect(
+        podSpec(statefulSet).topologySpreadConstraints.map((c: ManifestValue) => [
+          c.topologyKey,
+          c.whenUnsatisfiable,
+          c.maxSkew,
+        ]),
+      ).toEqual([
         ['kubernetes.io/hostname', 'DoNotSchedule', 1],
         ['topology.kubernetes.io/zone', 'ScheduleAnyway', 1],
       ]);
@@ -313,10 +373,14 @@ describe('RedisPod', () => {
         { port: 6379, protocol: 'TCP' },
         { port: 26379, protocol: 'TCP' },
       ];
-      expect(clients).toEqual({ from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } }], ports: both });
+      expect(clients).toEqual({
+        from: [{ podSelector: { matchLabels: { 'work-queue-stack.io/client-of': 'redis' } } }],
+        ports: both,
+      });
       const podLabels = only(manifests, 'StatefulSet').spec.template.metadata.labels;
       expect(members.ports).toEqual(both);
-      for (const [key, value] of Object.entries(members.from[0].podSelector.matchLabels)) expect(podLabels[key]).toBe(value);
+      for (const [key, value] of Object.entries(members.from[0].podSelector.matchLabels))
+        expect(podLabels[key]).toBe(value);
     });
 
     test("with a password: both containers and the clients read it from the Secret, never as a literal; clients' BROKER_URL asks Sentinel", () => {
@@ -327,15 +391,23 @@ describe('RedisPod', () => {
         const env = containerEnv(only(manifests, 'StatefulSet'), index);
         expect(env.names.slice(-2)).toEqual(['REDIS_PASSWORD', 'REDISCLI_AUTH']);
         for (const name of ['REDIS_PASSWORD', 'REDISCLI_AUTH'])
-          expect(env.byName[name]).toEqual({ name, valueFrom: { secretKeyRef: { name: 'redis-credentials', key: 'password' } } });
+          expect(env.byName[name]).toEqual({
+            name,
+            valueFrom: { secretKeyRef: { name: 'redis-credentials', key: 'password' } },
+          });
       }
       const { redis, sentinel } = containers(manifests);
-      expect(redis.command[2]).toContain(`printf 'requirepass %s\\nmasterauth %s\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD"`);
+      expect(redis.command[2]).toContain(
+        `printf 'requirepass %s\\nmasterauth %s\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD"`,
+      );
       expect(sentinel.command[2]).toContain(
         `printf 'requirepass %s\\nsentinel auth-pass %s %s\\nsentinel sentinel-pass %s\\n' "$REDIS_PASSWORD" "$REDIS_MASTER_NAME" "$REDIS_PASSWORD" "$REDIS_PASSWORD"`,
       );
       const client = containerEnv(onlyJob(manifests, 'job'));
-      expect(client.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'redis-credentials', key: 'password' });
+      expect(client.byName.BROKER_PASSWORD.valueFrom.secretKeyRef).toEqual({
+        name: 'redis-credentials',
+        key: 'password',
+      });
       expect(client.byName.BROKER_URL.value).toBe('redis+sentinel://:$(BROKER_PASSWORD)@redis:26379/redis-master/0');
       expect(client.names.indexOf('BROKER_PASSWORD')).toBeLessThan(client.names.indexOf('BROKER_URL'));
       for (const manifest of manifests) expect(schemaError(manifest)).toBeUndefined();

@@ -13,7 +13,11 @@ import { containerEnv, onlyJob, synth, synthError } from '../manifests';
 const IMAGE = 'job-wq:latest';
 const ITEMS = ['apple', 'banana', 'cherry'];
 
-function coarse(chart: Chart, props: Partial<WorkQueueJobProps> = {}, brokerProps: RabbitMQStatefulSetProps = {}): WorkQueueJob {
+function coarse(
+  chart: Chart,
+  props: Partial<WorkQueueJobProps> = {},
+  brokerProps: RabbitMQStatefulSetProps = {},
+): WorkQueueJob {
   const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p', ...brokerProps });
   const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE });
   return new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
@@ -34,7 +38,11 @@ describe('retry budget', () => {
     const statefulSet = manifests.find((m) => m.kind === 'StatefulSet')!;
     expect(statefulSet.spec.template.spec.containers[0].volumeMounts).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf', subPath: '30-work-queue.conf', readOnly: true }),
+        expect.objectContaining({
+          mountPath: '/etc/rabbitmq/conf.d/30-work-queue.conf',
+          subPath: '30-work-queue.conf',
+          readOnly: true,
+        }),
         expect.objectContaining({ mountPath: '/var/lib/rabbitmq', name: 'data' }),
       ]),
     );
@@ -50,7 +58,11 @@ describe('retry budget', () => {
 
   test('a longer work timeout fits a broker whose consumer timeout is raised with it; a cluster mounts the same file', () => {
     const manifests = synth((chart) =>
-      coarse(chart, { workTimeout: Duration.hours(2) }, { consumerTimeout: Duration.minutes(121), replicas: 3, erlangCookie: 'c' }),
+      coarse(
+        chart,
+        { workTimeout: Duration.hours(2) },
+        { consumerTimeout: Duration.minutes(121), replicas: 3, erlangCookie: 'c' },
+      ),
     );
     expect(containerEnv(onlyJob(manifests, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('7200');
     const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'rabbitmq-work-queue');
@@ -58,21 +70,38 @@ describe('retry budget', () => {
     const mounts = manifests
       .find((m) => m.kind === 'StatefulSet')!
       .spec.template.spec.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath);
-    expect(mounts).toEqual(expect.arrayContaining(['/etc/rabbitmq/conf.d/30-work-queue.conf', '/etc/rabbitmq/conf.d/20-cluster.conf', '/var/lib/rabbitmq']));
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        '/etc/rabbitmq/conf.d/30-work-queue.conf',
+        '/etc/rabbitmq/conf.d/20-cluster.conf',
+        '/var/lib/rabbitmq',
+      ]),
+    );
   });
 
   test("fails with one line naming workTimeout against the broker's consumer timeout", () => {
     const message = synthError((chart) => coarse(chart, { workTimeout: Duration.seconds(1790) }));
     expect(message.split('\n')).toHaveLength(1);
-    expect(message).toMatch(/^test\/job: workTimeout in seconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\) minus 60 s/);
-    expect(synthError((chart) => coarse(chart, { workTimeout: Duration.minutes(10) }, { consumerTimeout: Duration.minutes(10) }))).toMatch(
+    expect(message).toMatch(
+      /^test\/job: workTimeout in seconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\) minus 60 s/,
+    );
+    expect(
+      synthError((chart) =>
+        coarse(chart, { workTimeout: Duration.minutes(10) }, { consumerTimeout: Duration.minutes(10) }),
+      ),
+    ).toMatch(
       /workTimeout in seconds: got 600, expected at most 540.*raise consumerTimeout of the RabbitMQStatefulSet/,
     );
   });
 
   test("fails for an external RabbitMQ whose consumer timeout (RabbitMQ's default unless given) is below the work timeout", () => {
     const external = (chart: Chart, consumerTimeout?: Duration) => {
-      const broker = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example', existingSecretName: 'mq', consumerTimeout });
+      const broker = new ExternalBroker(chart, 'mq', {
+        scheme: 'amqp',
+        host: 'mq.example',
+        existingSecretName: 'mq',
+        consumerTimeout,
+      });
       new WorkQueueJob(chart, 'job', {
         broker,
         queue: 'q',
@@ -85,9 +114,12 @@ describe('retry budget', () => {
     };
     expect(synthError((chart) => external(chart))).toMatch(/workTimeout in seconds: got 3600, expected at most 1740/);
     expect(() => synth((chart) => external(chart, Duration.minutes(61)))).not.toThrow();
-    expect(synthError((chart) => new ExternalBroker(chart, 'r', { scheme: 'redis', host: 'r.example', consumerTimeout: Duration.minutes(1) }))).toMatch(
-      /consumerTimeout in seconds: got 60, expected no consumerTimeout for a Redis broker/,
-    );
+    expect(
+      synthError(
+        (chart) =>
+          new ExternalBroker(chart, 'r', { scheme: 'redis', host: 'r.example', consumerTimeout: Duration.minutes(1) }),
+      ),
+    ).toMatch(/consumerTimeout in seconds: got 60, expected no consumerTimeout for a Redis broker/);
   });
 
   test('fails when maxAttempts exceeds the queue delivery limit on RabbitMQ (not on Redis)', () => {
@@ -128,7 +160,9 @@ describe('retry budget', () => {
     expect(synthError((chart) => fine(chart, { workDuration: minute, workTimeout: minute }))).toMatch(
       /^test\/job: workDuration in seconds: got 60, expected less than workTimeout \(60 s\)/,
     );
-    expect(() => synth((chart) => fine(chart, { workDuration: minute, workTimeout: minute, workCommand: 'true' }))).not.toThrow();
+    expect(() =>
+      synth((chart) => fine(chart, { workDuration: minute, workTimeout: minute, workCommand: 'true' })),
+    ).not.toThrow();
     expect(synthError((chart) => fine(chart, { workTimeout: Duration.seconds(0) }))).toMatch(
       /workTimeout in seconds: got 0, expected a number of seconds greater than 0/,
     );

@@ -17,7 +17,8 @@ import { restrictedViolations } from '../pod-security';
 
 const IMAGE = 'registry.local/job-wq@sha256:' + 'b'.repeat(64);
 
-type BrokerKind = 'rabbitmq' | 'redis' | 'redis-sentinel' | 'external-amqp' | 'external-redis' | 'external-redis-sentinel';
+type BrokerKind =
+  'rabbitmq' | 'redis' | 'redis-sentinel' | 'external-amqp' | 'external-redis' | 'external-redis-sentinel';
 
 function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
   switch (kind) {
@@ -28,7 +29,12 @@ function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
     case 'redis-sentinel':
       return new RedisPod(chart, 'broker', { replicas: 3, password: 'p' });
     case 'external-amqp':
-      return new ExternalBroker(chart, 'broker', { scheme: 'amqp', host: 'rabbit.messaging.svc', existingSecretName: 'rabbit', vhost: 'batch' });
+      return new ExternalBroker(chart, 'broker', {
+        scheme: 'amqp',
+        host: 'rabbit.messaging.svc',
+        existingSecretName: 'rabbit',
+        vhost: 'batch',
+      });
     case 'external-redis':
       return new ExternalBroker(chart, 'broker', {
         scheme: 'redis',
@@ -39,7 +45,12 @@ function broker(chart: Chart, kind: BrokerKind): IWorkQueueBroker {
         caSecretName: 'cache-ca',
       });
     case 'external-redis-sentinel':
-      return new ExternalBroker(chart, 'broker', { scheme: 'redis', host: 'redis-sentinel.data.svc', sentinelMaster: 'mymaster', existingSecretName: 'redis' });
+      return new ExternalBroker(chart, 'broker', {
+        scheme: 'redis',
+        host: 'redis-sentinel.data.svc',
+        sentinelMaster: 'mymaster',
+        existingSecretName: 'redis',
+      });
   }
 }
 
@@ -67,7 +78,8 @@ function expectValid(manifests: Manifest[]): void {
   const keda = manifests.filter((m) => m.apiVersion === 'keda.sh/v1alpha1');
   expect(keda.length).toBeGreaterThan(0);
   expect(crdSchemaErrors(keda)).toEqual(keda.map(() => undefined));
-  for (const manifest of manifests.filter((m) => m.apiVersion !== 'keda.sh/v1alpha1')) expect(schemaError(manifest)).toBeUndefined();
+  for (const manifest of manifests.filter((m) => m.apiVersion !== 'keda.sh/v1alpha1'))
+    expect(schemaError(manifest)).toBeUndefined();
 }
 
 describe('ScaledWorkQueueJob', () => {
@@ -108,7 +120,11 @@ describe('ScaledWorkQueueJob', () => {
     expectValid(manifests);
     const [trigger] = only(manifests, 'ScaledJob', 'uploads').spec.triggers;
     expect(trigger.type).toBe('redis-sentinel');
-    expect(trigger.metadata).toMatchObject({ addresses: 'redis-sentinel.data.svc:26379', sentinelMaster: 'mymaster', databaseIndex: '0' });
+    expect(trigger.metadata).toMatchObject({
+      addresses: 'redis-sentinel.data.svc:26379',
+      sentinelMaster: 'mymaster',
+      databaseIndex: '0',
+    });
     expect(only(manifests, 'TriggerAuthentication', 'uploads-broker').spec.secretTargetRef).toEqual([
       { parameter: 'password', name: 'redis', key: 'password' },
       { parameter: 'sentinelPassword', name: 'redis', key: 'password' },
@@ -123,7 +139,14 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.spec.triggers).toEqual([
       {
         type: 'redis',
-        metadata: { address: 'redis.batch.svc:6379', listName: 'uploads', listLength: '50', activationListLength: '3', databaseIndex: '0', enableTLS: 'false' },
+        metadata: {
+          address: 'redis.batch.svc:6379',
+          listName: 'uploads',
+          listLength: '50',
+          activationListLength: '3',
+          databaseIndex: '0',
+          enableTLS: 'false',
+        },
       },
     ]);
     expect(scaledJob.spec.jobTargetRef.completions).toBeUndefined();
@@ -201,14 +224,20 @@ describe('ScaledWorkQueueJob', () => {
     const amqp = scaled('external-amqp');
     expectValid(amqp);
     expect(only(amqp, 'ScaledJob').spec.triggers[0].metadata.host).toBe('amqp://rabbit.messaging.svc:5672/batch');
-    expect(only(amqp, 'TriggerAuthentication').spec.secretTargetRef.map((r: ManifestValue) => [r.parameter, r.name, r.key])).toEqual([
+    expect(
+      only(amqp, 'TriggerAuthentication').spec.secretTargetRef.map((r: ManifestValue) => [r.parameter, r.name, r.key]),
+    ).toEqual([
       ['username', 'rabbit', 'username'],
       ['password', 'rabbit', 'password'],
     ]);
 
     const redis = scaled('external-redis');
     expectValid(redis);
-    expect(only(redis, 'ScaledJob').spec.triggers[0].metadata).toMatchObject({ address: 'cache.example.com:6379', databaseIndex: '2', enableTLS: 'true' });
+    expect(only(redis, 'ScaledJob').spec.triggers[0].metadata).toMatchObject({
+      address: 'cache.example.com:6379',
+      databaseIndex: '2',
+      enableTLS: 'true',
+    });
     expect(only(redis, 'TriggerAuthentication').spec.secretTargetRef).toEqual([
       { parameter: 'password', name: 'cache', key: 'password' },
       { parameter: 'ca', name: 'cache-ca', key: 'ca.crt' },
@@ -221,7 +250,13 @@ describe('ScaledWorkQueueJob', () => {
     const manifests = synth((chart) => {
       const b = broker(chart, 'rabbitmq');
       const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'backlog', items: ['a', 'b'], image: IMAGE });
-      new ScaledWorkQueueJob(chart, 'workers', { seeder, image: IMAGE, pattern: 'coarse', maxJobs: 3, brokerNamespace: 'batch' });
+      new ScaledWorkQueueJob(chart, 'workers', {
+        seeder,
+        image: IMAGE,
+        pattern: 'coarse',
+        maxJobs: 3,
+        brokerNamespace: 'batch',
+      });
     });
     const kinds = manifests.map((m) => m.kind);
     expect(kinds.indexOf('ScaledJob')).toBeGreaterThan(kinds.indexOf('StatefulSet'));
@@ -231,7 +266,9 @@ describe('ScaledWorkQueueJob', () => {
     expect(scaledJob.spec.triggers[0].metadata.queueName).toBe('backlog');
     expect(manifests.filter((m) => m.kind === 'Job')).toHaveLength(1); // the seeder's; the template is not synthesized
     // Its Jobs wait for the seed as WorkQueueJob's pods do.
-    const env = Object.fromEntries(scaledJob.spec.jobTargetRef.template.spec.containers[0].env.map((e: ManifestValue) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      scaledJob.spec.jobTargetRef.template.spec.containers[0].env.map((e: ManifestValue) => [e.name, e.value]),
+    );
     expect([env.SEED_ID, env.SEED_WAIT_SECONDS]).toEqual([contract.seedId(['a', 'b']), '600']);
   });
 
@@ -257,7 +294,9 @@ describe('ScaledWorkQueueJob', () => {
           externalProducer: true,
         });
       }),
-    ).toThrow('test/w: brokerNamespace: got nothing, expected the namespace of the broker\'s Service "redis" (or a chart namespace)');
+    ).toThrow(
+      'test/w: brokerNamespace: got nothing, expected the namespace of the broker\'s Service "redis" (or a chart namespace)',
+    );
     expect(() => scaled('external-redis', { brokerNamespace: 'x' })).toThrow(
       'test/uploads: brokerNamespace: got "x", expected no brokerNamespace for an ExternalBroker',
     );
@@ -274,9 +313,14 @@ describe('ScaledWorkQueueJob', () => {
       ],
       ports: [{ port: 5672, protocol: 'TCP' }],
     });
-    const aks = ingress(scaled('redis', { kedaNamespace: 'kube-system', kedaOperatorLabels: { app: 'keda-operator' } }))[1];
+    const aks = ingress(
+      scaled('redis', { kedaNamespace: 'kube-system', kedaOperatorLabels: { app: 'keda-operator' } }),
+    )[1];
     expect(aks.from).toEqual([
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { app: 'keda-operator' } } },
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+        podSelector: { matchLabels: { app: 'keda-operator' } },
+      },
     ]);
     expect(aks.ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
   });
@@ -290,16 +334,30 @@ describe('ScaledWorkQueueJob', () => {
     });
     expectValid(manifests);
     const spec = only(manifests, 'ScaledJob').spec;
-    expect(spec.scalingStrategy).toEqual({ strategy: 'custom', customScalingQueueLengthDeduction: 1, customScalingRunningJobPercentage: '0.5' });
+    expect(spec.scalingStrategy).toEqual({
+      strategy: 'custom',
+      customScalingQueueLengthDeduction: 1,
+      customScalingRunningJobPercentage: '0.5',
+    });
     expect(spec.pollingInterval).toBe(5);
   });
 
   const fails: Array<[string, BrokerKind, Partial<ScaledWorkQueueJobProps> & Record<string, unknown>, string]> = [
     ['maxJobs 0', 'rabbitmq', { maxJobs: 0 }, 'maxJobs: got 0, expected a whole number of at least 1'],
     ['no maxJobs', 'rabbitmq', { maxJobs: undefined }, 'maxJobs: got nothing, expected a whole number of at least 1'],
-    ['the fine pattern on AMQP', 'rabbitmq', { pattern: 'fine' }, 'pattern: got "fine", expected "coarse" on an amqp broker'],
+    [
+      'the fine pattern on AMQP',
+      'rabbitmq',
+      { pattern: 'fine' },
+      'pattern: got "fine", expected "coarse" on an amqp broker',
+    ],
     ['completions given', 'redis', { completions: 4 }, 'completions: got 4, expected no completions'],
-    ['parallelism for coarse', 'rabbitmq', { parallelism: 2 }, 'parallelism: got 2, expected no parallelism for the coarse pattern'],
+    [
+      'parallelism for coarse',
+      'rabbitmq',
+      { parallelism: 2 },
+      'parallelism: got 2, expected no parallelism for the coarse pattern',
+    ],
     [
       'an unknown scaling strategy',
       'redis',
@@ -318,7 +376,12 @@ describe('ScaledWorkQueueJob', () => {
       { pollingInterval: Duration.millis(2500) },
       'pollingInterval in seconds: got 2.5, expected a whole number of at least 1',
     ],
-    ["a name too long for KEDA's Job names", 'redis', { name: 'x'.repeat(58) }, `name: got "${'x'.repeat(58)}", expected at most 57 characters`],
+    [
+      "a name too long for KEDA's Job names",
+      'redis',
+      { name: 'x'.repeat(58) },
+      `name: got "${'x'.repeat(58)}", expected at most 57 characters`,
+    ],
   ];
   for (const [what, kind, props, message] of fails) {
     test(`fails on ${what}`, () => {
@@ -331,13 +394,27 @@ describe('ScaledWorkQueueJob', () => {
       synth((chart) => {
         const b = broker(chart, 'redis');
         const seeder = new QueueSeeder(chart, 'seeder', { broker: b, queue: 'a', items: ['x'], image: IMAGE });
-        new ScaledWorkQueueJob(chart, 'uploads', { seeder, queue: 'b', image: IMAGE, pattern: 'fine', maxJobs: 2, brokerNamespace: 'batch' });
+        new ScaledWorkQueueJob(chart, 'uploads', {
+          seeder,
+          queue: 'b',
+          image: IMAGE,
+          pattern: 'fine',
+          maxJobs: 2,
+          brokerNamespace: 'batch',
+        });
       }),
     ).toThrow('test/uploads: queue: got "b", expected "a", the seeder\'s queue');
     expect(() =>
       synth((chart) => {
         const b = new ExternalBroker(chart, 'mq', { scheme: 'amqp', host: 'mq.example.com', tls: true });
-        new ScaledWorkQueueJob(chart, 'uploads', { broker: b, queue: 'q', image: IMAGE, pattern: 'coarse', maxJobs: 2, externalProducer: true });
+        new ScaledWorkQueueJob(chart, 'uploads', {
+          broker: b,
+          queue: 'q',
+          image: IMAGE,
+          pattern: 'coarse',
+          maxJobs: 2,
+          externalProducer: true,
+        });
       }),
     ).toThrow(/test\/uploads: broker: got "test\/mq", expected an AMQP broker without TLS/);
   });

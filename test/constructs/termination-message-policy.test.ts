@@ -3,9 +3,12 @@ import { fullApp, IMAGE } from './full-app';
 import { type Manifest, manifestsOf, synth } from '../manifests';
 
 /** The pod templates of the Jobs a manifest runs: a Job's own, a ScaledJob's jobTargetRef. */
-function jobPodTemplates(manifest: Manifest): { name?: string; spec: { containers: { name: string; terminationMessagePolicy?: string }[] } }[] {
+function jobPodTemplates(
+  manifest: Manifest,
+): { name?: string; spec: { containers: { name: string; terminationMessagePolicy?: string }[] } }[] {
   if (manifest.kind === 'Job') return [{ name: manifest.metadata.name, spec: manifest.spec.template.spec }];
-  if (manifest.kind === 'ScaledJob') return [{ name: manifest.metadata.name, spec: manifest.spec.jobTargetRef.template.spec }];
+  if (manifest.kind === 'ScaledJob')
+    return [{ name: manifest.metadata.name, spec: manifest.spec.jobTargetRef.template.spec }];
   return [];
 }
 
@@ -16,10 +19,14 @@ describe('terminationMessagePolicy', () => {
       ...synth((chart) => new IndexedWorkJob(chart, 'job', { image: IMAGE, items: ['a', 'b'], name: 'job-wq-3' })),
     ];
     const templates = manifests.flatMap(jobPodTemplates);
-    expect(new Set(manifests.filter((m) => jobPodTemplates(m).length > 0).map((m) => m.kind))).toEqual(new Set(['Job', 'ScaledJob']));
+    expect(new Set(manifests.filter((m) => jobPodTemplates(m).length > 0).map((m) => m.kind))).toEqual(
+      new Set(['Job', 'ScaledJob']),
+    );
     expect(templates.length).toBeGreaterThanOrEqual(8);
     const policies = templates.flatMap(({ name, spec }) =>
-      spec.containers.map((container) => `${String(name)}/${container.name}: ${String(container.terminationMessagePolicy)}`),
+      spec.containers.map(
+        (container) => `${String(name)}/${container.name}: ${String(container.terminationMessagePolicy)}`,
+      ),
     );
     expect(policies.filter((line) => !line.endsWith(': FallbackToLogsOnError'))).toEqual([]);
   });

@@ -1,6 +1,14 @@
 import { type Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { contract, type IQueueSeeder, QueueSeeder, RabbitMQStatefulSet, RedisPod, WorkQueueJob, type WorkQueueJobProps } from '../../constructs';
+import {
+  contract,
+  type IQueueSeeder,
+  QueueSeeder,
+  RabbitMQStatefulSet,
+  RedisPod,
+  WorkQueueJob,
+  type WorkQueueJobProps,
+} from '../../constructs';
 import { containerEnv, onlyJob, podSpec, synth } from '../manifests';
 
 const IMAGE = 'job-wq:latest';
@@ -8,22 +16,42 @@ const ITEMS = ['apple', 'banana', 'cherry'];
 
 function coarse(chart: Chart, props: Partial<WorkQueueJobProps> = {}, withSeeder = true): WorkQueueJob {
   const broker = new RabbitMQStatefulSet(chart, 'rabbitmq', { password: 'p' });
-  const seeder = withSeeder ? new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE }) : undefined;
+  const seeder = withSeeder
+    ? new QueueSeeder(chart, 'seeder', { broker, queue: 'job1', items: ITEMS, image: IMAGE })
+    : undefined;
   const externalProducer = withSeeder ? undefined : true;
-  return new WorkQueueJob(chart, 'job', { broker, seeder, externalProducer, queue: 'job1', image: IMAGE, pattern: 'coarse', name: 'job-wq-1', ...props });
+  return new WorkQueueJob(chart, 'job', {
+    broker,
+    seeder,
+    externalProducer,
+    queue: 'job1',
+    image: IMAGE,
+    pattern: 'coarse',
+    name: 'job-wq-1',
+    ...props,
+  });
 }
 
 /** The QueueSeeder that coarse() or fine() added to the chart. */
 function seederOf(chart: Chart): QueueSeeder {
   const seeder = chart.node.findChild('seeder');
-  if (!(seeder instanceof QueueSeeder)) throw new Error(`the chart's child "seeder" is a ${seeder.constructor.name}, expected a QueueSeeder`);
+  if (!(seeder instanceof QueueSeeder))
+    throw new Error(`the chart's child "seeder" is a ${seeder.constructor.name}, expected a QueueSeeder`);
   return seeder;
 }
 
 function fine(chart: Chart, props: Partial<WorkQueueJobProps> = {}): WorkQueueJob {
   const broker = new RedisPod(chart, 'redis');
   const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'job2', items: ITEMS, image: IMAGE });
-  return new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job2', image: IMAGE, pattern: 'fine', name: 'job-wq-2', ...props });
+  return new WorkQueueJob(chart, 'job', {
+    broker,
+    seeder,
+    queue: 'job2',
+    image: IMAGE,
+    pattern: 'fine',
+    name: 'job-wq-2',
+    ...props,
+  });
 }
 
 describe('WorkQueueJob', () => {
@@ -79,7 +107,11 @@ describe('WorkQueueJob', () => {
         'job-wq-2',
       ),
     ).byName;
-    expect([defaults.WORK_SECONDS.value, defaults.MAX_ATTEMPTS.value, defaults.LEASE_SECONDS.value]).toEqual(['10', '5', '30']);
+    expect([defaults.WORK_SECONDS.value, defaults.MAX_ATTEMPTS.value, defaults.LEASE_SECONDS.value]).toEqual([
+      '10',
+      '5',
+      '30',
+    ]);
     expect(defaults.WORK_COMMAND).toBeUndefined();
 
     const set = containerEnv(
@@ -96,9 +128,15 @@ describe('WorkQueueJob', () => {
       synth((chart) => coarse(chart)),
       'job-wq-1',
     ).spec;
-    expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([6, undefined, 86400]);
+    expect([defaults.backoffLimit, defaults.activeDeadlineSeconds, defaults.ttlSecondsAfterFinished]).toEqual([
+      6,
+      undefined,
+      86400,
+    ]);
     const set = onlyJob(
-      synth((chart) => coarse(chart, { backoffLimit: 4, activeDeadline: Duration.hours(1), ttlAfterFinished: Duration.seconds(0) })),
+      synth((chart) =>
+        coarse(chart, { backoffLimit: 4, activeDeadline: Duration.hours(1), ttlAfterFinished: Duration.seconds(0) }),
+      ),
       'job-wq-1',
     ).spec;
     expect([set.backoffLimit, set.activeDeadlineSeconds, set.ttlSecondsAfterFinished]).toEqual([4, 3600, 0]);
@@ -159,7 +197,9 @@ describe('WorkQueueJob', () => {
     expect(() => synth((chart) => coarse(chart, { completions: 5, externalProducer: undefined }, false))).toThrow(
       'test/job: externalProducer: got nothing, expected true without a seeder, to say that another producer fills the queue and an empty queue counts as done (or a seeder, whose seed the pods wait for)',
     );
-    expect(() => synth((chart) => coarse(chart, { completions: 5, externalProducer: false }, false))).toThrow('test/job: externalProducer: got false');
+    expect(() => synth((chart) => coarse(chart, { completions: 5, externalProducer: false }, false))).toThrow(
+      'test/job: externalProducer: got false',
+    );
   });
 
   test('fails on externalProducer with a seeder, and on seedWait without one or not a Duration', () => {
@@ -175,8 +215,12 @@ describe('WorkQueueJob', () => {
   });
 
   test('fails on parallelism below 1 or not a whole number', () => {
-    expect(() => synth((chart) => coarse(chart, { parallelism: 0 }))).toThrow('test/job: parallelism: got 0, expected a whole number of at least 1');
-    expect(() => synth((chart) => coarse(chart, { parallelism: 1.5 }))).toThrow('test/job: parallelism: got 1.5, expected a whole number of at least 1');
+    expect(() => synth((chart) => coarse(chart, { parallelism: 0 }))).toThrow(
+      'test/job: parallelism: got 0, expected a whole number of at least 1',
+    );
+    expect(() => synth((chart) => coarse(chart, { parallelism: 1.5 }))).toThrow(
+      'test/job: parallelism: got 1.5, expected a whole number of at least 1',
+    );
   });
 
   test('fails on coarse without a seeder and without completions', () => {
@@ -198,13 +242,15 @@ describe('WorkQueueJob', () => {
   });
 
   test('fails on fine with completions', () => {
-    expect(() => synth((chart) => fine(chart, { completions: 3 }))).toThrow(/test\/job: completions: got 3, expected no completions for the fine pattern/);
+    expect(() => synth((chart) => fine(chart, { completions: 3 }))).toThrow(
+      /test\/job: completions: got 3, expected no completions for the fine pattern/,
+    );
   });
 
   test('fails on an unknown pattern', () => {
-    expect(() => synth((chart) => coarse(chart, { pattern: 'medium' as unknown as WorkQueueJobProps['pattern'] }))).toThrow(
-      'test/job: pattern: got "medium", expected "coarse" or "fine"',
-    );
+    expect(() =>
+      synth((chart) => coarse(chart, { pattern: 'medium' as unknown as WorkQueueJobProps['pattern'] })),
+    ).toThrow('test/job: pattern: got "medium", expected "coarse" or "fine"');
   });
 
   test('seeder and worker retry a lost broker connection for brokerRetry (BROKER_RETRY_SECONDS)', () => {
@@ -215,7 +261,13 @@ describe('WorkQueueJob', () => {
       retry(
         synth((chart) => {
           const broker = new RedisPod(chart, 'redis');
-          const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: ITEMS, image: IMAGE, brokerRetry: Duration.minutes(5) });
+          const seeder = new QueueSeeder(chart, 'seeder', {
+            broker,
+            queue: 'q',
+            items: ITEMS,
+            image: IMAGE,
+            brokerRetry: Duration.minutes(5),
+          });
           new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', brokerRetry: Duration.seconds(0) });
         }),
       ),
@@ -261,10 +313,27 @@ describe('WorkQueueJob', () => {
 
   test('fails without a broker or a queue when there is no seeder to take them from', () => {
     expect(() =>
-      synth((chart) => new WorkQueueJob(chart, 'job', { queue: 'q', image: IMAGE, pattern: 'coarse', completions: 1, externalProducer: true })),
+      synth(
+        (chart) =>
+          new WorkQueueJob(chart, 'job', {
+            queue: 'q',
+            image: IMAGE,
+            pattern: 'coarse',
+            completions: 1,
+            externalProducer: true,
+          }),
+      ),
     ).toThrow('test/job: broker: got nothing, expected a broker, or a seeder to take it from');
     expect(() =>
-      synth((chart) => new WorkQueueJob(chart, 'job', { broker: new RedisPod(chart, 'redis'), image: IMAGE, pattern: 'fine', externalProducer: true })),
+      synth(
+        (chart) =>
+          new WorkQueueJob(chart, 'job', {
+            broker: new RedisPod(chart, 'redis'),
+            image: IMAGE,
+            pattern: 'fine',
+            externalProducer: true,
+          }),
+      ),
     ).toThrow('test/job: queue: got nothing, expected a queue name, or a seeder to take it from');
   });
 
@@ -275,10 +344,17 @@ describe('WorkQueueJob', () => {
         const seeder = new QueueSeeder(chart, 'seeder', { broker, queue: 'other', items: ITEMS, image: IMAGE });
         new WorkQueueJob(chart, 'job', { broker, seeder, queue: 'job1', image: IMAGE, pattern: 'coarse' });
       }),
-    ).toThrow('test/job: queue: got "job1", expected "other", the seeder\'s queue (or leave queue unset to take it from the seeder)');
+    ).toThrow(
+      'test/job: queue: got "job1", expected "other", the seeder\'s queue (or leave queue unset to take it from the seeder)',
+    );
     expect(() =>
       synth((chart) => {
-        const seeder = new QueueSeeder(chart, 'seeder', { broker: new RedisPod(chart, 'a'), queue: 'q', items: ITEMS, image: IMAGE });
+        const seeder = new QueueSeeder(chart, 'seeder', {
+          broker: new RedisPod(chart, 'a'),
+          queue: 'q',
+          items: ITEMS,
+          image: IMAGE,
+        });
         new WorkQueueJob(chart, 'job', {
           broker: new RedisPod(chart, 'b', { serviceName: 'b', name: 'b' }),
           seeder,
@@ -287,27 +363,48 @@ describe('WorkQueueJob', () => {
           pattern: 'fine',
         });
       }),
-    ).toThrow('test/job: broker: got "test/b", expected the seeder\'s broker test/a (or leave broker unset to take it from the seeder)');
+    ).toThrow(
+      'test/job: broker: got "test/b", expected the seeder\'s broker test/a (or leave broker unset to take it from the seeder)',
+    );
   });
 
   test('fails on durations out of range or in fractions of a second where Kubernetes takes whole seconds, and on negative counts', () => {
     const cases: Array<[Partial<WorkQueueJobProps>, string]> = [
-      [{ activeDeadline: Duration.seconds(0) }, 'activeDeadline in seconds: got 0, expected a whole number of at least 1'],
-      [{ activeDeadline: Duration.millis(90500) }, 'activeDeadline in seconds: got 90.5, expected a whole number of at least 1'],
-      [{ ttlAfterFinished: Duration.millis(500) }, 'ttlAfterFinished in seconds: got 0.5, expected a whole number of at least 0'],
+      [
+        { activeDeadline: Duration.seconds(0) },
+        'activeDeadline in seconds: got 0, expected a whole number of at least 1',
+      ],
+      [
+        { activeDeadline: Duration.millis(90500) },
+        'activeDeadline in seconds: got 90.5, expected a whole number of at least 1',
+      ],
+      [
+        { ttlAfterFinished: Duration.millis(500) },
+        'ttlAfterFinished in seconds: got 0.5, expected a whole number of at least 0',
+      ],
       [{ backoffLimit: -1 }, 'backoffLimit: got -1, expected a whole number of at least 0'],
-      [{ leaseDuration: Duration.seconds(0) }, 'leaseDuration in seconds: got 0, expected a whole number of at least 1'],
+      [
+        { leaseDuration: Duration.seconds(0) },
+        'leaseDuration in seconds: got 0, expected a whole number of at least 1',
+      ],
       [{ maxAttempts: 0 }, 'maxAttempts: got 0, expected a whole number of at least 1'],
     ];
-    for (const [props, message] of cases) expect(() => synth((chart) => fine(chart, props))).toThrow(`test/job: ${message}`);
+    for (const [props, message] of cases)
+      expect(() => synth((chart) => fine(chart, props))).toThrow(`test/job: ${message}`);
   });
 
   test('fails on an empty work command', () => {
-    expect(() => synth((chart) => fine(chart, { workCommand: ' ' }))).toThrow(/test\/job: workCommand: got " ", expected a non-empty shell command/);
+    expect(() => synth((chart) => fine(chart, { workCommand: ' ' }))).toThrow(
+      /test\/job: workCommand: got " ", expected a non-empty shell command/,
+    );
   });
 
   test('fails on a bad queue name or Job name', () => {
-    expect(() => synth((chart) => coarse(chart, { queue: 'amq.gen' }, false))).toThrow(/test\/job: queue: got "amq.gen", expected a queue name/);
-    expect(() => synth((chart) => coarse(chart, { name: 'Job_1' }))).toThrow(/test\/job: name: got "Job_1", expected a DNS-1123 label/);
+    expect(() => synth((chart) => coarse(chart, { queue: 'amq.gen' }, false))).toThrow(
+      /test\/job: queue: got "amq.gen", expected a queue name/,
+    );
+    expect(() => synth((chart) => coarse(chart, { name: 'Job_1' }))).toThrow(
+      /test\/job: name: got "Job_1", expected a DNS-1123 label/,
+    );
   });
 });

@@ -32,7 +32,8 @@ function staleFiles(generated: string, committed: string, label: string): string
   const problems: string[] = [];
   for (const file of generatedFiles) {
     if (!committedFiles.includes(file)) problems.push(`${label}/${file}: missing`);
-    else if (!fs.readFileSync(path.join(generated, file)).equals(fs.readFileSync(path.join(committed, file)))) problems.push(`${label}/${file}: differs`);
+    else if (!fs.readFileSync(path.join(generated, file)).equals(fs.readFileSync(path.join(committed, file))))
+      problems.push(`${label}/${file}: differs`);
   }
   for (const file of committedFiles) {
     if (!generatedFiles.includes(file)) problems.push(`${label}/${file}: no longer generated`);
@@ -54,7 +55,10 @@ describe('the API reference (docs/api)', () => {
   test('is what npm run docs:api generates from the current source', () => {
     withTemporaryDirectory((generated) => {
       // The same config as `npm run docs:api` (typedoc.json), only written elsewhere; warnings are the script's to show.
-      execFileSync(process.execPath, [TYPEDOC, '--out', generated, '--logLevel', 'Error'], { cwd: ROOT, stdio: 'pipe' });
+      execFileSync(process.execPath, [TYPEDOC, '--out', generated, '--logLevel', 'Error'], {
+        cwd: ROOT,
+        stdio: 'pipe',
+      });
       const stale = staleFiles(generated, path.join(ROOT, COMMITTED), COMMITTED);
       if (stale.length > 0) throw new Error(`${COMMITTED} is stale: run npm run docs:api\n${stale.join('\n')}`);
     });

@@ -15,7 +15,10 @@ function rowMediansMs(results: string, id: string): [number, number] {
   const cells = row.split('|').map((cell) => cell.trim());
   const seconds = (cell: string) => {
     const match = /^([\d.]+) s \(/.exec(cell);
-    if (!match) throw new Error(`bench/results.md row \`${id}\`: got "${cell}", expected a median in seconds such as "0.139 s (0.107–0.147)"`);
+    if (!match)
+      throw new Error(
+        `bench/results.md row \`${id}\`: got "${cell}", expected a median in seconds such as "0.139 s (0.107–0.147)"`,
+      );
     return Number((Number(match[1]) * 1000).toPrecision(3));
   };
   return [seconds(cells[3]), seconds(cells[4])];

@@ -17,7 +17,18 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = 'docs/constructs.md';
 const markdown = readFileSync(path.join(ROOT, DOC), 'utf8');
 const IMAGE = 'registry.local/job-wq:1';
-const KINDS = ['Namespace', 'NetworkPolicy', 'ServiceAccount', 'RoleBinding', 'Role', 'StatefulSet', 'Service', 'ConfigMap', 'Secret', 'Job'];
+const KINDS = [
+  'Namespace',
+  'NetworkPolicy',
+  'ServiceAccount',
+  'RoleBinding',
+  'Role',
+  'StatefulSet',
+  'Service',
+  'ConfigMap',
+  'Secret',
+  'Job',
+];
 
 /** A documented name as a pattern: `<hash>` any hex digest, `<N hex digits>` N of them, other `<placeholders>` from `values`. */
 function namePattern(documented: string, values: Record<string, string> = {}): RegExp {
@@ -70,7 +81,8 @@ describe('the dist/ listing of npm run synth', () => {
   beforeAll(async () => {
     out = mkdtempSync(path.join(tmpdir(), 'docs-synth-'));
     await promisify(execFile)(process.execPath, ['stacks/synth.js', '-o', out], { cwd: ROOT });
-    for (const file of readdirSync(out)) files[file] = parseAllDocuments(readFileSync(path.join(out, file), 'utf8')).map((d) => d.toJSON() as Manifest);
+    for (const file of readdirSync(out))
+      files[file] = parseAllDocuments(readFileSync(path.join(out, file), 'utf8')).map((d) => d.toJSON() as Manifest);
   });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -80,11 +92,15 @@ describe('the dist/ listing of npm run synth', () => {
 
   test.each([...listed.entries()])('%s holds the objects the listing names', (file, claim) => {
     const objects = files[file] ?? [];
-    const kindWords = new RegExp(`(\\[?)\\b(?:Indexed )?(${KINDS.join('|')})\\b(\\]?)(?: ([a-z0-9][a-z0-9<>-]*))?`, 'g');
+    const kindWords = new RegExp(
+      `(\\[?)\\b(?:Indexed )?(${KINDS.join('|')})\\b(\\]?)(?: ([a-z0-9][a-z0-9<>-]*))?`,
+      'g',
+    );
     const mentioned = new Set<string>();
     for (const [, open, kind, close, name] of claim.matchAll(kindWords)) {
       if (!(open && close)) mentioned.add(kind);
-      if (name && !['and', 'with'].includes(name)) expect([claim, matching(objects, namePattern(name), kind)]).toEqual([claim, [expect.any(String)]]);
+      if (name && !['and', 'with'].includes(name))
+        expect([claim, matching(objects, namePattern(name), kind)]).toEqual([claim, [expect.any(String)]]);
     }
     expect([...new Set(objects.map((m) => m.kind))].sort()).toEqual([...mentioned].sort());
     for (const [, name, count] of claim.matchAll(/ConfigMap (\S+) with the (\d+) items/g)) {
@@ -110,20 +126,28 @@ describe('the names in the constructs table', () => {
     [
       'QueueSeeder',
       'fill',
-      (chart, name) => new QueueSeeder(chart, 'seeder', { broker: broker(chart), queue: 'q', items: ['a', 'b'], image: IMAGE, name }),
+      (chart, name) =>
+        new QueueSeeder(chart, 'seeder', { broker: broker(chart), queue: 'q', items: ['a', 'b'], image: IMAGE, name }),
       { name: 'fill' },
     ],
     [
       'QueueSeeder',
       undefined,
-      (chart, name) => new QueueSeeder(chart, 'seeder', { broker: broker(chart), queue: 'q', items: ['a', 'b'], image: IMAGE, name }),
+      (chart, name) =>
+        new QueueSeeder(chart, 'seeder', { broker: broker(chart), queue: 'q', items: ['a', 'b'], image: IMAGE, name }),
       { name: 'batch-seeder' },
     ],
     [
       'WorkQueueJob',
       'work',
       (chart, name) => {
-        const seeder = new QueueSeeder(chart, 'seeder', { broker: broker(chart), queue: 'q', items: ['a'], image: IMAGE, name: 'fill' });
+        const seeder = new QueueSeeder(chart, 'seeder', {
+          broker: broker(chart),
+          queue: 'q',
+          items: ['a'],
+          image: IMAGE,
+          name: 'fill',
+        });
         new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine', name });
       },
       { name: 'work' },
@@ -132,13 +156,29 @@ describe('the names in the constructs table', () => {
       'WorkQueueJob',
       undefined,
       (chart) => {
-        const seeder = new QueueSeeder(chart, 'seeder', { broker: broker(chart), queue: 'q', items: ['a'], image: IMAGE, name: 'fill' });
+        const seeder = new QueueSeeder(chart, 'seeder', {
+          broker: broker(chart),
+          queue: 'q',
+          items: ['a'],
+          image: IMAGE,
+          name: 'fill',
+        });
         new WorkQueueJob(chart, 'job', { seeder, image: IMAGE, pattern: 'fine' });
       },
       { name: 'batch-job' },
     ],
-    ['IndexedWorkJob', 'thumbs', (chart, name) => new IndexedWorkJob(chart, 'job', { items: ['a', 'b'], image: IMAGE, name }), { name: 'thumbs' }],
-    ['IndexedWorkJob', undefined, (chart) => new IndexedWorkJob(chart, 'job', { items: ['a', 'b'], image: IMAGE }), { name: 'batch-job' }],
+    [
+      'IndexedWorkJob',
+      'thumbs',
+      (chart, name) => new IndexedWorkJob(chart, 'job', { items: ['a', 'b'], image: IMAGE, name }),
+      { name: 'thumbs' },
+    ],
+    [
+      'IndexedWorkJob',
+      undefined,
+      (chart) => new IndexedWorkJob(chart, 'job', { items: ['a', 'b'], image: IMAGE }),
+      { name: 'batch-job' },
+    ],
     [
       'RabbitMQStatefulSet',
       'mq',
@@ -156,13 +196,26 @@ describe('the names in the constructs table', () => {
     ],
   ];
 
-  const titled = cases.map(([construct, name, build, values]) => ({ construct, name, build, values, given: name ? `name '${name}'` : 'no name' }));
-  test.each(titled)('$construct with $given: every name its row gives is one synthesized object', ({ construct, name, build, values }) => {
-    const objects = synthChart('batch', (chart) => build(chart, name));
-    const names = namesIn(synthesizes(construct));
-    expect(names.length).toBeGreaterThan(0);
-    for (const documented of names) expect([documented, matching(objects, namePattern(documented, values))]).toEqual([documented, [expect.any(String)]]);
-  });
+  const titled = cases.map(([construct, name, build, values]) => ({
+    construct,
+    name,
+    build,
+    values,
+    given: name ? `name '${name}'` : 'no name',
+  }));
+  test.each(titled)(
+    '$construct with $given: every name its row gives is one synthesized object',
+    ({ construct, name, build, values }) => {
+      const objects = synthChart('batch', (chart) => build(chart, name));
+      const names = namesIn(synthesizes(construct));
+      expect(names.length).toBeGreaterThan(0);
+      for (const documented of names)
+        expect([documented, matching(objects, namePattern(documented, values))]).toEqual([
+          documented,
+          [expect.any(String)],
+        ]);
+    },
+  );
 });
 
 test("the Names rule's worked example: an unnamed and a named QueueSeeder", () => {
@@ -180,9 +233,19 @@ test("the Names rule's worked example: an unnamed and a named QueueSeeder", () =
   for (const { given, job, configMap } of seeders) {
     const objects = synthChart(
       chartId,
-      (chart) => new QueueSeeder(chart, id, { broker: new RedisPod(chart, 'redis'), queue: 'q', items: ['a'], image: IMAGE, name: given }),
+      (chart) =>
+        new QueueSeeder(chart, id, {
+          broker: new RedisPod(chart, 'redis'),
+          queue: 'q',
+          items: ['a'],
+          image: IMAGE,
+          name: given,
+        }),
     );
-    expect({ job: matching(objects, namePattern(job), 'Job'), configMap: matching(objects, namePattern(configMap), 'ConfigMap') }).toEqual({
+    expect({
+      job: matching(objects, namePattern(job), 'Job'),
+      configMap: matching(objects, namePattern(configMap), 'ConfigMap'),
+    }).toEqual({
       job: [expect.any(String)],
       configMap: [expect.any(String)],
     });

@@ -18,7 +18,8 @@ function documentedDevRange(readme: string): string {
   const span = /`((?:[^`\\]|\\.)+)`/.exec(row.split(' | ').slice(1).join(' | '));
   if (!span) throw new Error(`README.md's row "${row}" names no Node.js range in a code span`);
   const range = span[1].replace(/\\\|/g, '|');
-  if (!semver.validRange(range)) throw new Error(`README.md's row "${row}": got "${range}", expected a semver range of Node.js versions`);
+  if (!semver.validRange(range))
+    throw new Error(`README.md's row "${row}": got "${range}", expected a semver range of Node.js versions`);
   return range;
 }
 
@@ -32,8 +33,15 @@ test('every package npm ci installs declares an engines.node that admits the Nod
   const packages: Record<string, LockedPackage> = JSON.parse(read('package-lock.json')).packages;
   const refusing = Object.entries(packages)
     .filter(([location]) => location !== '')
-    .map(([location, locked]) => ({ location, version: locked.version, node: Array.isArray(locked.engines) ? undefined : locked.engines?.node }))
+    .map(([location, locked]) => ({
+      location,
+      version: locked.version,
+      node: Array.isArray(locked.engines) ? undefined : locked.engines?.node,
+    }))
     .filter(({ node }) => node !== undefined && !semver.subset(documented, node))
-    .map(({ location, version, node }) => `${location.replace(/^.*node_modules\//, '')}@${String(version)} wants node ${String(node)}`);
+    .map(
+      ({ location, version, node }) =>
+        `${location.replace(/^.*node_modules\//, '')}@${String(version)} wants node ${String(node)}`,
+    );
   expect({ documented, refusing }).toEqual({ documented, refusing: [] });
 });

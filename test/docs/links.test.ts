@@ -89,7 +89,11 @@ describe('README.md and docs/', () => {
   });
 
   test('every docs page is linked from the README', () => {
-    const linked = new Set(linkTargets(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).map((target) => path.normalize(target.split('#')[0])));
+    const linked = new Set(
+      linkTargets(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).map((target) =>
+        path.normalize(target.split('#')[0]),
+      ),
+    );
     expect(docsPages.filter((page) => !linked.has(page))).toEqual([]);
   });
 
@@ -106,10 +110,19 @@ describe('the link checks themselves', () => {
   test('anchors follow GitHub: punctuation and code marks dropped, repeated headings numbered', () => {
     const markdown =
       '# work-queue stack\n## The tutorials: `npm run synth`\n### What is awaited, and how it fails\n## Config\n## Config\n```sh\n# not a heading\n```\n';
-    expect([...anchors(markdown)]).toEqual(['work-queue-stack', 'the-tutorials-npm-run-synth', 'what-is-awaited-and-how-it-fails', 'config', 'config-1']);
+    expect([...anchors(markdown)]).toEqual([
+      'work-queue-stack',
+      'the-tutorials-npm-run-synth',
+      'what-is-awaited-and-how-it-fails',
+      'config',
+      'config-1',
+    ]);
   });
 
   test('links inside code are not links', () => {
-    expect(linkTargets('[a](x.md) `[b](y.md)`\n```md\n[c](z.md)\n```\n![d](img.png#top)')).toEqual(['x.md', 'img.png#top']);
+    expect(linkTargets('[a](x.md) `[b](y.md)`\n```md\n[c](z.md)\n```\n![d](img.png#top)')).toEqual([
+      'x.md',
+      'img.png#top',
+    ]);
   });
 });

@@ -12,7 +12,9 @@ const markdown = readFileSync(path.resolve(__dirname, '..', '..', DOC), 'utf8');
 
 /** Lines inside fenced code blocks that are the worker's own output: they start with `work-queue` and a colon follows its first word(s). */
 function documentedWorkerLines(text: string): string[] {
-  const fenced = [...text.matchAll(/^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```[ \t]*$/gm)].flatMap((match) => match[1].split('\n'));
+  const fenced = [...text.matchAll(/^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```[ \t]*$/gm)].flatMap((match) =>
+    match[1].split('\n'),
+  );
   return fenced.map((line) => line.trim()).filter((line) => /^work-queue\b[^:]*: /.test(line));
 }
 

@@ -42,7 +42,10 @@ async function synth(env: Partial<SynthEnv> = {}): Promise<string> {
 
 async function freshCluster(): Promise<Cluster> {
   await Promise.all([brokers.resetAmqpQueue(COARSE_TUTORIAL.queue), brokers.resetRedisQueue(FINE_TUTORIAL.queue)]);
-  const cluster = await Cluster.start({ workDirectory: join(state.workDirectory, `apply-${clusters.length + 1}`), generation });
+  const cluster = await Cluster.start({
+    workDirectory: join(state.workDirectory, `apply-${clusters.length + 1}`),
+    generation,
+  });
   clusters.push(cluster);
   return cluster;
 }
@@ -52,7 +55,12 @@ afterEach(async () => {
   for (const cluster of clusters.splice(0)) await cluster.close();
 });
 
-function applied(cluster: Cluster, directory: string, order: ApplyOrder, files?: (file: string) => boolean): AppliedObject[] {
+function applied(
+  cluster: Cluster,
+  directory: string,
+  order: ApplyOrder,
+  files?: (file: string) => boolean,
+): AppliedObject[] {
   const results = files
     ? cluster.apply(
         readdirSync(directory)
@@ -74,9 +82,14 @@ function loadFile(directory: string, file: string) {
 }
 
 /** The worker, seeder and (for RabbitMQ) credentials Jobs of a stack in the cluster. */
-function jobsOf(cluster: Cluster, manifests: StackManifests): { seeder: JobHandle; worker: JobHandle; broker: JobHandle[] } {
+function jobsOf(
+  cluster: Cluster,
+  manifests: StackManifests,
+): { seeder: JobHandle; worker: JobHandle; broker: JobHandle[] } {
   const name = (objects: StackManifests['job']) => onlyJob(objects).metadata!.name!;
-  const brokerJobs = manifests.broker.filter((object) => object.kind === 'Job').map((object) => cluster.job(object.metadata!.name!));
+  const brokerJobs = manifests.broker
+    .filter((object) => object.kind === 'Job')
+    .map((object) => cluster.job(object.metadata!.name!));
   return { seeder: cluster.job(name(manifests.seeder)), worker: cluster.job(name(manifests.job)), broker: brokerJobs };
 }
 
@@ -86,20 +99,31 @@ async function expectStackDone(cluster: Cluster, directory: string, stack: (type
   const items = seededItems(manifests);
   const { seeder, worker, broker } = jobsOf(cluster, manifests);
   for (const handle of [...broker, seeder])
-    expect({ job: handle.name, condition: (await handle.run).condition }).toEqual({ job: handle.name, condition: 'Complete' });
+    expect({ job: handle.name, condition: (await handle.run).condition }).toEqual({
+      job: handle.name,
+      condition: 'Complete',
+    });
   const work = await worker.run;
   for (const pod of work.pods.filter((record) => record.phase === 'Failed'))
     console.log(`${worker.name}: pod ${pod.name} exited ${pod.exitCodes.join(', ')}:\n${pod.logs}`);
   const completions = onlyJob(manifests.job).spec!.completions;
-  expect({ job: worker.name, condition: work.condition, failed: work.failed, exitCodes: work.pods.flatMap((pod) => pod.exitCodes) }).toEqual({
+  expect({
+    job: worker.name,
+    condition: work.condition,
+    failed: work.failed,
+    exitCodes: work.pods.flatMap((pod) => pod.exitCodes),
+  }).toEqual({
     job: worker.name,
     condition: 'Complete',
     failed: 0,
     exitCodes: work.pods.map(() => 0),
   });
-  if (stack.broker === 'rabbitmq') expect({ completions, succeeded: work.succeeded }).toEqual({ completions: items.length, succeeded: items.length });
+  if (stack.broker === 'rabbitmq')
+    expect({ completions, succeeded: work.succeeded }).toEqual({ completions: items.length, succeeded: items.length });
   expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
-  expect(await (stack.broker === 'rabbitmq' ? brokers.amqpLeftovers(stack.queue) : brokers.redisLeftovers(stack.queue))).toEqual({});
+  expect(
+    await (stack.broker === 'rabbitmq' ? brokers.amqpLeftovers(stack.queue) : brokers.redisLeftovers(stack.queue)),
+  ).toEqual({});
   return work;
 }
 
@@ -114,7 +138,13 @@ async function expectIndexedDone(cluster: Cluster, directory: string): Promise<s
   const items = mountedItems(job as Manifest, objects as Manifest[]);
   if (typeof items === 'string') throw new Error(`${String(job.metadata!.name)} ${items}`);
   const run = await cluster.job(job.metadata!.name!).run;
-  expect({ job: job.metadata!.name, condition: run.condition, reason: run.reason, completedIndexes: run.completedIndexes, failed: run.failed }).toEqual({
+  expect({
+    job: job.metadata!.name,
+    condition: run.condition,
+    reason: run.reason,
+    completedIndexes: run.completedIndexes,
+    failed: run.failed,
+  }).toEqual({
     job: job.metadata!.name,
     condition: 'Complete',
     reason: 'CompletionsReached',
@@ -122,9 +152,11 @@ async function expectIndexedDone(cluster: Cluster, directory: string): Promise<s
     failed: 0,
   });
   expect(run.conditions.map((condition) => condition.type)).toEqual(['SuccessCriteriaMet', 'Complete']);
-  expect(run.pods.map((pod) => ({ index: pod.index, phase: pod.phase, items: processedItems(pod) })).sort((a, b) => a.index! - b.index!)).toEqual(
-    items.map((item, index) => ({ index, phase: 'Succeeded', items: [item] })),
-  );
+  expect(
+    run.pods
+      .map((pod) => ({ index: pod.index, phase: pod.phase, items: processedItems(pod) }))
+      .sort((a, b) => a.index! - b.index!),
+  ).toEqual(items.map((item, index) => ({ index, phase: 'Succeeded', items: [item] })));
   expect(maxConcurrent(run.pods)).toBe(job.spec!.parallelism);
   return items;
 }
@@ -167,7 +199,10 @@ test('reverse order, then again after a fresh synth: every item processed once; 
   console.log(`apply reverse: ${seconds(started)}`);
   const again = await synth();
   for (const file of readdirSync(v1))
-    expect({ file, same: readFileSync(join(again, file)).equals(readFileSync(join(v1, file))) }).toEqual({ file, same: true });
+    expect({ file, same: readFileSync(join(again, file)).equals(readFileSync(join(v1, file))) }).toEqual({
+      file,
+      same: true,
+    });
   expect(readdirSync(again)).toEqual(readdirSync(v1));
   const secret = structuredClone(cluster.store.get('Secret', 'default', 'rabbitmq-service-credentials'));
   const jobs = cluster.jobs.length;
@@ -182,7 +217,10 @@ test('reverse order, then again after a fresh synth: every item processed once; 
   const check = cluster.apply([{ ...seeder, metadata: { ...seeder.metadata, name: 'login-check' } }]);
   expect(check).toEqual([expect.objectContaining({ action: 'created' })]);
   const login = await cluster.job('login-check').run;
-  expect({ condition: login.condition, exitCodes: login.pods.flatMap((pod) => pod.exitCodes) }).toEqual({ condition: 'Complete', exitCodes: [0] });
+  expect({ condition: login.condition, exitCodes: login.pods.flatMap((pod) => pod.exitCodes) }).toEqual({
+    condition: 'Complete',
+    exitCodes: [0],
+  });
   expect(await brokers.amqpLeftovers(COARSE_TUTORIAL.queue)).toEqual({});
   console.log(`apply reverse, then twice: ${seconds(started)}`);
 });
@@ -196,7 +234,9 @@ test('random order, then version 2 with other items: every item processed once; 
   const secret = structuredClone(cluster.store.get('Secret', 'default', 'rabbitmq-service-credentials'));
 
   const results = applied(cluster, v2, { random: randomSeed() });
-  const created = results.filter((result) => result.action === 'created').map((result) => `${result.kind}/${result.name}`);
+  const created = results
+    .filter((result) => result.action === 'created')
+    .map((result) => `${result.kind}/${result.name}`);
   // New seeding and worker Jobs and items ConfigMaps in both tutorials, a new Indexed Job and its
   // ConfigMap; the broker charts unchanged.
   expect(created.filter((name) => name.startsWith('Job/'))).toHaveLength(5);
@@ -224,7 +264,11 @@ describe('workers before their seed', () => {
     for (const stack of STACKS) {
       const worker = cluster.job(onlyJob(loadStack(v1, stack.name).job).metadata!.name!);
       // Waiting, not done: pods started, none ended.
-      expect({ job: worker.name, started: worker.pods.length > 0, ended: await endedPods(worker) }).toEqual({ job: worker.name, started: true, ended: [] });
+      expect({ job: worker.name, started: worker.pods.length > 0, ended: await endedPods(worker) }).toEqual({
+        job: worker.name,
+        started: true,
+        ended: [],
+      });
     }
     applied(cluster, v1, 'forward', seeder);
     await expectAllDone(cluster, v1);
@@ -259,10 +303,17 @@ describe('workers before their seed', () => {
           });
           expect(lines.filter((line) => /^\s+at /.test(line))).toEqual([]);
         }
-        await until(() => (worker.pods.length > parallelism ? true : undefined), 120_000, `${worker.name} replaces its failed pods`);
+        await until(
+          () => (worker.pods.length > parallelism ? true : undefined),
+          120_000,
+          `${worker.name} replaces its failed pods`,
+        );
         expect(Date.now() - firstEnded).toBeGreaterThanOrEqual(9_000);
         // Still running, not Failed: these failures are within backoffLimit; each retry waits again.
-        const state = await Promise.race([worker.run.then((run) => run.condition), new Promise((resolve) => setTimeout(() => resolve('running'), 100))]);
+        const state = await Promise.race([
+          worker.run.then((run) => run.condition),
+          new Promise((resolve) => setTimeout(() => resolve('running'), 100)),
+        ]);
         expect({ job: worker.name, state }).toEqual({ job: worker.name, state: 'running' });
         worker.delete();
       }),
@@ -287,7 +338,11 @@ async function exitCodeIfEnded(container: string): Promise<number | undefined> {
   return status === 'exited' ? Number(code) : undefined;
 }
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -40,9 +40,16 @@ const outdir = join(dirname(state.outdir), 'dist-autoscale');
 beforeAll(async () => {
   await requireBrokers([generation]);
   const started = Date.now();
-  const env = { WORKER_IMAGE: state.image, WORK_SECONDS: String(state.workSeconds), AUTOSCALE_MAX_JOBS: String(MAX_JOBS), NAMESPACE: STACK_NAMESPACE };
+  const env = {
+    WORKER_IMAGE: state.image,
+    WORK_SECONDS: String(state.workSeconds),
+    AUTOSCALE_MAX_JOBS: String(MAX_JOBS),
+    NAMESPACE: STACK_NAMESPACE,
+  };
   await synthesize(ROOT, outdir, env);
-  console.log(`autoscale: npm run synth with AUTOSCALE_MAX_JOBS=${MAX_JOBS} NAMESPACE=${STACK_NAMESPACE}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `autoscale: npm run synth with AUTOSCALE_MAX_JOBS=${MAX_JOBS} NAMESPACE=${STACK_NAMESPACE}: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 });
 
 /** The queue as the test sees it, beside the emulator, and how a producer feeds it. */
@@ -69,7 +76,11 @@ interface Autoscaled {
  * TriggerAuthentication its trigger names), then an emulator of the given KEDA version for
  * `scaledJob` (the chart's, or a variant of it), its scaler at the trigger's host as KEDA's operator resolves it.
  */
-async function emulate(scenario: StackScenario, scaledJob: ScaledJobObject, kedaVersion: KedaVersion): Promise<KedaEmulator> {
+async function emulate(
+  scenario: StackScenario,
+  scaledJob: ScaledJobObject,
+  kedaVersion: KedaVersion,
+): Promise<KedaEmulator> {
   const hosts = scenario.serviceHostNames(OPERATOR_NAMESPACE);
   const cluster = await scenario.cluster();
   const refused = cluster.apply(scenario.manifests.job).filter((result) => result.error);
@@ -80,7 +91,9 @@ async function emulate(scenario: StackScenario, scaledJob: ScaledJobObject, keda
     resolveHost: (host: string) => {
       const address = cluster.serviceAddress(host, OPERATOR_NAMESPACE);
       if (address === undefined)
-        throw new Error(`the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`);
+        throw new Error(
+          `the trigger's host ${host} is none of the stack's Services as seen from namespace ${OPERATOR_NAMESPACE}: ${hosts.join(', ')}`,
+        );
       return address;
     },
   };
@@ -100,7 +113,12 @@ async function emulate(scenario: StackScenario, scaledJob: ScaledJobObject, keda
  * Jobs for the seeded items are created, each later one after the queue drained, every Job
  * finished and the emulator looked at the empty queue QUIET_POLLS times.
  */
-async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][], kedaVersion: KedaVersion): Promise<Autoscaled> {
+async function autoscale(
+  scenario: StackScenario,
+  feed: Feed,
+  bursts: string[][],
+  kedaVersion: KedaVersion,
+): Promise<Autoscaled> {
   const started = Date.now();
   const emulator = await emulate(scenario, scenario.scaledJob(), kedaVersion);
   const phases: Phase[] = [];
@@ -110,12 +128,24 @@ async function autoscale(scenario: StackScenario, feed: Feed, bursts: string[][]
     for (const burst of bursts) {
       const burstAt = Date.now();
       await feed.push(burst);
-      await until(emulator, async () => (await feed.waiting()) === 0, `the queue is drained after burst ${phases.length + 1}`);
+      await until(
+        emulator,
+        async () => (await feed.waiting()) === 0,
+        `the queue is drained after burst ${phases.length + 1}`,
+      );
       const emptyAt = Date.now();
-      await until(emulator, () => emulator.unfinishedJobs() === 0, `every Job has finished after burst ${phases.length + 1}`);
+      await until(
+        emulator,
+        () => emulator.unfinishedJobs() === 0,
+        `every Job has finished after burst ${phases.length + 1}`,
+      );
       const finishedAt = Date.now();
       const quiet = () => emulator.polls.filter((poll) => poll.at >= emptyAt + POLLING_INTERVAL_MS);
-      await until(emulator, () => quiet().length >= QUIET_POLLS && quiet().some((poll) => poll.at > finishedAt), 'the emulator looks at the empty queue');
+      await until(
+        emulator,
+        () => quiet().length >= QUIET_POLLS && quiet().some((poll) => poll.at > finishedAt),
+        'the emulator looks at the empty queue',
+      );
       phases.push({ burstAt, emptyAt, quietUntil: Date.now() });
     }
   } finally {
@@ -129,14 +159,21 @@ function expectScaledByTheFormula({ emulator, phases }: Autoscaled, items: strin
   const { jobs, polls } = emulator;
   expect(polls.filter((poll) => poll.error)).toEqual([]);
   for (const job of jobs)
-    expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
+    expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({
+      job: job.name,
+      condition: 'Complete',
+      failed: 0,
+    });
   expect(sorted(jobs.flatMap(podsOf).flatMap(processedItems))).toEqual(sorted(items));
   // Reached, never exceeded: the bursts are large enough for the formula to hit maxReplicaCount.
   expect(maxConcurrent(jobs)).toBe(MAX_JOBS);
   for (const [index, phase] of phases.entries()) {
     // The last look that may still have seen an item is at most one polling interval before the test saw none.
     const quiet = (at: number) => at >= phase.emptyAt + POLLING_INTERVAL_MS && at <= phase.quietUntil;
-    expect({ burst: index + 1, jobsCreatedWhileEmpty: jobs.filter((job) => quiet(job.startedAt)).map((job) => job.name) }).toEqual({
+    expect({
+      burst: index + 1,
+      jobsCreatedWhileEmpty: jobs.filter((job) => quiet(job.startedAt)).map((job) => job.name),
+    }).toEqual({
       burst: index + 1,
       jobsCreatedWhileEmpty: [],
     });
@@ -161,8 +198,15 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     const { brokers } = scenario;
     const queue = COARSE_TUTORIAL.queue;
     const { spec } = scenario.scaledJob();
-    expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' }, jobTargetRef: { completions: 1, parallelism: 1 } });
-    expect(spec.triggers[0]).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue, mode: 'QueueLength', value: '1' } });
+    expect(spec).toMatchObject({
+      maxReplicaCount: MAX_JOBS,
+      scalingStrategy: { strategy: 'accurate' },
+      jobTargetRef: { completions: 1, parallelism: 1 },
+    });
+    expect(spec.triggers[0]).toMatchObject({
+      type: 'rabbitmq',
+      metadata: { queueName: queue, mode: 'QueueLength', value: '1' },
+    });
 
     try {
       await brokers.resetAmqpQueue(queue);
@@ -173,19 +217,30 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
       const bursts = [['kiwi'], ['mango', 'papaya', 'apple']];
       const autoscaled = await autoscale(
         scenario,
-        { waiting: async () => (await brokers.amqpLeftovers(queue)).pending ?? 0, push: (items) => brokers.publishAmqpItems(queue, items) },
+        {
+          waiting: async () => (await brokers.amqpLeftovers(queue)).pending ?? 0,
+          push: (items) => brokers.publishAmqpItems(queue, items),
+        },
         bursts,
         '2.19',
       );
 
       expectScaledByTheFormula(autoscaled, [...seeded, ...bursts.flat()]);
       const { jobs, polls } = autoscaled.emulator;
-      expect(polls.find((poll) => poll.created > 0)).toMatchObject({ queueLength: seeded.length, runningJobCount: 0, created: MAX_JOBS });
+      expect(polls.find((poll) => poll.created > 0)).toMatchObject({
+        queueLength: seeded.length,
+        runningJobCount: 0,
+        created: MAX_JOBS,
+      });
       // One pod per Job, and one item at most: a Job created for an item that a pod just started was
       // about to take (the formula counts a Running pod as no longer pending) finds the queue empty and ends.
       for (const job of jobs) {
         const pods = podsOf(job);
-        expect({ job: job.name, pods: pods.length, upToOneItem: processedItems(pods[0]).length <= 1 }).toEqual({ job: job.name, pods: 1, upToOneItem: true });
+        expect({ job: job.name, pods: pods.length, upToOneItem: processedItems(pods[0]).length <= 1 }).toEqual({
+          job: job.name,
+          pods: 1,
+          upToOneItem: true,
+        });
       }
       expect(await brokers.amqpLeftovers(queue)).toEqual({});
       console.log(`coarse autoscaled: ${describeRun(autoscaled)}`);
@@ -201,7 +256,10 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     const { spec } = scenario.scaledJob();
     expect(spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'default' } });
     expect(spec.jobTargetRef.completions).toBeUndefined();
-    expect(spec.triggers[0]).toMatchObject({ type: 'redis', metadata: { listName: queue, listLength: '10', activationListLength: '0' } });
+    expect(spec.triggers[0]).toMatchObject({
+      type: 'redis',
+      metadata: { listName: queue, listLength: '10', activationListLength: '0' },
+    });
 
     await brokers.resetRedisQueue(queue);
     await scenario.deployBroker();
@@ -211,7 +269,10 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     const bursts = [Array.from({ length: 24 }, (_, index) => `crate-${index + 1}`), ['pear', 'apple']];
     const autoscaled = await autoscale(
       scenario,
-      { waiting: async () => (await brokers.redisLeftovers(queue)).pending ?? 0, push: (items) => brokers.pushRedisItems(queue, items) },
+      {
+        waiting: async () => (await brokers.redisLeftovers(queue)).pending ?? 0,
+        push: (items) => brokers.pushRedisItems(queue, items),
+      },
       bursts,
       '2.16',
     );
@@ -219,8 +280,15 @@ describe("KEDA's documented ScaledJob formula, emulated (not KEDA itself), on th
     expectScaledByTheFormula(autoscaled, [...seeded, ...bursts.flat()]);
     const { jobs, polls } = autoscaled.emulator;
     const [firstBurst] = autoscaled.phases;
-    expect(polls.find((poll) => poll.created > 0)).toMatchObject({ queueLength: seeded.length, runningJobCount: 0, created: 1 });
-    expect(polls.find((poll) => poll.at > firstBurst.burstAt && poll.created > 0)).toMatchObject({ runningJobCount: 1, created: MAX_JOBS - 1 });
+    expect(polls.find((poll) => poll.created > 0)).toMatchObject({
+      queueLength: seeded.length,
+      runningJobCount: 0,
+      created: 1,
+    });
+    expect(polls.find((poll) => poll.at > firstBurst.burstAt && poll.created > 0)).toMatchObject({
+      runningJobCount: 1,
+      created: MAX_JOBS - 1,
+    });
     for (const job of jobs) {
       // The work-queue rule: parallelism pods, all exiting 0 once nothing is pending or leased.
       expect({ job: job.name, phases: podsOf(job).map((pod) => pod.phase) }).toEqual({
@@ -273,7 +341,10 @@ function faultyScaledJob(scaledJob: ScaledJobObject): ScaledJobObject {
   variant.spec.maxReplicaCount = 1;
   const [container] = variant.spec.jobTargetRef.template.spec!.containers;
   container.command = ['sh', '-c', FAULT_ENTRYPOINT];
-  container.env = [...(container.env ?? []).filter((env) => env.name !== 'WORK_COMMAND'), { name: 'WORK_COMMAND', value: FAULT_WORK_COMMAND }];
+  container.env = [
+    ...(container.env ?? []).filter((env) => env.name !== 'WORK_COMMAND'),
+    { name: 'WORK_COMMAND', value: FAULT_WORK_COMMAND },
+  ];
   return variant;
 }
 
@@ -285,7 +356,9 @@ test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains i
   const scaledJob = faultyScaledJob(scenario.scaledJob());
   expect(scaledJob.spec.jobTargetRef).toMatchObject({
     parallelism: 2,
-    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }, expect.anything()] },
+    podFailurePolicy: {
+      rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }, expect.anything()],
+    },
   });
   try {
     await brokers.resetRedisQueue(queue);
@@ -296,8 +369,16 @@ test('fine, KEDA 2.16: a Job whose pod hits FailJob while its other pod drains i
     const emulator = await emulate(scenario, scaledJob, '2.16');
     emulator.start();
     try {
-      await until(emulator, () => emulator.jobs.length >= 2 && emulator.unfinishedJobs() === 0, 'the failed Job and the next one have finished');
-      await until(emulator, async () => (await brokers.redisLeftovers(queue)).pending === undefined, 'the queue is drained');
+      await until(
+        emulator,
+        () => emulator.jobs.length >= 2 && emulator.unfinishedJobs() === 0,
+        'the failed Job and the next one have finished',
+      );
+      await until(
+        emulator,
+        async () => (await brokers.redisLeftovers(queue)).pending === undefined,
+        'the queue is drained',
+      );
     } finally {
       await emulator.stop();
     }
@@ -367,7 +448,10 @@ function scaledJobWithRules(scaledJob: ScaledJobObject, configMap: KubeObject): 
   const pod = variant.spec.jobTargetRef.template.spec!;
   pod.volumes = [...(pod.volumes ?? []), { name: 'work-rules', configMap: { name: configMap.metadata!.name! } }];
   const [container] = pod.containers;
-  container.volumeMounts = [...(container.volumeMounts ?? []), { name: 'work-rules', mountPath: RULES_MOUNT, readOnly: true }];
+  container.volumeMounts = [
+    ...(container.volumeMounts ?? []),
+    { name: 'work-rules', mountPath: RULES_MOUNT, readOnly: true },
+  ];
   container.env = [...(container.env ?? []), { name: 'WORK_COMMAND', value: RULES_WORK_COMMAND }];
   return variant;
 }
@@ -387,7 +471,12 @@ interface PendingRound {
  * start: a Job whose pod runs before it takes its message is no longer pending, and the formula
  * then creates a Job for that message under either version (the coarse scenario above).
  */
-async function pendingRound(scenario: StackScenario, kedaVersion: KedaVersion, version: string, items: string[]): Promise<PendingRound> {
+async function pendingRound(
+  scenario: StackScenario,
+  kedaVersion: KedaVersion,
+  version: string,
+  items: string[],
+): Promise<PendingRound> {
   const cluster = await scenario.cluster();
   const configMap = rulesConfigMap(scenario.scaledJob(), version);
   const scaledJob = scaledJobWithRules(scenario.scaledJob(), configMap);
@@ -403,7 +492,11 @@ async function pendingRound(scenario: StackScenario, kedaVersion: KedaVersion, v
     }
     configMapAt = Date.now();
     expect(cluster.apply([configMap]).filter((result) => result.error)).toEqual([]);
-    await until(emulator, () => emulator.unfinishedJobs() === 0, `every Job of the round under KEDA ${kedaVersion} has finished`);
+    await until(
+      emulator,
+      () => emulator.unfinishedJobs() === 0,
+      `every Job of the round under KEDA ${kedaVersion} has finished`,
+    );
     await emulator.poll();
     return { emulator, configMapAt };
   } finally {
@@ -418,7 +511,10 @@ test('coarse, accurate, two Jobs pending (their rules ConfigMap not applied yet)
   const scenario = new StackScenario(state, COARSE_TUTORIAL.name, generation, outdir);
   const { brokers } = scenario;
   const queue = COARSE_TUTORIAL.queue;
-  expect(scenario.scaledJob().spec).toMatchObject({ maxReplicaCount: MAX_JOBS, scalingStrategy: { strategy: 'accurate' } });
+  expect(scenario.scaledJob().spec).toMatchObject({
+    maxReplicaCount: MAX_JOBS,
+    scalingStrategy: { strategy: 'accurate' },
+  });
   try {
     await brokers.resetAmqpQueue(queue);
     await scenario.deployBroker();
@@ -446,24 +542,39 @@ test('coarse, accurate, two Jobs pending (their rules ConfigMap not applied yet)
         second: expect.objectContaining({ queueLength: 2, runningJobCount: 2, pendingJobCount: 2, created: extra }),
       });
       // Then three pending under 2.16 (3 + 3 > 3: 3 - 3 = 0), still two under 2.19: nothing more.
-      expect(third).toMatchObject({ queueLength: 2, runningJobCount: 2 + extra, pendingJobCount: 2 + extra, created: 0 });
+      expect(third).toMatchObject({
+        queueLength: 2,
+        runningJobCount: 2 + extra,
+        pendingJobCount: 2 + extra,
+        created: 0,
+      });
       expect(last).toMatchObject({ queueLength: 0, runningJobCount: 0, created: 0 });
 
       const { jobs } = emulator;
       expect(jobs).toHaveLength(2 + extra);
       const pods = jobs.flatMap(podsOf);
       for (const job of jobs)
-        expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({ job: job.name, condition: 'Complete', failed: 0 });
+        expect({ job: job.name, condition: job.run?.condition, failed: job.run?.failed }).toEqual({
+          job: job.name,
+          condition: 'Complete',
+          failed: 0,
+        });
       // Every pod started once the ConfigMap was there, mounted it, and exited 0.
       for (const pod of pods)
-        expect({ pod: pod.name, startedAfterConfigMap: pod.startedAt >= configMapAt, phase: pod.phase, exitCodes: pod.exitCodes }).toEqual({
+        expect({
+          pod: pod.name,
+          startedAfterConfigMap: pod.startedAt >= configMapAt,
+          phase: pod.phase,
+          exitCodes: pod.exitCodes,
+        }).toEqual({
           pod: pod.name,
           startedAfterConfigMap: true,
           phase: 'Succeeded',
           exitCodes: [0],
         });
       expect(sorted(pods.flatMap(processedItems))).toEqual(sorted(items));
-      for (const pod of pods.filter((pod) => processedItems(pod).length > 0)) expect(pod.logs).toContain(`rules ${version}`);
+      for (const pod of pods.filter((pod) => processedItems(pod).length > 0))
+        expect(pod.logs).toContain(`rules ${version}`);
       // Under 2.16 one Job's pod found the queue empty (the seed complete) and ended.
       expect(pods.filter((pod) => processedItems(pod).length === 0)).toHaveLength(extra);
       expect(await brokers.amqpLeftovers(queue)).toEqual({});
@@ -484,7 +595,12 @@ test(`the triggers name their broker by a host that KEDA's operator resolves fro
   }
 });
 
-async function until(emulator: KedaEmulator, condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+async function until(
+  emulator: KedaEmulator,
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     emulator.check();

@@ -45,9 +45,15 @@ describe.each(tutorialGenerations())('on the $description brokers', (generation)
     expect(work.pods).toHaveLength(8);
     expect(maxConcurrent(work.pods)).toBe(spec.parallelism);
     for (const pod of work.pods)
-      expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({ pod: pod.name, phase: 'Succeeded', items: 1 });
+      expect({ pod: pod.name, phase: pod.phase, items: processedItems(pod).length }).toEqual({
+        pod: pod.name,
+        phase: 'Succeeded',
+        items: 1,
+      });
     expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
     expect(await brokers.amqpLeftovers(queue)).toEqual({});
-    console.log(`coarse on ${generation.name}: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`);
+    console.log(
+      `coarse on ${generation.name}: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`,
+    );
   });
 });

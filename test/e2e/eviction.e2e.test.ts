@@ -55,7 +55,10 @@ test('coarse: both running pods evicted mid-item are ignored by the podFailurePo
 
   const cluster = await scenario.cluster();
   const job = onlyJob(scenario.manifests.job);
-  expect(job.spec!.podFailurePolicy!.rules).toContainEqual({ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
+  expect(job.spec!.podFailurePolicy!.rules).toContainEqual({
+    action: 'Ignore',
+    onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+  });
   const objects = scenario.manifests.job.map((object) =>
     object === (job as unknown) ? { ...object, spec: { ...job.spec, ttlSecondsAfterFinished: TTL_SECONDS } } : object,
   );
@@ -74,13 +77,23 @@ test('coarse: both running pods evicted mid-item are ignored by the podFailurePo
   expect(work).toMatchObject({ condition: 'Complete', succeeded: items.length, failed: 0 });
   const [first, second, ...rest] = work.pods;
   for (const evicted of [first, second]) {
-    expect(evicted).toMatchObject({ phase: 'Failed', exitCodes: [137], conditions: [{ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' }] });
+    expect(evicted).toMatchObject({
+      phase: 'Failed',
+      exitCodes: [137],
+      conditions: [{ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' }],
+    });
     expect(evicted.finishedAt - evicted.deletedAt!).toBeGreaterThanOrEqual(EVICTION_GRACE_SECONDS * 1000 - 100);
   }
   // podReplacementPolicy Failed: no pod started while the evicted ones terminated; then the backoff of two failures.
   const lastFailure = Math.max(first.finishedAt, second.finishedAt);
-  expect(Math.min(...rest.map((pod) => pod.startedAt)) - lastFailure).toBeGreaterThanOrEqual(BACKOFF_AFTER_TWO_FAILURES_MS);
-  expect(handle.statuses.filter((status) => status.terminating > 0).every((status) => status.active + status.terminating <= 2)).toBe(true);
+  expect(Math.min(...rest.map((pod) => pod.startedAt)) - lastFailure).toBeGreaterThanOrEqual(
+    BACKOFF_AFTER_TWO_FAILURES_MS,
+  );
+  expect(
+    handle.statuses
+      .filter((status) => status.terminating > 0)
+      .every((status) => status.active + status.terminating <= 2),
+  ).toBe(true);
   expect(Math.max(...handle.statuses.map((status) => status.terminating))).toBeGreaterThanOrEqual(1);
 
   // Every item processed by a pod that succeeded, the evicted ones' items among them; nothing left or dead-lettered.

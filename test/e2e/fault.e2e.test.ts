@@ -49,7 +49,11 @@ function expectTerminationMessages(work: JobRun, victim: string, item: string): 
     });
   }
   const killed = work.pods.find((pod) => pod.name === victim)!;
-  expect(killed.terminated).toEqual({ exitCode: 137, reason: 'Error', message: expect.stringContaining(`Processing ${item}\n`) });
+  expect(killed.terminated).toEqual({
+    exitCode: 137,
+    reason: 'Error',
+    message: expect.stringContaining(`Processing ${item}\n`),
+  });
   const redone = work.pods.find((pod) => pod.name !== victim && processedItems(pod).includes(item))!;
   console.log(
     `coarse fault: termination messages: ${redone.name}: ${String(redone.terminated?.message)}; ${victim}: ${JSON.stringify(killed.terminated?.message)}`,
@@ -95,6 +99,8 @@ test('fine: the item of a killed pod is reclaimed after its lease and the Job st
   expect(survivors.some((pod) => processedItems(pod).includes(item))).toBe(true);
   expect(sorted(finishedItems(work, victim))).toEqual(sorted(scenario.items()));
   expect(await brokers.redisLeftovers(queue)).toEqual({});
-  console.log(`fine fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s with ${work.pods.length} pods`);
+  console.log(
+    `fine fault: killed ${victim} during "${item}"; worker Job ${work.seconds.toFixed(1)} s with ${work.pods.length} pods`,
+  );
   await scenario.close();
 });

@@ -47,6 +47,8 @@ describe.each(tutorialGenerations())('on the $description brokers', (generation)
     expect(sorted(work.pods.flatMap(processedItems))).toEqual(sorted(items));
     expect(work.pods.every((pod) => processedItems(pod).length > 0)).toBe(true);
     expect(await brokers.redisLeftovers(queue)).toEqual({});
-    console.log(`fine on ${generation.name}: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`);
+    console.log(
+      `fine on ${generation.name}: seeding ${seeding.seconds.toFixed(1)} s, worker Job ${work.seconds.toFixed(1)} s`,
+    );
   });
 });

@@ -35,8 +35,15 @@ export default async function globalSetup(): Promise<void> {
 
   const directory = mkdtempSync(join(tmpdir(), 'work-queue-e2e-'));
   const outdir = join(directory, 'dist');
-  await timed('npm run synth', () => synthesize(ROOT, outdir, { WORKER_IMAGE: image, WORK_SECONDS: String(WORK_SECONDS) }));
-  writeState(join(directory, 'state.json'), { image, outdir, workDirectory: join(directory, 'pods'), workSeconds: WORK_SECONDS });
+  await timed('npm run synth', () =>
+    synthesize(ROOT, outdir, { WORKER_IMAGE: image, WORK_SECONDS: String(WORK_SECONDS) }),
+  );
+  writeState(join(directory, 'state.json'), {
+    image,
+    outdir,
+    workDirectory: join(directory, 'pods'),
+    workSeconds: WORK_SECONDS,
+  });
   console.log(`e2e: pods run ${image}`);
 }
 

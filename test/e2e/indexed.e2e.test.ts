@@ -58,18 +58,28 @@ test('indexed: a poison item with maxAttempts 2 fails only its index, after 2 po
   const jobName = onlyJob(objects).metadata!.name!;
 
   const run = await runApplied(objects);
-  expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', succeeded: 3, failed: 2, completedIndexes: '0,1,3', failedIndexes: '2' });
+  expect(run).toMatchObject({
+    condition: 'Failed',
+    reason: 'FailedIndexes',
+    succeeded: 3,
+    failed: 2,
+    completedIndexes: '0,1,3',
+    failedIndexes: '2',
+  });
   expect(podsOf(run, 2).map((pod) => ({ phase: pod.phase, exitCodes: pod.exitCodes }))).toEqual([
     { phase: 'Failed', exitCodes: [1] },
     { phase: 'Failed', exitCodes: [1] },
   ]);
   for (const index of [0, 1, 2, 3])
-    for (const pod of podsOf(run, index)) expect(pod.logs).toContain(`item ${items[index]} index ${index} host ${jobName}-${index}\n`);
+    for (const pod of podsOf(run, index))
+      expect(pod.logs).toContain(`item ${items[index]} index ${index} host ${jobName}-${index}\n`);
   for (const index of [0, 1, 3]) expect(podsOf(run, index).map((pod) => pod.phase)).toEqual(['Succeeded']);
   // The termination message of each pod, as the kubelet reports it: the item, its outcome and index, the exit code and why.
   const messages = (index: number) => podsOf(run, index).map((pod) => JSON.parse(pod.terminated?.message ?? 'null'));
   expect(messages(0)).toEqual([{ item: 'apple', outcome: 'done', index: 0, exitCode: 0 }]);
-  expect(messages(2)).toEqual(Array(2).fill({ item: 'poison', outcome: 'failed', index: 2, exitCode: 1, reason: 'the item was not done' }));
+  expect(messages(2)).toEqual(
+    Array(2).fill({ item: 'poison', outcome: 'failed', index: 2, exitCode: 1, reason: 'the item was not done' }),
+  );
   console.log(`indexed: termination message of a failed pod: ${String(podsOf(run, 2)[0].terminated?.message)}`);
 });
 
@@ -80,7 +90,14 @@ test('indexed: an index with no item exits 2 and its index fails at once by the 
   onlyJob(objects).spec!.completions = items.length + 1;
 
   const run = await runApplied(objects);
-  expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', succeeded: 2, failed: 1, completedIndexes: '0,1', failedIndexes: '2' });
+  expect(run).toMatchObject({
+    condition: 'Failed',
+    reason: 'FailedIndexes',
+    succeeded: 2,
+    failed: 1,
+    completedIndexes: '0,1',
+    failedIndexes: '2',
+  });
   const [extra, ...more] = podsOf(run, 2);
   expect(more).toEqual([]);
   expect(extra).toMatchObject({ phase: 'Failed', exitCodes: [2] });
@@ -97,7 +114,12 @@ test('indexed: more failed items than maxFailedItems fail the Job at once with M
   expect(onlyJob(objects).spec).toMatchObject({ backoffLimitPerIndex: 0, maxFailedIndexes: 0 });
 
   const run = await runApplied(objects);
-  expect(run).toMatchObject({ condition: 'Failed', reason: 'MaxFailedIndexesExceeded', failedIndexes: '0', completedIndexes: '' });
+  expect(run).toMatchObject({
+    condition: 'Failed',
+    reason: 'MaxFailedIndexesExceeded',
+    failedIndexes: '0',
+    completedIndexes: '',
+  });
   expect(run.conditions.map((condition) => condition.type)).toEqual(['FailureTarget', 'Failed']);
   expect(run.pods.map((pod) => `${String(pod.index)} ${pod.phase}`)).toEqual(['0 Failed', '1 Deleted']);
   // The deleted pod counts as failed (trackJobStatusAndRemoveFinalizers), and its worker stopped on SIGTERM within the grace period.

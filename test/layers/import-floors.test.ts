@@ -27,7 +27,9 @@ function problemsWith(cases: ReadonlyArray<readonly [file: string, extraImport: 
       }
       process.stdout.write(JSON.stringify(results));
     })();`;
-  return JSON.parse(execFileSync(process.execPath, ['-e', script, JSON.stringify(cases)], { cwd: ROOT, encoding: 'utf8' })) as string[][];
+  return JSON.parse(
+    execFileSync(process.execPath, ['-e', script, JSON.stringify(cases)], { cwd: ROOT, encoding: 'utf8' }),
+  ) as string[][];
 }
 
 /** [file, module it imports, the rule that must refuse it] */
@@ -40,22 +42,31 @@ const forbidden: Array<[string, string, string]> = [
   ['contract/items.ts', 'cdk8s', 'no-restricted-imports'],
 ];
 
-const importing = (module: string) => `import * as imported from '${module}';\nexport const importedForTheTest = imported;`;
+const importing = (module: string) =>
+  `import * as imported from '${module}';\nexport const importedForTheTest = imported;`;
 
-const allowed = ['constructs/labels.ts', 'worker/sleep.ts', 'stacks/main.ts'].map((file) => [file, importing('../contract')] as const);
+const allowed = ['constructs/labels.ts', 'worker/sleep.ts', 'stacks/main.ts'].map(
+  (file) => [file, importing('../contract')] as const,
+);
 
 describe('import floors', () => {
   let forbiddenProblems: string[][];
   let allowedProblems: string[][];
   beforeAll(() => {
-    const problems = problemsWith([...forbidden.map(([file, module]) => [file, importing(module)] as const), ...allowed]);
+    const problems = problemsWith([
+      ...forbidden.map(([file, module]) => [file, importing(module)] as const),
+      ...allowed,
+    ]);
     forbiddenProblems = problems.slice(0, forbidden.length);
     allowedProblems = problems.slice(forbidden.length);
   }, 120_000);
 
-  it.each(forbidden.map((entry, index) => [...entry, index] as const))('fails %s importing %s', (_file, _module, rule, index) => {
-    expect(forbiddenProblems[index].filter((problem) => problem.startsWith(`${rule}:`))).not.toHaveLength(0);
-  });
+  it.each(forbidden.map((entry, index) => [...entry, index] as const))(
+    'fails %s importing %s',
+    (_file, _module, rule, index) => {
+      expect(forbiddenProblems[index].filter((problem) => problem.startsWith(`${rule}:`))).not.toHaveLength(0);
+    },
+  );
 
   it.each(allowed.map(([file], index) => [file, index] as const))('lets %s import the contract', (_file, index) => {
     expect(allowedProblems[index]).toEqual([]);

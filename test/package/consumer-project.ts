@@ -52,16 +52,23 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Runs a command; a failure says what it was doing, the command, the folder, the exit code and the output's end. */
 export function run(command: string, args: string[], options: RunOptions): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: options.cwd, env: childEnv(options.env), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) {
-        resolve({ stdout, stderr });
-        return;
-      }
-      const output = `${stdout}\n${stderr}`.trim().split('\n').slice(-40).join('\n');
-      reject(
-        new Error(`${options.what} failed: \`${[command, ...args].join(' ')}\` in ${options.cwd} exited with ${String(error.code ?? error.signal)}\n${output}`),
-      );
-    });
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: childEnv(options.env), maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (!error) {
+          resolve({ stdout, stderr });
+          return;
+        }
+        const output = `${stdout}\n${stderr}`.trim().split('\n').slice(-40).join('\n');
+        reject(
+          new Error(
+            `${options.what} failed: \`${[command, ...args].join(' ')}\` in ${options.cwd} exited with ${String(error.code ?? error.signal)}\n${output}`,
+          ),
+        );
+      },
+    );
   });
 }
 
@@ -71,10 +78,14 @@ export function run(command: string, args: string[], options: RunOptions): Promi
  * an install and without the repository's lib/.
  */
 export async function copyCleanCheckout(dest: string): Promise<void> {
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...BUILD_INPUTS], {
-    cwd: REPO_ROOT,
-    what: 'listing the files of a clean clone',
-  });
+  const { stdout } = await run(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...BUILD_INPUTS],
+    {
+      cwd: REPO_ROOT,
+      what: 'listing the files of a clean clone',
+    },
+  );
   for (const file of new Set(stdout.split('\0').filter(Boolean))) {
     const source = path.join(REPO_ROOT, file);
     if (!fs.existsSync(source)) continue; // tracked, but deleted in the work tree
@@ -87,9 +98,13 @@ export async function copyCleanCheckout(dest: string): Promise<void> {
 /** Runs `npm pack` (and so `prepare`) in `checkout`; returns the tarball's path in `destination`. */
 export async function packTarball(checkout: string, destination: string): Promise<string> {
   fs.mkdirSync(destination, { recursive: true });
-  await run('npm', ['pack', '--pack-destination', destination], { cwd: checkout, what: 'npm pack of a clean copy of the repository' });
+  await run('npm', ['pack', '--pack-destination', destination], {
+    cwd: checkout,
+    what: 'npm pack of a clean copy of the repository',
+  });
   const tarballs = fs.readdirSync(destination).filter((name) => name.endsWith('.tgz'));
-  if (tarballs.length !== 1) throw new Error(`npm pack should write one tarball to ${destination}, found: ${tarballs.join(', ') || 'none'}`);
+  if (tarballs.length !== 1)
+    throw new Error(`npm pack should write one tarball to ${destination}, found: ${tarballs.join(', ') || 'none'}`);
   return path.join(destination, tarballs[0]);
 }
 
@@ -120,12 +135,20 @@ export function entryPointFiles(pkg: Record<string, unknown>): string[] {
  * resolves a bare `npm install name@version` against full registry metadata, which `npm ci` does
  * not cache; with a lockfile it needs only what `npm ci` left in the cache, so the install works offline.
  */
-export async function createConsumerProject(dir: string, packages: Record<string, string>, fields: Record<string, unknown> = {}): Promise<void> {
+export async function createConsumerProject(
+  dir: string,
+  packages: Record<string, string>,
+  fields: Record<string, unknown> = {},
+): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   await run('npm', ['init', '-y'], { cwd: dir, what: 'npm init of the consumer project' });
-  const repoLock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const repoLock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   const entries = lockEntries(repoLock, packages);
-  const dependencies = Object.fromEntries(Object.keys(packages).map((name) => [name, entries[`node_modules/${name}`].version]));
+  const dependencies = Object.fromEntries(
+    Object.keys(packages).map((name) => [name, entries[`node_modules/${name}`].version]),
+  );
 
   const pkgFile = path.join(dir, 'package.json');
   const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
@@ -150,17 +173,24 @@ export async function createConsumerProject(dir: string, packages: Record<string
  * The lockfile entries of `packages` placed at the top of a new tree, with their nested and bundled
  * packages and, found the way Node resolves them, the dependencies they do not bundle.
  */
-function lockEntries(repoLock: { packages: Record<string, LockEntry> }, packages: Record<string, string>): Record<string, LockEntry> {
+function lockEntries(
+  repoLock: { packages: Record<string, LockEntry> },
+  packages: Record<string, string>,
+): Record<string, LockEntry> {
   const entries: Record<string, LockEntry> = {};
   const locked = (key: string): LockEntry | undefined => repoLock.packages[key];
   const add = (name: string, repoKey: string): void => {
     const key = `node_modules/${name}`;
     if (key in entries) return;
     const entry = locked(repoKey);
-    if (!entry) throw new Error(`the repository's package-lock.json has no ${repoKey}, the version the consumer of ${name} should get`);
+    if (!entry)
+      throw new Error(
+        `the repository's package-lock.json has no ${repoKey}, the version the consumer of ${name} should get`,
+      );
     entries[key] = consumerEntry(entry);
     for (const [nestedKey, nested] of Object.entries(repoLock.packages)) {
-      if (nestedKey.startsWith(`${repoKey}/node_modules/`)) entries[key + nestedKey.slice(repoKey.length)] = consumerEntry(nested);
+      if (nestedKey.startsWith(`${repoKey}/node_modules/`))
+        entries[key + nestedKey.slice(repoKey.length)] = consumerEntry(nested);
     }
     const bundled = new Set<string>(entry.bundleDependencies ?? []);
     for (const dependency of Object.keys(entry.dependencies ?? {})) {
@@ -211,13 +241,20 @@ export async function installOffline(dir: string, specs: string[] = [], extraArg
  */
 export async function latestVersion(name: string): Promise<string> {
   try {
-    const { stdout } = await run('npm', ['view', `${name}@latest`, 'version', '--prefer-online', '--fetch-retries=0', '--fetch-timeout=30000'], {
-      cwd: REPO_ROOT,
-      what: `npm view ${name}@latest version`,
-    });
+    const { stdout } = await run(
+      'npm',
+      ['view', `${name}@latest`, 'version', '--prefer-online', '--fetch-retries=0', '--fetch-timeout=30000'],
+      {
+        cwd: REPO_ROOT,
+        what: `npm view ${name}@latest version`,
+      },
+    );
     return stdout.trim();
   } catch (error) {
-    const { stdout: registry } = await run('npm', ['config', 'get', 'registry'], { cwd: REPO_ROOT, what: 'npm config get registry' });
+    const { stdout: registry } = await run('npm', ['config', 'get', 'registry'], {
+      cwd: REPO_ROOT,
+      what: 'npm config get registry',
+    });
     const [command, ...output] = (error as Error).message.split('\n');
     const reason = output.filter((line) => /FetchError|npm error code /.test(line));
     throw new Error(
@@ -262,7 +299,8 @@ export function installedPackages(projectDir: string): InstalledPackage[] {
       if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
       const full = path.join(nodeModules, entry.name);
       if (entry.name.startsWith('@')) {
-        for (const scoped of fs.readdirSync(full, { withFileTypes: true })) if (scoped.isDirectory()) visitPackage(path.join(full, scoped.name));
+        for (const scoped of fs.readdirSync(full, { withFileTypes: true }))
+          if (scoped.isDirectory()) visitPackage(path.join(full, scoped.name));
       } else {
         visitPackage(full);
       }
@@ -292,7 +330,9 @@ export function markdownSection(markdown: string, heading: string, file = 'READM
 /** The code blocks in `language` (```ts, ```json) of the markdown section with this `## ` heading; fails when it has none. */
 export function codeBlocks(markdown: string, heading: string, language: string, file = 'README.md'): string[] {
   const section = markdownSection(markdown, heading, file);
-  const blocks = [...section.matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map((match) => match[1]);
+  const blocks = [...section.matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(
+    (match) => match[1],
+  );
   if (blocks.length === 0) throw new Error(`${file}'s section "## ${heading}" has no \`\`\`${language} code block`);
   return blocks;
 }
@@ -318,7 +358,8 @@ export async function npxTsc(projectDir: string): Promise<void> {
 
 /** The version of the TypeScript installed in the project. */
 export function installedTypeScript(projectDir: string): string {
-  return JSON.parse(fs.readFileSync(path.join(projectDir, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
+  return JSON.parse(fs.readFileSync(path.join(projectDir, 'node_modules', 'typescript', 'package.json'), 'utf8'))
+    .version;
 }
 
 /** Compiles with the consumer project's own TypeScript; a failure shows tsc's messages. */
@@ -373,7 +414,12 @@ const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*
 const LABEL_NAMED_KINDS = new Set(['Job', 'Service']);
 
 /** An object as read from a manifest file, which may lack metadata. */
-type ParsedManifest = { apiVersion: string; kind: string; metadata?: Manifest['metadata']; [key: string]: ManifestValue };
+type ParsedManifest = {
+  apiVersion: string;
+  kind: string;
+  metadata?: Manifest['metadata'];
+  [key: string]: ManifestValue;
+};
 
 function objectRef(file: string, object: ParsedManifest): string {
   return `${file}: ${object.kind} ${object.metadata?.name === undefined ? '(no metadata.name)' : `"${object.metadata.name}"`}`;
@@ -390,7 +436,9 @@ export function nameProblems(files: ManifestFile[]): string[] {
         problems.push(`${objectRef(file, object)} has no metadata.name`);
       } else if (LABEL_NAMED_KINDS.has(object.kind)) {
         if (name.length > 63 || !DNS_1123_LABEL.test(name))
-          problems.push(`${objectRef(file, object)}: the name is not a DNS-1123 label (at most 63 of a-z 0-9 -, alphanumeric at both ends)`);
+          problems.push(
+            `${objectRef(file, object)}: the name is not a DNS-1123 label (at most 63 of a-z 0-9 -, alphanumeric at both ends)`,
+          );
       } else if (name.length > 253 || !DNS_1123_SUBDOMAIN.test(name)) {
         problems.push(`${objectRef(file, object)}: the name is not a DNS-1123 subdomain`);
       }
@@ -437,7 +485,9 @@ export function completionsProblems(files: ManifestFile[]): string[] {
     const queue = envValue(job, Env.queue);
     const own = seeders.filter(({ object }) => sameTarget(object, job));
     if (own.length !== 1) {
-      problems.push(`${objectRef(file, job)}: expected one seeding Job of queue "${String(queue)}" on the same broker in the output, found ${own.length}`);
+      problems.push(
+        `${objectRef(file, job)}: expected one seeding Job of queue "${String(queue)}" on the same broker in the output, found ${own.length}`,
+      );
       continue;
     }
     const items = mountedItems(own[0].object, configMaps);

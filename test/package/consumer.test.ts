@@ -63,7 +63,11 @@ const NODE16: CompilerSettings = { module: 'node16', moduleResolution: 'node16',
 const NODE10: CompilerSettings = { module: 'commonjs', moduleResolution: 'node10', skipLibCheck: false };
 
 /** A consumer's starting packages: name -> the repository's package-lock entry that gives its version. */
-const LOCKED_PEERS = { cdk8s: 'node_modules/cdk8s', 'cdk8s-plus-28': 'node_modules/cdk8s-plus-28', constructs: 'node_modules/constructs' };
+const LOCKED_PEERS = {
+  cdk8s: 'node_modules/cdk8s',
+  'cdk8s-plus-28': 'node_modules/cdk8s-plus-28',
+  constructs: 'node_modules/constructs',
+};
 const PINNED_TYPESCRIPT = { typescript: 'node_modules/typescript' };
 
 interface ConsumerKind {
@@ -78,7 +82,12 @@ interface ConsumerKind {
 }
 
 const CONSUMERS: ConsumerKind[] = [
-  { name: 'pinned-typescript-commonjs', type: 'commonjs', packages: { ...LOCKED_PEERS, ...PINNED_TYPESCRIPT }, newestTypeScript: false },
+  {
+    name: 'pinned-typescript-commonjs',
+    type: 'commonjs',
+    packages: { ...LOCKED_PEERS, ...PINNED_TYPESCRIPT },
+    newestTypeScript: false,
+  },
   {
     name: 'pinned-typescript-esm-oldest-constructs',
     type: 'module',
@@ -129,7 +138,11 @@ async function packCleanCopy(): Promise<string> {
  * A fresh project of this kind with its starting packages installed (TypeScript from the registry
  * when `typescript` is given), then the tarball installed offline, measured before and after.
  */
-async function installConsumer(kind: ConsumerKind, tarball: Promise<string>, typescript?: Promise<string>): Promise<Consumer> {
+async function installConsumer(
+  kind: ConsumerKind,
+  tarball: Promise<string>,
+  typescript?: Promise<string>,
+): Promise<Consumer> {
   const dir = path.join(work, kind.name);
   await createConsumerProject(dir, kind.packages, { type: kind.type });
   const started = Date.now();
@@ -151,7 +164,9 @@ async function installConsumer(kind: ConsumerKind, tarball: Promise<string>, typ
 function writePrograms(dir: string): string[] {
   const tsconfigs = codeBlocks(readme, README_SECTION, 'json');
   if (tsconfigs.length !== 1)
-    throw new Error(`README.md's section "## ${README_SECTION}" should show one \`\`\`json block, its tsconfig.json; it has ${tsconfigs.length}`);
+    throw new Error(
+      `README.md's section "## ${README_SECTION}" should show one \`\`\`json block, its tsconfig.json; it has ${tsconfigs.length}`,
+    );
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), tsconfigs[0]);
   return PROGRAM_SECTIONS.flatMap(({ file, heading, programs }) => {
     const blocks = codeBlocks(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8'), heading, 'ts', file);
@@ -169,7 +184,9 @@ function writePrograms(dir: string): string[] {
 /** Builds the written programs as the README says (`npx tsc`), then runs each with node into its own output folder. */
 async function buildAsReadme(dir: string, programs: string[]): Promise<Build> {
   await npxTsc(dir);
-  const emitted = Object.fromEntries(programs.map((program) => [program, fs.readFileSync(path.join(dir, `${program}.js`), 'utf8')]));
+  const emitted = Object.fromEntries(
+    programs.map((program) => [program, fs.readFileSync(path.join(dir, `${program}.js`), 'utf8')]),
+  );
   return { typescript: installedTypeScript(dir), emitted, synthesized: await synthesizeExamples(dir, programs) };
 }
 
@@ -192,7 +209,9 @@ function moduleFormat(javascript: string): ConsumerKind['type'] | 'neither' {
 }
 
 function problemsOf(synthesized: SynthesizedExample[]): string[] {
-  return synthesized.flatMap(({ example, files }) => manifestProblems(files).map((problem) => `${example}: ${problem}`));
+  return synthesized.flatMap(({ example, files }) =>
+    manifestProblems(files).map((problem) => `${example}: ${problem}`),
+  );
 }
 
 function copiesOf(consumer: Consumer, name: string): string[] {
@@ -218,7 +237,13 @@ async function checkPulumiTypes(consumerDir: string): Promise<void> {
   );
   await Promise.all(
     [NODE16, NODE10].map((settings) =>
-      compile(dir, writeTsconfig(dir, `tsconfig.pulumi.${settings.moduleResolution}.json`, ['pulumi-types.ts'], { ...settings, skipLibCheck: true })),
+      compile(
+        dir,
+        writeTsconfig(dir, `tsconfig.pulumi.${settings.moduleResolution}.json`, ['pulumi-types.ts'], {
+          ...settings,
+          skipLibCheck: true,
+        }),
+      ),
     ),
   );
 }
@@ -246,7 +271,10 @@ beforeAll(() => {
     const consumer = step(installConsumer(kind, tarball, kind.newestTypeScript ? newestTypeScript : undefined));
     const programs = step(consumer.then(({ dir }) => writePrograms(dir)));
     consumers.set(kind.name, consumer);
-    builds.set(kind.name, step(Promise.all([consumer, programs]).then(([{ dir }, names]) => buildAsReadme(dir, names))));
+    builds.set(
+      kind.name,
+      step(Promise.all([consumer, programs]).then(([{ dir }, names]) => buildAsReadme(dir, names))),
+    );
     if (kind !== PINNED) continue;
     node10Checked = step(
       Promise.all([consumer, programs]).then(([{ dir }, names]) =>
@@ -325,7 +353,9 @@ describe('a fresh consumer project that installs the tarball offline', () => {
   test.each(PEERS)(
     'has exactly one copy of %s',
     async (name) => {
-      expect(copiesOf(await consumerOf(PINNED), name)).toEqual([`node_modules/${name}@${String(repoLock.packages[`node_modules/${name}`].version)}`]);
+      expect(copiesOf(await consumerOf(PINNED), name)).toEqual([
+        `node_modules/${name}@${String(repoLock.packages[`node_modules/${name}`].version)}`,
+      ]);
     },
     SLOW,
   );
@@ -356,7 +386,10 @@ describe('a fresh consumer project that installs the tarball offline', () => {
     'runs the work-queue CLI from node_modules/.bin',
     async () => {
       const { dir } = await consumerOf(PINNED);
-      const { stdout } = await run(path.join(dir, 'node_modules', '.bin', 'work-queue'), ['--help'], { cwd: dir, what: 'the installed work-queue CLI' });
+      const { stdout } = await run(path.join(dir, 'node_modules', '.bin', 'work-queue'), ['--help'], {
+        cwd: dir,
+        what: 'the installed work-queue CLI',
+      });
       expect(stdout).toContain('usage: work-queue');
     },
     SLOW,
@@ -380,7 +413,10 @@ describe(`the README's "${README_SECTION}" programs, built as it says`, () => {
 
   test("the README's tsconfig.json is strict and checks the package's declarations (skipLibCheck off)", () => {
     const { compilerOptions } = JSON.parse(codeBlocks(readme, README_SECTION, 'json')[0]);
-    expect({ strict: compilerOptions.strict, skipLibCheck: compilerOptions.skipLibCheck ?? false }).toEqual({ strict: true, skipLibCheck: false });
+    expect({ strict: compilerOptions.strict, skipLibCheck: compilerOptions.skipLibCheck ?? false }).toEqual({
+      strict: true,
+      skipLibCheck: false,
+    });
   });
 
   test.each(CONSUMERS)(
@@ -433,7 +469,9 @@ describe('the checks themselves', () => {
               volumeMounts: extra.itemsConfigMap ? [{ name: 'items', mountPath: ItemsMount.directory }] : [],
             },
           ],
-          volumes: extra.itemsConfigMap ? [{ name: 'items', projected: { sources: [{ configMap: { name: extra.itemsConfigMap } }] } }] : [],
+          volumes: extra.itemsConfigMap
+            ? [{ name: 'items', projected: { sources: [{ configMap: { name: extra.itemsConfigMap } }] } }]
+            : [],
         },
       },
     },
@@ -451,7 +489,11 @@ describe('the checks themselves', () => {
         file: 'chart.k8s.yaml',
         objects: [
           items('q-items', ['a', 'b', 'c']),
-          job('seed', { [Env.queue]: 'q', [Env.itemsDirectory]: ItemsMount.directory }, { itemsConfigMap: 'q-items', args: ['seed'] }),
+          job(
+            'seed',
+            { [Env.queue]: 'q', [Env.itemsDirectory]: ItemsMount.directory },
+            { itemsConfigMap: 'q-items', args: ['seed'] },
+          ),
           job(undefined, { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 3 }),
           job('work', { [Env.queue]: 'q', [Env.workerMode]: 'single' }, { completions: 2 }),
           job('work', { [Env.queue]: 'other', [Env.workerMode]: 'drain' }),
@@ -469,6 +511,8 @@ describe('the checks themselves', () => {
 
   test('fails a README section without a ts block, whatever follows it', () => {
     const markdown = '# x\n\n## Use as a library\n\nText only.\n\n## Next\n\n```ts\nconsole.log(1);\n```\n';
-    expect(() => codeBlocks(markdown, README_SECTION, 'ts')).toThrow('section "## Use as a library" has no ```ts code block');
+    expect(() => codeBlocks(markdown, README_SECTION, 'ts')).toThrow(
+      'section "## Use as a library" has no ```ts code block',
+    );
   });
 });

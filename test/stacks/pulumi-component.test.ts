@@ -5,7 +5,19 @@ import * as pulumi from '@pulumi/pulumi';
 import { COARSE_TUTORIAL, FINE_TUTORIAL } from '../../stacks/config';
 import type { WorkQueueStackArgs } from '../../stacks/pulumi/work-queue-stack-component';
 import { only, podSpec } from '../manifests';
-import { type Run, dependsOn, group, isSecretValue, job, resource, reveal, runInStack, takeRegistered, useMocks, waitForRegistrations } from './pulumi-mocks';
+import {
+  type Run,
+  dependsOn,
+  group,
+  isSecretValue,
+  job,
+  resource,
+  reveal,
+  runInStack,
+  takeRegistered,
+  useMocks,
+  waitForRegistrations,
+} from './pulumi-mocks';
 
 const JOB_AWAIT = 'pulumi-nodejs:dynamic/work-queue:JobAwait';
 const IMAGE = `registry.example.com/team/work-queue@sha256:${'b2'.repeat(32)}`;
@@ -16,7 +28,9 @@ function compose(args: WorkQueueStackArgs, options: { provider?: boolean } = { p
   return async () => {
     const k8s = await import('@pulumi/kubernetes');
     const { WorkQueueStack } = await import('../../stacks/pulumi/work-queue-stack-component');
-    const provider = options.provider ? new k8s.Provider('team-cluster', { kubeconfig: pulumi.secret(KUBECONFIG), context: 'prod' }) : undefined;
+    const provider = options.provider
+      ? new k8s.Provider('team-cluster', { kubeconfig: pulumi.secret(KUBECONFIG), context: 'prod' })
+      : undefined;
     const stack = new WorkQueueStack('thumbnails', args, { provider });
     return { image: stack.image, jobName: stack.jobName, followJob: stack.followJob };
   };
@@ -47,11 +61,16 @@ beforeAll(() => useMocks('production'));
 describe("WorkQueueStack in a platform team's own program", () => {
   let run: Run;
   beforeAll(async () => {
-    run = await runInStack(compose({ stack: { ...FINE_TUTORIAL, name: 'thumbs', queue: 'thumbnails' }, namespace: 'media', image: IMAGE }));
+    run = await runInStack(
+      compose({ stack: { ...FINE_TUTORIAL, name: 'thumbs', queue: 'thumbnails' }, namespace: 'media', image: IMAGE }),
+    );
   });
 
   test("names its children from the component's name", () => {
-    const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
+    const children = run.resources.filter(
+      (r) =>
+        !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type),
+    );
     expect(children.map((r) => r.name).sort()).toEqual([
       'thumbnails-broker',
       'thumbnails-job',
@@ -81,7 +100,8 @@ describe("WorkQueueStack in a platform team's own program", () => {
 
   test('runs the given image, building nothing', () => {
     expect(run.loaded.has('@pulumi/docker')).toBe(false);
-    for (const name of ['thumbnails-seed-job', 'thumbnails-job']) expect(podSpec(job(run, name)).containers[0].image).toBe(IMAGE);
+    for (const name of ['thumbnails-seed-job', 'thumbnails-job'])
+      expect(podSpec(job(run, name)).containers[0].image).toBe(IMAGE);
     expect(run.outputs.image).toBe(IMAGE);
   });
 
@@ -97,18 +117,31 @@ describe("WorkQueueStack in a platform team's own program", () => {
 });
 
 test("without a provider, uses the default one, and awaits with the stack's kubernetes:kubeconfig and kubernetes:context as it does", async () => {
-  const run = await runInStack(compose({ stack: FINE_TUTORIAL, image: IMAGE }, { provider: false }), { 'kubernetes:context': 'kind-work' });
+  const run = await runInStack(compose({ stack: FINE_TUTORIAL, image: IMAGE }, { provider: false }), {
+    'kubernetes:context': 'kind-work',
+  });
   // No provider reference: the engine's default provider, which reads the same config.
   for (const r of run.resources.filter((r) => r.type.startsWith('kubernetes:'))) expect(r.provider ?? '').toBe('');
-  expect(resource(run, JOB_AWAIT, 'thumbnails-job-await').inputs).toMatchObject({ context: 'kind-work', namespace: 'default' });
+  expect(resource(run, JOB_AWAIT, 'thumbnails-job-await').inputs).toMatchObject({
+    context: 'kind-work',
+    namespace: 'default',
+  });
   expect(reveal(resource(run, JOB_AWAIT, 'thumbnails-job-await').inputs.kubeconfig) ?? undefined).toBeUndefined();
 });
 
 test("with autoscale, applies KEDA's ScaledJob after the seeding Job, with no worker Job of its own to await", async () => {
-  const run = await runInStack(compose({ stack: { ...COARSE_TUTORIAL, brokerSecretName: 'mq', autoscale: { maxJobs: 4 } }, namespace: 'media', image: IMAGE }));
+  const run = await runInStack(
+    compose({
+      stack: { ...COARSE_TUTORIAL, brokerSecretName: 'mq', autoscale: { maxJobs: 4 } },
+      namespace: 'media',
+      image: IMAGE,
+    }),
+  );
   expect(group(run, 'thumbnails-workers').map((o) => o.kind)).toContain('ScaledJob');
   expect(run.resources.filter((r) => r.name === 'thumbnails-job' || r.name === 'thumbnails-job-await')).toEqual([]);
-  const seeded = await new Promise<string>((done) => run.options.get('thumbnails-seed-job-await')!.resource.urn.apply(done));
+  const seeded = await new Promise<string>((done) =>
+    run.options.get('thumbnails-seed-job-await')!.resource.urn.apply(done),
+  );
   expect(await dependsOn(run, 'thumbnails-workers')).toEqual([seeded]);
 });
 
@@ -142,8 +175,13 @@ describe("WorkQueueStack fed from other resources' outputs", () => {
       expect(podSpec(job(run, name)).containers[0].image).toBe(IMAGE);
       expect(job(run, name).metadata.namespace).toBe('media');
     }
-    for (const name of ['thumbnails-broker', 'thumbnails-seeder']) for (const object of group(run, name)) expect(object.metadata.namespace).toBe('media');
-    expect(run.outputs).toMatchObject({ image: IMAGE, brokerHost: 'redis', jobName: job(run, 'thumbnails-job').metadata.name });
+    for (const name of ['thumbnails-broker', 'thumbnails-seeder'])
+      for (const object of group(run, name)) expect(object.metadata.namespace).toBe('media');
+    expect(run.outputs).toMatchObject({
+      image: IMAGE,
+      brokerHost: 'redis',
+      jobName: job(run, 'thumbnails-job').metadata.name,
+    });
     expect(run.outputs.followJob).toMatch(/^kubectl --namespace media logs /);
   });
 
@@ -158,9 +196,11 @@ describe("WorkQueueStack fed from other resources' outputs", () => {
       expect(isSecretValue(inputs.objs ?? inputs.spec)).toBe(false);
       expect(JSON.stringify(inputs)).not.toContain('team-password');
     }
-    expect(run.resources.filter((r) => r.type.startsWith('random:') || r.type === 'kubernetes:core/v1:Namespace').map((r) => r.name)).toEqual([
-      'team-namespace',
-    ]);
+    expect(
+      run.resources
+        .filter((r) => r.type.startsWith('random:') || r.type === 'kubernetes:core/v1:Namespace')
+        .map((r) => r.name),
+    ).toEqual(['team-namespace']);
   });
 });
 
@@ -174,7 +214,11 @@ describe('fails before registering anything', () => {
   test('fails without an image when the build context holds no worker/Dockerfile, as in an installed package', async () => {
     const installed = mkdtempSync(join(tmpdir(), 'installed-'));
     try {
-      const message = await composeFailure({ stack: FINE_TUTORIAL, registry: { server: 'ghcr.io', repository: 'team/work-queue' }, buildContext: installed });
+      const message = await composeFailure({
+        stack: FINE_TUTORIAL,
+        registry: { server: 'ghcr.io', repository: 'team/work-queue' },
+        buildContext: installed,
+      });
       expect(message).toContain(
         `image: got nothing, expected an existing image reference (registry.example.com/work-queue@sha256:...), since ${installed} holds no worker/Dockerfile`,
       );
@@ -184,7 +228,9 @@ describe('fails before registering anything', () => {
   });
 
   test('fails without an image and without a registry to push one to', async () => {
-    expect(await composeFailure({ stack: FINE_TUTORIAL })).toContain('registry: got nothing, expected where to push the built image');
+    expect(await composeFailure({ stack: FINE_TUTORIAL })).toContain(
+      'registry: got nothing, expected where to push the built image',
+    );
   });
 
   test('fails on a namespace to create when there is none, and on a bad timeout', async () => {

@@ -41,7 +41,15 @@ const loaded = new Set<string>();
  * but shares these libraries with the test: loading them again per run would cost seconds each.
  * `loaded` tells which of them a run required.
  */
-const SHARED_LIBRARIES = ['@pulumi/pulumi', '@pulumi/kubernetes', '@pulumi/docker', '@pulumi/random', 'cdk8s', 'cdk8s-plus-28', 'constructs'];
+const SHARED_LIBRARIES = [
+  '@pulumi/pulumi',
+  '@pulumi/kubernetes',
+  '@pulumi/docker',
+  '@pulumi/random',
+  'cdk8s',
+  'cdk8s-plus-28',
+  'constructs',
+];
 /**
  * Required by @pulumi/kubernetes' lazily loaded modules, which load inside the run's registry:
  * without it each run would load a second Pulumi runtime (with TypeScript, for closures) afresh.
@@ -81,7 +89,8 @@ export function useMocks(stack = 'coarse'): Promise<void> {
         if (args.type === 'random:index/randomPassword:RandomPassword')
           state.result = args.name.endsWith('-erlang-cookie') ? GENERATED_COOKIE : GENERATED_PASSWORD;
         // pulumi-kubernetes answers with the object as created: in the provider's default namespace unless it names one, with a uid.
-        if (args.type === 'kubernetes:batch/v1:Job') state.metadata = { namespace: 'default', ...args.inputs.metadata, uid: `uid-${args.name}` };
+        if (args.type === 'kubernetes:batch/v1:Job')
+          state.metadata = { namespace: 'default', ...args.inputs.metadata, uid: `uid-${args.name}` };
         return { id: `${args.name}-id`, state };
       },
       call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
@@ -94,7 +103,11 @@ export function useMocks(stack = 'coarse'): Promise<void> {
 
 /** Secret inputs reach the engine wrapped in this signature; the mock sees exactly that. */
 export function isSecretValue(value: unknown): value is { value: unknown } {
-  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+  );
 }
 
 export function reveal(value: unknown): unknown {
@@ -104,7 +117,9 @@ export function reveal(value: unknown): unknown {
 export function resource(run: Run, type: string, name?: string): Registered {
   const found = run.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
   if (found.length !== 1)
-    throw new Error(`expected one ${type} ${name ?? ''}, found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(', ')}`);
+    throw new Error(
+      `expected one ${type} ${name ?? ''}, found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(', ')}`,
+    );
   return found[0];
 }
 
@@ -122,17 +137,26 @@ export function job(run: Run, name: string): Manifest {
 export async function dependsOn(run: Run, name: string): Promise<string[]> {
   const depends = run.options.get(name)?.opts.dependsOn;
   const resources = depends === undefined ? [] : Array.isArray(depends) ? depends : [depends];
-  return Promise.all(resources.map((r) => new Promise<string>((resolve) => (r as pulumi.Resource).urn.apply((urn) => resolve(urn)))));
+  return Promise.all(
+    resources.map((r) => new Promise<string>((resolve) => (r as pulumi.Resource).urn.apply((urn) => resolve(urn)))),
+  );
 }
 
 /** The config of a stack file, as the Pulumi CLI hands it to the program: object values as JSON. */
 export function stackFileConfig(file: string): Record<string, string> {
   const config: Record<string, unknown> = parse(readFileSync(join(ROOT, file), 'utf8')).config;
-  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+  );
 }
 
 export function projectConfig(values: Record<string, unknown>, project = PROJECT): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [`${project}:${key}`, typeof value === 'string' ? value : JSON.stringify(value)]));
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [
+      `${project}:${key}`,
+      typeof value === 'string' ? value : JSON.stringify(value),
+    ]),
+  );
 }
 
 /**
@@ -187,7 +211,9 @@ export function runProgram(config: Record<string, string> = {}, secretKeys: stri
  * resource is registered, so the import alone shows them (inside a stack, the runtime would
  * re-raise the error unhandled).
  */
-export async function programFailure(config: Record<string, string>): Promise<{ error?: Error; registered: Registered[] }> {
+export async function programFailure(
+  config: Record<string, string>,
+): Promise<{ error?: Error; registered: Registered[] }> {
   registered = [];
   pulumi.runtime.setAllConfig(config, []);
   let error: Error | undefined;

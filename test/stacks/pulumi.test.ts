@@ -72,7 +72,8 @@ describe('Pulumi program', () => {
     });
 
     test('applies in order, each step awaited: broker, items, seeding Job and its await, worker Job and its await', async () => {
-      const urnOf = async (name: string) => new Promise<string>((done) => run.options.get(name)!.resource.urn.apply(done));
+      const urnOf = async (name: string) =>
+        new Promise<string>((done) => run.options.get(name)!.resource.urn.apply(done));
       expect(await dependsOn(run, 'coarse-broker')).toEqual([]);
       expect(await dependsOn(run, 'coarse-seeder')).toEqual([await urnOf('coarse-broker')]);
       expect(await dependsOn(run, 'coarse-seed-job')).toEqual([await urnOf('coarse-seeder')]);
@@ -91,22 +92,34 @@ describe('Pulumi program', () => {
     });
 
     test('awaits the seeding Job for 10 minutes and the worker Job for an hour, reading them every 2 s', () => {
-      expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({ timeoutSeconds: 600, intervalSeconds: 2 });
-      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({ timeoutSeconds: 3600, intervalSeconds: 2 });
+      expect(resource(run, JOB_AWAIT, 'coarse-seed-job-await').inputs).toMatchObject({
+        timeoutSeconds: 600,
+        intervalSeconds: 2,
+      });
+      expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs).toMatchObject({
+        timeoutSeconds: 3600,
+        intervalSeconds: 2,
+      });
       // The provider travels serialized with the resource, as `pulumi up` runs it (see job-await.test.ts).
       expect(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.__provider).toContain('exports.handler');
     });
 
     test("leaves the Jobs' await to the JobAwaits, and has pulumi-kubernetes delete a replaced Job in the background", () => {
       for (const name of ['coarse-seed-job', 'coarse-job']) {
-        expect(job(run, name).metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/deletionPropagationPolicy': 'background' });
+        expect(job(run, name).metadata.annotations).toEqual({
+          'pulumi.com/skipAwait': 'true',
+          'pulumi.com/deletionPropagationPolicy': 'background',
+        });
       }
     });
 
     test('parents every resource to a work-queue:index:WorkQueueStack component and names it from the component', () => {
       const component = run.options.get('coarse')!.resource;
       expect(resource(run, 'work-queue:index:WorkQueueStack', 'coarse')).toBeDefined();
-      const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
+      const children = run.resources.filter(
+        (r) =>
+          !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type),
+      );
       expect(children.map((r) => r.name).sort()).toEqual([
         'coarse-broker',
         'coarse-broker-password',
@@ -127,7 +140,8 @@ describe('Pulumi program', () => {
       expect(provider.inputs.upsertExistingObjects).toBe('false');
       const kubernetes = run.resources.filter((r) => r.type.startsWith('kubernetes:'));
       expect(kubernetes).toHaveLength(4);
-      for (const r of kubernetes) expect(r.provider).toMatch(/\$pulumi:providers:kubernetes::coarse-cluster::coarse-cluster-id$/);
+      for (const r of kubernetes)
+        expect(r.provider).toMatch(/\$pulumi:providers:kubernetes::coarse-cluster::coarse-cluster-id$/);
       for (const name of ['coarse-seed-job-await', 'coarse-job-await']) {
         expect(reveal(resource(run, JOB_AWAIT, name).inputs.kubeconfig) ?? undefined).toBeUndefined();
         expect(resource(run, JOB_AWAIT, name).inputs.context ?? undefined).toBeUndefined();
@@ -138,10 +152,16 @@ describe('Pulumi program', () => {
       const broker = resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker');
       expect(isSecretValue(broker.inputs.objs)).toBe(true);
       expect(only(group(run, 'coarse-broker'), 'Secret').stringData.password).toBe(GENERATED_PASSWORD);
-      const others = [resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'), ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job')];
+      const others = [
+        resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'),
+        ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job'),
+      ];
       for (const { inputs } of others) expect(JSON.stringify(inputs)).not.toContain(GENERATED_PASSWORD);
       // Generated once and kept in the state, URL-safe since it goes into BROKER_URL as it is.
-      expect(resource(run, 'random:index/randomPassword:RandomPassword').inputs).toMatchObject({ length: 32, special: false });
+      expect(resource(run, 'random:index/randomPassword:RandomPassword').inputs).toMatchObject({
+        length: 32,
+        special: false,
+      });
     });
 
     test('gives the broker its password, so that the constructs add no credentials Job: the state is the one source of truth', () => {
@@ -189,7 +209,10 @@ describe('Pulumi program', () => {
     (stack) => {
       const example = parse(readFileSync(join(ROOT, 'stacks', 'pulumi', 'examples', `Pulumi.${stack}.yaml`), 'utf8'));
       expect(Object.keys(example)).toEqual(['config']);
-      const ignored = spawnSync('git', ['check-ignore', '--no-index', `Pulumi.${stack}.yaml`], { cwd: ROOT, encoding: 'utf8' });
+      const ignored = spawnSync('git', ['check-ignore', '--no-index', `Pulumi.${stack}.yaml`], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
       expect({ status: ignored.status, stderr: ignored.stderr }).toEqual({ status: 0, stderr: '' });
     },
   );
@@ -201,7 +224,9 @@ describe('Pulumi program', () => {
     expect(worker.spec.parallelism).toBe(2);
     expect(containerEnv(worker).byName.QUEUE.value).toBe('job1');
     expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('single');
-    expect(containerEnv(worker).byName.BROKER_URL.value).toBe('amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672');
+    expect(containerEnv(worker).byName.BROKER_URL.value).toBe(
+      'amqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@rabbitmq-service:5672',
+    );
     expect(configMapItems(only(group(run, 'coarse-seeder'), 'ConfigMap'))).toHaveLength(8);
   });
 
@@ -213,7 +238,9 @@ describe('Pulumi program', () => {
     expect(worker.metadata.name).toMatch(hashedName('job-wq-2'));
     expect(run.outputs.jobName).toBe(worker.metadata.name);
     // 2 parallel workers (once one has drained the list no other starts) and 6 retried failures.
-    expect(run.outputs.followJob).toBe(`kubectl logs --follow --prefix --selector job-name=${String(worker.metadata.name)} --max-log-requests 8`);
+    expect(run.outputs.followJob).toBe(
+      `kubectl logs --follow --prefix --selector job-name=${String(worker.metadata.name)} --max-log-requests 8`,
+    );
     expect(worker.spec.completions).toBeUndefined();
     expect(worker.spec.parallelism).toBe(2);
     expect(containerEnv(worker).byName.QUEUE.value).toBe('job2');
@@ -227,11 +254,17 @@ describe('Pulumi program', () => {
   });
 
   test('the fine tutorial with brokerReplicas 3: Redis with two replicas and Sentinel, which the seeder and workers ask for the primary', async () => {
-    const run = await runProgram({ ...stackFileConfig('stacks/pulumi/examples/Pulumi.fine.yaml'), ...projectConfig({ brokerReplicas: 3 }) });
+    const run = await runProgram({
+      ...stackFileConfig('stacks/pulumi/examples/Pulumi.fine.yaml'),
+      ...projectConfig({ brokerReplicas: 3 }),
+    });
     const broker = group(run, 'fine-broker');
     const statefulSet = only(broker, 'StatefulSet');
     expect(statefulSet.spec.replicas).toBe(3);
-    expect(podSpec(statefulSet).containers.map((container: { name: string }) => container.name)).toEqual(['redis', 'sentinel']);
+    expect(podSpec(statefulSet).containers.map((container: { name: string }) => container.name)).toEqual([
+      'redis',
+      'sentinel',
+    ]);
     expect(only(broker, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
     for (const name of ['fine-seed-job', 'fine-job'])
       expect(containerEnv(job(run, name)).byName.BROKER_URL.value).toBe('redis+sentinel://redis:26379/redis-master/0');
@@ -254,7 +287,8 @@ describe('Pulumi program', () => {
     expect(items(first).metadata.name).toMatch(/^job-wq-1-seed-items-[0-9a-f]{10}$/);
     expect(items(changed).metadata.name).toMatch(/^job-wq-1-seed-items-[0-9a-f]{10}$/);
     expect(items(changed).metadata.name).not.toBe(items(first).metadata.name);
-    const digestOf = (run: Run, name: string) => job(run, name).spec.template.metadata.annotations['work-queue-stack.io/items-sha256'];
+    const digestOf = (run: Run, name: string) =>
+      job(run, name).spec.template.metadata.annotations['work-queue-stack.io/items-sha256'];
     for (const name of ['coarse-seed-job', 'coarse-job']) {
       expect(digestOf(changed, name)).not.toBe(digestOf(first, name));
       // A new name: pulumi-kubernetes creates the new Job before it deletes the old one.
@@ -273,11 +307,14 @@ describe('Pulumi program', () => {
     expect(worker.SEED_WAIT_SECONDS.value).toBe('120');
     expect(worker.SEED_ID.value).toBe(seedId(COARSE_TUTORIAL.items, '2'));
     expect(containerEnv(job(first, 'coarse-job')).byName.SEED_ID.value).toBe(seedId(COARSE_TUTORIAL.items));
-    for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(again, name).metadata.name).not.toBe(job(first, name).metadata.name);
+    for (const name of ['coarse-seed-job', 'coarse-job'])
+      expect(job(again, name).metadata.name).not.toBe(job(first, name).metadata.name);
   });
 
   test("workTimeoutSeconds and consumerTimeoutSeconds: the workers' timeout and RabbitMQ's, checked together as at synth", async () => {
-    const run = await runProgram(projectConfig({ image: GIVEN_IMAGE, workTimeoutSeconds: 3000, consumerTimeoutSeconds: 3600 }));
+    const run = await runProgram(
+      projectConfig({ image: GIVEN_IMAGE, workTimeoutSeconds: 3000, consumerTimeoutSeconds: 3600 }),
+    );
     expect(containerEnv(job(run, 'coarse-job')).byName.WORK_TIMEOUT_SECONDS.value).toBe('3000');
     expect(JSON.stringify(group(run, 'coarse-broker'))).toContain('consumer_timeout = 3600000');
   });
@@ -297,14 +334,18 @@ describe('Pulumi program', () => {
     });
 
     test('runs it in both Jobs', () => {
-      for (const name of ['coarse-seed-job', 'coarse-job']) expect(podSpec(job(run, name)).containers[0].image).toBe(GIVEN_IMAGE);
+      for (const name of ['coarse-seed-job', 'coarse-job'])
+        expect(podSpec(job(run, name)).containers[0].image).toBe(GIVEN_IMAGE);
       expect(run.outputs.image).toBe(GIVEN_IMAGE);
       expect(warn).not.toHaveBeenCalled();
     });
 
     test('warns on a tag, which each node pulls once (IfNotPresent) and then runs as it was', async () => {
       const tagged = await runProgram(projectConfig({ image: 'registry.example.com/work-queue:v1' }));
-      expect(podSpec(job(tagged, 'coarse-job')).containers[0]).toMatchObject({ image: 'registry.example.com/work-queue:v1', imagePullPolicy: 'IfNotPresent' });
+      expect(podSpec(job(tagged, 'coarse-job')).containers[0]).toMatchObject({
+        image: 'registry.example.com/work-queue:v1',
+        imagePullPolicy: 'IfNotPresent',
+      });
       expect(warn).toHaveBeenCalledWith(
         expect.stringMatching(/^image: got "registry.example.com\/work-queue:v1", expected a digest reference/),
         expect.anything(),
@@ -317,9 +358,12 @@ describe('Pulumi program', () => {
       const run = await runProgram(projectConfig({ namespace: 'batch' }));
       const namespace = resource(run, 'kubernetes:core/v1:Namespace', 'coarse-namespace');
       expect(namespace.inputs.metadata).toEqual({ name: 'batch' });
-      const namespaceUrn = await new Promise<string>((done) => run.options.get('coarse-namespace')!.resource.urn.apply(done));
+      const namespaceUrn = await new Promise<string>((done) =>
+        run.options.get('coarse-namespace')!.resource.urn.apply(done),
+      );
       expect(await dependsOn(run, 'coarse-broker')).toEqual([namespaceUrn]);
-      for (const name of ['coarse-broker', 'coarse-seeder']) for (const object of group(run, name)) expect(object.metadata.namespace).toBe('batch');
+      for (const name of ['coarse-broker', 'coarse-seeder'])
+        for (const object of group(run, name)) expect(object.metadata.namespace).toBe('batch');
       for (const name of ['coarse-seed-job', 'coarse-job']) expect(job(run, name).metadata.namespace).toBe('batch');
       // The program applies the Namespace itself: the broker chart carries none.
       expect(group(run, 'coarse-broker').map((object) => object.kind)).not.toContain('Namespace');
@@ -340,7 +384,12 @@ describe('Pulumi program', () => {
   test('takes registry, cluster access, await settings and adoption from the config, secrets kept secret', async () => {
     const run = await runProgram(
       projectConfig({
-        registry: { server: 'registry.example.com:5000', repository: 'team/work-queue', username: 'ci', password: 'registry-pass' },
+        registry: {
+          server: 'registry.example.com:5000',
+          repository: 'team/work-queue',
+          username: 'ci',
+          password: 'registry-pass',
+        },
         brokerPassword: 'broker-pass',
         kubeconfig: '/home/me/.kube/other',
         context: 'kind-work',
@@ -352,7 +401,11 @@ describe('Pulumi program', () => {
     const image = resource(run, 'docker:index/image:Image');
     expect(image.inputs.imageName).toBe('registry.example.com:5000/team/work-queue:coarse');
     expect(isSecretValue(image.inputs.registry)).toBe(true);
-    expect(reveal(image.inputs.registry)).toEqual({ server: 'registry.example.com:5000', username: 'ci', password: 'registry-pass' });
+    expect(reveal(image.inputs.registry)).toEqual({
+      server: 'registry.example.com:5000',
+      username: 'ci',
+      password: 'registry-pass',
+    });
 
     const provider = resource(run, 'pulumi:providers:kubernetes');
     expect(isSecretValue(provider.inputs.kubeconfig)).toBe(true);
@@ -369,16 +422,22 @@ describe('Pulumi program', () => {
 
     expect(run.resources.filter((r) => r.type.startsWith('random:'))).toEqual([]);
     expect(only(group(run, 'coarse-broker'), 'Secret').stringData.password).toBe('broker-pass');
-    expect(podSpec(job(run, 'coarse-job')).containers[0].image).toBe(`registry.example.com:5000/team/work-queue@${DIGEST}`);
+    expect(podSpec(job(run, 'coarse-job')).containers[0].image).toBe(
+      `registry.example.com:5000/team/work-queue@${DIGEST}`,
+    );
     expect(run.outputs.followJob).toBe(
       `kubectl --context kind-work logs --follow --prefix --selector job-name=${String(job(run, 'coarse-job').metadata.name)} --max-log-requests 14`,
     );
   });
 
   test("with autoscale, applies KEDA's ScaledJob after the seeding Job and awaits no worker Job", async () => {
-    const run = await runProgram(projectConfig({ namespace: 'batch', autoscale: { maxJobs: 4, pollingIntervalSeconds: 10 } }));
+    const run = await runProgram(
+      projectConfig({ namespace: 'batch', autoscale: { maxJobs: 4, pollingIntervalSeconds: 10 } }),
+    );
     expect(run.resources.filter((r) => r.type === JOB_AWAIT).map((r) => r.name)).toEqual(['coarse-seed-job-await']);
-    expect(run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job').map((r) => r.name)).toEqual(['coarse-seed-job']);
+    expect(run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job').map((r) => r.name)).toEqual([
+      'coarse-seed-job',
+    ]);
     const workers = group(run, 'coarse-workers');
     expect(workers.map((object) => object.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
     expect(only(workers, 'ScaledJob').spec).toMatchObject({ maxReplicaCount: 4, pollingInterval: 10 });
@@ -421,9 +480,16 @@ describe('Pulumi program', () => {
       const broker = resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker');
       expect(isSecretValue(broker.inputs.objs)).toBe(true);
       const secrets = group(run, 'coarse-broker').filter((object) => object.kind === 'Secret');
-      expect(secrets.find((secret) => secret.metadata.name === 'rabbitmq-service-erlang-cookie')!.stringData.cookie).toBe(GENERATED_COOKIE);
-      expect(secrets.find((secret) => secret.stringData.password !== undefined)!.stringData.password).toBe(GENERATED_PASSWORD);
-      const others = [resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'), ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job')];
+      expect(
+        secrets.find((secret) => secret.metadata.name === 'rabbitmq-service-erlang-cookie')!.stringData.cookie,
+      ).toBe(GENERATED_COOKIE);
+      expect(secrets.find((secret) => secret.stringData.password !== undefined)!.stringData.password).toBe(
+        GENERATED_PASSWORD,
+      );
+      const others = [
+        resource(run, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-seeder'),
+        ...run.resources.filter((r) => r.type === 'kubernetes:batch/v1:Job'),
+      ];
       for (const { inputs } of others) expect(JSON.stringify(inputs)).not.toContain(GENERATED_COOKIE);
       // Both secrets given: the constructs add no credentials Job that would generate others.
       expect(group(run, 'coarse-broker').map((object) => object.kind)).not.toContain('Job');
@@ -435,19 +501,32 @@ describe('Pulumi program', () => {
     });
 
     test('takes a configured cookie instead, a secret: the cookie of a cluster that kubectl apply created, which Pulumi takes over', async () => {
-      const given = await runProgram(projectConfig({ brokerReplicas: 3, erlangCookie: 'cookie-of-the-running-cluster' }), [`${PROJECT}:erlangCookie`]);
-      expect(given.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual(['coarse-broker-password']);
+      const given = await runProgram(
+        projectConfig({ brokerReplicas: 3, erlangCookie: 'cookie-of-the-running-cluster' }),
+        [`${PROJECT}:erlangCookie`],
+      );
+      expect(given.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual([
+        'coarse-broker-password',
+      ]);
       const secrets = group(given, 'coarse-broker').filter((object) => object.kind === 'Secret');
-      expect(secrets.find((secret) => secret.metadata.name === 'rabbitmq-service-erlang-cookie')!.stringData.cookie).toBe('cookie-of-the-running-cluster');
+      expect(
+        secrets.find((secret) => secret.metadata.name === 'rabbitmq-service-erlang-cookie')!.stringData.cookie,
+      ).toBe('cookie-of-the-running-cluster');
       expect(isSecretValue(resource(given, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker').inputs.objs)).toBe(true);
     });
 
     test('generates a cookie with an existing broker Secret too, and none for a single node', async () => {
       const existing = await runProgram(projectConfig({ brokerReplicas: 3, brokerSecretName: 'mq' }));
-      expect(existing.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual(['coarse-erlang-cookie']);
-      expect(isSecretValue(resource(existing, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker').inputs.objs)).toBe(true);
+      expect(existing.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual([
+        'coarse-erlang-cookie',
+      ]);
+      expect(isSecretValue(resource(existing, 'kubernetes:yaml/v2:ConfigGroup', 'coarse-broker').inputs.objs)).toBe(
+        true,
+      );
       const single = await runProgram(projectConfig({ brokerReplicas: 1 }));
-      expect(single.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual(['coarse-broker-password']);
+      expect(single.resources.filter((r) => r.type.startsWith('random:')).map((r) => r.name)).toEqual([
+        'coarse-broker-password',
+      ]);
       expect(only(group(single, 'coarse-broker'), 'StatefulSet').spec.replicas).toBe(1);
     });
   });
@@ -459,7 +538,10 @@ describe('Pulumi program', () => {
     });
 
     test('applies the items ConfigMap and the Indexed Job, and awaits it: no broker, no password, no seeding Job', () => {
-      const children = run.resources.filter((r) => !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type));
+      const children = run.resources.filter(
+        (r) =>
+          !['pulumi:pulumi:Stack', 'work-queue:index:WorkQueueStack', 'pulumi:providers:kubernetes'].includes(r.type),
+      );
       expect(children.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
         'docker:index/image:Image indexed-worker-image',
         'kubernetes:batch/v1:Job indexed-job',
@@ -476,24 +558,45 @@ describe('Pulumi program', () => {
       expect(items.map((object) => object.kind)).toEqual(['ConfigMap']);
       expect(items[0].metadata.name).toMatch(/^job-wq-3-items-[0-9a-f]{10}$/);
       expect(items[0].immutable).toBe(true);
-      expect(JSON.parse(items[0].data['items-0.json'])).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
+      expect(JSON.parse(items[0].data['items-0.json'])).toEqual([
+        'apple',
+        'banana',
+        'cherry',
+        'date',
+        'fig',
+        'grape',
+        'lemon',
+        'melon',
+      ]);
     });
 
     test('the Job is Indexed, one completion per item, retried per index, mounting the items, run from the pushed digest', () => {
       const worker = job(run, 'indexed-job');
       expect(worker.metadata.name).toMatch(hashedName('job-wq-3'));
-      expect(worker.spec).toMatchObject({ completionMode: 'Indexed', completions: 8, parallelism: 2, backoffLimitPerIndex: 4 });
-      expect(worker.spec.podFailurePolicy.rules[0]).toMatchObject({ action: 'FailIndex', onExitCodes: { values: [2] } });
+      expect(worker.spec).toMatchObject({
+        completionMode: 'Indexed',
+        completions: 8,
+        parallelism: 2,
+        backoffLimitPerIndex: 4,
+      });
+      expect(worker.spec.podFailurePolicy.rules[0]).toMatchObject({
+        action: 'FailIndex',
+        onExitCodes: { values: [2] },
+      });
       expect(podSpec(worker).containers[0].image).toBe(`localhost:5001/work-queue@${DIGEST}`);
       expect(containerEnv(worker).byName.WORKER_MODE.value).toBe('indexed');
-      expect(podSpec(worker).volumes.find((volume: { name: string }) => volume.name === 'items').projected.sources).toEqual([
-        { configMap: { name: group(run, 'indexed-items')[0].metadata.name } },
-      ]);
-      expect(worker.metadata.annotations).toEqual({ 'pulumi.com/skipAwait': 'true', 'pulumi.com/deletionPropagationPolicy': 'background' });
+      expect(
+        podSpec(worker).volumes.find((volume: { name: string }) => volume.name === 'items').projected.sources,
+      ).toEqual([{ configMap: { name: group(run, 'indexed-items')[0].metadata.name } }]);
+      expect(worker.metadata.annotations).toEqual({
+        'pulumi.com/skipAwait': 'true',
+        'pulumi.com/deletionPropagationPolicy': 'background',
+      });
     });
 
     test('applies the items before the Job, and awaits the Job with the same JobAwait', async () => {
-      const urnOf = async (name: string) => new Promise<string>((done) => run.options.get(name)!.resource.urn.apply(done));
+      const urnOf = async (name: string) =>
+        new Promise<string>((done) => run.options.get(name)!.resource.urn.apply(done));
       expect(await dependsOn(run, 'indexed-items')).toEqual([]);
       expect(await dependsOn(run, 'indexed-job')).toEqual([await urnOf('indexed-items')]);
       expect(resource(run, JOB_AWAIT, 'indexed-job-await').inputs).toMatchObject({
@@ -538,7 +641,9 @@ describe('Pulumi program', () => {
         maxFailedIndexes: 2,
         successPolicy: { rules: [{ succeededCount: 6 }] },
       });
-      const namespaceUrn = await new Promise<string>((done) => configured.options.get('indexed-namespace')!.resource.urn.apply(done));
+      const namespaceUrn = await new Promise<string>((done) =>
+        configured.options.get('indexed-namespace')!.resource.urn.apply(done),
+      );
       expect(await dependsOn(configured, 'indexed-items')).toEqual([namespaceUrn]);
       expect(group(configured, 'indexed-items').map((object) => object.kind)).toEqual(['ConfigMap']);
       expect(group(configured, 'indexed-items')[0].metadata.namespace).toBe('batch');
@@ -570,15 +675,24 @@ describe('Pulumi program', () => {
         const image = resource(run, 'docker:index/image:Image');
         expect(image.inputs.build.context).toBe(join('..', '..'));
         expect(resolve(image.inputs.build.dockerfile)).toBe(join(ROOT, 'worker', 'Dockerfile'));
-        expect(reveal(resource(run, 'pulumi:providers:kubernetes').inputs.kubeconfig)).toBe(join(ROOT, 'clusters', 'kind.yaml'));
-        expect(reveal(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.kubeconfig)).toBe(join(ROOT, 'clusters', 'kind.yaml'));
+        expect(reveal(resource(run, 'pulumi:providers:kubernetes').inputs.kubeconfig)).toBe(
+          join(ROOT, 'clusters', 'kind.yaml'),
+        );
+        expect(reveal(resource(run, JOB_AWAIT, 'coarse-job-await').inputs.kubeconfig)).toBe(
+          join(ROOT, 'clusters', 'kind.yaml'),
+        );
       } finally {
         process.chdir(before);
       }
     });
 
     test('keeps kubeconfig contents, absolute paths and ~ (which pulumi-kubernetes expands) as they are', () => {
-      for (const kubeconfig of ['apiVersion: v1\nkind: Config\n', '{"apiVersion":"v1"}', '/etc/kube/config', '~/.kube/other']) {
+      for (const kubeconfig of [
+        'apiVersion: v1\nkind: Config\n',
+        '{"apiVersion":"v1"}',
+        '/etc/kube/config',
+        '~/.kube/other',
+      ]) {
         expect(resolveKubeconfig(kubeconfig)).toBe(kubeconfig);
       }
       expect(resolveKubeconfig('clusters/kind.yaml')).toBe(join(ROOT, 'clusters', 'kind.yaml'));
@@ -589,30 +703,52 @@ describe('Pulumi program', () => {
     /** The message a config fails with; nothing but the cluster's provider and the component itself (which deploys nothing) is registered first. */
     const failure = async (values: Record<string, unknown>) => {
       const { error, registered } = await programFailure(projectConfig(values));
-      expect(registered.filter((r) => !['pulumi:providers:kubernetes', 'work-queue:index:WorkQueueStack'].includes(r.type))).toEqual([]);
+      expect(
+        registered.filter((r) => !['pulumi:providers:kubernetes', 'work-queue:index:WorkQueueStack'].includes(r.type)),
+      ).toEqual([]);
       expect(error).toBeInstanceOf(pulumi.RunError);
       return error!.message;
     };
 
     test("fails with the constructs' messages on bad stack fields", async () => {
-      expect(await failure({ completions: 9 })).toMatch(/^coarse-job\/job: completions: got 9, expected 8, the seeder's item count/);
-      expect(await failure({ queue: 'job 1' })).toMatch(/^coarse-seeder\/seeder: queue: got "job 1", expected a queue name/);
+      expect(await failure({ completions: 9 })).toMatch(
+        /^coarse-job\/job: completions: got 9, expected 8, the seeder's item count/,
+      );
+      expect(await failure({ queue: 'job 1' })).toMatch(
+        /^coarse-seeder\/seeder: queue: got "job 1", expected a queue name/,
+      );
       expect(await failure({ items: [] })).toBe('coarse-seeder/seeder: items: got [], expected at least one item');
-      expect(await failure({ tutorial: 'fine', broker: 'rabbitmq' })).toMatch(/^fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/);
-      expect(await failure({ parallelism: 0 })).toBe('coarse-job/job: parallelism: got 0, expected a whole number of at least 1');
+      expect(await failure({ tutorial: 'fine', broker: 'rabbitmq' })).toMatch(
+        /^fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/,
+      );
+      expect(await failure({ parallelism: 0 })).toBe(
+        'coarse-job/job: parallelism: got 0, expected a whole number of at least 1',
+      );
       expect(await failure({ workTimeoutSeconds: 1790 })).toMatch(
         /^coarse-job\/job: workTimeout in seconds: got 1790, expected at most 1740: the broker's consumer timeout \(1800 s\)/,
       );
-      expect(await failure({ broker: 'kafka' })).toBe('coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"');
-      expect(await failure({ image: 'job wq' })).toMatch(/^coarse-broker: image: got "job wq", expected a container image reference/);
+      expect(await failure({ broker: 'kafka' })).toBe(
+        'coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"',
+      );
+      expect(await failure({ image: 'job wq' })).toMatch(
+        /^coarse-broker: image: got "job wq", expected a container image reference/,
+      );
     });
 
     test('fails in the same form on bad program keys and on values of the wrong type', async () => {
-      expect(await failure({ tutorial: 'medium' })).toBe('work-queue-stack:tutorial: got "medium", expected "coarse", "fine" or "indexed"');
+      expect(await failure({ tutorial: 'medium' })).toBe(
+        'work-queue-stack:tutorial: got "medium", expected "coarse", "fine" or "indexed"',
+      );
       expect(await failure({ parallelism: 'two' })).toBe('work-queue-stack:parallelism: got "two", expected a number');
-      expect(await failure({ jobTimeoutSeconds: 0 })).toBe('work-queue-stack:jobTimeoutSeconds: got 0, expected a whole number of at least 1');
-      expect(await failure({ skipJobAwait: 'maybe' })).toBe('work-queue-stack:skipJobAwait: got "maybe", expected true or false');
-      expect(await failure({ adoptExisting: 'yes' })).toBe('work-queue-stack:adoptExisting: got "yes", expected true or false');
+      expect(await failure({ jobTimeoutSeconds: 0 })).toBe(
+        'work-queue-stack:jobTimeoutSeconds: got 0, expected a whole number of at least 1',
+      );
+      expect(await failure({ skipJobAwait: 'maybe' })).toBe(
+        'work-queue-stack:skipJobAwait: got "maybe", expected true or false',
+      );
+      expect(await failure({ adoptExisting: 'yes' })).toBe(
+        'work-queue-stack:adoptExisting: got "yes", expected true or false',
+      );
       expect(await failure({ createNamespace: true })).toBe(
         'work-queue-stack:createNamespace: got true, expected false or nothing without work-queue-stack:namespace',
       );
@@ -622,29 +758,45 @@ describe('Pulumi program', () => {
     });
 
     test('fails on a broker replica count the broker cannot run', async () => {
-      expect(await failure({ brokerReplicas: 2 })).toMatch(/^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/);
-      expect(await failure({ brokerReplicas: 0 })).toMatch(/^coarse-broker\/rabbitmq: replicas: got 0, expected 1, or an odd number of at least 3/);
-      expect(await failure({ brokerReplicas: 'three' })).toBe('work-queue-stack:brokerReplicas: got "three", expected a number');
+      expect(await failure({ brokerReplicas: 2 })).toMatch(
+        /^coarse-broker\/rabbitmq: replicas: got 2, expected 1, or an odd number of at least 3/,
+      );
+      expect(await failure({ brokerReplicas: 0 })).toMatch(
+        /^coarse-broker\/rabbitmq: replicas: got 0, expected 1, or an odd number of at least 3/,
+      );
+      expect(await failure({ brokerReplicas: 'three' })).toBe(
+        'work-queue-stack:brokerReplicas: got "three", expected a number',
+      );
       expect(await failure({ tutorial: 'fine', brokerReplicas: 2 })).toMatch(
         /^fine-broker\/redis: replicas: got 2, expected 1, or an odd number of at least 3: a cluster goes on while a majority of its members is up/,
       );
     });
 
     test('fails with pattern indexed on the queue fields, on a queue tutorial, and on fields its Kubernetes version lacks', async () => {
-      expect(await failure({ pattern: 'indexed', leaseSeconds: 30 })).toMatch(/^indexed-job: leaseSeconds: got 30, expected nothing with pattern "indexed" \(/);
+      expect(await failure({ pattern: 'indexed', leaseSeconds: 30 })).toMatch(
+        /^indexed-job: leaseSeconds: got 30, expected nothing with pattern "indexed" \(/,
+      );
       expect(await failure({ pattern: 'indexed', brokerPassword: 'secret-pass' })).toBe(
         'indexed-job: brokerPassword: got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)',
       );
-      expect(await failure({ pattern: 'indexed', queue: 'job3' })).toMatch(/^indexed-job: queue: got "job3", expected nothing with pattern "indexed"/);
+      expect(await failure({ pattern: 'indexed', queue: 'job3' })).toMatch(
+        /^indexed-job: queue: got "job3", expected nothing with pattern "indexed"/,
+      );
       expect(await failure({ tutorial: 'coarse', pattern: 'indexed' })).toBe(
         'work-queue-stack:tutorial: got "coarse", expected "indexed" with work-queue-stack:pattern "indexed", or no tutorial (the example of the pattern)',
       );
-      expect(await failure({ tutorial: 'indexed', pattern: 'fine' })).toMatch(/^work-queue-stack:tutorial: got "indexed", expected "coarse" or "fine" with/);
-      expect(await failure({ pattern: 'indexed', maxFailedItems: 'two' })).toBe('work-queue-stack:maxFailedItems: got "two", expected a number');
+      expect(await failure({ tutorial: 'indexed', pattern: 'fine' })).toMatch(
+        /^work-queue-stack:tutorial: got "indexed", expected "coarse" or "fine" with/,
+      );
+      expect(await failure({ pattern: 'indexed', maxFailedItems: 'two' })).toBe(
+        'work-queue-stack:maxFailedItems: got "two", expected a number',
+      );
       expect(await failure({ pattern: 'indexed', succeededCount: 4, kubernetesVersion: '1.30' })).toMatch(
         /^indexed-job\/job: succeededCount: got 4, expected nothing with kubernetesVersion 1.30/,
       );
-      expect(await failure({ maxFailedItems: 1 })).toMatch(/^coarse-broker: maxFailedItems: got 1, expected nothing with pattern "coarse"/);
+      expect(await failure({ maxFailedItems: 1 })).toMatch(
+        /^coarse-broker: maxFailedItems: got 1, expected nothing with pattern "coarse"/,
+      );
     });
 
     test('fails on a bad broker password or Erlang cookie without showing it', async () => {
@@ -652,7 +804,9 @@ describe('Pulumi program', () => {
       expect(message).toBe(
         'work-queue-stack:brokerPassword: got "[secret]", expected a non-empty string of A-Z a-z 0-9 . _ ~ - (it is placed into BROKER_URL without encoding)',
       );
-      expect(await failure({ brokerReplicas: 3, erlangCookie: 'my cookie' })).toMatch(/^work-queue-stack:erlangCookie: got "\[secret\]", expected /);
+      expect(await failure({ brokerReplicas: 3, erlangCookie: 'my cookie' })).toMatch(
+        /^work-queue-stack:erlangCookie: got "\[secret\]", expected /,
+      );
     });
   });
 });

@@ -1,5 +1,15 @@
 import { execFile, spawn } from 'child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
@@ -40,7 +50,9 @@ function readOutput(out: string): Record<string, string> {
 }
 
 /** Runs `npm run synth` into a fresh directory; returns the files and their objects. */
-async function synth(env: Record<string, string> = {}): Promise<{ dir: string; texts: Record<string, string>; files: Record<string, Manifest[]> }> {
+async function synth(
+  env: Record<string, string> = {},
+): Promise<{ dir: string; texts: Record<string, string>; files: Record<string, Manifest[]> }> {
   const dir = mkdtempSync(join(tmpdir(), 'synth-'));
   const out = join(dir, 'dist');
   await synthInto(out, env);
@@ -111,7 +123,11 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
       'ServiceAccount',
       'StatefulSet',
     ]);
-    expect(files['0003-fine-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual(['NetworkPolicy', 'Service', 'StatefulSet']);
+    expect(files['0003-fine-broker.k8s.yaml'].map((m) => m.kind).sort()).toEqual([
+      'NetworkPolicy',
+      'Service',
+      'StatefulSet',
+    ]);
     expect(files['0001-coarse-seeder.k8s.yaml'].map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
     expect(files['0005-fine-job.k8s.yaml'].map((m) => m.kind)).toEqual(['Job']);
     expect(files['0006-indexed-job.k8s.yaml'].map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
@@ -119,13 +135,24 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
 
   test('every object is valid against the Kubernetes OpenAPI schema', () => {
     expect(all.length).toBe(19);
-    const errors = all.map((m) => [`${m.kind}/${String(m.metadata.name)}`, schemaError(m)]).filter(([, error]) => error);
+    const errors = all
+      .map((m) => [`${m.kind}/${String(m.metadata.name)}`, schemaError(m)])
+      .filter(([, error]) => error);
     expect(errors).toEqual([]);
   });
 
   test('coarse: RabbitMQ, queue job1 with 8 items, Job job-wq-1 with completions 8 and parallelism 2', () => {
     expect(only(all, 'Service', 'rabbitmq-service').spec.ports[0].port).toBe(5672);
-    expect(configMapItems(itemsConfigMap(all, 'job-wq-1-seed'))).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
+    expect(configMapItems(itemsConfigMap(all, 'job-wq-1-seed'))).toEqual([
+      'apple',
+      'banana',
+      'cherry',
+      'date',
+      'fig',
+      'grape',
+      'lemon',
+      'melon',
+    ]);
     const job = jobNamed(all, 'job-wq-1');
     expect(job.spec.completions).toBe(8);
     expect(job.spec.parallelism).toBe(2);
@@ -152,9 +179,23 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
     const objects = files['0006-indexed-job.k8s.yaml'];
     const items = hashNamed(objects, 'ConfigMap', 'job-wq-3-items', 10);
     expect(items.immutable).toBe(true);
-    expect(JSON.parse(items.data['items-0.json'])).toEqual(['apple', 'banana', 'cherry', 'date', 'fig', 'grape', 'lemon', 'melon']);
+    expect(JSON.parse(items.data['items-0.json'])).toEqual([
+      'apple',
+      'banana',
+      'cherry',
+      'date',
+      'fig',
+      'grape',
+      'lemon',
+      'melon',
+    ]);
     const job = jobNamed(objects, 'job-wq-3');
-    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 8, parallelism: 2, backoffLimitPerIndex: 4 });
+    expect(job.spec).toMatchObject({
+      completionMode: 'Indexed',
+      completions: 8,
+      parallelism: 2,
+      backoffLimitPerIndex: 4,
+    });
     const env = containerEnv(job).byName;
     expect(env.WORKER_MODE.value).toBe('indexed');
     expect(env.WORK_SECONDS.value).toBe('10');
@@ -162,15 +203,20 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
   });
 
   test('uses job-wq:latest by default, and no guest:guest anywhere', () => {
-    for (const job of all.filter((m) => m.kind === 'Job')) expect(podSpec(job).containers[0].image).toBe('job-wq:latest');
+    for (const job of all.filter((m) => m.kind === 'Job'))
+      expect(podSpec(job).containers[0].image).toBe('job-wq:latest');
     expect(JSON.stringify(all)).not.toMatch(/guest/);
   });
 
   test('holds no credential: no Secret with data, no password or cookie literal anywhere', () => {
-    const secretsWithData = all.filter((m) => m.kind === 'Secret' && (m.data !== undefined || m.stringData !== undefined));
+    const secretsWithData = all.filter(
+      (m) => m.kind === 'Secret' && (m.data !== undefined || m.stringData !== undefined),
+    );
     expect(secretsWithData.map((m) => m.metadata.name)).toEqual([]);
     for (const [file, text] of Object.entries(texts)) {
-      const literals = CREDENTIAL_LITERAL.map((pattern) => pattern.exec(text)?.[0]).filter((found) => found !== undefined);
+      const literals = CREDENTIAL_LITERAL.map((pattern) => pattern.exec(text)?.[0]).filter(
+        (found) => found !== undefined,
+      );
       expect({ file, literals }).toEqual({ file, literals: [] });
     }
   });
@@ -189,7 +235,8 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
       // Seeding and worker Jobs of both tutorials, RabbitMQ's credentials Job and the Indexed Job.
       expect(jobs).toHaveLength(6);
       for (const job of jobs) expect(podSpec(job).containers[0].image).toBe(image);
-      for (const name of ['job-wq-2', 'job-wq-3']) expect(containerEnv(jobNamed(jobs, name)).byName.WORK_SECONDS.value).toBe('0.2');
+      for (const name of ['job-wq-2', 'job-wq-3'])
+        expect(containerEnv(jobNamed(jobs, name)).byName.WORK_SECONDS.value).toBe('0.2');
     } finally {
       rmSync(custom.dir, { recursive: true, force: true });
     }
@@ -235,26 +282,37 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
     }
   });
 
-  test.each(Object.keys(SYNTH_COMMANDS) as SynthCommand[])('%s: fails with a one-line message and writes nothing on bad input', async (command) => {
-    const dir = mkdtempSync(join(tmpdir(), 'synth-'));
-    const out = join(dir, 'dist');
-    try {
-      const failed = synthInto(out, { WORK_SECONDS: '-3' }, command);
-      const message = 'synth failed: coarse-broker: workSeconds: got -3, expected a finite number of at least 0';
-      // `cdk8s synth` adds its own report of the app's exit code after the app's line.
-      await expect(failed).rejects.toMatchObject({ stderr: command === 'npm run synth' ? `${message}\n` : expect.stringContaining(message) });
-      expect(() => readdirSync(out)).toThrow();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test.each(Object.keys(SYNTH_COMMANDS) as SynthCommand[])(
+    '%s: fails with a one-line message and writes nothing on bad input',
+    async (command) => {
+      const dir = mkdtempSync(join(tmpdir(), 'synth-'));
+      const out = join(dir, 'dist');
+      try {
+        const failed = synthInto(out, { WORK_SECONDS: '-3' }, command);
+        const message = 'synth failed: coarse-broker: workSeconds: got -3, expected a finite number of at least 0';
+        // `cdk8s synth` adds its own report of the app's exit code after the app's line.
+        await expect(failed).rejects.toMatchObject({
+          stderr: command === 'npm run synth' ? `${message}\n` : expect.stringContaining(message),
+        });
+        expect(() => readdirSync(out)).toThrow();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test.each([
     [{ WORK_SECONDS: 'ten' }, 'synth failed: WORK_SECONDS: got "ten", expected a number of seconds'],
     [{ AUTOSCALE_MAX_JOBS: 'many' }, 'synth failed: AUTOSCALE_MAX_JOBS: got "many", expected a whole number of Jobs'],
     [{ SEED_WAIT_SECONDS: 'soon' }, 'synth failed: SEED_WAIT_SECONDS: got "soon", expected a number of seconds'],
-    [{ ITEMS: 'apple,banana' }, 'synth failed: ITEMS: got "apple,banana", expected a JSON array of strings, such as ["apple","banana"]'],
-    [{ ITEMS: '{"items":["apple"]}' }, 'synth failed: ITEMS: got {"items":["apple"]}, expected a JSON array of strings'],
+    [
+      { ITEMS: 'apple,banana' },
+      'synth failed: ITEMS: got "apple,banana", expected a JSON array of strings, such as ["apple","banana"]',
+    ],
+    [
+      { ITEMS: '{"items":["apple"]}' },
+      'synth failed: ITEMS: got {"items":["apple"]}, expected a JSON array of strings',
+    ],
     [{ ITEMS: '[]' }, 'synth failed: ITEMS: got [], expected at least one item'],
     [{ ITEMS: '["apple",2]' }, 'synth failed: ITEMS[1]: got 2, expected a string'],
   ])('fails with one line for %j', async (env, message) => {
@@ -268,7 +326,9 @@ describe('cdk8s synth of the two tutorials and the indexed example', () => {
 
   test('fails with one line for an unknown argument', async () => {
     const failed = run('npm', ['run', '--silent', 'synth', '--', '--outdir', 'x'], { cwd: ROOT });
-    await expect(failed).rejects.toMatchObject({ stderr: 'synth failed: unknown argument --outdir; usage: node stacks/synth.js [--output <dir>]\n' });
+    await expect(failed).rejects.toMatchObject({
+      stderr: 'synth failed: unknown argument --outdir; usage: node stacks/synth.js [--output <dir>]\n',
+    });
   });
 });
 
@@ -286,14 +346,18 @@ describe('npm run synth', () => {
       const second = readBytes(join(dir, 'second'));
       expect(Object.keys(first)).toHaveLength(7);
       expect(Object.keys(second)).toEqual(Object.keys(first));
-      for (const [file, bytes] of Object.entries(first)) expect({ file, equal: bytes.equals(second[file]) }).toEqual({ file, equal: true });
+      for (const [file, bytes] of Object.entries(first))
+        expect({ file, equal: bytes.equals(second[file]) }).toEqual({ file, equal: true });
     },
   );
 
   test('writes byte for byte what cdk8s synth and the TypeScript app run by ts-node write', async () => {
     await synthInto(join(dir, 'npm'), {}, 'npm run synth');
     await synthInto(join(dir, 'cdk8s'), {}, 'cdk8s synth');
-    await run('npx', ['ts-node', '--transpile-only', 'stacks/main.ts'], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: join(dir, 'ts-node') } });
+    await run('npx', ['ts-node', '--transpile-only', 'stacks/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, CDK8S_OUTDIR: join(dir, 'ts-node') },
+    });
 
     const written = readOutput(join(dir, 'npm'));
     expect(Object.keys(written)).toHaveLength(7);
@@ -312,7 +376,10 @@ describe('npm run synth', () => {
   test.each([
     [{ WORK_SECONDS: 'abc' }, 'synth failed: WORK_SECONDS: got "abc", expected a number of seconds'],
     [{ ITEMS: '[1]' }, 'synth failed: ITEMS[0]: got 1, expected a string'],
-    [{ WORK_SECONDS: '-3' }, 'synth failed: coarse-broker: workSeconds: got -3, expected a finite number of at least 0'],
+    [
+      { WORK_SECONDS: '-3' },
+      'synth failed: coarse-broker: workSeconds: got -3, expected a finite number of at least 0',
+    ],
   ])('a failing synth (%j) leaves the earlier output byte for byte, and nothing beside it', async (env, message) => {
     const out = join(dir, 'dist');
     const before = await earlierOutput(out);

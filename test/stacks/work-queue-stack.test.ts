@@ -17,10 +17,13 @@ const fine: QueueStackConfig = { ...FINE_TUTORIAL, image: 'job-wq:1' };
 const indexed: IndexedStackConfig = { ...INDEXED_EXAMPLE, image: 'job-wq:1' };
 
 /** Every object of a stack, in its charts' order. */
-const objectsOf = (charts: QueueStackCharts) => [charts.broker, charts.seeder, charts.job].flatMap((chart) => manifestsOf(chart));
+const objectsOf = (charts: QueueStackCharts) =>
+  [charts.broker, charts.seeder, charts.job].flatMap((chart) => manifestsOf(chart));
 /** The one Job whose name is `<prefix>-<8 hex digits>`. */
 const jobNamed = (objects: Manifest[], prefix: string) => {
-  const found = objects.filter((m) => m.kind === 'Job' && new RegExp(`^${prefix}-[0-9a-f]{8}$`).test(m.metadata.name ?? ''));
+  const found = objects.filter(
+    (m) => m.kind === 'Job' && new RegExp(`^${prefix}-[0-9a-f]{8}$`).test(m.metadata.name ?? ''),
+  );
   expect(found).toHaveLength(1);
   return found[0];
 };
@@ -28,7 +31,11 @@ const jobNamed = (objects: Manifest[], prefix: string) => {
 describe('addWorkQueueStack', () => {
   test('returns the broker, seeder and job charts in apply order', () => {
     const charts = addWorkQueueStack(Testing.app(), coarse);
-    expect([charts.broker, charts.seeder, charts.job].map((c) => c.node.id)).toEqual(['coarse-broker', 'coarse-seeder', 'coarse-job']);
+    expect([charts.broker, charts.seeder, charts.job].map((c) => c.node.id)).toEqual([
+      'coarse-broker',
+      'coarse-seeder',
+      'coarse-job',
+    ]);
     expect(manifestsOf(charts.seeder).map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
     expect(manifestsOf(charts.job).map((m) => m.kind)).toEqual(['Job']);
   });
@@ -42,7 +49,9 @@ describe('addWorkQueueStack', () => {
   });
 
   test('createNamespace: false writes no Namespace object, for a namespace that exists already', () => {
-    const objects = objectsOf(addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', createNamespace: false }));
+    const objects = objectsOf(
+      addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', createNamespace: false }),
+    );
     expect(objects.map((m) => m.kind)).not.toContain('Namespace');
     for (const m of objects) expect(m.metadata.namespace).toBe('batch');
   });
@@ -89,13 +98,18 @@ describe('addWorkQueueStack', () => {
     expect(worker.SEED_ID.value).toBe(seedId(coarse.items, '2024-06-01'));
     expect(worker.SEED_WAIT_SECONDS.value).toBe('90');
     expect(containerEnv(jobNamed(first, 'job-wq-1')).byName.SEED_WAIT_SECONDS.value).toBe('600');
-    for (const prefix of ['job-wq-1-seed', 'job-wq-1']) expect(jobNamed(again, prefix).metadata.name).not.toBe(jobNamed(first, prefix).metadata.name);
+    for (const prefix of ['job-wq-1-seed', 'job-wq-1'])
+      expect(jobNamed(again, prefix).metadata.name).not.toBe(jobNamed(first, prefix).metadata.name);
   });
 
   test('workTimeoutSeconds and consumerTimeoutSeconds reach the workers and the broker; an inconsistent pair fails with one line', () => {
-    const objects = objectsOf(addWorkQueueStack(Testing.app(), { ...coarse, workTimeoutSeconds: 3600, consumerTimeoutSeconds: 3660 }));
+    const objects = objectsOf(
+      addWorkQueueStack(Testing.app(), { ...coarse, workTimeoutSeconds: 3600, consumerTimeoutSeconds: 3660 }),
+    );
     expect(containerEnv(jobNamed(objects, 'job-wq-1')).byName.WORK_TIMEOUT_SECONDS.value).toBe('3600');
-    expect(only(objects, 'ConfigMap', 'rabbitmq-work-queue').data['30-work-queue.conf']).toBe('consumer_timeout = 3660000\n');
+    expect(only(objects, 'ConfigMap', 'rabbitmq-work-queue').data['30-work-queue.conf']).toBe(
+      'consumer_timeout = 3660000\n',
+    );
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, workTimeoutSeconds: 3600 })).toThrow(
       /^coarse-job\/job: workTimeout in seconds: got 3600, expected at most 1740: the broker's consumer timeout \(1800 s\)[^\n]*$/,
     );
@@ -109,11 +123,18 @@ describe('addWorkQueueStack', () => {
     expect(containerEnv(jobNamed(objects, 'job-wq-2')).byName.LEASE_SECONDS.value).toBe('45');
     expect(containerEnv(jobNamed(objects, 'job-wq-2')).byName.WORK_SECONDS.value).toBe('2.5');
     const autoscaled = manifestsOf(
-      addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, pollingIntervalSeconds: 10 } }).job,
+      addWorkQueueStack(Testing.app(), {
+        ...fine,
+        namespace: 'batch',
+        autoscale: { maxJobs: 2, pollingIntervalSeconds: 10 },
+      }).job,
     );
     expect(only(autoscaled, 'ScaledJob').spec.pollingInterval).toBe(10);
     expect(
-      only(manifestsOf(addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2 } }).job), 'ScaledJob').spec.pollingInterval,
+      only(
+        manifestsOf(addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2 } }).job),
+        'ScaledJob',
+      ).spec.pollingInterval,
     ).toBe(30);
   });
 
@@ -121,9 +142,13 @@ describe('addWorkQueueStack', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, leaseSeconds: -1 })).toThrow(
       /^fine-broker: leaseSeconds: got -1, expected a finite number of at least 0$/,
     );
-    expect(() => addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, pollingIntervalSeconds: -5 } })).toThrow(
-      /^fine-broker: autoscale.pollingIntervalSeconds: got -5, expected a finite number of at least 0$/,
-    );
+    expect(() =>
+      addWorkQueueStack(Testing.app(), {
+        ...fine,
+        namespace: 'batch',
+        autoscale: { maxJobs: 2, pollingIntervalSeconds: -5 },
+      }),
+    ).toThrow(/^fine-broker: autoscale.pollingIntervalSeconds: got -5, expected a finite number of at least 0$/);
     expect(() => addWorkQueueStack(Testing.app(), { ...indexed, workTimeoutSeconds: -1 })).toThrow(
       /^indexed-job: workTimeoutSeconds: got -1, expected a finite number of at least 0$/,
     );
@@ -138,14 +163,18 @@ describe('addWorkQueueStack', () => {
   });
 
   test('autoscale: the job chart holds a KEDA ScaledJob instead of the worker Job, for both tutorials', () => {
-    const coarseJob = manifestsOf(addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', autoscale: { maxJobs: 4 } }).job);
+    const coarseJob = manifestsOf(
+      addWorkQueueStack(Testing.app(), { ...coarse, namespace: 'batch', autoscale: { maxJobs: 4 } }).job,
+    );
     expect(coarseJob.map((m) => m.kind)).toEqual(['TriggerAuthentication', 'ScaledJob']);
     const scaledJob = coarseJob[1];
     expect(scaledJob.metadata.name).toBe('job-wq-1');
     expect(scaledJob.spec.maxReplicaCount).toBe(4);
     expect(scaledJob.spec.jobTargetRef).toMatchObject({ completions: 1, parallelism: 1 });
 
-    const fineJob = manifestsOf(addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job);
+    const fineJob = manifestsOf(
+      addWorkQueueStack(Testing.app(), { ...fine, namespace: 'batch', autoscale: { maxJobs: 2, itemsPerJob: 5 } }).job,
+    );
     expect(fineJob.map((m) => m.kind)).toEqual(['ScaledJob']);
     expect(fineJob[0].spec.jobTargetRef.parallelism).toBe(2);
     expect(fineJob[0].spec.triggers[0].metadata.listLength).toBe('5');
@@ -160,10 +189,17 @@ describe('addWorkQueueStack', () => {
 
   test('brokerReplicas: a RabbitMQ cluster of that many nodes with the given Erlang cookie', () => {
     const broker = manifestsOf(
-      addWorkQueueStack(Testing.app(), { ...coarse, brokerReplicas: 3, brokerPassword: 'fixed-password', erlangCookie: 'fixed-cookie' }).broker,
+      addWorkQueueStack(Testing.app(), {
+        ...coarse,
+        brokerReplicas: 3,
+        brokerPassword: 'fixed-password',
+        erlangCookie: 'fixed-cookie',
+      }).broker,
     );
     expect(broker.find((m) => m.kind === 'StatefulSet')?.spec.replicas).toBe(3);
-    expect(broker.find((m) => m.metadata.name === 'rabbitmq-service-erlang-cookie')?.stringData.cookie).toBe('fixed-cookie');
+    expect(broker.find((m) => m.metadata.name === 'rabbitmq-service-erlang-cookie')?.stringData.cookie).toBe(
+      'fixed-cookie',
+    );
     expect(broker.map((m) => m.kind)).toContain('PodDisruptionBudget');
   });
 
@@ -172,7 +208,10 @@ describe('addWorkQueueStack', () => {
     const broker = manifestsOf(stack.broker);
     const statefulSet = broker.find((m) => m.kind === 'StatefulSet');
     expect(statefulSet?.spec.replicas).toBe(3);
-    expect(statefulSet?.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['redis', 'sentinel']);
+    expect(statefulSet?.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual([
+      'redis',
+      'sentinel',
+    ]);
     expect(broker.map((m) => m.kind)).toContain('PodDisruptionBudget');
     for (const chart of [stack.seeder, stack.job]) {
       const urls = manifestsOf(chart)
@@ -202,9 +241,9 @@ describe('addWorkQueueStack', () => {
   });
 
   test('fails on an unknown pattern, and on a queue pattern without its broker or queue', () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, pattern: 'medium' as unknown as WorkQueueStackConfig['pattern'] })).toThrow(
-      'coarse-broker: pattern: got "medium", expected one of "coarse", "fine", "indexed"',
-    );
+    expect(() =>
+      addWorkQueueStack(Testing.app(), { ...coarse, pattern: 'medium' as unknown as WorkQueueStackConfig['pattern'] }),
+    ).toThrow('coarse-broker: pattern: got "medium", expected one of "coarse", "fine", "indexed"');
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: undefined })).toThrow(
       'coarse-broker: broker: got nothing, expected one of "rabbitmq", "redis"',
     );
@@ -214,20 +253,24 @@ describe('addWorkQueueStack', () => {
   });
 
   test('fails on an unknown broker', () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as unknown as WorkQueueStackConfig['broker'] })).toThrow(
-      'coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"',
-    );
+    expect(() =>
+      addWorkQueueStack(Testing.app(), { ...coarse, broker: 'kafka' as unknown as WorkQueueStackConfig['broker'] }),
+    ).toThrow('coarse-broker: broker: got "kafka", expected one of "rabbitmq", "redis"');
   });
 
   test('fails on an empty image', () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, image: '' })).toThrow(/coarse-broker: image: got "", expected a container image reference/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, image: '' })).toThrow(
+      /coarse-broker: image: got "", expected a container image reference/,
+    );
   });
 
   test('fails with the construct messages on bad fields', () => {
     expect(() => addWorkQueueStack(Testing.app(), { ...coarse, completions: 9 })).toThrow(
       /coarse-job\/job: completions: got 9, expected 8, the seeder's item count/,
     );
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, queue: 'job 1' })).toThrow(/coarse-seeder\/seeder: queue: got "job 1"/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, queue: 'job 1' })).toThrow(
+      /coarse-seeder\/seeder: queue: got "job 1"/,
+    );
     expect(() => addWorkQueueStack(Testing.app(), { ...fine, broker: 'rabbitmq' })).toThrow(
       /fine-job\/job: pattern: got "fine", expected "coarse" on an amqp broker/,
     );
@@ -248,7 +291,12 @@ describe('addWorkQueueStack with pattern indexed', () => {
     const objects = manifestsOf(tree.charts.job);
     expect(objects.map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
     const job = jobNamed(objects, 'job-wq-3');
-    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 8, parallelism: 2, backoffLimitPerIndex: 4 });
+    expect(job.spec).toMatchObject({
+      completionMode: 'Indexed',
+      completions: 8,
+      parallelism: 2,
+      backoffLimitPerIndex: 4,
+    });
     expect(job.spec.backoffLimit).toBeUndefined();
     const env = containerEnv(job).byName;
     expect(env.WORKER_MODE.value).toBe('indexed');
@@ -259,10 +307,23 @@ describe('addWorkQueueStack with pattern indexed', () => {
 
   test('the work settings and the failure budget reach the Indexed Job', () => {
     const job = jobNamed(
-      indexedObjects({ ...indexed, maxAttempts: 3, maxFailedItems: 2, succeededCount: 6, workCommand: 'convert', workTimeoutSeconds: 600, parallelism: 4 }),
+      indexedObjects({
+        ...indexed,
+        maxAttempts: 3,
+        maxFailedItems: 2,
+        succeededCount: 6,
+        workCommand: 'convert',
+        workTimeoutSeconds: 600,
+        parallelism: 4,
+      }),
       'job-wq-3',
     );
-    expect(job.spec).toMatchObject({ backoffLimitPerIndex: 2, maxFailedIndexes: 2, successPolicy: { rules: [{ succeededCount: 6 }] }, parallelism: 4 });
+    expect(job.spec).toMatchObject({
+      backoffLimitPerIndex: 2,
+      maxFailedIndexes: 2,
+      successPolicy: { rules: [{ succeededCount: 6 }] },
+      parallelism: 4,
+    });
     expect(containerEnv(job).byName.WORK_COMMAND.value).toBe('convert');
     expect(containerEnv(job).byName.WORK_TIMEOUT_SECONDS.value).toBe('600');
   });
@@ -274,7 +335,9 @@ describe('addWorkQueueStack with pattern indexed', () => {
       { ...indexed, run: '2' },
       { ...indexed, items: ['kiwi', 'lime'] },
     ]) {
-      expect(jobNamed(indexedObjects(changed), 'job-wq-3').metadata.name).not.toBe(jobNamed(first, 'job-wq-3').metadata.name);
+      expect(jobNamed(indexedObjects(changed), 'job-wq-3').metadata.name).not.toBe(
+        jobNamed(first, 'job-wq-3').metadata.name,
+      );
     }
   });
 
@@ -283,11 +346,15 @@ describe('addWorkQueueStack with pattern indexed', () => {
     expect(objects.map((m) => m.kind)).toEqual(['Namespace', 'ConfigMap', 'Job']);
     expect(objects[0].metadata.name).toBe('batch');
     for (const m of objects.slice(1)) expect(m.metadata.namespace).toBe('batch');
-    expect(indexedObjects({ ...indexed, namespace: 'batch', createNamespace: false }).map((m) => m.kind)).toEqual(['ConfigMap', 'Job']);
+    expect(indexedObjects({ ...indexed, namespace: 'batch', createNamespace: false }).map((m) => m.kind)).toEqual([
+      'ConfigMap',
+      'Job',
+    ]);
   });
 
   test('labels every object for `kubectl apply --prune -l app.kubernetes.io/part-of=work-queue-stack`', () => {
-    for (const m of indexedObjects({ ...indexed, namespace: 'batch' })) expect(m.metadata.labels['app.kubernetes.io/part-of']).toBe('work-queue-stack');
+    for (const m of indexedObjects({ ...indexed, namespace: 'batch' }))
+      expect(m.metadata.labels['app.kubernetes.io/part-of']).toBe('work-queue-stack');
   });
 
   test.each<[keyof WorkQueueStackConfig, unknown, string]>([
@@ -295,13 +362,33 @@ describe('addWorkQueueStack with pattern indexed', () => {
     ['queue', 'job3', 'got "job3", expected nothing with pattern "indexed" (an Indexed Job has no queue'],
     ['leaseSeconds', 30, 'got 30, expected nothing with pattern "indexed" (leases are the fine pattern\'s'],
     ['seedWaitSeconds', 60, 'got 60, expected nothing with pattern "indexed" (nothing is seeded'],
-    ['consumerTimeoutSeconds', 1800, 'got 1800, expected nothing with pattern "indexed" (the consumer timeout is RabbitMQ\'s'],
-    ['brokerPassword', 'hunter2', 'got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
-    ['erlangCookie', 'cookie', 'got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
+    [
+      'consumerTimeoutSeconds',
+      1800,
+      'got 1800, expected nothing with pattern "indexed" (the consumer timeout is RabbitMQ\'s',
+    ],
+    [
+      'brokerPassword',
+      'hunter2',
+      'got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)',
+    ],
+    [
+      'erlangCookie',
+      'cookie',
+      'got "[secret]", expected nothing with pattern "indexed" (an Indexed Job has no broker)',
+    ],
     ['brokerSecretName', 'mq', 'got "mq", expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
     ['brokerReplicas', 3, 'got 3, expected nothing with pattern "indexed" (an Indexed Job has no broker)'],
-    ['autoscale', { maxJobs: 4 }, 'got {"maxJobs":4}, expected nothing with pattern "indexed" (KEDA scales on a queue\'s length'],
-    ['completions', 8, 'got 8, expected nothing with pattern "indexed" (an Indexed Job\'s completions is the number of items)'],
+    [
+      'autoscale',
+      { maxJobs: 4 },
+      'got {"maxJobs":4}, expected nothing with pattern "indexed" (KEDA scales on a queue\'s length',
+    ],
+    [
+      'completions',
+      8,
+      'got 8, expected nothing with pattern "indexed" (an Indexed Job\'s completions is the number of items)',
+    ],
   ])('fails on %s with pattern indexed, with one line naming it', (field, value, message) => {
     const attempt = () => addWorkQueueStack(Testing.app(), { ...indexed, [field]: value });
     expect(attempt).toThrow(`indexed-job: ${field}: ${message}`);
@@ -309,18 +396,36 @@ describe('addWorkQueueStack with pattern indexed', () => {
   });
 
   test.each<[keyof WorkQueueStackConfig, unknown, string]>([
-    ['maxFailedItems', 1, 'got 1, expected nothing with pattern "coarse" (the Indexed Job\'s failure budget: a queue sends an item'],
+    [
+      'maxFailedItems',
+      1,
+      'got 1, expected nothing with pattern "coarse" (the Indexed Job\'s failure budget: a queue sends an item',
+    ],
     ['succeededCount', 4, 'got 4, expected nothing with pattern "coarse" (the Indexed Job\'s success policy'],
-    ['kubernetesVersion', '1.31', 'got "1.31", expected nothing with pattern "coarse" (the Indexed Job\'s check of its fields'],
+    [
+      'kubernetesVersion',
+      '1.31',
+      'got "1.31", expected nothing with pattern "coarse" (the Indexed Job\'s check of its fields',
+    ],
   ])("fails on %s with a queue pattern, an Indexed Job's field", (field, value, message) => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, [field]: value })).toThrow(`coarse-broker: ${field}: ${message}`);
+    expect(() => addWorkQueueStack(Testing.app(), { ...coarse, [field]: value })).toThrow(
+      `coarse-broker: ${field}: ${message}`,
+    );
   });
 
   test("fails with the construct's messages on bad fields", () => {
-    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, items: [] })).toThrow('indexed-job/job: items: got [], expected at least one item');
-    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, maxFailedItems: 9 })).toThrow(/^indexed-job\/job: maxFailedItems: got 9, expected at most 8/);
-    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, kubernetesVersion: '1.28' })).toThrow(/^indexed-job\/job: kubernetesVersion: got "1.28"/);
-    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, image: '' })).toThrow(/^indexed-job: image: got "", expected a container image reference/);
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, items: [] })).toThrow(
+      'indexed-job/job: items: got [], expected at least one item',
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, maxFailedItems: 9 })).toThrow(
+      /^indexed-job\/job: maxFailedItems: got 9, expected at most 8/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, kubernetesVersion: '1.28' })).toThrow(
+      /^indexed-job\/job: kubernetesVersion: got "1.28"/,
+    );
+    expect(() => addWorkQueueStack(Testing.app(), { ...indexed, image: '' })).toThrow(
+      /^indexed-job: image: got "", expected a container image reference/,
+    );
   });
 
   test('matches the snapshot of the indexed example', () => {

@@ -26,7 +26,11 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     await closeConnectionOf(seeder.child.pid!, { whilePaused: true });
     const result = await seeder.exited;
     expect(result.stderr).not.toMatch(STACK_LINE);
-    expect(result.stderr).toMatch(new RegExp(`lost the connection to RabbitMQ \\(AMQP\\) at ${AMQP.address} \\(.*CONNECTION_FORCED.*\\); reconnecting`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `lost the connection to RabbitMQ \\(AMQP\\) at ${AMQP.address} \\(.*CONNECTION_FORCED.*\\); reconnecting`,
+      ),
+    );
     expect(result.stderr).toMatch(/reconnected to RabbitMQ/);
     expect(result.code).toBe(ExitCode.ok);
     const twice = expectResumedInOrder(await amqpTakeAll(brokers.amqp, queue), items, SEED_WINDOW);

@@ -3,7 +3,18 @@ import type { ChannelModel } from 'amqplib';
 import { ExitCode, deadLetterQueue } from '../../contract';
 import { waitForConnectionOf } from './rabbitmq-connections';
 import { useBrokers } from './broker-fixture';
-import { amqpCount, amqpEnv, amqpTakeAll, closedPort, processGone, processed, runCli, sorted, startCli, tempDir } from './helpers';
+import {
+  amqpCount,
+  amqpEnv,
+  amqpTakeAll,
+  closedPort,
+  processGone,
+  processed,
+  runCli,
+  sorted,
+  startCli,
+  tempDir,
+} from './helpers';
 
 const POISON_COMMAND = 'item=$(cat); echo "handled $item"; [ "$item" != poison ]';
 
@@ -28,7 +39,9 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     expect(sorted(seen)).toEqual(sorted(items));
     expect(await amqpCount(brokers.amqp, queue)).toBe(0);
     const status = await runCli(['status'], amqpEnv(queue));
-    expect(status.stdout).toMatch(new RegExp(`^queue ${queue}: pending 0, in progress or done 8, dead 0 \\(seeded 8\\)$`, 'm'));
+    expect(status.stdout).toMatch(
+      new RegExp(`^queue ${queue}: pending 0, in progress or done 8, dead 0 \\(seeded 8\\)$`, 'm'),
+    );
     expect(status.stdout).toMatch(/^note: AMQP does not report unacknowledged messages/m);
   });
 
@@ -56,16 +69,24 @@ describe('work on RabbitMQ (coarse pattern)', () => {
     const unset = await runCli(['status'], amqpEnv(queue));
     expect(unset.code).toBe(ExitCode.ok);
     expect(unset.stdout).toMatch(
-      new RegExp(`^queue ${queue}: leader and members not readable \\(BROKER_MANAGEMENT_URL is not set; the RabbitMQ management API tells them\\)$`, 'm'),
+      new RegExp(
+        `^queue ${queue}: leader and members not readable \\(BROKER_MANAGEMENT_URL is not set; the RabbitMQ management API tells them\\)$`,
+        'm',
+      ),
     );
     // The shared broker runs without the management plugin: nothing listens on the port.
     const port = await closedPort();
     const refused = await runCli(['status'], amqpEnv(queue, { BROKER_MANAGEMENT_URL: `http://127.0.0.1:${port}` }));
     expect(refused.code).toBe(ExitCode.ok);
     expect(refused.stdout).toMatch(
-      new RegExp(`^queue ${queue}: leader and members not readable \\(http://127\\.0\\.0\\.1:${port}/: connect ECONNREFUSED.*\\)$`, 'm'),
+      new RegExp(
+        `^queue ${queue}: leader and members not readable \\(http://127\\.0\\.0\\.1:${port}/: connect ECONNREFUSED.*\\)$`,
+        'm',
+      ),
     );
-    expect(refused.stdout).toMatch(new RegExp(`^queue ${queue}: pending 1, in progress or done 0, dead 0 \\(seeded 1\\)$`, 'm'));
+    expect(refused.stdout).toMatch(
+      new RegExp(`^queue ${queue}: pending 1, in progress or done 0, dead 0 \\(seeded 1\\)$`, 'm'),
+    );
     const bad = await runCli(['status'], amqpEnv(queue, { BROKER_MANAGEMENT_URL: 'ftp://127.0.0.1:15672' }));
     expect(bad.code).toBe(ExitCode.badInput);
     expect(bad.stderr).toMatch(

@@ -44,11 +44,15 @@ export function useBrokers(...brokers: BrokerKind[]): BrokerFixture {
   });
 
   function asked(broker: BrokerKind): void {
-    if (!brokers.includes(broker)) throw new Error(`useBrokers(${brokers.map((b) => `'${b}'`).join(', ')}): ${broker} was not asked for`);
+    if (!brokers.includes(broker))
+      throw new Error(`useBrokers(${brokers.map((b) => `'${b}'`).join(', ')}): ${broker} was not asked for`);
   }
   function connected<T>(broker: BrokerKind, client: T | undefined): T {
     asked(broker);
-    if (!client) throw new Error(`useBrokers: the ${broker} connection is made in beforeAll, before the first test; it was read sooner`);
+    if (!client)
+      throw new Error(
+        `useBrokers: the ${broker} connection is made in beforeAll, before the first test; it was read sooner`,
+      );
     return client;
   }
 

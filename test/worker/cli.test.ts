@@ -44,18 +44,26 @@ describe('work-queue CLI', () => {
     await brokers.redis.rPush(queue, ['w1', 'w2', 'w3']);
     const watch = runInTerminal(60, ['status', '--watch'], redisEnv(queue));
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect((await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.3' }))).code).toBe(ExitCode.ok);
+    expect((await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.3' }))).code).toBe(
+      ExitCode.ok,
+    );
     const { code, output } = await watch;
     expect(code).toBe(ExitCode.ok);
     const rows = output.split(/\r\n|\r|\n/).map((row) => stripVTControlCharacters(row));
     expect(rows.filter((row) => row.includes('pending')).length).toBeGreaterThan(1);
     for (const row of rows) expect(Array.from(row).length).toBeLessThan(60);
-    expect(rows.filter((row) => row.includes('pending')).pop()).toMatch(/\[#+\] pending 0, in progress 0, done 3, dead 0$/);
+    expect(rows.filter((row) => row.includes('pending')).pop()).toMatch(
+      /\[#+\] pending 0, in progress 0, done 3, dead 0$/,
+    );
   });
 });
 
 /** Runs the CLI on a pseudo-terminal `columns` wide (util-linux `script`); resolves with all it drew. */
-function runInTerminal(columns: number, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function runInTerminal(
+  columns: number,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   const command = `stty cols ${columns} rows 24; exec ${process.execPath} ${cliPath()} ${args.join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
@@ -65,7 +73,9 @@ function runInTerminal(columns: number, args: string[], env: Record<string, stri
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {
-    child.on('error', (error) => reject(new Error(`util-linux script is needed for the terminal test: ${error.message}`)));
+    child.on('error', (error) =>
+      reject(new Error(`util-linux script is needed for the terminal test: ${error.message}`)),
+    );
     child.on('close', (code) => resolve({ code, output }));
   });
 }

@@ -31,7 +31,10 @@ describe('WORK_COMMAND input (the worker on the Redis of the generation)', () =>
     const items = ['', 'apple', 'x'.repeat(512 * 1024), 'naïve ☃\nsecond line'];
     const itemsFile = files.file(`${queue}.json`, JSON.stringify(items));
     expect((await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: itemsFile }))).code).toBe(ExitCode.ok);
-    const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: RECORD_INPUT, OUT: out, TMPDIR: scratch }));
+    const result = await runCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: RECORD_INPUT, OUT: out, TMPDIR: scratch }),
+    );
     expect(result.code).toBe(ExitCode.ok);
     expect(recordedInputs(out).sort()).toEqual([...items].sort());
     expect(readdirSync(scratch)).toEqual([]);
@@ -47,7 +50,9 @@ describe('WORK_COMMAND input (the worker on the Redis of the generation)', () =>
     // In parts, each a seed run of its own: an ITEMS_FILE holds at most 8 MiB.
     for (let part = 0; part < items.length / 50; part++) {
       const itemsFile = files.file(`${queue}-${part}.json`, JSON.stringify(items.slice(part * 50, (part + 1) * 50)));
-      expect((await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: itemsFile, SEED_RUN: `part-${part}` }))).code).toBe(ExitCode.ok);
+      expect((await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: itemsFile, SEED_RUN: `part-${part}` }))).code).toBe(
+        ExitCode.ok,
+      );
     }
     const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: RECORD_INPUT, OUT: out, LEASE_SECONDS: '1' });
 
@@ -72,7 +77,9 @@ describe('WORK_COMMAND input (the worker on the Redis of the generation)', () =>
     await sleep(500); // commands of killed workers that were still running
     const inputs = recordedInputs(out);
     expect(inputs.length).toBeGreaterThanOrEqual(items.length);
-    const notWhole = inputs.filter((input) => !wanted.has(input)).map((input) => `${input.length} bytes: ${input.slice(0, 20)}...`);
+    const notWhole = inputs
+      .filter((input) => !wanted.has(input))
+      .map((input) => `${input.length} bytes: ${input.slice(0, 20)}...`);
     expect(notWhole).toEqual([]);
     expect(await brokers.redis.get(queueKeys(queue).done)).toBe(String(items.length));
   });

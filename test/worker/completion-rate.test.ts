@@ -1,12 +1,24 @@
 import { CompletionRate, type ProgressSample, progressSample, rateBasis } from '../../worker/completion-rate';
 
 /** A read at `seconds` on the fake clock. */
-const at = (seconds: number, through: number | undefined, remaining: number): ProgressSample => ({ atMs: seconds * 1000, through, remaining });
+const at = (seconds: number, through: number | undefined, remaining: number): ProgressSample => ({
+  atMs: seconds * 1000,
+  through,
+  remaining,
+});
 
 describe('the completion rate and ETA', () => {
   test('one read has no rate; its ETA is 0 only when nothing remains', () => {
-    expect(new CompletionRate().add(at(0, 4, 6))).toEqual({ itemsPerSecond: undefined, windowSeconds: 0, etaSeconds: undefined });
-    expect(new CompletionRate().add(at(0, 10, 0))).toEqual({ itemsPerSecond: undefined, windowSeconds: 0, etaSeconds: 0 });
+    expect(new CompletionRate().add(at(0, 4, 6))).toEqual({
+      itemsPerSecond: undefined,
+      windowSeconds: 0,
+      etaSeconds: undefined,
+    });
+    expect(new CompletionRate().add(at(0, 10, 0))).toEqual({
+      itemsPerSecond: undefined,
+      windowSeconds: 0,
+      etaSeconds: 0,
+    });
   });
 
   test('two reads give the items per second between them and the remaining items at that pace, rounded up', () => {
@@ -53,7 +65,11 @@ describe('the completion rate and ETA', () => {
   test('a read whose count is unknown has no rate and starts the window afresh', () => {
     const rate = new CompletionRate();
     rate.add(at(0, 0, 10));
-    expect(rate.add(at(5, undefined, 8))).toEqual({ itemsPerSecond: undefined, windowSeconds: 0, etaSeconds: undefined });
+    expect(rate.add(at(5, undefined, 8))).toEqual({
+      itemsPerSecond: undefined,
+      windowSeconds: 0,
+      etaSeconds: undefined,
+    });
     rate.add(at(6, 3, 7));
     expect(rate.add(at(8, 5, 5)).itemsPerSecond).toBe(1);
   });

@@ -33,9 +33,10 @@ function summary(result: RunResult): Summary {
     else during = Number(others[1]);
     expect(before + during).toBe(Number(others[1]));
   }
-  const resumed = /^resuming seed [0-9a-f]+ at item (\d+) of (\d+): its first (\d+) are on the queue already, from an earlier or a concurrent run$/m.exec(
-    result.stdout,
-  );
+  const resumed =
+    /^resuming seed [0-9a-f]+ at item (\d+) of (\d+): its first (\d+) are on the queue already, from an earlier or a concurrent run$/m.exec(
+      result.stdout,
+    );
   expect(resumed ? Number(resumed[3]) : 0).toBe(before);
   const parsed = { total: Number(total), added: Number(added), before, during };
   expect(parsed.added + parsed.before + parsed.during).toBe(parsed.total);

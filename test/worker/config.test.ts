@@ -18,7 +18,10 @@ function problems(env: Record<string, string>): string[] {
 
 describe('BROKER_URL naming Sentinels', () => {
   test('lists the Sentinels in order, each with its port or 26379, then the master name and the database', () => {
-    const { broker } = readTarget({ BROKER_URL: 'redis+sentinel://:p%40ss@sentinel-a:5000,sentinel-b,[::1]:26380/queue-primary/3', QUEUE });
+    const { broker } = readTarget({
+      BROKER_URL: 'redis+sentinel://:p%40ss@sentinel-a:5000,sentinel-b,[::1]:26380/queue-primary/3',
+      QUEUE,
+    });
     expect(broker).toMatchObject({
       scheme: 'redis',
       tls: false,
@@ -40,8 +43,17 @@ describe('BROKER_URL naming Sentinels', () => {
 
   test('database 0 and TLS with rediss+sentinel, as the constructs write it', () => {
     // Kubernetes expands $(BROKER_PASSWORD) into the URL verbatim.
-    const { broker } = readTarget({ BROKER_URL: 'rediss+sentinel://:a/b@c@redis:26379/redis-master', QUEUE, BROKER_PASSWORD: 'a/b@c' });
-    expect(broker).toMatchObject({ tls: true, password: 'a/b@c', path: '0', sentinel: { master: 'redis-master', nodes: [{ host: 'redis', port: 26379 }] } });
+    const { broker } = readTarget({
+      BROKER_URL: 'rediss+sentinel://:a/b@c@redis:26379/redis-master',
+      QUEUE,
+      BROKER_PASSWORD: 'a/b@c',
+    });
+    expect(broker).toMatchObject({
+      tls: true,
+      password: 'a/b@c',
+      path: '0',
+      sentinel: { master: 'redis-master', nodes: [{ host: 'redis', port: 26379 }] },
+    });
   });
 
   test.each([
@@ -80,9 +92,20 @@ describe('BROKER_URL parsing', () => {
   test.each([
     [
       'amqps://user:p%40ss@rabbit.example:15671/batch',
-      { scheme: 'amqp', tls: true, hostname: 'rabbit.example', port: 15671, username: 'user', password: 'p@ss', path: 'batch' },
+      {
+        scheme: 'amqp',
+        tls: true,
+        hostname: 'rabbit.example',
+        port: 15671,
+        username: 'user',
+        password: 'p@ss',
+        path: 'batch',
+      },
     ],
-    ['rediss://:secret@redis.example:6380/2', { scheme: 'redis', tls: true, hostname: 'redis.example', port: 6380, password: 'secret', path: '2' }],
+    [
+      'rediss://:secret@redis.example:6380/2',
+      { scheme: 'redis', tls: true, hostname: 'redis.example', port: 6380, password: 'secret', path: '2' },
+    ],
   ])('%s: port, credentials and path as given', (url, expected) => {
     expect(readTarget({ BROKER_URL: url, QUEUE }).broker).toMatchObject(expected);
   });
@@ -143,11 +166,14 @@ describe('WORK_TIMEOUT_SECONDS and MAX_ATTEMPTS (the retry budget)', () => {
     expect(readWork({ ...REDIS, WORK_TIMEOUT_SECONDS: '0.5' }).work.workTimeoutSeconds).toBe(0.5);
   });
 
-  test.each(['0', '-1', 'soon', '2147484'])('WORK_TIMEOUT_SECONDS=%s is bad input naming the variable and the range', (value) => {
-    expect(workProblems({ ...REDIS, WORK_TIMEOUT_SECONDS: value })).toEqual([
-      `WORK_TIMEOUT_SECONDS: got "${value}", expected a number of seconds greater than 0 and at most 2147483 (24.8 days)`,
-    ]);
-  });
+  test.each(['0', '-1', 'soon', '2147484'])(
+    'WORK_TIMEOUT_SECONDS=%s is bad input naming the variable and the range',
+    (value) => {
+      expect(workProblems({ ...REDIS, WORK_TIMEOUT_SECONDS: value })).toEqual([
+        `WORK_TIMEOUT_SECONDS: got "${value}", expected a number of seconds greater than 0 and at most 2147483 (24.8 days)`,
+      ]);
+    },
+  );
 
   test("MAX_ATTEMPTS above the work queue's delivery limit is bad input on RabbitMQ only", () => {
     expect(workProblems({ ...AMQP, MAX_ATTEMPTS: '1001' })).toEqual([

@@ -6,7 +6,12 @@ import { closedPort, runCli, tempDir } from './helpers';
 
 const NAMESPACE = 'work';
 const SECRETS = [
-  { name: 'mq-credentials', values: { username: 'work-queue' }, generate: ['password'], labels: { 'app.kubernetes.io/part-of': 'work-queue-stack' } },
+  {
+    name: 'mq-credentials',
+    values: { username: 'work-queue' },
+    generate: ['password'],
+    labels: { 'app.kubernetes.io/part-of': 'work-queue-stack' },
+  },
   { name: 'mq-erlang-cookie', generate: ['cookie'] },
 ];
 const ROLE: PolicyRule[] = [
@@ -25,14 +30,26 @@ describe('work-queue credentials, the CLI bundle', () => {
   });
 
   test.each([
-    ['not JSON', '[{"name": "a",', /^CREDENTIALS: got "\[\{\\"name\\": \\"a\\",", expected a JSON array .* \(it is not JSON: /],
-    ['an empty list', '[]', /^CREDENTIALS: got \[\], expected a JSON array of \{"name", "values"\?, "generate", "labels"\?\}, at least one Secret$/],
+    [
+      'not JSON',
+      '[{"name": "a",',
+      /^CREDENTIALS: got "\[\{\\"name\\": \\"a\\",", expected a JSON array .* \(it is not JSON: /,
+    ],
+    [
+      'an empty list',
+      '[]',
+      /^CREDENTIALS: got \[\], expected a JSON array of \{"name", "values"\?, "generate", "labels"\?\}, at least one Secret$/,
+    ],
     [
       'a name that is no DNS-1123 subdomain',
       '[{"name": "MQ_credentials", "generate": ["password"]}]',
       /^CREDENTIALS\[0\]\.name: got "MQ_credentials", expected a Secret name: /,
     ],
-    ['a key with a space', '[{"name": "mq", "generate": ["pass word"]}]', /^CREDENTIALS\[0\]\.generate\[0\]: got "pass word", expected a Secret key: /],
+    [
+      'a key with a space',
+      '[{"name": "mq", "generate": ["pass word"]}]',
+      /^CREDENTIALS\[0\]\.generate\[0\]: got "pass word", expected a Secret key: /,
+    ],
     [
       'a value key with a slash',
       '[{"name": "mq", "values": {"user/name": "x"}, "generate": []}]',
@@ -43,7 +60,11 @@ describe('work-queue credentials, the CLI bundle', () => {
       '[{"name": "mq", "values": {"password": "x"}, "generate": ["password"]}]',
       /^CREDENTIALS\[0\]\.generate\[0\]: got "password", expected a key that is not also in CREDENTIALS\[0\]\.values/,
     ],
-    ['no generate', '[{"name": "mq", "values": {"username": "x"}}]', /^CREDENTIALS\[0\]\.generate: got nothing, expected an array of Secret keys/],
+    [
+      'no generate',
+      '[{"name": "mq", "values": {"username": "x"}}]',
+      /^CREDENTIALS\[0\]\.generate: got nothing, expected an array of Secret keys/,
+    ],
     [
       'a Secret without keys',
       '[{"name": "mq", "generate": []}]',
@@ -64,18 +85,24 @@ describe('work-queue credentials, the CLI bundle', () => {
       '[{"name": "mq", "generate": ["p"]}, {"name": "mq", "generate": ["q"]}]',
       /^CREDENTIALS\[1\]\.name: got "mq", expected a name no other Secret of the list has$/,
     ],
-  ])('fails with exit 2 for %s in CREDENTIALS, naming the field, before any request', async (_case, credentials, line) => {
-    const result = await runCli(['credentials'], { CREDENTIALS: credentials });
-    expect(result.code).toBe(ExitCode.badInput);
-    const lines = result.stderr.trimEnd().split('\n');
-    expect(lines.every((l) => l.startsWith('work-queue: '))).toBe(true);
-    expect(lines.map((l) => l.slice('work-queue: '.length)).some((l) => line.test(l))).toBe(true);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(result.stdout).toBe('');
-  });
+  ])(
+    'fails with exit 2 for %s in CREDENTIALS, naming the field, before any request',
+    async (_case, credentials, line) => {
+      const result = await runCli(['credentials'], { CREDENTIALS: credentials });
+      expect(result.code).toBe(ExitCode.badInput);
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines.every((l) => l.startsWith('work-queue: '))).toBe(true);
+      expect(lines.map((l) => l.slice('work-queue: '.length)).some((l) => line.test(l))).toBe(true);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stdout).toBe('');
+    },
+  );
 
   test('fails with exit 2 outside a pod, one line for each missing piece of the in-cluster configuration', async () => {
-    const result = await runCli(['credentials'], { CREDENTIALS: JSON.stringify(SECRETS), BROKER_RETRY_SECONDS: 'soon' });
+    const result = await runCli(['credentials'], {
+      CREDENTIALS: JSON.stringify(SECRETS),
+      BROKER_RETRY_SECONDS: 'soon',
+    });
     expect(result.code).toBe(ExitCode.badInput);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
       'work-queue: BROKER_RETRY_SECONDS: got "soon", expected a finite number of at least 0',
@@ -101,7 +128,9 @@ describe('work-queue credentials, the CLI bundle in a pod-like mount namespace',
 
   beforeAll(() => {
     if (!canMountServiceAccount()) {
-      throw new Error('these tests mount the service account files with `unshare --mount` (util-linux), which needs root or user namespaces here');
+      throw new Error(
+        'these tests mount the service account files with `unshare --mount` (util-linux), which needs root or user namespaces here',
+      );
     }
     return api.start();
   });
@@ -116,9 +145,17 @@ describe('work-queue credentials, the CLI bundle in a pod-like mount namespace',
     const first = await runInPod(dir, ['credentials'], env());
     expect(first.stderr).toBe('');
     expect(first.code).toBe(ExitCode.ok);
-    expect(first.stdout).toBe(`Secret mq-credentials in namespace ${NAMESPACE}: created\nSecret mq-erlang-cookie in namespace ${NAMESPACE}: created\n`);
-    const created = { credentials: api.secretData(NAMESPACE, 'mq-credentials'), cookie: api.secretData(NAMESPACE, 'mq-erlang-cookie') };
-    expect(created.credentials).toEqual({ username: 'work-queue', password: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(first.stdout).toBe(
+      `Secret mq-credentials in namespace ${NAMESPACE}: created\nSecret mq-erlang-cookie in namespace ${NAMESPACE}: created\n`,
+    );
+    const created = {
+      credentials: api.secretData(NAMESPACE, 'mq-credentials'),
+      cookie: api.secretData(NAMESPACE, 'mq-erlang-cookie'),
+    };
+    expect(created.credentials).toEqual({
+      username: 'work-queue',
+      password: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     expect(created.cookie).toEqual({ cookie: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
 
     const second = await runInPod(dir, ['credentials'], env());
@@ -126,7 +163,10 @@ describe('work-queue credentials, the CLI bundle in a pod-like mount namespace',
     expect(second.stdout).toBe(
       `Secret mq-credentials in namespace ${NAMESPACE}: already present, left unchanged\nSecret mq-erlang-cookie in namespace ${NAMESPACE}: already present, left unchanged\n`,
     );
-    expect({ credentials: api.secretData(NAMESPACE, 'mq-credentials'), cookie: api.secretData(NAMESPACE, 'mq-erlang-cookie') }).toEqual(created);
+    expect({
+      credentials: api.secretData(NAMESPACE, 'mq-credentials'),
+      cookie: api.secretData(NAMESPACE, 'mq-erlang-cookie'),
+    }).toEqual(created);
   });
 
   test('fails with exit 1 and one line when the Role lacks a rule', async () => {
@@ -143,10 +183,16 @@ describe('work-queue credentials, the CLI bundle in a pod-like mount namespace',
     const dir = path.join(files.dir, 'unreachable');
     api.writeServiceAccountFiles(dir, api.issueToken(NAMESPACE, 'mq-credentials', ROLE));
     const port = await closedPort();
-    const result = await runInPod(dir, ['credentials'], env({ KUBERNETES_SERVICE_PORT: String(port), BROKER_RETRY_SECONDS: '1' }));
+    const result = await runInPod(
+      dir,
+      ['credentials'],
+      env({ KUBERNETES_SERVICE_PORT: String(port), BROKER_RETRY_SECONDS: '1' }),
+    );
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     const lines = result.stderr.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^work-queue: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ failed GET .*\(.*ECONNREFUSED.*\); retrying for up to 1 s$/);
+    expect(lines[0]).toMatch(
+      /^work-queue: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ failed GET .*\(.*ECONNREFUSED.*\); retrying for up to 1 s$/,
+    );
     expect(lines.at(-1)).toMatch(
       /^work-queue: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ did not answer GET .* within 1 s \(BROKER_RETRY_SECONDS\): connect ECONNREFUSED/,
     );

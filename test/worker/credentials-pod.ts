@@ -19,18 +19,26 @@ exec "$@"`;
 
 /** Whether this machine lets a test mount in a namespace of its own (root, or user namespaces). */
 export function canMountServiceAccount(): boolean {
-  const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs probe "$(readlink -f /var/run)"'], {
-    stdio: 'ignore',
-  });
+  const probe = spawnSync(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs probe "$(readlink -f /var/run)"'],
+    {
+      stdio: 'ignore',
+    },
+  );
   return probe.status === 0;
 }
 
 /** Runs `work-queue ARGS` as a pod would, its service account files being `dir`, with exactly `env` (plus PATH). */
 export function runInPod(dir: string, args: string[], env: Record<string, string>): Promise<RunResult> {
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', MOUNT_AND_RUN, 'sh', dir, process.execPath, cliPath(), ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', MOUNT_AND_RUN, 'sh', dir, process.execPath, cliPath(), ...args],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

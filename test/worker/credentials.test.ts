@@ -4,13 +4,24 @@ import path from 'node:path';
 import { ExitCode, type GeneratedSecret } from '../../contract';
 import { credentials } from '../../worker/credentials';
 import { CliError } from '../../worker/errors';
-import { FakeKubeApi, makeClusterCertificates, type PolicyRule, type ServiceAccount, statusBody } from './fake-kube-api';
+import {
+  FakeKubeApi,
+  makeClusterCertificates,
+  type PolicyRule,
+  type ServiceAccount,
+  statusBody,
+} from './fake-kube-api';
 import { closedPort, tempDir } from './helpers';
 
 const NAMESPACE = 'batch';
 const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/;
 const LABELS = { 'app.kubernetes.io/name': 'rabbitmq', 'app.kubernetes.io/part-of': 'work-queue-stack' };
-const BROKER: GeneratedSecret = { name: 'mq-credentials', values: { username: 'work-queue' }, generate: ['password'], labels: LABELS };
+const BROKER: GeneratedSecret = {
+  name: 'mq-credentials',
+  values: { username: 'work-queue' },
+  generate: ['password'],
+  labels: LABELS,
+};
 const COOKIE: GeneratedSecret = { name: 'mq-erlang-cookie', generate: ['cookie'] };
 /** The Role the constructs give the credentials Job: create on secrets, get on exactly its Secrets. */
 const ROLE: PolicyRule[] = [
@@ -31,10 +42,19 @@ interface Run {
 }
 
 /** Runs the command as the CLI does, with a service account directory of this run's own; a CliError becomes its exit code and line. */
-async function run(options: { secrets?: unknown; env?: Record<string, string>; account?: ServiceAccount; port?: number; dir?: string } = {}): Promise<Run> {
+async function run(
+  options: {
+    secrets?: unknown;
+    env?: Record<string, string>;
+    account?: ServiceAccount;
+    port?: number;
+    dir?: string;
+  } = {},
+): Promise<Run> {
   runs += 1;
   const dir = options.dir ?? path.join(files.dir, `account-${runs}`);
-  if (!options.dir) api.writeServiceAccountFiles(dir, options.account ?? api.issueToken(NAMESPACE, 'mq-credentials', ROLE));
+  if (!options.dir)
+    api.writeServiceAccountFiles(dir, options.account ?? api.issueToken(NAMESPACE, 'mq-credentials', ROLE));
   const stdout: string[] = [];
   const stderr: string[] = [];
   const env = {
@@ -46,7 +66,12 @@ async function run(options: { secrets?: unknown; env?: Record<string, string>; a
   const started = Date.now();
   let code: number;
   try {
-    code = await credentials({ env, serviceAccountDir: dir, print: (line) => stdout.push(line), log: (line) => stderr.push(line) });
+    code = await credentials({
+      env,
+      serviceAccountDir: dir,
+      print: (line) => stdout.push(line),
+      log: (line) => stderr.push(line),
+    });
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     stderr.push(...error.message.split('\n'));
@@ -71,7 +96,10 @@ describe('work-queue credentials', () => {
     const account = api.issueToken(NAMESPACE, 'mq-credentials', ROLE);
     const result = await run({ account });
     expect(result).toMatchObject({ code: ExitCode.ok, stderr: [] });
-    expect(result.stdout).toEqual([`Secret mq-credentials in namespace ${NAMESPACE}: created`, `Secret mq-erlang-cookie in namespace ${NAMESPACE}: created`]);
+    expect(result.stdout).toEqual([
+      `Secret mq-credentials in namespace ${NAMESPACE}: created`,
+      `Secret mq-erlang-cookie in namespace ${NAMESPACE}: created`,
+    ]);
     const broker = api.secretData(NAMESPACE, BROKER.name)!;
     expect(Object.keys(broker)).toEqual(['username', 'password']);
     expect(broker.username).toBe('work-queue');
@@ -95,7 +123,10 @@ describe('work-queue credentials', () => {
       kind: 'Secret',
       metadata: { name: BROKER.name, namespace: NAMESPACE, labels: LABELS },
       type: 'Opaque',
-      data: { username: Buffer.from('work-queue').toString('base64'), password: Buffer.from(broker.password).toString('base64') },
+      data: {
+        username: Buffer.from('work-queue').toString('base64'),
+        password: Buffer.from(broker.password).toString('base64'),
+      },
     });
   });
 
@@ -121,7 +152,9 @@ describe('work-queue credentials', () => {
     };
     const result = await run({ secrets: [COOKIE] });
     expect(result).toMatchObject({ code: ExitCode.ok, stderr: [] });
-    expect(result.stdout).toEqual([`Secret mq-erlang-cookie in namespace ${NAMESPACE}: already present (another pod created it just now), left unchanged`]);
+    expect(result.stdout).toEqual([
+      `Secret mq-erlang-cookie in namespace ${NAMESPACE}: already present (another pod created it just now), left unchanged`,
+    ]);
     expect(api.requests.map((request) => request.method)).toEqual(['GET', 'POST', 'GET']);
     expect(api.secretData(NAMESPACE, COOKIE.name)).toEqual({ cookie: 'the-other-pods-cookie' });
   });
@@ -148,12 +181,15 @@ describe('work-queue credentials', () => {
       [ROLE[0], { ...ROLE[1], resourceNames: ['another-secret'] }],
       `GET /api/v1/namespaces/${NAMESPACE}/secrets/mq-credentials: service account ${NAMESPACE}/mq-credentials may not get secrets in namespace ${NAMESPACE} (403 Forbidden: secrets "mq-credentials" is forbidden: User "system:serviceaccount:${NAMESPACE}:mq-credentials" cannot get resource "secrets" in API group "" in the namespace "${NAMESPACE}"); its Role needs the rule {apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["mq-credentials"]}, bound to it by a RoleBinding`,
     ],
-  ])('fails when the Role does not allow %s, in one line naming the call, the service account and the rule it needs', async (_verb, rules, line) => {
-    const result = await run({ secrets: [BROKER], account: api.issueToken(NAMESPACE, 'mq-credentials', rules) });
-    expect(result.code).toBe(ExitCode.failed);
-    expect(result.stderr).toEqual([line]);
-    expect(api.secrets.size).toBe(0);
-  });
+  ])(
+    'fails when the Role does not allow %s, in one line naming the call, the service account and the rule it needs',
+    async (_verb, rules, line) => {
+      const result = await run({ secrets: [BROKER], account: api.issueToken(NAMESPACE, 'mq-credentials', rules) });
+      expect(result.code).toBe(ExitCode.failed);
+      expect(result.stderr).toEqual([line]);
+      expect(api.secrets.size).toBe(0);
+    },
+  );
 
   test('fails for a token the API server does not accept (401) in one line', async () => {
     const account = api.issueToken(NAMESPACE, 'mq-credentials', ROLE);
@@ -195,8 +231,15 @@ describe('work-queue credentials', () => {
       if (failures >= 3) return undefined;
       failures += 1;
       return failures === 2
-        ? { status: 429, body: statusBody(429, 'TooManyRequests', 'too many requests, please try again later'), headers: { 'Retry-After': '1' } }
-        : { status: 503, body: statusBody(503, 'ServiceUnavailable', 'the server is currently unable to handle the request') };
+        ? {
+            status: 429,
+            body: statusBody(429, 'TooManyRequests', 'too many requests, please try again later'),
+            headers: { 'Retry-After': '1' },
+          }
+        : {
+            status: 503,
+            body: statusBody(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+          };
     };
     const result = await run({ secrets: [BROKER], env: { BROKER_RETRY_SECONDS: '10' } });
     expect(result.code).toBe(ExitCode.ok);
@@ -235,7 +278,11 @@ describe('work-queue credentials', () => {
     const silent: Server = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const result = await run({ secrets: [BROKER], port: (silent.address() as { port: number }).port, env: { BROKER_RETRY_SECONDS: '0' } });
+      const result = await run({
+        secrets: [BROKER],
+        port: (silent.address() as { port: number }).port,
+        env: { BROKER_RETRY_SECONDS: '0' },
+      });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expect(result.seconds).toBeLessThan(4);
       expect(result.stderr).toHaveLength(1);

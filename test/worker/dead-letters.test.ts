@@ -79,7 +79,8 @@ const BROKERS: Broker[] = [
       const channel = await brokers.amqp.createConfirmChannel();
       await channel.assertQueue(queue, workQueueOptions(queue));
       await channel.assertQueue(amqpQueueNames(queue).dead, deadLetterQueueOptions);
-      for (const item of items) channel.sendToQueue(amqpQueueNames(queue).dead, Buffer.from(item), { persistent: true });
+      for (const item of items)
+        channel.sendToQueue(amqpQueueNames(queue).dead, Buffer.from(item), { persistent: true });
       await channel.waitForConfirms();
       await channel.close();
     },
@@ -111,11 +112,15 @@ describe.each(BROKERS)('$name: work-queue dead', (broker) => {
   /** Seeds the items and lets a draining worker fail them (all but `ok`) until they are dead. */
   async function deadLettered(queue: string, items: string[], maxAttempts: number): Promise<void> {
     expect((await runCli(['seed', ...items], broker.env(queue))).code).toBe(ExitCode.ok);
-    const work = await runCli(['work'], broker.env(queue, { WORKER_MODE: 'drain', MAX_ATTEMPTS: String(maxAttempts), WORK_COMMAND: FAIL_BUT_OK }));
+    const work = await runCli(
+      ['work'],
+      broker.env(queue, { WORKER_MODE: 'drain', MAX_ATTEMPTS: String(maxAttempts), WORK_COMMAND: FAIL_BUT_OK }),
+    );
     expect(work.code).toBe(ExitCode.ok);
   }
 
-  const dead = (queue: string, args: string[], extra: Record<string, string> = {}) => runCli(['dead', ...args], broker.env(queue, extra));
+  const dead = (queue: string, args: string[], extra: Record<string, string> = {}) =>
+    runCli(['dead', ...args], broker.env(queue, extra));
 
   test('list shows each dead item with its attempts and last error, as text and as JSON; an item put there by hand has no record', async () => {
     const queue = newQueue();
@@ -127,7 +132,12 @@ describe.each(BROKERS)('$name: work-queue dead', (broker) => {
     expect(lines[0]).toBe(`${queue}.dead: 4 dead items`);
     const failed = '2 attempts, last error: WORK_COMMAND exited with code 7';
     expect(sorted(lines.slice(1))).toEqual(
-      sorted([`"apple": ${failed}`, `"apple": ${failed}`, `"pear": ${failed}`, `"by-hand": attempts and last error not kept: ${DeadLetters.notKept.byHand}`]),
+      sorted([
+        `"apple": ${failed}`,
+        `"apple": ${failed}`,
+        `"pear": ${failed}`,
+        `"by-hand": attempts and last error not kept: ${DeadLetters.notKept.byHand}`,
+      ]),
     );
     const json = await dead(queue, ['list', '--json', '--limit', '3']);
     expect(json.code).toBe(ExitCode.ok);
@@ -146,10 +156,14 @@ describe.each(BROKERS)('$name: work-queue dead', (broker) => {
       );
     }
     // A reader that goes away early (here before the first line) ends nothing but the output: exit 0, nothing on stderr.
-    const piped = spawnSync('/bin/sh', ['-c', `{ "${process.execPath}" "${cliPath()}" dead list; echo "exit $?" >&2; } | true`], {
-      env: { PATH: process.env.PATH, ...broker.env(queue) },
-      encoding: 'utf8',
-    });
+    const piped = spawnSync(
+      '/bin/sh',
+      ['-c', `{ "${process.execPath}" "${cliPath()}" dead list; echo "exit $?" >&2; } | true`],
+      {
+        env: { PATH: process.env.PATH, ...broker.env(queue) },
+        encoding: 'utf8',
+      },
+    );
     expect({ stdout: piped.stdout, stderr: piped.stderr }).toEqual({ stdout: '', stderr: 'exit 0\n' });
     // Listing takes nothing.
     expect(await broker.deadCount(queue)).toBe(4);
@@ -174,13 +188,20 @@ describe.each(BROKERS)('$name: work-queue dead', (broker) => {
     await deadLettered(queue, ['plum'], 2);
     const moved = await dead(queue, ['redrive']);
     expect(moved.code).toBe(ExitCode.ok);
-    expect(moved.stdout).toMatch(`moved "plum": 2 attempts, last error: WORK_COMMAND exited with code 7\nmoved 1 item from ${queue}.dead back to ${queue} in `);
+    expect(moved.stdout).toMatch(
+      `moved "plum": 2 attempts, last error: WORK_COMMAND exited with code 7\nmoved 1 item from ${queue}.dead back to ${queue} in `,
+    );
     expect(await broker.deadCount(queue)).toBe(0);
     // Fails again: attempt 1, then 2, then dead again with its new record.
-    const again = await runCli(['work'], broker.env(queue, { WORKER_MODE: 'drain', MAX_ATTEMPTS: '2', WORK_COMMAND: 'exit 9' }));
+    const again = await runCli(
+      ['work'],
+      broker.env(queue, { WORKER_MODE: 'drain', MAX_ATTEMPTS: '2', WORK_COMMAND: 'exit 9' }),
+    );
     expect(again.stderr).toContain('"plum" failed (attempt 1 of 2): handed back for another attempt');
     expect(again.stderr).toContain(`"plum" failed (attempt 2 of 2): moved to dead-letter queue ${queue}.dead`);
-    expect((await dead(queue, ['list'])).stdout).toContain('"plum": 2 attempts, last error: WORK_COMMAND exited with code 9');
+    expect((await dead(queue, ['list'])).stdout).toContain(
+      '"plum": 2 attempts, last error: WORK_COMMAND exited with code 9',
+    );
     // Redriven again, and done this time.
     expect((await dead(queue, ['redrive'])).code).toBe(ExitCode.ok);
     const done = await runCli(['work'], broker.env(queue, { WORKER_MODE: 'single', WORK_SECONDS: '0' }));
@@ -231,7 +252,9 @@ describe.each(BROKERS)('$name: work-queue dead', (broker) => {
     await deadLettered(queue, ['nut', 'ok', 'yam'], 1);
     const refused = await dead(queue, ['purge']);
     expect(refused).toMatchObject({ code: ExitCode.badInput, stdout: '' });
-    expect(refused.stderr).toBe(`work-queue: --yes: got nothing, expected --yes to confirm that every item of ${queue}.dead is deleted for good\n`);
+    expect(refused.stderr).toBe(
+      `work-queue: --yes: got nothing, expected --yes to confirm that every item of ${queue}.dead is deleted for good\n`,
+    );
     expect(await broker.deadCount(queue)).toBe(2);
     const purged = await dead(queue, ['purge', '--yes']);
     expect(purged).toMatchObject({ code: ExitCode.ok, stdout: `purged ${queue}.dead: 2 dead items deleted\n` });
@@ -253,7 +276,10 @@ describe('work-queue dead: usage and bad input', () => {
     [[], 'dead: got nothing, expected one of list, redrive, purge (work-queue dead --help)'],
     [['list', '--limit', '0'], '--limit: got "0", expected a whole number of items of at least 1'],
     [['list', '--limit'], '--limit: got nothing, expected a whole number of items of at least 1'],
-    [['redrive', '--rate', 'fast'], '--rate: got "fast", expected items per second, a number above 0 such as 200 or 200/s'],
+    [
+      ['redrive', '--rate', 'fast'],
+      '--rate: got "fast", expected items per second, a number above 0 such as 200 or 200/s',
+    ],
     [['list', '--rate', '3'], 'dead list argument: got "--rate", expected one of --limit, --json'],
     [['purge', '--yes=please'], '--yes: got "please", expected no value'],
   ])('fails for dead %j with one line and exit 2, before any broker is asked', async (args, line) => {
@@ -266,7 +292,9 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
   test('a dead item looked at 25 times is still there (RabbitMQ 4 drops a message after 20 deliveries unless its queue says otherwise)', async () => {
     const queue = brokers.queue('dead-limit', 'amqp');
     expect((await runCli(['seed', 'stays'], amqpEnv(queue))).code).toBe(ExitCode.ok);
-    expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
+    expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(
+      ExitCode.ok,
+    );
     // Each look of dead list is a get and a return: 24 of them here, the 25th by dead list.
     const channel = await brokers.amqp.createChannel();
     for (let look = 1; look < 25; look++) {
@@ -315,8 +343,11 @@ describe("RabbitMQ: the dead-letter queue's delivery limit", () => {
     await channel.assertQueue(amqpQueueNames(queue).dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await channel.close();
     expect((await runCli(['seed', 'old'], amqpEnv(queue))).code).toBe(ExitCode.ok);
-    expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(ExitCode.ok);
-    const version = (brokers.amqp as unknown as { connection: { serverProperties: { version: string } } }).connection.serverProperties.version;
+    expect((await runCli(['work'], amqpEnv(queue, { MAX_ATTEMPTS: '1', WORK_COMMAND: 'exit 3' }))).code).toBe(
+      ExitCode.ok,
+    );
+    const version = (brokers.amqp as unknown as { connection: { serverProperties: { version: string } } }).connection
+      .serverProperties.version;
     const listed = await runCli(['dead', 'list'], amqpEnv(queue));
     if (Number.parseInt(version, 10) >= 4) {
       expect(listed).toMatchObject({ code: ExitCode.failed, stdout: '' });

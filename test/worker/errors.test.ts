@@ -42,7 +42,10 @@ describe('work-queue start-up errors', () => {
   test('fails with a Redis URL whose path is not a database number', async () => {
     const result = await runCli(['status'], { BROKER_URL: 'redis://127.0.0.1:6379/jobs', QUEUE: queue });
     expect(result.code).toBe(ExitCode.badInput);
-    expectOneLineProblem(result.stderr, /BROKER_URL: got "redis:\/\/127.0.0.1:6379\/jobs", expected a Redis URL whose path is a database number/);
+    expectOneLineProblem(
+      result.stderr,
+      /BROKER_URL: got "redis:\/\/127.0.0.1:6379\/jobs", expected a Redis URL whose path is a database number/,
+    );
   });
 
   test('fails without QUEUE, and with a malformed QUEUE', async () => {
@@ -74,7 +77,12 @@ describe('work-queue start-up errors', () => {
     expect(result.code).toBe(ExitCode.badInput);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines.map((l) => l.replace(/^work-queue: /, '').split(':')[0])).toEqual(['BROKER_URL', 'QUEUE', 'LEASE_SECONDS', 'MAX_ATTEMPTS']);
+    expect(lines.map((l) => l.replace(/^work-queue: /, '').split(':')[0])).toEqual([
+      'BROKER_URL',
+      'QUEUE',
+      'LEASE_SECONDS',
+      'MAX_ATTEMPTS',
+    ]);
   });
 
   test('fails with an unknown command or flag', async () => {
@@ -99,14 +107,20 @@ describe('work-queue start-up errors', () => {
     test('fails when the file is missing', async () => {
       const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: `${files.dir}/missing.json` }));
       expect(result.code).toBe(ExitCode.badInput);
-      expectOneLineProblem(result.stderr, /ITEMS_FILE: got ".*missing.json", expected a readable file holding a JSON array of strings \(ENOENT\)/);
+      expectOneLineProblem(
+        result.stderr,
+        /ITEMS_FILE: got ".*missing.json", expected a readable file holding a JSON array of strings \(ENOENT\)/,
+      );
     });
 
     test('fails when the file is not JSON', async () => {
       const file = files.file('broken.json', '["a", "b"');
       const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: file }));
       expect(result.code).toBe(ExitCode.badInput);
-      expectOneLineProblem(result.stderr, /ITEMS_FILE: got ".*broken.json", expected a file holding a JSON array of strings, but it is not JSON/);
+      expectOneLineProblem(
+        result.stderr,
+        /ITEMS_FILE: got ".*broken.json", expected a file holding a JSON array of strings, but it is not JSON/,
+      );
     });
 
     test('fails when the JSON is not an array', async () => {
@@ -134,30 +148,50 @@ describe('work-queue start-up errors', () => {
   describe('unreachable broker', () => {
     test('fails for Redis on a closed port', async () => {
       const port = await closedPort();
-      const result = await runCli(['work'], { BROKER_URL: `redis://:pw@127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '0' });
+      const result = await runCli(['work'], {
+        BROKER_URL: `redis://:pw@127.0.0.1:${port}`,
+        QUEUE: queue,
+        BROKER_RETRY_SECONDS: '0',
+      });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expectOneLineProblem(
         result.stderr,
-        new RegExp(`BROKER_URL: got "redis://:\\*\\*\\*@127.0.0.1:${port}", expected a reachable Redis broker .*ECONNREFUSED`),
+        new RegExp(
+          `BROKER_URL: got "redis://:\\*\\*\\*@127.0.0.1:${port}", expected a reachable Redis broker .*ECONNREFUSED`,
+        ),
       );
     });
 
     test('fails for RabbitMQ on a closed port', async () => {
       const port = await closedPort();
-      const result = await runCli(['seed', 'a'], { BROKER_URL: `amqp://guest:guest@127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '0' });
+      const result = await runCli(['seed', 'a'], {
+        BROKER_URL: `amqp://guest:guest@127.0.0.1:${port}`,
+        QUEUE: queue,
+        BROKER_RETRY_SECONDS: '0',
+      });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expectOneLineProblem(
         result.stderr,
-        new RegExp(`BROKER_URL: got "amqp://guest:\\*\\*\\*@127.0.0.1:${port}", expected a reachable RabbitMQ \\(AMQP\\) broker .*ECONNREFUSED`),
+        new RegExp(
+          `BROKER_URL: got "amqp://guest:\\*\\*\\*@127.0.0.1:${port}", expected a reachable RabbitMQ \\(AMQP\\) broker .*ECONNREFUSED`,
+        ),
       );
     });
 
     test('fails after waiting BROKER_RETRY_SECONDS for a broker that is not reachable yet', async () => {
       const port = await closedPort();
-      const result = await runCli(['status'], { BROKER_URL: `redis://127.0.0.1:${port}`, QUEUE: queue, BROKER_RETRY_SECONDS: '1' });
+      const result = await runCli(['status'], {
+        BROKER_URL: `redis://127.0.0.1:${port}`,
+        QUEUE: queue,
+        BROKER_RETRY_SECONDS: '1',
+      });
       expect(result.code).toBe(ExitCode.brokerUnreachable);
       expect(result.stderr.trim().split('\n')).toEqual([
-        expect.stringMatching(new RegExp(`^work-queue: cannot reach Redis at 127\\.0\\.0\\.1:${port} yet \\(.*ECONNREFUSED.*\\); retrying for up to 1 s$`)),
+        expect.stringMatching(
+          new RegExp(
+            `^work-queue: cannot reach Redis at 127\\.0\\.0\\.1:${port} yet \\(.*ECONNREFUSED.*\\); retrying for up to 1 s$`,
+          ),
+        ),
         expect.stringMatching(
           /^work-queue: BROKER_URL: got .*, expected a reachable Redis broker .* \(not reachable for 1 s, BROKER_RETRY_SECONDS; .*ECONNREFUSED.*\)$/,
         ),

@@ -14,14 +14,20 @@ describe('output at exit', () => {
     const queue = brokers.queue('exit-output');
     const items = Array.from({ length: 2000 }, (_, i) => `item-${i}-${'x'.repeat(40)}`);
     const files = tempDir();
-    const seeded = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: files.file('items.json', JSON.stringify(items)) }));
+    const seeded = await runCli(
+      ['seed'],
+      redisEnv(queue, { ITEMS_FILE: files.file('items.json', JSON.stringify(items)) }),
+    );
     files.remove();
     expect(seeded).toMatchObject({ code: ExitCode.ok, stderr: '' });
 
     // The reader is a shell pipeline that starts reading 2 s late: Node.js itself would read
     // into its own buffer at once.
     const child = spawn('sh', ['-c', '"$0" "$1" work | (sleep 2; cat)', process.execPath, cliPath()], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0' }) },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0' }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -29,7 +35,10 @@ describe('output at exit', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect({ code, stderr: stderr.replace(/^work-queue: queue \S+ is drained: .*\n/m, '') }).toEqual({ code: ExitCode.ok, stderr: '' });
+    expect({ code, stderr: stderr.replace(/^work-queue: queue \S+ is drained: .*\n/m, '') }).toEqual({
+      code: ExitCode.ok,
+      stderr: '',
+    });
     expect(Buffer.byteLength(stdout)).toBeGreaterThan(65536);
     expect(processed(stdout).sort()).toEqual([...items].sort());
   });

@@ -32,7 +32,14 @@ export interface PolicyRule {
 export interface StoredSecret {
   readonly apiVersion: 'v1';
   readonly kind: 'Secret';
-  readonly metadata: { name: string; namespace: string; labels?: Record<string, string>; uid: string; resourceVersion: string; creationTimestamp: string };
+  readonly metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    uid: string;
+    resourceVersion: string;
+    creationTimestamp: string;
+  };
   readonly type: string;
   readonly data: Record<string, string>;
 }
@@ -48,7 +55,9 @@ export interface RecordedApiRequest {
  * What a test makes of a request before the API handles it: `silent` leaves it unanswered (the
  * connection stays open), an answer is sent as it is, undefined lets the API handle it.
  */
-export type Intercept = (request: RecordedApiRequest) => 'silent' | { status: number; body: unknown; headers?: Record<string, string> } | undefined;
+export type Intercept = (
+  request: RecordedApiRequest,
+) => 'silent' | { status: number; body: unknown; headers?: Record<string, string> } | undefined;
 
 /** A service account: its namespace and name, and the token the API accepts for it. */
 export interface ServiceAccount {
@@ -81,9 +90,12 @@ export class FakeKubeApi {
   }
 
   async start(): Promise<void> {
-    this.server = createServer({ key: readFileSync(this.certificates.keyFile), cert: readFileSync(this.certificates.certFile) }, (req, res) => {
-      void this.handle(req, res);
-    });
+    this.server = createServer(
+      { key: readFileSync(this.certificates.keyFile), cert: readFileSync(this.certificates.certFile) },
+      (req, res) => {
+        void this.handle(req, res);
+      },
+    );
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -104,7 +116,11 @@ export class FakeKubeApi {
   issueToken(namespace: string, name: string, rules?: readonly PolicyRule[]): ServiceAccount {
     this.issued += 1;
     const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const claims = { iss: 'https://kubernetes.default.svc', sub: `system:serviceaccount:${namespace}:${name}`, jti: String(this.issued) };
+    const claims = {
+      iss: 'https://kubernetes.default.svc',
+      sub: `system:serviceaccount:${namespace}:${name}`,
+      jti: String(this.issued),
+    };
     const token = `${part({ alg: 'RS256', kid: 'fake' })}.${part(claims)}.${Buffer.from(`signature-${this.issued}`).toString('base64url')}`;
     const account = { namespace, name, token };
     this.tokens.set(token, { account, rules });
@@ -126,14 +142,27 @@ export class FakeKubeApi {
 
   /** Stores a Secret as if created by someone else; `data` as plain strings. */
   putSecret(namespace: string, name: string, data: Record<string, string>): StoredSecret {
-    const encoded = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
-    return this.store({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', data: encoded });
+    const encoded = Object.fromEntries(
+      Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+    );
+    return this.store({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace },
+      type: 'Opaque',
+      data: encoded,
+    });
   }
 
   /** A stored Secret's data, decoded. */
   secretData(namespace: string, name: string): Record<string, string> | undefined {
     const secret = this.secrets.get(`${namespace}/${name}`);
-    return secret && Object.fromEntries(Object.entries(secret.data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+    return (
+      secret &&
+      Object.fromEntries(
+        Object.entries(secret.data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+      )
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -171,7 +200,12 @@ export class FakeKubeApi {
     status(res, 404, 'NotFound', 'the server could not find the requested resource');
   }
 
-  private get(res: ServerResponse, caller: { account: ServiceAccount; rules?: readonly PolicyRule[] }, namespace: string, name: string): void {
+  private get(
+    res: ServerResponse,
+    caller: { account: ServiceAccount; rules?: readonly PolicyRule[] },
+    namespace: string,
+    name: string,
+  ): void {
     if (!allowed(caller.rules, 'get', name)) {
       forbidden(res, caller.account, 'get', namespace, name);
       return;
@@ -184,7 +218,12 @@ export class FakeKubeApi {
     json(res, 200, secret);
   }
 
-  private create(res: ServerResponse, caller: { account: ServiceAccount; rules?: readonly PolicyRule[] }, namespace: string, body: unknown): void {
+  private create(
+    res: ServerResponse,
+    caller: { account: ServiceAccount; rules?: readonly PolicyRule[] },
+    namespace: string,
+    body: unknown,
+  ): void {
     const secret = body as Partial<StoredSecret> | undefined;
     const name = secret?.metadata?.name;
     if (!allowed(caller.rules, 'create', undefined)) {
@@ -196,11 +235,20 @@ export class FakeKubeApi {
       return;
     }
     if (secret.metadata?.namespace !== undefined && secret.metadata.namespace !== namespace) {
-      status(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      status(
+        res,
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
       return;
     }
     const data = secret.data ?? {};
-    if (Object.values(data).some((value) => typeof value !== 'string' || Buffer.from(value, 'base64').toString('base64') !== value)) {
+    if (
+      Object.values(data).some(
+        (value) => typeof value !== 'string' || Buffer.from(value, 'base64').toString('base64') !== value,
+      )
+    ) {
       status(res, 400, 'BadRequest', 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data');
       return;
     }
@@ -208,7 +256,17 @@ export class FakeKubeApi {
       status(res, 409, 'AlreadyExists', `secrets "${name}" already exists`, { name, kind: 'secrets' });
       return;
     }
-    json(res, 201, this.store({ apiVersion: 'v1', kind: 'Secret', metadata: { ...secret.metadata, name, namespace }, type: secret.type ?? 'Opaque', data }));
+    json(
+      res,
+      201,
+      this.store({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { ...secret.metadata, name, namespace },
+        type: secret.type ?? 'Opaque',
+        data,
+      }),
+    );
   }
 
   private store(secret: {
@@ -244,7 +302,13 @@ function allowed(rules: readonly PolicyRule[] | undefined, verb: string, name: s
   );
 }
 
-function forbidden(res: ServerResponse, account: ServiceAccount, verb: string, namespace: string, name: string | undefined): void {
+function forbidden(
+  res: ServerResponse,
+  account: ServiceAccount,
+  verb: string,
+  namespace: string,
+  name: string | undefined,
+): void {
   const user = `system:serviceaccount:${account.namespace}:${account.name}`;
   const subject = name === undefined ? 'secrets' : `secrets "${name}"`;
   status(
@@ -279,10 +343,30 @@ function json(res: ServerResponse, code: number, body: unknown, headers: Record<
 }
 
 /** A `Status` object, as the API server sends with every error. */
-export function statusBody(code: number, reason: string, message: string, details?: Record<string, string>): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details && { details }), code };
+export function statusBody(
+  code: number,
+  reason: string,
+  message: string,
+  details?: Record<string, string>,
+): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details && { details }),
+    code,
+  };
 }
 
-function status(res: ServerResponse, code: number, reason: string, message: string, details?: Record<string, string>): void {
+function status(
+  res: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+  details?: Record<string, string>,
+): void {
   json(res, code, statusBody(code, reason, message, details));
 }

@@ -14,7 +14,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { queueKeys } from '../../contract';
-import { AMQP_URL, type CliProcess, amqpCount, amqpTakeAll, connectAmqp, deleteAmqpQueue, processed, runCli, startCli, tempDir, uniqueQueue } from './helpers';
+import {
+  AMQP_URL,
+  type CliProcess,
+  amqpCount,
+  amqpTakeAll,
+  connectAmqp,
+  deleteAmqpQueue,
+  processed,
+  runCli,
+  startCli,
+  tempDir,
+  uniqueQueue,
+} from './helpers';
 import { OwnRedis } from './own-redis';
 import { closeConnectionOf, closeOneConnectionOf } from './rabbitmq-connections';
 
@@ -69,7 +81,9 @@ async function redisRun(): Promise<Figures> {
   const seeded = await runCli(['seed'], { ...env, ITEMS_FILE: files.file('items.json', JSON.stringify(items)) });
   if (seeded.code !== 0) throw new Error(`seed failed: ${seeded.stderr}`);
 
-  const job = new Job({ ...env, WORKER_MODE: 'drain', WORK_SECONDS: '0.02', LEASE_SECONDS: '2' }, 3, true, () => Promise.resolve(false));
+  const job = new Job({ ...env, WORKER_MODE: 'drain', WORK_SECONDS: '0.02', LEASE_SECONDS: '2' }, 3, true, () =>
+    Promise.resolve(false),
+  );
   const running = job.run();
   let kills = 0;
   let restarts = 0;
@@ -89,7 +103,11 @@ async function redisRun(): Promise<Figures> {
 
   const client = await server.client();
   const keys = queueKeys(queue);
-  const left = { pending: await client.lLen(keys.pending), leased: await client.zCard(keys.leases), dead: await client.lLen(keys.dead) };
+  const left = {
+    pending: await client.lLen(keys.pending),
+    leased: await client.zCard(keys.leases),
+    dead: await client.lLen(keys.dead),
+  };
   const done = Number(await client.get(keys.done));
   await client.close();
   await server.stop();
@@ -104,7 +122,11 @@ async function amqpRun(): Promise<Figures> {
   // The seeder's connection closed mid-seed: it must still leave exactly the items, in order.
   const seedQueue = uniqueQueue('fault-amqp-seed');
   const seedItems = Array.from({ length: 20_000 }, (_, i) => `seed-${i}`);
-  const seeder = startCli(['seed'], { BROKER_URL: AMQP_URL, QUEUE: seedQueue, ITEMS_FILE: files.file('seed.json', JSON.stringify(seedItems)) });
+  const seeder = startCli(['seed'], {
+    BROKER_URL: AMQP_URL,
+    QUEUE: seedQueue,
+    ITEMS_FILE: files.file('seed.json', JSON.stringify(seedItems)),
+  });
   await closeConnectionOf(seeder.child.pid!);
   const seededRun = await seeder.exited;
   if (seededRun.code !== 0) throw new Error(`seed failed: ${seededRun.stderr}`);
@@ -118,7 +140,12 @@ async function amqpRun(): Promise<Figures> {
   const seeded = await runCli(['seed'], { ...env, ITEMS_FILE: files.file('items.json', JSON.stringify(items)) });
   if (seeded.code !== 0) throw new Error(`seed failed: ${seeded.stderr}`);
 
-  const job = new Job({ ...env, WORKER_MODE: 'single', WORK_SECONDS: '3' }, 3, false, async () => (await amqpCount(amqp, queue)) > 0);
+  const job = new Job(
+    { ...env, WORKER_MODE: 'single', WORK_SECONDS: '3' },
+    3,
+    false,
+    async () => (await amqpCount(amqp, queue)) > 0,
+  );
   const running = job.run();
   let kills = 0;
   let closes = 0;
@@ -167,7 +194,10 @@ function summary(broker: string, items: string[], runs: Job['finished'], extra: 
     'never processed (lost)': items.filter((item) => !startedOnce.has(item)).length,
     'started more than once': started.length - startedOnce.size,
     'processed by two workers that exited 0': finishedItems.length - new Set(finishedItems).size,
-    'reported "processed but not completed"': runs.reduce((n, r) => n + (r.stderr.match(/was processed but not completed/g)?.length ?? 0), 0),
+    'reported "processed but not completed"': runs.reduce(
+      (n, r) => n + (r.stderr.match(/was processed but not completed/g)?.length ?? 0),
+      0,
+    ),
     'worker exits': JSON.stringify(codes),
     'runs that reconnected': runs.filter((r) => /reconnected to /.test(r.stderr)).length,
     'stack traces': runs.filter((r) => STACK_LINE.test(r.stderr)).length,
@@ -177,7 +207,9 @@ function summary(broker: string, items: string[], runs: Job['finished'], extra: 
 async function main(): Promise<void> {
   if (!process.env.WORK_QUEUE_TEST_CLI) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- worker/build.js is a CommonJS script without types, and only needed when no CLI is given
-    process.env.WORK_QUEUE_TEST_CLI = await require('../../worker/build').buildWorker(mkdtempSync(path.join(tmpdir(), 'work-queue-fault-run-')));
+    process.env.WORK_QUEUE_TEST_CLI = await require('../../worker/build').buildWorker(
+      mkdtempSync(path.join(tmpdir(), 'work-queue-fault-run-')),
+    );
   }
   const which = process.argv.slice(2);
   for (const run of which.length ? which : ['redis', 'amqp']) {

@@ -58,7 +58,8 @@ export class CliProcess {
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`process exited before printing ${String(pattern)}:\n${this.stdout}\n${this.stderr}`);
       }
-      if (Date.now() > deadline) throw new Error(`no ${String(pattern)} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${String(pattern)} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 50);
         this.waiters.push(() => {
@@ -124,7 +125,10 @@ export async function closedPort(): Promise<number> {
 }
 
 export async function connectRedis(): Promise<RedisClientType> {
-  const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 3000 } }) as RedisClientType;
+  const client = createClient({
+    url: REDIS_URL,
+    socket: { reconnectStrategy: false, connectTimeout: 3000 },
+  }) as RedisClientType;
   client.on('error', () => undefined);
   try {
     await client.connect();

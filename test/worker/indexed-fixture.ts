@@ -17,7 +17,8 @@ export class ItemsVolumes {
   /** A volume of item files (JSON arrays), and of any other files given by name (raw contents). */
   volume(items: ItemFiles, others: Record<string, string | Buffer> = {}): string {
     const contents: Record<string, string | Buffer> = { ...others };
-    for (const [first, list] of Object.entries(items)) contents[ItemFileLayout.fileName(Number(first))] = JSON.stringify(list);
+    for (const [first, list] of Object.entries(items))
+      contents[ItemFileLayout.fileName(Number(first))] = JSON.stringify(list);
     const directory = path.join(this.root, `volume-${++this.count}`);
     const data = '..2024_06_01_12_00_00.123456789';
     mkdirSync(path.join(directory, data), { recursive: true });

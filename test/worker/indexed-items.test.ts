@@ -30,7 +30,15 @@ describe('the indexed settings (WORKER_MODE=indexed)', () => {
       workTimeoutSeconds: 1500,
       workCommand: undefined,
     });
-    expect(readIndexedWork({ ...INDEXED, WORK_SECONDS: '0', WORK_TIMEOUT_SECONDS: '2.5', WORK_COMMAND: 'cat', JOB_COMPLETION_INDEX: '0' })).toEqual({
+    expect(
+      readIndexedWork({
+        ...INDEXED,
+        WORK_SECONDS: '0',
+        WORK_TIMEOUT_SECONDS: '2.5',
+        WORK_COMMAND: 'cat',
+        JOB_COMPLETION_INDEX: '0',
+      }),
+    ).toEqual({
       itemsDirectory: '/etc/work-queue',
       index: 0,
       workSeconds: 0,
@@ -90,7 +98,10 @@ describe('picking the item of an index from ITEMS_DIRECTORY', () => {
   });
 
   test("ignores the kubelet's ..data entries and every name that is not an item file", () => {
-    const directory = volumes.volume({ 0: ['only'] }, { 'items-01.json': '["not me"]', 'items-1.json.bak': '["nor me"]', README: 'x' });
+    const directory = volumes.volume(
+      { 0: ['only'] },
+      { 'items-01.json': '["not me"]', 'items-1.json.bak': '["nor me"]', README: 'x' },
+    );
     expect(readIndexedItem(directory, 0)).toBe('only');
     expect(problems(() => readIndexedItem(directory, 1))).toEqual([
       `JOB_COMPLETION_INDEX: got "1", expected an index below 1, the number of items in ${directory}`,
@@ -149,9 +160,14 @@ describe('picking the item of an index from ITEMS_DIRECTORY', () => {
   });
 
   test('fails for an item that breaks the item rule, naming the file and the item; the other items are not checked', () => {
-    const directory = volumes.volume({}, { 'items-0.json': Buffer.concat([Buffer.from('["fine", 7, "caf'), Buffer.from([0xe9]), Buffer.from('"]')]) });
+    const directory = volumes.volume(
+      {},
+      { 'items-0.json': Buffer.concat([Buffer.from('["fine", 7, "caf'), Buffer.from([0xe9]), Buffer.from('"]')]) },
+    );
     expect(readIndexedItem(directory, 0)).toBe('fine');
-    expect(problems(() => readIndexedItem(directory, 1))).toEqual(['ITEMS_DIRECTORY/items-0.json[1]: got 7, expected a string']);
+    expect(problems(() => readIndexedItem(directory, 1))).toEqual([
+      'ITEMS_DIRECTORY/items-0.json[1]: got 7, expected a string',
+    ]);
     expect(problems(() => readIndexedItem(directory, 2))).toEqual([
       'ITEMS_DIRECTORY/items-0.json[2]: got "caf\ufffd", expected valid UTF-8 text, but the file holds bytes there that are not UTF-8 (e9)',
     ]);

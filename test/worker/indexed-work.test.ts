@@ -24,8 +24,12 @@ describe('work-queue work with WORKER_MODE=indexed (no broker)', () => {
   });
 
   test("gives WORK_COMMAND the bytes of each index's item on stdin and exits 0", async () => {
-    const results = await Promise.all(ITEMS.map((_item, index) => runCli(['work'], indexedEnv(directory, index, { WORK_COMMAND: 'cat' }))));
-    expect(results.map(({ code, stderr }) => ({ code, stderr }))).toEqual(ITEMS.map(() => ({ code: ExitCode.ok, stderr: '' })));
+    const results = await Promise.all(
+      ITEMS.map((_item, index) => runCli(['work'], indexedEnv(directory, index, { WORK_COMMAND: 'cat' }))),
+    );
+    expect(results.map(({ code, stderr }) => ({ code, stderr }))).toEqual(
+      ITEMS.map(() => ({ code: ExitCode.ok, stderr: '' })),
+    );
     expect(results.map(({ stdout }) => stdout)).toEqual(ITEMS);
   });
 
@@ -42,16 +46,23 @@ describe('work-queue work with WORKER_MODE=indexed (no broker)', () => {
   });
 
   test('exits 1 with one line for an item that outlasts WORK_TIMEOUT_SECONDS, its command stopped', async () => {
-    const result = await runCli(['work'], indexedEnv(directory, 0, { WORK_COMMAND: 'echo started; sleep 60', WORK_TIMEOUT_SECONDS: '0.5' }));
+    const result = await runCli(
+      ['work'],
+      indexedEnv(directory, 0, { WORK_COMMAND: 'echo started; sleep 60', WORK_TIMEOUT_SECONDS: '0.5' }),
+    );
     expect(result.code).toBe(ExitCode.failed);
     expect(result.stdout).toBe('started\n');
-    expect(result.stderr).toBe('work-queue: item 0 "apple" outlasted WORK_TIMEOUT_SECONDS (0.5 s): stopped, a failed attempt\n');
+    expect(result.stderr).toBe(
+      'work-queue: item 0 "apple" outlasted WORK_TIMEOUT_SECONDS (0.5 s): stopped, a failed attempt\n',
+    );
   });
 
   test('exits 2 with one line for an index past the last item', async () => {
     const result = await runCli(['work'], indexedEnv(directory, ITEMS.length));
     expect(result.code).toBe(ExitCode.badInput);
-    expect(result.stderr).toBe(`work-queue: JOB_COMPLETION_INDEX: got "6", expected an index below 6, the number of items in ${directory}\n`);
+    expect(result.stderr).toBe(
+      `work-queue: JOB_COMPLETION_INDEX: got "6", expected an index below 6, the number of items in ${directory}\n`,
+    );
     expect(result.stdout).toBe('');
   });
 
@@ -87,7 +98,10 @@ describe('work-queue work with WORKER_MODE=indexed (no broker)', () => {
 
   test('exits 0 when the item finishes within the grace period after SIGTERM', async () => {
     const go = path.join(volumes.volume({}), 'go');
-    const worker = startCli(['work'], indexedEnv(directory, 3, { WORK_COMMAND: `echo waiting; while [ ! -e ${go} ]; do sleep 0.05; done; cat` }));
+    const worker = startCli(
+      ['work'],
+      indexedEnv(directory, 3, { WORK_COMMAND: `echo waiting; while [ ! -e ${go} ]; do sleep 0.05; done; cat` }),
+    );
     await worker.waitFor(/^waiting$/m);
     worker.kill('SIGTERM');
     await worker.waitFor(/SIGTERM: taking no more items/);

@@ -39,7 +39,9 @@ describe('ITEMS_FILE size limit (seed holds the items in memory)', () => {
 
   test('fails for a pipe that gives more than the limit', async () => {
     const script = `head -c ${MAX_ITEMS_FILE_BYTES + 1024} /dev/zero | "${process.execPath}" "${cliPath()}" seed`;
-    const child = spawn('sh', ['-c', script], { env: { PATH: process.env.PATH, ...redisEnv(queue, { ITEMS_FILE: '/dev/stdin' }) } });
+    const child = spawn('sh', ['-c', script], {
+      env: { PATH: process.env.PATH, ...redisEnv(queue, { ITEMS_FILE: '/dev/stdin' }) },
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise((resolve) => child.on('close', resolve));

@@ -14,7 +14,11 @@ describe('the item rule (shared by the constructs and the seeder)', () => {
     ['a lone low surrogate', 'x\udc00'],
     ['surrogates in the wrong order', '\udc00\ud800'],
   ])('fails for an item with %s, naming its index', (_what, bad) => {
-    expect(checkItems(['fine', bad])).toEqual({ where: '[1]', value: bad, expected: expect.stringMatching(/^valid UTF-8 text/) });
+    expect(checkItems(['fine', bad])).toEqual({
+      where: '[1]',
+      value: bad,
+      expected: expect.stringMatching(/^valid UTF-8 text/),
+    });
   });
 });
 
@@ -45,7 +49,10 @@ describe('items on the queue', () => {
 
   test('fails for an ITEMS_FILE holding bytes that are not UTF-8, naming the item', async () => {
     const file = `${files.dir}/latin1.json`;
-    writeFileSync(file, Buffer.concat([Buffer.from('["fine", "caf'), Buffer.from([0xe9]), Buffer.from('", "\u00e9t\u00e9"]')]));
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from('["fine", "caf'), Buffer.from([0xe9]), Buffer.from('", "\u00e9t\u00e9"]')]),
+    );
     const queue = brokers.queue('items', 'redis');
     const result = await runCli(['seed'], redisEnv(queue, { ITEMS_FILE: file }));
     expect(result.code).toBe(ExitCode.badInput);
@@ -65,14 +72,20 @@ describe('items on the queue', () => {
   test.each([
     ['Redis', redisEnv, 'redis'],
     ['RabbitMQ', amqpEnv, 'amqp'],
-  ] as const)('the empty string is an item on %s: seeded, delivered and given to the command as empty input', async (_name, env, broker) => {
-    const queue = brokers.queue('items', broker);
-    const file = files.file(`${queue}.json`, '["", "x", ""]');
-    expect((await runCli(['seed'], env(queue, { ITEMS_FILE: file }))).code).toBe(ExitCode.ok);
-    const result = await runCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: 'printf "[%s]\\n" "$(cat)"' }));
-    expect(result.code).toBe(ExitCode.ok);
-    expect(result.stdout.split('\n').filter(Boolean).sort()).toEqual(['[]', '[]', '[x]']);
-    if (broker === 'amqp') expect(await amqpTakeAll(brokers.amqp, queue)).toEqual([]);
-    else expect(await brokers.redis.lLen(queue)).toBe(0);
-  });
+  ] as const)(
+    'the empty string is an item on %s: seeded, delivered and given to the command as empty input',
+    async (_name, env, broker) => {
+      const queue = brokers.queue('items', broker);
+      const file = files.file(`${queue}.json`, '["", "x", ""]');
+      expect((await runCli(['seed'], env(queue, { ITEMS_FILE: file }))).code).toBe(ExitCode.ok);
+      const result = await runCli(
+        ['work'],
+        env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: 'printf "[%s]\\n" "$(cat)"' }),
+      );
+      expect(result.code).toBe(ExitCode.ok);
+      expect(result.stdout.split('\n').filter(Boolean).sort()).toEqual(['[]', '[]', '[x]']);
+      if (broker === 'amqp') expect(await amqpTakeAll(brokers.amqp, queue)).toEqual([]);
+      else expect(await brokers.redis.lLen(queue)).toBe(0);
+    },
+  );
 });

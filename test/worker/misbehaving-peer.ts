@@ -150,7 +150,10 @@ const TRUNCATED_TUNE = (() => {
 })();
 
 /** The header of a method frame that declares 2 GiB - 1 of payload, followed by a few bytes of it. */
-const OVERSIZED_FRAME = Buffer.concat([Buffer.from([defs.constants.FRAME_METHOD, 0, 0, 0x7f, 0xff, 0xff, 0xff]), CONNECTION_START.subarray(7, 64)]);
+const OVERSIZED_FRAME = Buffer.concat([
+  Buffer.from([defs.constants.FRAME_METHOD, 0, 0, 0x7f, 0xff, 0xff, 0xff]),
+  CONNECTION_START.subarray(7, 64),
+]);
 
 /**
  * Queue.Declare-Ok on channel 1 (a client's first channel) whose queue name declares 200 bytes and
@@ -179,7 +182,8 @@ function onMethodFrames(socket: Socket, onMethod: (id: number, channel: number) 
     while (pending.length >= FRAME_HEADER_BYTES) {
       const end = FRAME_HEADER_BYTES + pending.readUInt32BE(3);
       if (pending.length < end + 1) return;
-      if (pending[0] === defs.constants.FRAME_METHOD) onMethod(pending.readUInt32BE(FRAME_HEADER_BYTES), pending.readUInt16BE(1));
+      if (pending[0] === defs.constants.FRAME_METHOD)
+        onMethod(pending.readUInt32BE(FRAME_HEADER_BYTES), pending.readUInt16BE(1));
       pending = pending.subarray(end + 1);
     }
   });
@@ -323,9 +327,12 @@ export function amqpAnsweringAfterHandshake(answer: Answer): Behaviour {
     let answered = false;
     afterProtocolHeader(socket, () => socket.write(CONNECTION_START));
     onMethodFrames(socket, (id, channel) => {
-      if (id === defs.ConnectionStartOk) socket.write(defs.encodeMethod(defs.ConnectionTune, 0, { channelMax: 2047, frameMax: 131072, heartbeat: 60 }));
-      else if (id === defs.ConnectionOpen) socket.write(defs.encodeMethod(defs.ConnectionOpenOk, 0, { knownHosts: '' }));
-      else if (id === defs.ChannelOpen) socket.write(defs.encodeMethod(defs.ChannelOpenOk, channel, { channelId: Buffer.alloc(0) }));
+      if (id === defs.ConnectionStartOk)
+        socket.write(defs.encodeMethod(defs.ConnectionTune, 0, { channelMax: 2047, frameMax: 131072, heartbeat: 60 }));
+      else if (id === defs.ConnectionOpen)
+        socket.write(defs.encodeMethod(defs.ConnectionOpenOk, 0, { knownHosts: '' }));
+      else if (id === defs.ChannelOpen)
+        socket.write(defs.encodeMethod(defs.ChannelOpenOk, channel, { channelId: Buffer.alloc(0) }));
       else if (id === defs.ChannelClose) socket.write(defs.encodeMethod(defs.ChannelCloseOk, channel, {}));
       else if (id === defs.ConnectionClose) socket.end(defs.encodeMethod(defs.ConnectionCloseOk, 0, {}));
       else if (id !== defs.ConnectionTuneOk && !answered) {

@@ -62,28 +62,76 @@ interface PeerCase {
 const PEERS: PeerCase[] = [
   { name: 'silence (accepts, says nothing)', behaviour: silence, schemes: ['amqp', 'redis'] },
   { name: 'random bytes', behaviour: answeringFirstRequest(randomBytes), schemes: ['amqp', 'redis'] },
-  { name: 'an HTTP server (400 Bad Request, close)', behaviour: answeringFirstRequest(httpBadRequest), schemes: ['amqp', 'redis'] },
+  {
+    name: 'an HTTP server (400 Bad Request, close)',
+    behaviour: answeringFirstRequest(httpBadRequest),
+    schemes: ['amqp', 'redis'],
+  },
   { name: 'Connection.Start, then silence', behaviour: amqpAnsweringHeader(nothing, true), schemes: ['amqp'] },
-  { name: 'heartbeats only, no Connection.Start', behaviour: amqpAnsweringHeader(heartbeats, false), schemes: ['amqp'] },
-  { name: 'Connection.Start, then heartbeats only', behaviour: amqpAnsweringHeader(heartbeats, true), schemes: ['amqp'] },
-  { name: 'a Connection.Start whose field table runs past its frame', behaviour: amqpAnsweringHeader(startWithOverrunningTable, false), schemes: ['amqp'] },
-  { name: 'a Connection.Tune cut short, after Start-Ok', behaviour: amqpAnsweringStartOk(truncatedTune), schemes: ['amqp'] },
-  { name: 'a frame that declares 2 GiB, after Start-Ok', behaviour: amqpAnsweringStartOk(oversizedFrame), schemes: ['amqp'] },
-  { name: 'the handshake, then a method whose value runs past its frame', behaviour: amqpAnsweringAfterHandshake(truncatedDeclareOk), schemes: ['amqp'] },
-  { name: 'the handshake, then a frame that declares 2 GiB', behaviour: amqpAnsweringAfterHandshake(oversizedFrame), schemes: ['amqp'] },
+  {
+    name: 'heartbeats only, no Connection.Start',
+    behaviour: amqpAnsweringHeader(heartbeats, false),
+    schemes: ['amqp'],
+  },
+  {
+    name: 'Connection.Start, then heartbeats only',
+    behaviour: amqpAnsweringHeader(heartbeats, true),
+    schemes: ['amqp'],
+  },
+  {
+    name: 'a Connection.Start whose field table runs past its frame',
+    behaviour: amqpAnsweringHeader(startWithOverrunningTable, false),
+    schemes: ['amqp'],
+  },
+  {
+    name: 'a Connection.Tune cut short, after Start-Ok',
+    behaviour: amqpAnsweringStartOk(truncatedTune),
+    schemes: ['amqp'],
+  },
+  {
+    name: 'a frame that declares 2 GiB, after Start-Ok',
+    behaviour: amqpAnsweringStartOk(oversizedFrame),
+    schemes: ['amqp'],
+  },
+  {
+    name: 'the handshake, then a method whose value runs past its frame',
+    behaviour: amqpAnsweringAfterHandshake(truncatedDeclareOk),
+    schemes: ['amqp'],
+  },
+  {
+    name: 'the handshake, then a frame that declares 2 GiB',
+    behaviour: amqpAnsweringAfterHandshake(oversizedFrame),
+    schemes: ['amqp'],
+  },
   { name: 'the handshake, then random bytes', behaviour: amqpAnsweringAfterHandshake(randomBytes), schemes: ['amqp'] },
   { name: 'the handshake, then silence', behaviour: amqpAnsweringAfterHandshake(nothing), schemes: ['amqp'] },
-  { name: "an AMQP protocol header (RabbitMQ's answer to a non-AMQP client)", behaviour: answeringFirstRequest(amqpProtocolHeader), schemes: ['redis'] },
+  {
+    name: "an AMQP protocol header (RabbitMQ's answer to a non-AMQP client)",
+    behaviour: answeringFirstRequest(amqpProtocolHeader),
+    schemes: ['redis'],
+  },
   { name: '+OK, then close', behaviour: answeringFirstRequest(okThenClose), schemes: ['redis'] },
   { name: '$abc', behaviour: answeringFirstRequest(bulkLengthNotANumber), schemes: ['redis'] },
   { name: '$2000000000, then a trickle', behaviour: answeringFirstRequest(hugeBulkTrickle), schemes: ['redis'] },
-  { name: 'an endless line (+ and bytes without CRLF)', behaviour: answeringFirstRequest(endlessLine), schemes: ['redis'] },
+  {
+    name: 'an endless line (+ and bytes without CRLF)',
+    behaviour: answeringFirstRequest(endlessLine),
+    schemes: ['redis'],
+  },
   { name: '-LOADING to every command', behaviour: redisLoading, schemes: ['redis'] },
-  { name: 'PONG, then -LOADING (a Redis restarting with its data set)', behaviour: redisAnsweringAfterPong(loading), schemes: ['redis'] },
+  {
+    name: 'PONG, then -LOADING (a Redis restarting with its data set)',
+    behaviour: redisAnsweringAfterPong(loading),
+    schemes: ['redis'],
+  },
   { name: 'PONG, then random bytes', behaviour: redisAnsweringAfterPong(randomBytes), schemes: ['redis'] },
   { name: 'PONG, then +OK and close', behaviour: redisAnsweringAfterPong(okThenClose), schemes: ['redis'] },
   { name: 'PONG, then $abc', behaviour: redisAnsweringAfterPong(bulkLengthNotANumber), schemes: ['redis'] },
-  { name: 'PONG, then $2000000000 and a trickle', behaviour: redisAnsweringAfterPong(hugeBulkTrickle), schemes: ['redis'] },
+  {
+    name: 'PONG, then $2000000000 and a trickle',
+    behaviour: redisAnsweringAfterPong(hugeBulkTrickle),
+    schemes: ['redis'],
+  },
   { name: 'PONG, then an endless line', behaviour: redisAnsweringAfterPong(endlessLine), schemes: ['redis'] },
   { name: 'PONG, then silence', behaviour: redisAnsweringAfterPong(nothing), schemes: ['redis'] },
 ];
@@ -92,7 +140,11 @@ const PEERS: PeerCase[] = [
 const TERM_PEERS: PeerCase[] = [
   { name: 'silence', behaviour: silence, schemes: ['amqp', 'redis'] },
   { name: 'heartbeats only', behaviour: amqpAnsweringHeader(heartbeats, false), schemes: ['amqp'] },
-  { name: 'Connection.Start, then heartbeats only', behaviour: amqpAnsweringHeader(heartbeats, true), schemes: ['amqp'] },
+  {
+    name: 'Connection.Start, then heartbeats only',
+    behaviour: amqpAnsweringHeader(heartbeats, true),
+    schemes: ['amqp'],
+  },
 ];
 const TERM_AFTER_MS = 1000;
 const TERM_EXIT_MS = 2000;
@@ -136,7 +188,9 @@ async function run(behaviour: Behaviour, scheme: Scheme, command: Command, termA
   peers.push(peer);
   const env = { BROKER_URL: peer.url(scheme), QUEUE: uniqueQueue('peer'), BROKER_RETRY_SECONDS: String(RETRY_SECONDS) };
   const cli = await inTurn(() =>
-    command === 'work' ? startCli(['work'], { ...env, WORKER_MODE: 'single', WORK_SECONDS: '0' }) : startCli(['seed', 'apple', 'banana', 'cherry'], env),
+    command === 'work'
+      ? startCli(['work'], { ...env, WORKER_MODE: 'single', WORK_SECONDS: '0' })
+      : startCli(['seed', 'apple', 'banana', 'cherry'], env),
   );
   let termAt: number | undefined;
   if (termAfterMs !== undefined) {
@@ -183,7 +237,10 @@ function stderrLines(result: RunResult): string[] {
 /** What the run did, for a failing assertion's message. */
 function described(result: Outcome): string {
   const end = result.hung ? 'still running, killed by the test' : `exit ${String(result.code ?? result.signal)}`;
-  const connecting = result.connectingMs === undefined ? 'never connected' : `${(result.connectingMs / 1000).toFixed(1)} s after its first connection`;
+  const connecting =
+    result.connectingMs === undefined
+      ? 'never connected'
+      : `${(result.connectingMs / 1000).toFixed(1)} s after its first connection`;
   const term = result.afterTermMs === undefined ? '' : `, ${(result.afterTermMs / 1000).toFixed(1)} s after SIGTERM`;
   return `${end} ${connecting}${term}, ${result.connections.length} connections; stderr:\n${result.stderr}stdout:\n${result.stdout}`;
 }
@@ -195,11 +252,13 @@ describe('a peer that is not the broker: exit 3 within BROKER_RETRY_SECONDS plus
   beforeAll(() => {
     for (const peer of PEERS) {
       for (const scheme of peer.schemes) {
-        for (const command of ['work', 'seed'] as const) outcomes.set(key(peer.name, scheme, command), run(peer.behaviour, scheme, command));
+        for (const command of ['work', 'seed'] as const)
+          outcomes.set(key(peer.name, scheme, command), run(peer.behaviour, scheme, command));
       }
     }
     for (const peer of TERM_PEERS) {
-      for (const scheme of peer.schemes) outcomes.set(key('SIGTERM', peer.name, scheme), run(peer.behaviour, scheme, 'work', TERM_AFTER_MS));
+      for (const scheme of peer.schemes)
+        outcomes.set(key('SIGTERM', peer.name, scheme), run(peer.behaviour, scheme, 'work', TERM_AFTER_MS));
     }
   });
 
@@ -217,7 +276,10 @@ describe('a peer that is not the broker: exit 3 within BROKER_RETRY_SECONDS plus
           const lines = stderrLines(result);
           const what = described(result);
           expect({ code: result.code, what }).toEqual({ code: ExitCode.brokerUnreachable, what });
-          expect({ inTime: result.connectingMs! <= (RETRY_SECONDS + A_FEW_SECONDS) * 1000, what }).toEqual({ inTime: true, what });
+          expect({ inTime: result.connectingMs! <= (RETRY_SECONDS + A_FEW_SECONDS) * 1000, what }).toEqual({
+            inTime: true,
+            what,
+          });
           expect(result.stderr).not.toMatch(STACK_LINE);
           expect(result.stderr).not.toMatch(/unexpected error/);
           expect(lines.length).toBeLessThanOrEqual(MAX_STDERR_LINES);

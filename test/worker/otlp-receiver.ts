@@ -91,7 +91,9 @@ export class OtlpReceiver {
         .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
         .join(' ');
       const status = span.status.code === 2 ? ` ERROR(${span.status.message ?? ''})` : '';
-      lines.push(`${'  '.repeat(depth)}${span.name} [trace ${span.traceId} span ${span.spanId} parent ${span.parentSpanId || '-'}]${status} ${attributes}`);
+      lines.push(
+        `${'  '.repeat(depth)}${span.name} [trace ${span.traceId} span ${span.spanId} parent ${span.parentSpanId || '-'}]${status} ${attributes}`,
+      );
       for (const child of spans.filter((s) => s.parentSpanId === span.spanId)) show(child, depth + 1);
     };
     const ids = new Set(spans.map((s) => s.spanId));
@@ -100,7 +102,8 @@ export class OtlpReceiver {
   }
 
   private async receive(request: IncomingMessage): Promise<string> {
-    if (request.method !== 'POST' || request.url !== '/v1/traces') throw new Error(`unexpected ${String(request.method)} ${String(request.url)}`);
+    if (request.method !== 'POST' || request.url !== '/v1/traces')
+      throw new Error(`unexpected ${String(request.method)} ${String(request.url)}`);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);

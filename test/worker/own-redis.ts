@@ -30,8 +30,15 @@ export class OwnRedis {
   static async start(options: { persistent: boolean; password?: string }): Promise<OwnRedis> {
     const found = spawnSync(SERVER, [...SERVER_ARGS, '--version'], { encoding: 'utf8' });
     if (found.status !== 0)
-      throw new Error(`${REDIS_SERVER.join(' ')} cannot be run (${found.error?.message ?? found.stderr}): the outage tests start their own`);
-    const redis = new OwnRedis(await closedPort(), mkdtempSync(path.join(tmpdir(), 'work-queue-redis-')), options.persistent, options.password);
+      throw new Error(
+        `${REDIS_SERVER.join(' ')} cannot be run (${found.error?.message ?? found.stderr}): the outage tests start their own`,
+      );
+    const redis = new OwnRedis(
+      await closedPort(),
+      mkdtempSync(path.join(tmpdir(), 'work-queue-redis-')),
+      options.persistent,
+      options.password,
+    );
     await redis.restart();
     return redis;
   }
@@ -42,7 +49,20 @@ export class OwnRedis {
 
   /** Starts the server (again, on the same port and directory) and waits until it answers. */
   async restart(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ];
     args.push('--appendonly', this.persistent ? 'yes' : 'no', '--appendfsync', 'always');
     if (this.password !== undefined) args.push('--requirepass', this.password);
     const child = spawn(SERVER, [...SERVER_ARGS, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -51,9 +71,11 @@ export class OwnRedis {
     this.process = child;
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}: ${stderr}`);
       if (await this.answers()) return;
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer within 20 s: ${stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on port ${this.port} did not answer within 20 s: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -73,7 +95,11 @@ export class OwnRedis {
   }
 
   async client(): Promise<RedisClientType> {
-    const client = createClient({ url: this.url, password: this.password, socket: { reconnectStrategy: false } }) as RedisClientType;
+    const client = createClient({
+      url: this.url,
+      password: this.password,
+      socket: { reconnectStrategy: false },
+    }) as RedisClientType;
     client.on('error', () => undefined);
     await client.connect();
     return client;
@@ -85,7 +111,11 @@ export class OwnRedis {
    * before that has finished would lose what was written meanwhile.
    */
   private async answers(): Promise<boolean> {
-    const client = createClient({ url: this.url, password: this.password, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+    const client = createClient({
+      url: this.url,
+      password: this.password,
+      socket: { reconnectStrategy: false, connectTimeout: 1000 },
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -25,7 +25,10 @@ function scriptedKind(script: ('ok' | 'unreachable' | 'hang')[]) {
     open(signal) {
       const step = script[Math.min(attempts++, script.length - 1)];
       if (step === 'unreachable') return Promise.reject(new Unreachable('ECONNREFUSED'));
-      if (step === 'hang') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('destroyed')), { once: true }));
+      if (step === 'hang')
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(new Error('destroyed')), { once: true }),
+        );
       const connection = { id: opened.length, lost: false };
       opened.push(connection);
       return Promise.resolve(connection);
@@ -52,7 +55,9 @@ describe('Reconnecting', () => {
     const { lines, options: connectOptions } = options(2);
     const connection = await Reconnecting.connect(kind, broker, connectOptions);
     const started = Date.now();
-    const failure = await connection.use(() => Promise.reject(new Lost('LOADING Redis is loading the dataset in memory'))).catch((error: unknown) => error);
+    const failure = await connection
+      .use(() => Promise.reject(new Lost('LOADING Redis is loading the dataset in memory')))
+      .catch((error: unknown) => error);
     const elapsed = Date.now() - started;
     expect(failure).toBeInstanceOf(CliError);
     expect((failure as CliError).exitCode).toBe(ExitCode.brokerUnreachable);
@@ -62,7 +67,9 @@ describe('Reconnecting', () => {
     expect(opened.length).toBeGreaterThanOrEqual(3);
     expect(opened.length).toBeLessThanOrEqual(7);
     expect(lines).toEqual([
-      expect.stringMatching(/^lost the connection to Redis at 127\.0\.0\.1:1 \(LOADING Redis is loading .*\); reconnecting for up to 2 s$/),
+      expect.stringMatching(
+        /^lost the connection to Redis at 127\.0\.0\.1:1 \(LOADING Redis is loading .*\); reconnecting for up to 2 s$/,
+      ),
     ]);
   });
 
@@ -71,7 +78,8 @@ describe('Reconnecting', () => {
     const { lines, options: connectOptions } = options(5);
     const connection = await Reconnecting.connect(kind, broker, connectOptions);
     let calls = 0;
-    const operation = () => (++calls % 2 === 1 ? Promise.reject(new Lost('connection reset')) : Promise.resolve('done'));
+    const operation = () =>
+      ++calls % 2 === 1 ? Promise.reject(new Lost('connection reset')) : Promise.resolve('done');
     await expect(connection.use(operation)).resolves.toBe('done');
     await expect(connection.use(operation)).resolves.toBe('done');
     expect(lines.map((line) => line.replace(/after [0-9.]+ s$/, 'after N s'))).toEqual([
@@ -104,10 +112,14 @@ describe('Reconnecting', () => {
     const failure = await Reconnecting.connect(kind, broker, connectOptions).catch((error: unknown) => error);
     expect(Date.now() - started).toBeLessThan(5000);
     expect((failure as CliError).exitCode).toBe(ExitCode.brokerUnreachable);
-    expect((failure as CliError).message).toMatch(/not reachable for 2 s, BROKER_RETRY_SECONDS; no complete handshake within [0-9.]+ s/);
+    expect((failure as CliError).message).toMatch(
+      /not reachable for 2 s, BROKER_RETRY_SECONDS; no complete handshake within [0-9.]+ s/,
+    );
     expect(attempts()).toBeLessThanOrEqual(3);
     expect(lines).toEqual([
-      expect.stringMatching(/^cannot reach Redis at 127\.0\.0\.1:1 yet \(no complete handshake within 2\.0 s: .*\); retrying for up to 2 s$/),
+      expect.stringMatching(
+        /^cannot reach Redis at 127\.0\.0\.1:1 yet \(no complete handshake within 2\.0 s: .*\); retrying for up to 2 s$/,
+      ),
     ]);
   });
 

@@ -60,7 +60,13 @@ describe('RedisLink against Redis', () => {
   });
 
   test('a script runs by its SHA1, its source sent once, and its reply comes back checked', async () => {
-    const script = luaScript({ name: 'pair', keys: ['list'], args: ['n'], body: `return { list, tonumber(n) * 2 }`, reply: tuple(text, integer) });
+    const script = luaScript({
+      name: 'pair',
+      keys: ['list'],
+      args: ['n'],
+      body: `return { list, tonumber(n) * 2 }`,
+      reply: tuple(text, integer),
+    });
     expect(await evalScript(link, script, { keys: { list: key }, args: { n: 21 } })).toEqual([key, 42]);
     expect(await evalScript(link, script, { keys: { list: key }, args: { n: 1 } })).toEqual([key, 2]);
   });
@@ -92,10 +98,18 @@ describe('RedisLink against Redis', () => {
 
   test('fails for a script reply of the wrong shape, and gives up the connection', async () => {
     const other = await open();
-    const script = luaScript({ name: 'liar', keys: [], args: [], body: `return redis.status_reply('OK')`, reply: arrayOf(text) });
+    const script = luaScript({
+      name: 'liar',
+      keys: [],
+      args: [],
+      body: `return redis.status_reply('OK')`,
+      reply: arrayOf(text),
+    });
     const failure = evalScript(other, script, { keys: {}, args: {} });
     await expect(failure).rejects.toThrow(UnexpectedReplyError);
-    await expect(failure).rejects.toThrow(`the liar script's reply was "OK", expected an array: not a Redis running the worker's scripts`);
+    await expect(failure).rejects.toThrow(
+      `the liar script's reply was "OK", expected an array: not a Redis running the worker's scripts`,
+    );
     expect(other.isReady).toBe(false);
     await expect(other.send(['PING'])).rejects.toThrow(UnexpectedReplyError);
   });

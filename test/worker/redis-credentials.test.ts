@@ -23,7 +23,8 @@ describe('a Redis that requires a password (a redis-server of the test, with req
     await server.stop();
   });
 
-  const withPassword = (given: string | undefined) => `redis://${given === undefined ? '' : `:${given}@`}127.0.0.1:${server.port}`;
+  const withPassword = (given: string | undefined) =>
+    `redis://${given === undefined ? '' : `:${given}@`}127.0.0.1:${server.port}`;
 
   /** One line, exit 3, saying the credentials were refused, as refused AMQP credentials are reported. */
   function expectRefused(result: { code: number | null; stderr: string }, reason: RegExp): void {
@@ -46,7 +47,12 @@ describe('a Redis that requires a password (a redis-server of the test, with req
     ['work', ['work']],
     ['status', ['status']],
   ])('%s without a password exits 3 at connect, saying the credentials were refused (NOAUTH)', async (_name, args) => {
-    const result = await runCli(args, { BROKER_URL: withPassword(undefined), QUEUE: queue, WORKER_MODE: 'drain', WORK_SECONDS: '0' });
+    const result = await runCli(args, {
+      BROKER_URL: withPassword(undefined),
+      QUEUE: queue,
+      WORKER_MODE: 'drain',
+      WORK_SECONDS: '0',
+    });
     expectRefused(result, /BROKER_URL gives no password, and this Redis requires one: NOAUTH/);
   });
 
@@ -54,14 +60,26 @@ describe('a Redis that requires a password (a redis-server of the test, with req
     ['seed', ['seed', ...manyItems]],
     ['work', ['work']],
     ['status', ['status']],
-  ])('%s with a wrong password exits 3 at connect, saying the credentials were refused (WRONGPASS)', async (_name, args) => {
-    const result = await runCli(args, { BROKER_URL: withPassword('wrong-one'), QUEUE: queue, WORKER_MODE: 'drain', WORK_SECONDS: '0' });
-    expectRefused(result, /credentials refused: WRONGPASS/);
-  });
+  ])(
+    '%s with a wrong password exits 3 at connect, saying the credentials were refused (WRONGPASS)',
+    async (_name, args) => {
+      const result = await runCli(args, {
+        BROKER_URL: withPassword('wrong-one'),
+        QUEUE: queue,
+        WORKER_MODE: 'drain',
+        WORK_SECONDS: '0',
+      });
+      expectRefused(result, /credentials refused: WRONGPASS/);
+    },
+  );
 
   test('refused credentials are not waited for: exit 3 at once, though BROKER_RETRY_SECONDS is long', async () => {
     const started = Date.now();
-    const result = await runCli(['status'], { BROKER_URL: withPassword(undefined), QUEUE: queue, BROKER_RETRY_SECONDS: '600' });
+    const result = await runCli(['status'], {
+      BROKER_URL: withPassword(undefined),
+      QUEUE: queue,
+      BROKER_RETRY_SECONDS: '600',
+    });
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     expect(Date.now() - started).toBeLessThan(60_000);
   });
@@ -84,7 +102,13 @@ describe('a Redis that requires a password (a redis-server of the test, with req
     try {
       // The slow item runs until the test removes its file.
       const command = `item=$(cat); case "$item" in poison) exit 1 ;; slow) while [ -e ${release} ]; do sleep 0.1; done ;; esac`;
-      const env = { BROKER_URL: withPassword(password), QUEUE: metricsQueue, WORKER_MODE: 'single', WORK_COMMAND: command, MAX_ATTEMPTS: '1' };
+      const env = {
+        BROKER_URL: withPassword(password),
+        QUEUE: metricsQueue,
+        WORKER_MODE: 'single',
+        WORK_COMMAND: command,
+        MAX_ATTEMPTS: '1',
+      };
       expect((await runCli(['seed', 'fine', 'poison', 'slow', 'waiting'], env)).code).toBe(ExitCode.ok);
       expect((await runCli(['work'], env)).code).toBe(ExitCode.ok);
       expect((await runCli(['work'], env)).code).toBe(ExitCode.ok);

@@ -62,7 +62,9 @@ describe('an item whose lease Redis no longer has (a redis-server of the test)',
     expect(other.code).toBe(ExitCode.ok);
     expect(processed(other.stdout)).toEqual(['slow']);
     const result = await stopped.exited;
-    expect(result.stderr).toMatch(/"slow" was processed but not completed: its lease expired and another worker took it over: it may be processed twice/);
+    expect(result.stderr).toMatch(
+      /"slow" was processed but not completed: its lease expired and another worker took it over: it may be processed twice/,
+    );
     expect(result.stderr).not.toMatch(/lost its last writes/);
     expect(result.code).toBe(ExitCode.ok);
   });

@@ -97,7 +97,9 @@ describe('Redis outages (a redis-server of the test, killed with SIGKILL and res
       expect(result.stderr).not.toMatch(STACK_LINE);
       expect(result.stderr).not.toMatch(/is drained/);
       expect(result.stderr.trim().split('\n').pop()).toMatch(
-        new RegExp(`^work-queue: queue ${queue}: Redis at 127\\.0\\.0\\.1:${server.port} lost the queue's data \\(its seed marker .* is gone\\)`),
+        new RegExp(
+          `^work-queue: queue ${queue}: Redis at 127\\.0\\.0\\.1:${server.port} lost the queue's data \\(its seed marker .* is gone\\)`,
+        ),
       );
     }
   });
@@ -120,7 +122,11 @@ describe('Redis outages (a redis-server of the test, killed with SIGKILL and res
   test('SIGTERM stops a worker that waits for Redis: exit 143', async () => {
     const server = await own(false);
     await server.kill();
-    const worker = startCli(['work'], { BROKER_URL: server.url, QUEUE: uniqueQueue('outage-term'), WORKER_MODE: 'drain' });
+    const worker = startCli(['work'], {
+      BROKER_URL: server.url,
+      QUEUE: uniqueQueue('outage-term'),
+      WORKER_MODE: 'drain',
+    });
     await worker.waitFor(/cannot reach Redis at .* yet/);
     worker.kill('SIGTERM');
     const result = await worker.exited;
@@ -134,7 +140,13 @@ describe('Redis outages (a redis-server of the test, killed with SIGKILL and res
     const queue = uniqueQueue('outage-gone');
     const env = { BROKER_URL: server.url, QUEUE: queue };
     expect((await runCli(['seed', 'slow'], env)).code).toBe(ExitCode.ok);
-    const worker = startCli(['work'], { ...env, WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '0.6', BROKER_RETRY_SECONDS: '1' });
+    const worker = startCli(['work'], {
+      ...env,
+      WORKER_MODE: 'drain',
+      WORK_SECONDS: '60',
+      LEASE_SECONDS: '0.6',
+      BROKER_RETRY_SECONDS: '1',
+    });
     await worker.waitFor(/Processing slow/);
     await server.kill();
     const result = await worker.exited;
@@ -152,7 +164,8 @@ describe('Redis outages (a redis-server of the test, killed with SIGKILL and res
 async function waitForProcessed(workers: CliProcess[], count: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (workers.reduce((sum, w) => sum + processed(w.stdout).length, 0) < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} items processed within 30 s:\n${workers.map((w) => w.stderr).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`fewer than ${count} items processed within 30 s:\n${workers.map((w) => w.stderr).join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

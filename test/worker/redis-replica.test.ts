@@ -28,13 +28,19 @@ describe('a Redis replica (-READONLY to every write)', () => {
   let seededQueue: string;
 
   beforeAll(async () => {
-    [primary, replica] = await Promise.all([OwnRedis.start({ persistent: false }), OwnRedis.start({ persistent: false })]);
+    [primary, replica] = await Promise.all([
+      OwnRedis.start({ persistent: false }),
+      OwnRedis.start({ persistent: false }),
+    ]);
     replicaClient = await replica.client();
     await replicaClient.replicaOf('127.0.0.1', primary.port);
     seededQueue = uniqueQueue('replica');
     const seeded = await runCli(['seed', 'apple', 'banana'], { BROKER_URL: primary.url, QUEUE: seededQueue });
     expect(seeded.code).toBe(ExitCode.ok);
-    await waitUntil(async () => (await replicaClient.lLen(queueKeys(seededQueue).pending)) === 2, 'the replica has the seeded items');
+    await waitUntil(
+      async () => (await replicaClient.lLen(queueKeys(seededQueue).pending)) === 2,
+      'the replica has the seeded items',
+    );
   });
 
   afterAll(async () => {
@@ -60,8 +66,14 @@ describe('a Redis replica (-READONLY to every write)', () => {
     expect(lines.at(-1)).toMatch(/^work-queue: .*Redis.*READONLY/);
     expect(new Set(lines).size).toBe(lines.length);
     expect(lines.length).toBeLessThanOrEqual(3);
-    expect({ retriedForTheWindow: result.elapsedMs >= RETRY_SECONDS * 1000, what }).toEqual({ retriedForTheWindow: true, what });
-    expect({ endedInTime: result.elapsedMs <= (RETRY_SECONDS + A_FEW_SECONDS) * 1000, what }).toEqual({ endedInTime: true, what });
+    expect({ retriedForTheWindow: result.elapsedMs >= RETRY_SECONDS * 1000, what }).toEqual({
+      retriedForTheWindow: true,
+      what,
+    });
+    expect({ endedInTime: result.elapsedMs <= (RETRY_SECONDS + A_FEW_SECONDS) * 1000, what }).toEqual({
+      endedInTime: true,
+      what,
+    });
     expect(result.stdout).not.toMatch(/Processing|seeded/);
   }
 

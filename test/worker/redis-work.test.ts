@@ -57,7 +57,10 @@ describe('work on Redis (fine pattern)', () => {
   test('a poison item is dead-lettered after MAX_ATTEMPTS while the rest complete', async () => {
     const queue = newQueue();
     await brokers.redis.rPush(queue, ['a', 'poison', 'b', 'c']);
-    const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '3' }));
+    const result = await runCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '3' }),
+    );
     expect(result.code).toBe(ExitCode.ok);
     expect(result.stdout.match(/handled poison/g)).toHaveLength(3);
     expect(result.stderr).toMatch(/"poison" failed \(attempt 3 of 3\): moved to dead-letter queue .*\.dead/);
@@ -70,14 +73,22 @@ describe('work on Redis (fine pattern)', () => {
     const queue = newQueue();
     expect((await runCli(['seed', 'quick', 'slow'], redisEnv(queue))).code).toBe(ExitCode.ok);
     const command = 'item=$(cat); if [ "$item" = slow ]; then sleep 60; fi; echo "handled $item"';
-    const env = redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: command, WORK_TIMEOUT_SECONDS: '2', LEASE_SECONDS: '1', MAX_ATTEMPTS: '2' });
+    const env = redisEnv(queue, {
+      WORKER_MODE: 'drain',
+      WORK_COMMAND: command,
+      WORK_TIMEOUT_SECONDS: '2',
+      LEASE_SECONDS: '1',
+      MAX_ATTEMPTS: '2',
+    });
     const started = Date.now();
     const result = await runCli(['work'], env);
     expect(result.code).toBe(ExitCode.ok);
     expect(Date.now() - started).toBeLessThan(30000);
     expect(result.stdout).toMatch(/^handled quick$/m);
     expect(result.stdout).not.toMatch(/handled slow/);
-    expect(result.stderr.match(/"slow" outlasted WORK_TIMEOUT_SECONDS \(2 s\): stopped, a failed attempt/g)).toHaveLength(2);
+    expect(
+      result.stderr.match(/"slow" outlasted WORK_TIMEOUT_SECONDS \(2 s\): stopped, a failed attempt/g),
+    ).toHaveLength(2);
     expect(result.stderr).toMatch(/"slow" failed \(attempt 2 of 2\): moved to dead-letter queue/);
     expect(await brokers.redis.lRange(queueKeys(queue).dead, 0, -1)).toEqual(['slow']);
   });
@@ -85,13 +96,19 @@ describe('work on Redis (fine pattern)', () => {
   test('a worker killed mid-item leaves it to another worker once its lease expires', async () => {
     const queue = newQueue();
     await brokers.redis.rPush(queue, ['precious']);
-    const victim = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '1' }));
+    const victim = startCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '1' }),
+    );
     await victim.waitFor(/Processing precious/);
     // Leased, not pending: a drain worker must wait for it instead of exiting.
     expect((await runCli(['status'], redisEnv(queue))).stdout).toMatch(/pending 0, in progress 1, done 0/);
     victim.kill('SIGKILL');
     await victim.exited;
-    const rescuer = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', LEASE_SECONDS: '1' }));
+    const rescuer = await runCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', LEASE_SECONDS: '1' }),
+    );
     expect(rescuer.code).toBe(ExitCode.ok);
     expect(processed(rescuer.stdout)).toEqual(['precious']);
     expect((await runCli(['status'], redisEnv(queue))).stdout).toMatch(/pending 0, in progress 0, done 1, dead 0/);
@@ -101,12 +118,18 @@ describe('work on Redis (fine pattern)', () => {
     const queue = newQueue();
     await brokers.redis.rPush(queue, ['crasher']);
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const victim = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '0.5', MAX_ATTEMPTS: '2' }));
+      const victim = startCli(
+        ['work'],
+        redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '60', LEASE_SECONDS: '0.5', MAX_ATTEMPTS: '2' }),
+      );
       await victim.waitFor(/Processing crasher/);
       victim.kill('SIGKILL');
       await victim.exited;
     }
-    const last = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', LEASE_SECONDS: '0.5', MAX_ATTEMPTS: '2' }));
+    const last = await runCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', LEASE_SECONDS: '0.5', MAX_ATTEMPTS: '2' }),
+    );
     expect(last.code).toBe(ExitCode.ok);
     expect(processed(last.stdout)).toEqual([]);
     expect(last.stderr).toMatch(/"crasher" was delivered 2 times without an answer: moved to dead-letter queue/);
@@ -138,7 +161,10 @@ describe('work on Redis (fine pattern)', () => {
     expect(result.code).toBe(ExitCode.interrupted);
     expect(result.stderr).toMatch(/gave "long" back to the queue unfinished/);
     // MAX_ATTEMPTS=1: had the release counted as an attempt, the item would now be dead.
-    const next = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', MAX_ATTEMPTS: '1' }));
+    const next = await runCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', MAX_ATTEMPTS: '1' }),
+    );
     expect(processed(next.stdout)).toEqual(['long']);
     expect(await brokers.redis.lLen(queueKeys(queue).dead)).toBe(0);
   });
@@ -147,7 +173,10 @@ describe('work on Redis (fine pattern)', () => {
     const queue = newQueue();
     await brokers.redis.rPush(queue, ['grouped']);
     const pidFile = `${files.dir}/${queue}.pid`;
-    const worker = startCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 & echo $! > ${pidFile}; wait` }));
+    const worker = startCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 & echo $! > ${pidFile}; wait` }),
+    );
     const child = await readPid(pidFile);
     worker.kill('SIGTERM');
     await worker.waitFor(/SIGTERM: taking no more items/);
@@ -162,7 +191,10 @@ describe('work on Redis (fine pattern)', () => {
     const queue = newQueue();
     await brokers.redis.rPush(queue, ['leaves-a-child']);
     const pidFile = `${files.dir}/${queue}.pid`;
-    const result = await runCli(['work'], redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 >/dev/null 2>&1 & echo $! > ${pidFile}` }));
+    const result = await runCli(
+      ['work'],
+      redisEnv(queue, { WORKER_MODE: 'drain', WORK_COMMAND: `sleep 60 >/dev/null 2>&1 & echo $! > ${pidFile}` }),
+    );
     expect(result.code).toBe(ExitCode.ok);
     expect(processGone(await readPid(pidFile))).toBe(true);
   });
@@ -178,7 +210,9 @@ describe('work on Redis (fine pattern)', () => {
     expect(result.code).toBe(ExitCode.ok);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toBe(`queue ${queue}: pending 3, in progress 0, done 0, dead 0`);
-    expect(lines[lines.length - 1]).toMatch(new RegExp(`^queue ${queue}: pending 0, in progress 0, done 3, dead 0, [0-9.]+ items/s, ETA 0s$`));
+    expect(lines[lines.length - 1]).toMatch(
+      new RegExp(`^queue ${queue}: pending 0, in progress 0, done 3, dead 0, [0-9.]+ items/s, ETA 0s$`),
+    );
     expect(result.stdout).not.toContain('\r');
   });
 });

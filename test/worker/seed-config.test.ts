@@ -31,7 +31,10 @@ describe('SEED_ID and SEED_WAIT_SECONDS', () => {
 
   test('takes the id seedId() produces, and a wait of 0 or a fraction of a second', () => {
     const id = seedId(['a', 'b'], 'rerun-1');
-    expect(readWork({ ...TARGET, SEED_ID: id, SEED_WAIT_SECONDS: '0' }).work).toMatchObject({ seedId: id, seedWaitSeconds: 0 });
+    expect(readWork({ ...TARGET, SEED_ID: id, SEED_WAIT_SECONDS: '0' }).work).toMatchObject({
+      seedId: id,
+      seedWaitSeconds: 0,
+    });
     expect(readWork({ ...TARGET, SEED_ID: id, SEED_WAIT_SECONDS: '2.5' }).work.seedWaitSeconds).toBe(2.5);
   });
 
@@ -54,8 +57,19 @@ describe('SEED_ID and SEED_WAIT_SECONDS', () => {
   });
 
   test('reports every bad variable at once, one line each', () => {
-    const lines = problems(readWork, { BROKER_URL: 'ftp://x', QUEUE: 'jobs', MAX_ATTEMPTS: '0', SEED_ID: 'abc', SEED_WAIT_SECONDS: '-5' });
-    expect(lines.map((line) => line.split(':')[0])).toEqual(['BROKER_URL', 'MAX_ATTEMPTS', 'SEED_ID', 'SEED_WAIT_SECONDS']);
+    const lines = problems(readWork, {
+      BROKER_URL: 'ftp://x',
+      QUEUE: 'jobs',
+      MAX_ATTEMPTS: '0',
+      SEED_ID: 'abc',
+      SEED_WAIT_SECONDS: '-5',
+    });
+    expect(lines.map((line) => line.split(':')[0])).toEqual([
+      'BROKER_URL',
+      'MAX_ATTEMPTS',
+      'SEED_ID',
+      'SEED_WAIT_SECONDS',
+    ]);
   });
 });
 

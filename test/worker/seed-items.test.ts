@@ -37,7 +37,9 @@ describe("seed's items from ITEMS_DIRECTORY (the seeding Job's ConfigMaps)", () 
 
   test('fails for a bad item, naming its file and place', () => {
     const directory = volumes.volume({ 0: ['a'] }, { 'items-1.json': '["b", 7]' });
-    expect(problem(() => readItems([], { ITEMS_DIRECTORY: directory }))).toContain('ITEMS_DIRECTORY/items-1.json[1]: got 7, expected a string');
+    expect(problem(() => readItems([], { ITEMS_DIRECTORY: directory }))).toContain(
+      'ITEMS_DIRECTORY/items-1.json[1]: got 7, expected a string',
+    );
   });
 
   test('fails before reading when the files hold more than seed reads', () => {
@@ -50,7 +52,9 @@ describe("seed's items from ITEMS_DIRECTORY (the seeding Job's ConfigMaps)", () 
 
   test('fails for two sources of items at once', () => {
     const directory = volumes.volume({ 0: ['a'] });
-    expect(problem(() => readItems(['x'], { ITEMS_DIRECTORY: directory }))).toContain('expected one source of items, not arguments and ITEMS_DIRECTORY');
+    expect(problem(() => readItems(['x'], { ITEMS_DIRECTORY: directory }))).toContain(
+      'expected one source of items, not arguments and ITEMS_DIRECTORY',
+    );
     expect(problem(() => readItems([], { ITEMS_DIRECTORY: directory, ITEMS_FILE: '/tmp/items.json' }))).toContain(
       'ITEMS_FILE: got "/tmp/items.json", expected one source of items, not ITEMS_FILE and ITEMS_DIRECTORY',
     );

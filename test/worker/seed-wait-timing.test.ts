@@ -8,7 +8,12 @@ const OTHER = 'b'.repeat(32);
 
 function seedWait(options: { seedId?: string; waitSeconds: number; signal?: AbortSignal }) {
   const lines: string[] = [];
-  const wait = new SeedWait({ queueName: 'jobs', signal: new AbortController().signal, log: (line) => lines.push(line), ...options });
+  const wait = new SeedWait({
+    queueName: 'jobs',
+    signal: new AbortController().signal,
+    log: (line) => lines.push(line),
+    ...options,
+  });
   return { wait, lines };
 }
 
@@ -64,13 +69,18 @@ test('progress ends a wait: the next one has the whole SEED_WAIT_SECONDS again a
   const first = wait.pause({ id: ID, total: 4, pushed: 2 });
   await jest.advanceTimersByTimeAsync(100);
   expect(await first).toBeUndefined();
-  expect(lines).toEqual([`queue jobs is empty, showing its seed at 2 of 4 items: waiting up to 8 s for seed ${ID} to complete`]);
+  expect(lines).toEqual([
+    `queue jobs is empty, showing its seed at 2 of 4 items: waiting up to 8 s for seed ${ID} to complete`,
+  ]);
   await jest.advanceTimersByTimeAsync(7000);
   wait.progress();
   const { exit, ms } = await pauseUntilOver(wait);
   expect(exit).toBe(ExitCode.seedIncomplete);
   expect(ms).toBe(8000);
-  expect(lines.slice(1)).toEqual([expect.stringMatching(/is empty, showing no seed marker/), expect.stringMatching(/stayed empty for 8 s/)]);
+  expect(lines.slice(1)).toEqual([
+    expect.stringMatching(/is empty, showing no seed marker/),
+    expect.stringMatching(/stayed empty for 8 s/),
+  ]);
 });
 
 test('SIGTERM ends a pause at once with exit 143', async () => {

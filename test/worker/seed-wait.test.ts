@@ -63,7 +63,12 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
   test('drain, started before its seeder: waits, then processes every item and exits 0', async () => {
     const queue = newQueue();
     const items = ['apple', 'banana', 'cherry', 'date', 'fig'];
-    const env = broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: seedId(items), SEED_WAIT_SECONDS: '30' });
+    const env = broker.env(queue, {
+      WORKER_MODE: 'drain',
+      WORK_SECONDS: '0',
+      SEED_ID: seedId(items),
+      SEED_WAIT_SECONDS: '30',
+    });
     const workers = [startCli(['work'], env), startCli(['work'], env)];
     await Promise.all(workers.map((worker) => worker.waitFor(/waiting up to 30 s for seed/)));
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -99,7 +104,9 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
     const id = seedId(['never']);
     const started = Date.now();
     const results = await Promise.all(
-      ['single', 'drain'].map((mode) => runCli(['work'], broker.env(queue, { WORKER_MODE: mode, SEED_ID: id, SEED_WAIT_SECONDS: '2' }))),
+      ['single', 'drain'].map((mode) =>
+        runCli(['work'], broker.env(queue, { WORKER_MODE: mode, SEED_ID: id, SEED_WAIT_SECONDS: '2' })),
+      ),
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     for (const result of results) {
@@ -115,11 +122,17 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
   test('a complete seed of other items on an empty queue: the worker waits for its own, it does not exit 0', async () => {
     const queue = newQueue();
     expect((await runCli(['seed', 'old'], broker.env(queue))).code).toBe(ExitCode.ok);
-    const drained = await runCli(['work'], broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: seedId(['old']) }));
+    const drained = await runCli(
+      ['work'],
+      broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: seedId(['old']) }),
+    );
     expect(drained.code).toBe(ExitCode.ok);
     expect(processed(drained.stdout)).toEqual(['old']);
     for (const mode of ['drain', 'single']) {
-      const result = await runCli(['work'], broker.env(queue, { WORKER_MODE: mode, SEED_ID: seedId(['new']), SEED_WAIT_SECONDS: '1' }));
+      const result = await runCli(
+        ['work'],
+        broker.env(queue, { WORKER_MODE: mode, SEED_ID: seedId(['new']), SEED_WAIT_SECONDS: '1' }),
+      );
       expect(result.code).toBe(ExitCode.seedIncomplete);
       expect(result.stderr).toContain(
         `showing the seed marker of another seed, ${seedId(['old'])} (1 of 1 items): waiting up to 1 s for seed ${seedId(['new'])}`,
@@ -132,7 +145,10 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
     const queue = newQueue();
     const id = seedId(['a', 'b', 'c', 'd']);
     await broker.seedPart(queue, { id, total: 4, items: ['a', 'b'], pushed: 2 });
-    const worker = startCli(['work'], broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: id, SEED_WAIT_SECONDS: '30' }));
+    const worker = startCli(
+      ['work'],
+      broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: id, SEED_WAIT_SECONDS: '30' }),
+    );
     await worker.waitFor(new RegExp(`showing its seed at 2 of 4 items: waiting up to 30 s for seed ${id}`));
     expect(processed(worker.stdout)).toEqual(['a', 'b']);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -146,7 +162,10 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
 
   test('SIGTERM while waiting exits 143 at once', async () => {
     const queue = newQueue();
-    const worker = startCli(['work'], broker.env(queue, { WORKER_MODE: 'drain', SEED_ID: seedId(['late']), SEED_WAIT_SECONDS: '60' }));
+    const worker = startCli(
+      ['work'],
+      broker.env(queue, { WORKER_MODE: 'drain', SEED_ID: seedId(['late']), SEED_WAIT_SECONDS: '60' }),
+    );
     await worker.waitFor(/waiting up to 60 s for seed/);
     const stoppedAt = Date.now();
     worker.kill('SIGTERM');
@@ -161,12 +180,17 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
     expect((await runCli(['seed', ...items], broker.env(queue))).code).toBe(ExitCode.ok);
     const again = await runCli(['seed', ...items], broker.env(queue, { SEED_RUN: 'rerun-1' }));
     expect(again.code).toBe(ExitCode.ok);
-    expect(again.stdout).toMatch(new RegExp(`^seeded 2 items onto queue ${queue} .*\\(seed ${seedId(items, 'rerun-1')}, run "rerun-1"\\)$`, 'm'));
+    expect(again.stdout).toMatch(
+      new RegExp(`^seeded 2 items onto queue ${queue} .*\\(seed ${seedId(items, 'rerun-1')}, run "rerun-1"\\)$`, 'm'),
+    );
     const repeated = await runCli(['seed', ...items], broker.env(queue, { SEED_RUN: 'rerun-1' }));
     expect(repeated.code).toBe(ExitCode.ok);
     expect(repeated.stdout).toMatch(/nothing added/);
     expect(await broker.count(queue)).toBe(4);
-    const result = await runCli(['work'], broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: seedId(items, 'rerun-1') }));
+    const result = await runCli(
+      ['work'],
+      broker.env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0', SEED_ID: seedId(items, 'rerun-1') }),
+    );
     expect(result.code).toBe(ExitCode.ok);
     expect(sorted(processed(result.stdout))).toEqual(['x', 'x', 'y', 'y']);
     expect(result.stderr).not.toMatch(/waiting/);
@@ -177,6 +201,8 @@ describe.each(BROKERS)('$name: a worker with SEED_ID', (broker) => {
     await broker.seedPart(queue, { id: seedId(['p', 'q']), total: 2, items: [], pushed: 0 });
     const result = await runCli(['work'], broker.env(queue, { WORKER_MODE: 'drain' }));
     expect(result.code).toBe(ExitCode.ok);
-    expect(lines(result.stderr)).toEqual([`work-queue: queue ${queue} is drained: nothing pending or in progress (0 items processed here)`]);
+    expect(lines(result.stderr)).toEqual([
+      `work-queue: queue ${queue} is drained: nothing pending or in progress (0 items processed here)`,
+    ]);
   });
 });

@@ -4,7 +4,12 @@
  * (the items the broker had not confirmed to the seeder when it stopped, at most SEED_WINDOW).
  * Nothing missing, nothing foreign, order kept. Returns how many items are on the queue twice.
  */
-export function expectResumedInOrder(onQueue: readonly string[], items: readonly string[], bound: number, resumedAt?: number): number {
+export function expectResumedInOrder(
+  onQueue: readonly string[],
+  items: readonly string[],
+  bound: number,
+  resumedAt?: number,
+): number {
   let r = resumedAt;
   if (r === undefined) {
     let matching = 0;
@@ -19,7 +24,11 @@ export function expectResumedInOrder(onQueue: readonly string[], items: readonly
 }
 
 /** The same without order (items of a cluster's resumed seed): none missing, none foreign, at most `bound` twice and none three times. */
-export function expectAllOnce(onQueue: readonly string[], items: readonly string[], bound: number): { duplicated: number; missing: number } {
+export function expectAllOnce(
+  onQueue: readonly string[],
+  items: readonly string[],
+  bound: number,
+): { duplicated: number; missing: number } {
   const counts = new Map<string, number>();
   for (const item of onQueue) counts.set(item, (counts.get(item) ?? 0) + 1);
   const missing = items.filter((item) => !counts.has(item));

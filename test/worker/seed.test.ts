@@ -1,7 +1,17 @@
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode, queueKeys } from '../../contract';
 import { type BrokerKind, useBrokers } from './broker-fixture';
-import { amqpCount, amqpEnv, amqpTakeAll, deleteAmqpQueue, deleteRedisQueue, redisEnv, runCli, startCli, tempDir } from './helpers';
+import {
+  amqpCount,
+  amqpEnv,
+  amqpTakeAll,
+  deleteAmqpQueue,
+  deleteRedisQueue,
+  redisEnv,
+  runCli,
+  startCli,
+  tempDir,
+} from './helpers';
 import { ItemsVolumes } from './indexed-fixture';
 import { expectResumedInOrder } from './seed-window';
 
@@ -85,7 +95,9 @@ describe.each(BROKERS)('seed into $name', (broker) => {
     // The same list from one file is the same seed: nothing is added.
     const again = await runCli(
       ['seed'],
-      broker.env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(['apple', 'banana', 'apple', 'cherry'])) }),
+      broker.env(queue, {
+        ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(['apple', 'banana', 'apple', 'cherry'])),
+      }),
     );
     expect(again.stdout).toMatch(/already holds this seed \(4 items/);
     expect(await broker.takeAll(queue)).toEqual(['apple', 'banana', 'apple', 'cherry']);
@@ -116,7 +128,9 @@ describe.each(BROKERS)('seed into $name', (broker) => {
     const env = broker.env(queue, { ITEMS_FILE: files.file(`${queue}.json`, JSON.stringify(items)) });
     const results = await Promise.all([runCli(['seed'], env), runCli(['seed'], env)]);
     for (const result of results) expect(result.code).toBe(ExitCode.ok);
-    const added = results.map((r) => Number(/^seeded (\d+) items/m.exec(r.stdout)?.[1] ?? (/nothing added/.test(r.stdout) ? 0 : NaN)));
+    const added = results.map((r) =>
+      Number(/^seeded (\d+) items/m.exec(r.stdout)?.[1] ?? (/nothing added/.test(r.stdout) ? 0 : NaN)),
+    );
     expect(added[0] + added[1]).toBe(items.length);
     const onQueue = await broker.takeAll(queue);
     expect(onQueue.length).toBe(items.length);
@@ -163,7 +177,9 @@ describe.each(BROKERS)('seed into $name', (broker) => {
     expect(resumedAt).toBeGreaterThan(0);
     expect((await runCli(['seed'], env)).stdout).toMatch(/nothing added/);
     const twice = expectResumedInOrder(await broker.takeAll(queue), items, broker.resumeDuplicates, resumedAt);
-    console.log(`${broker.name}: seed of ${items.length} killed, resumed at ${resumedAt}: ${twice} items on the queue twice`);
+    console.log(
+      `${broker.name}: seed of ${items.length} killed, resumed at ${resumedAt}: ${twice} items on the queue twice`,
+    );
   });
 });
 
@@ -172,7 +188,10 @@ describe('seed into RabbitMQ, a queue seeded by an earlier work-queue', () => {
     const queue = brokers.queue('seed-old-marker', 'amqp');
     const channel = await brokers.amqp.createChannel();
     try {
-      await channel.assertQueue(`${queue}.seed`, { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' } });
+      await channel.assertQueue(`${queue}.seed`, {
+        durable: true,
+        arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
+      });
       const result = await runCli(['seed', 'a'], amqpEnv(queue));
       expect(result.code).toBe(ExitCode.failed);
       expect(result.stderr.trim()).toMatch(

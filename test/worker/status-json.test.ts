@@ -21,12 +21,17 @@ function validReport(line: string): StatusReport {
 }
 
 /** Reads `status --json` until `done` accepts it (a broker settles some counts a moment after the worker). */
-async function statusWhen(env: Record<string, string>, done: (report: StatusReport) => boolean, timeoutMs = 15000): Promise<StatusReport> {
+async function statusWhen(
+  env: Record<string, string>,
+  done: (report: StatusReport) => boolean,
+  timeoutMs = 15000,
+): Promise<StatusReport> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const report = await readStatus(env);
     if (done(report)) return report;
-    if (Date.now() > deadline) throw new Error(`status never came to what the test waits for; last read: ${JSON.stringify(report)}`);
+    if (Date.now() > deadline)
+      throw new Error(`status never came to what the test waits for; last read: ${JSON.stringify(report)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -41,17 +46,31 @@ describe.each([
 
   /** What the broker tells of items taken: Redis each count, RabbitMQ only the two together. */
   const taken = (inProgress: number, done: number) =>
-    redisBroker ? { inProgress, done, inProgressOrDone: inProgress + done } : { inProgress: null, done: null, inProgressOrDone: inProgress + done };
+    redisBroker
+      ? { inProgress, done, inProgressOrDone: inProgress + done }
+      : { inProgress: null, done: null, inProgressOrDone: inProgress + done };
 
   test('a fresh queue, one with an item in progress, its worker killed, then drained', async () => {
     const queue = newQueue();
     const seeded = await runCli(['seed', 'a', 'b', 'c'], env(queue));
     expect(seeded.code).toBe(ExitCode.ok);
     const fresh = await readStatus(env(queue));
-    expect(fresh).toMatchObject({ schemaVersion: 1, queue, pending: 3, ...taken(0, 0), dead: 0, seeded: 3, seedComplete: true, seed: { total: 3, pushed: 3 } });
+    expect(fresh).toMatchObject({
+      schemaVersion: 1,
+      queue,
+      pending: 3,
+      ...taken(0, 0),
+      dead: 0,
+      seeded: 3,
+      seedComplete: true,
+      seed: { total: 3, pushed: 3 },
+    });
     expect(fresh.rate).toEqual({ counts, itemsPerSecond: null, windowSeconds: 0, etaSeconds: null });
     if (fresh.broker.kind === 'rabbitmq') {
-      expect(fresh.broker).toMatchObject({ replicas: null, replicasUnreadable: expect.stringMatching(/^BROKER_MANAGEMENT_URL is not set/) });
+      expect(fresh.broker).toMatchObject({
+        replicas: null,
+        replicasUnreadable: expect.stringMatching(/^BROKER_MANAGEMENT_URL is not set/),
+      });
     } else expect(fresh.broker).toEqual({ kind, expiredLeases: 0 });
 
     const worker = startCli(['work'], env(queue, { WORKER_MODE: 'single', WORK_SECONDS: '60', LEASE_SECONDS: '1' }));
@@ -73,7 +92,10 @@ describe.each([
   test('a queue holding a dead letter', async () => {
     const queue = newQueue();
     expect((await runCli(['seed', 'fine', 'poison'], env(queue))).code).toBe(ExitCode.ok);
-    const drain = await runCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '1' }));
+    const drain = await runCli(
+      ['work'],
+      env(queue, { WORKER_MODE: 'drain', WORK_COMMAND: POISON_COMMAND, MAX_ATTEMPTS: '1' }),
+    );
     expect(drain.code).toBe(ExitCode.ok);
     const report = await statusWhen(env(queue), (r) => r.dead === 1);
     expect(report).toMatchObject({ pending: 0, ...taken(0, 1), dead: 1, seeded: 2 });
@@ -100,11 +122,14 @@ describe.each([
     expect(last).toMatchObject({ pending: 0, ...taken(0, 4), rate: { counts, etaSeconds: 0 } });
     expect(last.rate.itemsPerSecond).toBeGreaterThan(0);
     expect(last.rate.windowSeconds).toBeGreaterThan(0);
-    for (let i = 1; i < reports.length; i++) expect(Date.parse(reports[i].sampledAt)).toBeGreaterThanOrEqual(Date.parse(reports[i - 1].sampledAt));
+    for (let i = 1; i < reports.length; i++)
+      expect(Date.parse(reports[i].sampledAt)).toBeGreaterThanOrEqual(Date.parse(reports[i - 1].sampledAt));
 
     expect(wordsResult.code).toBe(ExitCode.ok);
     const unit = redisBroker ? 'items' : 'taken';
     expect(wordsResult.stdout).toMatch(new RegExp(`^queue ${queue}: pending 4, .*\\(seeded 4\\)$`, 'm'));
-    expect(wordsResult.stdout.trimEnd().split('\n').pop()).toMatch(new RegExp(`^queue ${queue}: pending 0, .*\\(seeded 4\\), [0-9.]+ ${unit}/s, ETA 0s$`));
+    expect(wordsResult.stdout.trimEnd().split('\n').pop()).toMatch(
+      new RegExp(`^queue ${queue}: pending 0, .*\\(seeded 4\\), [0-9.]+ ${unit}/s, ETA 0s$`),
+    );
   });
 });

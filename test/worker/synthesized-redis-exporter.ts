@@ -19,7 +19,12 @@ export function synthesizedExporterEnv(queue: string, password: string): Record<
   });
   const container = podSpec(only(manifests, 'StatefulSet')).containers.find((c: ManifestValue) => c.name === 'metrics');
   if (!container) throw new Error('the synthesized RedisPod has no metrics container');
-  return Object.fromEntries(container.env.map((variable: ManifestValue) => [variable.name, variable.value ?? secretValue(manifests, variable.valueFrom)]));
+  return Object.fromEntries(
+    container.env.map((variable: ManifestValue) => [
+      variable.name,
+      variable.value ?? secretValue(manifests, variable.valueFrom),
+    ]),
+  );
 }
 
 function secretValue(manifests: Manifest[], valueFrom: ManifestValue): string {

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CliError } from '../../worker/errors';
 import { ExitCode } from '../../contract';
-import { MAX_TERMINATION_MESSAGE_BYTES, TerminationMessage, truncateUtf8, writeTerminationMessage } from '../../worker/termination-message';
+import {
+  MAX_TERMINATION_MESSAGE_BYTES,
+  TerminationMessage,
+  truncateUtf8,
+  writeTerminationMessage,
+} from '../../worker/termination-message';
 import { killLeftovers, runCli, startCli } from './helpers';
 import { ItemsVolumes } from './indexed-fixture';
 
@@ -12,14 +17,25 @@ describe('the termination message', () => {
     const message = new TerminationMessage();
     message.start('single');
     message.itemEnded('apple', 'done', { attempt: 2 });
-    expect(JSON.parse(message.render(ExitCode.ok))).toEqual({ item: 'apple', outcome: 'done', attempt: 2, exitCode: 0 });
+    expect(JSON.parse(message.render(ExitCode.ok))).toEqual({
+      item: 'apple',
+      outcome: 'done',
+      attempt: 2,
+      exitCode: 0,
+    });
   });
 
   test('single: a failed item exits 1 with a reason; no item taken leaves the item out', () => {
     const failed = new TerminationMessage();
     failed.start('single');
     failed.itemEnded('pear', 'failed', { attempt: 1 });
-    expect(JSON.parse(failed.render(ExitCode.failed))).toEqual({ item: 'pear', outcome: 'failed', attempt: 1, exitCode: 1, reason: 'the item was not done' });
+    expect(JSON.parse(failed.render(ExitCode.failed))).toEqual({
+      item: 'pear',
+      outcome: 'failed',
+      attempt: 1,
+      exitCode: 1,
+      reason: 'the item was not done',
+    });
     const none = new TerminationMessage();
     none.start('single');
     expect(none.render(ExitCode.ok)).toBe('{"exitCode":0}');
@@ -54,7 +70,10 @@ describe('the termination message', () => {
 
   test("an error's message is the reason, on one line", () => {
     const message = new TerminationMessage();
-    const error = new CliError('WORKER_MODE: got "fast", expected one of single, drain, indexed\nQUEUE: missing', ExitCode.badInput);
+    const error = new CliError(
+      'WORKER_MODE: got "fast", expected one of single, drain, indexed\nQUEUE: missing',
+      ExitCode.badInput,
+    );
     expect(JSON.parse(message.render(ExitCode.badInput, error))).toEqual({
       exitCode: 2,
       reason: 'WORKER_MODE: got "fast", expected one of single, drain, indexed; QUEUE: missing',
@@ -85,9 +104,13 @@ describe('the termination message', () => {
 
   test('a path that cannot be written is logged, and nothing is thrown', () => {
     const lines: string[] = [];
-    writeTerminationMessage('{}', { TERMINATION_MESSAGE_PATH: '/nonexistent-directory/termination-log' }, (line) => lines.push(line));
+    writeTerminationMessage('{}', { TERMINATION_MESSAGE_PATH: '/nonexistent-directory/termination-log' }, (line) =>
+      lines.push(line),
+    );
     expect(lines).toEqual([
-      expect.stringMatching(/^could not write the termination message to \/nonexistent-directory\/termination-log \(TERMINATION_MESSAGE_PATH\): /),
+      expect.stringMatching(
+        /^could not write the termination message to \/nonexistent-directory\/termination-log \(TERMINATION_MESSAGE_PATH\): /,
+      ),
     ]);
   });
 });
@@ -124,8 +147,17 @@ describe('work-queue work writes its termination message', () => {
     ]);
     expect(results.map(({ code }) => code)).toEqual([ExitCode.ok, ExitCode.failed, ExitCode.badInput]);
     expect(JSON.parse(readFileSync(done, 'utf8'))).toEqual({ item: 'apple', outcome: 'done', index: 0, exitCode: 0 });
-    expect(JSON.parse(readFileSync(failed, 'utf8'))).toEqual({ item: 'pear', outcome: 'failed', index: 1, exitCode: 1, reason: 'the item was not done' });
-    expect(JSON.parse(readFileSync(missing, 'utf8'))).toEqual({ exitCode: 2, reason: expect.stringMatching(/^JOB_COMPLETION_INDEX: /) });
+    expect(JSON.parse(readFileSync(failed, 'utf8'))).toEqual({
+      item: 'pear',
+      outcome: 'failed',
+      index: 1,
+      exitCode: 1,
+      reason: 'the item was not done',
+    });
+    expect(JSON.parse(readFileSync(missing, 'utf8'))).toEqual({
+      exitCode: 2,
+      reason: expect.stringMatching(/^JOB_COMPLETION_INDEX: /),
+    });
   });
 
   test('for a broker it cannot reach (exit 3), and on SIGTERM (exit 143)', async () => {
@@ -138,10 +170,19 @@ describe('work-queue work writes its termination message', () => {
       TERMINATION_MESSAGE_PATH: unreachable,
     });
     expect(unreached.code).toBe(ExitCode.brokerUnreachable);
-    expect(JSON.parse(readFileSync(unreachable, 'utf8'))).toEqual({ done: 0, failed: 0, dead: 0, exitCode: 3, reason: expect.stringContaining('127.0.0.1:1') });
+    expect(JSON.parse(readFileSync(unreachable, 'utf8'))).toEqual({
+      done: 0,
+      failed: 0,
+      dead: 0,
+      exitCode: 3,
+      reason: expect.stringContaining('127.0.0.1:1'),
+    });
 
     const stopped = messagePath();
-    const worker = startCli(['work'], indexedEnv(0, { WORK_COMMAND: 'echo started; sleep 60', TERMINATION_MESSAGE_PATH: stopped }));
+    const worker = startCli(
+      ['work'],
+      indexedEnv(0, { WORK_COMMAND: 'echo started; sleep 60', TERMINATION_MESSAGE_PATH: stopped }),
+    );
     await worker.waitFor(/^started$/m);
     worker.kill('SIGTERM');
     await worker.waitFor(/SIGTERM: taking no more items/);
@@ -157,8 +198,13 @@ describe('work-queue work writes its termination message', () => {
   });
 
   test('keeps its exit code when the message cannot be written', async () => {
-    const result = await runCli(['work'], indexedEnv(0, { WORK_COMMAND: 'cat >/dev/null', TERMINATION_MESSAGE_PATH: path.join(scratch, 'missing', 'log') }));
+    const result = await runCli(
+      ['work'],
+      indexedEnv(0, { WORK_COMMAND: 'cat >/dev/null', TERMINATION_MESSAGE_PATH: path.join(scratch, 'missing', 'log') }),
+    );
     expect(result.code).toBe(ExitCode.ok);
-    expect(result.stderr).toMatch(/^work-queue: could not write the termination message to .*missing\/log \(TERMINATION_MESSAGE_PATH\): /m);
+    expect(result.stderr).toMatch(
+      /^work-queue: could not write the termination message to .*missing\/log \(TERMINATION_MESSAGE_PATH\): /m,
+    );
   });
 });

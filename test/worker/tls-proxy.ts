@@ -37,7 +37,9 @@ export function makeCertificate(dir: string): Certificate {
       { stdio: 'pipe' },
     );
   } catch (error) {
-    throw new Error(`openssl could not make the test certificate (${String(error)}): install openssl`, { cause: error });
+    throw new Error(`openssl could not make the test certificate (${String(error)}): install openssl`, {
+      cause: error,
+    });
   }
   return { certFile, keyFile };
 }
@@ -60,15 +62,18 @@ export async function startTlsProxy(certificate: Certificate, target: number, ho
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   };
-  const server = createServer({ key: readFileSync(certificate.keyFile), cert: readFileSync(certificate.certFile) }, (client: TLSSocket) => {
-    serverNames.push(client.servername || undefined);
-    const broker = connect(target, '127.0.0.1');
-    track(client);
-    track(broker);
-    client.on('error', () => broker.destroy());
-    broker.on('error', () => client.destroy());
-    client.pipe(broker).pipe(client);
-  });
+  const server = createServer(
+    { key: readFileSync(certificate.keyFile), cert: readFileSync(certificate.certFile) },
+    (client: TLSSocket) => {
+      serverNames.push(client.servername || undefined);
+      const broker = connect(target, '127.0.0.1');
+      track(client);
+      track(broker);
+      client.on('error', () => broker.destroy());
+      broker.on('error', () => client.destroy());
+      client.pipe(broker).pipe(client);
+    },
+  );
   // Clients that reject the certificate abort the handshake: expected, not a proxy failure.
   server.on('tlsClientError', () => undefined);
   server.on('connection', track);

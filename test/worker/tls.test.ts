@@ -47,7 +47,10 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     expect(seed.code).toBe(ExitCode.ok);
     expect(await brokers.redis.lLen(queue)).toBe(items.length);
 
-    const work = await runCli(['work'], trusted({ BROKER_URL: rediss(), QUEUE: queue, WORKER_MODE: 'drain', WORK_SECONDS: '0' }));
+    const work = await runCli(
+      ['work'],
+      trusted({ BROKER_URL: rediss(), QUEUE: queue, WORKER_MODE: 'drain', WORK_SECONDS: '0' }),
+    );
     expect(work.code).toBe(ExitCode.ok);
     expect(sorted(processed(work.stdout))).toEqual(sorted(items));
     expect(await brokers.redis.lLen(queue)).toBe(0);
@@ -63,7 +66,10 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     expect(seed.code).toBe(ExitCode.ok);
     expect(await amqpCount(brokers.amqp, queue)).toBe(3);
 
-    const work = await runCli(['work'], trusted({ BROKER_URL: amqps(), QUEUE: queue, WORKER_MODE: 'single', WORK_SECONDS: '0' }));
+    const work = await runCli(
+      ['work'],
+      trusted({ BROKER_URL: amqps(), QUEUE: queue, WORKER_MODE: 'single', WORK_SECONDS: '0' }),
+    );
     expect(work.code).toBe(ExitCode.ok);
     expect(processed(work.stdout)).toEqual(['one']);
     expect(await amqpCount(brokers.amqp, queue)).toBe(2);
@@ -81,13 +87,18 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     expect((await runCli(['seed', 'x'], trusted({ BROKER_URL: amqps(), QUEUE: amqpQueue }))).code).toBe(ExitCode.ok);
     const amqpStatus = await runCli(['status'], trusted({ BROKER_URL: amqps(), QUEUE: amqpQueue }));
     expect(amqpStatus.code).toBe(ExitCode.ok);
-    expect(amqpStatus.stdout).toMatch(new RegExp(`^queue ${amqpQueue}: pending 1, in progress or done 0, dead 0 \\(seeded 1\\)$`, 'm'));
+    expect(amqpStatus.stdout).toMatch(
+      new RegExp(`^queue ${amqpQueue}: pending 1, in progress or done 0, dead 0 \\(seeded 1\\)$`, 'm'),
+    );
   });
 
   test('connects by IP address when the certificate names it (no server name is sent)', async () => {
     const queue = newQueue('redis');
     const names = redisProxy.serverNames.length;
-    const result = await runCli(['seed', 'by-ip'], trusted({ BROKER_URL: `rediss://127.0.0.1:${redisProxy.port}`, QUEUE: queue }));
+    const result = await runCli(
+      ['seed', 'by-ip'],
+      trusted({ BROKER_URL: `rediss://127.0.0.1:${redisProxy.port}`, QUEUE: queue }),
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(ExitCode.ok);
     expect(await brokers.redis.lRange(queue, 0, -1)).toEqual(['by-ip']);
@@ -100,13 +111,21 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
   ])('fails without NODE_EXTRA_CA_CERTS: %s certificate not trusted', async (broker, url, shown) => {
     const queue = newQueue(broker === 'Redis' ? 'redis' : 'amqp');
     const result = await runCli(['seed', 'never'], { BROKER_URL: url(), QUEUE: queue });
-    expectUnreachable(result, shown(), /NODE_EXTRA_CA_CERTS.*\(DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate\)$/);
+    expectUnreachable(
+      result,
+      shown(),
+      /NODE_EXTRA_CA_CERTS.*\(DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate\)$/,
+    );
     expect(result.stderr).not.toContain(':guest@');
   });
 
   test('fails without NODE_EXTRA_CA_CERTS even when NODE_TLS_REJECT_UNAUTHORIZED=0', async () => {
     const queue = newQueue('redis');
-    const result = await runCli(['seed', 'never'], { BROKER_URL: rediss(), QUEUE: queue, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+    const result = await runCli(['seed', 'never'], {
+      BROKER_URL: rediss(),
+      QUEUE: queue,
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    });
     expect(result.code).toBe(ExitCode.brokerUnreachable);
     expect(result.stderr).toMatch(/self-signed certificate/);
     expect(await brokers.redis.exists(queue)).toBe(0);
@@ -129,7 +148,10 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
     // Plain Redis waits for the end of a command line (timeout), or answers the handshake in plain
     // text when its random bytes hold a line break. A timeout may also be a broker that is not up
     // yet, which is waited for BROKER_RETRY_SECONDS: not here.
-    const result = await runCli(['status'], trusted({ BROKER_URL: url, QUEUE: newQueue('redis'), BROKER_RETRY_SECONDS: '0' }));
+    const result = await runCli(
+      ['status'],
+      trusted({ BROKER_URL: url, QUEUE: newQueue('redis'), BROKER_RETRY_SECONDS: '0' }),
+    );
     expectUnreachable(
       result,
       `rediss://:***@127.0.0.1:${REDIS.port}`,
@@ -139,7 +161,14 @@ describe('TLS broker URLs (amqps://, rediss://) through a TLS-terminating proxy'
   });
 
   test('fails with amqps:// to the plain RabbitMQ port', async () => {
-    const result = await runCli(['status'], trusted({ BROKER_URL: `amqps://guest:guest@127.0.0.1:${AMQP.port}`, QUEUE: newQueue('amqp') }));
-    expectUnreachable(result, `amqps://guest:***@127.0.0.1:${AMQP.port}`, /speaks TLS.*\(ERR_SSL_WRONG_VERSION_NUMBER: wrong version number\)$/);
+    const result = await runCli(
+      ['status'],
+      trusted({ BROKER_URL: `amqps://guest:guest@127.0.0.1:${AMQP.port}`, QUEUE: newQueue('amqp') }),
+    );
+    expectUnreachable(
+      result,
+      `amqps://guest:***@127.0.0.1:${AMQP.port}`,
+      /speaks TLS.*\(ERR_SSL_WRONG_VERSION_NUMBER: wrong version number\)$/,
+    );
   });
 });

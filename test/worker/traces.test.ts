@@ -40,27 +40,52 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     const loadedFiles = path.join(files.dir, `loaded-${++runs}`);
     const result = await runCli(args, { ...env, NODE_OPTIONS: `--require ${HOOK}`, WQ_TEST_LOADED_FILES: loadedFiles });
     const loaded = readFileSync(loadedFiles, 'utf8').split('\n');
-    return { ...result, tracingLoaded: loaded.some((file) => path.basename(file) === 'tracing.cjs' || file.includes('@opentelemetry')) };
+    return {
+      ...result,
+      tracingLoaded: loaded.some((file) => path.basename(file) === 'tracing.cjs' || file.includes('@opentelemetry')),
+    };
   }
 
   const BROKERS = [
-    { name: 'Redis', broker: 'redis', env: redisEnv, system: 'redis', protocol: 'http/protobuf', mode: 'drain', workers: 1 },
-    { name: 'RabbitMQ', broker: 'amqp', env: amqpEnv, system: 'rabbitmq', protocol: 'http/json', mode: 'single', workers: DELIVERIES.length },
+    {
+      name: 'Redis',
+      broker: 'redis',
+      env: redisEnv,
+      system: 'redis',
+      protocol: 'http/protobuf',
+      mode: 'drain',
+      workers: 1,
+    },
+    {
+      name: 'RabbitMQ',
+      broker: 'amqp',
+      env: amqpEnv,
+      system: 'rabbitmq',
+      protocol: 'http/json',
+      mode: 'single',
+      workers: DELIVERIES.length,
+    },
   ] as const;
 
   test.each(BROKERS)(
     '$name: the seed run is a span, each delivery a span under it with the messaging attributes and its outcome ($protocol)',
     async ({ broker, env, system, protocol, mode, workers }) => {
       const queue = brokers.queue(`traces-${broker}`, broker);
-      const traced = env(queue, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
+      const traced = env(queue, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      });
       const seeded = await run(['seed', ...ITEMS], traced);
       expect(seeded.code).toBe(ExitCode.ok);
       expect(seeded.tracingLoaded).toBe(true);
       // On RabbitMQ a `single` worker per delivery, side by side: the one that finds the queue empty takes the retried item.
       const worked = await Promise.all(
-        Array.from({ length: workers }, () => run(['work'], { ...traced, WORKER_MODE: mode, MAX_ATTEMPTS: '2', WORK_COMMAND: COMMAND })),
+        Array.from({ length: workers }, () =>
+          run(['work'], { ...traced, WORKER_MODE: mode, MAX_ATTEMPTS: '2', WORK_COMMAND: COMMAND }),
+        ),
       );
-      for (const { stderr, tracingLoaded } of worked) expect([stderr, tracingLoaded]).toEqual([expect.not.stringMatching(/traces:/), true]);
+      for (const { stderr, tracingLoaded } of worked)
+        expect([stderr, tracingLoaded]).toEqual([expect.not.stringMatching(/traces:/), true]);
       const spans = receiver.spans.filter((span) => span.attributes['messaging.destination.name'] === queue);
       showingSpans(spans, () => checkTrace(spans, { queue, system, protocol }));
       if (broker === 'redis') expect(await brokers.redis.pTTL(queueKeys(queue).traces)).toBeGreaterThan(0);
@@ -77,11 +102,20 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     }
   }
 
-  function checkTrace(spans: readonly ReceivedSpan[], { queue, system, protocol }: { queue: string; system: string; protocol: string }): void {
+  function checkTrace(
+    spans: readonly ReceivedSpan[],
+    { queue, system, protocol }: { queue: string; system: string; protocol: string },
+  ): void {
     expect(receiver.problems).toEqual([]);
     const [seed, ...others] = spans.filter((span) => span.attributes['messaging.operation.name'] === 'seed');
     expect(others).toEqual([]);
-    expect(seed).toMatchObject({ name: `seed ${queue}`, kind: 4, parentSpanId: '', service: 'work-queue', contentType: contentTypeOf(protocol) });
+    expect(seed).toMatchObject({
+      name: `seed ${queue}`,
+      kind: 4,
+      parentSpanId: '',
+      service: 'work-queue',
+      contentType: contentTypeOf(protocol),
+    });
     expect(seed.attributes).toEqual({
       'messaging.system': system,
       'messaging.destination.name': queue,
@@ -93,8 +127,18 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     });
     const items = spans.filter((span) => span.attributes['messaging.operation.name'] === 'process');
     for (const item of items) {
-      expect(item).toMatchObject({ name: `process ${queue}`, kind: 5, traceId: seed.traceId, parentSpanId: seed.spanId, service: 'work-queue' });
-      expect(item.attributes).toMatchObject({ 'messaging.system': system, 'messaging.destination.name': queue, 'messaging.operation.type': 'process' });
+      expect(item).toMatchObject({
+        name: `process ${queue}`,
+        kind: 5,
+        traceId: seed.traceId,
+        parentSpanId: seed.spanId,
+        service: 'work-queue',
+      });
+      expect(item.attributes).toMatchObject({
+        'messaging.system': system,
+        'messaging.destination.name': queue,
+        'messaging.operation.type': 'process',
+      });
     }
     expect(items.map(delivery).sort(bySizeThenAttempt)).toEqual(DELIVERIES);
   }
@@ -121,9 +165,14 @@ describe('traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       const queue = brokers.queue('traces-silent', 'redis');
       const started = Date.now();
       const { port } = silent.address() as { port: number };
-      const seeded = await runCli(['seed', 'one'], redisEnv(queue, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }));
+      const seeded = await runCli(
+        ['seed', 'one'],
+        redisEnv(queue, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }),
+      );
       expect(seeded.code).toBe(ExitCode.ok);
-      expect(seeded.stderr).toMatch(/traces: http:\/\/127\.0\.0\.1:\d+\/v1\/traces took more than 2 s: the spans not sent by then are dropped/);
+      expect(seeded.stderr).toMatch(
+        /traces: http:\/\/127\.0\.0\.1:\d+\/v1\/traces took more than 2 s: the spans not sent by then are dropped/,
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       for (const socket of sockets) socket.destroy();

@@ -27,7 +27,9 @@ describe('status --watch on a terminal', () => {
   });
 
   test('a wide terminal gets the full bar and line; a narrower one a narrower bar, then no queue name, then no bar', () => {
-    expect(redraw(queue, status, 200)).toBe(`[${'#'.repeat(18)}${'.'.repeat(12)}] queue job2: pending 3, in progress 1, done 6, dead 0 (seeded 10)`);
+    expect(redraw(queue, status, 200)).toBe(
+      `[${'#'.repeat(18)}${'.'.repeat(12)}] queue job2: pending 3, in progress 1, done 6, dead 0 (seeded 10)`,
+    );
     expect(redraw(queue, status, 80)).toMatch(/^\[[#.]{5,29}\] queue job2: /);
     expect(redraw(queue, status, 64)).toMatch(/^\[[#.]{5,}\] pending 3, /);
     expect(redraw(queue, status, 60)).toBe('pending 3, in progress 1, done 6, dead 0 (seeded 10)');
@@ -41,12 +43,19 @@ describe('Redis scripts', () => {
       'local pending, processing, leases, done, dead, seed, reply = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]',
       'local call, retry, replyTtl, tokenList = ARGV[1], ARGV[2], ARGV[3], ARGV[4]',
     ]);
-    for (const script of [CLAIM, COMPLETE, FAIL, RELEASE, RENEW, SEED_BEGIN, SEED_CHUNK, STATUS]) expect(script.sha).toMatch(/^[0-9a-f]{40}$/);
+    for (const script of [CLAIM, COMPLETE, FAIL, RELEASE, RENEW, SEED_BEGIN, SEED_CHUNK, STATUS])
+      expect(script.sha).toMatch(/^[0-9a-f]{40}$/);
   });
 
   test('fails for a body that declares a local with the name of a key', () => {
-    expect(() => luaScript({ name: 'test', keys: ['dead'], args: [], body: 'local claimed, dead = {}, {}\nreturn 0', reply: integer })).toThrow(
-      'the body redeclares dead',
-    );
+    expect(() =>
+      luaScript({
+        name: 'test',
+        keys: ['dead'],
+        args: [],
+        body: 'local claimed, dead = {}, {}\nreturn 0',
+        reply: integer,
+      }),
+    ).toThrow('the body redeclares dead');
   });
 });

@@ -88,7 +88,9 @@ export class PublishingBlocked {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.since === undefined) return;
-    this.options.log(`queue ${this.queue}: ${brokerAt(this.broker)} unblocked publishing after ${((Date.now() - this.since) / 1000).toFixed(1)} s; going on`);
+    this.options.log(
+      `queue ${this.queue}: ${brokerAt(this.broker)} unblocked publishing after ${((Date.now() - this.since) / 1000).toFixed(1)} s; going on`,
+    );
     this.since = undefined;
   }
 

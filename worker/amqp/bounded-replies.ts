@@ -106,16 +106,19 @@ export function withBoundedReplies<C extends Channel>(channel: C): C {
   const checkQueue = channel.checkQueue.bind(channel);
   const assertQueue = channel.assertQueue.bind(channel);
   const close = channel.close.bind(channel);
-  channel.get = (queue, options) => answered(channel, `basic.get from ${queue}`, failingOnClose(channel, get(queue, options)));
+  channel.get = (queue, options) =>
+    answered(channel, `basic.get from ${queue}`, failingOnClose(channel, get(queue, options)));
   channel.checkQueue = (queue) => answered(channel, `queue.declare (passive) of ${queue}`, checkQueue(queue));
-  channel.assertQueue = (queue, options) => answered(channel, `queue.declare of ${queue ?? 'a queue the broker names'}`, assertQueue(queue, options));
+  channel.assertQueue = (queue, options) =>
+    answered(channel, `queue.declare of ${queue ?? 'a queue the broker names'}`, assertQueue(queue, options));
   channel.close = () => answered(channel, 'channel.close', untilClosed(channel, close));
   // amqplib hands each frame of the channel to `accept` (replaced by its own on close); an error
   // thrown there ends the connection as a framing error does.
   const frames = channel as unknown as { accept(frame: ReceivedFrame): void };
   const accept = frames.accept.bind(channel);
   frames.accept = (frame) => {
-    if (frame.id === BASIC_CLASS && frame.size !== undefined && frame.size > MAX_REPLY_BYTES) throw new ReplyTooLargeError(frame.size);
+    if (frame.id === BASIC_CLASS && frame.size !== undefined && frame.size > MAX_REPLY_BYTES)
+      throw new ReplyTooLargeError(frame.size);
     accept(frame);
   };
   return channel;

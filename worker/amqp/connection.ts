@@ -1,5 +1,12 @@
 import { hostname } from 'node:os';
-import { type Channel, type ChannelModel, type ConfirmChannel, type Options, type SocketOptions, connect } from 'amqplib';
+import {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type Options,
+  type SocketOptions,
+  connect,
+} from 'amqplib';
 import { ReplyTimeoutError, ReplyTooLargeError, replyTimeoutMs } from '../broker-limits';
 import { type BrokerConfig, tlsServerName } from '../config';
 import { ExitCode } from '../../contract';
@@ -49,7 +56,12 @@ export function openAmqp(
   setUp: (connection: AmqpConnection) => Promise<void>,
   purpose?: string,
 ): Promise<Reconnecting<AmqpConnection>> {
-  return openReconnecting(broker, options, { create: (model) => model.createConfirmChannel(), lostWithChannel: false, purpose }, setUp);
+  return openReconnecting(
+    broker,
+    options,
+    { create: (model) => model.createConfirmChannel(), lostWithChannel: false, purpose },
+    setUp,
+  );
 }
 
 /**
@@ -88,7 +100,13 @@ export async function openConfirmChannel(model: ChannelModel): Promise<ConfirmCh
 }
 
 /** Publishes on a confirm channel and resolves once the broker confirmed it (within the connection's reply deadline). */
-export function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
+export function publishConfirmed(
+  channel: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  content: Buffer,
+  options: Options.Publish,
+): Promise<void> {
   const confirmed = new Promise<void>((resolve, reject) => {
     channel.publish(exchange, routingKey, content, options, (error: unknown) =>
       error ? reject(error instanceof Error ? error : new Error('the broker refused the message')) : resolve(),
@@ -132,7 +150,8 @@ function openReconnecting<C extends Channel>(
         try {
           await setUp(connection);
         } catch (error) {
-          if (connection.closed.aborted && !(error instanceof CliError) && typeof error === 'object' && error) lostWhileOpening.add(error);
+          if (connection.closed.aborted && !(error instanceof CliError) && typeof error === 'object' && error)
+            lostWhileOpening.add(error);
           await closeConnection(connection);
           throw error;
         }
@@ -234,7 +253,8 @@ async function closeConnection({ model, channel, closed }: AmqpConnection<Channe
  * large). Refused credentials and TLS failures are not: they fail at once.
  */
 function isUnreachable(error: unknown): boolean {
-  if (isSocketUnreachable(error) || error instanceof ReplyTimeoutError || error instanceof ReplyTooLargeError) return true;
+  if (isSocketUnreachable(error) || error instanceof ReplyTimeoutError || error instanceof ReplyTooLargeError)
+    return true;
   if (typeof error === 'object' && error !== null && lostWhileOpening.has(error)) return true;
   const code = thrownField(error, 'code');
   // Buffer reads past the end of a frame that is cut short.
@@ -248,7 +268,9 @@ function isUnreachable(error: unknown): boolean {
  */
 function vhostRefused(error: unknown, broker: BrokerConfig): Error | undefined {
   if (!/^Expected ConnectionOpenOk; got <ConnectionClose/.test(String(thrownField(error, 'message')))) return undefined;
-  return new Error(`the broker refused virtual host "${broker.path}": it does not exist, or user "${amqpCredentials(broker).username}" may not use it`);
+  return new Error(
+    `the broker refused virtual host "${broker.path}": it does not exist, or user "${amqpCredentials(broker).username}" may not use it`,
+  );
 }
 
 /** amqplib's messages for a silent or closing socket, and for what it cannot read as AMQP (lib/connection.js, frame.js, codec.js, defs.js). */

@@ -22,7 +22,11 @@ interface AmqpDelivery extends Delivery {
 
 const NOT_ACKNOWLEDGED = 'the connection closed before it was acknowledged: the broker delivers it again';
 
-export async function openAmqpConsumer(broker: BrokerConfig, queue: string, options: ConsumerOptions): Promise<Consumer> {
+export async function openAmqpConsumer(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConsumerOptions,
+): Promise<Consumer> {
   const names = amqpQueueNames(queue);
   const state = { claimedAny: false };
   const connection = await openAmqpConsumerConnection(broker, options, async (opened) => {
@@ -31,13 +35,21 @@ export async function openAmqpConsumer(broker: BrokerConfig, queue: string, opti
       try {
         await withChannel(opened.model, (ch) => ch.checkQueue(names.work));
       } catch (error) {
-        if (isNotFound(error)) throw queueDataLost(queue, brokerAt(broker), `the queue is gone, though this worker took items from it`);
+        if (isNotFound(error))
+          throw queueDataLost(queue, brokerAt(broker), `the queue is gone, though this worker took items from it`);
         throw error;
       }
     }
     await declareQueues(opened, queue, { replicas: broker.replicas, withMarker: false });
   });
-  return new AmqpConsumer(connection, new DeadLetterPublisher(broker, queue, options), queue, brokerAt(broker), options, state);
+  return new AmqpConsumer(
+    connection,
+    new DeadLetterPublisher(broker, queue, options),
+    queue,
+    brokerAt(broker),
+    options,
+    state,
+  );
 }
 
 /**
@@ -71,11 +83,13 @@ class AmqpConsumer implements Consumer {
       let markerRead = false;
       for (;;) {
         const message = await channel.get(this.names.work, { noAck: false }).catch((error: unknown) => {
-          if (isNotFound(error)) throw queueDataLost(this.queue, this.broker, 'the queue was deleted while this worker took items from it');
+          if (isNotFound(error))
+            throw queueDataLost(this.queue, this.broker, 'the queue was deleted while this worker took items from it');
           throw error;
         });
         if (message === false) {
-          if (!this.options.readSeed || markerRead) return { deliveries: [], deadLettered, settled: true, retryInMs: 100, ...(seed && { seed }) };
+          if (!this.options.readSeed || markerRead)
+            return { deliveries: [], deadLettered, settled: true, retryInMs: 100, ...(seed && { seed }) };
           // The marker counts only items the broker had confirmed: read before one more look at
           // the queue, a complete marker and an empty queue mean every item of the seed was taken.
           seed = await this.readSeed(connection);
@@ -86,13 +100,17 @@ class AmqpConsumer implements Consumer {
         const attempt = this.attemptOf(connection, message);
         const item = message.content.toString('utf8');
         if (attempt <= this.options.maxAttempts) {
-          const traceContext = this.options.readTraceContext ? traceContextOfHeaders(message.properties.headers) : undefined;
+          const traceContext = this.options.readTraceContext
+            ? traceContextOfHeaders(message.properties.headers)
+            : undefined;
           const delivery: AmqpDelivery = { item, attempt, message, connection, lost: connection.closed, traceContext };
           return { deliveries: [delivery], deadLettered, settled: false, retryInMs: 0 };
         }
         // Its earlier deliveries failed or ended without an answer (crashed or timed-out workers): dead-letter it untried.
         const deliveries = attempt - 1;
-        const why = keptError(`delivered ${deliveries} times without an answer (its workers died, or outlasted the consumer timeout)`);
+        const why = keptError(
+          `delivered ${deliveries} times without an answer (its workers died, or outlasted the consumer timeout)`,
+        );
         const published = await this.deadLetters.publish(message.content, deliveries, why);
         if (published) channel.ack(message);
         else channel.reject(message, false);
@@ -139,16 +157,20 @@ class AmqpConsumer implements Consumer {
    */
   async fail(delivery: Delivery, error: string): Promise<FailOutcome> {
     const amqpDelivery = delivery as AmqpDelivery;
-    if (delivery.attempt < this.options.maxAttempts) return this.settle(amqpDelivery, (ch, message) => ch.reject(message, true)) ? 'retry' : 'lost';
+    if (delivery.attempt < this.options.maxAttempts)
+      return this.settle(amqpDelivery, (ch, message) => ch.reject(message, true)) ? 'retry' : 'lost';
     if (amqpDelivery.connection.closed.aborted) return 'lost';
     const published = await this.deadLetters.publish(amqpDelivery.message.content, delivery.attempt, error);
-    return this.settle(amqpDelivery, (ch, message) => (published ? ch.ack(message) : ch.reject(message, false))) ? 'dead' : 'lost';
+    return this.settle(amqpDelivery, (ch, message) => (published ? ch.ack(message) : ch.reject(message, false)))
+      ? 'dead'
+      : 'lost';
   }
 
   release(deliveries: readonly Delivery[]): Promise<void> {
     // A nack with requeue: from RabbitMQ 4.3 it does not count as an attempt (before, it does).
     // On a closed connection there is nothing to do: the broker has taken them back.
-    for (const delivery of deliveries as AmqpDelivery[]) this.settle(delivery, (ch, message) => ch.nack(message, false, true));
+    for (const delivery of deliveries as AmqpDelivery[])
+      this.settle(delivery, (ch, message) => ch.nack(message, false, true));
     return Promise.resolve();
   }
 
@@ -166,7 +188,9 @@ class AmqpConsumer implements Consumer {
   private attemptOf(connection: ConsumerConnection, message: GetMessage): number {
     const count: unknown = message.properties.headers?.['x-delivery-count'] ?? 0;
     if (!Buffer.isBuffer(message.content)) {
-      throw connection.lose(new Error(`basic.get from ${this.names.work} answered with a message without content: not a broker's answer`));
+      throw connection.lose(
+        new Error(`basic.get from ${this.names.work} answered with a message without content: not a broker's answer`),
+      );
     }
     if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
       throw connection.lose(
@@ -195,7 +219,10 @@ class AmqpConsumer implements Consumer {
   }
 
   /** Acks or nacks on the delivery's own connection; false when that has closed. */
-  private settle({ connection, message }: AmqpDelivery, action: (channel: Channel, message: GetMessage) => void): boolean {
+  private settle(
+    { connection, message }: AmqpDelivery,
+    action: (channel: Channel, message: GetMessage) => void,
+  ): boolean {
     if (connection.closed.aborted) return false;
     try {
       action(connection.channel, message);

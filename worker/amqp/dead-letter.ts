@@ -61,11 +61,16 @@ export class DeadLetterPublisher {
         clearTimeout(timer);
         this.waiting.delete(giveUp);
         if (why)
-          this.options.log(`queue ${this.queue}: a dead letter was not confirmed (${why}); the broker dead-letters the item instead, without its record`);
+          this.options.log(
+            `queue ${this.queue}: a dead letter was not confirmed (${why}); the broker dead-letters the item instead, without its record`,
+          );
         resolve(published);
       };
       const giveUp = () => settle(false);
-      const timer = setTimeout(() => settle(false, `no confirm within ${DEAD_LETTER_CONFIRM_MS / 1000} s`), DEAD_LETTER_CONFIRM_MS);
+      const timer = setTimeout(
+        () => settle(false, `no confirm within ${DEAD_LETTER_CONFIRM_MS / 1000} s`),
+        DEAD_LETTER_CONFIRM_MS,
+      );
       this.waiting.add(giveUp);
       confirmed.then(
         () => settle(true),
@@ -100,8 +105,14 @@ export class DeadLetterPublisher {
     // A lost connection is replaced here, by the next dead letter; the publish itself is not
     // retried (it is given up, and the item goes the broker's way), so closing a blocked
     // connection does not start a reconnection.
-    const { channel } = await connection.use((current) => (current.closed.aborted ? Promise.reject(new Error('closed')) : Promise.resolve(current)));
-    const headers = { [DeadLetters.attemptsHeader]: attempts, [DeadLetters.errorHeader]: error, [DeadLetters.idHeader]: randomBytes(16).toString('hex') };
+    const { channel } = await connection.use((current) =>
+      current.closed.aborted ? Promise.reject(new Error('closed')) : Promise.resolve(current),
+    );
+    const headers = {
+      [DeadLetters.attemptsHeader]: attempts,
+      [DeadLetters.errorHeader]: error,
+      [DeadLetters.idHeader]: randomBytes(16).toString('hex'),
+    };
     await publishConfirmed(channel, '', this.deadQueue, content, { persistent: true, headers });
   }
 
@@ -119,7 +130,9 @@ export class DeadLetterPublisher {
     model.on('unblocked', () => {
       if (model !== this.model || this.blockedFor === undefined) return;
       this.blockedFor = undefined;
-      this.options.log(`queue ${this.queue}: ${brokerAt(this.broker)} unblocked publishing; dead letters keep their record again`);
+      this.options.log(
+        `queue ${this.queue}: ${brokerAt(this.broker)} unblocked publishing; dead letters keep their record again`,
+      );
     });
     model.on('close', () => {
       if (model === this.model) this.blockedFor = undefined;

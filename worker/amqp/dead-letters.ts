@@ -13,7 +13,11 @@ import { DELIVERY_LIMIT_ARGUMENT, redriveJournalOptions } from './topology';
 
 const RESOURCE_LOCKED = 405;
 
-export async function openAmqpDeadLetters(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<DeadLetters> {
+export async function openAmqpDeadLetters(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConnectOptions,
+): Promise<DeadLetters> {
   const names = amqpQueueNames(queue);
   const state = { deadHasLimit: true };
   const connection = await openAmqp(broker, options, async ({ model }) => {
@@ -69,7 +73,9 @@ class AmqpDeadLetters implements DeadLetters {
   }
 
   count(): Promise<number> {
-    return this.connection.use(({ model }) => withChannel(model, async (ch) => (await ch.checkQueue(this.names.dead)).messageCount));
+    return this.connection.use(({ model }) =>
+      withChannel(model, async (ch) => (await ch.checkQueue(this.names.dead)).messageCount),
+    );
   }
 
   list(limit: number): Promise<DeadItem[]> {
@@ -122,7 +128,10 @@ class AmqpDeadLetters implements DeadLetters {
       await channel.assertQueue(this.names.redriveLock, { exclusive: true, durable: false });
     } catch (error) {
       if ((error as { code?: unknown }).code !== RESOURCE_LOCKED) throw error;
-      throw new CliError(`queue ${this.queue}: another dead redrive is running (it holds ${this.names.redriveLock}); wait for it to finish`, ExitCode.failed);
+      throw new CliError(
+        `queue ${this.queue}: another dead redrive is running (it holds ${this.names.redriveLock}); wait for it to finish`,
+        ExitCode.failed,
+      );
     }
     await channel.assertQueue(this.names.redriveJournal, redriveJournalOptions);
     await channel.assertExchange(this.exchange, 'direct', { durable: true });
@@ -165,7 +174,9 @@ class AmqpDeadLetters implements DeadLetters {
         const publishId = id ?? randomBytes(16).toString('hex');
         published.add(publishId);
         const headers = { [Record.idHeader]: publishId };
-        confirms.push(publishConfirmed(channel, this.exchange, this.queue, message.content, { persistent: true, headers }));
+        confirms.push(
+          publishConfirmed(channel, this.exchange, this.queue, message.content, { persistent: true, headers }),
+        );
       }
       await Promise.all(confirms);
       for (const message of taken) channel.ack(message);
@@ -187,7 +198,8 @@ class AmqpDeadLetters implements DeadLetters {
   private async dropJournalEntries(channel: Channel, ids: Set<string>): Promise<void> {
     while (ids.size > 0) {
       const entry = await channel.get(this.names.redriveJournal, { noAck: false });
-      if (entry === false) throw new Error(`the redrive journal ${this.names.redriveJournal} lacks entries this redrive published`);
+      if (entry === false)
+        throw new Error(`the redrive journal ${this.names.redriveJournal} lacks entries this redrive published`);
       const id = deadId(entry);
       if (id !== undefined) ids.delete(id);
       channel.ack(entry);
@@ -197,7 +209,8 @@ class AmqpDeadLetters implements DeadLetters {
 
 /** The broker's major version, from its connection properties. */
 function majorVersion(model: ChannelModel): number {
-  const version: unknown = (model as unknown as { connection: { serverProperties?: { version?: unknown } } }).connection.serverProperties?.version;
+  const version: unknown = (model as unknown as { connection: { serverProperties?: { version?: unknown } } }).connection
+    .serverProperties?.version;
   return Number.parseInt(String(version), 10) || 0;
 }
 

@@ -4,7 +4,14 @@ import { CliError } from '../errors';
 import { refusedByBroker } from './broker-errors';
 import { firstLine } from '../thrown';
 import { withChannel } from './connection';
-import { DELIVERY_LIMIT_ARGUMENT, GROUP_SIZE_ARGUMENT, deadLetterQueueOptions, seedMarkerQueueOptions, withGroupSize, workQueueOptions } from './topology';
+import {
+  DELIVERY_LIMIT_ARGUMENT,
+  GROUP_SIZE_ARGUMENT,
+  deadLetterQueueOptions,
+  seedMarkerQueueOptions,
+  withGroupSize,
+  workQueueOptions,
+} from './topology';
 
 export interface DeclareOptions {
   /**
@@ -23,7 +30,11 @@ interface DeclaringConnection {
 }
 
 /** Declares the work and dead-letter queues (and for seeding the marker queue), as `work-queue` declares them. */
-export async function declareQueues(connection: DeclaringConnection, queue: string, { replicas, withMarker }: DeclareOptions): Promise<void> {
+export async function declareQueues(
+  connection: DeclaringConnection,
+  queue: string,
+  { replicas, withMarker }: DeclareOptions,
+): Promise<void> {
   const names = amqpQueueNames(queue);
   const queues: [string, Options.AssertQueue][] = [
     [names.work, workQueueOptions(queue)],
@@ -37,7 +48,11 @@ export async function declareQueues(connection: DeclaringConnection, queue: stri
     } catch (error) {
       if (!refusedByBroker(error)) throw error;
       throw new CliError(
-        describeProblem(Env.queue, queue, `${expectedQueues(queue)}; the broker said: ${firstLine(error)}${hint(queue, name, firstLine(error))}`),
+        describeProblem(
+          Env.queue,
+          queue,
+          `${expectedQueues(queue)}; the broker said: ${firstLine(error)}${hint(queue, name, firstLine(error))}`,
+        ),
         ExitCode.failed,
       );
     }
@@ -50,7 +65,12 @@ export async function declareQueues(connection: DeclaringConnection, queue: stri
  * members were chosen when it was created (`rabbitmq-queues grow` adds members), so it is taken as
  * it is.
  */
-async function declareQueue({ model, channel }: DeclaringConnection, name: string, options: Options.AssertQueue, replicas: number | undefined): Promise<void> {
+async function declareQueue(
+  { model, channel }: DeclaringConnection,
+  name: string,
+  options: Options.AssertQueue,
+  replicas: number | undefined,
+): Promise<void> {
   if (replicas === undefined) {
     await channel.assertQueue(name, options);
     return;
@@ -67,7 +87,11 @@ async function declareQueue({ model, channel }: DeclaringConnection, name: strin
  * refused for that argument alone (which closes the channel), and taken as it is; so is one
  * refused for its group size alone (see declareQueue). Returns whether it has the limit.
  */
-export async function declareDeadLetterQueue(model: ChannelModel, name: string, replicas: number | undefined): Promise<boolean> {
+export async function declareDeadLetterQueue(
+  model: ChannelModel,
+  name: string,
+  replicas: number | undefined,
+): Promise<boolean> {
   const options = replicas === undefined ? deadLetterQueueOptions : withGroupSize(deadLetterQueueOptions, replicas);
   try {
     await withChannel(model, (alone) => alone.assertQueue(name, options));

@@ -18,9 +18,15 @@ export async function readQueueReplicas(broker: BrokerConfig, queue: string): Pr
   const url = `${api.url}api/queues/${encodeURIComponent(broker.path)}/${encodeURIComponent(queue)}`;
   let response: Response;
   try {
-    response = await fetch(url, { headers: { authorization: basicAuth(api, broker) }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    response = await fetch(url, {
+      headers: { authorization: basicAuth(api, broker) },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
   } catch (error) {
-    const why = thrownField(error, 'name') === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : describeCause(thrownField(error, 'cause') ?? error);
+    const why =
+      thrownField(error, 'name') === 'TimeoutError'
+        ? `no answer within ${TIMEOUT_MS / 1000} s`
+        : describeCause(thrownField(error, 'cause') ?? error);
     return { unreadable: `${api.url}: ${why}` };
   }
   if (!response.ok) return { unreadable: `${api.url} answered ${response.status} ${response.statusText}`.trimEnd() };

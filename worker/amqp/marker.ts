@@ -46,7 +46,10 @@ export async function readMarker(channel: Channel, markerQueue: string): Promise
     for (const message of messages) channel.nack(message, false, true);
     if (messages.length > 0) {
       const markers = messages.map((message) => parseMarker(message.properties.headers ?? {}));
-      return markers.reduce((newest, marker) => (marker && (!newest || marker.sequence > newest.sequence) ? marker : newest), undefined);
+      return markers.reduce(
+        (newest, marker) => (marker && (!newest || marker.sequence > newest.sequence) ? marker : newest),
+        undefined,
+      );
     }
     const { consumerCount, messageCount } = await channel.checkQueue(markerQueue);
     if (attempt === HELD_RETRIES || (consumerCount === 0 && messageCount === 0)) return undefined;
@@ -65,13 +68,17 @@ export function publishMarker(channel: ConfirmChannel, markerQueue: string, mark
   };
   return new Promise((resolve, reject) => {
     // amqplib calls back with an Error (a nack, a closed channel) or nothing.
-    channel.sendToQueue(markerQueue, Buffer.alloc(0), { persistent: true, headers }, (error: Error | null) => (error ? reject(error) : resolve()));
+    channel.sendToQueue(markerQueue, Buffer.alloc(0), { persistent: true, headers }, (error: Error | null) =>
+      error ? reject(error) : resolve(),
+    );
   });
 }
 
 function parseMarker(headers: Readonly<Record<string, unknown>>): MarkerState | undefined {
   const id: unknown = headers[Header.id];
-  const numbers = [Header.total, Header.pushed, Header.seededBefore, Header.sequence].map((name) => Number(headers[name]));
+  const numbers = [Header.total, Header.pushed, Header.seededBefore, Header.sequence].map((name) =>
+    Number(headers[name]),
+  );
   if (typeof id !== 'string' || !numbers.every(Number.isSafeInteger)) return undefined;
   const [total, pushed, seededBefore, sequence] = numbers;
   return { id, total, pushed, seededBefore, sequence };

@@ -29,7 +29,9 @@ export async function openAmqpSeeder(broker: BrokerConfig, queue: string, option
   const blocked = new PublishingBlocked(broker, queue, options);
   const connection = await openAmqp(broker, options, async (amqp) => {
     blocked.watch(amqp.model);
-    await takeSeedLock(amqp.model, names.seedLock, () => options.log(`queue ${queue}: waiting for another seeder to finish (it holds ${names.seedLock})`));
+    await takeSeedLock(amqp.model, names.seedLock, () =>
+      options.log(`queue ${queue}: waiting for another seeder to finish (it holds ${names.seedLock})`),
+    );
     await declareQueues(amqp, queue, { replicas: broker.replicas, withMarker: true });
   });
   return new AmqpSeeder(connection, blocked, broker, queue, options);
@@ -116,7 +118,8 @@ class AmqpSeeder implements Seeder {
     const refused = `queue ${this.queue}: the broker refused a seeded item (${describeCause(error)})`;
     this.refusedSince ??= Date.now();
     const retrying = Date.now() - this.refusedSince < this.options.retrySeconds * 1000;
-    if (!retrying || !(await sleep(REFUSED_PAUSE_MS, this.options.signal))) throw new CliError(`${refused}; rerun seed to resume`, ExitCode.failed);
+    if (!retrying || !(await sleep(REFUSED_PAUSE_MS, this.options.signal)))
+      throw new CliError(`${refused}; rerun seed to resume`, ExitCode.failed);
     this.options.log(`${refused}; going on over a new connection`);
     // The broker answered: what ends these retries is the refusals' own budget above, not the
     // retry window of a connection that was lost.
@@ -128,7 +131,11 @@ class AmqpSeeder implements Seeder {
   private async resumePoint(channel: Channel, id: string): Promise<number> {
     const marker = await this.readMarker(channel);
     if (!marker || marker.id !== id) {
-      throw queueDataLost(this.queue, brokerAt(this.broker), `the seed marker in ${this.names.marker}, written by this seeder, is gone`);
+      throw queueDataLost(
+        this.queue,
+        brokerAt(this.broker),
+        `the seed marker in ${this.names.marker}, written by this seeder, is gone`,
+      );
     }
     return marker.pushed;
   }
@@ -140,7 +147,13 @@ class AmqpSeeder implements Seeder {
   }
 
   private writeMarker(channel: Channel, id: string, total: number, pushed: number): Promise<void> {
-    return publishMarker(channel, this.names.marker, { id, total, pushed, seededBefore: this.seededBefore, sequence: ++this.sequence });
+    return publishMarker(channel, this.names.marker, {
+      id,
+      total,
+      pushed,
+      seededBefore: this.seededBefore,
+      sequence: ++this.sequence,
+    });
   }
 
   /**
@@ -205,7 +218,12 @@ class AmqpSeeder implements Seeder {
           while (!failed && !waitingForDrain && next < total && next < marked + SEED_WINDOW) {
             const index = next++;
             const headers = { [Header.id]: id, [Header.index]: index, [Header.total]: total, ...traced };
-            const written = channel.sendToQueue(this.names.work, Buffer.from(items[index], 'utf8'), { persistent: true, headers }, onConfirm(index));
+            const written = channel.sendToQueue(
+              this.names.work,
+              Buffer.from(items[index], 'utf8'),
+              { persistent: true, headers },
+              onConfirm(index),
+            );
             if (!written) {
               waitingForDrain = true;
               channel.once('drain', () => {

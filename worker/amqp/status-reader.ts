@@ -7,7 +7,11 @@ import { type AmqpConnection, openAmqp, withChannel } from './connection';
 import { readQueueReplicas } from './management-api';
 import { readMarker } from './marker';
 
-export async function openAmqpStatusReader(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<StatusReader> {
+export async function openAmqpStatusReader(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConnectOptions,
+): Promise<StatusReader> {
   return new AmqpStatusReader(await openAmqp(broker, options, () => Promise.resolve()), broker, queue);
 }
 
@@ -30,7 +34,9 @@ class AmqpStatusReader implements StatusReader {
   }
 
   async status(): Promise<QueueStatus | undefined> {
-    const replicas: Promise<QueueReplicas | undefined> = this.replicasRead ? Promise.resolve(undefined) : readQueueReplicas(this.broker, this.queue);
+    const replicas: Promise<QueueReplicas | undefined> = this.replicasRead
+      ? Promise.resolve(undefined)
+      : readQueueReplicas(this.broker, this.queue);
     this.replicasRead = true;
     const counts = await this.counts();
     return counts && { ...counts, ...(await replicas.then((r) => r && { replicas: r })) };

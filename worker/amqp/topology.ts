@@ -57,7 +57,12 @@ export const DELIVERY_LIMIT_ARGUMENT = 'x-delivery-limit';
  */
 export const seedMarkerQueueOptions: Options.AssertQueue = {
   durable: true,
-  arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'drop-head', 'x-delivery-limit': MARKER_DELIVERY_LIMIT },
+  arguments: {
+    'x-queue-type': 'quorum',
+    'x-max-length': 1,
+    'x-overflow': 'drop-head',
+    'x-delivery-limit': MARKER_DELIVERY_LIMIT,
+  },
 };
 
 /** The argument that gives a new quorum queue its number of members; it counts only when the queue is created. */
@@ -65,7 +70,10 @@ export const GROUP_SIZE_ARGUMENT = 'x-quorum-initial-group-size';
 
 /** A quorum queue's options with its initial group size: the broker's node count. */
 export function withGroupSize(options: Options.AssertQueue, replicas: number): Options.AssertQueue {
-  return { ...options, arguments: { ...(options.arguments as Record<string, unknown>), [GROUP_SIZE_ARGUMENT]: replicas } };
+  return {
+    ...options,
+    arguments: { ...(options.arguments as Record<string, unknown>), [GROUP_SIZE_ARGUMENT]: replicas },
+  };
 }
 
 /**

@@ -18,7 +18,8 @@ export interface ApiCall {
 /** The reason and message of a Kubernetes `Status` body, or the start of whatever else it was. */
 export function statusText(response: ApiResponse): string {
   const status = response.body as { kind?: unknown; reason?: unknown; message?: unknown } | undefined;
-  if (status && typeof status === 'object' && status.kind === 'Status') return `${textOf(status.reason)}: ${textOf(status.message)}`;
+  if (status && typeof status === 'object' && status.kind === 'Status')
+    return `${textOf(status.reason)}: ${textOf(status.message)}`;
   const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
@@ -44,7 +45,12 @@ export function forbidden(call: ApiCall, serviceAccount: string | undefined, res
 }
 
 /** 401: the token itself was not accepted, so no rule can help. */
-export function unauthorized(call: ApiCall, serviceAccount: string | undefined, tokenFile: string, response: ApiResponse): CliError {
+export function unauthorized(
+  call: ApiCall,
+  serviceAccount: string | undefined,
+  tokenFile: string,
+  response: ApiResponse,
+): CliError {
   return new CliError(
     `${call.method} ${call.path}: the API server did not accept the token of ${accountName(serviceAccount)} in ${tokenFile} (401 ${statusText(response)}); ` +
       `it needs a valid token to ${call.verb} secrets: is the service account deleted, or the token expired?`,
@@ -54,7 +60,10 @@ export function unauthorized(call: ApiCall, serviceAccount: string | undefined, 
 
 /** Any other answer that is neither the one expected nor transient. */
 export function unexpectedAnswer(call: ApiCall, response: ApiResponse): CliError {
-  return new CliError(`${call.method} ${call.path}: the Kubernetes API answered ${response.status} (${statusText(response)})`, ExitCode.failed);
+  return new CliError(
+    `${call.method} ${call.path}: the Kubernetes API answered ${response.status} (${statusText(response)})`,
+    ExitCode.failed,
+  );
 }
 
 /** The API server was not reached, or kept failing, for BROKER_RETRY_SECONDS (exit 3). */
@@ -68,7 +77,10 @@ export function apiUnreachable(server: string, call: ApiCall, retrySeconds: numb
 /** A failure that waiting cannot cure, such as a certificate the cluster's CA did not sign (exit 3 at once). */
 export function apiRefused(server: string, call: ApiCall, caFile: string, error: unknown): CliError {
   const code = thrownField(error, 'code');
-  const tls = typeof code === 'string' && /CERT|TLS|SSL|VERIFY|ISSUER/.test(code) ? ` (the server's certificate is verified with ${caFile})` : '';
+  const tls =
+    typeof code === 'string' && /CERT|TLS|SSL|VERIFY|ISSUER/.test(code)
+      ? ` (the server's certificate is verified with ${caFile})`
+      : '';
   return new CliError(
     `the Kubernetes API at ${server} could not be used for ${call.method} ${call.path}: ${describeCause(error)}${tls}`,
     ExitCode.brokerUnreachable,
@@ -78,7 +90,9 @@ export function apiRefused(server: string, call: ApiCall, caFile: string, error:
 /** The last transient failure: an error, or an answer such as 503 or 429. */
 export function describeLast(last: unknown): string {
   const response = last as ApiResponse | undefined;
-  return typeof response?.status === 'number' ? `it answered ${response.status} (${statusText(response)})` : describeCause(last);
+  return typeof response?.status === 'number'
+    ? `it answered ${response.status} (${statusText(response)})`
+    : describeCause(last);
 }
 
 function accountName(serviceAccount: string | undefined): string {

@@ -24,7 +24,13 @@ export class RequestTimeout extends Error {
  * token (read from its file now) authenticates us, and the whole exchange, body included, ends
  * within `timeoutMs`.
  */
-export function sendRequest(config: InClusterConfig, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<ApiResponse> {
+export function sendRequest(
+  config: InClusterConfig,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<ApiResponse> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
   const headers: Record<string, string | number> = {
     Authorization: `Bearer ${readToken(config)}`,

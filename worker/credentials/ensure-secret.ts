@@ -16,7 +16,13 @@ export type SecretOutcome = 'created' | 'present' | 'created-by-another';
 export async function ensureSecret(api: KubeApi, secret: GeneratedSecret): Promise<SecretOutcome> {
   const namespace = api.namespace;
   const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
-  const get: ApiCall = { method: 'GET', path: `${collection}/${encodeURIComponent(secret.name)}`, verb: 'get', namespace, resourceName: secret.name };
+  const get: ApiCall = {
+    method: 'GET',
+    path: `${collection}/${encodeURIComponent(secret.name)}`,
+    verb: 'get',
+    namespace,
+    resourceName: secret.name,
+  };
   const found = await api.call(get);
   if (found.status === 200) return checked(secret, namespace, found, 'present');
   if (found.status !== 404) throw unexpectedAnswer(get, found);
@@ -29,7 +35,12 @@ export async function ensureSecret(api: KubeApi, secret: GeneratedSecret): Promi
   return checked(secret, namespace, raced, 'created-by-another');
 }
 
-function checked(secret: GeneratedSecret, namespace: string, response: ApiResponse, outcome: SecretOutcome): SecretOutcome {
+function checked(
+  secret: GeneratedSecret,
+  namespace: string,
+  response: ApiResponse,
+  outcome: SecretOutcome,
+): SecretOutcome {
   const data = (response.body as { data?: Record<string, unknown> } | undefined)?.data ?? {};
   const missing = [...Object.keys(secret.values ?? {}), ...secret.generate].filter((key) => !Object.hasOwn(data, key));
   if (missing.length > 0) {

@@ -36,14 +36,24 @@ export function inClusterConfig(env: Environment, dir: string): InClusterConfig 
   const problems: string[] = [];
   const host = env[API_SERVER_HOST]?.trim();
   const portText = env[API_SERVER_PORT]?.trim();
-  if (!host) problems.push(describeProblem(API_SERVER_HOST, env[API_SERVER_HOST], `the Kubernetes API server's address, ${IN_A_POD}`));
+  if (!host)
+    problems.push(
+      describeProblem(API_SERVER_HOST, env[API_SERVER_HOST], `the Kubernetes API server's address, ${IN_A_POD}`),
+    );
   const port = Number(portText);
   if (!portText || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    problems.push(describeProblem(API_SERVER_PORT, env[API_SERVER_PORT], `the Kubernetes API server's port (1 to 65535), ${IN_A_POD}`));
+    problems.push(
+      describeProblem(
+        API_SERVER_PORT,
+        env[API_SERVER_PORT],
+        `the Kubernetes API server's port (1 to 65535), ${IN_A_POD}`,
+      ),
+    );
   }
   const tokenFile = path.join(dir, 'token');
   const token = readFile(tokenFile, problems, `the service account's token, ${MOUNTED}`);
-  if (token !== undefined && token.toString('utf8').trim() === '') problems.push(describeProblem(tokenFile, '', `a service account token, ${MOUNTED}`));
+  if (token !== undefined && token.toString('utf8').trim() === '')
+    problems.push(describeProblem(tokenFile, '', `a service account token, ${MOUNTED}`));
   const caFile = path.join(dir, 'ca.crt');
   const ca = readFile(caFile, problems, `the PEM certificates of the cluster's CA, ${MOUNTED}`);
   if (ca !== undefined && !ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
@@ -74,7 +84,10 @@ export function readToken(config: InClusterConfig): string {
   try {
     token = readFileSync(config.tokenFile, 'utf8').trim();
   } catch (error) {
-    throw new CliError(`the service account token ${config.tokenFile} could not be read: ${(error as Error).message.split('\n')[0]}`, ExitCode.failed);
+    throw new CliError(
+      `the service account token ${config.tokenFile} could not be read: ${(error as Error).message.split('\n')[0]}`,
+      ExitCode.failed,
+    );
   }
   if (token === '') throw new CliError(`the service account token ${config.tokenFile} is empty`, ExitCode.failed);
   return token;
@@ -86,7 +99,9 @@ export function readToken(config: InClusterConfig): string {
  */
 export function serviceAccountOf(token: string): string | undefined {
   try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      sub?: unknown;
+    };
     const match = typeof claims.sub === 'string' ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(claims.sub) : null;
     return match ? `${match[1]}/${match[2]}` : undefined;
   } catch {

@@ -45,20 +45,24 @@ export class KubeApi {
         if (response.status === 401) throw unauthorized(call, this.serviceAccount(), this.config.tokenFile, response);
         if (response.status === 403) throw forbidden(call, this.serviceAccount(), response);
         if (response.status !== 429 && response.status < 500) {
-          if (last !== undefined) log(`${call.method} ${call.path} answered after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          if (last !== undefined)
+            log(`${call.method} ${call.path} answered after ${((Date.now() - started) / 1000).toFixed(1)} s`);
           return response;
         }
         last = response;
         retryAfterMs = (response.retryAfterSeconds ?? 0) * 1000;
       } catch (error) {
         if (error instanceof CliError) throw error;
-        if (!isSocketUnreachable(error) && !(error instanceof RequestTimeout)) throw apiRefused(this.config.server, call, this.config.caFile, error);
+        if (!isSocketUnreachable(error) && !(error instanceof RequestTimeout))
+          throw apiRefused(this.config.server, call, this.config.caFile, error);
         last = error;
       }
       const left = deadline - Date.now();
       if (left <= 0) throw apiUnreachable(this.config.server, call, retrySeconds, last);
       if (backoff === FIRST_BACKOFF_MS) {
-        log(`the Kubernetes API at ${this.config.server} failed ${call.method} ${call.path} (${describeLast(last)}); retrying for up to ${retrySeconds} s`);
+        log(
+          `the Kubernetes API at ${this.config.server} failed ${call.method} ${call.path} (${describeLast(last)}); retrying for up to ${retrySeconds} s`,
+        );
       }
       await sleep(Math.min(left, Math.max(jittered(backoff), retryAfterMs)));
     }

@@ -14,7 +14,11 @@ export function newSecret(secret: GeneratedSecret, namespace: string): Record<st
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: secret.name, namespace, ...(secret.labels && Object.keys(secret.labels).length > 0 && { labels: secret.labels }) },
+    metadata: {
+      name: secret.name,
+      namespace,
+      ...(secret.labels && Object.keys(secret.labels).length > 0 && { labels: secret.labels }),
+    },
     type: 'Opaque',
     data,
   };

@@ -30,7 +30,9 @@ function parseSecrets(text: string | undefined, problems: string[]): GeneratedSe
   try {
     list = JSON.parse(text);
   } catch (error) {
-    problems.push(describeProblem(Env.credentials, text, `${EXPECTED_LIST} (it is not JSON: ${(error as Error).message})`));
+    problems.push(
+      describeProblem(Env.credentials, text, `${EXPECTED_LIST} (it is not JSON: ${(error as Error).message})`),
+    );
     return [];
   }
   if (!Array.isArray(list) || list.length === 0) {
@@ -41,7 +43,10 @@ function parseSecrets(text: string | undefined, problems: string[]): GeneratedSe
   const seen = new Set<string>();
   secrets.forEach((secret, i) => {
     if (secret === undefined) return;
-    if (seen.has(secret.name)) problems.push(describeProblem(`${Env.credentials}[${i}].name`, secret.name, 'a name no other Secret of the list has'));
+    if (seen.has(secret.name))
+      problems.push(
+        describeProblem(`${Env.credentials}[${i}].name`, secret.name, 'a name no other Secret of the list has'),
+      );
     seen.add(secret.name);
   });
   return secrets.filter((secret) => secret !== undefined);
@@ -55,7 +60,9 @@ function parseSecret(entry: unknown, at: string, problems: string[]): GeneratedS
   const fields = entry as Record<string, unknown>;
   const before = problems.length;
   for (const field of Object.keys(fields).filter((f) => !FIELDS.includes(f))) {
-    problems.push(describeProblem(`${at}.${field}`, fields[field], `no such field (the fields are ${FIELDS.join(', ')})`));
+    problems.push(
+      describeProblem(`${at}.${field}`, fields[field], `no such field (the fields are ${FIELDS.join(', ')})`),
+    );
   }
   const nameProblem = secretNameRule(fields.name);
   if (nameProblem) problems.push(describeProblem(`${at}.name`, fields.name, nameProblem));
@@ -64,7 +71,13 @@ function parseSecret(entry: unknown, at: string, problems: string[]): GeneratedS
   const labels = parseStringMap(fields.labels, `${at}.labels`, problems, labelKeyRule, labelValueRule);
   generate.forEach((key, i) => {
     if (Object.hasOwn(values, key))
-      problems.push(describeProblem(`${at}.generate[${i}]`, key, `a key that is not also in ${at}.values (a key is given or generated)`));
+      problems.push(
+        describeProblem(
+          `${at}.generate[${i}]`,
+          key,
+          `a key that is not also in ${at}.values (a key is given or generated)`,
+        ),
+      );
   });
   if (Array.isArray(fields.generate) && Object.keys(values).length === 0 && generate.length === 0) {
     problems.push(describeProblem(at, entry, 'a Secret with at least one key in "values" or "generate"'));

@@ -1,5 +1,12 @@
 import { CONNECT_DEADLINE_MS, MAX_REPLY_BYTES, ReplyTimeoutError } from '../broker-limits';
-import { RedisClient, type RedisClientOptions, type RedisFunctions, type RedisModules, type RedisScripts, type TypeMapping } from './node-redis';
+import {
+  RedisClient,
+  type RedisClientOptions,
+  type RedisFunctions,
+  type RedisModules,
+  type RedisScripts,
+  type TypeMapping,
+} from './node-redis';
 import { type RedisReply, shownReply } from './reply';
 import { ReplyGuard } from './reply-guard';
 
@@ -89,7 +96,10 @@ export class RedisLink {
    */
   send(args: readonly (string | number)[], what = String(args[0])): Promise<RedisReply> {
     if (this.failure) return Promise.reject(this.failure);
-    const timer = setTimeout(() => this.fail(new ReplyTimeoutError(`${what} from Redis`, this.replyTimeoutMs)), this.replyTimeoutMs);
+    const timer = setTimeout(
+      () => this.fail(new ReplyTimeoutError(`${what} from Redis`, this.replyTimeoutMs)),
+      this.replyTimeoutMs,
+    );
     return this.client.sendCommand(args.map(String)).then(
       (reply) => {
         clearTimeout(timer);

@@ -40,7 +40,9 @@ export class RedisConnection {
   private constructor(private readonly connection: Reconnecting<RedisLink>) {}
 
   static async open(broker: BrokerConfig, options: ConnectOptions): Promise<RedisConnection> {
-    return new RedisConnection(await Reconnecting.connect(redisLinks(broker, replyTimeoutMs(options.retrySeconds)), broker, options));
+    return new RedisConnection(
+      await Reconnecting.connect(redisLinks(broker, replyTimeoutMs(options.retrySeconds)), broker, options),
+    );
   }
 
   /** Aborts (reason: the exit-code-3 error) once the connection is lost for good. */
@@ -52,8 +54,13 @@ export class RedisConnection {
    * Runs a script, again after a lost connection; `call` is told whether this is such a repeat
    * (the first run may or may not have taken effect).
    */
-  run<K extends string, A extends string, R>(script: LuaScript<K, A, R>, call: ScriptCall<K, A> | ((retried: boolean) => ScriptCall<K, A>)): Promise<R> {
-    return this.connection.use((link, retried) => evalScript(link, script, typeof call === 'function' ? call(retried) : call).catch(notServingError));
+  run<K extends string, A extends string, R>(
+    script: LuaScript<K, A, R>,
+    call: ScriptCall<K, A> | ((retried: boolean) => ScriptCall<K, A>),
+  ): Promise<R> {
+    return this.connection.use((link, retried) =>
+      evalScript(link, script, typeof call === 'function' ? call(retried) : call).catch(notServingError),
+    );
   }
 
   /** Runs several commands on one connection (a pipeline), all again after a lost connection. */
@@ -78,7 +85,8 @@ function notServingError(error: unknown): never {
  */
 function refusedCredentials(broker: BrokerConfig, error: unknown): unknown {
   if (!(error instanceof ErrorReply) || !REFUSED_REPLY.test(error.message)) return error;
-  const given = broker.password === undefined ? 'refused: BROKER_URL gives no password, and this Redis requires one' : 'refused';
+  const given =
+    broker.password === undefined ? 'refused: BROKER_URL gives no password, and this Redis requires one' : 'refused';
   return connectError(broker, new Error(`credentials ${given}: ${error.message}`));
 }
 

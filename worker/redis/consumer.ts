@@ -23,7 +23,11 @@ const CLAIM_BYTES = 32 * 1024 * 1024;
 
 const LEASE_TAKEN_OVER = 'its lease expired and another worker took it over: it may be processed twice';
 
-export async function openRedisConsumer(broker: BrokerConfig, queue: string, options: ConsumerOptions): Promise<Consumer> {
+export async function openRedisConsumer(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConsumerOptions,
+): Promise<Consumer> {
   return new RedisConsumer(await RedisConnection.open(broker, options), broker, queue, options);
 }
 
@@ -66,23 +70,34 @@ class RedisConsumer implements Consumer {
     const first = this.nextToken;
     this.nextToken += max;
     let sentAt = Date.now();
-    const [claimed, deadLettered, pendingCount, leaseCount, nextExpiry, markerExists, keysExisting, seedId, seedTotal, seedPushed, traceContexts] =
-      await this.connection.run(CLAIM, (retried) => {
-        sentAt = Date.now();
-        return {
-          keys: { pending, processing, leases, dead, deadRecords, done, seed, traces },
-          args: {
-            owner: this.owner,
-            first,
-            max,
-            maxBytes: CLAIM_BYTES,
-            leaseMs: this.leaseMs,
-            maxAttempts: this.options.maxAttempts,
-            recover: retried ? 1 : 0,
-            traced: this.options.readTraceContext ? 1 : 0,
-          },
-        };
-      });
+    const [
+      claimed,
+      deadLettered,
+      pendingCount,
+      leaseCount,
+      nextExpiry,
+      markerExists,
+      keysExisting,
+      seedId,
+      seedTotal,
+      seedPushed,
+      traceContexts,
+    ] = await this.connection.run(CLAIM, (retried) => {
+      sentAt = Date.now();
+      return {
+        keys: { pending, processing, leases, dead, deadRecords, done, seed, traces },
+        args: {
+          owner: this.owner,
+          first,
+          max,
+          maxBytes: CLAIM_BYTES,
+          leaseMs: this.leaseMs,
+          maxAttempts: this.options.maxAttempts,
+          recover: retried ? 1 : 0,
+          traced: this.options.readTraceContext ? 1 : 0,
+        },
+      };
+    });
     this.checkState(markerExists, keysExisting);
     const deliveries: RedisDelivery[] = claimed.map(([token, item, attempt], i) => ({
       token,
@@ -96,7 +111,9 @@ class RedisConsumer implements Consumer {
       this.claimedAny = true;
       this.renewer.hold(deliveries);
     }
-    const marker = this.options.readSeed && deliveries.length === 0 && seedId !== null && { id: seedId, total: Number(seedTotal), pushed: Number(seedPushed) };
+    const marker = this.options.readSeed &&
+      deliveries.length === 0 &&
+      seedId !== null && { id: seedId, total: Number(seedTotal), pushed: Number(seedPushed) };
     return {
       deliveries,
       deadLettered,
@@ -123,7 +140,10 @@ class RedisConsumer implements Consumer {
     for (const token of lost) {
       const delivery = (deliveries as RedisDelivery[]).find((d) => d.token === token);
       const lostByRedis = delivery !== undefined && this.renewer.leasedAt(delivery, sentAt);
-      this.options.onLost(delivery?.item ?? token, lostByRedis ? leaseLostByBroker(brokerAt(this.broker)) : LEASE_TAKEN_OVER);
+      this.options.onLost(
+        delivery?.item ?? token,
+        lostByRedis ? leaseLostByBroker(brokerAt(this.broker)) : LEASE_TAKEN_OVER,
+      );
     }
     return lost.length;
   }
@@ -132,8 +152,21 @@ class RedisConsumer implements Consumer {
     const [token] = this.renewer.forget([delivery as RedisDelivery]);
     const call = this.nextCall++;
     return this.connection.run(FAIL, (retried) => ({
-      keys: { processing: this.keys.processing, leases: this.keys.leases, dead: this.keys.dead, deadRecords: this.keys.deadRecords, reply: this.replyKey },
-      args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, maxAttempts: this.options.maxAttempts, token, error },
+      keys: {
+        processing: this.keys.processing,
+        leases: this.keys.leases,
+        dead: this.keys.dead,
+        deadRecords: this.keys.deadRecords,
+        reply: this.replyKey,
+      },
+      args: {
+        call,
+        retry: retried ? 1 : 0,
+        replyTtl: this.replyTtlMs,
+        maxAttempts: this.options.maxAttempts,
+        token,
+        error,
+      },
     }));
   }
 
@@ -158,7 +191,11 @@ class RedisConsumer implements Consumer {
       throw queueDataLost(this.queue, brokerAt(this.broker), `its seed marker ${this.keys.seed}, seen before, is gone`);
     }
     if (this.claimedAny && !keysExisting) {
-      throw queueDataLost(this.queue, brokerAt(this.broker), `none of its keys is left, though this worker claimed items from it`);
+      throw queueDataLost(
+        this.queue,
+        brokerAt(this.broker),
+        `none of its keys is left, though this worker claimed items from it`,
+      );
     }
     if (markerExists) this.sawMarker = true;
   }

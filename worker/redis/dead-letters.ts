@@ -7,7 +7,11 @@ import { DEAD_LIST } from './scripts/dead-list';
 import { DEAD_MOVE } from './scripts/dead-move';
 import { DEAD_PURGE } from './scripts/dead-purge';
 
-export async function openRedisDeadLetters(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<DeadLetters> {
+export async function openRedisDeadLetters(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConnectOptions,
+): Promise<DeadLetters> {
   return new RedisDeadLetters(await RedisConnection.open(broker, options), queue, options);
 }
 
@@ -44,14 +48,24 @@ class RedisDeadLetters implements DeadLetters {
   async move(max: number): Promise<DeadItem[]> {
     const call = this.nextCall++;
     const moved = await this.connection.run(DEAD_MOVE, (retried) => ({
-      keys: { dead: this.keys.dead, deadRecords: this.keys.deadRecords, pending: this.keys.pending, reply: this.replyKey },
+      keys: {
+        dead: this.keys.dead,
+        deadRecords: this.keys.deadRecords,
+        pending: this.keys.pending,
+        reply: this.replyKey,
+      },
       args: { call, retry: retried ? 1 : 0, replyTtl: this.replyTtlMs, max },
     }));
-    return moved.map(([item, attempts, lastError]) => (lastError === null ? withoutRecord(item) : { item, attempts, lastError }));
+    return moved.map(([item, attempts, lastError]) =>
+      lastError === null ? withoutRecord(item) : { item, attempts, lastError },
+    );
   }
 
   purge(): Promise<number> {
-    return this.connection.run(DEAD_PURGE, { keys: { dead: this.keys.dead, deadRecords: this.keys.deadRecords }, args: {} });
+    return this.connection.run(DEAD_PURGE, {
+      keys: { dead: this.keys.dead, deadRecords: this.keys.deadRecords },
+      args: {},
+    });
   }
 
   close(): Promise<void> {
@@ -59,7 +73,10 @@ class RedisDeadLetters implements DeadLetters {
   }
 
   private read(limit: number) {
-    return this.connection.run(DEAD_LIST, { keys: { dead: this.keys.dead, deadRecords: this.keys.deadRecords }, args: { limit } });
+    return this.connection.run(DEAD_LIST, {
+      keys: { dead: this.keys.dead, deadRecords: this.keys.deadRecords },
+      args: { limit },
+    });
   }
 }
 

@@ -69,7 +69,10 @@ export class LeaseRenewer {
       const lost = new Set(
         await this.connection.run(RENEW, () => {
           sentAt = Date.now();
-          return { keys: { leases: queueKeys(this.queue).leases }, args: { leaseMs: this.leaseMs, tokenList: renewing.map((h) => h.token).join('\n') } };
+          return {
+            keys: { leases: queueKeys(this.queue).leases },
+            args: { leaseMs: this.leaseMs, tokenList: renewing.map((h) => h.token).join('\n') },
+          };
         }),
       );
       for (const held of renewing) {

@@ -29,7 +29,9 @@ export class ReplyGuard {
       try {
         decode(chunk);
       } catch (error) {
-        throw new MalformedReplyError(`a reply Redis could not have sent (${describeDecoderError(error)})`, { cause: error });
+        throw new MalformedReplyError(`a reply Redis could not have sent (${describeDecoderError(error)})`, {
+          cause: error,
+        });
       }
     };
   }
@@ -46,5 +48,8 @@ function describeDecoderError(error: unknown): string {
   // reading that command (a TypeError): the peer sent more replies than it was sent commands.
   if (error instanceof TypeError) return 'more replies than commands';
   // The message may quote a byte it stumbled on, which may be a control character.
-  return (error as Error).message.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return (error as Error).message.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }

@@ -12,9 +12,11 @@ export class UnexpectedReplyError extends Error {}
 /** Checks one reply (or a part of one, named by `at`) and returns it typed; throws UnexpectedReplyError. */
 export type ReplyShape<T> = (reply: RedisReply, at: string) => T;
 
-export const integer: ReplyShape<number> = (reply, at) => (typeof reply === 'number' ? reply : unexpected(reply, at, 'an integer'));
+export const integer: ReplyShape<number> = (reply, at) =>
+  typeof reply === 'number' ? reply : unexpected(reply, at, 'an integer');
 
-export const text: ReplyShape<string> = (reply, at) => (typeof reply === 'string' ? reply : unexpected(reply, at, 'a string'));
+export const text: ReplyShape<string> = (reply, at) =>
+  typeof reply === 'string' ? reply : unexpected(reply, at, 'a string');
 
 /** A string, or nil (what a Lua `false` becomes). */
 export const optionalText: ReplyShape<string | null> = (reply, at) =>
@@ -22,18 +24,23 @@ export const optionalText: ReplyShape<string | null> = (reply, at) =>
 
 /** One of the given strings. */
 export function oneOf<const W extends string>(...words: readonly W[]): ReplyShape<W> {
-  return (reply, at) => (typeof reply === 'string' && (words as readonly string[]).includes(reply) ? (reply as W) : unexpected(reply, at, words.join(' or ')));
+  return (reply, at) =>
+    typeof reply === 'string' && (words as readonly string[]).includes(reply)
+      ? (reply as W)
+      : unexpected(reply, at, words.join(' or '));
 }
 
 /** An array of any length, each element of one shape. */
 export function arrayOf<T>(element: ReplyShape<T>): ReplyShape<T[]> {
-  return (reply, at) => (Array.isArray(reply) ? reply.map((value, i) => element(value, `${at}[${i}]`)) : unexpected(reply, at, 'an array'));
+  return (reply, at) =>
+    Array.isArray(reply) ? reply.map((value, i) => element(value, `${at}[${i}]`)) : unexpected(reply, at, 'an array');
 }
 
 /** An array of exactly as many elements as shapes given, each of its own shape. */
 export function tuple<const T extends unknown[]>(...elements: { [I in keyof T]: ReplyShape<T[I]> }): ReplyShape<T> {
   return (reply, at) => {
-    if (!Array.isArray(reply) || reply.length !== elements.length) return unexpected(reply, at, `an array of ${elements.length}`);
+    if (!Array.isArray(reply) || reply.length !== elements.length)
+      return unexpected(reply, at, `an array of ${elements.length}`);
     return elements.map((element, i) => element(reply[i], `${at}[${i}]`)) as T;
   };
 }
@@ -41,9 +48,11 @@ export function tuple<const T extends unknown[]>(...elements: { [I in keyof T]: 
 /** A flat array of groups of `shapes.length` elements (`token, item, attempt, token, ...`), returned as tuples. */
 export function groupsOf<const T extends unknown[]>(...shapes: { [I in keyof T]: ReplyShape<T[I]> }): ReplyShape<T[]> {
   return (reply, at) => {
-    if (!Array.isArray(reply) || reply.length % shapes.length !== 0) return unexpected(reply, at, `an array of groups of ${shapes.length}`);
+    if (!Array.isArray(reply) || reply.length % shapes.length !== 0)
+      return unexpected(reply, at, `an array of groups of ${shapes.length}`);
     const groups: T[] = [];
-    for (let i = 0; i < reply.length; i += shapes.length) groups.push(shapes.map((shape, j) => shape(reply[i + j], `${at}[${i + j}]`)) as T);
+    for (let i = 0; i < reply.length; i += shapes.length)
+      groups.push(shapes.map((shape, j) => shape(reply[i + j], `${at}[${i + j}]`)) as T);
     return groups;
   };
 }
@@ -72,5 +81,7 @@ export function shownReply(reply: RedisReply): string {
 }
 
 function unexpected(reply: RedisReply, at: string, expected: string): never {
-  throw new UnexpectedReplyError(`${at} was ${shownReply(reply)}, expected ${expected}: not a Redis running the worker's scripts`);
+  throw new UnexpectedReplyError(
+    `${at} was ${shownReply(reply)}, expected ${expected}: not a Redis running the worker's scripts`,
+  );
 }

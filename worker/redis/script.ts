@@ -38,11 +38,14 @@ export function luaScript<const K extends string, const A extends string, R>(def
   const { name, keys, args, rest, body, reply } = definition;
   for (const name of [...keys, ...args, ...(rest ? [rest] : [])]) {
     // A local of the same name in the body would hide the key or argument.
-    if (new RegExp(`\\blocal\\s+(function\\s+)?[\\w\\s,]*\\b${name}\\b\\s*[=(,\\n]`).test(body)) throw new Error(`Lua script: the body redeclares ${name}`);
+    if (new RegExp(`\\blocal\\s+(function\\s+)?[\\w\\s,]*\\b${name}\\b\\s*[=(,\\n]`).test(body))
+      throw new Error(`Lua script: the body redeclares ${name}`);
   }
   const locals = (names: readonly string[], table: string) =>
     names.length === 0 ? '' : `local ${names.join(', ')} = ${names.map((_, i) => `${table}[${i + 1}]`).join(', ')}\n`;
-  const restTable = rest ? `local ${rest} = {}\nfor i = ${args.length + 1}, #ARGV do ${rest}[#${rest} + 1] = ARGV[i] end\n` : '';
+  const restTable = rest
+    ? `local ${rest} = {}\nfor i = ${args.length + 1}, #ARGV do ${rest}[#${rest} + 1] = ARGV[i] end\n`
+    : '';
   const source = `${locals(keys, 'KEYS')}${locals(args, 'ARGV')}${restTable}${body}`;
   return { name, keys, args, rest, source, sha: createHash('sha1').update(source).digest('hex'), reply };
 }
@@ -52,8 +55,17 @@ export function luaScript<const K extends string, const A extends string, R>(def
  * yet, and returns its reply checked. A reply of the wrong shape gives the connection up: what
  * answers is not a Redis running the worker's scripts.
  */
-export async function evalScript<K extends string, A extends string, R>(link: RedisLink, script: LuaScript<K, A, R>, call: ScriptCall<K, A>): Promise<R> {
-  const operands = [script.keys.length, ...script.keys.map((name) => call.keys[name]), ...script.args.map((name) => call.args[name]), ...(call.rest ?? [])];
+export async function evalScript<K extends string, A extends string, R>(
+  link: RedisLink,
+  script: LuaScript<K, A, R>,
+  call: ScriptCall<K, A>,
+): Promise<R> {
+  const operands = [
+    script.keys.length,
+    ...script.keys.map((name) => call.keys[name]),
+    ...script.args.map((name) => call.args[name]),
+    ...(call.rest ?? []),
+  ];
   const what = `the ${script.name} script`;
   let reply;
   try {

@@ -71,7 +71,12 @@ class RedisSeeder implements Seeder {
       runCount = window.runCount;
       if (window.pushed.length === 0) break;
       for (const pushed of window.pushed) {
-        if (pushed === -2) throw queueDataLost(this.queue, brokerAt(this.broker), `its seed marker ${this.keys.seed}, written by this seeder, is gone`);
+        if (pushed === -2)
+          throw queueDataLost(
+            this.queue,
+            brokerAt(this.broker),
+            `its seed marker ${this.keys.seed}, written by this seeder, is gone`,
+          );
         if (pushed === -1) {
           throw new CliError(
             `queue ${this.queue}: another seed run (seed --force, or other items) replaced this one's marker ${this.keys.seed}; this run stopped adding items`,
@@ -95,7 +100,12 @@ class RedisSeeder implements Seeder {
    * One window of chunks in flight, each checking the marker's count so that order and exactness
    * hold, then this run's count; with replicas, WAIT until one has all of it.
    */
-  private async sendWindow(link: RedisLink, items: readonly string[], start: number, options: SeedOptions): Promise<{ pushed: number[]; runCount: number }> {
+  private async sendWindow(
+    link: RedisLink,
+    items: readonly string[],
+    start: number,
+    options: SeedOptions,
+  ): Promise<{ pushed: number[]; runCount: number }> {
     const sends: Promise<number>[] = [];
     const traceContext = options.traceContext ? storedTraceContext(options.traceContext) : '';
     for (let offset = start, w = 0; w < SEED_WINDOW && offset < items.length; w++) {
@@ -112,7 +122,9 @@ class RedisSeeder implements Seeder {
     // Counted and waited for once the chunks answered: a chunk whose script the server did not know
     // yet (NOSCRIPT) goes again as EVAL after that answer, behind anything sent with it.
     const chunks = Promise.all(sends);
-    const counting = chunks.then(() => evalScript(link, SEED_RUN_COUNT, { keys: { run: this.runKey }, args: { runTtl: this.runTtlMs } }));
+    const counting = chunks.then(() =>
+      evalScript(link, SEED_RUN_COUNT, { keys: { run: this.runKey }, args: { runTtl: this.runTtlMs } }),
+    );
     const confirming = this.broker.sentinel ? chunks.then(() => link.send(['WAIT', 1, this.replicaWaitMs])) : undefined;
     const [pushed, runCount, replicas] = await Promise.all([chunks, counting, confirming]);
     if (replicas !== undefined && integer(replicas, 'WAIT') < 1) {

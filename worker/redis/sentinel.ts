@@ -45,7 +45,10 @@ export class SentinelPrimary {
     try {
       const answer = await link.send(['ROLE']);
       const current = role(Array.isArray(answer) ? answer[0] : answer, 'ROLE[0]');
-      if (current !== 'master') throw new NotPrimaryError(`${host}:${port}, which Sentinel names the primary of ${this.config.master}, is a ${current}`);
+      if (current !== 'master')
+        throw new NotPrimaryError(
+          `${host}:${port}, which Sentinel names the primary of ${this.config.master}, is a ${current}`,
+        );
       return link;
     } catch (error) {
       throw link.fail(error as Error);
@@ -79,11 +82,19 @@ export class SentinelPrimary {
     stop.addEventListener('abort', onStop, { once: true });
     try {
       link = await RedisLink.open(sentinel, stop);
-      const answer = await link.send(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.config.master], 'SENTINEL GET-MASTER-ADDR-BY-NAME');
-      if (answer === null) throw new NoPrimaryKnownError(`the Sentinel at ${sentinel.host}:${sentinel.port} knows no primary named ${this.config.master}`);
+      const answer = await link.send(
+        ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.config.master],
+        'SENTINEL GET-MASTER-ADDR-BY-NAME',
+      );
+      if (answer === null)
+        throw new NoPrimaryKnownError(
+          `the Sentinel at ${sentinel.host}:${sentinel.port} knows no primary named ${this.config.master}`,
+        );
       const [host, port] = masterAddress(answer, 'the master address');
       if (!/^\d+$/.test(port))
-        throw new UnexpectedReplyError(`the Sentinel at ${sentinel.host}:${sentinel.port} named ${shownReply(answer)} as the primary, not a host and port`);
+        throw new UnexpectedReplyError(
+          `the Sentinel at ${sentinel.host}:${sentinel.port} named ${shownReply(answer)} as the primary, not a host and port`,
+        );
       return { host, port: Number(port) };
     } finally {
       clearTimeout(timer);

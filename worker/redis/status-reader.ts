@@ -4,7 +4,11 @@ import type { ConnectOptions, QueueStatus, StatusReader } from '../queue';
 import { RedisConnection } from './connection';
 import { STATUS } from './scripts/status';
 
-export async function openRedisStatusReader(broker: BrokerConfig, queue: string, options: ConnectOptions): Promise<StatusReader> {
+export async function openRedisStatusReader(
+  broker: BrokerConfig,
+  queue: string,
+  options: ConnectOptions,
+): Promise<StatusReader> {
   return new RedisStatusReader(await RedisConnection.open(broker, options), queue);
 }
 
@@ -17,10 +21,11 @@ class RedisStatusReader implements StatusReader {
 
   async status(): Promise<QueueStatus | undefined> {
     const { pending, processing, leases, done, dead, seed } = queueKeys(this.queue);
-    const [keysExisting, pendingCount, inProgress, doneCount, deadCount, seeded, id, total, pushed, expiredLeases] = await this.connection.run(STATUS, {
-      keys: { pending, processing, leases, done, dead, seed },
-      args: {},
-    });
+    const [keysExisting, pendingCount, inProgress, doneCount, deadCount, seeded, id, total, pushed, expiredLeases] =
+      await this.connection.run(STATUS, {
+        keys: { pending, processing, leases, done, dead, seed },
+        args: {},
+      });
     if (keysExisting === 0) return undefined;
     return {
       pending: pendingCount,

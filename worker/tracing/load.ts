@@ -8,9 +8,16 @@ import type { Tracer } from './spans';
 let started: Promise<Tracer> | undefined;
 
 /** Starts tracing for `seed` or `work` on `queue`; undefined when `config` is (tracing is off). */
-export function startTracing(config: TracingConfig | undefined, broker: BrokerConfig, queue: string, log: (line: string) => void): Promise<Tracer> | undefined {
+export function startTracing(
+  config: TracingConfig | undefined,
+  broker: BrokerConfig,
+  queue: string,
+  log: (line: string) => void,
+): Promise<Tracer> | undefined {
   if (!config) return undefined;
-  started ??= import('./opentelemetry').then(({ startTracing }) => startTracing(config, { scheme: broker.scheme, queue }, log));
+  started ??= import('./opentelemetry').then(({ startTracing }) =>
+    startTracing(config, { scheme: broker.scheme, queue }, log),
+  );
   return started;
 }
 

@@ -1,4 +1,12 @@
-import { ROOT_CONTEXT, type Attributes, type Span, SpanKind, SpanStatusCode, type Tracer as OtelTracer, trace } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  type Attributes,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer as OtelTracer,
+  trace,
+} from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -50,10 +58,19 @@ class OpenTelemetryTracer implements Tracer {
     private readonly log: (line: string) => void,
   ) {
     const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
-    const exporter = new ReportingExporter(new Exporter({ url: config.tracesUrl, timeoutMillis: TRACE_FLUSH_MS }), config.tracesUrl, log);
+    const exporter = new ReportingExporter(
+      new Exporter({ url: config.tracesUrl, timeoutMillis: TRACE_FLUSH_MS }),
+      config.tracesUrl,
+      log,
+    );
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (envDetector) win over the default name.
-    const resource = resourceFromAttributes({ 'service.name': 'work-queue' }).merge(detectResources({ detectors: [envDetector] }));
-    this.provider = new TracerProvider({ resource, spanProcessors: [new BatchSpanProcessor({ exporter, exportTimeoutMillis: TRACE_FLUSH_MS })] });
+    const resource = resourceFromAttributes({ 'service.name': 'work-queue' }).merge(
+      detectResources({ detectors: [envDetector] }),
+    );
+    this.provider = new TracerProvider({
+      resource,
+      spanProcessors: [new BatchSpanProcessor({ exporter, exportTimeoutMillis: TRACE_FLUSH_MS })],
+    });
     this.tracer = this.provider.getTracer('work-queue');
     this.common = { 'messaging.system': MESSAGING_SYSTEM[target.scheme], 'messaging.destination.name': target.queue };
   }
@@ -85,7 +102,9 @@ class OpenTelemetryTracer implements Tracer {
   }
 
   startItem(delivery: Delivery): ItemSpan {
-    const parent = delivery.traceContext ? this.propagator.extract(ROOT_CONTEXT, delivery.traceContext, CARRIER) : ROOT_CONTEXT;
+    const parent = delivery.traceContext
+      ? this.propagator.extract(ROOT_CONTEXT, delivery.traceContext, CARRIER)
+      : ROOT_CONTEXT;
     const span = this.tracer.startSpan(
       `process ${this.target.queue}`,
       {
@@ -111,7 +130,11 @@ class OpenTelemetryTracer implements Tracer {
       end: (outcome) => {
         span.setAttribute('work_queue.outcome', OUTCOME[outcome]);
         if (outcome !== 'done' && outcome !== 'aborted') {
-          const errorType = timedOut ? 'timeout' : outcome === 'retry' || outcome === 'dead' ? 'command_failed' : OUTCOME[outcome];
+          const errorType = timedOut
+            ? 'timeout'
+            : outcome === 'retry' || outcome === 'dead'
+              ? 'command_failed'
+              : OUTCOME[outcome];
           span.setAttribute('error.type', errorType);
           span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
         }
@@ -135,7 +158,9 @@ class OpenTelemetryTracer implements Tracer {
       () => false,
     );
     if (await Promise.race([ended, late]))
-      this.log(`traces: ${this.config.tracesUrl} took more than ${TRACE_FLUSH_MS / 1000} s: the spans not sent by then are dropped`);
+      this.log(
+        `traces: ${this.config.tracesUrl} took more than ${TRACE_FLUSH_MS / 1000} s: the spans not sent by then are dropped`,
+      );
     clearTimeout(timer);
   }
 
@@ -175,7 +200,9 @@ class ReportingExporter implements SpanExporter {
     this.exporter.export(spans, (result) => {
       if (result.code !== ExportResultCode.SUCCESS && !this.reported) {
         this.reported = true;
-        this.log(`traces: ${this.url} did not take ${spans.length} spans (${result.error?.message ?? 'no reason given'}); later failures are not reported`);
+        this.log(
+          `traces: ${this.url} did not take ${spans.length} spans (${result.error?.message ?? 'no reason given'}); later failures are not reported`,
+        );
       }
       done(result);
     });

@@ -74,7 +74,10 @@ export function clusterAccessOf(provider: pulumi.ProviderResource | undefined): 
  * input it registers (`transferProperties` in runtime/rpc), and a provider's inputs come back as
  * its outputs. Undefined for a setting it was not given.
  */
-function registeredSetting(provider: pulumi.ProviderResource, setting: ClusterSetting): pulumi.Output<string | undefined> | undefined {
+function registeredSetting(
+  provider: pulumi.ProviderResource,
+  setting: ClusterSetting,
+): pulumi.Output<string | undefined> | undefined {
   const registered: unknown = Reflect.get(provider, setting);
   return pulumi.Output.isInstance<string | undefined>(registered) ? registered : undefined;
 }

@@ -38,7 +38,12 @@ export interface ContainerStatus {
   readonly state?: {
     readonly waiting?: { readonly reason?: string };
     /** `message`: the container's termination message (the worker's JSON line, or with FallbackToLogsOnError the end of its log). */
-    readonly terminated?: { readonly exitCode?: number; readonly reason?: string; readonly message?: string; readonly finishedAt?: Date | string };
+    readonly terminated?: {
+      readonly exitCode?: number;
+      readonly reason?: string;
+      readonly message?: string;
+      readonly finishedAt?: Date | string;
+    };
   };
 }
 
@@ -52,7 +57,11 @@ export interface Pod {
     readonly deletionTimestamp?: Date | string | null;
   };
   readonly spec?: { readonly containers?: readonly { readonly name: string }[] };
-  readonly status?: { readonly phase?: string; readonly startTime?: Date | string | null; readonly containerStatuses?: readonly ContainerStatus[] };
+  readonly status?: {
+    readonly phase?: string;
+    readonly startTime?: Date | string | null;
+    readonly containerStatuses?: readonly ContainerStatus[];
+  };
 }
 
 /** Which Job the await follows: its name, and the uid of the one instance pulumi-kubernetes created. */

@@ -44,16 +44,22 @@ export interface JobAwaitOutputs extends Omit<JobAwaitInputs, 'kubeconfig'> {
 export const jobAwaitProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: JobAwaitInputs) {
     const cluster = await connectToCluster(inputs.kubeconfig, inputs.context).catch((error: unknown) => {
-      throw new Error(`${describeJob(inputs)} cannot be awaited: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `${describeJob(inputs)} cannot be awaited: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
-    const succeeded = await awaitJob(cluster, inputs, inputs.timeoutSeconds, inputs.intervalSeconds, (line) => console.log(line));
+    const succeeded = await awaitJob(cluster, inputs, inputs.timeoutSeconds, inputs.intervalSeconds, (line) =>
+      console.log(line),
+    );
     return { id: inputs.uid, outs: { ...withoutKubeconfig(inputs), succeeded } };
   },
 
   diff(_id: string, olds: JobAwaitOutputs, news: JobAwaitInputs) {
     const replaces = olds.uid === news.uid ? [] : ['uid'];
     // Changing these awaits nothing: the Job's run is the same.
-    const changed = (['namespace', 'name', 'timeoutSeconds', 'intervalSeconds', 'context'] as const).some((key) => olds[key] !== news[key]);
+    const changed = (['namespace', 'name', 'timeoutSeconds', 'intervalSeconds', 'context'] as const).some(
+      (key) => olds[key] !== news[key],
+    );
     return Promise.resolve({ changes: replaces.length > 0 || changed, replaces, deleteBeforeReplace: false });
   },
 
@@ -103,7 +109,8 @@ async function awaitJob(
 ): Promise<number> {
   const job = describeJob(target);
   const deadline = Date.now() + timeoutSeconds * 1000;
-  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(intervalSeconds * 1000, deadline - Date.now()))));
+  const pause = () =>
+    new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(intervalSeconds * 1000, deadline - Date.now()))));
   let failingSince: number | undefined;
   let lastProgress: string | undefined;
   /** The Job as last read. */
@@ -125,7 +132,10 @@ async function awaitJob(
     } catch (error) {
       const reason = (error as Error).message;
       if (!(isClusterError(error) && error.transient)) {
-        return endWithout(new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`, { cause: error }), `it cannot be read any more: ${reason}`);
+        return endWithout(
+          new Error(`${job}: cannot be read from ${cluster.server}: ${reason}`, { cause: error }),
+          `it cannot be read any more: ${reason}`,
+        );
       }
       failingSince ??= Date.now();
       if (Date.now() - failingSince >= UNREACHABLE_SECONDS * 1000 || Date.now() >= deadline) {
@@ -161,7 +171,9 @@ async function awaitJob(
     lastProgress = progress;
     if (Date.now() >= deadline) {
       return endWithout(
-        new Error(`${job} did not complete within ${timeoutSeconds} s (${progress}); it goes on running in the cluster`),
+        new Error(
+          `${job} did not complete within ${timeoutSeconds} s (${progress}); it goes on running in the cluster`,
+        ),
         `its pods were still terminating after ${timeoutSeconds} s (${progress})`,
       );
     }
@@ -230,7 +242,10 @@ function progressOf(job: Job, pods: readonly Pod[]): string {
     const reason = status.state?.waiting?.reason;
     if (reason) waiting.set(reason, (waiting.get(reason) ?? 0) + 1);
   }
-  if (waiting.size > 0) parts.push(`waiting: ${[...waiting].map(([reason, count]) => (count > 1 ? `${reason} (${count})` : reason)).join(', ')}`);
+  if (waiting.size > 0)
+    parts.push(
+      `waiting: ${[...waiting].map(([reason, count]) => (count > 1 ? `${reason} (${count})` : reason)).join(', ')}`,
+    );
   return parts.join(', ');
 }
 
@@ -282,11 +297,15 @@ interface Culprit {
  */
 function culpritOf(pods: readonly Pod[], failedIndexes: string | undefined): Culprit | undefined {
   const intervals = failedIndexes ? indexIntervals(failedIndexes) : [];
-  const ofFailedIndexFirst = <T extends { pod: Pod }>(entries: T[]) => entries.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? entries.at(0);
+  const ofFailedIndexFirst = <T extends { pod: Pod }>(entries: T[]) =>
+    entries.find((entry) => isAmong(intervals, completionIndex(entry.pod))) ?? entries.at(0);
   const ended = pods
     .filter((pod) => !isTerminating(pod))
     .map((pod) => ({ pod, container: failedContainer(pod) }))
-    .filter((entry): entry is { pod: Pod; container: { status: ContainerStatus; finishedAt: number } } => entry.container !== undefined)
+    .filter(
+      (entry): entry is { pod: Pod; container: { status: ContainerStatus; finishedAt: number } } =>
+        entry.container !== undefined,
+    )
     .sort((a, b) => b.container.finishedAt - a.container.finishedAt);
   const failed = ofFailedIndexFirst(ended);
   if (failed) {
@@ -316,7 +335,12 @@ function culpritOf(pods: readonly Pod[], failedIndexes: string | undefined): Cul
  * FailureTarget it sees, while the pods being deleted still exist; a Job first read Failed may
  * have none left, and the message is the headline alone.
  */
-async function failureReport(cluster: ClusterReader, target: JobTarget, job: Job, failed: JobCondition): Promise<string> {
+async function failureReport(
+  cluster: ClusterReader,
+  target: JobTarget,
+  job: Job,
+  failed: JobCondition,
+): Promise<string> {
   const failedIndexes = job.status?.failedIndexes || undefined;
   const headline =
     `${describeJob(target)} failed (${failed.reason ?? 'no reason given'})${failed.message ? `: ${failed.message}` : ''}` +
@@ -354,7 +378,9 @@ async function failureReport(cluster: ClusterReader, target: JobTarget, job: Job
 function quoteMessage(culprit: Culprit, about: string, log?: string): string {
   const message = culprit.message?.trimEnd();
   if (!message || (log !== undefined && (log.endsWith(message) || message.endsWith(log)))) return '';
-  return message.includes('\n') ? `\ntermination message of ${about}:\n${indent(message)}` : `\ntermination message of ${about}: ${message}`;
+  return message.includes('\n')
+    ? `\ntermination message of ${about}:\n${indent(message)}`
+    : `\ntermination message of ${about}: ${message}`;
 }
 
 function indent(text: string): string {
@@ -404,7 +430,10 @@ type ClientNode = typeof ClientNodeModule;
 const REQUEST_SECONDS = 10;
 
 /** A ClusterReader over @kubernetes/client-node, configured as pulumi-kubernetes configures its client. */
-async function connectToCluster(kubeconfig: string | null | undefined, context: string | null | undefined): Promise<ClusterReader> {
+async function connectToCluster(
+  kubeconfig: string | null | undefined,
+  context: string | null | undefined,
+): Promise<ClusterReader> {
   const k8s = await importClientNode();
   const config = new k8s.KubeConfig();
   try {
@@ -418,12 +447,19 @@ async function connectToCluster(kubeconfig: string | null | undefined, context: 
         .getContexts()
         .map((known) => JSON.stringify(known.name))
         .join(', ');
-      throw clusterError(`context: got ${JSON.stringify(context)}, expected one of the kubeconfig's contexts (${names || 'none'})`, false);
+      throw clusterError(
+        `context: got ${JSON.stringify(context)}, expected one of the kubeconfig's contexts (${names || 'none'})`,
+        false,
+      );
     }
     config.setCurrentContext(context);
   }
   const server = config.getCurrentCluster()?.server;
-  if (!server) throw clusterError(`the kubeconfig's context ${JSON.stringify(config.getCurrentContext())} names no cluster`, false);
+  if (!server)
+    throw clusterError(
+      `the kubeconfig's context ${JSON.stringify(config.getCurrentContext())} names no cluster`,
+      false,
+    );
 
   const batch = config.makeApiClient(k8s.BatchV1Api);
   const core = config.makeApiClient(k8s.CoreV1Api);
@@ -444,8 +480,10 @@ async function connectToCluster(kubeconfig: string | null | undefined, context: 
         throw error;
       }
     },
-    listPods: async (namespace, labelSelector) => (await request(() => core.listNamespacedPod({ namespace, labelSelector }))).items,
-    readLog: (namespace, pod, container, tailLines) => request(() => core.readNamespacedPodLog({ namespace, name: pod, container, tailLines })),
+    listPods: async (namespace, labelSelector) =>
+      (await request(() => core.listNamespacedPod({ namespace, labelSelector }))).items,
+    readLog: (namespace, pod, container, tailLines) =>
+      request(() => core.readNamespacedPodLog({ namespace, name: pod, container, tailLines })),
   };
 }
 
@@ -453,12 +491,20 @@ async function connectToCluster(kubeconfig: string | null | undefined, context: 
  * As pulumi-kubernetes reads its `kubeconfig` (parseKubeconfigString in provider/pkg/provider/util.go):
  * `~` expanded, an existing file read, anything else taken as the contents; unset, the ambient one.
  */
-function loadKubeconfig(config: InstanceType<ClientNode['KubeConfig']>, pathOrContents: string | null | undefined): void {
+function loadKubeconfig(
+  config: InstanceType<ClientNode['KubeConfig']>,
+  pathOrContents: string | null | undefined,
+): void {
   if (!pathOrContents) {
     config.loadFromDefault();
     return;
   }
-  const file = pathOrContents === '~' ? os.homedir() : pathOrContents.startsWith('~/') ? path.join(os.homedir(), pathOrContents.slice(2)) : pathOrContents;
+  const file =
+    pathOrContents === '~'
+      ? os.homedir()
+      : pathOrContents.startsWith('~/')
+        ? path.join(os.homedir(), pathOrContents.slice(2))
+        : pathOrContents;
   if (fs.existsSync(file)) config.loadFromFile(file);
   else config.loadFromString(pathOrContents);
 }
@@ -474,7 +520,10 @@ async function importClientNode(): Promise<ClientNode> {
   try {
     return await importModule(pathToFileURL(require.resolve('@kubernetes/client-node')).href);
   } catch (error) {
-    throw clusterError(`@kubernetes/client-node cannot be loaded, install it beside @pulumi/kubernetes: ${(error as Error).message}`, false);
+    throw clusterError(
+      `@kubernetes/client-node cannot be loaded, install it beside @pulumi/kubernetes: ${(error as Error).message}`,
+      false,
+    );
   }
 }
 
@@ -500,14 +549,20 @@ function asClusterError(error: unknown): ClusterError {
   if (isClusterError(error)) return error;
   const { code, body, message } = error as { code?: unknown; body?: unknown; message?: string };
   if (typeof code !== 'number') return clusterError(message ?? String(error), true);
-  return clusterError(`HTTP ${code}: ${statusMessage(body) ?? clientMessage(message) ?? 'no message'}`, code === 429 || code >= 500, code);
+  return clusterError(
+    `HTTP ${code}: ${statusMessage(body) ?? clientMessage(message) ?? 'no message'}`,
+    code === 429 || code >= 500,
+    code,
+  );
 }
 
 /** The `message` of the Kubernetes Status in a response body. */
 function statusMessage(body: unknown): string | undefined {
   try {
     const status: unknown = typeof body === 'string' ? JSON.parse(body) : body;
-    return typeof status === 'object' && status !== null && 'message' in status && typeof status.message === 'string' ? status.message : undefined;
+    return typeof status === 'object' && status !== null && 'message' in status && typeof status.message === 'string'
+      ? status.message
+      : undefined;
   } catch {
     return typeof body === 'string' && body !== '' ? body.slice(0, 200) : undefined;
   }

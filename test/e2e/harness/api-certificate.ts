@@ -16,12 +16,21 @@ export interface ApiCertificate {
  */
 export function makeApiCertificate(directory: string): ApiCertificate {
   const file = (name: string) => join(directory, name);
-  const names = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'];
+  const names = [
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+    'localhost',
+  ];
   const openssl = (args: string[]) => {
     try {
       execFileSync('openssl', args, { stdio: 'pipe' });
     } catch (error) {
-      throw new Error(`openssl ${args[0]} could not make the fake API server's certificates (${String(error)}): install openssl`, { cause: error });
+      throw new Error(
+        `openssl ${args[0]} could not make the fake API server's certificates (${String(error)}): install openssl`,
+        { cause: error },
+      );
     }
   };
   openssl([
@@ -73,7 +82,11 @@ export function makeApiCertificate(directory: string): ApiCertificate {
     '-out',
     file('apiserver.crt'),
   ]);
-  return { ca: readFileSync(file('ca.crt'), 'utf8'), cert: readFileSync(file('apiserver.crt'), 'utf8'), key: readFileSync(file('apiserver.key'), 'utf8') };
+  return {
+    ca: readFileSync(file('ca.crt'), 'utf8'),
+    cert: readFileSync(file('apiserver.crt'), 'utf8'),
+    key: readFileSync(file('apiserver.key'), 'utf8'),
+  };
 }
 
 function extFile(directory: string, san: string): string {

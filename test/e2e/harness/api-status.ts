@@ -16,7 +16,15 @@ export interface StatusObject {
 export class ApiError extends Error {
   constructor(
     readonly code: number,
-    readonly reason: 'NotFound' | 'AlreadyExists' | 'Invalid' | 'Forbidden' | 'Unauthorized' | 'BadRequest' | 'MethodNotAllowed' | 'InternalError',
+    readonly reason:
+      | 'NotFound'
+      | 'AlreadyExists'
+      | 'Invalid'
+      | 'Forbidden'
+      | 'Unauthorized'
+      | 'BadRequest'
+      | 'MethodNotAllowed'
+      | 'InternalError',
     message: string,
     readonly details?: StatusObject['details'],
   ) {
@@ -49,18 +57,30 @@ export function resourceOf(kind: string, apiVersion: string): { resource: string
 export function notFound(kind: string, apiVersion: string, name: string): ApiError {
   const { resource, group } = resourceOf(kind, apiVersion);
   const qualified = group ? `${resource}.${group}` : resource;
-  return new ApiError(404, 'NotFound', `${qualified} "${name}" not found`, { name, ...(group ? { group } : {}), kind: resource });
+  return new ApiError(404, 'NotFound', `${qualified} "${name}" not found`, {
+    name,
+    ...(group ? { group } : {}),
+    kind: resource,
+  });
 }
 
 export function alreadyExists(kind: string, apiVersion: string, name: string): ApiError {
   const { resource, group } = resourceOf(kind, apiVersion);
   const qualified = group ? `${resource}.${group}` : resource;
-  return new ApiError(409, 'AlreadyExists', `${qualified} "${name}" already exists`, { name, ...(group ? { group } : {}), kind: resource });
+  return new ApiError(409, 'AlreadyExists', `${qualified} "${name}" already exists`, {
+    name,
+    ...(group ? { group } : {}),
+    kind: resource,
+  });
 }
 
 /** `The Job "x" is invalid: <field>: <problem>` (422), as a refused update reads. */
 export function invalid(kind: string, apiVersion: string, name: string, causes: string[]): ApiError {
   const { group } = resourceOf(kind, apiVersion);
   const joined = causes.length === 1 ? causes[0] : `[${causes.join(', ')}]`;
-  return new ApiError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${joined}`, { name, ...(group ? { group } : {}), kind });
+  return new ApiError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${joined}`, {
+    name,
+    ...(group ? { group } : {}),
+    kind,
+  });
 }

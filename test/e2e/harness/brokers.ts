@@ -19,10 +19,14 @@ export async function requireBrokers(generations: readonly BrokerGeneration[]): 
       ['Redis', generation.redisUrl],
     ] as const) {
       const { hostname, port } = new URL(url);
-      if (!(await listening(hostname, Number(port)))) down.push(`${broker} of the ${generation.description} generation on ${hostname}:${port}`);
+      if (!(await listening(hostname, Number(port))))
+        down.push(`${broker} of the ${generation.description} generation on ${hostname}:${port}`);
     }
   }
-  if (down.length > 0) throw new Error(`The e2e tests need ${down.join(' and ')}, which do not answer. Run \`bash .ci/start-brokers\` (as root).`);
+  if (down.length > 0)
+    throw new Error(
+      `The e2e tests need ${down.join(' and ')}, which do not answer. Run \`bash .ci/start-brokers\` (as root).`,
+    );
 }
 
 /** One generation's RabbitMQ and Redis, administered from the host. */

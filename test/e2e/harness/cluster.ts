@@ -125,7 +125,11 @@ export class Cluster {
   apply(objects: readonly KubeObject[], options: ApplyOptions = {}): AppliedObject[] {
     const created: IJob[] = [];
     const results = ordered(objects, options.order ?? 'forward').map((manifest): AppliedObject => {
-      const where = { kind: manifest.kind, namespace: manifest.metadata?.namespace, name: manifest.metadata?.name ?? '' };
+      const where = {
+        kind: manifest.kind,
+        namespace: manifest.metadata?.namespace,
+        name: manifest.metadata?.name ?? '',
+      };
       try {
         const { object, action } = this.store.apply(manifest);
         if (object.kind === 'Job' && action === 'created') created.push(object as unknown as IJob);
@@ -150,7 +154,9 @@ export class Cluster {
     if (exact.length > 0) return exact[exact.length - 1];
     const hashed = this.jobs.filter((handle) => new RegExp(`^${nameOrPrefix}-[0-9a-f]{8}$`).test(handle.name));
     if (hashed.length !== 1)
-      throw new Error(`expected one Job named ${nameOrPrefix} or ${nameOrPrefix}-<hash>, found ${hashed.map((h) => h.name).join(', ') || 'none'}`);
+      throw new Error(
+        `expected one Job named ${nameOrPrefix} or ${nameOrPrefix}-<hash>, found ${hashed.map((h) => h.name).join(', ') || 'none'}`,
+      );
     return hashed[0];
   }
 
@@ -277,7 +283,8 @@ export class Cluster {
       this.network.add(object as unknown as IService);
       this.openGates();
     }
-    if (object.kind === 'StatefulSet' || object.kind === 'Secret') for (const key of this.pendingBrokers()) this.tryBoot(key);
+    if (object.kind === 'StatefulSet' || object.kind === 'Secret')
+      for (const key of this.pendingBrokers()) this.tryBoot(key);
   }
 
   private pendingBrokers(): string[] {
@@ -324,6 +331,8 @@ export function readDirectory(directory: string): KubeObject[] {
 }
 
 export function describeApply(results: AppliedObject[], order: ApplyOrder): string {
-  const lines = results.map((r) => `${r.kind.toLowerCase()}/${r.name} ${String(r.error ? `error: ${r.error}` : r.action)}`);
+  const lines = results.map(
+    (r) => `${r.kind.toLowerCase()}/${r.name} ${String(r.error ? `error: ${r.error}` : r.action)}`,
+  );
   return `kubectl apply, ${describeOrder(order)}:\n  ${lines.join('\n  ')}`;
 }

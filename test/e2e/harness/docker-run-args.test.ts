@@ -23,7 +23,11 @@ const restricted: IContainer = {
   ],
 };
 
-function input(container: IContainer, spec: Partial<IPodSpec> = {}, extra: Partial<DockerRunInput> = {}): DockerRunInput {
+function input(
+  container: IContainer,
+  spec: Partial<IPodSpec> = {},
+  extra: Partial<DockerRunInput> = {},
+): DockerRunInput {
   return {
     podName: 'job-wq-1-abcde',
     spec: { containers: [container], restartPolicy: 'Never', terminationGracePeriodSeconds: 30, ...spec },
@@ -90,13 +94,18 @@ describe('dockerRunArgs', () => {
 
   test("the pod's hostname (an Indexed Job's <job>-<index>), and Kubernetes' 30 s grace period when the pod sets none", () => {
     const container = { name: 'c', image: 'img' };
-    const args = dockerRunArgs(input(container, { hostname: 'job-wq-3-5', terminationGracePeriodSeconds: undefined }, { volumes: new Map() }));
+    const args = dockerRunArgs(
+      input(container, { hostname: 'job-wq-3-5', terminationGracePeriodSeconds: undefined }, { volumes: new Map() }),
+    );
     expect(args).toEqual(expect.arrayContaining(['--hostname', 'job-wq-3-5', '--stop-timeout', '30']));
   });
 
   test("the container's termination message file, bound at its terminationMessagePath", () => {
     const container = { name: 'c', image: 'img' };
-    const terminationMessage = { hostPath: '/var/pods/job-wq-1-abcde/termination-log', containerPath: '/dev/termination-log' };
+    const terminationMessage = {
+      hostPath: '/var/pods/job-wq-1-abcde/termination-log',
+      containerPath: '/dev/termination-log',
+    };
     const args = dockerRunArgs(input(container, {}, { volumes: new Map(), terminationMessage }));
     expect(args.slice(args.indexOf('--mount'), args.indexOf('--mount') + 2)).toEqual([
       '--mount',
@@ -106,14 +115,20 @@ describe('dockerRunArgs', () => {
 
   test('a command replaces the entrypoint and comes before the args', () => {
     const container = { name: 'c', image: 'img' };
-    const args = dockerRunArgs(input(container, {}, { command: ['sh', '-c', 'exit 3'], args: ['x'], volumes: new Map() }));
+    const args = dockerRunArgs(
+      input(container, {}, { command: ['sh', '-c', 'exit 3'], args: ['x'], volumes: new Map() }),
+    );
     expect(args.slice(args.indexOf('--entrypoint'))).toEqual(['--entrypoint', 'sh', 'img', '-c', 'exit 3', 'x']);
   });
 
   test('takes the pod-level security context where the container sets none, and adds fsGroup and supplemental groups', () => {
     const container = { name: 'c', image: 'img' };
     const args = dockerRunArgs(
-      input(container, { securityContext: { runAsUser: 1000, runAsNonRoot: true, fsGroup: 2000, supplementalGroups: [3000] } }, { volumes: new Map() }),
+      input(
+        container,
+        { securityContext: { runAsUser: 1000, runAsNonRoot: true, fsGroup: 2000, supplementalGroups: [3000] } },
+        { volumes: new Map() },
+      ),
     );
     expect(args).toEqual(expect.arrayContaining(['--user', '1000', '--group-add', '3000', '--group-add', '2000']));
     expect(args).not.toContain('--read-only');
@@ -127,16 +142,22 @@ describe('dockerRunArgs', () => {
 
   test('fails when runAsNonRoot meets uid 0', () => {
     const container: IContainer = { name: 'c', image: 'img', securityContext: { runAsNonRoot: true, runAsUser: 0 } };
-    expect(() => dockerRunArgs(input(container, {}, { volumes: new Map() }))).toThrow('c: runAsNonRoot, but the container would run as uid 0');
+    expect(() => dockerRunArgs(input(container, {}, { volumes: new Map() }))).toThrow(
+      'c: runAsNonRoot, but the container would run as uid 0',
+    );
   });
 
   test('fails when runAsNonRoot cannot be verified against a named image user, as the kubelet does', () => {
     const container: IContainer = { name: 'c', image: 'img', securityContext: { runAsNonRoot: true } };
-    expect(() => dockerRunArgs(input(container, {}, { volumes: new Map(), imageUser: 'node' }))).toThrow('the image user "node" is not a numeric uid');
+    expect(() => dockerRunArgs(input(container, {}, { volumes: new Map(), imageUser: 'node' }))).toThrow(
+      'the image user "node" is not a numeric uid',
+    );
   });
 
   test('fails on a mount of a volume the pod does not declare', () => {
     const container: IContainer = { name: 'c', image: 'img', volumeMounts: [{ name: 'ghost', mountPath: '/x' }] };
-    expect(() => dockerRunArgs(input(container, {}, { volumes: new Map() }))).toThrow('volumeMount ghost names no volume');
+    expect(() => dockerRunArgs(input(container, {}, { volumes: new Map() }))).toThrow(
+      'volumeMount ghost names no volume',
+    );
   });
 });

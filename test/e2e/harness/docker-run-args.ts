@@ -61,12 +61,17 @@ function securityArgs({ spec, container, imageUser }: DockerRunInput): string[] 
     // The kubelet's check: the effective user must be a non-zero numeric uid.
     const effective = uid !== undefined ? String(uid) : imageUser.split(':')[0];
     if (!/^\d+$/.test(effective))
-      throw new Error(`${container.name}: runAsNonRoot, but the image user ${JSON.stringify(imageUser)} is not a numeric uid and runAsUser is unset`);
-    if (Number(effective) === 0) throw new Error(`${container.name}: runAsNonRoot, but the container would run as uid 0`);
+      throw new Error(
+        `${container.name}: runAsNonRoot, but the image user ${JSON.stringify(imageUser)} is not a numeric uid and runAsUser is unset`,
+      );
+    if (Number(effective) === 0)
+      throw new Error(`${container.name}: runAsNonRoot, but the container would run as uid 0`);
   }
   if (uid !== undefined) args.push('--user', gid !== undefined ? `${uid}:${gid}` : String(uid));
-  else if (gid !== undefined) throw new Error(`${container.name}: runAsGroup without runAsUser is not supported by the e2e harness`);
-  for (const group of [...(pod.supplementalGroups ?? []), ...(pod.fsGroup !== undefined ? [pod.fsGroup] : [])]) args.push('--group-add', String(group));
+  else if (gid !== undefined)
+    throw new Error(`${container.name}: runAsGroup without runAsUser is not supported by the e2e harness`);
+  for (const group of [...(pod.supplementalGroups ?? []), ...(pod.fsGroup !== undefined ? [pod.fsGroup] : [])])
+    args.push('--group-add', String(group));
 
   if (own.privileged) args.push('--privileged');
   if (own.readOnlyRootFilesystem) args.push('--read-only');
@@ -97,7 +102,9 @@ function resourceArgs(container: IContainer): string[] {
 }
 
 function mountArgs({ container, volumes, terminationMessage }: DockerRunInput): string[] {
-  const message = terminationMessage ? ['--mount', `type=bind,source=${terminationMessage.hostPath},target=${terminationMessage.containerPath}`] : [];
+  const message = terminationMessage
+    ? ['--mount', `type=bind,source=${terminationMessage.hostPath},target=${terminationMessage.containerPath}`]
+    : [];
   return message.concat(
     (container.volumeMounts ?? []).flatMap((mount) => {
       const backing = volumes.get(mount.name);

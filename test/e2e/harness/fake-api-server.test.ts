@@ -47,7 +47,12 @@ afterAll(async () => {
 });
 
 /** One request as a pod makes it: verified against the cluster CA, to 127.0.0.1. */
-function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+function call(
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -61,7 +66,9 @@ function call(method: string, path: string, token: string | undefined, body?: un
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+        );
       },
     );
     req.on('error', reject);
@@ -70,7 +77,12 @@ function call(method: string, path: string, token: string | undefined, body?: un
 }
 
 const secretPath = `/api/v1/namespaces/default/secrets`;
-const newSecret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: SECRET }, data: { password: Buffer.from('p').toString('base64') } };
+const newSecret = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: SECRET },
+  data: { password: Buffer.from('p').toString('base64') },
+};
 
 test('serves GET and POST of Secrets as the API does: 404 NotFound, 201 Created, 200, then 409 AlreadyExists', async () => {
   const token = api.issueToken({ namespace: 'default', name: 'credentials' });
@@ -88,7 +100,10 @@ test('serves GET and POST of Secrets as the API does: 404 NotFound, 201 Created,
     },
   });
   const created = await call('POST', secretPath, token, newSecret);
-  expect(created).toMatchObject({ status: 201, body: { kind: 'Secret', metadata: { name: SECRET, namespace: 'default' }, data: newSecret.data } });
+  expect(created).toMatchObject({
+    status: 201,
+    body: { kind: 'Secret', metadata: { name: SECRET, namespace: 'default' }, data: newSecret.data },
+  });
   expect(await call('GET', `${secretPath}/${SECRET}`, token)).toMatchObject({
     status: 200,
     body: { metadata: { uid: (created.body.metadata as { uid: string }).uid } },
@@ -113,17 +128,26 @@ test('RBAC: 403 Forbidden for what the Role does not grant, before the object is
   const stranger = api.issueToken({ namespace: 'default', name: 'default' });
   expect(await call('POST', secretPath, stranger, newSecret)).toMatchObject({
     status: 403,
-    body: { message: expect.stringContaining('secrets is forbidden: User "system:serviceaccount:default:default" cannot create') },
+    body: {
+      message: expect.stringContaining(
+        'secrets is forbidden: User "system:serviceaccount:default:default" cannot create',
+      ),
+    },
   });
   expect(await call('GET', secretPath, token)).toMatchObject({ status: 403 });
 });
 
 test('401 without a token or with one the server did not issue; 400 for a body that is not a Secret of the namespace', async () => {
-  expect(await call('GET', `${secretPath}/${SECRET}`, undefined)).toMatchObject({ status: 401, body: { reason: 'Unauthorized' } });
+  expect(await call('GET', `${secretPath}/${SECRET}`, undefined)).toMatchObject({
+    status: 401,
+    body: { reason: 'Unauthorized' },
+  });
   expect(await call('GET', `${secretPath}/${SECRET}`, 'made-up')).toMatchObject({ status: 401 });
   const token = api.issueToken({ namespace: 'default', name: 'credentials' });
   expect(await call('POST', secretPath, token, { ...newSecret, kind: 'ConfigMap' })).toMatchObject({ status: 400 });
-  expect(await call('POST', secretPath, token, { ...newSecret, metadata: { name: 'x', namespace: 'other' } })).toMatchObject({ status: 400 });
+  expect(
+    await call('POST', secretPath, token, { ...newSecret, metadata: { name: 'x', namespace: 'other' } }),
+  ).toMatchObject({ status: 400 });
 });
 
 test("the token is a JWT whose subject is the ServiceAccount's user", () => {

@@ -100,7 +100,13 @@ export class FakeApiServer {
       return;
     }
     const verb = VERBS[method] ?? (target.name ? 'get' : 'list');
-    const rbacRequest: ResourceRequest = { verb, apiGroup: target.group, resource: target.resource, namespace: target.namespace, name: target.name };
+    const rbacRequest: ResourceRequest = {
+      verb,
+      apiGroup: target.group,
+      resource: target.resource,
+      namespace: target.namespace,
+      name: target.name,
+    };
     if (!allows((kind) => this.store.list(kind), user, rbacRequest)) {
       answer(403, forbidden(user, rbacRequest).status());
       return;
@@ -143,7 +149,11 @@ export class FakeApiServer {
     try {
       object = JSON.parse(body) as KubeObject | null;
     } catch (error) {
-      throw new ApiError(400, 'BadRequest', `the body of the request was in an unknown format: ${(error as Error).message}`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the body of the request was in an unknown format: ${(error as Error).message}`,
+      );
     }
     if (object?.kind !== 'Secret' || object.apiVersion !== 'v1') {
       throw new ApiError(
@@ -153,11 +163,19 @@ export class FakeApiServer {
       );
     }
     if (object.metadata?.namespace !== undefined && object.metadata.namespace !== namespace) {
-      throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      throw new ApiError(
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     for (const [key, value] of Object.entries((object.data as Record<string, unknown> | undefined) ?? {})) {
       if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
-        throw new ApiError(400, 'BadRequest', `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at key ${JSON.stringify(key)}`);
+        throw new ApiError(
+          400,
+          'BadRequest',
+          `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at key ${JSON.stringify(key)}`,
+        );
       }
     }
     return this.store.create({ ...object, metadata: { ...object.metadata, namespace } });
@@ -165,10 +183,17 @@ export class FakeApiServer {
 }
 
 /** `/api/v1/namespaces/{ns}/{resource}[/{name}]` or `/apis/{group}/{version}/namespaces/{ns}/{resource}[/{name}]`. */
-export function parseResourcePath(path: string): { group: string; namespace: string; resource: string; name?: string } | undefined {
+export function parseResourcePath(
+  path: string,
+): { group: string; namespace: string; resource: string; name?: string } | undefined {
   const match = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
   if (!match) return undefined;
-  return { group: match.at(1) ?? '', namespace: decodeURIComponent(match[2]), resource: match[3], ...(match[4] ? { name: decodeURIComponent(match[4]) } : {}) };
+  return {
+    group: match.at(1) ?? '',
+    namespace: decodeURIComponent(match[2]),
+    resource: match[3],
+    ...(match[4] ? { name: decodeURIComponent(match[4]) } : {}),
+  };
 }
 
 /** `secrets "x" is forbidden: User "system:serviceaccount:ns:sa" cannot get resource "secrets" in API group "" in the namespace "ns"`. */
@@ -178,7 +203,11 @@ export function forbidden(user: ServiceAccountUser, request: ResourceRequest): A
     403,
     'Forbidden',
     `${subject} is forbidden: User "${serviceAccountUserName(user)}" cannot ${request.verb} resource "${request.resource}" in API group "${request.apiGroup}" in the namespace "${request.namespace}"`,
-    { ...(request.name ? { name: request.name } : {}), ...(request.apiGroup ? { group: request.apiGroup } : {}), kind: request.resource },
+    {
+      ...(request.name ? { name: request.name } : {}),
+      ...(request.apiGroup ? { group: request.apiGroup } : {}),
+      kind: request.resource,
+    },
   );
 }
 

@@ -13,7 +13,9 @@ export async function requireRegistry(): Promise<void> {
   const response = await fetch(`http://${REGISTRY}/v2/`).catch(asError);
   if (response instanceof Error || response.status !== 200) {
     const why = response instanceof Error ? response.message : `HTTP ${response.status}`;
-    throw new Error(`The e2e tests need an image registry on ${REGISTRY} (${why}). Run \`bash .ci/start-docker\` (as root).`);
+    throw new Error(
+      `The e2e tests need an image registry on ${REGISTRY} (${why}). Run \`bash .ci/start-docker\` (as root).`,
+    );
   }
 }
 
@@ -52,7 +54,8 @@ export async function pushWorkerImage(): Promise<string> {
   await requireManifest(digest, (await mustDocker(['image', 'inspect', '--format', '{{.Id}}', LOCAL_TAG])).trim());
   await dropRegistryReferences();
   const reference = `${REPOSITORY}@${digest}`;
-  if (await imageExists(reference)) throw new Error(`${reference} is still present locally after untagging; the pods would not pull it`);
+  if (await imageExists(reference))
+    throw new Error(`${reference} is still present locally after untagging; the pods would not pull it`);
   return reference;
 }
 
@@ -64,23 +67,32 @@ async function dropRegistryReferences(): Promise<void> {
     .filter(Boolean)
     .flatMap((line) => {
       const [tag, digest] = line.split(' ');
-      return [...(tag !== '<none>' ? [`${REPOSITORY}:${tag}`] : []), ...(digest !== '<none>' ? [`${REPOSITORY}@${digest}`] : [])];
+      return [
+        ...(tag !== '<none>' ? [`${REPOSITORY}:${tag}`] : []),
+        ...(digest !== '<none>' ? [`${REPOSITORY}@${digest}`] : []),
+      ];
     });
   for (const reference of references) {
     // Untagging an image's last tag in a repository drops its digest references there too.
     const result = await docker(['rmi', reference]);
-    if (result.code !== 0 && !/No such image/.test(result.stderr)) throw new Error(`docker rmi ${reference}: ${result.stderr.trim()}`);
+    if (result.code !== 0 && !/No such image/.test(result.stderr))
+      throw new Error(`docker rmi ${reference}: ${result.stderr.trim()}`);
   }
 }
 
 /** Checks, through the registry's HTTP API, that it serves the manifest and that it describes the image built. */
 async function requireManifest(digest: string, imageId: string): Promise<void> {
   const response = await fetch(`http://${REGISTRY}/v2/${REPOSITORY_PATH}/manifests/${digest}`, {
-    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+    headers: {
+      Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+    },
   });
-  if (response.status !== 200) throw new Error(`the registry does not serve ${REPOSITORY}@${digest}: HTTP ${response.status}`);
+  if (response.status !== 200)
+    throw new Error(`the registry does not serve ${REPOSITORY}@${digest}: HTTP ${response.status}`);
   const manifest = (await response.json()) as { config?: { digest?: string } };
   if (manifest.config?.digest !== imageId) {
-    throw new Error(`the registry's ${REPOSITORY}@${digest} describes image ${String(manifest.config?.digest)}, not the one built (${imageId})`);
+    throw new Error(
+      `the registry's ${REPOSITORY}@${digest} describes image ${String(manifest.config?.digest)}, not the one built (${imageId})`,
+    );
   }
 }

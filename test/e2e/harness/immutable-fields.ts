@@ -16,8 +16,24 @@ import type { KubeObject } from './manifests';
 
 type Spec = Record<string, unknown>;
 
-const JOB_IMMUTABLE = ['selector', 'template', 'completions', 'completionMode', 'podFailurePolicy', 'backoffLimitPerIndex', 'successPolicy', 'managedBy'];
-const STATEFUL_SET_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+const JOB_IMMUTABLE = [
+  'selector',
+  'template',
+  'completions',
+  'completionMode',
+  'podFailurePolicy',
+  'backoffLimitPerIndex',
+  'successPolicy',
+  'managedBy',
+];
+const STATEFUL_SET_MUTABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
 const IMMUTABLE_DATA = '`immutable` is set';
 
 export function refusedUpdate(old: KubeObject, next: KubeObject): string[] {
@@ -28,13 +44,18 @@ export function refusedUpdate(old: KubeObject, next: KubeObject): string[] {
     case 'Secret':
       return dataCauses(old, next);
     case 'StatefulSet': {
-      const strip = (value: Spec) => Object.fromEntries(Object.entries(value).filter(([key]) => !STATEFUL_SET_MUTABLE.includes(key)));
+      const strip = (value: Spec) =>
+        Object.fromEntries(Object.entries(value).filter(([key]) => !STATEFUL_SET_MUTABLE.includes(key)));
       if (isDeepStrictEqual(strip(spec(old)), strip(spec(next)))) return [];
-      return [`spec: Forbidden: updates to statefulset spec for fields other than ${STATEFUL_SET_MUTABLE.map((f) => `'${f}'`).join(', ')} are forbidden`];
+      return [
+        `spec: Forbidden: updates to statefulset spec for fields other than ${STATEFUL_SET_MUTABLE.map((f) => `'${f}'`).join(', ')} are forbidden`,
+      ];
     }
     case 'RoleBinding':
     case 'ClusterRoleBinding':
-      return isDeepStrictEqual(old.roleRef, next.roleRef) ? [] : [`roleRef: Invalid value: ${JSON.stringify(next.roleRef)}: cannot change roleRef`];
+      return isDeepStrictEqual(old.roleRef, next.roleRef)
+        ? []
+        : [`roleRef: Invalid value: ${JSON.stringify(next.roleRef)}: cannot change roleRef`];
     default:
       return [];
   }
@@ -54,7 +75,8 @@ function dataCauses(old: KubeObject, next: KubeObject): string[] {
   if (old.immutable !== true) return causes;
   if (next.immutable !== true) causes.push(`immutable: Forbidden: field is immutable when ${IMMUTABLE_DATA}`);
   for (const field of ['data', 'binaryData']) {
-    if (!isDeepStrictEqual(old[field] ?? {}, next[field] ?? {})) causes.push(`${field}: Forbidden: field is immutable when ${IMMUTABLE_DATA}`);
+    if (!isDeepStrictEqual(old[field] ?? {}, next[field] ?? {}))
+      causes.push(`${field}: Forbidden: field is immutable when ${IMMUTABLE_DATA}`);
   }
   return causes;
 }

@@ -2,7 +2,13 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { failurePolicyAction, generatedName, indexedPodName, maxConcurrent, runJob } from './job-controller';
-import { COMPLETION_INDEX_KEY, formatIndexes, indexedPodTemplate, matchSuccessPolicy, parseIndexes } from './job-indexes';
+import {
+  COMPLETION_INDEX_KEY,
+  formatIndexes,
+  indexedPodTemplate,
+  matchSuccessPolicy,
+  parseIndexes,
+} from './job-indexes';
 import type { Pod } from './pod';
 import { PodDisruptions } from './pod-disruption';
 import { ttlExpiresAt } from './ttl-after-finished';
@@ -25,7 +31,9 @@ class FakeCluster {
   /** Each pod's SIGTERM: it exits after that many ms (the container's own shutdown), 143. */
   stopMs = 0;
 
-  constructor(private readonly script: (podIndex: number, runIndex: number, index?: { index: number; attempt: number }) => Run) {}
+  constructor(
+    private readonly script: (podIndex: number, runIndex: number, index?: { index: number; attempt: number }) => Run,
+  ) {}
 
   startPod = (name: string, template: IPodTemplateSpec): Promise<Pod> => {
     const podIndex = this.started.length;
@@ -33,7 +41,11 @@ class FakeCluster {
     const index =
       annotation === undefined
         ? undefined
-        : { index: Number(annotation), attempt: this.templates.filter((t) => t.metadata?.annotations?.[COMPLETION_INDEX_KEY] === annotation).length };
+        : {
+            index: Number(annotation),
+            attempt: this.templates.filter((t) => t.metadata?.annotations?.[COMPLETION_INDEX_KEY] === annotation)
+              .length,
+          };
     this.started.push(name);
     this.templates.push(template);
     let runIndex = 0;
@@ -73,7 +85,9 @@ class FakeCluster {
       stop: async (gracePeriodSeconds?: number) => {
         this.stopped.push(name);
         const killed = gracePeriodSeconds !== undefined && gracePeriodSeconds * 1000 < this.stopMs;
-        await new Promise<void>((resolve) => wallClockTimeout(resolve, killed ? gracePeriodSeconds * 1000 : this.stopMs));
+        await new Promise<void>((resolve) =>
+          wallClockTimeout(resolve, killed ? gracePeriodSeconds * 1000 : this.stopMs),
+        );
         exit(killed ? 137 : 143);
       },
       logs: () => Promise.resolve(`log of ${name}`),
@@ -129,11 +143,19 @@ describe('runJob with completions (coarse)', () => {
 
   test('fails at once on an exit code the podFailurePolicy names, deleting the pods still running and counting both as failed', async () => {
     const cluster = new FakeCluster((pod) => (pod === 0 ? { code: 2, ms: 5 } : ok(5000)));
-    const rules = [{ action: 'FailJob' as const, onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] } }];
+    const rules = [
+      {
+        action: 'FailJob' as const,
+        onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] },
+      },
+    ];
     const run = await runJob(job({ completions: 4, parallelism: 2, podFailurePolicy: { rules } }), options(cluster));
     // matchPodFailurePolicy counts a FailJob pod (countFailed); trackJobStatusAndRemoveFinalizers the deleted one.
     expect(run).toMatchObject({ condition: 'Failed', reason: 'PodFailurePolicy', failed: 2 });
-    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual(['FailureTarget PodFailurePolicy', 'Failed PodFailurePolicy']);
+    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual([
+      'FailureTarget PodFailurePolicy',
+      'Failed PodFailurePolicy',
+    ]);
     expect(run.pods.map((pod) => pod.phase)).toEqual(['Failed', 'Deleted']);
     expect(cluster.stopped).toEqual([run.pods[1].name]);
   });
@@ -206,7 +228,9 @@ describe('runJob with restartPolicy OnFailure', () => {
 test('fails on a restartPolicy a Job may not have', async () => {
   const spec = job({});
   spec.spec!.template.spec!.restartPolicy = 'Always';
-  await expect(runJob(spec, options(new FakeCluster(() => ok())))).rejects.toThrow('restartPolicy must be Never or OnFailure, got "Always"');
+  await expect(runJob(spec, options(new FakeCluster(() => ok())))).rejects.toThrow(
+    'restartPolicy must be Never or OnFailure, got "Always"',
+  );
 });
 
 test('a deleted Job stops its pods and ends as Deleted, counting nothing', async () => {
@@ -241,7 +265,10 @@ describe('a Job ends in the 1.31+ order (Job docs, "Termination of Job pods")', 
   test('a Job that completes gets SuccessCriteriaMet, then Complete, both with reason CompletionsReached', async () => {
     const run = await runJob(job({ completions: 2, parallelism: 2 }), options(new FakeCluster(() => ok())));
     expect(run).toMatchObject({ condition: 'Complete', reason: 'CompletionsReached' });
-    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual(['SuccessCriteriaMet CompletionsReached', 'Complete CompletionsReached']);
+    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual([
+      'SuccessCriteriaMet CompletionsReached',
+      'Complete CompletionsReached',
+    ]);
   });
 
   test('the Job-wide backoff counts failures the podFailurePolicy ignores (newBackoffRecord)', async () => {
@@ -258,22 +285,41 @@ function indexedJob(spec: Partial<IJobSpec>): IJob {
   return job({ completionMode: 'Indexed', ...spec });
 }
 
-const failIndexOn2 = { rules: [{ action: 'FailIndex' as const, onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] } }] };
+const failIndexOn2 = {
+  rules: [
+    {
+      action: 'FailIndex' as const,
+      onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] },
+    },
+  ],
+};
 
 describe('runJob with completionMode Indexed', () => {
   test('one pod per index, at most parallelism at once, each with its index in annotation, label, hostname and JOB_COMPLETION_INDEX', async () => {
     const cluster = new FakeCluster(() => ok(10));
     const run = await runJob(indexedJob({ completions: 8, parallelism: 2 }), options(cluster));
-    expect(run).toMatchObject({ condition: 'Complete', reason: 'CompletionsReached', succeeded: 8, failed: 0, completedIndexes: '0-7' });
+    expect(run).toMatchObject({
+      condition: 'Complete',
+      reason: 'CompletionsReached',
+      succeeded: 8,
+      failed: 0,
+      completedIndexes: '0-7',
+    });
     expect(run.failedIndexes).toBeUndefined();
     expect(run.pods.map((pod) => pod.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(cluster.maxRunning).toBe(2);
     expect(run.pods[3].name).toMatch(/^job-wq-1-3-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     const template = cluster.templates[3];
-    expect(template.metadata).toEqual({ annotations: { [COMPLETION_INDEX_KEY]: '3' }, labels: { [COMPLETION_INDEX_KEY]: '3' } });
+    expect(template.metadata).toEqual({
+      annotations: { [COMPLETION_INDEX_KEY]: '3' },
+      labels: { [COMPLETION_INDEX_KEY]: '3' },
+    });
     expect(template.spec!.hostname).toBe('job-wq-1-3');
     expect(template.spec!.containers[0].env).toEqual([
-      { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX_KEY}']` } } },
+      {
+        name: 'JOB_COMPLETION_INDEX',
+        valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX_KEY}']` } },
+      },
     ]);
   });
 
@@ -300,20 +346,38 @@ describe('runJob with completionMode Indexed', () => {
   test('an index failed by backoffLimitPerIndex ends it after limit + 1 pods; the others still run, then the Job fails with FailedIndexes', async () => {
     const cluster = new FakeCluster((_, __, pod) => (pod!.index === 1 ? { code: 1, ms: 1 } : ok(20)));
     const run = await runJob(indexedJob({ completions: 4, parallelism: 2, backoffLimitPerIndex: 1 }), options(cluster));
-    expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', succeeded: 3, failed: 2, completedIndexes: '0,2,3', failedIndexes: '1' });
+    expect(run).toMatchObject({
+      condition: 'Failed',
+      reason: 'FailedIndexes',
+      succeeded: 3,
+      failed: 2,
+      completedIndexes: '0,2,3',
+      failedIndexes: '1',
+    });
     expect(run.pods.filter((pod) => pod.index === 1).map((pod) => pod.phase)).toEqual(['Failed', 'Failed']);
     expect(run.pods.filter((pod) => pod.index !== 1).every((pod) => pod.phase === 'Succeeded')).toBe(true);
-    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual(['FailureTarget FailedIndexes', 'Failed FailedIndexes']);
+    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual([
+      'FailureTarget FailedIndexes',
+      'Failed FailedIndexes',
+    ]);
   });
 
   test('with backoffLimitPerIndex, backoffLimit defaults to 2147483647: many failures do not end the Job by BackoffLimitExceeded', async () => {
     const cluster = new FakeCluster((_, __, pod) => (pod!.index < 3 ? { code: 1, ms: 1 } : ok()));
     const run = await runJob(indexedJob({ completions: 4, parallelism: 4, backoffLimitPerIndex: 2 }), options(cluster));
-    expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', failed: 9, failedIndexes: '0-2', completedIndexes: '3' });
+    expect(run).toMatchObject({
+      condition: 'Failed',
+      reason: 'FailedIndexes',
+      failed: 9,
+      failedIndexes: '0-2',
+      completedIndexes: '3',
+    });
   });
 
   test("an index's replacement waits for the index's own doubling delay, and the first pending index goes first (getPodCreationInfoForIndependentIndexes)", async () => {
-    const cluster = new FakeCluster((_, __, pod) => (pod!.index === 0 && pod!.attempt < 2 ? { code: 1, ms: 1 } : ok(1)));
+    const cluster = new FakeCluster((_, __, pod) =>
+      pod!.index === 0 && pod!.attempt < 2 ? { code: 1, ms: 1 } : ok(1),
+    );
     const run = await runJob(indexedJob({ completions: 2, parallelism: 1, backoffLimitPerIndex: 3 }), options(cluster));
     expect(run).toMatchObject({ condition: 'Complete', failed: 2, completedIndexes: '0,1', failedIndexes: '' });
     expect(run.pods.map((pod) => pod.index)).toEqual([0, 0, 0, 1]);
@@ -323,15 +387,27 @@ describe('runJob with completionMode Indexed', () => {
 
   test('FailIndex fails the index at once, without a retry, whatever backoffLimitPerIndex allows', async () => {
     const cluster = new FakeCluster((_, __, pod) => (pod!.index === 2 ? { code: 2, ms: 1 } : ok()));
-    const run = await runJob(indexedJob({ completions: 3, parallelism: 3, backoffLimitPerIndex: 4, podFailurePolicy: failIndexOn2 }), options(cluster));
-    expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', failed: 1, failedIndexes: '2', completedIndexes: '0,1' });
+    const run = await runJob(
+      indexedJob({ completions: 3, parallelism: 3, backoffLimitPerIndex: 4, podFailurePolicy: failIndexOn2 }),
+      options(cluster),
+    );
+    expect(run).toMatchObject({
+      condition: 'Failed',
+      reason: 'FailedIndexes',
+      failed: 1,
+      failedIndexes: '2',
+      completedIndexes: '0,1',
+    });
     expect(run.pods.filter((pod) => pod.index === 2)).toHaveLength(1);
   });
 
   test('an ignored failure is not counted, neither in status.failed nor against the index, but delays its replacement', async () => {
     const rules = [{ action: 'Ignore' as const, onExitCodes: { operator: 'In' as const, values: [143] } }];
     const cluster = new FakeCluster((_, __, pod) => (pod!.attempt === 0 ? { code: 143, ms: 1 } : ok()));
-    const run = await runJob(indexedJob({ completions: 1, backoffLimitPerIndex: 0, podFailurePolicy: { rules } }), options(cluster));
+    const run = await runJob(
+      indexedJob({ completions: 1, backoffLimitPerIndex: 0, podFailurePolicy: { rules } }),
+      options(cluster),
+    );
     expect(run).toMatchObject({ condition: 'Complete', failed: 0, completedIndexes: '0', failedIndexes: '' });
     expect(run.pods.map((pod) => pod.phase)).toEqual(['Failed', 'Succeeded']);
     expect(run.pods[1].startedAt - run.pods[0].finishedAt).toBeGreaterThanOrEqual(20);
@@ -340,14 +416,20 @@ describe('runJob with completionMode Indexed', () => {
   test('Count on an exit code is the default handling: it counts against backoffLimitPerIndex', async () => {
     const rules = [{ action: 'Count' as const, onExitCodes: { operator: 'In' as const, values: [1] } }];
     const cluster = new FakeCluster(() => ({ code: 1, ms: 1 }));
-    const run = await runJob(indexedJob({ completions: 1, backoffLimitPerIndex: 0, podFailurePolicy: { rules } }), options(cluster));
+    const run = await runJob(
+      indexedJob({ completions: 1, backoffLimitPerIndex: 0, podFailurePolicy: { rules } }),
+      options(cluster),
+    );
     expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', failed: 1, failedIndexes: '0' });
   });
 
   test('FailJob in an Indexed Job fails the whole Job at once', async () => {
     const rules = [{ action: 'FailJob' as const, onExitCodes: { operator: 'In' as const, values: [3] } }];
     const cluster = new FakeCluster((_, __, pod) => (pod!.index === 0 ? { code: 3, ms: 1 } : ok(60_000)));
-    const run = await runJob(indexedJob({ completions: 3, parallelism: 2, backoffLimitPerIndex: 1, podFailurePolicy: { rules } }), options(cluster));
+    const run = await runJob(
+      indexedJob({ completions: 3, parallelism: 2, backoffLimitPerIndex: 1, podFailurePolicy: { rules } }),
+      options(cluster),
+    );
     expect(run).toMatchObject({ condition: 'Failed', reason: 'PodFailurePolicy', failed: 2, failedIndexes: '' });
     expect(run.pods.map((pod) => pod.phase)).toEqual(['Failed', 'Deleted']);
   });
@@ -362,10 +444,22 @@ describe('runJob with completionMode Indexed', () => {
     );
     cluster.stopMs = 20;
     const run = await runJob(
-      indexedJob({ completions: 4, parallelism: 2, backoffLimitPerIndex: 1, maxFailedIndexes: 1, podFailurePolicy: failIndexOn2 }),
+      indexedJob({
+        completions: 4,
+        parallelism: 2,
+        backoffLimitPerIndex: 1,
+        maxFailedIndexes: 1,
+        podFailurePolicy: failIndexOn2,
+      }),
       options(cluster),
     );
-    expect(run).toMatchObject({ condition: 'Failed', reason: 'MaxFailedIndexesExceeded', failed: 3, failedIndexes: '0,1', completedIndexes: '' });
+    expect(run).toMatchObject({
+      condition: 'Failed',
+      reason: 'MaxFailedIndexesExceeded',
+      failed: 3,
+      failedIndexes: '0,1',
+      completedIndexes: '',
+    });
     expect(run.pods.map((pod) => `${String(pod.index)} ${pod.phase}`)).toEqual(['0 Failed', '1 Failed', '2 Deleted']);
     expect(run.conditions.map((c) => c.type)).toEqual(['FailureTarget', 'Failed']);
     expect(run.conditions[1].at - run.conditions[0].at).toBeGreaterThanOrEqual(20);
@@ -374,34 +468,72 @@ describe('runJob with completionMode Indexed', () => {
   test('failed indexes within maxFailedIndexes let every index run; the Job then fails with FailedIndexes', async () => {
     const cluster = new FakeCluster((_, __, pod) => (pod!.index % 2 === 0 ? { code: 2, ms: 1 } : ok()));
     const run = await runJob(
-      indexedJob({ completions: 6, parallelism: 3, backoffLimitPerIndex: 1, maxFailedIndexes: 3, podFailurePolicy: failIndexOn2 }),
+      indexedJob({
+        completions: 6,
+        parallelism: 3,
+        backoffLimitPerIndex: 1,
+        maxFailedIndexes: 3,
+        podFailurePolicy: failIndexOn2,
+      }),
       options(cluster),
     );
-    expect(run).toMatchObject({ condition: 'Failed', reason: 'FailedIndexes', failedIndexes: '0,2,4', completedIndexes: '1,3,5' });
+    expect(run).toMatchObject({
+      condition: 'Failed',
+      reason: 'FailedIndexes',
+      failedIndexes: '0,2,4',
+      completedIndexes: '1,3,5',
+    });
     expect(run.pods).toHaveLength(6);
   });
 
   test('a successPolicy succeededCount met: SuccessCriteriaMet, the lingering pods deleted but not counted as failed, then Complete', async () => {
     const cluster = new FakeCluster((_, __, pod) => ok(pod!.index < 2 ? 5 : 60_000));
     cluster.stopMs = 20;
-    const run = await runJob(indexedJob({ completions: 5, parallelism: 5, successPolicy: { rules: [{ succeededCount: 2 }] } }), options(cluster));
-    expect(run).toMatchObject({ condition: 'Complete', reason: 'SuccessPolicy', succeeded: 2, failed: 0, completedIndexes: '0,1' });
-    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual(['SuccessCriteriaMet SuccessPolicy', 'Complete SuccessPolicy']);
+    const run = await runJob(
+      indexedJob({ completions: 5, parallelism: 5, successPolicy: { rules: [{ succeededCount: 2 }] } }),
+      options(cluster),
+    );
+    expect(run).toMatchObject({
+      condition: 'Complete',
+      reason: 'SuccessPolicy',
+      succeeded: 2,
+      failed: 0,
+      completedIndexes: '0,1',
+    });
+    expect(run.conditions.map((c) => `${c.type} ${c.reason}`)).toEqual([
+      'SuccessCriteriaMet SuccessPolicy',
+      'Complete SuccessPolicy',
+    ]);
     expect(run.pods.filter((pod) => pod.phase === 'Deleted')).toHaveLength(3);
   });
 
   test('a successPolicy on succeededIndexes completes the Job once those indexes succeeded', async () => {
     const cluster = new FakeCluster((_, __, pod) => ok(pod!.index === 2 || pod!.index === 3 ? 5 : 60_000));
-    const run = await runJob(indexedJob({ completions: 5, parallelism: 5, successPolicy: { rules: [{ succeededIndexes: '2-3' }] } }), options(cluster));
+    const run = await runJob(
+      indexedJob({ completions: 5, parallelism: 5, successPolicy: { rules: [{ succeededIndexes: '2-3' }] } }),
+      options(cluster),
+    );
     expect(run).toMatchObject({ condition: 'Complete', reason: 'SuccessPolicy', completedIndexes: '2,3' });
   });
 
   test.each([
-    [{ completionMode: 'Indexed' as const, completions: undefined, parallelism: 2 }, 'completionMode Indexed needs completions'],
+    [
+      { completionMode: 'Indexed' as const, completions: undefined, parallelism: 2 },
+      'completionMode Indexed needs completions',
+    ],
     [{ completions: 2, backoffLimitPerIndex: 1 }, 'backoffLimitPerIndex needs completionMode Indexed'],
-    [{ completionMode: 'Indexed' as const, completions: 2, podFailurePolicy: failIndexOn2 }, 'FailIndex needs backoffLimitPerIndex'],
-    [{ completionMode: 'Indexed' as const, completions: 2, maxFailedIndexes: 1 }, 'maxFailedIndexes needs backoffLimitPerIndex'],
-    [{ completions: 2, successPolicy: { rules: [{ succeededCount: 1 }] } }, 'successPolicy needs completionMode Indexed'],
+    [
+      { completionMode: 'Indexed' as const, completions: 2, podFailurePolicy: failIndexOn2 },
+      'FailIndex needs backoffLimitPerIndex',
+    ],
+    [
+      { completionMode: 'Indexed' as const, completions: 2, maxFailedIndexes: 1 },
+      'maxFailedIndexes needs backoffLimitPerIndex',
+    ],
+    [
+      { completions: 2, successPolicy: { rules: [{ succeededCount: 1 }] } },
+      'successPolicy needs completionMode Indexed',
+    ],
   ])('fails on a Job the API server would refuse: %j', async (spec, message) => {
     await expect(runJob(job(spec), options(new FakeCluster(() => ok())))).rejects.toThrow(message);
   });
@@ -423,7 +555,9 @@ describe('index sets and names', () => {
   });
 
   test('matchSuccessPolicy follows the Job docs and API examples', () => {
-    const rule = (succeededIndexes?: string, succeededCount?: number) => ({ rules: [{ succeededIndexes, succeededCount }] });
+    const rule = (succeededIndexes?: string, succeededCount?: number) => ({
+      rules: [{ succeededIndexes, succeededCount }],
+    });
     expect(matchSuccessPolicy(rule('0,2-3', 1), 10, new Set([2]))).toBe(true);
     expect(matchSuccessPolicy(rule('1-4', 3), 10, new Set([1, 3, 5]))).toBe(false);
     expect(matchSuccessPolicy(rule('1-4'), 10, new Set([1, 2, 3, 4]))).toBe(true);
@@ -440,7 +574,10 @@ describe('index sets and names', () => {
 
   test('failurePolicyAction: the first matching exit-code rule, never for exit 0', () => {
     const rules = [
-      { action: 'FailIndex' as const, onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] } },
+      {
+        action: 'FailIndex' as const,
+        onExitCodes: { containerName: 'work-queue', operator: 'In' as const, values: [2] },
+      },
       { action: 'Ignore' as const, onExitCodes: { operator: 'NotIn' as const, values: [1, 2] } },
     ];
     expect(failurePolicyAction(rules, 'work-queue', 2)).toBe('FailIndex');
@@ -459,7 +596,12 @@ const constructsPolicy = {
 };
 
 /** Options that disrupt each of the first `count` pods `afterMs` after it started. */
-function disrupting(cluster: FakeCluster, count: number, afterMs: number, disrupt: (disruptions: PodDisruptions, pod: string) => void) {
+function disrupting(
+  cluster: FakeCluster,
+  count: number,
+  afterMs: number,
+  disrupt: (disruptions: PodDisruptions, pod: string) => void,
+) {
   const disruptions = new PodDisruptions();
   const statuses: { active: number; terminating: number }[] = [];
   let started = 0;
@@ -483,11 +625,18 @@ describe('evictions, lost nodes and terminating pods', () => {
     const cluster = new FakeCluster((pod) => ok(pod < 2 ? 60_000 : 5));
     cluster.stopMs = 150;
     const { statuses, options: evicting } = disrupting(cluster, 2, 10, (disruptions, pod) => disruptions.evict(pod));
-    const run = await runJob(job({ completions: 2, parallelism: 2, backoffLimit: 0, podFailurePolicy: constructsPolicy }), evicting);
+    const run = await runJob(
+      job({ completions: 2, parallelism: 2, backoffLimit: 0, podFailurePolicy: constructsPolicy }),
+      evicting,
+    );
     expect(run).toMatchObject({ condition: 'Complete', succeeded: 2, failed: 0 });
     const [first, second, ...replacements] = run.pods;
     for (const old of [first, second]) {
-      expect(old).toMatchObject({ phase: 'Failed', exitCodes: [143], conditions: [{ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' }] });
+      expect(old).toMatchObject({
+        phase: 'Failed',
+        exitCodes: [143],
+        conditions: [{ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' }],
+      });
       expect(old.finishedAt - old.deletedAt!).toBeGreaterThanOrEqual(140);
     }
     const lastFailure = Math.max(first.finishedAt, second.finishedAt);
@@ -515,7 +664,11 @@ describe('evictions, lost nodes and terminating pods', () => {
     const { options: evicting } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.evictByKubelet(pod));
     const run = await runJob(job({ completions: 1, backoffLimit: 0, podFailurePolicy: constructsPolicy }), evicting);
     expect(run).toMatchObject({ condition: 'Complete', failed: 0 });
-    expect(run.pods[0]).toMatchObject({ phase: 'Failed', exitCodes: [137], conditions: [{ reason: 'TerminationByKubelet' }] });
+    expect(run.pods[0]).toMatchObject({
+      phase: 'Failed',
+      exitCodes: [137],
+      conditions: [{ reason: 'TerminationByKubelet' }],
+    });
     expect(run.pods[0].deletedAt).toBeUndefined();
     expect(run.pods[0].finishedAt - run.pods[0].startedAt).toBeGreaterThanOrEqual(1000);
   });
@@ -540,9 +693,14 @@ describe('evictions, lost nodes and terminating pods', () => {
   test('an Indexed Job keeps an evicted index for its terminating pod (firstPendingIndexes with onlyReplaceFailedPods); the ignored failure is not counted against backoffLimitPerIndex', async () => {
     const cluster = new FakeCluster((_, __, pod) => ok(pod!.index === 0 && pod!.attempt === 0 ? 60_000 : 5));
     cluster.stopMs = 100;
-    const policy = { rules: [{ action: 'Ignore' as const, onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] };
+    const policy = {
+      rules: [{ action: 'Ignore' as const, onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+    };
     const { options: evicting } = disrupting(cluster, 1, 10, (disruptions, pod) => disruptions.evict(pod));
-    const run = await runJob(indexedJob({ completions: 2, parallelism: 2, backoffLimitPerIndex: 0, podFailurePolicy: policy }), evicting);
+    const run = await runJob(
+      indexedJob({ completions: 2, parallelism: 2, backoffLimitPerIndex: 0, podFailurePolicy: policy }),
+      evicting,
+    );
     expect(run).toMatchObject({ condition: 'Complete', failed: 0, completedIndexes: '0,1', failedIndexes: '' });
     const index0 = run.pods.filter((pod) => pod.index === 0);
     expect(index0).toHaveLength(2);
@@ -559,14 +717,24 @@ describe('evictions, lost nodes and terminating pods', () => {
   });
 
   test('a pod that is not running cannot be disrupted', () => {
-    expect(() => new PodDisruptions().evict('job-wq-1-xxxxx')).toThrow('pod job-wq-1-xxxxx is not a running pod of any Job');
+    expect(() => new PodDisruptions().evict('job-wq-1-xxxxx')).toThrow(
+      'pod job-wq-1-xxxxx is not a running pod of any Job',
+    );
   });
 
   test('failurePolicyAction matches onPodConditions (status True by default), never onExitCodes without an exit code', () => {
-    const condition = { type: 'DisruptionTarget' as const, status: 'True' as const, reason: 'DeletionByPodGC' as const, at: 0 };
+    const condition = {
+      type: 'DisruptionTarget' as const,
+      status: 'True' as const,
+      reason: 'DeletionByPodGC' as const,
+      at: 0,
+    };
     const rules = [
       { action: 'FailJob' as const, onExitCodes: { operator: 'NotIn' as const, values: [0] } },
-      { action: 'Ignore' as const, onPodConditions: [{ type: 'DisruptionTarget' } as { type: string; status: string }] },
+      {
+        action: 'Ignore' as const,
+        onPodConditions: [{ type: 'DisruptionTarget' } as { type: string; status: string }],
+      },
     ];
     expect(failurePolicyAction(rules, 'work-queue', undefined, [condition])).toBe('Ignore');
     expect(failurePolicyAction(rules, 'work-queue', 137, [condition])).toBe('FailJob');
@@ -575,7 +743,10 @@ describe('evictions, lost nodes and terminating pods', () => {
 
   test('fails on podReplacementPolicy TerminatingOrFailed with a podFailurePolicy (validatePodReplacementPolicy)', async () => {
     await expect(
-      runJob(job({ podFailurePolicy: constructsPolicy, podReplacementPolicy: 'TerminatingOrFailed' }), options(new FakeCluster(() => ok()))),
+      runJob(
+        job({ podFailurePolicy: constructsPolicy, podReplacementPolicy: 'TerminatingOrFailed' }),
+        options(new FakeCluster(() => ok())),
+      ),
     ).rejects.toThrow('podReplacementPolicy must be Failed when podFailurePolicy is set');
   });
 });

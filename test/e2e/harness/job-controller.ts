@@ -36,7 +36,15 @@ import type { JobControllerOptions, JobRun } from './job-run';
 import { jobSettings } from './job-spec';
 import { type JobEvent, JobState } from './job-state';
 
-export type { JobCondition, JobControllerOptions, JobObserver, JobReason, JobRun, JobStatus, PodRecord } from './job-run';
+export type {
+  JobCondition,
+  JobControllerOptions,
+  JobObserver,
+  JobReason,
+  JobRun,
+  JobStatus,
+  PodRecord,
+} from './job-run';
 export { failurePolicyAction } from './pod-failure-policy';
 export { generatedName, indexedPodName } from './pod-names';
 export { maxConcurrent } from './max-concurrent';

@@ -18,15 +18,19 @@ export function terminalCondition(settings: JobSettings, state: JobState, deadli
   if (indexed && perIndexLimit !== undefined) {
     // syncJob with hasBackoffLimitPerIndex (Job docs, "Backoff limit per index"): more failed indexes than
     // maxFailedIndexes end the Job at once; otherwise it fails once every index has succeeded or failed.
-    if (spec.maxFailedIndexes !== undefined && failedIndexes.size > spec.maxFailedIndexes) return { type: 'FailureTarget', reason: 'MaxFailedIndexesExceeded' };
-    if (failedIndexes.size > 0 && failedIndexes.size + succeededIndexes.size >= completions!) return { type: 'FailureTarget', reason: 'FailedIndexes' };
+    if (spec.maxFailedIndexes !== undefined && failedIndexes.size > spec.maxFailedIndexes)
+      return { type: 'FailureTarget', reason: 'MaxFailedIndexesExceeded' };
+    if (failedIndexes.size > 0 && failedIndexes.size + succeededIndexes.size >= completions!)
+      return { type: 'FailureTarget', reason: 'FailedIndexes' };
   }
   // matchSuccessPolicy (Job docs, "Success policy").
-  if (indexed && matchSuccessPolicy(spec.successPolicy, completions!, succeededIndexes)) return { type: 'SuccessCriteriaMet', reason: 'SuccessPolicy' };
+  if (indexed && matchSuccessPolicy(spec.successPolicy, completions!, succeededIndexes))
+    return { type: 'SuccessCriteriaMet', reason: 'SuccessPolicy' };
   // syncJob's `complete`: completions reached with no pod active, or without completions (work queue) a
   // success and no pod active; terminating pods are not active. newSuccessCondition gives SuccessCriteriaMet first since 1.31.
   const succeeded = state.succeeded();
-  const complete = (completions === undefined ? succeeded > 0 : succeeded >= completions) && state.active().length === 0;
+  const complete =
+    (completions === undefined ? succeeded > 0 : succeeded >= completions) && state.active().length === 0;
   if (complete) return { type: 'SuccessCriteriaMet', reason: 'CompletionsReached' };
   return undefined;
 }

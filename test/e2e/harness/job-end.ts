@@ -37,7 +37,8 @@ export class JobEnd {
       entry.counted = true;
       if (
         target.type === 'FailureTarget' &&
-        failurePolicyAction(this.settings.rules, this.settings.containerName, undefined, entry.record.conditions) !== 'Ignore'
+        failurePolicyAction(this.settings.rules, this.settings.containerName, undefined, entry.record.conditions) !==
+          'Ignore'
       )
         state.failed++;
     }

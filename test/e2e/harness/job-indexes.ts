@@ -29,7 +29,10 @@ export function indexedPodTemplate(jobName: string, template: IPodTemplateSpec, 
     if (container.env?.some((variable) => variable.name === COMPLETION_INDEX_ENV)) continue;
     container.env = [
       ...(container.env ?? []),
-      { name: COMPLETION_INDEX_ENV, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX_KEY}']` } } },
+      {
+        name: COMPLETION_INDEX_ENV,
+        valueFrom: { fieldRef: { fieldPath: `metadata.labels['${COMPLETION_INDEX_KEY}']` } },
+      },
     ];
   }
   return copy;
@@ -95,14 +98,19 @@ export function firstPendingIndexes(count: number, completions: number, taken: (
  * matches when all of them succeeded, or at least `succeededCount` of them; a rule with only
  * `succeededCount` when that many indexes succeeded. No succeeded index never matches.
  */
-export function matchSuccessPolicy(policy: ISuccessPolicy | undefined, completions: number, succeeded: ReadonlySet<number>): boolean {
+export function matchSuccessPolicy(
+  policy: ISuccessPolicy | undefined,
+  completions: number,
+  succeeded: ReadonlySet<number>,
+): boolean {
   if (!policy || succeeded.size === 0) return false;
   for (const rule of policy.rules) {
     if (rule.succeededIndexes !== undefined) {
       const required = parseIndexes(rule.succeededIndexes, completions);
       if (required.size === 0) continue; // unparsable: the controller skips the rule
       const contained = [...required].filter((index) => succeeded.has(index)).length;
-      if (contained === required.size || (rule.succeededCount !== undefined && contained >= rule.succeededCount)) return true;
+      if (contained === required.size || (rule.succeededCount !== undefined && contained >= rule.succeededCount))
+        return true;
     } else if (rule.succeededCount !== undefined && succeeded.size >= rule.succeededCount) {
       return true;
     }

@@ -14,7 +14,12 @@ export function podsToCreate(settings: JobSettings, state: JobState): PodCreatio
   const { backoff, succeededIndexes, failedIndexes } = state;
   const activeCount = state.active().length;
   const succeeded = state.succeeded();
-  const wanted = completions === undefined ? (succeeded > 0 ? activeCount : parallelism) : Math.max(0, Math.min(parallelism, completions - succeeded));
+  const wanted =
+    completions === undefined
+      ? succeeded > 0
+        ? activeCount
+        : parallelism
+      : Math.max(0, Math.min(parallelism, completions - succeeded));
   // `wantActive - terminating - active`: with onlyReplaceFailedPods a terminating pod holds its place
   // until it is Failed (Job docs, "Delayed creation of replacement pods"); with TerminatingOrFailed it does not.
   const diff = wanted - activeCount - (onlyReplaceFailed ? state.terminating().length : 0);
@@ -25,7 +30,11 @@ export function podsToCreate(settings: JobSettings, state: JobState): PodCreatio
   if (!indexed) return { create: new Array<undefined>(diff).fill(undefined), wakeAt: Infinity };
   // firstPendingIndexes: not succeeded, failed or held by an active pod, nor with onlyReplaceFailedPods by a terminating one.
   const held = new Set((onlyReplaceFailed ? [...state.live] : state.active()).map((entry) => entry.index));
-  const pending = firstPendingIndexes(diff, completions!, (index) => succeededIndexes.has(index) || failedIndexes.has(index) || held.has(index));
+  const pending = firstPendingIndexes(
+    diff,
+    completions!,
+    (index) => succeededIndexes.has(index) || failedIndexes.has(index) || held.has(index),
+  );
   if (perIndexLimit === undefined) return { create: pending, wakeAt: Infinity };
   // getPodCreationInfoForIndependentIndexes: of the first pending indexes, those whose own delay has
   // passed; when none has, the controller looks again when the first one's passes.

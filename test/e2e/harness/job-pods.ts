@@ -27,11 +27,21 @@ export class JobPods {
   /** Creates and starts a pod for each entry: for an index, or (undefined) for a non-Indexed Job. */
   async start(indexes: (number | undefined)[]): Promise<void> {
     const { name, spec } = this.settings;
-    const templates = indexes.map((index) => (index === undefined ? spec.template : indexedPodTemplate(name, spec.template, index)));
+    const templates = indexes.map((index) =>
+      index === undefined ? spec.template : indexedPodTemplate(name, spec.template, index),
+    );
     const names = indexes.map((index) => (index === undefined ? generatedName(name) : indexedPodName(name, index)));
     const started = await Promise.all(names.map((podName, i) => this.options.startPod(podName, templates[i])));
     started.forEach((pod, i) => {
-      const record: PodRecord = { name: pod.name, index: indexes[i], phase: 'Running', exitCodes: [], logs: '', startedAt: Date.now(), finishedAt: 0 };
+      const record: PodRecord = {
+        name: pod.name,
+        index: indexes[i],
+        phase: 'Running',
+        exitCodes: [],
+        logs: '',
+        startedAt: Date.now(),
+        finishedAt: 0,
+      };
       const entry: PodEntry = { pod, record, index: indexes[i], restarts: 0 };
       this.state.pods.push(pod);
       this.state.records.push(record);
@@ -46,7 +56,8 @@ export class JobPods {
     const entry = [...this.state.live].find((candidate) => candidate.pod.name === podName);
     if (!entry || entry.nodeLost) return false;
     // The Eviction API and the kubelet take only a pod that is still running (not terminating).
-    if (disruption.reason !== 'DeletionByPodGC' && (entry.deletedBy !== undefined || entry.evictedByKubelet)) return false;
+    if (disruption.reason !== 'DeletionByPodGC' && (entry.deletedBy !== undefined || entry.evictedByKubelet))
+      return false;
     this.events.push({ kind: 'disrupted', pod: entry, disruption });
     return true;
   };
@@ -58,7 +69,8 @@ export class JobPods {
     if (event.kind === 'exit') this.onExit(event.pod, event.code, event.terminated);
     if (event.kind === 'disrupted') this.disrupt(event.pod, event.disruption);
     // markFailedAndDeletePodWithCondition: Failed, with no terminated container to match onExitCodes.
-    if (event.kind === 'garbage-collected' && this.state.live.has(event.pod)) this.settle(event.pod, 'Failed', undefined);
+    if (event.kind === 'garbage-collected' && this.state.live.has(event.pod))
+      this.settle(event.pod, 'Failed', undefined);
   }
 
   /** Deletes the active pods with their grace period (pod.stop()); they terminate through the event queue. */
@@ -67,7 +79,8 @@ export class JobPods {
       entry.deletedBy = 'controller';
       entry.record.deletedAt = Date.now();
       if (this.settleIfWaitingRestart(entry)) continue;
-      if (!entry.nodeLost) void entry.pod.stop().catch((error: unknown) => this.events.push({ kind: 'error', error: asError(error) }));
+      if (!entry.nodeLost)
+        void entry.pod.stop().catch((error: unknown) => this.events.push({ kind: 'error', error: asError(error) }));
     }
   }
 
@@ -144,9 +157,16 @@ export class JobPods {
   private disrupt(entry: PodEntry, disruption: Disruption): void {
     if (!this.state.live.has(entry)) return;
     const now = Date.now();
-    (entry.record.conditions ??= []).push({ type: 'DisruptionTarget', status: 'True', reason: disruption.reason, at: now });
+    (entry.record.conditions ??= []).push({
+      type: 'DisruptionTarget',
+      status: 'True',
+      reason: disruption.reason,
+      at: now,
+    });
     const stop = (gracePeriodSeconds?: number) =>
-      void entry.pod.stop(gracePeriodSeconds).catch((error: unknown) => this.events.push({ kind: 'error', error: asError(error) }));
+      void entry.pod
+        .stop(gracePeriodSeconds)
+        .catch((error: unknown) => this.events.push({ kind: 'error', error: asError(error) }));
     if (disruption.reason !== 'DeletionByPodGC' && this.settleIfWaitingRestart(entry)) return;
     if (disruption.reason === 'EvictionByEvictionAPI') {
       entry.deletedBy = 'eviction';

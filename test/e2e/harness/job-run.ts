@@ -32,7 +32,13 @@ export interface PodRecord {
 
 /** A reason of a Job condition (batch.JobReason*). */
 export type JobReason =
-  'BackoffLimitExceeded' | 'DeadlineExceeded' | 'PodFailurePolicy' | 'MaxFailedIndexesExceeded' | 'FailedIndexes' | 'SuccessPolicy' | 'CompletionsReached';
+  | 'BackoffLimitExceeded'
+  | 'DeadlineExceeded'
+  | 'PodFailurePolicy'
+  | 'MaxFailedIndexesExceeded'
+  | 'FailedIndexes'
+  | 'SuccessPolicy'
+  | 'CompletionsReached';
 
 export interface JobCondition {
   readonly type: 'FailureTarget' | 'SuccessCriteriaMet' | 'Failed' | 'Complete';

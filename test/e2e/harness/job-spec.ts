@@ -37,7 +37,8 @@ export function jobSettings(job: IJob): JobSettings {
     // The API server's defaults: with neither set both are 1; with parallelism only, completions stays unset.
     completions: spec.completions ?? (spec.parallelism === undefined ? 1 : undefined),
     parallelism: spec.parallelism ?? 1,
-    backoffLimit: spec.backoffLimit ?? (perIndexLimit === undefined ? DEFAULT_BACKOFF_LIMIT : BACKOFF_LIMIT_WITH_PER_INDEX),
+    backoffLimit:
+      spec.backoffLimit ?? (perIndexLimit === undefined ? DEFAULT_BACKOFF_LIMIT : BACKOFF_LIMIT_WITH_PER_INDEX),
     restartPolicy: spec.template.spec!.restartPolicy,
     containerName: spec.template.spec!.containers[0].name,
     rules: spec.podFailurePolicy?.rules ?? [],
@@ -54,18 +55,22 @@ function checkSupported(name: string, spec: IJobSpec): void {
   };
   if (spec.suspend) fail('suspended Jobs are not supported by the e2e harness');
   const restartPolicy = spec.template.spec?.restartPolicy;
-  if (restartPolicy !== 'Never' && restartPolicy !== 'OnFailure') fail(`restartPolicy must be Never or OnFailure, got ${JSON.stringify(restartPolicy)}`);
+  if (restartPolicy !== 'Never' && restartPolicy !== 'OnFailure')
+    fail(`restartPolicy must be Never or OnFailure, got ${JSON.stringify(restartPolicy)}`);
   const indexed = spec.completionMode === 'Indexed';
-  if (spec.completionMode !== undefined && spec.completionMode !== 'NonIndexed' && !indexed) fail(`unknown completionMode ${spec.completionMode}`);
+  if (spec.completionMode !== undefined && spec.completionMode !== 'NonIndexed' && !indexed)
+    fail(`unknown completionMode ${spec.completionMode}`);
   if (indexed && spec.completions === undefined) fail('completionMode Indexed needs completions');
   if (spec.backoffLimitPerIndex !== undefined && (!indexed || restartPolicy !== 'Never'))
     fail('backoffLimitPerIndex needs completionMode Indexed and restartPolicy Never');
-  if (spec.maxFailedIndexes !== undefined && spec.backoffLimitPerIndex === undefined) fail('maxFailedIndexes needs backoffLimitPerIndex');
+  if (spec.maxFailedIndexes !== undefined && spec.backoffLimitPerIndex === undefined)
+    fail('maxFailedIndexes needs backoffLimitPerIndex');
   if (spec.successPolicy && !indexed) fail('successPolicy needs completionMode Indexed');
   const rules = spec.podFailurePolicy?.rules ?? [];
   if (rules.length > 0 && restartPolicy !== 'Never') fail('podFailurePolicy needs restartPolicy Never');
   if (rules.some((rule) => rule.action === 'FailIndex') && spec.backoffLimitPerIndex === undefined)
     fail('the podFailurePolicy action FailIndex needs backoffLimitPerIndex');
   // validatePodReplacementPolicy: with a podFailurePolicy only Failed.
-  if (spec.podFailurePolicy && spec.podReplacementPolicy === 'TerminatingOrFailed') fail('podReplacementPolicy must be Failed when podFailurePolicy is set');
+  if (spec.podFailurePolicy && spec.podReplacementPolicy === 'TerminatingOrFailed')
+    fail('podReplacementPolicy must be Failed when podFailurePolicy is set');
 }

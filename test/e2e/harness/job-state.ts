@@ -85,7 +85,12 @@ export class JobState {
 
   /** Calls onStatus when the counters have changed since the last report. */
   reportStatus(): void {
-    const status = { active: this.active().length, terminating: this.terminating().length, succeeded: this.succeeded(), failed: this.failed };
+    const status = {
+      active: this.active().length,
+      terminating: this.terminating().length,
+      succeeded: this.succeeded(),
+      failed: this.failed,
+    };
     const text = JSON.stringify(status);
     if (text === this.lastStatus) return;
     this.lastStatus = text;
@@ -115,7 +120,8 @@ export class JobState {
       const countedBefore = this.backoff.indexFailed(entry.index, at, action === 'Ignore');
       // isIndexFailed: FailIndex fails the index at once; a counted failure fails it when the pod's
       // job-index-failure-count (the index's counted failures before it) has reached backoffLimitPerIndex.
-      if (action !== 'Ignore' && (action === 'FailIndex' || countedBefore >= perIndexLimit)) this.failedIndexes.add(entry.index);
+      if (action !== 'Ignore' && (action === 'FailIndex' || countedBefore >= perIndexLimit))
+        this.failedIndexes.add(entry.index);
     }
   }
 }

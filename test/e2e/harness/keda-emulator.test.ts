@@ -14,7 +14,14 @@ class FakeJobs {
     new Promise((resolve) => {
       const finish = (condition: 'Complete' | 'Failed' = 'Complete') => {
         hooks.onFinished?.(condition);
-        resolve({ condition, succeeded: condition === 'Complete' ? 1 : 0, failed: condition === 'Failed' ? 1 : 0, conditions: [], pods: [], seconds: 0 });
+        resolve({
+          condition,
+          succeeded: condition === 'Complete' ? 1 : 0,
+          failed: condition === 'Failed' ? 1 : 0,
+          conditions: [],
+          pods: [],
+          seconds: 0,
+        });
       };
       this.started.push({ job, hooks, finish });
     });
@@ -28,7 +35,11 @@ function scaledJob(spec: Partial<ScaledJobObject['spec']> = {}): ScaledJobObject
     kind: 'ScaledJob',
     metadata: { name: 'job-wq-1', namespace: 'work-queue', labels: { app: 'job-wq-1' } },
     spec: {
-      jobTargetRef: { completions: 1, parallelism: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'work-queue', image: 'img' }] } } },
+      jobTargetRef: {
+        completions: 1,
+        parallelism: 1,
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'work-queue', image: 'img' }] } },
+      },
       maxReplicaCount: 3,
       scalingStrategy: { strategy: 'accurate' },
       triggers: [{ type: 'rabbitmq', metadata: {} }],
@@ -40,12 +51,18 @@ function scaledJob(spec: Partial<ScaledJobObject['spec']> = {}): ScaledJobObject
 function scaler(queue: { length: number; failing?: boolean }, target = 1): Scaler {
   return {
     target: { targetAverageValue: target, activationValue: 0 },
-    queueLength: () => (queue.failing ? Promise.reject(new Error('connection refused')) : Promise.resolve(queue.length)),
+    queueLength: () =>
+      queue.failing ? Promise.reject(new Error('connection refused')) : Promise.resolve(queue.length),
     close: () => Promise.resolve(),
   };
 }
 
-function emulatorOf(object: ScaledJobObject, jobs: FakeJobs, queue: { length: number }, options: Partial<KedaEmulatorOptions> = {}): KedaEmulator {
+function emulatorOf(
+  object: ScaledJobObject,
+  jobs: FakeJobs,
+  queue: { length: number },
+  options: Partial<KedaEmulatorOptions> = {},
+): KedaEmulator {
   return new KedaEmulator(object, {
     kedaVersion: '2.16',
     pollingIntervalMs: 1000,
@@ -56,10 +73,22 @@ function emulatorOf(object: ScaledJobObject, jobs: FakeJobs, queue: { length: nu
   });
 }
 
-const pod = (name: string, phase: PodRecord['phase']): PodRecord => ({ name, phase, exitCodes: [], logs: '', startedAt: 0, finishedAt: 0 });
+const pod = (name: string, phase: PodRecord['phase']): PodRecord => ({
+  name,
+  phase,
+  exitCodes: [],
+  logs: '',
+  startedAt: 0,
+  finishedAt: 0,
+});
 const started = (name: string) => ({ name }) as Pod;
 const counts = (emulator: KedaEmulator) =>
-  emulator.polls.map(({ queueLength, runningJobCount, pendingJobCount, created }) => [queueLength, runningJobCount, pendingJobCount, created]);
+  emulator.polls.map(({ queueLength, runningJobCount, pendingJobCount, created }) => [
+    queueLength,
+    runningJobCount,
+    pendingJobCount,
+    created,
+  ]);
 
 test('creates the Jobs the formula asks for from jobTargetRef, as generateJobs names, labels and annotates them, and counts a Job pending until a pod is Running or Succeeded', async () => {
   const queue = { length: 2 };
@@ -68,7 +97,10 @@ test('creates the Jobs the formula asks for from jobTargetRef, as generateJobs n
   const emulator = emulatorOf(scaledJob({ maxReplicaCount: 5 }), jobs, queue);
 
   await emulator.poll();
-  expect(jobs.started.map(({ job }) => job.metadata!.name)).toEqual([expect.stringMatching(/^job-wq-1-[a-z0-9]{5}$/), expect.stringMatching(/^job-wq-1-/)]);
+  expect(jobs.started.map(({ job }) => job.metadata!.name)).toEqual([
+    expect.stringMatching(/^job-wq-1-[a-z0-9]{5}$/),
+    expect.stringMatching(/^job-wq-1-/),
+  ]);
   const [{ job }] = jobs.started;
   expect(job.spec!.completions).toBe(1);
   expect(job.spec!.template.metadata!.labels).toEqual({ 'scaledjob.keda.sh/name': 'job-wq-1' });
@@ -160,7 +192,10 @@ class FakePods {
 }
 
 function realJobs(pods: FakePods): Pick<KedaEmulatorOptions, 'runJob' | 'deleteJob'> {
-  return { runJob: (job, hooks) => runJob(job, { ...hooks, startPod: pods.startPod, backoffBaseMs: 20 }), deleteJob: () => undefined };
+  return {
+    runJob: (job, hooks) => runJob(job, { ...hooks, startPod: pods.startPod, backoffBaseMs: 20 }),
+    deleteJob: () => undefined,
+  };
 }
 
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -173,7 +208,12 @@ test.each<[KedaVersion, number]>([
   async (kedaVersion, more) => {
     const queue = { length: 2 };
     const pods = new FakePods();
-    const emulator = new KedaEmulator(scaledJob(), { kedaVersion, pollingIntervalMs: 1000, scaler: scaler(queue), ...realJobs(pods) });
+    const emulator = new KedaEmulator(scaledJob(), {
+      kedaVersion,
+      pollingIntervalMs: 1000,
+      scaler: scaler(queue),
+      ...realJobs(pods),
+    });
     await emulator.poll();
     await tick();
     await emulator.poll();
@@ -196,12 +236,19 @@ test('a Job whose pod hit FailJob is running for KEDA while its other pod termin
     scalingStrategy: { strategy: 'default' },
     jobTargetRef: {
       parallelism: 2,
-      podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'work-queue', operator: 'In', values: [2] } }] },
+      podFailurePolicy: {
+        rules: [{ action: 'FailJob', onExitCodes: { containerName: 'work-queue', operator: 'In', values: [2] } }],
+      },
       template: { spec: { restartPolicy: 'Never', containers: [{ name: 'work-queue', image: 'img' }] } },
     },
   });
   // listLength 10: ceil(5 / 10) = 1 Job wanted; default deducts the running ones.
-  const emulator = new KedaEmulator(fine, { kedaVersion: '2.16', pollingIntervalMs: 1000, scaler: scaler(queue, 10), ...realJobs(pods) });
+  const emulator = new KedaEmulator(fine, {
+    kedaVersion: '2.16',
+    pollingIntervalMs: 1000,
+    scaler: scaler(queue, 10),
+    ...realJobs(pods),
+  });
   await emulator.poll();
   pods.release();
   await tick();
@@ -261,29 +308,40 @@ test("the default history limits are KEDA's 100", async () => {
 test.each<[KedaVersion, string, string]>([
   ['2.16', 'Unknown', 'PartialTriggerError'],
   ['2.19', 'False', 'TriggerError'],
-])('KEDA %s: a poll whose scaler fails creates no Job, sets Ready %s (%s), still cleans up', async (kedaVersion, status, reason) => {
-  const queue = { length: 2, failing: false };
-  const jobs = new FakeJobs();
-  const emulator = emulatorOf(scaledJob({ successfulJobsHistoryLimit: 0 }), jobs, queue, { kedaVersion });
-  await emulator.poll();
-  jobs.started.forEach(({ finish }) => finish());
-  queue.failing = true;
-  await emulator.poll();
-  expect(emulator.polls[1]).toMatchObject({ queueLength: undefined, error: 'connection refused', ready: { status, reason }, created: 0 });
-  expect(emulator.polls[1].deleted).toHaveLength(2);
-  queue.failing = false;
-  await emulator.poll();
-  expect(emulator.polls[2]).toMatchObject({ queueLength: 2, ready: { status: 'True' }, created: 2 });
-  jobs.started.forEach(({ finish }) => finish());
-  await emulator.stop();
-});
+])(
+  'KEDA %s: a poll whose scaler fails creates no Job, sets Ready %s (%s), still cleans up',
+  async (kedaVersion, status, reason) => {
+    const queue = { length: 2, failing: false };
+    const jobs = new FakeJobs();
+    const emulator = emulatorOf(scaledJob({ successfulJobsHistoryLimit: 0 }), jobs, queue, { kedaVersion });
+    await emulator.poll();
+    jobs.started.forEach(({ finish }) => finish());
+    queue.failing = true;
+    await emulator.poll();
+    expect(emulator.polls[1]).toMatchObject({
+      queueLength: undefined,
+      error: 'connection refused',
+      ready: { status, reason },
+      created: 0,
+    });
+    expect(emulator.polls[1].deleted).toHaveLength(2);
+    queue.failing = false;
+    await emulator.poll();
+    expect(emulator.polls[2]).toMatchObject({ queueLength: 2, ready: { status: 'True' }, created: 2 });
+    jobs.started.forEach(({ finish }) => finish());
+    await emulator.stop();
+  },
+);
 
 test('a failed read is retried once on a scaler built anew (refreshScaler), which then serves the next polls', async () => {
   const broken = { length: 2, failing: true };
   const healthy = { length: 2 };
   const jobs = new FakeJobs();
   let reopened = 0;
-  const emulator = emulatorOf(scaledJob(), jobs, broken, { scaler: scaler(broken), reopenScaler: () => Promise.resolve((reopened++, scaler(healthy))) });
+  const emulator = emulatorOf(scaledJob(), jobs, broken, {
+    scaler: scaler(broken),
+    reopenScaler: () => Promise.resolve((reopened++, scaler(healthy))),
+  });
   await emulator.poll();
   await emulator.poll();
   expect(reopened).toBe(1);
@@ -311,7 +369,9 @@ describe('an updated ScaledJob (deletePreviousVersionScaleJobs)', () => {
     expect(jobs.deleted).toEqual([]);
     // accurate: maxScale 3 + 2 running > 4, so 4 - 2 = 2 new Jobs.
     expect(counts(emulator)[1]).toEqual([3, 2, 0, 2]);
-    expect(jobs.started.slice(2).map(({ job }) => [job.metadata!.annotations, job.spec!.activeDeadlineSeconds])).toEqual([
+    expect(
+      jobs.started.slice(2).map(({ job }) => [job.metadata!.annotations, job.spec!.activeDeadlineSeconds]),
+    ).toEqual([
       [{ 'scaledjob.keda.sh/generation': '2' }, 600],
       [{ 'scaledjob.keda.sh/generation': '2' }, 600],
     ]);
@@ -356,7 +416,9 @@ describe('an updated ScaledJob (deletePreviousVersionScaleJobs)', () => {
 
   test('fails for a change of triggers', () => {
     const emulator = emulatorOf(scaledJob(), new FakeJobs(), { length: 0 });
-    expect(() => emulator.update(scaledJob({ triggers: [{ type: 'redis', metadata: {} }] }))).toThrow('a change of triggers is not emulated');
+    expect(() => emulator.update(scaledJob({ triggers: [{ type: 'redis', metadata: {} }] }))).toThrow(
+      'a change of triggers is not emulated',
+    );
   });
 });
 
@@ -373,7 +435,11 @@ test.each([
     'one trigger is emulated, it has 2',
   ],
   ['eager', { scalingStrategy: { strategy: 'eager' } }, 'scaling strategy eager is not emulated'],
-  ['pendingPodConditions', { scalingStrategy: { strategy: 'accurate', pendingPodConditions: ['Ready'] } }, 'pendingPodConditions are not emulated'],
+  [
+    'pendingPodConditions',
+    { scalingStrategy: { strategy: 'accurate', pendingPodConditions: ['Ready'] } },
+    'pendingPodConditions are not emulated',
+  ],
 ])('refuses a ScaledJob with %s', (_, spec, message) => {
   expect(() => emulatorOf(scaledJob(spec), new FakeJobs(), { length: 0 })).toThrow(message);
 });

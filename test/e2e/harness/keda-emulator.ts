@@ -175,11 +175,13 @@ export class KedaEmulator {
    * The ScaledJob controller then restarts the scale loop, which checks at once.
    */
   update(scaledJob: ScaledJobObject): void {
-    if (JSON.stringify(scaledJob.spec.triggers) !== this.triggers) throw new Error(`ScaledJob ${this.name}: a change of triggers is not emulated`);
+    if (JSON.stringify(scaledJob.spec.triggers) !== this.triggers)
+      throw new Error(`ScaledJob ${this.name}: a change of triggers is not emulated`);
     this.settings = this.read(scaledJob);
     this.generation++;
     if (this.settings.rolloutStrategy !== 'gradual') {
-      for (const job of this.listedJobs().filter((job) => job.generation !== this.generation)) this.deleteJob(job, this.settings.propagationPolicy);
+      for (const job of this.listedJobs().filter((job) => job.generation !== this.generation))
+        this.deleteJob(job, this.settings.propagationPolicy);
     }
     this.wake?.();
   }
@@ -208,13 +210,25 @@ export class KedaEmulator {
     }
     const listed = this.listedJobs();
     const running = listed.filter((job) => !finished(job));
-    const counts = { runningJobCount: running.length, pendingJobCount: running.filter((job) => job.podsUp.size === 0).length };
+    const counts = {
+      runningJobCount: running.length,
+      pendingJobCount: running.filter((job) => job.podsUp.size === 0).length,
+    };
     // getScaledJobMetrics: a trigger whose scaler failed is skipped ("but continue"), so with one trigger
     // the ScaledJob is inactive and no Job is created; RequestJobScale still counts, sets conditions and cleans up.
-    const created = queueLength === undefined ? 0 : jobsToCreate(queueLength, this.scaler.target, this.settings.scaling, counts);
+    const created =
+      queueLength === undefined ? 0 : jobsToCreate(queueLength, this.scaler.target, this.settings.scaling, counts);
     for (let i = 0; i < created; i++) this.createJob();
     const deleted = this.cleanUp();
-    this.polls.push({ at, queueLength, error, ready: this.readyCondition(error !== undefined), ...counts, created, deleted });
+    this.polls.push({
+      at,
+      queueLength,
+      error,
+      ready: this.readyCondition(error !== undefined),
+      ...counts,
+      created,
+      deleted,
+    });
   }
 
   private read(scaledJob: ScaledJobObject): Settings {
@@ -225,7 +239,8 @@ export class KedaEmulator {
     if (spec.triggers.length !== 1) fail(`one trigger is emulated, it has ${spec.triggers.length}`);
     if (spec.minReplicaCount) fail('minReplicaCount is not emulated');
     const strategy = spec.scalingStrategy?.strategy ?? 'default';
-    if (strategy !== 'default' && strategy !== 'custom' && strategy !== 'accurate') fail(`scaling strategy ${strategy} is not emulated`);
+    if (strategy !== 'default' && strategy !== 'custom' && strategy !== 'accurate')
+      fail(`scaling strategy ${strategy} is not emulated`);
     if (spec.scalingStrategy?.pendingPodConditions?.length) fail('pendingPodConditions are not emulated');
     const percentage = spec.scalingStrategy?.customScalingRunningJobPercentage;
     return {
@@ -261,7 +276,9 @@ export class KedaEmulator {
   /** RequestJobScale's Ready condition with one trigger: a failed trigger leaves none active, Unknown (PartialTriggerError) in 2.16 to 2.18, False (TriggerError) since 2.19. */
   private readyCondition(isError: boolean): ReadyCondition {
     if (!isError) return { status: 'True', reason: 'ScaledJobReady' };
-    return kedaMinor(this.options.kedaVersion) >= 19 ? { status: 'False', reason: 'TriggerError' } : { status: 'Unknown', reason: 'PartialTriggerError' };
+    return kedaMinor(this.options.kedaVersion) >= 19
+      ? { status: 'False', reason: 'TriggerError' }
+      : { status: 'Unknown', reason: 'PartialTriggerError' };
   }
 
   /**
@@ -310,10 +327,20 @@ export class KedaEmulator {
     // generateJobs: generateName `<ScaledJob name>-` in the ScaledJob's namespace, KEDA's labels and the
     // ScaledJob's, the generation annotation, jobTargetRef as the spec (restartPolicy OnFailure when unset).
     const name = generatedName(this.name);
-    const record: ScaledJobRun = { name, generation: this.generation, startedAt: Date.now(), finishedAt: 0, deletedAt: 0, podsUp: new Set() };
+    const record: ScaledJobRun = {
+      name,
+      generation: this.generation,
+      startedAt: Date.now(),
+      finishedAt: 0,
+      deletedAt: 0,
+      podsUp: new Set(),
+    };
     this.jobs.push(record);
     const spec = structuredClone(jobTargetRef);
-    spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, 'scaledjob.keda.sh/name': this.name } };
+    spec.template.metadata = {
+      ...spec.template.metadata,
+      labels: { ...spec.template.metadata?.labels, 'scaledjob.keda.sh/name': this.name },
+    };
     spec.template.spec!.restartPolicy ??= 'OnFailure';
     const labels = {
       'app.kubernetes.io/name': this.name,
@@ -326,7 +353,12 @@ export class KedaEmulator {
     const job: IJob = {
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: { name, namespace: this.namespace, labels, annotations: { 'scaledjob.keda.sh/generation': String(this.generation) } },
+      metadata: {
+        name,
+        namespace: this.namespace,
+        labels,
+        annotations: { 'scaledjob.keda.sh/generation': String(this.generation) },
+      },
       spec,
     };
     // isAnyPodRunningOrCompleted lists the Job's pods: one that failed is not up; one deleted and gone is no longer listed.

@@ -14,7 +14,12 @@ describe("KEDA's maxReplicaCount table (keda-docs 2.16, reference/scaledjob-spec
     'queue length $queueLength, max $maxReplicaCount, target $targetAverageValue, running $runningJobCount: scale $scale',
     ({ queueLength, maxReplicaCount, targetAverageValue, runningJobCount, scale }) => {
       const scaling: ScaledJobScaling = { kedaVersion: '2.16', maxReplicaCount, strategy: 'default' };
-      expect(jobsToCreate(queueLength, { targetAverageValue, activationValue: 0 }, scaling, { runningJobCount, pendingJobCount: 0 })).toBe(scale);
+      expect(
+        jobsToCreate(queueLength, { targetAverageValue, activationValue: 0 }, scaling, {
+          runningJobCount,
+          pendingJobCount: 0,
+        }),
+      ).toBe(scale);
     },
   );
 });
@@ -30,17 +35,37 @@ describe('maxScale', () => {
 
 describe('scalingStrategy', () => {
   test('default deducts every running Job, pending or not', () => {
-    expect(effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 5, strategy: 'default' }, 2, { runningJobCount: 2, pendingJobCount: 1 })).toBe(0);
+    expect(
+      effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 5, strategy: 'default' }, 2, {
+        runningJobCount: 2,
+        pendingJobCount: 1,
+      }),
+    ).toBe(0);
   });
 
   test('accurate deducts only pending Jobs while the sum stays within maxReplicaCount', () => {
     // Two Jobs hold their items (unacknowledged, not in the queue length); two items wait, one Job is not up yet.
-    expect(effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 5, strategy: 'accurate' }, 2, { runningJobCount: 2, pendingJobCount: 1 })).toBe(1);
+    expect(
+      effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 5, strategy: 'accurate' }, 2, {
+        runningJobCount: 2,
+        pendingJobCount: 1,
+      }),
+    ).toBe(1);
   });
 
   test('accurate fills up to maxReplicaCount once maxScale plus the running Jobs exceed it', () => {
-    expect(effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 3, strategy: 'accurate' }, 3, { runningJobCount: 2, pendingJobCount: 0 })).toBe(1);
-    expect(effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 3, strategy: 'accurate' }, 3, { runningJobCount: 3, pendingJobCount: 0 })).toBe(0);
+    expect(
+      effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 3, strategy: 'accurate' }, 3, {
+        runningJobCount: 2,
+        pendingJobCount: 0,
+      }),
+    ).toBe(1);
+    expect(
+      effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount: 3, strategy: 'accurate' }, 3, {
+        runningJobCount: 3,
+        pendingJobCount: 0,
+      }),
+    ).toBe(0);
   });
 
   // KEDA's own TestAccurateScalingStrategy (pkg/scaling/executor/scale_jobs_test.go at 576a714): GetEffectiveMaxScale(maxScale, running, pending, maxReplicaCount).
@@ -58,18 +83,30 @@ describe('scalingStrategy', () => {
     'accurate with maxScale $maxScaleValue, $running running of which $pending pending, max $maxReplicaCount: $v216 in 2.16, $v219 in 2.19',
     ({ maxScaleValue, running, pending, maxReplicaCount, v216, v219 }) => {
       const jobs = { runningJobCount: running, pendingJobCount: pending };
-      expect(effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs)).toBe(v216);
-      expect(effectiveMaxScale({ kedaVersion: '2.18', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs)).toBe(v216);
-      expect(effectiveMaxScale({ kedaVersion: '2.19', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs)).toBe(v219);
-      expect(effectiveMaxScale({ kedaVersion: '2.20', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs)).toBe(v219);
+      expect(
+        effectiveMaxScale({ kedaVersion: '2.16', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs),
+      ).toBe(v216);
+      expect(
+        effectiveMaxScale({ kedaVersion: '2.18', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs),
+      ).toBe(v216);
+      expect(
+        effectiveMaxScale({ kedaVersion: '2.19', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs),
+      ).toBe(v219);
+      expect(
+        effectiveMaxScale({ kedaVersion: '2.20', maxReplicaCount, strategy: 'accurate' }, maxScaleValue, jobs),
+      ).toBe(v219);
     },
   );
 
   test('accurate, two Jobs pending and two messages ready under maxReplicaCount 3: 2.16 creates one more Job, 2.19 none (kedacore/keda#7329)', () => {
     const trigger = { targetAverageValue: 1, activationValue: 0 };
     const pending = { runningJobCount: 2, pendingJobCount: 2 };
-    expect(jobsToCreate(2, trigger, { kedaVersion: '2.16', maxReplicaCount: 3, strategy: 'accurate' }, pending)).toBe(1);
-    expect(jobsToCreate(2, trigger, { kedaVersion: '2.19', maxReplicaCount: 3, strategy: 'accurate' }, pending)).toBe(0);
+    expect(jobsToCreate(2, trigger, { kedaVersion: '2.16', maxReplicaCount: 3, strategy: 'accurate' }, pending)).toBe(
+      1,
+    );
+    expect(jobsToCreate(2, trigger, { kedaVersion: '2.19', maxReplicaCount: 3, strategy: 'accurate' }, pending)).toBe(
+      0,
+    );
   });
 
   test('fails for a KEDA version before 2.16', () => {
@@ -104,6 +141,11 @@ describe('jobsToCreate', () => {
   });
 
   test('never creates a negative number of Jobs', () => {
-    expect(jobsToCreate(1, { targetAverageValue: 1, activationValue: 0 }, scaling, { runningJobCount: 3, pendingJobCount: 0 })).toBe(0);
+    expect(
+      jobsToCreate(1, { targetAverageValue: 1, activationValue: 0 }, scaling, {
+        runningJobCount: 3,
+        pendingJobCount: 0,
+      }),
+    ).toBe(0);
   });
 });

@@ -45,7 +45,8 @@ export interface JobCounts {
 /** The minor number of a KEDA version; throws for one before 2.16, whose code the emulator was not read against. */
 export function kedaMinor(version: KedaVersion): number {
   const minor = Number(/^2\.(\d+)$/.exec(version)?.[1]);
-  if (!Number.isInteger(minor) || minor < 16) throw new Error(`KEDA ${version}: the emulator models 2.16 and later (the docs' "KEDA 2.16 or later")`);
+  if (!Number.isInteger(minor) || minor < 16)
+    throw new Error(`KEDA ${version}: the emulator models 2.16 and later (the docs' "KEDA 2.16 or later")`);
   return minor;
 }
 
@@ -68,14 +69,18 @@ export function effectiveMaxScale(scaling: ScaledJobScaling, maxScaleValue: numb
       return maxScaleValue - runningJobCount;
     case 'custom':
       return Math.min(
-        maxScaleValue - (scaling.customScalingQueueLengthDeduction ?? 0) - Math.trunc(runningJobCount * (scaling.customScalingRunningJobPercentage ?? 1)),
+        maxScaleValue -
+          (scaling.customScalingQueueLengthDeduction ?? 0) -
+          Math.trunc(runningJobCount * (scaling.customScalingRunningJobPercentage ?? 1)),
         maxReplicaCount,
       );
     case 'accurate': {
       // accurateScalingStrategy: 2.16 to 2.18 compare `maxScale + running`, 2.19 and later `maxScale + running - pending`
       // (a pending Job's items are still in the queue length, so it was counted twice).
       const pendingCounted = kedaMinor(scaling.kedaVersion) >= kedaMinor(ACCURATE_PENDING_FIX) ? pendingJobCount : 0;
-      return maxScaleValue + runningJobCount - pendingCounted > maxReplicaCount ? maxReplicaCount - runningJobCount : maxScaleValue - pendingJobCount;
+      return maxScaleValue + runningJobCount - pendingCounted > maxReplicaCount
+        ? maxReplicaCount - runningJobCount
+        : maxScaleValue - pendingJobCount;
     }
   }
 }
@@ -84,7 +89,12 @@ export function effectiveMaxScale(scaling: ScaledJobScaling, maxScaleValue: numb
  * How many Jobs this polling interval creates (RequestJobScale, createJobs): none while inactive,
  * never fewer than none, and never more than `scaleTo`, the queue length rounded up.
  */
-export function jobsToCreate(queueLength: number, trigger: TriggerTarget, scaling: ScaledJobScaling, jobs: JobCounts): number {
+export function jobsToCreate(
+  queueLength: number,
+  trigger: TriggerTarget,
+  scaling: ScaledJobScaling,
+  jobs: JobCounts,
+): number {
   if (!isActive(queueLength, trigger.activationValue)) return 0;
   const scale = maxScale(queueLength, trigger.targetAverageValue, scaling.maxReplicaCount);
   const effective = Math.max(0, effectiveMaxScale(scaling, scale, jobs));

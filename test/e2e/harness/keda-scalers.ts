@@ -19,7 +19,10 @@ export interface ScaleTrigger {
 
 /** A TriggerAuthentication (keda.sh/v1alpha1), as far as the emulation reads it. */
 interface TriggerAuthentication extends KubeObject {
-  readonly spec: { readonly secretTargetRef?: { parameter: string; name: string; key: string }[]; readonly [other: string]: unknown };
+  readonly spec: {
+    readonly secretTargetRef?: { parameter: string; name: string; key: string }[];
+    readonly [other: string]: unknown;
+  };
 }
 
 export interface Scaler {
@@ -54,9 +57,12 @@ async function openRabbitMqScaler(trigger: ScaleTrigger, context: ScalerContext)
   const url = new URL(required(trigger, 'host'));
   const protocol = trigger.metadata.protocol ?? 'auto';
   if (url.protocol !== 'amqp:' || (protocol !== 'amqp' && protocol !== 'auto')) {
-    throw new Error(`rabbitmq trigger: only protocol amqp with an amqp:// host is emulated, got protocol ${protocol} and ${url.protocol}//`);
+    throw new Error(
+      `rabbitmq trigger: only protocol amqp with an amqp:// host is emulated, got protocol ${protocol} and ${url.protocol}//`,
+    );
   }
-  if (trigger.metadata.mode !== 'QueueLength') throw new Error(`rabbitmq trigger: only mode QueueLength is emulated, got ${String(trigger.metadata.mode)}`);
+  if (trigger.metadata.mode !== 'QueueLength')
+    throw new Error(`rabbitmq trigger: only mode QueueLength is emulated, got ${String(trigger.metadata.mode)}`);
   const auth = authParams(trigger, context.objects, ['username', 'password']);
   const queueName = required(trigger, 'queueName');
   // KEDA's AMQP client (amqp091-go) takes the vhost from the path, "/" when there is none; username
@@ -94,7 +100,10 @@ async function openRedisScaler(trigger: ScaleTrigger, context: ScalerContext): P
   await client.connect();
   return {
     // KEDA's defaults: listLength 5, activationListLength 0.
-    target: { targetAverageValue: number(trigger, 'listLength', 5), activationValue: number(trigger, 'activationListLength', 0) },
+    target: {
+      targetAverageValue: number(trigger, 'listLength', 5),
+      activationValue: number(trigger, 'activationListLength', 0),
+    },
     queueLength: () => client.lLen(listName),
     close: async () => {
       await client.quit();
@@ -109,16 +118,25 @@ function authParams(trigger: ScaleTrigger, objects: KubeObject[], known: string[
   if ((ref.kind ?? 'TriggerAuthentication') !== 'TriggerAuthentication')
     throw new Error(`${trigger.type} trigger: authenticationRef kind ${String(ref.kind)} is not emulated`);
   const authentication = findObject(objects, 'TriggerAuthentication', ref.name) as TriggerAuthentication | undefined;
-  if (!authentication) throw new Error(`${trigger.type} trigger: TriggerAuthentication ${ref.name} is not in the synthesized manifests`);
+  if (!authentication)
+    throw new Error(`${trigger.type} trigger: TriggerAuthentication ${ref.name} is not in the synthesized manifests`);
   const { secretTargetRef = [], ...others } = authentication.spec;
   if (Object.keys(others).length > 0)
-    throw new Error(`TriggerAuthentication ${ref.name}: only secretTargetRef is emulated, got ${Object.keys(others).join(', ')}`);
+    throw new Error(
+      `TriggerAuthentication ${ref.name}: only secretTargetRef is emulated, got ${Object.keys(others).join(', ')}`,
+    );
   const secrets = objectSource(objects);
   const params: Record<string, string | undefined> = {};
   for (const { parameter, name, key } of secretTargetRef) {
-    if (!known.includes(parameter)) throw new Error(`TriggerAuthentication ${ref.name}: parameter ${parameter} of a ${trigger.type} trigger is not emulated`);
+    if (!known.includes(parameter))
+      throw new Error(
+        `TriggerAuthentication ${ref.name}: parameter ${parameter} of a ${trigger.type} trigger is not emulated`,
+      );
     const value = secretValue(secrets, name, key);
-    if (value === undefined) throw new Error(`TriggerAuthentication ${ref.name}: Secret ${name} has no key ${key} in the synthesized manifests`);
+    if (value === undefined)
+      throw new Error(
+        `TriggerAuthentication ${ref.name}: Secret ${name} has no key ${key} in the synthesized manifests`,
+      );
     params[parameter] = value;
   }
   return params;
@@ -138,7 +156,8 @@ function required(trigger: ScaleTrigger, key: string): string {
 function number(trigger: ScaleTrigger, key: string, fallback?: number): number {
   const text = trigger.metadata[key];
   const value = text === undefined ? fallback : Number(text);
-  if (value === undefined || !Number.isFinite(value)) throw new Error(`${trigger.type} trigger: metadata.${key} is ${JSON.stringify(text)}, not a number`);
+  if (value === undefined || !Number.isFinite(value))
+    throw new Error(`${trigger.type} trigger: metadata.${key} is ${JSON.stringify(text)}, not a number`);
   return value;
 }
 

@@ -34,7 +34,8 @@ type ChartRole = 'broker' | 'seeder' | 'job';
 
 export function loadStack(outdir: string, stack: string): StackManifests {
   const job = loadChart(outdir, stack, 'job');
-  if (chartFiles(outdir, stack, 'broker').length === 0 && chartFiles(outdir, stack, 'seeder').length === 0) return { stack, broker: [], seeder: [], job };
+  if (chartFiles(outdir, stack, 'broker').length === 0 && chartFiles(outdir, stack, 'seeder').length === 0)
+    return { stack, broker: [], seeder: [], job };
   return { stack, broker: loadChart(outdir, stack, 'broker'), seeder: loadChart(outdir, stack, 'seeder'), job };
 }
 
@@ -43,7 +44,9 @@ export function loadChart(outdir: string, stack: string, role: ChartRole): KubeO
   const files = readdirSync(outdir);
   const matches = chartFiles(outdir, stack, role);
   if (matches.length !== 1) {
-    throw new Error(`expected one ${stack}-${role} manifest in ${outdir}, found ${matches.length} among: ${files.join(', ')}`);
+    throw new Error(
+      `expected one ${stack}-${role} manifest in ${outdir}, found ${matches.length} among: ${files.join(', ')}`,
+    );
   }
   return (Yaml.load(join(outdir, matches[0])) as KubeObject[]).filter(Boolean);
 }

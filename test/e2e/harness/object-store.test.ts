@@ -12,7 +12,10 @@ function job(name: string, items: string, extra: Record<string, unknown> = {}): 
       completions: 2,
       parallelism: 2,
       backoffLimit: 6,
-      template: { metadata: { annotations: { items } }, spec: { restartPolicy: 'Never', containers: [{ name: 'w', image: 'i' }] } },
+      template: {
+        metadata: { annotations: { items } },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'w', image: 'i' }] },
+      },
       ...extra,
     },
   };
@@ -31,7 +34,9 @@ describe('ObjectStore.apply', () => {
     const store = new ObjectStore();
     expect(store.apply(job('job-wq-1', 'a')).action).toBe('created');
     expect(store.apply(job('job-wq-1', 'a')).action).toBe('unchanged');
-    expect(store.apply(job('job-wq-1', 'a', { parallelism: 4, backoffLimit: 1, ttlSecondsAfterFinished: 60 })).action).toBe('configured');
+    expect(
+      store.apply(job('job-wq-1', 'a', { parallelism: 4, backoffLimit: 1, ttlSecondsAfterFinished: 60 })).action,
+    ).toBe('configured');
     expect(store.get('Job', 'default', 'job-wq-1')?.spec).toMatchObject({ parallelism: 4, backoffLimit: 1 });
   });
 
@@ -39,8 +44,12 @@ describe('ObjectStore.apply', () => {
     const store = new ObjectStore();
     store.apply(job('job-wq-1', 'a'));
     const uid = store.get('Job', 'default', 'job-wq-1')?.metadata?.uid;
-    expect(() => store.apply(job('job-wq-1', 'b'))).toThrow(/^Job\.batch "job-wq-1" is invalid: spec\.template: Invalid value: .*: field is immutable$/);
-    expect(() => store.apply(job('job-wq-1', 'a', { completions: 3 }))).toThrow('spec.completions: Invalid value: 3: field is immutable');
+    expect(() => store.apply(job('job-wq-1', 'b'))).toThrow(
+      /^Job\.batch "job-wq-1" is invalid: spec\.template: Invalid value: .*: field is immutable$/,
+    );
+    expect(() => store.apply(job('job-wq-1', 'a', { completions: 3 }))).toThrow(
+      'spec.completions: Invalid value: 3: field is immutable',
+    );
     expect(() => store.apply(job('job-wq-1', 'a', { selector: { matchLabels: { a: 'b' } } }))).toThrow('spec.selector');
     expect(store.get('Job', 'default', 'job-wq-1')).toMatchObject({
       metadata: { uid },
@@ -52,7 +61,10 @@ describe('ObjectStore.apply', () => {
     const store = new ObjectStore();
     store.apply(job('job-wq-1-0a1b2c3d', 'a'));
     expect(store.apply(job('job-wq-1-4e5f6a7b', 'b')).action).toBe('created');
-    expect(store.list('Job').map((object) => object.metadata?.name)).toEqual(['job-wq-1-0a1b2c3d', 'job-wq-1-4e5f6a7b']);
+    expect(store.list('Job').map((object) => object.metadata?.name)).toEqual([
+      'job-wq-1-0a1b2c3d',
+      'job-wq-1-4e5f6a7b',
+    ]);
   });
 
   test("refuses a change to an immutable ConfigMap's data, or making it mutable; a mutable one changes", () => {
@@ -73,7 +85,12 @@ describe('ObjectStore.apply', () => {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: { name: 'rabbitmq' },
-      spec: { replicas, serviceName: 's', template: {}, volumeClaimTemplates: [{ spec: { resources: { requests: { storage } } } }] },
+      spec: {
+        replicas,
+        serviceName: 's',
+        template: {},
+        volumeClaimTemplates: [{ spec: { resources: { requests: { storage } } } }],
+      },
     });
     store.apply(set('1Gi'));
     expect(store.apply(set('1Gi', 3)).action).toBe('configured');
@@ -91,9 +108,16 @@ describe('ObjectStore.apply', () => {
 
   test("stores a Secret's stringData as base64 data, as the API server does; an identical re-apply is unchanged", () => {
     const store = new ObjectStore();
-    const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { username: 'work-queue' } };
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds' },
+      stringData: { username: 'work-queue' },
+    };
     store.apply(secret);
-    expect(store.get('Secret', 'default', 'creds')).toMatchObject({ data: { username: Buffer.from('work-queue').toString('base64') } });
+    expect(store.get('Secret', 'default', 'creds')).toMatchObject({
+      data: { username: Buffer.from('work-queue').toString('base64') },
+    });
     expect(store.get('Secret', 'default', 'creds')?.stringData).toBeUndefined();
     expect(store.apply(secret).action).toBe('unchanged');
   });
@@ -110,7 +134,12 @@ describe('ObjectStore.apply', () => {
 
   test('create (POST) refuses an existing object with AlreadyExists; a later apply of it configures it', () => {
     const store = new ObjectStore();
-    const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, data: { password: 'cA==' } };
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds' },
+      data: { password: 'cA==' },
+    };
     store.create(secret);
     expect(() => store.create(secret)).toThrow('secrets "creds" already exists');
     expect(store.apply(secret).action).toBe('configured');
@@ -131,11 +160,17 @@ describe("client-side apply's last-applied annotation", () => {
   test('refuses an object whose manifest, kept in its annotations, passes 256 KiB, as the API server does', () => {
     const store = new ObjectStore();
     const large = { ...items({ 'items.json': JSON.stringify(['x'.repeat(300 * 1024)]) }), metadata: { name: 'large' } };
-    expect(() => store.apply(large)).toThrow('ConfigMap "large" is invalid: metadata.annotations: Too long: must have at most 262144 bytes');
+    expect(() => store.apply(large)).toThrow(
+      'ConfigMap "large" is invalid: metadata.annotations: Too long: must have at most 262144 bytes',
+    );
     expect(store.get('ConfigMap', 'default', 'large')).toBeUndefined();
     // Characters Go's JSON escapes count as kubectl writes them: 50,000 '<' are 300,000 bytes there.
-    expect(() => store.apply({ ...items({ 'a.txt': '<'.repeat(50_000) }), metadata: { name: 'escaped' } })).toThrow('Too long');
-    expect(store.apply({ ...items({ 'a.txt': 'a'.repeat(200 * 1024) }), metadata: { name: 'fits' } }).action).toBe('created');
+    expect(() => store.apply({ ...items({ 'a.txt': '<'.repeat(50_000) }), metadata: { name: 'escaped' } })).toThrow(
+      'Too long',
+    );
+    expect(store.apply({ ...items({ 'a.txt': 'a'.repeat(200 * 1024) }), metadata: { name: 'fits' } }).action).toBe(
+      'created',
+    );
   });
 
   test("the seeder's and the Indexed Job's items ConfigMaps of a 2 MiB list all apply", () => {
@@ -144,7 +179,9 @@ describe("client-side apply's last-applied annotation", () => {
     const broker = new RedisPod(chart, 'redis');
     new QueueSeeder(chart, 'seeder', { broker, queue: 'q', items: list, image: 'job-wq:1' });
     new IndexedWorkJob(chart, 'indexed', { items: list, image: 'job-wq:1' });
-    const configMaps = (Testing.synth(chart) as KubeObject[]).filter((object) => object.kind === 'ConfigMap' && object.metadata?.name?.includes('-items-'));
+    const configMaps = (Testing.synth(chart) as KubeObject[]).filter(
+      (object) => object.kind === 'ConfigMap' && object.metadata?.name?.includes('-items-'),
+    );
     expect(configMaps.length).toBeGreaterThanOrEqual(2 * 8);
     const store = new ObjectStore();
     for (const configMap of configMaps) expect(store.apply(configMap).action).toBe('created');

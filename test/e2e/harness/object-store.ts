@@ -52,7 +52,10 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 function lastAppliedAnnotationsSize(manifest: KubeObject): number {
   const json = JSON.stringify(manifest);
   const escaped = (json.match(/[<>&]/g)?.length ?? 0) * 5 + (json.match(/[\u2028\u2029]/g)?.length ?? 0) * 3;
-  const own = Object.entries(manifest.metadata?.annotations ?? {}).reduce((sum, [key, value]) => sum + key.length + String(value).length, 0);
+  const own = Object.entries(manifest.metadata?.annotations ?? {}).reduce(
+    (sum, [key, value]) => sum + key.length + String(value).length,
+    0,
+  );
   return own + LAST_APPLIED.length + Buffer.byteLength(json) + escaped;
 }
 
@@ -83,7 +86,9 @@ export class ObjectStore {
   apply(manifest: KubeObject): { object: KubeObject; action: ApplyAction } {
     const annotations = lastAppliedAnnotationsSize(manifest);
     if (annotations > MAX_ANNOTATIONS_BYTES) {
-      throw invalid(manifest.kind, manifest.apiVersion, name(manifest), [`metadata.annotations: Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`]);
+      throw invalid(manifest.kind, manifest.apiVersion, name(manifest), [
+        `metadata.annotations: Too long: must have at most ${MAX_ANNOTATIONS_BYTES} bytes`,
+      ]);
     }
     const desired = this.normalize(manifest);
     const key = this.key(desired);
@@ -93,12 +98,17 @@ export class ObjectStore {
       this.entries.get(key)!.lastApplied = desired;
       return { object, action: 'created' };
     }
-    if (entry.lastApplied && isDeepStrictEqual(entry.lastApplied, desired)) return { object: entry.object, action: 'unchanged' };
+    if (entry.lastApplied && isDeepStrictEqual(entry.lastApplied, desired))
+      return { object: entry.object, action: 'unchanged' };
     const causes = refusedUpdate(entry.object, desired);
     if (causes.length > 0) throw invalid(desired.kind, desired.apiVersion, name(desired), causes);
     const object = {
       ...desired,
-      metadata: { ...desired.metadata, uid: entry.object.metadata?.uid, creationTimestamp: entry.object.metadata?.creationTimestamp },
+      metadata: {
+        ...desired.metadata,
+        uid: entry.object.metadata?.uid,
+        creationTimestamp: entry.object.metadata?.creationTimestamp,
+      },
     };
     this.entries.set(key, { object, lastApplied: desired });
     this.notify(object, 'configured');
@@ -120,7 +130,9 @@ export class ObjectStore {
   list(kind: string, namespace?: string): KubeObject[] {
     return [...this.entries.values()]
       .map((entry) => entry.object)
-      .filter((object) => object.kind === kind && (namespace === undefined || object.metadata?.namespace === namespace));
+      .filter(
+        (object) => object.kind === kind && (namespace === undefined || object.metadata?.namespace === namespace),
+      );
   }
 
   all(): KubeObject[] {
@@ -142,12 +154,20 @@ export class ObjectStore {
 
   private insert(desired: KubeObject): KubeObject {
     const namespace = desired.metadata?.namespace;
-    if (namespace !== undefined && !this.get('Namespace', undefined, namespace)) throw notFound('Namespace', 'v1', namespace);
-    const object = { ...desired, metadata: { ...desired.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString() } };
+    if (namespace !== undefined && !this.get('Namespace', undefined, namespace))
+      throw notFound('Namespace', 'v1', namespace);
+    const object = {
+      ...desired,
+      metadata: { ...desired.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
+    };
     this.entries.set(this.key(desired), { object });
     if (desired.kind === 'Namespace') {
       // What the serviceaccounts and root-ca-cert-publisher controllers add to every namespace.
-      this.insert({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name(desired) } });
+      this.insert({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace: name(desired) },
+      });
       if (this.options.rootCa !== undefined) {
         this.insert({
           apiVersion: 'v1',
@@ -168,14 +188,26 @@ export class ObjectStore {
   /** The object as the API server writes it: its namespace filled in, a Secret's stringData merged into data. */
   private normalize(manifest: KubeObject): KubeObject {
     if (!manifest.kind || !manifest.apiVersion)
-      throw new ApiError(400, 'BadRequest', `Object 'Kind' or 'apiVersion' is missing in ${JSON.stringify(manifest).slice(0, 120)}`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `Object 'Kind' or 'apiVersion' is missing in ${JSON.stringify(manifest).slice(0, 120)}`,
+      );
     if (!manifest.metadata?.name)
-      throw new ApiError(422, 'Invalid', `${manifest.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
+      throw new ApiError(
+        422,
+        'Invalid',
+        `${manifest.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
+      );
     const object = structuredClone(manifest);
-    object.metadata = { ...object.metadata, ...(CLUSTER_SCOPED.has(object.kind) ? {} : { namespace: object.metadata?.namespace ?? this.defaultNamespace }) };
+    object.metadata = {
+      ...object.metadata,
+      ...(CLUSTER_SCOPED.has(object.kind) ? {} : { namespace: object.metadata?.namespace ?? this.defaultNamespace }),
+    };
     if (object.kind === 'Secret' && object.stringData) {
       const data = { ...((object.data as Record<string, string> | undefined) ?? {}) };
-      for (const [key, value] of Object.entries(object.stringData as Record<string, string>)) data[key] = Buffer.from(value, 'utf8').toString('base64');
+      for (const [key, value] of Object.entries(object.stringData as Record<string, string>))
+        data[key] = Buffer.from(value, 'utf8').toString('base64');
       delete object.stringData;
       object.data = data;
     }

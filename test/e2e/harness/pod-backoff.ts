@@ -60,7 +60,9 @@ export class ReplacementBackoff {
 
   /** When the backoff record (backoff_utils.go, newBackoffRecord/getRemainingTime) lets a replacement be created. */
   jobReadyAt(): number {
-    return this.failuresSinceSuccess > 0 ? this.lastFailureAt + podBackoffMs(this.baseMs, this.failuresSinceSuccess) : 0;
+    return this.failuresSinceSuccess > 0
+      ? this.lastFailureAt + podBackoffMs(this.baseMs, this.failuresSinceSuccess)
+      : 0;
   }
 
   /** getRemainingTimePerIndex: the index's own delay, from all its failures so far, counted and ignored. */

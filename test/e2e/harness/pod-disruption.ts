@@ -76,6 +76,7 @@ export class PodDisruptions {
 
   private emit(podName: string, disruption: Disruption): void {
     const taken = [...this.listeners].some((listener) => listener(podName, disruption));
-    if (!taken) throw new Error(`pod ${podName} is not a running pod of any Job: it cannot be disrupted (${disruption.reason})`);
+    if (!taken)
+      throw new Error(`pod ${podName} is not a running pod of any Job: it cannot be disrupted (${disruption.reason})`);
   }
 }

@@ -75,20 +75,29 @@ describe('resolveEnv', () => {
   });
 
   test('leaves out an optional reference that does not resolve', () => {
-    const env = resolveEnv(container([{ name: 'A', valueFrom: { secretKeyRef: { name: 'absent', key: 'k', optional: true } } }]), objects);
+    const env = resolveEnv(
+      container([{ name: 'A', valueFrom: { secretKeyRef: { name: 'absent', key: 'k', optional: true } } }]),
+      objects,
+    );
     expect(env.has('A')).toBe(false);
   });
 
   test('a missing Secret is a CreateContainerConfigError naming it, which the kubelet retries', () => {
-    const resolve = () => resolveEnv(container([{ name: 'A', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }]), objects);
-    expect(resolve).toThrow(new PodConfigError('container work-queue, variable A: secret "absent" not found', 'CreateContainerConfigError'));
+    const resolve = () =>
+      resolveEnv(container([{ name: 'A', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }]), objects);
+    expect(resolve).toThrow(
+      new PodConfigError('container work-queue, variable A: secret "absent" not found', 'CreateContainerConfigError'),
+    );
     expect(resolve).toThrow(PodConfigError);
   });
 
   test('a missing key is a CreateContainerConfigError naming it', () => {
-    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }]), objects)).toThrow(
-      "couldn't find key nope in ConfigMap settings",
-    );
+    expect(() =>
+      resolveEnv(
+        container([{ name: 'A', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }]),
+        objects,
+      ),
+    ).toThrow("couldn't find key nope in ConfigMap settings");
   });
 
   test('the Service variables come first, and later values may expand them', () => {
@@ -108,36 +117,58 @@ describe('resolveEnv', () => {
   });
 
   test("resolves the downward API's fieldRef to the pod's name, namespace, labels and annotations (an Indexed Job's JOB_COMPLETION_INDEX)", () => {
-    const pod = { name: 'job-wq-3-2-abcde', namespace: 'batch', labels: { 'batch.kubernetes.io/job-completion-index': '2' }, annotations: { a: 'b' } };
+    const pod = {
+      name: 'job-wq-3-2-abcde',
+      namespace: 'batch',
+      labels: { 'batch.kubernetes.io/job-completion-index': '2' },
+      annotations: { a: 'b' },
+    };
     const env = resolveEnv(
       container([
         { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
         { name: 'A', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['a']" } } },
         { name: 'MISSING', valueFrom: { fieldRef: { fieldPath: "metadata.labels['nope']" } } },
-        { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-completion-index']" } } },
+        {
+          name: 'JOB_COMPLETION_INDEX',
+          valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-completion-index']" } },
+        },
       ]),
       objects,
       new Map(),
       pod,
     );
-    expect(Object.fromEntries(env)).toEqual({ POD: 'job-wq-3-2-abcde', NS: 'batch', A: 'b', MISSING: '', JOB_COMPLETION_INDEX: '2' });
-    expect(() => resolveEnv(container([{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]), objects, new Map(), pod)).toThrow(
-      'fieldRef status.podIP is not supported',
-    );
+    expect(Object.fromEntries(env)).toEqual({
+      POD: 'job-wq-3-2-abcde',
+      NS: 'batch',
+      A: 'b',
+      MISSING: '',
+      JOB_COMPLETION_INDEX: '2',
+    });
+    expect(() =>
+      resolveEnv(
+        container([{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]),
+        objects,
+        new Map(),
+        pod,
+      ),
+    ).toThrow('fieldRef status.podIP is not supported');
   });
 
   test('fails on a source it cannot resolve instead of leaving the variable out', () => {
-    expect(() => resolveEnv(container([{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]), objects)).toThrow(
-      'only secretKeyRef, configMapKeyRef and fieldRef',
-    );
+    expect(() =>
+      resolveEnv(container([{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]), objects),
+    ).toThrow('only secretKeyRef, configMapKeyRef and fieldRef');
   });
 });
 
 describe('expandedCommand', () => {
   test('expands command and args against the environment, keeping $$ escapes and unknown names', () => {
     const env = new Map([['QUEUE', 'job2']]);
-    const result = expandedCommand(container([], { command: ['sh', '-c', 'echo $$HOME $(QUEUE)'], args: ['$(QUEUE)', '$(NOPE)'] }), env);
+    const result = expandedCommand(
+      container([], { command: ['sh', '-c', 'echo $$HOME $(QUEUE)'], args: ['$(QUEUE)', '$(NOPE)'] }),
+      env,
+    );
     expect(result).toEqual({ command: ['sh', '-c', 'echo $HOME job2'], args: ['job2', '$(NOPE)'] });
   });
 });

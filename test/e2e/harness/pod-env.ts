@@ -27,7 +27,8 @@ export function resolveEnv(
   serviceEnv: ReadonlyMap<string, string> = new Map(),
   pod?: PodFields,
 ): Map<string, string> {
-  if (container.envFrom?.length) throw new Error(`container ${container.name}: envFrom is not supported by the e2e harness`);
+  if (container.envFrom?.length)
+    throw new Error(`container ${container.name}: envFrom is not supported by the e2e harness`);
   const env = new Map<string, string>(serviceEnv);
   for (const variable of container.env ?? []) {
     if (variable.valueFrom) {
@@ -44,7 +45,10 @@ export function resolveEnv(
 }
 
 /** The container's command and args with `$(VAR)` references expanded against its environment. */
-export function expandedCommand(container: IContainer, env: Map<string, string>): { command?: string[]; args?: string[] } {
+export function expandedCommand(
+  container: IContainer,
+  env: Map<string, string>,
+): { command?: string[]; args?: string[] } {
   const lookup = (name: string) => env.get(name);
   return {
     command: container.command?.map((word) => expand(word, lookup)),
@@ -52,7 +56,13 @@ export function expandedCommand(container: IContainer, env: Map<string, string>)
   };
 }
 
-function resolveSource(container: string, variable: string, source: IEnvVarSource, objects: ObjectSource, pod?: PodFields): string | undefined {
+function resolveSource(
+  container: string,
+  variable: string,
+  source: IEnvVarSource,
+  objects: ObjectSource,
+  pod?: PodFields,
+): string | undefined {
   const where = `container ${container}, variable ${variable}`;
   if (source.fieldRef && pod) {
     const path = source.fieldRef.fieldPath;
@@ -66,7 +76,9 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.secretKeyRef;
     const value = secretValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      const problem = objects.secret(name ?? '') ? `couldn't find key ${key} in Secret ${String(name)}` : `secret "${String(name)}" not found`;
+      const problem = objects.secret(name ?? '')
+        ? `couldn't find key ${key} in Secret ${String(name)}`
+        : `secret "${String(name)}" not found`;
       throw new PodConfigError(`${where}: ${problem}`, 'CreateContainerConfigError');
     }
     return value;
@@ -75,7 +87,9 @@ function resolveSource(container: string, variable: string, source: IEnvVarSourc
     const { name, key, optional } = source.configMapKeyRef;
     const value = configMapValue(objects, name ?? '', key);
     if (value === undefined && !optional) {
-      const problem = objects.configMap(name ?? '') ? `couldn't find key ${key} in ConfigMap ${String(name)}` : `configmap "${String(name)}" not found`;
+      const problem = objects.configMap(name ?? '')
+        ? `couldn't find key ${key} in ConfigMap ${String(name)}`
+        : `configmap "${String(name)}" not found`;
       throw new PodConfigError(`${where}: ${problem}`, 'CreateContainerConfigError');
     }
     return value;

@@ -27,7 +27,8 @@ export function failurePolicyAction(
       const matched = podConditions.some((condition) =>
         // The API server defaults a pattern's omitted status to True.
         onPodConditions.some(
-          (pattern: { type: string; status?: string }) => pattern.type === condition.type && (pattern.status ?? 'True') === condition.status,
+          (pattern: { type: string; status?: string }) =>
+            pattern.type === condition.type && (pattern.status ?? 'True') === condition.status,
         ),
       );
       if (matched) return rule.action;

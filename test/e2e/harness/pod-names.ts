@@ -10,7 +10,9 @@ export function generatedName(base: string): string {
 export function indexedPodName(jobName: string, index: number): string {
   const tail = `-${index}-`;
   return withRandomSuffix(
-    `${jobName}${tail}`.length > MAX_GENERATED_NAME_PREFIX ? `${jobName.slice(0, MAX_GENERATED_NAME_PREFIX - tail.length)}${tail}` : `${jobName}${tail}`,
+    `${jobName}${tail}`.length > MAX_GENERATED_NAME_PREFIX
+      ? `${jobName.slice(0, MAX_GENERATED_NAME_PREFIX - tail.length)}${tail}`
+      : `${jobName}${tail}`,
   );
 }
 

@@ -23,11 +23,17 @@ export interface PodIdentity {
  * admission's `kube-api-access-*` volume needs. A missing object or key is a PodConfigError
  * (FailedMount), which the kubelet retries, unless the source is optional.
  */
-export function prepareVolumes(spec: IPodSpec, objects: ObjectSource, podDirectory: string, identity?: PodIdentity): Map<string, VolumeBacking> {
+export function prepareVolumes(
+  spec: IPodSpec,
+  objects: ObjectSource,
+  podDirectory: string,
+  identity?: PodIdentity,
+): Map<string, VolumeBacking> {
   const backings = new Map<string, VolumeBacking>();
   for (const volume of spec.volumes ?? []) {
     const hostPath = join(podDirectory, 'volumes', volume.name);
-    const failed = (problem: string) => new PodConfigError(`MountVolume.SetUp failed for volume "${volume.name}" : ${problem}`, 'FailedMount');
+    const failed = (problem: string) =>
+      new PodConfigError(`MountVolume.SetUp failed for volume "${volume.name}" : ${problem}`, 'FailedMount');
     if (volume.emptyDir) {
       if (volume.emptyDir.medium === 'Memory') {
         backings.set(volume.name, { kind: 'tmpfs' });
@@ -37,17 +43,23 @@ export function prepareVolumes(spec: IPodSpec, objects: ObjectSource, podDirecto
       chmodSync(hostPath, 0o777);
     } else if (volume.configMap || volume.secret) {
       const files = projectionFiles(
-        volume.configMap ? { configMap: volume.configMap } : { secret: { ...volume.secret, name: volume.secret!.secretName } },
+        volume.configMap
+          ? { configMap: volume.configMap }
+          : { secret: { ...volume.secret, name: volume.secret!.secretName } },
         objects,
         identity,
         failed,
       );
       writeFiles(hostPath, files, (volume.configMap ?? volume.secret)!.defaultMode ?? 0o644);
     } else if (volume.projected) {
-      const files = (volume.projected.sources ?? []).flatMap((source) => projectionFiles(source, objects, identity, failed));
+      const files = (volume.projected.sources ?? []).flatMap((source) =>
+        projectionFiles(source, objects, identity, failed),
+      );
       writeFiles(hostPath, files, volume.projected.defaultMode ?? 0o644);
     } else {
-      throw new Error(`volume ${volume.name}: only emptyDir, configMap, secret and projected volumes are supported by the e2e harness`);
+      throw new Error(
+        `volume ${volume.name}: only emptyDir, configMap, secret and projected volumes are supported by the e2e harness`,
+      );
     }
     backings.set(volume.name, { kind: 'bind', hostPath });
   }
@@ -75,19 +87,26 @@ function projectionFiles(
       throw failed(`${isConfigMap ? 'configmap' : 'secret'} "${name}" not found`);
     }
     const data: Record<string, Buffer> = {};
-    const text = isConfigMap ? (object as { data?: Record<string, string> }).data : (object as { stringData?: Record<string, string> }).stringData;
+    const text = isConfigMap
+      ? (object as { data?: Record<string, string> }).data
+      : (object as { stringData?: Record<string, string> }).stringData;
     for (const [key, value] of Object.entries(text ?? {})) data[key] = Buffer.from(value, 'utf8');
-    const binary = isConfigMap ? (object as { binaryData?: Record<string, string> }).binaryData : (object as { data?: Record<string, string> }).data;
+    const binary = isConfigMap
+      ? (object as { binaryData?: Record<string, string> }).binaryData
+      : (object as { data?: Record<string, string> }).data;
     for (const [key, value] of Object.entries(binary ?? {})) data[key] = Buffer.from(value, 'base64');
     const chosen: IKeyToPath[] = items ?? Object.keys(data).map((key) => ({ key, path: key }));
     return chosen.flatMap(({ key, path, mode }) => {
       if (key in data) return [{ path, content: data[key], mode }];
       if (optional) return [];
-      throw failed(`${isConfigMap ? 'configmap' : 'secret'} references non-existent ${isConfigMap ? 'config' : 'secret'} key: ${key}`);
+      throw failed(
+        `${isConfigMap ? 'configmap' : 'secret'} references non-existent ${isConfigMap ? 'config' : 'secret'} key: ${key}`,
+      );
     });
   }
   if (source.serviceAccountToken) {
-    if (!identity) throw new Error('a serviceAccountToken projection needs the fake API server, which this pod was not given');
+    if (!identity)
+      throw new Error('a serviceAccountToken projection needs the fake API server, which this pod was not given');
     return [{ path: source.serviceAccountToken.path, content: Buffer.from(identity.serviceAccountToken(), 'utf8') }];
   }
   if (source.downwardAPI) {

@@ -88,11 +88,17 @@ export function retryDelayMs(error: PodAdmissionError | PodConfigError, attempt:
 }
 
 /** Starts the pod `name` from `podTemplate`: the Job's template, or the one the Job controller made for the pod (an Indexed Job's index). */
-export async function startPod(context: PodContext, name: string, podTemplate: IPodTemplateSpec = context.template): Promise<Pod> {
+export async function startPod(
+  context: PodContext,
+  name: string,
+  podTemplate: IPodTemplateSpec = context.template,
+): Promise<Pod> {
   if (!podTemplate.spec) throw new Error(`Job ${context.jobName}: the pod template has no spec`);
   const template = podTemplate.spec;
   if (template.containers.length !== 1 || template.initContainers?.length) {
-    throw new Error(`Job ${context.jobName}: the e2e harness runs pods of exactly one container and no init containers`);
+    throw new Error(
+      `Job ${context.jobName}: the e2e harness runs pods of exactly one container and no init containers`,
+    );
   }
   await ensureImage(template.containers[0]);
   const namespace = context.namespace ?? 'default';
@@ -106,11 +112,17 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
     } catch (error) {
       if (!(error instanceof PodAdmissionError || error instanceof PodConfigError)) throw error;
       if (context.signal?.aborted)
-        throw new Error(`pod ${name} of Job ${context.jobName} was still waiting when the cluster was closed: ${error.message}`, { cause: error });
+        throw new Error(
+          `pod ${name} of Job ${context.jobName} was still waiting when the cluster was closed: ${error.message}`,
+          { cause: error },
+        );
       if (Date.now() - waitingSince > timeoutMs) {
-        throw new Error(`pod ${name} of Job ${context.jobName} waited ${Math.round(timeoutMs / 1000)} s in vain, the last time: ${error.message}`, {
-          cause: error,
-        });
+        throw new Error(
+          `pod ${name} of Job ${context.jobName} waited ${Math.round(timeoutMs / 1000)} s in vain, the last time: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
       }
       await sleep(retryDelayMs(error, attempt), context.signal);
     }
@@ -121,7 +133,8 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
   return {
     name,
     wait: async () => Number((await mustDocker(['wait', name])).trim()),
-    terminated: (exitCode) => terminatedState(terminationMessage, template.containers[0], exitCode, () => containerLogs(name)),
+    terminated: (exitCode) =>
+      terminatedState(terminationMessage, template.containers[0], exitCode, () => containerLogs(name)),
     restart: async () => {
       resetTerminationMessageFile(terminationMessage);
       await mustDocker(['start', name]);
@@ -131,7 +144,11 @@ export async function startPod(context: PodContext, name: string, podTemplate: I
     },
     // docker stop's own timeout is the pod's grace period (docker run --stop-timeout, docker-run-args.ts).
     stop: async (gracePeriodSeconds) => {
-      await mustDocker(['stop', ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]), name]);
+      await mustDocker([
+        'stop',
+        ...(gracePeriodSeconds === undefined ? [] : ['--time', String(gracePeriodSeconds)]),
+        name,
+      ]);
     },
     logs: () => containerLogs(name),
     remove: async () => {
@@ -157,18 +174,38 @@ interface PodRun {
 }
 
 /** The pod as the API server admits it and the kubelet prepares it, as `docker run` arguments; throws what makes the kubelet wait. */
-async function podRunArgs(context: PodContext, template: IPodTemplateSpec, name: string, namespace: string, podDirectory: string): Promise<PodRun> {
+async function podRunArgs(
+  context: PodContext,
+  template: IPodTemplateSpec,
+  name: string,
+  namespace: string,
+  podDirectory: string,
+): Promise<PodRun> {
   const { api } = context;
   const admitted = api
-    ? admitServiceAccount(name, template.spec!, namespace, (account) => api.serviceAccount(namespace, account), name.slice(-5))
+    ? admitServiceAccount(
+        name,
+        template.spec!,
+        namespace,
+        (account) => api.serviceAccount(namespace, account),
+        name.slice(-5),
+      )
     : { spec: template.spec!, serviceAccountName: 'default', automount: false };
   const { spec } = admitted;
   const container = spec.containers[0];
   const fields = { name, namespace, labels: template.metadata?.labels, annotations: template.metadata?.annotations };
-  const env = resolveEnv(container, context.objects, api ? kubernetesServiceEnv(api.host, api.port) : new Map(), fields);
+  const env = resolveEnv(
+    container,
+    context.objects,
+    api ? kubernetesServiceEnv(api.host, api.port) : new Map(),
+    fields,
+  );
   rmSync(podDirectory, { recursive: true, force: true });
   mkdirSync(podDirectory, { recursive: true });
-  const identity = api && { namespace, serviceAccountToken: () => api.issueToken({ namespace, name: admitted.serviceAccountName }) };
+  const identity = api && {
+    namespace,
+    serviceAccountToken: () => api.issueToken({ namespace, name: admitted.serviceAccountName }),
+  };
   const volumes = prepareVolumes(spec, context.objects, podDirectory, identity);
   const terminationMessage = createTerminationMessageFile(podDirectory, container);
   const args = dockerRunArgs({

@@ -30,7 +30,10 @@ export function isRabbitMq(statefulSet: IStatefulSet): boolean {
  * The default user the broker's first boot would create, once its Secret resolves; undefined while
  * the Secret (or a key of it) is missing.
  */
-export function defaultUser(statefulSet: IStatefulSet, objects: ObjectSource): { username: string; password: string } | undefined {
+export function defaultUser(
+  statefulSet: IStatefulSet,
+  objects: ObjectSource,
+): { username: string; password: string } | undefined {
   const container = statefulSet.spec!.template.spec!.containers[0];
   let env: Map<string, string>;
   try {
@@ -54,7 +57,10 @@ export function defaultUser(statefulSet: IStatefulSet, objects: ObjectSource): {
  * broker's volume is empty), by `rabbitmqctl` (the command and leading arguments that reach the
  * local node of the scenario's broker generation).
  */
-export async function firstBoot(user: { username: string; password: string }, rabbitmqctl: readonly string[]): Promise<BrokerUser> {
+export async function firstBoot(
+  user: { username: string; password: string },
+  rabbitmqctl: readonly string[],
+): Promise<BrokerUser> {
   const [program, ...leading] = rabbitmqctl;
   await deleteBrokerUser(user.username, rabbitmqctl);
   await mustRun(program, [...leading, '-q', 'add_user', '--', user.username, user.password]);

@@ -45,7 +45,17 @@ test('refuses a get of another Secret, a list, an update, and anything of anothe
 
 test('a create is never allowed by a rule narrowed by resourceNames: it has no name', () => {
   const narrowed = [
-    { ...objects[0], rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get'], resourceNames: ['rabbitmq-service-credentials'] }] },
+    {
+      ...objects[0],
+      rules: [
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          verbs: ['create', 'get'],
+          resourceNames: ['rabbitmq-service-credentials'],
+        },
+      ],
+    },
     objects[1],
   ];
   const kinds = (kind: string) => narrowed.filter((object) => object.kind === kind);
@@ -55,7 +65,9 @@ test('a create is never allowed by a rule narrowed by resourceNames: it has no n
 
 test('refuses another ServiceAccount, the same name in another namespace, and a binding of another namespace', () => {
   expect(allows(byKind, { namespace: 'default', name: 'default' }, request('create'))).toBe(false);
-  expect(allows(byKind, { namespace: 'other', name: 'credentials' }, request('create', undefined, { namespace: 'other' }))).toBe(false);
+  expect(
+    allows(byKind, { namespace: 'other', name: 'credentials' }, request('create', undefined, { namespace: 'other' })),
+  ).toBe(false);
   expect(allows(byKind, user, request('create', undefined, { namespace: 'other' }))).toBe(false);
 });
 

@@ -49,32 +49,48 @@ export function serviceAccountUserName(user: ServiceAccountUser): string {
 }
 
 /** Whether RBAC allows the request, given the RoleBindings, Roles, ClusterRoleBindings and ClusterRoles of the cluster. */
-export function allows(objects: (kind: string) => KubeObject[], user: ServiceAccountUser, request: ResourceRequest): boolean {
+export function allows(
+  objects: (kind: string) => KubeObject[],
+  user: ServiceAccountUser,
+  request: ResourceRequest,
+): boolean {
   const bindings = [
     ...(objects('RoleBinding') as Binding[]).filter((binding) => binding.metadata?.namespace === request.namespace),
     ...(objects('ClusterRoleBinding') as Binding[]),
   ];
   return bindings.some((binding) => {
     const bindingNamespace = binding.metadata?.namespace;
-    if (!binding.roleRef || !(binding.subjects ?? []).some((subject) => names(subject, user, bindingNamespace))) return false;
+    if (!binding.roleRef || !(binding.subjects ?? []).some((subject) => names(subject, user, bindingNamespace)))
+      return false;
     const role = (binding.roleRef.kind === 'Role' ? objects('Role') : objects('ClusterRole')).find(
       (candidate) =>
-        candidate.metadata?.name === binding.roleRef!.name && (binding.roleRef!.kind !== 'Role' || candidate.metadata.namespace === bindingNamespace),
+        candidate.metadata?.name === binding.roleRef!.name &&
+        (binding.roleRef!.kind !== 'Role' || candidate.metadata.namespace === bindingNamespace),
     );
     return ((role?.rules as PolicyRule[] | undefined) ?? []).some((rule) => ruleAllows(rule, request));
   });
 }
 
 function names(subject: Subject, user: ServiceAccountUser, bindingNamespace: string | undefined): boolean {
-  if (subject.kind === 'ServiceAccount') return subject.name === user.name && (subject.namespace || bindingNamespace) === user.namespace;
+  if (subject.kind === 'ServiceAccount')
+    return subject.name === user.name && (subject.namespace || bindingNamespace) === user.namespace;
   if (subject.kind === 'User') return subject.name === serviceAccountUserName(user);
-  if (subject.kind === 'Group') return ['system:serviceaccounts', `system:serviceaccounts:${user.namespace}`, 'system:authenticated'].includes(subject.name);
+  if (subject.kind === 'Group')
+    return ['system:serviceaccounts', `system:serviceaccounts:${user.namespace}`, 'system:authenticated'].includes(
+      subject.name,
+    );
   return false;
 }
 
 export function ruleAllows(rule: PolicyRule, request: ResourceRequest): boolean {
-  const matches = (values: string[] | undefined, wanted: string) => (values ?? []).some((value) => value === '*' || value === wanted);
-  if (!matches(rule.verbs, request.verb) || !matches(rule.apiGroups, request.apiGroup) || !matches(rule.resources, request.resource)) return false;
+  const matches = (values: string[] | undefined, wanted: string) =>
+    (values ?? []).some((value) => value === '*' || value === wanted);
+  if (
+    !matches(rule.verbs, request.verb) ||
+    !matches(rule.apiGroups, request.apiGroup) ||
+    !matches(rule.resources, request.resource)
+  )
+    return false;
   if (!rule.resourceNames?.length) return true;
   return request.name !== undefined && request.name !== '' && rule.resourceNames.includes(request.name);
 }

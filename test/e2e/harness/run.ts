@@ -17,7 +17,11 @@ export interface RunOptions {
 /** Runs a program without a shell; resolves with its exit code and output, never rejects on a non-zero exit. */
 export function runProgram(program: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8');
@@ -31,7 +35,9 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       if (options.echo) process.stderr.write(chunk);
     });
     child.on('error', (error) => reject(new Error(`cannot start ${program}: ${error.message}`)));
-    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr }));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr }),
+    );
   });
 }
 

@@ -52,10 +52,14 @@ export class StackScenario {
    */
   async deployBroker(): Promise<void> {
     const cluster = await this.cluster();
-    const runs = await Promise.all(this.createdJobs(cluster, cluster.apply(this.manifests.broker)).map((handle) => handle.run));
+    const runs = await Promise.all(
+      this.createdJobs(cluster, cluster.apply(this.manifests.broker)).map((handle) => handle.run),
+    );
     for (const run of runs)
       if (run.condition !== 'Complete')
-        throw new Error(`a Job of the broker chart ended ${run.condition} (${String(run.reason)}):\n${run.pods.map((pod) => pod.logs).join('\n')}`);
+        throw new Error(
+          `a Job of the broker chart ended ${run.condition} (${String(run.reason)}):\n${run.pods.map((pod) => pod.logs).join('\n')}`,
+        );
     await cluster.brokersBooted();
   }
 
@@ -70,7 +74,9 @@ export class StackScenario {
   /** Creates a Job in the stack's namespace, as KEDA creates a ScaledJob's Jobs, and runs it until it completes or fails. */
   async runJob(job: IJob, hooks: JobHooks = {}): Promise<JobRun> {
     const cluster = await this.cluster();
-    const results = cluster.apply([{ ...job, apiVersion: 'batch/v1', kind: 'Job' } as KubeObject], { hooks: () => hooks });
+    const results = cluster.apply([{ ...job, apiVersion: 'batch/v1', kind: 'Job' } as KubeObject], {
+      hooks: () => hooks,
+    });
     const handle = this.createdJobs(cluster, results).at(0);
     if (!handle) throw new Error(`Job ${String(job.metadata?.name)} was not created: ${JSON.stringify(results)}`);
     return handle.run;
@@ -107,7 +113,9 @@ export class StackScenario {
   }
 
   private createdJobs(cluster: Cluster, results: AppliedObject[]) {
-    return results.filter((result) => result.kind === 'Job' && result.action === 'created').map((result) => cluster.job(result.name));
+    return results
+      .filter((result) => result.kind === 'Job' && result.action === 'created')
+      .map((result) => cluster.job(result.name));
   }
 }
 

@@ -42,8 +42,11 @@ export function admitServiceAccount(
       `pods "${podName}" is forbidden: error looking up service account ${namespace}/${serviceAccountName}: serviceaccount "${serviceAccountName}" not found`,
     );
   }
-  const automount = spec.automountServiceAccountToken ?? (account.automountServiceAccountToken as boolean | undefined) ?? true;
-  const mounted = spec.containers.some((container) => container.volumeMounts?.some((mount) => mount.mountPath === SERVICE_ACCOUNT_MOUNT));
+  const automount =
+    spec.automountServiceAccountToken ?? (account.automountServiceAccountToken as boolean | undefined) ?? true;
+  const mounted = spec.containers.some((container) =>
+    container.volumeMounts?.some((mount) => mount.mountPath === SERVICE_ACCOUNT_MOUNT),
+  );
   if (!automount || mounted) return { spec: { ...spec, serviceAccountName }, serviceAccountName, automount: false };
   const volume = `kube-api-access-${volumeSuffix}`;
   const mount = { name: volume, mountPath: SERVICE_ACCOUNT_MOUNT, readOnly: true };
@@ -62,12 +65,19 @@ export function admitServiceAccount(
             sources: [
               { serviceAccountToken: { expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: 'token' } },
               { configMap: { name: ROOT_CA_CONFIG_MAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+              {
+                downwardAPI: {
+                  items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+                },
+              },
             ],
           },
         },
       ],
-      containers: spec.containers.map((container) => ({ ...container, volumeMounts: [...(container.volumeMounts ?? []), mount] })),
+      containers: spec.containers.map((container) => ({
+        ...container,
+        volumeMounts: [...(container.volumeMounts ?? []), mount],
+      })),
     },
   };
 }

@@ -36,11 +36,21 @@ export function gatePorts(service: IService, containers: readonly IContainer[], 
   });
 }
 
-function containerPort(service: IService, port: number, targetPort: number | string | undefined, containers: readonly IContainer[]): number {
+function containerPort(
+  service: IService,
+  port: number,
+  targetPort: number | string | undefined,
+  containers: readonly IContainer[],
+): number {
   if (targetPort === undefined) return port;
   if (typeof targetPort === 'number' || /^\d+$/.test(targetPort)) return Number(targetPort);
-  const named = containers.flatMap((container) => container.ports ?? []).find((candidate) => candidate.name === targetPort);
-  if (!named) throw new Error(`Service ${String(service.metadata?.name)}: targetPort ${targetPort} names no container port of the broker`);
+  const named = containers
+    .flatMap((container) => container.ports ?? [])
+    .find((candidate) => candidate.name === targetPort);
+  if (!named)
+    throw new Error(
+      `Service ${String(service.metadata?.name)}: targetPort ${targetPort} names no container port of the broker`,
+    );
   return named.containerPort;
 }
 
@@ -79,7 +89,9 @@ export class ServiceGate {
     const server = createServer((client) => this.forward(client, target));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
-      server.once('error', (error) => reject(new Error(`Service ${this.name}: cannot listen on ${this.address}:${port}: ${error.message}`)));
+      server.once('error', (error) =>
+        reject(new Error(`Service ${this.name}: cannot listen on ${this.address}:${port}: ${error.message}`)),
+      );
       server.listen(port, this.address, () => resolve());
     });
   }

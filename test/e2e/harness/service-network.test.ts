@@ -24,7 +24,12 @@ function service(name: string, port: number, targetPort: number | string, select
 function statefulSet(labels: Record<string, string>, containerPort = 5672): IStatefulSet {
   return {
     metadata: { name: 'broker', namespace: 'default' },
-    spec: { template: { metadata: { labels }, spec: { containers: [{ name: 'broker', ports: [{ name: 'amqp', containerPort }] }] } } },
+    spec: {
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'broker', ports: [{ name: 'amqp', containerPort }] }] },
+      },
+    },
   } as unknown as IStatefulSet;
 }
 
@@ -103,7 +108,9 @@ describe('ServiceNetwork', () => {
 test("a network given the broker generation's ports forwards a Service to the local broker that serves its container port", async () => {
   const broker = await echoBroker();
   // The broker's container listens on 5672; the generation's RabbitMQ, here the echo broker, elsewhere.
-  const network = new ServiceNetwork({ backendPort: (containerPort) => (containerPort === 5672 ? broker.port : undefined) });
+  const network = new ServiceNetwork({
+    backendPort: (containerPort) => (containerPort === 5672 ? broker.port : undefined),
+  });
   const servicePort = 20000 + Math.floor(Math.random() * 20000);
   try {
     network.add(service('rabbitmq-service', servicePort, 'amqp', { app: 'rabbitmq' }));
@@ -125,7 +132,13 @@ describe('gatePorts', () => {
   test('leads each Service port to its numeric targetPort, a named one to the container port of that name, none to the port itself', () => {
     const containers = statefulSet({}).spec!.template.spec!.containers;
     expect(
-      gatePorts({ spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6380 }, { port: 15672 }] } } as IService, containers, itself),
+      gatePorts(
+        {
+          spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6380 }, { port: 15672 }] },
+        } as IService,
+        containers,
+        itself,
+      ),
     ).toEqual([
       { port: 5672, target: 5672 },
       { port: 6379, target: 6380 },
@@ -135,7 +148,9 @@ describe('gatePorts', () => {
 
   test("leads the brokers' container ports to the generation's local brokers, and leaves out a port none of them serves", () => {
     const containers = statefulSet({}).spec!.template.spec!.containers;
-    const ports = { spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6379 }, { port: 15672 }] } } as IService;
+    const ports = {
+      spec: { ports: [{ port: 5672, targetPort: 'amqp' }, { port: 6379, targetPort: 6379 }, { port: 15672 }] },
+    } as IService;
     expect(gatePorts(ports, containers, brokerGeneration('deployed').backendPort)).toEqual([
       { port: 5672, target: 5682 },
       { port: 6379, target: 6389 },
@@ -147,8 +162,12 @@ describe('gatePorts', () => {
   });
 
   test('fails for a targetPort that names no container port', () => {
-    expect(() => gatePorts({ metadata: { name: 'redis' }, spec: { ports: [{ port: 6379, targetPort: 'resp' }] } } as IService, [], itself)).toThrow(
-      'Service redis: targetPort resp names no container port of the broker',
-    );
+    expect(() =>
+      gatePorts(
+        { metadata: { name: 'redis' }, spec: { ports: [{ port: 6379, targetPort: 'resp' }] } } as IService,
+        [],
+        itself,
+      ),
+    ).toThrow('Service redis: targetPort resp names no container port of the broker');
   });
 });

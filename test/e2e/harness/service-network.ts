@@ -49,7 +49,9 @@ export class ServiceNetwork {
 
   /** Every Service's names as a pod of `namespace` resolves them, each to its Service's address. */
   hosts(namespace: string): HostEntry[] {
-    return [...this.entries.values()].flatMap(({ service, gate }) => serviceHostNames(service, namespace).map((name) => ({ name, address: gate.address })));
+    return [...this.entries.values()].flatMap(({ service, gate }) =>
+      serviceHostNames(service, namespace).map((name) => ({ name, address: gate.address })),
+    );
   }
 
   /** The address `host` resolves to from `namespace`, if it names a Service. */

@@ -22,7 +22,9 @@ export function writeState(file: string, state: E2eState): void {
 export function readState(): E2eState {
   const file = process.env[STATE_FILE_ENV];
   if (!file)
-    throw new Error(`${STATE_FILE_ENV} is unset: run the scenarios with \`npm run test:e2e\`, whose global setup builds the image and synthesizes the stacks`);
+    throw new Error(
+      `${STATE_FILE_ENV} is unset: run the scenarios with \`npm run test:e2e\`, whose global setup builds the image and synthesizes the stacks`,
+    );
   return JSON.parse(readFileSync(file, 'utf8')) as E2eState;
 }
 

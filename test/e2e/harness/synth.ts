@@ -17,5 +17,8 @@ export interface SynthEnv {
 
 /** Runs the product's own `npm run synth` (the cdk8s app of both tutorials and the indexed example) into `outdir`. */
 export async function synthesize(root: string, outdir: string, env: SynthEnv): Promise<void> {
-  await mustRun('npm', ['run', '--silent', 'synth', '--', '--output', outdir], { cwd: root, env: { ...process.env, ...env } });
+  await mustRun('npm', ['run', '--silent', 'synth', '--', '--output', outdir], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
 }

@@ -23,7 +23,12 @@ const { Struct } = pulumiRequire('google-protobuf/google/protobuf/struct_pb') as
  * own: loaded from this checkout, or, given a directory, from a package installed there.
  */
 export async function serializedProvider(installedIn?: string): Promise<string> {
-  const args = ['-r', 'ts-node/register', path.join(__dirname, 'serialize-provider.ts'), ...(installedIn ? ['--installed', installedIn] : [])];
+  const args = [
+    '-r',
+    'ts-node/register',
+    path.join(__dirname, 'serialize-provider.ts'),
+    ...(installedIn ? ['--installed', installedIn] : []),
+  ];
   const { stdout } = await promisify(execFile)(process.execPath, args, {
     cwd: PROGRAM_DIRECTORY,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
@@ -80,7 +85,11 @@ export class DynamicProviderHost {
    * Create, as the engine calls it (undefined properties left out, as the engine never sends them):
    * resolves with the id and the outputs, rejects with the provider's error message.
    */
-  public async create(type: string, name: string, properties: Record<string, unknown>): Promise<{ id: string; outputs: Record<string, unknown> }> {
+  public async create(
+    type: string,
+    name: string,
+    properties: Record<string, unknown>,
+  ): Promise<{ id: string; outputs: Record<string, unknown> }> {
     const request = new providerProto.CreateRequest()
       .setUrn(`urn:pulumi:test::work-queue-stack::${type}::${name}`)
       .setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(properties))));
@@ -94,7 +103,9 @@ export class DynamicProviderHost {
   }
 
   /** One call of the provider's gRPC service: rejects with the provider's error message. */
-  private call<Response>(send: (done: (error: GrpcJs.ServiceError | null, response: Response) => void) => void): Promise<Response> {
+  private call<Response>(
+    send: (done: (error: GrpcJs.ServiceError | null, response: Response) => void) => void,
+  ): Promise<Response> {
     return new Promise((resolve, reject) => {
       send((error, response) => {
         if (error) reject(new Error(error.details));

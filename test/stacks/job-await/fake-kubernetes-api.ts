@@ -107,13 +107,18 @@ export class FakeKubernetesApi {
   }
 
   private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
-    this.requests.push({ method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization });
+    this.requests.push({
+      method: request.method ?? '',
+      url: request.url ?? '',
+      authorization: request.headers.authorization,
+    });
     const url = new URL(request.url ?? '/', 'http://fake');
     const jobPath = url.pathname.match(/^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/);
     const podsPath = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods$/);
     const logPath = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/);
     if (request.headers.authorization !== `Bearer ${FAKE_TOKEN}`) status(response, 401, 'Unauthorized', 'Unauthorized');
-    else if (request.method !== 'GET') status(response, 405, 'MethodNotAllowed', `${String(request.method)} is not served`);
+    else if (request.method !== 'GET')
+      status(response, 405, 'MethodNotAllowed', `${String(request.method)} is not served`);
     else if (jobPath) this.readJob(response, jobPath[1], jobPath[2]);
     else if (podsPath) this.listPods(response, podsPath[1], url.searchParams.get('labelSelector') ?? '');
     else if (logPath) this.readLog(response, logPath[1], logPath[2], url.searchParams);
@@ -133,7 +138,8 @@ export class FakeKubernetesApi {
       return;
     }
     const { job } = entry;
-    const ttl = job.ttlSecondsAfterFinished === undefined ? {} : { ttlSecondsAfterFinished: job.ttlSecondsAfterFinished };
+    const ttl =
+      job.ttlSecondsAfterFinished === undefined ? {} : { ttlSecondsAfterFinished: job.ttlSecondsAfterFinished };
     json(response, 200, {
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -165,11 +171,21 @@ export class FakeKubernetesApi {
       return;
     }
     if (query.get('container') !== CONTAINER) {
-      status(response, 400, 'BadRequest', `container ${String(query.get('container'))} is not valid for pod ${podName}`);
+      status(
+        response,
+        400,
+        'BadRequest',
+        `container ${String(query.get('container'))} is not valid for pod ${podName}`,
+      );
       return;
     }
     if (pod.log === undefined) {
-      status(response, 400, 'BadRequest', `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`);
+      status(
+        response,
+        400,
+        'BadRequest',
+        `container "${CONTAINER}" in pod "${podName}" is waiting to start: image can't be pulled`,
+      );
       return;
     }
     const lines = pod.log.split('\n');
@@ -218,7 +234,9 @@ function podObject(job: FakeJob, pod: FakePod): Record<string, unknown> {
     status: {
       phase: pod.phase,
       startTime: pod.startedAt ?? '2025-01-01T00:00:00Z',
-      containerStatuses: [{ name: CONTAINER, ready: pod.phase === 'Running', restartCount: 0, image: '', imageID: '', state }],
+      containerStatuses: [
+        { name: CONTAINER, ready: pod.phase === 'Running', restartCount: 0, image: '', imageID: '', state },
+      ],
     },
   };
 }
@@ -260,12 +278,24 @@ export interface JobEnd {
  * 3. Failed or Complete added, with the interim condition's reason and message.
  */
 export function jobEnd(end: JobEnd): { steps: JobStep[]; podSteps: FakePod[][] } {
-  const [interim, terminal] = end.outcome === 'failure' ? ['FailureTarget', 'Failed'] : ['SuccessCriteriaMet', 'Complete'];
-  const condition = (type: string) => ({ type, status: 'True', reason: end.reason, ...(end.message ? { message: end.message } : {}) });
+  const [interim, terminal] =
+    end.outcome === 'failure' ? ['FailureTarget', 'Failed'] : ['SuccessCriteriaMet', 'Complete'];
+  const condition = (type: string) => ({
+    type,
+    status: 'True',
+    reason: end.reason,
+    ...(end.message ? { message: end.message } : {}),
+  });
   const ended = [...(end.ended ?? [])];
   const deletionTimestamp = end.deletedAt ?? '2025-01-01T00:10:00Z';
   const failedBefore = typeof end.status.failed === 'number' ? end.status.failed : 0;
-  const counted = { ...end.status, active: 0, ready: 0, terminating: 0, ...(end.outcome === 'failure' ? { failed: failedBefore + end.running.length } : {}) };
+  const counted = {
+    ...end.status,
+    active: 0,
+    ready: 0,
+    terminating: 0,
+    ...(end.outcome === 'failure' ? { failed: failedBefore + end.running.length } : {}),
+  };
   return {
     steps: [
       { ...end.status, active: 0, ready: 0, terminating: end.running.length, conditions: [condition(interim)] },

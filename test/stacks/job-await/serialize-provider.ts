@@ -22,7 +22,10 @@ function installedProvider(directory: string): unknown {
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
   const { config } = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), (file) => ts.sys.readFile(file));
   const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, ROOT);
-  fs.writeFileSync(compiled, ts.transpileModule(fs.readFileSync(SOURCE, 'utf8'), { compilerOptions: options, fileName: SOURCE }).outputText);
+  fs.writeFileSync(
+    compiled,
+    ts.transpileModule(fs.readFileSync(SOURCE, 'utf8'), { compilerOptions: options, fileName: SOURCE }).outputText,
+  );
   process.chdir(directory);
   return providerIn(compiled);
 }

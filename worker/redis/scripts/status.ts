@@ -18,5 +18,16 @@ local marker = redis.call('HMGET', seed, 'seeded', 'id', 'total', 'pushed')
 return { redis.call('EXISTS', pending, processing, leases, done, dead, seed), redis.call('LLEN', pending) + waiting, leased,
   tonumber(redis.call('GET', done) or '0'), redis.call('LLEN', dead), marker[1] or false, marker[2] or false, marker[3] or false, marker[4] or false, waiting }
 `,
-  reply: tuple(integer, integer, integer, integer, integer, optionalText, optionalText, optionalText, optionalText, integer),
+  reply: tuple(
+    integer,
+    integer,
+    integer,
+    integer,
+    integer,
+    optionalText,
+    optionalText,
+    optionalText,
+    optionalText,
+    integer,
+  ),
 });
