@@ -13,6 +13,8 @@ export function describeProblem(field: string, value: unknown, expected: string)
 
 function showValue(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON would show them as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value === 'string') {
     return value.length > 80
       ? `${JSON.stringify(value.slice(0, 80))}... (${value.length} characters)`

@@ -1,5 +1,6 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { type WorkQueueStackConfig } from '../config';
+export type { AutoscaleConfig, BrokerKind, StackPattern, WorkQueueStackConfig } from '../config';
 
 /**
  * The stack config less what the component takes as its own args: the image, the namespace and the

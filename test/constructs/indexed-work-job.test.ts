@@ -227,6 +227,10 @@ describe('IndexedWorkJob', () => {
         'activeDeadline in seconds: got 100, expected at least 1560 (workTimeout (1500 s) + 60 s)',
       ],
       [
+        { activeDeadline: Duration.seconds(Number.NaN) },
+        'activeDeadline in seconds: got NaN, expected a whole number of at least 1',
+      ],
+      [
         { activeDeadline: Duration.millis(3_600_250) },
         'activeDeadline in seconds: got 3600.25, expected a whole number of at least 1',
       ],
