@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Environment } from '../config';
 import { describeProblem, ExitCode } from '../../contract';
 import { badInput, CliError } from '../errors';
+import { firstLine } from '../thrown';
 
 /** Where Kubernetes mounts a pod's service account token, the cluster's CA and the pod's namespace. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -85,7 +86,7 @@ export function readToken(config: InClusterConfig): string {
     token = readFileSync(config.tokenFile, 'utf8').trim();
   } catch (error) {
     throw new CliError(
-      `the service account token ${config.tokenFile} could not be read: ${(error as Error).message.split('\n')[0]}`,
+      `the service account token ${config.tokenFile} could not be read: ${firstLine(error)}`,
       ExitCode.failed,
     );
   }

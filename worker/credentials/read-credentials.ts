@@ -1,6 +1,7 @@
 import { type Environment, parseBrokerRetrySeconds, Problems } from '../config';
 import { describeProblem, Env, type GeneratedSecret } from '../../contract';
 import { labelKeyRule, labelValueRule, secretKeyRule, secretNameRule } from './kubernetes-names';
+import { thrownMessage } from '../thrown';
 
 /** What `credentials` reads from its environment. */
 export interface CredentialsInput {
@@ -30,9 +31,7 @@ function parseSecrets(text: string | undefined, problems: string[]): GeneratedSe
   try {
     list = JSON.parse(text);
   } catch (error) {
-    problems.push(
-      describeProblem(Env.credentials, text, `${EXPECTED_LIST} (it is not JSON: ${(error as Error).message})`),
-    );
+    problems.push(describeProblem(Env.credentials, text, `${EXPECTED_LIST} (it is not JSON: ${thrownMessage(error)})`));
     return [];
   }
   if (!Array.isArray(list) || list.length === 0) {

@@ -1,4 +1,5 @@
 import { ReplyTooLargeError } from '../broker-limits';
+import { thrownMessage } from '../thrown';
 
 /** A reply Redis could not have sent: node-redis' decoder refused its bytes (an HTTP or AMQP peer, random bytes). */
 export class MalformedReplyError extends Error {}
@@ -48,8 +49,5 @@ function describeDecoderError(error: unknown): string {
   // reading that command (a TypeError): the peer sent more replies than it was sent commands.
   if (error instanceof TypeError) return 'more replies than commands';
   // The message may quote a byte it stumbled on, which may be a control character.
-  return (error as Error).message.replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  return thrownMessage(error).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
