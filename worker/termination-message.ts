@@ -52,6 +52,8 @@ interface ItemEnd extends ItemPlace {
 /** Why the worker exits with a code that no error explains. */
 const EXIT_REASONS: Partial<Record<number, string>> = {
   [ExitCode.failed]: 'the item was not done',
+  [ExitCode.brokerUnreachable]:
+    'the item was processed, but its connection closed before the broker confirmed its completion: it may be delivered again',
   [ExitCode.seedIncomplete]: `the queue stayed empty and its seed was not complete within ${Env.seedWaitSeconds}`,
   [ExitCode.interrupted]: 'stopped by SIGTERM before the work was finished; what it held was handed back',
 };

@@ -102,11 +102,9 @@ async function single(context: Run): Promise<number> {
       context.ending.itemEnded(delivery.item, PUBLIC_OUTCOMES[outcome], { attempt: delivery.attempt });
       // The item cannot be settled any more (the broker takes it back): exit code 3, one line.
       if (outcome === 'disconnected') throw delivery.lost.reason;
-      // Its acknowledgement failed: never exit 0 for it (3 when its connection or channel closed).
-      if (outcome === 'notCompleted') {
-        if (delivery.lost.aborted) throw delivery.lost.reason;
-        return ExitCode.failed;
-      }
+      // Its completion was not confirmed (the line onLost printed says why): never exit 0 for it;
+      // 3 when its connection closed.
+      if (outcome === 'notCompleted') return delivery.lost.aborted ? ExitCode.brokerUnreachable : ExitCode.failed;
       return outcome === 'done' || outcome === 'dead'
         ? ExitCode.ok
         : outcome === 'aborted'

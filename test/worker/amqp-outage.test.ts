@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { SEED_WINDOW } from '../../worker/amqp/seeder';
 import { ExitCode } from '../../contract';
-import { AMQP } from './brokers';
+import { AckCuttingProxy } from './ack-cutting-proxy';
+import { AMQP, AMQP_URL } from './brokers';
 import { useBrokers } from './broker-fixture';
 import { amqpCount, amqpEnv, amqpTakeAll, processGone, processed, runCli, startCli, tempDir } from './helpers';
 import { closeConnectionOf } from './rabbitmq-connections';
@@ -59,6 +60,30 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     const next = await runCli(['work'], amqpEnv(queue, { WORK_SECONDS: '0' }));
     expect(next.code).toBe(ExitCode.ok);
     expect(processed(next.stdout)).toEqual(['precious']);
+    expect(await amqpCount(brokers.amqp, queue)).toBe(0);
+  });
+
+  test('a single worker whose connection is cut after its ack reached the broker, before the confirming answer: exit 3, one line saying it may be delivered again; the broker took the ack', async () => {
+    const queue = newQueue();
+    expect((await runCli(['seed', 'acked'], amqpEnv(queue))).code).toBe(ExitCode.ok);
+    const proxy = await AckCuttingProxy.start(AMQP);
+    try {
+      const result = await runCli(['work'], {
+        ...amqpEnv(queue, { WORK_SECONDS: '0' }),
+        BROKER_URL: proxy.url(AMQP_URL),
+      });
+      expect(proxy.acksCut).toBe(1);
+      expect(processed(result.stdout)).toEqual(['acked']);
+      expect(result.code).toBe(ExitCode.brokerUnreachable);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^work-queue: "acked" was processed but not completed: its acknowledgement was sent, but the connection closed \(.+\) before the broker confirmed it: the broker may deliver it again, so it may be processed twice$/,
+        ),
+      ]);
+    } finally {
+      await proxy.stop();
+    }
+    // Here the broker had taken the ack: the item is not delivered again.
     expect(await amqpCount(brokers.amqp, queue)).toBe(0);
   });
 

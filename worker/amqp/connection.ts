@@ -287,6 +287,13 @@ function connectionName(clientName: string, purpose: string | undefined): string
   return `work-queue ${clientName} on ${hostname()} pid ${process.pid}${purpose ? ` (${purpose})` : ''}`;
 }
 
+/** Why `connection` closed, on one line ('closed' when this process closed it); undefined while it is open. */
+export function whyClosed(connection: AmqpConnection<Channel>): string | undefined {
+  if (!connection.closed.aborted) return undefined;
+  const error = closeErrors.get(connection.closed);
+  return error ? describeCause(error) : 'closed';
+}
+
 /** A connection's `closed` signal, and what is called when it closes (with why, unless we closed it). */
 function closedSignal(broker: BrokerConfig): { readonly signal: AbortSignal; readonly close: (error?: Error) => void } {
   const closed = new AbortController();

@@ -5,9 +5,9 @@ import { queueDataLost } from '../errors';
 import type { Claimed, Consumer, ConsumerOptions, Delivery, FailOutcome, SeedMarker } from '../queue';
 import type { Reconnecting } from '../reconnect';
 import { traceContextOfHeaders } from '../trace-context';
-import { brokerAt } from '../unreachable';
+import { brokerAt, describeCause } from '../unreachable';
 import { isNotFound } from './broker-errors';
-import { type AmqpConnection, openAmqpConsumerConnection, withChannel } from './connection';
+import { type AmqpConnection, openAmqpConsumerConnection, whyClosed, withChannel } from './connection';
 import { DeadLetterPublisher } from './dead-letter';
 import { declareQueues } from './declare';
 import { readMarker } from './marker';
@@ -21,6 +21,14 @@ interface AmqpDelivery extends Delivery {
 }
 
 const NOT_ACKNOWLEDGED = 'the connection closed before it was acknowledged: the broker delivers it again';
+
+/**
+ * An acknowledgement sent whose confirming round trip failed: the broker may have taken it (a node
+ * killed after its quorum queue committed the ack) or not (a channel it closed first).
+ */
+function unconfirmed(why: string): string {
+  return `its acknowledgement was sent, but ${why} before the broker confirmed it: the broker may deliver it again, so it may be processed twice`;
+}
 
 export async function openAmqpConsumer(
   broker: BrokerConfig,
@@ -121,8 +129,10 @@ class AmqpConsumer implements Consumer {
 
   /**
    * Acks get no reply, so one round trip on the same channel follows them: the broker handles a
-   * channel's frames in order, so its answer says the acks were taken; a channel the broker closed
-   * first (a consumer timeout) fails it, and those items count as not completed.
+   * channel's frames in order, so its answer says the acks were taken. When the round trip fails
+   * (a channel the broker closed first, on a consumer timeout; a connection lost, or a node killed,
+   * after the acks were sent) whether they were taken is unknown: those items count as not
+   * completed, and may be delivered again.
    */
   async complete(deliveries: readonly Delivery[]): Promise<number> {
     const acked: AmqpDelivery[] = [];
@@ -135,13 +145,18 @@ class AmqpConsumer implements Consumer {
       }
     }
     for (const connection of new Set(acked.map((delivery) => delivery.connection))) {
-      const taken = await connection.channel.checkQueue(this.names.work).then(
-        () => true,
-        () => false,
+      const failure = await connection.channel.checkQueue(this.names.work).then(
+        () => undefined,
+        (error: unknown) => error,
       );
-      if (taken) continue;
+      if (failure === undefined) continue;
+      const closedConnection = whyClosed(connection);
+      const why =
+        closedConnection === undefined
+          ? `the channel closed (${describeCause(failure)})`
+          : `the connection closed (${closedConnection})`;
       for (const delivery of acked.filter((d) => d.connection === connection)) {
-        this.options.onLost(delivery.item, NOT_ACKNOWLEDGED);
+        this.options.onLost(delivery.item, unconfirmed(why));
         lost++;
       }
     }
