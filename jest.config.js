@@ -143,6 +143,8 @@ function brokerSuites(generation, color, { skip = [], only } = {}) {
 module.exports = {
   // Both cores: the broker suites spend most of their time waiting on brokers and child processes.
   maxWorkers: 2,
+  // The system suites first: a clean clone has no durations to order by (test/system-first-sequencer.js).
+  testSequencer: '<rootDir>/test/system-first-sequencer.js',
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
