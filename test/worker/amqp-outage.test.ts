@@ -68,8 +68,9 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
     expect((await runCli(['seed', 'acked'], amqpEnv(queue))).code).toBe(ExitCode.ok);
     const proxy = await AckCuttingProxy.start(AMQP);
     try {
+      const terminationMessage = `${files.dir}/${queue}.termination-log`;
       const result = await runCli(['work'], {
-        ...amqpEnv(queue, { WORK_SECONDS: '0' }),
+        ...amqpEnv(queue, { WORK_SECONDS: '0', TERMINATION_MESSAGE_PATH: terminationMessage }),
         BROKER_URL: proxy.url(AMQP_URL),
       });
       expect(proxy.acksCut).toBe(1);
@@ -80,6 +81,14 @@ describe('RabbitMQ connection loss (one connection closed by the broker: rabbitm
           /^work-queue: "acked" was processed but not completed: its acknowledgement was sent, but the connection closed \(.+\) before the broker confirmed it: the broker may deliver it again, so it may be processed twice$/,
         ),
       ]);
+      expect(JSON.parse(readFileSync(terminationMessage, 'utf8'))).toEqual({
+        item: 'acked',
+        outcome: 'unacknowledged',
+        attempt: 1,
+        exitCode: ExitCode.brokerUnreachable,
+        reason:
+          'the item was processed, but its connection closed before the broker confirmed its completion: it may be delivered again',
+      });
     } finally {
       await proxy.stop();
     }
