@@ -1,4 +1,5 @@
 import { ExitCode } from '../../contract';
+import { replyTimeoutMs } from '../../worker/broker-limits';
 import { type RunResult, killLeftovers, startCli, uniqueQueue } from './helpers';
 import {
   type Behaviour,
@@ -33,9 +34,12 @@ const RETRY_SECONDS = 3;
 /**
  * "Within BROKER_RETRY_SECONDS plus a few seconds", counted from the worker's first connection to
  * the peer (how fast a CLI starts is the bench's business, and some fifty of them start at once
- * here): the last attempt of the window still gets its 1 s floor, plus a backoff step.
+ * here): an attempt begun at the window's end, after a backoff step (up to 2 s), still runs to its
+ * own end, at most a command's deadline (`replyTimeoutMs`, here BROKER_RETRY_SECONDS). Most end at
+ * once; one fed an endless line ends at MAX_REPLY_BYTES, 128 MiB read, which takes seconds of CPU on
+ * a loaded machine. Then 1 s to exit.
  */
-const A_FEW_SECONDS = 3;
+const A_FEW_SECONDS = 2 + replyTimeoutMs(RETRY_SECONDS) / 1000 + 1;
 /**
  * Connections to the peer within one window: with backoff from 100 ms doubling to 2 s, a window
  * of 3 s holds about seven attempts that fail at once, fewer that wait for their deadline.
