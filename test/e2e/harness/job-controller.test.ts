@@ -237,7 +237,7 @@ test('a deleted Job stops its pods and ends as Deleted, counting nothing', async
   const cluster = new FakeCluster(() => ok(60_000));
   const deletion = new AbortController();
   const running = runJob(job({ completions: 4, parallelism: 2 }), { ...options(cluster), signal: deletion.signal });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  while (cluster.started.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
   deletion.abort();
   const run = await running;
   expect(run).toMatchObject({ condition: 'Deleted', succeeded: 0, failed: 0 });
