@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode } from '../../contract';
 import { MAX_BATCH_SIZE } from '../../worker/work';
-import { processed, runCli, startCli, tempDir, uniqueQueue } from '../worker/helpers';
+import { type CliProcess, processed, runCli, startCli, tempDir, uniqueQueue } from '../worker/helpers';
 import { LocalSentinelSet, type ServerFamily, synthesizeReplicas, valkeyFromTrixie } from './local-redis-sentinels';
 import { asError } from '../e2e/harness/caught';
 
@@ -87,14 +87,8 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     expect(seeded.code).toBe(0);
 
     const old = await sentinels().primary();
-    const workers = Array.from({ length: WORKERS }, () =>
-      startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })),
-    );
-    await waitUntil(
-      () => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4,
-      60_000,
-    );
-    const before = workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0);
+    const workers = await drainingWorkers(queue);
+    const before = processedBy(workers);
     old.data!.kill('SIGKILL');
     const { primary, waitedMs } = await sentinels().newPrimary(old);
 
@@ -189,6 +183,15 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     await sentinels().settled(60_000);
   }, 120_000);
 
+  /** WORKERS drain workers on `queue`, once they have processed a quarter of DRAIN_ITEMS between them. */
+  async function drainingWorkers(queue: string): Promise<CliProcess[]> {
+    const workers = Array.from({ length: WORKERS }, () =>
+      startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })),
+    );
+    await waitUntil(() => processedBy(workers) >= DRAIN_ITEMS.length / 4, 60_000);
+    return workers;
+  }
+
   async function seed(queue: string, items: readonly string[]): Promise<void> {
     const seeded = await runCli(
       ['seed'],
@@ -201,13 +204,7 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     const queue = uniqueQueue('sentinel-delete');
     await seed(queue, DRAIN_ITEMS);
     const old = await sentinels().primary();
-    const workers = Array.from({ length: WORKERS }, () =>
-      startCli(['work'], env(queue, { WORKER_MODE: 'drain', WORK_SECONDS: '0.004' })),
-    );
-    await waitUntil(
-      () => workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0) >= DRAIN_ITEMS.length / 4,
-      60_000,
-    );
+    const workers = await drainingWorkers(queue);
     const promoted = sentinels().newPrimary(old);
     const { hookMs } = await sentinels().deletePod(old);
     const { primary, waitedMs } = await promoted;
@@ -282,6 +279,11 @@ describe('a replicated RedisPod losing its primary, a pod or two members', () =>
     await sentinels().settled(60_000);
   }, 180_000);
 });
+
+/** The items running workers have printed so far, together. */
+function processedBy(workers: readonly CliProcess[]): number {
+  return workers.reduce((sum, worker) => sum + processed(worker.stdout).length, 0);
+}
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
